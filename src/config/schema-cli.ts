@@ -76,9 +76,11 @@ export function addSchemaOptions(cmd: Command, schema: z.ZodObject, prefix: stri
     let opt: Option;
     switch (inner.def.type) {
       case 'boolean':
-        opt = new Option(`--${flag}`, help);
+        // The positive flag must be declared before its negation, or commander defaults it to true.
+        cmd.addOption(new Option(`--${flag}`, help));
         cmd.addOption(new Option(`--no-${flag}`, `turn off --${flag}`).hideHelp());
-        break;
+        leaves.push({ path, attribute: camel(flag) });
+        continue;
       case 'number':
         opt = new Option(`--${flag} <n>`, help).argParser(parseNumber(flag, isInteger(inner)));
         break;

@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../../src/config/schema-cli.js';
+
+const Schema = z
+  .object({
+    seed: z.number().int().default(0).describe('random seed'),
+    name: z.string().default('run').describe('run name'),
+    method: z.enum(['ppo', 'ppo-lag']).default('ppo-lag').describe('which method'),
+    ptx: z.boolean().default(false).describe('add the SFT loss'),
+    nus: z.array(z.number()).default([0.5, 1]).describe('shaping weights'),
+    optim: z
+      .object({
+        lr: z.number().positive().default(1e-4).describe('learning rate'),
+        weightDecay: z.number().default(0.01).describe('AdamW weight decay'),
+      })
+      .strict()
+      .prefault({})
+      .describe('optimiser'),
+  })
+  .strict();
+
+function parse(argv: string[]) {
+  const cmd = new Command('x').exitOverride();
+  const leaves = addSchemaOptions(cmd, Schema);
+  cmd.parse(argv, { from: 'user' });
+  return flagsToConfig(leaves, cmd.opts());
+}
+
+describe('config from schema', () => {
+  it('fills defaults when nothing is given', () => {
+    expect(resolveConfig(Schema, { flags: parse([]) })).toEqual({
+      seed: 0,
+      name: 'run',
+      method: 'ppo-lag',
+      ptx: false,
+      nus: [0.5, 1],
+      optim: { lr: 1e-4, weightDecay: 0.01 },
+    });
+  });
+
+  it('generates kebab-case flags for nested fields, typed by the schema', () => {
+    const cfg = resolveConfig(Schema, {
+      flags: parse(['--seed', '7', '--optim-lr', '3e-4', '--ptx', '--method', 'ppo', '--nus', '0,2.5']),
+    });
+    expect(cfg.seed).toBe(7);
+    expect(cfg.optim).toEqual({ lr: 3e-4, weightDecay: 0.01 });
+    expect(cfg.ptx).toBe(true);
+    expect(cfg.method).toBe('ppo');
+    expect(cfg.nus).toEqual([0, 2.5]);
+  });
+
+  it('lets flags override a YAML file, which overrides defaults', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'seed: 3\noptim:\n  lr: 0.5\n  weightDecay: 0\n');
+    const cfg = resolveConfig(Schema, { file, flags: parse(['--optim-lr', '0.25']) });
+    expect(cfg.seed).toBe(3);
+    expect(cfg.optim).toEqual({ lr: 0.25, weightDecay: 0 });
+  });
+
+  it('rejects bad values and unknown keys with the field path and source', () => {
+    expect(() => parse(['--seed', 'abc'])).toThrow(/--seed: expected an integer, got 'abc'/);
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'optim:\n  lr: -1\n  momentum: 0.9\n');
+    let err: unknown;
+    try {
+      resolveConfig(Schema, { file });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(String((err as Error).message)).toMatch(/bad\.yaml.*optim\.lr/);
+    expect(String((err as Error).message)).toMatch(/momentum/);
+  });
+
+  it('reports YAML syntax errors with the file name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'seed: [1, 2\n');
+    expect(() => resolveConfig(Schema, { file })).toThrow(/broken\.yaml: not valid YAML/);
+  });
+});
