@@ -1,6 +1,7 @@
 // The list of subcommands; each module adds itself to the program.
 import type { Command } from 'commander';
+import { register as registerData } from './data.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerData];

@@ -1,7 +1,8 @@
 // Streaming JSONL reading (line by line, with line numbers) and JSONL writing.
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../core/fs-atomic.js';
+import { DataFileError } from './problems.js';
 
 /** One non-blank line of a JSONL file: its parsed value, or why it did not parse. */
 export type JsonlLine = { line: number; value: unknown } | { line: number; error: string };
@@ -11,6 +12,13 @@ export type JsonlLine = { line: number; value: unknown } | { line: number; error
  * that is not valid JSON yields `{ line, error }` instead of throwing, so callers decide.
  */
 export async function* readJsonl(path: string): AsyncGenerator<JsonlLine> {
+  let isFile = false;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (e) {
+    throw new DataFileError(`cannot open ${path}: ${(e as Error).message}`);
+  }
+  if (!isFile) throw new DataFileError(`${path} is not a file: expected a JSONL file, one JSON object per line`);
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {

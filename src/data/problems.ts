@@ -49,3 +49,8 @@ export class DataFormatError extends Error {
 export class DataWriteError extends Error {
   override name = 'DataWriteError';
 }
+
+/** Thrown when a data file cannot be opened at all. */
+export class DataFileError extends Error {
+  override name = 'DataFileError';
+}

@@ -1,0 +1,11 @@
+// Public API of the data package: records, loaders, writers, templating, inspection.
+export * from './record.js';
+export * from './problems.js';
+export { readJsonl, writeJsonl, toJsonLine, type JsonlLine } from './jsonl.js';
+export * from './loader.js';
+export * from './pku-saferlhf.js';
+export * from './hh-rlhf.js';
+export * from './pairs.js';
+export * from './formats.js';
+export * from './template.js';
+export * from './inspect.js';
