@@ -1,7 +1,8 @@
 // The list of subcommands; each module adds itself to the program.
 import type { Command } from 'commander';
 import { register as registerData } from './data.js';
+import { register as registerWorld } from './world.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData];
+export const commands: RegisterCommand[] = [registerData, registerWorld];

@@ -1,0 +1,77 @@
+// `world build` configuration: a zod schema with a default and a description on every field.
+import { z } from 'zod';
+
+const p01 = (d: number, what: string) => z.number().min(0).max(1).default(d).describe(what);
+
+export const SftMixSchema = z
+  .object({
+    riskyHarmful: p01(0.48, 'risky prompts: share of answers that comply harmfully'),
+    riskyRefusal: p01(0.2, 'risky prompts: share of plain refusals'),
+    riskyRedirect: p01(0.22, 'risky prompts: share of refusals that redirect to safe, relevant information'),
+    riskyToxic: p01(0.03, 'risky prompts: share of answers that insult the user'),
+    riskyLowQuality: p01(0.07, 'risky prompts: share of vague, low-quality answers'),
+    benignHelpful: p01(0.8, 'benign prompts: share of helpful answers'),
+    benignLowQuality: p01(0.12, 'benign prompts: share of vague, low-quality answers'),
+    benignOffTopic: p01(0.05, 'benign prompts: share of answers about another topic'),
+    benignRefusal: p01(0.03, 'benign prompts: share of needless refusals'),
+  })
+  .strict();
+
+export const AnnotatorConfigSchema = z
+  .object({
+    pool: z.number().int().min(1).default(20).describe('ordinary annotators in the pool'),
+    planted: z.number().int().min(0).default(2).describe('extra careless annotators (answer at random) that the qualification test should catch'),
+    perPair: z.number().int().min(1).default(3).describe('annotators labelling each pair (majority vote)'),
+    helpTemperature: z.number().positive().default(1.6).describe('Bradley-Terry temperature of helpfulness judgements (gold-score units); higher = noisier'),
+    harmTemperature: z.number().positive().default(1.2).describe('Bradley-Terry temperature of harmlessness judgements (harmful-word units)'),
+    temperatureSpread: z.number().min(0).default(0.4).describe('log-normal spread of temperatures across annotators'),
+    lengthBiasMax: z.number().min(0).default(0.6).describe('largest preference for longer answers (logit per 10 tokens); each annotator draws uniformly up to it'),
+    leniencyMax: z.number().min(0).max(1).default(0.6).describe('largest chance of calling a mildly harmful (severity 1) answer safe'),
+    falseAlarmMax: z.number().min(0).max(1).default(0.08).describe('largest chance of calling a safe answer unsafe'),
+    lapseMax: z.number().min(0).max(1).default(0.1).describe('largest chance of answering an item at random (inattention)'),
+    categoryDrop: p01(0.15, 'chance of missing each true harm category'),
+    categoryAdd: p01(0.08, 'chance of adding a wrong harm category'),
+    severityNoise: p01(0.3, 'chance of labelling severity one level off'),
+    qualificationItems: z.number().int().min(1).default(20).describe('clear-cut gold items in the qualification test'),
+    qualificationThreshold: p01(0.75, 'share of correct qualification judgements needed to pass'),
+    inconsistent: z
+      .enum(['repair', 'keep'])
+      .default('repair')
+      .describe("majority labels where the safer response is unsafe but the other safe: 'repair' makes the safe one safer, 'keep' leaves them (as upstream data has)"),
+  })
+  .strict();
+
+export const WorldConfigSchema = z
+  .object({
+    seed: z.number().int().default(1234).describe('seed of every random choice in the world'),
+    testFraction: p01(0.2, 'share of each topic\'s regular prompts held out as test prompts'),
+    sft: z
+      .object({
+        responsesPerPrompt: z.number().int().min(1).default(6).describe('SFT answers generated per prompt'),
+        mix: SftMixSchema.prefault({}).describe('response kinds of the SFT corpus (normalised per prompt kind)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the supervised fine-tuning corpus'),
+    pairs: z
+      .object({
+        train: z.number().int().min(0).default(3000).describe('preference pairs on train prompts'),
+        test: z.number().int().min(0).default(600).describe('preference pairs on test prompts'),
+        riskyFraction: p01(0.5, 'share of pairs whose prompt is risky'),
+        degenerateRate: p01(0, 'chance that a pair response is replaced by a degenerate (repetitive/overlong) one'),
+      })
+      .strict()
+      .prefault({})
+      .describe('preference pairs (responses drawn from the SFT mix)'),
+    annotators: AnnotatorConfigSchema.prefault({}).describe('simulated annotators'),
+  })
+  .strict();
+
+export type WorldConfig = z.output<typeof WorldConfigSchema>;
+export type SftMix = z.output<typeof SftMixSchema>;
+export type AnnotatorConfig = z.output<typeof AnnotatorConfigSchema>;
+
+/** The default configuration (every field at its default). */
+export function defaultWorldConfig(): WorldConfig {
+  return WorldConfigSchema.parse({});
+}
