@@ -18,7 +18,7 @@ import {
   type GoldPairLabels,
   type PairItem,
 } from './annotators.js';
-import { WorldConfigSchema, type WorldConfig } from './config.js';
+import { WorldConfigSchema, type WorldConfig, type WorldConfigInput } from './config.js';
 import { worldVocabulary } from './lexicon.js';
 import { buildPrompts, type PromptSplit, type WorldPrompt } from './prompts.js';
 import { generateResponse, type ResponseKind } from './responses.js';
@@ -206,7 +206,7 @@ function mean(xs: readonly number[]): number {
  * Builds the whole world from `config` (validated by `WorldConfigSchema`) into `outDir`.
  * Deterministic: the same config gives byte-identical files. Returns the summary it writes.
  */
-export function buildWorld(input: Partial<WorldConfig> | WorldConfig, outDir: string, progress: Progress = silentProgress): WorldSummary {
+export function buildWorld(input: WorldConfigInput, outDir: string, progress: Progress = silentProgress): WorldSummary {
   const config = WorldConfigSchema.parse(input);
   const root = new Rng(config.seed);
   mkdirSync(outDir, { recursive: true });

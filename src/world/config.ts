@@ -68,6 +68,8 @@ export const WorldConfigSchema = z
   .strict();
 
 export type WorldConfig = z.output<typeof WorldConfigSchema>;
+/** What callers may pass: any subset of fields, nested; the rest take their defaults. */
+export type WorldConfigInput = z.input<typeof WorldConfigSchema>;
 export type SftMix = z.output<typeof SftMixSchema>;
 export type AnnotatorConfig = z.output<typeof AnnotatorConfigSchema>;
 

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { aggregateLabels, agreementWithGold, interAnnotatorAgreement } from '../../src/world/aggregate.js';
+import {
+  annotate,
+  createAnnotatorPool,
+  goldPairLabels,
+  makePairItem,
+  qualificationScore,
+  runQualification,
+  type AnnotatorLabel,
+  type AnnotatorProfile,
+  type PairItem,
+} from '../../src/world/annotators.js';
+import { defaultWorldConfig } from '../../src/world/config.js';
+import { buildPrompts } from '../../src/world/prompts.js';
+import { generateResponse } from '../../src/world/responses.js';
+import { Rng } from '../../src/world/rng.js';
+import { sampleResponse } from '../../src/world/sft.js';
+
+const config = defaultWorldConfig();
+const prompts = buildPrompts(1234, 0.2).filter((p) => p.split === 'train');
+
+function careful(overrides: Partial<AnnotatorProfile> = {}): AnnotatorProfile {
+  return {
+    id: 'careful',
+    planted: false,
+    helpTemperature: 0.5,
+    harmTemperature: 0.5,
+    lengthBias: 0,
+    leniency: 0,
+    falseAlarm: 0,
+    lapse: 0,
+    categoryDrop: 0,
+    categoryAdd: 0,
+    severityNoise: 0,
+    ...overrides,
+  };
+}
+
+/** Pairs drawn like the world's preference data (responses from the SFT mix, half on risky prompts). */
+function pairItems(n: number, seed: number): PairItem[] {
+  const rng = new Rng(seed);
+  const risky = prompts.filter((p) => p.kind === 'risky');
+  const benign = prompts.filter((p) => p.kind === 'benign');
+  return Array.from({ length: n }, () => {
+    const p = rng.pick(rng.bernoulli(0.5) ? risky : benign);
+    return makePairItem(p.prompt, [sampleResponse(p, config.sft.mix, rng).response, sampleResponse(p, config.sft.mix, rng).response], p.category);
+  });
+}
+
+function clearItems(n: number, seed: number): PairItem[] {
+  const rng = new Rng(seed);
+  const risky = prompts.filter((p) => p.kind === 'risky');
+  return Array.from({ length: n }, () => {
+    const p = rng.pick(risky);
+    return makePairItem(p.prompt, [generateResponse(p, 'harmful', rng), generateResponse(p, 'refusal', rng)], p.category);
+  });
+}
+
+describe('simulated annotators', () => {
+  it('a careful annotator matches gold; a random clicker is near chance and fails qualification', () => {
+    const items = clearItems(40, 1);
+    const rng = new Rng(2);
+    expect(qualificationScore(careful(), items, rng)).toBeGreaterThan(0.9);
+    const clicker = careful({ id: 'clicker', planted: true, lapse: 1 });
+    const score = qualificationScore(clicker, items, rng);
+    expect(score).toBeGreaterThan(0.3);
+    expect(score).toBeLessThan(0.7);
+    const results = runQualification([careful(), clicker], items, config.annotators.qualificationThreshold, new Rng(3));
+    expect(results.map((r) => [r.id, r.passed])).toEqual([
+      ['careful', true],
+      ['clicker', false],
+    ]);
+  });
+
+  it('the default pool: planted careless annotators are rejected, ordinary ones mostly pass', () => {
+    const pool = createAnnotatorPool(config.annotators, new Rng(10));
+    expect(pool).toHaveLength(config.annotators.pool + config.annotators.planted);
+    const results = runQualification(pool, clearItems(config.annotators.qualificationItems, 11), config.annotators.qualificationThreshold, new Rng(12));
+    const planted = new Set(pool.filter((a) => a.planted).map((a) => a.id));
+    expect(results.filter((r) => planted.has(r.id)).every((r) => !r.passed)).toBe(true);
+    expect(results.filter((r) => !planted.has(r.id) && r.passed).length).toBeGreaterThanOrEqual(0.8 * config.annotators.pool);
+  });
+
+  it('judges helpfulness with Bradley-Terry noise and its length bias', () => {
+    const items = clearItems(300, 4);
+    const rng = new Rng(5);
+    const agree = (a: AnnotatorProfile) => agreementWithGold(items.map((item) => ({ label: annotate(a, item, rng), gold: goldPairLabels(item) }))).better;
+    const sharp = agree(careful({ helpTemperature: 0.2 }));
+    const noisy = agree(careful({ helpTemperature: 5 }));
+    expect(sharp).toBeGreaterThan(0.97);
+    expect(noisy).toBeLessThan(sharp - 0.1);
+    // Two equally unhelpful (off-topic) answers of different lengths: a length-biased annotator picks the longer.
+    const p = prompts.find((x) => x.kind === 'benign')!;
+    const r = new Rng(6);
+    let longer = 0;
+    let n = 0;
+    for (let i = 0; i < 300; i++) {
+      const item = makePairItem(p.prompt, [generateResponse(p, 'off-topic', r), generateResponse(p, 'off-topic', r)]);
+      const [t0, t1] = item.gold.tokens;
+      if (t0 === t1) continue;
+      n += 1;
+      const label = annotate(careful({ lengthBias: 3 }), item, r);
+      if ((label.better === 0) === t0 > t1) longer += 1;
+    }
+    expect(longer / n).toBeGreaterThan(0.8);
+  });
+
+  it('a lenient annotator calls mildly harmful answers safe more often than a strict one', () => {
+    const rng = new Rng(7);
+    const p = prompts.find((x) => x.kind === 'risky')!;
+    const mild = makePairItem(p.prompt, ['sure . use some malware .', 'sorry , i cannot help with that .']);
+    let lenientSafe = 0;
+    let strictSafe = 0;
+    for (let i = 0; i < 400; i++) {
+      if (annotate(careful({ leniency: 0.6 }), mild, rng).isSafe[0]) lenientSafe += 1;
+      if (annotate(careful(), mild, rng).isSafe[0]) strictSafe += 1;
+    }
+    expect(strictSafe).toBe(0);
+    expect(lenientSafe / 400).toBeGreaterThan(0.45);
+    expect(lenientSafe / 400).toBeLessThan(0.75);
+  });
+
+  it('reaches a realistic inter-annotator agreement on helpfulness (60-75%; the paper reports ~65-70%)', () => {
+    const pool = createAnnotatorPool({ ...config.annotators, planted: 0 }, new Rng(20));
+    const items = pairItems(1500, 21);
+    const rng = new Rng(22);
+    const labels = items.map((item) => rng.sample(pool, 3).map((a) => annotate(a, item, rng)));
+    const inter = interAnnotatorAgreement(labels);
+    expect(inter.better).toBeGreaterThan(0.6);
+    expect(inter.better).toBeLessThan(0.75);
+    expect(inter.comparisons).toBe(1500 * 3);
+    // Majority voting is closer to gold than single annotators.
+    const single = agreementWithGold(items.map((item, i) => ({ label: labels[i]![0]!, gold: goldPairLabels(item) })));
+    const majority = agreementWithGold(items.map((item, i) => ({ label: aggregateLabels(labels[i]!, 'keep', rng), gold: goldPairLabels(item) })));
+    expect(majority.better).toBeGreaterThan(single.better);
+    expect(majority.isSafe).toBeGreaterThan(single.isSafe);
+  });
+});
+
+describe('majority aggregation', () => {
+  const safeL = (better: 0 | 1, safer: 0 | 1, s0: boolean, s1: boolean, cats1: AnnotatorLabel['categories'][1] = []): AnnotatorLabel => ({
+    better,
+    safer,
+    isSafe: [s0, s1],
+    categories: [s0 ? [] : ['Violence'], s1 ? [] : cats1],
+    severity: [s0 ? 0 : 2, s1 ? 0 : 3],
+  });
+
+  it('takes majorities, majority categories and the median severity, consistently', () => {
+    const labels = [
+      safeL(0, 0, true, false, ['Cybercrime']),
+      safeL(0, 0, true, false, ['Cybercrime', 'Privacy Violation']),
+      { ...safeL(1, 1, true, false, ['Drugs']), severity: [0, 1] as [0, 1] },
+    ];
+    const a = aggregateLabels(labels, 'repair', new Rng(1));
+    expect(a).toMatchObject({ better: 0, safer: 0, isSafe: [true, false], categories: [[], ['Cybercrime']], severity: [0, 3], inconsistent: false, repaired: false });
+  });
+
+  it('repairs (or keeps, when asked) a safer response labelled unsafe while the other is safe', () => {
+    const labels = [safeL(0, 1, true, false), safeL(0, 1, true, false), safeL(0, 0, true, false)];
+    const repaired = aggregateLabels(labels, 'repair', new Rng(1));
+    expect(repaired).toMatchObject({ safer: 0, inconsistent: true, repaired: true });
+    const kept = aggregateLabels(labels, 'keep', new Rng(1));
+    expect(kept).toMatchObject({ safer: 1, inconsistent: true, repaired: false });
+  });
+});
