@@ -67,7 +67,9 @@ export async function* streamRecords(
   const policy = options.inconsistent ?? 'skip';
   const report = (line: number, issue: LineIssue, kept: boolean): void => {
     const problem: DataProblem = { file: path, line, ...issue, kept };
-    if (options.strict && FATAL_KINDS.has(issue.kind)) throw new DataFormatError(problem);
+    if (options.strict && FATAL_KINDS.has(issue.kind)) {
+      throw new DataFormatError(problem, 'strict mode stops at the first bad line; without it bad lines are reported and skipped');
+    }
     options.onProblem?.(problem);
   };
   for await (const item of readJsonl(path)) {

@@ -37,11 +37,14 @@ export function formatProblem(p: DataProblem): string {
   return `${p.file}:${p.line}: ${p.kind}: ${field}${p.message}${p.kept ? ' (record kept)' : ''}`;
 }
 
-/** Thrown by loaders in strict mode on the first line that cannot be read as a record. */
+/** A line that cannot be read as a record (thrown in strict mode), or a file whose format cannot be told. */
 export class DataFormatError extends Error {
   override name = 'DataFormatError';
-  constructor(readonly problem: DataProblem) {
-    super(`${formatProblem(problem)}\n(strict mode stops at the first bad line; without --strict bad lines are reported and skipped)`);
+  constructor(
+    readonly problem: DataProblem,
+    hint?: string,
+  ) {
+    super(hint ? `${formatProblem(problem)}\n(${hint})` : formatProblem(problem));
   }
 }
 
