@@ -1,0 +1,16 @@
+// Advantage post-processing: Safe RLHF's Lagrangian combination and masked whitening.
+import type { Tensor } from '../torch/index.js';
+import { maskedMean } from '../losses/masked.js';
+
+/** `(A_r - λ·A_c) / (1 + λ)`: the PPO-Lagrangian actor advantage. rewardAdv, costAdv: (B, T). */
+export function combineAdvantages(rewardAdvantages: Tensor, costAdvantages: Tensor, lambda: number): Tensor {
+  return rewardAdvantages.sub(costAdvantages.mul(lambda)).div(1 + lambda);
+}
+
+/** Masked whitening: (A - mean)/sqrt(var + eps) over masked positions, zero elsewhere. A, mask: (B, T). */
+export function whitenAdvantages(advantages: Tensor, mask: Tensor, eps = 1e-8): Tensor {
+  const mean = maskedMean(advantages, mask);
+  const centered = advantages.sub(mean);
+  const variance = maskedMean(centered.pow(2), mask);
+  return centered.mul(variance.add(eps).rsqrt()).mul(mask);
+}

@@ -1,0 +1,6 @@
+// RL maths: KL shaping, GAE, advantage combination, Lagrange multiplier, normalisers.
+export { klShapedScores, lastTokenIndex } from './kl-shaping.js';
+export { gae } from './gae.js';
+export { combineAdvantages, whitenAdvantages } from './advantage.js';
+export { DEFAULT_LAGRANGE, LagrangeMultiplier, type LagrangeConfig, type LagrangeState } from './lagrange.js';
+export { RunningNormalizer, type NormalizeKind, type NormalizerState } from './normalizer.js';

@@ -1,0 +1,65 @@
+// The Lagrange multiplier of PPO-Lagrangian: log λ learned by SGD on -(J_c - d)·λ over a window of episode costs.
+
+export interface LagrangeConfig {
+  /** Cost threshold d: the constraint is J_c <= d. */
+  threshold: number;
+  /** Initial λ (> 0). */
+  init: number;
+  /** SGD learning rate on log λ. */
+  lr: number;
+  /** Episodes in the moving window that defines J_c. */
+  window: number;
+  /** Upper bound on λ, or null for none. */
+  max: number | null;
+  /** Updates skipped at the start of training (λ stays at init). */
+  delaySteps: number;
+}
+
+export const DEFAULT_LAGRANGE: LagrangeConfig = { threshold: 0, init: 1, lr: 0.1, window: 128, max: null, delaySteps: 0 };
+
+export interface LagrangeState {
+  logLambda: number;
+  window: number[];
+  steps: number;
+}
+
+/**
+ * λ = exp(log λ). Each update appends the new episode costs to the window, sets
+ * J_c = mean(window) and takes one SGD step on loss(log λ) = -(J_c - d)·exp(log λ), whose
+ * gradient is -(J_c - d)·λ: λ grows while the constraint is violated and shrinks once it holds.
+ */
+export class LagrangeMultiplier {
+  private state: LagrangeState;
+
+  constructor(readonly config: LagrangeConfig = DEFAULT_LAGRANGE) {
+    if (!(config.init > 0)) throw new RangeError(`Lagrange init must be > 0, got ${config.init}`);
+    this.state = { logLambda: Math.log(config.init), window: [], steps: 0 };
+  }
+
+  get lambda(): number {
+    return Math.exp(this.state.logLambda);
+  }
+
+  /** Records a batch of episode costs and updates λ; returns the new λ and the J_c it used. */
+  update(episodeCosts: readonly number[]): { lambda: number; jc: number; lambdaLoss: number } {
+    const s = this.state;
+    s.window = [...s.window, ...episodeCosts].slice(-this.config.window);
+    const jc = s.window.reduce((a, b) => a + b, 0) / Math.max(1, s.window.length);
+    const lambda = this.lambda;
+    const lambdaLoss = -(jc - this.config.threshold) * lambda;
+    s.steps++;
+    if (s.steps > this.config.delaySteps) {
+      s.logLambda -= this.config.lr * lambdaLoss; // d loss / d log λ = -(J_c - d)·λ = lambdaLoss
+      if (this.config.max !== null) s.logLambda = Math.min(s.logLambda, Math.log(this.config.max));
+    }
+    return { lambda: this.lambda, jc, lambdaLoss };
+  }
+
+  stateDict(): LagrangeState {
+    return { ...this.state, window: [...this.state.window] };
+  }
+
+  loadStateDict(state: LagrangeState): void {
+    this.state = { ...state, window: [...state.window] };
+  }
+}
