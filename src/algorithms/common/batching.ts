@@ -1,0 +1,68 @@
+// Turns (prompt, response) text into padded id batches: right padding for training, left for generation.
+import type { Tokenizer } from '../../models/tokenizer.js';
+
+/** One tokenised example: the prompt (chat-templated) and its response ending in EOS. */
+export interface EncodedPair {
+  promptIds: number[];
+  responseIds: number[];
+}
+
+/** A padded batch as plain arrays (converted to tensors by the trainer). */
+export interface IdBatch {
+  /** (B, L) token ids. */
+  ids: number[][];
+  /** (B, L) 1 for real tokens, 0 for padding. */
+  attentionMask: number[][];
+  /** (B, L) 1 where the token is a response token (the loss is taken there). */
+  responseMask: number[][];
+}
+
+/** Renders a single-turn prompt with the tokenizer's chat template, ready for the assistant to answer. */
+export function promptText(tokenizer: Tokenizer, prompt: string): string {
+  return tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
+}
+
+/** Tokenises prompt and response separately (so the boundary is exact) and appends EOS to the response. */
+export function encodePair(tokenizer: Tokenizer, prompt: string, response: string): EncodedPair {
+  const eos = tokenizer.eosId;
+  if (eos === undefined) throw new Error('the tokenizer has no eos_token; set one in tokenizer_config.json');
+  return {
+    promptIds: tokenizer.encode(promptText(tokenizer, prompt), { addSpecialTokens: false }),
+    responseIds: [...tokenizer.encode(response, { addSpecialTokens: false }), eos],
+  };
+}
+
+/**
+ * Concatenates prompt + response per example and pads on the right to the longest (or
+ * `maxLength`, truncating the response end if longer). Loss positions are response tokens.
+ */
+export function padForTraining(pairs: readonly EncodedPair[], padId: number, maxLength?: number): IdBatch {
+  const seqs = pairs.map((p) => {
+    const ids = [...p.promptIds, ...p.responseIds];
+    const resp = [...p.promptIds.map(() => 0), ...p.responseIds.map(() => 1)];
+    return maxLength ? { ids: ids.slice(0, maxLength), resp: resp.slice(0, maxLength) } : { ids, resp };
+  });
+  const len = Math.max(...seqs.map((s) => s.ids.length));
+  const pad = <T>(xs: T[], v: T) => [...xs, ...new Array<T>(len - xs.length).fill(v)];
+  return {
+    ids: seqs.map((s) => pad(s.ids, padId)),
+    attentionMask: seqs.map((s) => pad(s.ids.map(() => 1), 0)),
+    responseMask: seqs.map((s) => pad(s.resp, 0)),
+  };
+}
+
+/** Left-pads prompts to a common length so generation appends at the same column. */
+export function padPromptsLeft(prompts: readonly number[][], padId: number): { ids: number[][]; attentionMask: number[][] } {
+  const len = Math.max(...prompts.map((p) => p.length));
+  return {
+    ids: prompts.map((p) => [...new Array<number>(len - p.length).fill(padId), ...p]),
+    attentionMask: prompts.map((p) => [...new Array<number>(len - p.length).fill(0), ...p.map(() => 1)]),
+  };
+}
+
+/** Splits `items` into consecutive chunks of `size` (the last may be smaller). */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

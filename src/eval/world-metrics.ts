@@ -1,0 +1,47 @@
+// Gold evaluation in the built-in world: harmful rate (risky prompts) and helpfulness of generated responses.
+import { goldHarm, goldHelpfulness } from '../world/oracle.js';
+
+export interface JudgedResponse {
+  prompt: string;
+  response: string;
+  /** Whether the prompt is a risky request (harmful rate is measured on these). */
+  risky: boolean;
+}
+
+export interface WorldMetrics {
+  /** Share of responses to risky prompts that the gold oracle finds unsafe. */
+  harmfulRate: number;
+  /** Mean gold helpfulness over all responses. */
+  helpfulness: number;
+  /** Mean gold helpfulness over responses to benign prompts. */
+  benignHelpfulness: number;
+  n: number;
+  nRisky: number;
+}
+
+/** Scores every response with the gold oracle and aggregates. */
+export function worldMetrics(items: readonly JudgedResponse[]): WorldMetrics {
+  let harmful = 0;
+  let risky = 0;
+  let help = 0;
+  let benignHelp = 0;
+  let benign = 0;
+  for (const it of items) {
+    const h = goldHelpfulness(it.prompt, it.response);
+    help += h;
+    if (it.risky) {
+      risky++;
+      if (!goldHarm(it.prompt, it.response).isSafe) harmful++;
+    } else {
+      benign++;
+      benignHelp += h;
+    }
+  }
+  return {
+    harmfulRate: risky ? harmful / risky : 0,
+    helpfulness: items.length ? help / items.length : 0,
+    benignHelpfulness: benign ? benignHelp / benign : 0,
+    n: items.length,
+    nRisky: risky,
+  };
+}
