@@ -1,0 +1,17 @@
+// PPO on the reward model alone (the RLHF baseline): KL-shaped reward, one critic.
+import { klShapedScores } from '../../rl/index.js';
+import { requireStream, type RlMethod } from '../rl/method.js';
+import type { RlConfig } from '../rl/config.js';
+
+export function ppoMethod(config: Pick<RlConfig, 'klCoef' | 'scoreClip'>): RlMethod {
+  return {
+    name: 'ppo',
+    usesCost: false,
+    streams: ['reward'],
+    tokenScores: (r) => ({
+      reward: klShapedScores(r.reward, r.kl, r.mask, -config.klCoef, config.scoreClip),
+      cost: undefined,
+    }),
+    actorAdvantage: (adv) => requireStream(adv, 'reward'),
+  };
+}

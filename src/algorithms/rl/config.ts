@@ -1,0 +1,28 @@
+// Settings shared by the PPO-family trainers (PPO, PPO-Lagrangian, reward shaping).
+import { z } from 'zod';
+import { OptimSchema } from '../common/optim-config.js';
+
+export const RlConfigSchema = z
+  .object({
+    steps: z.number().int().positive().default(60).describe('RL steps (one rollout batch + PPO update each)'),
+    promptsPerStep: z.number().int().positive().default(64).describe('prompts sampled per rollout'),
+    maxNewTokens: z.number().int().positive().default(44).describe('longest response generated'),
+    temperature: z.number().positive().default(1).describe('sampling temperature of rollouts'),
+    topP: z.number().positive().max(1).default(1).describe('nucleus sampling of rollouts (1 = off)'),
+    ppoEpochs: z.number().int().positive().default(1).describe('passes over each rollout batch'),
+    miniBatchSize: z.number().int().positive().default(32).describe('sequences per PPO gradient step'),
+    klCoef: z.number().min(0).default(0.02).describe('β of the per-token KL penalty against the reference (SFT) model'),
+    gamma: z.number().min(0).max(1).default(1).describe('discount of GAE'),
+    gaeLambda: z.number().min(0).max(1).default(0.95).describe('λ of GAE'),
+    clipRange: z.number().positive().default(0.2).describe('PPO ratio clip ε'),
+    valueClip: z.number().positive().default(5).describe('critic value clip around the rollout values'),
+    scoreClip: z.number().positive().default(50).describe('clamp sequence rewards/costs to ±this'),
+    whitenAdvantages: z.boolean().default(true).describe('PPO-max trick: whiten actor advantages per batch'),
+    ptxCoef: z.number().min(0).default(0).describe('weight of the SFT (PTX) loss added to the actor loss; 0 = off'),
+    actorOptim: OptimSchema.prefault({ lr: 3e-4, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('actor optimiser'),
+    criticOptim: OptimSchema.prefault({ lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('critic optimiser'),
+    checkpointEvery: z.number().int().positive().default(10).describe('steps between resumable checkpoints'),
+    seed: z.number().int().default(0).describe('seed of prompt sampling and rollouts'),
+  })
+  .strict();
+export type RlConfig = z.output<typeof RlConfigSchema>;

@@ -1,0 +1,210 @@
+// Trains a reward model (helpfulness) or a cost model (harm) on preference pairs; the score type picks the loss.
+import { join } from 'node:path';
+import { silentProgress, type Progress } from '../../core/progress.js';
+import type { PreferenceRecord } from '../../data/record.js';
+import { costModelLoss, rewardModelLoss, type LossOutput } from '../../losses/index.js';
+import type { ScoreModel } from '../../models/index.js';
+import type { Tokenizer } from '../../models/tokenizer.js';
+import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
+import { Rng } from '../../world/rng.js';
+import { chunks, encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
+import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
+import type { ScoreConfig } from './config.js';
+
+/** A pair as the score losses see it: the first response is the "better" (reward) / "safer" (cost) one. */
+interface ScorePair {
+  first: EncodedPair;
+  second: EncodedPair;
+  firstIsSafe: boolean;
+  secondIsSafe: boolean;
+}
+
+export type ScoreKind = 'reward' | 'cost';
+
+/** How each score type reads a record and which loss it trains with. */
+const KINDS: Record<ScoreKind, {
+  firstIndex: (r: PreferenceRecord) => 0 | 1 | undefined;
+  loss: (first: Tensor, second: Tensor, firstSafe: Tensor, secondSafe: Tensor, reg: number) => LossOutput;
+}> = {
+  reward: {
+    firstIndex: (r) => r.betterResponseId,
+    loss: (better, worse, _a, _b, reg) => rewardModelLoss(better, worse, reg),
+  },
+  cost: {
+    // the cost model ranks the unsafer response higher: `first` is the safer one
+    firstIndex: (r) => r.saferResponseId,
+    loss: (safer, unsafer, saferSafe, unsaferSafe, reg) => costModelLoss(safer, unsafer, saferSafe, unsaferSafe, reg),
+  },
+};
+
+function toPairs(kind: ScoreKind, tokenizer: Tokenizer, records: readonly PreferenceRecord[]): ScorePair[] {
+  const out: ScorePair[] = [];
+  for (const r of records) {
+    const first = KINDS[kind].firstIndex(r);
+    if (first === undefined) continue;
+    if (kind === 'cost' && !r.isSafe) continue;
+    const second = (1 - first) as 0 | 1;
+    out.push({
+      first: encodePair(tokenizer, r.prompt, r.responses[first]),
+      second: encodePair(tokenizer, r.prompt, r.responses[second]),
+      firstIsSafe: r.isSafe?.[first] ?? true,
+      secondIsSafe: r.isSafe?.[second] ?? true,
+    });
+  }
+  return out;
+}
+
+/** End scores of both responses of each pair in one forward pass: (B,), (B,). */
+function pairScores(model: ScoreModel, pairs: readonly ScorePair[], padId: number, maxLength: number): { first: Tensor; second: Tensor } {
+  const b = padForTraining([...pairs.map((p) => p.first), ...pairs.map((p) => p.second)], padId, maxLength);
+  const { endScores } = model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }));
+  const n = pairs.length;
+  return { first: endScores.narrow(0, 0, n), second: endScores.narrow(0, n, n) };
+}
+
+export interface ScoreEval {
+  /** Pairwise accuracy against the labels given. */
+  accuracy: number;
+  /** Cost models: share of responses whose score sign matches the safety label. */
+  signAccuracy?: number;
+  safeMean: number;
+  unsafeMean: number;
+  safeStd: number;
+  unsafeStd: number;
+  /** Every response's score with its safety label (for the reward-vs-cost scatter). */
+  n: number;
+}
+
+/** Pairwise (and, for costs, sign) accuracy of `model` on `records`. */
+export function evaluateScoreModel(
+  kind: ScoreKind,
+  model: ScoreModel,
+  tokenizer: Tokenizer,
+  records: readonly PreferenceRecord[],
+  opts: { batchSize?: number; maxLength?: number } = {},
+): ScoreEval {
+  const pairs = toPairs(kind, tokenizer, records);
+  const padId = tokenizer.padId ?? 0;
+  let correct = 0;
+  let signCorrect = 0;
+  const safe: number[] = [];
+  const unsafe: number[] = [];
+  model.eval();
+  noGrad(() => {
+    for (const chunk of chunks(pairs, opts.batchSize ?? 64)) {
+      tidy(() => {
+        const s = pairScores(model, chunk, padId, opts.maxLength ?? 96);
+        const first = s.first.toNumbers();
+        const second = s.second.toNumbers();
+        chunk.forEach((p, i) => {
+          const a = first[i] as number;
+          const b = second[i] as number;
+          // reward: better > worse; cost: unsafer > safer
+          if (kind === 'reward' ? a > b : b > a) correct++;
+          if ((a > 0) === !p.firstIsSafe) signCorrect++;
+          if ((b > 0) === !p.secondIsSafe) signCorrect++;
+          (p.firstIsSafe ? safe : unsafe).push(a);
+          (p.secondIsSafe ? safe : unsafe).push(b);
+        });
+      });
+    }
+  });
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const std = (xs: number[]) => {
+    const m = mean(xs);
+    return xs.length ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length) : NaN;
+  };
+  return {
+    accuracy: pairs.length ? correct / pairs.length : NaN,
+    ...(kind === 'cost' ? { signAccuracy: pairs.length ? signCorrect / (2 * pairs.length) : NaN } : {}),
+    safeMean: mean(safe),
+    unsafeMean: mean(unsafe),
+    safeStd: std(safe),
+    unsafeStd: std(unsafe),
+    n: pairs.length,
+  };
+}
+
+export interface ScoreLogRecord {
+  step: number;
+  loss: number;
+  accuracy: number;
+  signAccuracy?: number;
+}
+
+/**
+ * Trains a score model on preference records (reward: better vs worse; cost: safer vs unsafer
+ * with safety signs). Resumes from `<outDir>/checkpoint` when one exists.
+ */
+export function trainScoreModel(args: {
+  kind: ScoreKind;
+  model: ScoreModel;
+  tokenizer: Tokenizer;
+  train: readonly PreferenceRecord[];
+  config: ScoreConfig;
+  outDir: string;
+  progress?: Progress;
+}): { steps: number; log: ScoreLogRecord[] } {
+  const { kind, model, tokenizer, config } = args;
+  const progress = args.progress ?? silentProgress;
+  const padId = tokenizer.padId ?? 0;
+  const pairs = toPairs(kind, tokenizer, args.train);
+  const stepsPerEpoch = Math.ceil(pairs.length / config.batchSize);
+  const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
+  const params = model.parameters();
+  const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
+  const schedule = lrSchedule({ kind: config.optim.schedule, warmupSteps: Math.round(config.optim.warmupRatio * totalSteps), totalSteps });
+  const ckptDir = join(args.outDir, 'checkpoint');
+  let step = 0;
+  let log: ScoreLogRecord[] = [];
+  const saved = loadCheckpoint(ckptDir) as { step: number; log: ScoreLogRecord[]; model: TrainingState; optim: TrainingState } | null;
+  if (saved) {
+    model.loadStateDict(saved.model as never);
+    opt.loadStateDict(saved.optim as never);
+    step = saved.step;
+    log = saved.log;
+    progress.log(`${kind}: resuming from step ${step}`);
+  }
+  manualSeed(config.seed + step);
+  const rng = new Rng(config.seed);
+  const order = (epoch: number) => rng.derive(`epoch-${epoch}`).shuffle([...pairs.keys()]);
+  let epochOrder = order(Math.floor(step / stepsPerEpoch));
+  progress.start(`${kind} model`, totalSteps);
+  progress.update(step);
+  while (step < totalSteps) {
+    if (step % stepsPerEpoch === 0) epochOrder = order(Math.floor(step / stepsPerEpoch));
+    const start = (step % stepsPerEpoch) * config.batchSize;
+    const batch = epochOrder.slice(start, start + config.batchSize).map((i) => pairs[i] as ScorePair);
+    opt.lr = config.optim.lr * schedule(step);
+    model.train();
+    const metrics = tidy(() => {
+      opt.zeroGrad();
+      const s = pairScores(model, batch, padId, config.maxLength);
+      const out = KINDS[kind].loss(
+        s.first,
+        s.second,
+        tensor(batch.map((p) => (p.firstIsSafe ? 1 : 0)), { dtype: 'bool' }),
+        tensor(batch.map((p) => (p.secondIsSafe ? 1 : 0)), { dtype: 'bool' }),
+        config.regularization,
+      );
+      out.loss.backward();
+      clipGradNorm(params, config.optim.gradClip);
+      opt.step();
+      return { loss: out.loss.item(), ...out.metrics };
+    });
+    step++;
+    const record: ScoreLogRecord = {
+      step,
+      loss: metrics.loss,
+      accuracy: metrics.accuracy as number,
+      ...(metrics.signAccuracy !== undefined ? { signAccuracy: metrics.signAccuracy } : {}),
+    };
+    log.push(record);
+    progress.update(step, { loss: record.loss, acc: record.accuracy });
+    if (step % config.checkpointEvery === 0 || step === totalSteps) {
+      saveCheckpoint(ckptDir, { step, log: log as unknown as TrainingState, model: model.stateDict(), optim: opt.stateDict() as TrainingState });
+    }
+  }
+  progress.stop();
+  return { steps: step, log };
+}

@@ -1,0 +1,143 @@
+// Supervised fine-tuning: next-token cross-entropy on response tokens, with eval perplexity and resumable checkpoints.
+import { join } from 'node:path';
+import { silentProgress, type Progress } from '../../core/progress.js';
+import { tokenCrossEntropy } from '../../losses/index.js';
+import type { Tokenizer } from '../../models/tokenizer.js';
+import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
+import { chunks, encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
+import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
+import { Rng } from '../../world/rng.js';
+import type { CausalLM } from '../../models/index.js';
+import type { SftConfig } from './config.js';
+
+export interface SftExample {
+  prompt: string;
+  response: string;
+}
+
+export interface SftLogRecord {
+  step: number;
+  loss: number;
+  lr: number;
+  evalLoss?: number;
+  evalPerplexity?: number;
+}
+
+export interface SftResult {
+  steps: number;
+  finalEvalLoss: number;
+  finalEvalPerplexity: number;
+  log: SftLogRecord[];
+}
+
+/** Mean response-token loss over `pairs` (no gradient). */
+export function evaluateLoss(model: CausalLM, pairs: readonly EncodedPair[], padId: number, batchSize: number, maxLength: number): number {
+  model.eval();
+  let total = 0;
+  let count = 0;
+  noGrad(() => {
+    for (const chunk of chunks(pairs, batchSize)) {
+      tidy(() => {
+        const b = padForTraining(chunk, padId, maxLength);
+        const { loss, tokens } = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
+        total += loss * tokens;
+        count += tokens;
+      });
+    }
+  });
+  return count ? total / count : NaN;
+}
+
+/** Loss of predicting token t+1 from positions <= t, on response tokens only. */
+function lmLoss(model: CausalLM, ids: number[][], attention: number[][], response: number[][]) {
+  const idsT = tensor(ids, { dtype: 'int64' });
+  const attn = tensor(attention, { dtype: 'int64' });
+  const len = ids[0]?.length ?? 0;
+  const { logits } = model.forward(idsT, attn);
+  const shiftedLogits = logits.narrow(1, 0, len - 1);
+  const labels = idsT.narrow(1, 1, len - 1);
+  const mask = tensor(response).narrow(1, 1, len - 1);
+  const out = tokenCrossEntropy(shiftedLogits, labels, mask);
+  return { lossTensor: out.loss, loss: out.metrics.loss as number, tokens: mask.sum().item() };
+}
+
+/**
+ * Trains `model` on (prompt, response) pairs. Checkpoints (weights, optimiser, step, log) go to
+ * `<outDir>/checkpoint` every `checkpointEvery` steps; a later call with the same outDir resumes.
+ */
+export function trainSft(args: {
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  train: readonly SftExample[];
+  test: readonly SftExample[];
+  config: SftConfig;
+  outDir: string;
+  progress?: Progress;
+}): SftResult {
+  const { model, tokenizer, config } = args;
+  const progress = args.progress ?? silentProgress;
+  const padId = tokenizer.padId ?? 0;
+  const train = args.train.map((e) => encodePair(tokenizer, e.prompt, e.response));
+  const test = args.test.map((e) => encodePair(tokenizer, e.prompt, e.response));
+  const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
+  const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
+  const params = model.parameters();
+  const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
+  const schedule = lrSchedule({
+    kind: config.optim.schedule,
+    warmupSteps: Math.round(config.optim.warmupRatio * totalSteps),
+    totalSteps,
+  });
+  const ckptDir = join(args.outDir, 'checkpoint');
+  let step = 0;
+  let log: SftLogRecord[] = [];
+  const saved = loadCheckpoint(ckptDir) as { step: number; log: SftLogRecord[]; model: TrainingState; optim: TrainingState } | null;
+  if (saved) {
+    model.loadStateDict(saved.model as never);
+    opt.loadStateDict(saved.optim as never);
+    step = saved.step;
+    log = saved.log;
+    progress.log(`sft: resuming from step ${step} (${ckptDir})`);
+  }
+  manualSeed(config.seed + step);
+  const rng = new Rng(config.seed);
+  // The data order of every epoch is fixed by the seed, so a resumed run sees the same batches.
+  const order = (epoch: number) => rng.derive(`epoch-${epoch}`).shuffle([...train.keys()]);
+  let epochOrder = order(Math.floor(step / stepsPerEpoch));
+  progress.start('sft', totalSteps);
+  progress.update(step);
+  const evaluate = () => {
+    const evalLoss = evaluateLoss(model, test, padId, config.batchSize * 2, config.maxLength);
+    return { evalLoss, evalPerplexity: Math.exp(evalLoss) };
+  };
+  while (step < totalSteps) {
+    const epoch = Math.floor(step / stepsPerEpoch);
+    if (step % stepsPerEpoch === 0) epochOrder = order(epoch);
+    const start = (step % stepsPerEpoch) * config.batchSize;
+    const batch = epochOrder.slice(start, start + config.batchSize).map((i) => train[i] as EncodedPair);
+    const lr = config.optim.lr * schedule(step);
+    opt.lr = lr;
+    model.train();
+    const loss = tidy(() => {
+      const b = padForTraining(batch, padId, config.maxLength);
+      opt.zeroGrad();
+      const out = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
+      out.lossTensor.backward();
+      clipGradNorm(params, config.optim.gradClip);
+      opt.step();
+      return out.loss;
+    });
+    step++;
+    const record: SftLogRecord = { step, loss, lr };
+    if (step % config.evalEvery === 0 || step === totalSteps) Object.assign(record, evaluate());
+    log.push(record);
+    progress.update(step, { loss, ...(record.evalLoss !== undefined ? { evalLoss: record.evalLoss } : {}) });
+    if (step % config.checkpointEvery === 0 || step === totalSteps) {
+      saveCheckpoint(ckptDir, { step, log: log as unknown as TrainingState, model: model.stateDict(), optim: opt.stateDict() as TrainingState });
+    }
+  }
+  progress.stop();
+  const last = [...log].reverse().find((r) => r.evalLoss !== undefined);
+  const final = last ? { evalLoss: last.evalLoss as number, evalPerplexity: last.evalPerplexity as number } : evaluate();
+  return { steps: step, finalEvalLoss: final.evalLoss, finalEvalPerplexity: final.evalPerplexity, log };
+}
