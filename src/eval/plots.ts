@@ -1,0 +1,181 @@
+// SVG plots for reports, rendered headless by vega-lite + vega (no browser, no canvas).
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+
+const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
+const CONFIG = {
+  font: FONT,
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e8e8ef' },
+  legend: { labelFontSize: 11, titleFontSize: 12 },
+  title: { fontSize: 14, anchor: 'start' as const, offset: 10 },
+  view: { stroke: '#ddd' },
+};
+
+/** Renders a vega-lite spec to an SVG string. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = vl.compile({ ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config } } as TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  return view.toSVG();
+}
+
+export interface CurvePoint {
+  method: string;
+  step: number;
+  metric: string;
+  value: number;
+}
+
+/** Training curves: one small panel per metric, one line per method. */
+export function trainingCurves(points: CurvePoint[], metrics: string[]): Promise<string> {
+  return renderSvg({
+    title: 'Training curves (per RL step)',
+    data: { values: points.filter((p) => Number.isFinite(p.value)) },
+    facet: { field: 'metric', type: 'nominal', title: null, sort: metrics },
+    columns: 3,
+    spec: {
+      width: 260,
+      height: 160,
+      mark: { type: 'line', strokeWidth: 1.6 },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'RL step' },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        color: { field: 'method', type: 'nominal', title: 'method' },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  });
+}
+
+/** λ and J_c of PPO-Lagrangian with the threshold d as a rule. */
+export function lagrangeTrace(points: { step: number; lambda: number; jc: number }[], threshold: number): Promise<string> {
+  const values = points.flatMap((p) => [
+    { step: p.step, series: 'λ (Lagrange multiplier)', value: p.lambda },
+    { step: p.step, series: 'J_c (mean episode cost)', value: p.jc },
+  ]);
+  return renderSvg({
+    title: `PPO-Lagrangian: λ rises while J_c > d = ${threshold} and falls once the constraint holds`,
+    width: 640,
+    height: 220,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: {
+          x: { field: 'step', type: 'quantitative', title: 'RL step' },
+          y: { field: 'value', type: 'quantitative', title: 'value' },
+          color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#d62728', '#1f77b4'] } },
+        },
+      },
+      { data: { values: [{ d: threshold }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { y: { field: 'd', type: 'quantitative' } } },
+    ],
+  });
+}
+
+/** Reward-vs-cost scatter of responses coloured by true safety, one panel per model (Safe RLHF's figure). */
+export function rewardCostScatter(points: { model: string; reward: number; cost: number; safe: boolean }[]): Promise<string> {
+  return renderSvg({
+    title: 'Reward vs cost of test responses (colour: gold safety)',
+    data: { values: points.map((p) => ({ ...p, safety: p.safe ? 'safe' : 'unsafe' })) },
+    facet: { field: 'model', type: 'nominal', title: null },
+    spec: {
+      width: 280,
+      height: 240,
+      layer: [
+        {
+          mark: { type: 'circle', size: 22, opacity: 0.6 },
+          encoding: {
+            x: { field: 'reward', type: 'quantitative', title: 'reward model score' },
+            y: { field: 'cost', type: 'quantitative', title: 'cost model score' },
+            color: { field: 'safety', type: 'nominal', title: 'gold', scale: { domain: ['safe', 'unsafe'], range: ['#2ca02c', '#d62728'] } },
+          },
+        },
+        { mark: { type: 'rule', strokeDash: [3, 3], color: '#777' }, encoding: { y: { datum: 0 } } },
+      ],
+    },
+  });
+}
+
+export interface ModelBar {
+  model: string;
+  harmfulRate: number;
+  harmfulLow: number;
+  harmfulHigh: number;
+  helpfulness: number;
+}
+
+/** Harmful rate (with a Wilson interval) and gold helpfulness per model, side by side. */
+export function modelBars(rows: ModelBar[]): Promise<string> {
+  const order = rows.map((r) => r.model);
+  return renderSvg({
+    title: 'Gold harmful rate and helpfulness per model',
+    data: { values: rows },
+    hconcat: [
+      {
+        width: 300,
+        height: 22 * rows.length,
+        layer: [
+          { mark: { type: 'bar', color: '#d62728' }, encoding: { y: { field: 'model', type: 'nominal', sort: order, title: null }, x: { field: 'harmfulRate', type: 'quantitative', title: 'harmful rate on risky prompts', axis: { format: '%' } } } },
+          { mark: { type: 'rule' }, encoding: { y: { field: 'model', type: 'nominal', sort: order }, x: { field: 'harmfulLow', type: 'quantitative' }, x2: { field: 'harmfulHigh' } } },
+        ],
+      },
+      {
+        width: 300,
+        height: 22 * rows.length,
+        mark: { type: 'bar', color: '#1f77b4' },
+        encoding: { y: { field: 'model', type: 'nominal', sort: order, title: null }, x: { field: 'helpfulness', type: 'quantitative', title: 'gold helpfulness (mean)' } },
+      },
+    ],
+  });
+}
+
+/** Helpfulness vs harmful rate: the reward-shaping sweep as a connected frontier, other methods as labelled points. */
+export function frontierPlot(points: { model: string; harmfulRate: number; helpfulness: number; family: string; nu?: number }[]): Promise<string> {
+  const shaping = points.filter((p) => p.family === 'shaping').sort((a, b) => (a.nu ?? 0) - (b.nu ?? 0));
+  return renderSvg({
+    title: 'Helpfulness vs harmful rate (up-left is better)',
+    width: 520,
+    height: 320,
+    layer: [
+      {
+        data: { values: shaping },
+        mark: { type: 'line', point: true, color: '#9467bd', strokeDash: [5, 3] },
+        encoding: {
+          x: { field: 'harmfulRate', type: 'quantitative', title: 'gold harmful rate', axis: { format: '%' } },
+          y: { field: 'helpfulness', type: 'quantitative', title: 'gold helpfulness', scale: { zero: false } },
+          order: { field: 'nu', type: 'quantitative' },
+        },
+      },
+      {
+        data: { values: points },
+        mark: { type: 'point', filled: true, size: 90 },
+        encoding: {
+          x: { field: 'harmfulRate', type: 'quantitative' },
+          y: { field: 'helpfulness', type: 'quantitative' },
+          color: { field: 'family', type: 'nominal', title: 'method' },
+          shape: { field: 'family', type: 'nominal' },
+        },
+      },
+      {
+        data: { values: points },
+        mark: { type: 'text', dx: 8, dy: -8, align: 'left', fontSize: 11 },
+        encoding: { x: { field: 'harmfulRate', type: 'quantitative' }, y: { field: 'helpfulness', type: 'quantitative' }, text: { field: 'model' } },
+      },
+    ],
+  });
+}
+
+/** Elo ratings with 95% bootstrap intervals. */
+export function eloPlot(rows: { model: string; elo: number; low: number; high: number }[]): Promise<string> {
+  const order = rows.map((r) => r.model);
+  return renderSvg({
+    title: 'Elo (gold judge: safer wins, then more helpful) with 95% bootstrap intervals',
+    data: { values: rows },
+    width: 520,
+    height: 24 * rows.length,
+    layer: [
+      { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { field: 'model', type: 'nominal', sort: order, title: null }, x: { field: 'low', type: 'quantitative', title: 'Elo', scale: { zero: false } }, x2: { field: 'high' } } },
+      { mark: { type: 'point', filled: true, size: 70, color: '#1f77b4' }, encoding: { y: { field: 'model', type: 'nominal', sort: order }, x: { field: 'elo', type: 'quantitative' } } },
+    ],
+  });
+}

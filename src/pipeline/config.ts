@@ -1,0 +1,68 @@
+// The whole Safe RLHF pipeline's config: world, models, every trainer, evaluation.
+import { z } from 'zod';
+import { RlConfigSchema } from '../algorithms/rl/config.js';
+import { ScoreConfigSchema } from '../algorithms/score/config.js';
+import { SftConfigSchema } from '../algorithms/sft/config.js';
+import { WorldConfigSchema } from '../world/config.js';
+
+export const PolicyModelSchema = z
+  .object({
+    nLayer: z.number().int().positive().default(4).describe('transformer blocks of the GPT-2-style policy'),
+    nEmbd: z.number().int().positive().default(128).describe('hidden size'),
+    nHead: z.number().int().positive().default(4).describe('attention heads'),
+    nPositions: z.number().int().positive().default(96).describe('context length'),
+  })
+  .strict();
+
+export const LagrangeSchema = z
+  .object({
+    threshold: z.number().default(0).describe('cost threshold d: keep expected cost J_c <= d (cost < 0 means safe)'),
+    init: z.number().positive().default(1).describe('initial λ'),
+    lr: z.number().positive().default(0.1).describe('SGD learning rate of log λ'),
+    window: z.number().int().positive().default(128).describe('episodes in the moving window of J_c'),
+    max: z.number().positive().nullable().default(null).describe('upper bound on λ (null: none)'),
+    delaySteps: z.number().int().min(0).default(0).describe('RL steps before λ starts to move'),
+  })
+  .strict();
+
+export const PipelineConfigSchema = z
+  .object({
+    name: z.string().default('default').describe('run name: everything goes to <runsDir>/<name>/'),
+    runsDir: z.string().default('runs').describe('folder holding all runs'),
+    seed: z.number().int().default(0).describe('seed of model initialisation and training'),
+    threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores)'),
+    world: WorldConfigSchema.prefault({}).describe('the built-in world'),
+    model: PolicyModelSchema.prefault({}).describe('policy / score model architecture (trained from scratch)'),
+    sft: SftConfigSchema.prefault({}).describe('supervised fine-tuning of the base policy'),
+    reward: ScoreConfigSchema.prefault({}).describe('reward model training'),
+    cost: ScoreConfigSchema.prefault({}).describe('cost model training'),
+    rl: RlConfigSchema.prefault({}).describe('settings shared by PPO, reward shaping and PPO-Lagrangian'),
+    ppo: z.object({ klCoef: z.number().min(0).default(0.02).describe('β for plain PPO') }).strict().prefault({}).describe('plain PPO'),
+    ppoLag: z
+      .object({
+        klCoef: z.number().min(0).default(0.01).describe('β for PPO-Lagrangian'),
+        lagrange: LagrangeSchema.prefault({}).describe('the Lagrange multiplier'),
+      })
+      .strict()
+      .prefault({})
+      .describe('PPO-Lagrangian (Safe RLHF)'),
+    shaping: z
+      .object({
+        nus: z.array(z.number().min(0)).default([0.5, 2, 8]).describe('fixed cost weights ν of the reward-shaping sweep (R - ν·C)'),
+        klCoef: z.number().min(0).default(0.02).describe('β for reward shaping'),
+      })
+      .strict()
+      .prefault({})
+      .describe('reward-shaping baseline sweep'),
+    eval: z
+      .object({
+        samplesPerPrompt: z.number().int().positive().default(1).describe('responses sampled per test prompt'),
+        temperature: z.number().positive().default(1).describe('sampling temperature at evaluation'),
+        maxNewTokens: z.number().int().positive().default(44).describe('longest response at evaluation'),
+      })
+      .strict()
+      .prefault({})
+      .describe('evaluation on the test prompts'),
+  })
+  .strict();
+export type PipelineConfig = z.output<typeof PipelineConfigSchema>;

@@ -1,0 +1,124 @@
+// Writes <run>/report.json and a self-contained <run>/report.html for a finished pipeline run.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
+import { eloWithIntervals, type Match } from '../eval/elo.js';
+import { page, section, table } from '../eval/html.js';
+import { eloPlot, frontierPlot, lagrangeTrace, modelBars, rewardCostScatter, trainingCurves, type CurvePoint } from '../eval/plots.js';
+import { wilsonInterval } from '../eval/summary.js';
+import { goldHarm, goldHelpfulness } from '../world/oracle.js';
+import type { PipelineConfig } from './config.js';
+import type { PipelineResult } from './run.js';
+
+/** Gold head-to-head judge: a safe response beats an unsafe one, otherwise the more helpful one wins. */
+function judge(prompt: string, a: string, b: string): 'a' | 'b' | 'tie' {
+  const sa = goldHarm(prompt, a).isSafe;
+  const sb = goldHarm(prompt, b).isSafe;
+  if (sa !== sb) return sa ? 'a' : 'b';
+  const ha = goldHelpfulness(prompt, a);
+  const hb = goldHelpfulness(prompt, b);
+  return ha > hb ? 'a' : hb > ha ? 'b' : 'tie';
+}
+
+export async function writePipelineReport(runDir: string, result: PipelineResult, config: PipelineConfig, prompts: string[]): Promise<void> {
+  const names = Object.keys(result.models);
+  // --- report.json -----------------------------------------------------------------------------
+  const models = Object.fromEntries(
+    names.map((k) => {
+      const m = result.models[k];
+      if (!m) throw new Error(`missing model ${k}`);
+      return [k, { harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, distinct2: m.distinct2, responseLength: m.responseLength, n: m.n }];
+    }),
+  );
+  // --- Elo over all models, judged by the gold oracle on the same test prompts ----------------------
+  const matches: Match[] = [];
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const a = result.models[names[i] as string];
+      const b = result.models[names[j] as string];
+      if (!a || !b) continue;
+      a.responses.forEach((ra, p) => matches.push({ a: a.name, b: b.name, winner: judge(prompts[p] ?? '', ra, b.responses[p] ?? '') }));
+    }
+  }
+  const elo = eloWithIntervals(matches, names, 100, config.seed);
+  const reportJson = {
+    run: config.name,
+    createdAt: new Date().toISOString(),
+    models,
+    scoreModels: result.scoreModels,
+    elo,
+    stageWallTimeSec: result.timings,
+    totalWallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
+  };
+  writeJsonAtomic(join(runDir, 'report.json'), reportJson);
+
+  // --- plots ---------------------------------------------------------------------------------------
+  const metrics = ['reward', 'cost', 'kl', 'goldHarmfulRate', 'goldHelpfulness', 'responseLength'];
+  const curves: CurvePoint[] = Object.entries(result.training).flatMap(([method, log]) =>
+    log.flatMap((r) => metrics.map((metric) => ({ method, step: r.step, metric, value: (r as unknown as Record<string, number>)[metric] as number }))),
+  );
+  const lag = (result.training.ppo_lag ?? []).filter((r) => r.lambda !== undefined && r.jc !== undefined).map((r) => ({ step: r.step, lambda: r.lambda as number, jc: r.jc as number }));
+  const scatterModels = ['sft', 'ppo', 'ppo_lag'].filter((k) => result.models[k]);
+  const scatter = scatterModels.flatMap((k) => (result.models[k]?.scatter ?? []).map((p) => ({ ...p, model: k })));
+  const bars = names.map((k) => {
+    const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
+    const ci = wilsonInterval(Math.round(m.harmfulRate * m.nRisky), m.nRisky);
+    return { model: k, harmfulRate: m.harmfulRate, harmfulLow: ci.low, harmfulHigh: ci.high, helpfulness: m.helpfulness };
+  });
+  const frontier = names.map((k) => {
+    const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
+    const nu = k.startsWith('shaping_') ? Number(k.slice('shaping_'.length)) : undefined;
+    return { model: k, harmfulRate: m.harmfulRate, helpfulness: m.helpfulness, family: nu !== undefined ? 'shaping' : k, ...(nu !== undefined ? { nu } : {}) };
+  });
+  const [curvesSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
+    curves.length ? trainingCurves(curves, metrics) : Promise.resolve(''),
+    lag.length ? lagrangeTrace(lag, config.ppoLag.lagrange.threshold) : Promise.resolve(''),
+    scatter.length ? rewardCostScatter(scatter) : Promise.resolve(''),
+    modelBars(bars),
+    frontierPlot(frontier),
+    eloPlot(elo),
+  ]);
+
+  // --- html ----------------------------------------------------------------------------------------
+  const sft = result.models.sft;
+  const lagM = result.models.ppo_lag;
+  const summary = table(
+    ['model', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'KL to SFT', 'distinct-2', 'length'],
+    names.map((k) => {
+      const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
+      return [k, m.harmfulRate, m.helpfulness, m.meanReward, m.meanCost, m.kl, m.distinct2, m.responseLength];
+    }),
+  );
+  const score = table(
+    ['model', 'accuracy (annotator labels)', 'accuracy (gold labels)', 'sign accuracy (gold)', 'safe mean', 'unsafe mean'],
+    (['reward', 'cost'] as const).map((k) => {
+      const s = result.scoreModels[k];
+      return [k, s.test.accuracy, s.gold.accuracy, s.gold.signAccuracy ?? null, s.gold.safeMean, s.gold.unsafeMean];
+    }),
+  );
+  const timings = table(['stage', 'wall time (s)'], Object.entries(result.timings).map(([k, v]) => [k, v]), 1);
+  const examples = lagM
+    ? `<table class="ex"><thead><tr><th>prompt</th><th>PPO-Lag response</th><th>gold</th></tr></thead><tbody>${lagM.examples
+        .slice(0, 12)
+        .map((e) => `<tr><td>${e.prompt.replace(/[&<>]/g, '')}</td><td>${e.response.replace(/[&<>]/g, '')}</td><td class="${e.safe ? 'good' : 'bad'}">${e.safe ? 'safe' : 'unsafe'}</td></tr>`)
+        .join('')}</tbody></table>`
+    : '';
+  const headline =
+    sft && lagM
+      ? `SFT harmful rate ${(100 * sft.harmfulRate).toFixed(1)}% → PPO-Lag ${(100 * lagM.harmfulRate).toFixed(1)}%; helpfulness ${sft.helpfulness.toFixed(2)} → ${lagM.helpfulness.toFixed(2)}`
+      : 'Safe RLHF pipeline';
+  const html = page(`safealign report — ${config.name}`, headline, [
+    section('Models on the test prompts', summary, 'Harmful rate: share of responses to risky prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness over all test prompts. Reward and cost: the learned models. KL: mean Σ log π/π_SFT per response.'),
+    section('Harmful rate and helpfulness', barsSvg),
+    section('Trade-off frontier', frontierSvg, 'Each reward-shaping run fixes ν in R − ν·C; PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
+    lagSvg ? section('Lagrange multiplier', lagSvg) : '',
+    curvesSvg ? section('Training curves', curvesSvg) : '',
+    scatterSvg ? section('Reward vs cost, before and after', scatterSvg, 'Safe responses should sit below cost 0, unsafe above; RL should move mass to high reward, low cost.') : '',
+    section('Elo', eloSvg),
+    section('Reward and cost models', score),
+    examples ? section('Example responses (PPO-Lagrangian)', examples) : '',
+    section('Stage wall times', timings),
+    section('Resolved config', `<pre>${JSON.stringify(config, null, 2).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string)}</pre>`),
+  ]);
+  writeFileSync(join(runDir, 'report.html'), html);
+}

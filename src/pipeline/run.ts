@@ -1,0 +1,170 @@
+// The Safe RLHF pipeline on the built-in world: world -> SFT -> reward/cost models -> PPO, shaping, PPO-Lag -> eval -> report.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { silentProgress, type Progress } from '../core/progress.js';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
+import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
+import type { PreferenceRecord } from '../data/record.js';
+import { trainSft } from '../algorithms/sft/train.js';
+import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
+import { trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
+import type { RlMethod, StreamName } from '../algorithms/rl/method.js';
+import { ppoMethod } from '../algorithms/ppo/method.js';
+import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
+import { rewardShapingMethod } from '../algorithms/reward-shaping/method.js';
+import { createCausalLM, loadPretrained, savePretrained, ScoreModel, type CausalLM } from '../models/index.js';
+import { parseModelConfig } from '../models/hf-config.js';
+import { Tokenizer } from '../models/tokenizer.js';
+import { trainWordLevel } from '../models/tokenizer-train.js';
+import { manualSeed, setNumThreads } from '../torch/index.js';
+import { buildWorld, WORLD_FILES } from '../world/index.js';
+import { worldMetrics } from '../eval/world-metrics.js';
+import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
+import { writePipelineReport } from './report.js';
+import type { PipelineConfig } from './config.js';
+import { StageRunner } from './stages.js';
+
+function readJsonl<T>(path: string): T[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
+}
+
+export interface PipelineResult {
+  runDir: string;
+  models: Record<string, PolicyEval>;
+  scoreModels: Record<ScoreKind, { test: ScoreEval; gold: ScoreEval }>;
+  training: Record<string, RlLogRecord[]>;
+  timings: Record<string, number>;
+}
+
+/** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
+export async function runPipeline(config: PipelineConfig, progress: Progress = silentProgress): Promise<PipelineResult> {
+  if (config.threads > 0) setNumThreads(config.threads);
+  const runDir = join(config.runsDir, config.name);
+  const runner = new StageRunner(runDir, progress);
+  writeJsonAtomic(join(runDir, 'config.json'), config);
+  const worldDir = join(runDir, 'world');
+
+  await runner.run('world', ({ stageDir }) => buildWorld(config.world, stageDir, progress));
+  const files = WORLD_FILES;
+  const sftTrain = readJsonl<{ prompt: string; response: string }>(join(worldDir, files.sftTrain));
+  const sftTest = readJsonl<{ prompt: string; response: string }>(join(worldDir, files.sftTest));
+  const promptsTrain = readJsonl<{ prompt: string; kind: string }>(join(worldDir, files.promptsTrain));
+  const promptsTest = readJsonl<{ prompt: string; kind: string }>(join(worldDir, files.promptsTest));
+  const toRl = (p: { prompt: string; kind: string }): RlPrompt => ({ prompt: p.prompt, risky: p.kind === 'risky' });
+
+  // --- tokenizer: word level over everything the policy will read or write -----------------
+  const tokDir = join(runDir, 'tokenizer');
+  await runner.run('tokenizer', () => {
+    const base = trainWordLevel([], { vocabSize: 16 });
+    const corpus = [
+      ...sftTrain.flatMap((e) => [base.applyChatTemplate([{ role: 'user', content: e.prompt }], { addGenerationPrompt: true }), e.response]),
+      ...readFileSync(join(worldDir, files.vocabulary), 'utf8').split('\n'),
+    ];
+    const tok = trainWordLevel(corpus, { vocabSize: 4096 });
+    tok.save(tokDir);
+    return { vocabSize: tok.vocabSize };
+  });
+  const tokenizer = Tokenizer.fromDir(tokDir);
+
+  // --- SFT -------------------------------------------------------------------------------------
+  const sftModelDir = join(runDir, 'sft', 'model');
+  await runner.run('sft', ({ stageDir }) => {
+    manualSeed(config.seed);
+    const m = config.model;
+    const model = createCausalLM(
+      parseModelConfig({
+        model_type: 'gpt2',
+        n_embd: m.nEmbd,
+        n_layer: m.nLayer,
+        n_head: m.nHead,
+        n_positions: m.nPositions,
+        vocab_size: tokenizer.vocabSize,
+        tie_word_embeddings: true,
+        eos_token_id: tokenizer.eosId ?? null,
+        pad_token_id: tokenizer.padId ?? null,
+      }),
+    );
+    const result = trainSft({ model, tokenizer, train: sftTrain, test: sftTest, config: config.sft, outDir: stageDir, progress });
+    savePretrained(sftModelDir, model, { tokenizer, trainingConfig: config.sft });
+    return { steps: result.steps, evalLoss: result.finalEvalLoss, evalPerplexity: result.finalEvalPerplexity, log: result.log };
+  });
+  const loadLM = (dir: string) => loadPretrained(dir).model as CausalLM;
+
+  // --- reward and cost models ------------------------------------------------------------------
+  const prefTrain: PreferenceRecord[] = (await readPkuSafeRlhf(join(worldDir, files.preferencesTrain))).records;
+  const prefTest: PreferenceRecord[] = (await readPkuSafeRlhf(join(worldDir, files.preferencesTest))).records;
+  const prefGoldTest: PreferenceRecord[] = (await readPkuSafeRlhf(join(worldDir, files.goldTest))).records;
+  const scoreDir = (k: ScoreKind) => join(runDir, k, 'model');
+  const scoreModels = {} as PipelineResult['scoreModels'];
+  for (const kind of ['reward', 'cost'] as const) {
+    scoreModels[kind] = await runner.run(kind, ({ stageDir }) => {
+      manualSeed(config.seed + (kind === 'reward' ? 1 : 2));
+      const model = ScoreModel.fromCausalLM(loadLM(sftModelDir), kind);
+      trainScoreModel({ kind, model, tokenizer, train: prefTrain, config: config[kind], outDir: stageDir, progress });
+      savePretrained(scoreDir(kind), model, { tokenizer, trainingConfig: config[kind] });
+      const test = evaluateScoreModel(kind, model, tokenizer, prefTest);
+      const gold = evaluateScoreModel(kind, model, tokenizer, prefGoldTest);
+      progress.log(`${kind} model: test accuracy ${(100 * test.accuracy).toFixed(1)}% (vs gold ${(100 * gold.accuracy).toFixed(1)}%)` +
+        (gold.signAccuracy !== undefined ? `, sign accuracy vs gold ${(100 * gold.signAccuracy).toFixed(1)}%` : ''));
+      return { test, gold };
+    });
+  }
+  const loadScore = (kind: ScoreKind) => loadPretrained(scoreDir(kind)).model as ScoreModel;
+  const rewardModel = loadScore('reward');
+  const costModel = loadScore('cost');
+
+  const testPrompts = promptsTest.map(toRl);
+  const evaluate = (policy: CausalLM, reference: CausalLM, name: string) =>
+    evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, prompts: testPrompts, config: config.eval, seed: config.seed, judge: worldMetrics });
+
+  const models: Record<string, PolicyEval> = {};
+  models.sft = await runner.run('eval_sft', () => {
+    const sft = loadLM(sftModelDir);
+    return evaluate(sft, sft, 'sft');
+  });
+
+  // --- RL methods --------------------------------------------------------------------------------
+  const rl = config.rl;
+  const methods: [string, () => RlMethod][] = [
+    ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip })],
+    ...config.shaping.nus.map((nu): [string, () => RlMethod] => [`shaping_${nu}`, () => rewardShapingMethod({ klCoef: config.shaping.klCoef, scoreClip: rl.scoreClip, nu })]),
+    ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: config.ppoLag.lagrange })],
+  ];
+  const training: Record<string, RlLogRecord[]> = {};
+  const trainPrompts = promptsTrain.map(toRl);
+  for (const [key, make] of methods) {
+    const result = await runner.run(key, ({ stageDir }) => {
+      manualSeed(config.seed + 10);
+      const method = make();
+      const critics: Partial<Record<StreamName, ScoreModel>> = {};
+      for (const s of method.streams) critics[s] = ScoreModel.fromScoreModel(loadScore(s), 'critic');
+      const actor = loadLM(sftModelDir);
+      const reference = loadLM(sftModelDir);
+      const out = trainRl({
+        method,
+        models: { actor, reference, rewardModel, costModel, critics },
+        tokenizer,
+        prompts: trainPrompts,
+        ptxData: sftTrain,
+        config: { ...rl, seed: config.seed },
+        outDir: stageDir,
+        judge: worldMetrics,
+        progress,
+      });
+      savePretrained(join(stageDir, 'model'), actor, { tokenizer, trainingConfig: { rl, method: key } });
+      return { log: out.log, eval: evaluate(actor, reference, key) };
+    });
+    training[key] = result.log;
+    models[key] = result.eval;
+  }
+
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings };
+  // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
+  const evalPrompts = promptsTest.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
+  await writePipelineReport(runDir, pipelineResult, config, evalPrompts);
+  progress.log(`report: ${join(runDir, 'report.html')} (and report.json)`);
+  return pipelineResult;
+}
