@@ -39,7 +39,13 @@ if (!force && existsSync(addon)) {
 }
 
 const gyp = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-const args = existsSync(gyp) ? [gyp, 'rebuild', `--jobs=${process.env.JOBS ?? 'max'}`] : null;
+// Build against the local Node headers: there may be no network to download them from.
+const nodedir =
+  process.env.npm_config_nodedir ||
+  [join(dirname(process.execPath), '..'), '/usr', '/usr/local'].find((d) => existsSync(join(d, 'include', 'node', 'node.h')));
+const args = existsSync(gyp)
+  ? [gyp, 'rebuild', `--jobs=${process.env.JOBS ?? 'max'}`, ...(nodedir ? [`--nodedir=${nodedir}`] : [])]
+  : null;
 if (!args) {
   console.error('safealign: node-gyp is missing from node_modules; run `npm install` first.');
   process.exit(1);

@@ -12,7 +12,7 @@ function leaf(x: Nested): Tensor {
   return tensor(x as number[], { requiresGrad: true });
 }
 function flat(x: Nested): number[] {
-  return (Array.isArray(x) ? x.flat(Infinity) : [x]).map(Number);
+  return Array.isArray(x) ? x.flatMap(flat) : [Number(x)];
 }
 function expectClose(actual: Tensor | number | null, expected: Nested, tol = TOL) {
   if (actual === null) throw new Error('missing value (no gradient?)');

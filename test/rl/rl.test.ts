@@ -12,7 +12,7 @@ function t(x: Nested): Tensor {
   return tensor(x as number[][]);
 }
 function flat(x: Nested): number[] {
-  return (Array.isArray(x) ? x.flat(Infinity) : [x]).map(Number);
+  return Array.isArray(x) ? x.flatMap(flat) : [Number(x)];
 }
 function expectClose(actual: Tensor | number[], expected: Nested, tol = TOL) {
   const a = Array.isArray(actual) ? actual : [...actual.toFloat64Array()];
@@ -23,7 +23,7 @@ function expectClose(actual: Tensor | number[], expected: Nested, tol = TOL) {
 
 describe('KL shaping', () => {
   const c = g.klShaping as Record<string, Nested>;
-  const args = [t(c.policyLogProbs as Nested), t(c.refLogProbs as Nested), t(c.mask as Nested)] as const;
+  const args = [t(c.policyLogProbs as Nested).sub(t(c.refLogProbs as Nested)), t(c.mask as Nested)] as const;
   it('puts the clamped reward on the last response token and -β·KL on every token', () => {
     expectClose(klShapedScores(tensor(c.reward as number[]), ...args, -(c.beta as number), c.clip as number), c.rewards as Nested);
   });
@@ -34,7 +34,7 @@ describe('KL shaping', () => {
 
 describe('GAE', () => {
   const c = g.gae as Record<string, Nested>;
-  for (const k of c.cases as Record<string, Nested>[]) {
+  for (const k of c.cases as unknown as Record<string, Nested>[]) {
     it(`matches the reference for γ=${k.gamma}, λ=${k.lambda}`, () => {
       const out = gae(t(c.rewards as Nested), t(c.values as Nested), t(c.mask as Nested), k.gamma as number, k.lambda as number);
       expectClose(out.advantages, k.advantages as Nested);
@@ -57,7 +57,7 @@ describe('Lagrange multiplier', () => {
   it('follows torch SGD on -(J_c - d)·exp(log λ) over a moving window', () => {
     const c = g.lagrange as Record<string, Nested>;
     const m = new LagrangeMultiplier({ threshold: c.threshold as number, init: 1, lr: c.lr as number, window: c.window as number, max: null, delaySteps: 0 });
-    const trace = c.trace as Record<string, number>[];
+    const trace = c.trace as unknown as Record<string, number>[];
     (c.batches as number[][]).forEach((batch, i) => {
       const out = m.update(batch);
       expect(out.jc).toBeCloseTo(trace[i]?.jc as number, 12);

@@ -1,0 +1,53 @@
+// Free functions: joining tensors, where, grad mode, and the neural-network functions (PyTorch's F.*).
+import { native } from './native.js';
+import { callNative, Tensor, type Shape } from './tensor.js';
+
+export function cat(ts: readonly Tensor[], dim = 0): Tensor {
+  return new Tensor(callNative(() => native.cat(ts.map((t) => t.handle), dim)));
+}
+export function stack(ts: readonly Tensor[], dim = 0): Tensor {
+  return new Tensor(callNative(() => native.stack(ts.map((t) => t.handle), dim)));
+}
+/** Elementwise `cond ? a : b` (a number operand takes the other's dtype). */
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  const h = (x: Tensor | number) => (x instanceof Tensor ? x.handle : x);
+  return new Tensor(callNative(() => native.where(cond.handle, h(a), h(b))));
+}
+
+/** Runs `fn` with autograd recording off (restored afterwards, also on throw). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = native.isGradEnabled();
+  native.setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    native.setGradEnabled(prev);
+  }
+}
+export function isGradEnabled(): boolean {
+  return native.isGradEnabled();
+}
+
+/** x @ weightᵀ + bias. x: (…, in); weight: (out, in); bias: (out). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return new Tensor(callNative(() => native.linear(x.handle, weight.handle, bias?.handle)));
+}
+/** Layer normalisation over the trailing `normalizedShape` dims. */
+export function layerNorm(x: Tensor, normalizedShape: Shape, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  return new Tensor(callNative(() => native.layerNorm(x.handle, [...normalizedShape], weight?.handle, bias?.handle, eps)));
+}
+/** Rows of `weight` (V, D) at int64 `indices` (…) -> (…, D). */
+export function embedding(weight: Tensor, indices: Tensor): Tensor {
+  return new Tensor(callNative(() => native.embedding(weight.handle, indices.handle)));
+}
+export function dropout(x: Tensor, p: number, training: boolean): Tensor {
+  return new Tensor(callNative(() => native.dropout(x.handle, p, training)));
+}
+/** Cross-entropy of logits (N, C) against int64 targets (N); targets equal to ignoreIndex are skipped. */
+export function crossEntropy(
+  logits: Tensor,
+  targets: Tensor,
+  opts: { ignoreIndex?: number; reduction?: 'mean' | 'sum' | 'none' } = {},
+): Tensor {
+  return new Tensor(callNative(() => native.crossEntropy(logits.handle, targets.handle, opts.ignoreIndex ?? -100, opts.reduction ?? 'mean')));
+}

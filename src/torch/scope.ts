@@ -1,0 +1,55 @@
+// Memory scopes: tidy(fn) frees every tensor created inside fn except those it returns; keep(t) exempts one.
+
+/** Anything that owns native memory and can be freed now. */
+export interface Disposable {
+  dispose(): void;
+}
+
+const scopes: Set<Disposable>[] = [];
+
+/** Called by every new tensor: the innermost open scope takes ownership. */
+export function track(t: Disposable): void {
+  scopes[scopes.length - 1]?.add(t);
+}
+
+/** Removes `t` from every open scope, so no tidy() frees it. Returns t. */
+export function keep<T extends Disposable>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (scopes.length && scopes[scopes.length - 1]?.has(value as Disposable)) into.add(value);
+  if (Array.isArray(value)) for (const v of value) collect(v, into, seen);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, into, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+}
+
+/**
+ * Runs `fn` and then disposes every tensor created during it, except the tensors found in its
+ * result (a tensor, or arrays / plain objects / Maps holding tensors), which move to the
+ * enclosing scope. Scopes nest. `fn` must be synchronous.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Disposable>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new Error('tidy() takes a synchronous function; async work cannot be scoped');
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  const survivors = new Set<unknown>();
+  collect(result, survivors, new Set());
+  scopes.pop();
+  for (const t of scope) {
+    if (survivors.has(t)) track(t);
+    else t.dispose();
+  }
+  return result;
+}
