@@ -2,6 +2,7 @@
 #include "common.h"
 #include <ATen/Parallel.h>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 
 namespace sa {
@@ -84,6 +85,8 @@ std::vector<int64_t> IntList(const Napi::Value& v, const char* what) {
 at::Scalar ToScalar(const Napi::Value& v) {
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
   double d = v.As<Napi::Number>().DoubleValue();
+  // Like Python: an integral number is an int scalar (keeps integer tensors integer), else a float.
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0) return at::Scalar(static_cast<int64_t>(d));
   return at::Scalar(d);
 }
 

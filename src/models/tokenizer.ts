@@ -112,6 +112,7 @@ export class Tokenizer {
 
   /** Token ids -> text. */
   decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return '';
     return this.hf.decode([...ids], { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
 

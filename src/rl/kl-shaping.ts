@@ -8,19 +8,12 @@ export function lastTokenIndex(mask: Tensor): Tensor {
 }
 
 /**
- * `s_t = klCoef·(logπ_t - logπ_ref,t)·mask_t + clamp(S, ±clip)·[t = end]`.
+ * `s_t = klCoef·kl_t·mask_t + clamp(S, ±clip)·[t = end]` with kl_t = log π(a_t) - log π_ref(a_t).
  * Reward stream: klCoef = -β (KL lowers the reward); cost stream: klCoef = +β (KL raises the cost),
- * as in Safe RLHF. policyLogProbs, refLogProbs, mask: (B, T); endScores: (B,). Returns (B, T).
+ * as in Safe RLHF. kl, mask: (B, T); endScores: (B,). Returns (B, T).
  */
-export function klShapedScores(
-  endScores: Tensor,
-  policyLogProbs: Tensor,
-  refLogProbs: Tensor,
-  mask: Tensor,
-  klCoef: number,
-  clip = 50,
-): Tensor {
-  const perToken = policyLogProbs.sub(refLogProbs).mul(mask).mul(klCoef);
+export function klShapedScores(endScores: Tensor, kl: Tensor, mask: Tensor, klCoef: number, clip = 50): Tensor {
+  const perToken = kl.mul(mask).mul(klCoef);
   const end = lastTokenIndex(mask).unsqueeze(1);
   const atEnd = perToken.mul(0).scatter(1, end, endScores.clamp(-clip, clip).unsqueeze(1));
   return perToken.add(atEnd);

@@ -190,7 +190,7 @@ export function trainScoreModel(args: {
       out.loss.backward();
       clipGradNorm(params, config.optim.gradClip);
       opt.step();
-      return { loss: out.loss.item(), ...out.metrics };
+      return { loss: out.loss.item(), ...out.metrics } as Record<string, number> & { loss: number };
     });
     step++;
     const record: ScoreLogRecord = {

@@ -1,0 +1,105 @@
+// Accounts in the database: users, sessions, failed-login records and server settings (all queries parameterised).
+import { UniqueViolationError, type SqlRunner } from '../db/driver.js';
+import type { Role, User } from '../model.js';
+
+/** A username that is already taken. */
+export class UserExistsError extends Error {
+  override name = 'UserExistsError';
+}
+
+interface UserRow {
+  id: number;
+  username: string;
+  role: Role;
+  created_at: string;
+}
+
+function toUser(r: UserRow): User {
+  return { id: r.id, username: r.username, role: r.role, createdAt: r.created_at };
+}
+
+export async function createUser(db: SqlRunner, u: { username: string; passwordHash: string; role: Role }): Promise<User> {
+  try {
+    const row = await db.get<UserRow>(
+      'INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id, username, role, created_at',
+      [u.username, u.passwordHash, u.role, new Date().toISOString()],
+    );
+    return toUser(row as UserRow);
+  } catch (e) {
+    if (e instanceof UniqueViolationError) throw new UserExistsError(`user '${u.username}' already exists; choose another name`);
+    throw e;
+  }
+}
+
+export async function findLogin(db: SqlRunner, username: string): Promise<(User & { passwordHash: string }) | undefined> {
+  const r = await db.get<UserRow & { password_hash: string }>(
+    'SELECT id, username, role, created_at, password_hash FROM users WHERE username = $1',
+    [username],
+  );
+  return r && { ...toUser(r), passwordHash: r.password_hash };
+}
+
+export async function getUser(db: SqlRunner, id: number): Promise<User | undefined> {
+  const r = await db.get<UserRow>('SELECT id, username, role, created_at FROM users WHERE id = $1', [id]);
+  return r && toUser(r);
+}
+
+export async function listUsers(db: SqlRunner): Promise<User[]> {
+  return (await db.all<UserRow>('SELECT id, username, role, created_at FROM users ORDER BY id')).map(toUser);
+}
+
+export async function countUsers(db: SqlRunner, role: Role): Promise<number> {
+  const r = await db.get<{ n: number }>('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM users WHERE role = $1', [role]);
+  return r?.n ?? 0;
+}
+
+export async function createSession(db: SqlRunner, tokenHash: string, userId: number, expiresAt: string): Promise<void> {
+  await db.run('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [
+    tokenHash,
+    userId,
+    new Date().toISOString(),
+    expiresAt,
+  ]);
+}
+
+/** The user of a live session, or undefined when the session is unknown or expired. */
+export async function sessionUser(db: SqlRunner, tokenHash: string, now: string): Promise<User | undefined> {
+  const r = await db.get<UserRow>(
+    `SELECT u.id, u.username, u.role, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = $1 AND s.expires_at > $2`,
+    [tokenHash, now],
+  );
+  return r && toUser(r);
+}
+
+export async function deleteSession(db: SqlRunner, tokenHash: string): Promise<void> {
+  await db.run('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
+}
+
+export async function deleteExpiredSessions(db: SqlRunner, now: string): Promise<number> {
+  return (await db.run('DELETE FROM sessions WHERE expires_at <= $1', [now])).changes;
+}
+
+export async function recordLoginFailure(db: SqlRunner, username: string, ip: string): Promise<void> {
+  await db.run('INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)', [username, ip, new Date().toISOString()]);
+}
+
+/** Failed logins for a username since a time, and the oldest of them (for Retry-After). */
+export async function recentLoginFailures(db: SqlRunner, username: string, since: string): Promise<{ count: number; oldest: string | null }> {
+  const r = await db.get<{ n: number; oldest: string | null }>(
+    'SELECT CAST(COUNT(*) AS INTEGER) AS n, MIN(at) AS oldest FROM login_failures WHERE username = $1 AND at > $2',
+    [username, since],
+  );
+  return { count: r?.n ?? 0, oldest: r?.oldest ?? null };
+}
+
+export async function clearLoginFailures(db: SqlRunner, username: string): Promise<void> {
+  await db.run('DELETE FROM login_failures WHERE username = $1', [username]);
+}
+
+/** A server-wide setting, created with `make()` the first time (race-free across processes). */
+export async function settingOrCreate(db: SqlRunner, key: string, make: () => string): Promise<string> {
+  await db.run('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, make()]);
+  const r = await db.get<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
+  return (r as { value: string }).value;
+}

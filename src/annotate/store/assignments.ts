@@ -1,0 +1,252 @@
+// Handing out pairs to annotators (at most N per pair, never twice to a person) and storing their labels durably.
+import { randomInt } from 'node:crypto';
+import { RetryableTransactionError, UniqueViolationError, type SqlDriver, type SqlRunner } from '../db/driver.js';
+import type { ItemKind, PairLabel, Project } from '../model.js';
+
+export interface Assignment {
+  id: number;
+  projectId: number;
+  itemId: number;
+  userId: number;
+  /** Response 1 is shown on the left. */
+  swapped: boolean;
+  status: 'open' | 'done';
+  createdAt: string;
+  kind: ItemKind;
+  batchId: number;
+  prompt: string;
+  responses: [string, string];
+}
+
+interface AssignmentRow {
+  id: number;
+  project_id: number;
+  item_id: number;
+  user_id: number;
+  swapped: number;
+  status: 'open' | 'done';
+  created_at: string;
+  kind: ItemKind;
+  batch_id: number;
+  prompt: string;
+  response_0: string;
+  response_1: string;
+}
+
+const SELECT_ASSIGNMENT = `SELECT a.id, a.project_id, a.item_id, a.user_id, a.swapped, a.status, a.created_at,
+  i.kind, i.batch_id, i.prompt, i.response_0, i.response_1
+  FROM assignments a JOIN items i ON i.id = a.item_id`;
+
+function toAssignment(r: AssignmentRow): Assignment {
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    itemId: r.item_id,
+    userId: r.user_id,
+    swapped: r.swapped === 1,
+    status: r.status,
+    createdAt: r.created_at,
+    kind: r.kind,
+    batchId: r.batch_id,
+    prompt: r.prompt,
+    responses: [r.response_0, r.response_1],
+  };
+}
+
+/** Label submission problems the HTTP layer turns into 404/403/409. */
+export class AssignmentError extends Error {
+  override name = 'AssignmentError';
+  constructor(
+    readonly reason: 'not-found' | 'not-yours' | 'already-answered',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function getAssignment(db: SqlRunner, id: number): Promise<Assignment | undefined> {
+  const r = await db.get<AssignmentRow>(`${SELECT_ASSIGNMENT} WHERE a.id = $1`, [id]);
+  return r && toAssignment(r);
+}
+
+/** Gives open assignments older than the project's timeout back to the pool. */
+async function releaseExpired(tx: SqlRunner, project: Project): Promise<void> {
+  const cutoff = new Date(Date.now() - project.settings.assignmentTimeoutMinutes * 60_000).toISOString();
+  const released = await tx.all<{ item_id: number }>(
+    `DELETE FROM assignments WHERE project_id = $1 AND status = 'open' AND created_at < $2 RETURNING item_id`,
+    [project.id, cutoff],
+  );
+  for (const r of released) {
+    await tx.run(`UPDATE items SET assigned_count = assigned_count - 1 WHERE id = $1 AND kind = 'task'`, [r.item_id]);
+  }
+}
+
+/**
+ * Whether the next assignment should be a gold item: gold items are mixed in so that they make up
+ * `goldShare` of each annotator's assignments (the k-th gold item comes once k <= share * count).
+ */
+export function goldIsDue(goldSoFar: number, totalSoFar: number, share: number): boolean {
+  return share > 0 && goldSoFar + 1 <= share * (totalSoFar + 1);
+}
+
+async function pickGold(tx: SqlRunner, projectId: number, userId: number): Promise<number | undefined> {
+  const r = await tx.get<{ id: number }>(
+    `SELECT id FROM items WHERE project_id = $1 AND kind = 'gold'
+       AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = items.id AND a.user_id = $2)
+     ORDER BY RANDOM() LIMIT 1`,
+    [projectId, userId],
+  );
+  return r?.id;
+}
+
+/**
+ * Claims a task pair for the user: one that has fewer than N assignments and none for this user.
+ * PostgreSQL: the candidate row is locked (FOR UPDATE SKIP LOCKED, so concurrent annotators take
+ * different rows) and the counter is raised only while still below N; SQLite: the whole
+ * transaction holds the write lock (BEGIN IMMEDIATE).
+ */
+async function claimTask(tx: SqlRunner, dialect: SqlDriver['dialect'], project: Project, userId: number): Promise<number | undefined> {
+  const n = project.settings.annotatorsPerPair;
+  // With the row locked (PostgreSQL) or the database locked (SQLite) the update cannot miss; the
+  // bound only guards against looping on a broken invariant.
+  for (let tries = 0; tries < 100; tries++) {
+    const candidate = await tx.get<{ id: number }>(
+      `SELECT id FROM items WHERE project_id = $1 AND kind = 'task' AND assigned_count < $2
+         AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = items.id AND a.user_id = $3)
+       ORDER BY batch_id, assigned_count DESC, id LIMIT 1${dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+      [project.id, n, userId],
+    );
+    if (!candidate) return undefined;
+    const claimed = await tx.run('UPDATE items SET assigned_count = assigned_count + 1 WHERE id = $1 AND assigned_count < $2', [
+      candidate.id,
+      n,
+    ]);
+    if (claimed.changes === 1) return candidate.id;
+  }
+  throw new Error(`could not claim a pair of project ${project.id} after 100 tries: assigned_count is inconsistent`);
+}
+
+/**
+ * The user's open assignment in the project, or a new one (a gold item when one is due, else a
+ * task pair), or undefined when nothing is left for this user. Display order is drawn at random
+ * and recorded. Safe under concurrent calls, also from several server processes.
+ */
+export async function nextAssignment(db: SqlDriver, project: Project, userId: number): Promise<Assignment | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const id = await db.transaction(async (tx) => {
+        await releaseExpired(tx, project);
+        const open = await tx.get<{ id: number }>(`SELECT id FROM assignments WHERE project_id = $1 AND user_id = $2 AND status = 'open'`, [
+          project.id,
+          userId,
+        ]);
+        if (open) return open.id;
+        const counts = (await tx.get<{ gold: number | null; total: number }>(
+          `SELECT CAST(SUM(CASE WHEN i.kind = 'gold' THEN 1 ELSE 0 END) AS INTEGER) AS gold, CAST(COUNT(*) AS INTEGER) AS total
+           FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.project_id = $1 AND a.user_id = $2`,
+          [project.id, userId],
+        )) ?? { gold: 0, total: 0 };
+        let itemId: number | undefined;
+        if (goldIsDue(counts.gold ?? 0, counts.total, project.settings.goldShare)) itemId = await pickGold(tx, project.id, userId);
+        itemId ??= await claimTask(tx, db.dialect, project, userId);
+        if (itemId === undefined) return undefined;
+        const row = await tx.get<{ id: number }>(
+          `INSERT INTO assignments (project_id, item_id, user_id, swapped, status, created_at) VALUES ($1, $2, $3, $4, 'open', $5) RETURNING id`,
+          [project.id, itemId, userId, randomInt(2), new Date().toISOString()],
+        );
+        return (row as { id: number }).id;
+      });
+      return id === undefined ? undefined : ((await getAssignment(db, id)) as Assignment);
+    } catch (e) {
+      // Two requests of the same user raced to open an assignment: the loser takes the winner's.
+      if ((e instanceof UniqueViolationError || e instanceof RetryableTransactionError) && attempt < 5) continue;
+      throw e;
+    }
+  }
+}
+
+/**
+ * Stores a label and closes the assignment in one transaction; resolves after COMMIT, so an
+ * acknowledged submission is on disk. Returns the label id.
+ */
+export async function submitLabel(db: SqlDriver, assignmentId: number, userId: number, label: PairLabel): Promise<number> {
+  return db.transaction(async (tx) => {
+    const a = await tx.get<{ id: number; project_id: number; item_id: number; user_id: number; status: string; swapped: number }>(
+      `SELECT id, project_id, item_id, user_id, status, swapped FROM assignments WHERE id = $1${db.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
+      [assignmentId],
+    );
+    if (!a) throw new AssignmentError('not-found', `assignment ${assignmentId} does not exist (it may have expired and been released); load the next pair`);
+    if (a.user_id !== userId) throw new AssignmentError('not-yours', `assignment ${assignmentId} belongs to another annotator`);
+    if (a.status !== 'open') throw new AssignmentError('already-answered', `assignment ${assignmentId} was already answered`);
+    const row = await tx.get<{ id: number }>(
+      `INSERT INTO labels (assignment_id, project_id, item_id, user_id, better, safer, safe_0, safe_1, categories_0, categories_1,
+         severity_0, severity_1, swapped, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+      [
+        a.id,
+        a.project_id,
+        a.item_id,
+        userId,
+        label.better,
+        label.safer,
+        label.isSafe[0] ? 1 : 0,
+        label.isSafe[1] ? 1 : 0,
+        JSON.stringify(label.categories[0]),
+        JSON.stringify(label.categories[1]),
+        label.severity[0],
+        label.severity[1],
+        a.swapped,
+        new Date().toISOString(),
+      ],
+    );
+    await tx.run(`UPDATE assignments SET status = 'done', completed_at = $1 WHERE id = $2`, [new Date().toISOString(), a.id]);
+    return (row as { id: number }).id;
+  });
+}
+
+export interface BatchProgress {
+  batchId: number;
+  batchName: string;
+  /** Task pairs of the batch this user has answered. */
+  done: number;
+  /** done + the open one + pairs still available to this user in the batch. */
+  total: number;
+}
+
+/**
+ * Progress of the user in their current task batch (the batch of the open task assignment, else
+ * the first batch with work left for them, else the last one they worked on).
+ */
+export async function batchProgress(db: SqlRunner, project: Project, userId: number): Promise<BatchProgress | undefined> {
+  const n = project.settings.annotatorsPerPair;
+  const current =
+    (await db.get<{ batch_id: number }>(
+      `SELECT i.batch_id FROM assignments a JOIN items i ON i.id = a.item_id
+       WHERE a.project_id = $1 AND a.user_id = $2 AND a.status = 'open' AND i.kind = 'task'`,
+      [project.id, userId],
+    )) ??
+    (await db.get<{ batch_id: number }>(
+      `SELECT batch_id FROM items WHERE project_id = $1 AND kind = 'task' AND assigned_count < $2
+         AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = items.id AND a.user_id = $3)
+       ORDER BY batch_id LIMIT 1`,
+      [project.id, n, userId],
+    )) ??
+    (await db.get<{ batch_id: number }>(
+      `SELECT i.batch_id FROM assignments a JOIN items i ON i.id = a.item_id
+       WHERE a.project_id = $1 AND a.user_id = $2 AND i.kind = 'task' ORDER BY a.id DESC LIMIT 1`,
+      [project.id, userId],
+    ));
+  if (!current) return undefined;
+  const r = (await db.get<{ name: string; done: number; open: number; available: number }>(
+    `SELECT b.name,
+       CAST((SELECT COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id
+             WHERE i.batch_id = b.id AND a.user_id = $2 AND a.status = 'done') AS INTEGER) AS done,
+       CAST((SELECT COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id
+             WHERE i.batch_id = b.id AND a.user_id = $2 AND a.status = 'open') AS INTEGER) AS open,
+       CAST((SELECT COUNT(*) FROM items i WHERE i.batch_id = b.id AND i.kind = 'task' AND i.assigned_count < $3
+             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = $2)) AS INTEGER) AS available
+     FROM batches b WHERE b.id = $1`,
+    [current.batch_id, userId, n],
+  )) as { name: string; done: number; open: number; available: number };
+  return { batchId: current.batch_id, batchName: r.name, done: r.done, total: r.done + r.open + r.available };
+}

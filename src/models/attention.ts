@@ -1,0 +1,59 @@
+// Causal self-attention from matmul + mask + softmax (libtorch 1.13 has no fused attention), with a KV cache.
+import { arange, type Tensor } from '../torch/index.js';
+
+/** Keys and values of earlier positions for one layer: (B, H, Lpast, hd) each. */
+export interface LayerCache {
+  k: Tensor;
+  v: Tensor;
+}
+
+/** Large negative instead of -inf so fully masked (left-padding) rows stay finite, as in HF. */
+const MASKED = -1e9;
+
+/**
+ * Additive attention mask (B, 1, Lq, Lk): 0 where query i may see key j (j <= past + i and key j
+ * is not padding), MASKED elsewhere. attentionMask: (B, Lk) int/float 0-1 over past + new positions.
+ */
+export function attentionBias(attentionMask: Tensor, queryLength: number): Tensor {
+  const keyLength = attentionMask.shape[1] as number;
+  const past = keyLength - queryLength;
+  const q = arange(past, keyLength).reshape([queryLength, 1]);
+  const k = arange(0, keyLength).reshape([1, keyLength]);
+  const causal = k.le(q); // (Lq, Lk)
+  const keyValid = attentionMask.gt(0).reshape([attentionMask.shape[0] as number, 1, 1, keyLength]);
+  const allowed = keyValid.logicalAnd(causal.unsqueeze(0).unsqueeze(0));
+  return allowed.logicalNot().float().mul(MASKED);
+}
+
+/** Position ids from the attention mask (left padding aware): cumsum - 1, pads at 0. mask: (B, L) -> (B, L) int64. */
+export function positionIds(attentionMask: Tensor): Tensor {
+  const m = attentionMask.long();
+  return m.cumsum(1).sub(1).maskedFill(m.eq(0), 0);
+}
+
+/**
+ * Scaled dot-product attention. q: (B, H, Lq, hd); k, v: (B, Hkv, Lk, hd) with H a multiple of
+ * Hkv (grouped-query attention repeats each KV head H/Hkv times); bias: (B, 1, Lq, Lk).
+ * Returns (B, Lq, H·hd).
+ */
+export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
+  const [b, h, lq, hd] = q.shape as [number, number, number, number];
+  const hkv = k.shape[1] as number;
+  let kk = k;
+  let vv = v;
+  if (hkv !== h) {
+    const rep = h / hkv;
+    const lk = k.shape[2] as number;
+    kk = k.unsqueeze(2).expand([b, hkv, rep, lk, hd]).reshape([b, h, lk, hd]);
+    vv = v.unsqueeze(2).expand([b, hkv, rep, lk, hd]).reshape([b, h, lk, hd]);
+  }
+  const scores = q.matmul(kk.transpose(2, 3)).mul(1 / Math.sqrt(hd)).add(bias);
+  const out = scores.softmax(-1).matmul(vv); // (B, H, Lq, hd)
+  return out.transpose(1, 2).reshape([b, lq, h * hd]);
+}
+
+/** Splits (B, L, H·hd) into heads (B, H, L, hd). */
+export function splitHeads(x: Tensor, heads: number): Tensor {
+  const [b, l, d] = x.shape as [number, number, number];
+  return x.view([b, l, heads, d / heads]).transpose(1, 2);
+}

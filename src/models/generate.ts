@@ -1,0 +1,127 @@
+// Batched generation with a KV cache (left-padded prompts), and per-token log-probabilities for RL.
+import { cat, noGrad, ones, tidy, where, type Tensor } from '../torch/index.js';
+import type { LayerCache } from './attention.js';
+import type { CausalLM } from './causal-lm.js';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Greedy decoding (argmax) instead of sampling. */
+  greedy?: boolean;
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = off). */
+  topK?: number;
+  /** Nucleus sampling: keep the smallest set with probability >= topP (1 = off). */
+  topP?: number;
+  /** HF-style repetition penalty (1 = off). */
+  repetitionPenalty?: number;
+  stopTokenIds?: number[];
+  padId: number;
+}
+
+export interface GenerateOutput {
+  /** (B, L + T) prompt then generated tokens (pad after a stop token). */
+  sequences: Tensor;
+  /** (B, L + T) 1 for real tokens (prompt and response up to and including the stop token). */
+  attentionMask: Tensor;
+  /** (B, T) 1 for generated tokens up to and including the stop token. */
+  responseMask: Tensor;
+  /**
+   * (B, T) natural log-probability of each chosen token under the model's own distribution
+   * (softmax of the raw logits, temperature 1, no filtering) — what PPO's ratio needs.
+   */
+  logProbs: Tensor;
+}
+
+/** Applies repetition penalty, temperature, top-k and top-p to logits (B, V); returns filtered logits. */
+function shapeLogits(logits: Tensor, generated: Tensor | null, opts: GenerateOptions): Tensor {
+  let x = logits;
+  const penalty = opts.repetitionPenalty ?? 1;
+  if (penalty !== 1 && generated) {
+    const seen = x.gather(1, generated);
+    x = x.scatter(1, generated, where(seen.gt(0), seen.div(penalty), seen.mul(penalty)));
+  }
+  x = x.div(opts.temperature ?? 1);
+  const k = opts.topK ?? 0;
+  if (k > 0 && k < (x.shape[1] as number)) {
+    const kth = x.topk(k, 1).values.narrow(1, k - 1, 1);
+    x = x.maskedFill(x.lt(kth), -Infinity);
+  }
+  const p = opts.topP ?? 1;
+  if (p < 1) {
+    const { values, indices } = x.sort(1, true);
+    const cum = values.softmax(1).cumsum(1);
+    // drop tokens once the mass before them already reaches p (the top token is always kept)
+    const drop = cum.sub(values.softmax(1)).ge(p);
+    x = x.scatter(1, indices, values.maskedFill(drop, -Infinity));
+  }
+  return x;
+}
+
+/**
+ * Generates up to `maxNewTokens` for each left-padded prompt. inputIds, attentionMask: (B, L).
+ * Deterministic under manualSeed. Runs without gradient; intermediate tensors are freed per step.
+ */
+export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, opts: GenerateOptions): GenerateOutput {
+  return noGrad(() =>
+    tidy(() => {
+      const b = inputIds.shape[0] as number;
+      const stops = opts.stopTokenIds ?? [];
+      let mask = attentionMask.long();
+      let step = model.forward(inputIds, mask);
+      let cache: LayerCache[] = step.cache;
+      let last = step.logits.select(1, (inputIds.shape[1] as number) - 1);
+      const tokens: Tensor[] = [];
+      const logps: Tensor[] = [];
+      const alive: Tensor[] = [];
+      let running = ones([b], { dtype: 'bool' });
+      for (let t = 0; t < opts.maxNewTokens; t++) {
+        const out = tidy(() => {
+          const logp = last.logSoftmax(1);
+          const generated = tokens.length ? cat(tokens, 1) : null;
+          const next = opts.greedy
+            ? last.argmax(1, true)
+            : shapeLogits(last, generated, opts).softmax(1).multinomial(1);
+          const token = where(running.unsqueeze(1), next, opts.padId);
+          const chosen = logp.gather(1, token).mul(running.unsqueeze(1).float());
+          let stopped = running.logicalNot();
+          for (const s of stops) stopped = stopped.logicalOr(next.squeeze(1).eq(s));
+          return { token, chosen, wasRunning: running.unsqueeze(1).long(), stillRunning: running.logicalAnd(stopped.logicalNot()) };
+        });
+        tokens.push(out.token);
+        logps.push(out.chosen);
+        alive.push(out.wasRunning);
+        running = out.stillRunning;
+        if (!running.any().item() || t === opts.maxNewTokens - 1) break;
+        const fed = tidy(() => {
+          const m = cat([mask, out.wasRunning], 1);
+          const o = model.forward(out.token, m, cache);
+          return { m, cache: o.cache, last: o.logits.select(1, 0) };
+        });
+        for (const layer of cache) {
+          layer.k.dispose();
+          layer.v.dispose();
+        }
+        mask = fed.m;
+        cache = fed.cache;
+        last = fed.last;
+      }
+      const responseMask = cat(alive, 1);
+      return {
+        sequences: cat([inputIds, cat(tokens, 1)], 1),
+        attentionMask: cat([attentionMask.long(), responseMask], 1),
+        responseMask,
+        logProbs: cat(logps, 1),
+      };
+    }),
+  );
+}
+
+/**
+ * Log-probability of every next token: position j holds log p(ids[j+1] | ids[..j]).
+ * inputIds, attentionMask: (B, L) -> (B, L-1). Differentiable when grad is enabled.
+ */
+export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor): Tensor {
+  const l = inputIds.shape[1] as number;
+  const { logits } = model.forward(inputIds, attentionMask);
+  return logits.narrow(1, 0, l - 1).logSoftmax(2).gather(2, inputIds.narrow(1, 1, l - 1).unsqueeze(2)).squeeze(2);
+}

@@ -1,0 +1,134 @@
+// GPT-2 family causal LM with Hugging Face parameter names (Conv1D weights stored (in, out)).
+import { embedding, layerNorm, noGrad, randn, zeros, ones, cat, type Tensor } from '../torch/index.js';
+import { attend, attentionBias, positionIds, splitHeads, type LayerCache } from './attention.js';
+import type { Gpt2Config } from './hf-config.js';
+import { Container, Module } from './module.js';
+import type { Backbone, BackboneOutput } from './types.js';
+
+const ACT: Record<Gpt2Config['activation_function'], (x: Tensor) => Tensor> = {
+  gelu_new: (x) => x.gelu('tanh'),
+  gelu_pytorch_tanh: (x) => x.gelu('tanh'),
+  gelu: (x) => x.gelu('none'),
+  relu: (x) => x.relu(),
+};
+
+function normal(shape: number[], std: number): Tensor {
+  return noGrad(() => randn(shape).mul(std));
+}
+
+/** HF Conv1D: y = x @ W + b with W: (in, out). */
+class Conv1D extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(nIn: number, nOut: number, std: number) {
+    super();
+    this.weight = this.param('weight', normal([nIn, nOut], std));
+    this.bias = this.param('bias', zeros([nOut]));
+  }
+  /** x: (B, L, in) -> (B, L, out) */
+  forward(x: Tensor): Tensor {
+    return x.matmul(this.weight).add(this.bias);
+  }
+}
+
+class LayerNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(
+    readonly dim: number,
+    readonly eps: number,
+  ) {
+    super();
+    this.weight = this.param('weight', ones([dim]));
+    this.bias = this.param('bias', zeros([dim]));
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, [this.dim], this.weight, this.bias, this.eps);
+  }
+}
+
+class Block extends Module {
+  private readonly ln1: LayerNorm;
+  private readonly cAttn: Conv1D;
+  private readonly attnProj: Conv1D;
+  private readonly ln2: LayerNorm;
+  private readonly cFc: Conv1D;
+  private readonly mlpProj: Conv1D;
+  constructor(private readonly c: Gpt2Config) {
+    super();
+    const d = c.n_embd;
+    const inner = c.n_inner ?? 4 * d;
+    const projStd = 0.02 / Math.sqrt(2 * c.n_layer);
+    this.ln1 = this.child('ln_1', new LayerNorm(d, c.layer_norm_epsilon));
+    const attn = this.child('attn', new Container());
+    this.cAttn = attn.add('c_attn', new Conv1D(d, 3 * d, 0.02));
+    this.attnProj = attn.add('c_proj', new Conv1D(d, d, projStd));
+    this.ln2 = this.child('ln_2', new LayerNorm(d, c.layer_norm_epsilon));
+    const mlp = this.child('mlp', new Container());
+    this.cFc = mlp.add('c_fc', new Conv1D(d, inner, 0.02));
+    this.mlpProj = mlp.add('c_proj', new Conv1D(inner, d, projStd));
+  }
+
+  /** x: (B, L, D); bias: (B, 1, L, Lpast+L). Returns the new hidden state and this layer's cache. */
+  forward(x: Tensor, bias: Tensor, past: LayerCache | undefined): { x: Tensor; cache: LayerCache } {
+    const h = this.c.n_head;
+    const d = this.c.n_embd;
+    const qkv = this.cAttn.forward(this.ln1.forward(x));
+    let k = splitHeads(qkv.narrow(2, d, d), h);
+    let v = splitHeads(qkv.narrow(2, 2 * d, d), h);
+    const q = splitHeads(qkv.narrow(2, 0, d), h);
+    if (past) {
+      k = cat([past.k, k], 2);
+      v = cat([past.v, v], 2);
+    }
+    const a = this.attnProj.forward(attend(q, k, v, bias));
+    const x2 = x.add(a);
+    const m = this.mlpProj.forward(ACT[this.c.activation_function](this.cFc.forward(this.ln2.forward(x2))));
+    return { x: x2.add(m), cache: { k, v } };
+  }
+}
+
+/** GPT-2 transformer without the LM head: HF `transformer.*`. */
+export class Gpt2Backbone extends Module implements Backbone {
+  readonly hiddenSize: number;
+  private readonly wte: Tensor;
+  private readonly wpe: Tensor;
+  private readonly blocks: Block[];
+  private readonly lnF: LayerNorm;
+
+  constructor(readonly config: Gpt2Config) {
+    super();
+    this.hiddenSize = config.n_embd;
+    this.wte = this.param('wte.weight', normal([config.vocab_size, config.n_embd], 0.02));
+    this.wpe = this.param('wpe.weight', normal([config.n_positions, config.n_embd], 0.01));
+    const h = this.child('h', new Container());
+    this.blocks = Array.from({ length: config.n_layer }, (_, i) => h.add(String(i), new Block(config)));
+    this.lnF = this.child('ln_f', new LayerNorm(config.n_embd, config.layer_norm_epsilon));
+  }
+
+  /** The token embedding (V, D), shared with a tied LM head. */
+  get tokenEmbedding(): Tensor {
+    return this.wte;
+  }
+
+  /**
+   * inputIds: (B, L) int64 new tokens; attentionMask: (B, Lpast + L) over past and new positions.
+   * Returns hidden states (B, L, D) after the final LayerNorm, and the updated cache.
+   */
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput {
+    const l = inputIds.shape[1] as number;
+    const pos = positionIds(attentionMask).narrow(1, (attentionMask.shape[1] as number) - l, l);
+    if ((attentionMask.shape[1] as number) > this.config.n_positions) {
+      throw new RangeError(`sequence of ${attentionMask.shape[1]} tokens exceeds n_positions=${this.config.n_positions}`);
+    }
+    let x = embedding(this.wte, inputIds).add(embedding(this.wpe, pos));
+    const bias = attentionBias(attentionMask, l);
+    const next: LayerCache[] = [];
+    this.blocks.forEach((b, i) => {
+      const out = b.forward(x, bias, cache?.[i]);
+      x = out.x;
+      next.push(out.cache);
+    });
+    return { hidden: this.lnF.forward(x), cache: next };
+  }
+}

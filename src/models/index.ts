@@ -1,0 +1,11 @@
+// Models: causal LMs (GPT-2, Llama families), score models, generation, HF formats, tokenizers.
+export { Module, Container, StateDictError } from './module.js';
+export { CausalLM, createCausalLM, FAMILIES, type LMOutput } from './causal-lm.js';
+export { ScoreModel, NORMALIZE_KIND, lastTokenIndex, type ScoreType, type ScoreStats } from './score-model.js';
+export { generate, sequenceLogProbs, type GenerateOptions, type GenerateOutput } from './generate.js';
+export { loadPretrained, savePretrained, type LoadedModel } from './hf.js';
+export { parseModelConfig, ModelConfigError, SUPPORTED_MODEL_TYPES, type ModelConfig, type Gpt2Config, type LlamaConfig } from './hf-config.js';
+export { Tokenizer, TokenizerError, DEFAULT_CHAT_TEMPLATE } from './tokenizer.js';
+export { trainWordLevel, trainBpe } from './tokenizer-train.js';
+export { readSafetensors, writeSafetensors, readSafetensorsDir, writeSafetensorsDir, SafetensorsError, type RawTensor } from './safetensors.js';
+export { rawToTensor, tensorToRaw, loadStateDict, saveStateDict } from './state-dict.js';

@@ -1,0 +1,133 @@
+// Llama family (Llama, Qwen2, Mistral, SmolLM): RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention.
+import { arange, cat, embedding, noGrad, ones, randn, zeros, linear, type Tensor } from '../torch/index.js';
+import { attend, attentionBias, positionIds, splitHeads, type LayerCache } from './attention.js';
+import type { LlamaConfig } from './hf-config.js';
+import { Container, Module } from './module.js';
+import type { Backbone, BackboneOutput } from './types.js';
+
+class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(nIn: number, nOut: number, withBias: boolean) {
+    super();
+    this.weight = this.param('weight', noGrad(() => randn([nOut, nIn]).mul(0.02)));
+    this.bias = withBias ? this.param('bias', zeros([nOut])) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+}
+
+class RmsNorm extends Module {
+  readonly weight: Tensor;
+  constructor(
+    dim: number,
+    readonly eps: number,
+  ) {
+    super();
+    this.weight = this.param('weight', ones([dim]));
+  }
+  /** x * rsqrt(mean(x²) + eps) * weight, computed in float32. */
+  forward(x: Tensor): Tensor {
+    return x.mul(x.pow(2).mean(-1, true).add(this.eps).rsqrt()).mul(this.weight);
+  }
+}
+
+/** Rotates half the dims: HF's rotate_half, used by apply_rotary_pos_emb. x: (B, H, L, hd). */
+function rotateHalf(x: Tensor): Tensor {
+  const half = (x.shape[3] as number) / 2;
+  return cat([x.narrow(3, half, half).neg(), x.narrow(3, 0, half)], 3);
+}
+
+class Layer extends Module {
+  private readonly q: Linear;
+  private readonly k: Linear;
+  private readonly v: Linear;
+  private readonly o: Linear;
+  private readonly gate: Linear;
+  private readonly up: Linear;
+  private readonly down: Linear;
+  private readonly inNorm: RmsNorm;
+  private readonly postNorm: RmsNorm;
+  constructor(private readonly c: LlamaConfig) {
+    super();
+    const d = c.hidden_size;
+    const heads = c.num_attention_heads;
+    const kvHeads = c.num_key_value_heads ?? heads;
+    const hd = c.head_dim ?? d / heads;
+    const qkvBias = c.attention_bias ?? c.model_type === 'qwen2';
+    const attn = this.child('self_attn', new Container());
+    this.q = attn.add('q_proj', new Linear(d, heads * hd, qkvBias));
+    this.k = attn.add('k_proj', new Linear(d, kvHeads * hd, qkvBias));
+    this.v = attn.add('v_proj', new Linear(d, kvHeads * hd, qkvBias));
+    this.o = attn.add('o_proj', new Linear(heads * hd, d, (c.attention_bias ?? false) === true));
+    const mlp = this.child('mlp', new Container());
+    const mlpBias = c.mlp_bias ?? false;
+    this.gate = mlp.add('gate_proj', new Linear(d, c.intermediate_size, mlpBias));
+    this.up = mlp.add('up_proj', new Linear(d, c.intermediate_size, mlpBias));
+    this.down = mlp.add('down_proj', new Linear(c.intermediate_size, d, mlpBias));
+    this.inNorm = this.child('input_layernorm', new RmsNorm(d, c.rms_norm_eps));
+    this.postNorm = this.child('post_attention_layernorm', new RmsNorm(d, c.rms_norm_eps));
+  }
+
+  /** x: (B, L, D); cos, sin: (B, 1, L, hd); bias: (B, 1, L, Lk). */
+  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, past: LayerCache | undefined): { x: Tensor; cache: LayerCache } {
+    const heads = this.c.num_attention_heads;
+    const kvHeads = this.c.num_key_value_heads ?? heads;
+    const h = this.inNorm.forward(x);
+    const rope = (t: Tensor) => t.mul(cos).add(rotateHalf(t).mul(sin));
+    const q = rope(splitHeads(this.q.forward(h), heads));
+    let k = rope(splitHeads(this.k.forward(h), kvHeads));
+    let v = splitHeads(this.v.forward(h), kvHeads);
+    if (past) {
+      k = cat([past.k, k], 2);
+      v = cat([past.v, v], 2);
+    }
+    const x2 = x.add(this.o.forward(attend(q, k, v, bias)));
+    const m = this.postNorm.forward(x2);
+    return { x: x2.add(this.down.forward(this.gate.forward(m).silu().mul(this.up.forward(m)))), cache: { k, v } };
+  }
+}
+
+/** Llama transformer without the LM head: HF `model.*`. */
+export class LlamaBackbone extends Module implements Backbone {
+  readonly hiddenSize: number;
+  private readonly embed: Tensor;
+  private readonly layers: Layer[];
+  private readonly norm: RmsNorm;
+  private readonly headDim: number;
+
+  constructor(readonly config: LlamaConfig) {
+    super();
+    this.hiddenSize = config.hidden_size;
+    this.headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
+    this.embed = this.param('embed_tokens.weight', noGrad(() => randn([config.vocab_size, config.hidden_size]).mul(0.02)));
+    const layers = this.child('layers', new Container());
+    this.layers = Array.from({ length: config.num_hidden_layers }, (_, i) => layers.add(String(i), new Layer(config)));
+    this.norm = this.child('norm', new RmsNorm(config.hidden_size, config.rms_norm_eps));
+  }
+
+  get tokenEmbedding(): Tensor {
+    return this.embed;
+  }
+
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput {
+    const l = inputIds.shape[1] as number;
+    const pos = positionIds(attentionMask).narrow(1, (attentionMask.shape[1] as number) - l, l).float(); // (B, L)
+    const half = this.headDim / 2;
+    const invFreq = arange(0, half, 1, { dtype: 'float32' }).mul((-2 * Math.log(this.config.rope_theta)) / this.headDim).exp(); // (hd/2)
+    const freqs = pos.unsqueeze(2).mul(invFreq); // (B, L, hd/2)
+    const emb = cat([freqs, freqs], 2).unsqueeze(1); // (B, 1, L, hd)
+    const cos = emb.cos();
+    const sin = emb.sin();
+    const bias = attentionBias(attentionMask, l);
+    let x = embedding(this.embed, inputIds);
+    const next: LayerCache[] = [];
+    this.layers.forEach((layer, i) => {
+      const out = layer.forward(x, cos, sin, bias, cache?.[i]);
+      x = out.x;
+      next.push(out.cache);
+    });
+    return { hidden: this.norm.forward(x), cache: next };
+  }
+}

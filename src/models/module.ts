@@ -1,0 +1,95 @@
+// A minimal module tree: named parameters (HF-style dotted names), children, train/eval, state dicts.
+import { keep, noGrad, type Tensor } from '../torch/index.js';
+
+/** A state dict that does not fit the model: names the tensors and what to do. */
+export class StateDictError extends Error {
+  override name = 'StateDictError';
+}
+
+export abstract class Module {
+  private readonly ownParams = new Map<string, Tensor>();
+  private readonly children = new Map<string, Module>();
+  training = true;
+
+  /** Registers a trainable tensor under `name` (kept alive outside any tidy scope). */
+  protected param(name: string, t: Tensor): Tensor {
+    keep(t);
+    t.requiresGrad_(true);
+    this.ownParams.set(name, t);
+    return t;
+  }
+
+  /** Registers a child module under `name` (its parameters become `name.<param>`). */
+  protected child<M extends Module>(name: string, m: M): M {
+    this.children.set(name, m);
+    return m;
+  }
+
+  namedParameters(prefix = ''): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [n, t] of this.ownParams) out.set(prefix + n, t);
+    for (const [n, c] of this.children) for (const [k, t] of c.namedParameters(`${prefix}${n}.`)) out.set(k, t);
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return [...this.namedParameters().values()];
+  }
+
+  numParameters(): number {
+    return this.parameters().reduce((s, p) => s + p.numel, 0);
+  }
+
+  train(on = true): this {
+    this.training = on;
+    for (const c of this.children.values()) c.train(on);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The live parameter tensors by name (not copies). */
+  stateDict(): Record<string, Tensor> {
+    return Object.fromEntries(this.namedParameters());
+  }
+
+  /**
+   * Copies tensors into the parameters. Every parameter must be present with the same shape;
+   * names listed in `ignore` (e.g. a tied LM head) may appear without a parameter.
+   */
+  loadStateDict(sd: Record<string, Tensor> | Map<string, Tensor>, opts: { source?: string; ignore?: string[] } = {}): void {
+    const entries = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    const own = this.namedParameters();
+    const source = opts.source ?? 'state dict';
+    const missing = [...own.keys()].filter((k) => !entries.has(k));
+    const unexpected = [...entries.keys()].filter((k) => !own.has(k) && !(opts.ignore ?? []).includes(k));
+    if (missing.length || unexpected.length) {
+      throw new StateDictError(
+        `${source} does not match the model: ` +
+          [missing.length ? `missing ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` (+${missing.length - 8} more)` : ''}` : '',
+            unexpected.length ? `unexpected ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` (+${unexpected.length - 8} more)` : ''}` : '']
+            .filter(Boolean)
+            .join('; ') +
+          '. Is this checkpoint of the same architecture and size (config.json)?',
+      );
+    }
+    noGrad(() => {
+      for (const [name, p] of own) {
+        const t = entries.get(name) as Tensor;
+        if (t.shape.join() !== p.shape.join()) {
+          throw new StateDictError(`${source}: tensor '${name}' has shape [${t.shape}] but the model expects [${p.shape}]`);
+        }
+        p.copy_(t);
+      }
+    });
+  }
+}
+
+/** A module that only groups named children (HF's `attn`, `mlp`, `h` levels of the name tree). */
+export class Container extends Module {
+  add<M extends Module>(name: string, m: M): M {
+    return this.child(name, m);
+  }
+}

@@ -1,0 +1,97 @@
+// Score models (reward, cost, critic): a backbone plus a linear head giving per-token and end-of-sequence scores.
+import { arange, linear, noGrad, randn, zeros, type Tensor } from '../torch/index.js';
+import { FAMILIES, type CausalLM } from './causal-lm.js';
+import type { ModelConfig } from './hf-config.js';
+import { Module } from './module.js';
+import type { Backbone } from './types.js';
+
+export type ScoreType = 'reward' | 'cost' | 'critic';
+
+/**
+ * How a score type normalises (DESIGN.md §3): reward affine ((s - mean)/std); cost scale-only
+ * (s/std — never shifted, so the safe/unsafe zero survives); critic none.
+ */
+export const NORMALIZE_KIND: Record<ScoreType, 'affine' | 'scale' | 'none'> = { reward: 'affine', cost: 'scale', critic: 'none' };
+
+/** Running statistics of scores seen in training, saved with the checkpoint. */
+export interface ScoreStats {
+  count: number;
+  mean: number;
+  var: number;
+}
+
+/** Last index where mask is 1, per row: mask (B, L) -> (B,) int64. */
+export function lastTokenIndex(mask: Tensor): Tensor {
+  const l = mask.shape[1] as number;
+  return mask.float().mul(arange(1, l + 1, 1, { dtype: 'float32' })).argmax(1);
+}
+
+export class ScoreModel extends Module {
+  readonly backbone: Backbone;
+  private readonly headWeight: Tensor;
+  private readonly headBias: Tensor;
+  stats: ScoreStats = { count: 0, mean: 0, var: 1 };
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly scoreType: ScoreType,
+  ) {
+    super();
+    const family = FAMILIES[config.model_type];
+    this.backbone = this.child(family.prefix, family.backbone(config));
+    this.headWeight = this.param('score_head.weight', noGrad(() => randn([1, this.backbone.hiddenSize]).mul(1 / Math.sqrt(this.backbone.hiddenSize))));
+    this.headBias = this.param('score_head.bias', zeros([1]));
+  }
+
+  /** A score model whose backbone starts from a causal LM's (the head starts fresh). */
+  static fromCausalLM(lm: CausalLM, scoreType: ScoreType): ScoreModel {
+    const m = new ScoreModel(lm.config, scoreType);
+    const prefix = FAMILIES[lm.config.model_type].prefix;
+    m.backbone.loadStateDict(
+      new Map([...lm.backbone.namedParameters()].map(([k, v]) => [k, v])),
+      { source: `causal LM (${prefix}.*)` },
+    );
+    return m;
+  }
+
+  /** A copy of another score model (backbone and head), possibly with another score type (critics from reward/cost models). */
+  static fromScoreModel(other: ScoreModel, scoreType: ScoreType = other.scoreType): ScoreModel {
+    const m = new ScoreModel(other.config, scoreType);
+    m.loadStateDict(other.stateDict());
+    m.stats = { ...other.stats };
+    return m;
+  }
+
+  /**
+   * inputIds, attentionMask: (B, L). scores: (B, L) raw per-token scores; endScores: (B,) the
+   * score at each row's last non-pad token.
+   */
+  forward(inputIds: Tensor, attentionMask: Tensor): { scores: Tensor; endScores: Tensor } {
+    const { hidden } = this.backbone.forward(inputIds, attentionMask);
+    const scores = linear(hidden, this.headWeight, this.headBias).squeeze(2);
+    const endScores = scores.gather(1, lastTokenIndex(attentionMask).unsqueeze(1)).squeeze(1);
+    return { scores, endScores };
+  }
+
+  /** Merges a batch of raw scores into the running statistics. */
+  updateStats(values: readonly number[]): void {
+    if (!values.length) return;
+    const n = values.length;
+    const mean = values.reduce((a, b) => a + b, 0) / n;
+    const m2 = values.reduce((a, b) => a + (b - mean) ** 2, 0);
+    const s = this.stats;
+    const total = s.count + n;
+    const delta = mean - s.mean;
+    const m2All = s.var * s.count + m2 + (delta * delta * s.count * n) / total;
+    this.stats = { count: total, mean: s.mean + (delta * n) / total, var: m2All / total };
+  }
+
+  /** Normalises raw scores by this score type's rule (reward affine, cost scale-only, critic none). */
+  normalize(scores: Tensor): Tensor {
+    const std = Math.sqrt(this.stats.var) + 1e-8;
+    const kind = NORMALIZE_KIND[this.scoreType];
+    if (kind === 'affine') return scores.sub(this.stats.mean).div(std);
+    if (kind === 'scale') return scores.div(std);
+    return scores;
+  }
+}

@@ -1,0 +1,27 @@
+// The shapes shared by model families: a backbone turns token ids into hidden states (with a KV cache).
+import type { Tensor } from '../torch/index.js';
+import type { LayerCache } from './attention.js';
+import type { ModelConfig } from './hf-config.js';
+import type { Module } from './module.js';
+
+export interface BackboneOutput {
+  /** (B, L, D) final hidden states of the new positions. */
+  hidden: Tensor;
+  /** Per-layer keys/values over past + new positions. */
+  cache: LayerCache[];
+}
+
+/** A transformer body without a head; HF names its parameters under `prefix` (e.g. `transformer`, `model`). */
+export interface Backbone extends Module {
+  readonly config: ModelConfig;
+  readonly hiddenSize: number;
+  readonly tokenEmbedding: Tensor;
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput;
+}
+
+/** How a family is put together: the backbone class and the HF name of its module. */
+export interface Family {
+  prefix: string;
+  backbone(config: ModelConfig): Backbone;
+  tiedByDefault: boolean;
+}
