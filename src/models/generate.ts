@@ -67,7 +67,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       const b = inputIds.shape[0] as number;
       const stops = opts.stopTokenIds ?? [];
       let mask = attentionMask.long();
-      let step = model.forward(inputIds, mask);
+      const step = model.forward(inputIds, mask);
       let cache: LayerCache[] = step.cache;
       let last = step.logits.select(1, (inputIds.shape[1] as number) - 1);
       const tokens: Tensor[] = [];
