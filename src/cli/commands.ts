@@ -1,10 +1,12 @@
 // The list of subcommands; each module adds itself to the program.
 import type { Command } from 'commander';
+import { register as registerAnnotate } from './annotate.js';
 import { register as registerData } from './data.js';
 import { register as registerPipeline } from './pipeline.js';
 import { register as registerTokenizer } from './tokenizer.js';
+import { register as registerTrain } from './train.js';
 import { register as registerWorld } from './world.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerPipeline];
+export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerPipeline, registerTrain, registerAnnotate];
