@@ -1,7 +1,12 @@
 // Module entry of the libtorch N-API addon: registers every group of functions.
 #include "common.h"
+#include <malloc.h>
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Tensors in a tidy() scope are freed together at its end, so large buffers would otherwise be
+  // mmap'ed and unmapped every step (page faults on every forward). Keep them in the heap for reuse.
+  mallopt(M_MMAP_THRESHOLD, 512 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
   sa::InitTensor(env, exports);
   sa::InitOps(env, exports);
   sa::InitNN(env, exports);

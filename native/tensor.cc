@@ -9,6 +9,16 @@ namespace sa {
 
 static std::atomic<int64_t> g_live{0};
 static std::atomic<int64_t> g_bytes{0};
+// Bytes not yet reported to V8: reporting every op is costly, so report in chunks of >= 4 MiB.
+static int64_t g_pending = 0;
+
+static void Report(Napi::Env env, int64_t delta) {
+  g_pending += delta;
+  if (g_pending > (4 << 20) || g_pending < -(4 << 20)) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, g_pending);
+    g_pending = 0;
+  }
+}
 
 int64_t LiveTensors() { return g_live.load(); }
 int64_t NativeBytes() { return g_bytes.load(); }
@@ -22,7 +32,7 @@ void ReleaseBox(Napi::Env env, TensorBox* box) {
     box->t = at::Tensor();
     g_live--;
     g_bytes -= box->bytes;
-    Napi::MemoryManagement::AdjustExternalMemory(env, -box->bytes);
+    Report(env, -box->bytes);
     box->bytes = 0;
   }
 }
@@ -37,7 +47,7 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   box->bytes = BytesOf(box->t);
   g_live++;
   g_bytes += box->bytes;
-  Napi::MemoryManagement::AdjustExternalMemory(env, box->bytes);
+  Report(env, box->bytes);
   return Napi::External<TensorBox>::New(env, box, Finalize);
 }
 

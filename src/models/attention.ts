@@ -16,6 +16,9 @@ const MASKED = -1e9;
  */
 export function attentionBias(attentionMask: Tensor, queryLength: number): Tensor {
   const keyLength = attentionMask.shape[1] as number;
+  const batch = attentionMask.shape[0] as number;
+  // One new token (cached decoding) sees every earlier key: only padding is masked.
+  if (queryLength === 1) return attentionMask.eq(0).float().mul(MASKED).reshape([batch, 1, 1, keyLength]);
   const past = keyLength - queryLength;
   const q = arange(past, keyLength).reshape([queryLength, 1]);
   const k = arange(0, keyLength).reshape([1, keyLength]);
@@ -29,6 +32,12 @@ export function attentionBias(attentionMask: Tensor, queryLength: number): Tenso
 export function positionIds(attentionMask: Tensor): Tensor {
   const m = attentionMask.long();
   return m.cumsum(1).sub(1).maskedFill(m.eq(0), 0);
+}
+
+/** Position ids of the last `length` positions only; for one token (cached decoding) that is count(mask) - 1. */
+export function lastPositionIds(attentionMask: Tensor, length: number): Tensor {
+  if (length === 1) return attentionMask.long().sum(1, true).sub(1).clamp(0);
+  return positionIds(attentionMask).narrow(1, (attentionMask.shape[1] as number) - length, length);
 }
 
 /**

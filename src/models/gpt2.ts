@@ -1,6 +1,6 @@
 // GPT-2 family causal LM with Hugging Face parameter names (Conv1D weights stored (in, out)).
 import { embedding, layerNorm, noGrad, randn, zeros, ones, cat, type Tensor } from '../torch/index.js';
-import { attend, attentionBias, positionIds, splitHeads, type LayerCache } from './attention.js';
+import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
 import type { Gpt2Config } from './hf-config.js';
 import { Container, Module } from './module.js';
 import type { Backbone, BackboneOutput } from './types.js';
@@ -117,7 +117,7 @@ export class Gpt2Backbone extends Module implements Backbone {
    */
   forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput {
     const l = inputIds.shape[1] as number;
-    const pos = positionIds(attentionMask).narrow(1, (attentionMask.shape[1] as number) - l, l);
+    const pos = lastPositionIds(attentionMask, l);
     if ((attentionMask.shape[1] as number) > this.config.n_positions) {
       throw new RangeError(`sequence of ${attentionMask.shape[1]} tokens exceeds n_positions=${this.config.n_positions}`);
     }

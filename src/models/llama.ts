@@ -1,6 +1,6 @@
 // Llama family (Llama, Qwen2, Mistral, SmolLM): RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention.
 import { arange, cat, embedding, noGrad, ones, randn, zeros, linear, type Tensor } from '../torch/index.js';
-import { attend, attentionBias, positionIds, splitHeads, type LayerCache } from './attention.js';
+import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
 import type { LlamaConfig } from './hf-config.js';
 import { Container, Module } from './module.js';
 import type { Backbone, BackboneOutput } from './types.js';
@@ -113,7 +113,7 @@ export class LlamaBackbone extends Module implements Backbone {
 
   forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput {
     const l = inputIds.shape[1] as number;
-    const pos = positionIds(attentionMask).narrow(1, (attentionMask.shape[1] as number) - l, l).float(); // (B, L)
+    const pos = lastPositionIds(attentionMask, l).float(); // (B, L)
     const half = this.headDim / 2;
     const invFreq = arange(0, half, 1, { dtype: 'float32' }).mul((-2 * Math.log(this.config.rope_theta)) / this.headDim).exp(); // (hd/2)
     const freqs = pos.unsqueeze(2).mul(invFreq); // (B, L, hd/2)
