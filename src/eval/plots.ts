@@ -54,7 +54,7 @@ export function lagrangeTrace(points: { step: number; lambda: number; jc: number
     { step: p.step, series: 'J_c (mean episode cost)', value: p.jc },
   ]);
   return renderSvg({
-    title: `PPO-Lagrangian: λ rises while J_c > d = ${threshold} and falls once the constraint holds`,
+    title: `PPO-Lagrangian: λ rises while J_c > d = ${threshold.toFixed(3)} and falls once the constraint holds`,
     width: 640,
     height: 220,
     layer: [

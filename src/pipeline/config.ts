@@ -7,7 +7,7 @@ import { WorldConfigSchema } from '../world/config.js';
 
 export const PolicyModelSchema = z
   .object({
-    nLayer: z.number().int().positive().default(4).describe('transformer blocks of the GPT-2-style policy'),
+    nLayer: z.number().int().positive().default(2).describe('transformer blocks of the GPT-2-style policy'),
     nEmbd: z.number().int().positive().default(128).describe('hidden size'),
     nHead: z.number().int().positive().default(4).describe('attention heads'),
     nPositions: z.number().int().positive().default(96).describe('context length'),
@@ -16,7 +16,14 @@ export const PolicyModelSchema = z
 
 export const LagrangeSchema = z
   .object({
-    threshold: z.number().default(0).describe('cost threshold d: keep expected cost J_c <= d (cost < 0 means safe)'),
+    threshold: z
+      .number()
+      .nullable()
+      .default(null)
+      .describe(
+        'cost threshold d (keep J_c <= d). null = calibrate from the cost model: d = safeMean + thresholdQuantile·(unsafeMean - safeMean) over the gold test responses',
+      ),
+    thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with threshold null: how far from the mean safe cost towards the mean unsafe cost d sits (≈ tolerated unsafe share)'),
     init: z.number().positive().default(1).describe('initial λ'),
     lr: z.number().positive().default(0.1).describe('SGD learning rate of log λ'),
     window: z.number().int().positive().default(128).describe('episodes in the moving window of J_c'),

@@ -47,6 +47,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     models,
     scoreModels: result.scoreModels,
     elo,
+    costThreshold: result.threshold,
     stageWallTimeSec: result.timings,
     totalWallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
   };
@@ -72,7 +73,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   });
   const [curvesSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
     curves.length ? trainingCurves(curves, metrics) : Promise.resolve(''),
-    lag.length ? lagrangeTrace(lag, config.ppoLag.lagrange.threshold) : Promise.resolve(''),
+    lag.length ? lagrangeTrace(lag, result.threshold) : Promise.resolve(''),
     scatter.length ? rewardCostScatter(scatter) : Promise.resolve(''),
     modelBars(bars),
     frontierPlot(frontier),

@@ -37,6 +37,8 @@ export interface PipelineResult {
   scoreModels: Record<ScoreKind, { test: ScoreEval; gold: ScoreEval }>;
   training: Record<string, RlLogRecord[]>;
   timings: Record<string, number>;
+  /** The PPO-Lagrangian cost threshold d actually used. */
+  threshold: number;
 }
 
 /** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
@@ -128,10 +130,14 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
 
   // --- RL methods --------------------------------------------------------------------------------
   const rl = config.rl;
+  const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
+  const costGold = scoreModels.cost.gold;
+  const threshold = lag.threshold ?? costGold.safeMean + thresholdQuantile * (costGold.unsafeMean - costGold.safeMean);
+  progress.log(`PPO-Lagrangian cost threshold d = ${threshold.toFixed(3)}${lag.threshold === null ? ` (calibrated: safe mean ${costGold.safeMean.toFixed(3)}, unsafe mean ${costGold.unsafeMean.toFixed(3)})` : ''}`);
   const methods: [string, () => RlMethod][] = [
     ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip })],
     ...config.shaping.nus.map((nu): [string, () => RlMethod] => [`shaping_${nu}`, () => rewardShapingMethod({ klCoef: config.shaping.klCoef, scoreClip: rl.scoreClip, nu })]),
-    ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: config.ppoLag.lagrange })],
+    ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } })],
   ];
   const training: Record<string, RlLogRecord[]> = {};
   const trainPrompts = promptsTrain.map(toRl);
@@ -161,7 +167,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     models[key] = result.eval;
   }
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = promptsTest.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

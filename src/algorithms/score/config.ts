@@ -4,7 +4,7 @@ import { OptimSchema } from '../common/optim-config.js';
 
 export const ScoreConfigSchema = z
   .object({
-    epochs: z.number().positive().default(2).describe('passes over the preference pairs'),
+    epochs: z.number().positive().default(1).describe('passes over the preference pairs'),
     batchSize: z.number().int().positive().default(32).describe('pairs per optimiser step'),
     maxLength: z.number().int().positive().default(96).describe('truncate prompt+response to this many tokens'),
     regularization: z.number().min(0).default(0.001).describe('L2 penalty on scores: reg * mean(score^2)'),

@@ -1,0 +1,57 @@
+// Killing `safealign pipeline` mid-PPO-Lagrangian and running it again resumes from the checkpoint and finishes.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const runs = mkdtempSync(join(tmpdir(), 'resume-'));
+const config = join(runs, 'small.yaml');
+writeFileSync(
+  config,
+  [
+    'name: small',
+    `runsDir: ${runs}`,
+    'world: { pairs: { train: 300, test: 60 } }',
+    'model: { nLayer: 1, nEmbd: 32, nHead: 2 }',
+    'sft: { epochs: 0.3 }',
+    'reward: { epochs: 0.5 }',
+    'cost: { epochs: 0.5 }',
+    'rl: { steps: 6, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 12, checkpointEvery: 1 }',
+    'shaping: { nus: [1] }',
+    'eval: { maxNewTokens: 12 }',
+  ].join('\n'),
+);
+const args = ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config];
+const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
+
+describe('pipeline resume', () => {
+  it('resumes PPO-Lagrangian from its last checkpoint after SIGKILL and writes the report', async () => {
+    const ckpt = join(runs, 'small', 'ppo_lag', 'checkpoint', 'state.json');
+    const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
+    const killed = await new Promise<boolean>((resolve) => {
+      const timer = setInterval(() => {
+        if (existsSync(ckpt)) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve(true);
+        }
+      }, 50);
+      child.on('exit', () => {
+        clearInterval(timer);
+        resolve(false);
+      });
+    });
+    expect(killed, 'the run was killed during PPO-Lagrangian').toBe(true);
+    expect(existsSync(join(runs, 'small', 'ppo_lag', 'stage.json'))).toBe(false);
+    const again = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+    expect(again.status, again.stderr).toBe(0);
+    const log = again.stdout + again.stderr;
+    for (const stage of ['world', 'sft', 'reward', 'cost', 'ppo', 'shaping_1']) expect(log).toContain(`${stage}: already done`);
+    expect(log).toMatch(/ppo_lag: resuming from step [1-5]\b/);
+    const report = JSON.parse(readFileSync(join(runs, 'small', 'report.json'), 'utf8')) as { models: Record<string, { harmfulRate: number }> };
+    expect(Object.keys(report.models).sort()).toEqual(['ppo', 'ppo_lag', 'sft', 'shaping_1']);
+    const state = JSON.parse(readFileSync(join(runs, 'small', 'ppo_lag', 'stage.json'), 'utf8')) as { result: { log: unknown[] } };
+    expect(state.result.log).toHaveLength(6);
+  }, 240_000);
+});
