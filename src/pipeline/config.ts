@@ -43,6 +43,14 @@ export const PipelineConfigSchema = z
     sft: SftConfigSchema.prefault({}).describe('supervised fine-tuning of the base policy'),
     reward: ScoreConfigSchema.prefault({}).describe('reward model training'),
     cost: ScoreConfigSchema.prefault({}).describe('cost model training'),
+    ensemble: z
+      .object({
+        members: z.number().int().min(0).default(3).describe('reward models trained from the SFT init with different seeds (0 = skip the ensemble stage)'),
+        epochs: z.number().positive().default(0.5).describe('epochs per member'),
+      })
+      .strict()
+      .prefault({})
+      .describe('reward-model ensemble and WARM weight averaging'),
     rl: RlConfigSchema.prefault({}).describe('settings shared by PPO, reward shaping and PPO-Lagrangian'),
     ppo: z.object({ klCoef: z.number().min(0).default(0.02).describe('β for plain PPO') }).strict().prefault({}).describe('plain PPO'),
     ppoLag: z

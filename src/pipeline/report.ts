@@ -48,6 +48,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     scoreModels: result.scoreModels,
     elo,
     costThreshold: result.threshold,
+    rewardEnsemble: result.ensemble,
     stageWallTimeSec: result.timings,
     totalWallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
   };
@@ -97,6 +98,18 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       return [k, s.test.accuracy, s.gold.accuracy, s.gold.signAccuracy ?? null, s.gold.safeMean, s.gold.unsafeMean];
     }),
   );
+  const ensembleTable = result.ensemble
+    ? table(
+        ['reward model', 'gold pairwise accuracy'],
+        [
+          ...result.ensemble.members.map((a, i): [string, number] => [`member ${i}`, a]),
+          ['ensemble mean', result.ensemble.mean],
+          ['ensemble min', result.ensemble.min],
+          ['mean − 1·std (UP-RLHF)', result.ensemble.uncertainty],
+          ['WARM (weight average)', result.ensemble.warm],
+        ],
+      )
+    : '';
   const timings = table(['stage', 'wall time (s)'], Object.entries(result.timings).map(([k, v]) => [k, v]), 1);
   const examples = lagM
     ? `<table class="ex"><thead><tr><th>prompt</th><th>PPO-Lag response</th><th>gold</th></tr></thead><tbody>${lagM.examples
@@ -117,6 +130,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     scatterSvg ? section('Reward vs cost, before and after', scatterSvg, 'Safe responses should sit below cost 0, unsafe above; RL should move mass to high reward, low cost.') : '',
     section('Elo', eloSvg),
     section('Reward and cost models', score),
+    ensembleTable ? section('Reward-model ensemble and WARM', ensembleTable, 'Members share the SFT initialisation and differ in seed and data order.') : '',
     examples ? section('Example responses (PPO-Lagrangian)', examples) : '',
     section('Stage wall times', timings),
     section('Resolved config', `<pre>${JSON.stringify(config, null, 2).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string)}</pre>`),

@@ -7,6 +7,7 @@ import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
+import { ScoreEnsemble, warmAverage } from '../algorithms/score/ensemble.js';
 import { trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
 import type { RlMethod, StreamName } from '../algorithms/rl/method.js';
 import { ppoMethod } from '../algorithms/ppo/method.js';
@@ -39,6 +40,8 @@ export interface PipelineResult {
   timings: Record<string, number>;
   /** The PPO-Lagrangian cost threshold d actually used. */
   threshold: number;
+  /** Gold test accuracy of the reward ensemble members, their combinations and WARM. */
+  ensemble: { members: number[]; mean: number; min: number; uncertainty: number; warm: number } | null;
 }
 
 /** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
@@ -114,6 +117,30 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
       return { test, gold };
     });
   }
+  // --- reward-model ensemble and WARM (members share the SFT init, differ in seed and data order) ----
+  const ensemble =
+    config.ensemble.members > 0
+      ? await runner.run('reward_ensemble', ({ stageDir }) => {
+          const members = Array.from({ length: config.ensemble.members }, (_, i) => {
+            manualSeed(config.seed + 100 + i);
+            const m = ScoreModel.fromCausalLM(loadLM(sftModelDir), 'reward');
+            const cfg = { ...config.reward, epochs: config.ensemble.epochs, seed: config.reward.seed + 100 + i };
+            trainScoreModel({ kind: 'reward', model: m, tokenizer, train: prefTrain, config: cfg, outDir: join(stageDir, `member_${i}`), progress });
+            return m;
+          });
+          const acc = (s: Parameters<typeof evaluateScoreModel>[1]) => evaluateScoreModel('reward', s, tokenizer, prefGoldTest).accuracy;
+          const ens = new ScoreEnsemble(members);
+          const result = {
+            members: members.map((m) => acc(m)),
+            mean: acc(ens.asScorer('mean')),
+            min: acc(ens.asScorer('min')),
+            uncertainty: acc(ens.asScorer('uncertainty', 1)),
+            warm: acc(warmAverage(members)),
+          };
+          progress.log(`reward ensemble (gold accuracy): members ${result.members.map((a) => (100 * a).toFixed(1)).join(', ')}%; mean ${(100 * result.mean).toFixed(1)}%, min ${(100 * result.min).toFixed(1)}%, WARM ${(100 * result.warm).toFixed(1)}%`);
+          return result;
+        })
+      : null;
   const loadScore = (kind: ScoreKind) => loadPretrained(scoreDir(kind)).model as ScoreModel;
   const rewardModel = loadScore('reward');
   const costModel = loadScore('cost');
@@ -167,7 +194,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     models[key] = result.eval;
   }
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = promptsTest.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

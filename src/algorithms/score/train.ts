@@ -54,8 +54,14 @@ function toPairs(kind: ScoreKind, tokenizer: Tokenizer, records: readonly Prefer
   return out;
 }
 
+/** Anything that gives end scores for sequences: a score model or an ensemble view of several. */
+export interface Scorer {
+  eval(): unknown;
+  forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor };
+}
+
 /** End scores of both responses of each pair in one forward pass: (B,), (B,). */
-function pairScores(model: ScoreModel, pairs: readonly ScorePair[], padId: number, maxLength: number): { first: Tensor; second: Tensor } {
+function pairScores(model: Scorer, pairs: readonly ScorePair[], padId: number, maxLength: number): { first: Tensor; second: Tensor } {
   const b = padForTraining([...pairs.map((p) => p.first), ...pairs.map((p) => p.second)], padId, maxLength);
   const { endScores } = model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }));
   const n = pairs.length;
@@ -78,7 +84,7 @@ export interface ScoreEval {
 /** Pairwise (and, for costs, sign) accuracy of `model` on `records`. */
 export function evaluateScoreModel(
   kind: ScoreKind,
-  model: ScoreModel,
+  model: Scorer,
   tokenizer: Tokenizer,
   records: readonly PreferenceRecord[],
   opts: { batchSize?: number; maxLength?: number } = {},
