@@ -93,7 +93,7 @@ export interface WorldSummary {
   };
 }
 
-interface BuiltPair {
+export interface BuiltPair {
   record: PreferenceRecord;
   gold: PreferenceRecord;
   goldLabels: GoldPairLabels;
@@ -165,37 +165,68 @@ function buildPairs(
     let b = draw();
     for (let t = 0; t < 5 && b.response === a.response; t++) b = draw();
     const item = makePairItem(p.prompt, [a.response, b.response], p.category);
-    const labels = rng.sample(qualified, config.annotators.perPair).map((annotator) => ({
-      annotator: annotator.id,
-      label: annotate(annotator, item, rng),
-    }));
-    const majority = aggregateLabels(labels.map((l) => l.label), config.annotators.inconsistent, rng);
-    const source = { prompt: `safealign-world:${p.topic}`, responses: [`world:${a.kind}`, `world:${b.kind}`] as [string, string] };
-    const record: PreferenceRecord = {
-      prompt: p.prompt,
-      responses: [a.response, b.response],
-      betterResponseId: majority.better,
-      saferResponseId: majority.safer,
-      isSafe: majority.isSafe,
-      categories: majority.categories,
-      severity: majority.severity,
-      source,
-    };
-    const g = goldPairLabels(item);
-    const gold: PreferenceRecord = {
-      prompt: p.prompt,
-      responses: [a.response, b.response],
-      betterResponseId: g.better ?? 0,
-      saferResponseId: g.safer ?? 0,
-      isSafe: g.isSafe,
-      categories: [item.gold.harm[0].categories, item.gold.harm[1].categories],
-      severity: [item.gold.harm[0].severity, item.gold.harm[1].severity],
-      source,
-    };
+    const { record, gold, goldLabels: g, labels, majority } = labelPair(item, qualified, config, rng, {
+      prompt: `safealign-world:${p.topic}`,
+      responses: [`world:${a.kind}`, `world:${b.kind}`],
+    });
     out.push({ record, gold, goldLabels: g, labels, majority });
     onPair();
   }
   return out;
+}
+
+/**
+ * Labels one pair with `perPair` qualified annotators; returns the majority record (PKU-SafeRLHF
+ * fields), the gold record and the raw labels.
+ */
+export function labelPair(
+  item: PairItem,
+  qualified: readonly AnnotatorProfile[],
+  config: WorldConfig,
+  rng: Rng,
+  source: PreferenceRecord['source'],
+): BuiltPair {
+  const labels = rng.sample(qualified, config.annotators.perPair).map((annotator) => ({
+    annotator: annotator.id,
+    label: annotate(annotator, item, rng),
+  }));
+  const majority = aggregateLabels(labels.map((l) => l.label), config.annotators.inconsistent, rng);
+  const record: PreferenceRecord = {
+    prompt: item.prompt,
+    responses: item.responses,
+    betterResponseId: majority.better,
+    saferResponseId: majority.safer,
+    isSafe: majority.isSafe,
+    categories: majority.categories,
+    severity: majority.severity,
+    ...(source ? { source } : {}),
+  };
+  const g = goldPairLabels(item);
+  const gold: PreferenceRecord = {
+    prompt: item.prompt,
+    responses: item.responses,
+    betterResponseId: g.better ?? 0,
+    saferResponseId: g.safer ?? 0,
+    isSafe: g.isSafe,
+    categories: [item.gold.harm[0].categories, item.gold.harm[1].categories],
+    severity: [item.gold.harm[0].severity, item.gold.harm[1].severity],
+    ...(source ? { source } : {}),
+  };
+  return { record, gold, goldLabels: g, labels, majority };
+}
+
+/**
+ * The world's annotator pool after its qualification test, exactly as `buildWorld` draws it
+ * from `config` (so later rounds are labelled by the same people).
+ */
+export function qualifiedAnnotators(config: WorldConfig): { pool: AnnotatorProfile[]; qualification: ReturnType<typeof runQualification>; qualified: AnnotatorProfile[] } {
+  const root = new Rng(config.seed);
+  const train = buildPrompts(config.seed, config.testFraction).filter((p) => p.split === 'train');
+  const pool = createAnnotatorPool(config.annotators, root.derive('annotators'));
+  const qItems = qualificationItems(train, config.annotators.qualificationItems, root.derive('qualification/items'));
+  const qualification = runQualification(pool, qItems, config.annotators.qualificationThreshold, root.derive('qualification'));
+  const passed = new Set(qualification.filter((q) => q.passed).map((q) => q.id));
+  return { pool, qualification, qualified: pool.filter((a) => passed.has(a.id)) };
 }
 
 function mean(xs: readonly number[]): number {
@@ -226,11 +257,7 @@ export function buildWorld(input: WorldConfigInput, outDir: string, progress: Pr
   writeJsonl(out(WORLD_FILES.sftTrain), sftTrain);
   writeJsonl(out(WORLD_FILES.sftTest), sftTest);
 
-  const pool = createAnnotatorPool(config.annotators, root.derive('annotators'));
-  const qItems = qualificationItems(train, config.annotators.qualificationItems, root.derive('qualification/items'));
-  const qualification = runQualification(pool, qItems, config.annotators.qualificationThreshold, root.derive('qualification'));
-  const passed = new Set(qualification.filter((q) => q.passed).map((q) => q.id));
-  const qualified = pool.filter((a) => passed.has(a.id));
+  const { pool, qualification, qualified } = qualifiedAnnotators(config);
   if (qualified.length < config.annotators.perPair) {
     throw new WorldBuildError(
       `only ${qualified.length} of ${pool.length} annotators passed qualification (threshold ${config.annotators.qualificationThreshold}) but each pair needs ${config.annotators.perPair}; lower annotators.qualificationThreshold or annotators.perPair, or enlarge annotators.pool`,
