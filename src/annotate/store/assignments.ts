@@ -101,21 +101,28 @@ async function pickGold(tx: SqlRunner, projectId: number, userId: number): Promi
 
 /**
  * Claims a task pair for the user: one that has fewer than N assignments and none for this user.
- * PostgreSQL: the candidate row is locked (FOR UPDATE SKIP LOCKED, so concurrent annotators take
- * different rows) and the counter is raised only while still below N; SQLite: the whole
- * transaction holds the write lock (BEGIN IMMEDIATE).
+ * PostgreSQL: the candidate row is locked FOR NO KEY UPDATE SKIP LOCKED, so concurrent
+ * annotators take different rows without waiting (NO KEY: label inserts only KEY SHARE-lock the
+ * pair and must not hide it). A locked row may still have room, so when the fast pass finds
+ * nothing a second pass waits for the locks and re-checks the count before answering "none
+ * left". The counter is raised only while still below N. SQLite: the whole transaction holds
+ * the write lock (BEGIN IMMEDIATE).
  */
 async function claimTask(tx: SqlRunner, dialect: SqlDriver['dialect'], project: Project, userId: number): Promise<number | undefined> {
   const n = project.settings.annotatorsPerPair;
+  const select = (lock: string): Promise<{ id: number } | undefined> =>
+    tx.get<{ id: number }>(
+      `SELECT id FROM items WHERE project_id = $1 AND kind = 'task' AND assigned_count < $2
+         AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = items.id AND a.user_id = $3)
+       ORDER BY batch_id, assigned_count DESC, id LIMIT 1${lock}`,
+      [project.id, n, userId],
+    );
   // With the row locked (PostgreSQL) or the database locked (SQLite) the update cannot miss; the
   // bound only guards against looping on a broken invariant.
   for (let tries = 0; tries < 100; tries++) {
-    const candidate = await tx.get<{ id: number }>(
-      `SELECT id FROM items WHERE project_id = $1 AND kind = 'task' AND assigned_count < $2
-         AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = items.id AND a.user_id = $3)
-       ORDER BY batch_id, assigned_count DESC, id LIMIT 1${dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
-      [project.id, n, userId],
-    );
+    let candidate: { id: number } | undefined;
+    if (dialect === 'postgres') candidate = (await select(' FOR NO KEY UPDATE SKIP LOCKED')) ?? (await select(' FOR NO KEY UPDATE'));
+    else candidate = await select('');
     if (!candidate) return undefined;
     const claimed = await tx.run('UPDATE items SET assigned_count = assigned_count + 1 WHERE id = $1 AND assigned_count < $2', [
       candidate.id,
@@ -135,6 +142,9 @@ export async function nextAssignment(db: SqlDriver, project: Project, userId: nu
   for (let attempt = 0; ; attempt++) {
     try {
       const id = await db.transaction(async (tx) => {
+        // One request per annotator and project at a time, so that a second simultaneous request
+        // sees the first one's assignment instead of finding the last pair locked and answering "done".
+        if (db.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock($1, $2)', [project.id, userId]);
         await releaseExpired(tx, project);
         const open = await tx.get<{ id: number }>(`SELECT id FROM assignments WHERE project_id = $1 AND user_id = $2 AND status = 'open'`, [
           project.id,

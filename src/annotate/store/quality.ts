@@ -189,9 +189,12 @@ export async function auditQueue(db: SqlRunner, projectId: number, limit = 50): 
   }));
 }
 
-/** Records a reviewer's verdict on a label in the audit queue; a label is audited once. */
+/**
+ * Records a reviewer's verdict on a label in the audit queue; a label is audited once. A rejected
+ * label stops counting (export, resolution) and its pair is offered to one more annotator.
+ */
 export async function recordAudit(
-  db: SqlRunner,
+  db: SqlDriver,
   projectId: number,
   labelId: number,
   reviewerId: number,
@@ -205,13 +208,19 @@ export async function recordAudit(
   if (!label) throw new QualityError('not-found', `label ${labelId} does not exist in this project`);
   if (label.audit !== 1) throw new QualityError('conflict', `label ${labelId} is not in the audit sample`);
   try {
-    await db.run('INSERT INTO audits (label_id, reviewer_id, verdict, note, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      labelId,
-      reviewerId,
-      verdict,
-      note,
-      new Date().toISOString(),
-    ]);
+    await db.transaction(async (tx) => {
+      await tx.run('INSERT INTO audits (label_id, reviewer_id, verdict, note, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        labelId,
+        reviewerId,
+        verdict,
+        note,
+        new Date().toISOString(),
+      ]);
+      // A rejected label does not count: the pair goes back to the pool for one more annotator.
+      if (verdict === 'rejected') {
+        await tx.run('UPDATE items SET assigned_count = assigned_count - 1 WHERE id = (SELECT item_id FROM labels WHERE id = $1)', [labelId]);
+      }
+    });
   } catch (e) {
     if (e instanceof UniqueViolationError) throw new QualityError('conflict', `label ${labelId} has already been audited`);
     throw e;

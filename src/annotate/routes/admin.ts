@@ -1,0 +1,126 @@
+// Admin routes: accounts, projects, batch imports, the dashboard statistics and the exports.
+import bcrypt from 'bcryptjs';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { SecurityConfig } from '../config.js';
+import type { SqlDriver } from '../db/driver.js';
+import { buildExport } from '../export.js';
+import { HttpError, parseInput } from '../http-errors.js';
+import { parseImport } from '../import.js';
+import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project } from '../model.js';
+import { projectStats } from '../stats.js';
+import { createUser, listUsers } from '../store/accounts.js';
+import { assignmentCounts, projectItems, projectLabels, qualificationResults } from '../store/labels.js';
+import { createProject, getProject, importBatch, listBatches, listProjects } from '../store/projects.js';
+import { currentUser } from '../security.js';
+
+/** Printable text without control characters (names, notes). */
+export const plainText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
+
+const CreateUserBody = z
+  .object({
+    username: plainText(64),
+    password: z.string().min(8, 'use at least 8 characters').max(200),
+    role: z.enum(ROLES),
+  })
+  .strict();
+
+const CreateProjectBody = z
+  .object({
+    name: plainText(200),
+    settings: ProjectSettingsSchema.partial().strict().default({}),
+  })
+  .strict();
+
+const ImportBody = z
+  .object({
+    name: plainText(200),
+    kind: z.enum(ITEM_KINDS).default('task'),
+    jsonl: z.string().min(1),
+  })
+  .strict();
+
+export const ProjectParams = z.object({ projectId: z.coerce.number().int().positive() }).strict();
+
+const ExportQuery = z
+  .object({
+    kind: z.enum(['aggregated', 'raw']).default('aggregated'),
+    minLabels: z.coerce.number().int().min(1).max(50).optional(),
+  })
+  .strict();
+
+/** The project of the `:projectId` parameter, or a 404. */
+export async function projectParam(db: SqlDriver, params: unknown): Promise<Project> {
+  const { projectId } = parseInput(ProjectParams, params, 'path');
+  const project = await getProject(db, projectId);
+  if (!project) throw new HttpError(404, `project ${projectId} does not exist`);
+  return project;
+}
+
+export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: SecurityConfig): void {
+  const admin = { access: ['admin'] as const };
+
+  app.get('/api/users', { config: admin }, async () => ({ users: await listUsers(db) }));
+
+  app.post('/api/users', { config: admin }, async (req, reply) => {
+    const body = parseInput(CreateUserBody, req.body, 'body');
+    const passwordHash = await bcrypt.hash(body.password, config.bcryptRounds);
+    const user = await createUser(db, { username: body.username, passwordHash, role: body.role });
+    return reply.status(201).send({ user });
+  });
+
+  app.get('/api/projects', { config: { access: 'signed-in' } }, async () => ({ projects: await listProjects(db) }));
+
+  app.get('/api/projects/:projectId', { config: { access: 'signed-in' } }, async (req) => ({ project: await projectParam(db, req.params) }));
+
+  app.post('/api/projects', { config: admin }, async (req, reply) => {
+    const body = parseInput(CreateProjectBody, req.body, 'body');
+    const project = await createProject(db, body.name, ProjectSettingsSchema.parse(body.settings), currentUser(req).id);
+    return reply.status(201).send({ project });
+  });
+
+  app.get('/api/projects/:projectId/batches', { config: admin }, async (req) => {
+    const project = await projectParam(db, req.params);
+    return { batches: await listBatches(db, project.id) };
+  });
+
+  app.post('/api/projects/:projectId/batches', { config: admin }, async (req, reply) => {
+    const project = await projectParam(db, req.params);
+    const body = parseInput(ImportBody, req.body, 'body');
+    const items = parseImport(body.jsonl, body.kind);
+    const batch = await importBatch(db, project, { name: body.name, kind: body.kind, source: 'upload', items }, currentUser(req).id);
+    return reply.status(201).send({ batch });
+  });
+
+  app.get('/api/projects/:projectId/stats', { config: { access: ['admin', 'reviewer'] as const } }, async (req) => {
+    const project = await projectParam(db, req.params);
+    const [items, labels, quals, assignments] = await Promise.all([
+      projectItems(db, project.id),
+      projectLabels(db, project.id),
+      qualificationResults(db, project.id),
+      assignmentCounts(db, project.id),
+    ]);
+    return { project, stats: projectStats(items, labels, quals, assignments, project.settings.annotatorsPerPair) };
+  });
+
+  app.get('/api/projects/:projectId/export', { config: admin }, async (req, reply) => {
+    const project = await projectParam(db, req.params);
+    const query = parseInput(ExportQuery, req.query, 'query');
+    const [items, labels] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id)]);
+    const out = buildExport(items, labels, query.kind, query.minLabels ?? project.settings.annotatorsPerPair);
+    const slug = project.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60) || 'project';
+    const file = `${slug}-${project.id}-${query.kind === 'raw' ? 'raw-labels' : 'pku-saferlhf'}.jsonl`;
+    void reply.header('content-type', 'application/jsonl; charset=utf-8');
+    void reply.header('content-disposition', `attachment; filename="${file}"`);
+    void reply.header('x-safealign-rows', String(out.rows));
+    void reply.header('x-safealign-tied', String(out.tied));
+    void reply.header('x-safealign-incomplete', String(out.incomplete));
+    return out.text;
+  });
+}

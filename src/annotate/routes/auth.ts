@@ -1,0 +1,50 @@
+// Sign-in routes: CSRF token and current user, login (failed attempts rate-limited per account and address), logout.
+import bcrypt from 'bcryptjs';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { SecurityConfig } from '../config.js';
+import type { SqlDriver } from '../db/driver.js';
+import { HttpError, parseInput } from '../http-errors.js';
+import { clearLoginFailures, findLogin, recentLoginFailures, recordLoginFailure } from '../store/accounts.js';
+import { endSession, startSession } from '../security.js';
+
+const LoginBody = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(200) }).strict();
+
+/** A hash to compare against when the user does not exist, so both cases take the same time. */
+const DUMMY_HASH = bcrypt.hashSync('safealign-no-such-user', 10);
+
+export function authRoutes(app: FastifyInstance, db: SqlDriver, config: SecurityConfig): void {
+  app.get('/api/me', { config: { access: 'public' } }, async (req, reply) => {
+    return { user: req.user, csrfToken: reply.generateCsrf() };
+  });
+
+  app.post(
+    '/api/login',
+    { config: { access: 'public', rateLimit: { max: config.loginRequestsPerMinute, timeWindow: 60_000 } } },
+    async (req, reply) => {
+      const body = parseInput(LoginBody, req.body, 'body');
+      const windowMs = config.loginWindowMinutes * 60_000;
+      const recent = await recentLoginFailures(db, body.username, new Date(Date.now() - windowMs).toISOString());
+      if (recent.count >= config.loginMaxFailures) {
+        const retryAfter = recent.oldest ? Math.max(1, Math.ceil((Date.parse(recent.oldest) + windowMs - Date.now()) / 1000)) : 60;
+        void reply.header('retry-after', String(retryAfter));
+        throw new HttpError(429, `too many wrong passwords for this account; try again in ${retryAfter} s`);
+      }
+      const found = await findLogin(db, body.username);
+      const ok = await bcrypt.compare(body.password, found?.passwordHash ?? DUMMY_HASH);
+      if (!found || !ok) {
+        await recordLoginFailure(db, body.username, req.ip);
+        throw new HttpError(401, 'wrong username or password');
+      }
+      await clearLoginFailures(db, body.username);
+      const { passwordHash: _, ...user } = found;
+      await startSession(db, reply, user, config);
+      return { user, csrfToken: reply.generateCsrf() };
+    },
+  );
+
+  app.post('/api/logout', { config: { access: 'signed-in' } }, async (req, reply) => {
+    await endSession(db, req, reply);
+    return { ok: true };
+  });
+}

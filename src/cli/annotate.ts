@@ -1,0 +1,82 @@
+// `safealign annotate serve|export`: the human-feedback annotation server and its offline export.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { ServeConfigSchema } from '../annotate/config.js';
+import { openDatabase } from '../annotate/db/open.js';
+import { buildExport } from '../annotate/export.js';
+import { serve } from '../annotate/serve.js';
+import { projectItems, projectLabels } from '../annotate/store/labels.js';
+import { getProject } from '../annotate/store/projects.js';
+import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
+import { writeFileAtomic } from '../core/fs-atomic.js';
+
+const SERVE_HELP = `
+First admin: when the database has no admin account, --admin-user NAME with a password from
+--admin-password or (better, as flags show up in process lists) the environment variable
+SAFEALIGN_ADMIN_PASSWORD creates one; SAFEALIGN_ADMIN_USER may stand in for --admin-user.
+Sign in at the printed URL; the admin creates reviewer and annotator accounts on the page.
+
+Databases: sqlite:PATH (default; one file, WAL) for one machine, or
+postgres://USER:PASSWORD@HOST:PORT/DB for many annotators (append ?schema=NAME to use a schema).
+Behind an https reverse proxy add --security-trust-proxy so cookies get the Secure flag.`;
+
+const ExportConfigSchema = z
+  .object({
+    db: z.string().default('sqlite:runs/annotate/annotations.sqlite').describe('database: sqlite:PATH or postgres://...'),
+    project: z.number().int().positive().default(1).describe('project id'),
+    kind: z.enum(['aggregated', 'raw']).default('aggregated').describe('aggregated: majority labels as PKU-SafeRLHF JSONL; raw: one line per annotator label'),
+    minLabels: z.number().int().min(0).default(0).describe('pairs need this many labels to be exported (0: the project\'s annotators per pair)'),
+    out: z.string().default('').describe('output JSONL file (required)'),
+  })
+  .strict();
+
+export function register(program: Command): void {
+  const annotate = program.command('annotate').description('the annotation app: collect helpfulness and harmlessness preferences from people');
+
+  const serveCmd = annotate
+    .command('serve')
+    .description('run the annotation server (page at /, JSON API under /api); prints the URL')
+    .option('--config <file>', 'YAML config with the fields below')
+    .addHelpText('after', SERVE_HELP);
+  const serveLeaves = addSchemaOptions(serveCmd, ServeConfigSchema);
+  serveCmd.action(async (opts: Record<string, unknown>) => {
+    const flags = flagsToConfig(serveLeaves, opts);
+    const env = process.env;
+    if (flags.adminUser === undefined && env.SAFEALIGN_ADMIN_USER) flags.adminUser = env.SAFEALIGN_ADMIN_USER;
+    if (flags.adminPassword === undefined && env.SAFEALIGN_ADMIN_PASSWORD) flags.adminPassword = env.SAFEALIGN_ADMIN_PASSWORD;
+    const config = resolveConfig(ServeConfigSchema, { file: opts.config as string | undefined, flags });
+    const running = await serve(config);
+    process.stdout.write(`safealign annotate: serving ${running.url} (database ${running.db.description})\n`);
+    if (running.adminNote) process.stdout.write(`safealign annotate: ${running.adminNote}\n`);
+    const stop = (): void => {
+      running.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+  const exportCmd = annotate
+    .command('export')
+    .description("write a project's labels as JSONL: majority-resolved PKU-SafeRLHF (what the training loaders read) or raw per-annotator labels")
+    .option('--config <file>', 'YAML config with the fields below');
+  const exportLeaves = addSchemaOptions(exportCmd, ExportConfigSchema);
+  exportCmd.action(async (opts: Record<string, unknown>) => {
+    const config = resolveConfig(ExportConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(exportLeaves, opts) });
+    if (!config.out) throw new ConfigError('--out: expected the path of the JSONL file to write');
+    const db = await openDatabase(config.db);
+    try {
+      const project = await getProject(db, config.project);
+      if (!project) throw new ConfigError(`--project ${config.project}: no such project in ${db.description}`);
+      const [items, labels] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id)]);
+      const out = buildExport(items, labels, config.kind, config.minLabels || project.settings.annotatorsPerPair);
+      writeFileAtomic(config.out, out.text);
+      const left = config.kind === 'aggregated' ? ` (left out: ${out.tied} tied, ${out.incomplete} with too few labels)` : '';
+      process.stdout.write(`safealign annotate: wrote ${out.rows} lines to ${config.out}${left}\n`);
+    } finally {
+      await db.close();
+    }
+  });
+}
