@@ -69,6 +69,16 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('reward-shaping baseline sweep'),
+    rounds: z
+      .object({
+        count: z.number().int().min(0).default(1).describe('iterative rounds after the first PPO-Lagrangian run (Beaver v1 -> v2 -> …); 0 = none'),
+        pairs: z.number().int().positive().default(400).describe('response pairs sampled from the previous policy per round (half on red-team prompts)'),
+        scoreEpochs: z.number().positive().default(1).describe('epochs of reward/cost retraining per round'),
+        rlSteps: z.number().int().positive().default(20).describe('PPO-Lagrangian steps per round'),
+      })
+      .strict()
+      .prefault({})
+      .describe('iterative rounds: red-team prompts, new labels, retrained models, PPO-Lag from the last policy'),
     eval: z
       .object({
         samplesPerPrompt: z.number().int().positive().default(1).describe('responses sampled per test prompt'),

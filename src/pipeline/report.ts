@@ -49,6 +49,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     elo,
     costThreshold: result.threshold,
     rewardEnsemble: result.ensemble,
+    rounds: result.rounds,
     stageWallTimeSec: result.timings,
     totalWallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
   };
@@ -98,6 +99,18 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       return [k, s.test.accuracy, s.gold.accuracy, s.gold.signAccuracy ?? null, s.gold.safeMean, s.gold.unsafeMean];
     }),
   );
+  const roundKeys = ['ppo_lag', ...result.rounds.map((r) => `round_${r.round}`)].filter((k) => result.models[k]);
+  const roundsTable =
+    result.rounds.length > 0
+      ? table(
+          ['policy', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'pairs labelled', 'harmful rate of its sampled pairs'],
+          roundKeys.map((k, i) => {
+            const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
+            const r = i > 0 ? result.rounds[i - 1] : undefined;
+            return [k === 'ppo_lag' ? 'round 0 (ppo_lag)' : k, m.harmfulRate, m.helpfulness, m.meanReward, m.meanCost, r?.pairs ?? null, r?.pairHarmfulRate ?? null];
+          }),
+        )
+      : '';
   const ensembleTable = result.ensemble
     ? table(
         ['reward model', 'gold pairwise accuracy'],
@@ -128,6 +141,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     lagSvg ? section('Lagrange multiplier', lagSvg) : '',
     curvesSvg ? section('Training curves', curvesSvg) : '',
     scatterSvg ? section('Reward vs cost, before and after', scatterSvg, 'Safe responses should sit below cost 0, unsafe above; RL should move mass to high reward, low cost.') : '',
+    roundsTable ? section('Iterative rounds', roundsTable, 'Each round samples response pairs from the previous policy (half on held-out red-team prompts), labels them with the same simulated annotators, retrains the reward and cost models and runs PPO-Lagrangian from the previous policy.') : '',
     section('Elo', eloSvg),
     section('Reward and cost models', score),
     ensembleTable ? section('Reward-model ensemble and WARM', ensembleTable, 'Members share the SFT initialisation and differ in seed and data order.') : '',

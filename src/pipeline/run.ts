@@ -22,6 +22,7 @@ import { buildWorld, WORLD_FILES } from '../world/index.js';
 import { worldMetrics } from '../eval/world-metrics.js';
 import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
 import { writePipelineReport } from './report.js';
+import { runRounds } from './rounds.js';
 import type { PipelineConfig } from './config.js';
 import { StageRunner } from './stages.js';
 
@@ -42,6 +43,8 @@ export interface PipelineResult {
   threshold: number;
   /** Gold test accuracy of the reward ensemble members, their combinations and WARM. */
   ensemble: { members: number[]; mean: number; min: number; uncertainty: number; warm: number } | null;
+  /** Per iterative round: pairs labelled and the harmful rate of the previous policy's sampled responses. */
+  rounds: { round: number; pairs: number; pairHarmfulRate: number }[];
 }
 
 /** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
@@ -194,7 +197,28 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     models[key] = result.eval;
   }
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble };
+  // --- iterative rounds from the PPO-Lagrangian policy ------------------------------------------------
+  const redTeam = readJsonl<{ prompt: string; kind: string }>(join(worldDir, files.promptsRedteam)).map(toRl);
+  const rounds = await runRounds({
+    runner,
+    runDir,
+    config,
+    tokenizer,
+    trainPrompts,
+    redTeamPrompts: redTeam,
+    testPrompts,
+    previousTrainData: prefTrain,
+    start: { policyDir: join(runDir, 'ppo_lag', 'model'), rewardDir: scoreDir('reward'), costDir: scoreDir('cost') },
+    threshold,
+    progress,
+  });
+  for (const r of rounds) {
+    models[`round_${r.round}`] = r.eval;
+    training[`round_${r.round}`] = r.log;
+  }
+  const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate }));
+
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = promptsTest.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

@@ -1,0 +1,129 @@
+// Iterative Safe RLHF rounds (Beaver v1 -> v3): red-team prompts -> policy response pairs -> annotator labels ->
+// retrained reward and cost models -> PPO-Lagrangian from the previous round's policy.
+import { join } from 'node:path';
+import type { Progress } from '../core/progress.js';
+import { writePkuSafeRlhf } from '../data/pku-saferlhf.js';
+import type { PreferenceRecord } from '../data/record.js';
+import { chunks, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
+import { decodeResponses, trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
+import { trainScoreModel } from '../algorithms/score/train.js';
+import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
+import { generate, loadPretrained, savePretrained, ScoreModel, type CausalLM, type Tokenizer } from '../models/index.js';
+import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
+import { labelPair, qualifiedAnnotators } from '../world/build.js';
+import { makePairItem } from '../world/annotators.js';
+import { Rng } from '../world/rng.js';
+import { worldMetrics } from '../eval/world-metrics.js';
+import type { PipelineConfig } from './config.js';
+import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
+import type { StageRunner } from './stages.js';
+
+export interface RoundResult {
+  round: number;
+  pairs: number;
+  /** Gold harmful rate of the round's pair responses (the previous policy's behaviour on new prompts). */
+  pairHarmfulRate: number;
+  log: RlLogRecord[];
+  eval: PolicyEval;
+  dir: string;
+}
+
+/** Two sampled responses per prompt from `policy`. */
+function samplePairs(policy: CausalLM, tokenizer: Tokenizer, prompts: readonly RlPrompt[], maxNewTokens: number): [string, string][] {
+  const out: [string, string][] = [];
+  const padId = tokenizer.padId ?? 0;
+  noGrad(() => {
+    for (const batch of chunks(prompts, 32)) {
+      tidy(() => {
+        const twice = batch.flatMap((p) => [p, p]);
+        const enc = padPromptsLeft(twice.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false })), padId);
+        const L = enc.ids[0]?.length ?? 0;
+        const gen = generate(policy.eval(), tensor(enc.ids, { dtype: 'int64' }), tensor(enc.attentionMask, { dtype: 'int64' }), {
+          maxNewTokens,
+          stopTokenIds: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
+          padId,
+        });
+        const T = gen.responseMask.shape[1] as number;
+        const texts = decodeResponses(tokenizer, gen.sequences.narrow(1, L, T), gen.responseMask.float());
+        for (let i = 0; i < batch.length; i++) out.push([texts[2 * i] ?? '', texts[2 * i + 1] ?? '']);
+      });
+    }
+  });
+  return out;
+}
+
+export async function runRounds(args: {
+  runner: StageRunner;
+  runDir: string;
+  config: PipelineConfig;
+  tokenizer: Tokenizer;
+  trainPrompts: readonly RlPrompt[];
+  redTeamPrompts: readonly RlPrompt[];
+  testPrompts: readonly RlPrompt[];
+  previousTrainData: readonly PreferenceRecord[];
+  start: { policyDir: string; rewardDir: string; costDir: string };
+  threshold: number;
+  progress: Progress;
+}): Promise<RoundResult[]> {
+  const { config, tokenizer, progress } = args;
+  const results: RoundResult[] = [];
+  let dirs = args.start;
+  const annotators = qualifiedAnnotators(config.world).qualified;
+  for (let k = 1; k <= config.rounds.count; k++) {
+    const stage = `round_${k}`;
+    const result = await args.runner.run(stage, ({ stageDir }) => {
+      manualSeed(config.seed + 1000 * k);
+      const rng = new Rng(config.seed).derive(stage);
+      const policy = loadPretrained(dirs.policyDir).model as CausalLM;
+      // new prompts: the red team joins from round 1 on
+      const pool = [...args.redTeamPrompts, ...args.trainPrompts];
+      const prompts = Array.from({ length: config.rounds.pairs }, (_, i) => (i % 2 === 0 ? rng.pick(args.redTeamPrompts) : rng.pick(pool)));
+      progress.log(`${stage}: sampling ${prompts.length} response pairs from the previous policy`);
+      const responses = samplePairs(policy, tokenizer, prompts, config.eval.maxNewTokens);
+      const labelled = prompts.map((p, i) => labelPair(makePairItem(p.prompt, responses[i] as [string, string]), annotators, config.world, rng, { prompt: `safealign-${stage}`, responses: ['policy', 'policy'] }));
+      const records = labelled.map((l) => l.record);
+      writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), records);
+      const pairHarmfulRate = worldMetrics(prompts.flatMap((p, i) => (responses[i] as [string, string]).map((r) => ({ prompt: p.prompt, response: r, risky: p.risky })))).harmfulRate;
+      // retrain both score models on the new labels plus an equal share of earlier data
+      const mix = [...records, ...rng.sample(args.previousTrainData, Math.min(args.previousTrainData.length, records.length))];
+      const retrain = (kind: 'reward' | 'cost', dir: string) => {
+        const m = ScoreModel.fromScoreModel(loadPretrained(dir).model as ScoreModel, kind);
+        trainScoreModel({ kind, model: m, tokenizer, train: mix, config: { ...config[kind], epochs: config.rounds.scoreEpochs }, outDir: join(stageDir, kind), progress });
+        savePretrained(join(stageDir, kind, 'model'), m, { tokenizer });
+        return m;
+      };
+      const rewardModel = retrain('reward', dirs.rewardDir);
+      const costModel = retrain('cost', dirs.costDir);
+      const reference = loadPretrained(dirs.policyDir).model as CausalLM;
+      const critics = { reward: ScoreModel.fromScoreModel(rewardModel, 'critic'), cost: ScoreModel.fromScoreModel(costModel, 'critic') };
+      const { thresholdQuantile: _q, ...lag } = config.ppoLag.lagrange;
+      const out = trainRl({
+        method: ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: config.rl.scoreClip, lagrange: { ...lag, threshold: args.threshold } }),
+        models: { actor: policy, reference, rewardModel, costModel, critics },
+        tokenizer,
+        prompts: pool,
+        config: { ...config.rl, steps: config.rounds.rlSteps, seed: config.seed + k },
+        outDir: join(stageDir, 'ppo_lag'),
+        judge: worldMetrics,
+        progress,
+      });
+      savePretrained(join(stageDir, 'model'), policy, { tokenizer });
+      const ev = evaluatePolicy({
+        name: stage,
+        policy,
+        reference: loadPretrained(args.start.policyDir).model as CausalLM,
+        rewardModel,
+        costModel,
+        tokenizer,
+        prompts: args.testPrompts,
+        config: config.eval,
+        seed: config.seed,
+        judge: worldMetrics,
+      });
+      return { round: k, pairs: records.length, pairHarmfulRate, log: out.log, eval: ev, dir: stageDir };
+    });
+    results.push(result);
+    dirs = { policyDir: join(result.dir, 'model'), rewardDir: join(result.dir, 'reward', 'model'), costDir: join(result.dir, 'cost', 'model') };
+  }
+  return results;
+}
