@@ -4,8 +4,8 @@ import { OptimSchema } from '../common/optim-config.js';
 
 export const RlConfigSchema = z
   .object({
-    steps: z.number().int().positive().default(40).describe('RL steps (one rollout batch + PPO update each)'),
-    promptsPerStep: z.number().int().positive().default(64).describe('prompts sampled per rollout'),
+    steps: z.number().int().positive().default(30).describe('RL steps (one rollout batch + PPO update each)'),
+    promptsPerStep: z.number().int().positive().default(32).describe('prompts sampled per rollout'),
     maxNewTokens: z.number().int().positive().default(44).describe('longest response generated'),
     temperature: z.number().positive().default(1).describe('sampling temperature of rollouts'),
     topP: z.number().positive().max(1).default(1).describe('nucleus sampling of rollouts (1 = off)'),
@@ -19,7 +19,7 @@ export const RlConfigSchema = z
     scoreClip: z.number().positive().default(50).describe('clamp sequence rewards/costs to ±this'),
     whitenAdvantages: z.boolean().default(true).describe('PPO-max trick: whiten actor advantages per batch'),
     ptxCoef: z.number().min(0).default(0).describe('weight of the SFT (PTX) loss added to the actor loss; 0 = off'),
-    actorOptim: OptimSchema.prefault({ lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('actor optimiser'),
+    actorOptim: OptimSchema.prefault({ lr: 2e-4, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('actor optimiser'),
     criticOptim: OptimSchema.prefault({ lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('critic optimiser'),
     checkpointEvery: z.number().int().positive().default(10).describe('steps between resumable checkpoints'),
     seed: z.number().int().default(0).describe('seed of prompt sampling and rollouts'),

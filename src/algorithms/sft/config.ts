@@ -4,7 +4,7 @@ import { OptimSchema } from '../common/optim-config.js';
 
 export const SftConfigSchema = z
   .object({
-    epochs: z.number().positive().default(2).describe('passes over the SFT corpus'),
+    epochs: z.number().positive().default(6).describe('passes over the SFT corpus'),
     batchSize: z.number().int().positive().default(32).describe('examples per optimiser step'),
     maxLength: z.number().int().positive().default(96).describe('truncate prompt+response to this many tokens'),
     optim: OptimSchema.prefault({ lr: 2e-3 }).describe('optimiser'),
