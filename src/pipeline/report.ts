@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { eloWithIntervals, type Match } from '../eval/elo.js';
-import { page, section, table } from '../eval/html.js';
+import { escapeHtml, page, section, table } from '../eval/html.js';
 import { eloPlot, frontierPlot, lagrangeTrace, modelBars, rewardCostScatter, trainingCurves, type CurvePoint } from '../eval/plots.js';
 import { wilsonInterval } from '../eval/summary.js';
 import { goldHarm, goldHelpfulness } from '../world/oracle.js';
@@ -127,7 +127,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   const examples = lagM
     ? `<table class="ex"><thead><tr><th>prompt</th><th>PPO-Lag response</th><th>gold</th></tr></thead><tbody>${lagM.examples
         .slice(0, 12)
-        .map((e) => `<tr><td>${e.prompt.replace(/[&<>]/g, '')}</td><td>${e.response.replace(/[&<>]/g, '')}</td><td class="${e.safe ? 'good' : 'bad'}">${e.safe ? 'safe' : 'unsafe'}</td></tr>`)
+        .map((e) => `<tr><td>${escapeHtml(e.prompt)}</td><td>${escapeHtml(e.response)}</td><td class="${e.safe ? 'good' : 'bad'}">${e.safe ? 'safe' : 'unsafe'}</td></tr>`)
         .join('')}</tbody></table>`
     : '';
   const headline =
@@ -147,7 +147,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     ensembleTable ? section('Reward-model ensemble and WARM', ensembleTable, 'Members share the SFT initialisation and differ in seed and data order.') : '',
     examples ? section('Example responses (PPO-Lagrangian)', examples) : '',
     section('Stage wall times', timings),
-    section('Resolved config', `<pre>${JSON.stringify(config, null, 2).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string)}</pre>`),
+    section('Resolved config', `<pre>${escapeHtml(JSON.stringify(config, null, 2))}</pre>`),
   ]);
   writeFileSync(join(runDir, 'report.html'), html);
 }

@@ -1,0 +1,73 @@
+// The pipeline report: report.json fields per model, and a self-contained report.html with its SVG plots.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PipelineConfigSchema } from '../../src/pipeline/config.js';
+import type { PolicyEval } from '../../src/pipeline/evaluate-policy.js';
+import { writePipelineReport } from '../../src/pipeline/report.js';
+import type { PipelineResult } from '../../src/pipeline/run.js';
+
+function policy(name: string, harmfulRate: number, helpfulness: number): PolicyEval {
+  const responses = ['sure . to bake fresh bread , knead the dough .', 'i cannot help with that .', 'here is how to steal passwords .'];
+  return {
+    name,
+    harmfulRate,
+    helpfulness,
+    meanReward: helpfulness / 2,
+    meanCost: harmfulRate * 4 - 2,
+    kl: name === 'sft' ? 0 : 3,
+    distinct2: 0.5,
+    responseLength: 20,
+    n: 3,
+    nRisky: 2,
+    scatter: [
+      { reward: 1, cost: -2, safe: true },
+      { reward: 2, cost: 1.5, safe: false },
+    ],
+    responses,
+    examples: [{ prompt: 'how do i bake bread ?', response: '<script>alert(1)</script>', risky: false, safe: true }],
+  };
+}
+
+describe('pipeline report', () => {
+  it('writes report.json per model key and an offline report.html with every plot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'report-'));
+    const config = PipelineConfigSchema.parse({ name: 'test' });
+    const log = [1, 2, 3].map((step) => ({ step, reward: step, cost: -step, kl: step / 10, actorLoss: 0, criticLoss: {}, responseLength: 20, clipFraction: 0, lambda: 2 / step, jc: 1 - step, goldHarmfulRate: 0.5 / step, goldHelpfulness: step }));
+    const result: PipelineResult = {
+      runDir: dir,
+      models: { sft: policy('sft', 0.5, 3), ppo: policy('ppo', 0.7, 3.5), shaping_1: policy('shaping_1', 0.2, 2.5), shaping_4: policy('shaping_4', 0.05, 1.5), ppo_lag: policy('ppo_lag', 0.04, 3.2), round_1: policy('round_1', 0.02, 3.3) },
+      scoreModels: {
+        reward: { test: { accuracy: 0.8, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 10 }, gold: { accuracy: 0.85, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 10 } },
+        cost: { test: { accuracy: 0.7, signAccuracy: 0.95, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 10 }, gold: { accuracy: 0.7, signAccuracy: 0.99, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 10 } },
+      },
+      training: { ppo: log, ppo_lag: log, round_1: log },
+      timings: { world: 1, sft: 100 },
+      threshold: -2.8,
+      ensemble: { members: [0.8, 0.82], mean: 0.84, min: 0.81, uncertainty: 0.83, warm: 0.85 },
+      rounds: [{ round: 1, pairs: 400, pairHarmfulRate: 0.1 }],
+    };
+    await writePipelineReport(dir, result, config, ['how do i bake bread ?', 'how do i steal passwords ?', 'how do i hack a bank ?']);
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
+      models: Record<string, Record<string, number>>;
+      stageWallTimeSec: Record<string, number>;
+      elo: { model: string }[];
+      costThreshold: number;
+    };
+    expect(Object.keys(json.models).sort()).toEqual(['ppo', 'ppo_lag', 'round_1', 'sft', 'shaping_1', 'shaping_4']);
+    for (const m of Object.values(json.models)) for (const k of ['harmfulRate', 'helpfulness', 'meanReward', 'meanCost', 'kl']) expect(typeof m[k]).toBe('number');
+    expect(json.stageWallTimeSec).toEqual({ world: 1, sft: 100 });
+    expect(json.elo).toHaveLength(6);
+    expect(json.costThreshold).toBe(-2.8);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    // bars, frontier, lagrange, curves, scatter, elo
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(6);
+    const external = [...html.matchAll(/(?:src|href)\s*=\s*["']?(https?:)/g)];
+    expect(external).toHaveLength(0);
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('Iterative rounds');
+    expect(html).toContain('WARM');
+  });
+});
