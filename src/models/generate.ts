@@ -77,7 +77,8 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       for (let t = 0; t < opts.maxNewTokens; t++) {
         const out = tidy(() => {
           const logp = last.logSoftmax(1);
-          const generated = tokens.length ? cat(tokens, 1) : null;
+          // only the repetition penalty needs the tokens so far
+          const generated = tokens.length && (opts.repetitionPenalty ?? 1) !== 1 ? cat(tokens, 1) : null;
           const next = opts.greedy
             ? last.argmax(1, true)
             : shapeLogits(last, generated, opts).softmax(1).multinomial(1);

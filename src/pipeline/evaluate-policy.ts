@@ -1,6 +1,6 @@
 // Evaluates one policy on the test prompts: gold harm and helpfulness, reward/cost model scores, KL, diversity.
 import { decodeResponses, type GoldJudge, type RlPrompt } from '../algorithms/rl/train.js';
-import { chunks, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
+import { chunks, encodePair, padForTraining, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
 import { generate, sequenceLogProbs, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
@@ -42,6 +42,31 @@ function distinctN(texts: readonly string[], n: number): number {
     }
   }
   return total ? grams.size / total : 0;
+}
+
+/** Reward and cost model end scores of fixed (prompt, response) texts, with their safety labels. */
+export function scoreResponses(
+  rewardModel: ScoreModel,
+  costModel: ScoreModel,
+  tokenizer: Tokenizer,
+  items: readonly { prompt: string; response: string; safe: boolean }[],
+): ScatterPoint[] {
+  const out: ScatterPoint[] = [];
+  rewardModel.eval();
+  costModel.eval();
+  noGrad(() => {
+    for (const batch of chunks(items, 64)) {
+      tidy(() => {
+        const b = padForTraining(batch.map((it) => encodePair(tokenizer, it.prompt, it.response)), tokenizer.padId ?? 0);
+        const ids = tensor(b.ids, { dtype: 'int64' });
+        const mask = tensor(b.attentionMask, { dtype: 'int64' });
+        const r = rewardModel.forward(ids, mask).endScores.toNumbers();
+        const c = costModel.forward(ids, mask).endScores.toNumbers();
+        batch.forEach((it, i) => out.push({ reward: r[i] as number, cost: c[i] as number, safe: it.safe }));
+      });
+    }
+  });
+  return out;
 }
 
 export function evaluatePolicy(args: {

@@ -73,7 +73,8 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     const nu = k.startsWith('shaping_') ? Number(k.slice('shaping_'.length)) : undefined;
     return { model: k, harmfulRate: m.harmfulRate, helpfulness: m.helpfulness, family: nu !== undefined ? 'shaping' : k, ...(nu !== undefined ? { nu } : {}) };
   });
-  const [curvesSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
+  const [testScatterSvg, curvesSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
+    result.testScatter.length ? rewardCostScatter(result.testScatter.map((p) => ({ ...p, model: 'preference test set' }))) : Promise.resolve(''),
     curves.length ? trainingCurves(curves, metrics) : Promise.resolve(''),
     lag.length ? lagrangeTrace(lag, result.threshold) : Promise.resolve(''),
     scatter.length ? rewardCostScatter(scatter) : Promise.resolve(''),
@@ -144,6 +145,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     roundsTable ? section('Iterative rounds', roundsTable, 'Each round samples response pairs from the previous policy (half on held-out red-team prompts), labels them with the same simulated annotators, retrains the reward and cost models and runs PPO-Lagrangian from the previous policy.') : '',
     section('Elo', eloSvg),
     section('Reward and cost models', score),
+    testScatterSvg ? section('Reward vs cost of test-set responses', testScatterSvg, 'Every response of the gold-labelled preference test set, scored by the trained reward and cost models; colour is gold safety. The cost model should separate the colours at 0.') : '',
     ensembleTable ? section('Reward-model ensemble and WARM', ensembleTable, 'Members share the SFT initialisation and differ in seed and data order.') : '',
     examples ? section('Example responses (PPO-Lagrangian)', examples) : '',
     section('Stage wall times', timings),

@@ -20,7 +20,7 @@ import { trainWordLevel } from '../models/tokenizer-train.js';
 import { manualSeed, setNumThreads } from '../torch/index.js';
 import { buildWorld, WORLD_FILES } from '../world/index.js';
 import { worldMetrics } from '../eval/world-metrics.js';
-import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
+import { evaluatePolicy, scoreResponses, type PolicyEval } from './evaluate-policy.js';
 import { writePipelineReport } from './report.js';
 import { runRounds } from './rounds.js';
 import type { PipelineConfig } from './config.js';
@@ -45,6 +45,8 @@ export interface PipelineResult {
   ensemble: { members: number[]; mean: number; min: number; uncertainty: number; warm: number } | null;
   /** Per iterative round: pairs labelled and the harmful rate of the previous policy's sampled responses. */
   rounds: { round: number; pairs: number; pairHarmfulRate: number }[];
+  /** Reward and cost model scores of every response in the gold-labelled preference test set. */
+  testScatter: { reward: number; cost: number; safe: boolean }[];
 }
 
 /** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
@@ -148,6 +150,11 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   const rewardModel = loadScore('reward');
   const costModel = loadScore('cost');
 
+  // The Safe RLHF paper's figure: reward vs cost of every test-set response, coloured by gold safety.
+  const testScatter = await runner.run('score_scatter', () =>
+    scoreResponses(rewardModel, costModel, tokenizer, prefGoldTest.flatMap((r) => r.responses.map((response, i) => ({ prompt: r.prompt, response, safe: r.isSafe?.[i] ?? true })))),
+  );
+
   const testPrompts = promptsTest.map(toRl);
   const evaluate = (policy: CausalLM, reference: CausalLM, name: string) =>
     evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, prompts: testPrompts, config: config.eval, seed: config.seed, judge: worldMetrics });
@@ -218,7 +225,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate }));
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, testScatter };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = promptsTest.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

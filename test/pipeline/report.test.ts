@@ -47,6 +47,10 @@ describe('pipeline report', () => {
       threshold: -2.8,
       ensemble: { members: [0.8, 0.82], mean: 0.84, min: 0.81, uncertainty: 0.83, warm: 0.85 },
       rounds: [{ round: 1, pairs: 400, pairHarmfulRate: 0.1 }],
+      testScatter: [
+        { reward: 1, cost: -3, safe: true },
+        { reward: 2, cost: 2, safe: false },
+      ],
     };
     await writePipelineReport(dir, result, config, ['how do i bake bread ?', 'how do i steal passwords ?', 'how do i hack a bank ?']);
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
@@ -61,8 +65,8 @@ describe('pipeline report', () => {
     expect(json.elo).toHaveLength(6);
     expect(json.costThreshold).toBe(-2.8);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
-    // bars, frontier, lagrange, curves, scatter, elo
-    expect(html.match(/<svg[\s>]/g)?.length).toBe(6);
+    // test-set scatter, bars, frontier, lagrange, curves, policy scatter, elo
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(7);
     const external = [...html.matchAll(/(?:src|href)\s*=\s*["']?(https?:)/g)];
     expect(external).toHaveLength(0);
     expect(html).not.toContain('<script>alert(1)</script>');
