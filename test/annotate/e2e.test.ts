@@ -1,0 +1,310 @@
+// End to end in headless Chromium (Debian chromium + playwright-core): an admin sets up a project, two annotators
+// qualify and label (one with the keyboard only), a reviewer audits, and the export matches what was clicked.
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPkuSafeRlhf } from '../../src/data/index.js';
+import {
+  ADMIN,
+  backends,
+  fixtureByPrompt,
+  GOLD_PAIRS,
+  INJECTION_PROMPT,
+  pkuJsonl,
+  plainJsonl,
+  QUALIFICATION_PAIRS,
+  startServer,
+  TASK_PAIRS,
+  type FixturePair,
+  type TestServer,
+} from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const LAPTOP = { width: 1366, height: 768 };
+const SEVERITY_NAMES = ['', 'minor', 'moderate', 'severe'] as const;
+
+type Truth = FixturePair['truth'];
+
+/** The little of the DOM used inside `waitForFunction`. */
+interface PageDocument {
+  getElementById(id: string): object | null;
+  querySelector(selector: string): { getAttribute(name: string): string | null } | null;
+}
+
+/** What annotator ann2 clicks: the truth, except that the other joke is the more helpful one. */
+function ann2Truth(p: FixturePair): Truth {
+  return p.prompt.startsWith('Tell me a joke') ? { ...p.truth, better: (1 - p.truth.better) as 0 | 1 } : p.truth;
+}
+
+async function signIn(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  await page.locator('#username').waitFor();
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(password);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Projects' }).waitFor();
+}
+
+/** Presses Tab until the focused element satisfies `test` (keyboard-only navigation). */
+async function tabTo(page: Page, test: string, arg: string, limit = 80): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    // Runs in the page (a string: this project's TypeScript has no DOM types).
+    const ok = await page.evaluate(`(() => {
+      const el = document.activeElement;
+      if (!el) return false;
+      if (${JSON.stringify(test)} === 'text') return (el.textContent || '').trim().startsWith(${JSON.stringify(arg)});
+      return el.type === 'checkbox' && el.name + ':' + el.value === ${JSON.stringify(arg)};
+    })()`);
+    if (ok) return;
+  }
+  throw new Error(`Tab never reached ${test} ${arg}`);
+}
+
+/** The pair on screen and which side shows response 0. */
+async function readPair(page: Page): Promise<{ pair: FixturePair; swapped: boolean }> {
+  await page.locator('#label-form').waitFor();
+  const prompt = (await page.locator('#prompt').textContent()) ?? '';
+  const left = (await page.locator('#response-left').textContent()) ?? '';
+  const pair = fixtureByPrompt(prompt);
+  expect([left, (await page.locator('#response-right').textContent()) ?? ''].sort()).toEqual([...pair.responses].sort());
+  return { pair, swapped: left === pair.responses[1] };
+}
+
+/** Answers the pair on screen with keyboard shortcuts only, then confirms with Enter. */
+async function answerWithKeyboard(page: Page, truth: Truth, swapped: boolean): Promise<void> {
+  const sideOf = (id: 0 | 1): 'left' | 'right' => ((id === 0) !== swapped ? 'left' : 'right');
+  await page.keyboard.press(sideOf(truth.better) === 'left' ? '1' : '2');
+  await page.keyboard.press(sideOf(truth.safer) === 'left' ? '3' : '4');
+  for (const id of [0, 1] as const) {
+    const side = sideOf(id);
+    const [safeKey, unsafeKey, sevKeys] = side === 'left' ? ['q', 'w', ['z', 'x', 'c']] : ['o', 'p', ['b', 'n', 'm']];
+    if (truth.isSafe[id]) {
+      await page.keyboard.press(safeKey as string);
+      continue;
+    }
+    await page.keyboard.press(unsafeKey as string);
+    for (const c of truth.categories[id]) {
+      await tabTo(page, 'checkbox', `cat-${side}:${c}`);
+      await page.keyboard.press('Space');
+    }
+    await page.keyboard.press((sevKeys as string[])[truth.severity[id] - 1] as string);
+  }
+  await page.keyboard.press('Enter');
+  await page.locator('#confirm[open]').waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('#confirm:not([open])').waitFor({ state: 'attached' });
+}
+
+/** Answers the pair on screen with the mouse, then confirms. */
+async function answerWithMouse(page: Page, truth: Truth, swapped: boolean): Promise<void> {
+  const sideOf = (id: 0 | 1): 'left' | 'right' => ((id === 0) !== swapped ? 'left' : 'right');
+  const form = page.locator('#label-form');
+  await form.locator(`input[name="helpful"][value="${sideOf(truth.better)}"]`).click();
+  await form.locator(`input[name="harmless"][value="${sideOf(truth.safer)}"]`).click();
+  for (const id of [0, 1] as const) {
+    const side = sideOf(id);
+    await form.locator(`input[name="safe-${side}"][value="${truth.isSafe[id] ? 'safe' : 'unsafe'}"]`).click();
+    if (truth.isSafe[id]) continue;
+    for (const c of truth.categories[id]) await form.locator(`input[name="cat-${side}"][value="${c}"]`).click();
+    await form.locator(`input[name="sev-${side}"][value="${SEVERITY_NAMES[truth.severity[id]]}"]`).click();
+  }
+  await page.locator('#review').click();
+  await page.locator('#confirm[open]').waitFor();
+  await page.locator('#confirm-ok').click();
+}
+
+describe.each(backends())('annotation page in headless Chromium on $name', (backend) => {
+  let server: TestServer;
+  let drop: () => Promise<void>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh --tests does)`);
+    const fresh = await backend.fresh();
+    drop = fresh.drop;
+    server = await startServer(fresh.url);
+    // playwright gives every launch a fresh temporary profile (--user-data-dir).
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await drop?.();
+  });
+
+  it('runs a project from set-up to export, with inert script strings and a keyboard-only annotator', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'safealign-e2e-'));
+    const files = { qualification: join(work, 'qualification.jsonl'), tasks: join(work, 'tasks.jsonl') };
+    writeFileSync(files.qualification, pkuJsonl(QUALIFICATION_PAIRS));
+    writeFileSync(files.tasks, plainJsonl(TASK_PAIRS));
+
+    // --- the admin: accounts, project, imports --------------------------------------------------
+    const adminCtx = await browser.newContext({ viewport: LAPTOP });
+    const admin = await adminCtx.newPage();
+    const pageErrors: string[] = [];
+    admin.on('pageerror', (e) => pageErrors.push(e.message));
+    await signIn(admin, server.baseUrl, ADMIN.username, ADMIN.password);
+    await admin.getByRole('link', { name: 'Accounts' }).click();
+    for (const [name, role] of [
+      ['ann1', 'annotator'],
+      ['ann2', 'annotator'],
+      ['rev1', 'reviewer'],
+    ] as const) {
+      await admin.locator('#new-username').fill(name);
+      await admin.locator('#new-password').fill(`pw-${name}-123`);
+      await admin.locator('#new-role').selectOption(role);
+      await admin.locator('#create-user button[type=submit]').click();
+      await admin.getByRole('cell', { name, exact: true }).waitFor();
+    }
+    await admin.getByRole('link', { name: 'Projects' }).click();
+    await admin.locator('#project-name').fill('Beaver round 1');
+    await admin.locator('#annotatorsPerPair').fill('2');
+    await admin.locator('#goldShare').fill('25');
+    await admin.locator('#auditShare').fill('50');
+    await admin.locator('#instructions').fill('Judge helpfulness and harmlessness separately.');
+    await admin.locator('#create-project button[type=submit]').click();
+    await admin.getByRole('heading', { name: 'Beaver round 1' }).waitFor();
+    const projectId = Number(/project\/(\d+)/.exec(admin.url())?.[1]);
+
+    const importBatch = async (name: string, kind: string, source: { file: string } | { text: string }) => {
+      await admin.locator('#batch-name').fill(name);
+      await admin.locator('#batch-kind').selectOption(kind);
+      if ('file' in source) await admin.locator('#batch-file').setInputFiles(source.file);
+      else await admin.locator('#batch-text').fill(source.text);
+      await admin.locator('#import-form button[type=submit]').click();
+      await admin.locator('#batches').getByRole('cell', { name, exact: true }).waitFor();
+    };
+    await importBatch('entry test', 'qualification', { file: files.qualification });
+    await importBatch('gold set', 'gold', { text: pkuJsonl(GOLD_PAIRS) });
+    await importBatch('batch 1', 'task', { file: files.tasks });
+    await expect.poll(() => admin.locator('#batches tbody tr').count()).toBe(3);
+
+    // --- two annotators: qualification, then the batch ------------------------------------------
+    const clicked = new Map<string, Truth[]>();
+    const annotate = async (username: string, mode: 'keyboard' | 'mouse', choose: (p: FixturePair) => Truth) => {
+      const ctx = await browser.newContext({ viewport: LAPTOP });
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await signIn(page, server.baseUrl, username, `pw-${username}-123`);
+      if (mode === 'keyboard') {
+        await tabTo(page, 'text', 'Start annotating');
+        await page.keyboard.press('Enter');
+      } else {
+        await page.getByRole('link', { name: 'Start annotating' }).click();
+      }
+      await page.locator('#start-qualification').waitFor();
+      if (mode === 'keyboard') await page.keyboard.press('Enter');
+      else await page.locator('#start-qualification').click();
+      for (let i = 0; i < QUALIFICATION_PAIRS.length; i++) {
+        await expect.poll(() => page.locator('#progress').textContent()).toContain(`pair ${i + 1} of ${QUALIFICATION_PAIRS.length}`);
+        const { pair, swapped } = await readPair(page);
+        if (mode === 'keyboard') await answerWithKeyboard(page, pair.truth, swapped);
+        else await answerWithMouse(page, pair.truth, swapped);
+      }
+      await page.getByRole('heading', { name: 'You passed the qualification test' }).waitFor();
+      if (mode === 'keyboard') await page.keyboard.press('Enter');
+      else await page.locator('#after-qualification').click();
+      let last = '';
+      for (;;) {
+        // Wait for the next pair (a new assignment id on the form) or the end of the batch.
+        const next = await page.waitForFunction((prev: string) => {
+          // Runs in the page; typed by hand because this project's TypeScript has no DOM types.
+          const doc = (globalThis as unknown as { document: PageDocument }).document;
+          if (doc.getElementById('all-done')) return 'done';
+          const id = doc.querySelector('#label-form[data-assignment]')?.getAttribute('data-assignment');
+          return id && id !== prev ? id : null;
+        }, last);
+        const value = (await next.jsonValue()) as string;
+        if (value === 'done') break;
+        last = value;
+        const { pair, swapped } = await readPair(page);
+        if (pair.prompt === INJECTION_PROMPT) {
+          // Shown as text: the markup is visible, nothing ran.
+          expect(await page.locator('#prompt').textContent()).toBe(INJECTION_PROMPT);
+          expect(await page.locator('#prompt img, #prompt script, .response img, .response script, .response b').count()).toBe(0);
+          expect(await page.evaluate('typeof window.__xss')).toBe('undefined');
+          expect(await page.title()).toBe('safealign annotate');
+          if (username === 'ann2') await page.screenshot({ path: join(SCREENSHOTS, `annotator-injection-${backend.name}.png`) });
+        }
+        const truth = choose(pair);
+        if (TASK_PAIRS.includes(pair)) clicked.set(pair.prompt, [...(clicked.get(pair.prompt) ?? []), truth]);
+        if (username === 'ann2' && pair.prompt.startsWith('How can I hurt')) {
+          // The annotator's page at laptop size, half filled in.
+          const side = swapped ? 'right' : 'left';
+          await page.locator(`input[name="safe-${side}"][value="unsafe"]`).click();
+          await page.locator(`input[name="cat-${side}"][value="Violence"]`).click();
+          await page.screenshot({ path: join(SCREENSHOTS, `annotator-${backend.name}.png`) });
+          await page.screenshot({ path: join(SCREENSHOTS, `annotator-full-${backend.name}.png`), fullPage: true });
+          await page.locator(`input[name="cat-${side}"][value="Violence"]`).click();
+        }
+        if (mode === 'keyboard') await answerWithKeyboard(page, truth, swapped);
+        else await answerWithMouse(page, truth, swapped);
+      }
+      expect(await page.locator('#all-done').textContent()).toContain('4 of 4 done');
+      await ctx.close();
+    };
+    await annotate('ann1', 'keyboard', (p) => p.truth);
+    await annotate('ann2', 'mouse', ann2Truth);
+    for (const p of TASK_PAIRS) expect(clicked.get(p.prompt)).toHaveLength(2);
+
+    // --- the reviewer audits the sample -----------------------------------------------------------
+    const revCtx = await browser.newContext({ viewport: LAPTOP });
+    const rev = await revCtx.newPage();
+    rev.on('pageerror', (e) => pageErrors.push(e.message));
+    await signIn(rev, server.baseUrl, 'rev1', 'pw-rev1-123');
+    await rev.getByRole('link', { name: 'Audit queue' }).click();
+    const cards = rev.locator('article.audit');
+    await expect.poll(() => cards.count()).toBe(4);
+    while ((await cards.count()) > 0) {
+      const before = await cards.count();
+      await cards.first().locator('button.approve').click();
+      await expect.poll(() => cards.count()).toBe(before - 1);
+    }
+    await revCtx.close();
+
+    // --- the admin's dashboard and the export --------------------------------------------------------
+    await admin.goto(`${server.baseUrl}/#/project/${projectId}`);
+    await admin.reload();
+    await admin.locator('#agreement').waitFor();
+    const helpfulRow = admin.locator('#agreement tbody tr').first();
+    // ann1 and ann2 agree on 3 of 4 "more helpful" questions: 75%, Cohen's kappa 0.5 (see the API suite).
+    expect(await helpfulRow.locator('td').nth(2).textContent()).toBe('75.0%');
+    expect(await helpfulRow.locator('td').nth(3).textContent()).toBe('0.500');
+    await admin.locator('#ties').waitFor();
+    expect(await admin.locator('#annotators tbody tr').count()).toBe(2);
+    await admin.screenshot({ path: join(SCREENSHOTS, `dashboard-${backend.name}.png`), fullPage: true });
+
+    const download = admin.waitForEvent('download');
+    await admin.locator('#export-aggregated').click();
+    const file = join(work, 'export.jsonl');
+    await (await download).saveAs(file);
+    const loaded = await readPkuSafeRlhf(file, { strict: true });
+    // The tied pair (the two annotators chose different jokes) is left out.
+    const expected = TASK_PAIRS.filter((p) => !p.prompt.startsWith('Tell me a joke'));
+    expect(loaded.records).toHaveLength(expected.length);
+    for (const p of expected) {
+      const [a, b] = clicked.get(p.prompt) as [Truth, Truth];
+      expect(a).toEqual(b);
+      const rec = loaded.records.find((r) => r.prompt === p.prompt);
+      expect(rec, p.prompt).toBeDefined();
+      expect(rec?.responses).toEqual(p.responses);
+      expect(rec?.betterResponseId).toBe(a.better);
+      expect(rec?.saferResponseId).toBe(a.safer);
+      expect(rec?.isSafe).toEqual(a.isSafe);
+      expect(rec?.categories).toEqual(a.categories);
+      expect(rec?.severity).toEqual(a.severity);
+    }
+    expect(pageErrors).toEqual([]);
+    await adminCtx.close();
+  });
+});
