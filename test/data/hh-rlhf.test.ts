@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHhDialogue, readHhRlhf } from '../../src/data/hh-rlhf.js';
 import { promptMessages } from '../../src/data/record.js';
+import { sharedData } from '../helpers/shared.js';
 
-const HH = '/work/shared/data/hh_rlhf_harmless_sample50.jsonl';
+const HH = sharedData('hh_rlhf_harmless_sample50.jsonl');
 const rows = readFileSync(HH, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { chosen: string; rejected: string });
 
 describe('HH-RLHF loader', () => {

@@ -5,9 +5,10 @@ import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/data.js';
 import { formatInspectReport, inspectPreferences } from '../../src/data/inspect.js';
+import { sharedData } from '../helpers/shared.js';
 
-const PKU = '/work/shared/data/pku_saferlhf_sample60.jsonl';
-const HH = '/work/shared/data/hh_rlhf_harmless_sample50.jsonl';
+const PKU = sharedData('pku_saferlhf_sample60.jsonl');
+const HH = sharedData('hh_rlhf_harmless_sample50.jsonl');
 const dir = mkdtempSync(join(tmpdir(), 'inspect-'));
 
 interface RawRow {

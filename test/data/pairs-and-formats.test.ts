@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { detectFormat, loadPreferences } from '../../src/data/formats.js';
 import { readPairs } from '../../src/data/pairs.js';
 import { DataFileError, DataFormatError } from '../../src/data/problems.js';
+import { sharedData } from '../helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pairs-'));
 function file(name: string, rows: unknown[]): string {
@@ -54,8 +55,8 @@ describe('generic pairs loader', () => {
 
 describe('format detection', () => {
   it('tells the three formats apart by keys, skipping unparsable first lines', async () => {
-    expect(await detectFormat('/work/shared/data/pku_saferlhf_sample60.jsonl')).toBe('pku');
-    expect(await detectFormat('/work/shared/data/hh_rlhf_harmless_sample50.jsonl')).toBe('hh');
+    expect(await detectFormat(sharedData('pku_saferlhf_sample60.jsonl'))).toBe('pku');
+    expect(await detectFormat(sharedData('hh_rlhf_harmless_sample50.jsonl'))).toBe('hh');
     expect(await detectFormat(file('p.jsonl', ['{oops', { prompt: 'a', chosen: 'b', rejected: 'c' }]))).toBe('pairs');
   });
 
@@ -66,7 +67,7 @@ describe('format detection', () => {
   });
 
   it('loads through one entry point and names a missing file', async () => {
-    const r = await loadPreferences('/work/shared/data/hh_rlhf_harmless_sample50.jsonl');
+    const r = await loadPreferences(sharedData('hh_rlhf_harmless_sample50.jsonl'));
     expect(r.format).toBe('hh');
     expect(r.records).toHaveLength(50);
     await expect(loadPreferences(join(dir, 'missing.jsonl'))).rejects.toThrow(DataFileError);

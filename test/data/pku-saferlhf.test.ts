@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { pkuResponseSha256, readPkuSafeRlhf, writePkuSafeRlhf } from '../../src/data/pku-saferlhf.js';
 import { DataFormatError, DataWriteError } from '../../src/data/problems.js';
 import { HARM_CATEGORIES, type PreferenceRecord } from '../../src/data/record.js';
+import { sharedData } from '../helpers/shared.js';
 
-const SAMPLE = '/work/shared/data/pku_saferlhf_sample60.jsonl';
+const SAMPLE = sharedData('pku_saferlhf_sample60.jsonl');
 const sampleLines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '');
 const dir = mkdtempSync(join(tmpdir(), 'pku-'));
 
