@@ -32,6 +32,10 @@ export const ServeConfigSchema = z
       .string()
       .default('')
       .describe('password of --admin-user, at least 8 characters (or set SAFEALIGN_ADMIN_PASSWORD; prefer the variable: flags show in ps)'),
+    modelsDir: z
+      .string()
+      .default('runs')
+      .describe("folder of model checkpoints admins may generate pairs with (paths on the page are relative to it; '' turns generation off)"),
     bodyLimitMb: z.number().min(1).max(1024).default(50).describe('largest request body (imports) in MB'),
     log: z.boolean().default(false).describe('log every request as JSON lines on stderr'),
     security: SecuritySchema.default(SecuritySchema.parse({})),

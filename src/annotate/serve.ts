@@ -42,7 +42,13 @@ export async function serve(config: ServeConfig): Promise<RunningServer> {
   const db = await openDatabase(config.db);
   try {
     const adminNote = await ensureAdmin(db, config.adminUser, config.adminPassword, config.security.bcryptRounds);
-    const app = await createAnnotationServer({ db, security: config.security, bodyLimit: config.bodyLimitMb * 1024 * 1024, logger: config.log });
+    const app = await createAnnotationServer({
+      db,
+      security: config.security,
+      bodyLimit: config.bodyLimitMb * 1024 * 1024,
+      logger: config.log,
+      ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}),
+    });
     const address = await app.listen({ host: config.host, port: config.port });
     const url = `${address.replace('://[::1]', '://localhost')}/`;
     return {

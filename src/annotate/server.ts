@@ -7,7 +7,9 @@ import { SecuritySchema, type SecurityConfig } from './config.js';
 import type { SqlDriver } from './db/driver.js';
 import { errorHandler, HttpError } from './http-errors.js';
 import { adminRoutes } from './routes/admin.js';
+import { GenerationJobs } from './jobs.js';
 import { authRoutes } from './routes/auth.js';
+import { generateRoutes } from './routes/generate.js';
 import { workRoutes } from './routes/work.js';
 import { installSecurity } from './security.js';
 
@@ -19,6 +21,8 @@ export interface AnnotationServerOptions {
   bodyLimit?: number;
   /** Log requests (pino JSON on stderr). */
   logger?: boolean;
+  /** Folder holding model checkpoints that admins may generate pairs with; unset: generation off. */
+  modelsDir?: string;
 }
 
 /** The page: file name under web/ -> content type. */
@@ -72,8 +76,12 @@ export async function createAnnotationServer(opts: AnnotationServerOptions): Pro
     return reply.type(ASSETS[name] as string).send(body);
   });
 
+  const jobs = new GenerationJobs(opts.db, opts.modelsDir);
+  app.addHook('onClose', async () => jobs.close());
+
   authRoutes(app, opts.db, security);
   adminRoutes(app, opts.db, security);
   workRoutes(app, opts.db);
+  generateRoutes(app, opts.db, jobs);
   return app;
 }

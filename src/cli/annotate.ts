@@ -1,14 +1,16 @@
-// `safealign annotate serve|export`: the human-feedback annotation server and its offline export.
+// `safealign annotate serve|generate|export`: the annotation server, pairs from checkpoints, and the offline export.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ServeConfigSchema } from '../annotate/config.js';
 import { openDatabase } from '../annotate/db/open.js';
-import { buildExport } from '../annotate/export.js';
+import { buildExport, toJsonl } from '../annotate/export.js';
 import { serve } from '../annotate/serve.js';
 import { projectItems, projectLabels } from '../annotate/store/labels.js';
 import { getProject } from '../annotate/store/projects.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
+import { terminalProgress } from './progress-bar.js';
 
 const SERVE_HELP = `
 First admin: when the database has no admin account, --admin-user NAME with a password from
@@ -19,6 +21,19 @@ Sign in at the printed URL; the admin creates reviewer and annotator accounts on
 Databases: sqlite:PATH (default; one file, WAL) for one machine, or
 postgres://USER:PASSWORD@HOST:PORT/DB for many annotators (append ?schema=NAME to use a schema).
 Behind an https reverse proxy add --security-trust-proxy so cookies get the Secure flag.`;
+
+const GenerateConfigSchema = z
+  .object({
+    modelA: z.string().default('').describe('model folder (causal LM + tokenizer.json) that writes response_0 (required)'),
+    modelB: z.string().default('').describe('model folder that writes response_1 (default: a second sample from --model-a)'),
+    prompts: z.string().default('').describe('text file with one prompt per line (required)'),
+    out: z.string().default('').describe('output JSONL of {prompt, response_0, response_1, response_N_source} to import as a batch (required)'),
+    maxNewTokens: z.number().int().min(1).max(1024).default(64).describe('most tokens per response'),
+    temperature: z.number().positive().default(1).describe('sampling temperature'),
+    topP: z.number().positive().max(1).default(1).describe('nucleus sampling mass (1 = off)'),
+    seed: z.number().int().min(0).default(0).describe('sampling seed'),
+  })
+  .strict();
 
 const ExportConfigSchema = z
   .object({
@@ -56,6 +71,50 @@ export function register(program: Command): void {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+  const generateCmd = annotate
+    .command('generate')
+    .description('write pairs to annotate with model checkpoints (response_0 from --model-a, response_1 from --model-b) as JSONL for import')
+    .option('--config <file>', 'YAML config with the fields below');
+  const generateLeaves = addSchemaOptions(generateCmd, GenerateConfigSchema);
+  generateCmd.action(async (opts: Record<string, unknown>) => {
+    const config = resolveConfig(GenerateConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(generateLeaves, opts) });
+    for (const field of ['modelA', 'prompts', 'out'] as const) {
+      if (!config[field]) throw new ConfigError(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: required`);
+    }
+    let text: string;
+    try {
+      text = readFileSync(config.prompts, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`--prompts ${config.prompts}: cannot read (${(e as Error).message})`);
+    }
+    const prompts = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    if (prompts.length === 0) throw new ConfigError(`--prompts ${config.prompts}: no prompts (expected one per line)`);
+    // Loaded on use, so that `annotate serve` does not need the libtorch engine.
+    const { generatePairs } = await import('../annotate/generate-pairs.js');
+    const progress = terminalProgress();
+    progress.start('generating', prompts.length * 2);
+    const items = await generatePairs({
+      modelA: config.modelA,
+      ...(config.modelB ? { modelB: config.modelB } : {}),
+      prompts,
+      maxNewTokens: config.maxNewTokens,
+      temperature: config.temperature,
+      topP: config.topP,
+      seed: config.seed,
+      onProgress: (done) => progress.update(done),
+    });
+    progress.stop();
+    const rows = items.map((it) => ({
+      prompt: it.prompt,
+      response_0: it.responses[0],
+      response_1: it.responses[1],
+      response_0_source: it.responseSources?.[0],
+      response_1_source: it.responseSources?.[1],
+    }));
+    writeFileAtomic(config.out, toJsonl(rows));
+    process.stdout.write(`safealign annotate: wrote ${rows.length} pairs to ${config.out}\n`);
   });
 
   const exportCmd = annotate

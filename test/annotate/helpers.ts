@@ -75,11 +75,11 @@ export interface TestServer {
 }
 
 /** Opens the database, creates the admin, and listens on a free loopback port. */
-export async function startServer(dbUrl: string, security: Partial<SecurityConfig> = {}): Promise<TestServer> {
+export async function startServer(dbUrl: string, security: Partial<SecurityConfig> = {}, options: { modelsDir?: string } = {}): Promise<TestServer> {
   const db = await openDatabase(dbUrl);
   const merged = { ...TEST_SECURITY, ...security };
   await ensureAdmin(db, ADMIN.username, ADMIN.password, merged.bcryptRounds ?? 4);
-  const app = await createAnnotationServer({ db, security: merged });
+  const app = await createAnnotationServer({ db, security: merged, ...options });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl: address,

@@ -427,6 +427,7 @@ async function viewProject(main, projectId) {
         h('a', { class: 'button secondary', id: 'export-raw', href: `/api/projects/${projectId}/export?kind=raw`, download: '' }, 'Raw labels JSONL'),
       ),
       importForm(projectId),
+      generateForm(projectId),
       h('h2', {}, 'Batches'),
       h(
         'table',
@@ -494,6 +495,60 @@ function importForm(projectId) {
       await render();
     } catch (err) {
       error.append(errorBox(err));
+    }
+  });
+  return form;
+}
+
+function generateForm(projectId) {
+  const status = h('div', { 'aria-live': 'polite', id: 'generate-status' });
+  const form = h(
+    'form',
+    { class: 'card', id: 'generate-form' },
+    h('h2', {}, 'Generate a batch with model checkpoints'),
+    h('p', { class: 'muted small' }, "Response 0 comes from model A, response 1 from model B (or a second sample from A). Model folders are relative to the server's models folder."),
+    h(
+      'div',
+      { class: 'grid3' },
+      h('div', {}, h('label', { for: 'gen-name' }, 'Batch name'), h('input', { id: 'gen-name', name: 'genName', required: true, maxlength: 200 })),
+      h('div', {}, h('label', { for: 'gen-model-a' }, 'Model A folder'), h('input', { id: 'gen-model-a', name: 'modelA', required: true, placeholder: 'e.g. pipeline/sft' })),
+      h('div', {}, h('label', { for: 'gen-model-b' }, 'Model B folder (optional)'), h('input', { id: 'gen-model-b', name: 'modelB' })),
+    ),
+    h(
+      'div',
+      { class: 'grid3' },
+      h('div', {}, numberField('gen-max-tokens', 'Max new tokens', 64, { min: 1, max: 1024 })),
+      h('div', {}, numberField('gen-temperature', 'Temperature', 1, { min: 0.05, max: 10, step: 0.05 })),
+      h('div', {}, numberField('gen-seed', 'Seed', 0, { min: 0 })),
+    ),
+    h('label', { for: 'gen-prompts' }, 'Prompts, one per line'),
+    h('textarea', { id: 'gen-prompts', name: 'prompts', rows: 4, required: true }),
+    status,
+    h('button', { type: 'submit' }, 'Generate'),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    status.replaceChildren();
+    try {
+      let { job } = await api('POST', `/api/projects/${projectId}/batches/generate`, {
+        name: form.genName.value,
+        modelA: form.modelA.value,
+        modelB: form.modelB.value,
+        prompts: form.prompts.value,
+        maxNewTokens: Number(form['gen-max-tokens'].value),
+        temperature: Number(form['gen-temperature'].value),
+        seed: Number(form['gen-seed'].value),
+      });
+      while (job.status === 'running') {
+        status.replaceChildren(h('p', {}, `Generating: ${job.done} of ${job.total} responses…`));
+        await new Promise((r) => setTimeout(r, 1000));
+        ({ job } = await api('GET', `/api/jobs/${job.id}`));
+      }
+      if (job.status === 'failed') throw new ApiError(500, job.error);
+      toast(`Generated and imported ${job.batch.itemCount} pairs into “${job.batch.name}”`);
+      await render();
+    } catch (err) {
+      status.replaceChildren(errorBox(err));
     }
   });
   return form;
