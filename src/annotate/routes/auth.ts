@@ -5,7 +5,14 @@ import { z } from 'zod';
 import type { SecurityConfig } from '../config.js';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
-import { clearLoginFailures, findLogin, recentLoginFailures, recordLoginFailure } from '../store/accounts.js';
+import {
+  clearLoginFailures,
+  deleteExpiredSessions,
+  deleteOldLoginFailures,
+  findLogin,
+  recentLoginFailures,
+  recordLoginFailure,
+} from '../store/accounts.js';
 import { endSession, startSession } from '../security.js';
 
 const LoginBody = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(200) }).strict();
@@ -13,7 +20,11 @@ const LoginBody = z.object({ username: z.string().min(1).max(100), password: z.s
 /** A hash to compare against when the user does not exist, so both cases take the same time. */
 const DUMMY_HASH = bcrypt.hashSync('safealign-no-such-user', 10);
 
+/** Clean-up of expired sessions and stale failed logins, at most once a minute, on login attempts. */
+const HOUSEKEEPING_MS = 60_000;
+
 export function authRoutes(app: FastifyInstance, db: SqlDriver, config: SecurityConfig): void {
+  let lastHousekeeping = 0;
   app.get('/api/me', { config: { access: 'public' } }, async (req, reply) => {
     return { user: req.user, csrfToken: reply.generateCsrf() };
   });
@@ -24,6 +35,11 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
     async (req, reply) => {
       const body = parseInput(LoginBody, req.body, 'body');
       const windowMs = config.loginWindowMinutes * 60_000;
+      if (Date.now() - lastHousekeeping > HOUSEKEEPING_MS) {
+        lastHousekeeping = Date.now();
+        await deleteExpiredSessions(db, new Date().toISOString());
+        await deleteOldLoginFailures(db, new Date(Date.now() - windowMs).toISOString());
+      }
       const recent = await recentLoginFailures(db, body.username, new Date(Date.now() - windowMs).toISOString());
       if (recent.count >= config.loginMaxFailures) {
         const retryAfter = recent.oldest ? Math.max(1, Math.ceil((Date.parse(recent.oldest) + windowMs - Date.now()) / 1000)) : 60;

@@ -93,6 +93,11 @@ export async function recentLoginFailures(db: SqlRunner, username: string, since
   return { count: r?.n ?? 0, oldest: r?.oldest ?? null };
 }
 
+/** Forgets failed logins older than `before` (they no longer count towards any limit). */
+export async function deleteOldLoginFailures(db: SqlRunner, before: string): Promise<number> {
+  return (await db.run('DELETE FROM login_failures WHERE at <= $1', [before])).changes;
+}
+
 export async function clearLoginFailures(db: SqlRunner, username: string): Promise<void> {
   await db.run('DELETE FROM login_failures WHERE username = $1', [username]);
 }
