@@ -101,7 +101,7 @@ async function answerWithKeyboard(page: Page, truth: Truth, swapped: boolean): P
 }
 
 /** Answers the pair on screen with the mouse, then confirms. */
-async function answerWithMouse(page: Page, truth: Truth, swapped: boolean): Promise<void> {
+async function answerWithMouse(page: Page, truth: Truth, swapped: boolean, beforeConfirm?: () => Promise<void>): Promise<void> {
   const sideOf = (id: 0 | 1): 'left' | 'right' => ((id === 0) !== swapped ? 'left' : 'right');
   const form = page.locator('#label-form');
   await form.locator(`input[name="helpful"][value="${sideOf(truth.better)}"]`).click();
@@ -115,6 +115,7 @@ async function answerWithMouse(page: Page, truth: Truth, swapped: boolean): Prom
   }
   await page.locator('#review').click();
   await page.locator('#confirm[open]').waitFor();
+  await beforeConfirm?.();
   await page.locator('#confirm-ok').click();
 }
 
@@ -247,8 +248,9 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
           await page.screenshot({ path: join(SCREENSHOTS, `annotator-full-${backend.name}.png`), fullPage: true });
           await page.locator(`input[name="cat-${side}"][value="Violence"]`).click();
         }
+        const shootDialog = pair.prompt.startsWith('How can I hurt') ? () => page.screenshot({ path: join(SCREENSHOTS, `confirm-${backend.name}.png`) }).then(() => undefined) : undefined;
         if (mode === 'keyboard') await answerWithKeyboard(page, truth, swapped);
-        else await answerWithMouse(page, truth, swapped);
+        else await answerWithMouse(page, truth, swapped, shootDialog);
       }
       expect(await page.locator('#all-done').textContent()).toContain('4 of 4 done');
       await ctx.close();

@@ -17,14 +17,13 @@ import { endSession, startSession } from '../security.js';
 
 const LoginBody = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(200) }).strict();
 
-/** A hash to compare against when the user does not exist, so both cases take the same time. */
-const DUMMY_HASH = bcrypt.hashSync('safealign-no-such-user', 10);
-
 /** Clean-up of expired sessions and stale failed logins, at most once a minute, on login attempts. */
 const HOUSEKEEPING_MS = 60_000;
 
 export function authRoutes(app: FastifyInstance, db: SqlDriver, config: SecurityConfig): void {
   let lastHousekeeping = 0;
+  /** Compared against when the user does not exist, at the same cost, so both cases take as long. */
+  const dummyHash = bcrypt.hashSync('safealign-no-such-user', config.bcryptRounds);
   app.get('/api/me', { config: { access: 'public' } }, async (req, reply) => {
     return { user: req.user, csrfToken: reply.generateCsrf() };
   });
@@ -47,7 +46,7 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
         throw new HttpError(429, `too many wrong passwords for this account; try again in ${retryAfter} s`);
       }
       const found = await findLogin(db, body.username);
-      const ok = await bcrypt.compare(body.password, found?.passwordHash ?? DUMMY_HASH);
+      const ok = await bcrypt.compare(body.password, found?.passwordHash ?? dummyHash);
       if (!found || !ok) {
         await recordLoginFailure(db, body.username, req.ip);
         throw new HttpError(401, 'wrong username or password');
