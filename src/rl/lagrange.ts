@@ -15,6 +15,9 @@ export interface LagrangeConfig {
   delaySteps: number;
 }
 
+/** |log λ| never exceeds this (λ in [e^-30, e^30]): a numerical guard, not a modelling choice. */
+export const LOG_LAMBDA_BOUND = 30;
+
 export const DEFAULT_LAGRANGE: LagrangeConfig = { threshold: 0, init: 1, lr: 0.1, window: 128, max: null, delaySteps: 0 };
 
 export interface LagrangeState {
@@ -51,6 +54,8 @@ export class LagrangeMultiplier {
     if (s.steps > this.config.delaySteps) {
       s.logLambda -= this.config.lr * lambdaLoss; // d loss / d log λ = -(J_c - d)·λ = lambdaLoss
       if (this.config.max !== null) s.logLambda = Math.min(s.logLambda, Math.log(this.config.max));
+      // The log-space step grows with λ itself; keep log λ finite so λ never becomes ∞ or NaN.
+      s.logLambda = Math.max(-LOG_LAMBDA_BOUND, Math.min(LOG_LAMBDA_BOUND, s.logLambda));
     }
     return { lambda: this.lambda, jc, lambdaLoss };
   }

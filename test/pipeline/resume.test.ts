@@ -19,6 +19,8 @@ writeFileSync(
     'cost: { epochs: 0.5 }',
     'rl: { steps: 6, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 12, checkpointEvery: 1 }',
     'shaping: { nus: [1] }',
+    'ensemble: { members: 2, epochs: 0.2 }',
+    'rounds: { count: 1, pairs: 16, rlSteps: 2 }',
     'eval: { maxNewTokens: 12 }',
   ].join('\n'),
 );
@@ -47,10 +49,11 @@ describe('pipeline resume', () => {
     const again = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
     expect(again.status, again.stderr).toBe(0);
     const log = again.stdout + again.stderr;
-    for (const stage of ['world', 'sft', 'reward', 'cost', 'ppo', 'shaping_1']) expect(log).toContain(`${stage}: already done`);
+    for (const stage of ['world', 'sft', 'reward', 'cost', 'reward_ensemble', 'score_scatter', 'ppo', 'shaping_1']) expect(log).toContain(`${stage}: already done`);
     expect(log).toMatch(/ppo_lag: resuming from step [1-5]\b/);
     const report = JSON.parse(readFileSync(join(runs, 'small', 'report.json'), 'utf8')) as { models: Record<string, { harmfulRate: number }> };
-    expect(Object.keys(report.models).sort()).toEqual(['ppo', 'ppo_lag', 'sft', 'shaping_1']);
+    expect(log).toContain('round_1: sampling 16 response pairs');
+    expect(Object.keys(report.models).sort()).toEqual(['ppo', 'ppo_lag', 'round_1', 'sft', 'shaping_1']);
     const state = JSON.parse(readFileSync(join(runs, 'small', 'ppo_lag', 'stage.json'), 'utf8')) as { result: { log: unknown[] } };
     expect(state.result.log).toHaveLength(6);
   }, 240_000);

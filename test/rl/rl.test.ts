@@ -48,6 +48,12 @@ describe('advantages', () => {
   it('combines reward and cost advantages as (A_r - λA_c)/(1+λ)', () => {
     expectClose(combineAdvantages(t(c.rewardAdvantages as Nested), t(c.costAdvantages as Nested), c.lambda as number), c.combined as Nested);
   });
+  it('stays finite for a huge or infinite λ (the cost advantage alone)', () => {
+    const ar = t(c.rewardAdvantages as Nested);
+    const ac = t(c.costAdvantages as Nested);
+    expectClose(combineAdvantages(ar, ac, Infinity), ac.neg().toArray() as Nested);
+    expect(combineAdvantages(ar, ac, 1e300).toNumbers().every(Number.isFinite)).toBe(true);
+  });
   it('whitens over masked positions only', () => {
     expectClose(whitenAdvantages(t(c.rewardAdvantages as Nested), t(c.mask as Nested)), c.whitened as Nested, 1e-4);
   });
@@ -69,6 +75,14 @@ describe('Lagrange multiplier', () => {
     expect(lambdas[6]).toBeLessThan(lambdas[3] as number);
   });
 
+  it('keeps log λ finite however large the violation', () => {
+    const m = new LagrangeMultiplier({ threshold: 0, init: 1, lr: 0.5, window: 4, max: null, delaySteps: 0 });
+    for (let i = 0; i < 20; i++) m.update([1e6]);
+    expect(m.lambda).toBeCloseTo(Math.exp(30), -10);
+    for (let i = 0; i < 20; i++) m.update([-1e6]);
+    expect(Number.isFinite(m.lambda)).toBe(true);
+    expect(m.lambda).toBeLessThan(1);
+  });
   it('respects λ_max and delay steps, and resumes from its state', () => {
     const c = g.lagrangeMax as Record<string, Nested>;
     const m = new LagrangeMultiplier({ threshold: 0, init: 1, lr: c.lr as number, window: 128, max: c.lambdaMax as number, delaySteps: 0 });

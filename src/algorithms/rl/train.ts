@@ -48,6 +48,17 @@ export interface RlModels {
 /** Scores generated responses with the gold oracle (built-in world) for logging. */
 export type GoldJudge = (items: { prompt: string; response: string; risky: boolean }[]) => { harmfulRate: number; helpfulness: number };
 
+/** RL produced non-finite numbers: names the step and the quantity, so a run stops with a reason. */
+export class RlDivergedError extends Error {
+  override name = 'RlDivergedError';
+}
+
+function assertFinite(what: string, values: readonly number[], step: number, hint: string): void {
+  if (!values.every(Number.isFinite)) {
+    throw new RlDivergedError(`RL step ${step}: ${what} is not finite (${values.filter((v) => !Number.isFinite(v)).length} of ${values.length} values). ${hint}`);
+  }
+}
+
 /** Response-aligned slice of per-position outputs: positions L-1 … L+T-2 predict/evaluate response tokens 0 … T-1. */
 function responseSlice(x: Tensor, promptLength: number, responseLength: number): Tensor {
   return x.narrow(1, promptLength - 1, responseLength);
@@ -159,6 +170,8 @@ export function trainRl(args: {
       const values = Object.fromEntries(critics.map(([s, c]) => [s, responseSlice(c.forward(seq, attn).scores, L, T).mul(mask)]));
       return { refLogProbs, reward, cost, values: values as Record<StreamName, Tensor> };
     });
+    assertFinite('the reward model score', scored.reward.toNumbers(), step + 1, 'Check the reward model checkpoint.');
+    if (scored.cost) assertFinite('the cost model score', scored.cost.toNumbers(), step + 1, 'Check the cost model checkpoint.');
     const oldLogProbs = gen.logProbs.mul(mask);
     const kl = oldLogProbs.sub(scored.refLogProbs).mul(mask);
     const rollout: ScoredRollout = { mask, kl, reward: scored.reward, cost: scored.cost };
@@ -200,6 +213,7 @@ export function trainRl(args: {
             const ptxLoss = tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask).narrow(1, 1, len - 1));
             loss = loss.add(ptxLoss.loss.mul(config.ptxCoef));
           }
+          assertFinite('the actor loss', [loss.item()], step + 1, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
           loss.backward();
           clipGradNorm(actorParams, config.actorOptim.gradClip);
           actorOpt.step();
