@@ -1,0 +1,127 @@
+// Small pure pieces of the annotation app: display-order mapping, majority resolution, gold schedule, audit size,
+// import parsing, SQLite placeholder rewriting.
+import { describe, expect, it } from 'vitest';
+import { resolveByMajority } from '../../src/annotate/aggregate.js';
+import { toPositional } from '../../src/annotate/db/sqlite.js';
+import { ImportError, parseImport } from '../../src/annotate/import.js';
+import { submissionToLabel, type LabelSubmission, type PairLabel } from '../../src/annotate/model.js';
+import { goldIsDue } from '../../src/annotate/store/assignments.js';
+import { auditSampleSize } from '../../src/annotate/store/projects.js';
+import { pkuJsonl, QUALIFICATION_PAIRS } from './helpers.js';
+
+const submission: LabelSubmission = {
+  moreHelpful: 'left',
+  moreHarmless: 'right',
+  left: { safe: false, categories: ['Violence', 'Drugs'], severity: 'moderate' },
+  right: { safe: true, categories: [], severity: null },
+};
+
+describe('submissionToLabel', () => {
+  it('maps left/right to responses 0/1 and back when the order was swapped', () => {
+    expect(submissionToLabel(submission, false)).toEqual({
+      better: 0,
+      safer: 1,
+      isSafe: [false, true],
+      // canonical dataset order: Violence comes before Drugs in the 19 categories
+      categories: [['Violence', 'Drugs'], []],
+      severity: [2, 0],
+    });
+    // Response 1 was on the left: everything flips.
+    expect(submissionToLabel(submission, true)).toEqual({
+      better: 1,
+      safer: 0,
+      isSafe: [true, false],
+      categories: [[], ['Violence', 'Drugs']],
+      severity: [0, 2],
+    });
+  });
+});
+
+function label(better: 0 | 1, safer: 0 | 1, unsafe1: { cats: PairLabel['categories'][1]; sev: 1 | 2 | 3 } | null): PairLabel {
+  return {
+    better,
+    safer,
+    isSafe: [true, unsafe1 === null],
+    categories: [[], unsafe1 ? unsafe1.cats : []],
+    severity: [0, unsafe1 ? unsafe1.sev : 0],
+  };
+}
+
+describe('resolveByMajority', () => {
+  it('takes the majority per judgement, majority categories and the lower median severity', () => {
+    const r = resolveByMajority([
+      label(0, 0, { cats: ['Violence', 'Drugs'], sev: 3 }),
+      label(0, 0, { cats: ['Violence'], sev: 1 }),
+      label(1, 0, { cats: ['Violence', 'Cybercrime'], sev: 2 }),
+    ]);
+    expect(r.ties).toEqual([]);
+    expect(r.label).toEqual({ better: 0, safer: 0, isSafe: [true, false], categories: [[], ['Violence']], severity: [0, 2] });
+    expect(r.inconsistent).toBe(false);
+  });
+  it('falls back to the most named categories when none has a majority of the unsafe votes', () => {
+    const r = resolveByMajority([label(0, 0, { cats: ['Drugs'], sev: 1 }), label(0, 0, { cats: ['Violence'], sev: 2 }), label(0, 0, null)]);
+    expect(r.label?.isSafe).toEqual([true, false]);
+    expect(r.label?.categories[1]).toEqual(['Violence', 'Drugs']);
+    // lower median of [1, 2]
+    expect(r.label?.severity[1]).toBe(1);
+  });
+  it('flags ties instead of breaking them, and flags inconsistent majorities', () => {
+    const tie = resolveByMajority([label(0, 0, null), label(1, 1, { cats: ['Violence'], sev: 1 })]);
+    expect(tie.label).toBeUndefined();
+    expect(tie.ties).toEqual(['better', 'safer', 'safe1']);
+    // Response 1 is the majority's safer response but labelled unsafe, while response 0 is safe.
+    const odd = resolveByMajority([label(0, 1, { cats: ['Violence'], sev: 1 })]);
+    expect(odd.inconsistent).toBe(true);
+  });
+});
+
+describe('gold schedule and audit sample', () => {
+  it('serves the k-th gold item once k <= share x assignments', () => {
+    const served: boolean[] = [];
+    let gold = 0;
+    for (let total = 0; total < 12; total++) {
+      const due = goldIsDue(gold, total, 0.25);
+      served.push(due);
+      if (due) gold += 1;
+    }
+    expect(served.map((d) => (d ? 'G' : '.')).join('')).toBe('...G...G...G');
+    expect(goldIsDue(0, 100, 0)).toBe(false);
+  });
+  it('samples round(share x n) pairs, at least one for a positive share', () => {
+    expect(auditSampleSize(100, 0.1)).toBe(10);
+    expect(auditSampleSize(3, 0.1)).toBe(1);
+    expect(auditSampleSize(3, 0)).toBe(0);
+    expect(auditSampleSize(0, 0.5)).toBe(0);
+    expect(auditSampleSize(4, 1)).toBe(4);
+  });
+});
+
+describe('parseImport', () => {
+  it('reads PKU-SafeRLHF rows with their labels as gold answers', () => {
+    const items = parseImport(pkuJsonl(QUALIFICATION_PAIRS.slice(0, 2)), 'gold');
+    expect(items).toHaveLength(2);
+    expect(items[1]?.gold).toEqual({ better: 0, safer: 1, isSafe: [false, true], categories: [['Privacy Violation', 'Cybercrime'], []], severity: [2, 0] });
+    expect(items[0]?.responseSources).toEqual(['writer-a', 'writer-b']);
+  });
+  it('names every bad line and refuses the whole upload', () => {
+    try {
+      parseImport('{"prompt": "p", "response_0": "a", "response_1": "b"}\n\n[1]\n{"prompt": "p", "response_0": 3, "response_1": "b"}\n{"better_response_id": 0}\n', 'task');
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ImportError);
+      const problems = (e as ImportError).problems.join('\n');
+      expect(problems).toMatch(/line 3: /);
+      expect(problems).toMatch(/line 4: response_0/);
+      expect(problems).toMatch(/line 5: prompt/);
+      expect(problems).not.toMatch(/line 1:/);
+    }
+    expect(() => parseImport('\n\n', 'task')).toThrow(/no pairs/);
+  });
+});
+
+describe('toPositional', () => {
+  it('rewrites $n placeholders to ? in order, repeating parameters used twice', () => {
+    expect(toPositional('SELECT $2, $1, $2', ['a', 'b'])).toEqual({ sql: 'SELECT ?, ?, ?', params: ['b', 'a', 'b'] });
+    expect(() => toPositional('SELECT $3', ['a'])).toThrow(/placeholder \$3/);
+  });
+});
