@@ -69,3 +69,27 @@ export function loadCheckpoint(dir: string): TrainingState | null {
   const tensors = readSafetensors(file).tensors;
   return unflatten(JSON.parse(readFileSync(join(where, 'state.json'), 'utf8')), tensors, file);
 }
+
+/** What a supervised trainer (SFT, reward, cost) checkpoints: step, log, weights and optimiser state. */
+interface Resumable {
+  loadStateDict(sd: Record<string, Tensor>): void;
+  stateDict(): Record<string, Tensor>;
+}
+interface ResumableOptimizer {
+  loadStateDict(sd: never): void;
+  stateDict(): unknown;
+}
+
+/** Restores model and optimiser from `<dir>` if a checkpoint is there; returns the step and log to continue from. */
+export function resumeTraining<L>(dir: string, model: Resumable, opt: ResumableOptimizer): { step: number; log: L[] } | null {
+  const saved = loadCheckpoint(dir) as { step: number; log: L[]; model: Record<string, Tensor>; optim: never } | null;
+  if (!saved) return null;
+  model.loadStateDict(saved.model);
+  opt.loadStateDict(saved.optim);
+  return { step: saved.step, log: saved.log };
+}
+
+/** Saves what resumeTraining restores. */
+export function saveTraining<L>(dir: string, step: number, log: readonly L[], model: Resumable, opt: ResumableOptimizer): void {
+  saveCheckpoint(dir, { step, log: log as unknown as TrainingState, model: model.stateDict(), optim: opt.stateDict() as TrainingState });
+}

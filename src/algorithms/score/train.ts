@@ -8,7 +8,7 @@ import type { Tokenizer } from '../../models/tokenizer.js';
 import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
 import { chunks, encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
-import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
+import { resumeTraining, saveTraining } from '../common/checkpoint.js';
 import type { ScoreConfig } from './config.js';
 
 /** A pair as the score losses see it: the first response is the "better" (reward) / "safer" (cost) one. */
@@ -161,16 +161,10 @@ export function trainScoreModel(args: {
   const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
   const schedule = lrSchedule({ kind: config.optim.schedule, warmupSteps: Math.round(config.optim.warmupRatio * totalSteps), totalSteps });
   const ckptDir = join(args.outDir, 'checkpoint');
-  let step = 0;
-  let log: ScoreLogRecord[] = [];
-  const saved = loadCheckpoint(ckptDir) as { step: number; log: ScoreLogRecord[]; model: TrainingState; optim: TrainingState } | null;
-  if (saved) {
-    model.loadStateDict(saved.model as never);
-    opt.loadStateDict(saved.optim as never);
-    step = saved.step;
-    log = saved.log;
-    progress.log(`${kind}: resuming from step ${step}`);
-  }
+  const resumed = resumeTraining<ScoreLogRecord>(ckptDir, model, opt);
+  let step = resumed?.step ?? 0;
+  const log: ScoreLogRecord[] = resumed?.log ?? [];
+  if (resumed) progress.log(`${kind}: resuming from step ${step}`);
   manualSeed(config.seed + step);
   const rng = new Rng(config.seed);
   const order = (epoch: number) => rng.derive(`epoch-${epoch}`).shuffle([...pairs.keys()]);
@@ -208,7 +202,7 @@ export function trainScoreModel(args: {
     log.push(record);
     progress.update(step, { loss: record.loss, acc: record.accuracy });
     if (step % config.checkpointEvery === 0 || step === totalSteps) {
-      saveCheckpoint(ckptDir, { step, log: log as unknown as TrainingState, model: model.stateDict(), optim: opt.stateDict() as TrainingState });
+      saveTraining(ckptDir, step, log, model, opt);
     }
   }
   progress.stop();

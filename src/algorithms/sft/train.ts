@@ -5,7 +5,7 @@ import { tokenCrossEntropy } from '../../losses/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import { chunks, encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
-import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
+import { resumeTraining, saveTraining } from '../common/checkpoint.js';
 import { Rng } from '../../world/rng.js';
 import type { CausalLM } from '../../models/index.js';
 import type { SftConfig } from './config.js';
@@ -89,16 +89,10 @@ export function trainSft(args: {
     totalSteps,
   });
   const ckptDir = join(args.outDir, 'checkpoint');
-  let step = 0;
-  let log: SftLogRecord[] = [];
-  const saved = loadCheckpoint(ckptDir) as { step: number; log: SftLogRecord[]; model: TrainingState; optim: TrainingState } | null;
-  if (saved) {
-    model.loadStateDict(saved.model as never);
-    opt.loadStateDict(saved.optim as never);
-    step = saved.step;
-    log = saved.log;
-    progress.log(`sft: resuming from step ${step} (${ckptDir})`);
-  }
+  const resumed = resumeTraining<SftLogRecord>(ckptDir, model, opt);
+  let step = resumed?.step ?? 0;
+  const log: SftLogRecord[] = resumed?.log ?? [];
+  if (resumed) progress.log(`sft: resuming from step ${step} (${ckptDir})`);
   manualSeed(config.seed + step);
   const rng = new Rng(config.seed);
   // The data order of every epoch is fixed by the seed, so a resumed run sees the same batches.
@@ -133,7 +127,7 @@ export function trainSft(args: {
     log.push(record);
     progress.update(step, { loss, ...(record.evalLoss !== undefined ? { evalLoss: record.evalLoss } : {}) });
     if (step % config.checkpointEvery === 0 || step === totalSteps) {
-      saveCheckpoint(ckptDir, { step, log: log as unknown as TrainingState, model: model.stateDict(), optim: opt.stateDict() as TrainingState });
+      saveTraining(ckptDir, step, log, model, opt);
     }
   }
   progress.stop();
