@@ -267,6 +267,7 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
     await rev.getByRole('link', { name: 'Audit queue' }).click();
     const cards = rev.locator('article.audit');
     await expect.poll(() => cards.count()).toBe(4);
+    await rev.screenshot({ path: join(SCREENSHOTS, `audit-${backend.name}.png`) });
     while ((await cards.count()) > 0) {
       const before = await cards.count();
       await cards.first().locator('button.approve').click();
