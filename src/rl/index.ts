@@ -1,5 +1,5 @@
 // RL maths: KL shaping, GAE, advantage combination, Lagrange multiplier, normalisers.
-export { klShapedScores, lastTokenIndex } from './kl-shaping.js';
+export { klShapedScores } from './kl-shaping.js';
 export { gae } from './gae.js';
 export { combineAdvantages, whitenAdvantages } from './advantage.js';
 export { DEFAULT_LAGRANGE, LagrangeMultiplier, type LagrangeConfig, type LagrangeState } from './lagrange.js';

@@ -1,0 +1,5 @@
+// Evaluation: gold world metrics, Elo, summaries, plots and HTML helpers for reports.
+export { worldMetrics, type WorldMetrics, type JudgedResponse } from './world-metrics.js';
+export { bradleyTerryElo, eloWithIntervals, type Match, type EloRating } from './elo.js';
+export { wilsonInterval, paretoFrontier } from './summary.js';
+export { renderSvg, trainingCurves, lagrangeTrace, rewardCostScatter, modelBars, frontierPlot, eloPlot } from './plots.js';
