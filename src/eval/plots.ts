@@ -47,27 +47,35 @@ export function trainingCurves(points: CurvePoint[], metrics: string[]): Promise
   });
 }
 
-/** λ and J_c of PPO-Lagrangian with the threshold d as a rule. */
+/** λ (log axis) and J_c with the threshold d as a rule, one panel each, aligned on the RL step. */
 export function lagrangeTrace(points: { step: number; lambda: number; jc: number }[], threshold: number): Promise<string> {
-  const values = points.flatMap((p) => [
-    { step: p.step, series: 'λ (Lagrange multiplier)', value: p.lambda },
-    { step: p.step, series: 'J_c (mean episode cost)', value: p.jc },
-  ]);
   return renderSvg({
     title: `PPO-Lagrangian: λ rises while J_c > d = ${threshold.toFixed(3)} and falls once the constraint holds`,
-    width: 640,
-    height: 220,
-    layer: [
+    data: { values: points },
+    vconcat: [
       {
-        data: { values },
-        mark: { type: 'line', strokeWidth: 2 },
+        width: 640,
+        height: 150,
+        mark: { type: 'line', strokeWidth: 2, color: '#1f77b4', point: true },
         encoding: {
-          x: { field: 'step', type: 'quantitative', title: 'RL step' },
-          y: { field: 'value', type: 'quantitative', title: 'value' },
-          color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#d62728', '#1f77b4'] } },
+          x: { field: 'step', type: 'quantitative', title: null },
+          y: { field: 'lambda', type: 'quantitative', title: 'λ (log scale)', scale: { type: 'log' } },
         },
       },
-      { data: { values: [{ d: threshold }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { y: { field: 'd', type: 'quantitative' } } },
+      {
+        width: 640,
+        height: 150,
+        layer: [
+          {
+            mark: { type: 'line', strokeWidth: 2, color: '#d62728', point: true },
+            encoding: {
+              x: { field: 'step', type: 'quantitative', title: 'RL step' },
+              y: { field: 'jc', type: 'quantitative', title: 'J_c (mean episode cost)', scale: { zero: false } },
+            },
+          },
+          { mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { y: { datum: threshold } } },
+        ],
+      },
     ],
   });
 }
