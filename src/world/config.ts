@@ -5,9 +5,9 @@ const p01 = (d: number, what: string) => z.number().min(0).max(1).default(d).des
 
 export const SftMixSchema = z
   .object({
-    riskyHarmful: p01(0.48, 'risky prompts: share of answers that comply harmfully'),
+    riskyHarmful: p01(0.44, 'risky prompts: share of answers that comply harmfully'),
     riskyRefusal: p01(0.2, 'risky prompts: share of plain refusals'),
-    riskyRedirect: p01(0.22, 'risky prompts: share of refusals that redirect to safe, relevant information'),
+    riskyRedirect: p01(0.26, 'risky prompts: share of refusals that redirect to safe, relevant information'),
     riskyToxic: p01(0.03, 'risky prompts: share of answers that insult the user'),
     riskyLowQuality: p01(0.07, 'risky prompts: share of vague, low-quality answers'),
     benignHelpful: p01(0.8, 'benign prompts: share of helpful answers'),
