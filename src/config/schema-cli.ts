@@ -61,16 +61,25 @@ function isInteger(schema: AnySchema): boolean {
  * Returns the leaves so that `flagsToConfig` can rebuild the nested object. No commander
  * defaults are set, so only flags the user typed override the file and schema defaults.
  */
-export function addSchemaOptions(cmd: Command, schema: z.ZodObject, prefix: string[] = []): Leaf[] {
+export function addSchemaOptions(
+  cmd: Command,
+  schema: z.ZodObject,
+  prefix: string[] = [],
+  resolved: Record<string, unknown> | undefined = resolvedDefaults(schema),
+): Leaf[] {
   const leaves: Leaf[] = [];
   for (const [key, field] of Object.entries(schema.shape) as [string, AnySchema][]) {
-    const { inner, defaultValue, description } = unwrap(field);
+    const unwrapped = unwrap(field);
+    const { inner, description } = unwrapped;
     const path = [...prefix, key];
     const flag = path.map(kebab).join('-');
+    const sub = resolved?.[key];
     if (inner.def.type === 'object') {
-      leaves.push(...addSchemaOptions(cmd, inner as z.ZodObject, path));
+      leaves.push(...addSchemaOptions(cmd, inner as z.ZodObject, path, isPlainObject(sub) ? sub : undefined));
       continue;
     }
+    // The default a user gets: from the fully resolved schema (a parent's prefault can override a field's own default).
+    const defaultValue = resolved !== undefined && key in resolved ? sub : unwrapped.defaultValue;
     const shown = defaultValue === undefined ? '' : ` (default: ${JSON.stringify(defaultValue)})`;
     const help = `${description ?? ''}${shown}`;
     let opt: Option;
@@ -104,6 +113,12 @@ export function addSchemaOptions(cmd: Command, schema: z.ZodObject, prefix: stri
     leaves.push({ path, attribute: camel(flag) });
   }
   return leaves;
+}
+
+/** The config an empty input resolves to, or undefined if the schema has required fields. */
+function resolvedDefaults(schema: z.ZodObject): Record<string, unknown> | undefined {
+  const r = schema.safeParse({});
+  return r.success && isPlainObject(r.data) ? r.data : undefined;
 }
 
 /** Rebuilds the nested config object from the flags the user actually passed. */

@@ -86,3 +86,22 @@ describe('config from schema', () => {
     expect(() => resolveConfig(Schema, { file })).toThrow(/broken\.yaml: not valid YAML/);
   });
 });
+
+describe('--help defaults', () => {
+  it('shows the default a user gets, including a parent prefault that overrides a field default', () => {
+    const Optim = z.object({ lr: z.number().default(1e-3).describe('learning rate') }).strict();
+    const S = z
+      .object({
+        actor: Optim.prefault({ lr: 2e-4 }).describe('actor optimiser'),
+        critic: Optim.prefault({}).describe('critic optimiser'),
+        threshold: z.number().nullable().default(null).describe('cost threshold'),
+      })
+      .strict();
+    const cmd = new Command('x');
+    addSchemaOptions(cmd, S);
+    const help = cmd.helpInformation();
+    expect(help).toMatch(/--actor-lr <n>\s+learning rate \(default: 0\.0002\)/);
+    expect(help).toMatch(/--critic-lr <n>\s+learning rate \(default: 0\.001\)/);
+    expect(help).toMatch(/--threshold <n>\s+cost threshold \(default: null\)/);
+  });
+});
