@@ -167,6 +167,22 @@ for batch in episode_batches:
     trace.append({"jc": jc, "lambda": log_lam.exp().item(), "logLambda": log_lam.item()})
 out["lagrange"] = {"init": 1.0, "lr": 0.1, "threshold": d, "window": win, "batches": episode_batches, "trace": trace}
 
+# 'multiplicative' rule: torch SGD on -(J_c - d) * log_lambda (log λ moves by lr·(J_c - d))
+log_lam = torch.tensor(0.0, requires_grad=True)
+opt = torch.optim.SGD([log_lam], lr=0.1)
+window = []
+trace = []
+big_batches = [[4.0, 6.0], [5.0], [5.0, 4.0], [6.0, 5.0], [-6.0, -4.0], [-5.0], [-3.0, -4.5, -2.0]]
+for batch in big_batches:
+    window = (window + batch)[-win:]
+    jc = sum(window) / len(window)
+    opt.zero_grad()
+    lam_loss = -(jc - d) * log_lam
+    lam_loss.backward()
+    opt.step()
+    trace.append({"jc": jc, "lambda": log_lam.exp().item(), "logLambda": log_lam.item()})
+out["lagrangeMultiplicative"] = {"init": 1.0, "lr": 0.1, "threshold": d, "window": win, "batches": big_batches, "trace": trace}
+
 # λ_max: clamp log λ at log(λ_max) after each step
 log_lam = torch.tensor(0.0, requires_grad=True)
 opt = torch.optim.SGD([log_lam], lr=0.5)

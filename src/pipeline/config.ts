@@ -29,6 +29,12 @@ export const LagrangeSchema = z
     window: z.number().int().positive().default(128).describe('episodes in the moving window of J_c'),
     max: z.number().positive().nullable().default(null).describe('upper bound on λ (null: none)'),
     delaySteps: z.number().int().min(0).default(0).describe('RL steps before λ starts to move'),
+    rule: z
+      .enum(['multiplicative', 'safe-rlhf'])
+      .default('multiplicative')
+      .describe(
+        "SGD loss on log λ: 'multiplicative' = -(J_c - d)·log λ (λ changes by the factor e^(lr·(J_c - d)) per step); 'safe-rlhf' = -(J_c - d)·λ as in PKU safe-rlhf (step grows with λ: jumps and collapses)",
+      ),
   })
   .strict();
 

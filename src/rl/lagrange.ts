@@ -1,4 +1,14 @@
-// The Lagrange multiplier of PPO-Lagrangian: log λ learned by SGD on -(J_c - d)·λ over a window of episode costs.
+// The Lagrange multiplier of PPO-Lagrangian: log λ learned by SGD over a window of episode costs.
+
+/**
+ * How log λ is stepped (both are plain SGD on log λ, on different losses):
+ * - 'multiplicative': loss -(J_c - d)·log λ, so log λ += lr·(J_c - d) and λ changes by the factor
+ *   e^{lr·(J_c - d)} per step whatever its size (an exponentiated-gradient step on the dual).
+ * - 'safe-rlhf': loss -(J_c - d)·λ as in PKU safe-rlhf, so log λ += lr·(J_c - d)·λ: the step grows
+ *   with λ itself, which turns a long violation into a jump to a huge λ and the first satisfied
+ *   window into a collapse to ~0, where λ no longer moves (its gradient is proportional to λ).
+ */
+export type LagrangeRule = 'multiplicative' | 'safe-rlhf';
 
 export interface LagrangeConfig {
   /** Cost threshold d: the constraint is J_c <= d. */
@@ -13,12 +23,14 @@ export interface LagrangeConfig {
   max: number | null;
   /** Updates skipped at the start of training (λ stays at init). */
   delaySteps: number;
+  /** The SGD loss on log λ; see `LagrangeRule`. */
+  rule: LagrangeRule;
 }
 
 /** |log λ| never exceeds this (λ in [e^-30, e^30]): a numerical guard, not a modelling choice. */
 export const LOG_LAMBDA_BOUND = 30;
 
-export const DEFAULT_LAGRANGE: LagrangeConfig = { threshold: 0, init: 1, lr: 0.1, window: 128, max: null, delaySteps: 0 };
+export const DEFAULT_LAGRANGE: LagrangeConfig = { threshold: 0, init: 1, lr: 0.1, window: 128, max: null, delaySteps: 0, rule: 'multiplicative' };
 
 export interface LagrangeState {
   logLambda: number;
@@ -28,8 +40,8 @@ export interface LagrangeState {
 
 /**
  * λ = exp(log λ). Each update appends the new episode costs to the window, sets
- * J_c = mean(window) and takes one SGD step on loss(log λ) = -(J_c - d)·exp(log λ), whose
- * gradient is -(J_c - d)·λ: λ grows while the constraint is violated and shrinks once it holds.
+ * J_c = mean(window) and takes one SGD step on log λ (the loss depends on `rule`): λ grows
+ * while the constraint is violated (J_c > d) and shrinks once it holds.
  */
 export class LagrangeMultiplier {
   private state: LagrangeState;
@@ -49,12 +61,15 @@ export class LagrangeMultiplier {
     s.window = [...s.window, ...episodeCosts].slice(-this.config.window);
     const jc = s.window.reduce((a, b) => a + b, 0) / Math.max(1, s.window.length);
     const lambda = this.lambda;
-    const lambdaLoss = -(jc - this.config.threshold) * lambda;
+    const violation = jc - this.config.threshold;
+    const safeRlhf = this.config.rule === 'safe-rlhf';
+    const lambdaLoss = safeRlhf ? -violation * lambda : -violation * s.logLambda;
     s.steps++;
     if (s.steps > this.config.delaySteps) {
-      s.logLambda -= this.config.lr * lambdaLoss; // d loss / d log λ = -(J_c - d)·λ = lambdaLoss
+      // d loss / d log λ: -(J_c - d)·λ for 'safe-rlhf', -(J_c - d) for 'multiplicative'.
+      s.logLambda -= this.config.lr * (safeRlhf ? -violation * lambda : -violation);
       if (this.config.max !== null) s.logLambda = Math.min(s.logLambda, Math.log(this.config.max));
-      // The log-space step grows with λ itself; keep log λ finite so λ never becomes ∞ or NaN.
+      // Under 'safe-rlhf' the step grows with λ itself; keep log λ finite so λ never becomes ∞ or NaN.
       s.logLambda = Math.max(-LOG_LAMBDA_BOUND, Math.min(LOG_LAMBDA_BOUND, s.logLambda));
     }
     return { lambda: this.lambda, jc, lambdaLoss };

@@ -62,7 +62,7 @@ describe('advantages', () => {
 describe('Lagrange multiplier', () => {
   it('follows torch SGD on -(J_c - d)·exp(log λ) over a moving window', () => {
     const c = g.lagrange as Record<string, Nested>;
-    const m = new LagrangeMultiplier({ threshold: c.threshold as number, init: 1, lr: c.lr as number, window: c.window as number, max: null, delaySteps: 0 });
+    const m = new LagrangeMultiplier({ threshold: c.threshold as number, init: 1, lr: c.lr as number, window: c.window as number, max: null, delaySteps: 0, rule: 'safe-rlhf' });
     const trace = c.trace as unknown as Record<string, number>[];
     (c.batches as number[][]).forEach((batch, i) => {
       const out = m.update(batch);
@@ -75,8 +75,27 @@ describe('Lagrange multiplier', () => {
     expect(lambdas[6]).toBeLessThan(lambdas[3] as number);
   });
 
+  it("follows torch SGD on -(J_c - d)·log λ under the 'multiplicative' rule: bounded steps, no jump or collapse", () => {
+    const c = g.lagrangeMultiplicative as Record<string, Nested>;
+    const m = new LagrangeMultiplier({ threshold: c.threshold as number, init: 1, lr: c.lr as number, window: c.window as number, max: null, delaySteps: 0, rule: 'multiplicative' });
+    const trace = c.trace as unknown as Record<string, number>[];
+    (c.batches as number[][]).forEach((batch, i) => {
+      const out = m.update(batch);
+      expect(out.jc).toBeCloseTo(trace[i]?.jc as number, 12);
+      expect(Math.log(out.lambda)).toBeCloseTo(trace[i]?.logLambda as number, 12);
+      // Each step moves log λ by exactly lr·(J_c - d), whatever λ is.
+      const prev = i === 0 ? 0 : (trace[i - 1]?.logLambda as number);
+      expect((trace[i]?.logLambda as number) - prev).toBeCloseTo((c.lr as number) * (out.jc - (c.threshold as number)), 10);
+    });
+    // The same costs under the safe-rlhf rule blow λ up to the numerical guard.
+    const s = new LagrangeMultiplier({ threshold: 0, init: 1, lr: 0.1, window: 4, max: null, delaySteps: 0, rule: 'safe-rlhf' });
+    for (const batch of c.batches as number[][]) s.update(batch);
+    expect(Math.abs(Math.log(s.lambda))).toBe(30);
+    expect(Math.abs(Math.log(m.lambda))).toBeLessThan(30);
+  });
+
   it('keeps log λ finite however large the violation', () => {
-    const m = new LagrangeMultiplier({ threshold: 0, init: 1, lr: 0.5, window: 4, max: null, delaySteps: 0 });
+    const m = new LagrangeMultiplier({ threshold: 0, init: 1, lr: 0.5, window: 4, max: null, delaySteps: 0, rule: 'safe-rlhf' });
     for (let i = 0; i < 20; i++) m.update([1e6]);
     expect(m.lambda).toBeCloseTo(Math.exp(30), -10);
     for (let i = 0; i < 20; i++) m.update([-1e6]);
@@ -85,9 +104,9 @@ describe('Lagrange multiplier', () => {
   });
   it('respects λ_max and delay steps, and resumes from its state', () => {
     const c = g.lagrangeMax as Record<string, Nested>;
-    const m = new LagrangeMultiplier({ threshold: 0, init: 1, lr: c.lr as number, window: 128, max: c.lambdaMax as number, delaySteps: 0 });
+    const m = new LagrangeMultiplier({ threshold: 0, init: 1, lr: c.lr as number, window: 128, max: c.lambdaMax as number, delaySteps: 0, rule: 'safe-rlhf' });
     (c.costs as number[]).forEach((cost, i) => expect(m.update([cost]).lambda).toBeCloseTo((c.lambdas as number[])[i] as number, 12));
-    const delayed = new LagrangeMultiplier({ threshold: 0, init: 1, lr: 0.1, window: 4, max: null, delaySteps: 2 });
+    const delayed = new LagrangeMultiplier({ threshold: 0, init: 1, lr: 0.1, window: 4, max: null, delaySteps: 2, rule: 'multiplicative' });
     expect(delayed.update([5]).lambda).toBe(1);
     expect(delayed.update([5]).lambda).toBe(1);
     expect(delayed.update([5]).lambda).toBeGreaterThan(1);
