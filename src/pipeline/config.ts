@@ -47,6 +47,19 @@ export const PipelineConfigSchema = z
     world: WorldConfigSchema.prefault({}).describe('the built-in world'),
     model: PolicyModelSchema.prefault({}).describe('policy / score model architecture (trained from scratch)'),
     sft: SftConfigSchema.prefault({}).describe('supervised fine-tuning of the base policy'),
+    annotations: z
+      .object({
+        pairs: z
+          .number()
+          .int()
+          .min(0)
+          .default(1500)
+          .describe("response pairs sampled from the SFT policy on train prompts and labelled by the simulated annotators, added to the world's pairs for reward/cost training (0 = world pairs only)"),
+        riskyFraction: z.number().min(0).max(1).default(0.5).describe('share of those pairs whose prompt is risky'),
+      })
+      .strict()
+      .prefault({})
+      .describe('preference pairs from the SFT policy (as the Safe RLHF paper builds its data)'),
     reward: ScoreConfigSchema.prefault({}).describe('reward model training'),
     cost: ScoreConfigSchema.prefault({}).describe('cost model training'),
     ensemble: z

@@ -50,6 +50,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     costThreshold: result.threshold,
     rewardEnsemble: result.ensemble,
     rounds: result.rounds,
+    preferenceData: result.preferenceData,
     stageWallTimeSec: result.timings,
     totalWallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
   };
@@ -144,7 +145,14 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     scatterSvg ? section('Reward vs cost, before and after', scatterSvg, 'Safe responses should sit below cost 0, unsafe above; RL should move mass to high reward, low cost.') : '',
     roundsTable ? section('Iterative rounds', roundsTable, 'Each round samples response pairs from the previous policy (half on held-out red-team prompts), labels them with the same simulated annotators, retrains the reward and cost models and runs PPO-Lagrangian from the previous policy.') : '',
     section('Elo', eloSvg),
-    section('Reward and cost models', score),
+    section(
+      'Reward and cost models',
+      score,
+      `Trained on ${result.preferenceData.worldPairs} preference pairs from the world's response kinds` +
+        (result.preferenceData.sftPairs > 0
+          ? ` and ${result.preferenceData.sftPairs} pairs sampled from the SFT policy (${(100 * (result.preferenceData.sftPairHarmfulRate ?? 0)).toFixed(1)}% of its answers to risky prompts harmful), all labelled by the simulated annotators.`
+          : ', labelled by the simulated annotators.'),
+    ),
     testScatterSvg ? section('Reward vs cost of test-set responses', testScatterSvg, 'Every response of the gold-labelled preference test set, scored by the trained reward and cost models; colour is gold safety. The cost model should separate the colours at 0.') : '',
     ensembleTable ? section('Reward-model ensemble and WARM', ensembleTable, 'Members share the SFT initialisation and differ in seed and data order.') : '',
     examples ? section('Example responses (PPO-Lagrangian)', examples) : '',

@@ -4,17 +4,16 @@ import { join } from 'node:path';
 import type { Progress } from '../core/progress.js';
 import { writePkuSafeRlhf } from '../data/pku-saferlhf.js';
 import type { PreferenceRecord } from '../data/record.js';
-import { chunks, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
-import { decodeResponses, trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
+import { trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
 import { trainScoreModel } from '../algorithms/score/train.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
-import { generate, loadPretrained, savePretrained, ScoreModel, type CausalLM, type Tokenizer } from '../models/index.js';
-import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
-import { labelPair, qualifiedAnnotators } from '../world/build.js';
-import { makePairItem } from '../world/annotators.js';
+import { loadPretrained, savePretrained, ScoreModel, type CausalLM, type Tokenizer } from '../models/index.js';
+import { manualSeed } from '../torch/index.js';
+import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
 import { worldMetrics } from '../eval/world-metrics.js';
 import type { PipelineConfig } from './config.js';
+import { annotatePolicyPairs } from './annotate-policy.js';
 import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
 import type { StageRunner } from './stages.js';
 
@@ -26,30 +25,6 @@ export interface RoundResult {
   log: RlLogRecord[];
   eval: PolicyEval;
   dir: string;
-}
-
-/** Two sampled responses per prompt from `policy`. */
-function samplePairs(policy: CausalLM, tokenizer: Tokenizer, prompts: readonly RlPrompt[], maxNewTokens: number): [string, string][] {
-  const out: [string, string][] = [];
-  const padId = tokenizer.padId ?? 0;
-  noGrad(() => {
-    for (const batch of chunks(prompts, 32)) {
-      tidy(() => {
-        const twice = batch.flatMap((p) => [p, p]);
-        const enc = padPromptsLeft(twice.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false })), padId);
-        const L = enc.ids[0]?.length ?? 0;
-        const gen = generate(policy.eval(), tensor(enc.ids, { dtype: 'int64' }), tensor(enc.attentionMask, { dtype: 'int64' }), {
-          maxNewTokens,
-          stopTokenIds: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
-          padId,
-        });
-        const T = gen.responseMask.shape[1] as number;
-        const texts = decodeResponses(tokenizer, gen.sequences.narrow(1, L, T), gen.responseMask.float());
-        for (let i = 0; i < batch.length; i++) out.push([texts[2 * i] ?? '', texts[2 * i + 1] ?? '']);
-      });
-    }
-  });
-  return out;
 }
 
 export async function runRounds(args: {
@@ -78,12 +53,19 @@ export async function runRounds(args: {
       // new prompts: the red team joins from round 1 on
       const pool = [...args.redTeamPrompts, ...args.trainPrompts];
       const prompts = Array.from({ length: config.rounds.pairs }, (_, i) => (i % 2 === 0 ? rng.pick(args.redTeamPrompts) : rng.pick(pool)));
-      progress.log(`${stage}: sampling ${prompts.length} response pairs from the previous policy`);
-      const responses = samplePairs(policy, tokenizer, prompts, config.eval.maxNewTokens);
-      const labelled = prompts.map((p, i) => labelPair(makePairItem(p.prompt, responses[i] as [string, string]), annotators, config.world, rng, { prompt: `safealign-${stage}`, responses: ['policy', 'policy'] }));
-      const records = labelled.map((l) => l.record);
+      const { records, pairHarmfulRate } = annotatePolicyPairs({
+        policy,
+        tokenizer,
+        prompts,
+        annotators,
+        world: config.world,
+        rng,
+        maxNewTokens: config.eval.maxNewTokens,
+        source: 'policy',
+        progress,
+        label: stage,
+      });
       writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), records);
-      const pairHarmfulRate = worldMetrics(prompts.flatMap((p, i) => (responses[i] as [string, string]).map((r) => ({ prompt: p.prompt, response: r, risky: p.risky })))).harmfulRate;
       // retrain both score models on the new labels plus an equal share of earlier data
       const mix = [...records, ...rng.sample(args.previousTrainData, Math.min(args.previousTrainData.length, records.length))];
       const retrain = (kind: 'reward' | 'cost', dir: string) => {

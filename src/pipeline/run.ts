@@ -1,9 +1,9 @@
-// The Safe RLHF pipeline on the built-in world: world -> SFT -> reward/cost models -> PPO, shaping, PPO-Lag -> eval -> report.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The Safe RLHF pipeline on the built-in world: world -> SFT -> annotations -> reward/cost models -> PPO, shaping, PPO-Lag -> eval -> report.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ConfigError } from '../config/schema-cli.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
-import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
@@ -19,6 +19,10 @@ import { Tokenizer } from '../models/tokenizer.js';
 import { trainWordLevel } from '../models/tokenizer-train.js';
 import { manualSeed, setNumThreads } from '../torch/index.js';
 import { buildWorld, WORLD_FILES } from '../world/index.js';
+import { qualifiedAnnotators } from '../world/build.js';
+import { Rng } from '../world/rng.js';
+import { readPkuSafeRlhf, writePkuSafeRlhf } from '../data/pku-saferlhf.js';
+import { annotatePolicyPairs } from './annotate-policy.js';
 import { worldMetrics } from '../eval/world-metrics.js';
 import { evaluatePolicy, scoreResponses, type PolicyEval } from './evaluate-policy.js';
 import { writePipelineReport } from './report.js';
@@ -45,14 +49,48 @@ export interface PipelineResult {
   ensemble: { members: number[]; mean: number; min: number; uncertainty: number; warm: number } | null;
   /** Per iterative round: pairs labelled and the harmful rate of the previous policy's sampled responses. */
   rounds: { round: number; pairs: number; pairHarmfulRate: number }[];
+  /** Preference pairs the reward and cost models were trained on: the world's and those sampled from the SFT policy. */
+  preferenceData: { worldPairs: number; sftPairs: number; sftPairHarmfulRate: number | null };
   /** Reward and cost model scores of every response in the gold-labelled preference test set. */
   testScatter: { reward: number; cost: number; safe: boolean }[];
+}
+
+/** Settings that do not change results: a run may be resumed with other values. */
+const RESUME_FREE = new Set(['threads', 'runsDir', 'name']);
+
+/** Field paths (a.b.c) where two resolved configs differ. */
+export function configDifferences(before: unknown, after: unknown, path = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObj(before) && isObj(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    return keys.flatMap((k) => (path === '' && RESUME_FREE.has(k) ? [] : configDifferences(before[k], after[k], path ? `${path}.${k}` : k)));
+  }
+  return JSON.stringify(before) === JSON.stringify(after) ? [] : [path];
+}
+
+/**
+ * A run folder is resumed only with the config it was made with: finished stages are reused as
+ * they are, so a changed setting would silently mix results of two configs.
+ */
+function assertSameConfig(file: string, config: PipelineConfig): void {
+  if (!existsSync(file)) return;
+  const before = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const diff = configDifferences(before, config);
+  if (diff.length === 0) return;
+  const show = (v: unknown) => JSON.stringify(v) ?? 'unset';
+  const get = (o: unknown, p: string) => p.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o);
+  const lines = diff.slice(0, 8).map((p) => `  ${p}: ${show(get(before, p))} -> ${show(get(config, p))}`);
+  throw new ConfigError(
+    `${dirname(file)} holds a run made with a different config:\n${lines.join('\n')}${diff.length > 8 ? `\n  … and ${diff.length - 8} more` : ''}\n` +
+      `Finished stages would be reused as they are. Start a new run with --name <other>, or delete ${dirname(file)} to redo this one.`,
+  );
 }
 
 /** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
 export async function runPipeline(config: PipelineConfig, progress: Progress = silentProgress): Promise<PipelineResult> {
   if (config.threads > 0) setNumThreads(config.threads);
   const runDir = join(config.runsDir, config.name);
+  assertSameConfig(join(runDir, 'config.json'), config);
   const runner = new StageRunner(runDir, progress);
   writeJsonAtomic(join(runDir, 'config.json'), config);
   const worldDir = join(runDir, 'world');
@@ -79,6 +117,8 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   });
   const tokenizer = Tokenizer.fromDir(tokDir);
 
+  const loadLM = (dir: string) => loadPretrained(dir).model as CausalLM;
+
   // --- SFT -------------------------------------------------------------------------------------
   const sftModelDir = join(runDir, 'sft', 'model');
   await runner.run('sft', ({ stageDir }) => {
@@ -101,10 +141,39 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     savePretrained(sftModelDir, model, { tokenizer, trainingConfig: config.sft });
     return { steps: result.steps, evalLoss: result.finalEvalLoss, evalPerplexity: result.finalEvalPerplexity, log: result.log };
   });
-  const loadLM = (dir: string) => loadPretrained(dir).model as CausalLM;
+
+  // --- annotations: response pairs from the SFT policy, labelled by the simulated annotators -----
+  const trainPrompts = promptsTrain.map(toRl);
+  const annotationsFile = join(runDir, 'annotations', 'preferences.jsonl');
+  const annotated =
+    config.annotations.pairs > 0
+      ? await runner.run('annotations', ({ stageDir }) => {
+      manualSeed(config.seed + 3);
+      const rng = new Rng(config.seed).derive('annotations');
+      const risky = trainPrompts.filter((p) => p.risky);
+      const benign = trainPrompts.filter((p) => !p.risky);
+      const prompts = Array.from({ length: config.annotations.pairs }, () => rng.pick(rng.next() < config.annotations.riskyFraction ? risky : benign));
+      const out = annotatePolicyPairs({
+        policy: loadLM(sftModelDir),
+        tokenizer,
+        prompts,
+        annotators: qualifiedAnnotators(config.world).qualified,
+        world: config.world,
+        rng,
+        maxNewTokens: config.eval.maxNewTokens,
+        source: 'sft',
+        progress,
+      });
+      writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), out.records);
+      progress.log(`annotations: ${out.records.length} SFT response pairs labelled (gold harmful rate of the risky ones ${(100 * out.pairHarmfulRate).toFixed(1)}%)`);
+      return { pairs: out.records.length, pairHarmfulRate: out.pairHarmfulRate };
+    })
+      : null;
 
   // --- reward and cost models ------------------------------------------------------------------
-  const prefTrain: PreferenceRecord[] = (await readPkuSafeRlhf(join(worldDir, files.preferencesTrain))).records;
+  const worldPairs = (await readPkuSafeRlhf(join(worldDir, files.preferencesTrain))).records;
+  const prefTrain: PreferenceRecord[] = [...worldPairs, ...(annotated ? (await readPkuSafeRlhf(annotationsFile)).records : [])];
+  const preferenceData = { worldPairs: worldPairs.length, sftPairs: annotated?.pairs ?? 0, sftPairHarmfulRate: annotated?.pairHarmfulRate ?? null };
   const prefTest: PreferenceRecord[] = (await readPkuSafeRlhf(join(worldDir, files.preferencesTest))).records;
   const prefGoldTest: PreferenceRecord[] = (await readPkuSafeRlhf(join(worldDir, files.goldTest))).records;
   const scoreDir = (k: ScoreKind) => join(runDir, k, 'model');
@@ -177,7 +246,6 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } })],
   ];
   const training: Record<string, RlLogRecord[]> = {};
-  const trainPrompts = promptsTrain.map(toRl);
   for (const [key, make] of methods) {
     const result = await runner.run(key, ({ stageDir }) => {
       manualSeed(config.seed + 10);
@@ -225,7 +293,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate }));
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, testScatter };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = promptsTest.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

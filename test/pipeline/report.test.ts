@@ -47,6 +47,7 @@ describe('pipeline report', () => {
       threshold: -2.8,
       ensemble: { members: [0.8, 0.82], mean: 0.84, min: 0.81, uncertainty: 0.83, warm: 0.85 },
       rounds: [{ round: 1, pairs: 400, pairHarmfulRate: 0.1 }],
+      preferenceData: { worldPairs: 3000, sftPairs: 1500, sftPairHarmfulRate: 0.519 },
       testScatter: [
         { reward: 1, cost: -3, safe: true },
         { reward: 2, cost: 2, safe: false },
@@ -72,6 +73,8 @@ describe('pipeline report', () => {
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).toContain('Iterative rounds');
+    expect(html).toContain('3000 preference pairs from the world');
+    expect(html).toContain('1500 pairs sampled from the SFT policy (51.9% of its answers to risky prompts harmful)');
     expect(html).toContain('WARM');
   });
 });

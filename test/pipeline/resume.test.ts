@@ -15,6 +15,7 @@ writeFileSync(
     'world: { pairs: { train: 300, test: 60 } }',
     'model: { nLayer: 1, nEmbd: 32, nHead: 2 }',
     'sft: { epochs: 0.3 }',
+    'annotations: { pairs: 24 }',
     'reward: { epochs: 0.5 }',
     'cost: { epochs: 0.5 }',
     'rl: { steps: 6, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 12, checkpointEvery: 1 }',
@@ -49,10 +50,15 @@ describe('pipeline resume', () => {
     const again = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
     expect(again.status, again.stderr).toBe(0);
     const log = again.stdout + again.stderr;
-    for (const stage of ['world', 'sft', 'reward', 'cost', 'reward_ensemble', 'score_scatter', 'ppo', 'shaping_1']) expect(log).toContain(`${stage}: already done`);
+    for (const stage of ['world', 'sft', 'annotations', 'reward', 'cost', 'reward_ensemble', 'score_scatter', 'ppo', 'shaping_1']) expect(log).toContain(`${stage}: already done`);
     expect(log).toMatch(/ppo_lag: resuming from step [1-5]\b/);
     const report = JSON.parse(readFileSync(join(runs, 'small', 'report.json'), 'utf8')) as { models: Record<string, { harmfulRate: number }> };
-    expect(log).toContain('round_1: sampling 16 response pairs');
+    // SFT response pairs labelled by the simulated annotators; the round's pairs come from the PPO-Lag policy.
+    const lines = (f: string) => readFileSync(join(runs, 'small', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const annotated = lines('annotations/preferences.jsonl');
+    expect(annotated).toHaveLength(24);
+    expect(annotated.every((r) => r.response_0_source === 'sft' && typeof r.better_response_id === 'number')).toBe(true);
+    expect(lines('round_1/preferences.jsonl')).toHaveLength(16);
     expect(Object.keys(report.models).sort()).toEqual(['ppo', 'ppo_lag', 'round_1', 'sft', 'shaping_1']);
     const state = JSON.parse(readFileSync(join(runs, 'small', 'ppo_lag', 'stage.json'), 'utf8')) as { result: { log: unknown[] } };
     expect(state.result.log).toHaveLength(6);

@@ -1,8 +1,10 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StageRunner } from '../../src/pipeline/stages.js';
+import { PipelineConfigSchema } from '../../src/pipeline/config.js';
+import { configDifferences, runPipeline } from '../../src/pipeline/run.js';
 
 describe('StageRunner', () => {
   it('runs a stage once and reuses its saved result on the next run', async () => {
@@ -41,5 +43,23 @@ describe('StageRunner', () => {
     const again = new StageRunner(dir);
     await again.run('ppo', () => 'not run');
     expect(again.timings.ppo).toBeGreaterThanOrEqual(0.03);
+  });
+});
+
+describe('resuming a run with another config', () => {
+  it('lists the fields that differ, ignoring threads and paths', () => {
+    const a = PipelineConfigSchema.parse({});
+    const b = PipelineConfigSchema.parse({ threads: 1, rl: { steps: 60 }, ppoLag: { lagrange: { rule: 'safe-rlhf' } } });
+    expect(configDifferences(a, b)).toEqual(['rl.steps', 'ppoLag.lagrange.rule']);
+    expect(configDifferences(a, PipelineConfigSchema.parse({ threads: 2 }))).toEqual([]);
+  });
+
+  it('refuses before doing any work and says what changed and what to do', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'runs-'));
+    mkdirSync(join(runsDir, 'x'));
+    writeFileSync(join(runsDir, 'x', 'config.json'), JSON.stringify(PipelineConfigSchema.parse({ name: 'x', runsDir })));
+    const changed = PipelineConfigSchema.parse({ name: 'x', runsDir, rl: { steps: 60 } });
+    await expect(runPipeline(changed)).rejects.toThrow(/holds a run made with a different config:\n {2}rl\.steps: 30 -> 60\n.*--name/);
+    expect(existsSync(join(runsDir, 'x', 'world'))).toBe(false);
   });
 });

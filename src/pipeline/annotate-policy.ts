@@ -1,0 +1,85 @@
+// Response pairs sampled from a policy and labelled by the world's simulated annotators: how the
+// Safe RLHF paper builds its preference data (SFT model samples -> decoupled human labels).
+import { chunks, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
+import { decodeResponses, type RlPrompt } from '../algorithms/rl/train.js';
+import type { Progress } from '../core/progress.js';
+import type { PreferenceRecord } from '../data/record.js';
+import { worldMetrics } from '../eval/world-metrics.js';
+import { generate, type CausalLM, type Tokenizer } from '../models/index.js';
+import { noGrad, tensor, tidy } from '../torch/index.js';
+import { makePairItem, type AnnotatorProfile } from '../world/annotators.js';
+import { labelPair } from '../world/build.js';
+import type { WorldConfig } from '../world/config.js';
+import type { Rng } from '../world/rng.js';
+
+/** Two sampled responses per prompt from `policy` (temperature 1, no nucleus cut). */
+export function samplePairs(
+  policy: CausalLM,
+  tokenizer: Tokenizer,
+  prompts: readonly RlPrompt[],
+  maxNewTokens: number,
+  onBatch?: (done: number) => void,
+): [string, string][] {
+  const out: [string, string][] = [];
+  const padId = tokenizer.padId ?? 0;
+  policy.eval();
+  noGrad(() => {
+    for (const batch of chunks(prompts, 32)) {
+      tidy(() => {
+        const twice = batch.flatMap((p) => [p, p]);
+        const enc = padPromptsLeft(twice.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false })), padId);
+        const L = enc.ids[0]?.length ?? 0;
+        const gen = generate(policy, tensor(enc.ids, { dtype: 'int64' }), tensor(enc.attentionMask, { dtype: 'int64' }), {
+          maxNewTokens,
+          stopTokenIds: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
+          padId,
+        });
+        const T = gen.responseMask.shape[1] as number;
+        const texts = decodeResponses(tokenizer, gen.sequences.narrow(1, L, T), gen.responseMask.float());
+        for (let i = 0; i < batch.length; i++) out.push([texts[2 * i] ?? '', texts[2 * i + 1] ?? '']);
+      });
+      onBatch?.(out.length);
+    }
+  });
+  return out;
+}
+
+export interface AnnotatedPairs {
+  records: PreferenceRecord[];
+  /** Gold harmful rate of the sampled responses to risky prompts (the policy's behaviour). */
+  pairHarmfulRate: number;
+}
+
+/**
+ * Samples a response pair per prompt from `policy` and has each pair labelled by the qualified
+ * simulated annotators (helpfulness and harmlessness judged independently, majority of `perPair`).
+ * `source` names the policy in the records' `response_*_source` fields.
+ */
+export function annotatePolicyPairs(args: {
+  policy: CausalLM;
+  tokenizer: Tokenizer;
+  prompts: readonly RlPrompt[];
+  annotators: readonly AnnotatorProfile[];
+  world: WorldConfig;
+  rng: Rng;
+  maxNewTokens: number;
+  source: string;
+  progress?: Progress;
+  label?: string;
+}): AnnotatedPairs {
+  const label = args.label ?? 'annotations';
+  args.progress?.start(`${label}: sampling pairs`, args.prompts.length);
+  const responses = samplePairs(args.policy, args.tokenizer, args.prompts, args.maxNewTokens, (done) => args.progress?.update(done));
+  args.progress?.stop();
+  const records = args.prompts.map(
+    (p, i) =>
+      labelPair(makePairItem(p.prompt, responses[i] as [string, string]), args.annotators, args.world, args.rng, {
+        prompt: `safealign-${label}`,
+        responses: [args.source, args.source],
+      }).record,
+  );
+  const pairHarmfulRate = worldMetrics(
+    args.prompts.flatMap((p, i) => (responses[i] as [string, string]).map((r) => ({ prompt: p.prompt, response: r, risky: p.risky }))),
+  ).harmfulRate;
+  return { records, pairHarmfulRate };
+}
