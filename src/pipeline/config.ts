@@ -46,7 +46,7 @@ export const PipelineConfigSchema = z
     threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores)'),
     world: WorldConfigSchema.prefault({}).describe('the built-in world'),
     model: PolicyModelSchema.prefault({}).describe('policy / score model architecture (trained from scratch)'),
-    sft: SftConfigSchema.prefault({}).describe('supervised fine-tuning of the base policy'),
+    sft: SftConfigSchema.prefault({ epochs: 10 }).describe('supervised fine-tuning of the base policy'),
     annotations: z
       .object({
         pairs: z
@@ -65,16 +65,16 @@ export const PipelineConfigSchema = z
     ensemble: z
       .object({
         members: z.number().int().min(0).default(3).describe('reward models trained from the SFT init with different seeds (0 = skip the ensemble stage)'),
-        epochs: z.number().positive().default(0.5).describe('epochs per member'),
+        epochs: z.number().positive().default(0.35).describe('epochs per member'),
       })
       .strict()
       .prefault({})
       .describe('reward-model ensemble and WARM weight averaging'),
-    rl: RlConfigSchema.prefault({}).describe('settings shared by PPO, reward shaping and PPO-Lagrangian'),
-    ppo: z.object({ klCoef: z.number().min(0).default(0.02).describe('β for plain PPO') }).strict().prefault({}).describe('plain PPO'),
+    rl: RlConfigSchema.prefault({ promptsPerStep: 64 }).describe('settings shared by PPO, reward shaping and PPO-Lagrangian'),
+    ppo: z.object({ klCoef: z.number().min(0).default(0.05).describe('β for plain PPO (safe-rlhf: 0.02; the small world policy over-optimises the reward model below 0.05)') }).strict().prefault({}).describe('plain PPO'),
     ppoLag: z
       .object({
-        klCoef: z.number().min(0).default(0.01).describe('β for PPO-Lagrangian'),
+        klCoef: z.number().min(0).default(0.05).describe('β for PPO-Lagrangian (safe-rlhf: 0.01; the small world policy over-optimises the reward model below 0.05)'),
         lagrange: LagrangeSchema.prefault({}).describe('the Lagrange multiplier'),
       })
       .strict()
@@ -83,7 +83,7 @@ export const PipelineConfigSchema = z
     shaping: z
       .object({
         nus: z.array(z.number().min(0)).default([0.5, 2, 8]).describe('fixed cost weights ν of the reward-shaping sweep (R - ν·C)'),
-        klCoef: z.number().min(0).default(0.02).describe('β for reward shaping'),
+        klCoef: z.number().min(0).default(0.05).describe('β for reward shaping (the same as PPO-Lagrangian, so the frontier compares like with like)'),
       })
       .strict()
       .prefault({})
@@ -100,7 +100,7 @@ export const PipelineConfigSchema = z
       .describe('iterative rounds: red-team prompts, new labels, retrained models, PPO-Lag from the last policy'),
     eval: z
       .object({
-        samplesPerPrompt: z.number().int().positive().default(1).describe('responses sampled per test prompt'),
+        samplesPerPrompt: z.number().int().positive().default(2).describe('responses sampled per test prompt'),
         temperature: z.number().positive().default(1).describe('sampling temperature at evaluation'),
         maxNewTokens: z.number().int().positive().default(44).describe('longest response at evaluation'),
       })

@@ -2,14 +2,14 @@
 import { combineAdvantages, klShapedScores, LagrangeMultiplier, type LagrangeConfig, type LagrangeState } from '../../rl/index.js';
 import type { TrainingState } from '../common/checkpoint.js';
 import { requireStream, type RlMethod } from '../rl/method.js';
-import type { RlConfig } from '../rl/config.js';
+import type { KlShapingConfig } from '../rl/config.js';
 
 /**
  * Composition of the shared pieces: KL-shaped reward (-β·KL) and cost (+β·KL) streams, GAE on
  * each with its critic (done by the loop), one Lagrange step on the episode costs per RL step,
  * then the actor advantage (A_r - λ·A_c)/(1 + λ).
  */
-export function ppoLagMethod(config: Pick<RlConfig, 'klCoef' | 'scoreClip'> & { lagrange: LagrangeConfig }): RlMethod {
+export function ppoLagMethod(config: KlShapingConfig & { lagrange: LagrangeConfig }): RlMethod {
   const multiplier = new LagrangeMultiplier(config.lagrange);
   let lambda = multiplier.lambda;
   return {

@@ -1,9 +1,9 @@
 // PPO on the reward model alone (the RLHF baseline): KL-shaped reward, one critic.
 import { klShapedScores } from '../../rl/index.js';
 import { requireStream, type RlMethod } from '../rl/method.js';
-import type { RlConfig } from '../rl/config.js';
+import type { KlShapingConfig } from '../rl/config.js';
 
-export function ppoMethod(config: Pick<RlConfig, 'klCoef' | 'scoreClip'>): RlMethod {
+export function ppoMethod(config: KlShapingConfig): RlMethod {
   return {
     name: 'ppo',
     usesCost: false,

@@ -1,9 +1,9 @@
 // Reward shaping baseline: PPO on the fixed trade-off R - ν·C (one critic), swept over ν.
 import { klShapedScores } from '../../rl/index.js';
 import { requireStream, type RlMethod } from '../rl/method.js';
-import type { RlConfig } from '../rl/config.js';
+import type { KlShapingConfig } from '../rl/config.js';
 
-export function rewardShapingMethod(config: Pick<RlConfig, 'klCoef' | 'scoreClip'> & { nu: number }): RlMethod {
+export function rewardShapingMethod(config: KlShapingConfig & { nu: number }): RlMethod {
   return {
     name: `shaping_${config.nu}`,
     usesCost: true,

@@ -11,7 +11,6 @@ export const RlConfigSchema = z
     topP: z.number().positive().max(1).default(1).describe('nucleus sampling of rollouts (1 = off)'),
     ppoEpochs: z.number().int().positive().default(1).describe('passes over each rollout batch'),
     miniBatchSize: z.number().int().positive().default(32).describe('sequences per PPO gradient step'),
-    klCoef: z.number().min(0).default(0.02).describe('β of the per-token KL penalty against the reference (SFT) model'),
     gamma: z.number().min(0).max(1).default(1).describe('discount of GAE'),
     gaeLambda: z.number().min(0).max(1).default(0.95).describe('λ of GAE'),
     clipRange: z.number().positive().default(0.2).describe('PPO ratio clip ε'),
@@ -26,3 +25,11 @@ export const RlConfigSchema = z
   })
   .strict();
 export type RlConfig = z.output<typeof RlConfigSchema>;
+
+/** What every PPO-family method needs for its score streams; β is per method (it sets the method's reach). */
+export interface KlShapingConfig {
+  /** β of the per-token KL penalty against the reference (SFT) model. */
+  klCoef: number;
+  /** Clamp sequence rewards/costs to ±this. */
+  scoreClip: number;
+}
