@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { deepMerge, isPlainObject } from './defaults.js';
+
+export { deepMerge } from './defaults.js';
 
 /** A config problem at the edge: says which file/flag and field path, and what was expected. */
 export class ConfigError extends Error {
@@ -17,7 +20,7 @@ interface Leaf {
   attribute: string;
 }
 
-const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly']);
+const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'pipe']);
 
 /** Strips default/optional wrappers; returns the inner schema and the default if one is set. */
 function unwrap(schema: AnySchema): { inner: AnySchema; defaultValue: unknown; description: string | undefined } {
@@ -25,6 +28,11 @@ function unwrap(schema: AnySchema): { inner: AnySchema; defaultValue: unknown; d
   let defaultValue: unknown = undefined;
   const description = schema.description;
   while (WRAPPERS.has(inner.def.type)) {
+    if (inner.def.type === 'pipe') {
+      // withDefaults(): a preprocess step in front of the object schema; its defaults show up in the resolved config.
+      inner = (inner.def as unknown as { out: AnySchema }).out;
+      continue;
+    }
     const def = inner.def as unknown as { defaultValue?: unknown; innerType: AnySchema };
     if ((inner.def.type === 'default' || inner.def.type === 'prefault') && defaultValue === undefined) {
       defaultValue = def.defaultValue;
@@ -130,20 +138,6 @@ export function flagsToConfig(leaves: Leaf[], opts: Record<string, unknown>): Re
     let node = out;
     for (const p of path.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
     node[path[path.length - 1] as string] = value;
-  }
-  return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Deep merge: values in `over` win; nested objects merge key by key. */
-export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
   }
   return out;
 }

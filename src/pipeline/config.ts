@@ -1,5 +1,6 @@
 // The whole Safe RLHF pipeline's config: world, models, every trainer, evaluation.
 import { z } from 'zod';
+import { withDefaults } from '../config/defaults.js';
 import { RlConfigSchema } from '../algorithms/rl/config.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
@@ -46,7 +47,7 @@ export const PipelineConfigSchema = z
     threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores)'),
     world: WorldConfigSchema.prefault({}).describe('the built-in world'),
     model: PolicyModelSchema.prefault({}).describe('policy / score model architecture (trained from scratch)'),
-    sft: SftConfigSchema.prefault({ epochs: 10 }).describe('supervised fine-tuning of the base policy'),
+    sft: withDefaults(SftConfigSchema, { epochs: 10 }).describe('supervised fine-tuning of the base policy'),
     annotations: z
       .object({
         pairs: z
@@ -70,7 +71,7 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('reward-model ensemble and WARM weight averaging'),
-    rl: RlConfigSchema.prefault({ promptsPerStep: 64 }).describe('settings shared by PPO, reward shaping and PPO-Lagrangian'),
+    rl: withDefaults(RlConfigSchema, { promptsPerStep: 64 }).describe('settings shared by PPO, reward shaping and PPO-Lagrangian'),
     ppo: z.object({ klCoef: z.number().min(0).default(0.05).describe('β for plain PPO (safe-rlhf: 0.02; the small world policy over-optimises the reward model below 0.05)') }).strict().prefault({}).describe('plain PPO'),
     ppoLag: z
       .object({

@@ -109,7 +109,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
           roundKeys.map((k, i) => {
             const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
             const r = i > 0 ? result.rounds[i - 1] : undefined;
-            return [k === 'ppo_lag' ? 'round 0 (ppo_lag)' : k, m.harmfulRate, m.helpfulness, m.meanReward, m.meanCost, r?.pairs ?? null, r?.pairHarmfulRate ?? null];
+            return [k === 'ppo_lag' ? 'round 0 (ppo_lag)' : k, m.harmfulRate, m.helpfulness, m.meanReward, m.meanCost, r ? String(r.pairs) : null, r?.pairHarmfulRate ?? null];
           }),
         )
       : '';

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../../src/config/schema-cli.js';
+import { withDefaults } from '../../src/config/defaults.js';
 
 const Schema = z
   .object({
@@ -103,5 +104,20 @@ describe('--help defaults', () => {
     expect(help).toMatch(/--actor-lr <n>\s+learning rate \(default: 0\.0002\)/);
     expect(help).toMatch(/--critic-lr <n>\s+learning rate \(default: 0\.001\)/);
     expect(help).toMatch(/--threshold <n>\s+cost threshold \(default: null\)/);
+  });
+});
+
+describe('withDefaults', () => {
+  const Optim = z.object({ lr: z.number().default(1e-3), clip: z.number().default(1) }).strict();
+  const S = z.object({ actor: withDefaults(Optim, { lr: 2e-4 }) }).strict();
+  it('keeps the embedding parent\'s defaults when the user sets other fields of the object', () => {
+    expect(S.parse({})).toEqual({ actor: { lr: 2e-4, clip: 1 } });
+    expect(S.parse({ actor: { clip: 0.5 } })).toEqual({ actor: { lr: 2e-4, clip: 0.5 } });
+    expect(S.parse({ actor: { lr: 0.1 } })).toEqual({ actor: { lr: 0.1, clip: 1 } });
+    expect(resolveConfig(S, { flags: { actor: { clip: 2 } } })).toEqual({ actor: { lr: 2e-4, clip: 2 } });
+  });
+  it('still rejects unknown fields and bad values, naming the path', () => {
+    expect(() => resolveConfig(S, { flags: { actor: { lr: 'x' } } })).toThrow(/actor\.lr/);
+    expect(() => resolveConfig(S, { flags: { actor: { nope: 1 } } })).toThrow(/actor/);
   });
 });

@@ -1,5 +1,6 @@
 // Settings shared by the PPO-family trainers (PPO, PPO-Lagrangian, reward shaping).
 import { z } from 'zod';
+import { withDefaults } from '../../config/defaults.js';
 import { OptimSchema } from '../common/optim-config.js';
 
 export const RlConfigSchema = z
@@ -18,8 +19,8 @@ export const RlConfigSchema = z
     scoreClip: z.number().positive().default(50).describe('clamp sequence rewards/costs to ±this'),
     whitenAdvantages: z.boolean().default(true).describe('PPO-max trick: whiten actor advantages per batch'),
     ptxCoef: z.number().min(0).default(0).describe('weight of the SFT (PTX) loss added to the actor loss; 0 = off'),
-    actorOptim: OptimSchema.prefault({ lr: 2e-4, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('actor optimiser'),
-    criticOptim: OptimSchema.prefault({ lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('critic optimiser'),
+    actorOptim: withDefaults(OptimSchema, { lr: 2e-4, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('actor optimiser'),
+    criticOptim: withDefaults(OptimSchema, { lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('critic optimiser'),
     checkpointEvery: z.number().int().positive().default(10).describe('steps between resumable checkpoints'),
     seed: z.number().int().default(0).describe('seed of prompt sampling and rollouts'),
   })

@@ -1,5 +1,6 @@
 // Reward- and cost-model training config: one schema, the score type picks the loss.
 import { z } from 'zod';
+import { withDefaults } from '../../config/defaults.js';
 import { OptimSchema } from '../common/optim-config.js';
 
 export const ScoreConfigSchema = z
@@ -8,7 +9,7 @@ export const ScoreConfigSchema = z
     batchSize: z.number().int().positive().default(32).describe('pairs per optimiser step'),
     maxLength: z.number().int().positive().default(96).describe('truncate prompt+response to this many tokens'),
     regularization: z.number().min(0).default(0.001).describe('L2 penalty on scores: reg * mean(score^2)'),
-    optim: OptimSchema.prefault({ lr: 1e-3 }).describe('optimiser'),
+    optim: withDefaults(OptimSchema, { lr: 1e-3 }).describe('optimiser'),
     checkpointEvery: z.number().int().positive().default(200).describe('steps between resumable checkpoints'),
     seed: z.number().int().default(0).describe('seed for shuffling'),
   })
