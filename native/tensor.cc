@@ -9,12 +9,16 @@ namespace sa {
 
 static std::atomic<int64_t> g_live{0};
 static std::atomic<int64_t> g_bytes{0};
-// Bytes not yet reported to V8: reporting every op is costly, so report in chunks of >= 4 MiB.
+// Bytes not yet reported to V8, reported in steps of >= 256 MiB. Tensors in tidy() scopes are freed
+// deterministically within one step; reporting them in 4 (or 64) MiB steps made V8 run a major GC on
+// every forward pass of the bench model (concurrent marking competing with the math for the 2 cores).
+// Tensors left to the GC still add up to reports, so GC pressure follows real growth.
 static int64_t g_pending = 0;
+static constexpr int64_t kReportStep = int64_t{256} << 20;
 
 static void Report(Napi::Env env, int64_t delta) {
   g_pending += delta;
-  if (g_pending > (4 << 20) || g_pending < -(4 << 20)) {
+  if (g_pending > kReportStep || g_pending < -kReportStep) {
     Napi::MemoryManagement::AdjustExternalMemory(env, g_pending);
     g_pending = 0;
   }

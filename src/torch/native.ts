@@ -153,6 +153,12 @@ function load(): NativeTorch {
         '(needs libtorch: `apt-get install -y libtorch-dev libopenblas0-pthread`, or LIBTORCH=/path/to/libtorch).',
     );
   }
+  // libtorch parallelises elementwise ops with OpenMP and matmuls with OpenBLAS's own pthreads. With
+  // OpenMP's default active wait, its idle threads spin on the cores the BLAS threads need: measured
+  // here (2 cores), forward passes ran 1.8x slower and KV-cache decoding 8x slower, in PyTorch as in
+  // safealign. libgomp reads the policy once, when the addon loads it, so set it now unless the user
+  // chose one. (Child processes, such as the PyTorch reference of bench/engine, inherit it.)
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     return createRequire(import.meta.url)(path) as NativeTorch;
   } catch (e) {
