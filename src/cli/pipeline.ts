@@ -9,8 +9,9 @@ export function register(program: Command): void {
   const cmd = program
     .command('pipeline')
     .description(
-      'run world -> SFT -> reward and cost models -> PPO, reward shaping and PPO-Lagrangian -> evaluation -> report ' +
-        'under <runs-dir>/<name>/. Re-running the same command resumes a killed run from its last finished stage or checkpoint.',
+      'run world -> SFT -> annotations (SFT response pairs, simulated annotators) -> reward and cost models -> PPO, reward shaping ' +
+        'and PPO-Lagrangian -> iterative rounds -> evaluation -> report under <runs-dir>/<name>/. Re-running the same command ' +
+        'resumes a killed run from its last finished stage or checkpoint (only with the config it was made with).',
     )
     .option('--config <file>', 'YAML file with any subset of the fields below (flags win over the file)');
   const leaves = addSchemaOptions(cmd, PipelineConfigSchema);
