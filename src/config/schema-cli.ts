@@ -5,8 +5,6 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { deepMerge, isPlainObject } from './defaults.js';
 
-export { deepMerge } from './defaults.js';
-
 /** A config problem at the edge: says which file/flag and field path, and what was expected. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -86,7 +84,7 @@ export function addSchemaOptions(
       leaves.push(...addSchemaOptions(cmd, inner as z.ZodObject, path, isPlainObject(sub) ? sub : undefined));
       continue;
     }
-    // The default a user gets: from the fully resolved schema (a parent's prefault can override a field's own default).
+    // The default a user gets: from the fully resolved schema (a parent's withDefaults() can override a field's own default).
     const defaultValue = resolved !== undefined && key in resolved ? sub : unwrapped.defaultValue;
     const shown = defaultValue === undefined ? '' : ` (default: ${JSON.stringify(defaultValue)})`;
     const help = `${description ?? ''}${shown}`;

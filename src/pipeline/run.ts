@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../config/schema-cli.js';
+import { isPlainObject } from '../config/defaults.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { PreferenceRecord } from '../data/record.js';
@@ -60,8 +61,7 @@ const RESUME_FREE = new Set(['threads', 'runsDir', 'name']);
 
 /** Field paths (a.b.c) where two resolved configs differ. */
 export function configDifferences(before: unknown, after: unknown, path = ''): string[] {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (isObj(before) && isObj(after)) {
+  if (isPlainObject(before) && isPlainObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
     return keys.flatMap((k) => (path === '' && RESUME_FREE.has(k) ? [] : configDifferences(before[k], after[k], path ? `${path}.${k}` : k)));
   }
@@ -145,9 +145,8 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   // --- annotations: response pairs from the SFT policy, labelled by the simulated annotators -----
   const trainPrompts = promptsTrain.map(toRl);
   const annotationsFile = join(runDir, 'annotations', 'preferences.jsonl');
-  const annotated =
-    config.annotations.pairs > 0
-      ? await runner.run('annotations', ({ stageDir }) => {
+  const annotate = () =>
+    runner.run('annotations', ({ stageDir }) => {
       manualSeed(config.seed + 3);
       const rng = new Rng(config.seed).derive('annotations');
       const risky = trainPrompts.filter((p) => p.risky);
@@ -167,8 +166,8 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
       writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), out.records);
       progress.log(`annotations: ${out.records.length} SFT response pairs labelled (gold harmful rate of the risky ones ${(100 * out.pairHarmfulRate).toFixed(1)}%)`);
       return { pairs: out.records.length, pairHarmfulRate: out.pairHarmfulRate };
-    })
-      : null;
+    });
+  const annotated = config.annotations.pairs > 0 ? await annotate() : null;
 
   // --- reward and cost models ------------------------------------------------------------------
   const worldPairs = (await readPkuSafeRlhf(join(worldDir, files.preferencesTrain))).records;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { combineAdvantages, gae, klShapedScores, LagrangeMultiplier, RunningNormalizer, whitenAdvantages } from '../../src/rl/index.js';
+import type { LagrangeRule } from '../../src/rl/lagrange.js';
 import { tensor, type Tensor } from '../../src/torch/index.js';
 
 type Nested = number | boolean | Nested[];
@@ -59,16 +60,23 @@ describe('advantages', () => {
   });
 });
 
+/** Replays a golden Lagrange trace: a multiplier with the trace's settings fed its episode batches; J_c checked at each step. */
+function replayLagrange(c: Record<string, Nested>, rule: LagrangeRule) {
+  const m = new LagrangeMultiplier({ threshold: c.threshold as number, init: 1, lr: c.lr as number, window: c.window as number, max: null, delaySteps: 0, rule });
+  const trace = c.trace as unknown as Record<string, number>[];
+  const steps = (c.batches as number[][]).map((batch, i) => {
+    const out = m.update(batch);
+    const ref = trace[i] as Record<string, number>;
+    expect(out.jc).toBeCloseTo(ref.jc as number, 12);
+    return { out, ref };
+  });
+  return { m, trace, steps };
+}
+
 describe('Lagrange multiplier', () => {
   it('follows torch SGD on -(J_c - d)·exp(log λ) over a moving window', () => {
-    const c = g.lagrange as Record<string, Nested>;
-    const m = new LagrangeMultiplier({ threshold: c.threshold as number, init: 1, lr: c.lr as number, window: c.window as number, max: null, delaySteps: 0, rule: 'safe-rlhf' });
-    const trace = c.trace as unknown as Record<string, number>[];
-    (c.batches as number[][]).forEach((batch, i) => {
-      const out = m.update(batch);
-      expect(out.jc).toBeCloseTo(trace[i]?.jc as number, 12);
-      expect(out.lambda).toBeCloseTo(trace[i]?.lambda as number, 12);
-    });
+    const { trace, steps } = replayLagrange(g.lagrange as Record<string, Nested>, 'safe-rlhf');
+    for (const { out, ref } of steps) expect(out.lambda).toBeCloseTo(ref.lambda as number, 12);
     // λ rose while J_c > d and fell once J_c < d.
     const lambdas = trace.map((s) => s.lambda as number);
     expect(lambdas[2]).toBeGreaterThan(lambdas[0] as number);
@@ -77,15 +85,12 @@ describe('Lagrange multiplier', () => {
 
   it("follows torch SGD on -(J_c - d)·log λ under the 'multiplicative' rule: bounded steps, no jump or collapse", () => {
     const c = g.lagrangeMultiplicative as Record<string, Nested>;
-    const m = new LagrangeMultiplier({ threshold: c.threshold as number, init: 1, lr: c.lr as number, window: c.window as number, max: null, delaySteps: 0, rule: 'multiplicative' });
-    const trace = c.trace as unknown as Record<string, number>[];
-    (c.batches as number[][]).forEach((batch, i) => {
-      const out = m.update(batch);
-      expect(out.jc).toBeCloseTo(trace[i]?.jc as number, 12);
-      expect(Math.log(out.lambda)).toBeCloseTo(trace[i]?.logLambda as number, 12);
+    const { m, trace, steps } = replayLagrange(c, 'multiplicative');
+    steps.forEach(({ out, ref }, i) => {
+      expect(Math.log(out.lambda)).toBeCloseTo(ref.logLambda as number, 12);
       // Each step moves log λ by exactly lr·(J_c - d), whatever λ is.
       const prev = i === 0 ? 0 : (trace[i - 1]?.logLambda as number);
-      expect((trace[i]?.logLambda as number) - prev).toBeCloseTo((c.lr as number) * (out.jc - (c.threshold as number)), 10);
+      expect((ref.logLambda as number) - prev).toBeCloseTo((c.lr as number) * (out.jc - (c.threshold as number)), 10);
     });
     // The same costs under the safe-rlhf rule blow λ up to the numerical guard.
     const s = new LagrangeMultiplier({ threshold: 0, init: 1, lr: 0.1, window: 4, max: null, delaySteps: 0, rule: 'safe-rlhf' });
