@@ -102,13 +102,27 @@ with torch.no_grad():
     pmask = torch.ones(16, 16, dtype=torch.long)
 
     def gen():
+        """What safealign's generate() computes: greedy tokens, each chosen token's log-probability
+        (for PPO), and the running/response masks (no stop tokens here, so all stay running)."""
         logits, cache = forward(prompts, pmask)
         m = pmask
-        tok = logits[:, -1].argmax(-1, keepdim=True)
-        for _ in range(31):
-            m = torch.cat([m, torch.ones(16, 1, dtype=torch.long)], 1)
+        last = logits[:, -1]
+        running = torch.ones(16, dtype=torch.bool)
+        toks, logps, alive = [], [], []
+        for t in range(32):
+            logp = last.log_softmax(1)
+            tok = torch.where(running[:, None], last.argmax(1, keepdim=True), 0)
+            logps.append(logp.gather(1, tok) * running[:, None].float())
+            alive.append(running[:, None].long())
+            toks.append(tok)
+            running = running & ~(~running)
+            if not running.any().item() or t == 31:
+                break
+            m = torch.cat([m, alive[-1]], 1)
             logits, cache = forward(tok, m, cache)
-            tok = logits[:, -1].argmax(-1, keepdim=True)
+            last = logits[:, 0]
+        response_mask = torch.cat(alive, 1)
+        return torch.cat([prompts, torch.cat(toks, 1)], 1), torch.cat([pmask, response_mask], 1), torch.cat(logps, 1)
 
     gen_s = timed(gen, args.gen_reps)
 out = {}

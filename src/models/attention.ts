@@ -1,5 +1,5 @@
 // Causal self-attention from matmul + mask + softmax (libtorch 1.13 has no fused attention), with a KV cache.
-import { arange, type Tensor } from '../torch/index.js';
+import { arange, chain, type Tensor } from '../torch/index.js';
 
 /** Keys and values of earlier positions for one layer: (B, H, Lpast, hd) each. */
 export interface LayerCache {
@@ -56,9 +56,16 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
     kk = k.unsqueeze(2).expand([b, hkv, rep, lk, hd]).reshape([b, h, lk, hd]);
     vv = v.unsqueeze(2).expand([b, hkv, rep, lk, hd]).reshape([b, h, lk, hd]);
   }
-  const scores = q.matmul(kk.transpose(2, 3)).mul(1 / Math.sqrt(hd)).add(bias);
-  const out = scores.softmax(-1).matmul(vv); // (B, H, Lq, hd)
-  return out.transpose(1, 2).reshape([b, lq, h * hd]);
+  return chain(
+    q,
+    (t) => t.matmul(kk.transpose(2, 3)),
+    (t) => t.mul(1 / Math.sqrt(hd)),
+    (t) => t.add(bias),
+    (t) => t.softmax(-1),
+    (t) => t.matmul(vv), // (B, H, Lq, hd)
+    (t) => t.transpose(1, 2),
+    (t) => t.reshape([b, lq, h * hd]),
+  );
 }
 
 /** Splits (B, L, H·hd) into heads (B, H, L, hd). */

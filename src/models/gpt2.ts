@@ -1,5 +1,5 @@
 // GPT-2 family causal LM with Hugging Face parameter names (Conv1D weights stored (in, out)).
-import { embedding, layerNorm, noGrad, randn, zeros, ones, cat, type Tensor } from '../torch/index.js';
+import { embedding, layerNorm, noGrad, randn, zeros, ones, cat, chain, type Tensor } from '../torch/index.js';
 import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
 import type { Gpt2Config } from './hf-config.js';
 import { Container, Module } from './module.js';
@@ -27,7 +27,11 @@ class Conv1D extends Module {
   }
   /** x: (B, L, in) -> (B, L, out) */
   forward(x: Tensor): Tensor {
-    return x.matmul(this.weight).add(this.bias);
+    return chain(
+      x,
+      (t) => t.matmul(this.weight),
+      (t) => t.add(this.bias),
+    );
   }
 }
 
@@ -69,11 +73,18 @@ class Block extends Module {
     this.mlpProj = mlp.add('c_proj', new Conv1D(inner, d, projStd));
   }
 
-  /** x: (B, L, D); bias: (B, 1, L, Lpast+L). Returns the new hidden state and this layer's cache. */
+  /**
+   * x: (B, L, D); bias: (B, 1, L, Lpast+L). Returns the new hidden state and this layer's cache.
+   * Intermediates are freed as soon as they are used (chain), so activations do not pile up.
+   */
   forward(x: Tensor, bias: Tensor, past: LayerCache | undefined): { x: Tensor; cache: LayerCache } {
     const h = this.c.n_head;
     const d = this.c.n_embd;
-    const qkv = this.cAttn.forward(this.ln1.forward(x));
+    const qkv = chain(
+      x,
+      (t) => this.ln1.forward(t),
+      (t) => this.cAttn.forward(t),
+    );
     let k = splitHeads(qkv.narrow(2, d, d), h);
     let v = splitHeads(qkv.narrow(2, 2 * d, d), h);
     const q = splitHeads(qkv.narrow(2, 0, d), h);
@@ -81,10 +92,22 @@ class Block extends Module {
       k = cat([past.k, k], 2);
       v = cat([past.v, v], 2);
     }
-    const a = this.attnProj.forward(attend(q, k, v, bias));
-    const x2 = x.add(a);
-    const m = this.mlpProj.forward(ACT[this.c.activation_function](this.cFc.forward(this.ln2.forward(x2))));
-    return { x: x2.add(m), cache: { k, v } };
+    const x2 = chain(
+      q,
+      (t) => attend(t, k, v, bias),
+      (t) => this.attnProj.forward(t),
+      (t) => x.add(t),
+    );
+    const out = chain(
+      x2,
+      (t) => this.ln2.forward(t),
+      (t) => this.cFc.forward(t),
+      ACT[this.c.activation_function],
+      (t) => this.mlpProj.forward(t),
+      (t) => x2.add(t),
+    );
+    x2.dispose();
+    return { x: out, cache: { k, v } };
   }
 }
 
@@ -121,14 +144,19 @@ export class Gpt2Backbone extends Module implements Backbone {
     if ((attentionMask.shape[1] as number) > this.config.n_positions) {
       throw new RangeError(`sequence of ${attentionMask.shape[1]} tokens exceeds n_positions=${this.config.n_positions}`);
     }
-    let x = embedding(this.wte, inputIds).add(embedding(this.wpe, pos));
     const bias = attentionBias(attentionMask, l);
     const next: LayerCache[] = [];
-    this.blocks.forEach((b, i) => {
-      const out = b.forward(x, bias, cache?.[i]);
-      x = out.x;
-      next.push(out.cache);
-    });
-    return { hidden: this.lnF.forward(x), cache: next };
+    const hidden = chain(
+      inputIds,
+      (ids) => embedding(this.wte, ids),
+      (t) => t.add(embedding(this.wpe, pos)),
+      ...this.blocks.map((b, i) => (t: Tensor) => {
+        const out = b.forward(t, bias, cache?.[i]);
+        next.push(out.cache);
+        return out.x;
+      }),
+      (t) => this.lnF.forward(t),
+    );
+    return { hidden, cache: next };
   }
 }

@@ -1,5 +1,5 @@
 // Llama family (Llama, Qwen2, Mistral, SmolLM): RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention.
-import { arange, cat, embedding, noGrad, ones, randn, zeros, linear, type Tensor } from '../torch/index.js';
+import { arange, cat, chain, embedding, noGrad, ones, randn, zeros, linear, type Tensor } from '../torch/index.js';
 import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
 import type { LlamaConfig } from './hf-config.js';
 import { Container, Module } from './module.js';
@@ -29,7 +29,20 @@ class RmsNorm extends Module {
   }
   /** x * rsqrt(mean(x²) + eps) * weight, computed in float32. */
   forward(x: Tensor): Tensor {
-    return x.mul(x.pow(2).mean(-1, true).add(this.eps).rsqrt()).mul(this.weight);
+    const scale = chain(
+      x,
+      (t) => t.pow(2),
+      (t) => t.mean(-1, true),
+      (t) => t.add(this.eps),
+      (t) => t.rsqrt(),
+    );
+    const y = chain(
+      x,
+      (t) => t.mul(scale),
+      (t) => t.mul(this.weight),
+    );
+    scale.dispose();
+    return y;
   }
 }
 
@@ -70,22 +83,59 @@ class Layer extends Module {
     this.postNorm = this.child('post_attention_layernorm', new RmsNorm(d, c.rms_norm_eps));
   }
 
-  /** x: (B, L, D); cos, sin: (B, 1, L, hd); bias: (B, 1, L, Lk). */
+  /**
+   * x: (B, L, D); cos, sin: (B, 1, L, hd); bias: (B, 1, L, Lk). Intermediates are freed as soon as
+   * they are used (chain), so activations do not pile up.
+   */
   forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, past: LayerCache | undefined): { x: Tensor; cache: LayerCache } {
     const heads = this.c.num_attention_heads;
     const kvHeads = this.c.num_key_value_heads ?? heads;
     const h = this.inNorm.forward(x);
-    const rope = (t: Tensor) => t.mul(cos).add(rotateHalf(t).mul(sin));
-    const q = rope(splitHeads(this.q.forward(h), heads));
-    let k = rope(splitHeads(this.k.forward(h), kvHeads));
+    const rope = (t: Tensor) => {
+      const rotated = chain(
+        t,
+        rotateHalf,
+        (r) => r.mul(sin),
+      );
+      const out = chain(
+        t,
+        (u) => u.mul(cos),
+        (u) => u.add(rotated),
+      );
+      rotated.dispose();
+      return out;
+    };
+    const q = chain(h, (t) => this.q.forward(t), (t) => splitHeads(t, heads), rope);
+    let k = chain(h, (t) => this.k.forward(t), (t) => splitHeads(t, kvHeads), rope);
     let v = splitHeads(this.v.forward(h), kvHeads);
+    h.dispose();
     if (past) {
       k = cat([past.k, k], 2);
       v = cat([past.v, v], 2);
     }
-    const x2 = x.add(this.o.forward(attend(q, k, v, bias)));
+    const x2 = chain(
+      q,
+      (t) => attend(t, k, v, bias),
+      (t) => this.o.forward(t),
+      (t) => x.add(t),
+    );
+    q.dispose();
     const m = this.postNorm.forward(x2);
-    return { x: x2.add(this.down.forward(this.gate.forward(m).silu().mul(this.up.forward(m)))), cache: { k, v } };
+    const gated = chain(
+      m,
+      (t) => this.gate.forward(t),
+      (t) => t.silu(),
+      (t) => t.mul(this.up.forward(m)),
+    );
+    m.dispose();
+    const out = chain(
+      gated,
+      (t) => this.down.forward(t),
+      (t) => x2.add(t),
+    );
+    gated.dispose();
+    x2.dispose();
+    return { x: out, cache: { k, v } };
   }
 }
 
@@ -121,13 +171,17 @@ export class LlamaBackbone extends Module implements Backbone {
     const cos = emb.cos();
     const sin = emb.sin();
     const bias = attentionBias(attentionMask, l);
-    let x = embedding(this.embed, inputIds);
     const next: LayerCache[] = [];
-    this.layers.forEach((layer, i) => {
-      const out = layer.forward(x, cos, sin, bias, cache?.[i]);
-      x = out.x;
-      next.push(out.cache);
-    });
-    return { hidden: this.norm.forward(x), cache: next };
+    const hidden = chain(
+      inputIds,
+      (ids) => embedding(this.embed, ids),
+      ...this.layers.map((layer, i) => (t: Tensor) => {
+        const out = layer.forward(t, cos, sin, bias, cache?.[i]);
+        next.push(out.cache);
+        return out.x;
+      }),
+      (t) => this.norm.forward(t),
+    );
+    return { hidden, cache: next };
   }
 }

@@ -19,6 +19,6 @@ export {
   type CreateOptions,
 } from './create.js';
 export { cat, stack, where, noGrad, isGradEnabled, linear, layerNorm, embedding, dropout, crossEntropy } from './functional.js';
-export { tidy, keep } from './scope.js';
+export { tidy, keep, chain } from './scope.js';
 export { AdamW, SGD, clipGradNorm, lrSchedule, type OptimizerState } from './optim.js';
 export { EngineLoadError } from './native.js';

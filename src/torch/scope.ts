@@ -1,4 +1,5 @@
-// Memory scopes: tidy(fn) frees every tensor created inside fn except those it returns; keep(t) exempts one.
+// Memory scopes: tidy(fn) frees every tensor created inside fn except those it returns; keep(t) exempts one;
+// chain(x, ...fns) frees each intermediate of a sequence of ops as soon as the next op has used it.
 
 /** Anything that owns native memory and can be freed now. */
 export interface Disposable {
@@ -52,4 +53,21 @@ export function tidy<T>(fn: () => T): T {
     else t.dispose();
   }
   return result;
+}
+
+/**
+ * Applies `fns` in order, x -> f1(x) -> f2(f1(x)) -> ..., and disposes each intermediate result as
+ * soon as the next function has returned, as PyTorch's reference counting frees a temporary. A
+ * forward pass written this way reuses memory that is still in cache instead of growing its tidy
+ * scope by every activation. Neither `x` nor the final result is disposed; a function may return its input. Autograd is unaffected: the
+ * graph holds its own references to the tensors backward needs.
+ */
+export function chain<T extends Disposable>(x: T, ...fns: ((t: T) => T)[]): T {
+  let cur = x;
+  for (const fn of fns) {
+    const next = fn(cur);
+    if (cur !== x && next !== cur) cur.dispose();
+    cur = next;
+  }
+  return cur;
 }

@@ -14,10 +14,12 @@ import {
   randn,
   tensor,
   tidy,
+  chain,
   zeros,
   crossEntropy,
   linear,
   randint,
+  type Tensor,
 } from '../../src/torch/index.js';
 
 describe('errors', () => {
@@ -119,6 +121,28 @@ describe('memory', () => {
     expect(saved.shape).toEqual([4]);
     expect(() => tidy(() => { randn([3]); throw new Error('boom'); })).toThrow('boom');
     expect(memoryStats().liveTensors).toBe(before + 1);
+  });
+  it('chain() frees each intermediate once the next op has used it, never its input or result; gradients are unchanged', () => {
+    const w = randn([4, 4]).requiresGrad_(true);
+    const x = randn([3, 4]);
+    const seen: Tensor[] = [];
+    const before = memoryStats().liveTensors;
+    const y = chain(
+      x,
+      (t) => t.matmul(w),
+      (t) => (seen.push(t), t.tanh()),
+      (t) => t, // a step may hand its input on
+      (t) => (seen.push(t), t.mul(3)),
+      (t) => t.sum(),
+    );
+    expect(seen.map((t) => t.isDisposed)).toEqual([true, true]);
+    expect(x.isDisposed).toBe(false);
+    expect(memoryStats().liveTensors).toBe(before + 1); // only y
+    y.backward();
+    const viaChain = w.grad!.toArray();
+    w.clearGrad();
+    tidy(() => x.matmul(w).tanh().mul(3).sum().backward());
+    expect(w.grad!.toArray()).toEqual(viaChain);
   });
   it('a 1,000-step training loop keeps RSS flat (< 40 MB growth after warm-up) and frees every step tensor', () => {
     manualSeed(0);
