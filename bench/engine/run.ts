@@ -1,15 +1,40 @@
 // Engine benchmark: train step, forward and KV-cache generation tok/s of the library GPT-2, beside PyTorch doing the same work.
-import { spawnSync } from 'node:child_process';
+//
+// Method: PyTorch runs as a worker process (bench/engine/torch_ref.py) for the whole run. The two
+// engines take turns in short blocks (one untimed warm-up, then a few timed iterations), the order
+// flipping every block and a pause before each so the other side's idle threads have gone to sleep:
+// both sides sample the same machine conditions, which drift on a shared VM by more than the
+// differences being measured. Every iteration is timed; the headline figure is the median iteration
+// (the fastest one, also shown, swung by +-15% between runs here: it measures lucky scheduling).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createCausalLM, generate, parseModelConfig } from '../../src/models/index.js';
 import { AdamW, crossEntropy, manualSeed, noGrad, ones, randint, setNumThreads, tidy } from '../../src/torch/index.js';
 
 const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : NaN;
+};
+if (args.includes('--help')) {
+  console.log(`npm run bench:engine -- [--threads N (2)] [--blocks N (6)] [--quick] [--json]
+Train step, forward pass and KV-cache generation of the DESIGN.md §1 GPT, in safealign and in
+PyTorch (Debian's python3-torch), alternating blocks; prints tokens/s of both and the ratio.
+--json ends the output with one JSON line of the figures.`);
+  process.exit(0);
+}
 const json = args.includes('--json');
-const threads = Number(args[args.indexOf('--threads') + 1]) || 2;
+const threads = flag('--threads') || 2;
 const quick = args.includes('--quick');
-const steps = { train: quick ? 5 : 20, fwd: quick ? 8 : 30, gen: quick ? 1 : 5 };
-const rounds = quick ? 1 : Number(args[args.indexOf('--rounds') + 1]) || 3;
+const blocks = quick ? 1 : flag('--blocks') || 6;
+/** Timed iterations per block. */
+const perBlock = { train: quick ? 2 : 5, fwd: quick ? 3 : 8, gen: quick ? 1 : 2 };
+/** Pause before each block: OpenBLAS's idle threads spin for ~0.1 s before they sleep. */
+const settleMs = 300;
 const [V, T, B] = [2048, 64, 16];
+const tokens = { train: B * T, fwd: B * T, gen: 16 * 32 };
+type Kind = keyof typeof tokens;
 
 setNumThreads(threads);
 manualSeed(0);
@@ -19,97 +44,95 @@ const model = createCausalLM(
 const opt = new AdamW(model.parameters(), { lr: 3e-4 });
 const ids = randint(0, V, [B, T]);
 const mask = ones([B, T], { dtype: 'int64' });
+const prompts = randint(0, V, [16, 16]);
+const pmask = ones([16, 16], { dtype: 'int64' });
 
-/** Seconds of each of n iterations, after 2 warm-up iterations. */
-function timed(fn: () => void, n: number): number[] {
-  for (let i = 0; i < 2; i++) fn();
+const work: Record<Kind, () => void> = {
+  train: () =>
+    tidy(() => {
+      opt.zeroGrad();
+      const { logits } = model.forward(ids, mask);
+      crossEntropy(logits.narrow(1, 0, T - 1).reshape([-1, V]), ids.narrow(1, 1, T - 1).reshape([-1])).backward();
+      opt.step();
+    }),
+  fwd: () => noGrad(() => tidy(() => void model.forward(ids, mask))),
+  gen: () => tidy(() => void generate(model, prompts, pmask, { maxNewTokens: 32, greedy: true, padId: 0 })),
+};
+
+/** Seconds of each of n iterations, after one warm-up iteration. */
+function ours(kind: Kind, n: number): number[] {
+  model.train(kind === 'train');
+  work[kind]();
   return Array.from({ length: n }, () => {
     const t0 = performance.now();
-    fn();
+    work[kind]();
     return (performance.now() - t0) / 1000;
   });
 }
 
-/** Tokens/s of the fastest iteration (noise on a shared machine only adds time) and of the median one. */
-function rates(tokens: number, secs: number[]): [number, number] {
-  const s = [...secs].sort((a, b) => a - b);
-  return [tokens / (s[0] as number), tokens / (s[Math.floor(s.length / 2)] as number)];
-}
+const worker = spawn('/usr/bin/python3', ['bench/engine/torch_ref.py', '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
+let workerErr = '';
+worker.stderr.on('data', (d: Buffer) => (workerErr += d.toString()));
+worker.on('error', (e) => {
+  console.error(`cannot start the PyTorch reference (/usr/bin/python3): ${e.message}. Install it: apt-get install -y python3-torch`);
+  process.exit(1);
+});
+const replies = createInterface({ input: worker.stdout })[Symbol.asyncIterator]();
 
-function measureOurs() {
-  model.train();
-  const trainS = timed(
-    () =>
-      tidy(() => {
-        opt.zeroGrad();
-        const { logits } = model.forward(ids, mask);
-        crossEntropy(logits.narrow(1, 0, T - 1).reshape([-1, V]), ids.narrow(1, 1, T - 1).reshape([-1])).backward();
-        opt.step();
-      }),
-    steps.train,
-  );
-  model.eval();
-  const fwdS = noGrad(() => timed(() => tidy(() => void model.forward(ids, mask)), steps.fwd));
-  const genS = timed(() => tidy(() => void generate(model, prompts, pmask, { maxNewTokens: 32, greedy: true, padId: 0 })), steps.gen);
-  const [train, trainMedian] = rates(B * T, trainS);
-  const [fwd, fwdMedian] = rates(B * T, fwdS);
-  const [gen, genMedian] = rates(16 * 32, genS);
-  return { train_tok_s: train, fwd_tok_s: fwd, gen_tok_s: gen, train_tok_s_median: trainMedian, fwd_tok_s_median: fwdMedian, gen_tok_s_median: genMedian };
-}
-type Figures = ReturnType<typeof measureOurs>;
-
-function measureTorch(): Figures {
-  const ref = spawnSync(
-    '/usr/bin/python3',
-    ['bench/engine/torch_ref.py', '--threads', String(threads), '--train-steps', String(steps.train), '--fwd-steps', String(steps.fwd), '--gen-reps', String(steps.gen)],
-    { encoding: 'utf8' },
-  );
-  if (ref.status !== 0) {
-    console.error(`PyTorch reference failed (needs Debian's python3-torch: apt-get install -y python3-torch):\n${ref.stderr}`);
+async function theirs(kind: Kind, n: number): Promise<number[]> {
+  worker.stdin.write(`${kind} ${n}\n`);
+  const r = await replies.next();
+  if (r.done) {
+    console.error(`PyTorch reference failed (needs Debian's python3-torch: apt-get install -y python3-torch):\n${workerErr}`);
     process.exit(1);
   }
-  return JSON.parse(ref.stdout.trim().split('\n').pop() as string) as Figures;
+  return JSON.parse(r.value as string) as number[];
 }
 
-// Alternate the two engines over several rounds. Every iteration is timed on its own; the headline
-// figure is the fastest iteration of all rounds (as timeit advises: on a shared 2-core machine noise
-// only ever adds time), the median of the rounds' median iterations is printed beside it.
-const prompts = randint(0, V, [16, 16]);
-const pmask = ones([16, 16], { dtype: 'int64' });
-const oursRuns: Figures[] = [];
-const torchRuns: Figures[] = [];
-for (let r = 0; r < rounds; r++) {
-  oursRuns.push(measureOurs());
-  torchRuns.push(measureTorch());
+const secs = { ours: { train: [] as number[], fwd: [] as number[], gen: [] as number[] }, torch: { train: [] as number[], fwd: [] as number[], gen: [] as number[] } };
+for (const kind of ['train', 'fwd', 'gen'] as const) {
+  for (let b = 0; b < blocks; b++) {
+    for (const side of b % 2 === 0 ? (['ours', 'torch'] as const) : (['torch', 'ours'] as const)) {
+      await sleep(settleMs);
+      secs[side][kind].push(...(side === 'ours' ? ours(kind, perBlock[kind]) : await theirs(kind, perBlock[kind])));
+    }
+  }
 }
-const median = (runs: Figures[], k: keyof Figures) => {
-  const xs = runs.map((f) => f[k]).sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)] as number;
-};
-const best = (runs: Figures[], k: keyof Figures) => Math.max(...runs.map((f) => f[k]));
-const pick = (runs: Figures[]): Figures => ({
-  train_tok_s: best(runs, 'train_tok_s'),
-  fwd_tok_s: best(runs, 'fwd_tok_s'),
-  gen_tok_s: best(runs, 'gen_tok_s'),
-  train_tok_s_median: median(runs, 'train_tok_s_median'),
-  fwd_tok_s_median: median(runs, 'fwd_tok_s_median'),
-  gen_tok_s_median: median(runs, 'gen_tok_s_median'),
-});
-const ours = pick(oursRuns);
-const torch = pick(torchRuns);
+worker.stdin.end('quit\n');
+
+/** Tokens/s of the median iteration (`*_tok_s`) and of the fastest one (`*_tok_s_fastest`). */
+function figures(s: Record<Kind, number[]>) {
+  const rate = (kind: Kind, q: 'fastest' | 'median') => {
+    const xs = [...s[kind]].sort((a, b) => a - b);
+    return tokens[kind] / (xs[q === 'fastest' ? 0 : Math.floor(xs.length / 2)] as number);
+  };
+  return {
+    train_tok_s: rate('train', 'median'),
+    fwd_tok_s: rate('fwd', 'median'),
+    gen_tok_s: rate('gen', 'median'),
+    train_tok_s_fastest: rate('train', 'fastest'),
+    fwd_tok_s_fastest: rate('fwd', 'fastest'),
+    gen_tok_s_fastest: rate('gen', 'fastest'),
+  };
+}
+const ourFigures = figures(secs.ours);
+const torchFigures = figures(secs.torch);
 const f0 = (x: number) => x.toFixed(0);
-const row = (label: string, k: 'train' | 'fwd' | 'gen') => {
-  const [a, b] = [ours[`${k}_tok_s`], torch[`${k}_tok_s`]];
-  const [am, bm] = [ours[`${k}_tok_s_median`], torch[`${k}_tok_s_median`]];
+const row = (label: string, k: Kind) => {
+  const [a, b] = [ourFigures[`${k}_tok_s`], torchFigures[`${k}_tok_s`]];
+  const [am, bm] = [ourFigures[`${k}_tok_s_fastest`], torchFigures[`${k}_tok_s_fastest`]];
   return `${label.padEnd(30)} ${f0(a).padStart(8)} ${f0(b).padStart(8)} ${(a / b).toFixed(2).padStart(6)}x   ${f0(am).padStart(8)} ${f0(bm).padStart(8)} ${(am / bm).toFixed(2).padStart(6)}x`;
 };
-console.log(`GPT (vocab ${V}, ctx ${T}, d 256, 4 layers, 4 heads, batch ${B}), ${threads} threads, ${rounds} alternating rounds`);
-console.log(`${'tokens/s'.padEnd(30)} ${'--- fastest iteration ---'.padStart(26)}   ${'---- median iteration ----'.padStart(26)}`);
+console.log(`GPT (vocab ${V}, ctx ${T}, d 256, 4 layers, 4 heads, batch ${B}), ${threads} threads`);
+console.log(
+  `${blocks} alternating blocks per figure; iterations per side: train ${blocks * perBlock.train}, forward ${blocks * perBlock.fwd}, generate ${blocks * perBlock.gen}`,
+);
+console.log(`${'tokens/s'.padEnd(30)} ${'---- median iteration ----'.padStart(26)}   ${'--- fastest iteration ---'.padStart(26)}`);
 console.log(`${''.padEnd(30)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ratio'.padStart(7)}   ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ratio'.padStart(7)}`);
 console.log(row('train step (fwd+CE+bwd+AdamW)', 'train'));
 console.log(row('forward', 'fwd'));
 console.log(row('generate (KV cache, greedy)', 'gen'));
 if (json) {
-  const prefixed = Object.fromEntries(Object.entries(torch).map(([k, v]) => [`torch_${k}`, v]));
-  console.log(JSON.stringify({ ...ours, ...prefixed }));
+  const prefixed = Object.fromEntries(Object.entries(torchFigures).map(([k, v]) => [`torch_${k}`, v]));
+  console.log(JSON.stringify({ ...ourFigures, ...prefixed }));
 }

@@ -1,11 +1,14 @@
 """PyTorch reference for bench/engine: the same GPT-2-style model and work as bench/engine/run.ts.
 
-Usage: /usr/bin/python3 bench/engine/torch_ref.py --threads 2 --train-steps N --fwd-steps N --gen-reps N
-Prints one JSON line: {"train_tok_s":…, "fwd_tok_s":…, "gen_tok_s":…}
+Usage: /usr/bin/python3 bench/engine/torch_ref.py --threads 2
+Serves timing requests on stdin, one per line: "<train|fwd|gen> N" runs one untimed warm-up
+iteration and N timed ones, then prints the N durations in seconds as one JSON list; "quit" ends.
+bench/engine/run.ts alternates such blocks with its own, so both engines see the same machine.
 """
 import argparse
 import json
 import math
+import sys
 import time
 
 import torch
@@ -13,9 +16,6 @@ import torch.nn.functional as F
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=2)
-ap.add_argument("--train-steps", type=int, default=20)
-ap.add_argument("--fwd-steps", type=int, default=30)
-ap.add_argument("--gen-reps", type=int, default=3)
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -77,55 +77,50 @@ def train_step():
     opt.step()
 
 
-def timed(fn, n):
-    """Seconds of each of n iterations, after 2 warm-up iterations."""
-    for _ in range(2):
-        fn()
-    out = []
+def fwd():
+    with torch.no_grad():
+        forward(ids, mask)
+
+
+prompts = torch.randint(0, V, (16, 16))
+pmask = torch.ones(16, 16, dtype=torch.long)
+
+
+@torch.no_grad()
+def gen():
+    """What safealign's generate() computes: greedy tokens, each chosen token's log-probability
+    (for PPO), and the running/response masks (no stop tokens here, so all stay running)."""
+    logits, cache = forward(prompts, pmask)
+    m = pmask
+    last = logits[:, -1]
+    running = torch.ones(16, dtype=torch.bool)
+    toks, logps, alive = [], [], []
+    for t in range(32):
+        logp = last.log_softmax(1)
+        tok = torch.where(running[:, None], last.argmax(1, keepdim=True), 0)
+        logps.append(logp.gather(1, tok) * running[:, None].float())
+        alive.append(running[:, None].long())
+        toks.append(tok)
+        running = running & ~(~running)
+        if not running.any().item() or t == 31:
+            break
+        m = torch.cat([m, alive[-1]], 1)
+        logits, cache = forward(tok, m, cache)
+        last = logits[:, 0]
+    response_mask = torch.cat(alive, 1)
+    return torch.cat([prompts, torch.cat(toks, 1)], 1), torch.cat([pmask, response_mask], 1), torch.cat(logps, 1)
+
+
+WORK = {"train": train_step, "fwd": fwd, "gen": gen}
+for line in sys.stdin:
+    parts = line.split()
+    if not parts or parts[0] == "quit":
+        break
+    fn, n = WORK[parts[0]], int(parts[1])
+    fn()  # warm-up
+    secs = []
     for _ in range(n):
         t0 = time.perf_counter()
         fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
-def rates(tokens, secs):
-    """Tokens/s of the fastest iteration (noise only adds time) and of the median one."""
-    s = sorted(secs)
-    return tokens / s[0], tokens / s[len(s) // 2]
-
-
-train_s = timed(train_step, args.train_steps)
-with torch.no_grad():
-    fwd_s = timed(lambda: forward(ids, mask), args.fwd_steps)
-    prompts = torch.randint(0, V, (16, 16))
-    pmask = torch.ones(16, 16, dtype=torch.long)
-
-    def gen():
-        """What safealign's generate() computes: greedy tokens, each chosen token's log-probability
-        (for PPO), and the running/response masks (no stop tokens here, so all stay running)."""
-        logits, cache = forward(prompts, pmask)
-        m = pmask
-        last = logits[:, -1]
-        running = torch.ones(16, dtype=torch.bool)
-        toks, logps, alive = [], [], []
-        for t in range(32):
-            logp = last.log_softmax(1)
-            tok = torch.where(running[:, None], last.argmax(1, keepdim=True), 0)
-            logps.append(logp.gather(1, tok) * running[:, None].float())
-            alive.append(running[:, None].long())
-            toks.append(tok)
-            running = running & ~(~running)
-            if not running.any().item() or t == 31:
-                break
-            m = torch.cat([m, alive[-1]], 1)
-            logits, cache = forward(tok, m, cache)
-            last = logits[:, 0]
-        response_mask = torch.cat(alive, 1)
-        return torch.cat([prompts, torch.cat(toks, 1)], 1), torch.cat([pmask, response_mask], 1), torch.cat(logps, 1)
-
-    gen_s = timed(gen, args.gen_reps)
-out = {}
-for key, tokens, secs in [("train", B * T, train_s), ("fwd", B * T, fwd_s), ("gen", 16 * 32, gen_s)]:
-    out[f"{key}_tok_s"], out[f"{key}_tok_s_median"] = rates(tokens, secs)
-print(json.dumps(out))
+        secs.append(time.perf_counter() - t0)
+    print(json.dumps(secs), flush=True)
