@@ -7,17 +7,13 @@
 
 namespace sa {
 
-// One JS Tensor owns one TensorBox (through a Napi::External). `dispose` resets the tensor early;
-// the finalizer deletes the box. Native bytes are reported to V8 so GC pressure is real.
-struct TensorBox {
-  at::Tensor t;
-  int64_t bytes = 0;
-};
-
+// Tensors live in a native slot table; a JS handle is a N-API external whose value encodes the slot
+// and its generation (no pointer, no finalizer: creating one costs a small V8 object). `dispose`
+// frees the slot and bumps its generation, so a stale handle is an error, never a dangling pointer.
+// Handles that escape every tidy() scope get a finalizer through `adopt` (see src/torch/scope.ts).
 Napi::Value Wrap(Napi::Env env, at::Tensor t);
 at::Tensor& Unwrap(const Napi::Value& v, const char* what = "tensor");
 bool IsTensor(const Napi::Value& v);
-void ReleaseBox(Napi::Env env, TensorBox* box);
 int64_t LiveTensors();
 int64_t NativeBytes();
 

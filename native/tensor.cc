@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <deque>
 
 namespace sa {
 
@@ -31,28 +32,59 @@ static int64_t BytesOf(const at::Tensor& t) {
   return t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
 }
 
-void ReleaseBox(Napi::Env env, TensorBox* box) {
-  if (box->t.defined()) {
-    box->t = at::Tensor();
-    g_live--;
-    g_bytes -= box->bytes;
-    Report(env, -box->bytes);
-    box->bytes = 0;
-  }
+// The slot table. A deque keeps references to slots valid while new ones are added (an op may hold
+// its inputs' at::Tensor& while its outputs are wrapped). Only the JS thread touches it.
+struct Slot {
+  at::Tensor t;
+  int64_t bytes = 0;
+  uint32_t gen = 0;
+  uint32_t index = 0;
+};
+static std::deque<Slot> g_slots;
+static std::vector<uint32_t> g_free;
+
+static void* Encode(uint32_t index, uint32_t gen) {
+  return reinterpret_cast<void*>((static_cast<uintptr_t>(gen) << 32) | index);
 }
 
-static void Finalize(Napi::Env env, TensorBox* box) {
-  ReleaseBox(env, box);
-  delete box;
+// The live slot a handle's value names, or nullptr if it was disposed (or is not a tensor's).
+static Slot* Lookup(void* data) {
+  auto v = reinterpret_cast<uintptr_t>(data);
+  auto index = static_cast<uint32_t>(v & 0xffffffffu);
+  auto gen = static_cast<uint32_t>(v >> 32);
+  if (index >= g_slots.size()) return nullptr;
+  Slot& s = g_slots[index];
+  return s.gen == gen && s.t.defined() ? &s : nullptr;
+}
+
+static void Release(Napi::Env env, Slot* s) {
+  s->t = at::Tensor();
+  g_live--;
+  g_bytes -= s->bytes;
+  Report(env, -s->bytes);
+  s->bytes = 0;
+  s->gen++;
+  g_free.push_back(s->index);
 }
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
-  auto* box = new TensorBox{std::move(t), 0};
-  box->bytes = BytesOf(box->t);
+  uint32_t index;
+  if (g_free.empty()) {
+    index = static_cast<uint32_t>(g_slots.size());
+    g_slots.emplace_back().index = index;
+  } else {
+    index = g_free.back();
+    g_free.pop_back();
+  }
+  Slot& s = g_slots[index];
+  s.t = std::move(t);
+  s.bytes = BytesOf(s.t);
   g_live++;
-  g_bytes += box->bytes;
-  Report(env, box->bytes);
-  return Napi::External<TensorBox>::New(env, box, Finalize);
+  g_bytes += s.bytes;
+  Report(env, s.bytes);
+  napi_value value;
+  NAPI_THROW_IF_FAILED(env, napi_create_external(env, Encode(index, s.gen), nullptr, nullptr, &value), Napi::Value());
+  return Napi::Value(env, value);
 }
 
 bool IsTensor(const Napi::Value& v) { return v.IsExternal(); }
@@ -61,11 +93,11 @@ at::Tensor& Unwrap(const Napi::Value& v, const char* what) {
   if (!v.IsExternal()) {
     throw Napi::TypeError::New(v.Env(), std::string("expected a tensor for ") + what);
   }
-  auto* box = v.As<Napi::External<TensorBox>>().Data();
-  if (!box->t.defined()) {
+  Slot* s = Lookup(v.As<Napi::External<void>>().Data());
+  if (s == nullptr) {
     throw Napi::Error::New(v.Env(), std::string("tensor used after dispose() (") + what + ")");
   }
-  return box->t;
+  return s->t;
 }
 
 at::ScalarType DTypeFromString(const std::string& s) {
@@ -166,12 +198,29 @@ static SA_FN(Item) {
 }
 
 static SA_FN(Dispose) {
-  if (info[0].IsExternal()) ReleaseBox(info.Env(), info[0].As<Napi::External<TensorBox>>().Data());
+  if (info[0].IsExternal()) {
+    if (Slot* s = Lookup(info[0].As<Napi::External<void>>().Data())) Release(info.Env(), s);
+  }
   return info.Env().Undefined();
 }
 
 static SA_FN(IsDisposed) {
-  return Napi::Boolean::New(info.Env(), !info[0].As<Napi::External<TensorBox>>().Data()->t.defined());
+  return Napi::Boolean::New(info.Env(), !info[0].IsExternal() || Lookup(info[0].As<Napi::External<void>>().Data()) == nullptr);
+}
+
+// adopt(owner: object, handle): frees the handle's tensor when `owner` is garbage-collected, unless
+// it was disposed first (the finalizer checks the generation). For tensors no tidy() scope frees.
+static void FinalizeSlot(napi_env env, void* data, void*) {
+  if (Slot* s = Lookup(data)) Release(Napi::Env(env), s);
+}
+
+static SA_FN(Adopt) {
+  return Guard(info, [&] {
+    void* data = info[1].As<Napi::External<void>>().Data();
+    if (Lookup(data) == nullptr) throw std::invalid_argument("adopt(): tensor already disposed");
+    NAPI_THROW_IF_FAILED(info.Env(), napi_add_finalizer(info.Env(), info[0], data, FinalizeSlot, nullptr, nullptr), Napi::Value());
+    return info.Env().Undefined();
+  });
 }
 
 #define SA_CREATE(NAME, EXPR)                                                   \
@@ -248,6 +297,7 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   SA_EXPORT(exports, "item", Item);
   SA_EXPORT(exports, "dispose", Dispose);
   SA_EXPORT(exports, "isDisposed", IsDisposed);
+  SA_EXPORT(exports, "adopt", Adopt);
   SA_EXPORT(exports, "zeros", Zeros);
   SA_EXPORT(exports, "ones", Ones);
   SA_EXPORT(exports, "rand", Rand);

@@ -20,6 +20,8 @@ export interface NativeTorch {
   item(h: Handle): number;
   dispose(h: Handle): void;
   isDisposed(h: Handle): boolean;
+  /** Frees h's tensor when `owner` is garbage-collected (unless disposed first). */
+  adopt(owner: object, h: Handle): void;
   zeros(shape: number[], dtype?: string, device?: string): Handle;
   ones(shape: number[], dtype?: string, device?: string): Handle;
   rand(shape: number[], dtype?: string, device?: string): Handle;

@@ -4,18 +4,28 @@
 /** Anything that owns native memory and can be freed now. */
 export interface Disposable {
   dispose(): void;
+  /**
+   * Called when the object is in no scope (created outside every tidy(), kept, or returned from
+   * the outermost one): from then on it must free itself when garbage-collected. Objects inside
+   * a scope need no finalizer, which is what makes creating a tensor cheap.
+   */
+  adopt?(): void;
 }
 
 const scopes: Set<Disposable>[] = [];
 
-/** Called by every new tensor: the innermost open scope takes ownership. */
+/** Called by every new tensor: the innermost open scope takes ownership; outside any scope, the GC does. */
 export function track(t: Disposable): void {
-  scopes[scopes.length - 1]?.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope) scope.add(t);
+  else t.adopt?.();
 }
 
-/** Removes `t` from every open scope, so no tidy() frees it. Returns t. */
+/** Removes `t` from every open scope, so no tidy() frees it (the GC will, unless disposed). Returns t. */
 export function keep<T extends Disposable>(t: T): T {
-  for (const s of scopes) s.delete(t);
+  let held = false;
+  for (const s of scopes) held = s.delete(t) || held;
+  if (held) t.adopt?.();
   return t;
 }
 

@@ -66,6 +66,11 @@ export class Tensor {
     return this.h === null || native.isDisposed(this.h);
   }
 
+  /** @internal Hands the tensor to the garbage collector (see Disposable.adopt in scope.ts). */
+  adopt(): void {
+    if (this.h !== null) native.adopt(this, this.h);
+  }
+
   /** Frees the native tensor now. Safe to call twice. */
   dispose(): void {
     if (this.h !== null) native.dispose(this.h);

@@ -21,6 +21,7 @@ import {
   randint,
   type Tensor,
 } from '../../src/torch/index.js';
+import { native } from '../../src/torch/native.js';
 
 describe('errors', () => {
   it('a shape mismatch is a TorchError carrying libtorch message, not a crash', () => {
@@ -122,6 +123,18 @@ describe('memory', () => {
     expect(() => tidy(() => { randn([3]); throw new Error('boom'); })).toThrow('boom');
     expect(memoryStats().liveTensors).toBe(before + 1);
   });
+  it('a stale handle stays an error after its slot is reused by a new tensor', () => {
+    const a = randn([2]);
+    const stale = a.handle;
+    a.dispose();
+    const b = randn([3]);
+    expect(() => native.shape(stale)).toThrow(/after dispose/);
+    expect(native.isDisposed(stale)).toBe(true);
+    native.dispose(stale); // a no-op, not a free of b
+    expect(b.shape).toEqual([3]);
+    expect(b.isDisposed).toBe(false);
+    b.dispose();
+  });
   it('chain() frees each intermediate once the next op has used it, never its input or result; gradients are unchanged', () => {
     const w = randn([4, 4]).requiresGrad_(true);
     const x = randn([3, 4]);
@@ -174,7 +187,10 @@ describe('memory', () => {
     let peak = 0;
     // 3 GiB of 16 MiB tensors, none disposed: V8 hears of them in 256 MiB steps and collects them.
     for (let i = 0; i < 192; i++) {
-      void ones([4 * 2 ** 20]).mul(2).sum().item();
+      // created outside any scope, returned from the outermost tidy(), or kept inside one
+      if (i % 3 === 0) void ones([4 * 2 ** 20]).mul(2).sum().item();
+      else if (i % 3 === 1) void tidy(() => ones([4 * 2 ** 20]).mul(2));
+      else tidy(() => void keep(ones([4 * 2 ** 20])));
       if (i % 16 === 0) {
         await new Promise((r) => setImmediate(r)); // let finalizers run, as an event loop would
         peak = Math.max(peak, process.memoryUsage().rss);
