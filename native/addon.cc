@@ -1,8 +1,15 @@
 // Module entry of the libtorch N-API addon: registers every group of functions.
 #include "common.h"
 #include <malloc.h>
+#include <atomic>
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // The tensor table and memory accounting are per process and unlocked: one JS thread owns them.
+  static std::atomic<bool> loaded{false};
+  if (loaded.exchange(true)) {
+    throw Napi::Error::New(env, "the safealign engine is already loaded by another JS thread of this process; "
+                                "use it from one thread (child processes, not worker_threads, for parallel work)");
+  }
   // Tensors in a tidy() scope are freed together at its end, so large buffers would otherwise be
   // mmap'ed and unmapped every step (page faults on every forward). Keep them in the heap for reuse.
   mallopt(M_MMAP_THRESHOLD, 512 * 1024 * 1024);

@@ -164,7 +164,9 @@ function load(): NativeTorch {
   try {
     return createRequire(import.meta.url)(path) as NativeTorch;
   } catch (e) {
-    throw new EngineLoadError(`cannot load ${path}: ${(e as Error).message}. Rebuild it with \`npm run build:native\`.`);
+    const message = (e as Error).message;
+    if (message.includes('another JS thread')) throw new EngineLoadError(message);
+    throw new EngineLoadError(`cannot load ${path}: ${message}. Rebuild it with \`npm run build:native\`.`);
   }
 }
 

@@ -1,4 +1,6 @@
 // Engine behaviour: errors surface as TorchError, dtype conversions, seeds, memory scopes and a flat-RSS training loop.
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   AdamW,
@@ -42,6 +44,21 @@ describe('errors', () => {
   });
   it('fromBuffer checks the byte count', () => {
     expect(() => fromBuffer(new Uint8Array(5), 'float32', [2])).toThrow(/5 bytes given but shape needs 8/);
+  });
+});
+
+describe('threads', () => {
+  it('a second JS thread loading the engine gets a clear error (the tensor table is per process)', async () => {
+    const addon = fileURLToPath(new URL('../../native/build/Release/safealign_torch.node', import.meta.url));
+    const code = `const { parentPort } = require('node:worker_threads');
+      try { require(${JSON.stringify(addon)}); parentPort.postMessage('loaded'); } catch (e) { parentPort.postMessage(e.message); }`;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const w = new Worker(code, { eval: true });
+      w.once('message', (m: string) => void w.terminate().then(() => resolve(m)));
+      w.once('error', reject);
+    });
+    expect(reply).toMatch(/already loaded by another JS thread/);
+    expect(ones([2]).sum().item()).toBe(2); // the main thread's engine is unaffected
   });
 });
 
