@@ -12,30 +12,38 @@ export interface Disposable {
   adopt?(): void;
 }
 
-const scopes: Set<Disposable>[] = [];
+// Each open scope lists the tensors created in it, in order: a push per tensor (a Set insertion, with
+// the identity hash it gives every new object, cost a third of the JS time of a decoding step).
+const scopes: Disposable[][] = [];
 
 /** Called by every new tensor: the innermost open scope takes ownership; outside any scope, the GC does. */
 export function track(t: Disposable): void {
   const scope = scopes[scopes.length - 1];
-  if (scope) scope.add(t);
+  if (scope) scope.push(t);
   else t.adopt?.();
 }
 
 /** Removes `t` from every open scope, so no tidy() frees it (the GC will, unless disposed). Returns t. */
 export function keep<T extends Disposable>(t: T): T {
   let held = false;
-  for (const s of scopes) held = s.delete(t) || held;
+  for (const s of scopes) {
+    const i = s.lastIndexOf(t); // a tensor is kept soon after it is made: search from the end
+    if (i >= 0) {
+      s.splice(i, 1);
+      held = true;
+    }
+  }
   if (held) t.adopt?.();
   return t;
 }
 
-function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  if (scopes.length && scopes[scopes.length - 1]?.has(value as Disposable)) into.add(value);
-  if (Array.isArray(value)) for (const v of value) collect(v, into, seen);
-  else if (value instanceof Map) for (const v of value.values()) collect(v, into, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+/** Adds every object reachable from a tidy() result through arrays, Maps and plain objects to `into`. */
+function collect(value: unknown, into: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || into.has(value)) return;
+  into.add(value);
+  if (Array.isArray(value)) for (const v of value) collect(v, into);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, into);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into);
 }
 
 /**
@@ -44,7 +52,7 @@ function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
  * enclosing scope. Scopes nest. `fn` must be synchronous.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Set<Disposable>();
+  const scope: Disposable[] = [];
   scopes.push(scope);
   let result: T;
   try {
@@ -56,7 +64,7 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   const survivors = new Set<unknown>();
-  collect(result, survivors, new Set());
+  collect(result, survivors);
   scopes.pop();
   for (const t of scope) {
     if (survivors.has(t)) track(t);

@@ -13,13 +13,17 @@ export class TorchError extends Error {
   override name = 'TorchError';
 }
 
+/** A libtorch error from the addon (a plain Error named TorchError) as a TorchError; others unchanged. */
+function torchError(e: unknown): unknown {
+  const err = e as Error;
+  return err?.name === 'TorchError' && !(err instanceof TorchError) ? new TorchError(err.message) : e;
+}
+
 function call<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    const err = e as Error;
-    if (err?.name === 'TorchError' && !(err instanceof TorchError)) throw new TorchError(err.message);
-    throw e;
+    throw torchError(e);
   }
 }
 
@@ -43,7 +47,13 @@ export class Tensor {
 
   private wrap(fn: (h: Handle) => Handle): Tensor {
     const h = this.handle;
-    return new Tensor(call(() => fn(h)));
+    let out: Handle;
+    try {
+      out = fn(h);
+    } catch (e) {
+      throw torchError(e);
+    }
+    return new Tensor(out);
   }
 
   get shape(): number[] {
