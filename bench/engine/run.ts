@@ -18,13 +18,15 @@ const flag = (name: string) => {
   return i >= 0 ? Number(args[i + 1]) : NaN;
 };
 if (args.includes('--help')) {
-  console.log(`npm run bench:engine -- [--threads N (2)] [--blocks N (6)] [--quick] [--json]
+  console.log(`npm run bench:engine -- [--threads N (2)] [--blocks N (6)] [--quick] [--verbose] [--json]
 Train step, forward pass and KV-cache generation of the DESIGN.md §1 GPT, in safealign and in
 PyTorch (Debian's python3-torch), alternating blocks; prints tokens/s of both and the ratio.
---json ends the output with one JSON line of the figures.`);
+--verbose prints every block's iteration times (ms) to stderr; --json ends the output with one
+JSON line of the figures.`);
   process.exit(0);
 }
 const json = args.includes('--json');
+const verbose = args.includes('--verbose');
 const threads = flag('--threads') || 2;
 const quick = args.includes('--quick');
 const blocks = quick ? 1 : flag('--blocks') || 6;
@@ -94,7 +96,9 @@ for (const kind of ['train', 'fwd', 'gen'] as const) {
   for (let b = 0; b < blocks; b++) {
     for (const side of b % 2 === 0 ? (['ours', 'torch'] as const) : (['torch', 'ours'] as const)) {
       await sleep(settleMs);
-      secs[side][kind].push(...(side === 'ours' ? ours(kind, perBlock[kind]) : await theirs(kind, perBlock[kind])));
+      const xs = side === 'ours' ? ours(kind, perBlock[kind]) : await theirs(kind, perBlock[kind]);
+      if (verbose) console.error(`${kind} block ${b} ${side.padEnd(5)} ms: ${xs.map((x) => (x * 1000).toFixed(1)).join(' ')}`);
+      secs[side][kind].push(...xs);
     }
   }
 }
