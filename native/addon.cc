@@ -7,8 +7,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // The tensor table and memory accounting are per process and unlocked: one JS thread owns them.
   static std::atomic<bool> loaded{false};
   if (loaded.exchange(true)) {
-    throw Napi::Error::New(env, "the safealign engine is already loaded by another JS thread of this process; "
-                                "use it from one thread (child processes, not worker_threads, for parallel work)");
+    Napi::Error err = Napi::Error::New(env, "the safealign engine is already loaded by another JS thread of this process; "
+                                            "use it from one thread (child processes, not worker_threads, for parallel work)");
+    err.Set("code", Napi::String::New(env, "ERR_SAFEALIGN_SECOND_THREAD"));
+    throw err;
   }
   // Tensors in a tidy() scope are freed together at its end, so large buffers would otherwise be
   // mmap'ed and unmapped every step (page faults on every forward). Keep them in the heap for reuse.

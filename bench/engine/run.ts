@@ -91,7 +91,8 @@ async function theirs(kind: Kind, n: number): Promise<number[]> {
   return JSON.parse(r.value as string) as number[];
 }
 
-const secs = { ours: { train: [] as number[], fwd: [] as number[], gen: [] as number[] }, torch: { train: [] as number[], fwd: [] as number[], gen: [] as number[] } };
+const noTimes = (): Record<Kind, number[]> => ({ train: [], fwd: [], gen: [] });
+const secs = { ours: noTimes(), torch: noTimes() };
 for (const kind of ['train', 'fwd', 'gen'] as const) {
   for (let b = 0; b < blocks; b++) {
     for (const side of b % 2 === 0 ? (['ours', 'torch'] as const) : (['torch', 'ours'] as const)) {

@@ -164,9 +164,9 @@ function load(): NativeTorch {
   try {
     return createRequire(import.meta.url)(path) as NativeTorch;
   } catch (e) {
-    const message = (e as Error).message;
-    if (message.includes('another JS thread')) throw new EngineLoadError(message);
-    throw new EngineLoadError(`cannot load ${path}: ${message}. Rebuild it with \`npm run build:native\`.`);
+    const err = e as Error & { code?: string };
+    if (err.code === 'ERR_SAFEALIGN_SECOND_THREAD') throw new EngineLoadError(err.message);
+    throw new EngineLoadError(`cannot load ${path}: ${err.message}. Rebuild it with \`npm run build:native\`.`);
   }
 }
 

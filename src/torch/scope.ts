@@ -12,8 +12,8 @@ export interface Disposable {
   adopt?(): void;
 }
 
-// Each open scope lists the tensors created in it, in order: a push per tensor (a Set insertion, with
-// the identity hash it gives every new object, cost a third of the JS time of a decoding step).
+// Each open scope lists the tensors created in it, in order: a push per tensor is cheaper than a Set
+// insertion, which also gives every new object an identity hash.
 const scopes: Disposable[][] = [];
 
 /** Called by every new tensor: the innermost open scope takes ownership; outside any scope, the GC does. */
@@ -77,8 +77,8 @@ export function tidy<T>(fn: () => T): T {
  * Applies `fns` in order, x -> f1(x) -> f2(f1(x)) -> ..., and disposes each intermediate result as
  * soon as the next function has returned, as PyTorch's reference counting frees a temporary. A
  * forward pass written this way reuses memory that is still in cache instead of growing its tidy
- * scope by every activation. Neither `x` nor the final result is disposed; a function may return its input. Autograd is unaffected: the
- * graph holds its own references to the tensors backward needs.
+ * scope by every activation. Neither `x` nor the final result is disposed; a function may return
+ * its input. Autograd is unaffected: the graph holds its own references to the tensors backward needs.
  */
 export function chain<T extends Disposable>(x: T, ...fns: ((t: T) => T)[]): T {
   let cur = x;

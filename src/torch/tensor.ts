@@ -13,17 +13,13 @@ export class TorchError extends Error {
   override name = 'TorchError';
 }
 
-/** A libtorch error from the addon (a plain Error named TorchError) as a TorchError; others unchanged. */
-function torchError(e: unknown): unknown {
-  const err = e as Error;
-  return err?.name === 'TorchError' && !(err instanceof TorchError) ? new TorchError(err.message) : e;
-}
-
 function call<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    throw torchError(e);
+    const err = e as Error;
+    if (err?.name === 'TorchError' && !(err instanceof TorchError)) throw new TorchError(err.message);
+    throw e;
   }
 }
 
@@ -47,13 +43,7 @@ export class Tensor {
 
   private wrap(fn: (h: Handle) => Handle): Tensor {
     const h = this.handle;
-    let out: Handle;
-    try {
-      out = fn(h);
-    } catch (e) {
-      throw torchError(e);
-    }
-    return new Tensor(out);
+    return new Tensor(call(() => fn(h)));
   }
 
   get shape(): number[] {
