@@ -35,12 +35,22 @@ export interface RlLogRecord {
   goldHelpfulness?: number;
 }
 
+/**
+ * What RL needs of a reward or cost model: the end-of-sequence score of each token sequence.
+ * A `ScoreModel` is one; tests use exact score tables (a task whose optimum is known).
+ */
+export interface SequenceScorer {
+  /** inputIds, attentionMask: (B, L) -> endScores (B,). */
+  forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor };
+  eval(): unknown;
+}
+
 export interface RlModels {
   actor: CausalLM;
   /** Frozen reference (the SFT model). */
   reference: CausalLM;
-  rewardModel: ScoreModel;
-  costModel?: ScoreModel;
+  rewardModel: SequenceScorer;
+  costModel?: SequenceScorer;
   /** One critic per stream the method declares (initialised from the stream's score model). */
   critics: Partial<Record<StreamName, ScoreModel>>;
 }
@@ -166,7 +176,7 @@ export function trainRl(args: {
     const scored = noGrad(() => {
       const refLogProbs = responseSlice(sequenceLogProbs(models.reference, seq, attn), L, T);
       const reward = models.rewardModel.forward(seq, attn).endScores;
-      const cost = method.usesCost ? (models.costModel as ScoreModel).forward(seq, attn).endScores : null;
+      const cost = method.usesCost ? (models.costModel as SequenceScorer).forward(seq, attn).endScores : null;
       const values = Object.fromEntries(critics.map(([s, c]) => [s, responseSlice(c.forward(seq, attn).scores, L, T).mul(mask)]));
       return { refLogProbs, reward, cost, values: values as Record<StreamName, Tensor> };
     });
