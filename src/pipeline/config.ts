@@ -22,9 +22,9 @@ export const LagrangeSchema = z
       .nullable()
       .default(null)
       .describe(
-        'cost threshold d (keep J_c <= d). null = calibrate from the cost model: d = safeMean + thresholdQuantile·(unsafeMean - safeMean) over the gold test responses',
+        'cost threshold d (keep J_c <= d). null = calibrate from the cost model: d = safeMean + thresholdQuantile·(unsafeMean - safeMean), the mean cost-model scores of the responses the annotators\' majority labelled safe / unsafe in the validation split (scoreValidation); never gold labels or test data',
       ),
-    thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with threshold null: how far from the mean safe cost towards the mean unsafe cost d sits (≈ tolerated unsafe share)'),
+    thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with threshold null: how far from the mean safe cost towards the mean unsafe cost (validation split) d sits: the unsafe share of answers the constraint tolerates'),
     init: z.number().positive().default(1).describe('initial λ'),
     lr: z.number().positive().default(0.1).describe('SGD learning rate of log λ'),
     window: z.number().int().positive().default(128).describe('episodes in the moving window of J_c'),
@@ -61,6 +61,20 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('preference pairs from the SFT policy (as the Safe RLHF paper builds its data)'),
+    scoreValidation: z
+      .object({
+        fraction: z
+          .number()
+          .min(0)
+          .max(0.5)
+          .default(0.1)
+          .describe(
+            "share of the annotator-labelled training pairs (the world's and the SFT policy's) held out from reward/cost training: both models report their accuracy on it and the cost threshold d is calibrated on it (0 = none; then set ppoLag.lagrange.threshold)",
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('validation split of the annotator-labelled pairs (what a real user has: no gold labels, no test data)'),
     reward: ScoreConfigSchema.prefault({}).describe('reward model training'),
     cost: ScoreConfigSchema.prefault({}).describe('cost model training'),
     ensemble: z

@@ -18,8 +18,10 @@ export interface PolicyEval {
   helpfulness: number;
   meanReward: number;
   meanCost: number;
-  /** Mean over responses of Σ_t (log π - log π_ref). */
+  /** Mean over responses of Σ_t (log π - log π_ref), π_ref the SFT policy. */
   kl: number;
+  /** The same against the policy this model's training started from (iterative rounds: the previous round's policy). */
+  klToStart?: number;
   distinct2: number;
   responseLength: number;
   n: number;
@@ -72,7 +74,10 @@ export function scoreResponses(
 export function evaluatePolicy(args: {
   name: string;
   policy: CausalLM;
+  /** The SFT policy (`kl`). */
   reference: CausalLM;
+  /** The policy training started from, when it is not the SFT policy (`klToStart`). */
+  startReference?: CausalLM;
   rewardModel: ScoreModel;
   costModel: ScoreModel;
   tokenizer: Tokenizer;
@@ -89,6 +94,7 @@ export function evaluatePolicy(args: {
   const rewards: number[] = [];
   const costs: number[] = [];
   const kls: number[] = [];
+  const klsToStart: number[] = [];
   const lengths: number[] = [];
   manualSeed(args.seed + 7919);
   args.policy.eval();
@@ -106,8 +112,12 @@ export function evaluatePolicy(args: {
         });
         const mask = gen.responseMask.float();
         const T = mask.shape[1] as number;
-        const ref = sequenceLogProbs(args.reference, gen.sequences, gen.attentionMask).narrow(1, L - 1, T);
-        kls.push(...gen.logProbs.sub(ref).mul(mask).sum(1).toNumbers());
+        const klTo = (reference: CausalLM) => {
+          const ref = sequenceLogProbs(reference, gen.sequences, gen.attentionMask).narrow(1, L - 1, T);
+          return gen.logProbs.sub(ref).mul(mask).sum(1).toNumbers();
+        };
+        kls.push(...klTo(args.reference));
+        if (args.startReference) klsToStart.push(...klTo(args.startReference));
         rewards.push(...args.rewardModel.forward(gen.sequences, gen.attentionMask).endScores.toNumbers());
         costs.push(...args.costModel.forward(gen.sequences, gen.attentionMask).endScores.toNumbers());
         lengths.push(...mask.sum(1).toNumbers());
@@ -126,6 +136,7 @@ export function evaluatePolicy(args: {
     meanReward: mean(rewards),
     meanCost: mean(costs),
     kl: mean(kls),
+    ...(args.startReference ? { klToStart: mean(klsToStart) } : {}),
     distinct2: distinctN(responses, 2),
     responseLength: mean(lengths),
     n: items.length,

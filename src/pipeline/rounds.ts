@@ -11,11 +11,11 @@ import { loadPretrained, savePretrained, ScoreModel, type CausalLM, type Tokeniz
 import { manualSeed } from '../torch/index.js';
 import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
-import { worldMetrics } from '../eval/world-metrics.js';
 import type { PipelineConfig } from './config.js';
 import { annotatePolicyPairs } from './annotate-policy.js';
 import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
 import type { StageRunner } from './stages.js';
+import type { EvaluationSet } from './evaluation-data.js';
 
 export interface RoundResult {
   round: number;
@@ -34,8 +34,12 @@ export async function runRounds(args: {
   tokenizer: Tokenizer;
   trainPrompts: readonly RlPrompt[];
   redTeamPrompts: readonly RlPrompt[];
-  testPrompts: readonly RlPrompt[];
+  /** Evaluation only: test prompts and the gold judge. */
+  evalSet: EvaluationSet;
+  /** Training pairs of the first reward/cost models (validation split excluded). */
   previousTrainData: readonly PreferenceRecord[];
+  /** The SFT policy: each round's `kl` is measured against it. */
+  sftDir: string;
   start: { policyDir: string; rewardDir: string; costDir: string };
   threshold: number;
   progress: Progress;
@@ -86,21 +90,23 @@ export async function runRounds(args: {
         prompts: pool,
         config: { ...config.rl, steps: config.rounds.rlSteps, seed: config.seed + k },
         outDir: join(stageDir, 'ppo_lag'),
-        judge: worldMetrics,
+        // per-step gold metrics of the rollouts: logged only
+        judge: args.evalSet.judge,
         progress,
       });
       savePretrained(join(stageDir, 'model'), policy, { tokenizer });
       const ev = evaluatePolicy({
         name: stage,
         policy,
-        reference: loadPretrained(args.start.policyDir).model as CausalLM,
+        reference: loadPretrained(args.sftDir).model as CausalLM,
+        startReference: loadPretrained(dirs.policyDir).model as CausalLM,
         rewardModel,
         costModel,
         tokenizer,
-        prompts: args.testPrompts,
+        prompts: args.evalSet.testPrompts,
         config: config.eval,
         seed: config.seed,
-        judge: worldMetrics,
+        judge: args.evalSet.judge,
       });
       return { round: k, pairs: records.length, pairHarmfulRate, log: out.log, eval: ev, dir: stageDir };
     });

@@ -9,7 +9,7 @@ import type { PreferenceRecord } from '../data/record.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
 import { ScoreEnsemble, warmAverage } from '../algorithms/score/ensemble.js';
-import { trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
+import { trainRl, type RlLogRecord } from '../algorithms/rl/train.js';
 import type { RlMethod, StreamName } from '../algorithms/rl/method.js';
 import { ppoMethod } from '../algorithms/ppo/method.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
@@ -19,39 +19,35 @@ import { parseModelConfig } from '../models/hf-config.js';
 import { Tokenizer } from '../models/tokenizer.js';
 import { trainWordLevel } from '../models/tokenizer-train.js';
 import { manualSeed, setNumThreads } from '../torch/index.js';
-import { buildWorld, WORLD_FILES } from '../world/index.js';
+import { buildWorld } from '../world/index.js';
 import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
 import { readPkuSafeRlhf, writePkuSafeRlhf } from '../data/pku-saferlhf.js';
 import { annotatePolicyPairs } from './annotate-policy.js';
-import { worldMetrics } from '../eval/world-metrics.js';
 import { evaluatePolicy, scoreResponses, type PolicyEval } from './evaluate-policy.js';
 import { writePipelineReport } from './report.js';
 import { runRounds } from './rounds.js';
 import type { PipelineConfig } from './config.js';
 import { StageRunner } from './stages.js';
-
-function readJsonl<T>(path: string): T[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as T);
-}
+import { readTrainingData } from './training-data.js';
+import { readEvaluationSet } from './evaluation-data.js';
+import { calibrateThreshold, splitValidation } from './score-validation.js';
 
 export interface PipelineResult {
   runDir: string;
   models: Record<string, PolicyEval>;
-  scoreModels: Record<ScoreKind, { test: ScoreEval; gold: ScoreEval }>;
+  /** Score-model accuracy on the validation split (annotator labels), the test pairs (annotator labels) and the same pairs' gold labels. */
+  scoreModels: Record<ScoreKind, { validation: ScoreEval; test: ScoreEval; gold: ScoreEval }>;
   training: Record<string, RlLogRecord[]>;
   timings: Record<string, number>;
-  /** The PPO-Lagrangian cost threshold d actually used. */
+  /** The PPO-Lagrangian cost threshold d actually used (set by the user or calibrated on the validation split). */
   threshold: number;
   /** Gold test accuracy of the reward ensemble members, their combinations and WARM. */
   ensemble: { members: number[]; mean: number; min: number; uncertainty: number; warm: number } | null;
   /** Per iterative round: pairs labelled and the harmful rate of the previous policy's sampled responses. */
   rounds: { round: number; pairs: number; pairHarmfulRate: number }[];
   /** Preference pairs the reward and cost models were trained on: the world's and those sampled from the SFT policy. */
-  preferenceData: { worldPairs: number; sftPairs: number; sftPairHarmfulRate: number | null };
+  preferenceData: { worldPairs: number; sftPairs: number; sftPairHarmfulRate: number | null; trainPairs: number; validationPairs: number };
   /** Reward and cost model scores of every response in the gold-labelled preference test set. */
   testScatter: { reward: number; cost: number; safe: boolean }[];
 }
@@ -95,21 +91,21 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   writeJsonAtomic(join(runDir, 'config.json'), config);
   const worldDir = join(runDir, 'world');
 
+  if (config.ppoLag.lagrange.threshold === null && config.scoreValidation.fraction === 0) {
+    throw new ConfigError('ppoLag.lagrange.threshold is null (calibrate d) but scoreValidation.fraction is 0: there is no validation split to calibrate on. Set one of them.');
+  }
   await runner.run('world', ({ stageDir }) => buildWorld(config.world, stageDir, progress));
-  const files = WORLD_FILES;
-  const sftTrain = readJsonl<{ prompt: string; response: string }>(join(worldDir, files.sftTrain));
-  const sftTest = readJsonl<{ prompt: string; response: string }>(join(worldDir, files.sftTest));
-  const promptsTrain = readJsonl<{ prompt: string; kind: string }>(join(worldDir, files.promptsTrain));
-  const promptsTest = readJsonl<{ prompt: string; kind: string }>(join(worldDir, files.promptsTest));
-  const toRl = (p: { prompt: string; kind: string }): RlPrompt => ({ prompt: p.prompt, risky: p.kind === 'risky' });
+  // Training stages read `data` only; `evalSet` (test split, gold labels, the gold judge) goes to evaluation only.
+  const data = await readTrainingData(worldDir);
+  const evalSet = await readEvaluationSet(worldDir);
 
   // --- tokenizer: word level over everything the policy will read or write -----------------
   const tokDir = join(runDir, 'tokenizer');
   await runner.run('tokenizer', () => {
     const base = trainWordLevel([], { vocabSize: 16 });
     const corpus = [
-      ...sftTrain.flatMap((e) => [base.applyChatTemplate([{ role: 'user', content: e.prompt }], { addGenerationPrompt: true }), e.response]),
-      ...readFileSync(join(worldDir, files.vocabulary), 'utf8').split('\n'),
+      ...data.sftTrain.flatMap((e) => [base.applyChatTemplate([{ role: 'user', content: e.prompt }], { addGenerationPrompt: true }), e.response]),
+      ...data.vocabulary,
     ];
     const tok = trainWordLevel(corpus, { vocabSize: 4096 });
     tok.save(tokDir);
@@ -137,13 +133,14 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         pad_token_id: tokenizer.padId ?? null,
       }),
     );
-    const result = trainSft({ model, tokenizer, train: sftTrain, test: sftTest, config: config.sft, outDir: stageDir, progress });
+    // `test` only computes the logged held-out loss curve; it never changes an update.
+    const result = trainSft({ model, tokenizer, train: data.sftTrain, test: evalSet.sftTest, config: config.sft, outDir: stageDir, progress });
     savePretrained(sftModelDir, model, { tokenizer, trainingConfig: config.sft });
     return { steps: result.steps, evalLoss: result.finalEvalLoss, evalPerplexity: result.finalEvalPerplexity, log: result.log };
   });
 
   // --- annotations: response pairs from the SFT policy, labelled by the simulated annotators -----
-  const trainPrompts = promptsTrain.map(toRl);
+  const trainPrompts = data.prompts;
   const annotationsFile = join(runDir, 'annotations', 'preferences.jsonl');
   const annotate = () =>
     runner.run('annotations', ({ stageDir }) => {
@@ -169,12 +166,21 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     });
   const annotated = config.annotations.pairs > 0 ? await annotate() : null;
 
-  // --- reward and cost models ------------------------------------------------------------------
-  const worldPairs = (await readPkuSafeRlhf(join(worldDir, files.preferencesTrain))).records;
-  const prefTrain: PreferenceRecord[] = [...worldPairs, ...(annotated ? (await readPkuSafeRlhf(annotationsFile)).records : [])];
-  const preferenceData = { worldPairs: worldPairs.length, sftPairs: annotated?.pairs ?? 0, sftPairHarmfulRate: annotated?.pairHarmfulRate ?? null };
-  const prefTest: PreferenceRecord[] = (await readPkuSafeRlhf(join(worldDir, files.preferencesTest))).records;
-  const prefGoldTest: PreferenceRecord[] = (await readPkuSafeRlhf(join(worldDir, files.goldTest))).records;
+  // --- reward and cost models, validated on a held-out share of the annotator-labelled pairs ------
+  const worldPairs = data.pairs;
+  const sftPairs = annotated ? (await readPkuSafeRlhf(annotationsFile)).records : [];
+  const splitRng = new Rng(config.seed).derive('score-validation');
+  const worldSplit = splitValidation(worldPairs, config.scoreValidation.fraction, splitRng.derive('world'));
+  const sftSplit = splitValidation(sftPairs, config.scoreValidation.fraction, splitRng.derive('sft'));
+  const prefTrain: PreferenceRecord[] = [...worldSplit.train, ...sftSplit.train];
+  const prefValidation: PreferenceRecord[] = [...worldSplit.validation, ...sftSplit.validation];
+  const preferenceData = {
+    worldPairs: worldPairs.length,
+    sftPairs: annotated?.pairs ?? 0,
+    sftPairHarmfulRate: annotated?.pairHarmfulRate ?? null,
+    trainPairs: prefTrain.length,
+    validationPairs: prefValidation.length,
+  };
   const scoreDir = (k: ScoreKind) => join(runDir, k, 'model');
   const scoreModels = {} as PipelineResult['scoreModels'];
   for (const kind of ['reward', 'cost'] as const) {
@@ -183,11 +189,12 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
       const model = ScoreModel.fromCausalLM(loadLM(sftModelDir), kind);
       trainScoreModel({ kind, model, tokenizer, train: prefTrain, config: config[kind], outDir: stageDir, progress });
       savePretrained(scoreDir(kind), model, { tokenizer, trainingConfig: config[kind] });
-      const test = evaluateScoreModel(kind, model, tokenizer, prefTest);
-      const gold = evaluateScoreModel(kind, model, tokenizer, prefGoldTest);
-      progress.log(`${kind} model: test accuracy ${(100 * test.accuracy).toFixed(1)}% (vs gold ${(100 * gold.accuracy).toFixed(1)}%)` +
+      const validation = evaluateScoreModel(kind, model, tokenizer, prefValidation);
+      const test = evaluateScoreModel(kind, model, tokenizer, evalSet.pairs);
+      const gold = evaluateScoreModel(kind, model, tokenizer, evalSet.goldPairs);
+      progress.log(`${kind} model: validation accuracy ${(100 * validation.accuracy).toFixed(1)}%, test accuracy ${(100 * test.accuracy).toFixed(1)}% (vs gold ${(100 * gold.accuracy).toFixed(1)}%)` +
         (gold.signAccuracy !== undefined ? `, sign accuracy vs gold ${(100 * gold.signAccuracy).toFixed(1)}%` : ''));
-      return { test, gold };
+      return { validation, test, gold };
     });
   }
   // --- reward-model ensemble and WARM (members share the SFT init, differ in seed and data order) ----
@@ -201,7 +208,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
             trainScoreModel({ kind: 'reward', model: m, tokenizer, train: prefTrain, config: cfg, outDir: join(stageDir, `member_${i}`), progress });
             return m;
           });
-          const acc = (s: Parameters<typeof evaluateScoreModel>[1]) => evaluateScoreModel('reward', s, tokenizer, prefGoldTest).accuracy;
+          const acc = (s: Parameters<typeof evaluateScoreModel>[1]) => evaluateScoreModel('reward', s, tokenizer, evalSet.goldPairs).accuracy;
           const ens = new ScoreEnsemble(members);
           const result = {
             members: members.map((m) => acc(m)),
@@ -220,12 +227,11 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
 
   // The Safe RLHF paper's figure: reward vs cost of every test-set response, coloured by gold safety.
   const testScatter = await runner.run('score_scatter', () =>
-    scoreResponses(rewardModel, costModel, tokenizer, prefGoldTest.flatMap((r) => r.responses.map((response, i) => ({ prompt: r.prompt, response, safe: r.isSafe?.[i] ?? true })))),
+    scoreResponses(rewardModel, costModel, tokenizer, evalSet.goldPairs.flatMap((r) => r.responses.map((response, i) => ({ prompt: r.prompt, response, safe: r.isSafe?.[i] ?? true })))),
   );
 
-  const testPrompts = promptsTest.map(toRl);
   const evaluate = (policy: CausalLM, reference: CausalLM, name: string) =>
-    evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, prompts: testPrompts, config: config.eval, seed: config.seed, judge: worldMetrics });
+    evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, prompts: evalSet.testPrompts, config: config.eval, seed: config.seed, judge: evalSet.judge });
 
   const models: Record<string, PolicyEval> = {};
   models.sft = await runner.run('eval_sft', () => {
@@ -236,9 +242,12 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   // --- RL methods --------------------------------------------------------------------------------
   const rl = config.rl;
   const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
-  const costGold = scoreModels.cost.gold;
-  const threshold = lag.threshold ?? costGold.safeMean + thresholdQuantile * (costGold.unsafeMean - costGold.safeMean);
-  progress.log(`PPO-Lagrangian cost threshold d = ${threshold.toFixed(3)}${lag.threshold === null ? ` (calibrated: safe mean ${costGold.safeMean.toFixed(3)}, unsafe mean ${costGold.unsafeMean.toFixed(3)})` : ''}`);
+  const costValidation = scoreModels.cost.validation;
+  const threshold = lag.threshold ?? calibrateThreshold(costValidation, thresholdQuantile);
+  progress.log(
+    `PPO-Lagrangian cost threshold d = ${threshold.toFixed(3)}` +
+      (lag.threshold === null ? ` (calibrated on the validation split: safe mean ${costValidation.safeMean.toFixed(3)}, unsafe mean ${costValidation.unsafeMean.toFixed(3)}, by annotator labels)` : ' (set by the user)'),
+  );
   const methods: [string, () => RlMethod][] = [
     ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip })],
     ...config.shaping.nus.map((nu): [string, () => RlMethod] => [`shaping_${nu}`, () => rewardShapingMethod({ klCoef: config.shaping.klCoef, scoreClip: rl.scoreClip, nu })]),
@@ -258,10 +267,11 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         models: { actor, reference, rewardModel, costModel, critics },
         tokenizer,
         prompts: trainPrompts,
-        ptxData: sftTrain,
+        ptxData: data.sftTrain,
         config: { ...rl, seed: config.seed },
         outDir: stageDir,
-        judge: worldMetrics,
+        // per-step gold metrics of the rollouts: logged only (trainRl computes them after the update)
+        judge: evalSet.judge,
         progress,
       });
       savePretrained(join(stageDir, 'model'), actor, { tokenizer, trainingConfig: { rl, method: key } });
@@ -272,16 +282,16 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
 
   // --- iterative rounds from the PPO-Lagrangian policy ------------------------------------------------
-  const redTeam = readJsonl<{ prompt: string; kind: string }>(join(worldDir, files.promptsRedteam)).map(toRl);
   const rounds = await runRounds({
     runner,
     runDir,
     config,
     tokenizer,
     trainPrompts,
-    redTeamPrompts: redTeam,
-    testPrompts,
+    redTeamPrompts: data.redTeam,
+    evalSet,
     previousTrainData: prefTrain,
+    sftDir: sftModelDir,
     start: { policyDir: join(runDir, 'ppo_lag', 'model'), rewardDir: scoreDir('reward'), costDir: scoreDir('cost') },
     threshold,
     progress,
@@ -294,7 +304,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
 
   const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
-  const evalPrompts = promptsTest.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
+  const evalPrompts = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);
   progress.log(`report: ${join(runDir, 'report.html')} (and report.json)`);
   return pipelineResult;

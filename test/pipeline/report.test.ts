@@ -39,15 +39,15 @@ describe('pipeline report', () => {
       runDir: dir,
       models: { sft: policy('sft', 0.5, 3), ppo: policy('ppo', 0.7, 3.5), shaping_1: policy('shaping_1', 0.2, 2.5), shaping_4: policy('shaping_4', 0.05, 1.5), ppo_lag: policy('ppo_lag', 0.04, 3.2), round_1: policy('round_1', 0.02, 3.3) },
       scoreModels: {
-        reward: { test: { accuracy: 0.8, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 10 }, gold: { accuracy: 0.85, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 10 } },
-        cost: { test: { accuracy: 0.7, signAccuracy: 0.95, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 10 }, gold: { accuracy: 0.7, signAccuracy: 0.99, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 10 } },
+        reward: { validation: { accuracy: 0.79, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 9 }, test: { accuracy: 0.8, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 10 }, gold: { accuracy: 0.85, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 10 } },
+        cost: { validation: { accuracy: 0.71, signAccuracy: 0.94, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 9 }, test: { accuracy: 0.7, signAccuracy: 0.95, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 10 }, gold: { accuracy: 0.7, signAccuracy: 0.99, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 10 } },
       },
       training: { ppo: log, ppo_lag: log, round_1: log },
       timings: { world: 1, sft: 100 },
       threshold: -2.8,
       ensemble: { members: [0.8, 0.82], mean: 0.84, min: 0.81, uncertainty: 0.83, warm: 0.85 },
       rounds: [{ round: 1, pairs: 400, pairHarmfulRate: 0.1 }],
-      preferenceData: { worldPairs: 3000, sftPairs: 1500, sftPairHarmfulRate: 0.519 },
+      preferenceData: { worldPairs: 3000, sftPairs: 1500, sftPairHarmfulRate: 0.519, trainPairs: 4050, validationPairs: 450 },
       testScatter: [
         { reward: 1, cost: -3, safe: true },
         { reward: 2, cost: 2, safe: false },

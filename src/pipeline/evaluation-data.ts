@@ -1,0 +1,39 @@
+// What only evaluation may read of a built world: test and held-out prompts, test pairs, gold labels, and the gold judge.
+import { join } from 'node:path';
+import type { GoldJudge, RlPrompt } from '../algorithms/rl/train.js';
+import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
+import type { PreferenceRecord } from '../data/record.js';
+import { worldMetrics } from '../eval/world-metrics.js';
+import { WORLD_FILES } from '../world/build.js';
+import { readJsonl } from './jsonl-lines.js';
+
+/**
+ * The evaluation side of the world. Nothing here may feed a training setting (weights, data,
+ * thresholds): the pipeline hands it to evaluation only, and test/pipeline/no-leak.test.ts checks
+ * that altering these files leaves every trained artifact unchanged.
+ */
+export interface EvaluationSet {
+  /** Test prompts: new pairings of training requests and templates. */
+  testPrompts: RlPrompt[];
+  /** SFT demonstrations on test prompts (the SFT stage's held-out loss curve). */
+  sftTest: { prompt: string; response: string }[];
+  /** Preference pairs on test prompts with the annotators' majority labels. */
+  pairs: PreferenceRecord[];
+  /** The same pairs with gold labels. */
+  goldPairs: PreferenceRecord[];
+  /** The gold oracle as a judge of generated responses. */
+  judge: GoldJudge;
+}
+
+const toRl = (p: { prompt: string; kind: string }): RlPrompt => ({ prompt: p.prompt, risky: p.kind === 'risky' });
+
+export async function readEvaluationSet(worldDir: string): Promise<EvaluationSet> {
+  const file = (f: string) => join(worldDir, f);
+  return {
+    testPrompts: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsTest)).map(toRl),
+    sftTest: readJsonl<{ prompt: string; response: string }>(file(WORLD_FILES.sftTest)).map((e) => ({ prompt: e.prompt, response: e.response })),
+    pairs: (await readPkuSafeRlhf(file(WORLD_FILES.preferencesTest))).records,
+    goldPairs: (await readPkuSafeRlhf(file(WORLD_FILES.goldTest))).records,
+    judge: worldMetrics,
+  };
+}

@@ -1,0 +1,39 @@
+// What training stages may read of a built world: train prompts, the SFT corpus, annotator-labelled pairs, red team, vocabulary.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RlPrompt } from '../algorithms/rl/train.js';
+import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
+import type { PreferenceRecord } from '../data/record.js';
+import { WORLD_FILES } from '../world/build.js';
+import { readJsonl } from './jsonl-lines.js';
+
+/**
+ * The training side of the world. Gold labels, test prompts and pairs, and held-out requests are
+ * not here: they are read by `readEvaluationSet` (evaluation-data.ts) and handed to evaluation only.
+ * `sftTrain` lines carry the world's gold labels for auditing; only `prompt` and `response` are kept.
+ */
+export interface TrainingData {
+  /** (prompt, response) demonstrations of the SFT corpus on train prompts. */
+  sftTrain: { prompt: string; response: string }[];
+  /** Train prompts (RL, SFT response pairs). */
+  prompts: RlPrompt[];
+  /** Red-team prompts for the iterative rounds. */
+  redTeam: RlPrompt[];
+  /** Preference pairs on train prompts labelled by the simulated annotators (majority labels). */
+  pairs: PreferenceRecord[];
+  /** The closed vocabulary, one word a line (for the tokenizer). */
+  vocabulary: string[];
+}
+
+const toRl = (p: { prompt: string; kind: string }): RlPrompt => ({ prompt: p.prompt, risky: p.kind === 'risky' });
+
+export async function readTrainingData(worldDir: string): Promise<TrainingData> {
+  const file = (f: string) => join(worldDir, f);
+  return {
+    sftTrain: readJsonl<{ prompt: string; response: string }>(file(WORLD_FILES.sftTrain)).map((e) => ({ prompt: e.prompt, response: e.response })),
+    prompts: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsTrain)).map(toRl),
+    redTeam: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsRedteam)).map(toRl),
+    pairs: (await readPkuSafeRlhf(file(WORLD_FILES.preferencesTrain))).records,
+    vocabulary: readFileSync(file(WORLD_FILES.vocabulary), 'utf8').split('\n'),
+  };
+}

@@ -1,0 +1,132 @@
+// No training stage reads gold labels or test data: altering them leaves every trained artifact bit-identical.
+// The same tiny run also checks that round_k's `kl` is measured against SFT and `klToStart` against its start.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPretrained, type CausalLM, type ScoreModel } from '../../src/models/index.js';
+import { Tokenizer } from '../../src/models/tokenizer.js';
+import { PipelineConfigSchema } from '../../src/pipeline/config.js';
+import { evaluatePolicy } from '../../src/pipeline/evaluate-policy.js';
+import { readEvaluationSet } from '../../src/pipeline/evaluation-data.js';
+import { runPipeline, type PipelineResult } from '../../src/pipeline/run.js';
+import { WORLD_FILES } from '../../src/world/build.js';
+
+const runsDir = mkdtempSync(join(tmpdir(), 'no-leak-'));
+const tiny = (name: string) =>
+  PipelineConfigSchema.parse({
+    name,
+    runsDir,
+    threads: 1,
+    world: { pairs: { train: 200, test: 60 } },
+    model: { nLayer: 1, nEmbd: 32, nHead: 2 },
+    sft: { epochs: 0.3 },
+    annotations: { pairs: 16 },
+    reward: { epochs: 0.5 },
+    cost: { epochs: 0.5 },
+    rl: { steps: 2, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 12 },
+    shaping: { nus: [1] },
+    ensemble: { members: 0 },
+    rounds: { count: 1, pairs: 8, rlSteps: 1 },
+    eval: { maxNewTokens: 12, samplesPerPrompt: 1 },
+  });
+
+const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+const writeLines = (path: string, rows: unknown[]) => writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+/** Flips every label of a PKU-SafeRLHF file (better, safer and both is_safe), keeping the records valid. */
+function flipLabels(path: string): void {
+  writeLines(
+    path,
+    lines(path).map((r) => ({
+      ...r,
+      better_response_id: 1 - (r.better_response_id as number),
+      safer_response_id: 1 - (r.safer_response_id as number),
+      is_response_0_safe: !(r.is_response_0_safe as boolean),
+      is_response_1_safe: !(r.is_response_1_safe as boolean),
+      response_0_harm_category: r.response_1_harm_category,
+      response_1_harm_category: r.response_0_harm_category,
+      response_0_severity_level: r.response_1_severity_level,
+      response_1_severity_level: r.response_0_severity_level,
+    })),
+  );
+}
+
+/** Everything training produced: weights of every model, the SFT pairs, the tokenizer and the threshold d. */
+function trainedArtifacts(result: PipelineResult): Record<string, string> {
+  const files = [
+    'tokenizer/tokenizer.json',
+    'sft/model/model.safetensors',
+    'annotations/preferences.jsonl',
+    'reward/model/model.safetensors',
+    'cost/model/model.safetensors',
+    'ppo/model/model.safetensors',
+    'shaping_1/model/model.safetensors',
+    'ppo_lag/model/model.safetensors',
+    'round_1/preferences.jsonl',
+    'round_1/reward/model/model.safetensors',
+    'round_1/cost/model/model.safetensors',
+    'round_1/model/model.safetensors',
+  ];
+  return {
+    threshold: String(result.threshold),
+    ...Object.fromEntries(files.map((f) => [f, readFileSync(join(result.runDir, f)).toString('base64')])),
+  };
+}
+
+let clean: PipelineResult | undefined;
+
+describe('no leak of gold labels or test data into training', () => {
+  it('trains bit-identical models, threshold and data when the gold labels and the test split are altered', async () => {
+    clean = await runPipeline(tiny('clean'));
+
+    // Same world, with every evaluation-side file altered: test prompts replaced, test pairs' annotator
+    // and gold labels flipped, SFT test answers replaced; gold train labels, raw labels and the summary removed.
+    const worldDir = join(runsDir, 'altered', 'world');
+    cpSync(join(runsDir, 'clean', 'world'), worldDir, { recursive: true });
+    const w = (f: string) => join(worldDir, f);
+    const trainPrompts = lines(w(WORLD_FILES.promptsTrain));
+    writeLines(w(WORLD_FILES.promptsTest), trainPrompts.filter((_, i) => i % 5 === 0));
+    writeLines(w(WORLD_FILES.sftTest), lines(w(WORLD_FILES.sftTest)).map((e) => ({ ...e, response: 'sorry , i cannot help with that .' })));
+    flipLabels(w(WORLD_FILES.preferencesTest));
+    flipLabels(w(WORLD_FILES.goldTest));
+    for (const f of [WORLD_FILES.goldTrain, WORLD_FILES.rawLabels, WORLD_FILES.summary]) rmSync(w(f));
+    const altered = await runPipeline(tiny('altered'));
+
+    // The alteration reached evaluation ...
+    expect(altered.scoreModels.cost.gold.safeMean).not.toBe(clean.scoreModels.cost.gold.safeMean);
+    expect(altered.models.sft?.n).not.toBe(clean.models.sft?.n);
+    // ... and nothing that training produced.
+    expect(altered.scoreModels.cost.validation).toEqual(clean.scoreModels.cost.validation);
+    const a = trainedArtifacts(altered);
+    const c = trainedArtifacts(clean);
+    for (const k of Object.keys(c)) expect(a[k] === c[k], `${k} differs when gold/test data are altered`).toBe(true);
+  }, 180_000);
+
+  it('reports round_k KL to the SFT policy as kl and KL to the round start (PPO-Lag policy) as klToStart', async () => {
+    if (!clean) throw new Error('needs the clean run of the test above');
+    const config = tiny('clean');
+    const dir = join(runsDir, 'clean');
+    const load = (d: string) => loadPretrained(join(dir, d)).model;
+    const evalSet = await readEvaluationSet(join(dir, 'world'));
+    const again = evaluatePolicy({
+      name: 'round_1',
+      policy: load('round_1/model') as CausalLM,
+      reference: load('sft/model') as CausalLM,
+      startReference: load('ppo_lag/model') as CausalLM,
+      rewardModel: load('round_1/reward/model') as ScoreModel,
+      costModel: load('round_1/cost/model') as ScoreModel,
+      tokenizer: Tokenizer.fromDir(join(dir, 'tokenizer')),
+      prompts: evalSet.testPrompts,
+      config: config.eval,
+      seed: config.seed,
+      judge: evalSet.judge,
+    });
+    const round = clean.models.round_1;
+    expect(again.kl).not.toBe(again.klToStart);
+    expect(round?.kl).toBe(again.kl);
+    expect(round?.klToStart).toBe(again.klToStart);
+    expect(clean.models.sft?.kl).toBe(0);
+    expect(clean.models.ppo_lag?.klToStart).toBeUndefined();
+  }, 60_000);
+});
