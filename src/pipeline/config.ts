@@ -116,12 +116,18 @@ export const PipelineConfigSchema = z
     eval: z
       .object({
         samplesPerPrompt: z.number().int().positive().default(2).describe('responses sampled per test prompt'),
+        heldOutSamplesPerPrompt: z
+          .number()
+          .int()
+          .min(0)
+          .default(2)
+          .describe('responses sampled per held-out prompt (requests no training data contains, judged by gold: report heldOut); 0 = skip'),
         temperature: z.number().positive().default(1).describe('sampling temperature at evaluation'),
         maxNewTokens: z.number().int().positive().default(44).describe('longest response at evaluation'),
       })
       .strict()
       .prefault({})
-      .describe('evaluation on the test prompts'),
+      .describe('evaluation on the test prompts and the held-out requests'),
   })
   .strict();
 export type PipelineConfig = z.output<typeof PipelineConfigSchema>;

@@ -1,9 +1,9 @@
-// Evaluates one policy on the test prompts: gold harm and helpfulness, reward/cost model scores, KL, diversity.
+// Evaluates one policy on the test prompts (gold harm and helpfulness, reward/cost model scores, KL, diversity) and on held-out requests (gold).
 import { decodeResponses, type GoldJudge, type RlPrompt } from '../algorithms/rl/train.js';
 import { chunks, encodePair, padForTraining, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
 import { generate, sequenceLogProbs, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
-import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
+import { manualSeed, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { goldHarm } from '../world/oracle.js';
 
 export interface ScatterPoint {
@@ -27,6 +27,8 @@ export interface PolicyEval {
   n: number;
   /** Responses to risky prompts (the harmful rate's denominator). */
   nRisky: number;
+  /** Gold harmful rate and helpfulness on requests held out of all training data (world README, "Held-out requests"). */
+  heldOut?: { harmfulRate: number; helpfulness: number; n: number; nRisky: number };
   scatter: ScatterPoint[];
   /** Every response, in the order of the evaluation prompts (for head-to-head judging). */
   responses: string[];
@@ -71,6 +73,44 @@ export function scoreResponses(
   return out;
 }
 
+/**
+ * Samples `items` from `policy` in batches; `onBatch` sees each batch's generation (tokens (B, L+T),
+ * response mask (B, T) as floats, prompt length L) inside its tensor scope. Returns the decoded responses.
+ */
+function sampleResponses(
+  policy: CausalLM,
+  tokenizer: Tokenizer,
+  items: readonly RlPrompt[],
+  config: { temperature: number; maxNewTokens: number },
+  batchSize: number,
+  onBatch?: (gen: ReturnType<typeof generate>, mask: Tensor, promptLength: number) => void,
+): string[] {
+  const padId = tokenizer.padId ?? 0;
+  const responses: string[] = [];
+  policy.eval();
+  noGrad(() => {
+    for (const batch of chunks(items, batchSize)) {
+      tidy(() => {
+        const enc = batch.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false }));
+        const prompts = padPromptsLeft(enc, padId);
+        const L = prompts.ids[0]?.length ?? 0;
+        const gen = generate(policy, tensor(prompts.ids, { dtype: 'int64' }), tensor(prompts.attentionMask, { dtype: 'int64' }), {
+          maxNewTokens: config.maxNewTokens,
+          temperature: config.temperature,
+          stopTokenIds: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
+          padId,
+        });
+        const mask = gen.responseMask.float();
+        onBatch?.(gen, mask, L);
+        responses.push(...decodeResponses(tokenizer, gen.sequences.narrow(1, L, mask.shape[1] as number), mask));
+      });
+    }
+  });
+  return responses;
+}
+
+const repeat = (prompts: readonly RlPrompt[], k: number): RlPrompt[] => prompts.flatMap((p) => Array.from({ length: k }, () => p));
+
 export function evaluatePolicy(args: {
   name: string;
   policy: CausalLM;
@@ -81,54 +121,49 @@ export function evaluatePolicy(args: {
   rewardModel: ScoreModel;
   costModel: ScoreModel;
   tokenizer: Tokenizer;
+  /** Test prompts. */
   prompts: readonly RlPrompt[];
-  config: { samplesPerPrompt: number; temperature: number; maxNewTokens: number };
+  /** Prompts of requests held out of all training data: judged by gold only (`heldOut`). */
+  heldOutPrompts?: readonly RlPrompt[];
+  config: { samplesPerPrompt: number; heldOutSamplesPerPrompt?: number; temperature: number; maxNewTokens: number };
   seed: number;
   judge: GoldJudge;
   batchSize?: number;
 }): PolicyEval {
   const { tokenizer, config } = args;
-  const padId = tokenizer.padId ?? 0;
-  const items = args.prompts.flatMap((p) => Array.from({ length: config.samplesPerPrompt }, () => p));
-  const responses: string[] = [];
+  const batchSize = args.batchSize ?? 64;
+  const items = repeat(args.prompts, config.samplesPerPrompt);
   const rewards: number[] = [];
   const costs: number[] = [];
   const kls: number[] = [];
   const klsToStart: number[] = [];
   const lengths: number[] = [];
   manualSeed(args.seed + 7919);
-  args.policy.eval();
-  noGrad(() => {
-    for (const batch of chunks(items, args.batchSize ?? 64)) {
-      tidy(() => {
-        const enc = batch.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false }));
-        const prompts = padPromptsLeft(enc, padId);
-        const L = prompts.ids[0]?.length ?? 0;
-        const gen = generate(args.policy, tensor(prompts.ids, { dtype: 'int64' }), tensor(prompts.attentionMask, { dtype: 'int64' }), {
-          maxNewTokens: config.maxNewTokens,
-          temperature: config.temperature,
-          stopTokenIds: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
-          padId,
-        });
-        const mask = gen.responseMask.float();
-        const T = mask.shape[1] as number;
-        const klTo = (reference: CausalLM) => {
-          const ref = sequenceLogProbs(reference, gen.sequences, gen.attentionMask).narrow(1, L - 1, T);
-          return gen.logProbs.sub(ref).mul(mask).sum(1).toNumbers();
-        };
-        kls.push(...klTo(args.reference));
-        if (args.startReference) klsToStart.push(...klTo(args.startReference));
-        rewards.push(...args.rewardModel.forward(gen.sequences, gen.attentionMask).endScores.toNumbers());
-        costs.push(...args.costModel.forward(gen.sequences, gen.attentionMask).endScores.toNumbers());
-        lengths.push(...mask.sum(1).toNumbers());
-        responses.push(...decodeResponses(tokenizer, gen.sequences.narrow(1, L, T), mask));
-      });
-    }
+  const responses = sampleResponses(args.policy, tokenizer, items, config, batchSize, (gen, mask, L) => {
+    const T = mask.shape[1] as number;
+    const klTo = (reference: CausalLM) => {
+      const ref = sequenceLogProbs(reference, gen.sequences, gen.attentionMask).narrow(1, L - 1, T);
+      return gen.logProbs.sub(ref).mul(mask).sum(1).toNumbers();
+    };
+    kls.push(...klTo(args.reference));
+    if (args.startReference) klsToStart.push(...klTo(args.startReference));
+    rewards.push(...args.rewardModel.forward(gen.sequences, gen.attentionMask).endScores.toNumbers());
+    costs.push(...args.costModel.forward(gen.sequences, gen.attentionMask).endScores.toNumbers());
+    lengths.push(...mask.sum(1).toNumbers());
   });
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const judged = items.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky }));
   const gold = args.judge(judged);
   const safe = judged.map((j) => goldHarm(j.prompt, j.response).isSafe);
+  let heldOut: PolicyEval['heldOut'];
+  const heldItems = repeat(args.heldOutPrompts ?? [], config.heldOutSamplesPerPrompt ?? config.samplesPerPrompt);
+  if (heldItems.length > 0) {
+    // its own seed, so the held-out draws do not depend on the test set's size
+    manualSeed(args.seed + 7919 * 2);
+    const heldResponses = sampleResponses(args.policy, tokenizer, heldItems, config, batchSize);
+    const g = args.judge(heldItems.map((p, i) => ({ prompt: p.prompt, response: heldResponses[i] ?? '', risky: p.risky })));
+    heldOut = { harmfulRate: g.harmfulRate, helpfulness: g.helpfulness, n: heldItems.length, nRisky: heldItems.filter((p) => p.risky).length };
+  }
   return {
     name: args.name,
     harmfulRate: gold.harmfulRate,
@@ -141,6 +176,7 @@ export function evaluatePolicy(args: {
     responseLength: mean(lengths),
     n: items.length,
     nRisky: items.filter((p) => p.risky).length,
+    ...(heldOut ? { heldOut } : {}),
     responses,
     scatter: rewards.map((r, i) => ({ reward: r, cost: costs[i] as number, safe: safe[i] as boolean })),
     examples: judged.slice(0, 400).filter((_, i) => i % 8 === 0).map((j, k) => ({ ...j, safe: safe[k * 8] as boolean })),

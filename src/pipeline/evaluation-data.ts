@@ -15,6 +15,8 @@ import { readJsonl } from './jsonl-lines.js';
 export interface EvaluationSet {
   /** Test prompts: new pairings of training requests and templates. */
   testPrompts: RlPrompt[];
+  /** Requests never seen in any training data (src/world/README.md, "Held-out requests"). */
+  heldOutPrompts: RlPrompt[];
   /** SFT demonstrations on test prompts (the SFT stage's held-out loss curve). */
   sftTest: { prompt: string; response: string }[];
   /** Preference pairs on test prompts with the annotators' majority labels. */
@@ -31,6 +33,7 @@ export async function readEvaluationSet(worldDir: string): Promise<EvaluationSet
   const file = (f: string) => join(worldDir, f);
   return {
     testPrompts: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsTest)).map(toRl),
+    heldOutPrompts: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsHeldOut)).map(toRl),
     sftTest: readJsonl<{ prompt: string; response: string }>(file(WORLD_FILES.sftTest)).map((e) => ({ prompt: e.prompt, response: e.response })),
     pairs: (await readPkuSafeRlhf(file(WORLD_FILES.preferencesTest))).records,
     goldPairs: (await readPkuSafeRlhf(file(WORLD_FILES.goldTest))).records,

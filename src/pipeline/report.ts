@@ -27,7 +27,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     names.map((k) => {
       const m = result.models[k];
       if (!m) throw new Error(`missing model ${k}`);
-      return [k, { harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), distinct2: m.distinct2, responseLength: m.responseLength, n: m.n }];
+      return [k, { harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, responseLength: m.responseLength, n: m.n }];
     }),
   );
   // --- Elo over all models, judged by the gold oracle on the same test prompts ----------------------

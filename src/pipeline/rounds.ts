@@ -104,6 +104,7 @@ export async function runRounds(args: {
         costModel,
         tokenizer,
         prompts: args.evalSet.testPrompts,
+        heldOutPrompts: args.evalSet.heldOutPrompts,
         config: config.eval,
         seed: config.seed,
         judge: args.evalSet.judge,

@@ -231,7 +231,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   );
 
   const evaluate = (policy: CausalLM, reference: CausalLM, name: string) =>
-    evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, prompts: evalSet.testPrompts, config: config.eval, seed: config.seed, judge: evalSet.judge });
+    evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, prompts: evalSet.testPrompts, heldOutPrompts: evalSet.heldOutPrompts, config: config.eval, seed: config.seed, judge: evalSet.judge });
 
   const models: Record<string, PolicyEval> = {};
   models.sft = await runner.run('eval_sft', () => {

@@ -35,6 +35,7 @@ export const WORLD_FILES = {
   promptsTrain: 'prompts-train.jsonl',
   promptsTest: 'prompts-test.jsonl',
   promptsRedteam: 'prompts-redteam.jsonl',
+  promptsHeldOut: 'prompts-heldout.jsonl',
   sftTrain: 'sft-train.jsonl',
   sftTest: 'sft-test.jsonl',
   preferencesTrain: 'preferences-train.jsonl',
@@ -54,7 +55,7 @@ export interface WorldSummary {
   seed: number;
   vocabularySize: number;
   files: typeof WORLD_FILES;
-  prompts: { train: { benign: number; risky: number }; test: { benign: number; risky: number }; redteam: number };
+  prompts: { train: { benign: number; risky: number }; test: { benign: number; risky: number }; redteam: number; heldout: { benign: number; risky: number } };
   sft: {
     train: number;
     test: number;
@@ -248,9 +249,11 @@ export function buildWorld(input: WorldConfigInput, outDir: string, progress: Pr
   const train = bySplit('train');
   const test = bySplit('test');
   const redteam = bySplit('redteam');
+  const heldout = bySplit('heldout');
   writeJsonl(out(WORLD_FILES.promptsTrain), promptFile(train));
   writeJsonl(out(WORLD_FILES.promptsTest), promptFile(test));
   writeJsonl(out(WORLD_FILES.promptsRedteam), promptFile(redteam));
+  writeJsonl(out(WORLD_FILES.promptsHeldOut), promptFile(heldout));
 
   const sftTrain = buildSftCorpus(train, config.sft.mix, config.sft.responsesPerPrompt, root.derive('sft/train'));
   const sftTest = buildSftCorpus(test, config.sft.mix, config.sft.responsesPerPrompt, root.derive('sft/test'));
@@ -318,7 +321,7 @@ export function buildWorld(input: WorldConfigInput, outDir: string, progress: Pr
     seed: config.seed,
     vocabularySize: vocabulary.length,
     files: WORLD_FILES,
-    prompts: { train: count(train), test: count(test), redteam: redteam.length },
+    prompts: { train: count(train), test: count(test), redteam: redteam.length, heldout: count(heldout) },
     sft: {
       train: sftTrain.length,
       test: sftTest.length,

@@ -71,12 +71,22 @@ function buildLexicon(): { roles: Map<string, WordRole>; topics: Map<string, Top
   const subjects = (name: string, asks: string[]): void => {
     for (const w of asks.flatMap(tokenize)) if (!stop.has(w)) claim(w, { kind: 'subject', topic: name });
   };
+  // A held-out request may only recombine known words: its topic's request words and stop words.
+  const heldOut = (name: string, asks: string[], ask: string): void => {
+    const known = new Set(asks.flatMap(tokenize));
+    for (const w of tokenize(ask)) {
+      if (!stop.has(w) && !known.has(w)) throw new LexiconError(`held-out request "${ask}" of topic ${name}: "${w}" is neither a stop word nor a word of the topic's requests`);
+    }
+    if (asks.includes(ask)) throw new LexiconError(`held-out request "${ask}" of topic ${name} is one of its training requests`);
+  };
   for (const t of BENIGN_TOPICS) {
+    heldOut(t.name, t.asks, t.heldOutAsk);
     topics.set(t.name, { name: t.name, kind: 'benign' });
     subjects(t.name, t.asks);
     for (const w of t.content) claim(w, { kind: 'content', topic: t.name });
   }
   for (const t of RISKY_TOPICS) {
+    heldOut(t.name, t.asks, t.heldOutAsk);
     topics.set(t.name, { name: t.name, kind: 'risky', category: t.category });
     subjects(t.name, t.asks);
     for (const w of t.harmful) claim(w, { kind: 'harmful', topic: t.name, category: t.category });

@@ -13,7 +13,7 @@ export function formatWorldSummary(s: WorldSummary, outDir: string): string {
   return [
     `world (seed ${s.seed}) written to ${outDir}`,
     `  vocabulary: ${s.vocabularySize} words (${s.files.vocabulary})`,
-    `  prompts: train ${p.train.benign} benign + ${p.train.risky} risky, test ${p.test.benign} + ${p.test.risky}, red team ${p.redteam}`,
+    `  prompts: train ${p.train.benign} benign + ${p.train.risky} risky, test ${p.test.benign} + ${p.test.risky}, red team ${p.redteam}, held-out requests ${p.heldout.benign} + ${p.heldout.risky}`,
     `  SFT corpus: ${s.sft.train} train / ${s.sft.test} test answers; gold harmful rate on risky prompts ${pct(s.sft.goldHarmfulRateRisky)}`,
     `  preference pairs: ${s.pairs.train} train / ${s.pairs.test} test; safe-safe ${pt['safe-safe']}, safe-unsafe ${pt['safe-unsafe']}, unsafe-unsafe ${pt['unsafe-unsafe']}`,
     `  better == safer: ${pct(s.pairs.betterEqualsSafer.annotated)} (gold ${pct(s.pairs.betterEqualsSafer.gold)}); inconsistent majority labels ${s.pairs.inconsistent} (repaired ${s.pairs.repaired})`,

@@ -1,14 +1,16 @@
 // No training stage reads gold labels or test data: altering them leaves every trained artifact bit-identical.
-// The same tiny run also checks that round_k's `kl` is measured against SFT and `klToStart` against its start.
+// The same tiny run also checks that held-out requests stay out of training and are evaluated for every model,
+// and that round_k's `kl` is measured against SFT and `klToStart` against its start.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadPretrained, type CausalLM, type ScoreModel } from '../../src/models/index.js';
 import { Tokenizer } from '../../src/models/tokenizer.js';
 import { PipelineConfigSchema } from '../../src/pipeline/config.js';
 import { evaluatePolicy } from '../../src/pipeline/evaluate-policy.js';
 import { readEvaluationSet } from '../../src/pipeline/evaluation-data.js';
+import { readTrainingData } from '../../src/pipeline/training-data.js';
 import { runPipeline, type PipelineResult } from '../../src/pipeline/run.js';
 import { WORLD_FILES } from '../../src/world/build.js';
 
@@ -28,7 +30,7 @@ const tiny = (name: string) =>
     shaping: { nus: [1] },
     ensemble: { members: 0 },
     rounds: { count: 1, pairs: 8, rlSteps: 1 },
-    eval: { maxNewTokens: 12, samplesPerPrompt: 1 },
+    eval: { maxNewTokens: 12, samplesPerPrompt: 1, heldOutSamplesPerPrompt: 1 },
   });
 
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -75,6 +77,7 @@ function trainedArtifacts(result: PipelineResult): Record<string, string> {
 }
 
 let clean: PipelineResult | undefined;
+afterAll(() => rmSync(runsDir, { recursive: true, force: true }));
 
 describe('no leak of gold labels or test data into training', () => {
   it('trains bit-identical models, threshold and data when the gold labels and the test split are altered', async () => {
@@ -90,18 +93,64 @@ describe('no leak of gold labels or test data into training', () => {
     writeLines(w(WORLD_FILES.sftTest), lines(w(WORLD_FILES.sftTest)).map((e) => ({ ...e, response: 'sorry , i cannot help with that .' })));
     flipLabels(w(WORLD_FILES.preferencesTest));
     flipLabels(w(WORLD_FILES.goldTest));
+    writeLines(w(WORLD_FILES.promptsHeldOut), lines(w(WORLD_FILES.promptsHeldOut)).slice(0, 30));
     for (const f of [WORLD_FILES.goldTrain, WORLD_FILES.rawLabels, WORLD_FILES.summary]) rmSync(w(f));
+    // Gold-derived fields inside training files (kept there for auditing) are not read either.
+    writeLines(w(WORLD_FILES.sftTrain), lines(w(WORLD_FILES.sftTrain)).map((e) => ({ ...e, kind: 'unknown', gold: { helpfulness: 0, isSafe: true, categories: [], severity: 0 } })));
+    writeLines(w(WORLD_FILES.preferencesTrain), lines(w(WORLD_FILES.preferencesTrain)).map((r) => ({ ...r, response_0_source: 'world', response_1_source: 'world' })));
     const altered = await runPipeline(tiny('altered'));
 
     // The alteration reached evaluation ...
     expect(altered.scoreModels.cost.gold.safeMean).not.toBe(clean.scoreModels.cost.gold.safeMean);
     expect(altered.models.sft?.n).not.toBe(clean.models.sft?.n);
+    expect(altered.models.sft?.heldOut?.n).toBe(30);
     // ... and nothing that training produced.
     expect(altered.scoreModels.cost.validation).toEqual(clean.scoreModels.cost.validation);
     const a = trainedArtifacts(altered);
     const c = trainedArtifacts(clean);
     for (const k of Object.keys(c)) expect(a[k] === c[k], `${k} differs when gold/test data are altered`).toBe(true);
   }, 180_000);
+
+  it('keeps the held-out requests out of every training input and evaluates every model on them', async () => {
+    if (!clean) throw new Error('needs the clean run of the test above');
+    const dir = join(runsDir, 'clean');
+    const evalSet = await readEvaluationSet(join(dir, 'world'));
+    const data = await readTrainingData(join(dir, 'world'));
+    const asks = [...new Set(lines(join(dir, 'world', WORLD_FILES.promptsHeldOut)).map((p) => p.ask as string))];
+    expect(asks).toHaveLength(31);
+    const trainingPrompts = [
+      ...data.prompts.map((p) => p.prompt), // SFT pairs, RL, rounds
+      ...data.redTeam.map((p) => p.prompt), // rounds
+      ...data.sftTrain.map((e) => `${e.prompt} ${e.response}`),
+      ...data.pairs.map((r) => `${r.prompt} ${r.responses.join(' ')}`),
+      ...lines(join(dir, 'annotations', 'preferences.jsonl')).map((r) => r.prompt as string),
+      ...lines(join(dir, 'round_1', 'preferences.jsonl')).map((r) => r.prompt as string),
+    ];
+    for (const ask of asks) expect(trainingPrompts.filter((t) => t.includes(ask)), ask).toEqual([]);
+    expect(evalSet.heldOutPrompts).toHaveLength(31 * 6);
+    for (const [name, m] of Object.entries(clean.models)) {
+      expect(m.heldOut, name).toMatchObject({ n: 31 * 6, nRisky: 19 * 6 });
+      expect(m.heldOut?.harmfulRate, name).toBeGreaterThanOrEqual(0);
+      expect(m.heldOut?.harmfulRate, name).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(m.heldOut?.helpfulness), name).toBe(true);
+    }
+    // the held-out numbers are the gold judge's verdict on the model's own answers to those prompts
+    const sft = loadPretrained(join(dir, 'sft/model')).model as CausalLM;
+    const again = evaluatePolicy({
+      name: 'sft',
+      policy: sft,
+      reference: sft,
+      rewardModel: loadPretrained(join(dir, 'reward/model')).model as ScoreModel,
+      costModel: loadPretrained(join(dir, 'cost/model')).model as ScoreModel,
+      tokenizer: Tokenizer.fromDir(join(dir, 'tokenizer')),
+      prompts: evalSet.testPrompts.slice(0, 3),
+      heldOutPrompts: evalSet.heldOutPrompts,
+      config: { ...tiny('clean').eval },
+      seed: tiny('clean').seed,
+      judge: (items) => ({ harmfulRate: items.filter((i) => i.risky).length, helpfulness: items.length }),
+    });
+    expect(again.heldOut).toEqual({ harmfulRate: 19 * 6, helpfulness: 31 * 6, n: 31 * 6, nRisky: 19 * 6 });
+  });
 
   it('reports round_k KL to the SFT policy as kl and KL to the round start (PPO-Lag policy) as klToStart', async () => {
     if (!clean) throw new Error('needs the clean run of the test above');

@@ -62,6 +62,21 @@ describe('buildWorld', () => {
     expect(s.pairs.inconsistent).toBe(s.pairs.repaired);
   });
 
+  it('writes held-out requests to prompts-heldout.jsonl only: no other file of the world contains them', () => {
+    const dir = tmp();
+    const s = buildWorld(small, dir);
+    const files = filesOf(dir);
+    const held = (files[WORLD_FILES.promptsHeldOut] ?? '').trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; ask: string; kind: string });
+    expect(held).toHaveLength(s.prompts.heldout.benign + s.prompts.heldout.risky);
+    expect(s.prompts.heldout).toEqual({ benign: 12 * 6, risky: 19 * 6 });
+    const asks = [...new Set(held.map((p) => p.ask))];
+    expect(asks).toHaveLength(31);
+    for (const [name, text] of Object.entries(files)) {
+      if (name === WORLD_FILES.promptsHeldOut) continue;
+      for (const ask of asks) expect(text.includes(ask), `${name} contains the held-out request "${ask}"`).toBe(false);
+    }
+  });
+
   it('keeps inconsistent majority labels when asked, and the loader counts exactly those', async () => {
     const dir = tmp();
     const s = buildWorld({ ...small, pairs: { train: 1500, test: 0 }, annotators: { inconsistent: 'keep' } }, dir);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HARM_CATEGORIES } from '../../src/data/record.js';
 import { roleOf, tokenize, topicOfPrompt, worldVocabulary } from '../../src/world/lexicon.js';
@@ -59,7 +60,7 @@ describe('world prompts', () => {
   it('has unique ids and the expected counts per split', () => {
     expect(new Set(prompts.map((p) => p.id)).size).toBe(prompts.length);
     const benignPerTopic = BENIGN_TOPICS[0]!.asks.length * (REGULAR_TEMPLATES.length + FRAMING_TEMPLATES.length);
-    const benign = prompts.filter((p) => p.kind === 'benign');
+    const benign = prompts.filter((p) => p.kind === 'benign' && p.split !== 'heldout');
     expect(benign.length).toBe(BENIGN_TOPICS.reduce((s, t) => s + t.asks.length, 0) * (REGULAR_TEMPLATES.length + FRAMING_TEMPLATES.length));
     const cooking = benign.filter((p) => p.topic === 'cooking');
     expect(cooking.filter((p) => p.split === 'test').length).toBe(Math.round(0.2 * benignPerTopic));
@@ -75,6 +76,30 @@ describe('world prompts', () => {
     const trainWords = new Set(prompts.filter((p) => p.split === 'train').flatMap((p) => tokenize(p.prompt)));
     for (const p of red) for (const w of tokenize(p.prompt)) expect(trainWords.has(w), w).toBe(true);
     expect(red.every((p) => p.category !== undefined)).toBe(true);
+  });
+
+  it('holds out one new request per topic in every regular template: known words, a request no other split contains', () => {
+    const held = prompts.filter((p) => p.split === 'heldout');
+    const topics = [...BENIGN_TOPICS, ...RISKY_TOPICS];
+    expect(held).toHaveLength(topics.length * REGULAR_TEMPLATES.length);
+    const others = prompts.filter((p) => p.split !== 'heldout');
+    const asWords = (text: string) => ` ${tokenize(text).join(' ')} `;
+    for (const t of topics) {
+      const mine = held.filter((p) => p.topic === t.name);
+      expect(mine.map((p) => p.ask)).toEqual(REGULAR_TEMPLATES.map(() => t.heldOutAsk));
+      expect(t.asks).not.toContain(t.heldOutAsk);
+      // no prompt of train, test or red team contains the held-out request
+      for (const p of others) expect(asWords(p.prompt).includes(asWords(t.heldOutAsk)), `${p.prompt} contains ${t.heldOutAsk}`).toBe(false);
+    }
+    // every word of a held-out prompt is seen in training prompts
+    const trainWords = new Set(prompts.filter((p) => p.split === 'train').flatMap((p) => tokenize(p.prompt)));
+    for (const p of held) for (const w of tokenize(p.prompt)) expect(trainWords.has(w), `${w} in "${p.prompt}"`).toBe(true);
+  });
+
+  it('leaves the other splits as they were before held-out requests existed (they draw no random numbers)', () => {
+    // sha256 of JSON.stringify(buildPrompts(1234, 0.2)) at the commit before held-out requests
+    const others = JSON.stringify(prompts.filter((p) => p.split !== 'heldout'));
+    expect(createHash('sha256').update(others).digest('hex')).toBe('3bfc015ffb8dd05824627bbe740eb4520a7765de8e52d0834200a96ac62f565c');
   });
 
   it('splits deterministically by seed', () => {
