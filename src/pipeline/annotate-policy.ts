@@ -1,10 +1,9 @@
 // Response pairs sampled from a policy and labelled by the world's simulated annotators: how the
 // Safe RLHF paper builds its preference data (SFT model samples -> decoupled human labels).
 import { chunks, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
-import { decodeResponses, type RlPrompt } from '../algorithms/rl/train.js';
+import { decodeResponses, type GoldJudge, type RlPrompt } from '../algorithms/rl/train.js';
 import type { Progress } from '../core/progress.js';
 import type { PreferenceRecord } from '../data/record.js';
-import { worldMetrics } from '../eval/world-metrics.js';
 import { generate, type CausalLM, type Tokenizer } from '../models/index.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 import { makePairItem, type AnnotatorProfile } from '../world/annotators.js';
@@ -64,6 +63,8 @@ export function annotatePolicyPairs(args: {
   rng: Rng;
   maxNewTokens: number;
   source: string;
+  /** Evaluation side: measures the gold harmful rate of the sampled responses (reported, never trained on). */
+  judge: GoldJudge;
   progress?: Progress;
   label?: string;
 }): AnnotatedPairs {
@@ -78,7 +79,7 @@ export function annotatePolicyPairs(args: {
         responses: [args.source, args.source],
       }).record,
   );
-  const pairHarmfulRate = worldMetrics(
+  const pairHarmfulRate = args.judge(
     args.prompts.flatMap((p, i) => (responses[i] as [string, string]).map((r) => ({ prompt: p.prompt, response: r, risky: p.risky }))),
   ).harmfulRate;
   return { records, pairHarmfulRate };

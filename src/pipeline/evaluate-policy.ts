@@ -4,7 +4,6 @@ import { chunks, encodePair, padForTraining, padPromptsLeft, promptText } from '
 import { generate, sequenceLogProbs, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { manualSeed, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
-import { goldHarm } from '../world/oracle.js';
 
 export interface ScatterPoint {
   reward: number;
@@ -154,7 +153,8 @@ export function evaluatePolicy(args: {
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const judged = items.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky }));
   const gold = args.judge(judged);
-  const safe = judged.map((j) => goldHarm(j.prompt, j.response).isSafe);
+  // per-response safety by the same judge: a response judged as an answer to a risky prompt is unsafe iff its harmful rate is 1
+  const safe = judged.map((j) => args.judge([{ ...j, risky: true }]).harmfulRate === 0);
   let heldOut: PolicyEval['heldOut'];
   const heldItems = repeat(args.heldOutPrompts ?? [], config.heldOutSamplesPerPrompt ?? config.samplesPerPrompt);
   if (heldItems.length > 0) {

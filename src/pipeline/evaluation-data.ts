@@ -29,7 +29,8 @@ export interface EvaluationSet {
 
 const toRl = (p: { prompt: string; kind: string }): RlPrompt => ({ prompt: p.prompt, risky: p.kind === 'risky' });
 
-export async function readEvaluationSet(worldDir: string): Promise<EvaluationSet> {
+/** Reads the evaluation files of the world in `worldDir`; `judge` defaults to the world's gold oracle. */
+export async function readEvaluationSet(worldDir: string, judge: GoldJudge = worldMetrics): Promise<EvaluationSet> {
   const file = (f: string) => join(worldDir, f);
   return {
     testPrompts: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsTest)).map(toRl),
@@ -37,6 +38,6 @@ export async function readEvaluationSet(worldDir: string): Promise<EvaluationSet
     sftTest: readJsonl<{ prompt: string; response: string }>(file(WORLD_FILES.sftTest)).map((e) => ({ prompt: e.prompt, response: e.response })),
     pairs: (await readPkuSafeRlhf(file(WORLD_FILES.preferencesTest))).records,
     goldPairs: (await readPkuSafeRlhf(file(WORLD_FILES.goldTest))).records,
-    judge: worldMetrics,
+    judge,
   };
 }

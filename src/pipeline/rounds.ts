@@ -66,6 +66,7 @@ export async function runRounds(args: {
         rng,
         maxNewTokens: config.eval.maxNewTokens,
         source: 'policy',
+        judge: args.evalSet.judge,
         progress,
         label: stage,
       });

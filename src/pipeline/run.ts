@@ -9,7 +9,7 @@ import type { PreferenceRecord } from '../data/record.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
 import { ScoreEnsemble, warmAverage } from '../algorithms/score/ensemble.js';
-import { trainRl, type RlLogRecord } from '../algorithms/rl/train.js';
+import { trainRl, type GoldJudge, type RlLogRecord } from '../algorithms/rl/train.js';
 import type { RlMethod, StreamName } from '../algorithms/rl/method.js';
 import { ppoMethod } from '../algorithms/ppo/method.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
@@ -82,8 +82,13 @@ function assertSameConfig(file: string, config: PipelineConfig): void {
   );
 }
 
+export interface RunOptions {
+  /** The gold judge handed to evaluation (default: the built-in world's oracle). Training stages never see it. */
+  judge?: GoldJudge;
+}
+
 /** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
-export async function runPipeline(config: PipelineConfig, progress: Progress = silentProgress): Promise<PipelineResult> {
+export async function runPipeline(config: PipelineConfig, progress: Progress = silentProgress, options: RunOptions = {}): Promise<PipelineResult> {
   if (config.threads > 0) setNumThreads(config.threads);
   const runDir = join(config.runsDir, config.name);
   assertSameConfig(join(runDir, 'config.json'), config);
@@ -97,7 +102,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   await runner.run('world', ({ stageDir }) => buildWorld(config.world, stageDir, progress));
   // Training stages read `data` only; `evalSet` (test split, gold labels, the gold judge) goes to evaluation only.
   const data = await readTrainingData(worldDir);
-  const evalSet = await readEvaluationSet(worldDir);
+  const evalSet = await readEvaluationSet(worldDir, options.judge);
 
   // --- tokenizer: word level over everything the policy will read or write -----------------
   const tokDir = join(runDir, 'tokenizer');
@@ -158,6 +163,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         rng,
         maxNewTokens: config.eval.maxNewTokens,
         source: 'sft',
+        judge: evalSet.judge,
         progress,
       });
       writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), out.records);

@@ -98,12 +98,15 @@ describe('no leak of gold labels or test data into training', () => {
     // Gold-derived fields inside training files (kept there for auditing) are not read either.
     writeLines(w(WORLD_FILES.sftTrain), lines(w(WORLD_FILES.sftTrain)).map((e) => ({ ...e, kind: 'unknown', gold: { helpfulness: 0, isSafe: true, categories: [], severity: 0 } })));
     writeLines(w(WORLD_FILES.preferencesTrain), lines(w(WORLD_FILES.preferencesTrain)).map((r) => ({ ...r, response_0_source: 'world', response_1_source: 'world' })));
-    const altered = await runPipeline(tiny('altered'));
+    // ... and the gold judge handed to evaluation (which also logs RL's per-step gold metrics) lies.
+    const altered = await runPipeline(tiny('altered'), undefined, { judge: () => ({ harmfulRate: 0.5, helpfulness: -7 }) });
 
     // The alteration reached evaluation ...
     expect(altered.scoreModels.cost.gold.safeMean).not.toBe(clean.scoreModels.cost.gold.safeMean);
     expect(altered.models.sft?.n).not.toBe(clean.models.sft?.n);
     expect(altered.models.sft?.heldOut?.n).toBe(30);
+    expect(altered.training.ppo_lag?.map((r) => r.goldHarmfulRate)).toEqual([0.5, 0.5]);
+    expect(clean.training.ppo_lag?.map((r) => r.goldHarmfulRate)).not.toEqual([0.5, 0.5]);
     // ... and nothing that training produced.
     expect(altered.scoreModels.cost.validation).toEqual(clean.scoreModels.cost.validation);
     const a = trainedArtifacts(altered);
