@@ -89,6 +89,9 @@ export interface RunOptions {
 
 /** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
 export async function runPipeline(config: PipelineConfig, progress: Progress = silentProgress, options: RunOptions = {}): Promise<PipelineResult> {
+  if (config.ppoLag.lagrange.threshold === null && config.scoreValidation.fraction === 0) {
+    throw new ConfigError('ppoLag.lagrange.threshold is null (calibrate d) but scoreValidation.fraction is 0: there is no validation split to calibrate on. Set one of them.');
+  }
   if (config.threads > 0) setNumThreads(config.threads);
   const runDir = join(config.runsDir, config.name);
   assertSameConfig(join(runDir, 'config.json'), config);
@@ -96,9 +99,6 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   writeJsonAtomic(join(runDir, 'config.json'), config);
   const worldDir = join(runDir, 'world');
 
-  if (config.ppoLag.lagrange.threshold === null && config.scoreValidation.fraction === 0) {
-    throw new ConfigError('ppoLag.lagrange.threshold is null (calibrate d) but scoreValidation.fraction is 0: there is no validation split to calibrate on. Set one of them.');
-  }
   await runner.run('world', ({ stageDir }) => buildWorld(config.world, stageDir, progress));
   // Training stages read `data` only; `evalSet` (test split, gold labels, the gold judge) goes to evaluation only.
   const data = await readTrainingData(worldDir);

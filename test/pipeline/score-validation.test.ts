@@ -1,5 +1,10 @@
 // The validation split of annotator-labelled pairs and the threshold rule calibrated on it.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PipelineConfigSchema } from '../../src/pipeline/config.js';
+import { runPipeline } from '../../src/pipeline/run.js';
 import type { ScoreEval } from '../../src/algorithms/score/train.js';
 import { calibrateThreshold, splitValidation } from '../../src/pipeline/score-validation.js';
 import { Rng } from '../../src/world/rng.js';
@@ -32,5 +37,13 @@ describe('calibrateThreshold', () => {
   it('says what to do when the validation split has no unsafe (or no safe) response', () => {
     expect(() => calibrateThreshold(ev(-4, NaN), 0.03)).toThrow(/no response labelled unsafe.*ppoLag\.lagrange\.threshold/);
     expect(() => calibrateThreshold(ev(NaN, 2), 0.03)).toThrow(/no response labelled safe/);
+  });
+});
+
+describe('runPipeline without a validation split', () => {
+  it('refuses to calibrate d before doing any work, and says which setting to change', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'no-val-'));
+    await expect(runPipeline(PipelineConfigSchema.parse({ runsDir, name: 'x', scoreValidation: { fraction: 0 } }))).rejects.toThrow(/scoreValidation\.fraction is 0.*Set one of them/);
+    expect(existsSync(join(runsDir, 'x'))).toBe(false);
   });
 });
