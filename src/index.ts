@@ -19,7 +19,7 @@ export { ppoMethod } from './algorithms/ppo/method.js';
 export { ppoLagMethod } from './algorithms/ppo-lag/method.js';
 export { rewardShapingMethod } from './algorithms/reward-shaping/method.js';
 export { PipelineConfigSchema, type PipelineConfig } from './pipeline/config.js';
-export { runPipeline, type PipelineResult } from './pipeline/run.js';
+export { runPipeline, type PipelineResult, type RunOptions } from './pipeline/run.js';
 export { StageRunner } from './pipeline/stages.js';
 export { addSchemaOptions, resolveConfig, ConfigError } from './config/schema-cli.js';
 export { silentProgress, type Progress } from './core/progress.js';
