@@ -5,7 +5,7 @@ import type { Progress } from '../core/progress.js';
 import { writePkuSafeRlhf } from '../data/pku-saferlhf.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
-import { trainScoreModel } from '../algorithms/score/train.js';
+import { evaluateScoreModel, trainScoreModel } from '../algorithms/score/train.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
 import { loadPretrained, savePretrained, ScoreModel, type CausalLM, type Tokenizer } from '../models/index.js';
 import { manualSeed } from '../torch/index.js';
@@ -15,6 +15,7 @@ import type { PipelineConfig } from './config.js';
 import { annotatePolicyPairs } from './annotate-policy.js';
 import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
 import type { StageRunner } from './stages.js';
+import { calibrateThreshold } from './score-validation.js';
 import type { EvaluationSet } from './evaluation-data.js';
 
 export interface RoundResult {
@@ -22,6 +23,8 @@ export interface RoundResult {
   pairs: number;
   /** Gold harmful rate of the round's pair responses (the previous policy's behaviour on new prompts). */
   pairHarmfulRate: number;
+  /** The cost threshold d this round's PPO-Lagrangian used. */
+  threshold: number;
   log: RlLogRecord[];
   eval: PolicyEval;
   dir: string;
@@ -41,7 +44,12 @@ export async function runRounds(args: {
   /** The SFT policy: each round's `kl` is measured against it. */
   sftDir: string;
   start: { policyDir: string; rewardDir: string; costDir: string };
-  threshold: number;
+  /**
+   * Annotator-labelled validation pairs (never trained on). With `ppoLag.lagrange.threshold` null,
+   * each round recalibrates d on them with its retrained cost model: d is in the cost model's units,
+   * and a retrained model scores the same responses differently.
+   */
+  validation: readonly PreferenceRecord[];
   progress: Progress;
 }): Promise<RoundResult[]> {
   const { config, tokenizer, progress } = args;
@@ -83,9 +91,11 @@ export async function runRounds(args: {
       const costModel = retrain('cost', dirs.costDir);
       const reference = loadPretrained(dirs.policyDir).model as CausalLM;
       const critics = { reward: ScoreModel.fromScoreModel(rewardModel, 'critic'), cost: ScoreModel.fromScoreModel(costModel, 'critic') };
-      const { thresholdQuantile: _q, ...lag } = config.ppoLag.lagrange;
+      const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
+      const threshold = lag.threshold ?? calibrateThreshold(evaluateScoreModel('cost', costModel, tokenizer, args.validation), thresholdQuantile);
+      progress.log(`${stage}: cost threshold d = ${threshold.toFixed(3)}${lag.threshold === null ? ' (recalibrated on the validation split with the retrained cost model)' : ' (set by the user)'}`);
       const out = trainRl({
-        method: ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: config.rl.scoreClip, lagrange: { ...lag, threshold: args.threshold } }),
+        method: ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: config.rl.scoreClip, lagrange: { ...lag, threshold } }),
         models: { actor: policy, reference, rewardModel, costModel, critics },
         tokenizer,
         prompts: pool,
@@ -110,7 +120,7 @@ export async function runRounds(args: {
         seed: config.seed,
         judge: args.evalSet.judge,
       });
-      return { round: k, pairs: records.length, pairHarmfulRate, log: out.log, eval: ev, dir: stageDir };
+      return { round: k, pairs: records.length, pairHarmfulRate, threshold, log: out.log, eval: ev, dir: stageDir };
     });
     results.push(result);
     dirs = { policyDir: join(result.dir, 'model'), rewardDir: join(result.dir, 'reward', 'model'), costDir: join(result.dir, 'cost', 'model') };

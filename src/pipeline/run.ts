@@ -45,7 +45,7 @@ export interface PipelineResult {
   /** Gold test accuracy of the reward ensemble members, their combinations and WARM. */
   ensemble: { members: number[]; mean: number; min: number; uncertainty: number; warm: number } | null;
   /** Per iterative round: pairs labelled and the harmful rate of the previous policy's sampled responses. */
-  rounds: { round: number; pairs: number; pairHarmfulRate: number }[];
+  rounds: { round: number; pairs: number; pairHarmfulRate: number; threshold: number }[];
   /** Preference pairs the reward and cost models were trained on: the world's and those sampled from the SFT policy. */
   preferenceData: { worldPairs: number; sftPairs: number; sftPairHarmfulRate: number | null; trainPairs: number; validationPairs: number };
   /** Reward and cost model scores of every response in the gold-labelled preference test set. */
@@ -299,14 +299,14 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     previousTrainData: prefTrain,
     sftDir: sftModelDir,
     start: { policyDir: join(runDir, 'ppo_lag', 'model'), rewardDir: scoreDir('reward'), costDir: scoreDir('cost') },
-    threshold,
+    validation: prefValidation,
     progress,
   });
   for (const r of rounds) {
     models[`round_${r.round}`] = r.eval;
     training[`round_${r.round}`] = r.log;
   }
-  const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate }));
+  const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold }));
 
   const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.

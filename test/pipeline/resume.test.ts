@@ -52,7 +52,14 @@ describe('pipeline resume', () => {
     const log = again.stdout + again.stderr;
     for (const stage of ['world', 'sft', 'annotations', 'reward', 'cost', 'reward_ensemble', 'score_scatter', 'ppo', 'shaping_1']) expect(log).toContain(`${stage}: already done`);
     expect(log).toMatch(/ppo_lag: resuming from step [1-5]\b/);
-    const report = JSON.parse(readFileSync(join(runs, 'small', 'report.json'), 'utf8')) as { models: Record<string, { harmfulRate: number }> };
+    const report = JSON.parse(readFileSync(join(runs, 'small', 'report.json'), 'utf8')) as {
+      models: Record<string, { harmfulRate: number }>;
+      threshold: number;
+      rounds: { threshold: number }[];
+    };
+    // d is in the cost model's units: the round recalibrates it with its retrained cost model on the validation split.
+    expect(Number.isFinite(report.rounds[0]?.threshold)).toBe(true);
+    expect(report.rounds[0]?.threshold).not.toBe(report.threshold);
     // SFT response pairs labelled by the simulated annotators; the round's pairs come from the PPO-Lag policy.
     const lines = (f: string) => readFileSync(join(runs, 'small', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const annotated = lines('annotations/preferences.jsonl');
