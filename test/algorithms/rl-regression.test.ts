@@ -1,0 +1,20 @@
+// PPO, shaping and PPO-Lagrangian on a tiny setup reproduce the committed logs and final parameters bit for bit.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runTiny, TINY_METHODS, type TinyRunResult } from './rl-tiny.js';
+
+// Written by test/algorithms/record-rl-baseline.ts before trainRl was split into phases.
+const baseline = JSON.parse(readFileSync(new URL('./fixtures/rl-baseline.json', import.meta.url), 'utf8')) as Record<string, TinyRunResult>;
+
+describe('trainRl regression (3 steps, 2 PPO epochs, mini-batches, PTX, judge)', () => {
+  for (const name of TINY_METHODS) {
+    it(`${name}: the same per-step log and final actor and critic parameters`, () => {
+      const want = baseline[name] as TinyRunResult;
+      const got = runTiny(name);
+      expect(got.log).toEqual(want.log);
+      expect(got.actorSample).toEqual(want.actorSample);
+      expect(got.actorHash).toBe(want.actorHash);
+      expect(got.criticHashes).toEqual(want.criticHashes);
+    });
+  }
+});
