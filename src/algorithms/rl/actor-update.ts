@@ -39,7 +39,7 @@ export interface ActorStepResult {
 }
 
 /**
- * loss = PPO clipped loss + ptxCoef · PTX loss (when `ptxExamples` is non-empty); backward,
+ * loss = PPO clipped loss (averaged by config.lossAggregation) + ptxCoef · PTX loss (when `ptxExamples` is non-empty); backward,
  * clip the global gradient norm to actorOptim.gradClip, one optimiser step. `step` is 1-based, for errors.
  */
 export function actorStep(
@@ -48,14 +48,14 @@ export function actorStep(
   opt: AdamW,
   batch: ActorBatch,
   ptxExamples: readonly EncodedPair[],
-  config: Pick<RlConfig, 'clipRange' | 'ptxCoef' | 'actorOptim'>,
+  config: Pick<RlConfig, 'clipRange' | 'ptxCoef' | 'actorOptim' | 'lossAggregation'>,
   padId: number,
   step: number,
 ): ActorStepResult {
   const T = batch.mask.shape[1] as number;
   opt.zeroGrad();
   const logProbs = responseSlice(sequenceLogProbs(actor, batch.sequences, batch.attentionMask), batch.promptLength, T);
-  const pg = ppoPolicyLoss(logProbs, batch.oldLogProbs, batch.advantages, batch.mask, config.clipRange);
+  const pg = ppoPolicyLoss(logProbs, batch.oldLogProbs, batch.advantages, batch.mask, config.clipRange, config.lossAggregation);
   let loss = pg.loss;
   if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
   assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');

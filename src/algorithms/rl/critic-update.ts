@@ -20,13 +20,13 @@ export interface CriticBatch {
   promptLength: number;
 }
 
-/** Value loss, backward, gradient norm clipped to criticOptim.gradClip, one step; returns the loss and the norm before clipping. */
-export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, config: Pick<RlConfig, 'valueClip' | 'criticOptim'>): { loss: number; gradNorm: number } {
+/** Value loss (averaged by config.lossAggregation), backward, gradient norm clipped to criticOptim.gradClip, one step; returns the loss and the norm before clipping. */
+export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, config: Pick<RlConfig, 'valueClip' | 'criticOptim' | 'lossAggregation'>): { loss: number; gradNorm: number } {
   const T = batch.mask.shape[1] as number;
   opt.zeroGrad();
   critic.train();
   const values = responseSlice(critic.forward(batch.sequences, batch.attentionMask).scores, batch.promptLength, T);
-  const cl = criticLoss(values, batch.oldValues, batch.returns, batch.mask, config.valueClip);
+  const cl = criticLoss(values, batch.oldValues, batch.returns, batch.mask, config.valueClip, config.lossAggregation);
   cl.loss.backward();
   const gradNorm = clipGradNorm(critic.parameters(), config.criticOptim.gradClip);
   opt.step();
