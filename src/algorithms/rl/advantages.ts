@@ -32,8 +32,8 @@ export function estimateAdvantages(
   return { tokenScores, advantages, returns };
 }
 
-/** The actor's advantage (B, T): the method's combination of stream advantages, whitened over the mask if asked. */
-export function actorAdvantages(method: RlMethod, advantages: Record<StreamName, Tensor | undefined>, mask: Tensor, whiten: boolean): Tensor {
+/** The actor's advantage (B, T): the method's combination of stream advantages (`combined`), whitened over the mask if asked (`advantages`). */
+export function actorAdvantages(method: RlMethod, advantages: Record<StreamName, Tensor | undefined>, mask: Tensor, whiten: boolean): { combined: Tensor; advantages: Tensor } {
   const combined = method.actorAdvantage(advantages);
-  return whiten ? whitenAdvantages(combined, mask) : combined;
+  return { combined, advantages: whiten ? whitenAdvantages(combined, mask) : combined };
 }

@@ -18,14 +18,20 @@ export interface UpdateTargets {
   returns: Record<StreamName, Tensor>;
 }
 
-/** Means over the mini-batch updates, and every gradient norm (before clipping) in update order. */
+/** One mini-batch update: the actor's PPO loss, clip fraction and gradient norm (before clipping), and each critic's loss and norm. */
+export interface MiniBatchUpdate {
+  actorLoss: number;
+  clipFraction: number;
+  actorGradNorm: number;
+  critics: Record<string, { loss: number; gradNorm: number }>;
+}
+
+/** Means over the mini-batch updates, and each update in order. */
 export interface UpdateResult {
   actorLoss: number;
   clipFraction: number;
   criticLoss: Record<string, number>;
-  updates: number;
-  actorGradNorms: number[];
-  criticGradNorms: Record<string, number[]>;
+  updates: MiniBatchUpdate[];
 }
 
 /**
@@ -40,8 +46,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
   let clipSum = 0;
   let updates = 0;
   const criticLossSum: Record<string, number> = {};
-  const actorGradNorms: number[] = [];
-  const criticGradNorms: Record<string, number[]> = {};
+  const done: MiniBatchUpdate[] = [];
   models.actor.train();
   for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
     for (let start = 0; start < n; start += config.miniBatchSize) {
@@ -65,12 +70,13 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         );
         actorLossSum += actor.loss;
         clipSum += actor.clipFraction;
-        actorGradNorms.push(actor.gradNorm);
+        const critics: MiniBatchUpdate['critics'] = {};
         ctx.critics.forEach(([s, critic], i) => {
           const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s]), returns: mb(targets.returns[s]), promptLength: rollout.promptLength }, config);
           criticLossSum[s] = (criticLossSum[s] ?? 0) + c.loss;
-          (criticGradNorms[s] ??= []).push(c.gradNorm);
+          critics[s] = c;
         });
+        done.push({ actorLoss: actor.loss, clipFraction: actor.clipFraction, actorGradNorm: actor.gradNorm, critics });
         updates++;
       });
     }
@@ -79,8 +85,6 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
     actorLoss: actorLossSum / updates,
     clipFraction: clipSum / updates,
     criticLoss: Object.fromEntries(Object.entries(criticLossSum).map(([k, v]) => [k, v / updates])),
-    updates,
-    actorGradNorms,
-    criticGradNorms,
+    updates: done,
   };
 }

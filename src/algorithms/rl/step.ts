@@ -18,7 +18,9 @@ export interface StepTrace {
   streams: StreamAdvantages;
   /** The constraint phase's metrics (λ, J_c, λ loss for PPO-Lagrangian). */
   constraint: Record<string, number>;
-  /** (B, T) the actor's advantages after combination and whitening. */
+  /** (B, T) the method's combination of the stream advantages. */
+  combinedAdvantages: Tensor;
+  /** (B, T) the actor's advantages (combined, then whitened if configured). */
   actorAdvantages: Tensor;
   update: UpdateResult;
 }
@@ -31,6 +33,6 @@ export function rlStep(ctx: RlContext, rollout: Rollout, step: number, ptxRng: R
   const streams = estimateAdvantages(method, view, scores.values, config);
   const constraint = updateConstraint(method, view);
   const adv = actorAdvantages(method, streams.advantages, rollout.mask, config.whitenAdvantages);
-  const update = ppoUpdate(ctx, rollout, { actorAdvantages: adv, values: scores.values, returns: streams.returns }, ptxRng, step);
-  return { record: stepRecord(step, view, update, constraint), trace: { scores, view, streams, constraint, actorAdvantages: adv, update } };
+  const update = ppoUpdate(ctx, rollout, { actorAdvantages: adv.advantages, values: scores.values, returns: streams.returns }, ptxRng, step);
+  return { record: stepRecord(step, view, update, constraint), trace: { scores, view, streams, constraint, combinedAdvantages: adv.combined, actorAdvantages: adv.advantages, update } };
 }
