@@ -1,9 +1,10 @@
-"""Golden values of one whole PPO-Lagrangian step (src/algorithms/rl/step.ts) on a fixed rollout, in PyTorch.
+"""Golden values of one whole PPO-Lagrangian step (src/algorithms/rl/step.ts) on a fixed rollout, in PyTorch
+(and of one PPO step and one reward-shaping step, R - nu*C with a single critic, on the same rollout).
 
 Run: /usr/bin/python3 reference/rl_step.py
 Writes reference/golden/rl-step/{reference,reward,cost}/model.safetensors (weights the TS test loads) and
-reference/golden/rl_step.json (inputs, settings and every intermediate quantity of the step, for both
-rl.lossAggregation settings).
+reference/golden/rl_step.json (inputs, settings and every intermediate quantity of the step: PPO-Lagrangian
+under both rl.lossAggregation settings, PPO and shaping under 'token').
 
 Models: the actor is reference/golden/tiny-gpt2 (written by reference/models.py, whose GPT-2 forward is reused);
 the reference policy and the reward and cost score models (GPT-2 backbone + linear head, end score at the last
@@ -83,7 +84,7 @@ ptx_prompt, ptx_response = [2, 5, 6], [7, 8, 1]  # one SFT example: every PTX dr
 
 S = {"klCoef": 0.1, "scoreClip": 3.0, "gamma": 0.99, "gaeLambda": 0.9, "clipRange": 0.2, "valueClip": 0.02,
      "ptxCoef": 0.3, "miniBatchSize": 2, "actorLr": 0.004, "criticLr": 0.01, "weightDecay": 0.01, "actorGradClip": 0.5,
-     "criticGradClip": 0.5, "lagrange": {"threshold": 0.0, "init": 0.5, "lr": 0.2, "window": 128}}
+     "criticGradClip": 0.5, "nu": 0.7, "lagrange": {"threshold": 0.0, "init": 0.5, "lr": 0.2, "window": 128}}
 
 
 def response_log_probs(p, ids, attn):
@@ -129,9 +130,11 @@ def lst(t):
     return t.detach().tolist()
 
 
-def step(aggregation):
+def step(method, aggregation):
+    """One step of 'ppo_lag' (reward and cost streams, lambda), 'ppo' (reward only) or 'shaping' (R - nu*C, one critic)."""
+    streams = [("reward", reward0), ("cost", cost0)] if method == "ppo_lag" else [("reward", reward0)]
     actor = {k: v.clone().requires_grad_() for k, v in actor0.items()}
-    critics = {s: {k: v.clone().requires_grad_() for k, v in p.items()} for s, p in [("reward", reward0), ("cost", cost0)]}
+    critics = {s: {k: v.clone().requires_grad_() for k, v in p.items()} for s, p in streams}
     with torch.no_grad():
         old = response_log_probs(actor, sequences, attention) * mask
         ref = response_log_probs(reference, sequences, attention)
@@ -141,16 +144,22 @@ def step(aggregation):
     kl = (old - ref) * mask
     end = (mask * torch.arange(1, T + 1)).argmax(1)
     clip = S["scoreClip"]
-    token_scores = {"reward": (-S["klCoef"] * kl * mask).scatter_add(1, end[:, None], R.clamp(-clip, clip)[:, None]),
-                    "cost": (S["klCoef"] * kl * mask).scatter_add(1, end[:, None], C.clamp(-clip, clip)[:, None])}
+    reward_end = R - S["nu"] * C if method == "shaping" else R
+    token_scores = {"reward": (-S["klCoef"] * kl * mask).scatter_add(1, end[:, None], reward_end.clamp(-clip, clip)[:, None])}
+    if method == "ppo_lag":
+        token_scores["cost"] = (S["klCoef"] * kl * mask).scatter_add(1, end[:, None], C.clamp(-clip, clip)[:, None])
     adv, ret = {}, {}
-    for s in ("reward", "cost"):
+    for s in critics:
         adv[s], ret[s] = gae(token_scores[s], values[s], mask, S["gamma"], S["gaeLambda"])
-    lg = S["lagrange"]
-    jc = C.mean().item()  # the window holds this step's B episode costs only
-    log_lambda = math.log(lg["init"]) + lg["lr"] * (jc - lg["threshold"])
-    lam = math.exp(log_lambda)
-    combined = (adv["reward"] - lam * adv["cost"]) / (1 + lam)
+    lam = jc = None
+    if method == "ppo_lag":
+        lg = S["lagrange"]
+        jc = C.mean().item()  # the window holds this step's B episode costs only
+        log_lambda = math.log(lg["init"]) + lg["lr"] * (jc - lg["threshold"])
+        lam = math.exp(log_lambda)
+        combined = (adv["reward"] - lam * adv["cost"]) / (1 + lam)
+    else:
+        combined = adv["reward"]
     mean = masked_mean(combined, mask)
     whitened = (combined - mean) * torch.rsqrt(masked_mean((combined - mean) ** 2, mask) + 1e-8) * mask
 
@@ -203,6 +212,7 @@ def step(aggregation):
 
 out = {"sequences": lst(sequences), "attentionMask": lst(attention), "mask": lst(mask), "promptLength": L,
        "ptx": {"promptIds": ptx_prompt, "responseIds": ptx_response}, "settings": S,
-       "token": step("token"), "per-sequence": step("per-sequence")}
+       "ppo_lag": {"token": step("ppo_lag", "token"), "per-sequence": step("ppo_lag", "per-sequence")},
+       "ppo": {"token": step("ppo", "token")}, "shaping": {"token": step("shaping", "token")}}
 (OUT / "rl_step.json").write_text(json.dumps(out))
 print("wrote reference/golden/rl-step/ and reference/golden/rl_step.json")
