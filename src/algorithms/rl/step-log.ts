@@ -3,6 +3,7 @@ import type { Tokenizer } from '../../models/tokenizer.js';
 import type { Tensor } from '../../torch/index.js';
 import type { ScoredRollout } from './method.js';
 import type { UpdateResult } from './ppo-update.js';
+import type { Rollout } from './rollout.js';
 
 /** Per-step log, the source of the report's training curves. */
 export interface RlLogRecord {
@@ -39,6 +40,14 @@ export function stepRecord(step: number, rollout: ScoredRollout, update: UpdateR
     ...(constraint.lambda !== undefined ? { lambda: constraint.lambda } : {}),
     ...(constraint.jc !== undefined ? { jc: constraint.jc } : {}),
   };
+}
+
+/** Gold harmful rate and helpfulness of a rollout's responses to `prompts` (row order), by the judge. */
+export function goldMetrics(judge: GoldJudge, tokenizer: Tokenizer, prompts: readonly { prompt: string; risky: boolean }[], rollout: Rollout): Pick<RlLogRecord, 'goldHarmfulRate' | 'goldHelpfulness'> {
+  const t = rollout.mask.shape[1] as number;
+  const responses = decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, t), rollout.mask);
+  const gold = judge(prompts.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky })));
+  return { goldHarmfulRate: gold.harmfulRate, goldHelpfulness: gold.helpfulness };
 }
 
 /** Decodes response tokens (B, T) under their mask to text, dropping EOS and padding. */

@@ -12,7 +12,7 @@ import type { RlMethod } from './method.js';
 import type { RlModels } from './models.js';
 import { sampleRollout } from './rollout.js';
 import { rlStep } from './step.js';
-import { decodeResponses, type GoldJudge, type RlLogRecord } from './step-log.js';
+import { goldMetrics, type GoldJudge, type RlLogRecord } from './step-log.js';
 
 export { RlDivergedError } from './diverged.js';
 export type { RlModels, SequenceScorer } from './models.js';
@@ -96,14 +96,7 @@ export function trainRl(args: {
     const record = tidy(() => {
       const rollout = sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens);
       const out = rlStep(ctx, rollout, step + 1, ptxRng).record;
-      if (args.judge) {
-        const T = rollout.mask.shape[1] as number;
-        const responses = decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, T), rollout.mask);
-        const gold = args.judge(picked.map((p, i) => ({ prompt: args.prompts[p]?.prompt ?? '', response: responses[i] ?? '', risky: args.prompts[p]?.risky ?? false })));
-        out.goldHarmfulRate = gold.harmfulRate;
-        out.goldHelpfulness = gold.helpfulness;
-      }
-      return out;
+      return args.judge ? { ...out, ...goldMetrics(args.judge, tokenizer, picked.map((i) => args.prompts[i] as RlPrompt), rollout) } : out;
     });
     step++;
     log.push(record);
