@@ -8,5 +8,5 @@ export { criticStep, type CriticBatch } from './critic-update.js';
 export { ppoUpdate, type UpdateTargets, type UpdateResult } from './ppo-update.js';
 export { stepRecord } from './step-log.js';
 export { rlStep, type StepTrace } from './step.js';
-export { createRlContext, type RlContext } from './context.js';
+export { createRlContext, setLearningRates, type RlContext } from './context.js';
 export { methodCritics, type StreamCritics } from './models.js';

@@ -7,7 +7,7 @@ import { Rng } from '../../world/rng.js';
 import { encodePair, promptText } from '../common/batching.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
 import type { RlConfig } from './config.js';
-import { createRlContext, type RlContext } from './context.js';
+import { createRlContext, setLearningRates, type RlContext } from './context.js';
 import type { RlMethod } from './method.js';
 import type { RlModels } from './models.js';
 import { sampleRollout } from './rollout.js';
@@ -93,6 +93,7 @@ export function trainRl(args: {
     const rng = new Rng(config.seed).derive(`step-${step}`);
     const picked = Array.from({ length: config.promptsPerStep }, () => rng.int(args.prompts.length));
     const ptxRng = rng.derive('ptx');
+    setLearningRates(ctx, step);
     const record = tidy(() => {
       const rollout = sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens);
       const out = rlStep(ctx, rollout, step + 1, ptxRng).record;
