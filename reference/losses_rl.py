@@ -2,7 +2,10 @@
 
 Run: /usr/bin/python3 reference/losses_rl.py  -> reference/golden/losses_rl.json
 Each case stores inputs, outputs and gradients of the output (or loss) w.r.t. the float inputs.
-Formulas follow ../shared/DESIGN.md §5 (PKU-Alignment/safe-rlhf semantics).
+Formulas follow ../shared/DESIGN.md §5. Masked token losses (PPO, critic, SFT/PTX) are computed both ways
+where safealign offers both (rl.lossAggregation): 'token' = mean over all response tokens of the batch
+(`masked_mean` below, TRL/DAPO style, our default) and 'per-sequence' = mean within each sequence, then over
+sequences (`masked_mean_per_sequence`, which is PKU-Alignment/safe-rlhf's `masked_mean`).
 """
 import json
 from pathlib import Path
@@ -65,7 +68,13 @@ for i, n in enumerate(lengths):
 
 
 def masked_mean(x, m):
+    """'token': mean over all masked tokens of the batch (NOT safe-rlhf's masked_mean)."""
     return (x * m).sum() / m.sum()
+
+
+def masked_mean_per_sequence(x, m):
+    """'per-sequence': safe-rlhf's masked_mean, ((x * m).sum(-1) / m.sum(-1)).mean()."""
+    return ((x * m).sum(dim=-1) / m.sum(dim=-1)).mean()
 
 
 # --- PPO clipped policy loss ---------------------------------------------------------------
@@ -82,6 +91,9 @@ approx_kl = masked_mean(0.5 * (logp - old_logp).square(), mask).item()
 out["ppo"] = {"logProbs": lst(logp), "oldLogProbs": lst(old_logp), "advantages": lst(adv), "mask": lst(mask),
               "clip": clip, "loss": loss.item(), "clipFraction": clipfrac, "approxKl": approx_kl,
               "grads": grads(loss, [logp])}
+ratio = torch.exp(logp - old_logp)  # a fresh graph for the second loss
+loss_seq = masked_mean_per_sequence(torch.maximum(-adv * ratio, -adv * torch.clamp(ratio, 1 - clip, 1 + clip)), mask)
+out["ppo"]["perSequence"] = {"loss": loss_seq.item(), "grads": grads(loss_seq, [logp])}
 
 # --- clipped critic loss ---------------------------------------------------------------------
 values = (torch.randn(B, T) * 3).requires_grad_()
@@ -92,6 +104,9 @@ v_clipped = old_values + torch.clamp(values - old_values, -vclip, vclip)
 loss = 0.5 * masked_mean(torch.maximum((values - returns).square(), (v_clipped - returns).square()), mask)
 out["critic"] = {"values": lst(values), "oldValues": lst(old_values), "returns": lst(returns), "mask": lst(mask),
                  "clip": vclip, "loss": loss.item(), "grads": grads(loss, [values])}
+v_clipped = old_values + torch.clamp(values - old_values, -vclip, vclip)
+loss_seq = 0.5 * masked_mean_per_sequence(torch.maximum((values - returns).square(), (v_clipped - returns).square()), mask)
+out["critic"]["perSequence"] = {"loss": loss_seq.item(), "grads": grads(loss_seq, [values])}
 
 # --- masked token cross-entropy (SFT / PTX) -------------------------------------------------
 V = 7

@@ -90,6 +90,11 @@ def gpt2_params(c):
 
 
 def gpt2_forward(p, c, ids, mask):
+    return gpt2_hidden(p, c, ids, mask) @ p["transformer.wte.weight"].T
+
+
+def gpt2_hidden(p, c, ids, mask):
+    """Final hidden states (B, L, D) after ln_f: what score-model heads read."""
     D, H = c["n_embd"], c["n_head"]
     x = p["transformer.wte.weight"][ids] + p["transformer.wpe.weight"][positions(mask)]
     bias = bias_mask(mask, ids.shape[1])
@@ -101,8 +106,7 @@ def gpt2_forward(p, c, ids, mask):
         x = x + attend(q, k, v, bias) @ p[pre + "attn.c_proj.weight"] + p[pre + "attn.c_proj.bias"]
         h = F.layer_norm(x, (D,), p[pre + "ln_2.weight"], p[pre + "ln_2.bias"], 1e-5)
         x = x + F.gelu(h @ p[pre + "mlp.c_fc.weight"] + p[pre + "mlp.c_fc.bias"], approximate="tanh") @ p[pre + "mlp.c_proj.weight"] + p[pre + "mlp.c_proj.bias"]
-    x = F.layer_norm(x, (D,), p["transformer.ln_f.weight"], p["transformer.ln_f.bias"], 1e-5)
-    return x @ p["transformer.wte.weight"].T
+    return F.layer_norm(x, (D,), p["transformer.ln_f.weight"], p["transformer.ln_f.bias"], 1e-5)
 
 
 # ---------------- Llama (Qwen2-style biases, GQA) ----------------
@@ -160,32 +164,37 @@ def llama_forward(p, c, ids, mask):
     return F.linear(rms(x, p["model.norm.weight"], c["rms_norm_eps"]), p["lm_head.weight"])
 
 
-ids = torch.tensor([[0, 0, 5, 9, 13, 7], [4, 8, 15, 16, 23, 12]])
-mask = torch.tensor([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
-result = {"inputIds": ids.tolist(), "attentionMask": mask.tolist()}
-for name, cfg, make, fwd in [("tiny-gpt2", g_cfg, gpt2_params, gpt2_forward), ("tiny-llama", l_cfg, llama_params, llama_forward)]:
-    d = OUT / name
-    d.mkdir(parents=True, exist_ok=True)
-    params = make(cfg)
-    (d / "config.json").write_text(json.dumps(cfg, indent=1))
-    write_safetensors(d / "model.safetensors", params)
-    tokenizer_files(d)
-    with torch.no_grad():
-        logits = fwd(params, cfg, ids, mask)
-        seq, m = ids.clone(), mask.clone()
-        for _ in range(6):  # greedy continuation, full recomputation each step
-            nxt = fwd(params, cfg, seq, m)[:, -1].argmax(-1, keepdim=True)
-            seq = torch.cat([seq, nxt], 1)
-            m = torch.cat([m, torch.ones_like(nxt)], 1)
-    # gradient of a masked LM loss w.r.t. a few parameters
-    ps = {k: v.clone().requires_grad_() for k, v in params.items()}
-    lg = fwd(ps, cfg, ids, mask)
-    loss = F.cross_entropy(lg[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1), reduction="none")
-    w = mask[:, 1:].reshape(-1).float()
-    loss = (loss * w).sum() / w.sum()
-    names = sorted(ps)[:3] + sorted(ps)[-2:]
-    gs = torch.autograd.grad(loss, [ps[n] for n in names])
-    result[name] = {"logits": logits.tolist(), "greedy": seq[:, ids.shape[1]:].tolist(), "loss": loss.item(),
-                    "grads": {n: g.flatten().tolist() for n, g in zip(names, gs)}}
-(OUT / "models.json").write_text(json.dumps(result))
-print("wrote tiny-gpt2, tiny-llama, models.json")
+def main():
+    ids = torch.tensor([[0, 0, 5, 9, 13, 7], [4, 8, 15, 16, 23, 12]])
+    mask = torch.tensor([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
+    result = {"inputIds": ids.tolist(), "attentionMask": mask.tolist()}
+    for name, cfg, make, fwd in [("tiny-gpt2", g_cfg, gpt2_params, gpt2_forward), ("tiny-llama", l_cfg, llama_params, llama_forward)]:
+        d = OUT / name
+        d.mkdir(parents=True, exist_ok=True)
+        params = make(cfg)
+        (d / "config.json").write_text(json.dumps(cfg, indent=1))
+        write_safetensors(d / "model.safetensors", params)
+        tokenizer_files(d)
+        with torch.no_grad():
+            logits = fwd(params, cfg, ids, mask)
+            seq, m = ids.clone(), mask.clone()
+            for _ in range(6):  # greedy continuation, full recomputation each step
+                nxt = fwd(params, cfg, seq, m)[:, -1].argmax(-1, keepdim=True)
+                seq = torch.cat([seq, nxt], 1)
+                m = torch.cat([m, torch.ones_like(nxt)], 1)
+        # gradient of a masked LM loss w.r.t. a few parameters
+        ps = {k: v.clone().requires_grad_() for k, v in params.items()}
+        lg = fwd(ps, cfg, ids, mask)
+        loss = F.cross_entropy(lg[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1), reduction="none")
+        w = mask[:, 1:].reshape(-1).float()
+        loss = (loss * w).sum() / w.sum()
+        names = sorted(ps)[:3] + sorted(ps)[-2:]
+        gs = torch.autograd.grad(loss, [ps[n] for n in names])
+        result[name] = {"logits": logits.tolist(), "greedy": seq[:, ids.shape[1]:].tolist(), "loss": loss.item(),
+                        "grads": {n: g.flatten().tolist() for n, g in zip(names, gs)}}
+    (OUT / "models.json").write_text(json.dumps(result))
+    print("wrote tiny-gpt2, tiny-llama, models.json")
+
+
+if __name__ == "__main__":  # importable (reference/rl_step.py reuses the GPT-2 forward)
+    main()

@@ -15,6 +15,7 @@ export { ScoreEnsemble, warmAverage, type EnsembleReduction } from './algorithms
 export { RlConfigSchema, type RlConfig } from './algorithms/rl/config.js';
 export { trainRl, decodeResponses, RlDivergedError, type RlPrompt, type RlLogRecord, type RlModels, type GoldJudge } from './algorithms/rl/train.js';
 export type { RlMethod, ScoredRollout, StreamName } from './algorithms/rl/method.js';
+export * from './algorithms/rl/phases.js';
 export { ppoMethod } from './algorithms/ppo/method.js';
 export { ppoLagMethod } from './algorithms/ppo-lag/method.js';
 export { rewardShapingMethod } from './algorithms/reward-shaping/method.js';

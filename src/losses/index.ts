@@ -1,5 +1,5 @@
 // Pure loss functions: tensors in, { loss, metrics } out.
-export { maskedMean, type LossOutput } from './masked.js';
+export { maskedMean, maskedMeanPerSequence, MASKED_MEANS, type LossAggregation, type LossOutput } from './masked.js';
 export { rewardModelLoss } from './reward.js';
 export { costModelLoss } from './cost.js';
 export { dpoLoss } from './dpo.js';

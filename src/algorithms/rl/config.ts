@@ -18,6 +18,12 @@ export const RlConfigSchema = z
     valueClip: z.number().positive().default(5).describe('critic value clip around the rollout values'),
     scoreClip: z.number().positive().default(50).describe('clamp sequence rewards/costs to ±this'),
     whitenAdvantages: z.boolean().default(true).describe('PPO-max trick: whiten actor advantages per batch'),
+    lossAggregation: z
+      .enum(['token', 'per-sequence'])
+      .default('token')
+      .describe(
+        "how the PPO actor and critic losses average over response tokens: 'token' = mean over all response tokens of the batch (TRL, DAPO), 'per-sequence' = mean within each response, then over responses (PKU safe-rlhf's masked_mean). Default 'token': per-sequence averaging gives each token of a short response more weight than a token of a long one (the length bias Dr. GRPO and DAPO discuss); the token mean weighs every token the same. The PTX loss is a token mean in both (as safe-rlhf's, the language-model loss)",
+      ),
     ptxCoef: z.number().min(0).default(0).describe('weight of the SFT (PTX) loss added to the actor loss; 0 = off'),
     actorOptim: withDefaults(OptimSchema, { lr: 2e-4, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('actor optimiser'),
     criticOptim: withDefaults(OptimSchema, { lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('critic optimiser'),

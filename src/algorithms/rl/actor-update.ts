@@ -1,0 +1,66 @@
+// Actor update phase: PPO's clipped loss (plus the optional PTX loss) on one mini-batch, then one clipped AdamW step.
+import { ppoPolicyLoss, tokenCrossEntropy } from '../../losses/index.js';
+import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
+import { clipGradNorm, tensor, type AdamW, type Tensor } from '../../torch/index.js';
+import { padForTraining, type EncodedPair } from '../common/batching.js';
+import type { RlConfig } from './config.js';
+import { assertFinite } from './diverged.js';
+import { responseSlice } from './rollout.js';
+
+/** One mini-batch of b rows of a rollout. */
+export interface ActorBatch {
+  /** (b, L + T) int64. */
+  sequences: Tensor;
+  /** (b, L + T) int64. */
+  attentionMask: Tensor;
+  /** (b, T) float 0/1. */
+  mask: Tensor;
+  /** (b, T) log π_old. */
+  oldLogProbs: Tensor;
+  /** (b, T) the actor's advantages. */
+  advantages: Tensor;
+  promptLength: number;
+}
+
+/** Mean next-token cross-entropy of the actor on SFT examples' response tokens (the PTX loss, a scalar). */
+export function ptxLoss(actor: CausalLM, examples: readonly EncodedPair[], padId: number): Tensor {
+  const b = padForTraining(examples, padId);
+  const ids = tensor(b.ids, { dtype: 'int64' });
+  const len = b.ids[0]?.length ?? 0;
+  const { logits } = actor.forward(ids, tensor(b.attentionMask, { dtype: 'int64' }));
+  return tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask).narrow(1, 1, len - 1)).loss;
+}
+
+/** What one actor step reports: the PPO loss (without PTX), the clipped-ratio share and the gradient norm before clipping. */
+export interface ActorStepResult {
+  loss: number;
+  clipFraction: number;
+  gradNorm: number;
+}
+
+/**
+ * loss = PPO clipped loss (averaged by config.lossAggregation) + ptxCoef · PTX loss (when `ptxExamples` is non-empty); backward,
+ * clip the global gradient norm to actorOptim.gradClip, one optimiser step. `step` is 1-based, for errors.
+ */
+export function actorStep(
+  actor: CausalLM,
+  params: readonly Tensor[],
+  opt: AdamW,
+  batch: ActorBatch,
+  ptxExamples: readonly EncodedPair[],
+  config: Pick<RlConfig, 'clipRange' | 'ptxCoef' | 'actorOptim' | 'lossAggregation'>,
+  padId: number,
+  step: number,
+): ActorStepResult {
+  const T = batch.mask.shape[1] as number;
+  opt.zeroGrad();
+  const logProbs = responseSlice(sequenceLogProbs(actor, batch.sequences, batch.attentionMask), batch.promptLength, T);
+  const pg = ppoPolicyLoss(logProbs, batch.oldLogProbs, batch.advantages, batch.mask, config.clipRange, config.lossAggregation);
+  let loss = pg.loss;
+  if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
+  assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
+  loss.backward();
+  const gradNorm = clipGradNorm(params, config.actorOptim.gradClip);
+  opt.step();
+  return { loss: pg.loss.item(), clipFraction: pg.metrics.clipFraction ?? 0, gradNorm };
+}

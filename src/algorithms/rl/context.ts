@@ -1,0 +1,46 @@
+// What persists across RL steps: the models, the critics in stream order, their optimisers and the PTX data.
+import { AdamW, lrSchedule, type Tensor } from '../../torch/index.js';
+import type { OptimConfig } from '../common/optim-config.js';
+import type { EncodedPair } from '../common/batching.js';
+import type { RlConfig } from './config.js';
+import type { RlMethod } from './method.js';
+import { methodCritics, type RlModels, type StreamCritics } from './models.js';
+
+export interface RlContext {
+  method: RlMethod;
+  models: RlModels;
+  config: RlConfig;
+  critics: StreamCritics;
+  actorParams: Tensor[];
+  actorOpt: AdamW;
+  /** One optimiser per critic, in `critics` order. */
+  criticOpts: AdamW[];
+  /** Tokenised SFT examples for the PTX loss (may be empty). */
+  ptx: EncodedPair[];
+  padId: number;
+}
+
+/** Checks the models against the method, creates the optimisers and puts the frozen models in eval mode. */
+/** The learning-rate multiplier of an optimiser section at 0-based RL step `step` of `steps` (warm-up, then constant, linear or cosine). */
+function schedule(optim: OptimConfig, steps: number): (step: number) => number {
+  return lrSchedule({ kind: optim.schedule, warmupSteps: Math.round(optim.warmupRatio * steps), totalSteps: steps });
+}
+
+/** Sets the actor's and critics' learning rates for 0-based RL step `step` from their optimiser sections' schedules. */
+export function setLearningRates(ctx: RlContext, step: number): void {
+  const { actorOptim, criticOptim, steps } = ctx.config;
+  ctx.actorOpt.lr = actorOptim.lr * schedule(actorOptim, steps)(step);
+  const criticLr = criticOptim.lr * schedule(criticOptim, steps)(step);
+  for (const o of ctx.criticOpts) o.lr = criticLr;
+}
+
+export function createRlContext(method: RlMethod, models: RlModels, config: RlConfig, ptx: EncodedPair[], padId: number): RlContext {
+  const critics = methodCritics(method, models);
+  const actorParams = models.actor.parameters();
+  const actorOpt = new AdamW(actorParams, { lr: config.actorOptim.lr, weightDecay: config.actorOptim.weightDecay });
+  const criticOpts = critics.map(([, c]) => new AdamW(c.parameters(), { lr: config.criticOptim.lr, weightDecay: config.criticOptim.weightDecay }));
+  models.reference.eval();
+  models.rewardModel.eval();
+  models.costModel?.eval();
+  return { method, models, config, critics, actorParams, actorOpt, criticOpts, ptx, padId };
+}

@@ -1,0 +1,38 @@
+// The models an RL run uses: actor, frozen reference, reward/cost scorers and one critic per stream.
+import type { CausalLM, ScoreModel } from '../../models/index.js';
+import type { Tensor } from '../../torch/index.js';
+import type { RlMethod, StreamName } from './method.js';
+
+/**
+ * What RL needs of a reward or cost model: the end-of-sequence score of each token sequence.
+ * A `ScoreModel` is one; tests use exact score tables (a task whose optimum is known).
+ */
+export interface SequenceScorer {
+  /** inputIds, attentionMask: (B, L) -> endScores (B,). */
+  forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor };
+  eval(): unknown;
+}
+
+export interface RlModels {
+  actor: CausalLM;
+  /** Frozen reference (the SFT model). */
+  reference: CausalLM;
+  rewardModel: SequenceScorer;
+  costModel?: SequenceScorer;
+  /** One critic per stream the method declares (initialised from the stream's score model). */
+  critics: Partial<Record<StreamName, ScoreModel>>;
+}
+
+/** The critics of the streams a method declares, in the method's order. */
+export type StreamCritics = readonly (readonly [StreamName, ScoreModel])[];
+
+/** Checks that `models` has what `method` declares; returns its critics in stream order. */
+export function methodCritics(method: RlMethod, models: RlModels): StreamCritics {
+  const critics = method.streams.map((s) => {
+    const c = models.critics[s];
+    if (!c) throw new Error(`${method.name}: no critic for stream '${s}'`);
+    return [s, c] as const;
+  });
+  if (method.usesCost && !models.costModel) throw new Error(`${method.name}: needs a cost model`);
+  return critics;
+}

@@ -1,0 +1,90 @@
+// PPO update phase: epochs over the rollout in mini-batches, each an actor step then one step per critic.
+import { tensor, tidy, type AdamW, type Tensor } from '../../torch/index.js';
+import type { Rng } from '../../world/rng.js';
+import type { EncodedPair } from '../common/batching.js';
+import { actorStep } from './actor-update.js';
+import type { RlContext } from './context.js';
+import { criticStep } from './critic-update.js';
+import type { StreamName } from './method.js';
+import type { Rollout } from './rollout.js';
+
+/** The targets of one update, all (B, T). */
+export interface UpdateTargets {
+  /** The actor's advantages (combined, whitened if configured). */
+  actorAdvantages: Tensor;
+  /** Per stream: the critic values at rollout time. */
+  values: Record<StreamName, Tensor>;
+  /** Per stream: GAE returns. */
+  returns: Record<StreamName, Tensor>;
+}
+
+/** One mini-batch update: the actor's PPO loss, clip fraction and gradient norm (before clipping), and each critic's loss and norm. */
+export interface MiniBatchUpdate {
+  actorLoss: number;
+  clipFraction: number;
+  actorGradNorm: number;
+  critics: Record<string, { loss: number; gradNorm: number }>;
+}
+
+/** Means over the mini-batch updates, and each update in order. */
+export interface UpdateResult {
+  actorLoss: number;
+  clipFraction: number;
+  criticLoss: Record<string, number>;
+  updates: MiniBatchUpdate[];
+}
+
+/**
+ * config.ppoEpochs passes over the B rollout rows in order, config.miniBatchSize rows at a time;
+ * each mini-batch: one actor step (PTX examples drawn from `ptxRng` when ptxCoef > 0), then one
+ * step of each critic. `step` is 1-based, for errors.
+ */
+export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTargets, ptxRng: Rng, step: number): UpdateResult {
+  const { config, models } = ctx;
+  const n = rollout.sequences.shape[0] as number;
+  let actorLossSum = 0;
+  let clipSum = 0;
+  let updates = 0;
+  const criticLossSum: Record<string, number> = {};
+  const done: MiniBatchUpdate[] = [];
+  models.actor.train();
+  for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
+    for (let start = 0; start < n; start += config.miniBatchSize) {
+      tidy(() => {
+        const size = Math.min(config.miniBatchSize, n - start);
+        const rows = tensor(Array.from({ length: size }, (_, i) => start + i), { dtype: 'int64' });
+        const mb = (x: Tensor) => x.indexSelect(0, rows);
+        const mask = mb(rollout.mask);
+        const sequences = mb(rollout.sequences);
+        const attentionMask = mb(rollout.attentionMask);
+        const ptxExamples: EncodedPair[] = config.ptxCoef > 0 && ctx.ptx.length ? Array.from({ length: size }, () => ctx.ptx[ptxRng.int(ctx.ptx.length)] as EncodedPair) : [];
+        const actor = actorStep(
+          models.actor,
+          ctx.actorParams,
+          ctx.actorOpt,
+          { sequences, attentionMask, mask, oldLogProbs: mb(rollout.oldLogProbs), advantages: mb(targets.actorAdvantages), promptLength: rollout.promptLength },
+          ptxExamples,
+          config,
+          ctx.padId,
+          step,
+        );
+        actorLossSum += actor.loss;
+        clipSum += actor.clipFraction;
+        const critics: MiniBatchUpdate['critics'] = {};
+        ctx.critics.forEach(([s, critic], i) => {
+          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s]), returns: mb(targets.returns[s]), promptLength: rollout.promptLength }, config);
+          criticLossSum[s] = (criticLossSum[s] ?? 0) + c.loss;
+          critics[s] = c;
+        });
+        done.push({ actorLoss: actor.loss, clipFraction: actor.clipFraction, actorGradNorm: actor.gradNorm, critics });
+        updates++;
+      });
+    }
+  }
+  return {
+    actorLoss: actorLossSum / updates,
+    clipFraction: clipSum / updates,
+    criticLoss: Object.fromEntries(Object.entries(criticLossSum).map(([k, v]) => [k, v / updates])),
+    updates: done,
+  };
+}

@@ -1,0 +1,57 @@
+// Rollout phase: responses sampled from the actor (or given from outside) with the log-probs PPO's ratio needs.
+import { generate, sequenceLogProbs, type CausalLM } from '../../models/index.js';
+import { noGrad, tensor, type Tensor } from '../../torch/index.js';
+import { padPromptsLeft } from '../common/batching.js';
+import type { RlConfig } from './config.js';
+
+/** A batch of B prompts of padded length L and responses of padded length T. */
+export interface Rollout {
+  /** (B, L + T) int64: left-padded prompt, then the response (pad after its stop token). */
+  sequences: Tensor;
+  /** (B, L + T) int64: 1 on real tokens. */
+  attentionMask: Tensor;
+  /** (B, T) float 0/1: response tokens up to and including the stop token. */
+  mask: Tensor;
+  /** (B, T) log π_old(a_t) of the response tokens under the policy that sampled them, 0 outside the mask. */
+  oldLogProbs: Tensor;
+  /** L, the padded prompt length. */
+  promptLength: number;
+}
+
+/** Response-aligned slice of per-position outputs x (B, L + T - 1, …): positions L-1 … L+T-2 predict/evaluate response tokens 0 … T-1. */
+export function responseSlice(x: Tensor, promptLength: number, responseLength: number): Tensor {
+  return x.narrow(1, promptLength - 1, responseLength);
+}
+
+/** Samples one response per prompt (token ids, unpadded) from the actor in eval mode, without gradient. */
+export function sampleRollout(
+  actor: CausalLM,
+  prompts: readonly number[][],
+  config: Pick<RlConfig, 'maxNewTokens' | 'temperature' | 'topP'>,
+  tokens: { padId: number; eosId: number | undefined },
+): Rollout {
+  const padded = padPromptsLeft(prompts, tokens.padId);
+  actor.eval();
+  const gen = noGrad(() =>
+    generate(actor, tensor(padded.ids, { dtype: 'int64' }), tensor(padded.attentionMask, { dtype: 'int64' }), {
+      maxNewTokens: config.maxNewTokens,
+      temperature: config.temperature,
+      topP: config.topP,
+      stopTokenIds: tokens.eosId === undefined ? [] : [tokens.eosId],
+      padId: tokens.padId,
+    }),
+  );
+  const mask = gen.responseMask.float();
+  return { sequences: gen.sequences, attentionMask: gen.attentionMask, mask, oldLogProbs: gen.logProbs.mul(mask), promptLength: padded.ids[0]?.length ?? 0 };
+}
+
+/**
+ * A rollout given from outside (fixed tokens, e.g. a golden test): old log-probs are the actor's
+ * own (eval mode, no gradient). sequences, attentionMask: (B, L + T); mask: (B, T).
+ */
+export function fixedRollout(actor: CausalLM, sequences: Tensor, attentionMask: Tensor, mask: Tensor, promptLength: number): Rollout {
+  actor.eval();
+  const t = mask.shape[1] as number;
+  const logProbs = noGrad(() => responseSlice(sequenceLogProbs(actor, sequences, attentionMask), promptLength, t));
+  return { sequences, attentionMask, mask, oldLogProbs: logProbs.mul(mask), promptLength };
+}

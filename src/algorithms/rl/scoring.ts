@@ -1,0 +1,41 @@
+// Scoring phase: reference log-probs, reward/cost end scores and critic values of a rollout (no gradient).
+import { sequenceLogProbs } from '../../models/index.js';
+import { noGrad, type Tensor } from '../../torch/index.js';
+import { assertFinite } from './diverged.js';
+import type { ScoredRollout, StreamName } from './method.js';
+import type { RlModels, SequenceScorer, StreamCritics } from './models.js';
+import { responseSlice, type Rollout } from './rollout.js';
+
+/** What the frozen models say about a rollout of B sequences with T response positions. */
+export interface RolloutScores {
+  /** (B, T) log π_ref of the response tokens. */
+  refLogProbs: Tensor;
+  /** (B,) reward model end scores. */
+  reward: Tensor;
+  /** (B,) cost model end scores, when the method uses a cost model. */
+  cost: Tensor | null;
+  /** Per stream, (B, T) critic values V_old at response positions, 0 outside the mask. */
+  values: Record<StreamName, Tensor>;
+}
+
+/** Runs reference, score models and critics on the rollout; `step` (1-based) names a non-finite score. */
+export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost: boolean, rollout: Rollout, step: number): RolloutScores {
+  const { sequences: seq, attentionMask: attn, mask, promptLength: L } = rollout;
+  const T = mask.shape[1] as number;
+  const scores = noGrad(() => {
+    const refLogProbs = responseSlice(sequenceLogProbs(models.reference, seq, attn), L, T);
+    const reward = models.rewardModel.forward(seq, attn).endScores;
+    const cost = usesCost ? (models.costModel as SequenceScorer).forward(seq, attn).endScores : null;
+    const values = Object.fromEntries(critics.map(([s, c]) => [s, responseSlice(c.forward(seq, attn).scores, L, T).mul(mask)]));
+    return { refLogProbs, reward, cost, values: values as Record<StreamName, Tensor> };
+  });
+  assertFinite('the reward model score', scores.reward.toNumbers(), step, 'Check the reward model checkpoint.');
+  if (scores.cost) assertFinite('the cost model score', scores.cost.toNumbers(), step, 'Check the cost model checkpoint.');
+  return scores;
+}
+
+/** The rollout as methods see it: mask, per-token KL (B, T) = (log π_old - log π_ref)·mask, end scores. */
+export function methodView(rollout: Rollout, scores: RolloutScores): ScoredRollout {
+  const kl = rollout.oldLogProbs.sub(scores.refLogProbs).mul(rollout.mask);
+  return { mask: rollout.mask, kl, reward: scores.reward, cost: scores.cost };
+}

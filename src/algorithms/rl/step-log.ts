@@ -1,0 +1,68 @@
+// Logging phase: the per-step record (means of scores, KL, losses, λ) and gold metrics of the responses.
+import type { Tokenizer } from '../../models/tokenizer.js';
+import type { Tensor } from '../../torch/index.js';
+import type { ScoredRollout } from './method.js';
+import type { UpdateResult } from './ppo-update.js';
+import type { Rollout } from './rollout.js';
+
+/** Per-step log, the source of the report's training curves. */
+export interface RlLogRecord {
+  step: number;
+  reward: number;
+  cost?: number;
+  kl: number;
+  actorLoss: number;
+  criticLoss: Record<string, number>;
+  responseLength: number;
+  lambda?: number;
+  jc?: number;
+  clipFraction: number;
+  /** Gold metrics of this step's rollouts, when a judge is given (the built-in world). */
+  goldHarmfulRate?: number;
+  goldHelpfulness?: number;
+}
+
+/** Scores generated responses with the gold oracle (built-in world) for logging. */
+export type GoldJudge = (items: { prompt: string; response: string; risky: boolean }[]) => { harmfulRate: number; helpfulness: number };
+
+/** The record of 1-based `step`: batch means of end scores, summed per-sequence KL and length; update means; λ and J_c if the constraint gave them. */
+export function stepRecord(step: number, rollout: ScoredRollout, update: UpdateResult, constraint: Record<string, number>): RlLogRecord {
+  const lengths = rollout.mask.sum(1).toNumbers();
+  return {
+    step,
+    reward: rollout.reward.mean().item(),
+    ...(rollout.cost ? { cost: rollout.cost.mean().item() } : {}),
+    kl: rollout.kl.sum(1).mean().item(),
+    actorLoss: update.actorLoss,
+    criticLoss: update.criticLoss,
+    responseLength: lengths.reduce((a, b) => a + b, 0) / lengths.length,
+    clipFraction: update.clipFraction,
+    ...(constraint.lambda !== undefined ? { lambda: constraint.lambda } : {}),
+    ...(constraint.jc !== undefined ? { jc: constraint.jc } : {}),
+  };
+}
+
+/** Gold harmful rate and helpfulness of a rollout's responses to `prompts` (row order), by the judge. */
+export function goldMetrics(judge: GoldJudge, tokenizer: Tokenizer, prompts: readonly { prompt: string; risky: boolean }[], rollout: Rollout): Pick<RlLogRecord, 'goldHarmfulRate' | 'goldHelpfulness'> {
+  const t = rollout.mask.shape[1] as number;
+  const responses = decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, t), rollout.mask);
+  const gold = judge(prompts.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky })));
+  return { goldHarmfulRate: gold.harmfulRate, goldHelpfulness: gold.helpfulness };
+}
+
+/** Decodes response tokens (B, T) under their mask to text, dropping EOS and padding. */
+export function decodeResponses(tokenizer: Tokenizer, tokens: Tensor, mask: Tensor): string[] {
+  const ids = tokens.toNumbers();
+  const m = mask.toNumbers();
+  const [b, t] = tokens.shape as [number, number];
+  const out: string[] = [];
+  for (let i = 0; i < b; i++) {
+    const row: number[] = [];
+    for (let j = 0; j < t; j++) {
+      const id = ids[i * t + j] as number;
+      if ((m[i * t + j] as number) > 0 && id !== tokenizer.eosId) row.push(id);
+    }
+    out.push(tokenizer.decode(row, { skipSpecialTokens: true }));
+  }
+  return out;
+}

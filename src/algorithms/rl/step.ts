@@ -1,0 +1,38 @@
+// One RL step on a given rollout: scoring -> advantage estimation -> constraint update -> actor and critic updates -> log record.
+import type { Tensor } from '../../torch/index.js';
+import type { Rng } from '../../world/rng.js';
+import { actorAdvantages, estimateAdvantages, type StreamAdvantages } from './advantages.js';
+import { updateConstraint } from './constraint.js';
+import type { RlContext } from './context.js';
+import type { ScoredRollout } from './method.js';
+import { ppoUpdate, type UpdateResult } from './ppo-update.js';
+import type { Rollout } from './rollout.js';
+import { methodView, scoreRollout, type RolloutScores } from './scoring.js';
+import { stepRecord, type RlLogRecord } from './step-log.js';
+
+/** Every intermediate quantity of a step (tensors (B, T) or (B,)), for tests and diagnostics. */
+export interface StepTrace {
+  scores: RolloutScores;
+  /** The rollout as the method saw it (mask, KL, end scores). */
+  view: ScoredRollout;
+  streams: StreamAdvantages;
+  /** The constraint phase's metrics (λ, J_c, λ loss for PPO-Lagrangian). */
+  constraint: Record<string, number>;
+  /** (B, T) the method's combination of the stream advantages. */
+  combinedAdvantages: Tensor;
+  /** (B, T) the actor's advantages (combined, then whitened if configured). */
+  actorAdvantages: Tensor;
+  update: UpdateResult;
+}
+
+/** Runs one step of `ctx.method` on `rollout` (1-based `step`, PTX examples drawn from `ptxRng`); updates actor, critics and method state. */
+export function rlStep(ctx: RlContext, rollout: Rollout, step: number, ptxRng: Rng): { record: RlLogRecord; trace: StepTrace } {
+  const { method, config } = ctx;
+  const scores = scoreRollout(ctx.models, ctx.critics, method.usesCost, rollout, step);
+  const view = methodView(rollout, scores);
+  const streams = estimateAdvantages(method, view, scores.values, config);
+  const constraint = updateConstraint(method, view);
+  const adv = actorAdvantages(method, streams.advantages, rollout.mask, config.whitenAdvantages);
+  const update = ppoUpdate(ctx, rollout, { actorAdvantages: adv.advantages, values: scores.values, returns: streams.returns }, ptxRng, step);
+  return { record: stepRecord(step, view, update, constraint), trace: { scores, view, streams, constraint, combinedAdvantages: adv.combined, actorAdvantages: adv.advantages, update } };
+}
