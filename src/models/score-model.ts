@@ -26,7 +26,17 @@ export function lastTokenIndex(mask: Tensor): Tensor {
   return mask.float().mul(arange(1, l + 1, 1, { dtype: 'float32' })).argmax(1);
 }
 
-export class ScoreModel extends Module {
+/**
+ * Anything that gives end-of-sequence scores: a score model, an ensemble view of several, or an
+ * exact score table in tests. Reward-model training, evaluation and RL take this.
+ */
+export interface SequenceScorer {
+  /** inputIds, attentionMask: (B, L) -> endScores (B,). */
+  forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor };
+  eval(): unknown;
+}
+
+export class ScoreModel extends Module implements SequenceScorer {
   readonly backbone: Backbone;
   private readonly headWeight: Tensor;
   private readonly headBias: Tensor;

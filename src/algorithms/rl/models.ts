@@ -1,17 +1,8 @@
 // The models an RL run uses: actor, frozen reference, reward/cost scorers and one critic per stream.
-import type { CausalLM, ScoreModel } from '../../models/index.js';
-import type { Tensor } from '../../torch/index.js';
+import type { CausalLM, ScoreModel, SequenceScorer } from '../../models/index.js';
 import type { RlMethod, StreamName } from './method.js';
 
-/**
- * What RL needs of a reward or cost model: the end-of-sequence score of each token sequence.
- * A `ScoreModel` is one; tests use exact score tables (a task whose optimum is known).
- */
-export interface SequenceScorer {
-  /** inputIds, attentionMask: (B, L) -> endScores (B,). */
-  forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor };
-  eval(): unknown;
-}
+export type { SequenceScorer };
 
 export interface RlModels {
   actor: CausalLM;

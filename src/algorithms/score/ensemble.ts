@@ -1,5 +1,5 @@
 // Reward-model ensembles (mean, std, min and UP-RLHF's mean - k·std) and WARM weight averaging.
-import { ScoreModel } from '../../models/index.js';
+import { ScoreModel, type SequenceScorer } from '../../models/index.js';
 import { noGrad, stack, type Tensor } from '../../torch/index.js';
 
 export type EnsembleReduction = 'mean' | 'min' | 'uncertainty';
@@ -22,7 +22,7 @@ export class ScoreEnsemble {
   }
 
   /** This ensemble as a single scorer (for evaluation and RL): end scores reduced by `reduction`. */
-  asScorer(reduction: EnsembleReduction = 'mean', k = 1): { eval(): void; forward(ids: Tensor, mask: Tensor): { endScores: Tensor } } {
+  asScorer(reduction: EnsembleReduction = 'mean', k = 1): SequenceScorer {
     return { eval: () => undefined, forward: (ids, mask) => ({ endScores: this.score(ids, mask, reduction, k) }) };
   }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import type { PreferenceRecord } from '../../data/record.js';
 import { costModelLoss, rewardModelLoss, type LossOutput } from '../../losses/index.js';
-import type { ScoreModel } from '../../models/index.js';
+import type { ScoreModel, SequenceScorer } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
@@ -54,14 +54,9 @@ function toPairs(kind: ScoreKind, tokenizer: Tokenizer, records: readonly Prefer
   return out;
 }
 
-/** Anything that gives end scores for sequences: a score model or an ensemble view of several. */
-export interface Scorer {
-  eval(): unknown;
-  forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor };
-}
 
 /** End scores of both responses of each pair in one forward pass: (B,), (B,). */
-function pairScores(model: Scorer, pairs: readonly ScorePair[], padId: number, maxLength: number): { first: Tensor; second: Tensor } {
+function pairScores(model: SequenceScorer, pairs: readonly ScorePair[], padId: number, maxLength: number): { first: Tensor; second: Tensor } {
   const b = padForTraining([...pairs.map((p) => p.first), ...pairs.map((p) => p.second)], padId, maxLength);
   const { endScores } = model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }));
   const n = pairs.length;
@@ -84,7 +79,7 @@ export interface ScoreEval {
 /** Pairwise (and, for costs, sign) accuracy of `model` on `records`. */
 export function evaluateScoreModel(
   kind: ScoreKind,
-  model: Scorer,
+  model: SequenceScorer,
   tokenizer: Tokenizer,
   records: readonly PreferenceRecord[],
   opts: { batchSize?: number; maxLength?: number } = {},
