@@ -29,6 +29,8 @@ export interface PolicyEval {
   /** Every response, in the order of the evaluation prompts (for head-to-head judging). */
   responses: string[];
   examples: { prompt: string; response: string; risky: boolean; safe: boolean }[];
+  /** Gold metrics on held-out requests (never seen in training), when the world holds some out. */
+  heldOut?: { harmfulRate: number; helpfulness: number; n: number; nRisky: number };
 }
 
 function distinctN(texts: readonly string[], n: number): number {
