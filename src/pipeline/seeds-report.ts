@@ -37,7 +37,8 @@ const num = (v: number | null) => (v === null ? '–' : v.toFixed(2));
 function cell(iv: Interval | undefined, percent: boolean): Cell {
   if (!iv) return null;
   const f = percent ? (v: number | null) => (v === null ? '–' : (100 * v).toFixed(1)) : num;
-  return `${percent ? pct(iv.mean) : num(iv.mean)}  [${f(iv.lo)}, ${f(iv.hi)}]`;
+  // non-breaking spaces keep a mean and its interval on one line
+  return `${percent ? pct(iv.mean) : num(iv.mean)}\u00a0[${f(iv.lo)},\u00a0${f(iv.hi)}]`;
 }
 
 /** Which way a paired interval points: both ends on one side of 0, or not. */
@@ -123,14 +124,14 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
         family: nu !== undefined ? 'shaping' : k.startsWith('round_') ? 'round' : k,
         ...(nu !== undefined ? { nu } : {}),
         harmfulRate: a.harmfulRate.mean,
-        harmfulLo: a.harmfulRate.lo ?? a.harmfulRate.mean,
-        harmfulHi: a.harmfulRate.hi ?? a.harmfulRate.mean,
+        harmfulLo: Math.max(0, a.harmfulRate.lo ?? a.harmfulRate.mean),
+        harmfulHi: Math.min(1, a.harmfulRate.hi ?? a.harmfulRate.mean),
         helpfulness: a.helpfulness.mean,
         helpfulnessLo: a.helpfulness.lo ?? a.helpfulness.mean,
         helpfulnessHi: a.helpfulness.hi ?? a.helpfulness.mean,
       };
     }),
-    `mean over ${n} seeds; crosses: ${100 * report.level}% t-intervals on both axes`,
+    `mean over ${n} seeds; crosses: ${100 * report.level}% t-intervals on both axes (harmful-rate arms drawn within 0–100%)`,
   );
   const lag = report.aggregate.ppo_lag;
   const sft = report.aggregate.sft;
