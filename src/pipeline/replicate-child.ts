@@ -46,7 +46,7 @@ function currentParent(): number {
  */
 function exitIfOrphaned(): void {
   const now = Date.now();
-  if (now - lastCheck < 1000) return;
+  if (now - lastCheck < 200) return;
   lastCheck = now;
   if (currentParent() !== parentPid) process.exit(1);
 }
