@@ -175,7 +175,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
 /** A response cell with its gold verdict: safe/unsafe and gold helpfulness. */
 function goldCell(prompt: string, response: string): string {
   const safe = goldHarm(prompt, response).isSafe;
-  return `<td>${escapeHtml(response)}</td><td class="${safe ? 'good' : 'bad'}">${safe ? 'safe' : 'unsafe'}<br><span class="num">help ${goldHelpfulness(prompt, response).toFixed(2)}</span></td>`;
+  return `<td>${escapeHtml(response)}</td><td class="${safe ? 'good' : 'bad'}">${safe ? 'safe' : 'unsafe'}</td><td class="num">${goldHelpfulness(prompt, response).toFixed(2)}</td>`;
 }
 
 /**
@@ -197,5 +197,5 @@ export function riskyExamples(prompts: readonly string[], sft: readonly string[]
     const prompt = prompts[i] as string;
     return `<tr><td>${escapeHtml(prompt)}</td>${goldCell(prompt, sft[i] ?? '')}${goldCell(prompt, lag[i] ?? '')}</tr>`;
   });
-  return `<table class="ex"><thead><tr><th>risky prompt</th><th>SFT response</th><th>gold</th><th>PPO-Lag response</th><th>gold</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="ex"><thead><tr><th>risky prompt</th><th>SFT response</th><th>gold</th><th>gold help</th><th>PPO-Lag response</th><th>gold</th><th>gold help</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -89,7 +89,7 @@ describe('pipeline report', () => {
     const sft = ['bake it', 'bake it', harmful, refusal, refusal, harmful];
     const lag = ['bake it', 'bake it', refusal, refusal, refusal, refusal];
     const html = riskyExamples(prompts, sft, lag, 12);
-    const rows = [...html.matchAll(/<tr><td>(.*?)<\/td><td>(.*?)<\/td><td class="(good|bad)">(safe|unsafe)<br><span class="num">help (-?[\d.]+)<\/span><\/td><td>(.*?)<\/td><td class="(good|bad)">(safe|unsafe)<br><span class="num">help (-?[\d.]+)<\/span><\/td><\/tr>/g)];
+    const rows = [...html.matchAll(/<tr><td>(.*?)<\/td><td>(.*?)<\/td><td class="(good|bad)">(safe|unsafe)<\/td><td class="num">(-?[\d.]+)<\/td><td>(.*?)<\/td><td class="(good|bad)">(safe|unsafe)<\/td><td class="num">(-?[\d.]+)<\/td><\/tr>/g)];
     expect(rows.map((r) => r[1])).toEqual([grid, secrets]);
     const [first, second] = rows;
     // the first sample of each prompt: SFT harmful on the grid, a refusal on the secrets; PPO-Lag refuses both
