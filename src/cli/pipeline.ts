@@ -1,9 +1,52 @@
-// `safealign pipeline`: the whole Safe RLHF run on the built-in world, resumable, ending in a report.
+// `safealign pipeline`: the whole Safe RLHF run on the built-in world, resumable, ending in a report; --seeds N runs N replicates.
 import type { Command } from 'commander';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
-import { PipelineConfigSchema } from '../pipeline/config.js';
+import type { Interval } from '../eval/intervals.js';
+import { PipelineConfigSchema, type PipelineConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
+import { runSeeds } from '../pipeline/seeds.js';
 import { terminalProgress } from './progress-bar.js';
+import { replicateProgress } from './replicate-progress.js';
+
+async function singleRun(config: PipelineConfig): Promise<void> {
+  const progress = terminalProgress();
+  const t0 = performance.now();
+  const result = await runPipeline(config, progress);
+  const rows = Object.entries(result.models).map(
+    ([k, m]) => `  ${k.padEnd(14)} harmful ${(100 * m.harmfulRate).toFixed(1).padStart(5)}%  helpfulness ${m.helpfulness.toFixed(2).padStart(6)}  reward ${m.meanReward.toFixed(2).padStart(6)}  cost ${m.meanCost.toFixed(2).padStart(6)}  KL ${m.kl.toFixed(2)}`,
+  );
+  console.log(`\nResults on the test prompts (gold oracle):\n${rows.join('\n')}`);
+  console.log(`\nReport: ${result.runDir}/report.html  (machine-readable: ${result.runDir}/report.json)`);
+  console.log(`Wall time this invocation: ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+}
+
+/** "3.9% [0.1, 8.2]" or "3.63 [3.50, 3.80]". */
+function show(iv: Interval, percent: boolean): string {
+  const f = (v: number | null) => (v === null ? '–' : percent ? (100 * v).toFixed(1) : v.toFixed(2));
+  return `${f(iv.mean)}${percent ? '%' : ''} [${f(iv.lo)}, ${f(iv.hi)}]`;
+}
+
+async function multiSeedRun(config: PipelineConfig): Promise<void> {
+  const progress = replicateProgress();
+  const t0 = performance.now();
+  let result;
+  try {
+    result = await runSeeds(config, { progressFor: (dir) => progress.forReplicate(dir), log: (m) => progress.log(m) });
+  } finally {
+    progress.stop();
+  }
+  const { report } = result;
+  const rows = Object.entries(report.aggregate).map(
+    ([k, a]) => `  ${k.padEnd(14)} harmful ${show(a.harmfulRate, true).padEnd(22)} helpfulness ${show(a.helpfulness, false).padEnd(20)} KL ${show(a.kl, false)}`,
+  );
+  console.log(`\nMean and ${100 * report.level}% t-interval over ${report.nSeeds} seeds (gold oracle, test prompts):\n${rows.join('\n')}`);
+  const paired = report.pairedDifferences
+    .filter((d) => d.metric === 'harmfulRate' || d.metric === 'helpfulness')
+    .map((d) => `  ${`${d.a} − ${d.b}`.padEnd(24)} ${d.metric.padEnd(12)} ${show(d, d.metric === 'harmfulRate')}`);
+  console.log(`\nPaired differences (same seed):\n${paired.join('\n')}`);
+  console.log(`\nReport: ${result.runDir}/report.html  (machine-readable: ${result.runDir}/report.json; each replicate's own under seed_<k>/)`);
+  console.log(`Wall time this invocation: ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+}
 
 export function register(program: Command): void {
   const cmd = program
@@ -11,20 +54,15 @@ export function register(program: Command): void {
     .description(
       'run world -> SFT -> annotations (SFT response pairs, simulated annotators) -> reward and cost models -> PPO, reward shaping ' +
         'and PPO-Lagrangian -> iterative rounds -> evaluation -> report under <runs-dir>/<name>/. Re-running the same command ' +
-        'resumes a killed run from its last finished stage or checkpoint (only with the config it was made with).',
+        'resumes a killed run from its last finished stage or checkpoint (only with the config it was made with). ' +
+        'With --seeds N (N > 1): N independent replicates under <runs-dir>/<name>/seed_<k>/ (seed + k, or world.seed + k with --vary world), ' +
+        '--jobs at a time in child processes, each resumable the same way, then report.html/report.json over them: mean and 95% ' +
+        'Student-t interval of every model metric, paired differences (ppo_lag − sft, ppo_lag − shaping_ν, round_k − ppo_lag), per-seed rows.',
     )
     .option('--config <file>', 'YAML file with any subset of the fields below (flags win over the file)');
   const leaves = addSchemaOptions(cmd, PipelineConfigSchema);
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = resolveConfig(PipelineConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
-    const progress = terminalProgress();
-    const t0 = performance.now();
-    const result = await runPipeline(config, progress);
-    const rows = Object.entries(result.models).map(
-      ([k, m]) => `  ${k.padEnd(14)} harmful ${(100 * m.harmfulRate).toFixed(1).padStart(5)}%  helpfulness ${m.helpfulness.toFixed(2).padStart(6)}  reward ${m.meanReward.toFixed(2).padStart(6)}  cost ${m.meanCost.toFixed(2).padStart(6)}  KL ${m.kl.toFixed(2)}`,
-    );
-    console.log(`\nResults on the test prompts (gold oracle):\n${rows.join('\n')}`);
-    console.log(`\nReport: ${result.runDir}/report.html  (machine-readable: ${result.runDir}/report.json)`);
-    console.log(`Wall time this invocation: ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+    await (config.seeds > 1 ? multiSeedRun(config) : singleRun(config));
   });
 }

@@ -187,3 +187,39 @@ export function eloPlot(rows: { model: string; elo: number; low: number; high: n
     ],
   });
 }
+
+export interface FrontierInterval {
+  model: string;
+  family: string;
+  nu?: number;
+  harmfulRate: number;
+  harmfulLo: number;
+  harmfulHi: number;
+  helpfulness: number;
+  helpfulnessLo: number;
+  helpfulnessHi: number;
+}
+
+/** The frontier over seeds: each model at its mean, with a cross spanning its interval on both axes. */
+export function frontierWithIntervals(points: FrontierInterval[], subtitle: string): Promise<string> {
+  const shaping = points.filter((p) => p.family === 'shaping').sort((a, b) => (a.nu ?? 0) - (b.nu ?? 0));
+  const x = { field: 'harmfulRate', type: 'quantitative' as const };
+  const y = { field: 'helpfulness', type: 'quantitative' as const };
+  const color = { field: 'family', type: 'nominal' as const, title: 'method' };
+  return renderSvg({
+    title: { text: 'Helpfulness vs harmful rate over seeds (up-left is better)', subtitle },
+    width: 560,
+    height: 360,
+    layer: [
+      {
+        data: { values: shaping },
+        mark: { type: 'line', color: '#9467bd', strokeDash: [5, 3] },
+        encoding: { x: { ...x, title: 'gold harmful rate', axis: { format: '%' } }, y: { ...y, title: 'gold helpfulness', scale: { zero: false } }, order: { field: 'nu', type: 'quantitative' } },
+      },
+      { data: { values: points }, mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: { field: 'harmfulLo', type: 'quantitative' }, x2: { field: 'harmfulHi' }, y, color } },
+      { data: { values: points }, mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { y: { field: 'helpfulnessLo', type: 'quantitative' }, y2: { field: 'helpfulnessHi' }, x, color } },
+      { data: { values: points }, mark: { type: 'point', filled: true, size: 80 }, encoding: { x, y, color, shape: { field: 'family', type: 'nominal' } } },
+      { data: { values: points }, mark: { type: 'text', dx: 8, dy: -8, align: 'left', fontSize: 11 }, encoding: { x, y, text: { field: 'model' } } },
+    ],
+  });
+}

@@ -44,7 +44,23 @@ export const PipelineConfigSchema = z
     name: z.string().default('default').describe('run name: everything goes to <runsDir>/<name>/'),
     runsDir: z.string().default('runs').describe('folder holding all runs'),
     seed: z.number().int().default(0).describe('seed of model initialisation and training'),
-    threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores)'),
+    threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores; with --jobs J: cores / J per replicate)'),
+    seeds: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('independent replicates, each a whole run under <runsDir>/<name>/seed_<k>/ with seed + k (or world.seed + k), then one aggregate report with 95% t-intervals over them (1 = a single run, laid out as before)'),
+    vary: z
+      .enum(['training', 'world'])
+      .default('training')
+      .describe("with seeds > 1: what replicate k changes: 'training' = seed + k (same world), 'world' = world.seed + k (same training seed)"),
+    jobs: z
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe('with seeds > 1: replicates run at once, each in its own process with cores / jobs libtorch threads (measured on 2 cores: 2 jobs × 1 thread matched 1 job × 2 threads in wall time with 12–40% less CPU; see README)'),
     world: WorldConfigSchema.prefault({}).describe('the built-in world'),
     model: PolicyModelSchema.prefault({}).describe('policy / score model architecture (trained from scratch)'),
     sft: withDefaults(SftConfigSchema, { epochs: 10 }).describe('supervised fine-tuning of the base policy'),

@@ -6,6 +6,7 @@ import { eloWithIntervals, type Match } from '../eval/elo.js';
 import { escapeHtml, page, section, table } from '../eval/html.js';
 import { eloPlot, frontierPlot, lagrangeTrace, modelBars, rewardCostScatter, trainingCurves, type CurvePoint } from '../eval/plots.js';
 import { wilsonInterval } from '../eval/summary.js';
+import { topicOfPrompt } from '../world/lexicon.js';
 import { goldHarm, goldHelpfulness } from '../world/oracle.js';
 import type { PipelineConfig } from './config.js';
 import type { PipelineResult } from './run.js';
@@ -126,8 +127,10 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       )
     : '';
   const timings = table(['stage', 'wall time (s)'], Object.entries(result.timings).map(([k, v]) => [k, v]), 1);
+  const risky = sft && lagM ? riskyExamples(prompts, sft.responses, lagM.responses, 12) : '';
   const examples = lagM
     ? `<table class="ex"><thead><tr><th>prompt</th><th>PPO-Lag response</th><th>gold</th></tr></thead><tbody>${lagM.examples
+        .filter((e) => !e.risky)
         .slice(0, 12)
         .map((e) => `<tr><td>${escapeHtml(e.prompt)}</td><td>${escapeHtml(e.response)}</td><td class="${e.safe ? 'good' : 'bad'}">${e.safe ? 'safe' : 'unsafe'}</td></tr>`)
         .join('')}</tbody></table>`
@@ -155,9 +158,44 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     ),
     testScatterSvg ? section('Reward vs cost of test-set responses', testScatterSvg, 'Every response of the gold-labelled preference test set, scored by the trained reward and cost models; colour is gold safety. The cost model should separate the colours at 0.') : '',
     ensembleTable ? section('Reward-model ensemble and WARM', ensembleTable, 'Members share the SFT initialisation and differ in seed and data order.') : '',
-    examples ? section('Example responses (PPO-Lagrangian)', examples) : '',
+    risky
+      ? section(
+          'Risky prompts: SFT vs PPO-Lagrangian',
+          risky,
+          'The same risky test prompts (spread evenly over them, the first sample of each), answered by the SFT policy and the PPO-Lagrangian policy, each with its gold label: safe/unsafe and gold helpfulness.',
+        )
+      : '',
+    examples ? section('Benign prompts (PPO-Lagrangian)', examples) : '',
     section('Stage wall times', timings),
     section('Resolved config', `<pre>${escapeHtml(JSON.stringify(config, null, 2))}</pre>`),
   ]);
   writeFileSync(join(runDir, 'report.html'), html);
+}
+
+/** A response cell with its gold verdict: safe/unsafe and gold helpfulness. */
+function goldCell(prompt: string, response: string): string {
+  const safe = goldHarm(prompt, response).isSafe;
+  return `<td>${escapeHtml(response)}</td><td class="${safe ? 'good' : 'bad'}">${safe ? 'safe' : 'unsafe'}</td><td class="num">${goldHelpfulness(prompt, response).toFixed(2)}</td>`;
+}
+
+/**
+ * Up to `count` risky evaluation prompts, spread evenly over them (first sample of each distinct
+ * prompt), with the SFT and PPO-Lag responses side by side. `prompts[i]` is the prompt of response i.
+ */
+export function riskyExamples(prompts: readonly string[], sft: readonly string[], lag: readonly string[], count: number): string {
+  const seen = new Set<string>();
+  const risky: number[] = [];
+  prompts.forEach((p, i) => {
+    if (seen.has(p) || topicOfPrompt(p)?.kind !== 'risky') return;
+    seen.add(p);
+    risky.push(i);
+  });
+  if (risky.length === 0) return '';
+  const n = Math.min(count, risky.length);
+  const picked = Array.from({ length: n }, (_, j) => risky[Math.floor((j * risky.length) / n)] as number);
+  const rows = picked.map((i) => {
+    const prompt = prompts[i] as string;
+    return `<tr><td>${escapeHtml(prompt)}</td>${goldCell(prompt, sft[i] ?? '')}${goldCell(prompt, lag[i] ?? '')}</tr>`;
+  });
+  return `<table class="ex"><thead><tr><th>risky prompt</th><th>SFT response</th><th>gold</th><th>gold help</th><th>PPO-Lag response</th><th>gold</th><th>gold help</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -53,7 +53,7 @@ export interface PipelineResult {
 }
 
 /** Settings that do not change results: a run may be resumed with other values. */
-const RESUME_FREE = new Set(['threads', 'runsDir', 'name']);
+const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs']);
 
 /** Field paths (a.b.c) where two resolved configs differ. */
 export function configDifferences(before: unknown, after: unknown, path = ''): string[] {

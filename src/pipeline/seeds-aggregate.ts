@@ -1,0 +1,125 @@
+// Aggregates replicate runs: every model metric's mean and 95% t-interval over seeds, and paired differences between models.
+import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js';
+import type { PolicyEval } from './evaluate-policy.js';
+
+/** The gold and model-scored numbers of one policy in one replicate. */
+export interface ModelMetrics {
+  harmfulRate: number;
+  helpfulness: number;
+  meanReward: number;
+  meanCost: number;
+  kl: number;
+  /** Gold metrics on held-out requests, when the world holds some out. */
+  heldOut?: { harmfulRate: number; helpfulness: number };
+}
+
+/** Metrics aggregated over seeds for every model: `ModelMetrics` with an interval in place of each number. */
+export interface ModelAggregate {
+  harmfulRate: Interval;
+  helpfulness: Interval;
+  meanReward: Interval;
+  meanCost: Interval;
+  kl: Interval;
+  heldOut?: { harmfulRate: Interval; helpfulness: Interval };
+}
+
+/** One replicate as the aggregate report sees it. */
+export interface ReplicateResult {
+  /** k in seed_<k>. */
+  replicate: number;
+  /** Folder of the replicate inside the multi-seed run. */
+  dir: string;
+  /** Training seed (`seed`) and world seed (`world.seed`) of this replicate. */
+  seed: number;
+  worldSeed: number;
+  models: Record<string, ModelMetrics>;
+  /** PPO-Lagrangian cost threshold d the replicate used. */
+  costThreshold: number;
+  /** Sum of the replicate's stage wall times (over resumed attempts). */
+  wallTimeSec: number;
+}
+
+/** A paired difference `a − b` of one metric over seeds (the same replicate pairs both models). */
+export interface PairedDifference extends Interval {
+  a: string;
+  b: string;
+  /** 'harmfulRate', 'helpfulness', 'heldOut.harmfulRate' or 'heldOut.helpfulness'. */
+  metric: PairedMetric;
+}
+
+export const SCALAR_METRICS = ['harmfulRate', 'helpfulness', 'meanReward', 'meanCost', 'kl'] as const;
+export const PAIRED_METRICS = ['harmfulRate', 'helpfulness', 'heldOut.harmfulRate', 'heldOut.helpfulness'] as const;
+export type PairedMetric = (typeof PAIRED_METRICS)[number];
+
+/** The metrics of one evaluated policy that the aggregate keeps. */
+export function modelMetrics(e: PolicyEval): ModelMetrics {
+  const m: ModelMetrics = { harmfulRate: e.harmfulRate, helpfulness: e.helpfulness, meanReward: e.meanReward, meanCost: e.meanCost, kl: e.kl };
+  if (e.heldOut) m.heldOut = { harmfulRate: e.heldOut.harmfulRate, helpfulness: e.heldOut.helpfulness };
+  return m;
+}
+
+/** A metric's value by path, undefined where the replicate has none (no held-out set). */
+export function metricValue(m: ModelMetrics, metric: PairedMetric | (typeof SCALAR_METRICS)[number]): number | undefined {
+  if (metric === 'heldOut.harmfulRate') return m.heldOut?.harmfulRate;
+  if (metric === 'heldOut.helpfulness') return m.heldOut?.helpfulness;
+  return m[metric];
+}
+
+/** Model keys present in every replicate, in the first replicate's order. */
+export function commonModels(results: readonly ReplicateResult[]): string[] {
+  const first = results[0];
+  if (!first) return [];
+  return Object.keys(first.models).filter((k) => results.every((r) => r.models[k] !== undefined));
+}
+
+/** Per model: mean and t-interval over replicates of every metric (held-out only when every replicate has it). */
+export function aggregateModels(results: readonly ReplicateResult[], level = 0.95): Record<string, ModelAggregate> {
+  const out: Record<string, ModelAggregate> = {};
+  for (const key of commonModels(results)) {
+    const ms = results.map((r) => r.models[key] as ModelMetrics);
+    const over = (f: (m: ModelMetrics) => number) => tInterval(ms.map(f), level);
+    const agg: ModelAggregate = {
+      harmfulRate: over((m) => m.harmfulRate),
+      helpfulness: over((m) => m.helpfulness),
+      meanReward: over((m) => m.meanReward),
+      meanCost: over((m) => m.meanCost),
+      kl: over((m) => m.kl),
+    };
+    const held = ms.map((m) => m.heldOut);
+    if (held.every((h) => h !== undefined)) {
+      agg.heldOut = { harmfulRate: tInterval(held.map((h) => h.harmfulRate), level), helpfulness: tInterval(held.map((h) => h.helpfulness), level) };
+    }
+    out[key] = agg;
+  }
+  return out;
+}
+
+/**
+ * The comparisons the Safe RLHF claims rest on, as (a, b) model pairs: PPO-Lag − SFT, PPO-Lag −
+ * each shaping ν, each round − PPO-Lag and each round − SFT; only pairs whose models all replicates have.
+ */
+export function comparisons(models: readonly string[]): [string, string][] {
+  const has = new Set(models);
+  const pairs: [string, string][] = [];
+  if (has.has('ppo_lag') && has.has('sft')) pairs.push(['ppo_lag', 'sft']);
+  if (has.has('ppo_lag')) for (const k of models.filter((m) => m.startsWith('shaping_'))) pairs.push(['ppo_lag', k]);
+  for (const k of models.filter((m) => m.startsWith('round_'))) {
+    if (has.has('ppo_lag')) pairs.push([k, 'ppo_lag']);
+    if (has.has('sft')) pairs.push([k, 'sft']);
+  }
+  return pairs;
+}
+
+/** Paired differences a − b over replicates for every comparison and metric (held-out ones when all replicates have them). */
+export function pairedDifferences(results: readonly ReplicateResult[], level = 0.95): PairedDifference[] {
+  const out: PairedDifference[] = [];
+  for (const [a, b] of comparisons(commonModels(results))) {
+    for (const metric of PAIRED_METRICS) {
+      const va = results.map((r) => metricValue(r.models[a] as ModelMetrics, metric));
+      const vb = results.map((r) => metricValue(r.models[b] as ModelMetrics, metric));
+      if (va.some((v) => v === undefined) || vb.some((v) => v === undefined)) continue;
+      out.push({ a, b, metric, ...pairedDifference(va as number[], vb as number[], level) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,160 @@
+// Writes <run>/report.json and a self-contained <run>/report.html over the replicates of a multi-seed run.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
+import { escapeHtml, page, section, table, type Cell } from '../eval/html.js';
+import type { Interval } from '../eval/intervals.js';
+import { frontierWithIntervals } from '../eval/plots.js';
+import type { PipelineConfig } from './config.js';
+import { aggregateModels, commonModels, pairedDifferences, type ModelAggregate, type PairedDifference, type ReplicateResult } from './seeds-aggregate.js';
+
+export const LEVEL = 0.95;
+
+/** What report.json holds for a multi-seed run. */
+export interface SeedsReport {
+  run: string;
+  createdAt: string;
+  /** Number of replicates, what they vary, the interval's level. */
+  nSeeds: number;
+  vary: PipelineConfig['vary'];
+  level: number;
+  /** One entry per replicate: its seeds and every model's metrics. */
+  seeds: ReplicateResult[];
+  /** Per model and metric: mean and Student-t interval over the replicates. */
+  aggregate: Record<string, ModelAggregate>;
+  /** a − b per replicate, with its interval: the replicate pairs the two models. */
+  pairedDifferences: PairedDifference[];
+  /** Wall time of the invocation that wrote this report (a resumed run counts only its last invocation). */
+  invocationWallTimeSec: number;
+  /** Sum over replicates of their stage wall times (all attempts). */
+  replicateWallTimeSec: number;
+}
+
+const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
+const num = (v: number | null) => (v === null ? '–' : v.toFixed(2));
+
+/** "3.9% [0.1, 8.2]": a mean and its interval in one cell. */
+function cell(iv: Interval | undefined, percent: boolean): Cell {
+  if (!iv) return null;
+  const f = percent ? (v: number | null) => (v === null ? '–' : (100 * v).toFixed(1)) : num;
+  // non-breaking spaces keep a mean and its interval on one line
+  return `${percent ? pct(iv.mean) : num(iv.mean)}\u00a0[${f(iv.lo)},\u00a0${f(iv.hi)}]`;
+}
+
+/** Which way a paired interval points: both ends on one side of 0, or not. */
+function verdict(d: PairedDifference): string {
+  if (d.lo === null || d.hi === null) return 'one seed: no interval';
+  if (d.lo > 0) return `${d.a} higher`;
+  if (d.hi < 0) return `${d.a} lower`;
+  return 'no clear difference (interval holds 0)';
+}
+
+const METRIC_LABEL: Record<PairedDifference['metric'], string> = {
+  harmfulRate: 'harmful rate',
+  helpfulness: 'helpfulness',
+  'heldOut.harmfulRate': 'held-out harmful rate',
+  'heldOut.helpfulness': 'held-out helpfulness',
+};
+
+export async function writeSeedsReport(
+  runDir: string,
+  results: readonly ReplicateResult[],
+  config: PipelineConfig,
+  info: { invocationWallTimeSec: number },
+): Promise<SeedsReport> {
+  const aggregate = aggregateModels(results, LEVEL);
+  const paired = pairedDifferences(results, LEVEL);
+  const report: SeedsReport = {
+    run: config.name,
+    createdAt: new Date().toISOString(),
+    nSeeds: results.length,
+    vary: config.vary,
+    level: LEVEL,
+    seeds: [...results],
+    aggregate,
+    pairedDifferences: paired,
+    invocationWallTimeSec: info.invocationWallTimeSec,
+    replicateWallTimeSec: results.reduce((a, r) => a + r.wallTimeSec, 0),
+  };
+  writeJsonAtomic(join(runDir, 'report.json'), report);
+  writeFileSync(join(runDir, 'report.html'), await seedsHtml(report, config));
+  return report;
+}
+
+async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<string> {
+  const names = commonModels(report.seeds);
+  const heldOut = names.some((k) => report.aggregate[k]?.heldOut);
+  const n = report.nSeeds;
+  const varied = report.vary === 'world' ? 'world seed (world.seed + k)' : 'training seed (seed + k)';
+  const agg = (k: string) => report.aggregate[k] as ModelAggregate;
+
+  const results = table(
+    ['model', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'KL to SFT', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : [])],
+    names.map((k) => {
+      const a = agg(k);
+      return [k, cell(a.harmfulRate, true), cell(a.helpfulness, false), cell(a.meanReward, false), cell(a.meanCost, false), cell(a.kl, false), ...(heldOut ? [cell(a.heldOut?.harmfulRate, true), cell(a.heldOut?.helpfulness, false)] : [])];
+    }),
+  );
+  const pairedTable = table(
+    ['comparison', 'metric', 'mean difference', `${100 * report.level}% interval`, 'reading'],
+    report.pairedDifferences.map((d) => {
+      const percent = d.metric.endsWith('harmfulRate');
+      const f = percent ? pct : num;
+      return [`${d.a} − ${d.b}`, METRIC_LABEL[d.metric], f(d.mean), `[${f(d.lo)}, ${f(d.hi)}]`, verdict(d)];
+    }),
+  );
+  const perSeed = table(
+    ['replicate', 'seed', 'world seed', 'model', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'KL', ...(heldOut ? ['held-out harmful', 'held-out helpfulness'] : [])],
+    report.seeds.flatMap((r) =>
+      names.map((k): Cell[] => {
+        const m = r.models[k];
+        if (!m) return [r.dir, r.seed, r.worldSeed, k];
+        return [r.dir, String(r.seed), String(r.worldSeed), k, pct(m.harmfulRate), m.helpfulness, m.meanReward, m.meanCost, m.kl, ...(heldOut ? [m.heldOut ? pct(m.heldOut.harmfulRate) : null, m.heldOut?.helpfulness ?? null] : [])];
+      }),
+    ),
+    2,
+  );
+  const links = report.seeds.map((r) => `<a href="${escapeHtml(`${r.dir}/report.html`)}">${escapeHtml(r.dir)}</a>`).join(' · ');
+  const frontier = await frontierWithIntervals(
+    names.map((k) => {
+      const a = agg(k);
+      const nu = k.startsWith('shaping_') ? Number(k.slice('shaping_'.length)) : undefined;
+      return {
+        model: k,
+        family: nu !== undefined ? 'shaping' : k.startsWith('round_') ? 'round' : k,
+        ...(nu !== undefined ? { nu } : {}),
+        harmfulRate: a.harmfulRate.mean,
+        harmfulLo: Math.max(0, a.harmfulRate.lo ?? a.harmfulRate.mean),
+        harmfulHi: Math.min(1, a.harmfulRate.hi ?? a.harmfulRate.mean),
+        helpfulness: a.helpfulness.mean,
+        helpfulnessLo: a.helpfulness.lo ?? a.helpfulness.mean,
+        helpfulnessHi: a.helpfulness.hi ?? a.helpfulness.mean,
+      };
+    }),
+    `mean over ${n} seeds; crosses: ${100 * report.level}% t-intervals on both axes (harmful-rate arms drawn within 0–100%)`,
+  );
+  const lag = report.aggregate.ppo_lag;
+  const sft = report.aggregate.sft;
+  const headline =
+    lag && sft
+      ? `${n} seeds: PPO-Lag harmful rate ${cell(lag.harmfulRate, true)} (SFT ${cell(sft.harmfulRate, true)}); helpfulness ${cell(lag.helpfulness, false)} (SFT ${cell(sft.helpfulness, false)})`
+      : `${n} seeds`;
+  const thresholds = report.seeds.map((r) => r.costThreshold.toFixed(3)).join(', ');
+  return page(`safealign report — ${config.name} (${n} seeds)`, headline, [
+    section(
+      `Models over ${n} seeds`,
+      results,
+      `Mean over ${n} independent replicates varying the ${varied}, with the ${100 * report.level}% Student-t interval [lo, hi] (n − 1 = ${n - 1} degrees of freedom) in brackets; harmful rates in %. ` +
+        'Harmful rate: share of responses to risky test prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness. Reward and cost: the learned models of each replicate. KL: mean Σ log π/π_SFT per response.',
+    ),
+    section(
+      'Paired differences',
+      pairedTable,
+      'Replicate k of both models shares the seed, the world and the SFT policy, so each difference is taken within a replicate and the interval is over those differences (narrower than comparing two separate intervals).',
+    ),
+    section('Trade-off frontier over seeds', frontier, 'Each reward-shaping run fixes ν in R − ν·C (dashed line through the means); PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
+    section('Per-seed results', `<p class="note">Every replicate's own report: ${links}. Cost thresholds d used: ${escapeHtml(thresholds)}.</p>${perSeed}`),
+    section('Wall time', table(['', 'seconds'], [['this invocation', report.invocationWallTimeSec], ['sum of replicate stage times', report.replicateWallTimeSec]], 0)),
+    section('Resolved config', `<pre>${escapeHtml(JSON.stringify(config, null, 2))}</pre>`),
+  ]);
+}

@@ -1,0 +1,91 @@
+// The multi-seed report: report.json's seeds/aggregate/paired differences, and report.html as headless Chromium renders it.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { PipelineConfigSchema } from '../../src/pipeline/config.js';
+import type { ModelMetrics, ReplicateResult } from '../../src/pipeline/seeds-aggregate.js';
+import { writeSeedsReport, type SeedsReport } from '../../src/pipeline/seeds-report.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+
+// Five seeds shaped like the issue's measurements (harmful rate, helpfulness, held-out harmful rate, held-out helpfulness).
+const table: Record<string, [number, number, number, number][]> = {
+  sft: [[0.513, 3.47, 0.55, 3.1], [0.49, 3.55, 0.5, 3.2], [0.5, 3.45, 0.52, 3.0], [0.47, 3.5, 0.5, 3.1], [0.52, 3.6, 0.56, 3.3]],
+  ppo: [[0.941, 3.99, 0.95, 3.5], [0.954, 2.9, 0.96, 2.6], [0.882, 3.4, 0.9, 3.0], [0.9, 3.1, 0.92, 2.8], [0.93, 3.6, 0.95, 3.2]],
+  'shaping_0.5': [[0.072, 3.32, 0.1, 3.0], [0.09, 2.54, 0.12, 2.3], [0.08, 3.0, 0.1, 2.7], [0.06, 3.1, 0.09, 2.8], [0.1, 2.9, 0.12, 2.6]],
+  shaping_2: [[0.013, 3.13, 0.03, 2.9], [0.02, 3.01, 0.04, 2.8], [0.015, 2.9, 0.03, 2.7], [0.01, 3.2, 0.02, 3.0], [0.02, 3.0, 0.04, 2.8]],
+  ppo_lag: [[0.059, 3.63, 0.08, 3.3], [0.026, 3.97, 0.05, 3.6], [0.033, 4.0, 0.05, 3.7], [0.04, 3.8, 0.06, 3.5], [0.03, 3.9, 0.05, 3.6]],
+  round_1: [[0.046, 2.45, 0.07, 2.2], [0.046, 3.59, 0.06, 3.3], [0.026, 3.14, 0.04, 2.9], [0.03, 3.3, 0.05, 3.0], [0.04, 3.4, 0.06, 3.1]],
+};
+const results: ReplicateResult[] = Array.from({ length: 5 }, (_, k) => ({
+  replicate: k,
+  dir: `seed_${k}`,
+  seed: k,
+  worldSeed: 1234,
+  costThreshold: -2.5 + k / 10,
+  wallTimeSec: 800 + k,
+  models: Object.fromEntries(
+    Object.entries(table).map(([name, rows]): [string, ModelMetrics] => {
+      const [h, help, hh, hhelp] = rows[k] as [number, number, number, number];
+      return [name, { harmfulRate: h, helpfulness: help, meanReward: help - 3, meanCost: 4 * h - 2, kl: name === 'sft' ? 0 : 4 + k, heldOut: { harmfulRate: hh, helpfulness: hhelp } }];
+    }),
+  ),
+}));
+
+describe('multi-seed report', () => {
+  it('writes seeds, aggregate {mean, lo, hi} and paired differences, and an offline HTML page that renders', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seeds-report-'));
+    const config = PipelineConfigSchema.parse({ name: 'seeds5', seeds: 5 });
+    await writeSeedsReport(dir, results, config, { invocationWallTimeSec: 4100 });
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SeedsReport;
+    expect(json.nSeeds).toBe(5);
+    expect(json.seeds).toHaveLength(5);
+    expect(json.seeds[1]?.models.ppo_lag?.harmfulRate).toBe(0.026);
+    for (const [name, agg] of Object.entries(json.aggregate)) {
+      for (const metric of ['harmfulRate', 'helpfulness', 'meanReward', 'meanCost', 'kl', 'heldOut'] as const) expect(agg[metric], `${name}.${metric}`).toBeDefined();
+      const h = agg.harmfulRate;
+      expect(h.lo as number).toBeLessThan(h.mean);
+      expect(h.hi as number).toBeGreaterThan(h.mean);
+    }
+    // PPO-Lag harmful 5.9, 2.6, 3.3, 4.0, 3.0% -> mean 3.76%, t_{0.975,4} = 2.776
+    const lag = json.aggregate.ppo_lag?.harmfulRate;
+    expect(lag?.mean).toBeCloseTo(0.0376, 12);
+    const xs = table.ppo_lag?.map((r) => r[0]) as number[];
+    const sd = Math.sqrt(xs.reduce((a, x) => a + (x - 0.0376) ** 2, 0) / 4);
+    expect(lag?.hi).toBeCloseTo(0.0376 + (2.7764451051977934 * sd) / Math.sqrt(5), 10);
+    const pairs = new Set(json.pairedDifferences.map((d) => `${d.a}-${d.b}:${d.metric}`));
+    for (const p of ['ppo_lag-sft', 'ppo_lag-shaping_0.5', 'ppo_lag-shaping_2', 'round_1-ppo_lag', 'round_1-sft']) {
+      for (const metric of ['harmfulRate', 'helpfulness', 'heldOut.harmfulRate', 'heldOut.helpfulness']) expect(pairs.has(`${p}:${metric}`), `${p}:${metric}`).toBe(true);
+    }
+
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(1);
+    expect([...html.matchAll(/(?:src|href)\s*=\s*["']?(https?:)/g)]).toHaveLength(0);
+    expect(html).toContain('Models over 5 seeds');
+    expect(html).toContain('n − 1 = 4 degrees of freedom');
+    expect(html).toContain('ppo_lag − sft');
+    expect(html).toContain('href="seed_4/report.html"');
+
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh --tests does)`);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`file://${join(dir, 'report.html')}`);
+      const sections = await page.locator('section h2').allTextContents();
+      expect(sections).toEqual(['Models over 5 seeds', 'Paired differences', 'Trade-off frontier over seeds', 'Per-seed results', 'Wall time', 'Resolved config']);
+      // 6 models × 5 seeds per-seed rows; the frontier's SVG is laid out at its full size.
+      expect(await page.locator('section:has(h2:text("Per-seed results")) tbody tr').count()).toBe(30);
+      const box = await page.locator('svg').first().boundingBox();
+      expect(box?.width).toBeGreaterThan(500);
+      expect(box?.height).toBeGreaterThan(300);
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'seeds-report.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
