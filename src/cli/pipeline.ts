@@ -13,9 +13,10 @@ async function singleRun(config: PipelineConfig): Promise<void> {
   const t0 = performance.now();
   const result = await runPipeline(config, progress);
   const rows = Object.entries(result.models).map(
-    ([k, m]) => `  ${k.padEnd(14)} harmful ${(100 * m.harmfulRate).toFixed(1).padStart(5)}%  helpfulness ${m.helpfulness.toFixed(2).padStart(6)}  reward ${m.meanReward.toFixed(2).padStart(6)}  cost ${m.meanCost.toFixed(2).padStart(6)}  KL ${m.kl.toFixed(2)}`,
+    ([k, m]) => `  ${k.padEnd(14)} harmful ${(100 * m.harmfulRate).toFixed(1).padStart(5)}%  helpfulness ${m.helpfulness.toFixed(2).padStart(6)}  reward ${m.meanReward.toFixed(2).padStart(6)}  cost ${m.meanCost.toFixed(2).padStart(6)}  KL ${m.kl.toFixed(2).padStart(5)}` +
+      (m.heldOut ? `  | held-out harmful ${(100 * m.heldOut.harmfulRate).toFixed(1).padStart(5)}%  helpfulness ${m.heldOut.helpfulness.toFixed(2).padStart(5)}` : ''),
   );
-  console.log(`\nResults on the test prompts (gold oracle):\n${rows.join('\n')}`);
+  console.log(`\nResults on the test prompts (gold oracle; held-out: requests no training data contains):\n${rows.join('\n')}`);
   console.log(`\nReport: ${result.runDir}/report.html  (machine-readable: ${result.runDir}/report.json)`);
   console.log(`Wall time this invocation: ${((performance.now() - t0) / 1000).toFixed(0)}s`);
 }
@@ -37,7 +38,9 @@ async function multiSeedRun(config: PipelineConfig): Promise<void> {
   }
   const { report } = result;
   const rows = Object.entries(report.aggregate).map(
-    ([k, a]) => `  ${k.padEnd(14)} harmful ${show(a.harmfulRate, true).padEnd(22)} helpfulness ${show(a.helpfulness, false).padEnd(20)} KL ${show(a.kl, false)}`,
+    ([k, a]) =>
+      `  ${k.padEnd(14)} harmful ${show(a.harmfulRate, true).padEnd(22)} helpfulness ${show(a.helpfulness, false).padEnd(20)} KL ${show(a.kl, false).padEnd(20)}` +
+      (a.heldOut ? ` | held-out harmful ${show(a.heldOut.harmfulRate, true).padEnd(22)} helpfulness ${show(a.heldOut.helpfulness, false)}` : ''),
   );
   console.log(`\nMean and ${100 * report.level}% t-interval over ${report.nSeeds} seeds (gold oracle, test prompts):\n${rows.join('\n')}`);
   const paired = report.pairedDifferences

@@ -88,11 +88,12 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   // --- html ----------------------------------------------------------------------------------------
   const sft = result.models.sft;
   const lagM = result.models.ppo_lag;
+  const heldOut = names.some((k) => result.models[k]?.heldOut);
   const summary = table(
-    ['model', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'KL to SFT', 'distinct-2', 'length'],
+    ['model', 'harmful rate', 'helpfulness', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : []), 'mean reward', 'mean cost', 'KL to SFT', 'distinct-2', 'length'],
     names.map((k) => {
       const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
-      return [k, m.harmfulRate, m.helpfulness, m.meanReward, m.meanCost, m.kl, m.distinct2, m.responseLength];
+      return [k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.responseLength];
     }),
   );
   const score = table(
