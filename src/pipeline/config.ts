@@ -124,6 +124,12 @@ export const PipelineConfigSchema = z
         count: z.number().int().min(0).default(1).describe('iterative rounds after the first PPO-Lagrangian run (Beaver v1 -> v2 -> …); 0 = none'),
         pairs: z.number().int().positive().default(400).describe('response pairs sampled from the previous policy per round (half on red-team prompts)'),
         scoreEpochs: z.number().positive().default(1).describe('epochs of reward/cost retraining per round'),
+        scoreInit: z
+          .enum(['sft', 'previous'])
+          .default('sft')
+          .describe(
+            "how each round retrains the reward and cost models: 'sft' = fresh from the SFT backbone on every label so far (the first models' pairs plus all rounds' pairs, as the Safe RLHF paper retrains on the accumulated data); 'previous' = the previous round's models fine-tuned on the new pairs plus as many earlier ones (cheaper, but here it forgot topic relevance: round_1 drifted to off-topic answers)",
+          ),
         rlSteps: z.number().int().positive().default(20).describe('PPO-Lagrangian steps per round'),
       })
       .strict()

@@ -2,7 +2,7 @@
 // retrained reward and cost models -> PPO-Lagrangian from the previous round's policy.
 import { join } from 'node:path';
 import type { Progress } from '../core/progress.js';
-import { writePkuSafeRlhf } from '../data/pku-saferlhf.js';
+import { readPkuSafeRlhf, writePkuSafeRlhf } from '../data/pku-saferlhf.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
 import { evaluateScoreModel, trainScoreModel } from '../algorithms/score/train.js';
@@ -56,6 +56,8 @@ export async function runRounds(args: {
   const results: RoundResult[] = [];
   let dirs = args.start;
   const annotators = qualifiedAnnotators(config.world).qualified;
+  /** Every labelled training pair so far: the first models' data, then each round's new pairs. */
+  const labelled: PreferenceRecord[] = [...args.previousTrainData];
   for (let k = 1; k <= config.rounds.count; k++) {
     const stage = `round_${k}`;
     const result = await args.runner.run(stage, ({ stageDir }) => {
@@ -79,11 +81,15 @@ export async function runRounds(args: {
         label: stage,
       });
       writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), records);
-      // retrain both score models on the new labels plus an equal share of earlier data
-      const mix = [...records, ...rng.sample(args.previousTrainData, Math.min(args.previousTrainData.length, records.length))];
+      // retrain both score models: fresh from the SFT backbone on every label so far, or the previous
+      // models fine-tuned on the new labels plus an equal share of earlier data (rounds.scoreInit)
+      const fromSft = config.rounds.scoreInit === 'sft';
+      const train = fromSft ? [...labelled, ...records] : [...records, ...rng.sample(labelled, Math.min(labelled.length, records.length))];
       const retrain = (kind: 'reward' | 'cost', dir: string) => {
-        const m = ScoreModel.fromScoreModel(loadPretrained(dir).model as ScoreModel, kind);
-        trainScoreModel({ kind, model: m, tokenizer, train: mix, config: { ...config[kind], epochs: config.rounds.scoreEpochs }, outDir: join(stageDir, kind), progress });
+        const m = fromSft
+          ? ScoreModel.fromCausalLM(loadPretrained(args.sftDir).model as CausalLM, kind)
+          : ScoreModel.fromScoreModel(loadPretrained(dir).model as ScoreModel, kind);
+        trainScoreModel({ kind, model: m, tokenizer, train, config: { ...config[kind], epochs: config.rounds.scoreEpochs }, outDir: join(stageDir, kind), progress });
         savePretrained(join(stageDir, kind, 'model'), m, { tokenizer });
         return m;
       };
@@ -123,6 +129,7 @@ export async function runRounds(args: {
       return { round: k, pairs: records.length, pairHarmfulRate, threshold, log: out.log, eval: ev, dir: stageDir };
     });
     results.push(result);
+    labelled.push(...(await readPkuSafeRlhf(join(args.runDir, stage, 'preferences.jsonl'))).records);
     dirs = { policyDir: join(result.dir, 'model'), rewardDir: join(result.dir, 'reward', 'model'), costDir: join(result.dir, 'cost', 'model') };
   }
   return results;
