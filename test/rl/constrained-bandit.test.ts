@@ -143,3 +143,26 @@ describe('constrained one-token bandit: trainRl reaches the closed-form optimum'
     });
   }
 });
+
+describe('constrained one-token bandit: one PPO update', () => {
+  it('starts each rollout at ratio 1, where the clipped surrogate is -mean(A) (0 once whitened)', () => {
+    // One epoch over one minibatch: the only update sees π = π_old, so the logged loss is exactly -mean(whitened A).
+    const { log } = runBandit(task, ppoMethod({ klCoef: BETA, scoreClip: 50 }), { steps: 3, promptsPerStep: 64, miniBatchSize: 64, ppoEpochs: 1 }, SEED);
+    for (const r of log) {
+      expect(Math.abs(r.actorLoss)).toBeLessThan(1e-4);
+      expect(r.clipFraction).toBe(0);
+    }
+  });
+
+  it('the clip bounds how far 30 epochs over one rollout move the policy', () => {
+    // Without the clip's pessimistic bound, 30 epochs at this learning rate push comply's probability up
+    // ~5-10x and refuse's down ~30x; with it the named actions' ratios stay within ~2.5x (seeds 0-4).
+    const { pi, log } = runBandit(task, ppoMethod({ klCoef: BETA, scoreClip: 50 }), { steps: 1, promptsPerStep: 64, miniBatchSize: 32, ppoEpochs: 30, actorOptim: { lr: 3e-3 } }, SEED);
+    const { ids, piRef } = task;
+    const logRatios = [ids.comply, ids.help, ids.refuse].map((a) => Math.log((pi[a as number] as number) / (piRef[a as number] as number)));
+    expect(Math.max(...logRatios.map(Math.abs)), `log π/π_old of comply, help, refuse: ${fmt(logRatios)}`).toBeLessThan(Math.log(3.5));
+    // It still moved: the ratios left the clip range, so later epochs were clipped.
+    expect((log[0] as { clipFraction: number }).clipFraction).toBeGreaterThan(0.3);
+    expect(logRatios[0]).toBeGreaterThan(0);
+  });
+});
