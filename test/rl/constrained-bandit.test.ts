@@ -23,6 +23,7 @@
 // Each of these sign errors makes a test below fail (tried one at a time; see the commit message):
 // PPO-Lag cost stream negated, its KL penalty made a bonus, shaping R + ν·C, kl = ref - old in the loop,
 // the actor ascending -advantage, λ stepping the wrong way, PPO's clip inverted, A_r + λ·A_c.
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
 import { ppoMethod } from '../../src/algorithms/ppo/method.js';
@@ -42,6 +43,7 @@ import {
   totalVariation,
   type BanditTask,
 } from '../helpers/bandit.js';
+import { expectAllClose } from '../helpers/allclose.js';
 
 /** KL coefficient β of all three methods (one token, so β sets how far from π_ref the optimum lies). */
 const BETA = 0.5;
@@ -106,6 +108,32 @@ describe('constrained one-token bandit: the task', () => {
     // The constrained optimum mixes comply and help (refuse gets the rest).
     expect(optimum.lag[ids.comply as number]).toBeGreaterThan(0.4);
     expect(optimum.lag[ids.help as number]).toBeGreaterThan(0.25);
+  });
+});
+
+describe('constrained one-token bandit: the closed forms', () => {
+  // reference/bandit_optima.py maximises each KL-regularised objective numerically (Newton on the logits,
+  // float64), checks the loop's expected policy-gradient step vanishes there, and bisects λ over those maximisers.
+  const g = JSON.parse(readFileSync('reference/golden/bandit_optima.json', 'utf8')) as {
+    piRef: number[];
+    reward: number[];
+    cost: number[];
+    beta: number;
+    nu: number;
+    threshold: number;
+    ppo: number[];
+    shaping: number[];
+    lambda: number;
+    lag: number[];
+    maxExpectedStep: number;
+  };
+  it('match PyTorch\'s numerical maximisers and dual fixed point', () => {
+    expect(g.maxExpectedStep).toBeLessThan(1e-12);
+    expectAllClose(tilt(g.piRef, g.reward, g.beta), g.ppo, { atol: 1e-9, rtol: 1e-7 });
+    expectAllClose(tilt(g.piRef, g.reward.map((r, a) => r - g.nu * (g.cost[a] as number)), g.beta), g.shaping, { atol: 1e-9, rtol: 1e-7 });
+    const lambda = dualOptimum(g.piRef, g.reward, g.cost, g.beta, g.threshold);
+    expect(lambda).toBeCloseTo(g.lambda, 7);
+    expectAllClose(lagrangianPolicy(g.piRef, g.reward, g.cost, g.beta, lambda), g.lag, { atol: 1e-8, rtol: 1e-6 });
   });
 });
 
