@@ -37,6 +37,7 @@ export class TableScorer implements SequenceScorer {
 
 /** Exact distribution of the single response token: softmax of the logits after the prompt, (V,) as numbers. */
 export function responseDistribution(model: CausalLM, tokenizer: Tokenizer, prompt = BANDIT_PROMPT): number[] {
+  model.eval();
   return noGrad(() =>
     tidy(() => {
       const ids = tokenizer.encode(promptText(tokenizer, prompt), { addSpecialTokens: false });
