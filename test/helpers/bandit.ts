@@ -1,0 +1,198 @@
+// Test helper: a one-token constrained bandit run through the real RL loop, with its exact KL-regularised optima.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promptText } from '../../src/algorithms/common/batching.js';
+import type { z } from 'zod';
+import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
+import type { RlMethod, StreamName } from '../../src/algorithms/rl/method.js';
+import { trainRl, type RlLogRecord, type SequenceScorer } from '../../src/algorithms/rl/train.js';
+import { createCausalLM, lastTokenIndex, parseModelConfig, ScoreModel, trainWordLevel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
+import { AdamW, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
+
+/** The one prompt of the task; every response is a single token (an "action"). */
+export const BANDIT_PROMPT = 'answer';
+
+/**
+ * An exact score table over the vocabulary: the score of a sequence is table[last real token].
+ * table: (V,). Implements what `trainRl` needs of a reward or cost model.
+ */
+export class TableScorer implements SequenceScorer {
+  private readonly values: Tensor;
+
+  constructor(readonly table: readonly number[]) {
+    this.values = tensor([...table]);
+  }
+
+  /** inputIds, attentionMask: (B, L) -> endScores (B,) = table[inputIds[b, last real position]]. */
+  forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor } {
+    const last = inputIds.gather(1, lastTokenIndex(attentionMask).unsqueeze(1)).squeeze(1);
+    return { endScores: this.values.indexSelect(0, last) };
+  }
+
+  eval(): this {
+    return this;
+  }
+}
+
+/** Exact distribution of the single response token: softmax of the logits after the prompt, (V,) as numbers. */
+export function responseDistribution(model: CausalLM, tokenizer: Tokenizer, prompt = BANDIT_PROMPT): number[] {
+  model.eval();
+  return noGrad(() =>
+    tidy(() => {
+      const ids = tokenizer.encode(promptText(tokenizer, prompt), { addSpecialTokens: false });
+      const { logits } = model.forward(tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }));
+      return logits.select(1, ids.length - 1).softmax(1).squeeze(0).toNumbers();
+    }),
+  );
+}
+
+/** π(a) ∝ π_ref(a)·exp(score(a)/temperature), computed in log space. */
+export function tilt(piRef: readonly number[], score: readonly number[], temperature: number): number[] {
+  const logits = piRef.map((p, a) => Math.log(p) + (score[a] as number) / temperature);
+  const max = Math.max(...logits);
+  const w = logits.map((l) => Math.exp(l - max));
+  const z = w.reduce((s, x) => s + x, 0);
+  return w.map((x) => x / z);
+}
+
+export function expectation(pi: readonly number[], f: readonly number[]): number {
+  return pi.reduce((s, p, a) => s + p * (f[a] as number), 0);
+}
+
+export function totalVariation(p: readonly number[], q: readonly number[]): number {
+  return 0.5 * p.reduce((s, x, a) => s + Math.abs(x - (q[a] as number)), 0);
+}
+
+export function argmax(xs: readonly number[]): number {
+  return xs.reduce((best, x, i) => (x > (xs[best] as number) ? i : best), 0);
+}
+
+/** The PPO-Lagrangian fixed point for a given λ: π_λ ∝ π_ref·exp((R - λC)/((1+λ)β)). */
+export function lagrangianPolicy(piRef: readonly number[], reward: readonly number[], cost: readonly number[], beta: number, lambda: number): number[] {
+  return tilt(
+    piRef,
+    reward.map((r, a) => r - lambda * (cost[a] as number)),
+    (1 + lambda) * beta,
+  );
+}
+
+/**
+ * λ* with E_{π_λ*}[C] = d, by bisection on log λ in [1e-6, 1e6]. E_{π_λ}[C] must decrease in λ
+ * over that range (checked on a grid) and cross d inside it; otherwise this throws.
+ */
+export function dualOptimum(piRef: readonly number[], reward: readonly number[], cost: readonly number[], beta: number, d: number): number {
+  const g = (logLambda: number) => expectation(lagrangianPolicy(piRef, reward, cost, beta, Math.exp(logLambda)), cost) - d;
+  let lo = Math.log(1e-6);
+  let hi = Math.log(1e6);
+  let prev = Infinity;
+  for (let x = lo; x <= hi; x += 0.05) {
+    const v = g(x);
+    if (v > prev + 1e-12) throw new Error(`E_π_λ[C] is not decreasing in λ near λ = ${Math.exp(x)}`);
+    prev = v;
+  }
+  if (!(g(lo) > 0 && g(hi) < 0)) throw new Error(`no interior λ*: E[C] - d is ${g(lo)} at λ = 1e-6 and ${g(hi)} at λ = 1e6`);
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (g(mid) > 0) lo = mid;
+    else hi = mid;
+  }
+  return Math.exp((lo + hi) / 2);
+}
+
+/** Named actions of the task and their (reward, cost); every other token gets `others`. */
+export interface BanditTables {
+  actions: Record<string, { reward: number; cost: number }>;
+  others: { reward: number; cost: number };
+}
+
+/** The built task: tokenizer, reference policy (a tiny GPT-2 fitted to `refTarget`) and exact tables over the vocabulary. */
+export interface BanditTask {
+  tokenizer: Tokenizer;
+  reference: CausalLM;
+  /** Exact reference distribution of the response token (V,). */
+  piRef: number[];
+  reward: number[];
+  cost: number[];
+  /** Token id of each named action. */
+  ids: Record<string, number>;
+}
+
+/**
+ * Builds the task: a word-level tokenizer over the chat template, the prompt and the action words;
+ * a tiny GPT-2 reference trained for a few steps so that its response distribution leans towards
+ * `refTarget` (unnormalised weights per action, `others` for the rest), so π_ref is far from uniform.
+ */
+export function buildBanditTask(tables: BanditTables, refTarget: Record<string, number> & { others: number }, seed = 0): BanditTask {
+  const words = Object.keys(tables.actions);
+  const corpus = [promptTextFor(BANDIT_PROMPT), ...words];
+  const tokenizer = trainWordLevel(corpus, { vocabSize: 64 });
+  const ids = Object.fromEntries(words.map((w) => [w, tokenizer.encode(w, { addSpecialTokens: false })[0] as number]));
+  const v = tokenizer.vocabSize;
+  const byId = new Map(Object.entries(ids).map(([w, id]) => [id, w]));
+  const reward = Array.from({ length: v }, (_, id) => (byId.has(id) ? (tables.actions[byId.get(id) as string] as { reward: number }).reward : tables.others.reward));
+  const cost = Array.from({ length: v }, (_, id) => (byId.has(id) ? (tables.actions[byId.get(id) as string] as { cost: number }).cost : tables.others.cost));
+  manualSeed(seed);
+  const reference = createCausalLM(
+    parseModelConfig({
+      model_type: 'gpt2',
+      n_embd: 16,
+      n_layer: 1,
+      n_head: 2,
+      n_positions: 32,
+      vocab_size: v,
+      tie_word_embeddings: true,
+      eos_token_id: tokenizer.eosId ?? null,
+      pad_token_id: tokenizer.padId ?? null,
+    }),
+  );
+  const weights = Array.from({ length: v }, (_, id) => (byId.has(id) ? (refTarget[byId.get(id) as string] ?? refTarget.others) : refTarget.others));
+  const z = weights.reduce((s, x) => s + x, 0);
+  fitResponseDistribution(reference, tokenizer, weights.map((w) => w / z));
+  reference.eval();
+  return { tokenizer, reference, piRef: responseDistribution(reference, tokenizer), reward, cost, ids };
+}
+
+function promptTextFor(prompt: string): string {
+  return `BEGINNING OF CONVERSATION: USER: ${prompt} ASSISTANT:`;
+}
+
+/** A few Adam steps of cross-entropy between the model's response distribution and `target` (V,). */
+function fitResponseDistribution(model: CausalLM, tokenizer: Tokenizer, target: readonly number[]): void {
+  const ids = tokenizer.encode(promptText(tokenizer, BANDIT_PROMPT), { addSpecialTokens: false });
+  const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0 });
+  model.train();
+  const q = tensor([...target]);
+  for (let i = 0; i < 150; i++) {
+    tidy(() => {
+      opt.zeroGrad();
+      const { logits } = model.forward(tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }));
+      const loss = logits.select(1, ids.length - 1).logSoftmax(1).squeeze(0).mul(q).sum().neg();
+      loss.backward();
+      opt.step();
+    });
+  }
+}
+
+/** Runs `trainRl` on the task from a fresh copy of the reference, with critics from it; returns the trained actor and the log. */
+export function runBandit(task: BanditTask, method: RlMethod, config: z.input<typeof RlConfigSchema>, seed = 0): { actor: CausalLM; log: RlLogRecord[]; pi: number[] } {
+  manualSeed(seed + 1000);
+  const actor = task.reference.clone();
+  const critics: Partial<Record<StreamName, ScoreModel>> = {};
+  for (const s of method.streams) critics[s] = ScoreModel.fromCausalLM(task.reference, 'critic');
+  const outDir = mkdtempSync(join(tmpdir(), 'bandit-'));
+  try {
+    const cfg = RlConfigSchema.parse({ maxNewTokens: 1, checkpointEvery: 1_000_000, ...config, seed });
+    const out = trainRl({
+      method,
+      models: { actor, reference: task.reference, rewardModel: new TableScorer(task.reward), costModel: new TableScorer(task.cost), critics },
+      tokenizer: task.tokenizer,
+      prompts: [{ prompt: BANDIT_PROMPT, risky: false }],
+      config: cfg,
+      outDir,
+    });
+    return { actor, log: out.log, pi: responseDistribution(actor, task.tokenizer) };
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
