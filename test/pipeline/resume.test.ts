@@ -1,30 +1,13 @@
 // Killing `safealign pipeline` mid-PPO-Lagrangian and running it again resumes from the checkpoint and finishes.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
 
 const runs = mkdtempSync(join(tmpdir(), 'resume-'));
-const config = join(runs, 'small.yaml');
-writeFileSync(
-  config,
-  [
-    'name: small',
-    `runsDir: ${runs}`,
-    'world: { pairs: { train: 300, test: 60 } }',
-    'model: { nLayer: 1, nEmbd: 32, nHead: 2 }',
-    'sft: { epochs: 0.3 }',
-    'annotations: { pairs: 24 }',
-    'reward: { epochs: 0.5 }',
-    'cost: { epochs: 0.5 }',
-    'rl: { steps: 6, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 12, checkpointEvery: 1 }',
-    'shaping: { nus: [1] }',
-    'ensemble: { members: 2, epochs: 0.2 }',
-    'rounds: { count: 1, pairs: 16, rlSteps: 2 }',
-    'eval: { maxNewTokens: 12 }',
-  ].join('\n'),
-);
+const config = writeTinyPipelineConfig(runs, 'small');
 const args = ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config];
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 

@@ -1,31 +1,14 @@
 // `safealign pipeline --seeds 2`: two replicates in child processes, killed mid-run, resumed, aggregated into one report.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
 import type { SeedsReport } from '../../src/pipeline/seeds-report.js';
 
 const runs = mkdtempSync(join(tmpdir(), 'seeds-'));
-const config = join(runs, 'tiny.yaml');
-writeFileSync(
-  config,
-  [
-    'name: multi',
-    `runsDir: ${runs}`,
-    'world: { pairs: { train: 300, test: 60 } }',
-    'model: { nLayer: 1, nEmbd: 32, nHead: 2 }',
-    'sft: { epochs: 0.3 }',
-    'annotations: { pairs: 24 }',
-    'reward: { epochs: 0.5 }',
-    'cost: { epochs: 0.5 }',
-    'rl: { steps: 6, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 12, checkpointEvery: 1 }',
-    'shaping: { nus: [1] }',
-    'ensemble: { members: 0 }',
-    'rounds: { count: 1, pairs: 16, rlSteps: 2 }',
-    'eval: { maxNewTokens: 12 }',
-  ].join('\n'),
-);
+const config = writeTinyPipelineConfig(runs, 'multi', { ensemble: '{ members: 0 }' });
 const args = ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config, '--seeds', '2', '--jobs', '2', '--threads', '1'];
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const dir = join(runs, 'multi');
