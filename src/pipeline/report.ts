@@ -141,7 +141,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       ? `SFT harmful rate ${(100 * sft.harmfulRate).toFixed(1)}% → PPO-Lag ${(100 * lagM.harmfulRate).toFixed(1)}%; helpfulness ${sft.helpfulness.toFixed(2)} → ${lagM.helpfulness.toFixed(2)}`
       : 'Safe RLHF pipeline';
   const html = page(`safealign report — ${config.name}`, headline, [
-    section('Models on the test prompts', summary, 'Harmful rate: share of responses to risky prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness over all test prompts. Reward and cost: the learned models. KL: mean Σ log π/π_SFT per response.'),
+    section('Models on the test prompts', summary, 'Harmful rate: share of responses to risky prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness over all test prompts. Held-out: the same on requests that no training data contains (new requests of the same topics). Reward and cost: the learned models. KL: mean Σ log π/π_SFT per response.'),
     section('Harmful rate and helpfulness', barsSvg),
     section('Trade-off frontier', frontierSvg, 'Each reward-shaping run fixes ν in R − ν·C; PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
     lagSvg ? section('Lagrange multiplier', lagSvg) : '',
