@@ -1,0 +1,186 @@
+// Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
+// the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecuritySchema } from '../../src/annotate/config.js';
+import { ADMIN, backends, Client, signedIn, startServer, type TestServer } from './helpers.js';
+
+/** `n` clients that each hold a CSRF token (from GET /api/me), ready to post at once. */
+async function readyClients(baseUrl: string, n: number): Promise<Client[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const c = new Client(baseUrl);
+      c.csrf = (await c.get<{ csrfToken: string }>('/api/me')).body.csrfToken;
+      return c;
+    }),
+  );
+}
+
+function tally(statuses: number[]): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const s of statuses) out[s] = (out[s] ?? 0) + 1;
+  return out;
+}
+
+describe.each(backends())('annotation server under attack on $name', (backend) => {
+  let server: TestServer;
+  let drop: () => Promise<void>;
+  let dbUrl: string;
+  let admin: Client;
+
+  beforeAll(async () => {
+    const fresh = await backend.fresh();
+    dbUrl = fresh.url;
+    drop = fresh.drop;
+    server = await startServer(dbUrl);
+    admin = await signedIn(server.baseUrl, ADMIN.username, ADMIN.password);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await drop?.();
+  });
+
+  it('checks at most loginMaxFailures passwords of one account when wrong guesses arrive in parallel on two servers', async () => {
+    // Two servers on one database (two connections / pools): the limit must hold across them.
+    // bcrypt cost 8 makes each check take long enough that unsynchronised checks would overlap.
+    const limits = { loginMaxFailures: 5, loginWindowMinutes: 10, bcryptRounds: 8 };
+    const a = await startServer(dbUrl, limits);
+    const b = await startServer(dbUrl, limits);
+    try {
+      expect((await admin.post('/api/users', { username: 'race-victim', password: 'the-right-password', role: 'annotator' })).status).toBe(201);
+      const clients = [...(await readyClients(a.baseUrl, 10)), ...(await readyClients(b.baseUrl, 10))];
+      const results = await Promise.all(clients.map((c, i) => c.post('/api/login', { username: 'race-victim', password: `guess-${i}` })));
+      const counts = tally(results.map((r) => r.status));
+      expect(counts, JSON.stringify(counts)).toEqual({ 401: 5, 429: 15 });
+      for (const r of results.filter((x) => x.status === 429)) expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+      // At the limit even the right password is refused (the limit is not a hint).
+      expect((await new Client(a.baseUrl).login('race-victim', 'the-right-password')).status).toBe(429);
+      const recorded = await server.db.get<{ n: number }>(
+        'SELECT CAST(COUNT(*) AS INTEGER) AS n FROM login_failures WHERE username = $1',
+        ['race-victim'],
+      );
+      expect(recorded?.n).toBe(5);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a successful login does not count as a failure, also when logins run in parallel', async () => {
+    const strict = await startServer(dbUrl, { loginMaxFailures: 3, loginWindowMinutes: 10 });
+    try {
+      expect((await admin.post('/api/users', { username: 'busy-user', password: 'busy-password-1', role: 'annotator' })).status).toBe(201);
+      const clients = await readyClients(strict.baseUrl, 6);
+      const results = await Promise.all(clients.map((c) => c.post('/api/login', { username: 'busy-user', password: 'busy-password-1' })));
+      // Attempts in flight count against the limit while they run, so some of six simultaneous
+      // logins may be told to wait; but none is recorded as a failure once it has succeeded.
+      expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(3);
+      for (const r of results) expect([200, 429]).toContain(r.status);
+      const left = await server.db.get<{ n: number }>('SELECT CAST(COUNT(*) AS INTEGER) AS n FROM login_failures WHERE username = $1', ['busy-user']);
+      expect(left?.n).toBe(0);
+      expect((await new Client(strict.baseUrl).login('busy-user', 'busy-password-1')).status).toBe(200);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  describe('--security-trust-proxy', () => {
+    /** Login attempts (unknown users, so no account limit) with the given X-Forwarded-For; their statuses. */
+    async function loginsVia(baseUrl: string, forwardedFor: (i: number) => string, n: number): Promise<number[]> {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const c = new Client(baseUrl);
+        const me = await c.request<{ csrfToken: string }>('GET', '/api/me', undefined, { headers: { 'x-forwarded-for': forwardedFor(i) } });
+        c.csrf = me.body.csrfToken;
+        const r = await c.request('POST', '/api/login', { username: `nobody-${i}`, password: 'whatever-1' }, { headers: { 'x-forwarded-for': forwardedFor(i) } });
+        statuses.push(r.status);
+      }
+      return statuses;
+    }
+
+    it('refuses "trust every hop", which would let any client pick its address', () => {
+      expect(SecuritySchema.safeParse({ trustProxy: true }).success).toBe(false);
+      expect(SecuritySchema.safeParse({ trustProxy: 'true' }).success).toBe(false);
+      expect(SecuritySchema.safeParse({ trustProxy: '10.0.0.0/33' }).success).toBe(false);
+      expect(SecuritySchema.safeParse({ trustProxy: 'proxy.example.org' }).success).toBe(false);
+      for (const ok of [0, 1, 2, '1', '', '127.0.0.1', '10.0.0.0/8, ::1', 'loopback', 'fd00::/8']) {
+        expect(SecuritySchema.safeParse({ trustProxy: ok }).success, String(ok)).toBe(true);
+      }
+    });
+
+    it('with a hop count, spoofed X-Forwarded-For entries do not escape the per-address login limit', async () => {
+      const s = await startServer(dbUrl, { trustProxy: 1, loginRequestsPerMinute: 3 });
+      try {
+        // The client writes a fresh address each time; the proxy (us, on loopback) appends the real one.
+        const statuses = await loginsVia(s.baseUrl, (i) => `198.51.100.${i}, 203.0.113.7`, 8);
+        expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429]);
+        // Another real client behind the same proxy has its own budget.
+        expect(await loginsVia(s.baseUrl, () => '203.0.113.8', 1)).toEqual([401]);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('with a list of proxy addresses, only those proxies are believed', async () => {
+      const listed = await startServer(dbUrl, { trustProxy: '10.0.0.0/8, 127.0.0.1', loginRequestsPerMinute: 3 });
+      try {
+        const statuses = await loginsVia(listed.baseUrl, (i) => `198.51.100.${i}, 203.0.113.7`, 6);
+        expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+      } finally {
+        await listed.close();
+      }
+      // We connect from loopback, which is not a listed proxy: X-Forwarded-For is ignored altogether.
+      const other = await startServer(dbUrl, { trustProxy: '10.1.2.3', loginRequestsPerMinute: 3 });
+      try {
+        const statuses = await loginsVia(other.baseUrl, (i) => `198.51.100.${i}`, 6);
+        expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+        const r = await other.app.inject({ method: 'GET', url: '/api/me', headers: { 'x-forwarded-proto': 'https' } });
+        expect(String([r.headers['set-cookie']].flat()[0])).not.toMatch(/Secure/);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe('request bodies', () => {
+    it('refuses a huge JSON body to /api/login before parsing it (413), and answers quickly', async () => {
+      const [c] = (await readyClients(server.baseUrl, 1)) as [Client];
+      const huge: Record<string, number> = { username: 0, password: 0 } as unknown as Record<string, number>;
+      for (let i = 0; i < 200_000; i++) huge[`k${i}`] = 0;
+      const r = await c.post('/api/login', huge);
+      expect(r.status, r.text.slice(0, 200)).toBe(413);
+      expect(r.text.length).toBeLessThan(500);
+    });
+
+    it('caps the error details of a body with many unknown keys', async () => {
+      const [c] = (await readyClients(server.baseUrl, 1)) as [Client];
+      const body: Record<string, unknown> = { username: 'x', password: 'y' };
+      for (let i = 0; i < 300; i++) body[`unknown_key_number_${i}`] = 0;
+      const r = await c.post<{ error: string; details?: string[] }>('/api/login', body);
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatch(/unknown_key_number_0/);
+      expect(r.text.length).toBeLessThan(2000);
+      expect((r.body.details ?? []).length).toBeLessThanOrEqual(10);
+      // Many bad fields: a few are named, and the rest counted.
+      const many = await admin.post<{ error: string; details?: string[] }>('/api/projects', {
+        name: '',
+        settings: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`s${i}`, 'x'])),
+      });
+      expect(many.status).toBe(400);
+      expect(many.text.length).toBeLessThan(2000);
+      expect(many.body.error).toMatch(/more/);
+    });
+
+    it('keeps large bodies for imports only: 2 MB to the import route is read, to other routes refused', async () => {
+      const project = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'bodies' });
+      expect(project.status, project.text).toBe(201);
+      const id = project.body.project.id;
+      const big = 'x'.repeat(2 * 1024 * 1024);
+      // Read and rejected for its content (not one JSON line), not for its size.
+      const imported = await admin.post(`/api/projects/${id}/batches`, { name: 'big', kind: 'task', jsonl: big });
+      expect(imported.status, imported.text.slice(0, 200)).toBe(400);
+      expect(imported.text.length).toBeLessThan(5000);
+      expect((await admin.post('/api/projects', { name: big })).status).toBe(413);
+      expect((await admin.post('/api/users', { username: 'u', password: big, role: 'annotator' })).status).toBe(413);
+    });
+  });
+});
