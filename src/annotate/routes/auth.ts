@@ -6,12 +6,11 @@ import type { SecurityConfig } from '../config.js';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import {
+  claimLoginAttempt,
   clearLoginFailures,
   deleteExpiredSessions,
   deleteOldLoginFailures,
   findLogin,
-  recentLoginFailures,
-  recordLoginFailure,
 } from '../store/accounts.js';
 import { endSession, startSession } from '../security.js';
 
@@ -39,18 +38,22 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
         await deleteExpiredSessions(db, new Date().toISOString());
         await deleteOldLoginFailures(db, new Date(Date.now() - windowMs).toISOString());
       }
-      const recent = await recentLoginFailures(db, body.username, new Date(Date.now() - windowMs).toISOString());
-      if (recent.count >= config.loginMaxFailures) {
-        const retryAfter = recent.oldest ? Math.max(1, Math.ceil((Date.parse(recent.oldest) + windowMs - Date.now()) / 1000)) : 60;
-        void reply.header('retry-after', String(retryAfter));
-        throw new HttpError(429, `too many wrong passwords for this account; try again in ${retryAfter} s`);
+      // The attempt is recorded (as a failure) before the password is checked, atomically with
+      // the count, so parallel guesses cannot all pass the check; a right password clears it.
+      const claim = await claimLoginAttempt(db, {
+        username: body.username,
+        ip: req.ip,
+        now: new Date(),
+        windowMs,
+        max: config.loginMaxFailures,
+      });
+      if (!claim.allowed) {
+        void reply.header('retry-after', String(claim.retryAfterSeconds));
+        throw new HttpError(429, `too many wrong passwords for this account; try again in ${claim.retryAfterSeconds} s`);
       }
       const found = await findLogin(db, body.username);
       const ok = await bcrypt.compare(body.password, found?.passwordHash ?? dummyHash);
-      if (!found || !ok) {
-        await recordLoginFailure(db, body.username, req.ip);
-        throw new HttpError(401, 'wrong username or password');
-      }
+      if (!found || !ok) throw new HttpError(401, 'wrong username or password');
       await clearLoginFailures(db, body.username);
       const { passwordHash: _, ...user } = found;
       await startSession(db, reply, user, config);
