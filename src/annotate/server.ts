@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { SecuritySchema, type SecurityConfig } from './config.js';
+import { SecuritySchema, trustProxySetting, type SecurityConfig } from './config.js';
 import type { SqlDriver } from './db/driver.js';
 import { errorHandler, HttpError } from './http-errors.js';
 import { adminRoutes } from './routes/admin.js';
@@ -50,7 +50,7 @@ export async function createAnnotationServer(opts: AnnotationServerOptions): Pro
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? 50 * 1024 * 1024,
-    trustProxy: security.trustProxy,
+    trustProxy: trustProxySetting(security.trustProxy),
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {

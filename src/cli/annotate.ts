@@ -20,7 +20,15 @@ Sign in at the printed URL; the admin creates reviewer and annotator accounts on
 
 Databases: sqlite:PATH (default; one file, WAL) for one machine, or
 postgres://USER:PASSWORD@HOST:PORT/DB for many annotators (append ?schema=NAME to use a schema).
-Behind an https reverse proxy add --security-trust-proxy so cookies get the Secure flag.`;
+Behind a reverse proxy, name it with --security-trust-proxy so that the client address (for the
+per-address limits) and https (for Secure cookies) are read from its X-Forwarded-* headers:
+  --security-trust-proxy 127.0.0.1            the proxy's address(es) or CIDRs, comma-separated
+                                              (also loopback, linklocal, uniquelocal); preferred
+  --security-trust-proxy 1                    the number of proxies in front of the server; only
+                                              when nothing can reach the server but the proxy
+                                              (e.g. --host 127.0.0.1), as a direct client could
+                                              otherwise write its own X-Forwarded-For
+Trusting every hop is refused: any client could then pick its address.`;
 
 const GenerateConfigSchema = z
   .object({

@@ -128,7 +128,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
     expect(session).not.toMatch(/Secure/i);
 
     // Behind a TLS-terminating proxy (trusted), the cookies get the Secure flag.
-    const proxied = await startServer(dbUrl, { trustProxy: true });
+    const proxied = await startServer(dbUrl, { trustProxy: '127.0.0.1' });
     try {
       const r = await proxied.app.inject({ method: 'GET', url: '/api/me', headers: { 'x-forwarded-proto': 'https' } });
       const csrfCookie = [r.headers['set-cookie']].flat().find((h) => String(h).startsWith('_csrf='));
