@@ -99,7 +99,7 @@ export const ServeConfigSchema = z
       .string()
       .default('runs')
       .describe("folder of model checkpoints admins may generate pairs with (paths on the page are relative to it; '' turns generation off)"),
-    bodyLimitMb: z.number().min(1).max(1024).default(50).describe('largest request body (imports) in MB'),
+    bodyLimitMb: z.number().min(1).max(1024).default(50).describe('largest body of a batch import or generation request in MB (every other request: 64 KB, sign-in 4 KB)'),
     log: z.boolean().default(false).describe('log every request as JSON lines on stderr'),
     security: SecuritySchema.default(SecuritySchema.parse({})),
   })

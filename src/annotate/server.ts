@@ -8,6 +8,7 @@ import type { SqlDriver } from './db/driver.js';
 import { errorHandler, HttpError } from './http-errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { GenerationJobs } from './jobs.js';
+import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT } from './limits.js';
 import { authRoutes } from './routes/auth.js';
 import { generateRoutes } from './routes/generate.js';
 import { workRoutes } from './routes/work.js';
@@ -17,7 +18,7 @@ export interface AnnotationServerOptions {
   /** An open, migrated database (see `openDatabase`). The caller closes it after the server. */
   db: SqlDriver;
   security?: Partial<SecurityConfig>;
-  /** Largest request body in bytes (imports); default 50 MB. */
+  /** Largest body in bytes of an import or generation request (the only large ones); default 50 MB. */
   bodyLimit?: number;
   /** Log requests (pino JSON on stderr). */
   logger?: boolean;
@@ -49,7 +50,8 @@ export async function createAnnotationServer(opts: AnnotationServerOptions): Pro
   const security = SecuritySchema.parse(opts.security ?? {});
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? 50 * 1024 * 1024,
+    // Small by default; the routes that take files (imports, generation) raise their own limit.
+    bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: trustProxySetting(security.trustProxy),
   });
   app.setErrorHandler(errorHandler);
@@ -79,9 +81,10 @@ export async function createAnnotationServer(opts: AnnotationServerOptions): Pro
   const jobs = new GenerationJobs(opts.db, opts.modelsDir);
   app.addHook('onClose', async () => jobs.close());
 
+  const largeBodyLimit = opts.bodyLimit ?? LARGE_BODY_LIMIT;
   authRoutes(app, opts.db, security);
-  adminRoutes(app, opts.db, security);
+  adminRoutes(app, opts.db, security, largeBodyLimit);
   workRoutes(app, opts.db);
-  generateRoutes(app, opts.db, jobs);
+  generateRoutes(app, opts.db, jobs, largeBodyLimit);
   return app;
 }

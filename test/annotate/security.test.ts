@@ -142,7 +142,7 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
   });
 
   describe('request bodies', () => {
-    it('refuses a huge JSON body to /api/login before parsing it (413), and answers quickly', async () => {
+    it('refuses a huge JSON body to /api/login without parsing it (413)', async () => {
       const [c] = (await readyClients(server.baseUrl, 1)) as [Client];
       const huge: Record<string, number> = { username: 0, password: 0 } as unknown as Record<string, number>;
       for (let i = 0; i < 200_000; i++) huge[`k${i}`] = 0;
@@ -154,7 +154,7 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
     it('caps the error details of a body with many unknown keys', async () => {
       const [c] = (await readyClients(server.baseUrl, 1)) as [Client];
       const body: Record<string, unknown> = { username: 'x', password: 'y' };
-      for (let i = 0; i < 300; i++) body[`unknown_key_number_${i}`] = 0;
+      for (let i = 0; i < 120; i++) body[`unknown_key_number_${i}`] = 0; // about 3 KB: under the sign-in limit
       const r = await c.post<{ error: string; details?: string[] }>('/api/login', body);
       expect(r.status).toBe(400);
       expect(r.body.error).toMatch(/unknown_key_number_0/);

@@ -63,7 +63,8 @@ export async function projectParam(db: SqlDriver, params: unknown): Promise<Proj
   return project;
 }
 
-export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: SecurityConfig): void {
+/** `importBodyLimit`: bytes of a batch import (every other route keeps the server's small default). */
+export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: SecurityConfig, importBodyLimit: number): void {
   const admin = { access: ['admin'] as const };
 
   app.get('/api/users', { config: admin }, async () => ({ users: await listUsers(db) }));
@@ -90,7 +91,7 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
     return { batches: await listBatches(db, project.id) };
   });
 
-  app.post('/api/projects/:projectId/batches', { config: admin }, async (req, reply) => {
+  app.post('/api/projects/:projectId/batches', { config: admin, bodyLimit: importBodyLimit }, async (req, reply) => {
     const project = await projectParam(db, req.params);
     const body = parseInput(ImportBody, req.body, 'body');
     const items = parseImport(body.jsonl, body.kind);

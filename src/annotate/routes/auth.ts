@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { SecurityConfig } from '../config.js';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
+import { LOGIN_BODY_LIMIT } from '../limits.js';
 import {
   claimLoginAttempt,
   clearLoginFailures,
@@ -29,7 +30,7 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
 
   app.post(
     '/api/login',
-    { config: { access: 'public', rateLimit: { max: config.loginRequestsPerMinute, timeWindow: 60_000 } } },
+    { bodyLimit: LOGIN_BODY_LIMIT, config: { access: 'public', rateLimit: { max: config.loginRequestsPerMinute, timeWindow: 60_000 } } },
     async (req, reply) => {
       const body = parseInput(LoginBody, req.body, 'body');
       const windowMs = config.loginWindowMinutes * 60_000;

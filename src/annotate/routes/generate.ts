@@ -26,10 +26,11 @@ const GenerateBody = z
 
 const JobParams = z.object({ id: z.coerce.number().int().positive() }).strict();
 
-export function generateRoutes(app: FastifyInstance, db: SqlDriver, jobs: GenerationJobs): void {
+/** `bodyLimit`: bytes of a generation request (its prompts); other routes keep the server's small default. */
+export function generateRoutes(app: FastifyInstance, db: SqlDriver, jobs: GenerationJobs, bodyLimit: number): void {
   const admin = { access: ['admin'] as const };
 
-  app.post('/api/projects/:projectId/batches/generate', { config: admin }, async (req, reply) => {
+  app.post('/api/projects/:projectId/batches/generate', { config: admin, bodyLimit }, async (req, reply) => {
     const project = await projectParam(db, req.params);
     const body = parseInput(GenerateBody, req.body, 'body');
     const prompts = body.prompts

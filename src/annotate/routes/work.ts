@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
+import { QUALIFICATION_BODY_LIMIT } from '../limits.js';
 import { LabelSubmissionSchema, submissionToLabel, type Project } from '../model.js';
 import { batchProgress, getAssignment, nextAssignment, submitLabel, type Assignment } from '../store/assignments.js';
 import { getProject } from '../store/projects.js';
@@ -44,7 +45,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     return { test: await startQualification(db, project, currentUser(req).id) };
   });
 
-  app.post('/api/projects/:projectId/qualification/:attemptId', { config: annotator }, async (req) => {
+  app.post('/api/projects/:projectId/qualification/:attemptId', { config: annotator, bodyLimit: QUALIFICATION_BODY_LIMIT }, async (req) => {
     const { projectId, attemptId } = parseInput(AttemptParams, req.params, 'path');
     const project = await projectParam(db, { projectId });
     const body = parseInput(QualificationBody, req.body, 'body');
