@@ -73,8 +73,29 @@ export const SecuritySchema = z
       ),
     bcryptRounds: z.number().int().min(4).max(15).default(12).describe('bcrypt cost factor of stored password hashes'),
     sessionHours: z.number().min(0.1).max(24 * 30).default(12).describe('a login session lasts this many hours'),
-    loginMaxFailures: z.number().int().min(1).max(1000).default(5).describe('wrong passwords per account allowed in the window before logins are refused (429)'),
-    loginWindowMinutes: z.number().min(0.1).max(24 * 60).default(15).describe('window of --security-login-max-failures'),
+    loginMaxFailures: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(5)
+      .describe(
+        "wrong passwords per account in the window before its logins are refused (429): counted together over addresses it has not signed in from, and apart for each address it has (so others' guesses cannot lock its owner out)",
+      ),
+    loginMaxFailuresPerAddress: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(20)
+      .describe("wrong passwords from one client address, over all accounts, in the window before that address's logins are refused (except to accounts that signed in from it before)"),
+    loginWindowMinutes: z.number().min(0.1).max(24 * 60).default(15).describe('window of the wrong-password limits'),
+    knownAddressDays: z
+      .number()
+      .min(0)
+      .max(365)
+      .default(30)
+      .describe('an address stays known for an account this many days after a successful sign-in from it (0: no address is ever known)'),
     loginRequestsPerMinute: z.number().int().min(1).max(100_000).default(30).describe('login attempts per minute allowed from one client address'),
   })
   .strict();

@@ -65,7 +65,7 @@ export function backends(): Backend[] {
 export const ADMIN = { username: 'admin', password: 'admin-password-1' };
 
 /** Fast hashing and generous request limits for tests that are not about them. */
-export const TEST_SECURITY: Partial<SecurityConfig> = { bcryptRounds: 4, loginRequestsPerMinute: 10_000 };
+export const TEST_SECURITY: Partial<SecurityConfig> = { bcryptRounds: 4, loginRequestsPerMinute: 10_000, loginMaxFailuresPerAddress: 10_000 };
 
 export interface TestServer {
   baseUrl: string;

@@ -15,6 +15,14 @@ async function readyClients(baseUrl: string, n: number): Promise<Client[]> {
   );
 }
 
+/** One sign-in as a client at `ip` (the server trusts X-Forwarded-For from loopback); its status. */
+async function loginFrom(baseUrl: string, ip: string, username: string, password: string): Promise<number> {
+  const c = new Client(baseUrl);
+  const headers = { 'x-forwarded-for': ip };
+  c.csrf = (await c.request<{ csrfToken: string }>('GET', '/api/me', undefined, { headers })).body.csrfToken;
+  return (await c.request('POST', '/api/login', { username, password }, { headers })).status;
+}
+
 function tally(statuses: number[]): Record<number, number> {
   const out: Record<number, number> = {};
   for (const s of statuses) out[s] = (out[s] ?? 0) + 1;
@@ -81,6 +89,53 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
     } finally {
       await strict.close();
     }
+  });
+
+  describe('lockout policy', () => {
+    const policy = { trustProxy: '127.0.0.1', loginMaxFailures: 3, loginMaxFailuresPerAddress: 4, loginWindowMinutes: 10 };
+
+    it("guesses from elsewhere do not lock an account's owner out of an address they signed in from before", async () => {
+      const s = await startServer(dbUrl, policy);
+      try {
+        expect((await admin.post('/api/users', { username: 'owner', password: 'owner-password-1', role: 'annotator' })).status).toBe(201);
+        const home = '203.0.113.10';
+        expect(await loginFrom(s.baseUrl, home, 'owner', 'owner-password-1')).toBe(200);
+        // An attacker (two addresses) exhausts the account's budget for unknown addresses...
+        const guesses = [];
+        for (let i = 0; i < 4; i++) guesses.push(await loginFrom(s.baseUrl, '198.51.100.1', 'owner', `guess-${i}`));
+        expect(guesses).toEqual([401, 401, 401, 429]);
+        expect(await loginFrom(s.baseUrl, '198.51.100.2', 'owner', 'guess-x')).toBe(429);
+        // ...so from an unknown address not even the right password is checked,
+        expect(await loginFrom(s.baseUrl, '198.51.100.2', 'owner', 'owner-password-1')).toBe(429);
+        // but the owner still signs in from home,
+        expect(await loginFrom(s.baseUrl, home, 'owner', 'owner-password-1')).toBe(200);
+        // where wrong passwords have a budget of their own.
+        const typos = [];
+        for (let i = 0; i < 4; i++) typos.push(await loginFrom(s.baseUrl, home, 'owner', `typo-${i}`));
+        expect(typos).toEqual([401, 401, 401, 429]);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('limits wrong passwords per address over all accounts, except for accounts known at that address', async () => {
+      const s = await startServer(dbUrl, policy);
+      try {
+        expect((await admin.post('/api/users', { username: 'regular', password: 'regular-password-1', role: 'annotator' })).status).toBe(201);
+        const office = '198.51.100.50';
+        expect(await loginFrom(s.baseUrl, office, 'regular', 'regular-password-1')).toBe(200);
+        const sprayed = [];
+        for (let i = 0; i < 6; i++) sprayed.push(await loginFrom(s.baseUrl, office, `spray-${i}`, 'password123'));
+        expect(sprayed).toEqual([401, 401, 401, 401, 429, 429]);
+        expect(await loginFrom(s.baseUrl, office, 'admin', ADMIN.password)).toBe(429);
+        // The account that signed in from this address before is not shut out by others' failures there.
+        expect(await loginFrom(s.baseUrl, office, 'regular', 'regular-password-1')).toBe(200);
+        // Another address is unaffected.
+        expect(await loginFrom(s.baseUrl, '198.51.100.51', 'spray-9', 'password123')).toBe(401);
+      } finally {
+        await s.close();
+      }
+    });
   });
 
   describe('--security-trust-proxy', () => {

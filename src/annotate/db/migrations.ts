@@ -113,6 +113,18 @@ export const MIGRATIONS: Migration[] = [
       `CREATE UNIQUE INDEX qualification_one_open ON qualification_attempts (project_id, user_id) WHERE status = 'open'`,
     ],
   },
+  {
+    version: 2,
+    name: 'login limits per address; addresses each account has signed in from',
+    statements: [
+      `CREATE INDEX login_failures_by_ip ON login_failures (ip, at)`,
+      `CREATE TABLE known_logins (
+        username TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        PRIMARY KEY (username, ip))`,
+    ],
+  },
 ];
 
 /** Fills the dialect's types into a statement. */

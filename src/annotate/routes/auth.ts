@@ -1,4 +1,4 @@
-// Sign-in routes: CSRF token and current user, login (failed attempts rate-limited per account and address), logout.
+// Sign-in routes: CSRF token and current user, login (wrong passwords limited per account and address), logout.
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -6,16 +6,17 @@ import type { SecurityConfig } from '../config.js';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { LOGIN_BODY_LIMIT } from '../limits.js';
-import {
-  claimLoginAttempt,
-  clearLoginFailures,
-  deleteExpiredSessions,
-  deleteOldLoginFailures,
-  findLogin,
-} from '../store/accounts.js';
+import { deleteExpiredSessions, findLogin } from '../store/accounts.js';
+import { claimLoginAttempt, deleteOldLoginRecords, recordSuccessfulLogin, type LoginLimitReason } from '../store/login-limits.js';
 import { endSession, startSession } from '../security.js';
 
 const LoginBody = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(200) }).strict();
+
+const LIMIT_MESSAGES: Record<LoginLimitReason, string> = {
+  account: 'too many wrong passwords for this account',
+  'account-at-address': 'too many wrong passwords for this account from your address',
+  address: 'too many wrong passwords from your address',
+};
 
 /** Clean-up of expired sessions and stale failed logins, at most once a minute, on login attempts. */
 const HOUSEKEEPING_MS = 60_000;
@@ -37,25 +38,32 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
       if (Date.now() - lastHousekeeping > HOUSEKEEPING_MS) {
         lastHousekeeping = Date.now();
         await deleteExpiredSessions(db, new Date().toISOString());
-        await deleteOldLoginFailures(db, new Date(Date.now() - windowMs).toISOString());
+        await deleteOldLoginRecords(
+          db,
+          new Date(Date.now() - windowMs).toISOString(),
+          new Date(Date.now() - config.knownAddressDays * 86_400_000).toISOString(),
+        );
       }
       // The attempt is recorded (as a failure) before the password is checked, atomically with
-      // the count, so parallel guesses cannot all pass the check; a right password clears it.
-      const claim = await claimLoginAttempt(db, {
-        username: body.username,
-        ip: req.ip,
-        now: new Date(),
-        windowMs,
-        max: config.loginMaxFailures,
-      });
+      // the counts, so parallel guesses cannot all pass the check; a right password clears it.
+      const claim = await claimLoginAttempt(
+        db,
+        { username: body.username, ip: req.ip, now: new Date() },
+        {
+          maxPerAccount: config.loginMaxFailures,
+          maxPerAddress: config.loginMaxFailuresPerAddress,
+          windowMs,
+          knownMs: config.knownAddressDays * 86_400_000,
+        },
+      );
       if (!claim.allowed) {
         void reply.header('retry-after', String(claim.retryAfterSeconds));
-        throw new HttpError(429, `too many wrong passwords for this account; try again in ${claim.retryAfterSeconds} s`);
+        throw new HttpError(429, `${LIMIT_MESSAGES[claim.reason]}; try again in ${claim.retryAfterSeconds} s`);
       }
       const found = await findLogin(db, body.username);
       const ok = await bcrypt.compare(body.password, found?.passwordHash ?? dummyHash);
       if (!found || !ok) throw new HttpError(401, 'wrong username or password');
-      await clearLoginFailures(db, body.username);
+      await recordSuccessfulLogin(db, body.username, req.ip, new Date());
       const { passwordHash: _, ...user } = found;
       await startSession(db, reply, user, config);
       return { user, csrfToken: reply.generateCsrf() };

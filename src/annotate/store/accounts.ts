@@ -1,5 +1,5 @@
-// Accounts in the database: users, sessions, failed-login records and server settings (all queries parameterised).
-import { UniqueViolationError, type SqlDriver, type SqlRunner } from '../db/driver.js';
+// Accounts in the database: users, sessions and server settings (all queries parameterised).
+import { UniqueViolationError, type SqlRunner } from '../db/driver.js';
 import type { Role, User } from '../model.js';
 
 /** A username that is already taken. */
@@ -78,58 +78,6 @@ export async function deleteSession(db: SqlRunner, tokenHash: string): Promise<v
 
 export async function deleteExpiredSessions(db: SqlRunner, now: string): Promise<number> {
   return (await db.run('DELETE FROM sessions WHERE expires_at <= $1', [now])).changes;
-}
-
-/** A PostgreSQL advisory-lock namespace for login attempts (any constant int4; the second key is the username's hash). */
-const LOGIN_LOCK = 0x5afe_106;
-
-/** The outcome of `claimLoginAttempt`: the attempt's record to delete on success, or a refusal with Retry-After. */
-export type LoginClaim = { allowed: true; attemptId: number } | { allowed: false; retryAfterSeconds: number };
-
-/**
- * Records a login attempt for `username` as a failure BEFORE its password is checked, unless
- * `max` failures (attempts in flight included) were recorded since `since`; then it is refused.
- * Count and insert run in one write transaction, serialised per username (SQLite: BEGIN
- * IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock on the username), so parallel
- * attempts, from any number of server processes, never check more than `max` passwords.
- */
-export async function claimLoginAttempt(
-  db: SqlDriver,
-  attempt: { username: string; ip: string; now: Date; windowMs: number; max: number },
-): Promise<LoginClaim> {
-  const since = new Date(attempt.now.getTime() - attempt.windowMs).toISOString();
-  return db.transaction(async (tx) => {
-    if (db.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOGIN_LOCK, attempt.username]);
-    const recent = await recentLoginFailures(tx, attempt.username, since);
-    if (recent.count >= attempt.max) {
-      const freeAt = recent.oldest ? Date.parse(recent.oldest) + attempt.windowMs : attempt.now.getTime() + 60_000;
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((freeAt - attempt.now.getTime()) / 1000)) };
-    }
-    const row = await tx.get<{ id: number }>('INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3) RETURNING id', [
-      attempt.username,
-      attempt.ip,
-      attempt.now.toISOString(),
-    ]);
-    return { allowed: true, attemptId: (row as { id: number }).id };
-  });
-}
-
-/** Failed logins for a username since a time, and the oldest of them (for Retry-After). */
-export async function recentLoginFailures(db: SqlRunner, username: string, since: string): Promise<{ count: number; oldest: string | null }> {
-  const r = await db.get<{ n: number; oldest: string | null }>(
-    'SELECT CAST(COUNT(*) AS INTEGER) AS n, MIN(at) AS oldest FROM login_failures WHERE username = $1 AND at > $2',
-    [username, since],
-  );
-  return { count: r?.n ?? 0, oldest: r?.oldest ?? null };
-}
-
-/** Forgets failed logins older than `before` (they no longer count towards any limit). */
-export async function deleteOldLoginFailures(db: SqlRunner, before: string): Promise<number> {
-  return (await db.run('DELETE FROM login_failures WHERE at <= $1', [before])).changes;
-}
-
-export async function clearLoginFailures(db: SqlRunner, username: string): Promise<void> {
-  await db.run('DELETE FROM login_failures WHERE username = $1', [username]);
 }
 
 /** A server-wide setting, created with `make()` the first time (race-free across processes). */
