@@ -50,13 +50,18 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
   it('checks at most loginMaxFailures passwords of one account when wrong guesses arrive in parallel on two servers', async () => {
     // Two servers on one database (two connections / pools): the limit must hold across them.
     // bcrypt cost 8 makes each check take long enough that unsynchronised checks would overlap.
-    const limits = { loginMaxFailures: 5, loginWindowMinutes: 10, bcryptRounds: 8 };
+    // Each guess comes from its own address (through a trusted proxy on loopback).
+    const limits = { loginMaxFailures: 5, loginWindowMinutes: 10, bcryptRounds: 8, trustProxy: '127.0.0.1' };
     const a = await startServer(dbUrl, limits);
     const b = await startServer(dbUrl, limits);
     try {
       expect((await admin.post('/api/users', { username: 'race-victim', password: 'the-right-password', role: 'annotator' })).status).toBe(201);
       const clients = [...(await readyClients(a.baseUrl, 10)), ...(await readyClients(b.baseUrl, 10))];
-      const results = await Promise.all(clients.map((c, i) => c.post('/api/login', { username: 'race-victim', password: `guess-${i}` })));
+      const results = await Promise.all(
+        clients.map((c, i) =>
+          c.request('POST', '/api/login', { username: 'race-victim', password: `guess-${i}` }, { headers: { 'x-forwarded-for': `198.51.100.${i}` } }),
+        ),
+      );
       const counts = tally(results.map((r) => r.status));
       expect(counts, JSON.stringify(counts)).toEqual({ 401: 5, 429: 15 });
       for (const r of results.filter((x) => x.status === 429)) expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -134,6 +139,21 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
         expect(await loginFrom(s.baseUrl, '198.51.100.51', 'spray-9', 'password123')).toBe(401);
       } finally {
         await s.close();
+      }
+    });
+
+    it('holds the per-address limit when one address sprays many accounts in parallel on two servers', async () => {
+      const a = await startServer(dbUrl, { ...policy, bcryptRounds: 8 });
+      const b = await startServer(dbUrl, { ...policy, bcryptRounds: 8 });
+      try {
+        const sprayer = '198.51.100.77';
+        const statuses = await Promise.all(
+          Array.from({ length: 16 }, (_, i) => loginFrom(i % 2 ? b.baseUrl : a.baseUrl, sprayer, `parallel-spray-${i}`, 'password123')),
+        );
+        expect(tally(statuses)).toEqual({ 401: 4, 429: 12 });
+      } finally {
+        await a.close();
+        await b.close();
       }
     });
   });
