@@ -20,6 +20,7 @@ function proxyEntryProblem(entry: string): string | null {
 /** --security-trust-proxy read: off, a hop count, or proxy addresses/CIDRs/range names. */
 export type TrustProxy = { kind: 'off' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; entries: string[] };
 
+/** Reads a --security-trust-proxy value (a number or text: hop count, or comma-separated entries). */
 export function parseTrustProxy(value: number | string): TrustProxy {
   const text = String(value).trim();
   if (text === '' || text === '0') return { kind: 'off' };
