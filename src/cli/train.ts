@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
-import { evaluateScoreModel, trainScoreModel, type ScoreKind } from '../algorithms/score/train.js';
+import { describeScoreTruncation, evaluateScoreModel, trainScoreModel, type ScoreKind } from '../algorithms/score/train.js';
+import { describeTruncation } from '../algorithms/common/truncation.js';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type LoadedModel } from '../models/index.js';
@@ -22,7 +24,7 @@ const IO = {
 const SftCli = z.object({ ...IO, sft: SftConfigSchema.prefault({}).describe('SFT settings') }).strict();
 const ScoreCli = z.object({ ...IO, score: ScoreConfigSchema.prefault({}).describe('score-model settings') }).strict();
 
-function readPairs(path: string): { prompt: string; response: string }[] {
+function readPairs(path: string): { prompt: string; response: string; source: string }[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .map((line, i) => ({ line: line.trim(), n: i + 1 }))
@@ -38,7 +40,7 @@ function readPairs(path: string): { prompt: string; response: string }[] {
       if (typeof r.prompt !== 'string' || typeof r.response !== 'string') {
         throw new ConfigError(`${path}:${n}: expected an object with string fields "prompt" and "response"`);
       }
-      return { prompt: r.prompt, response: r.response };
+      return { prompt: r.prompt, response: r.response, source: `${path}:${n}` };
     });
 }
 
@@ -67,6 +69,10 @@ export function register(program: Command): void {
       progress: terminalProgress(),
     });
     savePretrained(cfg.out, loaded.model, { tokenizer, trainingConfig: cfg });
+    const { log: _log, ...summary } = result;
+    writeJsonAtomic(join(cfg.out, 'training_result.json'), summary);
+    console.log(`train: ${describeTruncation(result.truncation.train, 'examples', 'response-start')}`);
+    if (cfg.test) console.log(`test: ${describeTruncation(result.truncation.test, 'examples', 'response-start')}`);
     console.log(`SFT: ${result.steps} steps, eval loss ${result.finalEvalLoss.toFixed(4)} (perplexity ${result.finalEvalPerplexity.toFixed(2)}); model in ${cfg.out}`);
   });
 
@@ -83,13 +89,20 @@ export function register(program: Command): void {
       const model = loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind) : ScoreModel.fromScoreModel(loaded.model, kind);
       const data = await readPkuSafeRlhf(cfg.train);
       for (const p of data.problems.slice(0, 10)) console.error(`warning: ${p.file}:${p.line}: ${p.message}`);
-      trainScoreModel({ kind, model, tokenizer, train: data.records, config: cfg.score, outDir: cfg.out, progress: terminalProgress() });
+      const result = trainScoreModel({ kind, model, tokenizer, train: data.records, config: cfg.score, outDir: cfg.out, progress: terminalProgress() });
       savePretrained(cfg.out, model, { tokenizer, trainingConfig: cfg });
+      console.log(`train: ${describeScoreTruncation(result.truncation)}`);
+      const summary: Record<string, unknown> = { steps: result.steps, truncation: { train: result.truncation } };
       if (cfg.test) {
-        const ev = evaluateScoreModel(kind, model, tokenizer, (await readPkuSafeRlhf(cfg.test)).records);
+        const test = await readPkuSafeRlhf(cfg.test);
+        for (const p of test.problems.slice(0, 10)) console.error(`warning: ${p.file}:${p.line}: ${p.message}`);
+        const ev = evaluateScoreModel(kind, model, tokenizer, test.records, { maxLength: cfg.score.maxLength });
+        summary.test = ev;
+        if (ev.truncation) console.log(`test: ${describeScoreTruncation(ev.truncation)}`);
         console.log(`${kind} model: test accuracy ${(100 * ev.accuracy).toFixed(1)}%` + (ev.signAccuracy !== undefined ? `, sign accuracy ${(100 * ev.signAccuracy).toFixed(1)}%` : ''));
         console.log(`  safe responses: mean ${ev.safeMean.toFixed(3)} (std ${ev.safeStd.toFixed(3)}); unsafe: mean ${ev.unsafeMean.toFixed(3)} (std ${ev.unsafeStd.toFixed(3)})`);
       }
+      writeJsonAtomic(join(cfg.out, 'training_result.json'), summary);
       console.log(`model in ${join(cfg.out)}`);
     });
   }
