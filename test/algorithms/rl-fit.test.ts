@@ -3,11 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { trainRl } from '../../src/algorithms/rl/train.js';
+import { trainRl, type RlPrompt } from '../../src/algorithms/rl/train.js';
 import { tinyConfig, tinyMethod, tinyModels, tinyPrompts, tinyPtx } from './rl-tiny.js';
 
 const longPrompt = Array.from({ length: 60 }, () => 'the').join(' ');
-const run = (prompts: typeof tinyPrompts, ptx = tinyPtx) => {
+const run = (prompts: RlPrompt[], ptx = tinyPtx) => {
   const method = tinyMethod('ppo_lag');
   const { tokenizer, models } = tinyModels(method);
   return trainRl({ method, models, tokenizer, prompts, ptxData: ptx, config: tinyConfig({ steps: 2 }), outDir: mkdtempSync(join(tmpdir(), 'rl-fit-')) });
