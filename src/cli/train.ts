@@ -13,6 +13,7 @@ import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../
 import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type LoadedModel } from '../models/index.js';
 import { terminalProgress } from './progress-bar.js';
+import { registerRlCommands } from './train-rl.js';
 
 const IO = {
   model: z.string().describe('Hugging Face model folder to start from (config.json, model.safetensors, tokenizer.json)'),
@@ -50,7 +51,8 @@ function needTokenizer(loaded: LoadedModel, dir: string) {
 }
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model');
+  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO or reward shaping on your own models');
+  registerRlCommands(train);
 
   const sft = train.command('sft').description('supervised fine-tuning on {prompt, response} JSONL').option('--config <file>', 'YAML config');
   const sftLeaves = addSchemaOptions(sft, SftCli);

@@ -23,6 +23,8 @@ export { decodeResponses, type GoldJudge, type RlLogRecord } from './step-log.js
 export interface RlPrompt {
   prompt: string;
   risky: boolean;
+  /** Earlier turns of a multi-turn dialogue (oldest first), rendered before the prompt by the chat template. */
+  context?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** Where the prompt came from (`file:line`), to name it if it cannot fit. */
   source?: string;
 }
@@ -108,7 +110,9 @@ export function trainRl(args: {
   const progress = args.progress ?? silentProgress;
   const tokens = { padId: tokenizer.padId ?? 0, eosId: tokenizer.eosId };
   const context = runContext(args.models);
-  const allPrompts = args.prompts.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false }));
+  const render = (p: RlPrompt) =>
+    p.context?.length ? tokenizer.applyChatTemplate([...p.context, { role: 'user', content: p.prompt }], { addGenerationPrompt: true }) : promptText(tokenizer, p.prompt);
+  const allPrompts = args.prompts.map((p) => tokenizer.encode(render(p), { addSpecialTokens: false }));
   const fitted = fitPrompts(allPrompts, args.prompts, context, config.maxNewTokens);
   if (fitted.stats.skipped > 0) {
     const s = fitted.stats;
