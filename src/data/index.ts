@@ -9,3 +9,4 @@ export * from './pairs.js';
 export * from './formats.js';
 export * from './template.js';
 export * from './inspect.js';
+export { readPrompts, type PromptFile, type PromptRecord, type PromptFormat as PromptFileFormat } from './prompts.js';
