@@ -57,6 +57,8 @@ beforeAll(() => {
   manualSeed(0);
   const model = createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 32, n_layer: 1, n_head: 2, n_positions: CONTEXT, vocab_size: tokenizer.vocabSize }));
   savePretrained(join(dir, 'gpt2'), model, { tokenizer });
+  const llama = { model_type: 'llama', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: CONTEXT, vocab_size: tokenizer.vocabSize };
+  savePretrained(join(dir, 'llama'), createCausalLM(parseModelConfig(llama)), { tokenizer });
 });
 
 describe('fitting sequences into the context', () => {
@@ -101,6 +103,12 @@ describe('safealign train on real data longer than the context', () => {
     expect(stored.test.truncation).toMatchObject({ maxLength: CONTEXT, total: 15, truncated: test.truncated, skipped: test.skipped });
     expect(stored.test.n).toBe(15 - test.skipped);
     expect((loadPretrained(join(dir, 'cm')).model as ScoreModel).scoreType).toBe('cost');
+  });
+
+  it('train cost on a Llama (RoPE, no hard limit) fits to its max_position_embeddings too', () => {
+    const out = cli('train', 'cost', '--model', join(dir, 'llama'), '--train', join(dir, 'train.jsonl'), '--test', join(dir, 'test.jsonl'), '--out', join(dir, 'llama-cm'), '--score-batch-size', '16');
+    const test = expectedCounts(pku(rows.slice(45)), CONTEXT);
+    expect(out).toContain(`test: ${test.truncated} of 15 pairs truncated to ${CONTEXT} tokens (response end kept), ${test.skipped} skipped`);
   });
 
   it('train reward --score-max-length 40: the configured length wins when shorter than the context, for training and --test alike', () => {

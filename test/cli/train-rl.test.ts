@@ -77,8 +77,11 @@ describe('safealign train ppo-lag|ppo|shaping', () => {
     expect(moved).toBe(true);
   });
 
-  it('ppo on HH-RLHF dialogues without a cost model; shaping without --cost is a clear error', () => {
-    const text = cli('ppo', '--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', HH, '--out', join(dir, 'ppo'), '--rl-steps', '1', ...small);
+  it('ppo on HH-RLHF dialogues without a cost model, settings from YAML; shaping without --cost is a clear error', () => {
+    writeFileSync(join(dir, 'ppo.yaml'), `klCoef: 0.02\nrl:\n  steps: 1\n  promptsPerStep: 4\n  miniBatchSize: 4\n  maxNewTokens: 8\n`);
+    const text = cli('ppo', '--config', join(dir, 'ppo.yaml'), '--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', HH, '--out', join(dir, 'ppo'));
+    const saved = JSON.parse(readFileSync(join(dir, 'ppo', 'safealign_config.json'), 'utf8')) as { method: string; klCoef: number; rl: { steps: number; maxNewTokens: number } };
+    expect(saved).toMatchObject({ method: 'ppo', klCoef: 0.02, rl: { steps: 1, maxNewTokens: 8 } });
     expect(text).toMatch(/prompts: 50 read from .* \(hh\)/);
     expect(text).toMatch(/ppo: 1 steps; last step: reward -?[\d.]+, KL/);
     expect(() => cli('shaping', '--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'sh'))).toThrow(/safealign: shaping needs a cost model: pass --cost DIR/);

@@ -54,6 +54,7 @@ function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
  * `<out>/result.json` and `<out>/report.html`.
  */
 export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
+  if (config.rl.ptxCoef > 0) throw new ConfigError('--rl-ptx-coef: the PTX loss needs SFT data, which `train ppo-lag|ppo|shaping` does not take yet; leave it at 0');
   const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
   if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
   const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
