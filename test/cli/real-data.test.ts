@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodePair } from '../../src/algorithms/common/batching.js';
 import { fitPair, type TruncationStats } from '../../src/algorithms/common/truncation.js';
 import { evaluateScoreModel } from '../../src/algorithms/score/train.js';
-import { createCausalLM, lastTokenIndex, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel, type Tokenizer } from '../../src/models/index.js';
+import { CausalLM, createCausalLM, lastTokenIndex, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed, type Tensor } from '../../src/torch/index.js';
 import { sharedData } from '../helpers/shared.js';
 
@@ -129,6 +129,15 @@ describe('safealign train on real data longer than the context', () => {
     expect(out).toContain(`SFT: ${Math.ceil((31 - expected.skipped) / 16)} steps, eval loss`);
     const stored = JSON.parse(readFileSync(join(dir, 'sft', 'training_result.json'), 'utf8')) as { truncation: { train: TruncationStats } };
     expect(stored.truncation.train).toEqual({ maxLength: CONTEXT, total: 31, truncated: expected.truncated, skipped: expected.skipped, skippedAt: where });
+  });
+
+  it('the folders trained above feed train ppo-lag on the same real prompts (the SFT policy, reward and cost models chained through the CLI)', () => {
+    const out = cli('train', 'ppo-lag', '--actor', join(dir, 'sft'), '--reward', join(dir, 'rm'), '--cost', join(dir, 'cm'), '--prompts', join(dir, 'test.jsonl'), '--threshold-from', join(dir, 'test.jsonl'), '--out', join(dir, 'lag'), '--rl-steps', '2', '--rl-prompts-per-step', '4', '--rl-mini-batch-size', '4', '--rl-max-new-tokens', '12');
+    // an RL prompt must leave room for 12 new tokens in the 64-token context
+    const skipped = rows.slice(45).filter((r) => encodePair(tokenizer, r.prompt, '').promptIds.length > CONTEXT - 12).length;
+    expect(out).toContain(`prompts: 15 read from ${join(dir, 'test.jsonl')} (pku), 0 unreadable lines; ${skipped} of 15 skipped (longer than ${CONTEXT - 12} tokens)`);
+    expect(out).toMatch(/ppo-lag: 2 steps, d = -?[\d.]+; last step: reward/);
+    expect(loadPretrained(join(dir, 'lag')).model).toBeInstanceOf(CausalLM);
   });
 
   it('generate: caps new tokens at the context, and a prompt longer than the context is an error, not a crash', () => {
