@@ -1,5 +1,4 @@
 // `safealign train sft|reward|cost`: trains from a Hugging Face model folder on JSONL data, writing an HF folder.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -11,6 +10,7 @@ import { describeTruncation } from '../algorithms/common/truncation.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
+import { readSftExamples } from '../data/sft-examples.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type LoadedModel } from '../models/index.js';
 import { terminalProgress } from './progress-bar.js';
 import { registerRlCommands } from './train-rl.js';
@@ -24,26 +24,6 @@ const IO = {
 
 const SftCli = z.object({ ...IO, sft: SftConfigSchema.prefault({}).describe('SFT settings') }).strict();
 const ScoreCli = z.object({ ...IO, score: ScoreConfigSchema.prefault({}).describe('score-model settings') }).strict();
-
-function readPairs(path: string): { prompt: string; response: string; source: string }[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .map((line, i) => ({ line: line.trim(), n: i + 1 }))
-    .filter(({ line }) => line !== '')
-    .map(({ line, n }) => {
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch (e) {
-        throw new ConfigError(`${path}:${n}: not valid JSON (${(e as Error).message})`);
-      }
-      const r = v as { prompt?: unknown; response?: unknown };
-      if (typeof r.prompt !== 'string' || typeof r.response !== 'string') {
-        throw new ConfigError(`${path}:${n}: expected an object with string fields "prompt" and "response"`);
-      }
-      return { prompt: r.prompt, response: r.response, source: `${path}:${n}` };
-    });
-}
 
 function needTokenizer(loaded: LoadedModel, dir: string) {
   if (!loaded.tokenizer) throw new ConfigError(`${dir}: no tokenizer.json; training needs the model's tokenizer beside it`);
@@ -64,8 +44,8 @@ export function register(program: Command): void {
     const result = trainSft({
       model: loaded.model,
       tokenizer,
-      train: readPairs(cfg.train),
-      test: cfg.test ? readPairs(cfg.test) : [],
+      train: readSftExamples(cfg.train),
+      test: cfg.test ? readSftExamples(cfg.test) : [],
       config: cfg.sft,
       outDir: cfg.out,
       progress: terminalProgress(),

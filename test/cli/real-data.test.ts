@@ -131,8 +131,11 @@ describe('safealign train on real data longer than the context', () => {
     expect(stored.truncation.train).toEqual({ maxLength: CONTEXT, total: 31, truncated: expected.truncated, skipped: expected.skipped, skippedAt: where });
   });
 
-  it('the folders trained above feed train ppo-lag on the same real prompts (the SFT policy, reward and cost models chained through the CLI)', () => {
-    const out = cli('train', 'ppo-lag', '--actor', join(dir, 'sft'), '--reward', join(dir, 'rm'), '--cost', join(dir, 'cm'), '--prompts', join(dir, 'test.jsonl'), '--threshold-from', join(dir, 'test.jsonl'), '--out', join(dir, 'lag'), '--rl-steps', '2', '--rl-prompts-per-step', '4', '--rl-mini-batch-size', '4', '--rl-max-new-tokens', '12');
+  it('the folders trained above feed train ppo-lag on the same real prompts, with PTX on the SFT file (the SFT policy, reward and cost models chained through the CLI)', () => {
+    const out = cli('train', 'ppo-lag', '--actor', join(dir, 'sft'), '--reward', join(dir, 'rm'), '--cost', join(dir, 'cm'), '--prompts', join(dir, 'test.jsonl'), '--threshold-from', join(dir, 'test.jsonl'), '--out', join(dir, 'lag'), '--rl-steps', '2', '--rl-prompts-per-step', '4', '--rl-mini-batch-size', '4', '--rl-max-new-tokens', '12', '--ptx', join(dir, 'sft.jsonl'), '--rl-ptx-coef', '0.5');
+    const ptx = expectedCounts(sft.map((e) => ({ prompt: e.prompt, responses: [e.response] })), CONTEXT);
+    const result = JSON.parse(readFileSync(join(dir, 'lag', 'result.json'), 'utf8')) as { truncation: { ptx: TruncationStats } };
+    expect(result.truncation.ptx).toMatchObject({ maxLength: CONTEXT, total: 31, truncated: ptx.truncated, skipped: ptx.skipped });
     // an RL prompt must leave room for 12 new tokens in the 64-token context
     const skipped = rows.slice(45).filter((r) => encodePair(tokenizer, r.prompt, '').promptIds.length > CONTEXT - 12).length;
     expect(out).toContain(`prompts: 15 read from ${join(dir, 'test.jsonl')} (pku), 0 unreadable lines; ${skipped} of 15 skipped (longer than ${CONTEXT - 12} tokens)`);

@@ -6,6 +6,7 @@ import { silentProgress, type Progress } from '../../core/progress.js';
 import { readPkuSafeRlhf } from '../../data/pku-saferlhf.js';
 import { formatProblem } from '../../data/problems.js';
 import { readPrompts } from '../../data/prompts.js';
+import { readSftExamples } from '../../data/sft-examples.js';
 import { rlRunReport } from '../../eval/rl-report.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type Tokenizer } from '../../models/index.js';
 import { ppoLagMethod } from '../ppo-lag/method.js';
@@ -54,7 +55,7 @@ function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
  * `<out>/result.json` and `<out>/report.html`.
  */
 export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
-  if (config.rl.ptxCoef > 0) throw new ConfigError('--rl-ptx-coef: the PTX loss needs SFT data, which `train ppo-lag|ppo|shaping` does not take yet; leave it at 0');
+  if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL)');
   const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
   if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
   const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
@@ -87,11 +88,13 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
   if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
   const prompts: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
 
+  const ptxData = config.ptx && config.rl.ptxCoef > 0 ? readSftExamples(config.ptx) : [];
   const out = trainRl({
     method,
     models: { actor, reference, rewardModel, ...(costModel ? { costModel } : {}), critics },
     tokenizer,
     prompts,
+    ptxData,
     config: config.rl,
     outDir: config.out,
     progress,
