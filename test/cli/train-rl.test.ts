@@ -86,6 +86,7 @@ describe('safealign train ppo-lag|ppo|shaping', () => {
     expect(text).toMatch(/ppo: 1 steps; last step: reward -?[\d.]+, KL/);
     expect(() => cli('shaping', '--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'sh'))).toThrow(/safealign: shaping needs a cost model: pass --cost DIR/);
     expect(() => cli('ppo', '--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'x'), '--rl-ptx-coef', '0.1')).toThrow(/--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE/);
+    expect(() => cli('ppo', '--actor', join(dir, 'actor'), '--reward', join(dir, 'cost'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'x'))).toThrow(/--reward .*: expected a reward model, found a cost model/);
     expect(() => cli('ppo', '--actor', join(dir, 'reward'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'x'))).toThrow(/--actor .*: expected a causal LM folder, found a reward model/);
   });
 

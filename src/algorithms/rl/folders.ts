@@ -46,6 +46,7 @@ function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: 
 function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
   const m = loadPretrained(dir).model;
   if (!(m instanceof ScoreModel)) throw new ConfigError(`--${role} ${dir}: expected a score model folder (from \`safealign train ${role}\`), found a causal LM`);
+  if (m.scoreType !== role) throw new ConfigError(`--${role} ${dir}: expected a ${role} model, found a ${m.scoreType} model`);
   return m;
 }
 
