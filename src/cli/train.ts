@@ -12,6 +12,7 @@ import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../
 import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
 import { readSftExamples } from '../data/sft-examples.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type LoadedModel } from '../models/index.js';
+import { manualSeed } from '../torch/index.js';
 import { terminalProgress } from './progress-bar.js';
 import { registerRlCommands } from './train-rl.js';
 
@@ -68,6 +69,8 @@ export function register(program: Command): void {
       const cfg = resolveConfig(ScoreCli, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
       const loaded = loadPretrained(cfg.model);
       const tokenizer = needTokenizer(loaded, cfg.model);
+      // the new score head is drawn at random: seed it, so the same command gives the same model
+      manualSeed(cfg.score.seed);
       const model = loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind) : ScoreModel.fromScoreModel(loaded.model, kind);
       const data = await readPkuSafeRlhf(cfg.train);
       for (const p of data.problems.slice(0, 10)) console.error(`warning: ${p.file}:${p.line}: ${p.message}`);

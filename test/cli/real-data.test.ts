@@ -103,6 +103,10 @@ describe('safealign train on real data longer than the context', () => {
     expect(stored.test.truncation).toMatchObject({ maxLength: CONTEXT, total: 15, truncated: test.truncated, skipped: test.skipped });
     expect(stored.test.n).toBe(15 - test.skipped);
     expect((loadPretrained(join(dir, 'cm')).model as ScoreModel).scoreType).toBe('cost');
+    // the same command gives the same model (the new score head is seeded)
+    cli('train', 'cost', '--model', join(dir, 'gpt2'), '--train', join(dir, 'train.jsonl'), '--test', join(dir, 'test.jsonl'), '--out', join(dir, 'cm2'), '--score-batch-size', '16');
+    const again = JSON.parse(readFileSync(join(dir, 'cm2', 'training_result.json'), 'utf8')) as { test: { safeMean: number; unsafeMean: number } };
+    expect(again.test).toMatchObject({ safeMean: (stored.test as unknown as { safeMean: number }).safeMean, unsafeMean: (stored.test as unknown as { unsafeMean: number }).unsafeMean });
   });
 
   it('train cost on a Llama (RoPE, no hard limit) fits to its max_position_embeddings too', () => {
