@@ -13,7 +13,12 @@ export { ScoreConfigSchema, type ScoreConfig } from './algorithms/score/config.j
 export { trainScoreModel, evaluateScoreModel, type ScoreKind, type ScoreEval } from './algorithms/score/train.js';
 export { ScoreEnsemble, warmAverage, type EnsembleReduction } from './algorithms/score/ensemble.js';
 export { RlConfigSchema, type RlConfig } from './algorithms/rl/config.js';
-export { trainRl, decodeResponses, RlDivergedError, type RlPrompt, type RlLogRecord, type RlModels, type GoldJudge } from './algorithms/rl/train.js';
+export { trainRl, decodeResponses, RlDivergedError, type RlPrompt, type RlLogRecord, type RlModels, type GoldJudge, type RlTruncation } from './algorithms/rl/train.js';
+export { RlFoldersConfigSchema, RL_FOLDER_METHODS, type RlFoldersConfig, type RlFolderMethod } from './algorithms/rl/folders-config.js';
+export { trainRlOnFolders, type RlFoldersResult } from './algorithms/rl/folders.js';
+export { fitPair, fitExamples, fitLength, NothingFitsError, type KeepSide, type TruncationStats } from './algorithms/common/truncation.js';
+export { LagrangeSchema } from './algorithms/ppo-lag/config.js';
+export { calibrateThreshold } from './algorithms/ppo-lag/threshold.js';
 export type { RlMethod, ScoredRollout, StreamName } from './algorithms/rl/method.js';
 export * from './algorithms/rl/phases.js';
 export { ppoMethod } from './algorithms/ppo/method.js';

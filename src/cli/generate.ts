@@ -32,6 +32,10 @@ export function register(program: Command): void {
     const tok = loaded.tokenizer;
     if (!tok) throw new ConfigError(`${cfg.model}: no tokenizer.json`);
     const ids = tok.encode(cfg.raw ? cfg.prompt : promptText(tok, cfg.prompt), { addSpecialTokens: false });
+    const ctx = loaded.model.contextLength;
+    if (ids.length < ctx && ids.length + cfg.maxNewTokens > ctx) {
+      console.error(`note: the prompt is ${ids.length} tokens and the model's context ${ctx}: at most ${ctx - ids.length} new tokens (not ${cfg.maxNewTokens})`);
+    }
     manualSeed(cfg.seed);
     const eos = tok.eosId;
     const out = generate(loaded.model.eval(), tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }), {

@@ -1,16 +1,20 @@
 // `safealign train sft|reward|cost`: trains from a Hugging Face model folder on JSONL data, writing an HF folder.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
-import { evaluateScoreModel, trainScoreModel, type ScoreKind } from '../algorithms/score/train.js';
+import { describeScoreTruncation, evaluateScoreModel, trainScoreModel, type ScoreKind } from '../algorithms/score/train.js';
+import { describeTruncation } from '../algorithms/common/truncation.js';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
+import { readSftExamples } from '../data/sft-examples.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type LoadedModel } from '../models/index.js';
+import { manualSeed } from '../torch/index.js';
 import { terminalProgress } from './progress-bar.js';
+import { registerRlCommands } from './train-rl.js';
 
 const IO = {
   model: z.string().describe('Hugging Face model folder to start from (config.json, model.safetensors, tokenizer.json)'),
@@ -22,33 +26,14 @@ const IO = {
 const SftCli = z.object({ ...IO, sft: SftConfigSchema.prefault({}).describe('SFT settings') }).strict();
 const ScoreCli = z.object({ ...IO, score: ScoreConfigSchema.prefault({}).describe('score-model settings') }).strict();
 
-function readPairs(path: string): { prompt: string; response: string }[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .map((line, i) => ({ line: line.trim(), n: i + 1 }))
-    .filter(({ line }) => line !== '')
-    .map(({ line, n }) => {
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch (e) {
-        throw new ConfigError(`${path}:${n}: not valid JSON (${(e as Error).message})`);
-      }
-      const r = v as { prompt?: unknown; response?: unknown };
-      if (typeof r.prompt !== 'string' || typeof r.response !== 'string') {
-        throw new ConfigError(`${path}:${n}: expected an object with string fields "prompt" and "response"`);
-      }
-      return { prompt: r.prompt, response: r.response };
-    });
-}
-
 function needTokenizer(loaded: LoadedModel, dir: string) {
   if (!loaded.tokenizer) throw new ConfigError(`${dir}: no tokenizer.json; training needs the model's tokenizer beside it`);
   return loaded.tokenizer;
 }
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model');
+  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO or reward shaping on your own models');
+  registerRlCommands(train);
 
   const sft = train.command('sft').description('supervised fine-tuning on {prompt, response} JSONL').option('--config <file>', 'YAML config');
   const sftLeaves = addSchemaOptions(sft, SftCli);
@@ -60,13 +45,17 @@ export function register(program: Command): void {
     const result = trainSft({
       model: loaded.model,
       tokenizer,
-      train: readPairs(cfg.train),
-      test: cfg.test ? readPairs(cfg.test) : [],
+      train: readSftExamples(cfg.train),
+      test: cfg.test ? readSftExamples(cfg.test) : [],
       config: cfg.sft,
       outDir: cfg.out,
       progress: terminalProgress(),
     });
     savePretrained(cfg.out, loaded.model, { tokenizer, trainingConfig: cfg });
+    const { log: _log, ...summary } = result;
+    writeJsonAtomic(join(cfg.out, 'training_result.json'), summary);
+    console.log(`train: ${describeTruncation(result.truncation.train, 'examples', 'response-start')}`);
+    if (cfg.test) console.log(`test: ${describeTruncation(result.truncation.test, 'examples', 'response-start')}`);
     console.log(`SFT: ${result.steps} steps, eval loss ${result.finalEvalLoss.toFixed(4)} (perplexity ${result.finalEvalPerplexity.toFixed(2)}); model in ${cfg.out}`);
   });
 
@@ -80,16 +69,25 @@ export function register(program: Command): void {
       const cfg = resolveConfig(ScoreCli, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
       const loaded = loadPretrained(cfg.model);
       const tokenizer = needTokenizer(loaded, cfg.model);
+      // the new score head is drawn at random: seed it, so the same command gives the same model
+      manualSeed(cfg.score.seed);
       const model = loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind) : ScoreModel.fromScoreModel(loaded.model, kind);
       const data = await readPkuSafeRlhf(cfg.train);
       for (const p of data.problems.slice(0, 10)) console.error(`warning: ${p.file}:${p.line}: ${p.message}`);
-      trainScoreModel({ kind, model, tokenizer, train: data.records, config: cfg.score, outDir: cfg.out, progress: terminalProgress() });
+      const result = trainScoreModel({ kind, model, tokenizer, train: data.records, config: cfg.score, outDir: cfg.out, progress: terminalProgress() });
       savePretrained(cfg.out, model, { tokenizer, trainingConfig: cfg });
+      console.log(`train: ${describeScoreTruncation(result.truncation)}`);
+      const summary: Record<string, unknown> = { steps: result.steps, truncation: { train: result.truncation } };
       if (cfg.test) {
-        const ev = evaluateScoreModel(kind, model, tokenizer, (await readPkuSafeRlhf(cfg.test)).records);
+        const test = await readPkuSafeRlhf(cfg.test);
+        for (const p of test.problems.slice(0, 10)) console.error(`warning: ${p.file}:${p.line}: ${p.message}`);
+        const ev = evaluateScoreModel(kind, model, tokenizer, test.records, { maxLength: cfg.score.maxLength });
+        summary.test = ev;
+        if (ev.truncation) console.log(`test: ${describeScoreTruncation(ev.truncation)}`);
         console.log(`${kind} model: test accuracy ${(100 * ev.accuracy).toFixed(1)}%` + (ev.signAccuracy !== undefined ? `, sign accuracy ${(100 * ev.signAccuracy).toFixed(1)}%` : ''));
         console.log(`  safe responses: mean ${ev.safeMean.toFixed(3)} (std ${ev.safeStd.toFixed(3)}); unsafe: mean ${ev.unsafeMean.toFixed(3)} (std ${ev.unsafeStd.toFixed(3)})`);
       }
+      writeJsonAtomic(join(cfg.out, 'training_result.json'), summary);
       console.log(`model in ${join(cfg.out)}`);
     });
   }

@@ -9,3 +9,5 @@ export * from './pairs.js';
 export * from './formats.js';
 export * from './template.js';
 export * from './inspect.js';
+export { readPrompts, type PromptFile, type PromptRecord, type PromptFormat as PromptFileFormat } from './prompts.js';
+export { readSftExamples, type SftExampleRecord } from './sft-examples.js';

@@ -37,6 +37,11 @@ export class CausalLM extends Module {
     this.lmHead = this.tied ? null : this.param('lm_head.weight', noGrad(() => randn([config.vocab_size, this.backbone.hiddenSize]).mul(0.02)));
   }
 
+  /** Longest sequence the model reads (n_positions / max_position_embeddings). */
+  get contextLength(): number {
+    return this.backbone.contextLength;
+  }
+
   /** HF omits `lm_head.weight` from tied checkpoints but some files carry it: accept and ignore it. */
   get ignorableKeys(): string[] {
     return this.tied ? ['lm_head.weight'] : [];

@@ -57,11 +57,24 @@ function shapeLogits(logits: Tensor, generated: Tensor | null, opts: GenerateOpt
   return x;
 }
 
+/** The prompt batch leaves no room to generate in the model's context. */
+export class ContextLengthError extends Error {
+  override name = 'ContextLengthError';
+}
+
 /**
  * Generates up to `maxNewTokens` for each left-padded prompt. inputIds, attentionMask: (B, L).
+ * The whole sequence (L + T) stays within the model's context: T is at most context − L, and a
+ * batch whose padded prompt length L fills the context throws a `ContextLengthError`.
  * Deterministic under manualSeed. Runs without gradient; intermediate tensors are freed per step.
  */
-export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, opts: GenerateOptions): GenerateOutput {
+export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, options: GenerateOptions): GenerateOutput {
+  const promptLength = inputIds.shape[1] as number;
+  const room = model.contextLength - promptLength;
+  if (room < 1) {
+    throw new ContextLengthError(`a prompt of ${promptLength} tokens leaves no room to generate: the model's context is ${model.contextLength} tokens; shorten the prompt`);
+  }
+  const opts = { ...options, maxNewTokens: Math.min(options.maxNewTokens, room) };
   return noGrad(() =>
     tidy(() => {
       const b = inputIds.shape[0] as number;

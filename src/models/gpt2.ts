@@ -114,6 +114,7 @@ class Block extends Module {
 /** GPT-2 transformer without the LM head: HF `transformer.*`. */
 export class Gpt2Backbone extends Module implements Backbone {
   readonly hiddenSize: number;
+  readonly contextLength: number;
   private readonly wte: Tensor;
   private readonly wpe: Tensor;
   private readonly blocks: Block[];
@@ -122,6 +123,7 @@ export class Gpt2Backbone extends Module implements Backbone {
   constructor(readonly config: Gpt2Config) {
     super();
     this.hiddenSize = config.n_embd;
+    this.contextLength = config.n_positions;
     this.wte = this.param('wte.weight', normal([config.vocab_size, config.n_embd], 0.02));
     this.wpe = this.param('wpe.weight', normal([config.n_positions, config.n_embd], 0.01));
     const h = this.child('h', new Container());

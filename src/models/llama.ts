@@ -142,6 +142,7 @@ class Layer extends Module {
 /** Llama transformer without the LM head: HF `model.*`. */
 export class LlamaBackbone extends Module implements Backbone {
   readonly hiddenSize: number;
+  readonly contextLength: number;
   private readonly embed: Tensor;
   private readonly layers: Layer[];
   private readonly norm: RmsNorm;
@@ -150,6 +151,7 @@ export class LlamaBackbone extends Module implements Backbone {
   constructor(readonly config: LlamaConfig) {
     super();
     this.hiddenSize = config.hidden_size;
+    this.contextLength = config.max_position_embeddings;
     this.headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
     this.embed = this.param('embed_tokens.weight', noGrad(() => randn([config.vocab_size, config.hidden_size]).mul(0.02)));
     const layers = this.child('layers', new Container());

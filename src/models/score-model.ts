@@ -34,6 +34,8 @@ export interface SequenceScorer {
   /** inputIds, attentionMask: (B, L) -> endScores (B,). */
   forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor };
   eval(): unknown;
+  /** Longest sequence it reads, when known (a model's n_positions / max_position_embeddings). */
+  readonly contextLength?: number;
 }
 
 export class ScoreModel extends Module implements SequenceScorer {
@@ -51,6 +53,11 @@ export class ScoreModel extends Module implements SequenceScorer {
     this.backbone = this.child(family.prefix, family.backbone(config));
     this.headWeight = this.param('score_head.weight', noGrad(() => randn([1, this.backbone.hiddenSize]).mul(1 / Math.sqrt(this.backbone.hiddenSize))));
     this.headBias = this.param('score_head.bias', zeros([1]));
+  }
+
+  /** Longest sequence the model reads (n_positions / max_position_embeddings). */
+  get contextLength(): number {
+    return this.backbone.contextLength;
   }
 
   /** A score model whose backbone starts from a causal LM's (the head starts fresh). */

@@ -15,6 +15,8 @@ export interface BackboneOutput {
 export interface Backbone extends Module {
   readonly config: ModelConfig;
   readonly hiddenSize: number;
+  /** Longest sequence (prompt + response, padding included) the model can read: HF n_positions / max_position_embeddings. */
+  readonly contextLength: number;
   readonly tokenEmbedding: Tensor;
   forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput;
 }

@@ -4,7 +4,10 @@ import { withDefaults } from '../config/defaults.js';
 import { RlConfigSchema } from '../algorithms/rl/config.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
+import { LagrangeSchema } from '../algorithms/ppo-lag/config.js';
 import { WorldConfigSchema } from '../world/config.js';
+
+export { LagrangeSchema };
 
 export const PolicyModelSchema = z
   .object({
@@ -12,30 +15,6 @@ export const PolicyModelSchema = z
     nEmbd: z.number().int().positive().default(128).describe('hidden size'),
     nHead: z.number().int().positive().default(4).describe('attention heads'),
     nPositions: z.number().int().positive().default(96).describe('context length'),
-  })
-  .strict();
-
-export const LagrangeSchema = z
-  .object({
-    threshold: z
-      .number()
-      .nullable()
-      .default(null)
-      .describe(
-        'cost threshold d (keep J_c <= d). null = calibrate from the cost model: d = safeMean + thresholdQuantile·(unsafeMean - safeMean), the mean cost-model scores of the responses the annotators\' majority labelled safe / unsafe in the validation split (scoreValidation); never gold labels or test data',
-      ),
-    thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with threshold null: how far from the mean safe cost towards the mean unsafe cost (validation split) d sits: the unsafe share of answers the constraint tolerates'),
-    init: z.number().positive().default(1).describe('initial λ'),
-    lr: z.number().positive().default(0.1).describe('SGD learning rate of log λ'),
-    window: z.number().int().positive().default(128).describe('episodes in the moving window of J_c'),
-    max: z.number().positive().nullable().default(null).describe('upper bound on λ (null: none)'),
-    delaySteps: z.number().int().min(0).default(0).describe('RL steps before λ starts to move'),
-    rule: z
-      .enum(['multiplicative', 'safe-rlhf'])
-      .default('multiplicative')
-      .describe(
-        "SGD loss on log λ: 'multiplicative' = -(J_c - d)·log λ (λ changes by the factor e^(lr·(J_c - d)) per step); 'safe-rlhf' = -(J_c - d)·λ as in PKU safe-rlhf (step grows with λ: jumps and collapses)",
-      ),
   })
   .strict();
 

@@ -141,7 +141,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     // `test` only computes the logged held-out loss curve; it never changes an update.
     const result = trainSft({ model, tokenizer, train: data.sftTrain, test: evalSet.sftTest, config: config.sft, outDir: stageDir, progress });
     savePretrained(sftModelDir, model, { tokenizer, trainingConfig: config.sft });
-    return { steps: result.steps, evalLoss: result.finalEvalLoss, evalPerplexity: result.finalEvalPerplexity, log: result.log };
+    return { steps: result.steps, evalLoss: result.finalEvalLoss, evalPerplexity: result.finalEvalPerplexity, log: result.log, truncation: result.truncation };
   });
 
   // --- annotations: response pairs from the SFT policy, labelled by the simulated annotators -----
@@ -281,7 +281,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         progress,
       });
       savePretrained(join(stageDir, 'model'), actor, { tokenizer, trainingConfig: { rl, method: key } });
-      return { log: out.log, eval: evaluate(actor, reference, key) };
+      return { log: out.log, eval: evaluate(actor, reference, key), truncation: out.truncation };
     });
     training[key] = result.log;
     models[key] = result.eval;

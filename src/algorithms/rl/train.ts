@@ -4,8 +4,9 @@ import { silentProgress, type Progress } from '../../core/progress.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { manualSeed, tidy } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
-import { encodePair, promptText } from '../common/batching.js';
+import { promptText } from '../common/batching.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
+import { countFit, describeTruncation, emptyTruncationStats, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import type { RlConfig } from './config.js';
 import { createRlContext, setLearningRates, type RlContext } from './context.js';
 import type { RlMethod } from './method.js';
@@ -22,6 +23,39 @@ export { decodeResponses, type GoldJudge, type RlLogRecord } from './step-log.js
 export interface RlPrompt {
   prompt: string;
   risky: boolean;
+  /** Earlier turns of a multi-turn dialogue (oldest first), rendered before the prompt by the chat template. */
+  context?: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  /** Where the prompt came from (`file:line`), to name it if it cannot fit. */
+  source?: string;
+}
+
+/** What fitting did: prompts with no room for `maxNewTokens` are skipped (never cut); PTX responses keep their start. */
+export interface RlTruncation {
+  prompts: TruncationStats;
+  ptx: TruncationStats;
+}
+
+/** The longest sequence every model of the run reads (actor, reference, scorers, critics). */
+function runContext(models: RlModels): number {
+  const critics = Object.values(models.critics).map((c) => c?.contextLength);
+  return fitLength(Infinity, models.actor.contextLength, models.reference.contextLength, models.rewardModel.contextLength, models.costModel?.contextLength, ...critics);
+}
+
+/**
+ * Keeps the prompts (chat-templated ids) that leave room for `maxNewTokens` in `context` tokens;
+ * returns their indices into `prompts` and the counts. A prompt is never cut: its start holds the
+ * template and the question, its end the cue the response follows.
+ */
+function fitPrompts(encoded: readonly number[][], prompts: readonly RlPrompt[], context: number, maxNewTokens: number): { kept: number[]; stats: TruncationStats } {
+  const maxPrompt = context - maxNewTokens;
+  const stats = emptyTruncationStats(maxPrompt);
+  const kept: number[] = [];
+  encoded.forEach((ids, i) => {
+    const fits = ids.length <= maxPrompt;
+    countFit(stats, fits ? 'kept' : 'skipped', prompts[i]?.source ?? `#${i}`);
+    if (fits) kept.push(i);
+  });
+  return { kept, stats };
 }
 
 /** What a checkpoint holds: enough to continue a run as if it had never stopped. */
@@ -71,12 +105,32 @@ export function trainRl(args: {
   outDir: string;
   judge?: GoldJudge;
   progress?: Progress;
-}): { steps: number; log: RlLogRecord[] } {
+}): { steps: number; log: RlLogRecord[]; truncation: RlTruncation } {
   const { method, tokenizer, config } = args;
   const progress = args.progress ?? silentProgress;
   const tokens = { padId: tokenizer.padId ?? 0, eosId: tokenizer.eosId };
-  const encodedPrompts = args.prompts.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false }));
-  const ptx = (args.ptxData ?? []).map((e) => encodePair(tokenizer, e.prompt, e.response));
+  const context = runContext(args.models);
+  const render = (p: RlPrompt) =>
+    p.context?.length ? tokenizer.applyChatTemplate([...p.context, { role: 'user', content: p.prompt }], { addGenerationPrompt: true }) : promptText(tokenizer, p.prompt);
+  const allPrompts = args.prompts.map((p) => tokenizer.encode(render(p), { addSpecialTokens: false }));
+  const fitted = fitPrompts(allPrompts, args.prompts, context, config.maxNewTokens);
+  if (fitted.stats.skipped > 0) {
+    const s = fitted.stats;
+    progress.log(
+      `${method.name}: ${s.skipped} of ${s.total} prompts skipped: longer than ${s.maxLength} tokens (context ${context} − maxNewTokens ${config.maxNewTokens}): ${s.skippedAt.join(', ')}${s.skipped > s.skippedAt.length ? ', …' : ''}`,
+    );
+  }
+  if (fitted.kept.length === 0) {
+    throw new NothingFitsError(
+      `${method.name}: none of the ${args.prompts.length} prompts fits: each is longer than ${fitted.stats.maxLength} tokens (the models' context ${context} minus maxNewTokens ${config.maxNewTokens}); lower maxNewTokens or use shorter prompts`,
+    );
+  }
+  const prompts = fitted.kept.map((i) => args.prompts[i] as RlPrompt);
+  const encodedPrompts = fitted.kept.map((i) => allPrompts[i] as number[]);
+  const ptxFit = fitExamples(tokenizer, args.ptxData ?? [], context, 'response-start');
+  if (ptxFit.stats.truncated + ptxFit.stats.skipped > 0) progress.log(`${method.name}: PTX: ${describeTruncation(ptxFit.stats, 'examples', 'response-start')}`);
+  const ptx = ptxFit.pairs;
+  const truncation: RlTruncation = { prompts: fitted.stats, ptx: ptxFit.stats };
   const ctx = createRlContext(method, args.models, config, ptx, tokens.padId);
 
   const ckptDir = join(args.outDir, 'checkpoint');
@@ -91,13 +145,13 @@ export function trainRl(args: {
     // Seeds derive from the step, so a resumed run draws the same prompts and samples.
     manualSeed(config.seed * 100_003 + step);
     const rng = new Rng(config.seed).derive(`step-${step}`);
-    const picked = Array.from({ length: config.promptsPerStep }, () => rng.int(args.prompts.length));
+    const picked = Array.from({ length: config.promptsPerStep }, () => rng.int(prompts.length));
     const ptxRng = rng.derive('ptx');
     setLearningRates(ctx, step);
     const record = tidy(() => {
       const rollout = sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens);
       const out = rlStep(ctx, rollout, step + 1, ptxRng).record;
-      return args.judge ? { ...out, ...goldMetrics(args.judge, tokenizer, picked.map((i) => args.prompts[i] as RlPrompt), rollout) } : out;
+      return args.judge ? { ...out, ...goldMetrics(args.judge, tokenizer, picked.map((i) => prompts[i] as RlPrompt), rollout) } : out;
     });
     step++;
     log.push(record);
@@ -111,5 +165,5 @@ export function trainRl(args: {
     if (step % config.checkpointEvery === 0 || step === config.steps) saveRl(ckptDir, ctx, step, log);
   }
   progress.stop();
-  return { steps: step, log };
+  return { steps: step, log, truncation };
 }

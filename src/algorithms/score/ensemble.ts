@@ -23,7 +23,11 @@ export class ScoreEnsemble {
 
   /** This ensemble as a single scorer (for evaluation and RL): end scores reduced by `reduction`. */
   asScorer(reduction: EnsembleReduction = 'mean', k = 1): SequenceScorer {
-    return { eval: () => undefined, forward: (ids, mask) => ({ endScores: this.score(ids, mask, reduction, k) }) };
+    return {
+      eval: () => undefined,
+      forward: (ids, mask) => ({ endScores: this.score(ids, mask, reduction, k) }),
+      contextLength: Math.min(...this.members.map((m) => m.contextLength)),
+    };
   }
 
   /** One conservative score per sequence: mean, min, or mean - k·std (uncertainty-penalised, UP-RLHF). (B,) */

@@ -8,6 +8,7 @@ import type { Tokenizer } from '../../models/tokenizer.js';
 import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
 import { chunks, encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
+import { countFit, describeTruncation, emptyTruncationStats, fitLength, fitPair, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import { resumeTraining, saveTraining } from '../common/checkpoint.js';
 import type { ScoreConfig } from './config.js';
 
@@ -37,23 +38,32 @@ const KINDS: Record<ScoreKind, {
   },
 };
 
-function toPairs(kind: ScoreKind, tokenizer: Tokenizer, records: readonly PreferenceRecord[]): ScorePair[] {
+/**
+ * The pairs a score type trains on, each response fitted to `maxLength` tokens keeping its end (the
+ * end score is read at the last token). A pair whose prompt leaves no room is skipped and counted.
+ */
+function toPairs(kind: ScoreKind, tokenizer: Tokenizer, records: readonly PreferenceRecord[], maxLength: number): { pairs: ScorePair[]; stats: TruncationStats } {
   const out: ScorePair[] = [];
-  for (const r of records) {
+  const stats = emptyTruncationStats(maxLength);
+  records.forEach((r, i) => {
     const first = KINDS[kind].firstIndex(r);
-    if (first === undefined) continue;
-    if (kind === 'cost' && !r.isSafe) continue;
+    if (first === undefined) return;
+    if (kind === 'cost' && !r.isSafe) return;
     const second = (1 - first) as 0 | 1;
-    out.push({
-      first: encodePair(tokenizer, r.prompt, r.responses[first]),
-      second: encodePair(tokenizer, r.prompt, r.responses[second]),
-      firstIsSafe: r.isSafe?.[first] ?? true,
-      secondIsSafe: r.isSafe?.[second] ?? true,
-    });
-  }
-  return out;
+    const a = fitPair(encodePair(tokenizer, r.prompt, r.responses[first]), maxLength, 'response-end');
+    const b = fitPair(encodePair(tokenizer, r.prompt, r.responses[second]), maxLength, 'response-end');
+    const where = r.source?.file !== undefined && r.source.line !== undefined ? `${r.source.file}:${r.source.line}` : `#${i}`;
+    countFit(stats, a === null || b === null ? 'skipped' : a.truncated || b.truncated ? 'truncated' : 'kept', where);
+    if (a === null || b === null) return;
+    out.push({ first: a.pair, second: b.pair, firstIsSafe: r.isSafe?.[first] ?? true, secondIsSafe: r.isSafe?.[second] ?? true });
+  });
+  return { pairs: out, stats };
 }
 
+/** The log line for a score model's fitted pairs. */
+export function describeScoreTruncation(stats: TruncationStats): string {
+  return describeTruncation(stats, 'pairs', 'response-end');
+}
 
 /** End scores of both responses of each pair in one forward pass: (B,), (B,). */
 function pairScores(model: SequenceScorer, pairs: readonly ScorePair[], padId: number, maxLength: number): { first: Tensor; second: Tensor } {
@@ -72,8 +82,10 @@ export interface ScoreEval {
   unsafeMean: number;
   safeStd: number;
   unsafeStd: number;
-  /** Every response's score with its safety label (for the reward-vs-cost scatter). */
+  /** Pairs scored. */
   n: number;
+  /** What fitting to min(maxLength, model context) did (response end kept; pairs that cannot fit are skipped). Absent in results saved before it existed. */
+  truncation?: TruncationStats;
 }
 
 /** Pairwise (and, for costs, sign) accuracy of `model` on `records`. */
@@ -84,7 +96,8 @@ export function evaluateScoreModel(
   records: readonly PreferenceRecord[],
   opts: { batchSize?: number; maxLength?: number } = {},
 ): ScoreEval {
-  const pairs = toPairs(kind, tokenizer, records);
+  const maxLength = fitLength(opts.maxLength ?? model.contextLength ?? 96, model.contextLength);
+  const { pairs, stats: truncation } = toPairs(kind, tokenizer, records, maxLength);
   const padId = tokenizer.padId ?? 0;
   let correct = 0;
   let signCorrect = 0;
@@ -94,7 +107,7 @@ export function evaluateScoreModel(
   noGrad(() => {
     for (const chunk of chunks(pairs, opts.batchSize ?? 64)) {
       tidy(() => {
-        const s = pairScores(model, chunk, padId, opts.maxLength ?? 96);
+        const s = pairScores(model, chunk, padId, maxLength);
         const first = s.first.toNumbers();
         const second = s.second.toNumbers();
         chunk.forEach((p, i) => {
@@ -123,6 +136,7 @@ export function evaluateScoreModel(
     safeStd: std(safe),
     unsafeStd: std(unsafe),
     n: pairs.length,
+    truncation,
   };
 }
 
@@ -145,11 +159,18 @@ export function trainScoreModel(args: {
   config: ScoreConfig;
   outDir: string;
   progress?: Progress;
-}): { steps: number; log: ScoreLogRecord[] } {
+}): { steps: number; log: ScoreLogRecord[]; truncation: TruncationStats } {
   const { kind, model, tokenizer, config } = args;
   const progress = args.progress ?? silentProgress;
   const padId = tokenizer.padId ?? 0;
-  const pairs = toPairs(kind, tokenizer, args.train);
+  const maxLength = fitLength(config.maxLength, model.contextLength);
+  const { pairs, stats: truncation } = toPairs(kind, tokenizer, args.train, maxLength);
+  if (truncation.truncated + truncation.skipped > 0) progress.log(`${kind}: ${describeScoreTruncation(truncation)}`);
+  if (pairs.length === 0) {
+    throw new NothingFitsError(
+      `${kind}: no training pair to train on: ${truncation.total} labelled pairs, ${truncation.skipped} skipped because the prompt leaves no room in ${maxLength} tokens (min of maxLength ${config.maxLength} and the model's context ${model.contextLength})`,
+    );
+  }
   const stepsPerEpoch = Math.ceil(pairs.length / config.batchSize);
   const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
   const params = model.parameters();
@@ -174,7 +195,7 @@ export function trainScoreModel(args: {
     model.train();
     const metrics = tidy(() => {
       opt.zeroGrad();
-      const s = pairScores(model, batch, padId, config.maxLength);
+      const s = pairScores(model, batch, padId, maxLength);
       const out = KINDS[kind].loss(
         s.first,
         s.second,
@@ -201,5 +222,5 @@ export function trainScoreModel(args: {
     }
   }
   progress.stop();
-  return { steps: step, log };
+  return { steps: step, log, truncation };
 }

@@ -4,8 +4,9 @@ import { silentProgress, type Progress } from '../../core/progress.js';
 import { tokenCrossEntropy } from '../../losses/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
-import { chunks, encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
+import { chunks, padForTraining, type EncodedPair } from '../common/batching.js';
 import { resumeTraining, saveTraining } from '../common/checkpoint.js';
+import { describeTruncation, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import { Rng } from '../../world/rng.js';
 import type { CausalLM } from '../../models/index.js';
 import type { SftConfig } from './config.js';
@@ -13,6 +14,8 @@ import type { SftConfig } from './config.js';
 export interface SftExample {
   prompt: string;
   response: string;
+  /** Where the example came from (`file:line`), to name it if it cannot fit. */
+  source?: string;
 }
 
 export interface SftLogRecord {
@@ -28,6 +31,8 @@ export interface SftResult {
   finalEvalLoss: number;
   finalEvalPerplexity: number;
   log: SftLogRecord[];
+  /** What fitting to min(maxLength, model context) did: the response's start is kept, a prompt with no room left is skipped. */
+  truncation: { train: TruncationStats; test: TruncationStats };
 }
 
 /** Mean response-token loss over `pairs` (no gradient). */
@@ -77,8 +82,18 @@ export function trainSft(args: {
   const { model, tokenizer, config } = args;
   const progress = args.progress ?? silentProgress;
   const padId = tokenizer.padId ?? 0;
-  const train = args.train.map((e) => encodePair(tokenizer, e.prompt, e.response));
-  const test = args.test.map((e) => encodePair(tokenizer, e.prompt, e.response));
+  const maxLength = fitLength(config.maxLength, model.contextLength);
+  const trainFit = fitExamples(tokenizer, args.train, maxLength, 'response-start');
+  const testFit = fitExamples(tokenizer, args.test, maxLength, 'response-start');
+  const train = trainFit.pairs;
+  const test = testFit.pairs;
+  const truncation = { train: trainFit.stats, test: testFit.stats };
+  for (const [split, stats] of Object.entries(truncation)) {
+    if (stats.truncated + stats.skipped > 0) progress.log(`sft: ${split}: ${describeTruncation(stats, 'examples', 'response-start')}`);
+  }
+  if (train.length === 0) {
+    throw new NothingFitsError(`sft: none of the ${args.train.length} training examples fits in ${maxLength} tokens (min of sft.maxLength ${config.maxLength} and the model's context ${model.contextLength}); every prompt is too long`);
+  }
   const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
   const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
   const params = model.parameters();
@@ -101,7 +116,7 @@ export function trainSft(args: {
   progress.start('sft', totalSteps);
   progress.update(step);
   const evaluate = () => {
-    const evalLoss = evaluateLoss(model, test, padId, config.batchSize * 2, config.maxLength);
+    const evalLoss = evaluateLoss(model, test, padId, config.batchSize * 2, maxLength);
     return { evalLoss, evalPerplexity: Math.exp(evalLoss) };
   };
   while (step < totalSteps) {
@@ -113,7 +128,7 @@ export function trainSft(args: {
     opt.lr = lr;
     model.train();
     const loss = tidy(() => {
-      const b = padForTraining(batch, padId, config.maxLength);
+      const b = padForTraining(batch, padId, maxLength);
       opt.zeroGrad();
       const out = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
       out.lossTensor.backward();
@@ -133,5 +148,5 @@ export function trainSft(args: {
   progress.stop();
   const last = [...log].reverse().find((r) => r.evalLoss !== undefined);
   const final = last ? { evalLoss: last.evalLoss as number, evalPerplexity: last.evalPerplexity as number } : evaluate();
-  return { steps: step, finalEvalLoss: final.evalLoss, finalEvalPerplexity: final.evalPerplexity, log };
+  return { steps: step, finalEvalLoss: final.evalLoss, finalEvalPerplexity: final.evalPerplexity, log, truncation };
 }

@@ -1,0 +1,118 @@
+// RL on the user's own model folders: loads actor, reference, reward/cost models and prompts, sets d, runs trainRl, writes the actor, log and report.
+import { join } from 'node:path';
+import { ConfigError } from '../../config/schema-cli.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
+import { silentProgress, type Progress } from '../../core/progress.js';
+import { readPkuSafeRlhf } from '../../data/pku-saferlhf.js';
+import { formatProblem } from '../../data/problems.js';
+import { readPrompts } from '../../data/prompts.js';
+import { readSftExamples } from '../../data/sft-examples.js';
+import { rlRunReport } from '../../eval/rl-report.js';
+import { CausalLM, loadPretrained, savePretrained, ScoreModel, type Tokenizer } from '../../models/index.js';
+import { ppoLagMethod } from '../ppo-lag/method.js';
+import { calibrateThreshold } from '../ppo-lag/threshold.js';
+import { ppoMethod } from '../ppo/method.js';
+import { rewardShapingMethod } from '../reward-shaping/method.js';
+import { evaluateScoreModel } from '../score/train.js';
+import type { RlFolderMethod, RlFoldersConfig } from './folders-config.js';
+import type { RlMethod, StreamName } from './method.js';
+import { trainRl, type RlLogRecord, type RlPrompt, type RlTruncation } from './train.js';
+
+/** Builds each method from the run's settings; `threshold` is d (used by ppo-lag only). */
+const METHODS: Record<RlFolderMethod, (c: RlFoldersConfig, threshold: number) => RlMethod> = {
+  'ppo-lag': (c, threshold) => ppoLagMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip, lagrange: { ...c.lagrange, threshold } }),
+  ppo: (c) => ppoMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip }),
+  shaping: (c) => rewardShapingMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip, nu: c.nu }),
+};
+
+export interface RlFoldersResult {
+  method: RlFolderMethod;
+  steps: number;
+  /** d of the constraint (ppo-lag), and how it was set. */
+  threshold?: { value: number; from: 'flag' | string };
+  prompts: { file: string; format: string; read: number; unreadable: number };
+  truncation: RlTruncation;
+  /** The last step's record. */
+  last: RlLogRecord | undefined;
+  outDir: string;
+}
+
+function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
+  const loaded = loadPretrained(dir);
+  if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`--${role} ${dir}: expected a causal LM folder, found a ${loaded.model.scoreType} model`);
+  return { model: loaded.model, tokenizer: loaded.tokenizer };
+}
+
+function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
+  const m = loadPretrained(dir).model;
+  if (!(m instanceof ScoreModel)) throw new ConfigError(`--${role} ${dir}: expected a score model folder (from \`safealign train ${role}\`), found a causal LM`);
+  if (m.scoreType !== role) throw new ConfigError(`--${role} ${dir}: expected a ${role} model, found a ${m.scoreType} model`);
+  return m;
+}
+
+/**
+ * Runs `method` on the folders and prompts of `config`, resuming from `<out>/checkpoint` when one
+ * exists. Writes the actor as an HF folder in `<out>`, `<out>/log.jsonl` (one record per RL step),
+ * `<out>/result.json` and `<out>/report.html`.
+ */
+export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
+  if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL)');
+  const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
+  if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
+  const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
+  const rewardModel = loadScoreModel(config.reward, 'reward');
+  const probe = METHODS[methodName](config, 0);
+  if (probe.usesCost && !config.cost) throw new ConfigError(`${methodName} needs a cost model: pass --cost DIR`);
+  const costModel = probe.usesCost && config.cost ? loadScoreModel(config.cost, 'cost') : undefined;
+
+  let threshold: RlFoldersResult['threshold'];
+  if (methodName === 'ppo-lag') {
+    if (config.thresholdFrom) {
+      const data = await readPkuSafeRlhf(config.thresholdFrom);
+      for (const p of data.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+      const ev = evaluateScoreModel('cost', costModel as ScoreModel, tokenizer, data.records);
+      const value = calibrateThreshold(ev, config.thresholdQuantile, `Give --threshold-from a file with both safe and unsafe responses, or set --threshold.`);
+      progress.log(`cost threshold d = ${value.toFixed(4)}, calibrated on ${config.thresholdFrom} (${ev.n} pairs: safe mean ${ev.safeMean.toFixed(3)}, unsafe mean ${ev.unsafeMean.toFixed(3)}, quantile ${config.thresholdQuantile})`);
+      threshold = { value, from: config.thresholdFrom };
+    } else {
+      threshold = { value: config.threshold, from: 'flag' };
+      progress.log(`cost threshold d = ${config.threshold} (--threshold)`);
+    }
+  }
+  const method = METHODS[methodName](config, threshold?.value ?? 0);
+  const critics: Partial<Record<StreamName, ScoreModel>> = {};
+  for (const s of method.streams) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : (costModel as ScoreModel), 'critic');
+
+  const file = readPrompts(config.prompts);
+  for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+  if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${config.prompts}`);
+  if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
+  const prompts: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
+
+  const ptxData = config.ptx && config.rl.ptxCoef > 0 ? readSftExamples(config.ptx) : [];
+  const out = trainRl({
+    method,
+    models: { actor, reference, rewardModel, ...(costModel ? { costModel } : {}), critics },
+    tokenizer,
+    prompts,
+    ptxData,
+    config: config.rl,
+    outDir: config.out,
+    progress,
+  });
+  const settings = { method: methodName, ...config, ...(threshold ? { threshold: threshold.value } : {}) };
+  savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });
+  writeFileAtomic(join(config.out, 'log.jsonl'), out.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const result: RlFoldersResult = {
+    method: methodName,
+    steps: out.steps,
+    ...(threshold ? { threshold } : {}),
+    prompts: { file: config.prompts, format: file.format, read: file.prompts.length, unreadable: file.problems.length },
+    truncation: out.truncation,
+    last: out.log[out.log.length - 1],
+    outDir: config.out,
+  };
+  writeJsonAtomic(join(config.out, 'result.json'), result);
+  writeFileAtomic(join(config.out, 'report.html'), await rlRunReport({ method: methodName, log: out.log, ...(threshold ? { threshold: threshold.value } : {}), settings }));
+  return result;
+}
