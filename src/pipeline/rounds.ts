@@ -95,7 +95,7 @@ export async function runRounds(args: {
       };
       const rewardModel = retrain('reward', dirs.rewardDir);
       const costModel = retrain('cost', dirs.costDir);
-      const reference = loadPretrained(dirs.policyDir).model as CausalLM;
+      const reference = loadPretrained(config.rounds.reference === 'sft' ? args.sftDir : dirs.policyDir).model as CausalLM;
       const critics = { reward: ScoreModel.fromScoreModel(rewardModel, 'critic'), cost: ScoreModel.fromScoreModel(costModel, 'critic') };
       const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
       const threshold = lag.threshold ?? calibrateThreshold(evaluateScoreModel('cost', costModel, tokenizer, args.validation), thresholdQuantile);
