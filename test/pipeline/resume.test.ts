@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
 
 const runs = mkdtempSync(join(tmpdir(), 'resume-'));
-const config = writeTinyPipelineConfig(runs, 'small');
+// the round's KL reference is the SFT policy here (rounds.reference), checked at the end
+const config = writeTinyPipelineConfig(runs, 'small', { rounds: '{ count: 1, pairs: 16, rlSteps: 2, reference: sft }' });
 const args = ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config];
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 
@@ -52,5 +53,9 @@ describe('pipeline resume', () => {
     expect(Object.keys(report.models).sort()).toEqual(['ppo', 'ppo_lag', 'round_1', 'sft', 'shaping_1']);
     const state = JSON.parse(readFileSync(join(runs, 'small', 'ppo_lag', 'stage.json'), 'utf8')) as { result: { log: unknown[] } };
     expect(state.result.log).toHaveLength(6);
+    // A round starts from the PPO-Lag policy: against that start its first rollouts would have KL ≈ 0;
+    // against the SFT reference they have the PPO-Lag policy's KL to SFT.
+    const round = JSON.parse(readFileSync(join(runs, 'small', 'round_1', 'stage.json'), 'utf8')) as { result: { log: { kl: number }[] } };
+    expect(round.result.log[0]?.kl).toBeGreaterThan(1e-3);
   }, 240_000);
 });
