@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPreferences, readPkuSafeRlhf } from '../../src/data/index.js';
 import { PkuSafeRlhfRowSchema } from '../../src/data/pku-saferlhf.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
@@ -20,6 +20,7 @@ import {
   QUALIFICATION_PAIRS,
   signedIn,
   startChildServer,
+  serverWithAdmin,
   startServer,
   submissionFor,
   TASK_PAIRS,
@@ -39,22 +40,11 @@ interface NextBody {
 }
 
 describe.each(backends())('annotation app on $name', (backend) => {
+  const suite = serverWithAdmin(backend);
   let server: TestServer;
-  let drop: () => Promise<void>;
   let dbUrl: string;
   let admin: Client;
-
-  beforeAll(async () => {
-    const fresh = await backend.fresh();
-    dbUrl = fresh.url;
-    drop = fresh.drop;
-    server = await startServer(dbUrl);
-    admin = await signedIn(server.baseUrl, ADMIN.username, ADMIN.password);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await drop?.();
-  });
+  beforeAll(() => ({ server, dbUrl, admin } = suite));
 
   async function makeUser(username: string, role: 'admin' | 'reviewer' | 'annotator'): Promise<Client> {
     const r = await admin.post('/api/users', { username, password: `pw-${username}-123`, role });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { toJsonLine } from '../../src/data/jsonl.js';
 import { recordToPkuRow } from '../../src/data/pku-saferlhf.js';
 import type { HarmCategory, PreferenceRecord } from '../../src/data/record.js';
@@ -90,6 +91,27 @@ export async function startServer(dbUrl: string, security: Partial<SecurityConfi
       await db.close();
     },
   };
+}
+
+/**
+ * Registers beforeAll/afterAll in the calling describe: a fresh database, a server on it and the
+ * admin signed in; the returned object is filled once beforeAll has run.
+ */
+export function serverWithAdmin(backend: Backend): { server: TestServer; dbUrl: string; admin: Client } {
+  const suite = {} as { server: TestServer; dbUrl: string; admin: Client };
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const fresh = await backend.fresh();
+    suite.dbUrl = fresh.url;
+    drop = fresh.drop;
+    suite.server = await startServer(suite.dbUrl);
+    suite.admin = await signedIn(suite.server.baseUrl, ADMIN.username, ADMIN.password);
+  });
+  afterAll(async () => {
+    await suite.server?.close();
+    await drop?.();
+  });
+  return suite;
 }
 
 export interface ApiResponse<T = Record<string, unknown>> {

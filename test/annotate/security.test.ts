@@ -1,8 +1,8 @@
 // Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
 // the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
-import { ADMIN, backends, Client, signedIn, startServer, type TestServer } from './helpers.js';
+import { ADMIN, backends, Client, serverWithAdmin, startServer, type TestServer } from './helpers.js';
 
 /** `n` clients that each hold a CSRF token (from GET /api/me), ready to post at once. */
 async function readyClients(baseUrl: string, n: number): Promise<Client[]> {
@@ -30,22 +30,11 @@ function tally(statuses: number[]): Record<number, number> {
 }
 
 describe.each(backends())('annotation server under attack on $name', (backend) => {
+  const suite = serverWithAdmin(backend);
   let server: TestServer;
-  let drop: () => Promise<void>;
   let dbUrl: string;
   let admin: Client;
-
-  beforeAll(async () => {
-    const fresh = await backend.fresh();
-    dbUrl = fresh.url;
-    drop = fresh.drop;
-    server = await startServer(dbUrl);
-    admin = await signedIn(server.baseUrl, ADMIN.username, ADMIN.password);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await drop?.();
-  });
+  beforeAll(() => ({ server, dbUrl, admin } = suite));
 
   it('checks at most loginMaxFailures passwords of one account when wrong guesses arrive in parallel on two servers', async () => {
     // Two servers on one database (two connections / pools): the limit must hold across them.
