@@ -1,17 +1,16 @@
 // Response pairs sampled from a policy and labelled by the world's simulated annotators: how the
 // Safe RLHF paper builds its preference data (SFT model samples -> decoupled human labels).
-import { chunks, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
-import { decodeResponses, type GoldJudge, type RlPrompt } from '../algorithms/rl/train.js';
+import type { GoldJudge, RlPrompt } from '../algorithms/rl/train.js';
 import type { Progress } from '../core/progress.js';
 import type { PreferenceRecord } from '../data/record.js';
-import { generate, type CausalLM, type Tokenizer } from '../models/index.js';
-import { noGrad, tensor, tidy } from '../torch/index.js';
+import type { CausalLM, Tokenizer } from '../models/index.js';
 import { makePairItem, type AnnotatorProfile } from '../world/annotators.js';
 import { labelPair } from '../world/build.js';
 import type { WorldConfig } from '../world/config.js';
 import type { Rng } from '../world/rng.js';
+import { sampleResponses } from './sample-responses.js';
 
-/** Two sampled responses per prompt from `policy` (temperature 1, no nucleus cut). */
+/** Two sampled responses per prompt from `policy` (temperature 1, no nucleus cut); `onBatch` gets the pairs done so far. */
 export function samplePairs(
   policy: CausalLM,
   tokenizer: Tokenizer,
@@ -19,28 +18,9 @@ export function samplePairs(
   maxNewTokens: number,
   onBatch?: (done: number) => void,
 ): [string, string][] {
-  const out: [string, string][] = [];
-  const padId = tokenizer.padId ?? 0;
-  policy.eval();
-  noGrad(() => {
-    for (const batch of chunks(prompts, 32)) {
-      tidy(() => {
-        const twice = batch.flatMap((p) => [p, p]);
-        const enc = padPromptsLeft(twice.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false })), padId);
-        const L = enc.ids[0]?.length ?? 0;
-        const gen = generate(policy, tensor(enc.ids, { dtype: 'int64' }), tensor(enc.attentionMask, { dtype: 'int64' }), {
-          maxNewTokens,
-          stopTokenIds: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
-          padId,
-        });
-        const T = gen.responseMask.shape[1] as number;
-        const texts = decodeResponses(tokenizer, gen.sequences.narrow(1, L, T), gen.responseMask.float());
-        for (let i = 0; i < batch.length; i++) out.push([texts[2 * i] ?? '', texts[2 * i + 1] ?? '']);
-      });
-      onBatch?.(out.length);
-    }
-  });
-  return out;
+  const twice = prompts.flatMap((p) => [p, p]);
+  const texts = sampleResponses(policy, tokenizer, twice, { temperature: 1, maxNewTokens }, 64, (_, done) => onBatch?.(done / 2));
+  return prompts.map((_, i) => [texts[2 * i] ?? '', texts[2 * i + 1] ?? '']);
 }
 
 export interface AnnotatedPairs {

@@ -1,9 +1,11 @@
 // Evaluates one policy on the test prompts (gold harm and helpfulness, reward/cost model scores, KL, diversity) and on held-out requests (gold).
-import { decodeResponses, type GoldJudge, type RlPrompt } from '../algorithms/rl/train.js';
-import { chunks, encodePair, padForTraining, padPromptsLeft, promptText } from '../algorithms/common/batching.js';
-import { generate, sequenceLogProbs, type CausalLM, type ScoreModel } from '../models/index.js';
+import type { GoldJudge, RlPrompt } from '../algorithms/rl/train.js';
+import { responseSlice } from '../algorithms/rl/rollout.js';
+import { chunks, encodePair, padForTraining } from '../algorithms/common/batching.js';
+import { sequenceLogProbs, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
-import { manualSeed, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
+import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
+import { sampleResponses } from './sample-responses.js';
 
 export interface ScatterPoint {
   reward: number;
@@ -72,42 +74,6 @@ export function scoreResponses(
   return out;
 }
 
-/**
- * Samples `items` from `policy` in batches; `onBatch` sees each batch's generation (tokens (B, L+T),
- * response mask (B, T) as floats, prompt length L) inside its tensor scope. Returns the decoded responses.
- */
-function sampleResponses(
-  policy: CausalLM,
-  tokenizer: Tokenizer,
-  items: readonly RlPrompt[],
-  config: { temperature: number; maxNewTokens: number },
-  batchSize: number,
-  onBatch?: (gen: ReturnType<typeof generate>, mask: Tensor, promptLength: number) => void,
-): string[] {
-  const padId = tokenizer.padId ?? 0;
-  const responses: string[] = [];
-  policy.eval();
-  noGrad(() => {
-    for (const batch of chunks(items, batchSize)) {
-      tidy(() => {
-        const enc = batch.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false }));
-        const prompts = padPromptsLeft(enc, padId);
-        const L = prompts.ids[0]?.length ?? 0;
-        const gen = generate(policy, tensor(prompts.ids, { dtype: 'int64' }), tensor(prompts.attentionMask, { dtype: 'int64' }), {
-          maxNewTokens: config.maxNewTokens,
-          temperature: config.temperature,
-          stopTokenIds: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
-          padId,
-        });
-        const mask = gen.responseMask.float();
-        onBatch?.(gen, mask, L);
-        responses.push(...decodeResponses(tokenizer, gen.sequences.narrow(1, L, mask.shape[1] as number), mask));
-      });
-    }
-  });
-  return responses;
-}
-
 const repeat = (prompts: readonly RlPrompt[], k: number): RlPrompt[] => prompts.flatMap((p) => Array.from({ length: k }, () => p));
 
 export function evaluatePolicy(args: {
@@ -138,17 +104,16 @@ export function evaluatePolicy(args: {
   const klsToStart: number[] = [];
   const lengths: number[] = [];
   manualSeed(args.seed + 7919);
-  const responses = sampleResponses(args.policy, tokenizer, items, config, batchSize, (gen, mask, L) => {
-    const T = mask.shape[1] as number;
+  const responses = sampleResponses(args.policy, tokenizer, items, config, batchSize, (r) => {
     const klTo = (reference: CausalLM) => {
-      const ref = sequenceLogProbs(reference, gen.sequences, gen.attentionMask).narrow(1, L - 1, T);
-      return gen.logProbs.sub(ref).mul(mask).sum(1).toNumbers();
+      const ref = responseSlice(sequenceLogProbs(reference, r.sequences, r.attentionMask), r.promptLength, r.mask.shape[1] as number);
+      return r.oldLogProbs.sub(ref).mul(r.mask).sum(1).toNumbers();
     };
     kls.push(...klTo(args.reference));
     if (args.startReference) klsToStart.push(...klTo(args.startReference));
-    rewards.push(...args.rewardModel.forward(gen.sequences, gen.attentionMask).endScores.toNumbers());
-    costs.push(...args.costModel.forward(gen.sequences, gen.attentionMask).endScores.toNumbers());
-    lengths.push(...mask.sum(1).toNumbers());
+    rewards.push(...args.rewardModel.forward(r.sequences, r.attentionMask).endScores.toNumbers());
+    costs.push(...args.costModel.forward(r.sequences, r.attentionMask).endScores.toNumbers());
+    lengths.push(...r.mask.sum(1).toNumbers());
   });
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const judged = items.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky }));

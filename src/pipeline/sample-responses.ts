@@ -1,0 +1,34 @@
+// Text responses of a policy to text prompts, sampled in batches through the RL rollout (the same generation RL trains on).
+import { chunks, promptText } from '../algorithms/common/batching.js';
+import { sampleRollout, type Rollout } from '../algorithms/rl/rollout.js';
+import { decodeResponses, type RlPrompt } from '../algorithms/rl/train.js';
+import type { CausalLM, Tokenizer } from '../models/index.js';
+import { noGrad, tidy } from '../torch/index.js';
+
+/**
+ * One sampled response per item (no nucleus cut), `batchSize` items per generation, in item order.
+ * `onBatch` sees each batch's rollout inside its tensor scope and without gradient (e.g. to score it),
+ * and the number of items done after it.
+ */
+export function sampleResponses(
+  policy: CausalLM,
+  tokenizer: Tokenizer,
+  items: readonly RlPrompt[],
+  config: { temperature: number; maxNewTokens: number },
+  batchSize: number,
+  onBatch?: (rollout: Rollout, done: number) => void,
+): string[] {
+  const tokens = { padId: tokenizer.padId ?? 0, eosId: tokenizer.eosId };
+  const responses: string[] = [];
+  noGrad(() => {
+    for (const batch of chunks(items, batchSize)) {
+      tidy(() => {
+        const prompts = batch.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false }));
+        const rollout = sampleRollout(policy, prompts, { ...config, topP: 1 }, tokens);
+        responses.push(...decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, rollout.mask.shape[1] as number), rollout.mask));
+        onBatch?.(rollout, responses.length);
+      });
+    }
+  });
+  return responses;
+}
