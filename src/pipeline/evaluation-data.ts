@@ -5,7 +5,7 @@ import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { worldMetrics } from '../eval/world-metrics.js';
 import { WORLD_FILES } from '../world/build.js';
-import { readJsonl } from './jsonl-lines.js';
+import { readDemonstrations, readWorldPrompts } from './jsonl-lines.js';
 
 /**
  * The evaluation side of the world. Nothing here may feed a training setting (weights, data,
@@ -27,15 +27,13 @@ export interface EvaluationSet {
   judge: GoldJudge;
 }
 
-const toRl = (p: { prompt: string; kind: string }): RlPrompt => ({ prompt: p.prompt, risky: p.kind === 'risky' });
-
 /** Reads the evaluation files of the world in `worldDir`; `judge` defaults to the world's gold oracle. */
 export async function readEvaluationSet(worldDir: string, judge: GoldJudge = worldMetrics): Promise<EvaluationSet> {
   const file = (f: string) => join(worldDir, f);
   return {
-    testPrompts: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsTest)).map(toRl),
-    heldOutPrompts: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsHeldOut)).map(toRl),
-    sftTest: readJsonl<{ prompt: string; response: string }>(file(WORLD_FILES.sftTest)).map((e) => ({ prompt: e.prompt, response: e.response })),
+    testPrompts: readWorldPrompts(file(WORLD_FILES.promptsTest)),
+    heldOutPrompts: readWorldPrompts(file(WORLD_FILES.promptsHeldOut)),
+    sftTest: readDemonstrations(file(WORLD_FILES.sftTest)),
     pairs: (await readPkuSafeRlhf(file(WORLD_FILES.preferencesTest))).records,
     goldPairs: (await readPkuSafeRlhf(file(WORLD_FILES.goldTest))).records,
     judge,

@@ -5,7 +5,7 @@ import type { RlPrompt } from '../algorithms/rl/train.js';
 import { readPkuSafeRlhf } from '../data/pku-saferlhf.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { WORLD_FILES } from '../world/build.js';
-import { readJsonl } from './jsonl-lines.js';
+import { readDemonstrations, readWorldPrompts } from './jsonl-lines.js';
 
 /**
  * The training side of the world. Gold labels, test prompts and pairs, and held-out requests are
@@ -25,14 +25,12 @@ export interface TrainingData {
   vocabulary: string[];
 }
 
-const toRl = (p: { prompt: string; kind: string }): RlPrompt => ({ prompt: p.prompt, risky: p.kind === 'risky' });
-
 export async function readTrainingData(worldDir: string): Promise<TrainingData> {
   const file = (f: string) => join(worldDir, f);
   return {
-    sftTrain: readJsonl<{ prompt: string; response: string }>(file(WORLD_FILES.sftTrain)).map((e) => ({ prompt: e.prompt, response: e.response })),
-    prompts: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsTrain)).map(toRl),
-    redTeam: readJsonl<{ prompt: string; kind: string }>(file(WORLD_FILES.promptsRedteam)).map(toRl),
+    sftTrain: readDemonstrations(file(WORLD_FILES.sftTrain)),
+    prompts: readWorldPrompts(file(WORLD_FILES.promptsTrain)),
+    redTeam: readWorldPrompts(file(WORLD_FILES.promptsRedteam)),
     pairs: (await readPkuSafeRlhf(file(WORLD_FILES.preferencesTrain))).records,
     vocabulary: readFileSync(file(WORLD_FILES.vocabulary), 'utf8').split('\n'),
   };

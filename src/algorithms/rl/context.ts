@@ -20,7 +20,6 @@ export interface RlContext {
   padId: number;
 }
 
-/** Checks the models against the method, creates the optimisers and puts the frozen models in eval mode. */
 /** The learning-rate multiplier of an optimiser section at 0-based RL step `step` of `steps` (warm-up, then constant, linear or cosine). */
 function schedule(optim: OptimConfig, steps: number): (step: number) => number {
   return lrSchedule({ kind: optim.schedule, warmupSteps: Math.round(optim.warmupRatio * steps), totalSteps: steps });
@@ -34,6 +33,7 @@ export function setLearningRates(ctx: RlContext, step: number): void {
   for (const o of ctx.criticOpts) o.lr = criticLr;
 }
 
+/** Checks the models against the method, creates the optimisers and puts the frozen models in eval mode. */
 export function createRlContext(method: RlMethod, models: RlModels, config: RlConfig, ptx: EncodedPair[], padId: number): RlContext {
   const critics = methodCritics(method, models);
   const actorParams = models.actor.parameters();
