@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { killWhenFileAppears } from '../helpers/kill-when.js';
 import { loadPreferences } from '../../src/data/formats.js';
 import { readPrompts } from '../../src/data/prompts.js';
 import { CausalLM, createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
@@ -94,19 +95,7 @@ describe('safealign train ppo-lag|ppo|shaping', () => {
     const out = join(dir, 'resume');
     const args = [...base, 'shaping', ...models(), '--prompts', join(dir, 'prompts.txt'), '--out', out, '--rl-steps', '40', ...small];
     const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
-    const killed = await new Promise<boolean>((resolve) => {
-      const timer = setInterval(() => {
-        if (existsSync(join(out, 'checkpoint', 'state.json'))) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      }, 20);
-      child.on('exit', () => {
-        clearInterval(timer);
-        resolve(false);
-      });
-    });
+    const killed = await killWhenFileAppears(child, join(out, 'checkpoint', 'state.json'), 20);
     expect(killed, 'the run was killed before it finished').toBe(true);
     expect(existsSync(join(out, 'log.jsonl'))).toBe(false);
     const again = spawnSync(process.execPath, args, { env, encoding: 'utf8' });

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { killWhenFileAppears } from '../helpers/kill-when.js';
 import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
 
 const runs = mkdtempSync(join(tmpdir(), 'resume-'));
@@ -16,19 +17,7 @@ describe('pipeline resume', () => {
   it('resumes PPO-Lagrangian from its last checkpoint after SIGKILL and writes the report', async () => {
     const ckpt = join(runs, 'small', 'ppo_lag', 'checkpoint', 'state.json');
     const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
-    const killed = await new Promise<boolean>((resolve) => {
-      const timer = setInterval(() => {
-        if (existsSync(ckpt)) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      }, 50);
-      child.on('exit', () => {
-        clearInterval(timer);
-        resolve(false);
-      });
-    });
+    const killed = await killWhenFileAppears(child, ckpt);
     expect(killed, 'the run was killed during PPO-Lagrangian').toBe(true);
     expect(existsSync(join(runs, 'small', 'ppo_lag', 'stage.json'))).toBe(false);
     const again = spawnSync(process.execPath, args, { env, encoding: 'utf8' });

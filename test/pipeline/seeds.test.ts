@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { killWhenFileAppears } from '../helpers/kill-when.js';
 import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
 import type { SeedsReport } from '../../src/pipeline/seeds-report.js';
 
@@ -42,20 +43,7 @@ describe('pipeline --seeds', () => {
   it('runs two replicates, survives SIGKILL (orphans stop, replicates resume) and writes the aggregate report', async () => {
     const ckpt = join(dir, 'seed_0', 'ppo_lag', 'checkpoint', 'state.json');
     const parent = spawn(process.execPath, args, { env, stdio: 'ignore' });
-    const replicas = await new Promise<number[] | null>((resolve) => {
-      const timer = setInterval(() => {
-        if (existsSync(ckpt)) {
-          clearInterval(timer);
-          const kids = replicatesOf(parent.pid as number);
-          parent.kill('SIGKILL');
-          resolve(kids);
-        }
-      }, 50);
-      parent.on('exit', () => {
-        clearInterval(timer);
-        resolve(null);
-      });
-    });
+    const replicas = await killWhenFileAppears(parent, ckpt, 50, () => replicatesOf(parent.pid as number));
     expect(replicas, 'the run was killed during seed_0 PPO-Lagrangian').not.toBeNull();
     expect(replicas).toHaveLength(2);
     // The orphaned replicate processes notice their parent is gone and stop.
