@@ -1,0 +1,47 @@
+// What `safealign train sft|reward|cost` share: the input/output flags, the tokenizer check, and data files read with their problems reported.
+import { z } from 'zod';
+import { ConfigError } from '../config/schema-cli.js';
+import { DATA_FORMATS, loadPreferences, type DataFormat } from '../data/formats.js';
+import { formatProblem, type DataProblem } from '../data/problems.js';
+import type { PreferenceRecord } from '../data/record.js';
+import type { LoadedModel, Tokenizer } from '../models/index.js';
+
+/** Flags every `train` data command has. */
+export const TRAIN_IO = {
+  model: z.string().describe('Hugging Face model folder to start from (config.json, model.safetensors, tokenizer.json)'),
+  train: z.string().describe('training data (JSONL)'),
+  test: z.string().optional().describe('held-out data (JSONL, same format as --train) for evaluation'),
+  out: z.string().describe('output folder: the trained model in HF layout, plus checkpoint/ for resuming'),
+};
+
+/** The `--format` flag of preference data. */
+export const PREFERENCE_FORMAT = z
+  .enum(['auto', ...DATA_FORMATS])
+  .default('auto')
+  .describe('preference file format: pku (PKU-SafeRLHF), hh (HH-RLHF chosen/rejected dialogues), pairs ({prompt, chosen, rejected}); auto detects it from the first line');
+
+const SHOWN_PROBLEMS = 10;
+
+/** Prints the first problems of a file (by file:line) and how many more there were. */
+export function reportProblems(problems: readonly DataProblem[], file: string): void {
+  for (const p of problems.slice(0, SHOWN_PROBLEMS)) console.error(`warning: ${formatProblem(p)}`);
+  if (problems.length > SHOWN_PROBLEMS) console.error(`warning: ${problems.length - SHOWN_PROBLEMS} more problems in ${file}`);
+}
+
+/** The model folder's tokenizer, or a ConfigError saying it is missing. */
+export function needTokenizer(loaded: LoadedModel, dir: string): Tokenizer {
+  if (!loaded.tokenizer) throw new ConfigError(`${dir}: no tokenizer.json; training needs the model's tokenizer beside it`);
+  return loaded.tokenizer;
+}
+
+/** Reads a preference file of any format, prints its problems and a one-line summary (`label: N records from FILE (format), K unreadable lines`). */
+export async function readPreferenceFile(path: string, format: DataFormat | 'auto', label: string): Promise<{ records: PreferenceRecord[]; format: DataFormat; unreadable: number }> {
+  const data = await loadPreferences(path, { format });
+  reportProblems(data.problems, path);
+  if (data.records.length === 0) {
+    throw new ConfigError(`${path}: no record could be read as ${data.format} (${data.stats.lines} lines, ${data.stats.unreadable} unreadable, ${data.stats.skippedInconsistent} with contradictory labels); check the file or --format`);
+  }
+  const inconsistent = data.stats.skippedInconsistent ? `, ${data.stats.skippedInconsistent} skipped for contradictory safety labels` : '';
+  console.log(`${label}: ${data.records.length} records from ${path} (${data.format}), ${data.stats.unreadable} unreadable lines${inconsistent}`);
+  return { records: data.records, format: data.format, unreadable: data.stats.unreadable };
+}

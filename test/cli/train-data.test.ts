@@ -1,0 +1,77 @@
+// `safealign train` on the shipped real samples in every format: reward from HH-RLHF and from {prompt, chosen, rejected}, with a tiny GPT-2.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
+import { manualSeed } from '../../src/torch/index.js';
+import { sharedData } from '../helpers/shared.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'train-data-'));
+const CONTEXT = 96;
+/** Runs the CLI; `ok` says whether it must succeed. Returns what it printed on stdout and stderr. */
+const run = (ok: boolean, ...args: string[]): { stdout: string; stderr: string } => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' } });
+  if ((r.status === 0) !== ok) throw new Error(`\`safealign ${args.join(' ')}\` exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return { stdout: r.stdout, stderr: r.stderr };
+};
+const cli = (...args: string[]): string => run(true, ...args).stdout;
+const cliError = (...args: string[]): string => run(false, ...args).stderr;
+
+interface PkuRow {
+  prompt: string;
+  response_0: string;
+  response_1: string;
+  is_response_0_safe: boolean;
+  is_response_1_safe: boolean;
+  better_response_id: 0 | 1;
+  safer_response_id: 0 | 1;
+}
+const pkuFile = sharedData('pku_saferlhf_sample60.jsonl');
+const hhFile = sharedData('hh_rlhf_harmless_sample50.jsonl');
+let pku: PkuRow[];
+const model = join(dir, 'gpt2');
+
+beforeAll(() => {
+  pku = readFileSync(pkuFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PkuRow);
+  const hh = readFileSync(hhFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { chosen: string; rejected: string });
+  // {prompt, chosen, rejected} from the PKU records (more helpful response first), with one broken line (3)
+  const pairs = pku.slice(0, 30).map((r) => JSON.stringify({ prompt: r.prompt, chosen: r[`response_${r.better_response_id}`], rejected: r[`response_${1 - r.better_response_id}` as 'response_0'] }));
+  pairs.splice(2, 0, '{"prompt": "no answers here"}');
+  writeFileSync(join(dir, 'pairs.jsonl'), `${pairs.join('\n')}\n`);
+  const tokenizer = trainWordLevel(
+    [...pku.flatMap((r) => [r.prompt, r.response_0, r.response_1]), ...hh.flatMap((r) => [r.chosen, r.rejected]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'],
+    { vocabSize: 4000 },
+  );
+  manualSeed(0);
+  savePretrained(model, createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 32, n_layer: 1, n_head: 2, n_positions: CONTEXT, vocab_size: tokenizer.vocabSize })), { tokenizer });
+});
+
+describe('train reward: any preference format', () => {
+  it('HH-RLHF (detected): 50 dialogues split at the last Assistant turn, trained and evaluated', () => {
+    const out = cli('train', 'reward', '--model', model, '--train', hhFile, '--test', hhFile, '--out', join(dir, 'rm-hh'), '--score-batch-size', '16');
+    expect(out).toContain(`train: 50 records from ${hhFile} (hh), 0 unreadable lines\n`);
+    expect(out).toMatch(/train: \d+ of 50 pairs truncated to 96 tokens \(response end kept\)/);
+    expect(out).toMatch(/reward model: test accuracy [\d.]+%\n/);
+    const stored = JSON.parse(readFileSync(join(dir, 'rm-hh', 'training_result.json'), 'utf8')) as { format: string; steps: number };
+    expect(stored).toMatchObject({ format: 'hh', steps: 4 });
+    expect((loadPretrained(join(dir, 'rm-hh')).model as ScoreModel).scoreType).toBe('reward');
+  });
+
+  it('{prompt, chosen, rejected} (detected), a broken line reported by file:line and skipped', () => {
+    const file = join(dir, 'pairs.jsonl');
+    const r = run(true, 'train', 'reward', '--model', model, '--train', file, '--out', join(dir, 'rm-pairs'), '--score-batch-size', '16');
+    expect(r.stdout).toContain(`train: 30 records from ${file} (pairs), 1 unreadable lines\n`);
+    expect(r.stderr).toMatch(new RegExp(`warning: ${file}:3: schema: chosen: `));
+    expect(r.stdout).toMatch(/train: \d+ of 30 pairs truncated/);
+    // --format overrides detection: read as PKU-SafeRLHF, no line fits, and the command says so
+    const forced = cliError('train', 'reward', '--model', model, '--train', file, '--out', join(dir, 'rm-pairs-2'), '--format', 'pku');
+    expect(forced).toContain(`warning: ${file}:1: schema: response_0: `);
+    expect(forced).toContain(`${file}: no record could be read as pku (31 lines, 31 unreadable, 0 with contradictory labels); check the file or --format`);
+  });
+
+  it('a cost model refuses data without safety labels, saying what to give', () => {
+    expect(cliError('train', 'cost', '--model', model, '--train', hhFile, '--out', join(dir, 'cm-hh'))).toMatch(/a cost model needs safety labels .* but this hh file has none/);
+  });
+});
