@@ -1,7 +1,7 @@
 // Pure loss functions: tensors in, { loss, metrics } out.
 export { maskedMean, maskedMeanPerSequence, MASKED_MEANS, type LossAggregation, type LossOutput } from './masked.js';
 export { rewardModelLoss } from './reward.js';
-export { costModelLoss } from './cost.js';
+export { costLabelLoss, costModelLoss } from './cost.js';
 export { dpoLoss } from './dpo.js';
 export { ppoPolicyLoss } from './ppo.js';
 export { criticLoss } from './critic.js';
