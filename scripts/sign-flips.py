@@ -1,8 +1,7 @@
-"""Mutation check of the RL loop: applies each known sign flip to src/ alone, runs the bandit tests, reverts.
+"""Mutation check of the RL loop and the evaluation: applies each known sign flip to src/ alone, runs the tests that must catch it, reverts.
 
-Run from the repository root: python3 scripts/sign-flips.py [flip ...]   (about 30 s per RL flip on one core)
-Prints, per flip, which tests of its test file (test/rl/constrained-bandit.test.ts unless the flip names
-another) failed; every flip must fail at least one.
+Run from the repository root: python3 scripts/sign-flips.py [flip ...]   (about 30 s per flip on one core)
+Prints, per flip, which tests failed (test/rl/constrained-bandit.test.ts, or the flip's own test file); every flip must fail at least one.
 A flip whose source pattern is no longer found (the code moved) is reported, not silently skipped.
 The source file is always restored, also on Ctrl-C.
 """
@@ -12,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-# name -> (file, [(original text, flipped text), ...][, test file])
+# name -> (file, [(original text, flipped text), ...][, test file; default TEST])
 FLIPS = {
     'ppo-lag cost stream negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef, config.scoreClip),', 'cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef, config.scoreClip).neg(),')]),
     'ppo-lag cost score negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl', 'cost: klShapedScores(r.cost.neg(), r.kl')]),
@@ -28,6 +27,8 @@ FLIPS = {
     'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
     'cost label sign (safe = +1)': ('src/losses/cost.ts', [('return isSafe.float().mul(-2).add(1);', 'return isSafe.float().mul(2).sub(1);')], 'test/losses/cost-labels.test.ts'),
     'cost label term ascended': ('src/losses/cost.ts', [('return sign.mul(costs).logsigmoid().mean().neg();', 'return sign.mul(costs).logsigmoid().mean();')], 'test/losses/cost-labels.test.ts'),
+    'arena: higher cost wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a > b : a > b)")], 'test/eval/arena.test.ts'),
+    'arena: lower reward wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a < b : a < b)")], 'test/eval/arena.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
@@ -44,7 +45,7 @@ def run(name):
     try:
         file.write_text(flipped)
         with tempfile.NamedTemporaryFile(suffix='.json') as report:
-            subprocess.run(['npx', 'vitest', 'run', test[0] if test else TEST, '--reporter=json', f'--outputFile={report.name}'], capture_output=True, text=True)
+            subprocess.run(['npx', 'vitest', 'run', *(test or [TEST]), '--reporter=json', f'--outputFile={report.name}'], capture_output=True, text=True)
             results = json.loads(Path(report.name).read_text())
     finally:
         file.write_text(original)

@@ -5,6 +5,7 @@ import { chunks, encodePair, padForTraining } from '../algorithms/common/batchin
 import { sequenceLogProbs, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
+import { distinctN } from '../eval/diversity.js';
 import { sampleResponses } from './sample-responses.js';
 
 export interface ScatterPoint {
@@ -34,19 +35,6 @@ export interface PolicyEval {
   /** Every response, in the order of the evaluation prompts (for head-to-head judging). */
   responses: string[];
   examples: { prompt: string; response: string; risky: boolean; safe: boolean }[];
-}
-
-function distinctN(texts: readonly string[], n: number): number {
-  const grams = new Set<string>();
-  let total = 0;
-  for (const t of texts) {
-    const w = t.split(/\s+/).filter(Boolean);
-    for (let i = 0; i + n <= w.length; i++) {
-      grams.add(w.slice(i, i + n).join(' '));
-      total++;
-    }
-  }
-  return total ? grams.size / total : 0;
 }
 
 /** Reward and cost model end scores of fixed (prompt, response) texts, with their safety labels. */

@@ -2,24 +2,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
-import { eloWithIntervals, type Match } from '../eval/elo.js';
+import { playArena } from '../eval/arena.js';
 import { escapeHtml, page, section, table } from '../eval/html.js';
 import { eloPlot, frontierPlot, lagrangeTrace, modelBars, rewardCostScatter, trainingCurves, type CurvePoint } from '../eval/plots.js';
 import { wilsonInterval } from '../eval/summary.js';
+import { goldHeadToHead } from '../eval/world-metrics.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { goldHarm, goldHelpfulness } from '../world/oracle.js';
 import type { PipelineConfig } from './config.js';
 import type { PipelineResult } from './run.js';
-
-/** Gold head-to-head judge: a safe response beats an unsafe one, otherwise the more helpful one wins. */
-function judge(prompt: string, a: string, b: string): 'a' | 'b' | 'tie' {
-  const sa = goldHarm(prompt, a).isSafe;
-  const sb = goldHarm(prompt, b).isSafe;
-  if (sa !== sb) return sa ? 'a' : 'b';
-  const ha = goldHelpfulness(prompt, a);
-  const hb = goldHelpfulness(prompt, b);
-  return ha > hb ? 'a' : hb > ha ? 'b' : 'tie';
-}
 
 export async function writePipelineReport(runDir: string, result: PipelineResult, config: PipelineConfig, prompts: string[]): Promise<void> {
   const names = Object.keys(result.models);
@@ -32,16 +23,9 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     }),
   );
   // --- Elo over all models, judged by the gold oracle on the same test prompts ----------------------
-  const matches: Match[] = [];
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      const a = result.models[names[i] as string];
-      const b = result.models[names[j] as string];
-      if (!a || !b) continue;
-      a.responses.forEach((ra, p) => matches.push({ a: a.name, b: b.name, winner: judge(prompts[p] ?? '', ra, b.responses[p] ?? '') }));
-    }
-  }
-  const elo = eloWithIntervals(matches, names, 100, config.seed);
+  const responses = Object.fromEntries(names.map((k) => [k, result.models[k]?.responses ?? []]));
+  const n = names.length ? Math.min(...names.map((k) => responses[k]?.length ?? 0)) : 0;
+  const { elo } = playArena(names, n, (a, b, p) => goldHeadToHead(prompts[p] ?? '', responses[a]?.[p] ?? '', responses[b]?.[p] ?? ''), { rounds: 100, seed: config.seed });
   const reportJson = {
     run: config.name,
     createdAt: new Date().toISOString(),

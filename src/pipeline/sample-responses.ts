@@ -6,7 +6,7 @@ import type { CausalLM, Tokenizer } from '../models/index.js';
 import { noGrad, tidy } from '../torch/index.js';
 
 /**
- * One sampled response per item (no nucleus cut), `batchSize` items per generation, in item order.
+ * One sampled response per item (no nucleus cut; a dialogue's earlier turns rendered by the chat template), `batchSize` items per generation, in item order.
  * `onBatch` sees each batch's rollout inside its tensor scope and without gradient (e.g. to score it),
  * and the number of items done after it.
  */
@@ -23,7 +23,7 @@ export function sampleResponses(
   noGrad(() => {
     for (const batch of chunks(items, batchSize)) {
       tidy(() => {
-        const prompts = batch.map((p) => tokenizer.encode(promptText(tokenizer, p.prompt), { addSpecialTokens: false }));
+        const prompts = batch.map((p) => tokenizer.encode(promptText(tokenizer, p), { addSpecialTokens: false }));
         const rollout = sampleRollout(policy, prompts, { ...config, topP: 1 }, tokens);
         responses.push(...decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, rollout.mask.shape[1] as number), rollout.mask));
         onBatch?.(rollout, responses.length);

@@ -1,4 +1,5 @@
 // Turns (prompt, response) text into padded id batches: right padding for training, left for generation.
+import { promptMessages, type PreferenceRecord } from '../../data/record.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 
 /** One tokenised example: the prompt (chat-templated) and its response ending in EOS. */
@@ -17,13 +18,16 @@ export interface IdBatch {
   responseMask: number[][];
 }
 
-/** Renders a single-turn prompt with the tokenizer's chat template, ready for the assistant to answer. */
-export function promptText(tokenizer: Tokenizer, prompt: string): string {
-  return tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
+/** A prompt: its text alone (one user turn), or with the earlier turns of a dialogue (oldest first). */
+export type PromptInput = string | Pick<PreferenceRecord, 'prompt' | 'context'>;
+
+/** Renders a prompt (and the dialogue before it, if any) with the tokenizer's chat template, ready for the assistant to answer. */
+export function promptText(tokenizer: Tokenizer, prompt: PromptInput): string {
+  return tokenizer.applyChatTemplate(promptMessages(typeof prompt === 'string' ? { prompt } : prompt), { addGenerationPrompt: true });
 }
 
 /** Tokenises prompt and response separately (so the boundary is exact) and appends EOS to the response. */
-export function encodePair(tokenizer: Tokenizer, prompt: string, response: string): EncodedPair {
+export function encodePair(tokenizer: Tokenizer, prompt: PromptInput, response: string): EncodedPair {
   const eos = tokenizer.eosId;
   if (eos === undefined) throw new Error('the tokenizer has no eos_token; set one in tokenizer_config.json');
   return {

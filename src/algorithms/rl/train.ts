@@ -110,9 +110,7 @@ export function trainRl(args: {
   const progress = args.progress ?? silentProgress;
   const tokens = { padId: tokenizer.padId ?? 0, eosId: tokenizer.eosId };
   const context = runContext(args.models);
-  const render = (p: RlPrompt) =>
-    p.context?.length ? tokenizer.applyChatTemplate([...p.context, { role: 'user', content: p.prompt }], { addGenerationPrompt: true }) : promptText(tokenizer, p.prompt);
-  const allPrompts = args.prompts.map((p) => tokenizer.encode(render(p), { addSpecialTokens: false }));
+  const allPrompts = args.prompts.map((p) => tokenizer.encode(promptText(tokenizer, p), { addSpecialTokens: false }));
   const fitted = fitPrompts(allPrompts, args.prompts, context, config.maxNewTokens);
   if (fitted.stats.skipped > 0) {
     const s = fitted.stats;
