@@ -10,7 +10,7 @@ import { trainSft } from '../algorithms/sft/train.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
 import { ScoreEnsemble, warmAverage } from '../algorithms/score/ensemble.js';
 import { trainRl, type GoldJudge, type RlLogRecord } from '../algorithms/rl/train.js';
-import type { RlMethod, StreamName } from '../algorithms/rl/method.js';
+import { criticStreams, type RlMethod, type StreamName } from '../algorithms/rl/method.js';
 import { ppoMethod } from '../algorithms/ppo/method.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
 import { rewardShapingMethod } from '../algorithms/reward-shaping/method.js';
@@ -265,7 +265,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
       manualSeed(config.seed + 10);
       const method = make();
       const critics: Partial<Record<StreamName, ScoreModel>> = {};
-      for (const s of method.streams) critics[s] = ScoreModel.fromScoreModel(loadScore(s), 'critic');
+      for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(loadScore(s), 'critic');
       const actor = loadLM(sftModelDir);
       const reference = loadLM(sftModelDir);
       const out = trainRl({

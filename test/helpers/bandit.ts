@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promptText } from '../../src/algorithms/common/batching.js';
 import type { z } from 'zod';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
-import type { RlMethod, StreamName } from '../../src/algorithms/rl/method.js';
+import { criticStreams, type RlMethod, type StreamName } from '../../src/algorithms/rl/method.js';
 import { trainRl, type RlLogRecord, type SequenceScorer } from '../../src/algorithms/rl/train.js';
 import { createCausalLM, lastTokenIndex, parseModelConfig, ScoreModel, trainWordLevel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import { AdamW, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
@@ -179,7 +179,7 @@ export function runBandit(task: BanditTask, method: RlMethod, config: z.input<ty
   manualSeed(seed + 1000);
   const actor = task.reference.clone();
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of method.streams) critics[s] = ScoreModel.fromCausalLM(task.reference, 'critic');
+  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromCausalLM(task.reference, 'critic');
   const outDir = mkdtempSync(join(tmpdir(), 'bandit-'));
   try {
     const cfg = RlConfigSchema.parse({ maxNewTokens: 1, checkpointEvery: 1_000_000, ...config, seed });

@@ -1,4 +1,5 @@
 // What persists across RL steps: the models, the critics in stream order, their optimisers and the PTX data.
+import { ConfigError } from '../../config/schema-cli.js';
 import { AdamW, lrSchedule, type Tensor } from '../../torch/index.js';
 import type { OptimConfig } from '../common/optim-config.js';
 import type { EncodedPair } from '../common/batching.js';
@@ -35,6 +36,9 @@ export function setLearningRates(ctx: RlContext, step: number): void {
 
 /** Checks the models against the method, creates the optimisers and puts the frozen models in eval mode. */
 export function createRlContext(method: RlMethod, models: RlModels, config: RlConfig, ptx: EncodedPair[], padId: number): RlContext {
+  if (!method.estimator.usesCritic && config.samplesPerPrompt < 2) {
+    throw new ConfigError(`${method.name} compares the samples of a prompt with each other (its ${method.estimator.name} baseline): set rl.samplesPerPrompt >= 2 (got ${config.samplesPerPrompt})`);
+  }
   const critics = methodCritics(method, models);
   const actorParams = models.actor.parameters();
   const actorOpt = new AdamW(actorParams, { lr: config.actorOptim.lr, weightDecay: config.actorOptim.weightDecay });

@@ -15,7 +15,7 @@ import { ppoMethod } from '../ppo/method.js';
 import { rewardShapingMethod } from '../reward-shaping/method.js';
 import { evaluateScoreModel } from '../score/train.js';
 import type { RlFolderMethod, RlFoldersConfig } from './folders-config.js';
-import type { RlMethod, StreamName } from './method.js';
+import { criticStreams, type RlMethod, type StreamName } from './method.js';
 import { trainRl, type RlLogRecord, type RlPrompt, type RlTruncation } from './train.js';
 
 /** Builds each method from the run's settings; `threshold` is d (used by ppo-lag only). */
@@ -81,7 +81,7 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
   }
   const method = METHODS[methodName](config, threshold?.value ?? 0);
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of method.streams) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : (costModel as ScoreModel), 'critic');
+  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : (costModel as ScoreModel), 'critic');
 
   const file = readPrompts(config.prompts);
   for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);

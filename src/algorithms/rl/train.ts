@@ -1,4 +1,4 @@
-// The PPO-family loop: per step, rollout -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
+// The RL loop: per step, rollout (G samples per prompt) -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
 import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
@@ -143,7 +143,8 @@ export function trainRl(args: {
     // Seeds derive from the step, so a resumed run draws the same prompts and samples.
     manualSeed(config.seed * 100_003 + step);
     const rng = new Rng(config.seed).derive(`step-${step}`);
-    const picked = Array.from({ length: config.promptsPerStep }, () => rng.int(prompts.length));
+    // G = samplesPerPrompt consecutive rows per drawn prompt: the groups of the critic-free baselines.
+    const picked = Array.from({ length: config.promptsPerStep }, () => rng.int(prompts.length)).flatMap((i) => Array<number>(config.samplesPerPrompt).fill(i));
     const ptxRng = rng.derive('ptx');
     setLearningRates(ctx, step);
     const record = tidy(() => {
