@@ -1,7 +1,7 @@
-"""Mutation check of the RL loop: applies each known sign flip to src/ alone, runs the bandit tests, reverts.
+"""Mutation check of the RL loop and the losses: applies each known sign flip to src/ alone, runs its tests, reverts.
 
 Run from the repository root: python3 scripts/sign-flips.py [flip ...]   (about 30 s per flip on one core)
-Prints, per flip, which tests of test/rl/constrained-bandit.test.ts failed; every flip must fail at least one.
+Prints, per flip, which tests failed (test/rl/constrained-bandit.test.ts, or the flip's own test file); every flip must fail at least one.
 A flip whose source pattern is no longer found (the code moved) is reported, not silently skipped.
 The source file is always restored, also on Ctrl-C.
 """
@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-# name -> (file, [(original text, flipped text), ...])
+# name -> (file, [(original text, flipped text), ...][, test file]); the test file defaults to TEST
 FLIPS = {
     'ppo-lag cost stream negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef, config.scoreClip),', 'cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef, config.scoreClip).neg(),')]),
     'ppo-lag cost score negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl', 'cost: klShapedScores(r.cost.neg(), r.kl')]),
@@ -25,12 +25,18 @@ FLIPS = {
     'ppo clip inverted (min for max)': ('src/losses/ppo.ts', [('unclipped.maximum(clipped)', 'unclipped.minimum(clipped)')]),
     'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - clip, 1 + clip)', 'ratio.clamp(1 + clip, 1 - clip)')]),
     'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
+    'dpo logit h_l - h_w': ('src/losses/dpo.ts', [('const scaled = w.sub(l).mul(settings.beta);', 'const scaled = l.sub(w).mul(settings.beta);')], 'test/losses/dpo.test.ts'),
+    'safe-dpo offset added': ('src/losses/dpo.ts', [('const z = offset ? scaled.sub(offset) : scaled;', 'const z = offset ? scaled.add(offset) : scaled;')], 'test/losses/dpo.test.ts'),
+    'safe-dpo offset u_w - u_l': ('src/losses/safe-dpo.ts', [('(Number(p.rejectedUnsafe) - Number(p.chosenUnsafe))', '(Number(p.chosenUnsafe) - Number(p.rejectedUnsafe))')], 'test/losses/dpo.test.ts'),
+    'safe-dpo unsafe winner kept': ('src/losses/safe-dpo.ts', [('const swap = !isSafe[better] && isSafe[worse];', 'const swap = isSafe[better] && !isSafe[worse];')], 'test/losses/dpo.test.ts'),
+    'robust dpo eps sign': ('src/losses/dpo.ts', [('.add(z.neg().logsigmoid().mul(eps)).div(1 - 2 * eps)', '.sub(z.neg().logsigmoid().mul(eps)).div(1 - 2 * eps)')], 'test/losses/dpo.test.ts'),
+    'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
 
 def run(name):
-    path, subs = FLIPS[name]
+    path, subs, *test = FLIPS[name]
     file = Path(path)
     original = file.read_text()
     flipped = original
@@ -41,7 +47,7 @@ def run(name):
     try:
         file.write_text(flipped)
         with tempfile.NamedTemporaryFile(suffix='.json') as report:
-            subprocess.run(['npx', 'vitest', 'run', TEST, '--reporter=json', f'--outputFile={report.name}'], capture_output=True, text=True)
+            subprocess.run(['npx', 'vitest', 'run', test[0] if test else TEST, '--reporter=json', f'--outputFile={report.name}'], capture_output=True, text=True)
             results = json.loads(Path(report.name).read_text())
     finally:
         file.write_text(original)
