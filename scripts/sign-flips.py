@@ -30,6 +30,8 @@ FLIPS = {
     'safe-dpo offset u_w - u_l': ('src/losses/safe-dpo.ts', [('(Number(p.rejectedUnsafe) - Number(p.chosenUnsafe))', '(Number(p.chosenUnsafe) - Number(p.rejectedUnsafe))')], 'test/losses/dpo.test.ts'),
     'safe-dpo unsafe winner kept': ('src/losses/safe-dpo.ts', [('const swap = !isSafe[better] && isSafe[worse];', 'const swap = isSafe[better] && !isSafe[worse];')], 'test/losses/dpo.test.ts'),
     'robust dpo eps sign': ('src/losses/dpo.ts', [('.add(z.neg().logsigmoid().mul(eps)).div(1 - 2 * eps)', '.sub(z.neg().logsigmoid().mul(eps)).div(1 - 2 * eps)')], 'test/losses/dpo.test.ts'),
+    'dpo trainer: worse response chosen': ('src/algorithms/dpo/pairs.ts', [('chosen: r.responses[r.betterResponseId], rejected: r.responses[1 - r.betterResponseId] as string', 'chosen: r.responses[1 - r.betterResponseId] as string, rejected: r.responses[r.betterResponseId]')], 'test/algorithms/dpo-train.test.ts'),
+    'dpo trainer: reference log-probs swapped': ('src/algorithms/dpo/train.ts', [('refChosen: tensor(ref.map((r) => r[0])),', 'refChosen: tensor(ref.map((r) => r[1])),'), ('refRejected: tensor(ref.map((r) => r[1])),', 'refRejected: tensor(ref.map((r) => r[0])),')], 'test/algorithms/dpo-train.test.ts'),
     'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
