@@ -1,4 +1,4 @@
-"""Mutation check of the RL loop and the evaluation: applies each known sign flip to src/ alone, runs the tests that must catch it, reverts.
+"""Mutation check of the RL loop, the losses and the evaluation: applies each known sign flip to src/ alone, runs the tests that must catch it, reverts.
 
 Run from the repository root: python3 scripts/sign-flips.py [flip ...]   (about 30 s per flip on one core)
 Prints, per flip, which tests failed (test/rl/constrained-bandit.test.ts, or the flip's own test file); every flip must fail at least one.
@@ -29,6 +29,14 @@ FLIPS = {
     'cost label term ascended': ('src/losses/cost.ts', [('return sign.mul(costs).logsigmoid().mean().neg();', 'return sign.mul(costs).logsigmoid().mean();')], 'test/losses/cost-labels.test.ts'),
     'arena: higher cost wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a > b : a > b)")], 'test/eval/arena.test.ts'),
     'arena: lower reward wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a < b : a < b)")], 'test/eval/arena.test.ts'),
+    'dpo logit h_l - h_w': ('src/losses/dpo.ts', [('const scaled = w.sub(l).mul(settings.beta);', 'const scaled = l.sub(w).mul(settings.beta);')], 'test/losses/dpo.test.ts'),
+    'safe-dpo offset added': ('src/losses/dpo.ts', [('const z = offset ? scaled.sub(offset) : scaled;', 'const z = offset ? scaled.add(offset) : scaled;')], 'test/losses/dpo.test.ts'),
+    'safe-dpo offset u_w - u_l': ('src/losses/safe-dpo.ts', [('(Number(p.rejectedUnsafe) - Number(p.chosenUnsafe))', '(Number(p.chosenUnsafe) - Number(p.rejectedUnsafe))')], 'test/losses/dpo.test.ts'),
+    'safe-dpo unsafe winner kept': ('src/losses/safe-dpo.ts', [('const swap = !isSafe[better] && isSafe[worse];', 'const swap = isSafe[better] && !isSafe[worse];')], 'test/losses/dpo.test.ts'),
+    'robust dpo eps sign': ('src/losses/dpo.ts', [('.add(z.neg().logsigmoid().mul(eps)).div(1 - 2 * eps)', '.sub(z.neg().logsigmoid().mul(eps)).div(1 - 2 * eps)')], 'test/losses/dpo.test.ts'),
+    'dpo trainer: worse response chosen': ('src/algorithms/dpo/pairs.ts', [('chosen: r.responses[r.betterResponseId], rejected: r.responses[1 - r.betterResponseId] as string', 'chosen: r.responses[1 - r.betterResponseId] as string, rejected: r.responses[r.betterResponseId]')], 'test/algorithms/dpo-train.test.ts'),
+    'dpo trainer: reference log-probs swapped': ('src/algorithms/dpo/train.ts', [('refChosen: tensor(ref.map((r) => r[0])),', 'refChosen: tensor(ref.map((r) => r[1])),'), ('refRejected: tensor(ref.map((r) => r[1])),', 'refRejected: tensor(ref.map((r) => r[0])),')], 'test/algorithms/dpo-train.test.ts'),
+    'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
