@@ -1,7 +1,9 @@
 // Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
-// the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details.
+// the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details, weak passwords.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
+import { openDatabase } from '../../src/annotate/db/open.js';
+import { ensureAdmin } from '../../src/annotate/serve.js';
 import { ADMIN, backends, Client, serverWithAdmin, startServer, type TestServer } from './helpers.js';
 
 /** `n` clients that each hold a CSRF token (from GET /api/me), ready to post at once. */
@@ -201,6 +203,40 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
         expect(String([r.headers['set-cookie']].flat()[0])).not.toMatch(/Secure/);
       } finally {
         await other.close();
+      }
+    });
+  });
+
+  describe('password policy', () => {
+    it('refuses passwords over 72 bytes, common ones and the username; a longer guess never matches on its first 72 bytes', async () => {
+      const create = (username: string, password: string) => admin.post<{ error: string }>('/api/users', { username, password, role: 'annotator' });
+      const tooLong = await create('long-pw', 'x'.repeat(73));
+      expect(tooLong.status).toBe(400);
+      expect(tooLong.body.error).toMatch(/at most 72 bytes/);
+      const common = await create('common-pw', 'Password123');
+      expect(common.status).toBe(400);
+      expect(common.body.error).toMatch(/common/);
+      const same = await create('same-as-name', 'Same-As-Name');
+      expect(same.status).toBe(400);
+      expect(same.body.error).toMatch(/username/);
+      // Exactly 72 bytes is allowed; bcrypt would accept anything appended to it, the server does not.
+      const full = `${'k'.repeat(60)}-0123456789a`;
+      expect(Buffer.byteLength(full)).toBe(72);
+      expect((await create('full-pw', full)).status).toBe(201);
+      expect((await new Client(server.baseUrl).login('full-pw', `${full}-and-more`)).status).toBe(401);
+      expect((await new Client(server.baseUrl).login('full-pw', full)).status).toBe(200);
+    });
+
+    it('refuses to create a first admin with a common password or the username as password', async () => {
+      const fresh = await backend.fresh();
+      const db = await openDatabase(fresh.url);
+      try {
+        await expect(ensureAdmin(db, 'root', 'changeme123', 4)).rejects.toThrow(/common/);
+        await expect(ensureAdmin(db, 'rootuser', 'RootUser', 4)).rejects.toThrow(/username/);
+        await expect(ensureAdmin(db, 'root', 'a-much-better-one', 4)).resolves.toMatch(/created admin/);
+      } finally {
+        await db.close();
+        await fresh.drop();
       }
     });
   });
