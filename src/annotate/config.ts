@@ -116,7 +116,7 @@ export const ServeConfigSchema = z
     adminPassword: z
       .string()
       .default('')
-      .describe('password of --admin-user, at least 8 characters (or set SAFEALIGN_ADMIN_PASSWORD; prefer the variable: flags show in ps)'),
+      .describe('password of --admin-user: 8 characters to 72 bytes, not a common password, not the username (or set SAFEALIGN_ADMIN_PASSWORD; prefer the variable: flags show in ps)'),
     modelsDir: z
       .string()
       .default('runs')

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServeConfig } from './config.js';
 import type { SqlDriver } from './db/driver.js';
 import { openDatabase } from './db/open.js';
+import { passwordProblem } from './passwords.js';
 import { countUsers, createUser } from './store/accounts.js';
 import { createAnnotationServer } from './server.js';
 
@@ -21,9 +22,8 @@ export async function ensureAdmin(db: SqlDriver, username: string, password: str
   if (!username) {
     return 'no admin account yet: restart with --admin-user NAME and SAFEALIGN_ADMIN_PASSWORD=... (or --admin-password) to create one';
   }
-  if (password.length < 8) {
-    throw new AdminSetupError(`the password of admin '${username}' must have at least 8 characters (--admin-password or SAFEALIGN_ADMIN_PASSWORD)`);
-  }
+  const problem = passwordProblem(password, username);
+  if (problem) throw new AdminSetupError(`the password of admin '${username}' is refused: ${problem} (--admin-password or SAFEALIGN_ADMIN_PASSWORD)`);
   await createUser(db, { username, passwordHash: await bcrypt.hash(password, bcryptRounds), role: 'admin' });
   return `created admin '${username}'`;
 }

@@ -324,14 +324,14 @@ describe.each(backends())('annotation app on $name', (backend) => {
       );
       const id = (mine as { id: number }).id;
       expect((await ann1.get(`/api/assignments/${id}`)).status).toBe(200);
-      expect((await ann2.get(`/api/assignments/${id}`)).status).toBe(403);
+      expect((await ann2.get(`/api/assignments/${id}`)).status).toBe(404);
       expect((await rev.get(`/api/assignments/${id}`)).status).toBe(403);
       expect((await admin.get(`/api/assignments/${id}`)).status).toBe(200);
       const p = TASK_PAIRS[0] as FixturePair;
       const answer = submissionFor(p, p.responses[0]);
-      expect((await ann2.post(`/api/assignments/${id}/label`, answer)).status).toBe(403);
+      expect((await ann2.post(`/api/assignments/${id}/label`, answer)).status).toBe(404);
       expect((await ann1.post(`/api/assignments/${id}/label`, answer)).status).toBe(409);
-      expect((await ann1.get(`/api/assignments/999999`)).status).toBe(403);
+      expect((await ann1.get(`/api/assignments/999999`)).status).toBe(404);
       // Validation at the edge: an unsafe answer without category or severity is refused.
       const invalid = await ann1.post(`/api/assignments/${id}/label`, { ...answer, left: { safe: false, categories: [], severity: null } });
       expect(invalid.status).toBe(400);

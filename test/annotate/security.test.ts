@@ -1,8 +1,26 @@
 // Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
-// the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details.
+// the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details, weak passwords,
+// probing others' assignments by id.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
-import { ADMIN, backends, Client, serverWithAdmin, startServer, type TestServer } from './helpers.js';
+import { openDatabase } from '../../src/annotate/db/open.js';
+import { ensureAdmin } from '../../src/annotate/serve.js';
+import {
+  ADMIN,
+  backends,
+  Client,
+  fixtureByPrompt,
+  pkuJsonl,
+  plainJsonl,
+  QUALIFICATION_PAIRS,
+  serverWithAdmin,
+  signedIn,
+  startServer,
+  submissionFor,
+  TASK_PAIRS,
+  type ApiResponse,
+  type TestServer,
+} from './helpers.js';
 
 /** `n` clients that each hold a CSRF token (from GET /api/me), ready to post at once. */
 async function readyClients(baseUrl: string, n: number): Promise<Client[]> {
@@ -203,6 +221,73 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
         await other.close();
       }
     });
+  });
+
+  describe('password policy', () => {
+    it('refuses passwords over 72 bytes, common ones and the username; a longer guess never matches on its first 72 bytes', async () => {
+      const create = (username: string, password: string) => admin.post<{ error: string }>('/api/users', { username, password, role: 'annotator' });
+      const tooLong = await create('long-pw', 'x'.repeat(73));
+      expect(tooLong.status).toBe(400);
+      expect(tooLong.body.error).toMatch(/at most 72 bytes/);
+      const common = await create('common-pw', 'Password123');
+      expect(common.status).toBe(400);
+      expect(common.body.error).toMatch(/common/);
+      const same = await create('same-as-name', 'Same-As-Name');
+      expect(same.status).toBe(400);
+      expect(same.body.error).toMatch(/username/);
+      // Exactly 72 bytes is allowed; bcrypt would accept anything appended to it, the server does not.
+      const full = `${'k'.repeat(60)}-0123456789a`;
+      expect(Buffer.byteLength(full)).toBe(72);
+      expect((await create('full-pw', full)).status).toBe(201);
+      expect((await new Client(server.baseUrl).login('full-pw', `${full}-and-more`)).status).toBe(401);
+      expect((await new Client(server.baseUrl).login('full-pw', full)).status).toBe(200);
+    });
+
+    it('refuses to create a first admin with a common password or the username as password', async () => {
+      const fresh = await backend.fresh();
+      const db = await openDatabase(fresh.url);
+      try {
+        await expect(ensureAdmin(db, 'root', 'changeme123', 4)).rejects.toThrow(/common/);
+        await expect(ensureAdmin(db, 'rootuser', 'RootUser', 4)).rejects.toThrow(/username/);
+        await expect(ensureAdmin(db, 'root', 'a-much-better-one', 4)).resolves.toMatch(/created admin/);
+      } finally {
+        await db.close();
+        await fresh.drop();
+      }
+    });
+  });
+
+  it("answers the same for another annotator's assignment or qualification attempt as for one that does not exist", async () => {
+    const project = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'probing', settings: { goldShare: 0, auditShare: 0 } });
+    const id = project.body.project.id;
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 'q', kind: 'qualification', jsonl: pkuJsonl(QUALIFICATION_PAIRS) })).status).toBe(201);
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 't', kind: 'task', jsonl: plainJsonl(TASK_PAIRS) })).status).toBe(201);
+    for (const u of ['prober', 'probed']) expect((await admin.post('/api/users', { username: u, password: `pw-${u}-123`, role: 'annotator' })).status).toBe(201);
+    const [prober, probed] = [await signedIn(server.baseUrl, 'prober', 'pw-prober-123'), await signedIn(server.baseUrl, 'probed', 'pw-probed-123')];
+    // The probed annotator passes the test and holds an open assignment.
+    const start = await probed.post<{ test: { attemptId: number; items: { itemId: number; prompt: string; left: string }[] } }>(`/api/projects/${id}/qualification/start`);
+    const answers = start.body.test.items.map((it) => {
+      const p = fixtureByPrompt(it.prompt);
+      return { itemId: it.itemId, answer: submissionFor(p, it.left) };
+    });
+    const theirs = start.body.test.attemptId;
+    expect((await probed.post(`/api/projects/${id}/qualification/${theirs}`, { answers })).status).toBe(200);
+    const next = await probed.post<{ assignment: { id: number; left: string; prompt: string } }>(`/api/projects/${id}/assignments/next`);
+    const assignment = next.body.assignment.id;
+    const missing = 999_999;
+    const same = async (probe: (n: number) => Promise<ApiResponse<{ error?: string }>>, existing: number) => {
+      const [a, b] = [await probe(existing), await probe(missing)];
+      expect(a.status).toBe(b.status);
+      expect(a.body.error?.replace(String(existing), 'N')).toBe(b.body.error?.replace(String(missing), 'N'));
+      return a.status;
+    };
+    expect(await same((n) => prober.get(`/api/assignments/${n}`), assignment)).toBe(404);
+    const label = submissionFor(fixtureByPrompt(next.body.assignment.prompt), next.body.assignment.left);
+    expect(await same((n) => prober.post(`/api/assignments/${n}/label`, label), assignment)).toBe(404);
+    // The prober's own (open) attempt is still a real one; the probed's finished attempt looks like none.
+    expect(await same((n) => prober.post(`/api/projects/${id}/qualification/${n}`, { answers }), theirs)).toBe(404);
+    // The assignment is untouched and still answerable by its owner.
+    expect((await probed.post(`/api/assignments/${assignment}/label`, label)).status).toBe(200);
   });
 
   describe('request bodies', () => {

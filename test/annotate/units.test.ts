@@ -1,10 +1,11 @@
 // Small pure pieces of the annotation app: display-order mapping, majority resolution, gold schedule, audit size,
-// import parsing, SQLite placeholder rewriting.
+// import parsing, SQLite placeholder rewriting, the password policy.
 import { describe, expect, it } from 'vitest';
 import { resolveByMajority } from '../../src/annotate/aggregate.js';
 import { toPositional } from '../../src/annotate/db/sqlite.js';
 import { ImportError, parseImport } from '../../src/annotate/import.js';
 import { submissionToLabel, type LabelSubmission, type PairLabel } from '../../src/annotate/model.js';
+import { passwordProblem } from '../../src/annotate/passwords.js';
 import { goldIsDue } from '../../src/annotate/store/assignments.js';
 import { auditSampleSize } from '../../src/annotate/store/projects.js';
 import { pkuJsonl, QUALIFICATION_PAIRS } from './helpers.js';
@@ -123,5 +124,22 @@ describe('toPositional', () => {
   it('rewrites $n placeholders to ? in order, repeating parameters used twice', () => {
     expect(toPositional('SELECT $2, $1, $2', ['a', 'b'])).toEqual({ sql: 'SELECT ?, ?, ?', params: ['b', 'a', 'b'] });
     expect(() => toPositional('SELECT $3', ['a'])).toThrow(/placeholder \$3/);
+  });
+});
+
+describe('passwordProblem', () => {
+  it('takes 8 characters to 72 bytes, refuses common passwords and the username, case and width folded', () => {
+    expect(passwordProblem('correct horse battery', 'alice')).toBeNull();
+    expect(passwordProblem('short12', 'alice')).toMatch(/at least 8/);
+    expect(passwordProblem('x'.repeat(72), 'alice')).toBeNull();
+    expect(passwordProblem('x'.repeat(73), 'alice')).toMatch(/at most 72 bytes/);
+    // 24 three-byte characters are 72 bytes; 25 are 75.
+    expect(passwordProblem('€'.repeat(24), 'alice')).toBeNull();
+    expect(passwordProblem('€'.repeat(25), 'alice')).toMatch(/75/);
+    for (const common of ['password123', 'Password123', 'QWERTY123', 'ｐａｓｓｗｏｒｄ１２３', 'iloveyou']) {
+      expect(passwordProblem(common, 'alice'), common).toMatch(/common/);
+    }
+    expect(passwordProblem('Alice-Smith', 'alice-smith')).toMatch(/username/);
+    expect(passwordProblem('alice-smith-2', 'alice-smith')).toBeNull();
   });
 });

@@ -7,6 +7,7 @@ import type { SqlDriver } from '../db/driver.js';
 import { buildExport } from '../export.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { parseImport } from '../import.js';
+import { passwordProblem } from '../passwords.js';
 import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project } from '../model.js';
 import { projectStats } from '../stats.js';
 import { createUser, listUsers } from '../store/accounts.js';
@@ -26,10 +27,14 @@ export const plainText = (max: number) =>
 const CreateUserBody = z
   .object({
     username: plainText(64),
-    password: z.string().min(8, 'use at least 8 characters').max(200),
+    password: z.string().max(200),
     role: z.enum(ROLES),
   })
-  .strict();
+  .strict()
+  .superRefine((u, ctx) => {
+    const problem = passwordProblem(u.password, u.username);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
+  });
 
 const CreateProjectBody = z
   .object({

@@ -6,6 +6,7 @@ import type { SecurityConfig } from '../config.js';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { LOGIN_BODY_LIMIT } from '../limits.js';
+import { MAX_PASSWORD_BYTES } from '../passwords.js';
 import { deleteExpiredSessions, findLogin } from '../store/accounts.js';
 import { claimLoginAttempt, deleteOldLoginRecords, recordSuccessfulLogin, type LoginLimitReason } from '../store/login-limits.js';
 import { endSession, startSession } from '../security.js';
@@ -61,7 +62,9 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
         throw new HttpError(429, `${LIMIT_MESSAGES[claim.reason]}; try again in ${claim.retryAfterSeconds} s`);
       }
       const found = await findLogin(db, body.username);
-      const ok = await bcrypt.compare(body.password, found?.passwordHash ?? dummyHash);
+      // bcrypt reads 72 bytes: a longer password would match on its first 72 alone, so it never matches.
+      const usable = Buffer.byteLength(body.password, 'utf8') <= MAX_PASSWORD_BYTES;
+      const ok = await bcrypt.compare(body.password, found && usable ? found.passwordHash : dummyHash);
       if (!found || !ok) throw new HttpError(401, 'wrong username or password');
       await recordSuccessfulLogin(db, body.username, req.ip, new Date());
       const { passwordHash: _, ...user } = found;
