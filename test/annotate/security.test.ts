@@ -1,6 +1,6 @@
 // Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
 // the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details, weak passwords,
-// probing others' assignments by id.
+// probing others' assignments by id, racing the qualification attempt limit.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
@@ -288,6 +288,45 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
     expect(await same((n) => prober.post(`/api/projects/${id}/qualification/${n}`, { answers }), theirs)).toBe(404);
     // The assignment is untouched and still answerable by its owner.
     expect((await probed.post(`/api/assignments/${assignment}/label`, label)).status).toBe(200);
+  });
+
+  it('never opens a qualification attempt past the limit when a submission and new starts race, on two servers', async () => {
+    const project = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'retakes', settings: { maxQualificationAttempts: 1 } });
+    const id = project.body.project.id;
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 'q', kind: 'qualification', jsonl: pkuJsonl(QUALIFICATION_PAIRS) })).status).toBe(201);
+    const a = await startServer(dbUrl);
+    const b = await startServer(dbUrl);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const name = `retaker-${round}`;
+        expect((await admin.post('/api/users', { username: name, password: `pw-${name}-123`, role: 'annotator' })).status).toBe(201);
+        const clients = [await signedIn(a.baseUrl, name, `pw-${name}-123`), await signedIn(b.baseUrl, name, `pw-${name}-123`)];
+        const start = await (clients[0] as Client).post<{ test: { attemptId: number; items: { itemId: number; prompt: string; left: string }[] } }>(
+          `/api/projects/${id}/qualification/start`,
+        );
+        const wrong = start.body.test.items.map((it) => {
+          const p = fixtureByPrompt(it.prompt);
+          return { itemId: it.itemId, answer: submissionFor(p, it.left, { ...p.truth, better: (1 - p.truth.better) as 0 | 1, safer: (1 - p.truth.safer) as 0 | 1 }) };
+        });
+        const starts = () => Array.from({ length: 6 }, (_, i) => (clients[i % 2] as Client).post(`/api/projects/${id}/qualification/start`));
+        const results = await Promise.all([
+          ...starts(),
+          (clients[round % 2] as Client).post(`/api/projects/${id}/qualification/${start.body.test.attemptId}`, { answers: wrong }),
+          ...starts(),
+        ]);
+        expect(results[6]?.status, results[6]?.text).toBe(200);
+        // Each start either returned the one open attempt (before the submission) or was refused (after it).
+        for (const r of results) expect([200, 403], r.text).toContain(r.status);
+        const attempts = await server.db.all<{ id: number }>(
+          'SELECT q.id FROM qualification_attempts q JOIN users u ON u.id = q.user_id WHERE u.username = $1 AND q.project_id = $2',
+          [name, id],
+        );
+        expect(attempts.map((x) => x.id)).toEqual([start.body.test.attemptId]);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   describe('request bodies', () => {
