@@ -1,6 +1,7 @@
 // Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
 // the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details, weak passwords,
-// probing others' assignments by id, racing the qualification attempt limit.
+// probing others' assignments by id, racing the qualification attempt limit,
+// look-alike usernames.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
@@ -327,6 +328,49 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
       await a.close();
       await b.close();
     }
+  });
+
+  describe('look-alike usernames', () => {
+    it('refuses names that imitate an existing one: case, width, Cyrillic letters, accents, invisible and bidi characters', async () => {
+      const imitations = ['ADMIN', 'Admin', 'ａｄｍｉｎ', '\u0430dmin', '\u0430\u0501\u043cin', 'admín', 'adrnin', 'ad\u200bmin', 'admin\u200d', '\u202eadmin', 'adm\u0131n'];
+      for (const username of imitations) {
+        const r = await admin.post<{ error: string }>('/api/users', { username, password: 'imitation-pw-1', role: 'admin' });
+        expect([400, 409], `${JSON.stringify(username)}: ${r.text}`).toContain(r.status);
+      }
+      const users = await admin.get<{ users: { username: string }[] }>('/api/users');
+      expect(users.body.users.filter((u) => u.username !== 'admin' && u.username.includes('min'))).toEqual([]);
+      // Names are stored normalised and signed in with in any case or width.
+      expect((await admin.post<{ user: { username: string } }>('/api/users', { username: 'Zoë.Adams', password: 'zoe-password-1', role: 'annotator' })).body.user.username).toBe('zoë.adams');
+      for (const typed of ['zoë.adams', 'ZOË.ADAMS', 'ｚｏë.adams']) expect((await new Client(server.baseUrl).login(typed, 'zoe-password-1')).status, typed).toBe(200);
+    });
+
+    it('counts wrong passwords of one account together whatever case or width the name is typed in', async () => {
+      const s = await startServer(dbUrl, { loginMaxFailures: 3, loginWindowMinutes: 10 });
+      try {
+        expect((await admin.post('/api/users', { username: 'casey', password: 'casey-password-1', role: 'annotator' })).status).toBe(201);
+        const statuses = [];
+        for (const typed of ['casey', 'CASEY', 'ｃａｓｅｙ', 'Casey']) statuses.push((await new Client(s.baseUrl).login(typed, 'wrong-guess-1')).status);
+        expect(statuses).toEqual([401, 401, 401, 429]);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('lets only one of several look-alike names created at once on two servers in', async () => {
+      const a = await startServer(dbUrl);
+      const b = await startServer(dbUrl);
+      try {
+        const admins = [await signedIn(a.baseUrl, ADMIN.username, ADMIN.password), await signedIn(b.baseUrl, ADMIN.username, ADMIN.password)];
+        const names = ['jane.doe', 'jane_doe', 'jane-doe', 'Jane.Doe', 'jané.doe', 'jane.doe', 'JANE_DOE', 'jane.dōe'];
+        const statuses = await Promise.all(
+          names.map((username, i) => (admins[i % 2] as Client).post('/api/users', { username, password: `pw-jane-${i}-xyz`, role: 'annotator' })),
+        );
+        expect(tally(statuses.map((r) => r.status))).toEqual({ 201: 1, 409: names.length - 1 });
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
   });
 
   describe('request bodies', () => {

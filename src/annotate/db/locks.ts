@@ -6,6 +6,7 @@ export const LOCKS = {
   loginUsername: 0x5afe_106,
   loginAddress: 0x5afe_107,
   qualification: 0x5afe_108,
+  usernames: 0x5afe_109,
 } as const;
 
 /**

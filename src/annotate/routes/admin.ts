@@ -8,6 +8,7 @@ import { buildExport } from '../export.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { parseImport } from '../import.js';
 import { passwordProblem } from '../passwords.js';
+import { normaliseUsername, usernameProblem } from '../usernames.js';
 import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project } from '../model.js';
 import { projectStats } from '../stats.js';
 import { createUser, listUsers } from '../store/accounts.js';
@@ -26,7 +27,14 @@ export const plainText = (max: number) =>
 
 const CreateUserBody = z
   .object({
-    username: plainText(64),
+    username: z
+      .string()
+      .max(200)
+      .transform(normaliseUsername)
+      .superRefine((name, ctx) => {
+        const problem = usernameProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     password: z.string().max(200),
     role: z.enum(ROLES),
   })

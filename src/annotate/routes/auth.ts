@@ -10,6 +10,7 @@ import { MAX_PASSWORD_BYTES } from '../passwords.js';
 import { deleteExpiredSessions, findLogin } from '../store/accounts.js';
 import { claimLoginAttempt, deleteOldLoginRecords, recordSuccessfulLogin, type LoginLimitReason } from '../store/login-limits.js';
 import { endSession, startSession } from '../security.js';
+import { normaliseUsername } from '../usernames.js';
 
 const LoginBody = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(200) }).strict();
 
@@ -47,9 +48,11 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
       }
       // The attempt is recorded (as a failure) before the password is checked, atomically with
       // the counts, so parallel guesses cannot all pass the check; a right password clears it.
+      // Limits count per normalised name, so `ADMIN` and `ａｄｍｉｎ` share the budget of `admin`.
+      const username = normaliseUsername(body.username);
       const claim = await claimLoginAttempt(
         db,
-        { username: body.username, ip: req.ip, now: new Date() },
+        { username, ip: req.ip, now: new Date() },
         {
           maxPerAccount: config.loginMaxFailures,
           maxPerAddress: config.loginMaxFailuresPerAddress,
@@ -66,7 +69,7 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
       const usable = Buffer.byteLength(body.password, 'utf8') <= MAX_PASSWORD_BYTES;
       const ok = await bcrypt.compare(body.password, found && usable ? found.passwordHash : dummyHash);
       if (!found || !ok) throw new HttpError(401, 'wrong username or password');
-      await recordSuccessfulLogin(db, body.username, req.ip, new Date());
+      await recordSuccessfulLogin(db, username, req.ip, new Date());
       const { passwordHash: _, ...user } = found;
       await startSession(db, reply, user, config);
       return { user, csrfToken: reply.generateCsrf() };

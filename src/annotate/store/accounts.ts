@@ -1,6 +1,8 @@
 // Accounts in the database: users, sessions and server settings (all queries parameterised).
-import { UniqueViolationError, type SqlRunner } from '../db/driver.js';
+import { UniqueViolationError, type SqlDriver, type SqlRunner } from '../db/driver.js';
+import { LOCKS, lockKey } from '../db/locks.js';
 import type { Role, User } from '../model.js';
+import { normaliseUsername, usernameSkeleton } from '../usernames.js';
 
 /** A username that is already taken. */
 export class UserExistsError extends Error {
@@ -18,23 +20,40 @@ function toUser(r: UserRow): User {
   return { id: r.id, username: r.username, role: r.role, createdAt: r.created_at };
 }
 
-export async function createUser(db: SqlRunner, u: { username: string; passwordHash: string; role: Role }): Promise<User> {
+/**
+ * Creates a user named `u.username` (normalised with `normaliseUsername`, checked by the caller
+ * with `usernameProblem`). Refused when the name, or its look-alike skeleton, is taken; the
+ * comparison with every existing name runs in the inserting transaction, serialised across
+ * processes, so two look-alikes created at once cannot both get in.
+ */
+export async function createUser(db: SqlDriver, u: { username: string; passwordHash: string; role: Role }): Promise<User> {
+  const skeleton = usernameSkeleton(u.username);
   try {
-    const row = await db.get<UserRow>(
-      'INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id, username, role, created_at',
-      [u.username, u.passwordHash, u.role, new Date().toISOString()],
-    );
-    return toUser(row as UserRow);
+    return await db.transaction(async (tx) => {
+      await lockKey(db, tx, LOCKS.usernames, 'users');
+      const names = await tx.all<{ username: string }>('SELECT username FROM users');
+      const twin = names.find((n) => usernameSkeleton(normaliseUsername(n.username)) === skeleton);
+      if (twin) {
+        const same = twin.username === u.username;
+        throw new UserExistsError(`user '${u.username}' ${same ? 'already exists' : `looks like the existing user '${twin.username}'`}; choose another name`);
+      }
+      const row = await tx.get<UserRow>(
+        'INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id, username, role, created_at',
+        [u.username, u.passwordHash, u.role, new Date().toISOString()],
+      );
+      return toUser(row as UserRow);
+    });
   } catch (e) {
     if (e instanceof UniqueViolationError) throw new UserExistsError(`user '${u.username}' already exists; choose another name`);
     throw e;
   }
 }
 
-export async function findLogin(db: SqlRunner, username: string): Promise<(User & { passwordHash: string }) | undefined> {
+/** The account a sign-in names: by its normalised name, or (accounts made before names were normalised) as typed. */
+export async function findLogin(db: SqlRunner, typed: string): Promise<(User & { passwordHash: string }) | undefined> {
   const r = await db.get<UserRow & { password_hash: string }>(
-    'SELECT id, username, role, created_at, password_hash FROM users WHERE username = $1',
-    [username],
+    'SELECT id, username, role, created_at, password_hash FROM users WHERE username = $1 OR username = $2 ORDER BY CASE WHEN username = $1 THEN 0 ELSE 1 END LIMIT 1',
+    [normaliseUsername(typed), typed],
   );
   return r && { ...toUser(r), passwordHash: r.password_hash };
 }
