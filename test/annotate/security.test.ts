@@ -1,7 +1,7 @@
 // Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
 // the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details, weak passwords,
 // probing others' assignments by id, racing the qualification attempt limit,
-// look-alike usernames.
+// look-alike usernames, CSRF tokens of another session, sessions kept past a new sign-in.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
@@ -370,6 +370,52 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
         await a.close();
         await b.close();
       }
+    });
+  });
+
+  describe('sessions and CSRF tokens', () => {
+    it('binds the CSRF token to the session: a planted secret cookie with its own token does not pass', async () => {
+      expect((await admin.post('/api/users', { username: 'csrf-victim', password: 'csrf-victim-pw-1', role: 'annotator' })).status).toBe(201);
+      const victim = await signedIn(server.baseUrl, 'csrf-victim', 'csrf-victim-pw-1');
+      expect((await victim.post('/api/logout', {})).status).toBe(200);
+      const again = await signedIn(server.baseUrl, 'csrf-victim', 'csrf-victim-pw-1');
+      // The attacker's own, valid pair of secret cookie and token (signed out, or from their own session)...
+      const attacker = new Client(server.baseUrl);
+      attacker.csrf = (await attacker.get<{ csrfToken: string }>('/api/me')).body.csrfToken;
+      const attackerSignedIn = await signedIn(server.baseUrl, ADMIN.username, ADMIN.password);
+      for (const [secret, token] of [
+        [attacker.cookie('_csrf'), attacker.csrf],
+        [attackerSignedIn.cookie('_csrf'), attackerSignedIn.csrf],
+      ]) {
+        // ...planted into the victim's browser (cookie tossing) is refused with the victim's session.
+        const planted = new Client(server.baseUrl);
+        planted.setCookie('safealign_session', again.cookie('safealign_session') as string);
+        planted.setCookie('_csrf', secret as string);
+        planted.csrf = token as string;
+        const r = await planted.post('/api/logout', {});
+        expect(r.status, r.text).toBe(403);
+      }
+      // The victim's own token works.
+      expect((await again.post('/api/logout', {})).status).toBe(200);
+    });
+
+    it('rotates the CSRF secret at sign-in and ends the session a browser had before signing in again', async () => {
+      const c = new Client(server.baseUrl);
+      const before = (await c.get<{ csrfToken: string }>('/api/me')).body.csrfToken;
+      const secretBefore = c.cookie('_csrf');
+      expect((await c.login(ADMIN.username, ADMIN.password)).status).toBe(200);
+      expect(c.cookie('_csrf')).not.toBe(secretBefore);
+      const current = c.csrf;
+      c.csrf = before;
+      expect((await c.post('/api/logout', {})).status).toBe(403);
+      c.csrf = current;
+      const firstSession = c.cookie('safealign_session') as string;
+      // Signing in again (same browser) ends the first session: a copy of its cookie is dead.
+      expect((await c.login(ADMIN.username, ADMIN.password)).status).toBe(200);
+      const stolen = new Client(server.baseUrl);
+      stolen.setCookie('safealign_session', firstSession);
+      expect((await stolen.get('/api/users')).status).toBe(401);
+      expect((await c.get('/api/users')).status).toBe(200);
     });
   });
 

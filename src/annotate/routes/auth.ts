@@ -9,7 +9,7 @@ import { LOGIN_BODY_LIMIT } from '../limits.js';
 import { MAX_PASSWORD_BYTES } from '../passwords.js';
 import { deleteExpiredSessions, findLogin } from '../store/accounts.js';
 import { claimLoginAttempt, deleteOldLoginRecords, recordSuccessfulLogin, type LoginLimitReason } from '../store/login-limits.js';
-import { endSession, startSession } from '../security.js';
+import { csrfToken, endSession, startSession } from '../security.js';
 import { normaliseUsername } from '../usernames.js';
 
 const LoginBody = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(200) }).strict();
@@ -28,7 +28,7 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
   /** Compared against when the user does not exist, at the same cost, so both cases take as long. */
   const dummyHash = bcrypt.hashSync('safealign-no-such-user', config.bcryptRounds);
   app.get('/api/me', { config: { access: 'public' } }, async (req, reply) => {
-    return { user: req.user, csrfToken: reply.generateCsrf() };
+    return { user: req.user, csrfToken: csrfToken(req, reply) };
   });
 
   app.post(
@@ -71,13 +71,11 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
       if (!found || !ok) throw new HttpError(401, 'wrong username or password');
       await recordSuccessfulLogin(db, username, req.ip, new Date());
       const { passwordHash: _, ...user } = found;
-      await startSession(db, reply, user, config);
-      return { user, csrfToken: reply.generateCsrf() };
+      return { user, csrfToken: await startSession(db, req, reply, user, config) };
     },
   );
 
   app.post('/api/logout', { config: { access: 'signed-in' } }, async (req, reply) => {
-    await endSession(db, req, reply);
-    return { ok: true };
+    return { ok: true, csrfToken: await endSession(db, req, reply) };
   });
 }
