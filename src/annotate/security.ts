@@ -95,7 +95,7 @@ export async function installSecurity(app: FastifyInstance, db: SqlDriver, confi
     const token = req.cookies[SESSION_COOKIE];
     if (!token) return;
     const hash = sha256(token);
-    const user = await sessionUser(db, hash, new Date().toISOString());
+    const user = await sessionUser(db, hash, new Date(), config.sessionIdleMinutes * 60_000);
     if (user) {
       req.user = user;
       req.sessionHash = hash;

@@ -96,7 +96,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
     try {
       expect(await migrate(again)).toEqual([]);
       const rows = await again.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1, 2]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
     } finally {
       await again.close();
     }
@@ -174,6 +174,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
     for (const [m, u] of [
       ['GET', '/api/users'],
       ['POST', '/api/users'],
+      ['POST', '/api/users/:userId/:action'],
       ['POST', '/api/projects'],
       ['GET', '/api/projects/:projectId/batches'],
       ['POST', '/api/projects/:projectId/batches'],

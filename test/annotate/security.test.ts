@@ -1,7 +1,9 @@
 // Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
 // the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details, weak passwords,
 // probing others' assignments by id, racing the qualification attempt limit,
-// look-alike usernames, CSRF tokens of another session, sessions kept past a new sign-in.
+// look-alike usernames, CSRF tokens of another session, sessions kept past a new sign-in, a password change,
+// a disabled account or idleness.
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
@@ -40,6 +42,10 @@ async function loginFrom(baseUrl: string, ip: string, username: string, password
   const headers = { 'x-forwarded-for': ip };
   c.csrf = (await c.request<{ csrfToken: string }>('GET', '/api/me', undefined, { headers })).body.csrfToken;
   return (await c.request('POST', '/api/login', { username, password }, { headers })).status;
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
 }
 
 function tally(statuses: number[]): Record<number, number> {
@@ -416,6 +422,78 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
       stolen.setCookie('safealign_session', firstSession);
       expect((await stolen.get('/api/users')).status).toBe(401);
       expect((await c.get('/api/users')).status).toBe(200);
+    });
+
+    /** A new annotator signed in on `n` browsers; its id. */
+    async function annotatorOn(name: string, n: number): Promise<{ id: number; browsers: Client[] }> {
+      const r = await admin.post<{ user: { id: number } }>('/api/users', { username: name, password: `pw-${name}-123`, role: 'annotator' });
+      expect(r.status, r.text).toBe(201);
+      const browsers = [];
+      for (let i = 0; i < n; i++) browsers.push(await signedIn(server.baseUrl, name, `pw-${name}-123`));
+      return { id: r.body.user.id, browsers };
+    }
+
+    it('disabling an account ends its sessions at once and refuses its sign-in until it is enabled', async () => {
+      const { id, browsers } = await annotatorOn('to-disable', 2);
+      expect((await admin.post(`/api/users/${id}/disable`)).status).toBe(200);
+      for (const b of browsers) expect((await b.get('/api/projects')).status).toBe(401);
+      const refused = await new Client(server.baseUrl).login('to-disable', 'pw-to-disable-123');
+      expect(refused.status).toBe(403);
+      expect(refused.text).toMatch(/disabled/);
+      // A wrong password is told nothing about the account's state.
+      expect((await new Client(server.baseUrl).login('to-disable', 'not-the-password')).status).toBe(401);
+      const me = await admin.get<{ users: { id: number; disabled: boolean }[] }>('/api/users');
+      expect(me.body.users.find((u) => u.id === id)?.disabled).toBe(true);
+      expect((await admin.post(`/api/users/${id}/enable`)).status).toBe(200);
+      // The sessions were ended, not paused: enabling does not bring them back.
+      for (const b of browsers) expect((await b.get('/api/projects')).status).toBe(401);
+      expect((await new Client(server.baseUrl).login('to-disable', 'pw-to-disable-123')).status).toBe(200);
+      // An admin cannot lock themself out; a missing user is a 404.
+      const self = (await admin.get<{ user: { id: number } }>('/api/me')).body.user.id;
+      expect((await admin.post(`/api/users/${self}/disable`)).status).toBe(409);
+      expect((await admin.post('/api/users/999999/disable')).status).toBe(404);
+    });
+
+    it('a password change needs the current password, follows the policy and ends every other session', async () => {
+      const { browsers } = await annotatorOn('changer', 2);
+      const [here, there] = browsers as [Client, Client];
+      const change = (currentPassword: string, newPassword: string) => here.post<{ csrfToken?: string }>('/api/me/password', { currentPassword, newPassword });
+      expect((await change('stolen-session-guess', 'new-changer-pw-1')).status).toBe(403);
+      expect((await change('pw-changer-123', 'password123')).status).toBe(400);
+      expect((await change('pw-changer-123', 'x'.repeat(73))).status).toBe(400);
+      const ok = await change('pw-changer-123', 'new-changer-pw-1');
+      expect(ok.status, ok.text).toBe(200);
+      here.csrf = ok.body.csrfToken as string;
+      expect((await there.get('/api/projects')).status).toBe(401);
+      expect((await here.get('/api/projects')).status).toBe(200);
+      expect((await here.post('/api/logout', {})).status).toBe(200);
+      expect((await new Client(server.baseUrl).login('changer', 'pw-changer-123')).status).toBe(401);
+      expect((await new Client(server.baseUrl).login('changer', 'new-changer-pw-1')).status).toBe(200);
+    });
+
+    it('signs out everywhere', async () => {
+      const { browsers } = await annotatorOn('everywhere', 3);
+      const r = await (browsers[0] as Client).post<{ ended: number }>('/api/logout/everywhere');
+      expect(r.body.ended).toBe(3);
+      for (const b of browsers) expect((await b.get('/api/projects')).status).toBe(401);
+    });
+
+    it('ends a session after --security-session-idle-minutes without a request, and keeps a used one alive', async () => {
+      const { id, browsers } = await annotatorOn('idler', 2);
+      const [idle, busy] = browsers as [Client, Client];
+      const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+      const setSeen = (c: Client, at: string) =>
+        server.db.run('UPDATE sessions SET last_seen_at = $1 WHERE user_id = $2 AND token_hash = $3', [at, id, sha256(c.cookie('safealign_session') as string)]);
+      // The default idle limit is 60 minutes (the sessions' 12 hours are far off).
+      await setSeen(idle, ago(61));
+      await setSeen(busy, ago(59));
+      expect((await idle.get('/api/projects')).status).toBe(401);
+      expect((await busy.get('/api/projects')).status).toBe(200);
+      // The request counted as use: 59 minutes later (from now) the session is still alive.
+      const seen = await server.db.get<{ last_seen_at: string }>('SELECT last_seen_at FROM sessions WHERE token_hash = $1', [
+        sha256(busy.cookie('safealign_session') as string),
+      ]);
+      expect(Date.now() - Date.parse(seen?.last_seen_at ?? '')).toBeLessThan(60_000);
     });
   });
 

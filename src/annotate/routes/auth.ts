@@ -39,7 +39,7 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
       const windowMs = config.loginWindowMinutes * 60_000;
       if (Date.now() - lastHousekeeping > HOUSEKEEPING_MS) {
         lastHousekeeping = Date.now();
-        await deleteExpiredSessions(db, new Date().toISOString());
+        await deleteExpiredSessions(db, new Date().toISOString(), new Date(Date.now() - config.sessionIdleMinutes * 60_000).toISOString());
         await deleteOldLoginRecords(
           db,
           new Date(Date.now() - windowMs).toISOString(),
@@ -69,6 +69,8 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
       const usable = Buffer.byteLength(body.password, 'utf8') <= MAX_PASSWORD_BYTES;
       const ok = await bcrypt.compare(body.password, found && usable ? found.passwordHash : dummyHash);
       if (!found || !ok) throw new HttpError(401, 'wrong username or password');
+      // Only told after the right password; the attempt stays counted as a failure.
+      if (found.disabled) throw new HttpError(403, 'this account is disabled; ask an admin');
       await recordSuccessfulLogin(db, username, req.ip, new Date());
       const { passwordHash: _, ...user } = found;
       return { user, csrfToken: await startSession(db, req, reply, user, config) };
