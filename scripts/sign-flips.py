@@ -1,7 +1,7 @@
 """Mutation check of the RL loop: applies each known sign flip to src/ alone, runs the bandit tests, reverts.
 
 Run from the repository root: python3 scripts/sign-flips.py [flip ...]   (about 30 s per flip on one core)
-Prints, per flip, which tests of test/rl/constrained-bandit.test.ts failed; every flip must fail at least one.
+Prints, per flip, which tests of its test file (test/rl/constrained-bandit.test.ts unless the flip names one) failed; every flip must fail at least one.
 A flip whose source pattern is no longer found (the code moved) is reported, not silently skipped.
 The source file is always restored, also on Ctrl-C.
 """
@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-# name -> (file, [(original text, flipped text), ...])
+# name -> (file, [(original text, flipped text), ...][, test file])
 FLIPS = {
     'ppo-lag cost stream negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef, config.scoreClip),', 'cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef, config.scoreClip).neg(),')]),
     'ppo-lag cost score negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl', 'cost: klShapedScores(r.cost.neg(), r.kl')]),
@@ -25,12 +25,14 @@ FLIPS = {
     'ppo clip inverted (min for max)': ('src/losses/ppo.ts', [('unclipped.maximum(clipped)', 'unclipped.minimum(clipped)')]),
     'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - clip, 1 + clip)', 'ratio.clamp(1 + clip, 1 - clip)')]),
     'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
+    'lora delta subtracted': ('src/models/linear.ts', [('(t) => t.mul(ad.scale),', '(t) => t.mul(-ad.scale),')], 'test/models/lora.test.ts'),
+    'lora merge subtracts': ('src/models/linear.ts', [('this.weight.copy_(this.weight.add(', 'this.weight.copy_(this.weight.sub(')], 'test/models/lora.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
 
 def run(name):
-    path, subs = FLIPS[name]
+    path, subs, *test = FLIPS[name]
     file = Path(path)
     original = file.read_text()
     flipped = original
@@ -41,7 +43,7 @@ def run(name):
     try:
         file.write_text(flipped)
         with tempfile.NamedTemporaryFile(suffix='.json') as report:
-            subprocess.run(['npx', 'vitest', 'run', TEST, '--reporter=json', f'--outputFile={report.name}'], capture_output=True, text=True)
+            subprocess.run(['npx', 'vitest', 'run', *(test or [TEST]), '--reporter=json', f'--outputFile={report.name}'], capture_output=True, text=True)
             results = json.loads(Path(report.name).read_text())
     finally:
         file.write_text(original)
