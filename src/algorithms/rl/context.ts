@@ -36,9 +36,9 @@ export function setLearningRates(ctx: RlContext, step: number): void {
 /** Checks the models against the method, creates the optimisers and puts the frozen models in eval mode. */
 export function createRlContext(method: RlMethod, models: RlModels, config: RlConfig, ptx: EncodedPair[], padId: number): RlContext {
   const critics = methodCritics(method, models);
-  const actorParams = models.actor.parameters();
+  const actorParams = models.actor.trainableParameters();
   const actorOpt = new AdamW(actorParams, { lr: config.actorOptim.lr, weightDecay: config.actorOptim.weightDecay });
-  const criticOpts = critics.map(([, c]) => new AdamW(c.parameters(), { lr: config.criticOptim.lr, weightDecay: config.criticOptim.weightDecay }));
+  const criticOpts = critics.map(([, c]) => new AdamW(c.trainableParameters(), { lr: config.criticOptim.lr, weightDecay: config.criticOptim.weightDecay }));
   models.reference.eval();
   models.rewardModel.eval();
   models.costModel?.eval();
