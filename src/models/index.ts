@@ -11,5 +11,6 @@ export { readSafetensors, writeSafetensors, readSafetensorsDir, writeSafetensors
 export { rawToTensor, tensorToRaw, loadStateDict, saveStateDict } from './state-dict.js';
 export { Linear, type WeightLayout } from './linear.js';
 export { applyLora, mergeLora, LoraError, type LoraOptions, type LoraSettings, type ResolvedLora, type LoraModel } from './lora.js';
-export { saveAdapter, loadAdapter, readAdapterConfig, ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft.js';
+export { saveAdapter, loadAdapter, readAdapterConfig, mergeAdapterFolder, ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft.js';
+export { initPretrained, type InitModelResult } from './init.js';
 export type { PeftTask } from './types.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { noGrad, type Tensor } from '../torch/index.js';
-import { applyLora, isSavedModule, LoraError, projections, type LoraModel, type ResolvedLora } from './lora.js';
+import { loadPretrained, savePretrained } from './hf.js';
+import { applyLora, isSavedModule, LoraError, mergeLora, projections, type LoraModel, type ResolvedLora } from './lora.js';
 import { readSafetensors, writeSafetensors, type RawTensor } from './safetensors.js';
 import { rawToTensor, tensorToRaw } from './state-dict.js';
 
@@ -116,4 +117,16 @@ export function loadAdapter(dir: string, model: LoraModel): ResolvedLora {
     }
   });
   return lora;
+}
+
+/**
+ * Loads the model in `base`, adds the peft adapter in `adapter`, merges it and writes the merged
+ * model (with the base's tokenizer) as an HF folder in `out`. Returns the adapter's settings and how many projections it changed.
+ */
+export function mergeAdapterFolder(args: { base: string; adapter: string; out: string }): { lora: ResolvedLora; merged: number } {
+  const loaded = loadPretrained(args.base);
+  const lora = loadAdapter(args.adapter, loaded.model);
+  const merged = mergeLora(loaded.model);
+  savePretrained(args.out, loaded.model, loaded.tokenizer ? { tokenizer: loaded.tokenizer } : {});
+  return { lora, merged };
 }
