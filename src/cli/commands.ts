@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { register as registerAnnotate } from './annotate.js';
 import { register as registerData } from './data.js';
 import { register as registerGenerate } from './generate.js';
+import { register as registerModel } from './model.js';
 import { register as registerPipeline } from './pipeline.js';
 import { register as registerTokenizer } from './tokenizer.js';
 import { register as registerTrain } from './train.js';
@@ -10,4 +11,4 @@ import { register as registerWorld } from './world.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerPipeline, registerTrain, registerGenerate, registerAnnotate];
+export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerModel, registerPipeline, registerTrain, registerGenerate, registerAnnotate];

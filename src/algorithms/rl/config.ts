@@ -1,6 +1,7 @@
 // Settings shared by the RL trainers (PPO, PPO-Lagrangian, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian).
 import { z } from 'zod';
 import { withDefaults } from '../../config/defaults.js';
+import { LoraSchema } from '../common/lora-config.js';
 import { OptimSchema } from '../common/optim-config.js';
 
 export const RlConfigSchema = z
@@ -36,6 +37,8 @@ export const RlConfigSchema = z
     criticOptim: withDefaults(OptimSchema, { lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('critic optimiser'),
     checkpointEvery: z.number().int().positive().default(10).describe('steps between resumable checkpoints'),
     seed: z.number().int().default(0).describe('seed of prompt sampling and rollouts'),
+    actorLora: LoraSchema.optional().describe('LoRA adapters on the actor instead of full fine-tuning (give any field, e.g. --rl-actor-lora-r 8, to turn it on): the adapter is written to <out>/adapter in peft layout and merged into the actor'),
+    criticLora: LoraSchema.optional().describe('LoRA adapters on the critics (their value heads train in full); merged at the end'),
   })
   .strict();
 export type RlConfig = z.output<typeof RlConfigSchema>;

@@ -40,9 +40,9 @@ export function createRlContext(method: RlMethod, models: RlModels, config: RlCo
     throw new ConfigError(`${method.name} compares the samples of a prompt with each other (its ${method.estimator.name} baseline): set rl.samplesPerPrompt >= 2 (got ${config.samplesPerPrompt})`);
   }
   const critics = methodCritics(method, models);
-  const actorParams = models.actor.parameters();
+  const actorParams = models.actor.trainableParameters();
   const actorOpt = new AdamW(actorParams, { lr: config.actorOptim.lr, weightDecay: config.actorOptim.weightDecay });
-  const criticOpts = critics.map(([, c]) => new AdamW(c.parameters(), { lr: config.criticOptim.lr, weightDecay: config.criticOptim.weightDecay }));
+  const criticOpts = critics.map(([, c]) => new AdamW(c.trainableParameters(), { lr: config.criticOptim.lr, weightDecay: config.criticOptim.weightDecay }));
   models.reference.eval();
   models.rewardModel.eval();
   models.costModel?.eval();

@@ -6,6 +6,7 @@ import { manualSeed, tidy } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
 import { promptText } from '../common/batching.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
+import { startLora } from '../common/lora.js';
 import { countFit, describeTruncation, emptyTruncationStats, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import type { RlConfig } from './config.js';
 import { createRlContext, setLearningRates, type RlContext } from './context.js';
@@ -129,6 +130,9 @@ export function trainRl(args: {
   if (ptxFit.stats.truncated + ptxFit.stats.skipped > 0) progress.log(`${method.name}: PTX: ${describeTruncation(ptxFit.stats, 'examples', 'response-start')}`);
   const ptx = ptxFit.pairs;
   const truncation: RlTruncation = { prompts: fitted.stats, ptx: ptxFit.stats };
+  // Adapters go on before the optimisers are made and a checkpoint is loaded into them.
+  const actorLora = startLora(args.models.actor, config.actorLora, config.seed);
+  const criticLoras = Object.values(args.models.critics).map((c, i) => (c ? startLora(c, config.criticLora, config.seed + 1 + i) : null));
   const ctx = createRlContext(method, args.models, config, ptx, tokens.padId);
 
   const ckptDir = join(args.outDir, 'checkpoint');
@@ -164,5 +168,7 @@ export function trainRl(args: {
     if (step % config.checkpointEvery === 0 || step === config.steps) saveRl(ckptDir, ctx, step, log);
   }
   progress.stop();
+  actorLora?.finish(args.outDir);
+  for (const l of criticLoras) l?.merge();
   return { steps: step, log, truncation };
 }
