@@ -12,6 +12,7 @@
 //     by an amount with no closed form; those runs are checked for where the mass goes and for E_π[C] <= d.
 // Sign errors these tests catch (scripts/sign-flips.py): the group or leave-one-out baseline inverted, the k3 term
 // rewarding distance, GRPO's cost weight added instead of subtracted, safe GRPO's cost negated, A_r + λ·A_c.
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { grpoMethod, safeGrpoMethod } from '../../src/algorithms/grpo/method.js';
@@ -33,6 +34,7 @@ import {
   totalVariation,
   type BanditTask,
 } from '../helpers/bandit.js';
+import { expectAllClose } from '../helpers/allclose.js';
 
 const BETA = 0.5;
 const G = 8;
@@ -65,6 +67,34 @@ const tailLambda = (log: { lambda?: number }[]) => {
 beforeAll(() => {
   setNumThreads(1);
   task = buildBanditTask(SAFE_RLHF_BANDIT.tables, SAFE_RLHF_BANDIT.refTarget);
+});
+
+describe('critic-free methods: the closed forms', () => {
+  // reference/bandit_optima.py finds the zeros of the loop's expected GRPO update numerically (Newton on the logits, float64).
+  const g = JSON.parse(readFileSync('reference/golden/bandit_optima.json', 'utf8')) as {
+    piRef: number[];
+    reward: number[];
+    cost: number[];
+    beta: number;
+    nu: number;
+    threshold: number;
+    groupSize: number;
+    grpo: number[];
+    grpoCostWeighted: number[];
+    safeGrpoLambda: number;
+    safeGrpo: number[];
+    maxGrpoStep: number;
+  };
+  it("GRPO, multi-objective GRPO and safe GRPO (scaleRewards 'none') match PyTorch's numerical fixed points", () => {
+    expect(g.maxGrpoStep).toBeLessThan(1e-12);
+    expectAllClose(grpoFixedPoint(g.piRef, g.reward, g.beta, g.groupSize), g.grpo, { atol: 1e-9, rtol: 1e-7 });
+    const weighted = g.reward.map((r, a) => r - g.nu * (g.cost[a] as number));
+    expectAllClose(grpoFixedPoint(g.piRef, weighted, g.beta, g.groupSize), g.grpoCostWeighted, { atol: 1e-9, rtol: 1e-7 });
+    const policy = (lambda: number) => safeGrpoPolicy(g.piRef, g.reward, g.cost, g.beta, lambda, g.groupSize);
+    const lambda = dualOptimum(g.piRef, g.reward, g.cost, g.beta, g.threshold, policy);
+    expect(lambda).toBeCloseTo(g.safeGrpoLambda, 7);
+    expectAllClose(policy(lambda), g.safeGrpo, { atol: 1e-8, rtol: 1e-6 });
+  });
 });
 
 describe('critic-free methods: no critics', () => {
