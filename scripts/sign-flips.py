@@ -1,7 +1,8 @@
 """Mutation check of the RL loop: applies each known sign flip to src/ alone, runs the bandit tests, reverts.
 
 Run from the repository root: python3 scripts/sign-flips.py [flip ...]   (about 30 s per flip on one core)
-Prints, per flip, which tests of test/rl/constrained-bandit.test.ts failed; every flip must fail at least one.
+Prints, per flip, which tests of its bandit test file (test/rl/constrained-bandit.test.ts for the PPO family,
+test/rl/critic-free-bandit.test.ts for GRPO, safe GRPO and RLOO-Lagrangian) failed; every flip must fail at least one.
 A flip whose source pattern is no longer found (the code moved) is reported, not silently skipped.
 The source file is always restored, also on Ctrl-C.
 """
@@ -25,8 +26,18 @@ FLIPS = {
     'ppo clip inverted (min for max)': ('src/losses/ppo.ts', [('unclipped.maximum(clipped)', 'unclipped.minimum(clipped)')]),
     'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - clip, 1 + clip)', 'ratio.clamp(1 + clip, 1 - clip)')]),
     'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
+    # the critic-free methods (CRITIC_FREE below runs them against test/rl/critic-free-bandit.test.ts)
+    'group baseline inverted': ('src/rl/group.ts', [('const centred = g.sub(g.mean(1, true));', 'const centred = g.mean(1, true).sub(g);')]),
+    'leave-one-out baseline inverted': ('src/rl/group.ts', [('g.mul(groupSize).sub(g.sum(1, true))', 'g.sum(1, true).sub(g.mul(groupSize))')]),
+    'k3 term rewards distance': ('src/losses/ppo.ts', [('perToken = perToken.add(k3.mul(opts.kl.coef));', 'perToken = perToken.sub(k3.mul(opts.kl.coef));')]),
+    'grpo R + w*C': ('src/algorithms/grpo/method.ts', [('r.reward.sub((r.cost', 'r.reward.add((r.cost')]),
+    'critic-free A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
+    'critic-free lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')]),
+    'critic-free cost score negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl', 'cost: klShapedScores(r.cost.neg(), r.kl')]),
+    'rloo KL bonus (reward stream)': ('src/algorithms/ppo-lag/method.ts', [('reward: klShapedScores(r.reward, r.kl, r.mask, -config.klCoef', 'reward: klShapedScores(r.reward, r.kl, r.mask, config.klCoef')]),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
+CRITIC_FREE = {name for name in FLIPS if name.startswith(('group', 'leave-one-out', 'k3', 'grpo', 'critic-free', 'rloo'))}
 
 
 def run(name):
@@ -41,7 +52,8 @@ def run(name):
     try:
         file.write_text(flipped)
         with tempfile.NamedTemporaryFile(suffix='.json') as report:
-            subprocess.run(['npx', 'vitest', 'run', TEST, '--reporter=json', f'--outputFile={report.name}'], capture_output=True, text=True)
+            test = 'test/rl/critic-free-bandit.test.ts' if name in CRITIC_FREE else TEST
+            subprocess.run(['npx', 'vitest', 'run', test, '--reporter=json', f'--outputFile={report.name}'], capture_output=True, text=True)
             results = json.loads(Path(report.name).read_text())
     finally:
         file.write_text(original)

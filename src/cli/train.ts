@@ -32,7 +32,7 @@ function needTokenizer(loaded: LoadedModel, dir: string) {
 }
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO or reward shaping on your own models');
+  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO or RLOO-Lagrangian on your own models');
   registerRlCommands(train);
 
   const sft = train.command('sft').description('supervised fine-tuning on {prompt, response} JSONL').option('--config <file>', 'YAML config');

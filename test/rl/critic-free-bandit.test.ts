@@ -109,7 +109,7 @@ describe('critic-free methods: no critics', () => {
     expect(log[0]?.criticLoss).toEqual({});
   });
   it('refuse to run with one sample per prompt', () => {
-    expect(() => runBandit(task, grpoMethod({ klCoef: BETA, costWeight: 0, scaleRewards: 'group', scoreClip: 50 }), { ...RL, samplesPerPrompt: 1 }, SEED)).toThrow(/samplesPerPrompt >= 2/);
+    expect(() => runBandit(task, grpoMethod({ klCoef: BETA, costWeight: 0, scaleRewards: 'group', scoreClip: 50 }), { ...RL, samplesPerPrompt: 1 }, SEED)).toThrow(/samplesPerPrompt \(--rl-samples-per-prompt\) to 2 or more/);
   });
 });
 
