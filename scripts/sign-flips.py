@@ -24,7 +24,7 @@ FLIPS = {
     'actor ascends -advantage': ('src/algorithms/rl/actor-update.ts', [('batch.oldLogProbs, batch.advantages, batch.mask', 'batch.oldLogProbs, batch.advantages.neg(), batch.mask')]),
     'lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')]),
     'ppo clip inverted (min for max)': ('src/losses/ppo.ts', [('unclipped.maximum(clipped)', 'unclipped.minimum(clipped)')]),
-    'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - clip, 1 + clip)', 'ratio.clamp(1 + clip, 1 - clip)')]),
+    'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - opts.clipLow, 1 + opts.clipHigh)', 'ratio.clamp(1 + opts.clipHigh, 1 - opts.clipLow)')]),
     'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
     # the critic-free methods (CRITIC_FREE below runs them against test/rl/critic-free-bandit.test.ts)
     'group baseline inverted': ('src/rl/group.ts', [('const centred = g.sub(g.mean(1, true));', 'const centred = g.mean(1, true).sub(g);')]),
