@@ -5,6 +5,8 @@ import { RlConfigSchema } from '../algorithms/rl/config.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { LagrangeSchema } from '../algorithms/ppo-lag/config.js';
+import { GrpoSchema } from '../algorithms/grpo/config.js';
+import { PIPELINE_METHODS } from './methods.js';
 import { WorldConfigSchema } from '../world/config.js';
 
 export { LagrangeSchema };
@@ -98,6 +100,28 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('reward-shaping baseline sweep'),
+    methods: z
+      .array(z.enum(PIPELINE_METHODS))
+      .default([])
+      .describe(`methods run beyond the default set (SFT, PPO, the shaping sweep, PPO-Lagrangian, rounds), into the same report: ${PIPELINE_METHODS.join(', ')}`),
+    groupSampling: z
+      .object({
+        samplesPerPrompt: z
+          .number()
+          .int()
+          .min(2)
+          .default(4)
+          .describe('G: the critic-free methods (grpo, safe_grpo, rloo_lag) sample G responses to each of rl.promptsPerStep / G prompts, so every method sees rl.promptsPerStep responses per step'),
+      })
+      .strict()
+      .prefault({})
+      .describe('sampling of the critic-free methods'),
+    grpo: GrpoSchema.prefault({}).describe('GRPO and safe GRPO (methods grpo, safe_grpo); safe GRPO learns λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
+    rlooLag: z
+      .object({ klCoef: z.number().min(0).default(0.05).describe('β of the KL in the reward and cost scores (as PPO-Lagrangian\'s)') })
+      .strict()
+      .prefault({})
+      .describe('RLOO-Lagrangian (method rloo_lag); λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
     rounds: z
       .object({
         count: z.number().int().min(0).default(1).describe('iterative rounds after the first PPO-Lagrangian run (Beaver v1 -> v2 -> …); 0 = none'),

@@ -28,6 +28,7 @@ import { evaluatePolicy, scoreResponses, type PolicyEval } from './evaluate-poli
 import { writePipelineReport } from './report.js';
 import { runRounds } from './rounds.js';
 import type { PipelineConfig } from './config.js';
+import { RL_PIPELINE_METHODS } from './methods.js';
 import { StageRunner } from './stages.js';
 import { readTrainingData } from './training-data.js';
 import { readEvaluationSet } from './evaluation-data.js';
@@ -258,7 +259,14 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip })],
     ...config.shaping.nus.map((nu): [string, () => RlMethod] => [`shaping_${nu}`, () => rewardShapingMethod({ klCoef: config.shaping.klCoef, scoreClip: rl.scoreClip, nu })]),
     ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } })],
+    ...config.methods.flatMap((key): [string, () => RlMethod][] => {
+      const build = RL_PIPELINE_METHODS[key];
+      return build ? [[key, () => build(config, { ...lag, threshold })]] : [];
+    }),
   ];
+  // Critic-free methods draw G samples for each of promptsPerStep / G prompts: the same responses per step as the others.
+  const G = config.groupSampling.samplesPerPrompt;
+  const rlFor = (method: RlMethod) => (method.estimator.usesCritic ? rl : { ...rl, samplesPerPrompt: G, promptsPerStep: Math.max(1, Math.round(rl.promptsPerStep / G)) });
   const training: Record<string, RlLogRecord[]> = {};
   for (const [key, make] of methods) {
     const result = await runner.run(key, ({ stageDir }) => {
@@ -274,7 +282,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         tokenizer,
         prompts: trainPrompts,
         ptxData: data.sftTrain,
-        config: { ...rl, seed: config.seed },
+        config: { ...rlFor(method), seed: config.seed },
         outDir: stageDir,
         // per-step gold metrics of the rollouts: logged only (trainRl computes them after the update)
         judge: evalSet.judge,

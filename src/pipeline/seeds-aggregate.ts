@@ -1,6 +1,7 @@
 // Aggregates replicate runs: every model metric's mean and 95% t-interval over seeds, and paired differences between models.
 import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js';
 import type { PolicyEval } from './evaluate-policy.js';
+import { PIPELINE_METHODS } from './methods.js';
 
 /** The gold and model-scored numbers of one policy in one replicate. */
 export interface ModelMetrics {
@@ -96,7 +97,8 @@ export function aggregateModels(results: readonly ReplicateResult[], level = 0.9
 
 /**
  * The comparisons the Safe RLHF claims rest on, as (a, b) model pairs: PPO-Lag − SFT, PPO-Lag −
- * each shaping ν, each round − PPO-Lag and each round − SFT; only pairs whose models all replicates have.
+ * each shaping ν, each round − PPO-Lag and each round − SFT, each method of `--methods` − PPO-Lag;
+ * only pairs whose models all replicates have.
  */
 export function comparisons(models: readonly string[]): [string, string][] {
   const has = new Set(models);
@@ -107,6 +109,7 @@ export function comparisons(models: readonly string[]): [string, string][] {
     if (has.has('ppo_lag')) pairs.push([k, 'ppo_lag']);
     if (has.has('sft')) pairs.push([k, 'sft']);
   }
+  if (has.has('ppo_lag')) for (const k of models.filter((m) => (PIPELINE_METHODS as readonly string[]).includes(m))) pairs.push([k, 'ppo_lag']);
   return pairs;
 }
 

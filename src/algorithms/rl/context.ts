@@ -37,7 +37,7 @@ export function setLearningRates(ctx: RlContext, step: number): void {
 /** Checks the models against the method, creates the optimisers and puts the frozen models in eval mode. */
 export function createRlContext(method: RlMethod, models: RlModels, config: RlConfig, ptx: EncodedPair[], padId: number): RlContext {
   if (!method.estimator.usesCritic && config.samplesPerPrompt < 2) {
-    throw new ConfigError(`${method.name} compares the samples of a prompt with each other (its ${method.estimator.name} baseline): set rl.samplesPerPrompt >= 2 (got ${config.samplesPerPrompt})`);
+    throw new ConfigError(`${method.name} compares the samples of a prompt with each other (its ${method.estimator.name} baseline): set rl.samplesPerPrompt (--rl-samples-per-prompt) to 2 or more, e.g. 4 (got ${config.samplesPerPrompt})`);
   }
   const critics = methodCritics(method, models);
   const actorParams = models.actor.trainableParameters();
