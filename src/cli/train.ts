@@ -14,6 +14,7 @@ import { readSftExamples } from '../data/sft-examples.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type LoadedModel } from '../models/index.js';
 import { manualSeed } from '../torch/index.js';
 import { terminalProgress } from './progress-bar.js';
+import { registerPreferenceCommands } from './train-preferences.js';
 import { registerRlCommands } from './train-rl.js';
 
 const IO = {
@@ -32,8 +33,9 @@ function needTokenizer(loaded: LoadedModel, dir: string) {
 }
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO or reward shaping on your own models');
+  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, run PPO-Lagrangian, PPO or reward shaping, or DPO, SafeDPO or SACPO on your own models');
   registerRlCommands(train);
+  registerPreferenceCommands(train);
 
   const sft = train.command('sft').description('supervised fine-tuning on {prompt, response} JSONL').option('--config <file>', 'YAML config');
   const sftLeaves = addSchemaOptions(sft, SftCli);
