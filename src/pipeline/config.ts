@@ -6,6 +6,8 @@ import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { LagrangeSchema } from '../algorithms/ppo-lag/config.js';
 import { WorldConfigSchema } from '../world/config.js';
+import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
+import { MethodsSchema } from './methods.js';
 
 export { LagrangeSchema };
 
@@ -98,6 +100,12 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('reward-shaping baseline sweep'),
+    methods: MethodsSchema,
+    dpo: withDefaults(DpoConfigSchema, { batchSize: 32, optim: { lr: 5e-4 } }).describe('DPO on the helpfulness pairs the reward model trains on (with methods: dpo)'),
+    safeDpo: withDefaults(SafeDpoConfigSchema, { batchSize: 32, delta: 2, optim: { lr: 5e-4 } }).describe('SafeDPO on the same pairs with their safety labels (with methods: safe_dpo)'),
+    sacpo: withDefaults(SacpoConfigSchema, { helpful: { batchSize: 32, optim: { lr: 5e-4 } }, safety: { batchSize: 32, optim: { lr: 5e-4 } }, merge: 0.5 }).describe(
+      'SACPO: DPO on helpfulness, then on safety pairs with β/λ; P-SACPO (merge) is evaluated as p_sacpo (with methods: sacpo)',
+    ),
     rounds: z
       .object({
         count: z.number().int().min(0).default(1).describe('iterative rounds after the first PPO-Lagrangian run (Beaver v1 -> v2 -> …); 0 = none'),
