@@ -36,6 +36,8 @@ FLIPS = {
     'robust dpo eps sign': ('src/losses/dpo.ts', [('.add(z.neg().logsigmoid().mul(eps)).div(1 - 2 * eps)', '.sub(z.neg().logsigmoid().mul(eps)).div(1 - 2 * eps)')], 'test/losses/dpo.test.ts'),
     'dpo trainer: worse response chosen': ('src/algorithms/dpo/pairs.ts', [('chosen: r.responses[r.betterResponseId], rejected: r.responses[1 - r.betterResponseId] as string', 'chosen: r.responses[1 - r.betterResponseId] as string, rejected: r.responses[r.betterResponseId]')], 'test/algorithms/dpo-train.test.ts'),
     'dpo trainer: reference log-probs swapped': ('src/algorithms/dpo/train.ts', [('refChosen: tensor(ref.map((r) => r[0])),', 'refChosen: tensor(ref.map((r) => r[1])),'), ('refRejected: tensor(ref.map((r) => r[1])),', 'refRejected: tensor(ref.map((r) => r[0])),')], 'test/algorithms/dpo-train.test.ts'),
+    'safe-dpo trainer: offset negated': ('src/algorithms/dpo/train.ts', [('const out = preferenceLoss(lp, config, tensor(batch.map((p) => p.offset)));', 'const out = preferenceLoss(lp, config, tensor(batch.map((p) => -p.offset)));')], 'test/algorithms/dpo-train.test.ts'),
+    'sacpo: stage 2 with beta*lambda': ('src/algorithms/dpo/sacpo.ts', [('beta: config.helpful.beta / config.lambda', 'beta: config.helpful.beta * config.lambda')], 'test/algorithms/sacpo.test.ts'),
     'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
     'lora delta subtracted': ('src/models/linear.ts', [('(t) => t.mul(ad.scale),', '(t) => t.mul(-ad.scale),')], 'test/models/lora.test.ts'),
     'lora merge subtracts': ('src/models/linear.ts', [('this.weight.copy_(this.weight.add(', 'this.weight.copy_(this.weight.sub(')], 'test/models/lora.test.ts'),

@@ -27,9 +27,9 @@ export interface CurvePoint {
 }
 
 /** Training curves: one small panel per metric, one line per method. */
-export function trainingCurves(points: CurvePoint[], metrics: string[]): Promise<string> {
+export function trainingCurves(points: CurvePoint[], metrics: string[], labels: { title: string; step: string } = { title: 'Training curves (per RL step)', step: 'RL step' }): Promise<string> {
   return renderSvg({
-    title: 'Training curves (per RL step)',
+    title: labels.title,
     data: { values: points.filter((p) => Number.isFinite(p.value)) },
     facet: { field: 'metric', type: 'nominal', title: null, sort: metrics },
     columns: 3,
@@ -38,7 +38,7 @@ export function trainingCurves(points: CurvePoint[], metrics: string[]): Promise
       height: 160,
       mark: { type: 'line', strokeWidth: 1.6 },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'RL step' },
+        x: { field: 'step', type: 'quantitative', title: labels.step },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'method', type: 'nominal', title: 'method' },
       },

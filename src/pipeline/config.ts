@@ -6,8 +6,9 @@ import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { LagrangeSchema } from '../algorithms/ppo-lag/config.js';
 import { GrpoSchema } from '../algorithms/grpo/config.js';
-import { PIPELINE_METHODS } from './methods.js';
 import { WorldConfigSchema } from '../world/config.js';
+import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
+import { MethodsSchema } from './methods.js';
 
 export { LagrangeSchema };
 
@@ -100,10 +101,12 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('reward-shaping baseline sweep'),
-    methods: z
-      .array(z.enum(PIPELINE_METHODS))
-      .default([])
-      .describe(`methods run beyond the default set (SFT, PPO, the shaping sweep, PPO-Lagrangian, rounds), into the same report: ${PIPELINE_METHODS.join(', ')}`),
+    methods: MethodsSchema,
+    dpo: withDefaults(DpoConfigSchema, { batchSize: 32, optim: { lr: 5e-4 } }).describe('DPO on the helpfulness pairs the reward model trains on (with methods: dpo)'),
+    safeDpo: withDefaults(SafeDpoConfigSchema, { batchSize: 32, delta: 2, optim: { lr: 5e-4 } }).describe('SafeDPO on the same pairs with their safety labels (with methods: safe_dpo)'),
+    sacpo: withDefaults(SacpoConfigSchema, { helpful: { batchSize: 32, optim: { lr: 5e-4 } }, safety: { batchSize: 32, optim: { lr: 5e-4 } }, merge: 0.5 }).describe(
+      'SACPO: DPO on helpfulness, then on safety pairs with β/λ; P-SACPO (merge) is evaluated as p_sacpo (with methods: sacpo)',
+    ),
     groupSampling: z
       .object({
         samplesPerPrompt: z
