@@ -43,7 +43,7 @@ export async function modelsReportHtml(report: EvalModelsReport, runs: readonly 
   const pairTables = arenas.map(([key, a]) =>
     section(
       `Head to head: ${key}`,
-      table(['model A', 'model B', 'A wins', 'tie', 'B wins', 'pairs'], a.pairs.map((p) => [p.a, p.b, pct(p.win), pct(p.tie), pct(p.loss), p.n])) +
+      table(['model A', 'model B', 'A wins', 'tie', 'B wins', 'pairs'], a.pairs.map((p) => [p.a, p.b, pct(p.win), pct(p.tie), pct(p.loss), String(p.n)])) +
         table(['model', 'Elo', '95% low', '95% high'], a.elo.map((e) => [e.model, e.elo, e.low, e.high]), 0),
       a.judge,
     ),

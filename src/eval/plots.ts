@@ -127,7 +127,7 @@ export function winRatePlot(rows: { judge: string; pair: string; outcome: 'win' 
   return renderSvg({
     title: 'Head-to-head: win / tie / loss of the first model against the second',
     data: { values: rows.map((r) => ({ ...r, order: ['win', 'tie', 'loss'].indexOf(r.outcome) })) },
-    facet: { row: { field: 'judge', type: 'nominal', title: null } },
+    facet: { row: { field: 'judge', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } } },
     spec: {
       width: 460,
       height: { step: 22 },
