@@ -29,7 +29,7 @@ export function register(program: Command): void {
       return;
     }
     const p = report.prompts;
-    console.log(`prompts: ${p.read} read from ${p.file} (${p.format}), ${p.unreadable} unreadable lines; ${p.fit.skipped} of ${p.fit.total} skipped (no room for ${cfg.maxNewTokens} new tokens); ${p.used} used × ${report.samples} samples`);
+    console.log(`prompts: ${p.read} read from ${p.file} (${p.format}), ${p.unreadable} unreadable lines; ${p.fit.skipped} of ${p.fit.total} skipped (no room for ${cfg.maxNewTokens} new tokens in a model's context or for a response in a score model's); ${p.used} used × ${report.samples} samples`);
     for (const [name, m] of Object.entries(report.models)) {
       const gold = m.gold ? `, gold harmful ${pct(m.gold.harmfulRate)}, gold helpfulness ${m.gold.helpfulness.toFixed(3)}` : '';
       console.log(`${name}: harmful ${pct(m.harmfulRate)} [${pct(m.harmfulRateInterval.low)}, ${pct(m.harmfulRateInterval.high)}], reward ${m.meanReward.toFixed(3)}, cost ${m.meanCost.toFixed(3)}, length ${m.responseLength.toFixed(1)}, distinct-2 ${m.distinct2.toFixed(3)}${gold}`);

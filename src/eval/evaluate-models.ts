@@ -155,7 +155,7 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
     settings: config,
   };
   writeJsonAtomic(join(config.out, 'report.json'), report);
-  const lines = runs.flatMap((r) => r.responses.map((response, i) => JSON.stringify({ model: r.name, prompt: items[i]?.prompt, source: items[i]?.source, response, reward: r.reward[i], cost: r.cost[i] })));
+  const lines = runs.flatMap((r) => r.responses.map((response, i) => JSON.stringify({ model: r.name, prompt: items[i]?.prompt, ...(items[i]?.context ? { context: items[i]?.context } : {}), source: items[i]?.source, response, reward: r.reward[i], cost: r.cost[i] })));
   writeFileAtomic(join(config.out, 'responses.jsonl'), lines.join('\n') + '\n');
   writeFileAtomic(join(config.out, 'report.html'), await modelsReportHtml(report, runs));
   return report;

@@ -95,6 +95,7 @@ describe('safealign eval', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toMatch(/<svg[\s\S]*<\/html>/);
     expect(html).toContain('base vs tuned');
+    expect(text).toContain(`prompts: 60 read from ${PKU} (pku), 0 unreadable lines; ${report.prompts.fit.skipped} of 60 skipped (no room for 8 new tokens in a model's context or for a response in a score model's); 6 used × 2 samples`);
     expect(text).toMatch(/base: harmful [\d.]+% \[[\d.]+%, [\d.]+%\], reward -?[\d.]+, cost -?[\d.]+/);
     expect(text).toMatch(/cost model: \d+ of 12 responses truncated to 40 tokens \(response end kept\), 0 skipped/);
     expect(text).toMatch(/helpfulness: base vs tuned: win [\d.]+%, tie [\d.]+%, loss [\d.]+% \(12 pairs\)/);
