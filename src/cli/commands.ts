@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as registerAnnotate } from './annotate.js';
 import { register as registerData } from './data.js';
+import { register as registerEval } from './eval.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerModel } from './model.js';
 import { register as registerPipeline } from './pipeline.js';
@@ -11,4 +12,4 @@ import { register as registerWorld } from './world.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerModel, registerPipeline, registerTrain, registerGenerate, registerAnnotate];
+export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerModel, registerPipeline, registerTrain, registerEval, registerGenerate, registerAnnotate];

@@ -45,13 +45,15 @@ export interface RlFoldersResult {
   outDir: string;
 }
 
-function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
+/** The causal LM of an HF folder and its tokenizer; `role` names the flag in the error. */
+export function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
   const loaded = loadPretrained(dir);
   if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`--${role} ${dir}: expected a causal LM folder, found a ${loaded.model.scoreType} model`);
   return { model: loaded.model, tokenizer: loaded.tokenizer };
 }
 
-function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
+/** The reward or cost model of an HF folder; a causal LM or the other score type is a clear error. */
+export function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
   const m = loadPretrained(dir).model;
   if (!(m instanceof ScoreModel)) throw new ConfigError(`--${role} ${dir}: expected a score model folder (from \`safealign train ${role}\`), found a causal LM`);
   if (m.scoreType !== role) throw new ConfigError(`--${role} ${dir}: expected a ${role} model, found a ${m.scoreType} model`);
