@@ -4,6 +4,7 @@ import { ConfigError } from '../config/schema-cli.js';
 import { DATA_FORMATS, loadPreferences, type DataFormat } from '../data/formats.js';
 import { formatProblem, type DataProblem } from '../data/problems.js';
 import type { PreferenceRecord } from '../data/record.js';
+import { loadSafetyLabels, type LabelFormat, type SafetyLabel } from '../data/safety-labels.js';
 import type { LoadedModel, Tokenizer } from '../models/index.js';
 
 /** Flags every `train` data command has. */
@@ -44,4 +45,15 @@ export async function readPreferenceFile(path: string, format: DataFormat | 'aut
   const inconsistent = data.stats.skippedInconsistent ? `, ${data.stats.skippedInconsistent} skipped for contradictory safety labels` : '';
   console.log(`${label}: ${data.records.length} records from ${path} (${data.format}), ${data.stats.unreadable} unreadable lines${inconsistent}`);
   return { records: data.records, format: data.format, unreadable: data.stats.unreadable };
+}
+
+/** Reads per-response safety labels ({prompt, response, is_safe} JSONL, or PKU-SafeRLHF expanded), prints its problems and a summary. */
+export async function readLabelFile(path: string, format: DataFormat | 'auto', label: string): Promise<{ labels: SafetyLabel[]; format: LabelFormat }> {
+  if (format !== 'auto' && format !== 'pku') throw new ConfigError(`--format ${format}: ${format} data has no safety labels; per-response labels come from {prompt, response, is_safe} JSONL or PKU-SafeRLHF`);
+  const data = await loadSafetyLabels(path, { format });
+  reportProblems(data.problems, path);
+  if (data.records.length === 0) throw new ConfigError(`${path}: no safety label could be read (${data.stats.lines} lines, ${data.stats.unreadable} unreadable); expected {prompt, response, is_safe} JSONL or PKU-SafeRLHF`);
+  const from = data.format === 'pku' ? ` (pku: ${data.stats.records} records, two responses each)` : ' (labels)';
+  console.log(`${label}: ${data.records.length} labelled responses from ${path}${from}, ${data.stats.unreadable} unreadable lines`);
+  return { labels: data.records, format: data.format };
 }

@@ -11,3 +11,4 @@ export * from './template.js';
 export * from './inspect.js';
 export { readPrompts, type PromptFile, type PromptRecord, type PromptFormat as PromptFileFormat } from './prompts.js';
 export { readSftExamples, type SftExampleRecord } from './sft-examples.js';
+export * from './safety-labels.js';

@@ -40,6 +40,12 @@ beforeAll(() => {
   const pairs = pku.slice(0, 30).map((r) => JSON.stringify({ prompt: r.prompt, chosen: r[`response_${r.better_response_id}`], rejected: r[`response_${1 - r.better_response_id}` as 'response_0'] }));
   pairs.splice(2, 0, '{"prompt": "no answers here"}');
   writeFileSync(join(dir, 'pairs.jsonl'), `${pairs.join('\n')}\n`);
+  // {prompt, response, is_safe}: every response of the first 40 PKU records on its own, one bad line (5); test: the rest
+  const labels = (rs: PkuRow[]) => rs.flatMap((r) => [0, 1].map((i) => JSON.stringify({ prompt: r.prompt, response: i ? r.response_1 : r.response_0, is_safe: i ? r.is_response_1_safe : r.is_response_0_safe })));
+  const train = labels(pku.slice(0, 40));
+  train.splice(4, 0, '{"prompt": "p", "response": "r", "is_safe": "yes"}');
+  writeFileSync(join(dir, 'labels.jsonl'), `${train.join('\n')}\n`);
+  writeFileSync(join(dir, 'labels-test.jsonl'), `${labels(pku.slice(40)).join('\n')}\n`);
   const tokenizer = trainWordLevel(
     [...pku.flatMap((r) => [r.prompt, r.response_0, r.response_1]), ...hh.flatMap((r) => [r.chosen, r.rejected]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'],
     { vocabSize: 4000 },
@@ -72,6 +78,33 @@ describe('train reward: any preference format', () => {
   });
 
   it('a cost model refuses data without safety labels, saying what to give', () => {
-    expect(cliError('train', 'cost', '--model', model, '--train', hhFile, '--out', join(dir, 'cm-hh'))).toMatch(/a cost model needs safety labels .* but this hh file has none/);
+    expect(cliError('train', 'cost', '--model', model, '--train', hhFile, '--out', join(dir, 'cm-hh'))).toMatch(/a cost model needs safety labels .* but this hh file has none.*--cost-data labels/);
+    expect(cliError('train', 'cost', '--cost-data', 'labels', '--model', model, '--train', hhFile, '--out', join(dir, 'cm-hh'))).toMatch(/hh data has no safety labels/);
+  });
+});
+
+describe('train cost --cost-data labels: the classification term on responses labelled safe or unsafe', () => {
+  const safeShare = (rs: PkuRow[]) => rs.flatMap((r) => [r.is_response_0_safe, r.is_response_1_safe]);
+
+  it('{prompt, response, is_safe} JSONL: 80 labels (a bad line named), sign accuracy on 40 held-out responses, scores split by label', () => {
+    const file = join(dir, 'labels.jsonl');
+    const r = run(true, 'train', 'cost', '--cost-data', 'labels', '--model', model, '--train', file, '--test', join(dir, 'labels-test.jsonl'), '--out', join(dir, 'cm-labels'), '--score-batch-size', '16', '--score-epochs', '3');
+    expect(r.stdout).toContain(`train: 80 labelled responses from ${file} (labels), 1 unreadable lines\n`);
+    expect(r.stderr).toContain(`warning: ${file}:5: schema: is_safe: `);
+    expect(r.stdout).toMatch(/train: \d+ of 80 responses truncated to 96 tokens \(response end kept\), 0 skipped/);
+    expect(r.stdout).toMatch(/cost model: test sign accuracy [\d.]+%\n/);
+    const stored = JSON.parse(readFileSync(join(dir, 'cm-labels', 'training_result.json'), 'utf8')) as { costData: string; steps: number; test: { n: number; safeMean: number; unsafeMean: number; signAccuracy: number; accuracy: number } };
+    expect(stored).toMatchObject({ costData: 'labels', format: 'labels', steps: 15 });
+    const held = safeShare(pku.slice(40));
+    expect(stored.test.n).toBe(held.length);
+    expect(stored.test.accuracy).toBe(stored.test.signAccuracy);
+    // three epochs on 80 labels already order the held-out responses by their label on average
+    expect(stored.test.unsafeMean).toBeGreaterThan(stored.test.safeMean);
+  });
+
+  it('PKU-SafeRLHF expands into its per-response labels (two a record)', () => {
+    const out = cli('train', 'cost', '--cost-data', 'labels', '--model', model, '--train', pkuFile, '--out', join(dir, 'cm-pku-labels'), '--score-batch-size', '32');
+    expect(out).toContain(`train: 120 labelled responses from ${pkuFile} (pku: 60 records, two responses each), 0 unreadable lines\n`);
+    expect(out).toMatch(/train: \d+ of 120 responses truncated/);
   });
 });
