@@ -5,6 +5,7 @@ import { DATA_FORMATS, loadPreferences, type DataFormat } from '../data/formats.
 import { formatProblem, type DataProblem } from '../data/problems.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { loadSafetyLabels, type LabelFormat, type SafetyLabel } from '../data/safety-labels.js';
+import { readSftData, type SftExampleRecord } from '../data/sft-examples.js';
 import type { LoadedModel, Tokenizer } from '../models/index.js';
 
 /** Flags every `train` data command has. */
@@ -56,4 +57,21 @@ export async function readLabelFile(path: string, format: DataFormat | 'auto', l
   const from = data.format === 'pku' ? ` (pku: ${data.stats.records} records, two responses each)` : ' (labels)';
   console.log(`${label}: ${data.records.length} labelled responses from ${path}${from}, ${data.stats.unreadable} unreadable lines`);
   return { labels: data.records, format: data.format };
+}
+
+/** One line on what SFT data gave: `37 examples from F (pku: 60 records, 23 without a safe response skipped: F:2, …), 0 unreadable lines`. */
+export function describeSftData(path: string, data: Awaited<ReturnType<typeof readSftData>>): string {
+  const skipped = data.noSafeResponse;
+  const list = skipped.count ? `: ${skipped.at.join(', ')}${skipped.count > skipped.at.length ? ', …' : ''}` : '';
+  const from = data.format === 'pku' ? ` (pku: ${data.stats.records} records, ${skipped.count} without a safe response skipped${list})` : ' ({prompt, response})';
+  return `${data.examples.length} examples from ${path}${from}, ${data.stats.unreadable} unreadable lines`;
+}
+
+/** Reads SFT data ({prompt, response} JSONL or PKU-SafeRLHF's safe responses), prints its problems and a summary. */
+export async function readSftFile(path: string, label: string): Promise<SftExampleRecord[]> {
+  const data = await readSftData(path);
+  reportProblems(data.problems, path);
+  console.log(`${label}: ${describeSftData(path, data)}`);
+  if (data.examples.length === 0) throw new ConfigError(`${path}: no SFT example could be read; expected {prompt, response} JSONL or PKU-SafeRLHF with responses labelled safe`);
+  return data.examples;
 }

@@ -7,12 +7,11 @@ import { trainSft } from '../algorithms/sft/train.js';
 import { describeTruncation } from '../algorithms/common/truncation.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
-import { readSftExamples } from '../data/sft-examples.js';
 import { CausalLM, loadPretrained, savePretrained } from '../models/index.js';
 import { terminalProgress } from './progress-bar.js';
 import { registerRlCommands } from './train-rl.js';
 import { registerScoreCommands } from './train-score.js';
-import { needTokenizer, TRAIN_IO } from './train-io.js';
+import { needTokenizer, readSftFile, TRAIN_IO } from './train-io.js';
 
 const SftCli = z.object({ ...TRAIN_IO, sft: SftConfigSchema.prefault({}).describe('SFT settings') }).strict();
 
@@ -20,18 +19,23 @@ export function register(program: Command): void {
   const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO or reward shaping on your own models');
   registerRlCommands(train);
 
-  const sft = train.command('sft').description('supervised fine-tuning on {prompt, response} JSONL').option('--config <file>', 'YAML config');
+  const sft = train
+    .command('sft')
+    .description('supervised fine-tuning on {prompt, response} JSONL, or on the safe responses of PKU-SafeRLHF (the more helpful one when both are safe; records with none are skipped and counted)')
+    .option('--config <file>', 'YAML config');
   const sftLeaves = addSchemaOptions(sft, SftCli);
-  sft.action((opts: Record<string, unknown>) => {
+  sft.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig(SftCli, { file: opts.config as string | undefined, flags: flagsToConfig(sftLeaves, opts) });
     const loaded = loadPretrained(cfg.model);
     if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`${cfg.model}: SFT needs a causal LM, found a score model`);
     const tokenizer = needTokenizer(loaded, cfg.model);
+    const trainData = await readSftFile(cfg.train, 'train');
+    const testData = cfg.test ? await readSftFile(cfg.test, 'test') : [];
     const result = trainSft({
       model: loaded.model,
       tokenizer,
-      train: readSftExamples(cfg.train),
-      test: cfg.test ? readSftExamples(cfg.test) : [],
+      train: trainData,
+      test: testData,
       config: cfg.sft,
       outDir: cfg.out,
       progress: terminalProgress(),

@@ -10,5 +10,5 @@ export * from './formats.js';
 export * from './template.js';
 export * from './inspect.js';
 export { readPrompts, type PromptFile, type PromptRecord, type PromptFormat as PromptFileFormat } from './prompts.js';
-export { readSftExamples, type SftExampleRecord } from './sft-examples.js';
+export { readSftData, safeResponseOf, SftRowSchema, type SftData, type SftExampleRecord, type SftFormat } from './sft-examples.js';
 export * from './safety-labels.js';

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readSftData } from '../../src/data/sft-examples.js';
 import { createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
 import { manualSeed } from '../../src/torch/index.js';
 import { sharedData } from '../helpers/shared.js';
@@ -106,5 +107,31 @@ describe('train cost --cost-data labels: the classification term on responses la
     const out = cli('train', 'cost', '--cost-data', 'labels', '--model', model, '--train', pkuFile, '--out', join(dir, 'cm-pku-labels'), '--score-batch-size', '32');
     expect(out).toContain(`train: 120 labelled responses from ${pkuFile} (pku: 60 records, two responses each), 0 unreadable lines\n`);
     expect(out).toMatch(/train: \d+ of 120 responses truncated/);
+  });
+});
+
+describe('train sft from PKU-SafeRLHF: the safe responses', () => {
+  it('60 records give 37 examples (the more helpful safe response), the 23 with no safe response skipped and named', () => {
+    const none = pku.map((r, i) => (!r.is_response_0_safe && !r.is_response_1_safe ? i + 1 : 0)).filter(Boolean);
+    expect(none).toHaveLength(23);
+    const listed = none.slice(0, 20).map((l) => `${pkuFile}:${l}`).join(', ');
+    const out = cli('train', 'sft', '--model', model, '--train', pkuFile, '--out', join(dir, 'sft-pku'), '--sft-epochs', '1', '--sft-batch-size', '16');
+    expect(out).toContain(`train: 37 examples from ${pkuFile} (pku: 60 records, 23 without a safe response skipped: ${listed}, …), 0 unreadable lines\n`);
+    expect(out).toMatch(/train: \d+ of 37 examples truncated to 96 tokens \(response start kept\), 0 skipped/);
+    expect(out).toContain('SFT: 3 steps');
+  });
+
+  it('picks the safe response, and the better one when both are safe', async () => {
+    const data = await readSftData(pkuFile);
+    expect(data).toMatchObject({ format: 'pku', stats: { records: 60, unreadable: 0 }, noSafeResponse: { count: 23 } });
+    const kept = pku.map((r, i) => ({ r, line: i + 1 })).filter(({ r }) => r.is_response_0_safe || r.is_response_1_safe);
+    const expected = kept.map(({ r, line }) => {
+      const id = r.is_response_0_safe && r.is_response_1_safe ? r.better_response_id : r.is_response_0_safe ? 0 : 1;
+      return { prompt: r.prompt, response: id ? r.response_1 : r.response_0, source: `${pkuFile}:${line}` };
+    });
+    expect(data.examples).toEqual(expected);
+    // the sample has records of both kinds, so both rules are exercised
+    expect(kept.some(({ r }) => r.is_response_0_safe && r.is_response_1_safe && r.better_response_id === 1)).toBe(true);
+    expect(kept.some(({ r }) => r.is_response_0_safe !== r.is_response_1_safe)).toBe(true);
   });
 });

@@ -14,7 +14,7 @@ export const RlFoldersConfigSchema = z
     reward: z.string().describe('reward model folder (from `safealign train reward`); also initialises the reward critic'),
     cost: z.string().optional().describe('cost model folder (from `safealign train cost`); needed by ppo-lag and shaping, initialises the cost critic'),
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL (the dialogue before the last Assistant turn), {"prompt"} JSONL, or plain text, one per line'),
-    ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
+    ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL, or PKU-SafeRLHF: its safe responses) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
     out: z.string().describe('output folder: the trained actor in HF layout, checkpoint/ for resuming, log.jsonl, result.json, report.html'),
     threshold: z.number().default(0).describe('ppo-lag: cost threshold d of the constraint J_c <= d, in the cost model\'s units (0, as safe-rlhf: safe responses score below 0)'),
     thresholdFrom: z
