@@ -6,7 +6,7 @@ import { formatProblem, type DataProblem } from '../data/problems.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { loadSafetyLabels, type LabelFormat, type SafetyLabel } from '../data/safety-labels.js';
 import { readSftData, type SftExampleRecord } from '../data/sft-examples.js';
-import type { LoadedModel, Tokenizer } from '../models/index.js';
+import { RawPromptsSchema, type LoadedModel, type Tokenizer } from '../models/index.js';
 
 /** Flags every `train` data command has. */
 export const TRAIN_IO = {
@@ -14,6 +14,7 @@ export const TRAIN_IO = {
   train: z.string().describe('training data (JSONL)'),
   test: z.string().optional().describe('held-out data (JSONL, same format as --train) for evaluation'),
   out: z.string().describe('output folder: the trained model in HF layout, plus checkpoint/ for resuming'),
+  raw: RawPromptsSchema,
 };
 
 /** The `--format` flag of preference data. */

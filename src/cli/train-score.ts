@@ -62,13 +62,13 @@ export function registerScoreCommands(train: Command): void {
       // the new score head is drawn at random: seed it, so the same command gives the same model
       manualSeed(cfg.score.seed);
       const model = loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind) : ScoreModel.fromScoreModel(loaded.model, kind);
-      const result = trainScoreModel({ kind, model, tokenizer, train: train.data, config: cfg.score, outDir: cfg.out, progress: terminalProgress() });
+      const result = trainScoreModel({ kind, model, tokenizer, train: train.data, config: cfg.score, outDir: cfg.out, progress: terminalProgress(), prompt: { raw: cfg.raw } });
       savePretrained(cfg.out, model, { tokenizer, trainingConfig: cfg });
       console.log(`train: ${describeScoreTruncation(result.truncation, what)}`);
       const summary: Record<string, unknown> = { steps: result.steps, format: train.format, ...(kind === 'cost' ? { costData } : {}), truncation: { train: result.truncation } };
       if (cfg.test) {
         const test = await readScoreData(kind, costData, cfg.format, cfg.test, 'test');
-        const ev = evaluateScoreModel(kind, model, tokenizer, test.data, { maxLength: cfg.score.maxLength });
+        const ev = evaluateScoreModel(kind, model, tokenizer, test.data, { maxLength: cfg.score.maxLength, prompt: { raw: cfg.raw } });
         summary.test = ev;
         if (ev.truncation) console.log(`test: ${describeScoreTruncation(ev.truncation, what)}`);
         const accuracy = costData === 'labels' ? '' : `test accuracy ${(100 * ev.accuracy).toFixed(1)}%`;

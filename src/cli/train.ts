@@ -39,6 +39,7 @@ export function register(program: Command): void {
       config: cfg.sft,
       outDir: cfg.out,
       progress: terminalProgress(),
+      prompt: { raw: cfg.raw },
     });
     savePretrained(cfg.out, loaded.model, { tokenizer, trainingConfig: cfg });
     const { log: _log, ...summary } = result;

@@ -7,7 +7,6 @@ export * from './pku-saferlhf.js';
 export * from './hh-rlhf.js';
 export * from './pairs.js';
 export * from './formats.js';
-export * from './template.js';
 export * from './inspect.js';
 export { readPrompts, type PromptFile, type PromptRecord, type PromptFormat as PromptFileFormat } from './prompts.js';
 export { readSftData, safeResponseOf, SftRowSchema, type SftData, type SftExampleRecord, type SftFormat } from './sft-examples.js';

@@ -62,7 +62,7 @@ export function scoreResponses(
   noGrad(() => {
     for (const batch of chunks(items, 64)) {
       tidy(() => {
-        const b = padForTraining(batch.map((it) => encodePair(tokenizer, it.prompt, it.response)), tokenizer.padId ?? 0);
+        const b = padForTraining(batch.map((it) => encodePair(tokenizer, it, it.response)), tokenizer.padId ?? 0);
         const ids = tensor(b.ids, { dtype: 'int64' });
         const mask = tensor(b.attentionMask, { dtype: 'int64' });
         const r = rewardModel.forward(ids, mask).endScores.toNumbers();

@@ -1,6 +1,6 @@
 // `safealign train` on the shipped real samples in every format: reward from HH-RLHF and from {prompt, chosen, rejected}, with a tiny GPT-2.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -133,5 +133,19 @@ describe('train sft from PKU-SafeRLHF: the safe responses', () => {
     // the sample has records of both kinds, so both rules are exercised
     expect(kept.some(({ r }) => r.is_response_0_safe && r.is_response_1_safe && r.better_response_id === 1)).toBe(true);
     expect(kept.some(({ r }) => r.is_response_0_safe !== r.is_response_1_safe)).toBe(true);
+  });
+});
+
+describe("chat templates: the model folder's chat_template, or --raw", () => {
+  it('train sft renders prompts with tokenizer_config.json\'s chat_template (here a preamble longer than the context: nothing fits), and --raw uses them unchanged', () => {
+    const chat = join(dir, 'gpt2-chat');
+    cpSync(model, chat, { recursive: true });
+    const cfgPath = join(chat, 'tokenizer_config.json');
+    const preamble = Array.from({ length: CONTEXT }, () => 'the').join(' ');
+    writeFileSync(cfgPath, JSON.stringify({ ...(JSON.parse(readFileSync(cfgPath, 'utf8')) as object), chat_template: `${preamble} {% for m in messages %}{{ m.content }} {% endfor %}` }));
+    expect(cliError('train', 'sft', '--model', chat, '--train', pkuFile, '--out', join(dir, 'sft-chat'))).toContain(`sft: none of the 37 training examples fits in ${CONTEXT} tokens`);
+    const out = cli('train', 'sft', '--raw', '--model', chat, '--train', pkuFile, '--out', join(dir, 'sft-raw'), '--sft-epochs', '1', '--sft-batch-size', '16');
+    expect(out).toContain('SFT: 3 steps');
+    expect((JSON.parse(readFileSync(join(dir, 'sft-raw', 'safealign_config.json'), 'utf8')) as { raw: boolean }).raw).toBe(true);
   });
 });

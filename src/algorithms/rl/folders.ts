@@ -78,7 +78,7 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
     if (config.thresholdFrom) {
       const data = await readPkuSafeRlhf(config.thresholdFrom);
       for (const p of data.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
-      const ev = evaluateScoreModel('cost', costModel as ScoreModel, tokenizer, data.records);
+      const ev = evaluateScoreModel('cost', costModel as ScoreModel, tokenizer, data.records, { prompt: { raw: config.raw } });
       const value = calibrateThreshold(ev, config.thresholdQuantile, `Give --threshold-from a file with both safe and unsafe responses, or set --threshold.`);
       progress.log(`cost threshold d = ${value.toFixed(4)}, calibrated on ${config.thresholdFrom} (${ev.n} pairs: safe mean ${ev.safeMean.toFixed(3)}, unsafe mean ${ev.unsafeMean.toFixed(3)}, quantile ${config.thresholdQuantile})`);
       threshold = { value, from: config.thresholdFrom };
@@ -107,6 +107,7 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
     config: config.rl,
     outDir: config.out,
     progress,
+    prompt: { raw: config.raw },
   });
   const settings = { method: methodName, ...config, ...(threshold ? { threshold: threshold.value } : {}) };
   savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });

@@ -2,6 +2,7 @@
 import type { PreferenceRecord, RecordSource } from '../../data/record.js';
 import type { SafetyLabel } from '../../data/safety-labels.js';
 import type { SequenceScorer } from '../../models/index.js';
+import type { PromptInput, PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { tensor, type Tensor } from '../../torch/index.js';
 import { encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
@@ -36,15 +37,21 @@ function where(source: RecordSource | undefined, index: number): string {
 }
 
 /**
- * The items of `data`, each response fitted to `maxLength` tokens keeping its end (the end score is
+ * The items of `data` (prompts and their earlier turns rendered by `formatPrompt` with `prompt` options), each response fitted to `maxLength` tokens keeping its end (the end score is
  * read at the last token). An item whose prompt leaves no room is skipped and counted; records
  * without the label the kind needs are left out. Labels train cost models only.
  */
-export function toScoreItems(kind: ScoreKind, tokenizer: Tokenizer, data: ScoreData, maxLength: number): { items: ScoreItem[]; stats: TruncationStats } {
+export function toScoreItems(
+  kind: ScoreKind,
+  tokenizer: Tokenizer,
+  data: ScoreData,
+  maxLength: number,
+  prompt: PromptOptions = {},
+): { items: ScoreItem[]; stats: TruncationStats } {
   const items: ScoreItem[] = [];
   const stats = emptyTruncationStats(maxLength);
-  const add = (prompt: string, responses: string[], isSafe: boolean[], at: string) => {
-    const fits = responses.map((r) => fitPair(encodePair(tokenizer, prompt, r), maxLength, 'response-end'));
+  const add = (input: PromptInput, responses: string[], isSafe: boolean[], at: string) => {
+    const fits = responses.map((r) => fitPair(encodePair(tokenizer, input, r, prompt), maxLength, 'response-end'));
     const fitted = fits.filter((f) => f !== null);
     countFit(stats, fitted.length < fits.length ? 'skipped' : fitted.some((f) => f.truncated) ? 'truncated' : 'kept', at);
     if (fitted.length === fits.length) items.push({ seqs: fitted.map((f) => f.pair), isSafe });
@@ -54,11 +61,11 @@ export function toScoreItems(kind: ScoreKind, tokenizer: Tokenizer, data: ScoreD
       const first = FIRST[kind](r);
       if (first === undefined) return;
       const second = (1 - first) as 0 | 1;
-      add(r.prompt, [r.responses[first], r.responses[second]], [r.isSafe?.[first] ?? true, r.isSafe?.[second] ?? true], where(r.source, i));
+      add(r, [r.responses[first], r.responses[second]], [r.isSafe?.[first] ?? true, r.isSafe?.[second] ?? true], where(r.source, i));
     });
   } else {
     if (kind !== 'cost') throw new Error('a reward model trains on preference pairs; safety labels without pairs train a cost model only');
-    (data as { labels: readonly SafetyLabel[] }).labels.forEach((l, i) => add(l.prompt, [l.response], [l.isSafe], where(l.source, i)));
+    (data as { labels: readonly SafetyLabel[] }).labels.forEach((l, i) => add(l, [l.response], [l.isSafe], where(l.source, i)));
   }
   return { items, stats };
 }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { costLabelLoss, costModelLoss, rewardModelLoss, type LossOutput } from '../../losses/index.js';
-import type { ScoreModel, SequenceScorer } from '../../models/index.js';
+import type { PromptOptions, ScoreModel, SequenceScorer } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tidy, type Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
@@ -58,10 +58,10 @@ export function evaluateScoreModel(
   model: SequenceScorer,
   tokenizer: Tokenizer,
   data: ScoreData,
-  opts: { batchSize?: number; maxLength?: number } = {},
+  opts: { batchSize?: number; maxLength?: number; prompt?: PromptOptions } = {},
 ): ScoreEval {
   const maxLength = fitLength(opts.maxLength ?? model.contextLength ?? 96, model.contextLength);
-  const { items, stats: truncation } = toScoreItems(kind, tokenizer, data, maxLength);
+  const { items, stats: truncation } = toScoreItems(kind, tokenizer, data, maxLength, opts.prompt);
   let responses = 0;
   const padId = tokenizer.padId ?? 0;
   let correct = 0;
@@ -126,12 +126,14 @@ export function trainScoreModel(args: {
   config: ScoreConfig;
   outDir: string;
   progress?: Progress;
+  /** How prompts become text (default: the tokenizer's chat template). */
+  prompt?: PromptOptions;
 }): { steps: number; log: ScoreLogRecord[]; truncation: TruncationStats } {
   const { kind, model, tokenizer, config } = args;
   const progress = args.progress ?? silentProgress;
   const padId = tokenizer.padId ?? 0;
   const maxLength = fitLength(config.maxLength, model.contextLength);
-  const { items, stats: truncation } = toScoreItems(kind, tokenizer, args.train, maxLength);
+  const { items, stats: truncation } = toScoreItems(kind, tokenizer, args.train, maxLength, args.prompt);
   const what = Array.isArray(args.train) ? 'pairs' : 'responses';
   if (truncation.truncated + truncation.skipped > 0) progress.log(`${kind}: ${describeScoreTruncation(truncation, what)}`);
   if (items.length === 0) {
