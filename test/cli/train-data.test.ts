@@ -4,8 +4,11 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodePair } from '../../src/algorithms/common/batching.js';
+import { fitPair } from '../../src/algorithms/common/truncation.js';
+import { loadPreferences } from '../../src/data/formats.js';
 import { readSftData } from '../../src/data/sft-examples.js';
-import { createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
+import { createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed } from '../../src/torch/index.js';
 import { sharedData } from '../helpers/shared.js';
 
@@ -56,13 +59,21 @@ beforeAll(() => {
 });
 
 describe('train reward: any preference format', () => {
-  it('HH-RLHF (detected): 50 dialogues split at the last Assistant turn, trained and evaluated', () => {
+  it('HH-RLHF (detected): 50 dialogues split at the last Assistant turn (earlier turns rendered too), trained and evaluated', async () => {
     const out = cli('train', 'reward', '--model', model, '--train', hhFile, '--test', hhFile, '--out', join(dir, 'rm-hh'), '--score-batch-size', '16');
     expect(out).toContain(`train: 50 records from ${hhFile} (hh), 0 unreadable lines\n`);
-    expect(out).toMatch(/train: \d+ of 50 pairs truncated to 96 tokens \(response end kept\)/);
+    // what the CLI must count: each pair's prompt is the whole dialogue before the last Assistant turn, rendered by the template
+    const tokenizer = loadPretrained(model).tokenizer as Tokenizer;
+    const { records } = await loadPreferences(hhFile);
+    const fits = records.map((r) => r.responses.map((resp) => fitPair(encodePair(tokenizer, r, resp), CONTEXT, 'response-end')));
+    const skipped = records.flatMap((r, i) => (fits[i]?.includes(null) ? [`${hhFile}:${r.source?.line}`] : []));
+    const truncated = fits.filter((f) => !f.includes(null) && f.some((p) => p?.truncated)).length;
+    expect(records.filter((r) => r.context).length).toBeGreaterThan(20);
+    expect(skipped.length).toBeGreaterThan(10);
+    expect(out).toContain(`train: ${truncated} of 50 pairs truncated to ${CONTEXT} tokens (response end kept), ${skipped.length} skipped (prompt leaves no room for a response in ${CONTEXT} tokens): ${skipped.join(', ')}\n`);
     expect(out).toMatch(/reward model: test accuracy [\d.]+%\n/);
     const stored = JSON.parse(readFileSync(join(dir, 'rm-hh', 'training_result.json'), 'utf8')) as { format: string; steps: number };
-    expect(stored).toMatchObject({ format: 'hh', steps: 4 });
+    expect(stored).toMatchObject({ format: 'hh', steps: Math.ceil((50 - skipped.length) / 16) });
     expect((loadPretrained(join(dir, 'rm-hh')).model as ScoreModel).scoreType).toBe('reward');
   });
 
