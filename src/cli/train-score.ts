@@ -10,7 +10,7 @@ import { hasSafetyLabels, type PreferenceRecord } from '../data/record.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel } from '../models/index.js';
 import { manualSeed } from '../torch/index.js';
 import { terminalProgress } from './progress-bar.js';
-import { needTokenizer, PREFERENCE_FORMAT, readLabelFile, readPreferenceFile, TRAIN_IO } from './train-io.js';
+import { needTokenizer, PREFERENCE_FORMAT, readLabelFile, readPreferenceFile, TRAIN_IO, type DataSummary } from './train-io.js';
 
 const ScoreCli = z.object({ ...TRAIN_IO, format: PREFERENCE_FORMAT, score: ScoreConfigSchema.prefault({}).describe('score-model settings') }).strict();
 const CostCli = ScoreCli.extend({
@@ -23,14 +23,14 @@ type CostData = z.output<typeof CostCli>['costData'];
 type Format = z.output<typeof ScoreCli>['format'];
 
 /** Reads a train or test file as the score model's data: preference pairs, or (cost, --cost-data labels) per-response labels. */
-async function readScoreData(kind: ScoreKind, costData: CostData, format: Format, path: string, label: string): Promise<{ data: ScoreData; format: string }> {
+async function readScoreData(kind: ScoreKind, costData: CostData, format: Format, path: string, label: string): Promise<{ data: ScoreData; summary: DataSummary }> {
   if (costData === 'labels') {
     const read = await readLabelFile(path, format, label);
-    return { data: { labels: read.labels }, format: read.format };
+    return { data: { labels: read.labels }, summary: read.summary };
   }
   const read = await readPreferenceFile(path, format, label);
   if (kind === 'cost') needSafetyLabels(read.records, path, read.format);
-  return { data: read.records, format: read.format };
+  return { data: read.records, summary: read.summary };
 }
 
 const ABOUT: Record<ScoreKind, string> = {
@@ -65,11 +65,18 @@ export function registerScoreCommands(train: Command): void {
       const result = trainScoreModel({ kind, model, tokenizer, train: train.data, config: cfg.score, outDir: cfg.out, progress: terminalProgress(), prompt: { raw: cfg.raw } });
       savePretrained(cfg.out, model, { tokenizer, trainingConfig: cfg });
       console.log(`train: ${describeScoreTruncation(result.truncation, what)}`);
-      const summary: Record<string, unknown> = { steps: result.steps, format: train.format, ...(kind === 'cost' ? { costData } : {}), truncation: { train: result.truncation } };
+      const summary: Record<string, unknown> = {
+        steps: result.steps,
+        format: train.summary.format,
+        ...(kind === 'cost' ? { costData } : {}),
+        data: { train: train.summary },
+        truncation: { train: result.truncation },
+      };
       if (cfg.test) {
         const test = await readScoreData(kind, costData, cfg.format, cfg.test, 'test');
         const ev = evaluateScoreModel(kind, model, tokenizer, test.data, { maxLength: cfg.score.maxLength, prompt: { raw: cfg.raw } });
         summary.test = ev;
+        (summary.data as Record<string, DataSummary>).test = test.summary;
         if (ev.truncation) console.log(`test: ${describeScoreTruncation(ev.truncation, what)}`);
         const accuracy = costData === 'labels' ? '' : `test accuracy ${(100 * ev.accuracy).toFixed(1)}%`;
         const sign = ev.signAccuracy !== undefined ? `${accuracy ? ', ' : 'test '}sign accuracy ${(100 * ev.signAccuracy).toFixed(1)}%` : '';

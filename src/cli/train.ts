@@ -30,12 +30,12 @@ export function register(program: Command): void {
     if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`${cfg.model}: SFT needs a causal LM, found a score model`);
     const tokenizer = needTokenizer(loaded, cfg.model);
     const trainData = await readSftFile(cfg.train, 'train');
-    const testData = cfg.test ? await readSftFile(cfg.test, 'test') : [];
+    const testData = cfg.test ? await readSftFile(cfg.test, 'test') : undefined;
     const result = trainSft({
       model: loaded.model,
       tokenizer,
-      train: trainData,
-      test: testData,
+      train: trainData.examples,
+      test: testData?.examples ?? [],
       config: cfg.sft,
       outDir: cfg.out,
       progress: terminalProgress(),
@@ -43,7 +43,7 @@ export function register(program: Command): void {
     });
     savePretrained(cfg.out, loaded.model, { tokenizer, trainingConfig: cfg });
     const { log: _log, ...summary } = result;
-    writeJsonAtomic(join(cfg.out, 'training_result.json'), summary);
+    writeJsonAtomic(join(cfg.out, 'training_result.json'), { ...summary, data: { train: trainData.summary, ...(testData ? { test: testData.summary } : {}) } });
     console.log(`train: ${describeTruncation(result.truncation.train, 'examples', 'response-start')}`);
     if (cfg.test) console.log(`test: ${describeTruncation(result.truncation.test, 'examples', 'response-start')}`);
     console.log(`SFT: ${result.steps} steps, eval loss ${result.finalEvalLoss.toFixed(4)} (perplexity ${result.finalEvalPerplexity.toFixed(2)}); model in ${cfg.out}`);

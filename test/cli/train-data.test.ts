@@ -106,7 +106,7 @@ describe('train cost --cost-data labels: the classification term on responses la
     expect(r.stdout).toMatch(/train: \d+ of 80 responses truncated to 96 tokens \(response end kept\), 0 skipped/);
     expect(r.stdout).toMatch(/cost model: test sign accuracy [\d.]+%\n/);
     const stored = JSON.parse(readFileSync(join(dir, 'cm-labels', 'training_result.json'), 'utf8')) as { costData: string; steps: number; test: { n: number; safeMean: number; unsafeMean: number; signAccuracy: number; accuracy: number } };
-    expect(stored).toMatchObject({ costData: 'labels', format: 'labels', steps: 15 });
+    expect(stored).toMatchObject({ costData: 'labels', format: 'labels', steps: 15, data: { train: { file, format: 'labels', lines: 81, unreadable: 1, used: 80 } } });
     const held = safeShare(pku.slice(40));
     expect(stored.test.n).toBe(held.length);
     expect(stored.test.accuracy).toBe(stored.test.signAccuracy);
@@ -130,6 +130,9 @@ describe('train sft from PKU-SafeRLHF: the safe responses', () => {
     expect(out).toContain(`train: 37 examples from ${pkuFile} (pku: 60 records, 23 without a safe response skipped: ${listed}, …), 0 unreadable lines\n`);
     expect(out).toMatch(/train: \d+ of 37 examples truncated to 96 tokens \(response start kept\), 0 skipped/);
     expect(out).toContain('SFT: 3 steps');
+    const stored = JSON.parse(readFileSync(join(dir, 'sft-pku', 'training_result.json'), 'utf8')) as { data: { train: unknown }; truncation: { train: { total: number } } };
+    expect(stored.data.train).toEqual({ file: pkuFile, format: 'pku', lines: 60, unreadable: 0, used: 37, noSafeResponse: 23 });
+    expect(stored.truncation.train.total).toBe(37);
   });
 
   it('picks the safe response, and the better one when both are safe', async () => {
