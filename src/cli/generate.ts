@@ -1,16 +1,16 @@
 // `safealign generate`: sample a response from a model folder for one prompt.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { promptText } from '../algorithms/common/batching.js';
+import { encodePrompt } from '../algorithms/common/batching.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
-import { CausalLM, generate, loadPretrained } from '../models/index.js';
+import { CausalLM, generate, loadPretrained, RawPromptsSchema } from '../models/index.js';
 import { manualSeed, tensor } from '../torch/index.js';
 
 const GenerateCli = z
   .object({
     model: z.string().describe('Hugging Face model folder (config.json, model.safetensors, tokenizer.json)'),
     prompt: z.string().describe('the user prompt (rendered with the chat template unless --raw)'),
-    raw: z.boolean().default(false).describe('feed the prompt as-is, without the chat template'),
+    raw: RawPromptsSchema,
     maxNewTokens: z.number().int().positive().default(48).describe('most tokens to generate'),
     greedy: z.boolean().default(false).describe('argmax decoding instead of sampling'),
     temperature: z.number().positive().default(1).describe('sampling temperature'),
@@ -31,7 +31,7 @@ export function register(program: Command): void {
     if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`${cfg.model}: a score model cannot generate; give a causal LM folder`);
     const tok = loaded.tokenizer;
     if (!tok) throw new ConfigError(`${cfg.model}: no tokenizer.json`);
-    const ids = tok.encode(cfg.raw ? cfg.prompt : promptText(tok, cfg.prompt), { addSpecialTokens: false });
+    const ids = encodePrompt(tok, { prompt: cfg.prompt }, { raw: cfg.raw });
     const ctx = loaded.model.contextLength;
     if (ids.length < ctx && ids.length + cfg.maxNewTokens > ctx) {
       console.error(`note: the prompt is ${ids.length} tokens and the model's context ${ctx}: at most ${ctx - ids.length} new tokens (not ${cfg.maxNewTokens})`);

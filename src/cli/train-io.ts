@@ -4,7 +4,9 @@ import { ConfigError } from '../config/schema-cli.js';
 import { DATA_FORMATS, loadPreferences, type DataFormat } from '../data/formats.js';
 import { formatProblem, type DataProblem } from '../data/problems.js';
 import type { PreferenceRecord } from '../data/record.js';
-import type { LoadedModel, Tokenizer } from '../models/index.js';
+import { loadSafetyLabels, type LabelFormat, type SafetyLabel } from '../data/safety-labels.js';
+import { readSftData, type SftData } from '../data/sft-examples.js';
+import { RawPromptsSchema, type LoadedModel, type Tokenizer } from '../models/index.js';
 
 /** Flags every `train` data command has. */
 export const TRAIN_IO = {
@@ -12,6 +14,7 @@ export const TRAIN_IO = {
   train: z.string().describe('training data (JSONL)'),
   test: z.string().optional().describe('held-out data (JSONL, same format as --train) for evaluation'),
   out: z.string().describe('output folder: the trained model in HF layout, plus checkpoint/ for resuming'),
+  raw: RawPromptsSchema,
 };
 
 /** The `--format` flag of preference data. */
@@ -35,7 +38,7 @@ export function needTokenizer(loaded: LoadedModel, dir: string): Tokenizer {
 }
 
 /** Reads a preference file of any format, prints its problems and a one-line summary (`label: N records from FILE (format), K unreadable lines`). */
-export async function readPreferenceFile(path: string, format: DataFormat | 'auto', label: string): Promise<{ records: PreferenceRecord[]; format: DataFormat; unreadable: number }> {
+export async function readPreferenceFile(path: string, format: DataFormat | 'auto', label: string): Promise<{ records: PreferenceRecord[]; format: DataFormat; summary: DataSummary }> {
   const data = await loadPreferences(path, { format });
   reportProblems(data.problems, path);
   if (data.records.length === 0) {
@@ -43,5 +46,49 @@ export async function readPreferenceFile(path: string, format: DataFormat | 'aut
   }
   const inconsistent = data.stats.skippedInconsistent ? `, ${data.stats.skippedInconsistent} skipped for contradictory safety labels` : '';
   console.log(`${label}: ${data.records.length} records from ${path} (${data.format}), ${data.stats.unreadable} unreadable lines${inconsistent}`);
-  return { records: data.records, format: data.format, unreadable: data.stats.unreadable };
+  return { records: data.records, format: data.format, summary: { file: path, format: data.format, lines: data.stats.lines, unreadable: data.stats.unreadable, used: data.records.length } };
+}
+
+/** Reads per-response safety labels ({prompt, response, is_safe} JSONL, or PKU-SafeRLHF expanded), prints its problems and a summary. */
+export async function readLabelFile(path: string, format: DataFormat | 'auto', label: string): Promise<{ labels: SafetyLabel[]; format: LabelFormat; summary: DataSummary }> {
+  if (format !== 'auto' && format !== 'pku') throw new ConfigError(`--format ${format}: ${format} data has no safety labels; per-response labels come from {prompt, response, is_safe} JSONL or PKU-SafeRLHF`);
+  const data = await loadSafetyLabels(path, { format });
+  reportProblems(data.problems, path);
+  if (data.records.length === 0) throw new ConfigError(`${path}: no safety label could be read (${data.stats.lines} lines, ${data.stats.unreadable} unreadable); expected {prompt, response, is_safe} JSONL or PKU-SafeRLHF`);
+  const from = data.format === 'pku' ? ` (pku: ${data.stats.records} records, two responses each)` : ' (labels)';
+  console.log(`${label}: ${data.records.length} labelled responses from ${path}${from}, ${data.stats.unreadable} unreadable lines`);
+  return { labels: data.records, format: data.format, summary: { file: path, format: data.format, lines: data.stats.lines, unreadable: data.stats.unreadable, used: data.records.length } };
+}
+
+/** One line on what SFT data gave: `37 examples from F (pku: 60 records, 23 without a safe response skipped: F:2, …), 0 unreadable lines`. */
+function describeSftData(path: string, data: SftData): string {
+  const skipped = data.noSafeResponse;
+  const list = skipped.count ? `: ${skipped.at.join(', ')}${skipped.count > skipped.at.length ? ', …' : ''}` : '';
+  const from = data.format === 'pku' ? ` (pku: ${data.stats.records} records, ${skipped.count} without a safe response skipped${list})` : ' ({prompt, response})';
+  return `${data.examples.length} examples from ${path}${from}, ${data.stats.unreadable} unreadable lines`;
+}
+
+/** What a data file gave, as stored in `training_result.json`. */
+export interface DataSummary {
+  file: string;
+  format: string;
+  /** Non-blank lines read. */
+  lines: number;
+  /** Lines that could not be read (skipped, reported by file:line). */
+  unreadable: number;
+  /** What training used: records, labelled responses or SFT examples. */
+  used: number;
+  /** SFT from PKU-SafeRLHF: records without a safe response (skipped). */
+  noSafeResponse?: number;
+}
+
+/** Reads SFT data ({prompt, response} JSONL or PKU-SafeRLHF's safe responses), prints its problems and a summary. */
+export async function readSftFile(path: string, label: string): Promise<{ examples: SftData['examples']; summary: DataSummary }> {
+  const data = await readSftData(path);
+  reportProblems(data.problems, path);
+  console.log(`${label}: ${describeSftData(path, data)}`);
+  if (data.examples.length === 0) throw new ConfigError(`${path}: no SFT example could be read; expected {prompt, response} JSONL or PKU-SafeRLHF with responses labelled safe`);
+  const summary: DataSummary = { file: path, format: data.format, lines: data.stats.lines, unreadable: data.stats.unreadable, used: data.examples.length };
+  if (data.format === 'pku') summary.noSafeResponse = data.noSafeResponse.count;
+  return { examples: data.examples, summary };
 }

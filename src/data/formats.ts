@@ -37,7 +37,7 @@ export async function detectFormat(path: string): Promise<DataFormat> {
       line: item.line,
       kind: 'schema',
       kept: false,
-      message: `cannot tell the format from keys [${keys}]: expected PKU-SafeRLHF (response_0, response_1, better_response_id, ...), HH-RLHF (chosen, rejected) or pairs (prompt, chosen, rejected); pass --format`,
+      message: `cannot tell the format from keys [${keys}]: expected PKU-SafeRLHF (response_0, response_1, better_response_id, ...), HH-RLHF (chosen, rejected) or pairs (prompt, chosen, rejected); pass --format (per-response safety labels {prompt, response, is_safe} train a cost model with --cost-data labels)`,
     });
   }
   throw new DataFormatError({ file: path, line: 0, kind: 'json', kept: false, message: 'no line of the file parses as JSON' });

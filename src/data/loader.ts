@@ -1,7 +1,7 @@
 // The shared loading loop: JSONL lines -> format parser -> records, with problems collected by file:line.
 import { readJsonl } from './jsonl.js';
 import { DataFormatError, FATAL_KINDS, type DataProblem, type ProblemKind } from './problems.js';
-import { isInconsistent, type PreferenceRecord } from './record.js';
+import type { PreferenceRecord, RecordSource } from './record.js';
 
 /** A problem a parser found, before the loader adds the file and line. */
 export interface LineIssue {
@@ -10,13 +10,21 @@ export interface LineIssue {
   message: string;
 }
 
-/** What a format parser makes of one JSON value: a record (maybe with warnings), or why not. */
-export type ParseOutcome =
-  | { ok: true; record: PreferenceRecord; warnings: LineIssue[] }
+/**
+ * What a format parser makes of one JSON value: a record (maybe with warnings, and `contradiction`
+ * when its safety labels contradict each other, which the loader skips or keeps by policy), or why not.
+ */
+export type ParseOutcome<T = PreferenceRecord> =
+  | { ok: true; record: T; warnings: LineIssue[]; contradiction?: LineIssue }
   | { ok: false; issues: LineIssue[] };
 
 /** Turns one parsed JSON line into a record. Pure; knows nothing about files. */
-export type RecordParser = (value: unknown) => ParseOutcome;
+export type RecordParser<T = PreferenceRecord> = (value: unknown) => ParseOutcome<T>;
+
+/** What the loader needs of a record: a place to note the file and line it came from. */
+export interface Sourced {
+  source?: RecordSource;
+}
 
 /** What to do with rows whose safer response is labelled unsafe while the other is labelled safe. */
 export type InconsistentPolicy = 'skip' | 'keep';
@@ -47,8 +55,8 @@ export interface LoadStats {
   warnings: number;
 }
 
-export interface LoadResult {
-  records: PreferenceRecord[];
+export interface LoadResult<T = PreferenceRecord> {
+  records: T[];
   problems: DataProblem[];
   stats: LoadStats;
 }
@@ -58,12 +66,12 @@ export interface LoadResult {
  * `onProblem` and into `stats`; with `strict` the first unreadable line throws instead.
  * A record gets `source.file` and `source.line`.
  */
-export async function* streamRecords(
+export async function* streamRecords<T extends Sourced = PreferenceRecord>(
   path: string,
-  parser: RecordParser,
+  parser: RecordParser<T>,
   options: LoadOptions = {},
   stats: LoadStats = emptyStats(),
-): AsyncGenerator<PreferenceRecord> {
+): AsyncGenerator<T> {
   const policy = options.inconsistent ?? 'skip';
   const report = (line: number, issue: LineIssue, kept: boolean): void => {
     const problem: DataProblem = { file: path, line, ...issue, kept };
@@ -87,18 +95,9 @@ export async function* streamRecords(
       continue;
     }
     const record = outcome.record;
-    if (isInconsistent(record)) {
+    if (outcome.contradiction) {
       stats.inconsistent += 1;
-      const safer = record.saferResponseId ?? 0;
-      report(
-        item.line,
-        {
-          kind: 'inconsistent',
-          field: 'safer_response_id',
-          message: `response ${safer} is marked safer but labelled unsafe, while response ${1 - safer} is labelled safe`,
-        },
-        policy === 'keep',
-      );
+      report(item.line, outcome.contradiction, policy === 'keep');
       if (policy === 'skip') {
         stats.skippedInconsistent += 1;
         continue;
@@ -113,10 +112,10 @@ export async function* streamRecords(
 }
 
 /** Reads a whole JSONL file into records, collecting every problem (see `streamRecords`). */
-export async function loadRecords(path: string, parser: RecordParser, options: LoadOptions = {}): Promise<LoadResult> {
+export async function loadRecords<T extends Sourced = PreferenceRecord>(path: string, parser: RecordParser<T>, options: LoadOptions = {}): Promise<LoadResult<T>> {
   const problems: DataProblem[] = [];
   const stats = emptyStats();
-  const records: PreferenceRecord[] = [];
+  const records: T[] = [];
   const onProblem = (p: DataProblem): void => {
     problems.push(p);
     options.onProblem?.(p);

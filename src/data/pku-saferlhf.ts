@@ -6,6 +6,7 @@ import { loadRecords, streamRecords, type LineIssue, type LoadOptions, type Load
 import { DataWriteError } from './problems.js';
 import {
   HARM_CATEGORIES,
+  isInconsistent,
   type ChatMessage,
   type HarmCategory,
   type PreferenceRecord,
@@ -125,7 +126,15 @@ export function parsePkuSafeRlhf(value: unknown): ParseOutcome {
     );
     return { ok: false, issues };
   }
-  return { ok: true, ...pkuRowToRecord(parsed.data) };
+  const { record, warnings } = pkuRowToRecord(parsed.data);
+  if (!isInconsistent(record)) return { ok: true, record, warnings };
+  const safer = record.saferResponseId ?? 0;
+  const contradiction: LineIssue = {
+    kind: 'inconsistent',
+    field: 'safer_response_id',
+    message: `response ${safer} is marked safer but labelled unsafe, while response ${1 - safer} is labelled safe`,
+  };
+  return { ok: true, record, warnings, contradiction };
 }
 
 /** Reads a PKU-SafeRLHF JSONL file (see `LoadOptions` for strict mode and inconsistent rows). */

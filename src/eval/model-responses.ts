@@ -1,5 +1,6 @@
 // Samples a model on evaluation prompts (K samples each) and scores every response with the reward and cost models, fitted to their context and counted.
-import { chunks, encodePair, padForTraining, promptText, type EncodedPair, type PromptInput } from '../algorithms/common/batching.js';
+import { chunks, encodePair, encodePrompt, padForTraining, type EncodedPair } from '../algorithms/common/batching.js';
+import type { PromptInput } from '../models/prompt.js';
 import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../algorithms/common/truncation.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../core/progress.js';
@@ -46,7 +47,7 @@ export function fitEvalPrompts<P extends RlPrompt>(
 ): { kept: P[]; stats: TruncationStats } {
   const budget = (p: Policy) => p.model.contextLength - maxNewTokens;
   const stats = emptyTruncationStats(Math.min(...policies.map(budget)));
-  const length = (tokenizer: Tokenizer, p: PromptInput) => tokenizer.encode(promptText(tokenizer, p), { addSpecialTokens: false }).length;
+  const length = (tokenizer: Tokenizer, p: PromptInput) => encodePrompt(tokenizer, p).length;
   const kept: P[] = [];
   prompts.forEach((p, i) => {
     const fits = policies.every((pol) => length(pol.tokenizer, p) <= budget(pol)) && scorers.every((s) => length(s.tokenizer, p) + 1 <= s.maxLength);

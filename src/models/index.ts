@@ -5,7 +5,8 @@ export { ScoreModel, NORMALIZE_KIND, lastTokenIndex, type ScoreType, type ScoreS
 export { generate, sequenceLogProbs, ContextLengthError, type GenerateOptions, type GenerateOutput } from './generate.js';
 export { loadPretrained, savePretrained, type LoadedModel } from './hf.js';
 export { parseModelConfig, ModelConfigError, SUPPORTED_MODEL_TYPES, type ModelConfig, type Gpt2Config, type LlamaConfig } from './hf-config.js';
-export { Tokenizer, TokenizerError, DEFAULT_CHAT_TEMPLATE } from './tokenizer.js';
+export { Tokenizer, TokenizerError, DEFAULT_CHAT_TEMPLATE, type ChatMessage } from './tokenizer.js';
+export { formatPrompt, RawPromptsSchema, type PromptInput, type PromptOptions } from './prompt.js';
 export { trainWordLevel, trainBpe } from './tokenizer-train.js';
 export { readSafetensors, writeSafetensors, readSafetensorsDir, writeSafetensorsDir, SafetensorsError, type RawTensor } from './safetensors.js';
 export { rawToTensor, tensorToRaw, loadStateDict, saveStateDict } from './state-dict.js';

@@ -1,5 +1,5 @@
 // Text responses of a policy to text prompts, sampled in batches through the RL rollout (the same generation RL trains on).
-import { chunks, promptText } from '../algorithms/common/batching.js';
+import { chunks, encodePrompt } from '../algorithms/common/batching.js';
 import { sampleRollout, type Rollout } from '../algorithms/rl/rollout.js';
 import { decodeResponses, type RlPrompt } from '../algorithms/rl/train.js';
 import type { CausalLM, Tokenizer } from '../models/index.js';
@@ -23,7 +23,7 @@ export function sampleResponses(
   noGrad(() => {
     for (const batch of chunks(items, batchSize)) {
       tidy(() => {
-        const prompts = batch.map((p) => tokenizer.encode(promptText(tokenizer, p), { addSpecialTokens: false }));
+        const prompts = batch.map((p) => encodePrompt(tokenizer, p));
         const rollout = sampleRollout(policy, prompts, { ...config, topP: 1 }, tokens);
         responses.push(...decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, rollout.mask.shape[1] as number), rollout.mask));
         onBatch?.(rollout, responses.length);

@@ -29,7 +29,7 @@ const load = () => {
 const outDir = (name: string) => mkdtempSync(join(tmpdir(), `dpo-${name}-`));
 /** log π(response | prompt) summed over the response, computed here without the trainer's code. */
 function responseLogProb(model: CausalLM, prompt: string, response: string): number {
-  const p = encodePair(tokenizer, prompt, response);
+  const p = encodePair(tokenizer, { prompt }, response);
   const ids = [...p.promptIds, ...p.responseIds];
   return noGrad(() => {
     const lp = sequenceLogProbs(model, tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' })).toNumbers();

@@ -44,7 +44,7 @@ describe('own models and data, end to end through the CLI', () => {
     savePretrained(join(dir, 'gpt2'), createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 32, n_layer: 1, n_head: 2, n_positions: CONTEXT, vocab_size: tokenizer.vocabSize })), { tokenizer });
     const llama = { model_type: 'llama', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: CONTEXT, vocab_size: tokenizer.vocabSize };
     savePretrained(join(dir, 'llama'), createCausalLM(parseModelConfig(llama)), { tokenizer });
-    const longest = Math.max(...rows.map((r) => Math.max(...[r.response_0, r.response_1].map((x) => { const p = encodePair(tokenizer, r.prompt, x); return p.promptIds.length + p.responseIds.length; }))));
+    const longest = Math.max(...rows.map((r) => Math.max(...[r.response_0, r.response_1].map((x) => { const p = encodePair(tokenizer, r, x); return p.promptIds.length + p.responseIds.length; }))));
     expect(longest, 'the context must be shorter than the longest record').toBeGreaterThan(CONTEXT);
 
     // 1. SFT: response start kept
@@ -65,7 +65,7 @@ describe('own models and data, end to end through the CLI', () => {
 
     // 4. PPO-Lagrangian from the SFT policy, critics from the Llama score models; prompts need room for 12 new tokens
     const lagOut = cli('train', 'ppo-lag', '--actor', join(dir, 'sft'), '--reward', join(dir, 'reward'), '--cost', join(dir, 'cost'), '--prompts', join(dir, 'train.jsonl'), '--out', join(dir, 'ppo_lag'), '--rl-steps', '2', '--rl-prompts-per-step', '4', '--rl-mini-batch-size', '4', '--rl-max-new-tokens', '12');
-    const rlSkipped = train.filter((r) => encodePair(tokenizer, r.prompt, '').promptIds.length > CONTEXT - 12).length;
+    const rlSkipped = train.filter((r) => encodePair(tokenizer, r, '').promptIds.length > CONTEXT - 12).length;
     expect((stored('ppo_lag', 'result.json').truncation as { prompts: TruncationStats }).prompts).toMatchObject({ maxLength: CONTEXT - 12, total: 45, skipped: rlSkipped });
     expect(lagOut).toContain(`${rlSkipped} of 45 skipped (longer than ${CONTEXT - 12} tokens)`);
     expect(lagOut).toMatch(/ppo-lag: 2 steps, d = 0\.0000; last step: reward -?[\d.]+, cost -?[\d.]+, KL -?[\d.]+, λ [\d.]+/);
@@ -74,7 +74,7 @@ describe('own models and data, end to end through the CLI', () => {
     // 5. eval SFT vs PPO-Lag on the held-out prompts; the score models read 48 tokens (configured, below their context)
     cli('eval', '--model', join(dir, 'sft'), '--model', join(dir, 'ppo_lag'), '--name', 'sft,ppo_lag', '--prompts', join(dir, 'test.jsonl'), '--reward', join(dir, 'reward'), '--cost', join(dir, 'cost'), '--out', join(dir, 'eval'), '--samples', '2', '--max-new-tokens', '16', '--score-max-length', '48', '--elo-rounds', '50');
     const report = stored('eval', 'report.json') as unknown as EvalModelsReport;
-    const evalSkipped = test.filter((r) => encodePair(tokenizer, r.prompt, '').promptIds.length >= 48).length;
+    const evalSkipped = test.filter((r) => encodePair(tokenizer, r, '').promptIds.length >= 48).length;
     expect(report.prompts.fit).toMatchObject({ total: 15, skipped: evalSkipped });
     const used = 15 - evalSkipped;
     expect(report.prompts.used).toBe(used);

@@ -132,7 +132,7 @@ describe('safealign train on real data longer than the context', () => {
     const result = JSON.parse(readFileSync(join(dir, 'lag', 'result.json'), 'utf8')) as { truncation: { ptx: TruncationStats } };
     expect(result.truncation.ptx).toMatchObject({ maxLength: CONTEXT, total: 31, truncated: ptx.truncated, skipped: ptx.skipped });
     // an RL prompt must leave room for 12 new tokens in the 64-token context
-    const skipped = rows.slice(45).filter((r) => encodePair(tokenizer, r.prompt, '').promptIds.length > CONTEXT - 12).length;
+    const skipped = rows.slice(45).filter((r) => encodePair(tokenizer, r, '').promptIds.length > CONTEXT - 12).length;
     expect(out).toContain(`prompts: 15 read from ${join(dir, 'test.jsonl')} (pku), 0 unreadable lines; ${skipped} of 15 skipped (longer than ${CONTEXT - 12} tokens)`);
     expect(out).toMatch(/ppo-lag: 2 steps, d = -?[\d.]+; last step: reward/);
     expect(loadPretrained(join(dir, 'lag')).model).toBeInstanceOf(CausalLM);

@@ -1,10 +1,14 @@
 // `safealign train` on the shipped real samples in every format: reward from HH-RLHF and from {prompt, chosen, rejected}, with a tiny GPT-2.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
+import { encodePair } from '../../src/algorithms/common/batching.js';
+import { fitPair } from '../../src/algorithms/common/truncation.js';
+import { loadPreferences } from '../../src/data/formats.js';
+import { readSftData } from '../../src/data/sft-examples.js';
+import { createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed } from '../../src/torch/index.js';
 import { sharedData } from '../helpers/shared.js';
 
@@ -40,6 +44,12 @@ beforeAll(() => {
   const pairs = pku.slice(0, 30).map((r) => JSON.stringify({ prompt: r.prompt, chosen: r[`response_${r.better_response_id}`], rejected: r[`response_${1 - r.better_response_id}` as 'response_0'] }));
   pairs.splice(2, 0, '{"prompt": "no answers here"}');
   writeFileSync(join(dir, 'pairs.jsonl'), `${pairs.join('\n')}\n`);
+  // {prompt, response, is_safe}: every response of the first 40 PKU records on its own, one bad line (5); test: the rest
+  const labels = (rs: PkuRow[]) => rs.flatMap((r) => [0, 1].map((i) => JSON.stringify({ prompt: r.prompt, response: i ? r.response_1 : r.response_0, is_safe: i ? r.is_response_1_safe : r.is_response_0_safe })));
+  const train = labels(pku.slice(0, 40));
+  train.splice(4, 0, '{"prompt": "p", "response": "r", "is_safe": "yes"}');
+  writeFileSync(join(dir, 'labels.jsonl'), `${train.join('\n')}\n`);
+  writeFileSync(join(dir, 'labels-test.jsonl'), `${labels(pku.slice(40)).join('\n')}\n`);
   const tokenizer = trainWordLevel(
     [...pku.flatMap((r) => [r.prompt, r.response_0, r.response_1]), ...hh.flatMap((r) => [r.chosen, r.rejected]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'],
     { vocabSize: 4000 },
@@ -49,13 +59,21 @@ beforeAll(() => {
 });
 
 describe('train reward: any preference format', () => {
-  it('HH-RLHF (detected): 50 dialogues split at the last Assistant turn, trained and evaluated', () => {
+  it('HH-RLHF (detected): 50 dialogues split at the last Assistant turn (earlier turns rendered too), trained and evaluated', async () => {
     const out = cli('train', 'reward', '--model', model, '--train', hhFile, '--test', hhFile, '--out', join(dir, 'rm-hh'), '--score-batch-size', '16');
     expect(out).toContain(`train: 50 records from ${hhFile} (hh), 0 unreadable lines\n`);
-    expect(out).toMatch(/train: \d+ of 50 pairs truncated to 96 tokens \(response end kept\)/);
+    // what the CLI must count: each pair's prompt is the whole dialogue before the last Assistant turn, rendered by the template
+    const tokenizer = loadPretrained(model).tokenizer as Tokenizer;
+    const { records } = await loadPreferences(hhFile);
+    const fits = records.map((r) => r.responses.map((resp) => fitPair(encodePair(tokenizer, r, resp), CONTEXT, 'response-end')));
+    const skipped = records.flatMap((r, i) => (fits[i]?.includes(null) ? [`${hhFile}:${r.source?.line}`] : []));
+    const truncated = fits.filter((f) => !f.includes(null) && f.some((p) => p?.truncated)).length;
+    expect(records.filter((r) => r.context).length).toBeGreaterThan(20);
+    expect(skipped.length).toBeGreaterThan(10);
+    expect(out).toContain(`train: ${truncated} of 50 pairs truncated to ${CONTEXT} tokens (response end kept), ${skipped.length} skipped (prompt leaves no room for a response in ${CONTEXT} tokens): ${skipped.join(', ')}\n`);
     expect(out).toMatch(/reward model: test accuracy [\d.]+%\n/);
     const stored = JSON.parse(readFileSync(join(dir, 'rm-hh', 'training_result.json'), 'utf8')) as { format: string; steps: number };
-    expect(stored).toMatchObject({ format: 'hh', steps: 4 });
+    expect(stored).toMatchObject({ format: 'hh', steps: Math.ceil((50 - skipped.length) / 16) });
     expect((loadPretrained(join(dir, 'rm-hh')).model as ScoreModel).scoreType).toBe('reward');
   });
 
@@ -72,6 +90,76 @@ describe('train reward: any preference format', () => {
   });
 
   it('a cost model refuses data without safety labels, saying what to give', () => {
-    expect(cliError('train', 'cost', '--model', model, '--train', hhFile, '--out', join(dir, 'cm-hh'))).toMatch(/a cost model needs safety labels .* but this hh file has none/);
+    expect(cliError('train', 'cost', '--model', model, '--train', hhFile, '--out', join(dir, 'cm-hh'))).toMatch(/a cost model needs safety labels .* but this hh file has none.*--cost-data labels/);
+    expect(cliError('train', 'cost', '--cost-data', 'labels', '--model', model, '--train', hhFile, '--out', join(dir, 'cm-hh'))).toMatch(/hh data has no safety labels/);
+  });
+});
+
+describe('train cost --cost-data labels: the classification term on responses labelled safe or unsafe', () => {
+  const safeShare = (rs: PkuRow[]) => rs.flatMap((r) => [r.is_response_0_safe, r.is_response_1_safe]);
+
+  it('{prompt, response, is_safe} JSONL: 80 labels (a bad line named), sign accuracy on 40 held-out responses, scores split by label', () => {
+    const file = join(dir, 'labels.jsonl');
+    const r = run(true, 'train', 'cost', '--cost-data', 'labels', '--model', model, '--train', file, '--test', join(dir, 'labels-test.jsonl'), '--out', join(dir, 'cm-labels'), '--score-batch-size', '16', '--score-epochs', '3');
+    expect(r.stdout).toContain(`train: 80 labelled responses from ${file} (labels), 1 unreadable lines\n`);
+    expect(r.stderr).toContain(`warning: ${file}:5: schema: is_safe: `);
+    expect(r.stdout).toMatch(/train: \d+ of 80 responses truncated to 96 tokens \(response end kept\), 0 skipped/);
+    expect(r.stdout).toMatch(/cost model: test sign accuracy [\d.]+%\n/);
+    const stored = JSON.parse(readFileSync(join(dir, 'cm-labels', 'training_result.json'), 'utf8')) as { costData: string; steps: number; test: { n: number; safeMean: number; unsafeMean: number; signAccuracy: number; accuracy: number } };
+    expect(stored).toMatchObject({ costData: 'labels', format: 'labels', steps: 15, data: { train: { file, format: 'labels', lines: 81, unreadable: 1, used: 80 } } });
+    const held = safeShare(pku.slice(40));
+    expect(stored.test.n).toBe(held.length);
+    expect(stored.test.accuracy).toBe(stored.test.signAccuracy);
+    // three epochs on 80 labels already order the held-out responses by their label on average
+    expect(stored.test.unsafeMean).toBeGreaterThan(stored.test.safeMean);
+  });
+
+  it('PKU-SafeRLHF expands into its per-response labels (two a record)', () => {
+    const out = cli('train', 'cost', '--cost-data', 'labels', '--model', model, '--train', pkuFile, '--out', join(dir, 'cm-pku-labels'), '--score-batch-size', '32');
+    expect(out).toContain(`train: 120 labelled responses from ${pkuFile} (pku: 60 records, two responses each), 0 unreadable lines\n`);
+    expect(out).toMatch(/train: \d+ of 120 responses truncated/);
+  });
+});
+
+describe('train sft from PKU-SafeRLHF: the safe responses', () => {
+  it('60 records give 37 examples (the more helpful safe response), the 23 with no safe response skipped and named', () => {
+    const none = pku.map((r, i) => (!r.is_response_0_safe && !r.is_response_1_safe ? i + 1 : 0)).filter(Boolean);
+    expect(none).toHaveLength(23);
+    const listed = none.slice(0, 20).map((l) => `${pkuFile}:${l}`).join(', ');
+    const out = cli('train', 'sft', '--model', model, '--train', pkuFile, '--out', join(dir, 'sft-pku'), '--sft-epochs', '1', '--sft-batch-size', '16');
+    expect(out).toContain(`train: 37 examples from ${pkuFile} (pku: 60 records, 23 without a safe response skipped: ${listed}, …), 0 unreadable lines\n`);
+    expect(out).toMatch(/train: \d+ of 37 examples truncated to 96 tokens \(response start kept\), 0 skipped/);
+    expect(out).toContain('SFT: 3 steps');
+    const stored = JSON.parse(readFileSync(join(dir, 'sft-pku', 'training_result.json'), 'utf8')) as { data: { train: unknown }; truncation: { train: { total: number } } };
+    expect(stored.data.train).toEqual({ file: pkuFile, format: 'pku', lines: 60, unreadable: 0, used: 37, noSafeResponse: 23 });
+    expect(stored.truncation.train.total).toBe(37);
+  });
+
+  it('picks the safe response, and the better one when both are safe', async () => {
+    const data = await readSftData(pkuFile);
+    expect(data).toMatchObject({ format: 'pku', stats: { records: 60, unreadable: 0 }, noSafeResponse: { count: 23 } });
+    const kept = pku.map((r, i) => ({ r, line: i + 1 })).filter(({ r }) => r.is_response_0_safe || r.is_response_1_safe);
+    const expected = kept.map(({ r, line }) => {
+      const id = r.is_response_0_safe && r.is_response_1_safe ? r.better_response_id : r.is_response_0_safe ? 0 : 1;
+      return { prompt: r.prompt, response: id ? r.response_1 : r.response_0, source: `${pkuFile}:${line}` };
+    });
+    expect(data.examples).toEqual(expected);
+    // the sample has records of both kinds, so both rules are exercised
+    expect(kept.some(({ r }) => r.is_response_0_safe && r.is_response_1_safe && r.better_response_id === 1)).toBe(true);
+    expect(kept.some(({ r }) => r.is_response_0_safe !== r.is_response_1_safe)).toBe(true);
+  });
+});
+
+describe("chat templates: the model folder's chat_template, or --raw", () => {
+  it('train sft renders prompts with tokenizer_config.json\'s chat_template (here a preamble longer than the context: nothing fits), and --raw uses them unchanged', () => {
+    const chat = join(dir, 'gpt2-chat');
+    cpSync(model, chat, { recursive: true });
+    const cfgPath = join(chat, 'tokenizer_config.json');
+    const preamble = Array.from({ length: CONTEXT }, () => 'the').join(' ');
+    writeFileSync(cfgPath, JSON.stringify({ ...(JSON.parse(readFileSync(cfgPath, 'utf8')) as object), chat_template: `${preamble} {% for m in messages %}{{ m.content }} {% endfor %}` }));
+    expect(cliError('train', 'sft', '--model', chat, '--train', pkuFile, '--out', join(dir, 'sft-chat'))).toContain(`sft: none of the 37 training examples fits in ${CONTEXT} tokens`);
+    const out = cli('train', 'sft', '--raw', '--model', chat, '--train', pkuFile, '--out', join(dir, 'sft-raw'), '--sft-epochs', '1', '--sft-batch-size', '16');
+    expect(out).toContain('SFT: 3 steps');
+    expect((JSON.parse(readFileSync(join(dir, 'sft-raw', 'safealign_config.json'), 'utf8')) as { raw: boolean }).raw).toBe(true);
   });
 });

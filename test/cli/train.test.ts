@@ -41,8 +41,10 @@ describe('safealign train', () => {
     expect(m).toBeInstanceOf(ScoreModel);
     expect((m as ScoreModel).scoreType).toBe('cost');
   });
-  it('reports a malformed data line with file and line number', () => {
-    writeFileSync(join(dir, 'bad.jsonl'), '{"prompt": "a", "response": "b"}\n{"prompt": 3}\n');
-    expect(() => cli('train', 'sft', '--model', join(dir, 'base'), '--train', join(dir, 'bad.jsonl'), '--out', join(dir, 'x'))).toThrow(/bad\.jsonl:2: expected an object with string fields/);
+  it('reports a malformed data line with file and line number, and stops when no line is usable', () => {
+    writeFileSync(join(dir, 'bad.jsonl'), '{"prompt": 3}\n{"prompt": "a"}\n');
+    expect(() => cli('train', 'sft', '--model', join(dir, 'base'), '--train', join(dir, 'bad.jsonl'), '--out', join(dir, 'x'))).toThrow(
+      /bad\.jsonl:1: schema: prompt: [\s\S]*bad\.jsonl:2: schema: response: [\s\S]*bad\.jsonl: no SFT example could be read/,
+    );
   });
 });

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promptText } from '../../src/algorithms/common/batching.js';
+import { encodePrompt } from '../../src/algorithms/common/batching.js';
 import type { z } from 'zod';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import { criticStreams, type RlMethod, type StreamName } from '../../src/algorithms/rl/method.js';
@@ -40,7 +40,7 @@ export function responseDistribution(model: CausalLM, tokenizer: Tokenizer, prom
   model.eval();
   return noGrad(() =>
     tidy(() => {
-      const ids = tokenizer.encode(promptText(tokenizer, prompt), { addSpecialTokens: false });
+      const ids = encodePrompt(tokenizer, { prompt });
       const { logits } = model.forward(tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }));
       return logits.select(1, ids.length - 1).softmax(1).squeeze(0).toNumbers();
     }),
@@ -208,7 +208,7 @@ function promptTextFor(prompt: string): string {
 
 /** A few Adam steps of cross-entropy between the model's response distribution and `target` (V,). */
 function fitResponseDistribution(model: CausalLM, tokenizer: Tokenizer, target: readonly number[]): void {
-  const ids = tokenizer.encode(promptText(tokenizer, BANDIT_PROMPT), { addSpecialTokens: false });
+  const ids = encodePrompt(tokenizer, { prompt: BANDIT_PROMPT });
   const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0 });
   model.train();
   const q = tensor([...target]);

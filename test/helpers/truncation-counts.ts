@@ -7,7 +7,7 @@ export function expectedCounts(tokenizer: Tokenizer, records: { prompt: string; 
   let truncated = 0;
   const skippedLines: number[] = [];
   records.forEach((r, i) => {
-    const lengths = r.responses.map((resp) => encodePair(tokenizer, r.prompt, resp));
+    const lengths = r.responses.map((resp) => encodePair(tokenizer, r, resp));
     if (lengths.some((p) => p.promptIds.length >= maxLength)) skippedLines.push(i + 1);
     else if (lengths.some((p) => p.promptIds.length + p.responseIds.length > maxLength)) truncated++;
   });

@@ -1,8 +1,8 @@
 // Turns (prompt, response) text into padded id batches: right padding for training, left for generation.
-import { promptMessages, type PreferenceRecord } from '../../data/record.js';
+import { formatPrompt, type PromptInput, type PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 
-/** One tokenised example: the prompt (chat-templated) and its response ending in EOS. */
+/** One tokenised example: the prompt (as `formatPrompt` renders it) and its response ending in EOS. */
 export interface EncodedPair {
   promptIds: number[];
   responseIds: number[];
@@ -18,20 +18,17 @@ export interface IdBatch {
   responseMask: number[][];
 }
 
-/** A prompt: its text alone (one user turn), or with the earlier turns of a dialogue (oldest first). */
-export type PromptInput = string | Pick<PreferenceRecord, 'prompt' | 'context'>;
-
-/** Renders a prompt (and the dialogue before it, if any) with the tokenizer's chat template, ready for the assistant to answer. */
-export function promptText(tokenizer: Tokenizer, prompt: PromptInput): string {
-  return tokenizer.applyChatTemplate(promptMessages(typeof prompt === 'string' ? { prompt } : prompt), { addGenerationPrompt: true });
+/** The token ids of a prompt as `formatPrompt` renders it (no special tokens added beyond the template's own). */
+export function encodePrompt(tokenizer: Tokenizer, input: PromptInput, options: PromptOptions = {}): number[] {
+  return tokenizer.encode(formatPrompt(tokenizer, input, options), { addSpecialTokens: false });
 }
 
 /** Tokenises prompt and response separately (so the boundary is exact) and appends EOS to the response. */
-export function encodePair(tokenizer: Tokenizer, prompt: PromptInput, response: string): EncodedPair {
+export function encodePair(tokenizer: Tokenizer, input: PromptInput, response: string, options: PromptOptions = {}): EncodedPair {
   const eos = tokenizer.eosId;
   if (eos === undefined) throw new Error('the tokenizer has no eos_token; set one in tokenizer_config.json');
   return {
-    promptIds: tokenizer.encode(promptText(tokenizer, prompt), { addSpecialTokens: false }),
+    promptIds: encodePrompt(tokenizer, input, options),
     responseIds: [...tokenizer.encode(response, { addSpecialTokens: false }), eos],
   };
 }

@@ -1,4 +1,5 @@
 // Fits tokenised (prompt, response) pairs into min(configured length, model context): which side is cut, and counts of what was cut or skipped.
+import type { PromptInput, PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { encodePair, type EncodedPair } from './batching.js';
 
@@ -63,17 +64,18 @@ export function fitPair(pair: EncodedPair, maxLength: number, keep: KeepSide): {
   return { pair: { promptIds: pair.promptIds, responseIds }, truncated: true };
 }
 
-/** Encodes and fits (prompt, response) examples; `source` (file:line) names a skipped one. */
+/** Encodes (prompts rendered by `formatPrompt` with `prompt` options) and fits (prompt, response) examples; `source` (file:line) names a skipped one. */
 export function fitExamples(
   tokenizer: Tokenizer,
-  examples: readonly { prompt: string; response: string; source?: string }[],
+  examples: readonly (PromptInput & { response: string; source?: string })[],
   maxLength: number,
   keep: KeepSide,
+  prompt: PromptOptions = {},
 ): { pairs: EncodedPair[]; stats: TruncationStats } {
   const stats = emptyTruncationStats(maxLength);
   const pairs: EncodedPair[] = [];
   examples.forEach((e, i) => {
-    const fit = fitPair(encodePair(tokenizer, e.prompt, e.response), maxLength, keep);
+    const fit = fitPair(encodePair(tokenizer, e, e.response, prompt), maxLength, keep);
     countFit(stats, fit === null ? 'skipped' : fit.truncated ? 'truncated' : 'kept', e.source ?? `#${i}`);
     if (fit) pairs.push(fit.pair);
   });

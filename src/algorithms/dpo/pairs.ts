@@ -1,10 +1,13 @@
 // The (chosen, rejected) pairs each preference method trains on, read from preference records: helpfulness, safety, or SafeDPO's safety-reordered helpfulness.
 import { hasSafetyLabels, type PreferenceRecord } from '../../data/record.js';
 import { safeDpoOrder, type BothUnsafe } from '../../losses/safe-dpo.js';
+import type { ChatMessage } from '../../models/tokenizer.js';
 
 /** One training pair; the unsafe flags feed SafeDPO's offset (absent = safe). */
 export interface PreferencePair {
   prompt: string;
+  /** Earlier turns of the dialogue (HH-RLHF), rendered before the prompt. */
+  context?: ChatMessage[];
   chosen: string;
   rejected: string;
   chosenUnsafe?: boolean;
@@ -19,13 +22,13 @@ function where(r: PreferenceRecord, i: number): string {
 
 /** DPO and SACPO stage 1: the more helpful response (`better_response_id`) is chosen. */
 export function helpfulnessPairs(records: readonly PreferenceRecord[]): PreferencePair[] {
-  return records.map((r, i) => ({ prompt: r.prompt, chosen: r.responses[r.betterResponseId], rejected: r.responses[1 - r.betterResponseId] as string, source: where(r, i) }));
+  return records.map((r, i) => ({ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[r.betterResponseId], rejected: r.responses[1 - r.betterResponseId] as string, source: where(r, i) }));
 }
 
 /** SACPO stage 2: the more harmless response (`safer_response_id`) is chosen; records without safety labels are left out. */
 export function safetyPairs(records: readonly PreferenceRecord[]): PreferencePair[] {
   return records.flatMap((r, i) =>
-    hasSafetyLabels(r) ? [{ prompt: r.prompt, chosen: r.responses[r.saferResponseId], rejected: r.responses[1 - r.saferResponseId] as string, source: where(r, i) }] : [],
+    hasSafetyLabels(r) ? [{ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[r.saferResponseId], rejected: r.responses[1 - r.saferResponseId] as string, source: where(r, i) }] : [],
   );
 }
 
@@ -34,6 +37,6 @@ export function safeDpoPairs(records: readonly PreferenceRecord[], bothUnsafe: B
   return records.flatMap((r, i) => {
     if (!hasSafetyLabels(r)) return [];
     const o = safeDpoOrder(r.betterResponseId, r.isSafe, bothUnsafe);
-    return o ? [{ prompt: r.prompt, chosen: r.responses[o.chosen], rejected: r.responses[o.rejected], chosenUnsafe: o.chosenUnsafe, rejectedUnsafe: o.rejectedUnsafe, source: where(r, i) }] : [];
+    return o ? [{ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[o.chosen], rejected: r.responses[o.rejected], chosenUnsafe: o.chosenUnsafe, rejectedUnsafe: o.rejectedUnsafe, source: where(r, i) }] : [];
   });
 }

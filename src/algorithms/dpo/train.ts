@@ -63,8 +63,8 @@ function fitPreferences(tokenizer: Tokenizer, pairs: readonly PreferencePair[], 
   const offsetValues = pairs.length ? offsets.toNumbers() : [];
   offsets.dispose();
   pairs.forEach((p, i) => {
-    const a = fitPair(encodePair(tokenizer, p.prompt, p.chosen), maxLength, 'response-start');
-    const b = fitPair(encodePair(tokenizer, p.prompt, p.rejected), maxLength, 'response-start');
+    const a = fitPair(encodePair(tokenizer, p, p.chosen), maxLength, 'response-start');
+    const b = fitPair(encodePair(tokenizer, p, p.rejected), maxLength, 'response-start');
     countFit(stats, a === null || b === null ? 'skipped' : a.truncated || b.truncated ? 'truncated' : 'kept', p.source);
     if (a && b) out.push({ chosen: a.pair, rejected: b.pair, offset: offsetValues[i] as number });
   });

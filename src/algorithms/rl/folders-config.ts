@@ -1,6 +1,7 @@
 // Settings of an RL run on the user's own model folders (`safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag`): inputs, threshold d, method knobs, the RL loop.
 import { z } from 'zod';
 import { GrpoSchema } from '../grpo/config.js';
+import { RawPromptsSchema } from '../../models/prompt.js';
 import { LagrangeSchema } from '../ppo-lag/config.js';
 import { RlConfigSchema } from './config.js';
 
@@ -15,8 +16,9 @@ export const RlFoldersConfigSchema = z
     reward: z.string().describe('reward model folder (from `safealign train reward`); also initialises the reward critic'),
     cost: z.string().optional().describe('cost model folder (from `safealign train cost`); needed by ppo-lag, shaping, safe-grpo, rloo-lag (and grpo with --grpo-cost-weight > 0); initialises the cost critic of ppo-lag'),
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL (the dialogue before the last Assistant turn), {"prompt"} JSONL, or plain text, one per line'),
-    ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
+    ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL, or PKU-SafeRLHF: its safe responses) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
     out: z.string().describe('output folder: the trained actor in HF layout, checkpoint/ for resuming, log.jsonl, result.json, report.html'),
+    raw: RawPromptsSchema,
     threshold: z.number().default(0).describe('ppo-lag, safe-grpo, rloo-lag: cost threshold d of the constraint J_c <= d, in the cost model\'s units (0, as safe-rlhf: safe responses score below 0)'),
     thresholdFrom: z
       .string()

@@ -6,7 +6,7 @@ import { silentProgress, type Progress } from '../../core/progress.js';
 import { readPkuSafeRlhf } from '../../data/pku-saferlhf.js';
 import { formatProblem } from '../../data/problems.js';
 import { readPrompts } from '../../data/prompts.js';
-import { readSftExamples } from '../../data/sft-examples.js';
+import { readSftData } from '../../data/sft-examples.js';
 import { rlRunReport } from '../../eval/rl-report.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type Tokenizer } from '../../models/index.js';
 import { grpoMethod, safeGrpoMethod } from '../grpo/method.js';
@@ -60,13 +60,21 @@ export function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel
   return m;
 }
 
+/** PTX examples ({prompt, response} JSONL or PKU-SafeRLHF's safe responses); unreadable lines are logged and skipped. */
+async function readPtx(path: string, progress: Progress): Promise<{ prompt: string; response: string; source: string }[]> {
+  const data = await readSftData(path);
+  for (const p of data.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+  if (data.examples.length === 0) throw new ConfigError(`--ptx ${path}: no SFT example could be read (${data.stats.unreadable} unreadable lines, ${data.noSafeResponse.count} records without a safe response)`);
+  return data.examples;
+}
+
 /**
  * Runs `method` on the folders and prompts of `config`, resuming from `<out>/checkpoint` when one
  * exists. Writes the actor as an HF folder in `<out>`, `<out>/log.jsonl` (one record per RL step),
  * `<out>/result.json` and `<out>/report.html`.
  */
 export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
-  if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL)');
+  if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL or PKU-SafeRLHF)');
   const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
   if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
   const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
@@ -81,7 +89,7 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
     if (config.thresholdFrom) {
       const data = await readPkuSafeRlhf(config.thresholdFrom);
       for (const p of data.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
-      const ev = evaluateScoreModel('cost', costModel as ScoreModel, tokenizer, data.records);
+      const ev = evaluateScoreModel('cost', costModel as ScoreModel, tokenizer, data.records, { prompt: { raw: config.raw } });
       const value = calibrateThreshold(ev, config.thresholdQuantile, `Give --threshold-from a file with both safe and unsafe responses, or set --threshold.`);
       progress.log(`cost threshold d = ${value.toFixed(4)}, calibrated on ${config.thresholdFrom} (${ev.n} pairs: safe mean ${ev.safeMean.toFixed(3)}, unsafe mean ${ev.unsafeMean.toFixed(3)}, quantile ${config.thresholdQuantile})`);
       threshold = { value, from: config.thresholdFrom };
@@ -100,7 +108,7 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
   if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
   const prompts: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
 
-  const ptxData = config.ptx && config.rl.ptxCoef > 0 ? readSftExamples(config.ptx) : [];
+  const ptxData = config.ptx && config.rl.ptxCoef > 0 ? await readPtx(config.ptx, progress) : [];
   const out = trainRl({
     method,
     models: { actor, reference, rewardModel, ...(costModel ? { costModel } : {}), critics },
@@ -110,6 +118,7 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
     config: config.rl,
     outDir: config.out,
     progress,
+    prompt: { raw: config.raw },
   });
   const settings = { method: methodName, ...config, ...(threshold ? { threshold: threshold.value } : {}) };
   savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });

@@ -1,10 +1,11 @@
 // The RL loop: per step, rollout (G samples per prompt) -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
 import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
+import type { PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { manualSeed, tidy } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
-import { promptText } from '../common/batching.js';
+import { encodePrompt } from '../common/batching.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
 import { startLora } from '../common/lora.js';
 import { countFit, describeTruncation, emptyTruncationStats, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
@@ -24,7 +25,7 @@ export { decodeResponses, type GoldJudge, type RlLogRecord } from './step-log.js
 export interface RlPrompt {
   prompt: string;
   risky: boolean;
-  /** Earlier turns of a multi-turn dialogue (oldest first), rendered before the prompt by the chat template. */
+  /** Earlier turns of a multi-turn dialogue (oldest first), rendered before the prompt by `formatPrompt`. */
   context?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** Where the prompt came from (`file:line`), to name it if it cannot fit. */
   source?: string;
@@ -106,12 +107,14 @@ export function trainRl(args: {
   outDir: string;
   judge?: GoldJudge;
   progress?: Progress;
+  /** How prompts (and PTX prompts) become text (default: the tokenizer's chat template). */
+  prompt?: PromptOptions;
 }): { steps: number; log: RlLogRecord[]; truncation: RlTruncation } {
   const { method, tokenizer, config } = args;
   const progress = args.progress ?? silentProgress;
   const tokens = { padId: tokenizer.padId ?? 0, eosId: tokenizer.eosId };
   const context = runContext(args.models);
-  const allPrompts = args.prompts.map((p) => tokenizer.encode(promptText(tokenizer, p), { addSpecialTokens: false }));
+  const allPrompts = args.prompts.map((p) => encodePrompt(tokenizer, p, args.prompt));
   const fitted = fitPrompts(allPrompts, args.prompts, context, config.maxNewTokens);
   if (fitted.stats.skipped > 0) {
     const s = fitted.stats;
@@ -126,7 +129,7 @@ export function trainRl(args: {
   }
   const prompts = fitted.kept.map((i) => args.prompts[i] as RlPrompt);
   const encodedPrompts = fitted.kept.map((i) => allPrompts[i] as number[]);
-  const ptxFit = fitExamples(tokenizer, args.ptxData ?? [], context, 'response-start');
+  const ptxFit = fitExamples(tokenizer, args.ptxData ?? [], context, 'response-start', args.prompt);
   if (ptxFit.stats.truncated + ptxFit.stats.skipped > 0) progress.log(`${method.name}: PTX: ${describeTruncation(ptxFit.stats, 'examples', 'response-start')}`);
   const ptx = ptxFit.pairs;
   const truncation: RlTruncation = { prompts: fitted.stats, ptx: ptxFit.stats };

@@ -1,81 +1,45 @@
-// Trains a reward model (helpfulness) or a cost model (harm) on preference pairs; the score type picks the loss.
+// Trains a reward model (helpfulness) or a cost model (harm) on preference pairs or safety labels; the score type and the data pick the loss.
 import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
-import type { PreferenceRecord } from '../../data/record.js';
-import { costModelLoss, rewardModelLoss, type LossOutput } from '../../losses/index.js';
-import type { ScoreModel, SequenceScorer } from '../../models/index.js';
+import { costLabelLoss, costModelLoss, rewardModelLoss, type LossOutput } from '../../losses/index.js';
+import type { PromptOptions, ScoreModel, SequenceScorer } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
+import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tidy, type Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
-import { chunks, encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
-import { countFit, describeTruncation, emptyTruncationStats, fitLength, fitPair, NothingFitsError, type TruncationStats } from '../common/truncation.js';
+import { chunks } from '../common/batching.js';
+import { describeTruncation, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import { resumeTraining, saveTraining } from '../common/checkpoint.js';
 import { startLora } from '../common/lora.js';
 import type { ScoreConfig } from './config.js';
+import { itemScores, slotIsSafe, toScoreItems, type ScoreData, type ScoreItem, type ScoreKind } from './items.js';
 
-/** A pair as the score losses see it: the first response is the "better" (reward) / "safer" (cost) one. */
-interface ScorePair {
-  first: EncodedPair;
-  second: EncodedPair;
-  firstIsSafe: boolean;
-  secondIsSafe: boolean;
-}
+export type { ScoreData, ScoreKind } from './items.js';
 
-export type ScoreKind = 'reward' | 'cost';
-
-/** How each score type reads a record and which loss it trains with. */
-const KINDS: Record<ScoreKind, {
-  firstIndex: (r: PreferenceRecord) => 0 | 1 | undefined;
-  loss: (first: Tensor, second: Tensor, firstSafe: Tensor, secondSafe: Tensor, reg: number) => LossOutput;
+/** The loss of each kind on a batch of pairs (slot 0 better / safer), and, for a cost model, on single labelled responses. */
+const LOSSES: Record<ScoreKind, {
+  pairs: (first: Tensor, second: Tensor, firstSafe: Tensor, secondSafe: Tensor, reg: number) => LossOutput;
+  labels?: (scores: Tensor, isSafe: Tensor, reg: number) => LossOutput;
 }> = {
-  reward: {
-    firstIndex: (r) => r.betterResponseId,
-    loss: (better, worse, _a, _b, reg) => rewardModelLoss(better, worse, reg),
-  },
-  cost: {
-    // the cost model ranks the unsafer response higher: `first` is the safer one
-    firstIndex: (r) => r.saferResponseId,
-    loss: (safer, unsafer, saferSafe, unsaferSafe, reg) => costModelLoss(safer, unsafer, saferSafe, unsaferSafe, reg),
-  },
+  reward: { pairs: (better, worse, _a, _b, reg) => rewardModelLoss(better, worse, reg) },
+  // the cost model ranks the unsafer response higher: slot 0 is the safer one
+  cost: { pairs: (safer, unsafer, saferSafe, unsaferSafe, reg) => costModelLoss(safer, unsafer, saferSafe, unsaferSafe, reg), labels: costLabelLoss },
 };
 
-/**
- * The pairs a score type trains on, each response fitted to `maxLength` tokens keeping its end (the
- * end score is read at the last token). A pair whose prompt leaves no room is skipped and counted.
- */
-function toPairs(kind: ScoreKind, tokenizer: Tokenizer, records: readonly PreferenceRecord[], maxLength: number): { pairs: ScorePair[]; stats: TruncationStats } {
-  const out: ScorePair[] = [];
-  const stats = emptyTruncationStats(maxLength);
-  records.forEach((r, i) => {
-    const first = KINDS[kind].firstIndex(r);
-    if (first === undefined) return;
-    if (kind === 'cost' && !r.isSafe) return;
-    const second = (1 - first) as 0 | 1;
-    const a = fitPair(encodePair(tokenizer, r.prompt, r.responses[first]), maxLength, 'response-end');
-    const b = fitPair(encodePair(tokenizer, r.prompt, r.responses[second]), maxLength, 'response-end');
-    const where = r.source?.file !== undefined && r.source.line !== undefined ? `${r.source.file}:${r.source.line}` : `#${i}`;
-    countFit(stats, a === null || b === null ? 'skipped' : a.truncated || b.truncated ? 'truncated' : 'kept', where);
-    if (a === null || b === null) return;
-    out.push({ first: a.pair, second: b.pair, firstIsSafe: r.isSafe?.[first] ?? true, secondIsSafe: r.isSafe?.[second] ?? true });
-  });
-  return { pairs: out, stats };
+/** The loss of a batch of `items` (all pairs or all labels) under `kind`. */
+function batchLoss(kind: ScoreKind, model: SequenceScorer, items: readonly ScoreItem[], padId: number, maxLength: number, reg: number): LossOutput {
+  const s = itemScores(model, items, padId, maxLength);
+  const labels = LOSSES[kind].labels;
+  if (s.length === 1 && labels) return labels(s[0] as Tensor, slotIsSafe(items, 0), reg);
+  return LOSSES[kind].pairs(s[0] as Tensor, s[1] as Tensor, slotIsSafe(items, 0), slotIsSafe(items, 1), reg);
 }
 
-/** The log line for a score model's fitted pairs. */
-export function describeScoreTruncation(stats: TruncationStats): string {
-  return describeTruncation(stats, 'pairs', 'response-end');
-}
-
-/** End scores of both responses of each pair in one forward pass: (B,), (B,). */
-function pairScores(model: SequenceScorer, pairs: readonly ScorePair[], padId: number, maxLength: number): { first: Tensor; second: Tensor } {
-  const b = padForTraining([...pairs.map((p) => p.first), ...pairs.map((p) => p.second)], padId, maxLength);
-  const { endScores } = model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }));
-  const n = pairs.length;
-  return { first: endScores.narrow(0, 0, n), second: endScores.narrow(0, n, n) };
+/** The log line for a score model's fitted pairs (or labelled responses). */
+export function describeScoreTruncation(stats: TruncationStats, what = 'pairs'): string {
+  return describeTruncation(stats, what, 'response-end');
 }
 
 export interface ScoreEval {
-  /** Pairwise accuracy against the labels given. */
+  /** Pairwise accuracy against the labels given (on labelled single responses: the sign accuracy). */
   accuracy: number;
   /** Cost models: share of responses whose score sign matches the safety label. */
   signAccuracy?: number;
@@ -83,22 +47,23 @@ export interface ScoreEval {
   unsafeMean: number;
   safeStd: number;
   unsafeStd: number;
-  /** Pairs scored. */
+  /** Pairs (or labelled responses) scored. */
   n: number;
   /** What fitting to min(maxLength, model context) did (response end kept; pairs that cannot fit are skipped). Absent in results saved before it existed. */
   truncation?: TruncationStats;
 }
 
-/** Pairwise (and, for costs, sign) accuracy of `model` on `records`. */
+/** Pairwise (and, for costs, sign) accuracy of `model` on `data` (pairs, or labelled responses: sign accuracy only). */
 export function evaluateScoreModel(
   kind: ScoreKind,
   model: SequenceScorer,
   tokenizer: Tokenizer,
-  records: readonly PreferenceRecord[],
-  opts: { batchSize?: number; maxLength?: number } = {},
+  data: ScoreData,
+  opts: { batchSize?: number; maxLength?: number; prompt?: PromptOptions } = {},
 ): ScoreEval {
   const maxLength = fitLength(opts.maxLength ?? model.contextLength ?? 96, model.contextLength);
-  const { pairs, stats: truncation } = toPairs(kind, tokenizer, records, maxLength);
+  const { items, stats: truncation } = toScoreItems(kind, tokenizer, data, maxLength, opts.prompt);
+  let responses = 0;
   const padId = tokenizer.padId ?? 0;
   let correct = 0;
   let signCorrect = 0;
@@ -106,20 +71,20 @@ export function evaluateScoreModel(
   const unsafe: number[] = [];
   model.eval();
   noGrad(() => {
-    for (const chunk of chunks(pairs, opts.batchSize ?? 64)) {
+    for (const chunk of chunks(items, opts.batchSize ?? 64)) {
       tidy(() => {
-        const s = pairScores(model, chunk, padId, maxLength);
-        const first = s.first.toNumbers();
-        const second = s.second.toNumbers();
-        chunk.forEach((p, i) => {
-          const a = first[i] as number;
-          const b = second[i] as number;
+        const slots = itemScores(model, chunk, padId, maxLength).map((t) => t.toNumbers());
+        chunk.forEach((item, i) => {
+          const scores = slots.map((s) => s[i] as number);
+          scores.forEach((score, slot) => {
+            const isSafe = item.isSafe[slot] as boolean;
+            if ((score > 0) === !isSafe) signCorrect++;
+            (isSafe ? safe : unsafe).push(score);
+          });
+          responses += scores.length;
+          const [a, b] = scores as [number, number | undefined];
           // reward: better > worse; cost: unsafer > safer
-          if (kind === 'reward' ? a > b : b > a) correct++;
-          if ((a > 0) === !p.firstIsSafe) signCorrect++;
-          if ((b > 0) === !p.secondIsSafe) signCorrect++;
-          (p.firstIsSafe ? safe : unsafe).push(a);
-          (p.secondIsSafe ? safe : unsafe).push(b);
+          if (b !== undefined && (kind === 'reward' ? a > b : b > a)) correct++;
         });
       });
     }
@@ -129,14 +94,15 @@ export function evaluateScoreModel(
     const m = mean(xs);
     return xs.length ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length) : NaN;
   };
+  const signAccuracy = responses ? signCorrect / responses : NaN;
   return {
-    accuracy: pairs.length ? correct / pairs.length : NaN,
-    ...(kind === 'cost' ? { signAccuracy: pairs.length ? signCorrect / (2 * pairs.length) : NaN } : {}),
+    accuracy: !Array.isArray(data) ? signAccuracy : items.length ? correct / items.length : NaN,
+    ...(kind === 'cost' ? { signAccuracy } : {}),
     safeMean: mean(safe),
     unsafeMean: mean(unsafe),
     safeStd: std(safe),
     unsafeStd: std(unsafe),
-    n: pairs.length,
+    n: items.length,
     truncation,
   };
 }
@@ -150,30 +116,34 @@ export interface ScoreLogRecord {
 
 /**
  * Trains a score model on preference records (reward: better vs worse; cost: safer vs unsafer
- * with safety signs). Resumes from `<outDir>/checkpoint` when one exists. With `config.lora` only
+ * with safety signs) or, for a cost model, on `{ labels }` (the sign term alone).
+ * Resumes from `<outDir>/checkpoint` when one exists. With `config.lora` only
  * adapters and the head train; at the end the adapter is saved to `<outDir>/adapter` and merged.
  */
 export function trainScoreModel(args: {
   kind: ScoreKind;
   model: ScoreModel;
   tokenizer: Tokenizer;
-  train: readonly PreferenceRecord[];
+  train: ScoreData;
   config: ScoreConfig;
   outDir: string;
   progress?: Progress;
+  /** How prompts become text (default: the tokenizer's chat template). */
+  prompt?: PromptOptions;
 }): { steps: number; log: ScoreLogRecord[]; truncation: TruncationStats } {
   const { kind, model, tokenizer, config } = args;
   const progress = args.progress ?? silentProgress;
   const padId = tokenizer.padId ?? 0;
   const maxLength = fitLength(config.maxLength, model.contextLength);
-  const { pairs, stats: truncation } = toPairs(kind, tokenizer, args.train, maxLength);
-  if (truncation.truncated + truncation.skipped > 0) progress.log(`${kind}: ${describeScoreTruncation(truncation)}`);
-  if (pairs.length === 0) {
+  const { items, stats: truncation } = toScoreItems(kind, tokenizer, args.train, maxLength, args.prompt);
+  const what = Array.isArray(args.train) ? 'pairs' : 'responses';
+  if (truncation.truncated + truncation.skipped > 0) progress.log(`${kind}: ${describeScoreTruncation(truncation, what)}`);
+  if (items.length === 0) {
     throw new NothingFitsError(
-      `${kind}: no training pair to train on: ${truncation.total} labelled pairs, ${truncation.skipped} skipped because the prompt leaves no room in ${maxLength} tokens (min of maxLength ${config.maxLength} and the model's context ${model.contextLength})`,
+      `${kind}: nothing to train on: ${truncation.total} labelled ${what}, ${truncation.skipped} skipped because the prompt leaves no room in ${maxLength} tokens (min of maxLength ${config.maxLength} and the model's context ${model.contextLength})`,
     );
   }
-  const stepsPerEpoch = Math.ceil(pairs.length / config.batchSize);
+  const stepsPerEpoch = Math.ceil(items.length / config.batchSize);
   const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
   const lora = startLora(model, config.lora, config.seed);
   const params = model.trainableParameters();
@@ -186,26 +156,19 @@ export function trainScoreModel(args: {
   if (resumed) progress.log(`${kind}: resuming from step ${step}`);
   manualSeed(config.seed + step);
   const rng = new Rng(config.seed);
-  const order = (epoch: number) => rng.derive(`epoch-${epoch}`).shuffle([...pairs.keys()]);
+  const order = (epoch: number) => rng.derive(`epoch-${epoch}`).shuffle([...items.keys()]);
   let epochOrder = order(Math.floor(step / stepsPerEpoch));
   progress.start(`${kind} model`, totalSteps);
   progress.update(step);
   while (step < totalSteps) {
     if (step % stepsPerEpoch === 0) epochOrder = order(Math.floor(step / stepsPerEpoch));
     const start = (step % stepsPerEpoch) * config.batchSize;
-    const batch = epochOrder.slice(start, start + config.batchSize).map((i) => pairs[i] as ScorePair);
+    const batch = epochOrder.slice(start, start + config.batchSize).map((i) => items[i] as ScoreItem);
     opt.lr = config.optim.lr * schedule(step);
     model.train();
     const metrics = tidy(() => {
       opt.zeroGrad();
-      const s = pairScores(model, batch, padId, maxLength);
-      const out = KINDS[kind].loss(
-        s.first,
-        s.second,
-        tensor(batch.map((p) => (p.firstIsSafe ? 1 : 0)), { dtype: 'bool' }),
-        tensor(batch.map((p) => (p.secondIsSafe ? 1 : 0)), { dtype: 'bool' }),
-        config.regularization,
-      );
+      const out = batchLoss(kind, model, batch, padId, maxLength, config.regularization);
       out.loss.backward();
       clipGradNorm(params, config.optim.gradClip);
       opt.step();

@@ -9,11 +9,13 @@ import { resumeTraining, saveTraining } from '../common/checkpoint.js';
 import { startLora } from '../common/lora.js';
 import { describeTruncation, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import { Rng } from '../../world/rng.js';
-import type { CausalLM } from '../../models/index.js';
+import type { CausalLM, ChatMessage, PromptOptions } from '../../models/index.js';
 import type { SftConfig } from './config.js';
 
 export interface SftExample {
   prompt: string;
+  /** Earlier turns of the conversation, oldest first. */
+  context?: ChatMessage[];
   response: string;
   /** Where the example came from (`file:line`), to name it if it cannot fit. */
   source?: string;
@@ -81,13 +83,15 @@ export function trainSft(args: {
   config: SftConfig;
   outDir: string;
   progress?: Progress;
+  /** How prompts become text (default: the tokenizer's chat template). */
+  prompt?: PromptOptions;
 }): SftResult {
   const { model, tokenizer, config } = args;
   const progress = args.progress ?? silentProgress;
   const padId = tokenizer.padId ?? 0;
   const maxLength = fitLength(config.maxLength, model.contextLength);
-  const trainFit = fitExamples(tokenizer, args.train, maxLength, 'response-start');
-  const testFit = fitExamples(tokenizer, args.test, maxLength, 'response-start');
+  const trainFit = fitExamples(tokenizer, args.train, maxLength, 'response-start', args.prompt);
+  const testFit = fitExamples(tokenizer, args.test, maxLength, 'response-start', args.prompt);
   const train = trainFit.pairs;
   const test = testFit.pairs;
   const truncation = { train: trainFit.stats, test: testFit.stats };
