@@ -24,6 +24,7 @@ interface PkuRow {
   response_1: string;
   is_response_0_safe: boolean;
   is_response_1_safe: boolean;
+  better_response_id: number;
 }
 
 describe('own models and data, end to end through the CLI', () => {
@@ -34,9 +35,9 @@ describe('own models and data, end to end through the CLI', () => {
     const test = rows.slice(45);
     writeFileSync(join(dir, 'train.jsonl'), `${lines.slice(0, 45).join('\n')}\n`);
     writeFileSync(join(dir, 'test.jsonl'), `${lines.slice(45).join('\n')}\n`);
-    // SFT on the safe responses of the training records (the first safe one of each pair; pairs with none are left out)
-    const sft = train.flatMap((r) => (r.is_response_0_safe ? [r.response_0] : r.is_response_1_safe ? [r.response_1] : []).map((response) => ({ prompt: r.prompt, response })));
-    writeFileSync(join(dir, 'sft.jsonl'), `${sft.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    // what `train sft` must take from PKU-SafeRLHF: each record's safe response (the better one when both are safe); records with none are skipped
+    const safeResponse = (r: PkuRow) => (r.is_response_0_safe && r.is_response_1_safe ? (r.better_response_id === 0 ? r.response_0 : r.response_1) : r.is_response_0_safe ? r.response_0 : r.is_response_1_safe ? r.response_1 : undefined);
+    const sft = train.flatMap((r) => { const response = safeResponse(r); return response === undefined ? [] : [{ prompt: r.prompt, response }]; });
 
     // a tiny GPT-2 policy and a tiny Llama for the score models, one word-level tokenizer, context 64 for both
     const tokenizer = trainWordLevel([...rows.flatMap((r) => [r.prompt, r.response_0, r.response_1]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'], { vocabSize: 3000 });
@@ -48,10 +49,11 @@ describe('own models and data, end to end through the CLI', () => {
     expect(longest, 'the context must be shorter than the longest record').toBeGreaterThan(CONTEXT);
 
     // 1. SFT: response start kept
-    const sftOut = cli('train', 'sft', '--model', join(dir, 'gpt2'), '--train', join(dir, 'sft.jsonl'), '--out', join(dir, 'sft'), '--sft-epochs', '1', '--sft-batch-size', '16');
+    const sftOut = cli('train', 'sft', '--model', join(dir, 'gpt2'), '--train', join(dir, 'train.jsonl'), '--out', join(dir, 'sft'), '--sft-epochs', '1', '--sft-batch-size', '16');
     const sftCounts = expectedCounts(tokenizer, sft.map((e) => ({ prompt: e.prompt, responses: [e.response] })), CONTEXT);
     expect(sftCounts.truncated).toBeGreaterThan(0);
     expect((stored('sft', 'training_result.json').truncation as { train: TruncationStats }).train).toMatchObject({ maxLength: CONTEXT, total: sft.length, truncated: sftCounts.truncated, skipped: sftCounts.skipped });
+    expect(sftOut).toContain(`${train.length - sft.length} without a safe response`);
     expect(sftOut).toContain(`train: ${sftCounts.truncated} of ${sft.length} examples truncated to ${CONTEXT} tokens (response start kept)`);
 
     // 2, 3. reward and cost models from the Llama: response end kept
