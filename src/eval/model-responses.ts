@@ -3,13 +3,13 @@ import { chunks, encodePair, padForTraining, promptText, type EncodedPair, type 
 import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../algorithms/common/truncation.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../core/progress.js';
-import type { CausalLM, ScoreModel, Tokenizer } from '../models/index.js';
+import type { CausalLM, SequenceScorer, Tokenizer } from '../models/index.js';
 import { sampleResponses } from '../pipeline/sample-responses.js';
 import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
 
 /** A score model with the tokenizer of its folder and its length budget min(configured, context). */
 export interface Scorer {
-  model: ScoreModel;
+  model: SequenceScorer;
   tokenizer: Tokenizer;
   maxLength: number;
 }
