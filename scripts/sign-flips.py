@@ -26,6 +26,7 @@ FLIPS = {
     'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - clip, 1 + clip)', 'ratio.clamp(1 + clip, 1 - clip)')]),
     'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
     'arena: higher cost wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a > b : a > b)")], 'test/eval/arena.test.ts'),
+    'eval scorer keeps the response start': ('src/eval/model-responses.ts', [("scorer.maxLength, 'response-end')", "scorer.maxLength, 'response-start')")], 'test/eval/model-responses.test.ts'),
     'arena: lower reward wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a < b : a < b)")], 'test/eval/arena.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
