@@ -28,6 +28,7 @@ FLIPS = {
     'cost label sign (safe = +1)': ('src/losses/cost.ts', [('return isSafe.float().mul(-2).add(1);', 'return isSafe.float().mul(2).sub(1);')], 'test/losses/cost-labels.test.ts'),
     'cost label term ascended': ('src/losses/cost.ts', [('return sign.mul(costs).logsigmoid().mean().neg();', 'return sign.mul(costs).logsigmoid().mean();')], 'test/losses/cost-labels.test.ts'),
     'arena: higher cost wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a > b : a > b)")], 'test/eval/arena.test.ts'),
+    'eval scorer keeps the response start': ('src/eval/model-responses.ts', [("scorer.maxLength, 'response-end')", "scorer.maxLength, 'response-start')")], 'test/eval/model-responses.test.ts'),
     'arena: lower reward wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a < b : a < b)")], 'test/eval/arena.test.ts'),
     'dpo logit h_l - h_w': ('src/losses/dpo.ts', [('const scaled = w.sub(l).mul(settings.beta);', 'const scaled = l.sub(w).mul(settings.beta);')], 'test/losses/dpo.test.ts'),
     'safe-dpo offset added': ('src/losses/dpo.ts', [('const z = offset ? scaled.sub(offset) : scaled;', 'const z = offset ? scaled.add(offset) : scaled;')], 'test/losses/dpo.test.ts'),

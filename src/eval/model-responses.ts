@@ -4,13 +4,13 @@ import type { PromptInput } from '../models/prompt.js';
 import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../algorithms/common/truncation.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../core/progress.js';
-import type { CausalLM, ScoreModel, Tokenizer } from '../models/index.js';
+import type { CausalLM, SequenceScorer, Tokenizer } from '../models/index.js';
 import { sampleResponses } from '../pipeline/sample-responses.js';
 import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
 
 /** A score model with the tokenizer of its folder and its length budget min(configured, context). */
 export interface Scorer {
-  model: ScoreModel;
+  model: SequenceScorer;
   tokenizer: Tokenizer;
   maxLength: number;
 }
@@ -62,10 +62,10 @@ export function fitEvalPrompts<P extends RlPrompt>(
  * fitted to its `maxLength` keeping the response's end (the end score is read at the last token).
  * A pair whose prompt leaves no room scores NaN and is counted as skipped.
  */
-export function scoreTexts(scorer: Scorer, items: readonly { prompt: PromptInput; response: string; source?: string }[], batchSize = 32): { scores: number[]; stats: TruncationStats } {
+export function scoreTexts(scorer: Scorer, items: readonly (PromptInput & { response: string; source?: string })[], batchSize = 32): { scores: number[]; stats: TruncationStats } {
   const stats = emptyTruncationStats(scorer.maxLength);
   const fitted = items.map((it, i) => {
-    const fit = fitPair(encodePair(scorer.tokenizer, it.prompt, it.response), scorer.maxLength, 'response-end');
+    const fit = fitPair(encodePair(scorer.tokenizer, it, it.response), scorer.maxLength, 'response-end');
     countFit(stats, fit === null ? 'skipped' : fit.truncated ? 'truncated' : 'kept', it.source ?? `#${i}`);
     return fit?.pair;
   });
@@ -104,7 +104,7 @@ export function sampleAndScore(
     progress.update(done);
   });
   progress.stop();
-  const texts = items.map((p, i) => ({ prompt: p, response: responses[i] ?? '', ...(p.source ? { source: p.source } : {}) }));
+  const texts = items.map((p, i) => ({ ...p, response: responses[i] ?? '' }));
   const reward = scoreTexts(judges.reward, texts);
   const cost = scoreTexts(judges.cost, texts);
   return { name: policy.name, responses, lengths, reward: reward.scores, cost: cost.scores, truncation: { reward: reward.stats, cost: cost.stats } };

@@ -44,8 +44,7 @@ export function scoreResponses(
   tokenizer: Tokenizer,
   items: readonly { prompt: string; response: string; safe: boolean }[],
 ): ScatterPoint[] {
-  const texts = items.map((it) => ({ prompt: { prompt: it.prompt }, response: it.response }));
-  const scores = (model: ScoreModel) => scoreTexts({ model, tokenizer, maxLength: model.contextLength }, texts, 64).scores;
+  const scores = (model: ScoreModel) => scoreTexts({ model, tokenizer, maxLength: model.contextLength }, items, 64).scores;
   const reward = scores(rewardModel);
   const cost = scores(costModel);
   return items.map((it, i) => ({ reward: reward[i] as number, cost: cost[i] as number, safe: it.safe }));

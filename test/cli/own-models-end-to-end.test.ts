@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodePair } from '../../src/algorithms/common/batching.js';
 import type { TruncationStats } from '../../src/algorithms/common/truncation.js';
+import type { PkuSafeRlhfRow } from '../../src/data/pku-saferlhf.js';
 import type { EvalModelsReport } from '../../src/eval/evaluate-models.js';
 import { CausalLM, createCausalLM, loadPretrained, parseModelConfig, savePretrained, trainWordLevel } from '../../src/models/index.js';
 import { manualSeed } from '../../src/torch/index.js';
@@ -18,25 +19,16 @@ const cli = (...args: string[]) =>
   execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' } });
 const stored = (d: string, f: string) => JSON.parse(readFileSync(join(dir, d, f), 'utf8')) as Record<string, unknown>;
 
-interface PkuRow {
-  prompt: string;
-  response_0: string;
-  response_1: string;
-  is_response_0_safe: boolean;
-  is_response_1_safe: boolean;
-  better_response_id: number;
-}
-
 describe('own models and data, end to end through the CLI', () => {
   it('SFT (GPT-2) → reward, cost (Llama) → train ppo-lag → eval SFT vs PPO-Lag on a 64-token context', () => {
     const lines = readFileSync(sharedData('pku_saferlhf_sample60.jsonl'), 'utf8').split('\n').filter(Boolean);
-    const rows = lines.map((l) => JSON.parse(l) as PkuRow);
+    const rows = lines.map((l) => JSON.parse(l) as PkuSafeRlhfRow);
     const train = rows.slice(0, 45);
     const test = rows.slice(45);
     writeFileSync(join(dir, 'train.jsonl'), `${lines.slice(0, 45).join('\n')}\n`);
     writeFileSync(join(dir, 'test.jsonl'), `${lines.slice(45).join('\n')}\n`);
     // what `train sft` must take from PKU-SafeRLHF: each record's safe response (the better one when both are safe); records with none are skipped
-    const safeResponse = (r: PkuRow) => (r.is_response_0_safe && r.is_response_1_safe ? (r.better_response_id === 0 ? r.response_0 : r.response_1) : r.is_response_0_safe ? r.response_0 : r.is_response_1_safe ? r.response_1 : undefined);
+    const safeResponse = (r: PkuSafeRlhfRow) => (r.is_response_0_safe && r.is_response_1_safe ? (r.better_response_id === 0 ? r.response_0 : r.response_1) : r.is_response_0_safe ? r.response_0 : r.is_response_1_safe ? r.response_1 : undefined);
     const sft = train.flatMap((r) => { const response = safeResponse(r); return response === undefined ? [] : [{ prompt: r.prompt, response }]; });
 
     // a tiny GPT-2 policy and a tiny Llama for the score models, one word-level tokenizer, context 64 for both
