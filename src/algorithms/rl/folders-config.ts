@@ -22,7 +22,7 @@ export const RlFoldersConfigSchema = z
     thresholdFrom: z
       .string()
       .optional()
-      .describe('ppo-lag: calibrate d instead on this labelled PKU-SafeRLHF file: d = safeMean + thresholdQuantile·(unsafeMean − safeMean) of the cost model\'s scores of its responses labelled safe / unsafe'),
+      .describe('ppo-lag: calibrate d instead on this labelled file (PKU-SafeRLHF, or {prompt, response, is_safe} JSONL): d = safeMean + thresholdQuantile·(unsafeMean − safeMean) of the cost model\'s scores of its responses labelled safe / unsafe'),
     thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with --threshold-from: the unsafe share of answers the constraint tolerates'),
     klCoef: z.number().min(0).default(0.05).describe('β of the per-token KL penalty to the reference (safe-rlhf: 0.01 for PPO-Lag, 0.02 for PPO)'),
     nu: z.number().min(0).default(1).describe('shaping: fixed cost weight ν of the shaped reward R − ν·C'),
