@@ -27,6 +27,7 @@ FLIPS = {
     'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - clip, 1 + clip)', 'ratio.clamp(1 + clip, 1 - clip)')]),
     'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
     'cost label sign (safe = +1)': ('src/losses/cost.ts', [('return isSafe.float().mul(-2).add(1);', 'return isSafe.float().mul(2).sub(1);')], 'test/losses/cost-labels.test.ts'),
+    'score labels inverted (safe read as unsafe)': ('src/algorithms/score/items.ts', [("return tensor(items.map((it) => (it.isSafe[slot] ? 1 : 0)), { dtype: 'bool' });", "return tensor(items.map((it) => (it.isSafe[slot] ? 0 : 1)), { dtype: 'bool' });")], 'test/cli/train-data.test.ts'),
     'cost label term ascended': ('src/losses/cost.ts', [('return sign.mul(costs).logsigmoid().mean().neg();', 'return sign.mul(costs).logsigmoid().mean();')], 'test/losses/cost-labels.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
