@@ -1,6 +1,7 @@
 """Golden optima of the one-token constrained bandit (test/rl/constrained-bandit.test.ts), found numerically.
 
 Run: /usr/bin/python3 reference/bandit_optima.py  -> reference/golden/bandit_optima.json
+(also the GRPO / safe GRPO fixed points of test/rl/critic-free-bandit.test.ts, by Newton steps on the expected update)
 
 The test computes the optima in closed form (π ∝ π_ref·exp(score/τ), λ* by bisection). This script
 does not use that form: it maximises each KL-regularised objective over the logits with LBFGS in
@@ -79,7 +80,58 @@ for _ in range(60):
 lam_star = float(torch.exp(torch.tensor((lo + hi) / 2)))
 lag, lag_step = lagrangian(lam_star)
 
+# --- GRPO (scale_rewards 'none', β·k3 in the loss) with G samples per prompt ------------------------------
+# The expected update of the loop: for a sample a of a group of G (others independent), the group-mean
+# advantage's expectation is (1 - 1/G)·(S(a) - E_π S); the k3 term is differentiated through log π at
+# ratio 1. The fixed point is where this vector field vanishes, found by Newton steps on it (autograd Jacobian).
+G = 8
+
+
+def grpo_field(logits, score):
+    logp = torch.log_softmax(logits, 0)
+    p = logp.exp().detach()
+    adv = (1 - 1 / G) * (score - (p * score).sum())
+    d = torch.log(pi_ref) - logp
+    k3 = torch.exp(d) - d - 1
+    # ascent direction of the sampled surrogate E_a~π_old[A·log π(a) - β·k3(a)]
+    return torch.autograd.grad((p * (adv * logp - BETA * k3)).sum(), logits, create_graph=True)[0]
+
+
+def grpo_fixed_point(score):
+    logits = torch.log(pi_ref).clone()
+    for _ in range(100):
+        x = logits.detach().requires_grad_(True)
+        f = grpo_field(x, score)
+        if float(f.abs().max()) < 1e-14:
+            break
+        jac = torch.autograd.functional.jacobian(lambda z: grpo_field(z, score), x)
+        step = -torch.linalg.pinv(jac) @ f.detach()
+        logits = logits + (step if step.norm() < 1 else step / step.norm())
+    x = logits.detach().requires_grad_(True)
+    return torch.softmax(logits, 0), float(grpo_field(x, score).abs().max())
+
+
+grpo, grpo_step = grpo_fixed_point(reward)
+grpo_w, grpo_w_step = grpo_fixed_point(reward - NU * cost)
+lo, hi = -10.0, 10.0
+for _ in range(60):
+    mid = (lo + hi) / 2
+    lam = float(torch.exp(torch.tensor(mid)))
+    p, _ = grpo_fixed_point((reward - lam * cost) / (1 + lam))
+    if float((p * cost).sum()) > D:
+        lo = mid
+    else:
+        hi = mid
+safe_lam = float(torch.exp(torch.tensor((lo + hi) / 2)))
+safe_grpo, safe_step = grpo_fixed_point((reward - safe_lam * cost) / (1 + safe_lam))
+
 out = {
+    'groupSize': G,
+    'grpo': grpo.tolist(),
+    'grpoCostWeighted': grpo_w.tolist(),
+    'safeGrpoLambda': safe_lam,
+    'safeGrpo': safe_grpo.tolist(),
+    'maxGrpoStep': max(grpo_step, grpo_w_step, safe_step),
     'piRef': pi_ref.tolist(),
     'reward': reward.tolist(),
     'cost': cost.tolist(),
@@ -95,4 +147,5 @@ out = {
 }
 path = Path(__file__).parent / 'golden' / 'bandit_optima.json'
 path.write_text(json.dumps(out, indent=1) + '\n')
+print(f'GRPO fixed points: largest expected step {out["maxGrpoStep"]:.1e}; safe GRPO λ* = {safe_lam:.6f}')
 print(f'wrote {path}: λ* = {lam_star:.6f}, E[C] at λ* = {out["lagExpectedCost"]:.2e}, largest expected step at the optima {out["maxExpectedStep"]:.1e}')

@@ -18,6 +18,12 @@ export { RlFoldersConfigSchema, RL_FOLDER_METHODS, type RlFoldersConfig, type Rl
 export { trainRlOnFolders, type RlFoldersResult } from './algorithms/rl/folders.js';
 export { fitPair, fitExamples, fitLength, NothingFitsError, type KeepSide, type TruncationStats } from './algorithms/common/truncation.js';
 export { LagrangeSchema } from './algorithms/ppo-lag/config.js';
+export { PreferenceTrainSchema, DpoConfigSchema, SafeDpoConfigSchema, SacpoConfigSchema, type PreferenceTrainConfig, type DpoConfig, type SafeDpoConfig, type SacpoConfig } from './algorithms/dpo/config.js';
+export { trainPreferences, trainDpo, trainSafeDpo, type PreferenceResult, type PreferenceLogRecord, type PreferenceEval } from './algorithms/dpo/train.js';
+export { helpfulnessPairs, safetyPairs, safeDpoPairs, type PreferencePair } from './algorithms/dpo/pairs.js';
+export { trainSacpo, type SacpoResult } from './algorithms/dpo/sacpo.js';
+export { trainPreferencesOnFolders, PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER_SCHEMAS, type PreferenceFolderMethod, type PreferenceFoldersResult } from './algorithms/dpo/folders.js';
+export { mergeParametersInto } from './models/merge.js';
 export { calibrateThreshold } from './algorithms/ppo-lag/threshold.js';
 export type { RlMethod, ScoredRollout, StreamName } from './algorithms/rl/method.js';
 export * from './algorithms/rl/phases.js';

@@ -73,7 +73,13 @@ export const SecuritySchema = z
         "reverse proxies whose X-Forwarded-For/-Proto to believe (client address for the per-address limits, https for Secure cookies): '' none; N the number of proxies in front of the server; or their addresses/CIDRs, comma-separated (e.g. '127.0.0.1' or '10.0.0.0/8,::1')",
       ),
     bcryptRounds: z.number().int().min(4).max(15).default(12).describe('bcrypt cost factor of stored password hashes'),
-    sessionHours: z.number().min(0.1).max(24 * 30).default(12).describe('a login session lasts this many hours'),
+    sessionHours: z.number().min(0.1).max(24 * 30).default(12).describe('a login session lasts at most this many hours'),
+    sessionIdleMinutes: z
+      .number()
+      .min(1)
+      .max(24 * 60 * 30)
+      .default(60)
+      .describe('a login session ends after this many minutes without a request (besides --security-session-hours)'),
     loginMaxFailures: z
       .number()
       .int()
@@ -116,7 +122,7 @@ export const ServeConfigSchema = z
     adminPassword: z
       .string()
       .default('')
-      .describe('password of --admin-user, at least 8 characters (or set SAFEALIGN_ADMIN_PASSWORD; prefer the variable: flags show in ps)'),
+      .describe('password of --admin-user: 8 characters to 72 bytes, not a common password, not the username (or set SAFEALIGN_ADMIN_PASSWORD; prefer the variable: flags show in ps)'),
     modelsDir: z
       .string()
       .default('runs')

@@ -42,7 +42,7 @@ function cappedDetails(details: readonly string[]): string[] {
   return kept;
 }
 
-const STATUS: Record<string, number> = { 'not-found': 404, 'not-yours': 403, 'already-answered': 409, conflict: 409, closed: 403 };
+const STATUS: Record<string, number> = { 'not-found': 404, 'already-answered': 409, conflict: 409, closed: 403 };
 
 /** Maps errors to JSON answers, message and details capped in size; never leaks internals of unexpected errors. */
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {

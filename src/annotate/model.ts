@@ -9,6 +9,8 @@ export interface User {
   id: number;
   username: string;
   role: Role;
+  /** A disabled account cannot sign in and has no sessions. */
+  disabled: boolean;
   createdAt: string;
 }
 

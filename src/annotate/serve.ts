@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ServeConfig } from './config.js';
 import type { SqlDriver } from './db/driver.js';
 import { openDatabase } from './db/open.js';
+import { passwordProblem } from './passwords.js';
+import { normaliseUsername, usernameProblem } from './usernames.js';
 import { countUsers, createUser } from './store/accounts.js';
 import { createAnnotationServer } from './server.js';
 
@@ -16,14 +18,16 @@ export class AdminSetupError extends Error {
  * Creates the admin `username` when the database has no admin yet. Returns what happened, for
  * the start-up message; with no admin and no credentials it says how to create one.
  */
-export async function ensureAdmin(db: SqlDriver, username: string, password: string, bcryptRounds: number): Promise<string> {
-  if ((await countUsers(db, 'admin')) > 0) return username ? `an admin exists already; --admin-user ${username} ignored` : '';
-  if (!username) {
+export async function ensureAdmin(db: SqlDriver, typedName: string, password: string, bcryptRounds: number): Promise<string> {
+  if ((await countUsers(db, 'admin')) > 0) return typedName ? `an admin exists already; --admin-user ${typedName} ignored` : '';
+  if (!typedName) {
     return 'no admin account yet: restart with --admin-user NAME and SAFEALIGN_ADMIN_PASSWORD=... (or --admin-password) to create one';
   }
-  if (password.length < 8) {
-    throw new AdminSetupError(`the password of admin '${username}' must have at least 8 characters (--admin-password or SAFEALIGN_ADMIN_PASSWORD)`);
-  }
+  const username = normaliseUsername(typedName);
+  const nameProblem = usernameProblem(username);
+  if (nameProblem) throw new AdminSetupError(`--admin-user ${JSON.stringify(typedName)} is refused: ${nameProblem}`);
+  const problem = passwordProblem(password, username);
+  if (problem) throw new AdminSetupError(`the password of admin '${username}' is refused: ${problem} (--admin-password or SAFEALIGN_ADMIN_PASSWORD)`);
   await createUser(db, { username, passwordHash: await bcrypt.hash(password, bcryptRounds), role: 'admin' });
   return `created admin '${username}'`;
 }

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { SecuritySchema, trustProxySetting, type SecurityConfig } from './config.js';
 import type { SqlDriver } from './db/driver.js';
 import { errorHandler, HttpError } from './http-errors.js';
+import { accountRoutes } from './routes/account.js';
 import { adminRoutes } from './routes/admin.js';
 import { GenerationJobs } from './jobs.js';
 import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT } from './limits.js';
@@ -83,6 +84,7 @@ export async function createAnnotationServer(opts: AnnotationServerOptions): Pro
 
   const largeBodyLimit = opts.bodyLimit ?? LARGE_BODY_LIMIT;
   authRoutes(app, opts.db, security);
+  accountRoutes(app, opts.db, security);
   adminRoutes(app, opts.db, security, largeBodyLimit);
   workRoutes(app, opts.db);
   generateRoutes(app, opts.db, jobs, largeBodyLimit);

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { register as registerAnnotate } from './annotate.js';
 import { register as registerData } from './data.js';
+import { register as registerEval } from './eval.js';
 import { register as registerGenerate } from './generate.js';
+import { register as registerModel } from './model.js';
 import { register as registerPipeline } from './pipeline.js';
 import { register as registerTokenizer } from './tokenizer.js';
 import { register as registerTrain } from './train.js';
@@ -10,4 +12,4 @@ import { register as registerWorld } from './world.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerPipeline, registerTrain, registerGenerate, registerAnnotate];
+export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerModel, registerPipeline, registerTrain, registerEval, registerGenerate, registerAnnotate];

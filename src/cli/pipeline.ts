@@ -58,6 +58,7 @@ export function register(program: Command): void {
       'run world -> SFT -> annotations (SFT response pairs, simulated annotators) -> reward and cost models -> PPO, reward shaping ' +
         'and PPO-Lagrangian -> iterative rounds -> evaluation -> report under <runs-dir>/<name>/. Re-running the same command ' +
         'resumes a killed run from its last finished stage or checkpoint (only with the config it was made with). ' +
+        '--methods dpo,safe_dpo,sacpo (or all) adds those methods, trained from the SFT policy on the same labelled pairs, to the run and its report (adding them to a finished run reuses every finished stage). ' +
         'With --seeds N (N > 1): N independent replicates under <runs-dir>/<name>/seed_<k>/ (seed + k, or world.seed + k with --vary world), ' +
         '--jobs at a time in child processes, each resumable the same way, then report.html/report.json over them: mean and 95% ' +
         'Student-t interval of every model metric, paired differences (ppo_lag − sft, ppo_lag − shaping_ν, round_k − ppo_lag), per-seed rows.',

@@ -1,4 +1,4 @@
-// `safealign train ppo-lag|ppo|shaping`: RL on your own actor, reward and cost model folders and prompts.
+// `safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag`: RL on your own actor, reward and cost model folders and prompts.
 import type { Command } from 'commander';
 import { RL_FOLDER_METHODS, RlFoldersConfigSchema, type RlFolderMethod } from '../algorithms/rl/folders-config.js';
 import { trainRlOnFolders } from '../algorithms/rl/folders.js';
@@ -9,6 +9,9 @@ const ABOUT: Record<RlFolderMethod, string> = {
   'ppo-lag': 'PPO-Lagrangian (Safe RLHF): maximise reward subject to J_c <= d, with a learned λ; needs --reward and --cost',
   ppo: 'PPO on the reward model alone (the RLHF baseline); --cost is not used',
   shaping: 'PPO on the shaped reward R − ν·C with a fixed ν; needs --reward and --cost',
+  grpo: 'GRPO (critic-free): --rl-samples-per-prompt G ≥ 2 responses per prompt, each scored against its group; reward R − w·C with --grpo-cost-weight w (0: --cost not used); β·k3 KL in the loss',
+  'safe-grpo': 'safe GRPO (critic-free Safe RLHF): group-normalised reward and cost advantages combined by a learned λ as PPO-Lagrangian does (J_c <= d); needs --reward, --cost and --rl-samples-per-prompt G ≥ 2',
+  'rloo-lag': 'RLOO-Lagrangian (critic-free): REINFORCE with a leave-one-out baseline over the G samples of a prompt on reward and cost, combined by a learned λ; needs --reward, --cost and --rl-samples-per-prompt G ≥ 2',
 };
 
 /** Adds one subcommand per method under `train`. */
@@ -17,7 +20,7 @@ export function registerRlCommands(train: Command): void {
     const cmd = train
       .command(name)
       .description(
-        `${ABOUT[name]}. Critics start from the score models. Writes the actor (HF folder), checkpoint/ (re-run the same command to resume), ` +
+        `${ABOUT[name]}. Critics (ppo-lag, ppo, shaping) start from the score models. Writes the actor (HF folder), checkpoint/ (re-run the same command to resume), ` +
           'log.jsonl (one record per RL step), result.json and report.html into --out. Prompts that leave no room for --rl-max-new-tokens in the models\' context are skipped and counted.',
       )
       .option('--config <file>', 'YAML config with any subset of the fields below (flags win over the file)');

@@ -104,14 +104,19 @@ export function addSchemaOptions(
           (inner as z.ZodEnum).options.map((o) => String(o)),
         );
         break;
-      case 'array':
-        opt = new Option(`--${flag} <list>`, `${help} [comma-separated]`).argParser((raw: string) =>
-          raw.split(',').map((s) => {
+      case 'array': {
+        // a list of strings keeps numeric-looking items (folder names) as strings
+        const strings = unwrap((inner as z.ZodArray).element as AnySchema).inner.def.type === 'string';
+        // the flag repeated appends: `--model a --model b` is the same as `--model a,b`
+        opt = new Option(`--${flag} <list>`, `${help} [comma-separated or repeated]`).argParser((raw: string, previous: unknown) => [
+          ...(Array.isArray(previous) ? (previous as unknown[]) : []),
+          ...raw.split(',').map((s) => {
             const n = Number(s);
-            return s.trim() !== '' && Number.isFinite(n) ? n : s.trim();
+            return !strings && s.trim() !== '' && Number.isFinite(n) ? n : s.trim();
           }),
-        );
+        ]);
         break;
+      }
       default:
         opt = new Option(`--${flag} <value>`, help);
     }

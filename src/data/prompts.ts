@@ -14,6 +14,8 @@ export interface PromptRecord {
   context?: ChatMessage[];
   /** `file:line`. */
   source: string;
+  /** Whether the prompt is a harmful request, when the row says (`"kind": "risky" | "benign"`, the built-in world's prompt files). */
+  risky?: boolean;
 }
 
 export interface PromptFile {
@@ -90,7 +92,8 @@ export function readPrompts(path: string): PromptFile {
       if (typeof p === 'string') problem(line, 'dialogue', p);
       else prompts.push({ ...p, source: `${path}:${line}` });
     } else {
-      prompts.push({ prompt: r.prompt as string, source: `${path}:${line}` });
+      const kind = (row as { kind?: unknown }).kind;
+      prompts.push({ prompt: r.prompt as string, source: `${path}:${line}`, ...(kind === 'risky' || kind === 'benign' ? { risky: kind === 'risky' } : {}) });
     }
   }
   const format = formats.size === 1 ? ([...formats][0] as PromptFormat) : formats.has('hh') ? 'hh' : formats.has('pku') ? 'pku' : 'prompt';

@@ -27,9 +27,9 @@ export interface CurvePoint {
 }
 
 /** Training curves: one small panel per metric, one line per method. */
-export function trainingCurves(points: CurvePoint[], metrics: string[]): Promise<string> {
+export function trainingCurves(points: CurvePoint[], metrics: string[], labels: { title: string; step: string } = { title: 'Training curves (per RL step)', step: 'RL step' }): Promise<string> {
   return renderSvg({
-    title: 'Training curves (per RL step)',
+    title: labels.title,
     data: { values: points.filter((p) => Number.isFinite(p.value)) },
     facet: { field: 'metric', type: 'nominal', title: null, sort: metrics },
     columns: 3,
@@ -38,7 +38,7 @@ export function trainingCurves(points: CurvePoint[], metrics: string[]): Promise
       height: 160,
       mark: { type: 'line', strokeWidth: 1.6 },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'RL step' },
+        x: { field: 'step', type: 'quantitative', title: labels.step },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'method', type: 'nominal', title: 'method' },
       },
@@ -100,6 +100,44 @@ export function rewardCostScatter(points: { model: string; reward: number; cost:
         },
         { mark: { type: 'rule', strokeDash: [3, 3], color: '#777' }, encoding: { y: { datum: 0 } } },
       ],
+    },
+  });
+}
+
+/** Reward vs cost of every response, coloured by model, with each model's mean as a large labelled point; cost 0 dashed. */
+export function modelScoreScatter(points: { model: string; reward: number; cost: number }[], means: { model: string; reward: number; cost: number }[]): Promise<string> {
+  const x = { field: 'reward', type: 'quantitative' as const, title: 'reward model score (helpfulness)' };
+  const y = { field: 'cost', type: 'quantitative' as const, title: 'cost model score (harm; above 0 = harmful)' };
+  const color = { field: 'model', type: 'nominal' as const, title: 'model' };
+  return renderSvg({
+    title: 'Reward vs cost of each response (large points: model means; right and down is better)',
+    width: 560,
+    height: 380,
+    layer: [
+      { data: { values: points.filter((p) => Number.isFinite(p.reward) && Number.isFinite(p.cost)) }, mark: { type: 'circle', size: 24, opacity: 0.45 }, encoding: { x, y, color } },
+      { data: { values: means }, mark: { type: 'point', filled: true, size: 160, stroke: '#222', strokeWidth: 1 }, encoding: { x, y, color } },
+      { data: { values: means }, mark: { type: 'text', dx: 10, dy: -10, align: 'left', fontSize: 12, fontWeight: 'bold' }, encoding: { x, y, text: { field: 'model' } } },
+      { mark: { type: 'rule', strokeDash: [3, 3], color: '#777' }, encoding: { y: { datum: 0 } } },
+    ],
+  });
+}
+
+/** Win / tie / loss rates of the first model of each pair, one stacked bar per pair, one panel per judge. */
+export function winRatePlot(rows: { judge: string; pair: string; outcome: 'win' | 'tie' | 'loss'; rate: number }[]): Promise<string> {
+  return renderSvg({
+    title: 'Head-to-head: win / tie / loss of the first model against the second',
+    data: { values: rows.map((r) => ({ ...r, order: ['win', 'tie', 'loss'].indexOf(r.outcome) })) },
+    facet: { row: { field: 'judge', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } } },
+    spec: {
+      width: 460,
+      height: { step: 22 },
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: 'pair', type: 'nominal', title: null },
+        x: { field: 'rate', type: 'quantitative', stack: 'normalize', title: 'share of paired responses', axis: { format: '%' } },
+        color: { field: 'outcome', type: 'nominal', title: null, scale: { domain: ['win', 'tie', 'loss'], range: ['#2ca02c', '#bbbbbb', '#d62728'] } },
+        order: { field: 'order', type: 'quantitative' },
+      },
     },
   });
 }
@@ -174,10 +212,10 @@ export function frontierPlot(points: { model: string; harmfulRate: number; helpf
 }
 
 /** Elo ratings with 95% bootstrap intervals. */
-export function eloPlot(rows: { model: string; elo: number; low: number; high: number }[]): Promise<string> {
+export function eloPlot(rows: { model: string; elo: number; low: number; high: number }[], title = 'Elo (gold judge: safer wins, then more helpful) with 95% bootstrap intervals'): Promise<string> {
   const order = rows.map((r) => r.model);
   return renderSvg({
-    title: 'Elo (gold judge: safer wins, then more helpful) with 95% bootstrap intervals',
+    title,
     data: { values: rows },
     width: 520,
     height: 24 * rows.length,

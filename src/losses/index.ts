@@ -1,8 +1,9 @@
 // Pure loss functions: tensors in, { loss, metrics } out.
-export { maskedMean, maskedMeanPerSequence, MASKED_MEANS, type LossAggregation, type LossOutput } from './masked.js';
+export { maskedMean, maskedMeanPerSequence, maskedSumPerMaxLength, MASKED_MEANS, type LossAggregation, type LossOutput } from './masked.js';
 export { rewardModelLoss } from './reward.js';
 export { costLabelLoss, costModelLoss } from './cost.js';
-export { dpoLoss } from './dpo.js';
-export { ppoPolicyLoss } from './ppo.js';
+export { preferenceLoss, type PairLogProbs, type PreferenceLossSettings, type PreferenceVariant } from './dpo.js';
+export { safeDpoOrder, safeDpoOffset, type BothUnsafe, type SafeDpoPair } from './safe-dpo.js';
+export { clippedPolicyLoss, k3Kl, ppoPolicyLoss, type PolicyLossOptions } from './ppo.js';
 export { criticLoss } from './critic.js';
 export { tokenCrossEntropy } from './sft.js';

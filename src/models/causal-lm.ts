@@ -6,14 +6,14 @@ import type { Gpt2Config, ModelConfig } from './hf-config.js';
 import { LlamaBackbone } from './llama.js';
 import type { LlamaConfig } from './hf-config.js';
 import { Module } from './module.js';
-import type { Backbone, Family } from './types.js';
+import type { Backbone, Family, PeftTask } from './types.js';
 
 /** Model families by HF model_type. Shared code looks families up here; it never branches on names. */
 export const FAMILIES: Record<ModelConfig['model_type'], Family> = {
-  gpt2: { prefix: 'transformer', tiedByDefault: true, backbone: (c) => new Gpt2Backbone(c as Gpt2Config) },
-  llama: { prefix: 'model', tiedByDefault: false, backbone: (c) => new LlamaBackbone(c as LlamaConfig) },
-  qwen2: { prefix: 'model', tiedByDefault: false, backbone: (c) => new LlamaBackbone(c as LlamaConfig) },
-  mistral: { prefix: 'model', tiedByDefault: false, backbone: (c) => new LlamaBackbone(c as LlamaConfig) },
+  gpt2: { prefix: 'transformer', tiedByDefault: true, loraTargets: ['c_attn'], backbone: (c) => new Gpt2Backbone(c as Gpt2Config) },
+  llama: { prefix: 'model', tiedByDefault: false, loraTargets: ['q_proj', 'v_proj'], backbone: (c) => new LlamaBackbone(c as LlamaConfig) },
+  qwen2: { prefix: 'model', tiedByDefault: false, loraTargets: ['q_proj', 'v_proj'], backbone: (c) => new LlamaBackbone(c as LlamaConfig) },
+  mistral: { prefix: 'model', tiedByDefault: false, loraTargets: ['q_proj', 'v_proj'], backbone: (c) => new LlamaBackbone(c as LlamaConfig) },
 };
 
 export interface LMOutput {
@@ -27,6 +27,7 @@ export interface LMOutput {
 export class CausalLM extends Module {
   readonly backbone: Backbone;
   readonly tied: boolean;
+  readonly peftTask: PeftTask = { taskType: 'CAUSAL_LM', modulesToSave: [] };
   private readonly lmHead: Tensor | null;
 
   constructor(readonly config: ModelConfig) {

@@ -2,6 +2,7 @@
 import { embedding, layerNorm, noGrad, randn, zeros, ones, cat, chain, type Tensor } from '../torch/index.js';
 import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
 import type { Gpt2Config } from './hf-config.js';
+import { Linear } from './linear.js';
 import { Container, Module } from './module.js';
 import type { Backbone, BackboneOutput } from './types.js';
 
@@ -17,22 +18,8 @@ function normal(shape: number[], std: number): Tensor {
 }
 
 /** HF Conv1D: y = x @ W + b with W: (in, out). */
-class Conv1D extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
-  constructor(nIn: number, nOut: number, std: number) {
-    super();
-    this.weight = this.param('weight', normal([nIn, nOut], std));
-    this.bias = this.param('bias', zeros([nOut]));
-  }
-  /** x: (B, L, in) -> (B, L, out) */
-  forward(x: Tensor): Tensor {
-    return chain(
-      x,
-      (t) => t.matmul(this.weight),
-      (t) => t.add(this.bias),
-    );
-  }
+function conv1d(nIn: number, nOut: number, std: number): Linear {
+  return new Linear(nIn, nOut, 'in-out', { bias: true, std });
 }
 
 class LayerNorm extends Module {
@@ -53,11 +40,11 @@ class LayerNorm extends Module {
 
 class Block extends Module {
   private readonly ln1: LayerNorm;
-  private readonly cAttn: Conv1D;
-  private readonly attnProj: Conv1D;
+  private readonly cAttn: Linear;
+  private readonly attnProj: Linear;
   private readonly ln2: LayerNorm;
-  private readonly cFc: Conv1D;
-  private readonly mlpProj: Conv1D;
+  private readonly cFc: Linear;
+  private readonly mlpProj: Linear;
   constructor(private readonly c: Gpt2Config) {
     super();
     const d = c.n_embd;
@@ -65,12 +52,12 @@ class Block extends Module {
     const projStd = 0.02 / Math.sqrt(2 * c.n_layer);
     this.ln1 = this.child('ln_1', new LayerNorm(d, c.layer_norm_epsilon));
     const attn = this.child('attn', new Container());
-    this.cAttn = attn.add('c_attn', new Conv1D(d, 3 * d, 0.02));
-    this.attnProj = attn.add('c_proj', new Conv1D(d, d, projStd));
+    this.cAttn = attn.add('c_attn', conv1d(d, 3 * d, 0.02));
+    this.attnProj = attn.add('c_proj', conv1d(d, d, projStd));
     this.ln2 = this.child('ln_2', new LayerNorm(d, c.layer_norm_epsilon));
     const mlp = this.child('mlp', new Container());
-    this.cFc = mlp.add('c_fc', new Conv1D(d, inner, 0.02));
-    this.mlpProj = mlp.add('c_proj', new Conv1D(inner, d, projStd));
+    this.cFc = mlp.add('c_fc', conv1d(d, inner, 0.02));
+    this.mlpProj = mlp.add('c_proj', conv1d(inner, d, projStd));
   }
 
   /**

@@ -10,3 +10,8 @@ export { formatPrompt, RawPromptsSchema, type PromptInput, type PromptOptions } 
 export { trainWordLevel, trainBpe } from './tokenizer-train.js';
 export { readSafetensors, writeSafetensors, readSafetensorsDir, writeSafetensorsDir, SafetensorsError, type RawTensor } from './safetensors.js';
 export { rawToTensor, tensorToRaw, loadStateDict, saveStateDict } from './state-dict.js';
+export { Linear, type WeightLayout } from './linear.js';
+export { applyLora, mergeLora, LoraError, type LoraOptions, type LoraSettings, type ResolvedLora, type LoraModel } from './lora.js';
+export { saveAdapter, loadAdapter, readAdapterConfig, mergeAdapterFolder, ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft.js';
+export { initPretrained, type InitModelResult } from './init.js';
+export type { PeftTask } from './types.js';

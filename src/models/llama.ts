@@ -1,21 +1,14 @@
 // Llama family (Llama, Qwen2, Mistral, SmolLM): RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention.
-import { arange, cat, chain, embedding, noGrad, ones, randn, zeros, linear, type Tensor } from '../torch/index.js';
+import { arange, cat, chain, embedding, noGrad, ones, randn, type Tensor } from '../torch/index.js';
 import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
 import type { LlamaConfig } from './hf-config.js';
+import { Linear } from './linear.js';
 import { Container, Module } from './module.js';
 import type { Backbone, BackboneOutput } from './types.js';
 
-class Linear extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-  constructor(nIn: number, nOut: number, withBias: boolean) {
-    super();
-    this.weight = this.param('weight', noGrad(() => randn([nOut, nIn]).mul(0.02)));
-    this.bias = withBias ? this.param('bias', zeros([nOut])) : null;
-  }
-  forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
-  }
+/** nn.Linear: y = x @ Wᵀ + b with W: (out, in). */
+function proj(nIn: number, nOut: number, withBias: boolean): Linear {
+  return new Linear(nIn, nOut, 'out-in', { bias: withBias, std: 0.02 });
 }
 
 class RmsNorm extends Module {
@@ -70,15 +63,15 @@ class Layer extends Module {
     const hd = c.head_dim ?? d / heads;
     const qkvBias = c.attention_bias ?? c.model_type === 'qwen2';
     const attn = this.child('self_attn', new Container());
-    this.q = attn.add('q_proj', new Linear(d, heads * hd, qkvBias));
-    this.k = attn.add('k_proj', new Linear(d, kvHeads * hd, qkvBias));
-    this.v = attn.add('v_proj', new Linear(d, kvHeads * hd, qkvBias));
-    this.o = attn.add('o_proj', new Linear(heads * hd, d, (c.attention_bias ?? false) === true));
+    this.q = attn.add('q_proj', proj(d, heads * hd, qkvBias));
+    this.k = attn.add('k_proj', proj(d, kvHeads * hd, qkvBias));
+    this.v = attn.add('v_proj', proj(d, kvHeads * hd, qkvBias));
+    this.o = attn.add('o_proj', proj(heads * hd, d, (c.attention_bias ?? false) === true));
     const mlp = this.child('mlp', new Container());
     const mlpBias = c.mlp_bias ?? false;
-    this.gate = mlp.add('gate_proj', new Linear(d, c.intermediate_size, mlpBias));
-    this.up = mlp.add('up_proj', new Linear(d, c.intermediate_size, mlpBias));
-    this.down = mlp.add('down_proj', new Linear(c.intermediate_size, d, mlpBias));
+    this.gate = mlp.add('gate_proj', proj(d, c.intermediate_size, mlpBias));
+    this.up = mlp.add('up_proj', proj(d, c.intermediate_size, mlpBias));
+    this.down = mlp.add('down_proj', proj(c.intermediate_size, d, mlpBias));
     this.inNorm = this.child('input_layernorm', new RmsNorm(d, c.rms_norm_eps));
     this.postNorm = this.child('post_attention_layernorm', new RmsNorm(d, c.rms_norm_eps));
   }

@@ -25,6 +25,18 @@ export abstract class Module {
     return m;
   }
 
+  /** Removes a child registered with `child` (a merged LoRA adapter). */
+  protected removeChild(name: string): void {
+    this.children.delete(name);
+  }
+
+  /** Every module of the tree by dotted path (this one at `prefix` without its trailing dot, '' for the root). */
+  namedModules(prefix = ''): Map<string, Module> {
+    const out = new Map<string, Module>([[prefix.replace(/\.$/, ''), this]]);
+    for (const [n, c] of this.children) for (const [k, m] of c.namedModules(`${prefix}${n}.`)) out.set(k, m);
+    return out;
+  }
+
   namedParameters(prefix = ''): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     for (const [n, t] of this.ownParams) out.set(prefix + n, t);
@@ -34,6 +46,11 @@ export abstract class Module {
 
   parameters(): Tensor[] {
     return [...this.namedParameters().values()];
+  }
+
+  /** The parameters an optimiser should update: all of them, unless some were frozen (LoRA freezes the base weights). */
+  trainableParameters(): Tensor[] {
+    return this.parameters().filter((p) => p.requiresGrad);
   }
 
   numParameters(): number {

@@ -3,7 +3,7 @@ import { arange, linear, noGrad, randn, zeros, type Tensor } from '../torch/inde
 import { FAMILIES, type CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './hf-config.js';
 import { Module } from './module.js';
-import type { Backbone } from './types.js';
+import type { Backbone, PeftTask } from './types.js';
 
 export type ScoreType = 'reward' | 'cost' | 'critic';
 
@@ -43,6 +43,8 @@ export class ScoreModel extends Module implements SequenceScorer {
   private readonly headWeight: Tensor;
   private readonly headBias: Tensor;
   stats: ScoreStats = { count: 0, mean: 0, var: 1 };
+  /** With LoRA the head is trained in full beside the adapters (it may be fresh): peft's modules_to_save. */
+  readonly peftTask: PeftTask = { taskType: 'SEQ_CLS', modulesToSave: ['score_head'] };
 
   constructor(
     readonly config: ModelConfig,

@@ -26,4 +26,12 @@ export interface Family {
   prefix: string;
   backbone(config: ModelConfig): Backbone;
   tiedByDefault: boolean;
+  /** The projections LoRA adapts when no target modules are given (peft's defaults for the family). */
+  loraTargets: readonly string[];
+}
+
+/** What peft records about a model's task: its `task_type`, and the modules trained in full beside the adapters (a fresh head). */
+export interface PeftTask {
+  taskType: 'CAUSAL_LM' | 'SEQ_CLS';
+  modulesToSave: readonly string[];
 }

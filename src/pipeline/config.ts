@@ -5,7 +5,10 @@ import { RlConfigSchema } from '../algorithms/rl/config.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { LagrangeSchema } from '../algorithms/ppo-lag/config.js';
+import { GrpoSchema } from '../algorithms/grpo/config.js';
 import { WorldConfigSchema } from '../world/config.js';
+import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
+import { MethodsSchema } from './methods.js';
 
 export { LagrangeSchema };
 
@@ -98,6 +101,30 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('reward-shaping baseline sweep'),
+    methods: MethodsSchema,
+    dpo: withDefaults(DpoConfigSchema, { batchSize: 32, optim: { lr: 5e-4 } }).describe('DPO on the helpfulness pairs the reward model trains on (with methods: dpo)'),
+    safeDpo: withDefaults(SafeDpoConfigSchema, { batchSize: 32, delta: 2, optim: { lr: 5e-4 } }).describe('SafeDPO on the same pairs with their safety labels (with methods: safe_dpo)'),
+    sacpo: withDefaults(SacpoConfigSchema, { helpful: { batchSize: 32, optim: { lr: 5e-4 } }, safety: { batchSize: 32, optim: { lr: 5e-4 } }, merge: 0.5 }).describe(
+      'SACPO: DPO on helpfulness, then on safety pairs with β/λ; P-SACPO (merge) is evaluated as p_sacpo (with methods: sacpo)',
+    ),
+    groupSampling: z
+      .object({
+        samplesPerPrompt: z
+          .number()
+          .int()
+          .min(2)
+          .default(4)
+          .describe('G: the critic-free methods (grpo, safe_grpo, rloo_lag) sample G responses to each of rl.promptsPerStep / G prompts, so every method sees rl.promptsPerStep responses per step'),
+      })
+      .strict()
+      .prefault({})
+      .describe('sampling of the critic-free methods'),
+    grpo: GrpoSchema.prefault({}).describe('GRPO and safe GRPO (methods grpo, safe_grpo); safe GRPO learns λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
+    rlooLag: z
+      .object({ klCoef: z.number().min(0).default(0.05).describe('β of the KL in the reward and cost scores (as PPO-Lagrangian\'s)') })
+      .strict()
+      .prefault({})
+      .describe('RLOO-Lagrangian (method rloo_lag); λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
     rounds: z
       .object({
         count: z.number().int().min(0).default(1).describe('iterative rounds after the first PPO-Lagrangian run (Beaver v1 -> v2 -> …); 0 = none'),

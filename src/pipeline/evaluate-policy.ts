@@ -1,10 +1,11 @@
 // Evaluates one policy on the test prompts (gold harm and helpfulness, reward/cost model scores, KL, diversity) and on held-out requests (gold).
 import type { GoldJudge, RlPrompt } from '../algorithms/rl/train.js';
 import { responseSlice } from '../algorithms/rl/rollout.js';
-import { chunks, encodePair, padForTraining } from '../algorithms/common/batching.js';
 import { sequenceLogProbs, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
-import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
+import { manualSeed } from '../torch/index.js';
+import { distinctN } from '../eval/diversity.js';
+import { scoreTexts } from '../eval/model-responses.js';
 import { sampleResponses } from './sample-responses.js';
 
 export interface ScatterPoint {
@@ -36,42 +37,18 @@ export interface PolicyEval {
   examples: { prompt: string; response: string; risky: boolean; safe: boolean }[];
 }
 
-function distinctN(texts: readonly string[], n: number): number {
-  const grams = new Set<string>();
-  let total = 0;
-  for (const t of texts) {
-    const w = t.split(/\s+/).filter(Boolean);
-    for (let i = 0; i + n <= w.length; i++) {
-      grams.add(w.slice(i, i + n).join(' '));
-      total++;
-    }
-  }
-  return total ? grams.size / total : 0;
-}
-
-/** Reward and cost model end scores of fixed (prompt, response) texts, with their safety labels. */
+/** Reward and cost model end scores of fixed (prompt, response) texts, with their safety labels (each fitted to the model's context, response end kept). */
 export function scoreResponses(
   rewardModel: ScoreModel,
   costModel: ScoreModel,
   tokenizer: Tokenizer,
   items: readonly { prompt: string; response: string; safe: boolean }[],
 ): ScatterPoint[] {
-  const out: ScatterPoint[] = [];
-  rewardModel.eval();
-  costModel.eval();
-  noGrad(() => {
-    for (const batch of chunks(items, 64)) {
-      tidy(() => {
-        const b = padForTraining(batch.map((it) => encodePair(tokenizer, it, it.response)), tokenizer.padId ?? 0);
-        const ids = tensor(b.ids, { dtype: 'int64' });
-        const mask = tensor(b.attentionMask, { dtype: 'int64' });
-        const r = rewardModel.forward(ids, mask).endScores.toNumbers();
-        const c = costModel.forward(ids, mask).endScores.toNumbers();
-        batch.forEach((it, i) => out.push({ reward: r[i] as number, cost: c[i] as number, safe: it.safe }));
-      });
-    }
-  });
-  return out;
+  const texts = items.map((it) => ({ prompt: { prompt: it.prompt }, response: it.response }));
+  const scores = (model: ScoreModel) => scoreTexts({ model, tokenizer, maxLength: model.contextLength }, texts, 64).scores;
+  const reward = scores(rewardModel);
+  const cost = scores(costModel);
+  return items.map((it, i) => ({ reward: reward[i] as number, cost: cost[i] as number, safe: it.safe }));
 }
 
 const repeat = (prompts: readonly RlPrompt[], k: number): RlPrompt[] => prompts.flatMap((p) => Array.from({ length: k }, () => p));

@@ -74,7 +74,7 @@ process.once('message', (request: ReplicateRequest) => {
   void (async () => {
     try {
       const result = await runPipeline(request.config, ipcProgress);
-      const models = Object.fromEntries(Object.entries(result.models).map(([k, e]) => [k, modelMetrics(e)]));
+      const models = Object.fromEntries(Object.entries(result.models).map(([k, e]) => [k, modelMetrics(e, result.trainingCost[k])]));
       const replicate: ReplicateResult = {
         replicate: request.replicate,
         dir: request.dir,

@@ -2,24 +2,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
-import { eloWithIntervals, type Match } from '../eval/elo.js';
+import { playArena } from '../eval/arena.js';
 import { escapeHtml, page, section, table } from '../eval/html.js';
 import { eloPlot, frontierPlot, lagrangeTrace, modelBars, rewardCostScatter, trainingCurves, type CurvePoint } from '../eval/plots.js';
 import { wilsonInterval } from '../eval/summary.js';
+import { goldHeadToHead } from '../eval/world-metrics.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { goldHarm, goldHelpfulness } from '../world/oracle.js';
 import type { PipelineConfig } from './config.js';
 import type { PipelineResult } from './run.js';
-
-/** Gold head-to-head judge: a safe response beats an unsafe one, otherwise the more helpful one wins. */
-function judge(prompt: string, a: string, b: string): 'a' | 'b' | 'tie' {
-  const sa = goldHarm(prompt, a).isSafe;
-  const sb = goldHarm(prompt, b).isSafe;
-  if (sa !== sb) return sa ? 'a' : 'b';
-  const ha = goldHelpfulness(prompt, a);
-  const hb = goldHelpfulness(prompt, b);
-  return ha > hb ? 'a' : hb > ha ? 'b' : 'tie';
-}
 
 export async function writePipelineReport(runDir: string, result: PipelineResult, config: PipelineConfig, prompts: string[]): Promise<void> {
   const names = Object.keys(result.models);
@@ -28,20 +19,14 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     names.map((k) => {
       const m = result.models[k];
       if (!m) throw new Error(`missing model ${k}`);
-      return [k, { harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, responseLength: m.responseLength, n: m.n }];
+      const cost = result.trainingCost[k];
+      return [k, { harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
     }),
   );
   // --- Elo over all models, judged by the gold oracle on the same test prompts ----------------------
-  const matches: Match[] = [];
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      const a = result.models[names[i] as string];
-      const b = result.models[names[j] as string];
-      if (!a || !b) continue;
-      a.responses.forEach((ra, p) => matches.push({ a: a.name, b: b.name, winner: judge(prompts[p] ?? '', ra, b.responses[p] ?? '') }));
-    }
-  }
-  const elo = eloWithIntervals(matches, names, 100, config.seed);
+  const responses = Object.fromEntries(names.map((k) => [k, result.models[k]?.responses ?? []]));
+  const n = names.length ? Math.min(...names.map((k) => responses[k]?.length ?? 0)) : 0;
+  const { elo } = playArena(names, n, (a, b, p) => goldHeadToHead(prompts[p] ?? '', responses[a]?.[p] ?? '', responses[b]?.[p] ?? ''), { rounds: 100, seed: config.seed });
   const reportJson = {
     run: config.name,
     createdAt: new Date().toISOString(),
@@ -62,6 +47,10 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   const curves: CurvePoint[] = Object.entries(result.training).flatMap(([method, log]) =>
     log.flatMap((r) => metrics.map((metric) => ({ method, step: r.step, metric, value: (r as unknown as Record<string, number>)[metric] as number }))),
   );
+  const preferenceMetrics = ['chosenReward', 'rejectedReward', 'margin', 'accuracy'];
+  const preferenceCurves: CurvePoint[] = Object.entries(result.preferenceLogs).flatMap(([method, log]) =>
+    log.flatMap((r) => preferenceMetrics.map((metric) => ({ method, step: r.step, metric, value: r[metric as keyof typeof r] }))),
+  );
   const lag = (result.training.ppo_lag ?? []).filter((r) => r.lambda !== undefined && r.jc !== undefined).map((r) => ({ step: r.step, lambda: r.lambda as number, jc: r.jc as number }));
   const scatterModels = ['sft', 'ppo', 'ppo_lag'].filter((k) => result.models[k]);
   const scatter = scatterModels.flatMap((k) => (result.models[k]?.scatter ?? []).map((p) => ({ ...p, model: k })));
@@ -75,9 +64,12 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     const nu = k.startsWith('shaping_') ? Number(k.slice('shaping_'.length)) : undefined;
     return { model: k, harmfulRate: m.harmfulRate, helpfulness: m.helpfulness, family: nu !== undefined ? 'shaping' : k, ...(nu !== undefined ? { nu } : {}) };
   });
-  const [testScatterSvg, curvesSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
+  const [testScatterSvg, curvesSvg, preferenceSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
     result.testScatter.length ? rewardCostScatter(result.testScatter.map((p) => ({ ...p, model: 'preference test set' }))) : Promise.resolve(''),
     curves.length ? trainingCurves(curves, metrics) : Promise.resolve(''),
+    preferenceCurves.length
+      ? trainingCurves(preferenceCurves, preferenceMetrics, { title: 'Preference training: implicit rewards β·h of chosen and rejected responses, their margin, accuracy', step: 'optimiser step' })
+      : Promise.resolve(''),
     lag.length ? lagrangeTrace(lag, result.threshold) : Promise.resolve(''),
     scatter.length ? rewardCostScatter(scatter) : Promise.resolve(''),
     modelBars(bars),
@@ -90,10 +82,11 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   const lagM = result.models.ppo_lag;
   const heldOut = names.some((k) => result.models[k]?.heldOut);
   const summary = table(
-    ['model', 'harmful rate', 'helpfulness', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : []), 'mean reward', 'mean cost', 'KL to SFT', 'distinct-2', 'length'],
+    ['model', 'harmful rate', 'helpfulness', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : []), 'mean reward', 'mean cost', 'KL to SFT', 'distinct-2', 'length', 'training (s)', '+ reward/cost models (s)', 'policy samples'],
     names.map((k) => {
       const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
-      return [k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.responseLength];
+      const c = result.trainingCost[k];
+      return [k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.responseLength, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
     }),
   );
   const score = table(
@@ -141,11 +134,19 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       ? `SFT harmful rate ${(100 * sft.harmfulRate).toFixed(1)}% → PPO-Lag ${(100 * lagM.harmfulRate).toFixed(1)}%; helpfulness ${sft.helpfulness.toFixed(2)} → ${lagM.helpfulness.toFixed(2)}`
       : 'Safe RLHF pipeline';
   const html = page(`safealign report — ${config.name}`, headline, [
-    section('Models on the test prompts', summary, 'Harmful rate: share of responses to risky prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness over all test prompts. Held-out: the same on requests that no training data contains (new requests of the same topics). Reward and cost: the learned models. KL: mean Σ log π/π_SFT per response.'),
+    section(
+      'Models on the test prompts',
+      summary,
+      'Harmful rate: share of responses to risky prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness over all test prompts. Held-out: the same on requests that no training data contains (new requests of the same topics). Reward and cost: the learned models. KL: mean Σ log π/π_SFT per response. ' +
+        'Training: wall time of the method\'s own stage without its evaluation; + reward/cost models: the score-model training it depends on (RL methods); policy samples: responses it sampled during training (the SFT, annotation and score-model stages every method shares are not counted).',
+    ),
     section('Harmful rate and helpfulness', barsSvg),
     section('Trade-off frontier', frontierSvg, 'Each reward-shaping run fixes ν in R − ν·C; PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
     lagSvg ? section('Lagrange multiplier', lagSvg) : '',
     curvesSvg ? section('Training curves', curvesSvg) : '',
+    preferenceSvg
+      ? section('Preference training (DPO family)', preferenceSvg, 'β·(log π − log π_ref) of the chosen and the rejected response, averaged over each batch: both often fall while their margin grows (the chosen response loses probability too, only less).')
+      : '',
     scatterSvg ? section('Reward vs cost, before and after', scatterSvg, 'Safe responses should sit below cost 0, unsafe above; RL should move mass to high reward, low cost.') : '',
     roundsTable ? section('Iterative rounds', roundsTable, 'Each round samples response pairs from the previous policy (half on held-out red-team prompts), labels them with the same simulated annotators, retrains the reward and cost models and runs PPO-Lagrangian from the previous policy.') : '',
     section('Elo', eloSvg),

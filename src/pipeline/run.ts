@@ -1,4 +1,4 @@
-// The Safe RLHF pipeline on the built-in world: world -> SFT -> annotations -> reward/cost models -> PPO, shaping, PPO-Lag -> eval -> report.
+// The Safe RLHF pipeline on the built-in world: world -> SFT -> annotations -> reward/cost models -> PPO, shaping, PPO-Lag (+ DPO family with `methods`) -> eval -> report.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../config/schema-cli.js';
@@ -10,7 +10,7 @@ import { trainSft } from '../algorithms/sft/train.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
 import { ScoreEnsemble, warmAverage } from '../algorithms/score/ensemble.js';
 import { trainRl, type GoldJudge, type RlLogRecord } from '../algorithms/rl/train.js';
-import type { RlMethod, StreamName } from '../algorithms/rl/method.js';
+import { criticStreams, type RlMethod, type StreamName } from '../algorithms/rl/method.js';
 import { ppoMethod } from '../algorithms/ppo/method.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
 import { rewardShapingMethod } from '../algorithms/reward-shaping/method.js';
@@ -32,6 +32,18 @@ import { StageRunner } from './stages.js';
 import { readTrainingData } from './training-data.js';
 import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
+import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS } from './methods.js';
+import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
+
+/** What training a model cost: the method's own wall time, the score models it needed, and how many responses it sampled. */
+export interface TrainingCost {
+  /** Seconds of the method's own stage, evaluation excluded (summed over resumed attempts). */
+  wallTimeSec: number;
+  /** Seconds of training the reward (and cost) model the method optimises; 0 for methods that learn from the pairs directly. */
+  scoreModelsSec: number;
+  /** Responses sampled from the policy during training (RL rollouts); 0 for offline methods. */
+  policySamples: number;
+}
 
 export interface PipelineResult {
   runDir: string;
@@ -50,10 +62,14 @@ export interface PipelineResult {
   preferenceData: { worldPairs: number; sftPairs: number; sftPairHarmfulRate: number | null; trainPairs: number; validationPairs: number };
   /** Reward and cost model scores of every response in the gold-labelled preference test set. */
   testScatter: { reward: number; cost: number; safe: boolean }[];
+  /** Per trained model (RL methods and those added with `methods`; not SFT or rounds): its training cost. */
+  trainingCost: Record<string, TrainingCost>;
+  /** Per-step logs of preference training (DPO family): implicit chosen/rejected rewards, margin, accuracy. */
+  preferenceLogs: Record<string, PreferenceLogRecord[]>;
 }
 
-/** Settings that do not change results: a run may be resumed with other values. */
-const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs']);
+/** Settings that do not change finished results: a run may be resumed with other values (`methods`: adding one runs only its stage). */
+const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs', 'methods']);
 
 /** Field paths (a.b.c) where two resolved configs differ. */
 export function configDifferences(before: unknown, after: unknown, path = ''): string[] {
@@ -258,14 +274,23 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip })],
     ...config.shaping.nus.map((nu): [string, () => RlMethod] => [`shaping_${nu}`, () => rewardShapingMethod({ klCoef: config.shaping.klCoef, scoreClip: rl.scoreClip, nu })]),
     ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } })],
+    ...config.methods.flatMap((key): [string, () => RlMethod][] => {
+      const build = RL_PIPELINE_METHODS[key];
+      return build ? [[key, () => build(config, { ...lag, threshold })]] : [];
+    }),
   ];
+  // Critic-free methods draw G samples for each of promptsPerStep / G prompts: the same responses per step as the others.
+  const G = config.groupSampling.samplesPerPrompt;
+  const rlFor = (method: RlMethod) => (method.estimator.usesCritic ? rl : { ...rl, samplesPerPrompt: G, promptsPerStep: Math.max(1, Math.round(rl.promptsPerStep / G)) });
   const training: Record<string, RlLogRecord[]> = {};
+  const trainingCost: Record<string, TrainingCost> = {};
+  const scoreModelsSec = (usesCost: boolean) => (runner.timings.reward ?? 0) + (usesCost ? (runner.timings.cost ?? 0) : 0);
   for (const [key, make] of methods) {
     const result = await runner.run(key, ({ stageDir }) => {
       manualSeed(config.seed + 10);
       const method = make();
       const critics: Partial<Record<StreamName, ScoreModel>> = {};
-      for (const s of method.streams) critics[s] = ScoreModel.fromScoreModel(loadScore(s), 'critic');
+      for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(loadScore(s), 'critic');
       const actor = loadLM(sftModelDir);
       const reference = loadLM(sftModelDir);
       const out = trainRl({
@@ -274,17 +299,38 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         tokenizer,
         prompts: trainPrompts,
         ptxData: data.sftTrain,
-        config: { ...rl, seed: config.seed },
+        config: { ...rlFor(method), seed: config.seed },
         outDir: stageDir,
         // per-step gold metrics of the rollouts: logged only (trainRl computes them after the update)
         judge: evalSet.judge,
         progress,
       });
       savePretrained(join(stageDir, 'model'), actor, { tokenizer, trainingConfig: { rl, method: key } });
-      return { log: out.log, eval: evaluate(actor, reference, key), truncation: out.truncation };
+      const t0 = performance.now();
+      const ev = evaluate(actor, reference, key);
+      return { log: out.log, eval: ev, truncation: out.truncation, evalSec: (performance.now() - t0) / 1000 };
     });
     training[key] = result.log;
     models[key] = result.eval;
+    // (stages finished before evalSec was recorded count their evaluation as training)
+    trainingCost[key] = { wallTimeSec: (runner.timings[key] ?? 0) - (result.evalSec ?? 0), scoreModelsSec: scoreModelsSec(make().usesCost), policySamples: result.log.length * rl.promptsPerStep };
+  }
+
+  // --- methods added with `methods` (DPO, SafeDPO, SACPO, …): from the SFT policy on the same labelled pairs ----
+  const preferenceLogs: Record<string, PreferenceLogRecord[]> = {};
+  for (const name of PIPELINE_METHODS.filter((m) => config.methods.includes(m))) {
+    const stage = METHOD_STAGES[name];
+    if (!stage) continue; // an online RL method: trained above
+    const out = await runner.run(name, ({ stageDir }) => {
+      manualSeed(config.seed + 20);
+      return stage({ config, stageDir, tokenizer, loadSft: () => loadLM(sftModelDir), pairs: prefTrain, trainPrompts, rewardModel, costModel, threshold, evaluate, progress });
+    });
+    Object.assign(preferenceLogs, out.preferenceLogs);
+    const cost: TrainingCost = { wallTimeSec: (runner.timings[name] ?? 0) - out.evalSec, scoreModelsSec: out.needsScoreModels ? scoreModelsSec(true) : 0, policySamples: out.policySamples };
+    for (const [k, ev] of Object.entries(out.models)) {
+      models[k] = ev;
+      trainingCost[k] = cost;
+    }
   }
 
   // --- iterative rounds from the PPO-Lagrangian policy ------------------------------------------------
@@ -308,7 +354,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold }));
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

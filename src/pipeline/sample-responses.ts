@@ -6,7 +6,7 @@ import type { CausalLM, Tokenizer } from '../models/index.js';
 import { noGrad, tidy } from '../torch/index.js';
 
 /**
- * One sampled response per item (no nucleus cut), `batchSize` items per generation, in item order.
+ * One sampled response per item (no nucleus cut; a dialogue's earlier turns rendered by the chat template), `batchSize` items per generation, in item order.
  * `onBatch` sees each batch's rollout inside its tensor scope and without gradient (e.g. to score it),
  * and the number of items done after it.
  */

@@ -1,6 +1,7 @@
 // Aggregates replicate runs: every model metric's mean and 95% t-interval over seeds, and paired differences between models.
 import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js';
 import type { PolicyEval } from './evaluate-policy.js';
+import type { TrainingCost } from './run.js';
 
 /** The gold and model-scored numbers of one policy in one replicate. */
 export interface ModelMetrics {
@@ -11,6 +12,8 @@ export interface ModelMetrics {
   kl: number;
   /** Gold metrics on held-out requests, when the world holds some out. */
   heldOut?: { harmfulRate: number; helpfulness: number };
+  /** What training the model cost (trained methods only). */
+  trainingCost?: TrainingCost;
 }
 
 /** Metrics aggregated over seeds for every model: `ModelMetrics` with an interval in place of each number. */
@@ -21,6 +24,7 @@ export interface ModelAggregate {
   meanCost: Interval;
   kl: Interval;
   heldOut?: { harmfulRate: Interval; helpfulness: Interval };
+  trainingCost?: { wallTimeSec: Interval; scoreModelsSec: Interval; policySamples: Interval };
 }
 
 /** One replicate as the aggregate report sees it. */
@@ -52,9 +56,10 @@ export const PAIRED_METRICS = ['harmfulRate', 'helpfulness', 'heldOut.harmfulRat
 export type PairedMetric = (typeof PAIRED_METRICS)[number];
 
 /** The metrics of one evaluated policy that the aggregate keeps. */
-export function modelMetrics(e: PolicyEval): ModelMetrics {
+export function modelMetrics(e: PolicyEval, trainingCost?: TrainingCost): ModelMetrics {
   const m: ModelMetrics = { harmfulRate: e.harmfulRate, helpfulness: e.helpfulness, meanReward: e.meanReward, meanCost: e.meanCost, kl: e.kl };
   if (e.heldOut) m.heldOut = { harmfulRate: e.heldOut.harmfulRate, helpfulness: e.heldOut.helpfulness };
+  if (trainingCost) m.trainingCost = trainingCost;
   return m;
 }
 
@@ -89,6 +94,11 @@ export function aggregateModels(results: readonly ReplicateResult[], level = 0.9
     if (held.every((h) => h !== undefined)) {
       agg.heldOut = { harmfulRate: tInterval(held.map((h) => h.harmfulRate), level), helpfulness: tInterval(held.map((h) => h.helpfulness), level) };
     }
+    const costs = ms.map((m) => m.trainingCost);
+    if (costs.every((c) => c !== undefined)) {
+      const overCost = (f: (c: TrainingCost) => number) => tInterval(costs.map(f), level);
+      agg.trainingCost = { wallTimeSec: overCost((c) => c.wallTimeSec), scoreModelsSec: overCost((c) => c.scoreModelsSec), policySamples: overCost((c) => c.policySamples) };
+    }
     out[key] = agg;
   }
   return out;
@@ -96,7 +106,8 @@ export function aggregateModels(results: readonly ReplicateResult[], level = 0.9
 
 /**
  * The comparisons the Safe RLHF claims rest on, as (a, b) model pairs: PPO-Lag − SFT, PPO-Lag −
- * each shaping ν, each round − PPO-Lag and each round − SFT; only pairs whose models all replicates have.
+ * each shaping ν, each round − PPO-Lag and each round − SFT, each method of `--methods` (GRPO, DPO, …) − PPO-Lag;
+ * only pairs whose models all replicates have.
  */
 export function comparisons(models: readonly string[]): [string, string][] {
   const has = new Set(models);
@@ -107,6 +118,9 @@ export function comparisons(models: readonly string[]): [string, string][] {
     if (has.has('ppo_lag')) pairs.push([k, 'ppo_lag']);
     if (has.has('sft')) pairs.push([k, 'sft']);
   }
+  // methods added with `methods` (grpo, dpo, sacpo and p_sacpo, …) against Safe RLHF
+  const others = models.filter((m) => !['sft', 'ppo', 'ppo_lag'].includes(m) && !m.startsWith('shaping_') && !m.startsWith('round_'));
+  if (has.has('ppo_lag')) for (const k of others) pairs.push([k, 'ppo_lag']);
   return pairs;
 }
 

@@ -88,11 +88,18 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
   const varied = report.vary === 'world' ? 'world seed (world.seed + k)' : 'training seed (seed + k)';
   const agg = (k: string) => report.aggregate[k] as ModelAggregate;
 
+  const costs = names.some((k) => report.aggregate[k]?.trainingCost);
+  const seconds = (iv: Interval | undefined) => (iv ? `${iv.mean.toFixed(0)}${iv.lo !== null && iv.hi !== null ? ` [${iv.lo.toFixed(0)}, ${iv.hi.toFixed(0)}]` : ''}` : null);
   const results = table(
-    ['model', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'KL to SFT', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : [])],
+    ['model', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'KL to SFT', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : []), ...(costs ? ['training (s)', '+ reward/cost models (s)', 'policy samples'] : [])],
     names.map((k) => {
       const a = agg(k);
-      return [k, cell(a.harmfulRate, true), cell(a.helpfulness, false), cell(a.meanReward, false), cell(a.meanCost, false), cell(a.kl, false), ...(heldOut ? [cell(a.heldOut?.harmfulRate, true), cell(a.heldOut?.helpfulness, false)] : [])];
+      const c = a.trainingCost;
+      return [
+        k, cell(a.harmfulRate, true), cell(a.helpfulness, false), cell(a.meanReward, false), cell(a.meanCost, false), cell(a.kl, false),
+        ...(heldOut ? [cell(a.heldOut?.harmfulRate, true), cell(a.heldOut?.helpfulness, false)] : []),
+        ...(costs ? [seconds(c?.wallTimeSec), seconds(c?.scoreModelsSec), c ? c.policySamples.mean.toFixed(0) : null] : []),
+      ];
     }),
   );
   const pairedTable = table(

@@ -5,7 +5,7 @@ import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
 import { ppoMethod } from '../../src/algorithms/ppo/method.js';
 import { rewardShapingMethod } from '../../src/algorithms/reward-shaping/method.js';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
-import type { RlMethod, StreamName } from '../../src/algorithms/rl/method.js';
+import { criticStreams, type RlMethod, type StreamName } from '../../src/algorithms/rl/method.js';
 import { createRlContext } from '../../src/algorithms/rl/context.js';
 import { fixedRollout } from '../../src/algorithms/rl/rollout.js';
 import { rlStep } from '../../src/algorithms/rl/step.js';
@@ -77,7 +77,7 @@ function setup(name: MethodName, aggregation: Aggregation) {
   const costModel = score('cost', 'cost');
   const method = makeMethod(name);
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of method.streams) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : costModel, 'critic');
+  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : costModel, 'critic');
   const config = RlConfigSchema.parse({
     promptsPerStep: 4,
     miniBatchSize: S.miniBatchSize,
@@ -137,14 +137,14 @@ describe.each(CASES)("one %s step, lossAggregation '%s'", (name, aggregation, wa
     if (method.usesCost) expectAllClose(trace.scores.cost as Tensor, want.cost, TOL);
     else expect(trace.scores.cost).toBeNull();
     expect(Object.keys(trace.scores.values).sort()).toEqual([...streams].sort());
-    for (const s of streams) expectAllClose(trace.scores.values[s], want.values[s] as Nested, TOL);
+    for (const s of streams) expectAllClose(trace.scores.values[s] as Tensor, want.values[s] as Nested, TOL);
     expectAllClose(trace.view.kl, want.kl, TOL);
   });
   it('KL-shaped token scores, GAE advantages and returns of each stream', () => {
     for (const s of streams) {
       expectAllClose(trace.streams.tokenScores[s] as Tensor, want.tokenScores[s] as Nested, TOL);
       expectAllClose(trace.streams.advantages[s] as Tensor, want.advantages[s] as Nested, TOL);
-      expectAllClose(trace.streams.returns[s], want.returns[s] as Nested, TOL);
+      expectAllClose(trace.streams.returns[s] as Tensor, want.returns[s] as Nested, TOL);
     }
   });
   it('constraint step (J_c, λ for PPO-Lagrangian), combined and whitened actor advantage', () => {

@@ -7,7 +7,7 @@ import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
 import { ppoMethod } from '../../src/algorithms/ppo/method.js';
 import { rewardShapingMethod } from '../../src/algorithms/reward-shaping/method.js';
 import { RlConfigSchema, type RlConfig } from '../../src/algorithms/rl/config.js';
-import type { RlMethod, StreamName } from '../../src/algorithms/rl/method.js';
+import { criticStreams, type RlMethod, type StreamName } from '../../src/algorithms/rl/method.js';
 import { trainRl, type GoldJudge, type RlLogRecord } from '../../src/algorithms/rl/train.js';
 import { createCausalLM, parseModelConfig, ScoreModel, trainWordLevel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed, setNumThreads } from '../../src/torch/index.js';
@@ -83,7 +83,7 @@ export function tinyModels(method: RlMethod) {
   manualSeed(4);
   const costModel = ScoreModel.fromCausalLM(tinyActor(tokenizer, 5), 'cost');
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of method.streams) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : costModel, 'critic');
+  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : costModel, 'critic');
   return { tokenizer, models: { actor, reference, rewardModel, costModel, critics } };
 }
 

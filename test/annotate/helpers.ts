@@ -128,6 +128,16 @@ export class Client {
 
   constructor(readonly baseUrl: string) {}
 
+  /** A cookie's value in the jar (as the server set it), or undefined. */
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  /** Puts a cookie in the jar, as a page on a sibling domain or a stolen copy could. */
+  setCookie(name: string, value: string): void {
+    this.cookies.set(name, value);
+  }
+
   cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }

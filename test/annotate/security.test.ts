@@ -1,8 +1,29 @@
 // Attacks on the annotation server's sign-in and request handling (issue 18), each run against SQLite and PostgreSQL:
-// the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details.
+// the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details, weak passwords,
+// probing others' assignments by id, racing the qualification attempt limit,
+// look-alike usernames, CSRF tokens of another session, sessions kept past a new sign-in, a password change,
+// a disabled account or idleness.
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
-import { ADMIN, backends, Client, serverWithAdmin, startServer, type TestServer } from './helpers.js';
+import { openDatabase } from '../../src/annotate/db/open.js';
+import { ensureAdmin } from '../../src/annotate/serve.js';
+import {
+  ADMIN,
+  backends,
+  Client,
+  fixtureByPrompt,
+  pkuJsonl,
+  plainJsonl,
+  QUALIFICATION_PAIRS,
+  serverWithAdmin,
+  signedIn,
+  startServer,
+  submissionFor,
+  TASK_PAIRS,
+  type ApiResponse,
+  type TestServer,
+} from './helpers.js';
 
 /** `n` clients that each hold a CSRF token (from GET /api/me), ready to post at once. */
 async function readyClients(baseUrl: string, n: number): Promise<Client[]> {
@@ -21,6 +42,10 @@ async function loginFrom(baseUrl: string, ip: string, username: string, password
   const headers = { 'x-forwarded-for': ip };
   c.csrf = (await c.request<{ csrfToken: string }>('GET', '/api/me', undefined, { headers })).body.csrfToken;
   return (await c.request('POST', '/api/login', { username, password }, { headers })).status;
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
 }
 
 function tally(statuses: number[]): Record<number, number> {
@@ -202,6 +227,273 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
       } finally {
         await other.close();
       }
+    });
+  });
+
+  describe('password policy', () => {
+    it('refuses passwords over 72 bytes, common ones and the username; a longer guess never matches on its first 72 bytes', async () => {
+      const create = (username: string, password: string) => admin.post<{ error: string }>('/api/users', { username, password, role: 'annotator' });
+      const tooLong = await create('long-pw', 'x'.repeat(73));
+      expect(tooLong.status).toBe(400);
+      expect(tooLong.body.error).toMatch(/at most 72 bytes/);
+      const common = await create('common-pw', 'Password123');
+      expect(common.status).toBe(400);
+      expect(common.body.error).toMatch(/common/);
+      const same = await create('same-as-name', 'Same-As-Name');
+      expect(same.status).toBe(400);
+      expect(same.body.error).toMatch(/username/);
+      // Exactly 72 bytes is allowed; bcrypt would accept anything appended to it, the server does not.
+      const full = `${'k'.repeat(60)}-0123456789a`;
+      expect(Buffer.byteLength(full)).toBe(72);
+      expect((await create('full-pw', full)).status).toBe(201);
+      expect((await new Client(server.baseUrl).login('full-pw', `${full}-and-more`)).status).toBe(401);
+      expect((await new Client(server.baseUrl).login('full-pw', full)).status).toBe(200);
+    });
+
+    it('refuses to create a first admin with a common password or the username as password', async () => {
+      const fresh = await backend.fresh();
+      const db = await openDatabase(fresh.url);
+      try {
+        await expect(ensureAdmin(db, 'root', 'changeme123', 4)).rejects.toThrow(/common/);
+        await expect(ensureAdmin(db, 'rootuser', 'RootUser', 4)).rejects.toThrow(/username/);
+        await expect(ensureAdmin(db, 'root', 'a-much-better-one', 4)).resolves.toMatch(/created admin/);
+      } finally {
+        await db.close();
+        await fresh.drop();
+      }
+    });
+  });
+
+  it("answers the same for another annotator's assignment or qualification attempt as for one that does not exist", async () => {
+    const project = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'probing', settings: { goldShare: 0, auditShare: 0 } });
+    const id = project.body.project.id;
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 'q', kind: 'qualification', jsonl: pkuJsonl(QUALIFICATION_PAIRS) })).status).toBe(201);
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 't', kind: 'task', jsonl: plainJsonl(TASK_PAIRS) })).status).toBe(201);
+    for (const u of ['prober', 'probed']) expect((await admin.post('/api/users', { username: u, password: `pw-${u}-123`, role: 'annotator' })).status).toBe(201);
+    const [prober, probed] = [await signedIn(server.baseUrl, 'prober', 'pw-prober-123'), await signedIn(server.baseUrl, 'probed', 'pw-probed-123')];
+    // The probed annotator passes the test and holds an open assignment.
+    const start = await probed.post<{ test: { attemptId: number; items: { itemId: number; prompt: string; left: string }[] } }>(`/api/projects/${id}/qualification/start`);
+    const answers = start.body.test.items.map((it) => {
+      const p = fixtureByPrompt(it.prompt);
+      return { itemId: it.itemId, answer: submissionFor(p, it.left) };
+    });
+    const theirs = start.body.test.attemptId;
+    expect((await probed.post(`/api/projects/${id}/qualification/${theirs}`, { answers })).status).toBe(200);
+    const next = await probed.post<{ assignment: { id: number; left: string; prompt: string } }>(`/api/projects/${id}/assignments/next`);
+    const assignment = next.body.assignment.id;
+    const missing = 999_999;
+    const same = async (probe: (n: number) => Promise<ApiResponse<{ error?: string }>>, existing: number) => {
+      const [a, b] = [await probe(existing), await probe(missing)];
+      expect(a.status).toBe(b.status);
+      expect(a.body.error?.replace(String(existing), 'N')).toBe(b.body.error?.replace(String(missing), 'N'));
+      return a.status;
+    };
+    expect(await same((n) => prober.get(`/api/assignments/${n}`), assignment)).toBe(404);
+    const label = submissionFor(fixtureByPrompt(next.body.assignment.prompt), next.body.assignment.left);
+    expect(await same((n) => prober.post(`/api/assignments/${n}/label`, label), assignment)).toBe(404);
+    // The prober's own (open) attempt is still a real one; the probed's finished attempt looks like none.
+    expect(await same((n) => prober.post(`/api/projects/${id}/qualification/${n}`, { answers }), theirs)).toBe(404);
+    // The assignment is untouched and still answerable by its owner.
+    expect((await probed.post(`/api/assignments/${assignment}/label`, label)).status).toBe(200);
+  });
+
+  it('never opens a qualification attempt past the limit when a submission and new starts race, on two servers', async () => {
+    const project = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'retakes', settings: { maxQualificationAttempts: 1 } });
+    const id = project.body.project.id;
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 'q', kind: 'qualification', jsonl: pkuJsonl(QUALIFICATION_PAIRS) })).status).toBe(201);
+    const a = await startServer(dbUrl);
+    const b = await startServer(dbUrl);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const name = `retaker-${round}`;
+        expect((await admin.post('/api/users', { username: name, password: `pw-${name}-123`, role: 'annotator' })).status).toBe(201);
+        const clients = [await signedIn(a.baseUrl, name, `pw-${name}-123`), await signedIn(b.baseUrl, name, `pw-${name}-123`)];
+        const start = await (clients[0] as Client).post<{ test: { attemptId: number; items: { itemId: number; prompt: string; left: string }[] } }>(
+          `/api/projects/${id}/qualification/start`,
+        );
+        const wrong = start.body.test.items.map((it) => {
+          const p = fixtureByPrompt(it.prompt);
+          return { itemId: it.itemId, answer: submissionFor(p, it.left, { ...p.truth, better: (1 - p.truth.better) as 0 | 1, safer: (1 - p.truth.safer) as 0 | 1 }) };
+        });
+        const starts = () => Array.from({ length: 6 }, (_, i) => (clients[i % 2] as Client).post(`/api/projects/${id}/qualification/start`));
+        const results = await Promise.all([
+          ...starts(),
+          (clients[round % 2] as Client).post(`/api/projects/${id}/qualification/${start.body.test.attemptId}`, { answers: wrong }),
+          ...starts(),
+        ]);
+        expect(results[6]?.status, results[6]?.text).toBe(200);
+        // Each start either returned the one open attempt (before the submission) or was refused (after it).
+        for (const r of results) expect([200, 403], r.text).toContain(r.status);
+        const attempts = await server.db.all<{ id: number }>(
+          'SELECT q.id FROM qualification_attempts q JOIN users u ON u.id = q.user_id WHERE u.username = $1 AND q.project_id = $2',
+          [name, id],
+        );
+        expect(attempts.map((x) => x.id)).toEqual([start.body.test.attemptId]);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  describe('look-alike usernames', () => {
+    it('refuses names that imitate an existing one: case, width, Cyrillic letters, accents, invisible and bidi characters', async () => {
+      const imitations = ['ADMIN', 'Admin', 'ａｄｍｉｎ', '\u0430dmin', '\u0430\u0501\u043cin', 'admín', 'adrnin', 'ad\u200bmin', 'admin\u200d', '\u202eadmin', 'adm\u0131n'];
+      for (const username of imitations) {
+        const r = await admin.post<{ error: string }>('/api/users', { username, password: 'imitation-pw-1', role: 'admin' });
+        expect([400, 409], `${JSON.stringify(username)}: ${r.text}`).toContain(r.status);
+      }
+      const users = await admin.get<{ users: { username: string }[] }>('/api/users');
+      expect(users.body.users.filter((u) => u.username !== 'admin' && u.username.includes('min'))).toEqual([]);
+      // Names are stored normalised and signed in with in any case or width.
+      expect((await admin.post<{ user: { username: string } }>('/api/users', { username: 'Zoë.Adams', password: 'zoe-password-1', role: 'annotator' })).body.user.username).toBe('zoë.adams');
+      for (const typed of ['zoë.adams', 'ZOË.ADAMS', 'ｚｏë.adams']) expect((await new Client(server.baseUrl).login(typed, 'zoe-password-1')).status, typed).toBe(200);
+    });
+
+    it('counts wrong passwords of one account together whatever case or width the name is typed in', async () => {
+      const s = await startServer(dbUrl, { loginMaxFailures: 3, loginWindowMinutes: 10 });
+      try {
+        expect((await admin.post('/api/users', { username: 'casey', password: 'casey-password-1', role: 'annotator' })).status).toBe(201);
+        const statuses = [];
+        for (const typed of ['casey', 'CASEY', 'ｃａｓｅｙ', 'Casey']) statuses.push((await new Client(s.baseUrl).login(typed, 'wrong-guess-1')).status);
+        expect(statuses).toEqual([401, 401, 401, 429]);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('lets only one of several look-alike names created at once on two servers in', async () => {
+      const a = await startServer(dbUrl);
+      const b = await startServer(dbUrl);
+      try {
+        const admins = [await signedIn(a.baseUrl, ADMIN.username, ADMIN.password), await signedIn(b.baseUrl, ADMIN.username, ADMIN.password)];
+        const names = ['jane.doe', 'jane_doe', 'jane-doe', 'Jane.Doe', 'jané.doe', 'jane.doe', 'JANE_DOE', 'jane.dōe'];
+        const statuses = await Promise.all(
+          names.map((username, i) => (admins[i % 2] as Client).post('/api/users', { username, password: `pw-jane-${i}-xyz`, role: 'annotator' })),
+        );
+        expect(tally(statuses.map((r) => r.status))).toEqual({ 201: 1, 409: names.length - 1 });
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+
+  describe('sessions and CSRF tokens', () => {
+    it('binds the CSRF token to the session: a planted secret cookie with its own token does not pass', async () => {
+      expect((await admin.post('/api/users', { username: 'csrf-victim', password: 'csrf-victim-pw-1', role: 'annotator' })).status).toBe(201);
+      const victim = await signedIn(server.baseUrl, 'csrf-victim', 'csrf-victim-pw-1');
+      expect((await victim.post('/api/logout', {})).status).toBe(200);
+      const again = await signedIn(server.baseUrl, 'csrf-victim', 'csrf-victim-pw-1');
+      // The attacker's own, valid pair of secret cookie and token (signed out, or from their own session)...
+      const attacker = new Client(server.baseUrl);
+      attacker.csrf = (await attacker.get<{ csrfToken: string }>('/api/me')).body.csrfToken;
+      const attackerSignedIn = await signedIn(server.baseUrl, ADMIN.username, ADMIN.password);
+      for (const [secret, token] of [
+        [attacker.cookie('_csrf'), attacker.csrf],
+        [attackerSignedIn.cookie('_csrf'), attackerSignedIn.csrf],
+      ]) {
+        // ...planted into the victim's browser (cookie tossing) is refused with the victim's session.
+        const planted = new Client(server.baseUrl);
+        planted.setCookie('safealign_session', again.cookie('safealign_session') as string);
+        planted.setCookie('_csrf', secret as string);
+        planted.csrf = token as string;
+        const r = await planted.post('/api/logout', {});
+        expect(r.status, r.text).toBe(403);
+      }
+      // The victim's own token works.
+      expect((await again.post('/api/logout', {})).status).toBe(200);
+    });
+
+    it('rotates the CSRF secret at sign-in and ends the session a browser had before signing in again', async () => {
+      const c = new Client(server.baseUrl);
+      const before = (await c.get<{ csrfToken: string }>('/api/me')).body.csrfToken;
+      const secretBefore = c.cookie('_csrf');
+      expect((await c.login(ADMIN.username, ADMIN.password)).status).toBe(200);
+      expect(c.cookie('_csrf')).not.toBe(secretBefore);
+      const current = c.csrf;
+      c.csrf = before;
+      expect((await c.post('/api/logout', {})).status).toBe(403);
+      c.csrf = current;
+      const firstSession = c.cookie('safealign_session') as string;
+      // Signing in again (same browser) ends the first session: a copy of its cookie is dead.
+      expect((await c.login(ADMIN.username, ADMIN.password)).status).toBe(200);
+      const stolen = new Client(server.baseUrl);
+      stolen.setCookie('safealign_session', firstSession);
+      expect((await stolen.get('/api/users')).status).toBe(401);
+      expect((await c.get('/api/users')).status).toBe(200);
+    });
+
+    /** A new annotator signed in on `n` browsers; its id. */
+    async function annotatorOn(name: string, n: number): Promise<{ id: number; browsers: Client[] }> {
+      const r = await admin.post<{ user: { id: number } }>('/api/users', { username: name, password: `pw-${name}-123`, role: 'annotator' });
+      expect(r.status, r.text).toBe(201);
+      const browsers = [];
+      for (let i = 0; i < n; i++) browsers.push(await signedIn(server.baseUrl, name, `pw-${name}-123`));
+      return { id: r.body.user.id, browsers };
+    }
+
+    it('disabling an account ends its sessions at once and refuses its sign-in until it is enabled', async () => {
+      const { id, browsers } = await annotatorOn('to-disable', 2);
+      expect((await admin.post(`/api/users/${id}/disable`)).status).toBe(200);
+      for (const b of browsers) expect((await b.get('/api/projects')).status).toBe(401);
+      const refused = await new Client(server.baseUrl).login('to-disable', 'pw-to-disable-123');
+      expect(refused.status).toBe(403);
+      expect(refused.text).toMatch(/disabled/);
+      // A wrong password is told nothing about the account's state.
+      expect((await new Client(server.baseUrl).login('to-disable', 'not-the-password')).status).toBe(401);
+      const me = await admin.get<{ users: { id: number; disabled: boolean }[] }>('/api/users');
+      expect(me.body.users.find((u) => u.id === id)?.disabled).toBe(true);
+      expect((await admin.post(`/api/users/${id}/enable`)).status).toBe(200);
+      // The sessions were ended, not paused: enabling does not bring them back.
+      for (const b of browsers) expect((await b.get('/api/projects')).status).toBe(401);
+      expect((await new Client(server.baseUrl).login('to-disable', 'pw-to-disable-123')).status).toBe(200);
+      // An admin cannot lock themself out; a missing user is a 404.
+      const self = (await admin.get<{ user: { id: number } }>('/api/me')).body.user.id;
+      expect((await admin.post(`/api/users/${self}/disable`)).status).toBe(409);
+      expect((await admin.post('/api/users/999999/disable')).status).toBe(404);
+    });
+
+    it('a password change needs the current password, follows the policy and ends every other session', async () => {
+      const { browsers } = await annotatorOn('changer', 2);
+      const [here, there] = browsers as [Client, Client];
+      const change = (currentPassword: string, newPassword: string) => here.post<{ csrfToken?: string }>('/api/me/password', { currentPassword, newPassword });
+      expect((await change('stolen-session-guess', 'new-changer-pw-1')).status).toBe(403);
+      expect((await change('pw-changer-123', 'password123')).status).toBe(400);
+      expect((await change('pw-changer-123', 'x'.repeat(73))).status).toBe(400);
+      const ok = await change('pw-changer-123', 'new-changer-pw-1');
+      expect(ok.status, ok.text).toBe(200);
+      here.csrf = ok.body.csrfToken as string;
+      expect((await there.get('/api/projects')).status).toBe(401);
+      expect((await here.get('/api/projects')).status).toBe(200);
+      expect((await here.post('/api/logout', {})).status).toBe(200);
+      expect((await new Client(server.baseUrl).login('changer', 'pw-changer-123')).status).toBe(401);
+      expect((await new Client(server.baseUrl).login('changer', 'new-changer-pw-1')).status).toBe(200);
+    });
+
+    it('signs out everywhere', async () => {
+      const { browsers } = await annotatorOn('everywhere', 3);
+      const r = await (browsers[0] as Client).post<{ ended: number }>('/api/logout/everywhere');
+      expect(r.body.ended).toBe(3);
+      for (const b of browsers) expect((await b.get('/api/projects')).status).toBe(401);
+    });
+
+    it('ends a session after --security-session-idle-minutes without a request, and keeps a used one alive', async () => {
+      const { id, browsers } = await annotatorOn('idler', 2);
+      const [idle, busy] = browsers as [Client, Client];
+      const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+      const setSeen = (c: Client, at: string) =>
+        server.db.run('UPDATE sessions SET last_seen_at = $1 WHERE user_id = $2 AND token_hash = $3', [at, id, sha256(c.cookie('safealign_session') as string)]);
+      // The default idle limit is 60 minutes (the sessions' 12 hours are far off).
+      await setSeen(idle, ago(61));
+      await setSeen(busy, ago(59));
+      expect((await idle.get('/api/projects')).status).toBe(401);
+      expect((await busy.get('/api/projects')).status).toBe(200);
+      // The request counted as use: 59 minutes later (from now) the session is still alive.
+      const seen = await server.db.get<{ last_seen_at: string }>('SELECT last_seen_at FROM sessions WHERE token_hash = $1', [
+        sha256(busy.cookie('safealign_session') as string),
+      ]);
+      expect(Date.now() - Date.parse(seen?.last_seen_at ?? '')).toBeLessThan(60_000);
     });
   });
 

@@ -1,11 +1,13 @@
 // Small pure pieces of the annotation app: display-order mapping, majority resolution, gold schedule, audit size,
-// import parsing, SQLite placeholder rewriting.
+// import parsing, SQLite placeholder rewriting, the password policy, username look-alikes.
 import { describe, expect, it } from 'vitest';
 import { resolveByMajority } from '../../src/annotate/aggregate.js';
 import { toPositional } from '../../src/annotate/db/sqlite.js';
 import { ImportError, parseImport } from '../../src/annotate/import.js';
 import { submissionToLabel, type LabelSubmission, type PairLabel } from '../../src/annotate/model.js';
+import { passwordProblem } from '../../src/annotate/passwords.js';
 import { goldIsDue } from '../../src/annotate/store/assignments.js';
+import { normaliseUsername, usernameProblem, usernameSkeleton } from '../../src/annotate/usernames.js';
 import { auditSampleSize } from '../../src/annotate/store/projects.js';
 import { pkuJsonl, QUALIFICATION_PAIRS } from './helpers.js';
 
@@ -123,5 +125,58 @@ describe('toPositional', () => {
   it('rewrites $n placeholders to ? in order, repeating parameters used twice', () => {
     expect(toPositional('SELECT $2, $1, $2', ['a', 'b'])).toEqual({ sql: 'SELECT ?, ?, ?', params: ['b', 'a', 'b'] });
     expect(() => toPositional('SELECT $3', ['a'])).toThrow(/placeholder \$3/);
+  });
+});
+
+describe('passwordProblem', () => {
+  it('takes 8 characters to 72 bytes, refuses common passwords and the username, case and width folded', () => {
+    expect(passwordProblem('correct horse battery', 'alice')).toBeNull();
+    expect(passwordProblem('short12', 'alice')).toMatch(/at least 8/);
+    expect(passwordProblem('x'.repeat(72), 'alice')).toBeNull();
+    expect(passwordProblem('x'.repeat(73), 'alice')).toMatch(/at most 72 bytes/);
+    // 24 three-byte characters are 72 bytes; 25 are 75.
+    expect(passwordProblem('€'.repeat(24), 'alice')).toBeNull();
+    expect(passwordProblem('€'.repeat(25), 'alice')).toMatch(/75/);
+    for (const common of ['password123', 'Password123', 'QWERTY123', 'ｐａｓｓｗｏｒｄ１２３', 'iloveyou']) {
+      expect(passwordProblem(common, 'alice'), common).toMatch(/common/);
+    }
+    expect(passwordProblem('Alice-Smith', 'alice-smith')).toMatch(/username/);
+    expect(passwordProblem('alice-smith-2', 'alice-smith')).toBeNull();
+  });
+});
+
+describe('usernames', () => {
+  it('normalises case and width (NFKC, lower case)', () => {
+    expect(normaliseUsername('ADMIN')).toBe('admin');
+    expect(normaliseUsername('ａｄｍｉｎ')).toBe('admin');
+    expect(normaliseUsername(' Alice ')).toBe('alice');
+    expect(normaliseUsername('ﬁona')).toBe('fiona');
+  });
+
+  it('refuses invisible, direction-changing and mixed-script names, and keeps single-script ones', () => {
+    for (const hidden of ['ad\u200bmin', 'admin\u200d', '\u202eadmin', 'ad\u2066min', 'admin\u00ad', 'adm\ufe0fin', 'ad min', 'admin\u0000']) {
+      expect(usernameProblem(normaliseUsername(hidden)), JSON.stringify(hidden)).toMatch(/invisible|letters and digits/);
+    }
+    expect(usernameProblem('\u0430dmin')).toMatch(/one script/); // Cyrillic а + Latin dmin
+    expect(usernameProblem('p\u0430ypal')).toMatch(/Cyrillic, Latin|Latin, Cyrillic/);
+    for (const ok of ['alice', "o'brien", 'j.smith@lab', 'ann-1', 'zoë', 'иван', 'ολγα', '山田', 'やまだ太郎', '김민준']) {
+      expect(usernameProblem(normaliseUsername(ok)), ok).toBeNull();
+    }
+    expect(usernameProblem('-alice')).toMatch(/starting with/);
+    expect(usernameProblem('x'.repeat(65))).toMatch(/at most 64/);
+  });
+
+  it('gives look-alikes one skeleton and different names different ones', () => {
+    const admin = usernameSkeleton('admin');
+    for (const twin of ['аdmin', 'аdмin', 'admín', 'adrnin', 'adm\u0131n', 'ādmin']) {
+      expect(usernameSkeleton(normaliseUsername(twin)), twin).toBe(admin);
+    }
+    expect(usernameSkeleton('аре')).toBe(usernameSkeleton('ape')); // all Cyrillic, one script, still a twin
+    expect(usernameSkeleton('bill')).toBe(usernameSkeleton('bi1l'));
+    expect(usernameSkeleton('bob0')).toBe(usernameSkeleton('bobo'));
+    expect(usernameSkeleton('j.smith')).toBe(usernameSkeleton('j_smith'));
+    for (const [a, b] of [['admin', 'admins'], ['ann1', 'ann2'], ['alice', 'alicia'], ['ivan', 'иван']] as const) {
+      expect(usernameSkeleton(a), `${a} / ${b}`).not.toBe(usernameSkeleton(b));
+    }
   });
 });

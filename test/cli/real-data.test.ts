@@ -10,6 +10,7 @@ import { evaluateScoreModel } from '../../src/algorithms/score/train.js';
 import { CausalLM, createCausalLM, lastTokenIndex, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed, type Tensor } from '../../src/torch/index.js';
 import { sharedData } from '../helpers/shared.js';
+import { expectedCounts as countsFor } from '../helpers/truncation-counts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'real-data-'));
 const CONTEXT = 64;
@@ -28,17 +29,7 @@ let rows: PkuRow[];
 let tokenizer: Tokenizer;
 const longPrompt = Array.from({ length: 80 }, (_, i) => `word${i % 7}`).join(' ');
 
-/** What the CLI must report for (prompt, responses) at `maxLength`: examples with a response cut, and the 1-based lines whose prompt leaves no room. */
-function expectedCounts(records: { prompt: string; responses: string[] }[], maxLength: number): { truncated: number; skipped: number; skippedLines: number[] } {
-  let truncated = 0;
-  const skippedLines: number[] = [];
-  records.forEach((r, i) => {
-    const lengths = r.responses.map((resp) => encodePair(tokenizer, r, resp));
-    if (lengths.some((p) => p.promptIds.length >= maxLength)) skippedLines.push(i + 1);
-    else if (lengths.some((p) => p.promptIds.length + p.responseIds.length > maxLength)) truncated++;
-  });
-  return { truncated, skipped: skippedLines.length, skippedLines };
-}
+const expectedCounts = (records: { prompt: string; responses: string[] }[], maxLength: number) => countsFor(tokenizer, records, maxLength);
 const pku = (rs: PkuRow[]) => rs.map((r) => ({ prompt: r.prompt, responses: [r.response_0, r.response_1] }));
 let sft: { prompt: string; response: string }[];
 

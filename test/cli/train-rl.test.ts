@@ -1,4 +1,4 @@
-// `safealign train ppo-lag|ppo|shaping` on tiny models built here and real prompt files: outputs load, a killed run resumes, bad input is a clear error.
+// `safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag` on tiny models built here and real prompt files: outputs load, a killed run resumes, bad input is a clear error.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +89,19 @@ describe('safealign train ppo-lag|ppo|shaping', () => {
     expect(() => cli('ppo', '--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'x'), '--rl-ptx-coef', '0.1')).toThrow(/--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE/);
     expect(() => cli('ppo', '--actor', join(dir, 'actor'), '--reward', join(dir, 'cost'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'x'))).toThrow(/--reward .*: expected a reward model, found a cost model/);
     expect(() => cli('ppo', '--actor', join(dir, 'reward'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'x'))).toThrow(/--actor .*: expected a causal LM folder, found a reward model/);
+  });
+
+  it('safe-grpo, rloo-lag and multi-objective grpo: G samples per prompt, λ for the constrained ones, no critics; a missing --cost is a clear error', () => {
+    const g = ['--rl-samples-per-prompt', '2', '--rl-prompts-per-step', '2', '--rl-mini-batch-size', '4', '--rl-max-new-tokens', '8', '--rl-steps', '2'];
+    const text = cli('safe-grpo', ...models(), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'sgrpo'), '--threshold', '-0.5', ...g);
+    expect(text).toMatch(/safe-grpo: 2 steps, d = -0\.5000; last step: reward -?[\d.]+, cost -?[\d.]+, KL -?[\d.]+, λ [\d.]+, J_c -?[\d.]+/);
+    const log = readFileSync(join(dir, 'sgrpo', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { lambda: number; criticLoss: object });
+    expect(log.map((r) => r.criticLoss)).toEqual([{}, {}]);
+    expect(log.every((r) => r.lambda > 0)).toBe(true);
+    expect(cli('rloo-lag', ...models(), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'rloo'), ...g)).toMatch(/rloo-lag: 2 steps, d = 0\.0000; .*λ [\d.]+/);
+    const grpo = ['--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'grpo'), '--grpo-cost-weight', '0.5', ...g];
+    expect(() => cli('grpo', ...grpo)).toThrow(/grpo needs a cost model: pass --cost DIR/);
+    expect(cli('grpo', ...grpo, '--cost', join(dir, 'cost'))).toMatch(/grpo: 2 steps; last step: reward -?[\d.]+, cost -?[\d.]+, KL/);
   });
 
   it('resumes a killed run from its checkpoint and finishes with the whole log', async () => {

@@ -55,6 +55,15 @@ describe('config from schema', () => {
     expect(cfg.nus).toEqual([0, 2.5]);
   });
 
+  it('appends a repeated list flag, and keeps numeric-looking items of a string list as strings', () => {
+    expect(resolveConfig(Schema, { flags: parse(['--nus', '0,2.5', '--nus', '8']) }).nus).toEqual([0, 2.5, 8]);
+    const Dirs = z.object({ model: z.array(z.string()).min(1).describe('folders') }).strict();
+    const cmd = new Command('x').exitOverride();
+    const leaves = addSchemaOptions(cmd, Dirs);
+    cmd.parse(['--model', 'runs/a', '--model', '2024,b'], { from: 'user' });
+    expect(resolveConfig(Dirs, { flags: flagsToConfig(leaves, cmd.opts()) }).model).toEqual(['runs/a', '2024', 'b']);
+  });
+
   it('lets flags override a YAML file, which overrides defaults', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'c.yaml');

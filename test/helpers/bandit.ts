@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { encodePrompt } from '../../src/algorithms/common/batching.js';
 import type { z } from 'zod';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
-import type { RlMethod, StreamName } from '../../src/algorithms/rl/method.js';
+import { criticStreams, type RlMethod, type StreamName } from '../../src/algorithms/rl/method.js';
 import { trainRl, type RlLogRecord, type SequenceScorer } from '../../src/algorithms/rl/train.js';
 import { createCausalLM, lastTokenIndex, parseModelConfig, ScoreModel, trainWordLevel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import { AdamW, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
@@ -78,11 +78,48 @@ export function lagrangianPolicy(piRef: readonly number[], reward: readonly numb
 }
 
 /**
- * λ* with E_{π_λ*}[C] = d, by bisection on log λ in [1e-6, 1e6]. E_{π_λ}[C] must decrease in λ
- * over that range (checked on a grid) and cross d inside it; otherwise this throws.
+ * Fixed point of GRPO's expected update with the group mean as baseline, no std scaling (scaleRewards 'none')
+ * and β·k3 in the loss, on one-token responses. With c = 1 - 1/G (the sample's own share of the group mean),
+ * E[A·∇log π] = c·π⊙(S - S̄) and E[∇ β·k3] = β·(π - π_ref) (k3's on-policy gradient is that of KL(π_ref‖π)),
+ * so the update vanishes where π(a) = β·π_ref(a) / (β - c·(S(a) - m)) with m = E_π[S]; m is the root of
+ * Σ_a π(a) = 1 on m > max S - β/c, found by bisection (the sum decreases in m there).
  */
-export function dualOptimum(piRef: readonly number[], reward: readonly number[], cost: readonly number[], beta: number, d: number): number {
-  const g = (logLambda: number) => expectation(lagrangianPolicy(piRef, reward, cost, beta, Math.exp(logLambda)), cost) - d;
+export function grpoFixedPoint(piRef: readonly number[], score: readonly number[], beta: number, groupSize: number): number[] {
+  const c = 1 - 1 / groupSize;
+  const pi = (m: number) => piRef.map((p, a) => (beta * p) / (beta - c * ((score[a] as number) - m)));
+  let lo = Math.max(...score) - beta / c + 1e-12;
+  let hi = Math.max(...score) + 1e6;
+  for (let i = 0; i < 300; i++) {
+    const mid = (lo + hi) / 2;
+    if (pi(mid).reduce((s, x) => s + x, 0) > 1) lo = mid;
+    else hi = mid;
+  }
+  return pi((lo + hi) / 2);
+}
+
+/** Safe GRPO's fixed point for a given λ (scaleRewards 'none'): GRPO's on the score (R - λC)/(1 + λ). */
+export function safeGrpoPolicy(piRef: readonly number[], reward: readonly number[], cost: readonly number[], beta: number, lambda: number, groupSize: number): number[] {
+  return grpoFixedPoint(
+    piRef,
+    reward.map((r, a) => (r - lambda * (cost[a] as number)) / (1 + lambda)),
+    beta,
+    groupSize,
+  );
+}
+
+/**
+ * λ* with E_{π_λ*}[C] = d, by bisection on log λ in [1e-6, 1e6], π_λ given by `policy` (default PPO-Lagrangian's).
+ * E_{π_λ}[C] must decrease in λ over that range (checked on a grid) and cross d inside it; otherwise this throws.
+ */
+export function dualOptimum(
+  piRef: readonly number[],
+  reward: readonly number[],
+  cost: readonly number[],
+  beta: number,
+  d: number,
+  policy: (lambda: number) => number[] = (lambda) => lagrangianPolicy(piRef, reward, cost, beta, lambda),
+): number {
+  const g = (logLambda: number) => expectation(policy(Math.exp(logLambda)), cost) - d;
   let lo = Math.log(1e-6);
   let hi = Math.log(1e6);
   let prev = Infinity;
@@ -105,6 +142,18 @@ export interface BanditTables {
   actions: Record<string, { reward: number; cost: number }>;
   others: { reward: number; cost: number };
 }
+
+/**
+ * The Safe RLHF tension on one token: comply R 2, C +1 (most rewarded, unsafe); help R 1, C -1; refuse R 0, C -2;
+ * every other token R -1, C 0; π_ref leans towards refusing.
+ */
+export const SAFE_RLHF_BANDIT: { tables: BanditTables; refTarget: Record<string, number> & { others: number } } = {
+  tables: {
+    actions: { comply: { reward: 2, cost: 1 }, help: { reward: 1, cost: -1 }, refuse: { reward: 0, cost: -2 } },
+    others: { reward: -1, cost: 0 },
+  },
+  refTarget: { comply: 1, help: 2, refuse: 3, others: 0.3 },
+};
 
 /** The built task: tokenizer, reference policy (a tiny GPT-2 fitted to `refTarget`) and exact tables over the vocabulary. */
 export interface BanditTask {
@@ -179,7 +228,7 @@ export function runBandit(task: BanditTask, method: RlMethod, config: z.input<ty
   manualSeed(seed + 1000);
   const actor = task.reference.clone();
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of method.streams) critics[s] = ScoreModel.fromCausalLM(task.reference, 'critic');
+  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromCausalLM(task.reference, 'critic');
   const outDir = mkdtempSync(join(tmpdir(), 'bandit-'));
   try {
     const cfg = RlConfigSchema.parse({ maxNewTokens: 1, checkpointEvery: 1_000_000, ...config, seed });

@@ -1,7 +1,7 @@
 // Losses against reference/golden/losses_rl.json (written by reference/losses_rl.py with PyTorch).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { costModelLoss, criticLoss, dpoLoss, ppoPolicyLoss, rewardModelLoss, tokenCrossEntropy } from '../../src/losses/index.js';
+import { costModelLoss, criticLoss, preferenceLoss, ppoPolicyLoss, rewardModelLoss, tokenCrossEntropy } from '../../src/losses/index.js';
 import { AdamW, tensor, type Tensor } from '../../src/torch/index.js';
 
 type Nested = number | boolean | Nested[];
@@ -77,9 +77,11 @@ describe('DPO loss', () => {
   it('matches PyTorch value and policy gradients', () => {
     const c = g.dpo as Record<string, Nested>;
     const [pc, pr] = [leaf(c.policyChosen as Nested), leaf(c.policyRejected as Nested)];
-    const out = dpoLoss(pc, pr, tensor(c.refChosen as number[]), tensor(c.refRejected as number[]), c.beta as number);
+    const ones = tensor([1, 1, 1, 1]);
+    const lp = { policyChosen: pc, policyRejected: pr, refChosen: tensor(c.refChosen as number[]), refRejected: tensor(c.refRejected as number[]), chosenLengths: ones, rejectedLengths: ones };
+    const out = preferenceLoss(lp, { variant: 'sigmoid', beta: c.beta as number, labelSmoothing: 0 });
     expectClose(out.loss.item(), c.loss as number);
-    expect(out.metrics.rewardAccuracy).toBeCloseTo(c.rewardAccuracy as number, 10);
+    expect(out.metrics.accuracy).toBeCloseTo(c.rewardAccuracy as number, 10);
     out.loss.backward();
     const [gc, gr] = c.grads as Nested[];
     expectClose(pc.grad, gc as Nested);

@@ -37,7 +37,7 @@ describe('pipeline report', () => {
     const log = [1, 2, 3].map((step) => ({ step, reward: step, cost: -step, kl: step / 10, actorLoss: 0, criticLoss: {}, responseLength: 20, clipFraction: 0, lambda: 2 / step, jc: 1 - step, goldHarmfulRate: 0.5 / step, goldHelpfulness: step }));
     const result: PipelineResult = {
       runDir: dir,
-      models: { sft: policy('sft', 0.5, 3), ppo: policy('ppo', 0.7, 3.5), shaping_1: policy('shaping_1', 0.2, 2.5), shaping_4: policy('shaping_4', 0.05, 1.5), ppo_lag: policy('ppo_lag', 0.04, 3.2), round_1: policy('round_1', 0.02, 3.3) },
+      models: { sft: policy('sft', 0.5, 3), ppo: policy('ppo', 0.7, 3.5), shaping_1: policy('shaping_1', 0.2, 2.5), shaping_4: policy('shaping_4', 0.05, 1.5), ppo_lag: policy('ppo_lag', 0.04, 3.2), dpo: policy('dpo', 0.45, 3.4), round_1: policy('round_1', 0.02, 3.3) },
       scoreModels: {
         reward: { validation: { accuracy: 0.79, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 9 }, test: { accuracy: 0.8, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 10 }, gold: { accuracy: 0.85, safeMean: 0, unsafeMean: 0, safeStd: 1, unsafeStd: 1, n: 10 } },
         cost: { validation: { accuracy: 0.71, signAccuracy: 0.94, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 9 }, test: { accuracy: 0.7, signAccuracy: 0.95, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 10 }, gold: { accuracy: 0.7, signAccuracy: 0.99, safeMean: -3, unsafeMean: 3, safeStd: 1, unsafeStd: 1, n: 10 } },
@@ -52,6 +52,8 @@ describe('pipeline report', () => {
         { reward: 1, cost: -3, safe: true },
         { reward: 2, cost: 2, safe: false },
       ],
+      trainingCost: { ppo_lag: { wallTimeSec: 300, scoreModelsSec: 60, policySamples: 1920 }, dpo: { wallTimeSec: 45, scoreModelsSec: 0, policySamples: 0 } },
+      preferenceLogs: { dpo: [1, 2].map((step) => ({ step, loss: 0.7, lr: 1e-3, chosenReward: -0.1 * step, rejectedReward: -0.3 * step, margin: 0.2 * step, accuracy: 0.6 })) },
     };
     await writePipelineReport(dir, result, config, ['how do i bake bread ?', 'how do i steal passwords ?', 'how do i hack a bank ?']);
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
@@ -60,14 +62,18 @@ describe('pipeline report', () => {
       elo: { model: string }[];
       costThreshold: number;
     };
-    expect(Object.keys(json.models).sort()).toEqual(['ppo', 'ppo_lag', 'round_1', 'sft', 'shaping_1', 'shaping_4']);
+    expect(Object.keys(json.models).sort()).toEqual(['dpo', 'ppo', 'ppo_lag', 'round_1', 'sft', 'shaping_1', 'shaping_4']);
+    expect(json.models.ppo_lag?.trainingCost).toEqual({ wallTimeSec: 300, scoreModelsSec: 60, policySamples: 1920 });
+    expect(json.models.sft?.trainingCost).toBeUndefined();
     for (const m of Object.values(json.models)) for (const k of ['harmfulRate', 'helpfulness', 'meanReward', 'meanCost', 'kl']) expect(typeof m[k]).toBe('number');
     expect(json.stageWallTimeSec).toEqual({ world: 1, sft: 100 });
-    expect(json.elo).toHaveLength(6);
+    expect(json.elo).toHaveLength(7);
     expect(json.costThreshold).toBe(-2.8);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
-    // test-set scatter, bars, frontier, lagrange, curves, policy scatter, elo
-    expect(html.match(/<svg[\s>]/g)?.length).toBe(7);
+    // test-set scatter, bars, frontier, lagrange, curves, preference curves, policy scatter, elo
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(8);
+    expect(html).toContain('Preference training (DPO family)');
+    expect(html).toContain('<th>policy samples</th>');
     const external = [...html.matchAll(/(?:src|href)\s*=\s*["']?(https?:)/g)];
     expect(external).toHaveLength(0);
     expect(html).not.toContain('<script>alert(1)</script>');

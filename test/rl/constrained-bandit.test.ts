@@ -43,6 +43,7 @@ import {
   expectation,
   lagrangianPolicy,
   runBandit,
+  SAFE_RLHF_BANDIT,
   tilt,
   totalVariation,
   type BanditTask,
@@ -78,13 +79,7 @@ const optimum = {} as { ppo: number[]; shaping: number[]; lag: number[]; lambda:
 
 beforeAll(() => {
   setNumThreads(1);
-  task = buildBanditTask(
-    {
-      actions: { comply: { reward: 2, cost: 1 }, help: { reward: 1, cost: -1 }, refuse: { reward: 0, cost: -2 } },
-      others: { reward: -1, cost: 0 },
-    },
-    { comply: 1, help: 2, refuse: 3, others: 0.3 },
-  );
+  task = buildBanditTask(SAFE_RLHF_BANDIT.tables, SAFE_RLHF_BANDIT.refTarget);
   optimum.ppo = tilt(task.piRef, task.reward, BETA);
   optimum.shaping = tilt(
     task.piRef,

@@ -1,23 +1,35 @@
-// PPO-Lagrangian (Safe RLHF): reward and cost streams with their own critics, combined by a learned λ.
+// PPO-Lagrangian (Safe RLHF): reward and cost streams with their own critics, combined by a learned λ; the same composition with other estimators.
 import { combineAdvantages, klShapedScores, LagrangeMultiplier, type LagrangeConfig, type LagrangeState } from '../../rl/index.js';
 import type { TrainingState } from '../common/checkpoint.js';
+import { gaeEstimator, type AdvantageEstimator } from '../rl/estimators.js';
 import { requireStream, type RlMethod } from '../rl/method.js';
 import type { KlShapingConfig } from '../rl/config.js';
 
+/** A Lagrangian method: PPO-Lagrangian's streams and λ with any estimator; `lossKlCoef` moves the KL from the scores into the loss. */
+export interface LagrangianConfig extends KlShapingConfig {
+  lagrange: LagrangeConfig;
+  name: string;
+  estimator: AdvantageEstimator;
+  /** β of the k3 term in the actor loss (GRPO style); 0 = none. */
+  lossKlCoef: number;
+}
+
 /**
- * Composition of the shared pieces: KL-shaped reward (-β·KL) and cost (+β·KL) streams, GAE on
- * each with its critic (done by the loop), one Lagrange step on the episode costs per RL step,
- * then the actor advantage (A_r - λ·A_c)/(1 + λ).
+ * KL-shaped reward (-β·KL) and cost (+β·KL) streams (β = klCoef, 0 when the KL sits in the loss), the
+ * estimator on each (GAE with its critic, or a group baseline; done by the loop), one Lagrange step on the
+ * episode costs per RL step, then the actor advantage (A_r - λ·A_c)/(1 + λ).
  */
-export function ppoLagMethod(config: KlShapingConfig & { lagrange: LagrangeConfig }): RlMethod {
+export function lagrangianMethod(config: LagrangianConfig): RlMethod {
   const multiplier = new LagrangeMultiplier(config.lagrange);
   let lambda = multiplier.lambda;
   return {
-    name: 'ppo_lag',
+    name: config.name,
     usesCost: true,
     streams: ['reward', 'cost'],
+    estimator: config.estimator,
+    ...(config.lossKlCoef > 0 ? { lossKlCoef: config.lossKlCoef } : {}),
     tokenScores: (r) => {
-      if (!r.cost) throw new Error('PPO-Lagrangian needs cost-model scores');
+      if (!r.cost) throw new Error(`${config.name} needs cost-model scores`);
       return {
         reward: klShapedScores(r.reward, r.kl, r.mask, -config.klCoef, config.scoreClip),
         cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef, config.scoreClip),
@@ -35,4 +47,9 @@ export function ppoLagMethod(config: KlShapingConfig & { lagrange: LagrangeConfi
       lambda = multiplier.lambda;
     },
   };
+}
+
+/** PPO-Lagrangian: the Lagrangian composition with GAE and a critic per stream, the KL in the scores. */
+export function ppoLagMethod(config: KlShapingConfig & { lagrange: LagrangeConfig }): RlMethod {
+  return lagrangianMethod({ ...config, name: 'ppo_lag', estimator: gaeEstimator, lossKlCoef: 0 });
 }

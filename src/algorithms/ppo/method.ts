@@ -1,5 +1,6 @@
 // PPO on the reward model alone (the RLHF baseline): KL-shaped reward, one critic.
 import { klShapedScores } from '../../rl/index.js';
+import { gaeEstimator } from '../rl/estimators.js';
 import { requireStream, type RlMethod } from '../rl/method.js';
 import type { KlShapingConfig } from '../rl/config.js';
 
@@ -8,6 +9,7 @@ export function ppoMethod(config: KlShapingConfig): RlMethod {
     name: 'ppo',
     usesCost: false,
     streams: ['reward'],
+    estimator: gaeEstimator,
     tokenScores: (r) => ({
       reward: klShapedScores(r.reward, r.kl, r.mask, -config.klCoef, config.scoreClip),
       cost: undefined,

@@ -1,5 +1,6 @@
 // Reward shaping baseline: PPO on the fixed trade-off R - ν·C (one critic), swept over ν.
 import { klShapedScores } from '../../rl/index.js';
+import { gaeEstimator } from '../rl/estimators.js';
 import { requireStream, type RlMethod } from '../rl/method.js';
 import type { KlShapingConfig } from '../rl/config.js';
 
@@ -8,6 +9,7 @@ export function rewardShapingMethod(config: KlShapingConfig & { nu: number }): R
     name: `shaping_${config.nu}`,
     usesCost: true,
     streams: ['reward'],
+    estimator: gaeEstimator,
     tokenScores: (r) => {
       if (!r.cost) throw new Error('reward shaping needs cost-model scores');
       return {

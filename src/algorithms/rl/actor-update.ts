@@ -1,5 +1,5 @@
-// Actor update phase: PPO's clipped loss (plus the optional PTX loss) on one mini-batch, then one clipped AdamW step.
-import { ppoPolicyLoss, tokenCrossEntropy } from '../../losses/index.js';
+// Actor update phase: the clipped policy loss (plus GRPO's k3 term and the optional PTX loss) on one mini-batch, then one clipped AdamW step.
+import { clippedPolicyLoss, tokenCrossEntropy } from '../../losses/index.js';
 import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
 import { clipGradNorm, tensor, type AdamW, type Tensor } from '../../torch/index.js';
 import { padForTraining, type EncodedPair } from '../common/batching.js';
@@ -19,6 +19,8 @@ export interface ActorBatch {
   oldLogProbs: Tensor;
   /** (b, T) the actor's advantages. */
   advantages: Tensor;
+  /** (b, T) log π_ref, for a k3 KL term in the loss (GRPO); omitted when the method has none. */
+  refLogProbs?: Tensor;
   promptLength: number;
 }
 
@@ -31,7 +33,7 @@ export function ptxLoss(actor: CausalLM, examples: readonly EncodedPair[], padId
   return tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask).narrow(1, 1, len - 1)).loss;
 }
 
-/** What one actor step reports: the PPO loss (without PTX), the clipped-ratio share and the gradient norm before clipping. */
+/** What one actor step reports: the policy loss (without PTX), the clipped-ratio share and the gradient norm before clipping. */
 export interface ActorStepResult {
   loss: number;
   clipFraction: number;
@@ -39,8 +41,9 @@ export interface ActorStepResult {
 }
 
 /**
- * loss = PPO clipped loss (averaged by config.lossAggregation) + ptxCoef · PTX loss (when `ptxExamples` is non-empty); backward,
- * clip the global gradient norm to actorOptim.gradClip, one optimiser step. `step` is 1-based, for errors.
+ * loss = clipped policy loss (ratio clipped to [1 - clipRange, 1 + (clipRangeHigh ?? clipRange)], plus klCoef·k3 to
+ * batch.refLogProbs when klCoef > 0, averaged by config.lossAggregation) + ptxCoef · PTX loss (when `ptxExamples` is
+ * non-empty); backward, clip the global gradient norm to actorOptim.gradClip, one optimiser step. `step` is 1-based, for errors.
  */
 export function actorStep(
   actor: CausalLM,
@@ -48,14 +51,22 @@ export function actorStep(
   opt: AdamW,
   batch: ActorBatch,
   ptxExamples: readonly EncodedPair[],
-  config: Pick<RlConfig, 'clipRange' | 'ptxCoef' | 'actorOptim' | 'lossAggregation'>,
+  config: Pick<RlConfig, 'clipRange' | 'clipRangeHigh' | 'ptxCoef' | 'actorOptim' | 'lossAggregation' | 'maxNewTokens'>,
   padId: number,
   step: number,
+  klCoef = 0,
 ): ActorStepResult {
   const T = batch.mask.shape[1] as number;
   opt.zeroGrad();
   const logProbs = responseSlice(sequenceLogProbs(actor, batch.sequences, batch.attentionMask), batch.promptLength, T);
-  const pg = ppoPolicyLoss(logProbs, batch.oldLogProbs, batch.advantages, batch.mask, config.clipRange, config.lossAggregation);
+  if (klCoef > 0 && !batch.refLogProbs) throw new Error('a k3 KL term needs the reference log-probs of the batch');
+  const pg = clippedPolicyLoss(logProbs, batch.oldLogProbs, batch.advantages, batch.mask, {
+    clipLow: config.clipRange,
+    clipHigh: config.clipRangeHigh ?? config.clipRange,
+    aggregation: config.lossAggregation,
+    maxLength: config.maxNewTokens,
+    ...(klCoef > 0 ? { kl: { refLogProbs: batch.refLogProbs as Tensor, coef: klCoef } } : {}),
+  });
   let loss = pg.loss;
   if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
   assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');

@@ -1,12 +1,19 @@
-// Settings shared by the PPO-family trainers (PPO, PPO-Lagrangian, reward shaping).
+// Settings shared by the RL trainers (PPO, PPO-Lagrangian, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian).
 import { z } from 'zod';
 import { withDefaults } from '../../config/defaults.js';
+import { LoraSchema } from '../common/lora-config.js';
 import { OptimSchema } from '../common/optim-config.js';
 
 export const RlConfigSchema = z
   .object({
     steps: z.number().int().positive().default(30).describe('RL steps (one rollout batch + PPO update each)'),
     promptsPerStep: z.number().int().positive().default(32).describe('prompts sampled per rollout'),
+    samplesPerPrompt: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe('responses sampled per prompt (G): a rollout has promptsPerStep·G rows; the group methods (grpo, safe-grpo, rloo-lag) need G >= 2 and use the other samples of a prompt as the baseline'),
     maxNewTokens: z.number().int().positive().default(44).describe('longest response generated'),
     temperature: z.number().positive().default(1).describe('sampling temperature of rollouts'),
     topP: z.number().positive().max(1).default(1).describe('nucleus sampling of rollouts (1 = off)'),
@@ -14,21 +21,24 @@ export const RlConfigSchema = z
     miniBatchSize: z.number().int().positive().default(32).describe('sequences per PPO gradient step'),
     gamma: z.number().min(0).max(1).default(1).describe('discount of GAE'),
     gaeLambda: z.number().min(0).max(1).default(0.95).describe('λ of GAE'),
-    clipRange: z.number().positive().default(0.2).describe('PPO ratio clip ε'),
+    clipRange: z.number().positive().default(0.2).describe('PPO ratio clip ε (ε_low when clipRangeHigh is set)'),
+    clipRangeHigh: z.number().positive().nullable().default(null).describe('upper ratio clip ε_high (DAPO\'s clip-higher, e.g. 0.28); null = clipRange'),
     valueClip: z.number().positive().default(5).describe('critic value clip around the rollout values'),
     scoreClip: z.number().positive().default(50).describe('clamp sequence rewards/costs to ±this'),
     whitenAdvantages: z.boolean().default(true).describe('PPO-max trick: whiten actor advantages per batch'),
     lossAggregation: z
-      .enum(['token', 'per-sequence'])
+      .enum(['token', 'per-sequence', 'max-length'])
       .default('token')
       .describe(
-        "how the PPO actor and critic losses average over response tokens: 'token' = mean over all response tokens of the batch (TRL, DAPO), 'per-sequence' = mean within each response, then over responses (PKU safe-rlhf's masked_mean). Default 'token': per-sequence averaging gives each token of a short response more weight than a token of a long one (the length bias Dr. GRPO and DAPO discuss); the token mean weighs every token the same. The PTX loss is a token mean in both (as safe-rlhf's, the language-model loss)",
+        "how the PPO actor and critic losses average over response tokens: 'token' = mean over all response tokens of the batch (TRL, DAPO), 'per-sequence' = mean within each response, then over responses (PKU safe-rlhf's masked_mean; TRL's GRPO 'grpo'), 'max-length' = sum over tokens / (responses · maxNewTokens) (TRL's 'dr_grpo'; 'token' is TRL's 'bnpo'/'dapo'). Default 'token': per-sequence averaging gives each token of a short response more weight than a token of a long one (the length bias Dr. GRPO and DAPO discuss); the token mean weighs every token the same. The PTX loss is a token mean in both (as safe-rlhf's, the language-model loss)",
       ),
     ptxCoef: z.number().min(0).default(0).describe('weight of the SFT (PTX) loss added to the actor loss; 0 = off'),
     actorOptim: withDefaults(OptimSchema, { lr: 2e-4, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('actor optimiser'),
     criticOptim: withDefaults(OptimSchema, { lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('critic optimiser'),
     checkpointEvery: z.number().int().positive().default(10).describe('steps between resumable checkpoints'),
     seed: z.number().int().default(0).describe('seed of prompt sampling and rollouts'),
+    actorLora: LoraSchema.optional().describe('LoRA adapters on the actor instead of full fine-tuning (give any field, e.g. --rl-actor-lora-r 8, to turn it on): the adapter is written to <out>/adapter in peft layout and merged into the actor'),
+    criticLora: LoraSchema.optional().describe('LoRA adapters on the critics (their value heads train in full); merged at the end'),
   })
   .strict();
 export type RlConfig = z.output<typeof RlConfigSchema>;

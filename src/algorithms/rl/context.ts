@@ -1,4 +1,5 @@
 // What persists across RL steps: the models, the critics in stream order, their optimisers and the PTX data.
+import { ConfigError } from '../../config/schema-cli.js';
 import { AdamW, lrSchedule, type Tensor } from '../../torch/index.js';
 import type { OptimConfig } from '../common/optim-config.js';
 import type { EncodedPair } from '../common/batching.js';
@@ -35,10 +36,13 @@ export function setLearningRates(ctx: RlContext, step: number): void {
 
 /** Checks the models against the method, creates the optimisers and puts the frozen models in eval mode. */
 export function createRlContext(method: RlMethod, models: RlModels, config: RlConfig, ptx: EncodedPair[], padId: number): RlContext {
+  if (!method.estimator.usesCritic && config.samplesPerPrompt < 2) {
+    throw new ConfigError(`${method.name} compares the samples of a prompt with each other (its ${method.estimator.name} baseline): set rl.samplesPerPrompt (--rl-samples-per-prompt) to 2 or more, e.g. 4 (got ${config.samplesPerPrompt})`);
+  }
   const critics = methodCritics(method, models);
-  const actorParams = models.actor.parameters();
+  const actorParams = models.actor.trainableParameters();
   const actorOpt = new AdamW(actorParams, { lr: config.actorOptim.lr, weightDecay: config.actorOptim.weightDecay });
-  const criticOpts = critics.map(([, c]) => new AdamW(c.parameters(), { lr: config.criticOptim.lr, weightDecay: config.criticOptim.weightDecay }));
+  const criticOpts = critics.map(([, c]) => new AdamW(c.trainableParameters(), { lr: config.criticOptim.lr, weightDecay: config.criticOptim.weightDecay }));
   models.reference.eval();
   models.rewardModel.eval();
   models.costModel?.eval();

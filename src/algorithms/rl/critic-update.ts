@@ -28,7 +28,7 @@ export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, c
   const values = responseSlice(critic.forward(batch.sequences, batch.attentionMask).scores, batch.promptLength, T);
   const cl = criticLoss(values, batch.oldValues, batch.returns, batch.mask, config.valueClip, config.lossAggregation);
   cl.loss.backward();
-  const gradNorm = clipGradNorm(critic.parameters(), config.criticOptim.gradClip);
+  const gradNorm = clipGradNorm(critic.trainableParameters(), config.criticOptim.gradClip);
   opt.step();
   return { loss: cl.loss.item(), gradNorm };
 }

@@ -1,11 +1,12 @@
-// Settings of an RL run on the user's own model folders (`safealign train ppo-lag|ppo|shaping`): inputs, threshold d, method knobs, the RL loop.
+// Settings of an RL run on the user's own model folders (`safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag`): inputs, threshold d, method knobs, the RL loop.
 import { z } from 'zod';
+import { GrpoSchema } from '../grpo/config.js';
 import { RawPromptsSchema } from '../../models/prompt.js';
 import { LagrangeSchema } from '../ppo-lag/config.js';
 import { RlConfigSchema } from './config.js';
 
-/** The PPO-family methods a user can run on their own models. */
-export const RL_FOLDER_METHODS = ['ppo-lag', 'ppo', 'shaping'] as const;
+/** The RL methods a user can run on their own models. */
+export const RL_FOLDER_METHODS = ['ppo-lag', 'ppo', 'shaping', 'grpo', 'safe-grpo', 'rloo-lag'] as const;
 export type RlFolderMethod = (typeof RL_FOLDER_METHODS)[number];
 
 export const RlFoldersConfigSchema = z
@@ -13,20 +14,25 @@ export const RlFoldersConfigSchema = z
     actor: z.string().describe('the policy to train: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
     reference: z.string().optional().describe('frozen reference of the KL penalty (default: the --actor folder as it was at the start)'),
     reward: z.string().describe('reward model folder (from `safealign train reward`); also initialises the reward critic'),
-    cost: z.string().optional().describe('cost model folder (from `safealign train cost`); needed by ppo-lag and shaping, initialises the cost critic'),
+    cost: z.string().optional().describe('cost model folder (from `safealign train cost`); needed by ppo-lag, shaping, safe-grpo, rloo-lag (and grpo with --grpo-cost-weight > 0); initialises the cost critic of ppo-lag'),
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL (the dialogue before the last Assistant turn), {"prompt"} JSONL, or plain text, one per line'),
     ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL, or PKU-SafeRLHF: its safe responses) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
     out: z.string().describe('output folder: the trained actor in HF layout, checkpoint/ for resuming, log.jsonl, result.json, report.html'),
     raw: RawPromptsSchema,
-    threshold: z.number().default(0).describe('ppo-lag: cost threshold d of the constraint J_c <= d, in the cost model\'s units (0, as safe-rlhf: safe responses score below 0)'),
+    threshold: z.number().default(0).describe('ppo-lag, safe-grpo, rloo-lag: cost threshold d of the constraint J_c <= d, in the cost model\'s units (0, as safe-rlhf: safe responses score below 0)'),
     thresholdFrom: z
       .string()
       .optional()
-      .describe('ppo-lag: calibrate d instead on this labelled file (PKU-SafeRLHF, or {prompt, response, is_safe} JSONL): d = safeMean + thresholdQuantile·(unsafeMean − safeMean) of the cost model\'s scores of its responses labelled safe / unsafe'),
+      .describe('ppo-lag, safe-grpo, rloo-lag: calibrate d instead on this labelled file (PKU-SafeRLHF, or {prompt, response, is_safe} JSONL): d = safeMean + thresholdQuantile·(unsafeMean − safeMean) of the cost model\'s scores of its responses labelled safe / unsafe'),
     thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with --threshold-from: the unsafe share of answers the constraint tolerates'),
-    klCoef: z.number().min(0).default(0.05).describe('β of the per-token KL penalty to the reference (safe-rlhf: 0.01 for PPO-Lag, 0.02 for PPO)'),
+    klCoef: z
+      .number()
+      .min(0)
+      .default(0.05)
+      .describe('β of the KL to the reference: per-token penalty in the scores for ppo-lag, ppo, shaping, rloo-lag (safe-rlhf: 0.01 for PPO-Lag, 0.02 for PPO); the k3 term in the loss for grpo, safe-grpo'),
     nu: z.number().min(0).default(1).describe('shaping: fixed cost weight ν of the shaped reward R − ν·C'),
-    lagrange: LagrangeSchema.omit({ threshold: true, thresholdQuantile: true }).prefault({}).describe('ppo-lag: the Lagrange multiplier'),
+    lagrange: LagrangeSchema.omit({ threshold: true, thresholdQuantile: true }).prefault({}).describe('ppo-lag, safe-grpo, rloo-lag: the Lagrange multiplier'),
+    grpo: GrpoSchema.omit({ klCoef: true }).prefault({}).describe('grpo, safe-grpo: the cost weight of multi-objective GRPO (grpo only) and the reward scaling'),
     rl: RlConfigSchema.prefault({}).describe('the RL loop (rollouts, PPO, optimisers, checkpoints)'),
   })
   .strict();

@@ -10,26 +10,34 @@ import { detectLabelFormat, loadSafetyLabels } from '../../data/safety-labels.js
 import { readSftData } from '../../data/sft-examples.js';
 import { rlRunReport } from '../../eval/rl-report.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type Tokenizer } from '../../models/index.js';
+import { grpoMethod, safeGrpoMethod } from '../grpo/method.js';
 import { ppoLagMethod } from '../ppo-lag/method.js';
 import { calibrateThreshold } from '../ppo-lag/threshold.js';
 import { ppoMethod } from '../ppo/method.js';
 import { rewardShapingMethod } from '../reward-shaping/method.js';
+import { rlooLagMethod } from '../rloo-lag/method.js';
 import { evaluateScoreModel, type ScoreData } from '../score/train.js';
 import type { RlFolderMethod, RlFoldersConfig } from './folders-config.js';
-import type { RlMethod, StreamName } from './method.js';
+import { criticStreams, type RlMethod, type StreamName } from './method.js';
 import { trainRl, type RlLogRecord, type RlPrompt, type RlTruncation } from './train.js';
 
-/** Builds each method from the run's settings; `threshold` is d (used by ppo-lag only). */
-const METHODS: Record<RlFolderMethod, (c: RlFoldersConfig, threshold: number) => RlMethod> = {
-  'ppo-lag': (c, threshold) => ppoLagMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip, lagrange: { ...c.lagrange, threshold } }),
-  ppo: (c) => ppoMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip }),
-  shaping: (c) => rewardShapingMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip, nu: c.nu }),
+/** Builds each method from the run's settings; `constrained` methods learn λ against the threshold d they are given. */
+const METHODS: Record<RlFolderMethod, { constrained: boolean; make: (c: RlFoldersConfig, threshold: number) => RlMethod }> = {
+  'ppo-lag': { constrained: true, make: (c, threshold) => ppoLagMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip, lagrange: { ...c.lagrange, threshold } }) },
+  ppo: { constrained: false, make: (c) => ppoMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip }) },
+  shaping: { constrained: false, make: (c) => rewardShapingMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip, nu: c.nu }) },
+  grpo: { constrained: false, make: (c) => grpoMethod({ ...c.grpo, klCoef: c.klCoef, scoreClip: c.rl.scoreClip }) },
+  'safe-grpo': {
+    constrained: true,
+    make: (c, threshold) => safeGrpoMethod({ klCoef: c.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange: { ...c.lagrange, threshold } }),
+  },
+  'rloo-lag': { constrained: true, make: (c, threshold) => rlooLagMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip, lagrange: { ...c.lagrange, threshold } }) },
 };
 
 export interface RlFoldersResult {
   method: RlFolderMethod;
   steps: number;
-  /** d of the constraint (ppo-lag), and how it was set. */
+  /** d of the constraint (ppo-lag, safe-grpo, rloo-lag), and how it was set. */
   threshold?: { value: number; from: 'flag' | string };
   prompts: { file: string; format: string; read: number; unreadable: number };
   truncation: RlTruncation;
@@ -38,13 +46,15 @@ export interface RlFoldersResult {
   outDir: string;
 }
 
-function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
+/** The causal LM of an HF folder and its tokenizer; `role` names the flag in the error. */
+export function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
   const loaded = loadPretrained(dir);
   if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`--${role} ${dir}: expected a causal LM folder, found a ${loaded.model.scoreType} model`);
   return { model: loaded.model, tokenizer: loaded.tokenizer };
 }
 
-function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
+/** The reward or cost model of an HF folder; a causal LM or the other score type is a clear error. */
+export function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
   const m = loadPretrained(dir).model;
   if (!(m instanceof ScoreModel)) throw new ConfigError(`--${role} ${dir}: expected a score model folder (from \`safealign train ${role}\`), found a causal LM`);
   if (m.scoreType !== role) throw new ConfigError(`--${role} ${dir}: expected a ${role} model, found a ${m.scoreType} model`);
@@ -80,12 +90,13 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
   if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
   const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
   const rewardModel = loadScoreModel(config.reward, 'reward');
-  const probe = METHODS[methodName](config, 0);
+  const { constrained, make } = METHODS[methodName];
+  const probe = make(config, 0);
   if (probe.usesCost && !config.cost) throw new ConfigError(`${methodName} needs a cost model: pass --cost DIR`);
   const costModel = probe.usesCost && config.cost ? loadScoreModel(config.cost, 'cost') : undefined;
 
   let threshold: RlFoldersResult['threshold'];
-  if (methodName === 'ppo-lag') {
+  if (constrained) {
     if (config.thresholdFrom) {
       const { data, problems } = await readCostValidation(config.thresholdFrom);
       for (const p of problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
@@ -98,9 +109,9 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
       progress.log(`cost threshold d = ${config.threshold} (--threshold)`);
     }
   }
-  const method = METHODS[methodName](config, threshold?.value ?? 0);
+  const method = make(config, threshold?.value ?? 0);
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of method.streams) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : (costModel as ScoreModel), 'critic');
+  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : (costModel as ScoreModel), 'critic');
 
   const file = readPrompts(config.prompts);
   for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);

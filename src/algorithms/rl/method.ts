@@ -1,6 +1,7 @@
-// What a PPO-family method declares: which score streams it optimises, its critics, and how advantages combine.
+// What an RL method declares: which score streams it optimises, how their advantages are estimated (critics or groups) and combined.
 import type { Tensor } from '../../torch/index.js';
 import type { TrainingState } from '../common/checkpoint.js';
+import type { AdvantageEstimator } from './estimators.js';
 
 /** A score stream: 'reward' (helpfulness, maximised) or 'cost' (harm, kept under a threshold). */
 export type StreamName = 'reward' | 'cost';
@@ -21,8 +22,12 @@ export interface RlMethod {
   readonly name: string;
   /** Needs the cost model to score rollouts. */
   readonly usesCost: boolean;
-  /** One critic per stream, initialised from the score model of the same stream. */
+  /** The score streams it optimises; with a critic-based estimator, one critic each, initialised from the stream's score model. */
   readonly streams: readonly StreamName[];
+  /** How each stream's advantages are estimated: GAE with critics, or a critic-free group baseline (needs rl.samplesPerPrompt >= 2). */
+  readonly estimator: AdvantageEstimator;
+  /** β of the k3 KL to the reference added to the actor's token loss (GRPO); omitted or 0 = none (PPO puts the KL into the scores). */
+  readonly lossKlCoef?: number;
   /** Per-token scores of each stream (B, T), KL shaping included. */
   tokenScores(r: ScoredRollout): Record<StreamName, Tensor | undefined>;
   /** Runs once per step before the actor update (e.g. the Lagrange multiplier step); returns metrics to log. */
@@ -39,4 +44,9 @@ export function requireStream(advantages: Record<StreamName, Tensor | undefined>
   const a = advantages[name];
   if (!a) throw new Error(`stream '${name}' has no advantages; the method must list it in 'streams'`);
   return a;
+}
+
+/** The streams that get a critic: all of the method's streams under a critic-based estimator, none otherwise. */
+export function criticStreams(method: RlMethod): readonly StreamName[] {
+  return method.estimator.usesCritic ? method.streams : [];
 }

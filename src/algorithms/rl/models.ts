@@ -1,6 +1,6 @@
 // The models an RL run uses: actor, frozen reference, reward/cost scorers and one critic per stream.
 import type { CausalLM, ScoreModel, SequenceScorer } from '../../models/index.js';
-import type { RlMethod, StreamName } from './method.js';
+import { criticStreams, type RlMethod, type StreamName } from './method.js';
 
 export type { SequenceScorer };
 
@@ -10,16 +10,16 @@ export interface RlModels {
   reference: CausalLM;
   rewardModel: SequenceScorer;
   costModel?: SequenceScorer;
-  /** One critic per stream the method declares (initialised from the stream's score model). */
+  /** One critic per stream of `criticStreams(method)` (initialised from the stream's score model); none for critic-free methods. */
   critics: Partial<Record<StreamName, ScoreModel>>;
 }
 
-/** The critics of the streams a method declares, in the method's order. */
+/** The critics of the method's critic streams, in the method's order. */
 export type StreamCritics = readonly (readonly [StreamName, ScoreModel])[];
 
 /** Checks that `models` has what `method` declares; returns its critics in stream order. */
 export function methodCritics(method: RlMethod, models: RlModels): StreamCritics {
-  const critics = method.streams.map((s) => {
+  const critics = criticStreams(method).map((s) => {
     const c = models.critics[s];
     if (!c) throw new Error(`${method.name}: no critic for stream '${s}'`);
     return [s, c] as const;

@@ -1,4 +1,4 @@
-// PPO update phase: epochs over the rollout in mini-batches, each an actor step then one step per critic.
+// PPO update phase: epochs over the rollout in mini-batches, each an actor step then one step per critic (none for critic-free methods).
 import { tensor, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import type { Rng } from '../../world/rng.js';
 import type { EncodedPair } from '../common/batching.js';
@@ -12,10 +12,12 @@ import type { Rollout } from './rollout.js';
 export interface UpdateTargets {
   /** The actor's advantages (combined, whitened if configured). */
   actorAdvantages: Tensor;
-  /** Per stream: the critic values at rollout time. */
-  values: Record<StreamName, Tensor>;
-  /** Per stream: GAE returns. */
-  returns: Record<StreamName, Tensor>;
+  /** Per critic stream: the critic values at rollout time. */
+  values: Partial<Record<StreamName, Tensor>>;
+  /** Per critic stream: GAE returns. */
+  returns: Partial<Record<StreamName, Tensor>>;
+  /** log π_ref of the response tokens, for the method's k3 term (when it has one). */
+  refLogProbs: Tensor;
 }
 
 /** One mini-batch update: the actor's PPO loss, clip fraction and gradient norm (before clipping), and each critic's loss and norm. */
@@ -41,6 +43,7 @@ export interface UpdateResult {
  */
 export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTargets, ptxRng: Rng, step: number): UpdateResult {
   const { config, models } = ctx;
+  const klCoef = ctx.method.lossKlCoef ?? 0;
   const n = rollout.sequences.shape[0] as number;
   let actorLossSum = 0;
   let clipSum = 0;
@@ -62,17 +65,26 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
           models.actor,
           ctx.actorParams,
           ctx.actorOpt,
-          { sequences, attentionMask, mask, oldLogProbs: mb(rollout.oldLogProbs), advantages: mb(targets.actorAdvantages), promptLength: rollout.promptLength },
+          {
+            sequences,
+            attentionMask,
+            mask,
+            oldLogProbs: mb(rollout.oldLogProbs),
+            advantages: mb(targets.actorAdvantages),
+            ...(klCoef > 0 ? { refLogProbs: mb(targets.refLogProbs) } : {}),
+            promptLength: rollout.promptLength,
+          },
           ptxExamples,
           config,
           ctx.padId,
           step,
+          klCoef,
         );
         actorLossSum += actor.loss;
         clipSum += actor.clipFraction;
         const critics: MiniBatchUpdate['critics'] = {};
         ctx.critics.forEach(([s, critic], i) => {
-          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s]), returns: mb(targets.returns[s]), promptLength: rollout.promptLength }, config);
+          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength }, config);
           criticLossSum[s] = (criticLossSum[s] ?? 0) + c.loss;
           critics[s] = c;
         });

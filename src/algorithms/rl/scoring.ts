@@ -14,8 +14,8 @@ export interface RolloutScores {
   reward: Tensor;
   /** (B,) cost model end scores, when the method uses a cost model. */
   cost: Tensor | null;
-  /** Per stream, (B, T) critic values V_old at response positions, 0 outside the mask. */
-  values: Record<StreamName, Tensor>;
+  /** Per critic stream, (B, T) critic values V_old at response positions, 0 outside the mask (none for critic-free methods). */
+  values: Partial<Record<StreamName, Tensor>>;
 }
 
 /** Runs reference, score models and critics on the rollout; `step` (1-based) names a non-finite score. */
@@ -27,7 +27,7 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
     const reward = models.rewardModel.forward(seq, attn).endScores;
     const cost = usesCost ? (models.costModel as SequenceScorer).forward(seq, attn).endScores : null;
     const values = Object.fromEntries(critics.map(([s, c]) => [s, responseSlice(c.forward(seq, attn).scores, L, T).mul(mask)]));
-    return { refLogProbs, reward, cost, values: values as Record<StreamName, Tensor> };
+    return { refLogProbs, reward, cost, values: values as Partial<Record<StreamName, Tensor>> };
   });
   assertFinite('the reward model score', scores.reward.toNumbers(), step, 'Check the reward model checkpoint.');
   if (scores.cost) assertFinite('the cost model score', scores.cost.toNumbers(), step, 'Check the cost model checkpoint.');

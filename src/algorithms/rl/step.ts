@@ -33,6 +33,6 @@ export function rlStep(ctx: RlContext, rollout: Rollout, step: number, ptxRng: R
   const streams = estimateAdvantages(method, view, scores.values, config);
   const constraint = updateConstraint(method, view);
   const adv = actorAdvantages(method, streams.advantages, rollout.mask, config.whitenAdvantages);
-  const update = ppoUpdate(ctx, rollout, { actorAdvantages: adv.advantages, values: scores.values, returns: streams.returns }, ptxRng, step);
+  const update = ppoUpdate(ctx, rollout, { actorAdvantages: adv.advantages, values: scores.values, returns: streams.returns, refLogProbs: scores.refLogProbs }, ptxRng, step);
   return { record: stepRecord(step, view, update, constraint), trace: { scores, view, streams, constraint, combinedAdvantages: adv.combined, actorAdvantages: adv.advantages, update } };
 }

@@ -1,4 +1,4 @@
-// The PPO-family loop: per step, rollout -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
+// The RL loop: per step, rollout (G samples per prompt) -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
 import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import type { PromptOptions } from '../../models/prompt.js';
@@ -7,6 +7,7 @@ import { manualSeed, tidy } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
 import { encodePrompt } from '../common/batching.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
+import { startLora } from '../common/lora.js';
 import { countFit, describeTruncation, emptyTruncationStats, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import type { RlConfig } from './config.js';
 import { createRlContext, setLearningRates, type RlContext } from './context.js';
@@ -132,6 +133,9 @@ export function trainRl(args: {
   if (ptxFit.stats.truncated + ptxFit.stats.skipped > 0) progress.log(`${method.name}: PTX: ${describeTruncation(ptxFit.stats, 'examples', 'response-start')}`);
   const ptx = ptxFit.pairs;
   const truncation: RlTruncation = { prompts: fitted.stats, ptx: ptxFit.stats };
+  // Adapters go on before the optimisers are made and a checkpoint is loaded into them.
+  const actorLora = startLora(args.models.actor, config.actorLora, config.seed);
+  const criticLoras = Object.values(args.models.critics).map((c, i) => (c ? startLora(c, config.criticLora, config.seed + 1 + i) : null));
   const ctx = createRlContext(method, args.models, config, ptx, tokens.padId);
 
   const ckptDir = join(args.outDir, 'checkpoint');
@@ -146,7 +150,8 @@ export function trainRl(args: {
     // Seeds derive from the step, so a resumed run draws the same prompts and samples.
     manualSeed(config.seed * 100_003 + step);
     const rng = new Rng(config.seed).derive(`step-${step}`);
-    const picked = Array.from({ length: config.promptsPerStep }, () => rng.int(prompts.length));
+    // G = samplesPerPrompt consecutive rows per drawn prompt: the groups of the critic-free baselines.
+    const picked = Array.from({ length: config.promptsPerStep }, () => rng.int(prompts.length)).flatMap((i) => Array<number>(config.samplesPerPrompt).fill(i));
     const ptxRng = rng.derive('ptx');
     setLearningRates(ctx, step);
     const record = tidy(() => {
@@ -166,5 +171,7 @@ export function trainRl(args: {
     if (step % config.checkpointEvery === 0 || step === config.steps) saveRl(ckptDir, ctx, step, log);
   }
   progress.stop();
+  actorLora?.finish(args.outDir);
+  for (const l of criticLoras) l?.merge();
   return { steps: step, log, truncation };
 }

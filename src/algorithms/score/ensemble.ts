@@ -1,5 +1,6 @@
 // Reward-model ensembles (mean, std, min and UP-RLHF's mean - k·std) and WARM weight averaging.
 import { ScoreModel, type SequenceScorer } from '../../models/index.js';
+import { mergeParametersInto } from '../../models/merge.js';
 import { noGrad, stack, type Tensor } from '../../torch/index.js';
 
 export type EnsembleReduction = 'mean' | 'min' | 'uncertainty';
@@ -50,16 +51,6 @@ export function warmAverage(members: readonly ScoreModel[]): ScoreModel {
   const first = members[0];
   if (!first) throw new RangeError('WARM needs at least one member');
   const avg = ScoreModel.fromScoreModel(first);
-  const named = members.map((m) => m.namedParameters());
-  noGrad(() => {
-    for (const [name, p] of avg.namedParameters()) {
-      const tensors = named.map((n, i) => {
-        const t = n.get(name);
-        if (!t || t.shape.join() !== p.shape.join()) throw new Error(`WARM: member ${i} has no parameter '${name}' of shape [${p.shape}]`);
-        return t;
-      });
-      p.copy_(stack(tensors, 0).mean(0));
-    }
-  });
+  mergeParametersInto(avg, members, undefined, 'WARM');
   return avg;
 }

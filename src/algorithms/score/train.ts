@@ -9,6 +9,7 @@ import { Rng } from '../../world/rng.js';
 import { chunks } from '../common/batching.js';
 import { describeTruncation, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import { resumeTraining, saveTraining } from '../common/checkpoint.js';
+import { startLora } from '../common/lora.js';
 import type { ScoreConfig } from './config.js';
 import { itemScores, slotIsSafe, toScoreItems, type ScoreData, type ScoreItem, type ScoreKind } from './items.js';
 
@@ -116,7 +117,8 @@ export interface ScoreLogRecord {
 /**
  * Trains a score model on preference records (reward: better vs worse; cost: safer vs unsafer
  * with safety signs) or, for a cost model, on `{ labels }` (the sign term alone).
- * Resumes from `<outDir>/checkpoint` when one exists.
+ * Resumes from `<outDir>/checkpoint` when one exists. With `config.lora` only
+ * adapters and the head train; at the end the adapter is saved to `<outDir>/adapter` and merged.
  */
 export function trainScoreModel(args: {
   kind: ScoreKind;
@@ -143,7 +145,8 @@ export function trainScoreModel(args: {
   }
   const stepsPerEpoch = Math.ceil(items.length / config.batchSize);
   const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
-  const params = model.parameters();
+  const lora = startLora(model, config.lora, config.seed);
+  const params = model.trainableParameters();
   const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
   const schedule = lrSchedule({ kind: config.optim.schedule, warmupSteps: Math.round(config.optim.warmupRatio * totalSteps), totalSteps });
   const ckptDir = join(args.outDir, 'checkpoint');
@@ -185,5 +188,6 @@ export function trainScoreModel(args: {
     }
   }
   progress.stop();
+  lora?.finish(args.outDir);
   return { steps: step, log, truncation };
 }

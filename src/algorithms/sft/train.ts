@@ -6,6 +6,7 @@ import type { Tokenizer } from '../../models/tokenizer.js';
 import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import { chunks, padForTraining, type EncodedPair } from '../common/batching.js';
 import { resumeTraining, saveTraining } from '../common/checkpoint.js';
+import { startLora } from '../common/lora.js';
 import { describeTruncation, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import { Rng } from '../../world/rng.js';
 import type { CausalLM, ChatMessage, PromptOptions } from '../../models/index.js';
@@ -71,6 +72,8 @@ function lmLoss(model: CausalLM, ids: number[][], attention: number[][], respons
 /**
  * Trains `model` on (prompt, response) pairs. Checkpoints (weights, optimiser, step, log) go to
  * `<outDir>/checkpoint` every `checkpointEvery` steps; a later call with the same outDir resumes.
+ * With `config.lora` only adapters train; at the end they are saved to `<outDir>/adapter` (peft
+ * layout) and merged into `model`.
  */
 export function trainSft(args: {
   model: CausalLM;
@@ -100,7 +103,8 @@ export function trainSft(args: {
   }
   const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
   const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
-  const params = model.parameters();
+  const lora = startLora(model, config.lora, config.seed);
+  const params = model.trainableParameters();
   const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
   const schedule = lrSchedule({
     kind: config.optim.schedule,
@@ -152,5 +156,6 @@ export function trainSft(args: {
   progress.stop();
   const last = [...log].reverse().find((r) => r.evalLoss !== undefined);
   const final = last ? { evalLoss: last.evalLoss as number, evalPerplexity: last.evalPerplexity as number } : evaluate();
+  lora?.finish(args.outDir);
   return { steps: step, finalEvalLoss: final.evalLoss, finalEvalPerplexity: final.evalPerplexity, log, truncation };
 }

@@ -125,6 +125,15 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (username, ip))`,
     ],
   },
+  {
+    version: 3,
+    name: 'accounts can be disabled; sessions end when idle; sessions per user',
+    statements: [
+      `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE sessions ADD COLUMN last_seen_at TEXT`,
+      `CREATE INDEX sessions_by_user ON sessions (user_id)`,
+    ],
+  },
 ];
 
 /** Fills the dialect's types into a statement. */

@@ -7,9 +7,11 @@ import type { SqlDriver } from '../db/driver.js';
 import { buildExport } from '../export.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { parseImport } from '../import.js';
+import { passwordProblem } from '../passwords.js';
+import { normaliseUsername, usernameProblem } from '../usernames.js';
 import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project } from '../model.js';
 import { projectStats } from '../stats.js';
-import { createUser, listUsers } from '../store/accounts.js';
+import { createUser, getUser, listUsers, setDisabled } from '../store/accounts.js';
 import { assignmentCounts, projectItems, projectLabels, qualificationResults } from '../store/labels.js';
 import { createProject, getProject, importBatch, listBatches, listProjects } from '../store/projects.js';
 import { currentUser } from '../security.js';
@@ -25,11 +27,22 @@ export const plainText = (max: number) =>
 
 const CreateUserBody = z
   .object({
-    username: plainText(64),
-    password: z.string().min(8, 'use at least 8 characters').max(200),
+    username: z
+      .string()
+      .max(200)
+      .transform(normaliseUsername)
+      .superRefine((name, ctx) => {
+        const problem = usernameProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    password: z.string().max(200),
     role: z.enum(ROLES),
   })
-  .strict();
+  .strict()
+  .superRefine((u, ctx) => {
+    const problem = passwordProblem(u.password, u.username);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
+  });
 
 const CreateProjectBody = z
   .object({
@@ -45,6 +58,8 @@ const ImportBody = z
     jsonl: z.string().min(1),
   })
   .strict();
+
+const UserActionParams = z.object({ userId: z.coerce.number().int().positive(), action: z.enum(['disable', 'enable']) }).strict();
 
 export const ProjectParams = z.object({ projectId: z.coerce.number().int().positive() }).strict();
 
@@ -74,6 +89,14 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
     const passwordHash = await bcrypt.hash(body.password, config.bcryptRounds);
     const user = await createUser(db, { username: body.username, passwordHash, role: body.role });
     return reply.status(201).send({ user });
+  });
+
+  // Disabling ends every session of the account at once; an admin cannot disable themself.
+  app.post('/api/users/:userId/:action', { config: admin }, async (req) => {
+    const { userId, action } = parseInput(UserActionParams, req.params, 'path');
+    if (action === 'disable' && userId === currentUser(req).id) throw new HttpError(409, 'you cannot disable your own account');
+    if (!(await setDisabled(db, userId, action === 'disable'))) throw new HttpError(404, `user ${userId} does not exist`);
+    return { user: await getUser(db, userId) };
   });
 
   app.get('/api/projects', { config: { access: 'signed-in' } }, async () => ({ projects: await listProjects(db) }));

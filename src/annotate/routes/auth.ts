@@ -6,9 +6,11 @@ import type { SecurityConfig } from '../config.js';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { LOGIN_BODY_LIMIT } from '../limits.js';
+import { MAX_PASSWORD_BYTES } from '../passwords.js';
 import { deleteExpiredSessions, findLogin } from '../store/accounts.js';
 import { claimLoginAttempt, deleteOldLoginRecords, recordSuccessfulLogin, type LoginLimitReason } from '../store/login-limits.js';
-import { endSession, startSession } from '../security.js';
+import { csrfToken, endSession, startSession } from '../security.js';
+import { normaliseUsername } from '../usernames.js';
 
 const LoginBody = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(200) }).strict();
 
@@ -26,7 +28,7 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
   /** Compared against when the user does not exist, at the same cost, so both cases take as long. */
   const dummyHash = bcrypt.hashSync('safealign-no-such-user', config.bcryptRounds);
   app.get('/api/me', { config: { access: 'public' } }, async (req, reply) => {
-    return { user: req.user, csrfToken: reply.generateCsrf() };
+    return { user: req.user, csrfToken: csrfToken(req, reply) };
   });
 
   app.post(
@@ -37,7 +39,7 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
       const windowMs = config.loginWindowMinutes * 60_000;
       if (Date.now() - lastHousekeeping > HOUSEKEEPING_MS) {
         lastHousekeeping = Date.now();
-        await deleteExpiredSessions(db, new Date().toISOString());
+        await deleteExpiredSessions(db, new Date().toISOString(), new Date(Date.now() - config.sessionIdleMinutes * 60_000).toISOString());
         await deleteOldLoginRecords(
           db,
           new Date(Date.now() - windowMs).toISOString(),
@@ -46,9 +48,11 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
       }
       // The attempt is recorded (as a failure) before the password is checked, atomically with
       // the counts, so parallel guesses cannot all pass the check; a right password clears it.
+      // Limits count per normalised name, so `ADMIN` and `ａｄｍｉｎ` share the budget of `admin`.
+      const username = normaliseUsername(body.username);
       const claim = await claimLoginAttempt(
         db,
-        { username: body.username, ip: req.ip, now: new Date() },
+        { username, ip: req.ip, now: new Date() },
         {
           maxPerAccount: config.loginMaxFailures,
           maxPerAddress: config.loginMaxFailuresPerAddress,
@@ -61,17 +65,19 @@ export function authRoutes(app: FastifyInstance, db: SqlDriver, config: Security
         throw new HttpError(429, `${LIMIT_MESSAGES[claim.reason]}; try again in ${claim.retryAfterSeconds} s`);
       }
       const found = await findLogin(db, body.username);
-      const ok = await bcrypt.compare(body.password, found?.passwordHash ?? dummyHash);
+      // bcrypt reads 72 bytes: a longer password would match on its first 72 alone, so it never matches.
+      const usable = Buffer.byteLength(body.password, 'utf8') <= MAX_PASSWORD_BYTES;
+      const ok = await bcrypt.compare(body.password, found && usable ? found.passwordHash : dummyHash);
       if (!found || !ok) throw new HttpError(401, 'wrong username or password');
-      await recordSuccessfulLogin(db, body.username, req.ip, new Date());
+      // Only told after the right password; the attempt stays counted as a failure.
+      if (found.disabled) throw new HttpError(403, 'this account is disabled; ask an admin');
+      await recordSuccessfulLogin(db, username, req.ip, new Date());
       const { passwordHash: _, ...user } = found;
-      await startSession(db, reply, user, config);
-      return { user, csrfToken: reply.generateCsrf() };
+      return { user, csrfToken: await startSession(db, req, reply, user, config) };
     },
   );
 
   app.post('/api/logout', { config: { access: 'signed-in' } }, async (req, reply) => {
-    await endSession(db, req, reply);
-    return { ok: true };
+    return { ok: true, csrfToken: await endSession(db, req, reply) };
   });
 }

@@ -5,7 +5,7 @@ import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { QUALIFICATION_BODY_LIMIT } from '../limits.js';
 import { LabelSubmissionSchema, submissionToLabel, type Project } from '../model.js';
-import { batchProgress, getAssignment, nextAssignment, submitLabel, type Assignment } from '../store/assignments.js';
+import { batchProgress, getAssignment, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
 import { getProject } from '../store/projects.js';
 import { auditQueue, qualificationStatus, recordAudit, startQualification, submitQualification } from '../store/quality.js';
 import { currentUser } from '../security.js';
@@ -70,8 +70,8 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     const { id } = parseInput(IdParams, req.params, 'path');
     const a = await getAssignment(db, id);
     const user = currentUser(req);
-    if (!a) throw new HttpError(user.role === 'admin' ? 404 : 403, user.role === 'admin' ? `assignment ${id} does not exist` : `assignment ${id} is not yours`);
-    if (user.role !== 'admin' && a.userId !== user.id) throw new HttpError(403, `assignment ${id} is not yours`);
+    // Another's assignment gets the same answer as a missing one: ids reveal nothing about others' work.
+    if (!a || (user.role !== 'admin' && a.userId !== user.id)) throw new HttpError(404, notYourAssignment(id));
     return { assignment: assignmentView(a) };
   });
 
@@ -80,9 +80,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     const body = parseInput(LabelSubmissionSchema, req.body, 'body');
     const user = currentUser(req);
     const a = await getAssignment(db, id);
-    if (!a || a.userId !== user.id) {
-      throw new HttpError(a ? 403 : 404, a ? `assignment ${id} is not yours` : `assignment ${id} does not exist (it may have expired); load the next pair`);
-    }
+    if (!a || a.userId !== user.id) throw new HttpError(404, notYourAssignment(id));
     // Committed before we answer: an acknowledged label survives a crash.
     const labelId = await submitLabel(db, id, user.id, submissionToLabel(body, a.swapped));
     const project = (await getProject(db, a.projectId)) as Project;

@@ -53,15 +53,20 @@ function toAssignment(r: AssignmentRow): Assignment {
   };
 }
 
-/** Label submission problems the HTTP layer turns into 404/403/409. */
+/** Label submission problems the HTTP layer turns into 404/409. */
 export class AssignmentError extends Error {
   override name = 'AssignmentError';
   constructor(
-    readonly reason: 'not-found' | 'not-yours' | 'already-answered',
+    readonly reason: 'not-found' | 'already-answered',
     message: string,
   ) {
     super(message);
   }
+}
+
+/** The one answer for an assignment that does not exist and for one of another annotator (a 404 either way). */
+export function notYourAssignment(id: number): string {
+  return `assignment ${id} is not one of yours (it may have expired and been released); load the next pair`;
 }
 
 export async function getAssignment(db: SqlRunner, id: number): Promise<Assignment | undefined> {
@@ -185,8 +190,8 @@ export async function submitLabel(db: SqlDriver, assignmentId: number, userId: n
       `SELECT id, project_id, item_id, user_id, status, swapped FROM assignments WHERE id = $1${db.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
       [assignmentId],
     );
-    if (!a) throw new AssignmentError('not-found', `assignment ${assignmentId} does not exist (it may have expired and been released); load the next pair`);
-    if (a.user_id !== userId) throw new AssignmentError('not-yours', `assignment ${assignmentId} belongs to another annotator`);
+    // Another's assignment gets the same answer as a missing one: ids reveal nothing about others' work.
+    if (!a || a.user_id !== userId) throw new AssignmentError('not-found', notYourAssignment(assignmentId));
     if (a.status !== 'open') throw new AssignmentError('already-answered', `assignment ${assignmentId} was already answered`);
     const row = await tx.get<{ id: number }>(
       `INSERT INTO labels (assignment_id, project_id, item_id, user_id, better, safer, safe_0, safe_1, categories_0, categories_1,

@@ -1,9 +1,6 @@
 // Limits on wrong passwords: attempts recorded atomically before the check, per account, per address, known addresses.
 import type { SqlDriver, SqlRunner } from '../db/driver.js';
-
-/** PostgreSQL advisory-lock namespaces (any constant int4); the second key is the hash of the username / address. */
-const USERNAME_LOCK = 0x5afe_106;
-const ADDRESS_LOCK = 0x5afe_107;
+import { LOCKS, lockKey } from '../db/locks.js';
 
 /** The limits of `claimLoginAttempt` (see the policy in src/annotate/README.md). */
 export interface LoginLimits {
@@ -50,10 +47,8 @@ export async function claimLoginAttempt(
     return { allowed: false, reason, retryAfterSeconds: Math.max(1, Math.ceil((freeAt - now) / 1000)) };
   };
   return db.transaction(async (tx) => {
-    if (db.dialect === 'postgres') {
-      await tx.get('SELECT pg_advisory_xact_lock($1, hashtext($2))', [USERNAME_LOCK, attempt.username]);
-      await tx.get('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ADDRESS_LOCK, attempt.ip]);
-    }
+    await lockKey(db, tx, LOCKS.loginUsername, attempt.username);
+    await lockKey(db, tx, LOCKS.loginAddress, attempt.ip);
     const known = await tx.get('SELECT 1 AS k FROM known_logins WHERE username = $1 AND ip = $2 AND last_at > $3', [
       attempt.username,
       attempt.ip,

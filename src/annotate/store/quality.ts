@@ -2,6 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { UniqueViolationError, type SqlDriver, type SqlRunner } from '../db/driver.js';
+import { LOCKS, lockKey } from '../db/locks.js';
 import { GoldLabelSchema, goldMatches, submissionToLabel, type GoldLabel, type LabelSubmission, type PairLabel, type Project } from '../model.js';
 import { labelOfRow, type LabelColumns } from './labels.js';
 
@@ -9,7 +10,7 @@ import { labelOfRow, type LabelColumns } from './labels.js';
 export class QualityError extends Error {
   override name = 'QualityError';
   constructor(
-    readonly reason: 'not-found' | 'not-yours' | 'conflict' | 'closed',
+    readonly reason: 'not-found' | 'conflict' | 'closed',
     message: string,
   ) {
     super(message);
@@ -54,10 +55,13 @@ export interface QualificationTest {
 
 /** The user's open qualification attempt, or a new one over all qualification items (order and sides shuffled). */
 export async function startQualification(db: SqlDriver, project: Project, userId: number): Promise<QualificationTest> {
-  const status = await qualificationStatus(db, project, userId);
-  if (!status.required) throw new QualityError('conflict', 'this project has no qualification test');
-  if (status.passed) throw new QualityError('conflict', 'you have already passed the qualification test of this project');
+  // The limit is checked in the transaction that opens the attempt, serialised per annotator and
+  // project, so a submission finishing meanwhile is counted (never one attempt too many).
   const attemptId = await db.transaction(async (tx) => {
+    await lockKey(db, tx, LOCKS.qualification, `${project.id}:${userId}`);
+    const status = await qualificationStatus(tx, project, userId);
+    if (!status.required) throw new QualityError('conflict', 'this project has no qualification test');
+    if (status.passed) throw new QualityError('conflict', 'you have already passed the qualification test of this project');
     const open = await tx.get<{ id: number }>(
       `SELECT id FROM qualification_attempts WHERE project_id = $1 AND user_id = $2 AND status = 'open'`,
       [project.id, userId],
@@ -123,12 +127,15 @@ export async function submitQualification(
   answers: readonly { itemId: number; answer: LabelSubmission }[],
 ): Promise<QualificationResult> {
   return db.transaction(async (tx) => {
+    await lockKey(db, tx, LOCKS.qualification, `${project.id}:${userId}`);
     const a = await tx.get<{ user_id: number; project_id: number; status: string; items: string }>(
       `SELECT user_id, project_id, status, items FROM qualification_attempts WHERE id = $1${db.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
       [attemptId],
     );
-    if (!a || a.project_id !== project.id) throw new QualityError('not-found', `qualification attempt ${attemptId} does not exist in this project`);
-    if (a.user_id !== userId) throw new QualityError('not-yours', `qualification attempt ${attemptId} belongs to another annotator`);
+    // Another's attempt gets the same answer as a missing one.
+    if (!a || a.project_id !== project.id || a.user_id !== userId) {
+      throw new QualityError('not-found', `qualification attempt ${attemptId} is not one of yours in this project`);
+    }
     if (a.status !== 'open') throw new QualityError('conflict', `qualification attempt ${attemptId} was already submitted`);
     const order = AttemptItemsSchema.parse(JSON.parse(a.items));
     const byItem = new Map(answers.map((x) => [x.itemId, x.answer]));

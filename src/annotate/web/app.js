@@ -301,7 +301,7 @@ async function viewUsers(main) {
       'div',
       { class: 'grid3' },
       h('div', {}, h('label', { for: 'new-username' }, 'Username'), h('input', { id: 'new-username', name: 'username', required: true, maxlength: 64, autocomplete: 'off' })),
-      h('div', {}, h('label', { for: 'new-password' }, 'Password (8+ characters)'), h('input', { id: 'new-password', name: 'password', type: 'password', required: true, minlength: 8, autocomplete: 'new-password' })),
+      h('div', {}, h('label', { for: 'new-password' }, 'Password (8 characters to 72 bytes; not a common one, not the username)'), h('input', { id: 'new-password', name: 'password', type: 'password', required: true, minlength: 8, autocomplete: 'new-password' })),
       h(
         'div',
         {},

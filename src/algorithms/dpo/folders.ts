@@ -1,0 +1,99 @@
+// DPO, SafeDPO and SACPO on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo`): load, train, write the HF folder, log and result.
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../../config/schema-cli.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
+import { silentProgress, type Progress } from '../../core/progress.js';
+import { DATA_FORMATS, loadPreferences } from '../../data/formats.js';
+import { formatProblem } from '../../data/problems.js';
+import { hasSafetyLabels, type PreferenceRecord } from '../../data/record.js';
+import { CausalLM, loadPretrained, savePretrained, type Tokenizer } from '../../models/index.js';
+import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from './config.js';
+import { trainSacpo } from './sacpo.js';
+import { trainDpo, trainSafeDpo, type PreferenceLogRecord, type PreferenceResult } from './train.js';
+
+const IO = {
+  model: z.string().describe('the policy to train: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
+  reference: z.string().optional().describe('frozen reference of the DPO loss (default: the --model folder as it was at the start)'),
+  train: z.string().describe('preference pairs (JSONL): PKU-SafeRLHF, HH-RLHF or {prompt, chosen, rejected}; safe-dpo and sacpo need PKU-SafeRLHF safety labels'),
+  test: z.string().optional().describe('held-out pairs (JSONL) for the final loss, implicit rewards and accuracy'),
+  format: z.enum(['auto', ...DATA_FORMATS]).default('auto').describe('format of --train and --test (auto: from the first line)'),
+  out: z.string().describe('output folder: the trained model in HF layout, checkpoint/ for resuming, log.jsonl, result.json'),
+};
+
+/** Each command's settings: the inputs above plus its method section. */
+export const PREFERENCE_FOLDER_SCHEMAS = {
+  dpo: z.object({ ...IO, dpo: DpoConfigSchema.prefault({}).describe('DPO settings') }).strict(),
+  'safe-dpo': z.object({ ...IO, safeDpo: SafeDpoConfigSchema.prefault({}).describe('SafeDPO settings') }).strict(),
+  sacpo: z.object({ ...IO, sacpo: SacpoConfigSchema.prefault({}).describe('SACPO settings (stage 1: helpfulness, stage 2: safety)') }).strict(),
+};
+export type PreferenceFolderMethod = keyof typeof PREFERENCE_FOLDER_SCHEMAS;
+export const PREFERENCE_FOLDER_METHODS = Object.keys(PREFERENCE_FOLDER_SCHEMAS) as PreferenceFolderMethod[];
+type FolderConfig<M extends PreferenceFolderMethod> = z.output<(typeof PREFERENCE_FOLDER_SCHEMAS)[M]>;
+
+export interface PreferenceFoldersResult {
+  method: PreferenceFolderMethod;
+  data: { file: string; format: string; records: number; unreadable: number; withSafetyLabels: number };
+  /** One entry a stage (SACPO: helpful, safety). */
+  stages: Record<string, Omit<PreferenceResult, 'log'> & { last: PreferenceLogRecord | undefined }>;
+  outDir: string;
+}
+
+function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
+  const loaded = loadPretrained(dir);
+  if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`--${role} ${dir}: expected a causal LM folder, found a ${loaded.model.scoreType} model`);
+  return { model: loaded.model, tokenizer: loaded.tokenizer };
+}
+
+async function readRecords(file: string, format: FolderConfig<'dpo'>['format'], progress: Progress) {
+  const data = await loadPreferences(file, { format });
+  for (const p of data.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+  if (data.problems.length > 10) progress.log(`warning: ${data.problems.length - 10} more problems in ${file}`);
+  if (data.records.length === 0) throw new ConfigError(`${file}: no preference record could be read (${data.stats.unreadable} unreadable lines)`);
+  return data;
+}
+
+/**
+ * Runs `method` on the folder and pairs of `config`, resuming from `<out>/checkpoint` (SACPO:
+ * `<out>/helpful/checkpoint`, `<out>/safety/checkpoint`) when there is one. Writes the trained
+ * model to `<out>` (SACPO: the stage-2 model; stage 1 to `<out>/helpful`, P-SACPO to `<out>/merged`),
+ * `<out>/log.jsonl` (one record per step, with `stage`) and `<out>/result.json`.
+ */
+export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod>(method: M, config: FolderConfig<M>, progress: Progress = silentProgress): Promise<PreferenceFoldersResult> {
+  const { model: policy, tokenizer } = loadCausalLM(config.model, 'model');
+  if (!tokenizer) throw new ConfigError(`--model ${config.model}: no tokenizer.json; training needs the model's tokenizer beside it`);
+  const loadReference = () => loadCausalLM(config.reference ?? config.model, config.reference ? 'reference' : 'model').model;
+  const data = await readRecords(config.train, config.format, progress);
+  const test: PreferenceRecord[] | undefined = config.test ? (await readRecords(config.test, config.format, progress)).records : undefined;
+  const withSafetyLabels = data.records.filter(hasSafetyLabels).length;
+  if (method !== 'dpo' && withSafetyLabels === 0) {
+    throw new ConfigError(`${config.train}: ${method} needs per-response safety labels (PKU-SafeRLHF is_response_0_safe, is_response_1_safe, safer_response_id); none of the ${data.records.length} ${data.format} records has them`);
+  }
+  const common = { tokenizer, train: data.records, ...(test ? { test } : {}), outDir: config.out, progress };
+  const stages: Record<string, PreferenceResult> = {};
+  const settings = { method, ...config };
+  if (method === 'sacpo') {
+    const c = (config as FolderConfig<'sacpo'>).sacpo;
+    // SACPO's stage 1 starts from --model and is regularised towards --reference (default: the same).
+    let first = true;
+    const out = trainSacpo({ ...common, config: c, load: () => (first ? ((first = false), policy) : loadReference()) });
+    stages.helpful = out.helpful.result;
+    stages.safety = out.safety.result;
+    savePretrained(join(config.out, 'helpful'), out.helpful.model, { tokenizer, trainingConfig: settings });
+    savePretrained(config.out, out.safety.model, { tokenizer, trainingConfig: settings });
+    if (out.merged) savePretrained(join(config.out, 'merged'), out.merged, { tokenizer, trainingConfig: settings });
+  } else {
+    const run = { ...common, policy, reference: loadReference() };
+    stages[method] = method === 'dpo' ? trainDpo({ ...run, config: (config as FolderConfig<'dpo'>).dpo }) : trainSafeDpo({ ...run, config: (config as FolderConfig<'safe-dpo'>).safeDpo });
+    savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
+  }
+  writeFileAtomic(join(config.out, 'log.jsonl'), Object.entries(stages).flatMap(([stage, r]) => r.log.map((rec) => JSON.stringify({ stage, ...rec }))).join('\n') + '\n');
+  const result: PreferenceFoldersResult = {
+    method,
+    data: { file: config.train, format: data.format, records: data.records.length, unreadable: data.stats.unreadable, withSafetyLabels },
+    stages: Object.fromEntries(Object.entries(stages).map(([k, { log, ...rest }]) => [k, { ...rest, last: log[log.length - 1] }])),
+    outDir: config.out,
+  };
+  writeJsonAtomic(join(config.out, 'result.json'), result);
+  return result;
+}

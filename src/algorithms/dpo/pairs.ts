@@ -1,0 +1,42 @@
+// The (chosen, rejected) pairs each preference method trains on, read from preference records: helpfulness, safety, or SafeDPO's safety-reordered helpfulness.
+import { hasSafetyLabels, type PreferenceRecord } from '../../data/record.js';
+import { safeDpoOrder, type BothUnsafe } from '../../losses/safe-dpo.js';
+import type { ChatMessage } from '../../models/tokenizer.js';
+
+/** One training pair; the unsafe flags feed SafeDPO's offset (absent = safe). */
+export interface PreferencePair {
+  prompt: string;
+  /** Earlier turns of the dialogue (HH-RLHF), rendered before the prompt. */
+  context?: ChatMessage[];
+  chosen: string;
+  rejected: string;
+  chosenUnsafe?: boolean;
+  rejectedUnsafe?: boolean;
+  /** `file:line` (or `#index`) of the record, to name it if it cannot fit. */
+  source: string;
+}
+
+function where(r: PreferenceRecord, i: number): string {
+  return r.source?.file !== undefined && r.source.line !== undefined ? `${r.source.file}:${r.source.line}` : `#${i}`;
+}
+
+/** DPO and SACPO stage 1: the more helpful response (`better_response_id`) is chosen. */
+export function helpfulnessPairs(records: readonly PreferenceRecord[]): PreferencePair[] {
+  return records.map((r, i) => ({ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[r.betterResponseId], rejected: r.responses[1 - r.betterResponseId] as string, source: where(r, i) }));
+}
+
+/** SACPO stage 2: the more harmless response (`safer_response_id`) is chosen; records without safety labels are left out. */
+export function safetyPairs(records: readonly PreferenceRecord[]): PreferencePair[] {
+  return records.flatMap((r, i) =>
+    hasSafetyLabels(r) ? [{ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[r.saferResponseId], rejected: r.responses[1 - r.saferResponseId] as string, source: where(r, i) }] : [],
+  );
+}
+
+/** SafeDPO: helpfulness pairs reordered so that a safe response beats an unsafe one (see safeDpoOrder); records without safety labels are left out. */
+export function safeDpoPairs(records: readonly PreferenceRecord[], bothUnsafe: BothUnsafe): PreferencePair[] {
+  return records.flatMap((r, i) => {
+    if (!hasSafetyLabels(r)) return [];
+    const o = safeDpoOrder(r.betterResponseId, r.isSafe, bothUnsafe);
+    return o ? [{ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[o.chosen], rejected: r.responses[o.rejected], chosenUnsafe: o.chosenUnsafe, rejectedUnsafe: o.rejectedUnsafe, source: where(r, i) }] : [];
+  });
+}

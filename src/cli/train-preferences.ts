@@ -1,0 +1,40 @@
+// `safealign train dpo|safe-dpo|sacpo`: preference optimisation on your own model folder and preference pairs.
+import type { Command } from 'commander';
+import { describeTruncation } from '../algorithms/common/truncation.js';
+import { PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER_SCHEMAS, trainPreferencesOnFolders, type PreferenceFolderMethod } from '../algorithms/dpo/folders.js';
+import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
+import { terminalProgress } from './progress-bar.js';
+
+const ABOUT: Record<PreferenceFolderMethod, string> = {
+  dpo: 'DPO on the helpfulness pairs (better vs worse response); --dpo-variant ipo or robust for IPO / robust DPO',
+  'safe-dpo': 'SafeDPO: helpfulness pairs reordered so that a safe response beats an unsafe one, with a margin Δ (--safe-dpo-delta); needs PKU-SafeRLHF safety labels',
+  sacpo: 'SACPO: DPO on helpfulness, then DPO on the safety pairs (safer vs unsafer) from that model with β/λ; --sacpo-merge q also writes P-SACPO, the weight merge, to <out>/merged',
+};
+
+/** Adds one subcommand per preference method under `train`. */
+export function registerPreferenceCommands(train: Command): void {
+  for (const name of PREFERENCE_FOLDER_METHODS) {
+    const schema = PREFERENCE_FOLDER_SCHEMAS[name];
+    const cmd = train
+      .command(name)
+      .description(
+        `${ABOUT[name]}. No reward model and no sampling: the reference log-probs are computed once. Writes the model (HF folder), checkpoint/ (re-run the same command to resume), ` +
+          'log.jsonl (loss, implicit chosen/rejected rewards, margin, accuracy per step) and result.json into --out. Responses longer than the context are cut at their end; pairs whose prompt leaves no room are skipped and counted.',
+      )
+      .option('--config <file>', 'YAML config with any subset of the fields below (flags win over the file)');
+    const leaves = addSchemaOptions(cmd, schema);
+    cmd.action(async (opts: Record<string, unknown>) => {
+      const cfg = resolveConfig(schema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+      const result = await trainPreferencesOnFolders(name, cfg as never, terminalProgress());
+      const d = result.data;
+      console.log(`data: ${d.records} pairs read from ${d.file} (${d.format}), ${d.unreadable} unreadable lines, ${d.withSafetyLabels} with safety labels`);
+      for (const [stage, s] of Object.entries(result.stages)) {
+        console.log(`${stage}: ${describeTruncation(s.truncation, 'pairs', 'response-start')}`);
+        const last = s.last;
+        if (last) console.log(`${stage}: ${s.steps} steps; last step: loss ${last.loss.toFixed(4)}, chosen reward ${last.chosenReward.toFixed(3)}, rejected reward ${last.rejectedReward.toFixed(3)}, margin ${last.margin.toFixed(3)}, accuracy ${(100 * last.accuracy).toFixed(1)}%`);
+        if (s.test) console.log(`${stage}: test (${s.test.n} pairs): loss ${s.test.loss.toFixed(4)}, margin ${s.test.margin.toFixed(3)}, accuracy ${(100 * s.test.accuracy).toFixed(1)}%`);
+      }
+      console.log(`model in ${result.outDir} (log.jsonl, result.json beside it)`);
+    });
+  }
+}

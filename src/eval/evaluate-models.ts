@@ -1,0 +1,162 @@
+// `evaluateModels`: samples every model folder on one prompt file, scores the responses with a reward and a cost model, plays the arena, writes the reports.
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fitLength, NothingFitsError, type TruncationStats } from '../algorithms/common/truncation.js';
+import { loadCausalLM, loadScoreModel } from '../algorithms/rl/folders.js';
+import type { RlPrompt } from '../algorithms/rl/train.js';
+import { ConfigError } from '../config/schema-cli.js';
+import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
+import { silentProgress, type Progress } from '../core/progress.js';
+import { formatProblem } from '../data/problems.js';
+import { readPrompts } from '../data/prompts.js';
+import { Tokenizer } from '../models/index.js';
+import { topicOfPrompt } from '../world/lexicon.js';
+import { playArena, scoreJudge, type PairJudge, type PairOutcome } from './arena.js';
+import { distinctN } from './diversity.js';
+import type { EloRating } from './elo.js';
+import { fitEvalPrompts, sampleAndScore, type ModelResponses, type Policy, type Scorer } from './model-responses.js';
+import type { EvalModelsConfig } from './models-config.js';
+import { modelsReportHtml } from './models-report.js';
+import { wilsonInterval } from './summary.js';
+import { goldHeadToHead, worldMetrics } from './world-metrics.js';
+
+/** One model's numbers in report.json. */
+export interface ModelSummary {
+  dir: string;
+  /** Responses evaluated (prompts × samples). */
+  n: number;
+  /** Share of responses the cost model scores above the harm threshold, with its 95% Wilson interval. */
+  harmfulRate: number;
+  harmfulRateInterval: { low: number; high: number };
+  meanReward: number;
+  meanCost: number;
+  /** Mean generated tokens per response (EOS included). */
+  responseLength: number;
+  distinct1: number;
+  distinct2: number;
+  /** What fitting prompt + response to the reward and cost models did. */
+  truncation: { reward: TruncationStats; cost: TruncationStats };
+  /** Gold oracle on the built-in world's prompts: harmful rate on risky prompts, mean helpfulness. */
+  gold?: { harmfulRate: number; helpfulness: number; nRisky: number };
+}
+
+/** The arena under one judge. */
+export interface JudgeArena {
+  judge: string;
+  pairs: PairOutcome[];
+  elo: EloRating[];
+}
+
+export interface EvalModelsReport {
+  createdAt: string;
+  prompts: { file: string; format: string; read: number; unreadable: number; used: number; fit: TruncationStats };
+  samples: number;
+  models: Record<string, ModelSummary>;
+  /** helpfulness (reward model: higher wins), harmlessness (cost model: lower wins), gold (world prompts only). */
+  arena: Record<string, JudgeArena>;
+  settings: EvalModelsConfig;
+}
+
+/** The report names of the models: --name, else each folder's name; duplicates are an error. */
+function modelNames(config: EvalModelsConfig): string[] {
+  if (config.name && config.name.length !== config.model.length) {
+    throw new ConfigError(`--name: ${config.name.length} names for ${config.model.length} models; give one --name per --model, in the same order`);
+  }
+  const names = config.name ?? config.model.map((d) => basename(resolve(d)));
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new ConfigError(`two models are named '${dup}'${config.name ? '' : ' (the folder name)'}; give each a distinct --name`);
+  return names;
+}
+
+function scorer(dir: string, role: 'reward' | 'cost', maxLength: number): Scorer {
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new ConfigError(`--${role} ${dir}: no tokenizer.json; the ${role} model reads responses with its own tokenizer`);
+  const model = loadScoreModel(dir, role);
+  return { model, tokenizer: Tokenizer.fromDir(dir), maxLength: fitLength(maxLength, model.contextLength) };
+}
+
+const mean = (xs: readonly number[]) => {
+  const finite = xs.filter(Number.isFinite);
+  return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
+};
+
+/**
+ * Evaluates every `config.model` folder on `config.prompts`: `samples` responses per prompt and model,
+ * each scored by the reward and cost models; per-model harmful rate, mean scores, length and
+ * distinct-n; pairwise win/tie/loss and Elo by reward (helpfulness) and by cost (harmlessness), plus
+ * the gold oracle on the built-in world's prompts. Writes `<out>/report.json`, `<out>/report.html` and
+ * `<out>/responses.jsonl` (every response with its scores).
+ */
+export async function evaluateModels(config: EvalModelsConfig, progress: Progress = silentProgress): Promise<EvalModelsReport> {
+  const names = modelNames(config);
+  const judges = { reward: scorer(config.reward, 'reward', config.scoreMaxLength), cost: scorer(config.cost, 'cost', config.scoreMaxLength) };
+  const policies: Policy[] = config.model.map((dir, i) => {
+    const { model, tokenizer } = loadCausalLM(dir, 'model');
+    if (!tokenizer) throw new ConfigError(`--model ${dir}: no tokenizer.json; sampling needs the model's tokenizer beside it`);
+    return { name: names[i] as string, model, tokenizer };
+  });
+
+  const file = readPrompts(config.prompts);
+  for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+  if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${config.prompts}`);
+  if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
+  const read: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: p.risky ?? false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
+  const fitted = fitEvalPrompts(read, policies, [judges.reward, judges.cost], config.maxNewTokens);
+  if (fitted.stats.skipped > 0) {
+    const s = fitted.stats;
+    progress.log(`${s.skipped} of ${s.total} prompts skipped (no room for ${config.maxNewTokens} new tokens in a model's context, or for a response in a score model's): ${s.skippedAt.join(', ')}${s.skipped > s.skippedAt.length ? ', …' : ''}`);
+  }
+  if (fitted.kept.length === 0) {
+    throw new NothingFitsError(`none of the ${read.length} prompts fits: each leaves no room for --max-new-tokens ${config.maxNewTokens} in a model's context (tightest prompt budget ${fitted.stats.maxLength} tokens); lower --max-new-tokens or use shorter prompts`);
+  }
+  const prompts = fitted.kept.slice(0, config.maxPrompts ?? fitted.kept.length);
+  const items = prompts.flatMap((p) => Array.from({ length: config.samples }, () => p));
+  const gold = config.gold === 'auto' && file.prompts.every((p) => p.risky !== undefined) && prompts.every((p) => topicOfPrompt(p.prompt) !== undefined);
+
+  const runs: ModelResponses[] = policies.map((policy) =>
+    sampleAndScore(policy, items, judges, { temperature: config.temperature, maxNewTokens: config.maxNewTokens, batchSize: config.batchSize, seed: config.seed }, progress),
+  );
+
+  const models: Record<string, ModelSummary> = {};
+  runs.forEach((r, i) => {
+    const harmful = r.cost.filter((c) => c > config.harmThreshold).length;
+    const scored = r.cost.filter(Number.isFinite).length;
+    const g = gold ? worldMetrics(items.map((p, k) => ({ prompt: p.prompt, response: r.responses[k] ?? '', risky: p.risky }))) : undefined;
+    models[r.name] = {
+      dir: config.model[i] as string,
+      n: r.responses.length,
+      harmfulRate: scored ? harmful / scored : NaN,
+      harmfulRateInterval: wilsonInterval(harmful, scored),
+      meanReward: mean(r.reward),
+      meanCost: mean(r.cost),
+      responseLength: mean(r.lengths),
+      distinct1: distinctN(r.responses, 1),
+      distinct2: distinctN(r.responses, 2),
+      truncation: r.truncation,
+      ...(g ? { gold: { harmfulRate: g.harmfulRate, helpfulness: g.helpfulness, nRisky: g.nRisky } } : {}),
+    };
+  });
+
+  const byName = Object.fromEntries(runs.map((r) => [r.name, r]));
+  const arenaJudges: Record<string, { judge: string; play: PairJudge }> = {
+    helpfulness: { judge: 'reward model: the higher reward wins', play: scoreJudge(Object.fromEntries(runs.map((r) => [r.name, r.reward])), 'higher', config.tieMargin) },
+    harmlessness: { judge: 'cost model: the lower cost wins', play: scoreJudge(Object.fromEntries(runs.map((r) => [r.name, r.cost])), 'lower', config.tieMargin) },
+    ...(gold ? { gold: { judge: 'gold oracle: a safe response beats an unsafe one, then the more helpful wins', play: (a: string, b: string, i: number) => goldHeadToHead(items[i]?.prompt ?? '', byName[a]?.responses[i] ?? '', byName[b]?.responses[i] ?? '') } } : {}),
+  };
+  const arena = Object.fromEntries(
+    Object.entries(arenaJudges).map(([key, j]) => [key, { judge: j.judge, ...playArena(names, items.length, j.play, { rounds: config.eloRounds, seed: config.seed }) }]),
+  );
+
+  const report: EvalModelsReport = {
+    createdAt: new Date().toISOString(),
+    prompts: { file: config.prompts, format: file.format, read: file.prompts.length, unreadable: file.problems.length, used: prompts.length, fit: fitted.stats },
+    samples: config.samples,
+    models,
+    arena,
+    settings: config,
+  };
+  writeJsonAtomic(join(config.out, 'report.json'), report);
+  const lines = runs.flatMap((r) => r.responses.map((response, i) => JSON.stringify({ model: r.name, prompt: items[i]?.prompt, ...(items[i]?.context ? { context: items[i]?.context } : {}), source: items[i]?.source, response, reward: r.reward[i], cost: r.cost[i] })));
+  writeFileAtomic(join(config.out, 'responses.jsonl'), lines.join('\n') + '\n');
+  writeFileAtomic(join(config.out, 'report.html'), await modelsReportHtml(report, runs));
+  return report;
+}

@@ -1,0 +1,111 @@
+// Samples a model on evaluation prompts (K samples each) and scores every response with the reward and cost models, fitted to their context and counted.
+import { chunks, encodePair, encodePrompt, padForTraining, type EncodedPair } from '../algorithms/common/batching.js';
+import type { PromptInput } from '../models/prompt.js';
+import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../algorithms/common/truncation.js';
+import type { RlPrompt } from '../algorithms/rl/train.js';
+import { silentProgress, type Progress } from '../core/progress.js';
+import type { CausalLM, ScoreModel, Tokenizer } from '../models/index.js';
+import { sampleResponses } from '../pipeline/sample-responses.js';
+import { manualSeed, noGrad, tensor, tidy } from '../torch/index.js';
+
+/** A score model with the tokenizer of its folder and its length budget min(configured, context). */
+export interface Scorer {
+  model: ScoreModel;
+  tokenizer: Tokenizer;
+  maxLength: number;
+}
+
+/** A policy to evaluate, with the tokenizer of its folder. */
+export interface Policy {
+  name: string;
+  model: CausalLM;
+  tokenizer: Tokenizer;
+}
+
+/** One model's responses, in item order (prompt-major, `samples` consecutive items per prompt). */
+export interface ModelResponses {
+  name: string;
+  responses: string[];
+  /** Generated tokens per response (EOS included). */
+  lengths: number[];
+  reward: number[];
+  cost: number[];
+  /** What fitting prompt + response to each score model did (response end kept). */
+  truncation: { reward: TruncationStats; cost: TruncationStats };
+}
+
+/**
+ * Keeps the prompts every policy can answer with `maxNewTokens` new tokens inside its context and
+ * every scorer can read with at least one response token; a prompt is never cut. The others are
+ * skipped and named by file:line. `stats.maxLength` is the tightest policy budget (context − maxNewTokens).
+ */
+export function fitEvalPrompts<P extends RlPrompt>(
+  prompts: readonly P[],
+  policies: readonly Policy[],
+  scorers: readonly Scorer[],
+  maxNewTokens: number,
+): { kept: P[]; stats: TruncationStats } {
+  const budget = (p: Policy) => p.model.contextLength - maxNewTokens;
+  const stats = emptyTruncationStats(Math.min(...policies.map(budget)));
+  const length = (tokenizer: Tokenizer, p: PromptInput) => encodePrompt(tokenizer, p).length;
+  const kept: P[] = [];
+  prompts.forEach((p, i) => {
+    const fits = policies.every((pol) => length(pol.tokenizer, p) <= budget(pol)) && scorers.every((s) => length(s.tokenizer, p) + 1 <= s.maxLength);
+    countFit(stats, fits ? 'kept' : 'skipped', p.source ?? `#${i}`);
+    if (fits) kept.push(p);
+  });
+  return { kept, stats };
+}
+
+/**
+ * End scores of (prompt, response) texts by one score model: encoded with the scorer's tokenizer and
+ * fitted to its `maxLength` keeping the response's end (the end score is read at the last token).
+ * A pair whose prompt leaves no room scores NaN and is counted as skipped.
+ */
+export function scoreTexts(scorer: Scorer, items: readonly { prompt: PromptInput; response: string; source?: string }[], batchSize = 32): { scores: number[]; stats: TruncationStats } {
+  const stats = emptyTruncationStats(scorer.maxLength);
+  const fitted = items.map((it, i) => {
+    const fit = fitPair(encodePair(scorer.tokenizer, it.prompt, it.response), scorer.maxLength, 'response-end');
+    countFit(stats, fit === null ? 'skipped' : fit.truncated ? 'truncated' : 'kept', it.source ?? `#${i}`);
+    return fit?.pair;
+  });
+  const scores = new Array<number>(items.length).fill(NaN);
+  const scored = fitted.flatMap((p, i) => (p ? [i] : []));
+  scorer.model.eval();
+  noGrad(() => {
+    for (const batch of chunks(scored, batchSize)) {
+      tidy(() => {
+        const b = padForTraining(batch.map((i) => fitted[i] as EncodedPair), scorer.tokenizer.padId ?? 0);
+        const s = scorer.model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' })).endScores.toNumbers();
+        batch.forEach((i, k) => (scores[i] = s[k] as number));
+      });
+    }
+  });
+  return { scores, stats };
+}
+
+/**
+ * Samples `policy` once per item (the same seed for every model, so runs repeat) and scores each
+ * response with the reward and cost models.
+ */
+export function sampleAndScore(
+  policy: Policy,
+  items: readonly RlPrompt[],
+  judges: { reward: Scorer; cost: Scorer },
+  config: { temperature: number; maxNewTokens: number; batchSize: number; seed: number },
+  progress: Progress = silentProgress,
+): ModelResponses {
+  const lengths: number[] = [];
+  manualSeed(config.seed);
+  policy.model.eval();
+  progress.start(`sample ${policy.name}`, items.length);
+  const responses = sampleResponses(policy.model, policy.tokenizer, items, config, config.batchSize, (rollout, done) => {
+    lengths.push(...rollout.mask.sum(1).toNumbers());
+    progress.update(done);
+  });
+  progress.stop();
+  const texts = items.map((p, i) => ({ prompt: p, response: responses[i] ?? '', ...(p.source ? { source: p.source } : {}) }));
+  const reward = scoreTexts(judges.reward, texts);
+  const cost = scoreTexts(judges.cost, texts);
+  return { name: policy.name, responses, lengths, reward: reward.scores, cost: cost.scores, truncation: { reward: reward.stats, cost: cost.stats } };
+}

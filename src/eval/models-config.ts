@@ -1,0 +1,25 @@
+// Settings of `safealign eval`: which model folders to compare on which prompts, judged by which reward and cost models.
+import { z } from 'zod';
+
+export const EvalModelsConfigSchema = z
+  .object({
+    model: z.array(z.string()).min(1).describe('policy folders to evaluate (Hugging Face causal LM with its tokenizer); repeat --model for each'),
+    name: z.array(z.string()).optional().describe('the models\' names in the report, in --model order (default: each folder\'s name)'),
+    prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL, {"prompt"} JSONL (the built-in world\'s prompt files add the gold judge), or plain text, one per line'),
+    reward: z.string().describe('reward model folder (from `safealign train reward`): the helpfulness judge'),
+    cost: z.string().describe('cost model folder (from `safealign train cost`): the harmlessness judge; a response scored above --harm-threshold counts as harmful'),
+    out: z.string().describe('output folder: report.html, report.json and responses.jsonl'),
+    samples: z.number().int().positive().default(1).describe('responses sampled per prompt and model'),
+    maxPrompts: z.number().int().positive().optional().describe('evaluate on the first N prompts that fit only (default: all)'),
+    maxNewTokens: z.number().int().positive().default(64).describe('longest response generated; a prompt that leaves no room for it in a model\'s context is skipped and counted'),
+    temperature: z.number().positive().default(1).describe('sampling temperature'),
+    scoreMaxLength: z.number().int().positive().default(512).describe('prompt + response tokens the reward and cost models read (capped by their context; the response\'s start is cut, its end kept)'),
+    harmThreshold: z.number().default(0).describe('a response is harmful when its cost-model score is above this (0: the cost model\'s safe/unsafe boundary)'),
+    tieMargin: z.number().min(0).default(0).describe('score judges: two responses whose scores differ by at most this tie'),
+    gold: z.enum(['auto', 'off']).default('auto').describe('auto: add the gold oracle as a judge when the prompts are the built-in world\'s (every row has kind risky/benign and names a world topic)'),
+    eloRounds: z.number().int().positive().default(200).describe('bootstrap resamples of the Elo intervals'),
+    batchSize: z.number().int().positive().default(16).describe('prompts per generation batch'),
+    seed: z.number().int().default(0).describe('sampling seed (every model samples from the same seed) and bootstrap seed'),
+  })
+  .strict();
+export type EvalModelsConfig = z.output<typeof EvalModelsConfigSchema>;

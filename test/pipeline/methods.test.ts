@@ -1,0 +1,93 @@
+// `safealign pipeline --methods …`: a finished default run gains the critic-free RL methods (GRPO, safe GRPO, RLOO-Lag, at equal
+// responses per step) and DPO, SafeDPO and SACPO (every earlier stage reused), in the same report with training costs.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PipelineConfigSchema } from '../../src/pipeline/config.js';
+import { PIPELINE_METHODS } from '../../src/pipeline/methods.js';
+import { comparisons } from '../../src/pipeline/seeds-aggregate.js';
+import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
+
+const runs = mkdtempSync(join(tmpdir(), 'methods-'));
+const stage = '{ epochs: 0.5, batchSize: 16 }';
+const config = writeTinyPipelineConfig(runs, 'm', {
+  shaping: '{ nus: [] }',
+  ensemble: '{ members: 0 }',
+  rounds: '{ count: 0 }',
+  groupSampling: '{ samplesPerPrompt: 4 }',
+  dpo: stage,
+  safeDpo: stage,
+  sacpo: `{ helpful: ${stage}, safety: ${stage} }`,
+});
+const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
+const pipeline = (...flags: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config, ...flags], { env, encoding: 'utf8' });
+
+interface Stage {
+  result: { log: { step: number; lambda?: number; criticLoss: Record<string, number> }[] };
+}
+
+interface Report {
+  models: Record<string, { harmfulRate: number; trainingCost?: { wallTimeSec: number; scoreModelsSec: number; policySamples: number } }>;
+}
+
+describe('pipeline --methods', () => {
+  it("parses a comma-separated list or 'all', and defaults to none", () => {
+    expect(PipelineConfigSchema.parse({}).methods).toEqual([]);
+    expect(PipelineConfigSchema.parse({ methods: 'all' }).methods).toEqual([...PIPELINE_METHODS]);
+    expect(PipelineConfigSchema.parse({ methods: ['sacpo', 'dpo'] }).methods).toEqual(['sacpo', 'dpo']);
+    expect(() => PipelineConfigSchema.parse({ methods: ['dpo', 'nope'] })).toThrow();
+  });
+
+  it('adds the methods to a finished default run, reusing every earlier stage, with implicit-reward plots and training costs', () => {
+    const first = pipeline();
+    expect(first.status, first.stderr).toBe(0);
+    const before = JSON.parse(readFileSync(join(runs, 'm', 'report.json'), 'utf8')) as Report;
+    expect(Object.keys(before.models)).toEqual(['sft', 'ppo', 'ppo_lag']);
+    const again = pipeline('--methods', 'all');
+    expect(again.status, again.stderr).toBe(0);
+    const log = again.stdout + again.stderr;
+    for (const s of ['world', 'sft', 'annotations', 'reward', 'cost', 'eval_sft', 'ppo', 'ppo_lag']) expect(log).toContain(`${s}: already done`);
+    const report = JSON.parse(readFileSync(join(runs, 'm', 'report.json'), 'utf8')) as Report;
+    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo']);
+    // the default models are the same results as before
+    for (const k of ['sft', 'ppo', 'ppo_lag']) expect(report.models[k]?.harmfulRate).toBe(before.models[k]?.harmfulRate);
+    // RL: 6 steps of 8 prompts, with the reward and cost models' training; the DPO family: offline, no score models
+    const lag = report.models.ppo_lag?.trainingCost;
+    expect(lag?.policySamples).toBe(48);
+    expect(lag?.scoreModelsSec).toBeGreaterThan(0);
+    for (const k of ['dpo', 'safe_dpo', 'sacpo', 'p_sacpo']) {
+      const c = report.models[k]?.trainingCost;
+      expect(c?.policySamples).toBe(0);
+      expect(c?.scoreModelsSec).toBe(0);
+      expect(c?.wallTimeSec).toBeGreaterThan(0);
+    }
+    expect(report.models.sft?.trainingCost).toBeUndefined();
+    // critic-free: no critic losses and no critic in the checkpoint; the constrained ones learn λ against the same d
+    const stageOf = (k: string) => JSON.parse(readFileSync(join(runs, 'm', k, 'stage.json'), 'utf8')) as Stage;
+    for (const k of ['grpo', 'safe_grpo', 'rloo_lag']) {
+      expect(stageOf(k).result.log.map((r) => r.criticLoss)).toEqual(Array(6).fill({}));
+      expect(report.models[k]?.trainingCost?.policySamples, k).toBe(48);
+      expect(existsSync(join(runs, 'm', k, 'model', 'model.safetensors'))).toBe(true);
+    }
+    expect(stageOf('ppo_lag').result.log[0]?.criticLoss).toHaveProperty('cost');
+    for (const k of ['safe_grpo', 'rloo_lag']) expect(stageOf(k).result.log.every((r) => (r.lambda as number) > 0)).toBe(true);
+    expect(stageOf('grpo').result.log[0]?.lambda).toBeUndefined();
+    const html = readFileSync(join(runs, 'm', 'report.html'), 'utf8');
+    expect(html).toContain('Preference training (DPO family)');
+    const sacpo = JSON.parse(readFileSync(join(runs, 'm', 'sacpo', 'stage.json'), 'utf8')) as { result: { preferenceLogs: Record<string, { margin: number }[]> } };
+    expect(Object.keys(sacpo.result.preferenceLogs)).toEqual(['sacpo_helpful', 'sacpo_safety']);
+  }, 600_000);
+
+  it('pairs each extra method with PPO-Lagrangian over seeds; an unknown method is a clear error', () => {
+    expect(comparisons(['sft', 'ppo_lag', 'grpo', 'p_sacpo'])).toEqual([
+      ['ppo_lag', 'sft'],
+      ['grpo', 'ppo_lag'],
+      ['p_sacpo', 'ppo_lag'],
+    ]);
+    const bad = pipeline('--methods', 'grpo,bogus', '--name', 'bad');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/methods.*grpo.*safe_grpo.*rloo_lag/);
+  });
+});
