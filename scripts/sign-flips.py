@@ -26,6 +26,7 @@ FLIPS = {
     'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - opts.clipLow, 1 + opts.clipHigh)', 'ratio.clamp(1 + opts.clipHigh, 1 - opts.clipLow)')]),
     'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
     'cost label sign (safe = +1)': ('src/losses/cost.ts', [('return isSafe.float().mul(-2).add(1);', 'return isSafe.float().mul(2).sub(1);')], 'test/losses/cost-labels.test.ts'),
+    'score labels inverted (safe read as unsafe)': ('src/algorithms/score/items.ts', [("return tensor(items.map((it) => (it.isSafe[slot] ? 1 : 0)), { dtype: 'bool' });", "return tensor(items.map((it) => (it.isSafe[slot] ? 0 : 1)), { dtype: 'bool' });")], 'test/cli/train-data.test.ts'),
     'cost label term ascended': ('src/losses/cost.ts', [('return sign.mul(costs).logsigmoid().mean().neg();', 'return sign.mul(costs).logsigmoid().mean();')], 'test/losses/cost-labels.test.ts'),
     'arena: higher cost wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a > b : a > b)")], 'test/eval/arena.test.ts'),
     'eval scorer keeps the response start': ('src/eval/model-responses.ts', [("scorer.maxLength, 'response-end')", "scorer.maxLength, 'response-start')")], 'test/eval/model-responses.test.ts'),

@@ -45,7 +45,8 @@ export function labelsFromPreferences(records: readonly PreferenceRecord[]): Saf
 /** Files per-response labels come from: label JSONL, or PKU-SafeRLHF (each pair gives two labels). */
 export type LabelFormat = 'labels' | 'pku';
 
-async function detectLabelFormat(path: string): Promise<LabelFormat> {
+/** `labels` when the first JSON line has `is_safe`, `pku` for PKU-SafeRLHF; any other format has no safety labels (a `DataFormatError`). */
+export async function detectLabelFormat(path: string): Promise<LabelFormat> {
   for await (const item of readJsonl(path)) {
     if ('error' in item) continue;
     if (typeof item.value === 'object' && item.value !== null && 'is_safe' in item.value) return 'labels';

@@ -14,7 +14,7 @@ import { criticStreams, type RlMethod, type StreamName } from '../algorithms/rl/
 import { ppoMethod } from '../algorithms/ppo/method.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
 import { rewardShapingMethod } from '../algorithms/reward-shaping/method.js';
-import { createCausalLM, loadPretrained, savePretrained, ScoreModel, type CausalLM } from '../models/index.js';
+import { createCausalLM, formatPrompt, loadPretrained, savePretrained, ScoreModel, type CausalLM } from '../models/index.js';
 import { parseModelConfig } from '../models/hf-config.js';
 import { Tokenizer } from '../models/tokenizer.js';
 import { trainWordLevel } from '../models/tokenizer-train.js';
@@ -125,7 +125,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   await runner.run('tokenizer', () => {
     const base = trainWordLevel([], { vocabSize: 16 });
     const corpus = [
-      ...data.sftTrain.flatMap((e) => [base.applyChatTemplate([{ role: 'user', content: e.prompt }], { addGenerationPrompt: true }), e.response]),
+      ...data.sftTrain.flatMap((e) => [formatPrompt(base, e), e.response]),
       ...data.vocabulary,
     ];
     const tok = trainWordLevel(corpus, { vocabSize: 4096 });

@@ -163,3 +163,17 @@ describe("chat templates: the model folder's chat_template, or --raw", () => {
     expect((JSON.parse(readFileSync(join(dir, 'sft-raw', 'safealign_config.json'), 'utf8')) as { raw: boolean }).raw).toBe(true);
   });
 });
+
+describe('the folders above chained: SFT from PKU safe responses, reward from pairs, cost from labels', () => {
+  it('train ppo-lag on the PKU prompts with d calibrated on {prompt, response, is_safe} labels', () => {
+    const labels = join(dir, 'labels-test.jsonl');
+    const out = run(true, 'train', 'ppo-lag', '--actor', join(dir, 'sft-pku'), '--reward', join(dir, 'rm-pairs'), '--cost', join(dir, 'cm-labels'), '--prompts', pkuFile, '--threshold-from', labels, '--out', join(dir, 'lag'), '--rl-steps', '1', '--rl-prompts-per-step', '4', '--rl-mini-batch-size', '4', '--rl-max-new-tokens', '8');
+    const calibration = JSON.parse(readFileSync(join(dir, 'cm-labels', 'training_result.json'), 'utf8')) as { test: { safeMean: number; unsafeMean: number } };
+    const d = calibration.test.safeMean + 0.03 * (calibration.test.unsafeMean - calibration.test.safeMean);
+    // the cost model scores the same 40 labelled responses here as in its own --test evaluation
+    expect(out.stderr + out.stdout).toContain(`cost threshold d = ${d.toFixed(4)}, calibrated on ${labels} (40 responses: safe mean ${calibration.test.safeMean.toFixed(3)}`);
+    const result = JSON.parse(readFileSync(join(dir, 'lag', 'result.json'), 'utf8')) as { steps: number; threshold: { value: number } };
+    expect(result.steps).toBe(1);
+    expect(result.threshold.value).toBeCloseTo(d, 6);
+  });
+});

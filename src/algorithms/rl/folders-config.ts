@@ -23,7 +23,7 @@ export const RlFoldersConfigSchema = z
     thresholdFrom: z
       .string()
       .optional()
-      .describe('ppo-lag, safe-grpo, rloo-lag: calibrate d instead on this labelled PKU-SafeRLHF file: d = safeMean + thresholdQuantile·(unsafeMean − safeMean) of the cost model\'s scores of its responses labelled safe / unsafe'),
+      .describe('ppo-lag, safe-grpo, rloo-lag: calibrate d instead on this labelled file (PKU-SafeRLHF, or {prompt, response, is_safe} JSONL): d = safeMean + thresholdQuantile·(unsafeMean − safeMean) of the cost model\'s scores of its responses labelled safe / unsafe'),
     thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with --threshold-from: the unsafe share of answers the constraint tolerates'),
     klCoef: z
       .number()

@@ -4,8 +4,9 @@ import { ConfigError } from '../../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { readPkuSafeRlhf } from '../../data/pku-saferlhf.js';
-import { formatProblem } from '../../data/problems.js';
+import { formatProblem, type DataProblem } from '../../data/problems.js';
 import { readPrompts } from '../../data/prompts.js';
+import { detectLabelFormat, loadSafetyLabels } from '../../data/safety-labels.js';
 import { readSftData } from '../../data/sft-examples.js';
 import { rlRunReport } from '../../eval/rl-report.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel, type Tokenizer } from '../../models/index.js';
@@ -15,7 +16,7 @@ import { calibrateThreshold } from '../ppo-lag/threshold.js';
 import { ppoMethod } from '../ppo/method.js';
 import { rewardShapingMethod } from '../reward-shaping/method.js';
 import { rlooLagMethod } from '../rloo-lag/method.js';
-import { evaluateScoreModel } from '../score/train.js';
+import { evaluateScoreModel, type ScoreData } from '../score/train.js';
 import type { RlFolderMethod, RlFoldersConfig } from './folders-config.js';
 import { criticStreams, type RlMethod, type StreamName } from './method.js';
 import { trainRl, type RlLogRecord, type RlPrompt, type RlTruncation } from './train.js';
@@ -60,6 +61,16 @@ export function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel
   return m;
 }
 
+/** Labelled data to calibrate d on: PKU-SafeRLHF pairs, or `{prompt, response, is_safe}` JSONL. */
+async function readCostValidation(path: string): Promise<{ data: ScoreData; problems: DataProblem[] }> {
+  if ((await detectLabelFormat(path)) === 'labels') {
+    const read = await loadSafetyLabels(path, { format: 'labels' });
+    return { data: { labels: read.records }, problems: read.problems };
+  }
+  const read = await readPkuSafeRlhf(path);
+  return { data: read.records, problems: read.problems };
+}
+
 /** PTX examples ({prompt, response} JSONL or PKU-SafeRLHF's safe responses); unreadable lines are logged and skipped. */
 async function readPtx(path: string, progress: Progress): Promise<{ prompt: string; response: string; source: string }[]> {
   const data = await readSftData(path);
@@ -87,11 +98,11 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
   let threshold: RlFoldersResult['threshold'];
   if (constrained) {
     if (config.thresholdFrom) {
-      const data = await readPkuSafeRlhf(config.thresholdFrom);
-      for (const p of data.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
-      const ev = evaluateScoreModel('cost', costModel as ScoreModel, tokenizer, data.records, { prompt: { raw: config.raw } });
+      const { data, problems } = await readCostValidation(config.thresholdFrom);
+      for (const p of problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+      const ev = evaluateScoreModel('cost', costModel as ScoreModel, tokenizer, data, { prompt: { raw: config.raw } });
       const value = calibrateThreshold(ev, config.thresholdQuantile, `Give --threshold-from a file with both safe and unsafe responses, or set --threshold.`);
-      progress.log(`cost threshold d = ${value.toFixed(4)}, calibrated on ${config.thresholdFrom} (${ev.n} pairs: safe mean ${ev.safeMean.toFixed(3)}, unsafe mean ${ev.unsafeMean.toFixed(3)}, quantile ${config.thresholdQuantile})`);
+      progress.log(`cost threshold d = ${value.toFixed(4)}, calibrated on ${config.thresholdFrom} (${ev.n} ${Array.isArray(data) ? 'pairs' : 'responses'}: safe mean ${ev.safeMean.toFixed(3)}, unsafe mean ${ev.unsafeMean.toFixed(3)}, quantile ${config.thresholdQuantile})`);
       threshold = { value, from: config.thresholdFrom };
     } else {
       threshold = { value: config.threshold, from: 'flag' };
