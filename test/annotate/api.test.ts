@@ -96,7 +96,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
     try {
       expect(await migrate(again)).toEqual([]);
       const rows = await again.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     } finally {
       await again.close();
     }
@@ -234,6 +234,8 @@ describe.each(backends())('annotation app on $name', (backend) => {
     let ann4: Client;
     let rev: Client;
     let taskBatchAudits = 0;
+    /** Gold items each annotator was served (their number varies: gold sits at random places). */
+    const goldSeen: Record<string, number> = {};
 
     beforeAll(async () => {
       projectId = await makeProject('helpful vs harmless', {
@@ -300,19 +302,23 @@ describe.each(backends())('annotation app on $name', (backend) => {
       const seen2 = await labelAll(ann2, projectId, (p) =>
         p.prompt.startsWith('Tell me a joke') ? { ...p.truth, better: (1 - p.truth.better) as 0 | 1 } : p.truth,
       );
-      for (const seen of [seen1, seen2]) {
+      for (const [name, seen] of [['ann1', seen1], ['ann2', seen2]] as const) {
         expect(new Set(seen).size).toBe(seen.length);
-        // All four task pairs, plus one gold item: with goldShare 0.25 the 4th assignment is gold.
+        // All four task pairs, plus gold: with goldShare 0.25, one at a random place among the
+        // first four assignments, and a second one when it falls on the fifth.
         expect(seen.filter((s) => TASK_PAIRS.some((p) => p.prompt === s))).toHaveLength(4);
-        expect(seen.filter((s) => GOLD_PAIRS.some((p) => p.prompt === s))).toHaveLength(1);
-        expect(GOLD_PAIRS.some((p) => p.prompt === seen[3])).toBe(true);
+        const gold = seen.flatMap((s, i) => (GOLD_PAIRS.some((p) => p.prompt === s) ? [i] : []));
+        expect(gold[0]).toBeLessThan(4);
+        expect(gold.slice(1)).toEqual(gold.length === 2 ? [4] : []);
+        goldSeen[name] = gold.length;
       }
       // Both annotators took every pair, so with N = 2 nothing is left for a third one.
       const third = await ann4.post<NextBody>(`/api/projects/${projectId}/assignments/next`);
       expect(third.body.assignment).toBeNull();
       const again = await ann1.post<NextBody>(`/api/projects/${projectId}/assignments/next`);
       expect(again.body.assignment).toBeNull();
-      expect(again.body.progress).toMatchObject({ done: 4, total: 4, batchName: 'batch 1' });
+      // Gold counts towards the batch like any pair.
+      expect(again.body.progress).toMatchObject({ done: 4 + (goldSeen.ann1 ?? 0), total: 4 + (goldSeen.ann1 ?? 0), batchName: 'batch 1' });
       const perItem = await server.db.all<{ n: number }>(
         `SELECT CAST(COUNT(*) AS INTEGER) AS n FROM assignments a JOIN items i ON i.id = a.item_id WHERE i.project_id = $1 AND i.kind = 'task' GROUP BY a.item_id`,
         [projectId],
@@ -346,7 +352,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
       expect(r.status).toBe(200);
       const s = r.body.stats;
       expect(s.counts.pairs).toEqual({ task: 4, gold: 2, qualification: 4 });
-      expect(s.counts.labels).toEqual({ task: 8, gold: 2 });
+      expect(s.counts.labels).toEqual({ task: 8, gold: (goldSeen.ann1 ?? 0) + (goldSeen.ann2 ?? 0) });
       expect(s.counts.completePairs).toBe(4);
       expect(s.counts.auditSample).toBe(taskBatchAudits);
       const q = Object.fromEntries(s.agreement.map((a) => [a.question, a]));
@@ -361,7 +367,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
       expect(q.safe?.units).toBe(8);
       expect(q.safe?.percentAgreement).toBe(1);
       const a1 = s.annotators.find((a) => a.username === 'ann1');
-      expect(a1).toMatchObject({ taskLabels: 4, goldLabels: 1, goldAccuracy: 1, qualification: { passed: true, bestScore: 1 } });
+      expect(a1).toMatchObject({ taskLabels: 4, goldLabels: goldSeen.ann1, goldAccuracy: 1, qualification: { passed: true, bestScore: 1 } });
       // 16 judgements compared with the other annotator, one differs.
       expect(a1?.agreementWithOthers).toBeCloseTo(15 / 16, 12);
       const a3 = s.annotators.find((a) => a.username === 'ann3');
@@ -389,7 +395,8 @@ describe.each(backends())('annotation app on $name', (backend) => {
       expect((await rev.get<{ queue: unknown[] }>(`/api/projects/${projectId}/audits`)).body.queue).toHaveLength(0);
       // The rejected pair is offered again, to someone who has not seen it.
       const seen4 = await labelAll(ann4, projectId);
-      expect(seen4).toEqual([rejected.prompt]);
+      expect(seen4.filter((s) => !GOLD_PAIRS.some((p) => p.prompt === s))).toEqual([rejected.prompt]);
+      goldSeen.ann4 = seen4.length - 1;
       const stats = await admin.get<{ stats: StatsBody }>(`/api/projects/${projectId}/stats`);
       // ann4's new label is on a sampled pair, so it joins the queue.
       expect(stats.body.stats.counts.audits).toEqual({ pending: 1, approved: taskBatchAudits * 2 - 1, rejected: 1 });
@@ -434,12 +441,13 @@ describe.each(backends())('annotation app on $name', (backend) => {
 
       const raw = await admin.get(`/api/projects/${projectId}/export?kind=raw`);
       const lines = raw.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-      // 8 task labels + 2 gold + 1 relabel.
-      expect(lines).toHaveLength(11);
+      // 8 task labels + the gold ones + 1 relabel.
+      const gold = (goldSeen.ann1 ?? 0) + (goldSeen.ann2 ?? 0) + (goldSeen.ann4 ?? 0);
+      expect(lines).toHaveLength(9 + gold);
       for (const l of lines) expect(PkuSafeRlhfRowSchema.safeParse(l).success).toBe(true);
       expect(lines.filter((l) => l.audit_verdict === 'rejected')).toHaveLength(1);
       expect(new Set(lines.map((l) => l.annotator))).toEqual(new Set(['ann1', 'ann2', 'ann4']));
-      expect(lines.filter((l) => l.item_kind === 'gold')).toHaveLength(2);
+      expect(lines.filter((l) => l.item_kind === 'gold')).toHaveLength(gold);
     });
   });
 

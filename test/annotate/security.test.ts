@@ -2,7 +2,7 @@
 // the raced per-account login limit, spoofed X-Forwarded-For, huge bodies before sign-in, capped error details, weak passwords,
 // probing others' assignments by id, racing the qualification attempt limit,
 // look-alike usernames, CSRF tokens of another session, sessions kept past a new sign-in, a password change,
-// a disabled account or idleness.
+// a disabled account or idleness, gold items told apart by position, progress or settings.
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
@@ -13,6 +13,7 @@ import {
   backends,
   Client,
   fixtureByPrompt,
+  GOLD_PAIRS,
   pkuJsonl,
   plainJsonl,
   QUALIFICATION_PAIRS,
@@ -22,6 +23,7 @@ import {
   submissionFor,
   TASK_PAIRS,
   type ApiResponse,
+  type FixturePair,
   type TestServer,
 } from './helpers.js';
 
@@ -495,6 +497,62 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
       ]);
       expect(Date.now() - Date.parse(seen?.last_seen_at ?? '')).toBeLessThan(60_000);
     });
+  });
+
+  it('gives gold items away by nothing: random places, progress that moves the same, the share hidden from annotators', async () => {
+    const share = 0.25;
+    const project = await admin.post<{ project: { id: number } }>('/api/projects', {
+      name: 'gold hunt',
+      settings: { annotatorsPerPair: 3, goldShare: share, auditShare: 0 },
+    });
+    const id = project.body.project.id;
+    const tasks = Array.from({ length: 24 }, (_, i) => ({ ...(TASK_PAIRS[0] as FixturePair), prompt: `task pair ${i}` }));
+    const gold = Array.from({ length: 12 }, (_, i) => ({ ...(GOLD_PAIRS[i % 2] as FixturePair), prompt: `gold pair ${i}` }));
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 'gold', kind: 'gold', jsonl: pkuJsonl(gold) })).status).toBe(201);
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 'work', kind: 'task', jsonl: plainJsonl(tasks) })).status).toBe(201);
+    const positions: string[] = [];
+    for (const name of ['hunter-a', 'hunter-b', 'hunter-c']) {
+      expect((await admin.post('/api/users', { username: name, password: `pw-${name}-123`, role: 'annotator' })).status).toBe(201);
+      const c = await signedIn(server.baseUrl, name, `pw-${name}-123`);
+      const seen = await c.get<{ project: { settings: Record<string, unknown> } }>(`/api/projects/${id}`);
+      expect(Object.keys(seen.body.project.settings)).not.toContain('goldShare');
+      expect(Object.keys(seen.body.project.settings)).not.toContain('auditShare');
+      const listed = await c.get<{ projects: { id: number; settings: Record<string, unknown> }[] }>('/api/projects');
+      expect(listed.body.projects.find((p) => p.id === id)?.settings.goldShare).toBeUndefined();
+      const steps: { kind: string; done: number; total: number }[] = [];
+      let before = 0;
+      for (;;) {
+        const next = await c.post<{ assignment: { id: number; prompt: string; left: string } | null; progress: { done: number; total: number } }>(
+          `/api/projects/${id}/assignments/next`,
+        );
+        const a = next.body.assignment;
+        if (!a) break;
+        // What the annotator sees of the pair: the same fields for gold and task.
+        expect(Object.keys(a).sort()).toEqual(['id', 'left', 'projectId', 'prompt', 'right', 'status']);
+        const p = [...tasks, ...gold].find((x) => x.prompt === a.prompt) as FixturePair;
+        const r = await c.post<{ progress: { done: number; total: number } }>(`/api/assignments/${a.id}/label`, submissionFor(p, a.left));
+        expect(r.status).toBe(200);
+        const kind = (await server.db.get<{ kind: string }>('SELECT i.kind FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.id = $1', [a.id]))?.kind;
+        steps.push({ kind: kind as string, ...r.body.progress });
+        // Every answer, gold or not, moves progress by one.
+        expect(r.body.progress.done).toBe(before + 1);
+        before = r.body.progress.done;
+      }
+      const golds = steps.flatMap((x, i) => (x.kind === 'gold' ? [i] : []));
+      // One gold item in each block of four assignments, as long as task pairs are left (the
+      // last block's falls on its last place, after the last pair, one time in four).
+      expect(golds.map((i) => Math.floor(i / 4))).toEqual([0, 1, 2, 3, 4, 5, 6, 7].slice(0, golds.length));
+      expect(golds.length).toBeGreaterThanOrEqual(7);
+      expect(steps).toHaveLength(24 + golds.length);
+      // The planned total does not move when gold is served (24 pairs / 0.75 = 32); once all is done, it is what was done.
+      expect(new Set(steps.slice(0, -1).map((x) => x.total))).toEqual(new Set([32]));
+      expect(steps.at(-1)).toMatchObject({ done: steps.length, total: steps.length });
+      positions.push(golds.join(','));
+    }
+    // Three annotators, three different gold schedules (a fixed schedule would repeat; chance of a repeat ~ 3 x 4^-8).
+    expect(new Set(positions).size).toBe(3);
+    const asAdmin = await admin.get<{ project: { settings: Record<string, unknown> } }>(`/api/projects/${id}`);
+    expect(asAdmin.body.project.settings.goldShare).toBe(share);
   });
 
   describe('request bodies', () => {

@@ -78,17 +78,50 @@ describe('resolveByMajority', () => {
 });
 
 describe('gold schedule and audit sample', () => {
-  it('serves the k-th gold item once k <= share x assignments', () => {
-    const served: boolean[] = [];
-    let gold = 0;
-    for (let total = 0; total < 12; total++) {
-      const due = goldIsDue(gold, total, 0.25);
-      served.push(due);
-      if (due) gold += 1;
+  /** A seeded uniform [0, 1) generator (mulberry32), so the statistics below are fixed numbers. */
+  function uniform(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  /** Positions of gold among `n` assignments when gold is always available. */
+  function schedule(n: number, share: number, draw: () => number): number[] {
+    const positions: number[] = [];
+    for (let total = 0; total < n; total++) if (goldIsDue(positions.length, total, share, draw())) positions.push(total);
+    return positions;
+  }
+
+  it('puts the k-th gold item at a uniformly random position of the k-th block of 1/share assignments', () => {
+    const draw = uniform(18);
+    // share 0.25: exactly one gold item in each block of four, anywhere in it.
+    const counts = [0, 0, 0, 0];
+    const sequences = new Set<string>();
+    for (let run = 0; run < 4000; run++) {
+      const positions = schedule(40, 0.25, draw);
+      expect(positions.map((p) => Math.floor(p / 4))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      for (const p of positions) counts[p % 4] = (counts[p % 4] as number) + 1;
+      sequences.add(positions.join(','));
     }
-    expect(served.map((d) => (d ? 'G' : '.')).join('')).toBe('...G...G...G');
-    expect(goldIsDue(0, 100, 0)).toBe(false);
+    // 40,000 gold items over 4 offsets: 10,000 each expected, sd ~87; a fixed schedule would put all at one offset.
+    for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(500);
+    expect(sequences.size).toBeGreaterThan(3990);
+    // A share that is not 1/integer: blocks of 3 or 4 (0.3 -> [0,3], [4,6], [7,9], ...), 30 gold in 100 assignments.
+    for (let run = 0; run < 200; run++) {
+      const positions = schedule(100, 0.3, draw);
+      expect(positions).toHaveLength(30);
+      positions.forEach((p, k) => {
+        expect(p).toBeGreaterThanOrEqual(Math.ceil(k / 0.3 - 1e-9));
+        expect(p).toBeLessThanOrEqual(Math.ceil((k + 1) / 0.3 - 1e-9) - 1);
+      });
+    }
+    expect(schedule(100, 0, draw)).toEqual([]);
+    expect(schedule(5, 1, draw)).toEqual([0, 1, 2, 3, 4]);
   });
+
   it('samples round(share x n) pairs, at least one for a positive share', () => {
     expect(auditSampleSize(100, 0.1)).toBe(10);
     expect(auditSampleSize(3, 0.1)).toBe(1);

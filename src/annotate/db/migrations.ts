@@ -134,6 +134,14 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX sessions_by_user ON sessions (user_id)`,
     ],
   },
+  {
+    version: 4,
+    name: 'the task batch an assignment counts towards (gold items count towards the batch being worked on)',
+    statements: [
+      `ALTER TABLE assignments ADD COLUMN batch_id INTEGER REFERENCES batches(id)`,
+      `UPDATE assignments SET batch_id = (SELECT i.batch_id FROM items i WHERE i.id = assignments.item_id AND i.kind = 'task')`,
+    ],
+  },
 ];
 
 /** Fills the dialect's types into a statement. */

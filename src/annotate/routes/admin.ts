@@ -9,7 +9,7 @@ import { HttpError, parseInput } from '../http-errors.js';
 import { parseImport } from '../import.js';
 import { passwordProblem } from '../passwords.js';
 import { normaliseUsername, usernameProblem } from '../usernames.js';
-import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project } from '../model.js';
+import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project, type ProjectSettings, type Role } from '../model.js';
 import { projectStats } from '../stats.js';
 import { createUser, getUser, listUsers, setDisabled } from '../store/accounts.js';
 import { assignmentCounts, projectItems, projectLabels, qualificationResults } from '../store/labels.js';
@@ -70,6 +70,17 @@ const ExportQuery = z
   })
   .strict();
 
+/** Settings an annotator does not see: how much of their work is gold or audited would help them game both. */
+const HIDDEN_FROM_ANNOTATORS = ['goldShare', 'auditShare'] as const;
+
+/** A project as the role may see it. */
+function projectView<P extends { settings: ProjectSettings }>(project: P, role: Role): P | (Omit<P, 'settings'> & { settings: Partial<ProjectSettings> }) {
+  if (role !== 'annotator') return project;
+  const settings: Partial<ProjectSettings> = { ...project.settings };
+  for (const key of HIDDEN_FROM_ANNOTATORS) delete settings[key];
+  return { ...project, settings };
+}
+
 /** The project of the `:projectId` parameter, or a 404. */
 export async function projectParam(db: SqlDriver, params: unknown): Promise<Project> {
   const { projectId } = parseInput(ProjectParams, params, 'path');
@@ -99,9 +110,13 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
     return { user: await getUser(db, userId) };
   });
 
-  app.get('/api/projects', { config: { access: 'signed-in' } }, async () => ({ projects: await listProjects(db) }));
+  app.get('/api/projects', { config: { access: 'signed-in' } }, async (req) => ({
+    projects: (await listProjects(db)).map((p) => projectView(p, currentUser(req).role)),
+  }));
 
-  app.get('/api/projects/:projectId', { config: { access: 'signed-in' } }, async (req) => ({ project: await projectParam(db, req.params) }));
+  app.get('/api/projects/:projectId', { config: { access: 'signed-in' } }, async (req) => ({
+    project: projectView(await projectParam(db, req.params), currentUser(req).role),
+  }));
 
   app.post('/api/projects', { config: admin }, async (req, reply) => {
     const body = parseInput(CreateProjectBody, req.body, 'body');

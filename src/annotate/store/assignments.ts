@@ -86,12 +86,24 @@ async function releaseExpired(tx: SqlRunner, project: Project): Promise<void> {
   }
 }
 
+/** Guards block boundaries against rounding (0.1 x 30 = 3.0000000000000004). */
+const EPS = 1e-9;
+
 /**
- * Whether the next assignment should be a gold item: gold items are mixed in so that they make up
- * `goldShare` of each annotator's assignments (the k-th gold item comes once k <= share * count).
+ * Whether the next assignment (0-based position `totalSoFar` among the annotator's assignments
+ * in the project) should be a gold item. The positions fall into blocks of 1/share assignments
+ * (block k: from ceil((k-1)/share) to ceil(k/share) - 1), and the k-th gold item sits at a
+ * uniformly random position of block k: while block k has had no gold yet, each position is
+ * gold with probability 1 / (positions left in the block). So gold makes up `share` of the
+ * assignments, and nothing about the position tells an annotator which one is gold.
+ * `draw`: uniform in [0, 1).
  */
-export function goldIsDue(goldSoFar: number, totalSoFar: number, share: number): boolean {
-  return share > 0 && goldSoFar + 1 <= share * (totalSoFar + 1);
+export function goldIsDue(goldSoFar: number, totalSoFar: number, share: number, draw: number): boolean {
+  if (share <= 0) return false;
+  const block = Math.floor(totalSoFar * share + EPS) + 1;
+  if (goldSoFar >= block) return false;
+  const lastOfBlock = Math.ceil(block / share - EPS) - 1;
+  return draw * (lastOfBlock - totalSoFar + 1) < 1;
 }
 
 async function pickGold(tx: SqlRunner, projectId: number, userId: number): Promise<number | undefined> {
@@ -113,11 +125,16 @@ async function pickGold(tx: SqlRunner, projectId: number, userId: number): Promi
  * left". The counter is raised only while still below N. SQLite: the whole transaction holds
  * the write lock (BEGIN IMMEDIATE).
  */
-async function claimTask(tx: SqlRunner, dialect: SqlDriver['dialect'], project: Project, userId: number): Promise<number | undefined> {
+async function claimTask(
+  tx: SqlRunner,
+  dialect: SqlDriver['dialect'],
+  project: Project,
+  userId: number,
+): Promise<{ id: number; batchId: number } | undefined> {
   const n = project.settings.annotatorsPerPair;
-  const select = (lock: string): Promise<{ id: number } | undefined> =>
-    tx.get<{ id: number }>(
-      `SELECT id FROM items WHERE project_id = $1 AND kind = 'task' AND assigned_count < $2
+  const select = (lock: string): Promise<{ id: number; batch_id: number } | undefined> =>
+    tx.get<{ id: number; batch_id: number }>(
+      `SELECT id, batch_id FROM items WHERE project_id = $1 AND kind = 'task' AND assigned_count < $2
          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = items.id AND a.user_id = $3)
        ORDER BY batch_id, assigned_count DESC, id LIMIT 1${lock}`,
       [project.id, n, userId],
@@ -125,7 +142,7 @@ async function claimTask(tx: SqlRunner, dialect: SqlDriver['dialect'], project: 
   // With the row locked (PostgreSQL) or the database locked (SQLite) the update cannot miss; the
   // bound only guards against looping on a broken invariant.
   for (let tries = 0; tries < 100; tries++) {
-    let candidate: { id: number } | undefined;
+    let candidate: { id: number; batch_id: number } | undefined;
     if (dialect === 'postgres') candidate = (await select(' FOR NO KEY UPDATE SKIP LOCKED')) ?? (await select(' FOR NO KEY UPDATE'));
     else candidate = await select('');
     if (!candidate) return undefined;
@@ -133,15 +150,28 @@ async function claimTask(tx: SqlRunner, dialect: SqlDriver['dialect'], project: 
       candidate.id,
       n,
     ]);
-    if (claimed.changes === 1) return candidate.id;
+    if (claimed.changes === 1) return { id: candidate.id, batchId: candidate.batch_id };
   }
   throw new Error(`could not claim a pair of project ${project.id} after 100 tries: assigned_count is inconsistent`);
 }
 
+/** The first task batch with a pair this user may still take (the batch they are working on), or undefined. */
+async function batchWithWork(db: SqlRunner, project: Project, userId: number): Promise<number | undefined> {
+  const r = await db.get<{ batch_id: number }>(
+    `SELECT batch_id FROM items WHERE project_id = $1 AND kind = 'task' AND assigned_count < $2
+       AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = items.id AND a.user_id = $3)
+     ORDER BY batch_id LIMIT 1`,
+    [project.id, project.settings.annotatorsPerPair, userId],
+  );
+  return r?.batch_id;
+}
+
 /**
  * The user's open assignment in the project, or a new one (a gold item when one is due, else a
- * task pair), or undefined when nothing is left for this user. Display order is drawn at random
- * and recorded. Safe under concurrent calls, also from several server processes.
+ * task pair), or undefined when nothing is left for this user. Gold is served only while task
+ * work is left, and counts towards the task batch being worked on (so progress moves the same
+ * after gold as after a task). Display order is drawn at random and recorded. Safe under
+ * concurrent calls, also from several server processes.
  */
 export async function nextAssignment(db: SqlDriver, project: Project, userId: number): Promise<Assignment | undefined> {
   for (let attempt = 0; ; attempt++) {
@@ -161,13 +191,15 @@ export async function nextAssignment(db: SqlDriver, project: Project, userId: nu
            FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.project_id = $1 AND a.user_id = $2`,
           [project.id, userId],
         )) ?? { gold: 0, total: 0 };
-        let itemId: number | undefined;
-        if (goldIsDue(counts.gold ?? 0, counts.total, project.settings.goldShare)) itemId = await pickGold(tx, project.id, userId);
-        itemId ??= await claimTask(tx, db.dialect, project, userId);
-        if (itemId === undefined) return undefined;
+        const working = await batchWithWork(tx, project, userId);
+        if (working === undefined) return undefined;
+        const draw = randomInt(2 ** 32) / 2 ** 32;
+        const gold = goldIsDue(counts.gold ?? 0, counts.total, project.settings.goldShare, draw) ? await pickGold(tx, project.id, userId) : undefined;
+        const item = gold !== undefined ? { id: gold, batchId: working } : await claimTask(tx, db.dialect, project, userId);
+        if (item === undefined) return undefined;
         const row = await tx.get<{ id: number }>(
-          `INSERT INTO assignments (project_id, item_id, user_id, swapped, status, created_at) VALUES ($1, $2, $3, $4, 'open', $5) RETURNING id`,
-          [project.id, itemId, userId, randomInt(2), new Date().toISOString()],
+          `INSERT INTO assignments (project_id, item_id, user_id, swapped, status, created_at, batch_id) VALUES ($1, $2, $3, $4, 'open', $5, $6) RETURNING id`,
+          [project.id, item.id, userId, randomInt(2), new Date().toISOString(), item.batchId],
         );
         return (row as { id: number }).id;
       });
@@ -222,46 +254,43 @@ export async function submitLabel(db: SqlDriver, assignmentId: number, userId: n
 export interface BatchProgress {
   batchId: number;
   batchName: string;
-  /** Task pairs of the batch this user has answered. */
+  /** Assignments this user has answered towards the batch: its task pairs and the gold items mixed in. */
   done: number;
-  /** done + the open one + pairs still available to this user in the batch. */
+  /**
+   * Planned assignments: the batch's pairs open to this user (answered, open, still available)
+   * with the project's share of gold added (pairs / (1 - goldShare)); once nothing is left,
+   * `done`. Computed from pairs alone, so it does not move when a gold item is served.
+   */
   total: number;
 }
 
 /**
- * Progress of the user in their current task batch (the batch of the open task assignment, else
- * the first batch with work left for them, else the last one they worked on).
+ * Progress of the user in their current task batch (the batch of the open assignment, else the
+ * first batch with work left for them, else the last one they worked on).
  */
 export async function batchProgress(db: SqlRunner, project: Project, userId: number): Promise<BatchProgress | undefined> {
   const n = project.settings.annotatorsPerPair;
-  const current =
-    (await db.get<{ batch_id: number }>(
-      `SELECT i.batch_id FROM assignments a JOIN items i ON i.id = a.item_id
-       WHERE a.project_id = $1 AND a.user_id = $2 AND a.status = 'open' AND i.kind = 'task'`,
-      [project.id, userId],
-    )) ??
-    (await db.get<{ batch_id: number }>(
-      `SELECT batch_id FROM items WHERE project_id = $1 AND kind = 'task' AND assigned_count < $2
-         AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = items.id AND a.user_id = $3)
-       ORDER BY batch_id LIMIT 1`,
-      [project.id, n, userId],
-    )) ??
-    (await db.get<{ batch_id: number }>(
-      `SELECT i.batch_id FROM assignments a JOIN items i ON i.id = a.item_id
-       WHERE a.project_id = $1 AND a.user_id = $2 AND i.kind = 'task' ORDER BY a.id DESC LIMIT 1`,
-      [project.id, userId],
-    ));
-  if (!current) return undefined;
-  const r = (await db.get<{ name: string; done: number; open: number; available: number }>(
+  const lastWorkedOn = (status: string): Promise<{ batch_id: number } | undefined> =>
+    db.get<{ batch_id: number }>(
+      `SELECT batch_id FROM assignments WHERE project_id = $1 AND user_id = $2 AND batch_id IS NOT NULL AND status LIKE $3 ORDER BY id DESC LIMIT 1`,
+      [project.id, userId, status],
+    );
+  const batchId = (await lastWorkedOn('open'))?.batch_id ?? (await batchWithWork(db, project, userId)) ?? (await lastWorkedOn('%'))?.batch_id;
+  if (batchId === undefined) return undefined;
+  const r = (await db.get<{ name: string; done: number; open: number; tasks_taken: number; available: number }>(
     `SELECT b.name,
+       CAST((SELECT COUNT(*) FROM assignments a WHERE a.batch_id = b.id AND a.user_id = $2 AND a.status = 'done') AS INTEGER) AS done,
+       CAST((SELECT COUNT(*) FROM assignments a WHERE a.batch_id = b.id AND a.user_id = $2 AND a.status = 'open') AS INTEGER) AS open,
        CAST((SELECT COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id
-             WHERE i.batch_id = b.id AND a.user_id = $2 AND a.status = 'done') AS INTEGER) AS done,
-       CAST((SELECT COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id
-             WHERE i.batch_id = b.id AND a.user_id = $2 AND a.status = 'open') AS INTEGER) AS open,
+             WHERE a.batch_id = b.id AND a.user_id = $2 AND i.kind = 'task') AS INTEGER) AS tasks_taken,
        CAST((SELECT COUNT(*) FROM items i WHERE i.batch_id = b.id AND i.kind = 'task' AND i.assigned_count < $3
              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = $2)) AS INTEGER) AS available
      FROM batches b WHERE b.id = $1`,
-    [current.batch_id, userId, n],
-  )) as { name: string; done: number; open: number; available: number };
-  return { batchId: current.batch_id, batchName: r.name, done: r.done, total: r.done + r.open + r.available };
+    [batchId, userId, n],
+  )) as { name: string; done: number; open: number; tasks_taken: number; available: number };
+  const share = project.settings.goldShare;
+  const planned = share < 1 ? Math.round((r.tasks_taken + r.available) / (1 - share)) : r.tasks_taken + r.available;
+  const finished = r.open === 0 && r.available === 0;
+  const total = finished ? r.done : Math.max(planned, r.done + r.open + r.available);
+  return { batchId, batchName: r.name, done: r.done, total };
 }
