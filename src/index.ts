@@ -18,6 +18,7 @@ export { RlFoldersConfigSchema, RL_FOLDER_METHODS, type RlFoldersConfig, type Rl
 export { trainRlOnFolders, type RlFoldersResult } from './algorithms/rl/folders.js';
 export { fitPair, fitExamples, fitLength, NothingFitsError, type KeepSide, type TruncationStats } from './algorithms/common/truncation.js';
 export { LagrangeSchema } from './algorithms/ppo-lag/config.js';
+export { LoraSchema, type LoraConfig } from './algorithms/common/lora-config.js';
 export { calibrateThreshold } from './algorithms/ppo-lag/threshold.js';
 export type { RlMethod, ScoredRollout, StreamName } from './algorithms/rl/method.js';
 export * from './algorithms/rl/phases.js';
