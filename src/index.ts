@@ -24,6 +24,7 @@ export { helpfulnessPairs, safetyPairs, safeDpoPairs, type PreferencePair } from
 export { trainSacpo, type SacpoResult } from './algorithms/dpo/sacpo.js';
 export { trainPreferencesOnFolders, PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER_SCHEMAS, type PreferenceFolderMethod, type PreferenceFoldersResult } from './algorithms/dpo/folders.js';
 export { mergeParametersInto } from './models/merge.js';
+export { LoraSchema, type LoraConfig } from './algorithms/common/lora-config.js';
 export { calibrateThreshold } from './algorithms/ppo-lag/threshold.js';
 export type { RlMethod, ScoredRollout, StreamName } from './algorithms/rl/method.js';
 export * from './algorithms/rl/phases.js';

@@ -82,7 +82,8 @@ function worker(mode: Mode): void {
 
 function run(cmd: string, argv: string[]): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // OpenMP's passive wait for both sides, as safealign sets it for itself (README: Correctness and speed)
+    const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' } });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));

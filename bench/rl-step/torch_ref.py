@@ -1,6 +1,7 @@
 """PyTorch reference for bench/rl-step: one PPO-Lagrangian step of the same models and work as bench/rl-step/run.ts.
 
-Usage: /usr/bin/python3 bench/rl-step/torch_ref.py --size tiny|124m --mode full|lora --steps N --threads 2
+Usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/rl-step/torch_ref.py --size tiny|124m --mode full|lora --steps N --threads 2
+(run.ts starts it so; with OpenMP's default active wait its idle threads spin on the cores the busy ones need)
 Runs one untimed warm-up step and N timed ones, then prints one JSON line: {"times": [s, ...], "maxRssMB": peak RSS}.
 One process per (size, mode), so the peak RSS is that configuration's alone.
 

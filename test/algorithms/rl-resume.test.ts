@@ -7,13 +7,16 @@ import { trainRl } from '../../src/algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../../src/core/progress.js';
 import { paramHash, runTiny, tinyConfig, tinyJudge, tinyMethod, tinyModels, tinyPrompts, tinyPtx, type TinyMethod } from './rl-tiny.js';
 
-const config = tinyConfig({ steps: 5, checkpointEvery: 2 });
+const plain = tinyConfig({ steps: 5, checkpointEvery: 2 });
+// actor and critic adapters (dropout on): the resumed run must rebuild the same adapters before loading them
+const lora = tinyConfig({ steps: 5, checkpointEvery: 2, actorLora: { r: 2, dropout: 0.1 }, criticLora: { r: 2 } });
 const checkpoint = (dir: string) => ({
   json: JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8')) as Record<string, unknown>,
   tensors: readFileSync(join(dir, 'checkpoint', 'state.safetensors')),
 });
 
-describe.each(['ppo_lag', 'ppo'] as TinyMethod[])('%s resume', (name) => {
+describe.each([['ppo_lag', false], ['ppo', false], ['ppo_lag', true]] as [TinyMethod, boolean][])('%s resume (LoRA %s)', (name, withLora) => {
+  const config = withLora ? lora : plain;
   it('killed after step 3 (last checkpoint at step 2), resumed to step 5: identical to 5 uninterrupted steps', () => {
     const straightDir = mkdtempSync(join(tmpdir(), `rl-straight-${name}-`));
     const straight = runTiny(name, config, straightDir);

@@ -133,7 +133,7 @@ for (const [name, family] of [['tiny-gpt2', 'gpt2'], ['tiny-llama', 'llama']] as
 }
 
 describe('applyLora', () => {
-  it('starts as the base model (B = 0), freezes the base and keeps a score model\'s head trainable (peft modules_to_save)', () => {
+  it('starts as the base model (B = 0), freezes the base and keeps a score model\'s head trainable and saved (peft modules_to_save)', () => {
     manualSeed(3);
     const lm = loadPretrained('reference/golden/tiny-gpt2').model as CausalLM;
     const score = ScoreModel.fromCausalLM(lm, 'reward');
@@ -155,6 +155,21 @@ describe('applyLora', () => {
     const cfg = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
     expect(cfg).toMatchObject({ task_type: 'SEQ_CLS', modules_to_save: ['score_head'] });
     expect([...readSafetensors(join(dir, 'adapter_model.safetensors')).tensors.keys()]).toContain('base_model.model.score_head.weight');
+    // train the adapter and the head a little, save, and load into a score model with another random head: same scores, before and after merging
+    score.train();
+    score.forward(ids(), mask()).endScores.sum().backward();
+    noGrad(() => {
+      for (const p of score.trainableParameters()) p.copy_(p.sub((p.grad as Tensor).mul(0.5)));
+    });
+    const trained = noGrad(() => score.eval().forward(ids(), mask()).endScores.toArray() as number[]);
+    expect(Math.max(...trained.map((x, i) => Math.abs(x - (before[i] as number))))).toBeGreaterThan(1e-3);
+    saveAdapter(dir, score, lora);
+    manualSeed(4);
+    const other = ScoreModel.fromCausalLM(loadPretrained('reference/golden/tiny-gpt2').model as CausalLM, 'reward');
+    loadAdapter(dir, other);
+    expectAllClose(noGrad(() => other.eval().forward(ids(), mask()).endScores), trained, { atol: 1e-6 });
+    mergeLora(other);
+    expectAllClose(noGrad(() => other.eval().forward(ids(), mask()).endScores), trained, { atol: 1e-5 });
   });
 
   it('dropout acts in training mode only', () => {
