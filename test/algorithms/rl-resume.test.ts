@@ -5,16 +5,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainRl } from '../../src/algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../../src/core/progress.js';
-import { paramHash, runTiny, tinyConfig, tinyJudge, tinyMethod, tinyModels, tinyPrompts, tinyPtx, type TinyMethod } from './rl-tiny.js';
+import { paramHash, runTiny, tinyConfig, tinyJudge, tinyMethod, tinyModels, tinyPrompts, tinyPtx } from './rl-tiny.js';
 
-const config = tinyConfig({ steps: 5, checkpointEvery: 2 });
+const configs = { ppo_lag: tinyConfig({ steps: 5, checkpointEvery: 2 }), ppo: tinyConfig({ steps: 5, checkpointEvery: 2 }), safe_grpo: tinyConfig({ steps: 5, checkpointEvery: 2, samplesPerPrompt: 2 }) };
 const checkpoint = (dir: string) => ({
   json: JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8')) as Record<string, unknown>,
   tensors: readFileSync(join(dir, 'checkpoint', 'state.safetensors')),
 });
 
-describe.each(['ppo_lag', 'ppo'] as TinyMethod[])('%s resume', (name) => {
+describe.each(['ppo_lag', 'ppo', 'safe_grpo'] as const)('%s resume', (name) => {
   it('killed after step 3 (last checkpoint at step 2), resumed to step 5: identical to 5 uninterrupted steps', () => {
+    const config = configs[name];
     const straightDir = mkdtempSync(join(tmpdir(), `rl-straight-${name}-`));
     const straight = runTiny(name, config, straightDir);
     expect(straight.log).toHaveLength(5);
@@ -40,6 +41,6 @@ describe.each(['ppo_lag', 'ppo'] as TinyMethod[])('%s resume', (name) => {
     const got = checkpoint(dir);
     expect(got.json).toEqual(want.json);
     expect(got.tensors.equals(want.tensors)).toBe(true);
-    if (name === 'ppo_lag') expect(got.json.method).toMatchObject({ steps: 5, window: expect.any(Array) as unknown });
+    if (name !== 'ppo') expect(got.json.method).toMatchObject({ steps: 5, window: expect.any(Array) as unknown });
   });
 });
