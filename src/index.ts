@@ -26,11 +26,16 @@ export { trainPreferencesOnFolders, PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER
 export { mergeParametersInto } from './models/merge.js';
 export { LoraSchema, type LoraConfig } from './algorithms/common/lora-config.js';
 export { calibrateThreshold } from './algorithms/ppo-lag/threshold.js';
-export type { RlMethod, ScoredRollout, StreamName } from './algorithms/rl/method.js';
+export { criticStreams, type RlMethod, type ScoredRollout, type StreamName } from './algorithms/rl/method.js';
+export { gaeEstimator, groupEstimator, leaveOneOutEstimator, type AdvantageEstimator, type EstimatorInput } from './algorithms/rl/estimators.js';
 export * from './algorithms/rl/phases.js';
 export { ppoMethod } from './algorithms/ppo/method.js';
-export { ppoLagMethod } from './algorithms/ppo-lag/method.js';
+export { lagrangianMethod, ppoLagMethod, type LagrangianConfig } from './algorithms/ppo-lag/method.js';
 export { rewardShapingMethod } from './algorithms/reward-shaping/method.js';
+export { GrpoSchema, type GrpoConfig } from './algorithms/grpo/config.js';
+export { grpoMethod, safeGrpoMethod } from './algorithms/grpo/method.js';
+export { rlooLagMethod } from './algorithms/rloo-lag/method.js';
+export { PIPELINE_METHODS, type PipelineMethod } from './pipeline/methods.js';
 export { PipelineConfigSchema, type PipelineConfig } from './pipeline/config.js';
 export { runPipeline, type PipelineResult, type RunOptions } from './pipeline/run.js';
 export { StageRunner } from './pipeline/stages.js';

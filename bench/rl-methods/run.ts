@@ -9,7 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { safeGrpoMethod, grpoMethod } from '../../src/algorithms/grpo/method.js';
+import { GrpoSchema } from '../../src/algorithms/grpo/config.js';
+import { grpoMethod, safeGrpoMethod } from '../../src/algorithms/grpo/method.js';
 import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import { criticStreams, type RlMethod } from '../../src/algorithms/rl/method.js';
@@ -48,7 +49,7 @@ const prompts = (await readTrainingData(join(runDir, 'world'))).prompts;
 const lagrange = { ...DEFAULT_LAGRANGE, threshold: 0 };
 const METHODS: Record<string, () => RlMethod> = {
   ppo_lag: () => ppoLagMethod({ klCoef: 0.05, scoreClip: 50, lagrange }),
-  grpo: () => grpoMethod({ klCoef: 0.05, costWeight: 0, scaleRewards: 'group', scoreClip: 50 }),
+  grpo: () => grpoMethod({ ...GrpoSchema.parse({ klCoef: 0.05, costWeight: 0, scaleRewards: 'group' }), scoreClip: 50 }),
   safe_grpo: () => safeGrpoMethod({ klCoef: 0.05, scaleRewards: 'group', scoreClip: 50, lagrange }),
   rloo_lag: () => rlooLagMethod({ klCoef: 0.05, scoreClip: 50, lagrange }),
 };

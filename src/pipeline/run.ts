@@ -108,6 +108,10 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   if (config.ppoLag.lagrange.threshold === null && config.scoreValidation.fraction === 0) {
     throw new ConfigError('ppoLag.lagrange.threshold is null (calibrate d) but scoreValidation.fraction is 0: there is no validation split to calibrate on. Set one of them.');
   }
+  const G = config.groupSampling.samplesPerPrompt;
+  if (config.methods.some((m) => RL_PIPELINE_METHODS[m]) && config.rl.promptsPerStep % G !== 0) {
+    throw new ConfigError(`rl.promptsPerStep ${config.rl.promptsPerStep} is not a multiple of groupSampling.samplesPerPrompt ${G}: the critic-free methods would see another number of responses per step than PPO-Lagrangian. Change one of them.`);
+  }
   if (config.threads > 0) setNumThreads(config.threads);
   const runDir = join(config.runsDir, config.name);
   assertSameConfig(join(runDir, 'config.json'), config);
@@ -280,8 +284,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     }),
   ];
   // Critic-free methods draw G samples for each of promptsPerStep / G prompts: the same responses per step as the others.
-  const G = config.groupSampling.samplesPerPrompt;
-  const rlFor = (method: RlMethod) => (method.estimator.usesCritic ? rl : { ...rl, samplesPerPrompt: G, promptsPerStep: Math.max(1, Math.round(rl.promptsPerStep / G)) });
+  const rlFor = (method: RlMethod) => (method.estimator.usesCritic ? rl : { ...rl, samplesPerPrompt: G, promptsPerStep: rl.promptsPerStep / G });
   const training: Record<string, RlLogRecord[]> = {};
   const trainingCost: Record<string, TrainingCost> = {};
   const scoreModelsSec = (usesCost: boolean) => (runner.timings.reward ?? 0) + (usesCost ? (runner.timings.cost ?? 0) : 0);

@@ -41,6 +41,10 @@ export function leaveOneOutAdvantages(scores: Tensor, groupSize: number): Tensor
  */
 export function normaliseThenSum(scores: readonly Tensor[], weights: readonly number[], groupSize: number, eps = 1e-4): Tensor {
   if (scores.length === 0 || scores.length !== weights.length) throw new RangeError(`normaliseThenSum: ${scores.length} scores and ${weights.length} weights`);
-  const sum = scores.map((s, k) => groupAdvantages(s, groupSize, 'group', eps).mul(weights[k] as number)).reduce((a, b) => a.add(b));
-  return sum.sub(sum.mean()).div(sum.std(undefined, { unbiased: true }).add(eps));
+  return batchZScore(scores.map((s, k) => groupAdvantages(s, groupSize, 'group', eps).mul(weights[k] as number)).reduce((a, b) => a.add(b)), eps);
+}
+
+/** `(x - mean(x)) / (std(x) + eps)` over the batch, std unbiased. x: (B,). */
+export function batchZScore(x: Tensor, eps = 1e-4): Tensor {
+  return x.sub(x.mean()).div(x.std(undefined, { unbiased: true }).add(eps));
 }

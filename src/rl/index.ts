@@ -4,4 +4,4 @@ export { gae } from './gae.js';
 export { combineAdvantages, whitenAdvantages } from './advantage.js';
 export { DEFAULT_LAGRANGE, LagrangeMultiplier, type LagrangeConfig, type LagrangeState } from './lagrange.js';
 export { RunningNormalizer, type NormalizeKind, type NormalizerState } from './normalizer.js';
-export { groupAdvantages, leaveOneOutAdvantages, normaliseThenSum, type GroupScale } from './group.js';
+export { batchZScore, groupAdvantages, leaveOneOutAdvantages, normaliseThenSum, type GroupScale } from './group.js';

@@ -10,13 +10,15 @@ import { paramHash, runTiny, tinyConfig, tinyJudge, tinyMethod, tinyModels, tiny
 const plain = tinyConfig({ steps: 5, checkpointEvery: 2 });
 // actor and critic adapters (dropout on): the resumed run must rebuild the same adapters before loading them
 const lora = tinyConfig({ steps: 5, checkpointEvery: 2, actorLora: { r: 2, dropout: 0.1 }, criticLora: { r: 2 } });
+// critic-free: G = 2 samples per prompt
+const grouped = tinyConfig({ steps: 5, checkpointEvery: 2, samplesPerPrompt: 2 });
 const checkpoint = (dir: string) => ({
   json: JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8')) as Record<string, unknown>,
   tensors: readFileSync(join(dir, 'checkpoint', 'state.safetensors')),
 });
 
-describe.each([['ppo_lag', false], ['ppo', false], ['ppo_lag', true]] as [TinyMethod, boolean][])('%s resume (LoRA %s)', (name, withLora) => {
-  const config = withLora ? lora : plain;
+describe.each([['ppo_lag', false], ['ppo', false], ['ppo_lag', true], ['safe_grpo', false]] as [TinyMethod, boolean][])('%s resume (LoRA %s)', (name, withLora) => {
+  const config = withLora ? lora : name === 'safe_grpo' ? grouped : plain;
   it('killed after step 3 (last checkpoint at step 2), resumed to step 5: identical to 5 uninterrupted steps', () => {
     const straightDir = mkdtempSync(join(tmpdir(), `rl-straight-${name}-`));
     const straight = runTiny(name, config, straightDir);
@@ -43,6 +45,6 @@ describe.each([['ppo_lag', false], ['ppo', false], ['ppo_lag', true]] as [TinyMe
     const got = checkpoint(dir);
     expect(got.json).toEqual(want.json);
     expect(got.tensors.equals(want.tensors)).toBe(true);
-    if (name === 'ppo_lag') expect(got.json.method).toMatchObject({ steps: 5, window: expect.any(Array) as unknown });
+    if (name !== 'ppo') expect(got.json.method).toMatchObject({ steps: 5, window: expect.any(Array) as unknown });
   });
 });

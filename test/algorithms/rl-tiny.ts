@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { safeGrpoMethod } from '../../src/algorithms/grpo/method.js';
 import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
+import { rlooLagMethod } from '../../src/algorithms/rloo-lag/method.js';
 import { ppoMethod } from '../../src/algorithms/ppo/method.js';
 import { rewardShapingMethod } from '../../src/algorithms/reward-shaping/method.js';
 import { RlConfigSchema, type RlConfig } from '../../src/algorithms/rl/config.js';
@@ -12,8 +14,10 @@ import { trainRl, type GoldJudge, type RlLogRecord } from '../../src/algorithms/
 import { createCausalLM, parseModelConfig, ScoreModel, trainWordLevel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed, setNumThreads } from '../../src/torch/index.js';
 
+/** The methods of the committed regression baseline. */
 export const TINY_METHODS = ['ppo', 'shaping', 'ppo_lag'] as const;
-export type TinyMethod = (typeof TINY_METHODS)[number];
+/** Those and the critic-free Lagrangian methods (which need rl.samplesPerPrompt >= 2). */
+export type TinyMethod = (typeof TINY_METHODS)[number] | 'safe_grpo' | 'rloo_lag';
 
 const words = ['red', 'blue', 'green', 'cat', 'dog', 'runs', 'sits', 'big', 'small', 'the', 'a', 'help', 'harm', 'please', 'tell', 'me', 'how'];
 export const tinyPrompts = ['tell me the cat', 'how big the dog', 'please help me', 'a red cat runs', 'how harm the dog', 'blue dog sits'].map((prompt, i) => ({ prompt, risky: i % 2 === 1 }));
@@ -48,7 +52,10 @@ export function tinyMethod(name: TinyMethod): RlMethod {
   const shaping = { klCoef: 0.05, scoreClip: 50 };
   if (name === 'ppo') return ppoMethod(shaping);
   if (name === 'shaping') return rewardShapingMethod({ ...shaping, nu: 2 });
-  return ppoLagMethod({ ...shaping, lagrange: { threshold: 0, init: 1, lr: 0.5, window: 16, max: null, delaySteps: 0, rule: 'multiplicative' } });
+  const lagrange = { threshold: 0, init: 1, lr: 0.5, window: 16, max: null, delaySteps: 0, rule: 'multiplicative' } as const;
+  if (name === 'safe_grpo') return safeGrpoMethod({ klCoef: 0.05, scaleRewards: 'group', scoreClip: 50, lagrange });
+  if (name === 'rloo_lag') return rlooLagMethod({ ...shaping, lagrange });
+  return ppoLagMethod({ ...shaping, lagrange });
 }
 
 export function tinyConfig(overrides: Record<string, unknown> = {}): RlConfig {

@@ -89,5 +89,7 @@ describe('pipeline --methods', () => {
     const bad = pipeline('--methods', 'grpo,bogus', '--name', 'bad');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/methods.*grpo.*safe_grpo.*rloo_lag/);
+    const uneven = pipeline('--methods', 'rloo_lag', '--name', 'uneven', '--group-sampling-samples-per-prompt', '3');
+    expect(uneven.stderr).toMatch(/rl.promptsPerStep 8 is not a multiple of groupSampling.samplesPerPrompt 3/);
   });
 });

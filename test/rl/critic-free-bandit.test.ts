@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { GrpoSchema } from '../../src/algorithms/grpo/config.js';
 import { grpoMethod, safeGrpoMethod } from '../../src/algorithms/grpo/method.js';
 import { rlooLagMethod } from '../../src/algorithms/rloo-lag/method.js';
 import type { RlConfigSchema } from '../../src/algorithms/rl/config.js';
@@ -100,7 +101,7 @@ describe('critic-free methods: the closed forms', () => {
 describe('critic-free methods: no critics', () => {
   it('GRPO, safe GRPO and RLOO-Lag declare no critic streams and log no critic loss', () => {
     const methods = [
-      grpoMethod({ klCoef: BETA, costWeight: 0, scaleRewards: 'group', scoreClip: 50 }),
+      grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'group' }), scoreClip: 50 }),
       safeGrpoMethod({ klCoef: BETA, scaleRewards: 'group', scoreClip: 50, lagrange: LAGRANGE }),
       rlooLagMethod({ klCoef: BETA, scoreClip: 50, lagrange: LAGRANGE }),
     ];
@@ -109,14 +110,14 @@ describe('critic-free methods: no critics', () => {
     expect(log[0]?.criticLoss).toEqual({});
   });
   it('refuse to run with one sample per prompt', () => {
-    expect(() => runBandit(task, grpoMethod({ klCoef: BETA, costWeight: 0, scaleRewards: 'group', scoreClip: 50 }), { ...RL, samplesPerPrompt: 1 }, SEED)).toThrow(/samplesPerPrompt \(--rl-samples-per-prompt\) to 2 or more/);
+    expect(() => runBandit(task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'group' }), scoreClip: 50 }), { ...RL, samplesPerPrompt: 1 }, SEED)).toThrow(/samplesPerPrompt \(--rl-samples-per-prompt\) to 2 or more/);
   });
 });
 
 describe('critic-free methods reach their fixed points on the one-token bandit', () => {
   it("GRPO (scaleRewards 'none', β·k3): π = β·π_ref/(β − c·(R − E_π R)), most mass on comply", () => {
     const want = grpoFixedPoint(task.piRef, task.reward, BETA, G);
-    const { pi, log } = runBandit(task, grpoMethod({ klCoef: BETA, costWeight: 0, scaleRewards: 'none', scoreClip: 50 }), RL, SEED);
+    const { pi, log } = runBandit(task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'none' }), scoreClip: 50 }), RL, SEED);
     expect(totalVariation(pi, want), `trained ${fmt(pi)}\nfixed point ${fmt(want)}`).toBeLessThan(TV_TOL);
     expect(argmax(pi)).toBe(task.ids.comply);
     expect((log.at(-1) as { reward: number }).reward).toBeGreaterThan((log[0] as { reward: number }).reward + 0.5);
@@ -125,13 +126,13 @@ describe('critic-free methods reach their fixed points on the one-token bandit',
   it(`multi-objective GRPO (reward R − ${W}·C, scaleRewards 'none'): the fixed point of R − ${W}C, most mass on refuse`, () => {
     const score = task.reward.map((r, a) => r - W * (task.cost[a] as number));
     const want = grpoFixedPoint(task.piRef, score, BETA, G);
-    const { pi } = runBandit(task, grpoMethod({ klCoef: BETA, costWeight: W, scaleRewards: 'none', scoreClip: 50 }), RL, SEED);
+    const { pi } = runBandit(task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: W, scaleRewards: 'none' }), scoreClip: 50 }), RL, SEED);
     expect(totalVariation(pi, want), `trained ${fmt(pi)}\nfixed point ${fmt(want)}`).toBeLessThan(TV_TOL);
     expect(argmax(pi)).toBe(task.ids.refuse);
   });
 
   it("GRPO (scaleRewards 'group', the default): climbs to the most rewarded action", () => {
-    const { pi } = runBandit(task, grpoMethod({ klCoef: BETA, costWeight: 0, scaleRewards: 'group', scoreClip: 50 }), RL, SEED);
+    const { pi } = runBandit(task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'group' }), scoreClip: 50 }), RL, SEED);
     expect(argmax(pi), fmt(pi)).toBe(task.ids.comply);
     expect(pi[task.ids.comply as number]).toBeGreaterThan(0.6);
   });

@@ -9,6 +9,12 @@ export const GrpoSchema = z
       .min(0)
       .default(0)
       .describe('grpo: weight w of the negated cost model in the reward R − w·C (multi-objective GRPO; 0 = reward model alone). safe-grpo constrains the cost with λ instead'),
+    combine: z
+      .enum(['sum-then-normalise', 'normalise-then-sum'])
+      .default('sum-then-normalise')
+      .describe(
+        "grpo with costWeight > 0: 'sum-then-normalise' = group advantage of R − w·C (GRPO); 'normalise-then-sum' = group z-scores of R and of C, A_R − w·A_C, z-scored over the batch (GDPO, TRL's multi-objective option; keeps distinct reward mixes apart, ignores scaleRewards)",
+      ),
     scaleRewards: z
       .enum(['group', 'batch', 'none'])
       .default('group')

@@ -37,6 +37,6 @@ export function estimateAdvantages(
  * the mask (`advantages`) if asked and the method's estimator whitens.
  */
 export function actorAdvantages(method: RlMethod, advantages: Record<StreamName, Tensor | undefined>, mask: Tensor, whiten: boolean): { combined: Tensor; advantages: Tensor } {
-  const combined = method.actorAdvantage(advantages);
+  const combined = method.actorAdvantage(advantages, mask);
   return { combined, advantages: whiten && method.estimator.whitens ? whitenAdvantages(combined, mask) : combined };
 }

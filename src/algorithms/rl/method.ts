@@ -32,8 +32,8 @@ export interface RlMethod {
   tokenScores(r: ScoredRollout): Record<StreamName, Tensor | undefined>;
   /** Runs once per step before the actor update (e.g. the Lagrange multiplier step); returns metrics to log. */
   beforeUpdate?(r: ScoredRollout): Record<string, number>;
-  /** The actor's advantage from the per-stream advantages (B, T). */
-  actorAdvantage(advantages: Record<StreamName, Tensor | undefined>): Tensor;
+  /** The actor's advantage from the per-stream advantages (B, T); mask (B, T) is the response mask. */
+  actorAdvantage(advantages: Record<StreamName, Tensor | undefined>, mask: Tensor): Tensor;
   /** State that must survive a resume (e.g. log λ and the cost window). */
   stateDict?(): TrainingState;
   loadStateDict?(state: TrainingState): void;
