@@ -27,7 +27,7 @@ import { annotatePolicyPairs } from './annotate-policy.js';
 import { evaluatePolicy, scoreResponses, type PolicyEval } from './evaluate-policy.js';
 import { writePipelineReport } from './report.js';
 import { runRounds } from './rounds.js';
-import type { PipelineConfig } from './config.js';
+import { PipelineConfigSchema, type PipelineConfig } from './config.js';
 import { StageRunner } from './stages.js';
 import { readTrainingData } from './training-data.js';
 import { readEvaluationSet } from './evaluation-data.js';
@@ -84,9 +84,12 @@ export function configDifferences(before: unknown, after: unknown, path = ''): s
  * A run folder is resumed only with the config it was made with: finished stages are reused as
  * they are, so a changed setting would silently mix results of two configs.
  */
-function assertSameConfig(file: string, config: PipelineConfig): void {
+export function assertSameConfig(file: string, config: PipelineConfig): void {
   if (!existsSync(file)) return;
-  const before = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  // A run saved before a setting existed gets that setting's default (new settings never change finished stages).
+  const parsed = PipelineConfigSchema.safeParse(saved);
+  const before = parsed.success ? parsed.data : saved;
   const diff = configDifferences(before, config);
   if (diff.length === 0) return;
   const show = (v: unknown) => JSON.stringify(v) ?? 'unset';

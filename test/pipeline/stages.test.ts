@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StageRunner } from '../../src/pipeline/stages.js';
 import { PipelineConfigSchema } from '../../src/pipeline/config.js';
-import { configDifferences, runPipeline } from '../../src/pipeline/run.js';
+import { assertSameConfig, configDifferences, runPipeline } from '../../src/pipeline/run.js';
 
 describe('StageRunner', () => {
   it('runs a stage once and reuses its saved result on the next run', async () => {
@@ -61,5 +61,15 @@ describe('resuming a run with another config', () => {
     const changed = PipelineConfigSchema.parse({ name: 'x', runsDir, rl: { steps: 60 } });
     await expect(runPipeline(changed)).rejects.toThrow(/holds a run made with a different config:\n {2}rl\.steps: 30 -> 60\n.*--name/);
     expect(existsSync(join(runsDir, 'x', 'world'))).toBe(false);
+  });
+
+  it('reads a config saved before a setting existed with that setting at its default; methods may change', () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'runs-'));
+    mkdirSync(join(runsDir, 'x'));
+    const { methods: _m, dpo: _d, safeDpo: _s, sacpo: _p, ...older } = PipelineConfigSchema.parse({ name: 'x', runsDir });
+    writeFileSync(join(runsDir, 'x', 'config.json'), JSON.stringify(older));
+    const file = join(runsDir, 'x', 'config.json');
+    expect(() => assertSameConfig(file, PipelineConfigSchema.parse({ name: 'x', runsDir, methods: ['dpo'] }))).not.toThrow();
+    expect(() => assertSameConfig(file, PipelineConfigSchema.parse({ name: 'x', runsDir, dpo: { beta: 0.3 } }))).toThrow(/dpo\.beta: 0\.1 -> 0\.3/);
   });
 });
