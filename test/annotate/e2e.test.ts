@@ -336,6 +336,12 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
     await admin.locator('#create-user .error-box').getByText('looks like the existing user').waitFor();
 
     const casey = await open('casey.lee', 'casey-lee-pw-1');
+    // The admin signs out and in again in a second tab (new session, new CSRF secret); the first tab's next POST still works.
+    const secondTab = await admin.context().newPage();
+    await secondTab.goto(`${server.baseUrl}/`);
+    await secondTab.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(secondTab, server.baseUrl, ADMIN.username, ADMIN.password);
+    await secondTab.close();
     await row.getByRole('button', { name: 'Disable casey.lee' }).click();
     await row.getByText('disabled').waitFor();
     await admin.screenshot({ path: join(SCREENSHOTS, `accounts-${backend.name}.png`) });

@@ -51,7 +51,12 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
+/**
+ * Calls the JSON API. A CSRF token is bound to the browser's session, so after this browser signs
+ * in or out in another tab a POST is refused (403): the token is then fetched again and the
+ * request repeated once, but only when the same user is still signed in.
+ */
+export async function api(method, path, body, retried = false) {
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
@@ -64,6 +69,13 @@ export async function api(method, path, body) {
     data = { error: text };
   }
   if (!res.ok) {
+    if (res.status === 403 && /csrf/i.test(String(data.error)) && !retried) {
+      const me = await api('GET', '/api/me');
+      state.csrf = me.csrfToken;
+      if (me.user?.id === state.user?.id) return api(method, path, body, true);
+      state.user = me.user;
+      location.hash = me.user ? '#/' : '#/login';
+    }
     if (res.status === 401 && path !== '/api/login') {
       state.user = null;
       location.hash = '#/login';
