@@ -31,6 +31,8 @@ export interface AnnotationServerOptions {
 const ASSETS: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'core.js': 'text/javascript; charset=utf-8',
+  'accounts.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 

@@ -1,5 +1,6 @@
 // End to end in headless Chromium (Debian chromium + playwright-core): an admin sets up a project, two annotators
-// qualify and label (one with the keyboard only), a reviewer audits, and the export matches what was clicked.
+// qualify and label (one with the keyboard only), a reviewer audits, and the export matches what was clicked; accounts
+// are disabled, enabled, and their passwords and sessions managed.
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -310,5 +311,68 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
     }
     expect(pageErrors).toEqual([]);
     await adminCtx.close();
+  });
+
+  it('manages accounts: an admin disables and enables one; a user changes their password and signs out everywhere', async () => {
+    const pageErrors: string[] = [];
+    const open = async (username: string, password: string): Promise<Page> => {
+      const page = await (await browser.newContext({ viewport: LAPTOP })).newPage();
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await signIn(page, server.baseUrl, username, password);
+      return page;
+    };
+    const admin = await open(ADMIN.username, ADMIN.password);
+    await admin.getByRole('link', { name: 'Accounts' }).click();
+    await admin.locator('#new-username').fill('Casey.Lee');
+    await admin.locator('#new-password').fill('casey-lee-pw-1');
+    await admin.locator('#create-user button[type=submit]').click();
+    // Stored normalised.
+    const row = admin.locator('#users tr[data-user="casey.lee"]');
+    await row.waitFor();
+    // A look-alike is refused with the reason.
+    await admin.locator('#new-username').fill('casey_lee');
+    await admin.locator('#new-password').fill('casey-lee-pw-2');
+    await admin.locator('#create-user button[type=submit]').click();
+    await admin.locator('#create-user .error-box').getByText('looks like the existing user').waitFor();
+
+    const casey = await open('casey.lee', 'casey-lee-pw-1');
+    // The admin signs out and in again in a second tab (new session, new CSRF secret); the first tab's next POST still works.
+    const secondTab = await admin.context().newPage();
+    await secondTab.goto(`${server.baseUrl}/`);
+    await secondTab.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(secondTab, server.baseUrl, ADMIN.username, ADMIN.password);
+    await secondTab.close();
+    await row.getByRole('button', { name: 'Disable casey.lee' }).click();
+    await row.getByText('disabled').waitFor();
+    await admin.screenshot({ path: join(SCREENSHOTS, `accounts-${backend.name}.png`) });
+    // Casey's open page is signed out at its next request.
+    await casey.reload();
+    await casey.locator('#login-form').waitFor();
+    await casey.locator('#username').fill('casey.lee');
+    await casey.locator('#password').fill('casey-lee-pw-1');
+    await casey.keyboard.press('Enter');
+    await casey.getByText('this account is disabled').waitFor();
+    await row.getByRole('button', { name: 'Enable casey.lee' }).click();
+    await row.getByText('active').waitFor();
+
+    // Casey signs in on two browsers, changes the password on one: the other is signed out.
+    const here = await open('casey.lee', 'casey-lee-pw-1');
+    const there = await open('casey.lee', 'casey-lee-pw-1');
+    await here.getByRole('link', { name: /^My account/ }).click();
+    await here.locator('#current-password').fill('casey-lee-pw-1');
+    await here.locator('#next-password').fill('password123');
+    await here.locator('#change-password button[type=submit]').click();
+    await here.locator('#change-password .error-box').getByText('common').waitFor();
+    await here.locator('#next-password').fill('casey-lee-pw-new');
+    await here.locator('#change-password button[type=submit]').click();
+    await here.getByText('Password changed').waitFor();
+    await here.screenshot({ path: join(SCREENSHOTS, `my-account-${backend.name}.png`) });
+    await there.reload();
+    await there.locator('#login-form').waitFor();
+    // The page that changed it goes on working (a POST needs its new CSRF token), then signs out everywhere.
+    await here.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await here.locator('#login-form').waitFor();
+    await signIn(there, server.baseUrl, 'casey.lee', 'casey-lee-pw-new');
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 // The annotation page: sign-in, admin projects/imports/dashboard, the annotator's labelling form, the reviewer's audit queue.
 // All data is put into the page as text nodes (never parsed as HTML); the server's CSP forbids inline script.
+import { viewAccount, viewUsers } from './accounts.js';
+import { api, ApiError, errorBox, h, num, pct, state, toast } from './core.js';
 
 const HARM_CATEGORIES = [
   'Endangering National Security',
@@ -41,79 +43,6 @@ const SHORTCUTS = [
   ['?', 'show or hide this list'],
 ];
 
-const state = { user: null, csrf: '', keyHandler: null };
-
-// ---- DOM helpers ----------------------------------------------------------------------------------
-
-/** Creates an element. Strings and numbers become text nodes; nothing is ever parsed as HTML. */
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-function toast(message, kind = 'ok') {
-  const t = document.getElementById('toast');
-  t.className = `show ${kind}`;
-  t.textContent = message;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (t.className = ''), 3000);
-}
-
-function pct(x) {
-  return x === null || x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`;
-}
-function num(x, digits = 3) {
-  return x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits);
-}
-
-/** A problem message box with optional detail lines. */
-function errorBox(err) {
-  return h('div', { class: 'error-box', role: 'alert' }, h('p', {}, err.message), err.details ? h('ul', {}, err.details.slice(0, 30).map((d) => h('li', {}, d))) : null);
-}
-
-// ---- API ------------------------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, message, details) {
-    super(message);
-    this.status = status;
-    this.details = details;
-  }
-}
-
-async function api(method, path, body) {
-  const headers = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
-  const res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let data = {};
-  try {
-    data = text ? JSON.parse(text) : {};
-  } catch {
-    data = { error: text };
-  }
-  if (!res.ok) {
-    if (res.status === 401 && path !== '/api/login') {
-      state.user = null;
-      location.hash = '#/login';
-    }
-    throw new ApiError(res.status, data.error || `${res.status} ${res.statusText}`, data.details);
-  }
-  return data;
-}
-
 // ---- chrome and routing -----------------------------------------------------------------------------
 
 function renderChrome() {
@@ -125,7 +54,7 @@ function renderChrome() {
   nav.append(h('a', { href: '#/' }, 'Projects'));
   if (state.user.role === 'admin') nav.append(h('a', { href: '#/users' }, 'Accounts'));
   who.append(
-    h('span', {}, state.user.username, ' ', h('span', { class: 'role' }, state.user.role)),
+    h('a', { href: '#/account', title: 'My account', 'aria-label': `My account (${state.user.username}, ${state.user.role})` }, state.user.username, ' ', h('span', { class: 'role' }, state.user.role)),
     h('button', { type: 'button', class: 'link', onclick: logout }, 'Sign out'),
   );
 }
@@ -142,6 +71,7 @@ const ROUTES = [
   [/^#\/login$/, viewLogin],
   [/^#\/?$/, viewHome],
   [/^#\/users$/, viewUsers],
+  [/^#\/account$/, viewAccount],
   [/^#\/project\/(\d+)$/, viewProject],
   [/^#\/project\/(\d+)\/annotate$/, viewAnnotate],
   [/^#\/project\/(\d+)\/audit$/, viewAudit],
@@ -277,53 +207,6 @@ function createProjectForm() {
     }
   });
   return form;
-}
-
-// ---- accounts (admin) ------------------------------------------------------------------------------------
-
-async function viewUsers(main) {
-  const { users } = await api('GET', '/api/users');
-  main.append(h('h1', {}, 'Accounts'));
-  main.append(
-    h(
-      'table',
-      { class: 'data' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Username'), h('th', {}, 'Role'), h('th', {}, 'Created'))),
-      h('tbody', {}, users.map((u) => h('tr', {}, h('td', {}, u.username), h('td', {}, u.role), h('td', {}, u.createdAt.slice(0, 16).replace('T', ' '))))),
-    ),
-  );
-  const error = h('div');
-  const form = h(
-    'form',
-    { class: 'card', id: 'create-user' },
-    h('h2', {}, 'New account'),
-    h(
-      'div',
-      { class: 'grid3' },
-      h('div', {}, h('label', { for: 'new-username' }, 'Username'), h('input', { id: 'new-username', name: 'username', required: true, maxlength: 64, autocomplete: 'off' })),
-      h('div', {}, h('label', { for: 'new-password' }, 'Password (8 characters to 72 bytes; not a common one, not the username)'), h('input', { id: 'new-password', name: 'password', type: 'password', required: true, minlength: 8, autocomplete: 'new-password' })),
-      h(
-        'div',
-        {},
-        h('label', { for: 'new-role' }, 'Role'),
-        h('select', { id: 'new-role', name: 'role' }, ['annotator', 'reviewer', 'admin'].map((r) => h('option', { value: r }, r))),
-      ),
-    ),
-    error,
-    h('button', { type: 'submit' }, 'Create account'),
-  );
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    error.replaceChildren();
-    try {
-      const r = await api('POST', '/api/users', { username: form.username.value, password: form.password.value, role: form.role.value });
-      toast(`Created ${r.user.role} “${r.user.username}”`);
-      await render();
-    } catch (err) {
-      error.append(errorBox(err));
-    }
-  });
-  main.append(form);
 }
 
 // ---- project dashboard (admin, reviewer) ------------------------------------------------------------------
