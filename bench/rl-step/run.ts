@@ -49,12 +49,15 @@ const LORA = { r: 8, alpha: 16, dropout: 0.05 };
 interface WorkerResult {
   times: number[];
   maxRssMB: number;
+  /** RSS with the engine loaded and no model built: the runtime's own share of the peak. */
+  baseRssMB: number;
 }
 
 /** One process's work: build the six models, one warm-up step, `steps` timed ones; prints a WorkerResult. */
 function worker(mode: Mode): void {
   setNumThreads(threads);
   manualSeed(0);
+  const baseRssMB = process.memoryUsage().rss / 2 ** 20;
   const actor = createCausalLM(parseModelConfig({ model_type: 'gpt2', tie_word_embeddings: true, ...SIZES[size] }));
   const reference = actor.clone();
   const rewardModel = ScoreModel.fromCausalLM(actor, 'reward');
@@ -77,7 +80,7 @@ function worker(mode: Mode): void {
     step(i + 1);
     return (performance.now() - t0) / 1000;
   });
-  console.log(JSON.stringify({ times, maxRssMB: process.resourceUsage().maxRSS / 1024 } satisfies WorkerResult));
+  console.log(JSON.stringify({ times, maxRssMB: process.resourceUsage().maxRSS / 1024, baseRssMB } satisfies WorkerResult));
 }
 
 function run(cmd: string, argv: string[]): Promise<WorkerResult> {
@@ -118,10 +121,10 @@ async function main(): Promise<void> {
     MODES.flatMap((mode) =>
       (['ours', 'torch'] as const).map((side) => {
         const rs = results[mode][side];
-        return [`${side}_${mode}`, { secondsPerStep: median(rs.flatMap((x) => x.times)), peakRssMB: Math.max(...rs.map((x) => x.maxRssMB)) }];
+        return [`${side}_${mode}`, { secondsPerStep: median(rs.flatMap((x) => x.times)), peakRssMB: Math.max(...rs.map((x) => x.maxRssMB)), baseRssMB: median(rs.map((x) => x.baseRssMB)) }];
       }),
     ),
-  ) as Record<`${Side}_${Mode}`, { secondsPerStep: number; peakRssMB: number }>;
+  ) as Record<`${Side}_${Mode}`, { secondsPerStep: number; peakRssMB: number; baseRssMB: number }>;
   const c = SIZES[size];
   console.log(`PPO-Lagrangian step, GPT-2 ${size} (d ${c.n_embd}, ${c.n_layer} layers, vocab ${c.vocab_size}); ${B} prompts of ${PROMPT} tokens, ${NEW} new tokens; ${threads} threads`);
   console.log(`${rounds} runs per side and mode, ${steps} timed steps each (after one warm-up step); LoRA: r ${LORA.r}, alpha ${LORA.alpha}, dropout ${LORA.dropout} on c_attn of actor and critics`);
@@ -132,6 +135,8 @@ async function main(): Promise<void> {
       `${mode.padEnd(6)} ${o.secondsPerStep.toFixed(3).padStart(12)} ${t.secondsPerStep.toFixed(3).padStart(9)} ${(o.secondsPerStep / t.secondsPerStep).toFixed(2).padStart(6)}x   ${o.peakRssMB.toFixed(0).padStart(17)} ${t.peakRssMB.toFixed(0).padStart(9)} ${(o.peakRssMB / t.peakRssMB).toFixed(2).padStart(6)}x`,
     );
   }
+  const base = (side: Side) => figures[`${side}_full`].baseRssMB.toFixed(0);
+  console.log(`runtime alone (engine loaded, no model): ours ${base('ours')} MB (Node, tsx, libtorch), PyTorch ${base('torch')} MB (Python, torch); included in the peaks`);
   if (args.includes('--json')) console.log(JSON.stringify({ size, threads, steps, rounds, ...figures }));
 }
 

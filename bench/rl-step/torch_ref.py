@@ -2,7 +2,8 @@
 
 Usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/rl-step/torch_ref.py --size tiny|124m --mode full|lora --steps N --threads 2
 (run.ts starts it so; with OpenMP's default active wait its idle threads spin on the cores the busy ones need)
-Runs one untimed warm-up step and N timed ones, then prints one JSON line: {"times": [s, ...], "maxRssMB": peak RSS}.
+Runs one untimed warm-up step and N timed ones, then prints one JSON line: {"times": [s, ...], "maxRssMB": peak RSS,
+"baseRssMB": RSS with torch imported and no model built}.
 One process per (size, mode), so the peak RSS is that configuration's alone.
 
 The step, as safealign's trainRl runs it (src/algorithms/rl/step.ts) with rl defaults, ppoEpochs 1 and one mini-batch of 8:
@@ -33,6 +34,7 @@ ap.add_argument("--threads", type=int, default=2)
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
+BASE_RSS_MB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the runtime alone, before any model
 
 SIZES = {"tiny": dict(D=64, L=2, H=4, ctx=256, V=1024), "124m": dict(D=768, L=12, H=12, ctx=1024, V=50257)}
 S = SIZES[args.size]
@@ -223,4 +225,4 @@ for _ in range(args.steps):
     t0 = time.perf_counter()
     step()
     times.append(time.perf_counter() - t0)
-print(json.dumps({"times": times, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+print(json.dumps({"times": times, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "baseRssMB": BASE_RSS_MB}), flush=True)

@@ -9,9 +9,12 @@ import { SftConfigSchema } from '../../src/algorithms/sft/config.js';
 import { trainSft } from '../../src/algorithms/sft/train.js';
 import { silentProgress, type Progress } from '../../src/core/progress.js';
 import type { PreferenceRecord } from '../../src/data/record.js';
-import { loadAdapter, loadPretrained, mergeLora, ScoreModel, type CausalLM, type Module, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed, noGrad, setNumThreads, tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
+import { methodCritics } from '../../src/algorithms/rl/models.js';
+import { fixedRollout } from '../../src/algorithms/rl/rollout.js';
+import { scoreRollout } from '../../src/algorithms/rl/scoring.js';
+import { applyLora, loadAdapter, loadPretrained, mergeLora, ScoreModel, type CausalLM, type Module, type Tokenizer } from '../../src/models/index.js';
 import { runTiny, tinyConfig, tinyMethod, tinyModels } from './rl-tiny.js';
 
 const tokenizer = loadPretrained('reference/golden/tiny-gpt2').tokenizer as Tokenizer;
@@ -94,5 +97,24 @@ describe('RL with actor and critic LoRA', () => {
     }
     expect(existsSync(join(out, 'adapter', 'adapter_config.json'))).toBe(true);
     expect(run.log.every((r) => Number.isFinite(r.reward) && Number.isFinite(r.kl))).toBe(true);
+  });
+});
+
+describe('critic values with LoRA dropout', () => {
+  it('are computed in eval mode, so a critic left training by its update gives the same V_old twice', () => {
+    const method = tinyMethod('ppo_lag');
+    const { models } = tinyModels(method);
+    const critic = models.critics.reward as ScoreModel;
+    applyLora(critic, { r: 2, alpha: 4, dropout: 0.5 });
+    noGrad(() => {
+      for (const [n, p] of critic.namedParameters()) if (n.endsWith('lora_B.weight')) p.fill_(1);
+    });
+    const seq = tensor([[3, 4, 5, 6, 7, 8], [4, 5, 6, 7, 8, 9]], { dtype: 'int64' });
+    const rollout = fixedRollout(models.actor, seq, tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], { dtype: 'int64' }), tensor([[1, 1, 1], [1, 1, 1]]), 3);
+    const values = () => {
+      critic.train();
+      return scoreRollout(models, methodCritics(method, models), true, rollout, 1).values.reward.toArray() as number[][];
+    };
+    expectAllClose(tensor(values()), values().flat(), { atol: 0 });
   });
 });

@@ -22,6 +22,8 @@ export interface RolloutScores {
 export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost: boolean, rollout: Rollout, step: number): RolloutScores {
   const { sequences: seq, attentionMask: attn, mask, promptLength: L } = rollout;
   const T = mask.shape[1] as number;
+  // V_old in eval mode: a critic's last update left it training, and LoRA dropout must not touch the values the update regresses from
+  for (const [, c] of critics) c.eval();
   const scores = noGrad(() => {
     const refLogProbs = responseSlice(sequenceLogProbs(models.reference, seq, attn), L, T);
     const reward = models.rewardModel.forward(seq, attn).endScores;
