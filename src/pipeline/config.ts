@@ -102,10 +102,13 @@ export const PipelineConfigSchema = z
       .prefault({})
       .describe('reward-shaping baseline sweep'),
     methods: MethodsSchema,
-    dpo: withDefaults(DpoConfigSchema, { batchSize: 32, optim: { lr: 5e-4 } }).describe('DPO on the helpfulness pairs the reward model trains on (with methods: dpo)'),
-    safeDpo: withDefaults(SafeDpoConfigSchema, { batchSize: 32, delta: 2, optim: { lr: 5e-4 } }).describe('SafeDPO on the same pairs with their safety labels (with methods: safe_dpo)'),
-    sacpo: withDefaults(SacpoConfigSchema, { helpful: { batchSize: 32, optim: { lr: 5e-4 } }, safety: { batchSize: 32, optim: { lr: 5e-4 } }, merge: 0.5 }).describe(
-      'SACPO: DPO on helpfulness, then on safety pairs with β/λ; P-SACPO (merge) is evaluated as p_sacpo (with methods: sacpo)',
+    // β 0.3 and Δ 0 from a one-seed sweep on the built-in world (README, "More methods"): β 0.1 and below over-optimised (KL to SFT 17–44).
+    dpo: withDefaults(DpoConfigSchema, { beta: 0.3, batchSize: 32, optim: { lr: 5e-4 } }).describe('DPO on the helpfulness pairs the reward model trains on (with methods: dpo); β 0.3 (swept: 0.05, 0.1, 0.3)'),
+    safeDpo: withDefaults(SafeDpoConfigSchema, { beta: 0.3, delta: 0, batchSize: 32, optim: { lr: 5e-4 } }).describe(
+      'SafeDPO on the same pairs with their safety labels (with methods: safe_dpo); β 0.3, Δ 0 (swept at β 0.1: Δ 0, 2, 5)',
+    ),
+    sacpo: withDefaults(SacpoConfigSchema, { helpful: { beta: 0.3, batchSize: 32, optim: { lr: 5e-4 } }, safety: { batchSize: 32, optim: { lr: 5e-4 } }, lambda: 1, merge: 0.5 }).describe(
+      'SACPO: DPO on helpfulness, then on safety pairs with β/λ; P-SACPO (merge) is evaluated as p_sacpo (with methods: sacpo); β 0.3, λ 1 (swept at β 0.1: λ 1, 2, 4)',
     ),
     groupSampling: z
       .object({

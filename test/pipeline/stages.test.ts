@@ -70,6 +70,6 @@ describe('resuming a run with another config', () => {
     writeFileSync(join(runsDir, 'x', 'config.json'), JSON.stringify(older));
     const file = join(runsDir, 'x', 'config.json');
     expect(() => assertSameConfig(file, PipelineConfigSchema.parse({ name: 'x', runsDir, methods: ['dpo'] }))).not.toThrow();
-    expect(() => assertSameConfig(file, PipelineConfigSchema.parse({ name: 'x', runsDir, dpo: { beta: 0.3 } }))).toThrow(/dpo\.beta: 0\.1 -> 0\.3/);
+    expect(() => assertSameConfig(file, PipelineConfigSchema.parse({ name: 'x', runsDir, dpo: { beta: 0.5 } }))).toThrow(/dpo\.beta: 0\.3 -> 0\.5/);
   });
 });
