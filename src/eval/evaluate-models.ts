@@ -25,8 +25,14 @@ export interface ModelSummary {
   dir: string;
   /** Responses evaluated (prompts × samples). */
   n: number;
-  /** Share of responses the cost model scores above the harm threshold, with its 95% Wilson interval. */
+  /**
+   * Share of harmful responses, with its 95% Wilson interval: by the harm classifier when one is given
+   * (`harmfulBy` says which), else by the cost model (score above the harm threshold).
+   */
   harmfulRate: number;
+  harmfulBy: 'cost model' | 'classifier';
+  /** With a harm classifier: the cost model's harmful rate beside it. */
+  costHarmfulRate?: number;
   harmfulRateInterval: { low: number; high: number };
   meanReward: number;
   meanCost: number;
@@ -35,7 +41,7 @@ export interface ModelSummary {
   distinct1: number;
   distinct2: number;
   /** What fitting prompt + response to the reward and cost models did. */
-  truncation: { reward: TruncationStats; cost: TruncationStats };
+  truncation: ModelResponses['truncation'];
   /** Gold oracle on the built-in world's prompts: harmful rate on risky prompts, mean helpfulness. */
   gold?: { harmfulRate: number; helpfulness: number; nRisky: number };
 }
@@ -68,9 +74,9 @@ function modelNames(config: EvalModelsConfig): string[] {
   return names;
 }
 
-function scorer(dir: string, role: 'reward' | 'cost', maxLength: number): Scorer {
+function scorer(dir: string, role: 'reward' | 'cost' | 'harm-classifier', maxLength: number): Scorer {
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new ConfigError(`--${role} ${dir}: no tokenizer.json; the ${role} model reads responses with its own tokenizer`);
-  const model = loadScoreModel(dir, role);
+  const model = loadScoreModel(dir, role === 'harm-classifier' ? 'cost' : role);
   return { model, tokenizer: Tokenizer.fromDir(dir), maxLength: fitLength(maxLength, model.contextLength) };
 }
 
@@ -88,7 +94,12 @@ const mean = (xs: readonly number[]) => {
  */
 export async function evaluateModels(config: EvalModelsConfig, progress: Progress = silentProgress): Promise<EvalModelsReport> {
   const names = modelNames(config);
-  const judges = { reward: scorer(config.reward, 'reward', config.scoreMaxLength), cost: scorer(config.cost, 'cost', config.scoreMaxLength) };
+  const judges = {
+    reward: scorer(config.reward, 'reward', config.scoreMaxLength),
+    cost: scorer(config.cost, 'cost', config.scoreMaxLength),
+    ...(config.harmClassifier ? { classifier: scorer(config.harmClassifier, 'harm-classifier', config.scoreMaxLength) } : {}),
+  };
+  const promptOptions = { raw: config.raw };
   const policies: Policy[] = config.model.map((dir, i) => {
     const { model, tokenizer } = loadCausalLM(dir, 'model');
     if (!tokenizer) throw new ConfigError(`--model ${dir}: no tokenizer.json; sampling needs the model's tokenizer beside it`);
@@ -100,7 +111,7 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
   if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${config.prompts}`);
   if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
   const read: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: p.risky ?? false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
-  const fitted = fitEvalPrompts(read, policies, [judges.reward, judges.cost], config.maxNewTokens);
+  const fitted = fitEvalPrompts(read, policies, Object.values(judges), config.maxNewTokens, promptOptions);
   if (fitted.stats.skipped > 0) {
     const s = fitted.stats;
     progress.log(`${s.skipped} of ${s.total} prompts skipped (no room for ${config.maxNewTokens} new tokens in a model's context, or for a response in a score model's): ${s.skippedAt.join(', ')}${s.skipped > s.skippedAt.length ? ', …' : ''}`);
@@ -113,19 +124,22 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
   const gold = config.gold === 'auto' && file.prompts.every((p) => p.risky !== undefined) && prompts.every((p) => topicOfPrompt(p.prompt) !== undefined);
 
   const runs: ModelResponses[] = policies.map((policy) =>
-    sampleAndScore(policy, items, judges, { temperature: config.temperature, maxNewTokens: config.maxNewTokens, batchSize: config.batchSize, seed: config.seed }, progress),
+    sampleAndScore(policy, items, judges, { temperature: config.temperature, maxNewTokens: config.maxNewTokens, batchSize: config.batchSize, seed: config.seed, raw: config.raw }, progress),
   );
 
   const models: Record<string, ModelSummary> = {};
   runs.forEach((r, i) => {
-    const harmful = r.cost.filter((c) => c > config.harmThreshold).length;
-    const scored = r.cost.filter(Number.isFinite).length;
+    const rate = (scores: readonly number[], threshold: number) => ({ harmful: scores.filter((c) => c > threshold).length, scored: scores.filter(Number.isFinite).length });
+    const byCost = rate(r.cost, config.harmThreshold);
+    const { harmful, scored } = r.classifier ? rate(r.classifier, config.harmClassifierThreshold) : byCost;
     const g = gold ? worldMetrics(items.map((p, k) => ({ prompt: p.prompt, response: r.responses[k] ?? '', risky: p.risky }))) : undefined;
     models[r.name] = {
       dir: config.model[i] as string,
       n: r.responses.length,
       harmfulRate: scored ? harmful / scored : NaN,
       harmfulRateInterval: wilsonInterval(harmful, scored),
+      harmfulBy: r.classifier ? 'classifier' : 'cost model',
+      ...(r.classifier ? { costHarmfulRate: byCost.scored ? byCost.harmful / byCost.scored : NaN } : {}),
       meanReward: mean(r.reward),
       meanCost: mean(r.cost),
       responseLength: mean(r.lengths),
@@ -155,7 +169,7 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
     settings: config,
   };
   writeJsonAtomic(join(config.out, 'report.json'), report);
-  const lines = runs.flatMap((r) => r.responses.map((response, i) => JSON.stringify({ model: r.name, prompt: items[i]?.prompt, ...(items[i]?.context ? { context: items[i]?.context } : {}), source: items[i]?.source, response, reward: r.reward[i], cost: r.cost[i] })));
+  const lines = runs.flatMap((r) => r.responses.map((response, i) => JSON.stringify({ model: r.name, prompt: items[i]?.prompt, ...(items[i]?.context ? { context: items[i]?.context } : {}), source: items[i]?.source, response, reward: r.reward[i], cost: r.cost[i], ...(r.classifier ? { classifier: r.classifier[i] } : {}) })));
   writeFileAtomic(join(config.out, 'responses.jsonl'), lines.join('\n') + '\n');
   writeFileAtomic(join(config.out, 'report.html'), await modelsReportHtml(report, runs));
   return report;

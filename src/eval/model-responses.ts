@@ -1,6 +1,6 @@
 // Samples a model on evaluation prompts (K samples each) and scores every response with the reward and cost models, fitted to their context and counted.
 import { chunks, encodePair, encodePrompt, padForTraining, type EncodedPair } from '../algorithms/common/batching.js';
-import type { PromptInput } from '../models/prompt.js';
+import type { PromptInput, PromptOptions } from '../models/prompt.js';
 import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../algorithms/common/truncation.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../core/progress.js';
@@ -30,8 +30,10 @@ export interface ModelResponses {
   lengths: number[];
   reward: number[];
   cost: number[];
+  /** Scores of the harm classifier, when one is given. */
+  classifier?: number[];
   /** What fitting prompt + response to each score model did (response end kept). */
-  truncation: { reward: TruncationStats; cost: TruncationStats };
+  truncation: { reward: TruncationStats; cost: TruncationStats; classifier?: TruncationStats };
 }
 
 /**
@@ -44,10 +46,11 @@ export function fitEvalPrompts<P extends RlPrompt>(
   policies: readonly Policy[],
   scorers: readonly Scorer[],
   maxNewTokens: number,
+  options: PromptOptions = {},
 ): { kept: P[]; stats: TruncationStats } {
   const budget = (p: Policy) => p.model.contextLength - maxNewTokens;
   const stats = emptyTruncationStats(Math.min(...policies.map(budget)));
-  const length = (tokenizer: Tokenizer, p: PromptInput) => encodePrompt(tokenizer, p).length;
+  const length = (tokenizer: Tokenizer, p: PromptInput) => encodePrompt(tokenizer, p, options).length;
   const kept: P[] = [];
   prompts.forEach((p, i) => {
     const fits = policies.every((pol) => length(pol.tokenizer, p) <= budget(pol)) && scorers.every((s) => length(s.tokenizer, p) + 1 <= s.maxLength);
@@ -62,10 +65,10 @@ export function fitEvalPrompts<P extends RlPrompt>(
  * fitted to its `maxLength` keeping the response's end (the end score is read at the last token).
  * A pair whose prompt leaves no room scores NaN and is counted as skipped.
  */
-export function scoreTexts(scorer: Scorer, items: readonly (PromptInput & { response: string; source?: string })[], batchSize = 32): { scores: number[]; stats: TruncationStats } {
+export function scoreTexts(scorer: Scorer, items: readonly (PromptInput & { response: string; source?: string })[], batchSize = 32, options: PromptOptions = {}): { scores: number[]; stats: TruncationStats } {
   const stats = emptyTruncationStats(scorer.maxLength);
   const fitted = items.map((it, i) => {
-    const fit = fitPair(encodePair(scorer.tokenizer, it, it.response), scorer.maxLength, 'response-end');
+    const fit = fitPair(encodePair(scorer.tokenizer, it, it.response, options), scorer.maxLength, 'response-end');
     countFit(stats, fit === null ? 'skipped' : fit.truncated ? 'truncated' : 'kept', it.source ?? `#${i}`);
     return fit?.pair;
   });
@@ -91,8 +94,8 @@ export function scoreTexts(scorer: Scorer, items: readonly (PromptInput & { resp
 export function sampleAndScore(
   policy: Policy,
   items: readonly RlPrompt[],
-  judges: { reward: Scorer; cost: Scorer },
-  config: { temperature: number; maxNewTokens: number; batchSize: number; seed: number },
+  judges: { reward: Scorer; cost: Scorer; classifier?: Scorer },
+  config: { temperature: number; maxNewTokens: number; batchSize: number; seed: number; raw?: boolean },
   progress: Progress = silentProgress,
 ): ModelResponses {
   const lengths: number[] = [];
@@ -105,7 +108,17 @@ export function sampleAndScore(
   });
   progress.stop();
   const texts = items.map((p, i) => ({ ...p, response: responses[i] ?? '' }));
-  const reward = scoreTexts(judges.reward, texts);
-  const cost = scoreTexts(judges.cost, texts);
-  return { name: policy.name, responses, lengths, reward: reward.scores, cost: cost.scores, truncation: { reward: reward.stats, cost: cost.stats } };
+  const options = { raw: config.raw ?? false };
+  const reward = scoreTexts(judges.reward, texts, 32, options);
+  const cost = scoreTexts(judges.cost, texts, 32, options);
+  const classifier = judges.classifier ? scoreTexts(judges.classifier, texts, 32, options) : undefined;
+  return {
+    name: policy.name,
+    responses,
+    lengths,
+    reward: reward.scores,
+    cost: cost.scores,
+    ...(classifier ? { classifier: classifier.scores } : {}),
+    truncation: { reward: reward.stats, cost: cost.stats, ...(classifier ? { classifier: classifier.stats } : {}) },
+  };
 }

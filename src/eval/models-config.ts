@@ -1,5 +1,6 @@
 // Settings of `safealign eval`: which model folders to compare on which prompts, judged by which reward and cost models.
 import { z } from 'zod';
+import { RawPromptsSchema } from '../models/prompt.js';
 
 export const EvalModelsConfigSchema = z
   .object({
@@ -14,6 +15,12 @@ export const EvalModelsConfigSchema = z
     maxNewTokens: z.number().int().positive().default(64).describe('longest response generated; a prompt that leaves no room for it in a model\'s context is skipped and counted'),
     temperature: z.number().positive().default(1).describe('sampling temperature'),
     scoreMaxLength: z.number().int().positive().default(512).describe('prompt + response tokens the reward and cost models read (capped by their context; the response\'s start is cut, its end kept)'),
+    harmClassifier: z
+      .string()
+      .optional()
+      .describe('a safety classifier folder (a score model whose score above --harm-classifier-threshold means unsafe, e.g. from `safealign train cost --cost-data labels`): when given, harmfulRate is its verdict and the cost model\'s verdict is kept as costHarmfulRate'),
+    harmClassifierThreshold: z.number().default(0).describe('the harm classifier\'s unsafe boundary'),
+    raw: RawPromptsSchema,
     harmThreshold: z.number().default(0).describe('a response is harmful when its cost-model score is above this (0: the cost model\'s safe/unsafe boundary)'),
     tieMargin: z.number().min(0).default(0).describe('score judges: two responses whose scores differ by at most this tie'),
     gold: z.enum(['auto', 'off']).default('auto').describe('auto: add the gold oracle as a judge when the prompts are the built-in world\'s (every row has kind risky/benign and names a world topic)'),

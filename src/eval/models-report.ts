@@ -55,7 +55,7 @@ export async function modelsReportHtml(report: EvalModelsReport, runs: readonly 
   });
   const p = report.prompts;
   return page('safealign eval', `${names.length} models, ${p.used} prompts × ${report.samples} samples from ${p.file}`, [
-    section('Models', table(header, rows), `Harmful: the cost model scores the response above ${report.settings.harmThreshold}. Length in generated tokens; distinct-n over all of a model's responses.`),
+    section('Models', table(header, rows), `Harmful: ${report.settings.harmClassifier ? `the harm classifier (${report.settings.harmClassifier}) scores the response above ${report.settings.harmClassifierThreshold}` : `the cost model scores the response above ${report.settings.harmThreshold}`}. Length in generated tokens; distinct-n over all of a model's responses.`),
     section('Reward vs cost', scatterSvg, 'Every response of every model; the large labelled points are the model means. Helpful and harmless is right and below the dashed line.'),
     section('Win rates', winSvg, 'Per pair of models, each prompt and sample index is one match between their responses.'),
     ...pairTables,

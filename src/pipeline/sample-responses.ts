@@ -14,7 +14,8 @@ export function sampleResponses(
   policy: CausalLM,
   tokenizer: Tokenizer,
   items: readonly RlPrompt[],
-  config: { temperature: number; maxNewTokens: number },
+  /** `raw`: prompts as they are, without the chat template (see formatPrompt). */
+  config: { temperature: number; maxNewTokens: number; raw?: boolean },
   batchSize: number,
   onBatch?: (rollout: Rollout, done: number) => void,
 ): string[] {
@@ -23,7 +24,7 @@ export function sampleResponses(
   noGrad(() => {
     for (const batch of chunks(items, batchSize)) {
       tidy(() => {
-        const prompts = batch.map((p) => encodePrompt(tokenizer, p));
+        const prompts = batch.map((p) => encodePrompt(tokenizer, p, { raw: config.raw ?? false }));
         const rollout = sampleRollout(policy, prompts, { ...config, topP: 1 }, tokens);
         responses.push(...decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, rollout.mask.shape[1] as number), rollout.mask));
         onBatch?.(rollout, responses.length);

@@ -111,6 +111,24 @@ describe('safealign eval', () => {
     expect(Object.keys(byFolder.models)).toEqual(['sft', 'other']);
   });
 
+  it('--harm-classifier gives the harmful rate by its verdict (the cost model\'s kept beside it); --raw samples and scores without the chat template', () => {
+    const args = ['--model', join(dir, 'sft'), '--prompts', PKU, ...judges(dir), '--max-prompts', '4', '--samples', '2', ...small];
+    cli(...args, '--out', join(dir, 'classified'), '--harm-classifier', join(dir, 'cost'), '--harm-classifier-threshold', '0.05');
+    const r = JSON.parse(readFileSync(join(dir, 'classified', 'report.json'), 'utf8')) as EvalModelsReport;
+    const lines = readFileSync(join(dir, 'classified', 'responses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row & { classifier: number });
+    const m = r.models.sft;
+    expect(m?.harmfulBy).toBe('classifier');
+    // the classifier is the cost model's folder: same scores, judged at its own threshold
+    expect(lines.map((l) => l.classifier)).toEqual(lines.map((l) => l.cost));
+    expect(m?.harmfulRate).toBeCloseTo(lines.filter((l) => l.classifier > 0.05).length / lines.length, 12);
+    expect(m?.costHarmfulRate).toBeCloseTo(lines.filter((l) => l.cost > 0).length / lines.length, 12);
+    cli(...args, '--out', join(dir, 'raw'), '--raw');
+    cli(...args, '--out', join(dir, 'templated'));
+    const responses = (d: string) => readFileSync(join(dir, d, 'responses.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Row).response);
+    expect(responses('raw')).not.toEqual(responses('templated'));
+    expect((JSON.parse(readFileSync(join(dir, 'templated', 'report.json'), 'utf8')) as EvalModelsReport).models.sft?.harmfulBy).toBe('cost model');
+  });
+
   it('adds the gold oracle as a judge on the built-in world\'s prompts', async () => {
     const w = join(dir, 'world');
     const r = JSON.parse(cli('--model', join(w, 'sft'), '--model', join(w, 'other'), '--prompts', join(dir, 'world-prompts.jsonl'), ...judges(w), '--out', join(w, 'eval'), '--max-prompts', '10', '--json', ...small)) as EvalModelsReport;
