@@ -121,5 +121,5 @@ describe('safealign train ppo-lag|ppo|shaping', () => {
     const straight = join(dir, 'straight');
     expect(spawnSync(process.execPath, args.map((a) => (a === out ? straight : a)), { env }).status).toBe(0);
     expect(read(straight)).toEqual(log);
-  }, 60_000);
+  }, 240_000);
 });

@@ -89,5 +89,5 @@ describe('pipeline --seeds', () => {
     const changed = spawnSync(process.execPath, [...args, '--rl-steps', '7'], { env, encoding: 'utf8' });
     expect(changed.status).toBe(1);
     expect(changed.stderr).toContain('changed: rl.steps');
-  }, 180_000);
+  }, 420_000);
 });
