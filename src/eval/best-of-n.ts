@@ -47,9 +47,7 @@ export async function bestOfNEvaluation(config: BestOfNConfig, progress: Progres
   const k = ns[ns.length - 1] as number;
   const judges = { reward: scorer(config.reward, 'reward', config.scoreMaxLength), cost: scorer(config.cost, 'cost', config.scoreMaxLength) };
   const policy = loadPolicy(config.model, 'policy');
-  const { file, fitted, prompts, worldPrompts } = loadEvalPrompts(config, [policy], [judges.reward, judges.cost], progress);
-  const flags = new Map(file.prompts.map((p) => [p.source, p.risky]));
-  const risky = prompts.map((p) => flags.get(p.source ?? ''));
+  const { file, fitted, prompts, flags: risky, worldPrompts } = loadEvalPrompts(config, [policy], [judges.reward, judges.cost], progress);
   const items: RlPrompt[] = prompts.flatMap((p) => Array.from({ length: k }, () => p));
   const run = sampleAndScore(policy, items, judges, { temperature: config.temperature, maxNewTokens: config.maxNewTokens, batchSize: config.batchSize, seed: config.seed }, progress);
   const candidates = candidatesByPrompt(run.reward, run.cost, k);

@@ -89,14 +89,15 @@ const mean = (xs: readonly number[]) => {
 
 /**
  * Reads `config.prompts` (problems logged by file:line), keeps the prompts every policy and judge can
- * read with `maxNewTokens` new tokens (the others skipped and counted), then the first `maxPrompts`.
+ * read with `maxNewTokens` new tokens (the others skipped and counted), then the first `maxPrompts`;
+ * `flags` are their rows' risky flags (undefined where the row has none).
  */
 export function loadEvalPrompts(
   config: { prompts: string; maxNewTokens: number; maxPrompts?: number | undefined },
   policies: readonly Policy[],
   judges: readonly Scorer[],
   progress: Progress,
-): { file: PromptFile; fitted: { kept: RlPrompt[]; stats: TruncationStats }; prompts: RlPrompt[]; worldPrompts: boolean } {
+): { file: PromptFile; fitted: { kept: RlPrompt[]; stats: TruncationStats }; prompts: RlPrompt[]; flags: (boolean | undefined)[]; worldPrompts: boolean } {
   const file = readPrompts(config.prompts);
   for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
   if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${config.prompts}`);
@@ -113,7 +114,9 @@ export function loadEvalPrompts(
   const prompts = fitted.kept.slice(0, config.maxPrompts ?? fitted.kept.length);
   // the built-in world's prompt files: every row says risky or benign and names a world topic (the gold oracle can judge)
   const worldPrompts = file.prompts.every((p) => p.risky !== undefined) && prompts.every((p) => topicOfPrompt(p.prompt) !== undefined);
-  return { file, fitted, prompts, worldPrompts };
+  // the file's own risky flag of each prompt (RlPrompt.risky reads a missing flag as false)
+  const bySource = new Map(file.prompts.map((p) => [p.source, p.risky]));
+  return { file, fitted, prompts, flags: prompts.map((p) => bySource.get(p.source ?? '')), worldPrompts };
 }
 
 /**
