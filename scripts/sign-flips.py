@@ -57,6 +57,7 @@ FLIPS = {
     'best-of-n picks the lowest R_c': ('src/algorithms/best-of-n/rule.ts', [('if (s > bestScore) [best, bestScore] = [i, s];', 'if (-s > bestScore) [best, bestScore] = [i, -s];')], 'test/algorithms/best-of-n-rule.test.ts'),
     'best-of-n risky prompts ranked by helpfulness': ('src/algorithms/best-of-n/rule.ts', [('const score = risky || safety < safetyThreshold ? safety : helpfulnessScore(c);', 'const score = !risky && safety < safetyThreshold ? safety : helpfulnessScore(c);')], 'test/algorithms/best-of-n-rule.test.ts'),
     'rsft trains on the mirror of the best sample': ('src/algorithms/rsft/train.ts', [('return i * K + pickBest(cands, p.risky, config.rule);', 'return i * K + (K - 1 - pickBest(cands, p.risky, config.rule));')], 'test/cli/train-rsft.test.ts'),
+    'pipeline best-of-n ignores the prompt kind': ('src/pipeline/evaluate-policy.ts', [('return i * n + pickBest(cands, p.risky, rule);', 'return i * n + pickBest(cands, false, rule);')], 'test/pipeline/best-of-n-responder.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
