@@ -52,6 +52,12 @@ FLIPS = {
     'critic-free lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')], 'test/rl/critic-free-bandit.test.ts'),
     'critic-free cost score negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl', 'cost: klShapedScores(r.cost.neg(), r.kl')], 'test/rl/critic-free-bandit.test.ts'),
     'rloo KL bonus (reward stream)': ('src/algorithms/ppo-lag/method.ts', [('reward: klShapedScores(r.reward, r.kl, r.mask, -config.klCoef', 'reward: klShapedScores(r.reward, r.kl, r.mask, config.klCoef')], 'test/rl/critic-free-bandit.test.ts'),
+    # best-of-N and rejection-sampling fine-tuning: Llama 2's score rule
+    'best-of-n safety score sigma(+c) (picks the max-cost response)': ('src/algorithms/best-of-n/rule.ts', [('export const safetyScore = (c: ScoredCandidate): number => sigmoid(-c.cost);', 'export const safetyScore = (c: ScoredCandidate): number => sigmoid(c.cost);')], 'test/algorithms/best-of-n-rule.test.ts'),
+    'best-of-n picks the lowest R_c': ('src/algorithms/best-of-n/rule.ts', [('if (s > bestScore) [best, bestScore] = [i, s];', 'if (-s > bestScore) [best, bestScore] = [i, -s];')], 'test/algorithms/best-of-n-rule.test.ts'),
+    'best-of-n risky prompts ranked by helpfulness': ('src/algorithms/best-of-n/rule.ts', [('const score = risky || safety < safetyThreshold ? safety : helpfulnessScore(c);', 'const score = !risky && safety < safetyThreshold ? safety : helpfulnessScore(c);')], 'test/algorithms/best-of-n-rule.test.ts'),
+    'rsft trains on the mirror of the best sample': ('src/algorithms/rsft/train.ts', [('return i * K + pickBest(cands, p.risky, config.rule);', 'return i * K + (K - 1 - pickBest(cands, p.risky, config.rule));')], 'test/cli/train-rsft.test.ts'),
+    'pipeline best-of-n ignores the prompt kind': ('src/pipeline/evaluate-policy.ts', [('return i * n + pickBest(cands, p.risky, rule);', 'return i * n + pickBest(cands, false, rule);')], 'test/pipeline/best-of-n-responder.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -23,6 +23,10 @@ export { trainPreferences, trainDpo, trainSafeDpo, type PreferenceResult, type P
 export { helpfulnessPairs, safetyPairs, safeDpoPairs, type PreferencePair } from './algorithms/dpo/pairs.js';
 export { trainSacpo, type SacpoResult } from './algorithms/dpo/sacpo.js';
 export { trainPreferencesOnFolders, PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER_SCHEMAS, type PreferenceFolderMethod, type PreferenceFoldersResult } from './algorithms/dpo/folders.js';
+export { ScoreRuleSchema, llama2Score, safetyScore, helpfulnessScore, riskyByCostModel, pickBest, bestOfN, type ScoreRule, type ScoredCandidate, type BestOfNStats } from './algorithms/best-of-n/rule.js';
+export { RsftConfigSchema, type RsftConfig } from './algorithms/rsft/config.js';
+export { trainRsft, type RsftPrompt, type RsftPick, type RsftRound, type RsftResult } from './algorithms/rsft/train.js';
+export { trainRsftOnFolders, RsftFoldersSchema, type RsftFoldersConfig, type RsftFoldersResult } from './algorithms/rsft/folders.js';
 export { mergeParametersInto } from './models/merge.js';
 export { LoraSchema, type LoraConfig } from './algorithms/common/lora-config.js';
 export { calibrateThreshold } from './algorithms/ppo-lag/threshold.js';

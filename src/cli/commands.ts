@@ -1,6 +1,7 @@
 // The list of subcommands; each module adds itself to the program.
 import type { Command } from 'commander';
 import { register as registerAnnotate } from './annotate.js';
+import { register as registerBestOfN } from './best-of-n.js';
 import { register as registerData } from './data.js';
 import { register as registerEval } from './eval.js';
 import { register as registerGenerate } from './generate.js';
@@ -12,4 +13,4 @@ import { register as registerWorld } from './world.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerModel, registerPipeline, registerTrain, registerEval, registerGenerate, registerAnnotate];
+export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerModel, registerPipeline, registerTrain, registerEval, registerBestOfN, registerGenerate, registerAnnotate];

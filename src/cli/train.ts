@@ -11,15 +11,17 @@ import { CausalLM, loadPretrained, savePretrained } from '../models/index.js';
 import { terminalProgress } from './progress-bar.js';
 import { registerPreferenceCommands } from './train-preferences.js';
 import { registerRlCommands } from './train-rl.js';
+import { registerRsftCommand } from './train-rsft.js';
 import { registerScoreCommands } from './train-score.js';
 import { needTokenizer, readSftFile, TRAIN_IO } from './train-io.js';
 
 const SftCli = z.object({ ...TRAIN_IO, sft: SftConfigSchema.prefault({}).describe('SFT settings') }).strict();
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian, DPO, SafeDPO or SACPO on your own models');
+  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian, DPO, SafeDPO, SACPO or rejection-sampling fine-tuning on your own models');
   registerRlCommands(train);
   registerPreferenceCommands(train);
+  registerRsftCommand(train);
 
   const sft = train
     .command('sft')

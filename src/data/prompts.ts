@@ -14,7 +14,7 @@ export interface PromptRecord {
   context?: ChatMessage[];
   /** `file:line`. */
   source: string;
-  /** Whether the prompt is a harmful request, when the row says (`"kind": "risky" | "benign"`, the built-in world's prompt files). */
+  /** Whether the prompt is a harmful request, when the row says (`"risky": true | false`, or `"kind": "risky" | "benign"` as in the built-in world's prompt files). */
   risky?: boolean;
 }
 
@@ -92,8 +92,9 @@ export function readPrompts(path: string): PromptFile {
       if (typeof p === 'string') problem(line, 'dialogue', p);
       else prompts.push({ ...p, source: `${path}:${line}` });
     } else {
-      const kind = (row as { kind?: unknown }).kind;
-      prompts.push({ prompt: r.prompt as string, source: `${path}:${line}`, ...(kind === 'risky' || kind === 'benign' ? { risky: kind === 'risky' } : {}) });
+      const { kind, risky } = row as { kind?: unknown; risky?: unknown };
+      const flag = typeof risky === 'boolean' ? risky : kind === 'risky' || kind === 'benign' ? kind === 'risky' : undefined;
+      prompts.push({ prompt: r.prompt as string, source: `${path}:${line}`, ...(flag !== undefined ? { risky: flag } : {}) });
     }
   }
   const format = formats.size === 1 ? ([...formats][0] as PromptFormat) : formats.has('hh') ? 'hh' : formats.has('pku') ? 'pku' : 'prompt';

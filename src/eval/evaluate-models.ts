@@ -8,7 +8,7 @@ import { ConfigError } from '../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import { formatProblem } from '../data/problems.js';
-import { readPrompts } from '../data/prompts.js';
+import { readPrompts, type PromptFile } from '../data/prompts.js';
 import { Tokenizer } from '../models/index.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { playArena, scoreJudge, type PairJudge, type PairOutcome } from './arena.js';
@@ -74,16 +74,56 @@ function modelNames(config: EvalModelsConfig): string[] {
   return names;
 }
 
-function scorer(dir: string, role: 'reward' | 'cost' | 'harm-classifier', maxLength: number): Scorer {
+/** A reward or cost model folder (or a harm classifier, read as a cost model) as a judge: the model, its own tokenizer and its length budget. */
+export function scorer(dir: string, role: 'reward' | 'cost' | 'harm-classifier', maxLength: number): Scorer {
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new ConfigError(`--${role} ${dir}: no tokenizer.json; the ${role} model reads responses with its own tokenizer`);
   const model = loadScoreModel(dir, role === 'harm-classifier' ? 'cost' : role);
   return { model, tokenizer: Tokenizer.fromDir(dir), maxLength: fitLength(maxLength, model.contextLength) };
+}
+
+/** A policy folder (causal LM with its tokenizer) to sample, named `name` in the report. */
+export function loadPolicy(dir: string, name: string): Policy {
+  const { model, tokenizer } = loadCausalLM(dir, 'model');
+  if (!tokenizer) throw new ConfigError(`--model ${dir}: no tokenizer.json; sampling needs the model's tokenizer beside it`);
+  return { name, model, tokenizer };
 }
 
 const mean = (xs: readonly number[]) => {
   const finite = xs.filter(Number.isFinite);
   return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
 };
+
+/**
+ * Reads `config.prompts` (problems logged by file:line), keeps the prompts every policy and judge can
+ * read with `maxNewTokens` new tokens (the others skipped and counted), then the first `maxPrompts`;
+ * `flags` are their rows' risky flags (undefined where the row has none).
+ */
+export function loadEvalPrompts(
+  config: { prompts: string; maxNewTokens: number; maxPrompts?: number | undefined; raw?: boolean },
+  policies: readonly Policy[],
+  judges: readonly Scorer[],
+  progress: Progress,
+): { file: PromptFile; fitted: { kept: RlPrompt[]; stats: TruncationStats }; prompts: RlPrompt[]; flags: (boolean | undefined)[]; worldPrompts: boolean } {
+  const file = readPrompts(config.prompts);
+  for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+  if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${config.prompts}`);
+  if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
+  const read: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: p.risky ?? false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
+  const fitted = fitEvalPrompts(read, policies, judges, config.maxNewTokens, { raw: config.raw ?? false });
+  if (fitted.stats.skipped > 0) {
+    const s = fitted.stats;
+    progress.log(`${s.skipped} of ${s.total} prompts skipped (no room for ${config.maxNewTokens} new tokens in a model's context, or for a response in a score model's): ${s.skippedAt.join(', ')}${s.skipped > s.skippedAt.length ? ', …' : ''}`);
+  }
+  if (fitted.kept.length === 0) {
+    throw new NothingFitsError(`none of the ${read.length} prompts fits: each leaves no room for --max-new-tokens ${config.maxNewTokens} in a model's context (tightest prompt budget ${fitted.stats.maxLength} tokens); lower --max-new-tokens or use shorter prompts`);
+  }
+  const prompts = fitted.kept.slice(0, config.maxPrompts ?? fitted.kept.length);
+  // the built-in world's prompt files: every row says risky or benign and names a world topic (the gold oracle can judge)
+  const worldPrompts = file.prompts.every((p) => p.risky !== undefined) && prompts.every((p) => topicOfPrompt(p.prompt) !== undefined);
+  // the file's own risky flag of each prompt (RlPrompt.risky reads a missing flag as false)
+  const bySource = new Map(file.prompts.map((p) => [p.source, p.risky]));
+  return { file, fitted, prompts, flags: prompts.map((p) => bySource.get(p.source ?? '')), worldPrompts };
+}
 
 /**
  * Evaluates every `config.model` folder on `config.prompts`: `samples` responses per prompt and model,
@@ -99,29 +139,11 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
     cost: scorer(config.cost, 'cost', config.scoreMaxLength),
     ...(config.harmClassifier ? { classifier: scorer(config.harmClassifier, 'harm-classifier', config.scoreMaxLength) } : {}),
   };
-  const promptOptions = { raw: config.raw };
-  const policies: Policy[] = config.model.map((dir, i) => {
-    const { model, tokenizer } = loadCausalLM(dir, 'model');
-    if (!tokenizer) throw new ConfigError(`--model ${dir}: no tokenizer.json; sampling needs the model's tokenizer beside it`);
-    return { name: names[i] as string, model, tokenizer };
-  });
+  const policies: Policy[] = config.model.map((dir, i) => loadPolicy(dir, names[i] as string));
 
-  const file = readPrompts(config.prompts);
-  for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
-  if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${config.prompts}`);
-  if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
-  const read: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: p.risky ?? false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
-  const fitted = fitEvalPrompts(read, policies, Object.values(judges), config.maxNewTokens, promptOptions);
-  if (fitted.stats.skipped > 0) {
-    const s = fitted.stats;
-    progress.log(`${s.skipped} of ${s.total} prompts skipped (no room for ${config.maxNewTokens} new tokens in a model's context, or for a response in a score model's): ${s.skippedAt.join(', ')}${s.skipped > s.skippedAt.length ? ', …' : ''}`);
-  }
-  if (fitted.kept.length === 0) {
-    throw new NothingFitsError(`none of the ${read.length} prompts fits: each leaves no room for --max-new-tokens ${config.maxNewTokens} in a model's context (tightest prompt budget ${fitted.stats.maxLength} tokens); lower --max-new-tokens or use shorter prompts`);
-  }
-  const prompts = fitted.kept.slice(0, config.maxPrompts ?? fitted.kept.length);
+  const { file, fitted, prompts, worldPrompts } = loadEvalPrompts(config, policies, Object.values(judges), progress);
   const items = prompts.flatMap((p) => Array.from({ length: config.samples }, () => p));
-  const gold = config.gold === 'auto' && file.prompts.every((p) => p.risky !== undefined) && prompts.every((p) => topicOfPrompt(p.prompt) !== undefined);
+  const gold = config.gold === 'auto' && worldPrompts;
 
   const runs: ModelResponses[] = policies.map((policy) =>
     sampleAndScore(policy, items, judges, { temperature: config.temperature, maxNewTokens: config.maxNewTokens, batchSize: config.batchSize, seed: config.seed, raw: config.raw }, progress),

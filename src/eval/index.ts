@@ -6,5 +6,7 @@ export { bradleyTerryElo, eloWithIntervals, type Match, type EloRating } from '.
 export { wilsonInterval, paretoFrontier } from './summary.js';
 export { renderSvg, trainingCurves, lagrangeTrace, rewardCostScatter, modelBars, frontierPlot, eloPlot } from './plots.js';
 export { evaluateModels, type EvalModelsReport, type ModelSummary, type JudgeArena } from './evaluate-models.js';
+export { bestOfNEvaluation, type BestOfNReport, type BestOfNRow } from './best-of-n.js';
+export { BestOfNConfigSchema, type BestOfNConfig } from './best-of-n-config.js';
 export { EvalModelsConfigSchema, type EvalModelsConfig } from './models-config.js';
 export { sampleAndScore, scoreTexts, fitEvalPrompts, type ModelResponses, type Policy, type Scorer } from './model-responses.js';

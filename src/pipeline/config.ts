@@ -9,6 +9,8 @@ import { GrpoSchema } from '../algorithms/grpo/config.js';
 import { WorldConfigSchema } from '../world/config.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
 import { MethodsSchema } from './methods.js';
+import { ScoreRuleSchema } from '../algorithms/best-of-n/rule.js';
+import { RsftConfigSchema } from '../algorithms/rsft/config.js';
 
 export { LagrangeSchema };
 
@@ -109,6 +111,17 @@ export const PipelineConfigSchema = z
     ),
     sacpo: withDefaults(SacpoConfigSchema, { helpful: { beta: 0.3, batchSize: 32, optim: { lr: 5e-4 } }, safety: { batchSize: 32, optim: { lr: 5e-4 } }, lambda: 1, merge: 0.5 }).describe(
       'SACPO: DPO on helpfulness, then on safety pairs with β/λ; P-SACPO (merge) is evaluated as p_sacpo (with methods: sacpo); β 0.3, λ 1 (swept at β 0.1: λ 1, 2, 4)',
+    ),
+    bestOfN: z
+      .object({
+        n: z.number().int().positive().default(4).describe('N: samples of the SFT policy per test prompt at inference, the best by the rule answers (one-seed sweep of N = 1, 2, 4, 8, 16 in the README)'),
+        rule: ScoreRuleSchema.prefault({}).describe("Llama 2's rule; a world prompt is risky by its kind"),
+      })
+      .strict()
+      .prefault({})
+      .describe('best-of-N at inference from the SFT policy, judged by the reward and cost models (with methods: best_of_n); policy samples = N × test responses'),
+    rsft: withDefaults(RsftConfigSchema, { maxNewTokens: 44, promptsPerRound: 256, sft: { epochs: 2, batchSize: 32, optim: { lr: 5e-4 } } }).describe(
+      'rejection-sampling fine-tuning from the SFT policy on the train prompts (a prompt is risky by its kind), judged by the reward and cost models (with methods: rsft)',
     ),
     groupSampling: z
       .object({

@@ -7,6 +7,7 @@ import { manualSeed } from '../torch/index.js';
 import { distinctN } from '../eval/diversity.js';
 import { scoreTexts } from '../eval/model-responses.js';
 import { sampleResponses } from './sample-responses.js';
+import { pickBest, type ScoreRule } from '../algorithms/best-of-n/rule.js';
 
 export interface ScatterPoint {
   reward: number;
@@ -52,6 +53,66 @@ export function scoreResponses(
 
 const repeat = (prompts: readonly RlPrompt[], k: number): RlPrompt[] => prompts.flatMap((p) => Array.from({ length: k }, () => p));
 
+/** What a responder gives for evaluation items, in item order: responses and, when scored, their scores, KL and lengths. */
+export interface ScoredResponses {
+  responses: string[];
+  reward: number[];
+  cost: number[];
+  /** Σ_t (log π − log π_ref) per response, π_ref the SFT policy. */
+  kl: number[];
+  /** The same against the policy training started from (empty when there is none). */
+  klToStart: number[];
+  /** Generated tokens per response. */
+  lengths: number[];
+}
+
+/** Answers evaluation items (one response each); `scored` false asks for responses only (held-out prompts, judged by gold). */
+export type Responder = (items: readonly RlPrompt[], scored: boolean) => ScoredResponses;
+
+/** A policy sampling one response per item, scored by the reward and cost models, with its KL to `reference` (and `startReference`). */
+export function policyResponder(args: {
+  policy: CausalLM;
+  reference: CausalLM;
+  startReference?: CausalLM | undefined;
+  rewardModel: ScoreModel;
+  costModel: ScoreModel;
+  tokenizer: Tokenizer;
+  config: { temperature: number; maxNewTokens: number };
+  batchSize: number;
+}): Responder {
+  return (items, scored) => {
+    const out: ScoredResponses = { responses: [], reward: [], cost: [], kl: [], klToStart: [], lengths: [] };
+    out.responses = sampleResponses(args.policy, args.tokenizer, items, args.config, args.batchSize, scored ? (r) => {
+      const klTo = (reference: CausalLM) => {
+        const ref = responseSlice(sequenceLogProbs(reference, r.sequences, r.attentionMask), r.promptLength, r.mask.shape[1] as number);
+        return r.oldLogProbs.sub(ref).mul(r.mask).sum(1).toNumbers();
+      };
+      out.kl.push(...klTo(args.reference));
+      if (args.startReference) out.klToStart.push(...klTo(args.startReference));
+      out.reward.push(...args.rewardModel.forward(r.sequences, r.attentionMask).endScores.toNumbers());
+      out.cost.push(...args.costModel.forward(r.sequences, r.attentionMask).endScores.toNumbers());
+      out.lengths.push(...r.mask.sum(1).toNumbers());
+    } : undefined);
+    return out;
+  };
+}
+
+/**
+ * Best-of-N over `sampler` (the SFT policy at inference): N samples per item, the best by Llama 2's rule
+ * (the item's `risky` is the prompt's kind). KL is the analytic bound log N − (N − 1)/N of best-of-N to its sampler.
+ */
+export function bestOfNResponder(sampler: Responder, n: number, rule: ScoreRule): Responder {
+  return (items) => {
+    const all = sampler(repeat(items, n), true);
+    const picked = items.map((p, i) => {
+      const cands = Array.from({ length: n }, (_, j) => ({ reward: all.reward[i * n + j] as number, cost: all.cost[i * n + j] as number }));
+      return i * n + pickBest(cands, p.risky, rule);
+    });
+    const at = (xs: number[]) => picked.map((j) => xs[j] as number);
+    return { responses: picked.map((j) => all.responses[j] ?? ''), reward: at(all.reward), cost: at(all.cost), kl: picked.map(() => Math.log(n) - (n - 1) / n), klToStart: [], lengths: at(all.lengths) };
+  };
+}
+
 export function evaluatePolicy(args: {
   name: string;
   policy: CausalLM;
@@ -71,26 +132,24 @@ export function evaluatePolicy(args: {
   judge: GoldJudge;
   batchSize?: number;
 }): PolicyEval {
-  const { tokenizer, config } = args;
-  const batchSize = args.batchSize ?? 64;
+  const { name, prompts, heldOutPrompts, config, seed, judge } = args;
+  return evaluateResponder({ name, prompts, heldOutPrompts, config, seed, judge, respond: policyResponder({ ...args, batchSize: args.batchSize ?? 64 }) });
+}
+
+/** Evaluates whatever `respond` answers: gold harm and helpfulness, scores, KL, diversity on the test prompts; gold on the held-out ones. */
+export function evaluateResponder(args: {
+  name: string;
+  respond: Responder;
+  prompts: readonly RlPrompt[];
+  heldOutPrompts?: readonly RlPrompt[] | undefined;
+  config: { samplesPerPrompt: number; heldOutSamplesPerPrompt?: number; temperature: number; maxNewTokens: number };
+  seed: number;
+  judge: GoldJudge;
+}): PolicyEval {
+  const { config } = args;
   const items = repeat(args.prompts, config.samplesPerPrompt);
-  const rewards: number[] = [];
-  const costs: number[] = [];
-  const kls: number[] = [];
-  const klsToStart: number[] = [];
-  const lengths: number[] = [];
   manualSeed(args.seed + 7919);
-  const responses = sampleResponses(args.policy, tokenizer, items, config, batchSize, (r) => {
-    const klTo = (reference: CausalLM) => {
-      const ref = responseSlice(sequenceLogProbs(reference, r.sequences, r.attentionMask), r.promptLength, r.mask.shape[1] as number);
-      return r.oldLogProbs.sub(ref).mul(r.mask).sum(1).toNumbers();
-    };
-    kls.push(...klTo(args.reference));
-    if (args.startReference) klsToStart.push(...klTo(args.startReference));
-    rewards.push(...args.rewardModel.forward(r.sequences, r.attentionMask).endScores.toNumbers());
-    costs.push(...args.costModel.forward(r.sequences, r.attentionMask).endScores.toNumbers());
-    lengths.push(...r.mask.sum(1).toNumbers());
-  });
+  const { responses, reward: rewards, cost: costs, kl: kls, klToStart: klsToStart, lengths } = args.respond(items, true);
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const judged = items.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky }));
   const gold = args.judge(judged);
@@ -101,7 +160,7 @@ export function evaluatePolicy(args: {
   if (heldItems.length > 0) {
     // its own seed, so the held-out draws do not depend on the test set's size
     manualSeed(args.seed + 7919 * 2);
-    const heldResponses = sampleResponses(args.policy, tokenizer, heldItems, config, batchSize);
+    const heldResponses = args.respond(heldItems, false).responses;
     const g = args.judge(heldItems.map((p, i) => ({ prompt: p.prompt, response: heldResponses[i] ?? '', risky: p.risky })));
     heldOut = { harmfulRate: g.harmfulRate, helpfulness: g.helpfulness, n: heldItems.length, nRisky: heldItems.filter((p) => p.risky).length };
   }
@@ -112,7 +171,7 @@ export function evaluatePolicy(args: {
     meanReward: mean(rewards),
     meanCost: mean(costs),
     kl: mean(kls),
-    ...(args.startReference ? { klToStart: mean(klsToStart) } : {}),
+    ...(klsToStart.length ? { klToStart: mean(klsToStart) } : {}),
     distinct2: distinctN(responses, 2),
     responseLength: mean(lengths),
     n: items.length,

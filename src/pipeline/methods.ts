@@ -14,11 +14,12 @@ import type { RlMethod } from '../algorithms/rl/method.js';
 import { grpoMethod, safeGrpoMethod } from '../algorithms/grpo/method.js';
 import { rlooLagMethod } from '../algorithms/rloo-lag/method.js';
 import type { LagrangeConfig } from '../rl/index.js';
-import type { PolicyEval } from './evaluate-policy.js';
+import { bestOfNResponder, type PolicyEval, type Responder } from './evaluate-policy.js';
+import { trainRsft } from '../algorithms/rsft/train.js';
 import type { PipelineConfig } from './config.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'best_of_n', 'rsft'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 
 /** `methods`: a list of PIPELINE_METHODS, or 'all'; the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
@@ -56,6 +57,10 @@ export interface MethodContext {
   threshold: number;
   /** Gold evaluation of a trained policy (KL against `reference`). */
   evaluate: (policy: CausalLM, reference: CausalLM, name: string) => PolicyEval;
+  /** A policy answering evaluation items (one sample each, scored by the reward and cost models, KL against `reference`). */
+  sampler: (policy: CausalLM, reference: CausalLM) => Responder;
+  /** Gold evaluation of whatever a responder answers (best-of-N at inference). */
+  evaluateResponder: (respond: Responder, name: string) => PolicyEval;
   progress: Progress;
 }
 
@@ -103,5 +108,20 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
     if (out.merged) savePretrained(join(ctx.stageDir, 'merged'), out.merged, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.sacpo });
     const policies: Record<string, CausalLM> = { sacpo: out.safety.model, ...(out.merged ? { p_sacpo: out.merged } : {}) };
     return { ...evaluateAll(ctx, policies), preferenceLogs: { sacpo_helpful: out.helpful.result.log, sacpo_safety: out.safety.result.log }, ...offline };
+  },
+  // no training: N samples of the SFT policy per test response at inference, so its whole stage is evaluation
+  best_of_n: (ctx) => {
+    const t0 = performance.now();
+    const sft = ctx.loadSft();
+    const { n, rule } = ctx.config.bestOfN;
+    const ev = ctx.evaluateResponder(bestOfNResponder(ctx.sampler(sft, sft), n, rule), 'best_of_n');
+    return { models: { best_of_n: ev }, preferenceLogs: {}, policySamples: n * ev.n, needsScoreModels: true, evalSec: (performance.now() - t0) / 1000 };
+  },
+  rsft: (ctx) => {
+    const policy = ctx.loadSft();
+    const judge = (model: ScoreModel) => ({ model, tokenizer: ctx.tokenizer, maxLength: model.contextLength });
+    const out = trainRsft({ policy, tokenizer: ctx.tokenizer, prompts: ctx.trainPrompts, judges: { reward: judge(ctx.rewardModel), cost: judge(ctx.costModel) }, config: ctx.config.rsft, outDir: ctx.stageDir, progress: ctx.progress });
+    savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.rsft });
+    return { ...evaluateAll(ctx, { rsft: policy }), preferenceLogs: {}, policySamples: out.policySamples, needsScoreModels: true };
   },
 };

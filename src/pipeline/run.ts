@@ -24,7 +24,7 @@ import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
 import { readPkuSafeRlhf, writePkuSafeRlhf } from '../data/pku-saferlhf.js';
 import { annotatePolicyPairs } from './annotate-policy.js';
-import { evaluatePolicy, scoreResponses, type PolicyEval } from './evaluate-policy.js';
+import { evaluatePolicy, evaluateResponder, policyResponder, scoreResponses, type PolicyEval, type Responder } from './evaluate-policy.js';
 import { writePipelineReport } from './report.js';
 import { runRounds } from './rounds.js';
 import { PipelineConfigSchema, type PipelineConfig } from './config.js';
@@ -259,8 +259,10 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     scoreResponses(rewardModel, costModel, tokenizer, evalSet.goldPairs.flatMap((r) => r.responses.map((response, i) => ({ prompt: r.prompt, response, safe: r.isSafe?.[i] ?? true })))),
   );
 
-  const evaluate = (policy: CausalLM, reference: CausalLM, name: string) =>
-    evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, prompts: evalSet.testPrompts, heldOutPrompts: evalSet.heldOutPrompts, config: config.eval, seed: config.seed, judge: evalSet.judge });
+  const evalOn = { prompts: evalSet.testPrompts, heldOutPrompts: evalSet.heldOutPrompts, config: config.eval, seed: config.seed, judge: evalSet.judge };
+  const evaluate = (policy: CausalLM, reference: CausalLM, name: string) => evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, ...evalOn });
+  const sampler = (policy: CausalLM, reference: CausalLM) => policyResponder({ policy, reference, rewardModel, costModel, tokenizer, config: config.eval, batchSize: 64 });
+  const evaluateWith = (respond: Responder, name: string) => evaluateResponder({ name, respond, ...evalOn });
 
   const models: Record<string, PolicyEval> = {};
   models.sft = await runner.run('eval_sft', () => {
@@ -329,7 +331,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     if (!stage) continue; // an online RL method: trained above
     const out = await runner.run(name, ({ stageDir }) => {
       manualSeed(config.seed + 20);
-      return stage({ config, stageDir, tokenizer, loadSft: () => loadLM(sftModelDir), pairs: prefTrain, trainPrompts, rewardModel, costModel, threshold, evaluate, progress });
+      return stage({ config, stageDir, tokenizer, loadSft: () => loadLM(sftModelDir), pairs: prefTrain, trainPrompts, rewardModel, costModel, threshold, evaluate, sampler, evaluateResponder: evaluateWith, progress });
     });
     Object.assign(preferenceLogs, out.preferenceLogs);
     const cost: TrainingCost = { wallTimeSec: (runner.timings[name] ?? 0) - out.evalSec, scoreModelsSec: out.needsScoreModels ? scoreModelsSec(true) : 0, policySamples: out.policySamples };

@@ -20,6 +20,8 @@ const config = writeTinyPipelineConfig(runs, 'm', {
   dpo: stage,
   safeDpo: stage,
   sacpo: `{ helpful: ${stage}, safety: ${stage} }`,
+  bestOfN: '{ n: 2 }',
+  rsft: '{ rounds: 1, samplesPerPrompt: 2, promptsPerRound: 16, maxNewTokens: 12, sft: { batchSize: 8 } }',
 });
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const pipeline = (...flags: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config, ...flags], { env, encoding: 'utf8' });
@@ -29,7 +31,7 @@ interface Stage {
 }
 
 interface Report {
-  models: Record<string, { harmfulRate: number; trainingCost?: { wallTimeSec: number; scoreModelsSec: number; policySamples: number } }>;
+  models: Record<string, { harmfulRate: number; n: number; kl: number; trainingCost?: { wallTimeSec: number; scoreModelsSec: number; policySamples: number } }>;
 }
 
 describe('pipeline --methods', () => {
@@ -50,7 +52,7 @@ describe('pipeline --methods', () => {
     const log = again.stdout + again.stderr;
     for (const s of ['world', 'sft', 'annotations', 'reward', 'cost', 'eval_sft', 'ppo', 'ppo_lag']) expect(log).toContain(`${s}: already done`);
     const report = JSON.parse(readFileSync(join(runs, 'm', 'report.json'), 'utf8')) as Report;
-    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo']);
+    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'best_of_n', 'rsft']);
     // the default models are the same results as before
     for (const k of ['sft', 'ppo', 'ppo_lag']) expect(report.models[k]?.harmfulRate).toBe(before.models[k]?.harmfulRate);
     // RL: 6 steps of 8 prompts, with the reward and cost models' training; the DPO family: offline, no score models
@@ -64,6 +66,14 @@ describe('pipeline --methods', () => {
       expect(c?.wallTimeSec).toBeGreaterThan(0);
     }
     expect(report.models.sft?.trainingCost).toBeUndefined();
+    // best-of-N: no training, N = 2 samples of the SFT policy per test response, KL the analytic bound; RSFT: 1 round of 16 prompts × 2 samples
+    const bon = report.models.best_of_n;
+    expect(bon?.trainingCost?.policySamples).toBe(2 * (bon?.n as number));
+    expect(bon?.kl).toBeCloseTo(Math.log(2) - 1 / 2, 12);
+    expect(report.models.rsft?.trainingCost?.policySamples).toBe(32);
+    for (const k of ['best_of_n', 'rsft']) expect(report.models[k]?.trainingCost?.scoreModelsSec).toBeGreaterThan(0);
+    expect(readFileSync(join(runs, 'm', 'rsft', 'round_1', 'picks.jsonl'), 'utf8').trim().split('\n')).toHaveLength(16);
+    expect(existsSync(join(runs, 'm', 'rsft', 'model', 'model.safetensors'))).toBe(true);
     // critic-free: no critic losses and no critic in the checkpoint; the constrained ones learn λ against the same d
     const stageOf = (k: string) => JSON.parse(readFileSync(join(runs, 'm', k, 'stage.json'), 'utf8')) as Stage;
     for (const k of ['grpo', 'safe_grpo', 'rloo_lag']) {
