@@ -44,6 +44,8 @@ FLIPS = {
     'mocan dual: budget term -lambda*d': ('src/losses/mocan.ts', [('lse.add(lambda * settings.threshold)', 'lse.sub(lambda * settings.threshold)'), ('lse.add(lambda.mul(settings.threshold))', 'lse.sub(lambda.mul(settings.threshold))')], 'test/losses/mocan.test.ts'),
     'mocan gradient E[c] - d': ('src/losses/mocan.ts', [('return settings.threshold - tiltedCost(rewards, costs, lambda, settings.beta);', 'return tiltedCost(rewards, costs, lambda, settings.beta) - settings.threshold;')], 'test/losses/mocan.test.ts'),
     'mocan bisection steps the wrong way': ('src/losses/mocan.ts', [('    if (grad(mid) < 0) lo = mid;', '    if (grad(mid) > 0) lo = mid;')], 'test/losses/mocan.test.ts'),
+    'mocan relabel r + lambda*c': ('src/algorithms/mocan/train.ts', [('(rs[2 * i] as number) - lambda * (cs[2 * i] as number), (rs[2 * i + 1] as number) - lambda * (cs[2 * i + 1] as number)', '(rs[2 * i] as number) + lambda * (cs[2 * i] as number), (rs[2 * i + 1] as number) + lambda * (cs[2 * i + 1] as number)')], 'test/algorithms/mocan-train.test.ts'),
+    'mocan relabel: lower utility chosen': ('src/algorithms/dpo/pairs.ts', [('u0 > u1 ? 0 : 1', 'u0 < u1 ? 0 : 1')], 'test/algorithms/mocan-train.test.ts'),
     'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
     'lora delta subtracted': ('src/models/linear.ts', [('(t) => t.mul(ad.scale),', '(t) => t.mul(-ad.scale),')], 'test/models/lora.test.ts'),
     'lora merge subtracts': ('src/models/linear.ts', [('this.weight.copy_(this.weight.add(', 'this.weight.copy_(this.weight.sub(')], 'test/models/lora.test.ts'),

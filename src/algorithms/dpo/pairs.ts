@@ -40,3 +40,21 @@ export function safeDpoPairs(records: readonly PreferenceRecord[], bothUnsafe: B
     return o ? [{ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[o.chosen], rejected: r.responses[o.rejected], chosenUnsafe: o.chosenUnsafe, rejectedUnsafe: o.rejectedUnsafe, source: where(r, i) }] : [];
   });
 }
+
+/**
+ * Pairs ordered by a utility of each response (MoCAN: r − λ*·c from the reward and cost models): the
+ * higher one is chosen, a tie keeps the annotators' helpfulness order. `utilities[i]` scores the two
+ * responses of record i; a record with a non-finite utility (a response the scorers could not read) is left out.
+ */
+export function utilityPairs(records: readonly PreferenceRecord[], utilities: readonly (readonly [number, number])[]): { pairs: PreferencePair[]; flipped: number; unscored: number } {
+  let flipped = 0;
+  let unscored = 0;
+  const pairs = records.flatMap((r, i) => {
+    const [u0, u1] = utilities[i] ?? [NaN, NaN];
+    if (!Number.isFinite(u0) || !Number.isFinite(u1)) return (unscored++, []);
+    const chosen = u0 === u1 ? r.betterResponseId : u0 > u1 ? 0 : 1;
+    if (chosen !== r.betterResponseId) flipped++;
+    return [{ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[chosen], rejected: r.responses[1 - chosen] as string, source: where(r, i) }];
+  });
+  return { pairs, flipped, unscored };
+}
