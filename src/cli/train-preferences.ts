@@ -1,4 +1,4 @@
-// `safealign train dpo|safe-dpo|sacpo`: preference optimisation on your own model folder and preference pairs.
+// `safealign train dpo|safe-dpo|sacpo|mocan`: preference optimisation on your own model folder and preference pairs.
 import type { Command } from 'commander';
 import { describeTruncation } from '../algorithms/common/truncation.js';
 import { PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER_SCHEMAS, trainPreferencesOnFolders, type PreferenceFolderMethod } from '../algorithms/dpo/folders.js';
@@ -9,7 +9,11 @@ const ABOUT: Record<PreferenceFolderMethod, string> = {
   dpo: 'DPO on the helpfulness pairs (better vs worse response); --dpo-variant ipo or robust for IPO / robust DPO',
   'safe-dpo': 'SafeDPO: helpfulness pairs reordered so that a safe response beats an unsafe one, with a margin Δ (--safe-dpo-delta); needs PKU-SafeRLHF safety labels',
   sacpo: 'SACPO: DPO on helpfulness, then DPO on the safety pairs (safer vs unsafer) from that model with β/λ; --sacpo-merge q also writes P-SACPO, the weight merge, to <out>/merged',
+  mocan:
+    'MoCAN (one-shot dualisation): λ* from the convex dual on --mocan-samples-per-prompt responses of the reference policy to each prompt, scored by --reward and --cost, for the budget d ' +
+    '(--threshold or --threshold-from, as ppo-lag); then DPO on the --train pairs relabelled so that the response with the higher r − λ*·c is chosen (λ* and the samples cached in <out>/dual.json; --mocan-lambda fixes λ instead)',
 };
+const OFFLINE = 'No reward model and no sampling: the reference log-probs are computed once. ';
 
 /** Adds one subcommand per preference method under `train`. */
 export function registerPreferenceCommands(train: Command): void {
@@ -18,7 +22,7 @@ export function registerPreferenceCommands(train: Command): void {
     const cmd = train
       .command(name)
       .description(
-        `${ABOUT[name]}. No reward model and no sampling: the reference log-probs are computed once. Writes the model (HF folder), checkpoint/ (re-run the same command to resume), ` +
+        `${ABOUT[name]}. ${name === 'mocan' ? '' : OFFLINE}Writes the model (HF folder), checkpoint/ (re-run the same command to resume), ` +
           'log.jsonl (loss, implicit chosen/rejected rewards, margin, accuracy per step) and result.json into --out. Responses longer than the context are cut at their end; pairs whose prompt leaves no room are skipped and counted.',
       )
       .option('--config <file>', 'YAML config with any subset of the fields below (flags win over the file)');
@@ -28,6 +32,11 @@ export function registerPreferenceCommands(train: Command): void {
       const result = await trainPreferencesOnFolders(name, cfg as never, terminalProgress());
       const d = result.data;
       console.log(`data: ${d.records} pairs read from ${d.file} (${d.format}), ${d.unreadable} unreadable lines, ${d.withSafetyLabels} with safety labels`);
+      const m = result.mocan;
+      if (m) {
+        console.log(`mocan: budget d = ${m.threshold.value.toFixed(4)}; ${m.dual.fixed ? `λ = ${m.dual.lambda} (fixed)` : `λ* = ${m.dual.lambda.toFixed(4)} from ${m.dual.samples} samples on ${m.dual.prompts} prompts (π_ref mean cost ${m.dual.meanCost.toFixed(3)}, predicted after alignment ${m.dual.tiltedCost.toFixed(3)})${m.dual.infeasible ? ' INFEASIBLE: no mix of the samples meets d' : ''}`}`);
+        console.log(`mocan: ${m.relabel.pairs} pairs relabelled by r − λ·c, ${m.relabel.flipped} against the helpfulness label, ${m.relabel.unscored} unreadable by the score models`);
+      }
       for (const [stage, s] of Object.entries(result.stages)) {
         console.log(`${stage}: ${describeTruncation(s.truncation, 'pairs', 'response-start')}`);
         const last = s.last;

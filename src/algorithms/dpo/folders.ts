@@ -1,4 +1,4 @@
-// DPO, SafeDPO and SACPO on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo`): load, train, write the HF folder, log and result.
+// DPO, SafeDPO, SACPO and MoCAN on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo|mocan`): load, train, write the HF folder, log and result.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../config/schema-cli.js';
@@ -7,7 +7,12 @@ import { silentProgress, type Progress } from '../../core/progress.js';
 import { DATA_FORMATS, loadPreferences } from '../../data/formats.js';
 import { formatProblem } from '../../data/problems.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../../data/record.js';
-import { CausalLM, loadPretrained, savePretrained, type Tokenizer } from '../../models/index.js';
+import { CausalLM, loadPretrained, savePretrained, type ScoreModel, type Tokenizer } from '../../models/index.js';
+import { MocanConfigSchema } from '../mocan/config.js';
+import { trainMocan, type MocanDual, type MocanResult } from '../mocan/train.js';
+import { THRESHOLD_FIELDS } from '../rl/folders-config.js';
+import { loadScoreModel, readRlPrompts, resolveThreshold } from '../rl/folders.js';
+import type { RlPrompt } from '../rl/train.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from './config.js';
 import { trainSacpo } from './sacpo.js';
 import { trainDpo, trainSafeDpo, type PreferenceLogRecord, type PreferenceResult } from './train.js';
@@ -26,6 +31,16 @@ export const PREFERENCE_FOLDER_SCHEMAS = {
   dpo: z.object({ ...IO, dpo: DpoConfigSchema.prefault({}).describe('DPO settings') }).strict(),
   'safe-dpo': z.object({ ...IO, safeDpo: SafeDpoConfigSchema.prefault({}).describe('SafeDPO settings') }).strict(),
   sacpo: z.object({ ...IO, sacpo: SacpoConfigSchema.prefault({}).describe('SACPO settings (stage 1: helpfulness, stage 2: safety)') }).strict(),
+  mocan: z
+    .object({
+      ...IO,
+      reward: z.string().describe('reward model folder (from `safealign train reward`): scores the samples of the dual and relabels the pairs'),
+      cost: z.string().describe('cost model folder (from `safealign train cost`): the same, for the cost'),
+      prompts: z.string().optional().describe('prompts the dual is estimated on (PKU-SafeRLHF, HH-RLHF, {"prompt"} JSONL or plain text; default: the prompts of --train)'),
+      ...THRESHOLD_FIELDS,
+      mocan: MocanConfigSchema.prefault({}).describe('MoCAN settings (the dual, then DPO on the relabelled pairs)'),
+    })
+    .strict(),
 };
 export type PreferenceFolderMethod = keyof typeof PREFERENCE_FOLDER_SCHEMAS;
 export const PREFERENCE_FOLDER_METHODS = Object.keys(PREFERENCE_FOLDER_SCHEMAS) as PreferenceFolderMethod[];
@@ -36,13 +51,29 @@ export interface PreferenceFoldersResult {
   data: { file: string; format: string; records: number; unreadable: number; withSafetyLabels: number };
   /** One entry a stage (SACPO: helpful, safety). */
   stages: Record<string, Omit<PreferenceResult, 'log'> & { last: PreferenceLogRecord | undefined }>;
+  /** MoCAN: the budget d and how it was set, λ* and what the relabelling changed. */
+  mocan?: { threshold: { value: number; from: string }; dual: MocanDual; relabel: MocanResult['relabel'] };
   outDir: string;
 }
+
+/** The methods that read per-response safety labels. */
+const NEEDS_SAFETY_LABELS: ReadonlySet<PreferenceFolderMethod> = new Set(['safe-dpo', 'sacpo']);
 
 function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
   const loaded = loadPretrained(dir);
   if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`--${role} ${dir}: expected a causal LM folder, found a ${loaded.model.scoreType} model`);
   return { model: loaded.model, tokenizer: loaded.tokenizer };
+}
+
+/** The distinct prompts of preference records, each named by the first record that has it. */
+function promptsOf(records: readonly PreferenceRecord[]): RlPrompt[] {
+  const seen = new Map<string, RlPrompt>();
+  records.forEach((r, i) => {
+    const key = JSON.stringify([r.context ?? [], r.prompt]);
+    const source = r.source?.file !== undefined && r.source.line !== undefined ? `${r.source.file}:${r.source.line}` : `#${i}`;
+    if (!seen.has(key)) seen.set(key, { prompt: r.prompt, risky: false, source, ...(r.context ? { context: r.context } : {}) });
+  });
+  return [...seen.values()];
 }
 
 async function readRecords(file: string, format: FolderConfig<'dpo'>['format'], progress: Progress) {
@@ -66,12 +97,13 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
   const data = await readRecords(config.train, config.format, progress);
   const test: PreferenceRecord[] | undefined = config.test ? (await readRecords(config.test, config.format, progress)).records : undefined;
   const withSafetyLabels = data.records.filter(hasSafetyLabels).length;
-  if (method !== 'dpo' && withSafetyLabels === 0) {
+  if (NEEDS_SAFETY_LABELS.has(method) && withSafetyLabels === 0) {
     throw new ConfigError(`${config.train}: ${method} needs per-response safety labels (PKU-SafeRLHF is_response_0_safe, is_response_1_safe, safer_response_id); none of the ${data.records.length} ${data.format} records has them`);
   }
   const common = { tokenizer, train: data.records, ...(test ? { test } : {}), outDir: config.out, progress };
   const stages: Record<string, PreferenceResult> = {};
-  const settings = { method, ...config };
+  let settings: Record<string, unknown> = { method, ...config };
+  let mocan: PreferenceFoldersResult['mocan'];
   if (method === 'sacpo') {
     const c = (config as FolderConfig<'sacpo'>).sacpo;
     // SACPO's stage 1 starts from --model and is regularised towards --reference (default: the same).
@@ -82,6 +114,18 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     savePretrained(join(config.out, 'helpful'), out.helpful.model, { tokenizer, trainingConfig: settings });
     savePretrained(config.out, out.safety.model, { tokenizer, trainingConfig: settings });
     if (out.merged) savePretrained(join(config.out, 'merged'), out.merged, { tokenizer, trainingConfig: settings });
+  } else if (method === 'mocan') {
+    const c = config as FolderConfig<'mocan'>;
+    const rewardModel = loadScoreModel(c.reward, 'reward');
+    const costModel = loadScoreModel(c.cost, 'cost');
+    const scorer = (model: ScoreModel) => ({ model, tokenizer, maxLength: model.contextLength });
+    const threshold = await resolveThreshold(c, costModel, tokenizer, progress);
+    const prompts = c.prompts ? readRlPrompts(c.prompts, progress).prompts : promptsOf(data.records);
+    const out = trainMocan({ ...common, policy, reference: loadReference(), prompts, reward: scorer(rewardModel), cost: scorer(costModel), threshold: threshold.value, config: c.mocan });
+    stages.mocan = out.preference;
+    mocan = { threshold, dual: out.dual, relabel: out.relabel };
+    settings = { ...settings, threshold: threshold.value, lambda: out.dual.lambda };
+    savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
   } else {
     const run = { ...common, policy, reference: loadReference() };
     stages[method] = method === 'dpo' ? trainDpo({ ...run, config: (config as FolderConfig<'dpo'>).dpo }) : trainSafeDpo({ ...run, config: (config as FolderConfig<'safe-dpo'>).safeDpo });
@@ -92,6 +136,7 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     method,
     data: { file: config.train, format: data.format, records: data.records.length, unreadable: data.stats.unreadable, withSafetyLabels },
     stages: Object.fromEntries(Object.entries(stages).map(([k, { log, ...rest }]) => [k, { ...rest, last: log[log.length - 1] }])),
+    ...(mocan ? { mocan } : {}),
     outDir: config.out,
   };
   writeJsonAtomic(join(config.out, 'result.json'), result);
