@@ -8,3 +8,4 @@ export { clippedPolicyLoss, k3Kl, ppoPolicyLoss, type PolicyLossOptions } from '
 export { criticLoss } from './critic.js';
 export { tokenCrossEntropy } from './sft.js';
 export { mocanDual, mocanDualGradient, scoreMatrix, solveMocanDual, tiltedCost, type MocanDualSettings, type MocanDualSolution } from './mocan.js';
+export { alolLoss, type AlolInputs, type AlolSettings, type AlolVariant } from './alol.js';
