@@ -9,6 +9,7 @@ import { GrpoSchema } from '../algorithms/grpo/config.js';
 import { WorldConfigSchema } from '../world/config.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
 import { MethodsSchema } from './methods.js';
+import { MocanConfigSchema } from '../algorithms/mocan/config.js';
 
 export { LagrangeSchema };
 
@@ -106,6 +107,9 @@ export const PipelineConfigSchema = z
     safeDpo: withDefaults(SafeDpoConfigSchema, { batchSize: 32, delta: 2, optim: { lr: 5e-4 } }).describe('SafeDPO on the same pairs with their safety labels (with methods: safe_dpo)'),
     sacpo: withDefaults(SacpoConfigSchema, { helpful: { batchSize: 32, optim: { lr: 5e-4 } }, safety: { batchSize: 32, optim: { lr: 5e-4 } }, merge: 0.5 }).describe(
       'SACPO: DPO on helpfulness, then on safety pairs with β/λ; P-SACPO (merge) is evaluated as p_sacpo (with methods: sacpo)',
+    ),
+    mocan: withDefaults(MocanConfigSchema, { preference: { batchSize: 32, optim: { lr: 5e-4 } } }).describe(
+      "MoCAN: λ* from the dual on the SFT policy's samples of the train prompts for PPO-Lagrangian's d, then DPO on the same pairs relabelled by r − λ*·c (with methods: mocan)",
     ),
     groupSampling: z
       .object({

@@ -7,6 +7,7 @@ import type { PreferenceRecord } from '../data/record.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 import { trainDpo, trainSafeDpo } from '../algorithms/dpo/train.js';
 import { trainSacpo } from '../algorithms/dpo/sacpo.js';
+import { trainMocan } from '../algorithms/mocan/train.js';
 import { savePretrained, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
@@ -18,7 +19,7 @@ import type { PolicyEval } from './evaluate-policy.js';
 import type { PipelineConfig } from './config.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'mocan'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 
 /** `methods`: a list of PIPELINE_METHODS, or 'all'; the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
@@ -103,5 +104,25 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
     if (out.merged) savePretrained(join(ctx.stageDir, 'merged'), out.merged, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.sacpo });
     const policies: Record<string, CausalLM> = { sacpo: out.safety.model, ...(out.merged ? { p_sacpo: out.merged } : {}) };
     return { ...evaluateAll(ctx, policies), preferenceLogs: { sacpo_helpful: out.helpful.result.log, sacpo_safety: out.safety.result.log }, ...offline };
+  },
+  mocan: (ctx) => {
+    const policy = ctx.loadSft();
+    const scorer = (model: ScoreModel) => ({ model, tokenizer: ctx.tokenizer, maxLength: model.contextLength });
+    const out = trainMocan({
+      policy,
+      reference: ctx.loadSft(),
+      tokenizer: ctx.tokenizer,
+      train: ctx.pairs,
+      prompts: ctx.trainPrompts,
+      reward: scorer(ctx.rewardModel),
+      cost: scorer(ctx.costModel),
+      threshold: ctx.threshold,
+      config: ctx.config.mocan,
+      outDir: ctx.stageDir,
+      progress: ctx.progress,
+    });
+    savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: { ...ctx.config.mocan, threshold: ctx.threshold, lambda: out.dual.lambda } });
+    // the dual's samples of the SFT policy are the only responses MoCAN samples
+    return { ...evaluateAll(ctx, { mocan: policy }), preferenceLogs: { mocan: out.preference.log }, policySamples: out.dual.samples, needsScoreModels: true };
   },
 };
