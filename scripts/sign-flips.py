@@ -51,6 +51,7 @@ FLIPS = {
     'alol kl penalty rewards distance': ('src/losses/alol.ts', [('.add(x.logProbs.sub(x.refLogProbs).mul(x.mask).sum(1).mul(s.beta))', '.sub(x.logProbs.sub(x.refLogProbs).mul(x.mask).sum(1).mul(s.beta))')], 'test/losses/alol.test.ts'),
     'alol ascends the NLL': ('src/losses/alol.ts', [('const nll = x.logProbs.neg().mul(x.mask);', 'const nll = x.logProbs.mul(x.mask);')], 'test/losses/alol.test.ts'),
     'alol trainer: advantage V - R': ('src/algorithms/alol/train.ts', [('const advantage = (scored.rewards[i] as number) - (scored.values[i] as number);', 'const advantage = (scored.values[i] as number) - (scored.rewards[i] as number);')], 'test/algorithms/alol-train.test.ts'),
+    'alol value: cost added (r + nu*c)': ('src/algorithms/alol/value.ts', [('return r.map((x, i) => x - judges.costWeight * (c[i] as number));', 'return r.map((x, i) => x + judges.costWeight * (c[i] as number));')], 'test/algorithms/alol-train.test.ts'),
     'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
     'lora delta subtracted': ('src/models/linear.ts', [('(t) => t.mul(ad.scale),', '(t) => t.mul(-ad.scale),')], 'test/models/lora.test.ts'),
     'lora merge subtracts': ('src/models/linear.ts', [('this.weight.copy_(this.weight.add(', 'this.weight.copy_(this.weight.sub(')], 'test/models/lora.test.ts'),

@@ -15,6 +15,15 @@ setNumThreads(1);
 const tokenizer = tinyTokenizer();
 manualSeed(3);
 const reward = { model: ScoreModel.fromCausalLM(tinyActor(tokenizer, 3), 'reward'), tokenizer, maxLength: 64 };
+manualSeed(5);
+const cost = { model: ScoreModel.fromCausalLM(tinyActor(tokenizer, 5), 'cost'), tokenizer, maxLength: 64 };
+/** The end score of one item by one score model, read here without the trainer. */
+const endScore = (s: typeof reward, it: AlolItem) =>
+  noGrad(() => {
+    const p = encodePair(tokenizer, it, it.response);
+    const ids = [...p.promptIds, ...p.responseIds];
+    return s.model.forward(tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' })).endScores.item();
+  });
 const words = ['red', 'blue', 'green', 'cat', 'dog', 'runs', 'sits', 'big', 'small', 'help', 'harm'];
 const items: AlolItem[] = Array.from({ length: 24 }, (_, i) => ({
   prompt: tinyPrompts[i % tinyPrompts.length]?.prompt as string,
@@ -48,12 +57,7 @@ describe('A-LoL trainer', () => {
       expect(out.advantages.positive).toBeGreaterThan(2);
       expect(out.advantages.positive).toBeLessThan(items.length);
       // R is the reward model's end score of each response, read here without the trainer
-      const r0 = noGrad(() => {
-        const p = encodePair(tokenizer, items[0] as AlolItem, (items[0] as AlolItem).response);
-        const ids = [...p.promptIds, ...p.responseIds];
-        return reward.model.forward(tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' })).endScores.item();
-      });
-      expect(scored.rewards[0]).toBeCloseTo(r0, 5);
+      expect(scored.rewards[0]).toBeCloseTo(endScore(reward, items[0] as AlolItem), 5);
       // V: fitted on 6 prompts × 4 samples of π_ref
       expect(out.value.samples).toBe(24);
       expect(out.log.every((l) => l.advantage > 0)).toBe(true);
@@ -65,6 +69,13 @@ describe('A-LoL trainer', () => {
       expect(up).toBeGreaterThan(0);
     });
   }
+
+  it('with a cost weight ν the reward of a response is r − ν·c', () => {
+    const outDir = dir('cost');
+    trainAlol({ policy: tinyActor(tokenizer, 1), reference: tinyActor(tokenizer, 1), tokenizer, items, prompts: tinyPrompts, judges: { reward, cost, costWeight: 2 }, config: config({ epochs: 0.5 }), outDir });
+    const rewards = (JSON.parse(readFileSync(join(outDir, 'advantages.json'), 'utf8')) as { scored: { rewards: number[] } }).scored.rewards;
+    for (const k of [0, 5, 11]) expect(rewards[k]).toBeCloseTo(endScore(reward, items[k] as AlolItem) - 2 * endScore(cost, items[k] as AlolItem), 5);
+  });
 
   it('resumes after a crash bit for bit, from the cached advantages', () => {
     const straightDir = dir('a');
