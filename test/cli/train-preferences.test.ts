@@ -1,4 +1,4 @@
-// `safealign train dpo|safe-dpo|sacpo|mocan` on the shipped PKU-SafeRLHF sample with a tiny GPT-2 whose context (64) cuts many records.
+// `safealign train dpo|safe-dpo|sacpo|mocan|alol` on the shipped PKU-SafeRLHF sample with a tiny GPT-2 whose context (64) cuts many records.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ interface Result {
 }
 const result = (out: string) => JSON.parse(readFileSync(join(dir, out, 'result.json'), 'utf8')) as Result;
 
-describe('safealign train dpo|safe-dpo|sacpo|mocan', () => {
+describe('safealign train dpo|safe-dpo|sacpo|mocan|alol', () => {
   it('dpo trains on PKU-SafeRLHF, counts the cut pairs, logs implicit rewards, and resumes a finished run', () => {
     const out = run('dpo', 'dpo', '--test', pku, '--dpo-epochs', '2', '--dpo-batch-size', '8', '--dpo-optim-lr', '0.003');
     expect(out).toMatch(/dpo: 16 steps; last step: loss [\d.]+, chosen reward -?[\d.]+, rejected reward -?[\d.]+, margin -?[\d.]+/);
@@ -90,6 +90,21 @@ describe('safealign train dpo|safe-dpo|sacpo|mocan', () => {
     expect(bound.tiltedCost).toBeCloseTo(d, 5);
     // a fixed λ skips the sampling
     expect(run('mocan', 'mocan-fixed', ...direct, '--mocan-lambda', '3')).toMatch(/λ = 3 \(fixed\)/);
+  });
+
+  it('alol fits V on the model\'s own samples, trains on the responses with A > 0, and asks for --cost when ν > 0', () => {
+    const flags = ['--reward', join(dir, 'reward'), '--alol-value-prompts', '12', '--alol-value-samples-per-prompt', '2', '--alol-value-max-new-tokens', '8', '--alol-batch-size', '16', '--alol-variant', 'seq'];
+    const out = run('alol', 'alol', ...flags);
+    expect(out).toMatch(/alol: V fitted on 24 samples of the reference policy on 12 prompts/);
+    expect(out).toMatch(/alol: \d+ of 120 responses with A = R − V > 0/);
+    expect(out).toMatch(/alol: \d+ steps; last step: loss -?[\d.]+, NLL [\d.]+/);
+    const r = JSON.parse(readFileSync(join(dir, 'alol', 'result.json'), 'utf8')) as { alol: { advantages: { items: number; positive: number; unscored: number } }; stages: { alol: { truncation: { total: number; skipped: number } } } };
+    // the responses whose prompt fills the reward model's context cannot be scored: counted, never trained on
+    expect(r.alol.advantages.unscored).toBeGreaterThan(0);
+    expect(r.stages.alol.truncation.total).toBe(r.alol.advantages.positive);
+    expect(loadPretrained(join(dir, 'alol')).model).toBeInstanceOf(CausalLM);
+    expect(existsSync(join(dir, 'alol', 'advantages.json'))).toBe(true);
+    expect(() => run('alol', 'alol-nocost', ...flags, '--alol-cost-weight', '1')).toThrow(/needs a cost model; pass --cost DIR/);
   });
 
   it('safe-dpo on pairs without safety labels says what it needs', () => {

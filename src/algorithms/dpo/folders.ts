@@ -1,4 +1,4 @@
-// DPO, SafeDPO, SACPO and MoCAN on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo|mocan`): load, train, write the HF folder, log and result.
+// DPO, SafeDPO, SACPO, MoCAN and A-LoL on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo|mocan|alol`): load, train, write the HF folder, log and result.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../config/schema-cli.js';
@@ -8,6 +8,8 @@ import { DATA_FORMATS, loadPreferences } from '../../data/formats.js';
 import { formatProblem } from '../../data/problems.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../../data/record.js';
 import { CausalLM, loadPretrained, savePretrained, type ScoreModel, type Tokenizer } from '../../models/index.js';
+import { AlolConfigSchema } from '../alol/config.js';
+import { alolItems, trainAlol, type AlolResult } from '../alol/train.js';
 import { MocanConfigSchema } from '../mocan/config.js';
 import { trainMocan, type MocanDual, type MocanResult } from '../mocan/train.js';
 import { THRESHOLD_FIELDS } from '../rl/folders-config.js';
@@ -15,7 +17,10 @@ import { loadScoreModel, readRlPrompts, resolveThreshold } from '../rl/folders.j
 import type { RlPrompt } from '../rl/train.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from './config.js';
 import { trainSacpo } from './sacpo.js';
-import { trainDpo, trainSafeDpo, type PreferenceLogRecord, type PreferenceResult } from './train.js';
+import { trainDpo, trainSafeDpo, type PreferenceEval, type PreferenceResult } from './train.js';
+import type { TruncationStats } from '../common/truncation.js';
+
+const PROMPTS = z.string().optional();
 
 const IO = {
   model: z.string().describe('the policy to train: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
@@ -36,9 +41,18 @@ export const PREFERENCE_FOLDER_SCHEMAS = {
       ...IO,
       reward: z.string().describe('reward model folder (from `safealign train reward`): scores the samples of the dual and relabels the pairs'),
       cost: z.string().describe('cost model folder (from `safealign train cost`): the same, for the cost'),
-      prompts: z.string().optional().describe('prompts the dual is estimated on (PKU-SafeRLHF, HH-RLHF, {"prompt"} JSONL or plain text; default: the prompts of --train)'),
+      prompts: PROMPTS.describe('prompts the dual is estimated on (PKU-SafeRLHF, HH-RLHF, {"prompt"} JSONL or plain text; default: the prompts of --train)'),
       ...THRESHOLD_FIELDS,
       mocan: MocanConfigSchema.prefault({}).describe('MoCAN settings (the dual, then DPO on the relabelled pairs)'),
+    })
+    .strict(),
+  alol: z
+    .object({
+      ...IO,
+      reward: z.string().describe('reward model folder (from `safealign train reward`): the reward R of every response and of the reference policy\'s samples'),
+      cost: z.string().optional().describe('cost model folder (from `safealign train cost`): needed when --alol-cost-weight > 0 (R = r − ν·c)'),
+      prompts: PROMPTS.describe('prompts the value head is fitted on (the reference policy is sampled on them; default: the prompts of --train)'),
+      alol: AlolConfigSchema.prefault({}).describe('A-LoL settings'),
     })
     .strict(),
 };
@@ -50,11 +64,16 @@ export interface PreferenceFoldersResult {
   method: PreferenceFolderMethod;
   data: { file: string; format: string; records: number; unreadable: number; withSafetyLabels: number };
   /** One entry a stage (SACPO: helpful, safety). */
-  stages: Record<string, Omit<PreferenceResult, 'log'> & { last: PreferenceLogRecord | undefined }>;
+  stages: Record<string, { steps: number; truncation: TruncationStats; test?: PreferenceEval; last: StageResult['log'][number] | undefined }>;
+  /** A-LoL: the value head's fit and the advantages. */
+  alol?: Pick<AlolResult, 'value' | 'advantages'>;
   /** MoCAN: the budget d and how it was set, λ* and what the relabelling changed. */
   mocan?: { threshold: { value: number; from: string }; dual: MocanDual; relabel: MocanResult['relabel'] };
   outDir: string;
 }
+
+/** One trained stage: the DPO family's results, or A-LoL's. */
+type StageResult = PreferenceResult | Omit<AlolResult, 'value' | 'advantages'>;
 
 /** The methods that read per-response safety labels. */
 const NEEDS_SAFETY_LABELS: ReadonlySet<PreferenceFolderMethod> = new Set(['safe-dpo', 'sacpo']);
@@ -101,9 +120,12 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     throw new ConfigError(`${config.train}: ${method} needs per-response safety labels (PKU-SafeRLHF is_response_0_safe, is_response_1_safe, safer_response_id); none of the ${data.records.length} ${data.format} records has them`);
   }
   const common = { tokenizer, train: data.records, ...(test ? { test } : {}), outDir: config.out, progress };
-  const stages: Record<string, PreferenceResult> = {};
+  const stages: Record<string, StageResult> = {};
   let settings: Record<string, unknown> = { method, ...config };
   let mocan: PreferenceFoldersResult['mocan'];
+  let alol: PreferenceFoldersResult['alol'];
+  const prompts = (file: string | undefined) => (file ? readRlPrompts(file, progress).prompts : promptsOf(data.records));
+  const scorer = (model: ScoreModel) => ({ model, tokenizer, maxLength: model.contextLength });
   if (method === 'sacpo') {
     const c = (config as FolderConfig<'sacpo'>).sacpo;
     // SACPO's stage 1 starts from --model and is regularised towards --reference (default: the same).
@@ -118,13 +140,19 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     const c = config as FolderConfig<'mocan'>;
     const rewardModel = loadScoreModel(c.reward, 'reward');
     const costModel = loadScoreModel(c.cost, 'cost');
-    const scorer = (model: ScoreModel) => ({ model, tokenizer, maxLength: model.contextLength });
     const threshold = await resolveThreshold(c, costModel, tokenizer, progress);
-    const prompts = c.prompts ? readRlPrompts(c.prompts, progress).prompts : promptsOf(data.records);
-    const out = trainMocan({ ...common, policy, reference: loadReference(), prompts, reward: scorer(rewardModel), cost: scorer(costModel), threshold: threshold.value, config: c.mocan });
+    const out = trainMocan({ ...common, policy, reference: loadReference(), prompts: prompts(c.prompts), reward: scorer(rewardModel), cost: scorer(costModel), threshold: threshold.value, config: c.mocan });
     stages.mocan = out.preference;
     mocan = { threshold, dual: out.dual, relabel: out.relabel };
     settings = { ...settings, threshold: threshold.value, lambda: out.dual.lambda };
+    savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
+  } else if (method === 'alol') {
+    const c = config as FolderConfig<'alol'>;
+    if (c.alol.costWeight > 0 && !c.cost) throw new ConfigError(`--alol-cost-weight ${c.alol.costWeight}: the reward r − ν·c needs a cost model; pass --cost DIR`);
+    const judges = { reward: scorer(loadScoreModel(c.reward, 'reward')), ...(c.cost ? { cost: scorer(loadScoreModel(c.cost, 'cost')) } : {}), costWeight: c.alol.costWeight };
+    const { value, advantages, ...out } = trainAlol({ policy, reference: loadReference(), tokenizer, items: alolItems(data.records), prompts: prompts(c.prompts), judges, config: c.alol, outDir: config.out, progress });
+    stages.alol = out;
+    alol = { value, advantages };
     savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
   } else {
     const run = { ...common, policy, reference: loadReference() };
@@ -137,6 +165,7 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     data: { file: config.train, format: data.format, records: data.records.length, unreadable: data.stats.unreadable, withSafetyLabels },
     stages: Object.fromEntries(Object.entries(stages).map(([k, { log, ...rest }]) => [k, { ...rest, last: log[log.length - 1] }])),
     ...(mocan ? { mocan } : {}),
+    ...(alol ? { alol } : {}),
     outDir: config.out,
   };
   writeJsonAtomic(join(config.out, 'result.json'), result);
