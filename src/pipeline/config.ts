@@ -10,6 +10,7 @@ import { WorldConfigSchema } from '../world/config.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
 import { MethodsSchema } from './methods.js';
 import { MocanConfigSchema } from '../algorithms/mocan/config.js';
+import { AlolConfigSchema } from '../algorithms/alol/config.js';
 
 export { LagrangeSchema };
 
@@ -110,6 +111,9 @@ export const PipelineConfigSchema = z
     ),
     mocan: withDefaults(MocanConfigSchema, { preference: { batchSize: 32, optim: { lr: 5e-4 } } }).describe(
       "MoCAN: λ* from the dual on the SFT policy's samples of the train prompts for PPO-Lagrangian's d, then DPO on the same pairs relabelled by r − λ*·c (with methods: mocan)",
+    ),
+    alol: withDefaults(AlolConfigSchema, { batchSize: 32, optim: { lr: 5e-4 } }).describe(
+      "A-LoL on both responses of the same pairs, A = R − V with V fitted on the SFT policy's samples of the train prompts; R = r − costWeight·c (0 = the paper's reward-only A-LoL) (with methods: alol)",
     ),
     groupSampling: z
       .object({

@@ -8,6 +8,7 @@ import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 import { trainDpo, trainSafeDpo } from '../algorithms/dpo/train.js';
 import { trainSacpo } from '../algorithms/dpo/sacpo.js';
 import { trainMocan } from '../algorithms/mocan/train.js';
+import { alolItems, trainAlol } from '../algorithms/alol/train.js';
 import { savePretrained, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
@@ -19,7 +20,7 @@ import type { PolicyEval } from './evaluate-policy.js';
 import type { PipelineConfig } from './config.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'mocan'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 
 /** `methods`: a list of PIPELINE_METHODS, or 'all'; the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
@@ -124,5 +125,14 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
     savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: { ...ctx.config.mocan, threshold: ctx.threshold, lambda: out.dual.lambda } });
     // the dual's samples of the SFT policy are the only responses MoCAN samples
     return { ...evaluateAll(ctx, { mocan: policy }), preferenceLogs: { mocan: out.preference.log }, policySamples: out.dual.samples, needsScoreModels: true };
+  },
+  alol: (ctx) => {
+    const policy = ctx.loadSft();
+    const scorer = (model: ScoreModel) => ({ model, tokenizer: ctx.tokenizer, maxLength: model.contextLength });
+    const judges = { reward: scorer(ctx.rewardModel), cost: scorer(ctx.costModel), costWeight: ctx.config.alol.costWeight };
+    const out = trainAlol({ policy, reference: ctx.loadSft(), tokenizer: ctx.tokenizer, items: alolItems(ctx.pairs), prompts: ctx.trainPrompts, judges, config: ctx.config.alol, outDir: ctx.stageDir, progress: ctx.progress });
+    savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.alol });
+    // the value head's samples of the SFT policy are the only responses A-LoL samples
+    return { ...evaluateAll(ctx, { alol: policy }), preferenceLogs: {}, policySamples: out.value.samples, needsScoreModels: true };
   },
 };

@@ -1,5 +1,5 @@
 // `safealign pipeline --methods …`: a finished default run gains the critic-free RL methods (GRPO, safe GRPO, RLOO-Lag, at equal
-// responses per step) and DPO, SafeDPO, SACPO and MoCAN (every earlier stage reused), in the same report with training costs.
+// responses per step) and DPO, SafeDPO, SACPO, MoCAN and A-LoL (every earlier stage reused), in the same report with training costs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ const config = writeTinyPipelineConfig(runs, 'm', {
   safeDpo: stage,
   sacpo: `{ helpful: ${stage}, safety: ${stage} }`,
   mocan: `{ samplesPerPrompt: 4, prompts: 16, preference: ${stage} }`,
+  alol: '{ epochs: 0.5, batchSize: 16, value: { prompts: 16, samplesPerPrompt: 2, steps: 50 } }',
 });
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const pipeline = (...flags: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config, ...flags], { env, encoding: 'utf8' });
@@ -51,7 +52,7 @@ describe('pipeline --methods', () => {
     const log = again.stdout + again.stderr;
     for (const s of ['world', 'sft', 'annotations', 'reward', 'cost', 'eval_sft', 'ppo', 'ppo_lag']) expect(log).toContain(`${s}: already done`);
     const report = JSON.parse(readFileSync(join(runs, 'm', 'report.json'), 'utf8')) as Report;
-    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan']);
+    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan', 'alol']);
     // the default models are the same results as before
     for (const k of ['sft', 'ppo', 'ppo_lag']) expect(report.models[k]?.harmfulRate).toBe(before.models[k]?.harmfulRate);
     // RL: 6 steps of 8 prompts, with the reward and cost models' training; the DPO family: offline, no score models
@@ -71,6 +72,10 @@ describe('pipeline --methods', () => {
     const dual = (JSON.parse(readFileSync(join(runs, 'm', 'mocan', 'dual.json'), 'utf8')) as { dual: { lambda: number; threshold: number; samples: number } }).dual;
     expect(dual.samples).toBe(64);
     expect(dual.lambda).toBeGreaterThanOrEqual(0);
+    // A-LoL: the value head's 16 prompts × 2 samples of the SFT policy
+    expect(report.models.alol?.trainingCost?.policySamples).toBe(32);
+    expect(report.models.alol?.trainingCost?.scoreModelsSec).toBeGreaterThan(0);
+    expect(existsSync(join(runs, 'm', 'alol', 'model', 'model.safetensors'))).toBe(true);
     expect(report.models.sft?.trainingCost).toBeUndefined();
     // critic-free: no critic losses and no critic in the checkpoint; the constrained ones learn λ against the same d
     const stageOf = (k: string) => JSON.parse(readFileSync(join(runs, 'm', k, 'stage.json'), 'utf8')) as Stage;
