@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MocanConfigSchema } from '../../src/algorithms/mocan/config.js';
 import { estimateMocanLambda, trainMocan } from '../../src/algorithms/mocan/train.js';
+import { utilityPairs } from '../../src/algorithms/dpo/pairs.js';
 import { encodePair } from '../../src/algorithms/common/batching.js';
 import { silentProgress } from '../../src/core/progress.js';
 import type { PreferenceRecord } from '../../src/data/record.js';
@@ -67,6 +68,20 @@ describe('MoCAN', () => {
     expect(flipped).toBeLessThan(data.length);
     expect(out.relabel).toEqual({ pairs: data.length, flipped, unscored: 0 });
     expect(out.preference.log[0]?.loss).toBeCloseTo(Math.log(2), 5);
+  });
+
+  it("soft labels: each relabelled pair carries P(rejected is better) = σ(u_rejected − u_chosen); hard labels none", () => {
+    const records = data.slice(0, 3);
+    const u: [number, number][] = [[1, 3], [0.5, -1], [2, 2]];
+    const soft = utilityPairs(records, u, true);
+    expect(soft.pairs.map((p) => p.chosen)).toEqual([records[0]?.responses[1], records[1]?.responses[0], records[2]?.responses[records[2]?.betterResponseId as 0 | 1]]);
+    expect(soft.pairs[0]?.labelSmoothing).toBeCloseTo(1 / (1 + Math.exp(2)), 12);
+    expect(soft.pairs[1]?.labelSmoothing).toBeCloseTo(1 / (1 + Math.exp(1.5)), 12);
+    expect(soft.pairs[2]?.labelSmoothing).toBeCloseTo(0.5, 12);
+    expect(utilityPairs(records, u).pairs.every((p) => p.labelSmoothing === undefined)).toBe(true);
+    expect(() =>
+      trainMocan({ policy: tinyActor(tokenizer, 1), reference: tinyActor(tokenizer, 1), tokenizer, train: data, prompts: tinyPrompts, reward, cost, threshold: 0, config: config({ lambda: 1, preference: { variant: 'ipo' } }), outDir: dir('ipo') }),
+    ).toThrow(/soft labels need preference.variant 'sigmoid'/);
   });
 
   it('a resumed run reads λ* from dual.json instead of sampling again', () => {

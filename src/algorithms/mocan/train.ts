@@ -95,7 +95,7 @@ function utilities(records: readonly PreferenceRecord[], reward: Scorer, cost: S
 
 /**
  * MoCAN: λ* from the dual (cached in `<outDir>/dual.json`), the training pairs relabelled so that the
- * response with the higher r − λ*·c is chosen, then DPO (`config.preference`) of `policy` against
+ * response with the higher r − λ*·c is chosen (with soft labels σ(Δ) by default), then DPO (`config.preference`) of `policy` against
  * `reference` on them, resumable from `<outDir>/checkpoint`. The dual is estimated on the reference
  * policy's samples (π_ref, usually the SFT model).
  */
@@ -125,7 +125,8 @@ export function trainMocan(args: {
       ? `${label}: λ = ${dual.lambda} (fixed)`
       : `${label}: λ* = ${dual.lambda.toFixed(4)} from ${dual.samples} samples of π_ref on ${dual.prompts} prompts (their mean cost ${dual.meanCost.toFixed(3)}, predicted cost of the aligned policy ${dual.tiltedCost.toFixed(3)}, budget d = ${dual.threshold.toFixed(3)}${dual.infeasible ? '; INFEASIBLE: no mix of the sampled responses meets d, λ stopped at lambdaMax' : ''})`,
   );
-  const relabel = (records: readonly PreferenceRecord[]) => utilityPairs(records, utilities(records, args.reward, args.cost, dual.lambda));
+  if (config.labels === 'soft' && config.preference.variant !== 'sigmoid') throw new RangeError(`mocan: soft labels need preference.variant 'sigmoid' (got '${config.preference.variant}'); set labels 'hard' for ipo or robust`);
+  const relabel = (records: readonly PreferenceRecord[]) => utilityPairs(records, utilities(records, args.reward, args.cost, dual.lambda), config.labels === 'soft');
   const train = relabel(args.train);
   if (train.unscored > 0) progress.log(`${label}: ${train.unscored} pairs left out: a response could not be read by the reward or cost model (prompt longer than its context)`);
   const preference = trainPreferences({
