@@ -85,6 +85,9 @@ function evaluateAll(ctx: MethodContext, policies: Record<string, CausalLM>): { 
 
 const offline = { policySamples: 0, needsScoreModels: false };
 
+/** A score model of the run as a text scorer (the run's tokenizer, the model's whole context). */
+const scorerOf = (ctx: MethodContext) => (model: ScoreModel) => ({ model, tokenizer: ctx.tokenizer, maxLength: model.contextLength });
+
 /** The other methods' stages: each trains from the SFT policy, saves `<stageDir>/model`, evaluates. */
 export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) => MethodOutcome>> = {
   dpo: (ctx) => {
@@ -108,7 +111,7 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
   },
   mocan: (ctx) => {
     const policy = ctx.loadSft();
-    const scorer = (model: ScoreModel) => ({ model, tokenizer: ctx.tokenizer, maxLength: model.contextLength });
+    const scorer = scorerOf(ctx);
     const out = trainMocan({
       policy,
       reference: ctx.loadSft(),
@@ -128,7 +131,7 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
   },
   alol: (ctx) => {
     const policy = ctx.loadSft();
-    const scorer = (model: ScoreModel) => ({ model, tokenizer: ctx.tokenizer, maxLength: model.contextLength });
+    const scorer = scorerOf(ctx);
     const judges = { reward: scorer(ctx.rewardModel), cost: scorer(ctx.costModel), costWeight: ctx.config.alol.costWeight };
     const out = trainAlol({ policy, reference: ctx.loadSft(), tokenizer: ctx.tokenizer, items: alolItems(ctx.pairs), prompts: ctx.trainPrompts, judges, config: ctx.config.alol, outDir: ctx.stageDir, progress: ctx.progress });
     savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.alol });

@@ -7,13 +7,13 @@ import { silentProgress, type Progress } from '../../core/progress.js';
 import { DATA_FORMATS, loadPreferences } from '../../data/formats.js';
 import { formatProblem } from '../../data/problems.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../../data/record.js';
-import { CausalLM, loadPretrained, savePretrained, type ScoreModel, type Tokenizer } from '../../models/index.js';
+import { savePretrained, type ScoreModel } from '../../models/index.js';
 import { AlolConfigSchema } from '../alol/config.js';
 import { alolItems, trainAlol, type AlolResult } from '../alol/train.js';
 import { MocanConfigSchema } from '../mocan/config.js';
 import { trainMocan, type MocanDual, type MocanResult } from '../mocan/train.js';
 import { THRESHOLD_FIELDS } from '../rl/folders-config.js';
-import { loadScoreModel, readRlPrompts, resolveThreshold } from '../rl/folders.js';
+import { loadCausalLM, loadScoreModel, readRlPrompts, resolveThreshold } from '../rl/folders.js';
 import type { RlPrompt } from '../rl/train.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from './config.js';
 import { trainSacpo } from './sacpo.js';
@@ -78,11 +78,6 @@ type StageResult = PreferenceResult | Omit<AlolResult, 'value' | 'advantages'>;
 /** The methods that read per-response safety labels. */
 const NEEDS_SAFETY_LABELS: ReadonlySet<PreferenceFolderMethod> = new Set(['safe-dpo', 'sacpo']);
 
-function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
-  const loaded = loadPretrained(dir);
-  if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`--${role} ${dir}: expected a causal LM folder, found a ${loaded.model.scoreType} model`);
-  return { model: loaded.model, tokenizer: loaded.tokenizer };
-}
 
 /** The distinct prompts of preference records, each named by the first record that has it. */
 function promptsOf(records: readonly PreferenceRecord[]): RlPrompt[] {
