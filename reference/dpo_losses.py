@@ -64,5 +64,13 @@ for variant, beta, eps, delta in [("sigmoid", 0.1, 0.0, 0.0), ("sigmoid", 0.5, 0
         "grads": [lst(gc), lst(gr)],
     })
 
+# soft labels (MoCAN's pseudo-preferences): sigmoid with a per-pair eps_i = P(rejected is better)
+pair_eps = torch.tensor([0.0, 0.1, 0.45, 0.3, 0.02, 0.5])
+out["pairLabelSmoothing"] = lst(pair_eps)
+for beta in [0.1, 0.5]:
+    loss = loss_of("sigmoid", pc, pr, rc, rr, lc, lr, beta, pair_eps, torch.zeros(B))
+    gc, gr = torch.autograd.grad(loss, [pc, pr])
+    out.setdefault("softCases", []).append({"beta": beta, "loss": loss.item(), "grads": [lst(gc), lst(gr)]})
+
 Path(__file__).parent.joinpath("golden", "dpo_losses.json").write_text(json.dumps(out))
 print("wrote reference/golden/dpo_losses.json:", len(out["cases"]), "cases")

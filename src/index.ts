@@ -20,7 +20,12 @@ export { fitPair, fitExamples, fitLength, NothingFitsError, type KeepSide, type 
 export { LagrangeSchema } from './algorithms/ppo-lag/config.js';
 export { PreferenceTrainSchema, DpoConfigSchema, SafeDpoConfigSchema, SacpoConfigSchema, type PreferenceTrainConfig, type DpoConfig, type SafeDpoConfig, type SacpoConfig } from './algorithms/dpo/config.js';
 export { trainPreferences, trainDpo, trainSafeDpo, type PreferenceResult, type PreferenceLogRecord, type PreferenceEval } from './algorithms/dpo/train.js';
-export { helpfulnessPairs, safetyPairs, safeDpoPairs, type PreferencePair } from './algorithms/dpo/pairs.js';
+export { helpfulnessPairs, safetyPairs, safeDpoPairs, utilityPairs, type PreferencePair } from './algorithms/dpo/pairs.js';
+export { MocanConfigSchema, type MocanConfig } from './algorithms/mocan/config.js';
+export { estimateMocanLambda, trainMocan, type MocanDual, type MocanResult } from './algorithms/mocan/train.js';
+export { AlolConfigSchema, type AlolConfig } from './algorithms/alol/config.js';
+export { alolItems, trainAlol, type AlolItem, type AlolLogRecord, type AlolResult } from './algorithms/alol/train.js';
+export { estimateValues, type AlolJudges, type ValueFit } from './algorithms/alol/value.js';
 export { trainSacpo, type SacpoResult } from './algorithms/dpo/sacpo.js';
 export { trainPreferencesOnFolders, PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER_SCHEMAS, type PreferenceFolderMethod, type PreferenceFoldersResult } from './algorithms/dpo/folders.js';
 export { ScoreRuleSchema, llama2Score, safetyScore, helpfulnessScore, riskyByCostModel, pickBest, bestOfN, type ScoreRule, type ScoredCandidate, type BestOfNStats } from './algorithms/best-of-n/rule.js';

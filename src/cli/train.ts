@@ -18,7 +18,7 @@ import { needTokenizer, readSftFile, TRAIN_IO } from './train-io.js';
 const SftCli = z.object({ ...TRAIN_IO, sft: SftConfigSchema.prefault({}).describe('SFT settings') }).strict();
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian, DPO, SafeDPO, SACPO or rejection-sampling fine-tuning on your own models');
+  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian, DPO, SafeDPO, SACPO, MoCAN, A-LoL or rejection-sampling fine-tuning on your own models');
   registerRlCommands(train);
   registerPreferenceCommands(train);
   registerRsftCommand(train);

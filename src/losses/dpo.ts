@@ -29,10 +29,11 @@ export interface PreferenceLossSettings {
  * robust:  (−(1−ε)·log σ(z) + ε·log σ(−z)) / (1−2ε) (rDPO, TRL's 'robust')
  * ipo:     ((z − 1/2) / β)², i.e. (h̄_w − h̄_l − 1/(2β))² when offset = 0 (TRL's 'ipo')
  */
-const VARIANTS: Record<PreferenceVariant, { lengthAveraged: boolean; loss: (z: Tensor, s: PreferenceLossSettings) => Tensor }> = {
+const VARIANTS: Record<PreferenceVariant, { lengthAveraged: boolean; loss: (z: Tensor, s: PreferenceLossSettings, pairEps?: Tensor) => Tensor }> = {
   sigmoid: {
     lengthAveraged: false,
-    loss: (z, { labelSmoothing: eps }) => z.logsigmoid().mul(-(1 - eps)).sub(z.neg().logsigmoid().mul(eps)),
+    loss: (z, { labelSmoothing: eps }, pairEps) =>
+      pairEps ? z.logsigmoid().mul(pairEps.neg().add(1)).neg().sub(z.neg().logsigmoid().mul(pairEps)) : z.logsigmoid().mul(-(1 - eps)).sub(z.neg().logsigmoid().mul(eps)),
   },
   robust: {
     lengthAveraged: false,
@@ -46,11 +47,14 @@ const VARIANTS: Record<PreferenceVariant, { lengthAveraged: boolean; loss: (z: T
 
 /**
  * The preference loss, mean over pairs. `offset` (B,) is subtracted from every pair's logit: the
- * margin the chosen response must win by (SafeDPO: (u_l − u_w)·Δ). Metrics (unaveraged h): the
- * implicit rewards β·h_w and β·h_l, their margin, and the share of pairs with h_w > h_l.
+ * margin the chosen response must win by (SafeDPO: (u_l − u_w)·Δ). `pairLabelSmoothing` (B,), sigmoid
+ * only, replaces ε pair by pair: soft labels, ε_i = P(the rejected response is better) (MoCAN's
+ * pseudo-preferences). Metrics (unaveraged h): the implicit rewards β·h_w and β·h_l, their margin,
+ * and the share of pairs with h_w > h_l.
  */
-export function preferenceLoss(lp: PairLogProbs, settings: PreferenceLossSettings, offset?: Tensor): LossOutput {
+export function preferenceLoss(lp: PairLogProbs, settings: PreferenceLossSettings, offset?: Tensor, pairLabelSmoothing?: Tensor): LossOutput {
   if (settings.variant === 'robust' && !(settings.labelSmoothing < 0.5)) throw new RangeError(`robust DPO needs labelSmoothing < 0.5, got ${settings.labelSmoothing}`);
+  if (pairLabelSmoothing && settings.variant !== 'sigmoid') throw new RangeError(`per-pair soft labels need the sigmoid variant, got ${settings.variant}`);
   const variant = VARIANTS[settings.variant];
   const chosenRatio = lp.policyChosen.sub(lp.refChosen);
   const rejectedRatio = lp.policyRejected.sub(lp.refRejected);
@@ -61,7 +65,7 @@ export function preferenceLoss(lp: PairLogProbs, settings: PreferenceLossSetting
   const rejectedReward = rejectedRatio.detach().mul(settings.beta);
   const margin = chosenReward.sub(rejectedReward);
   return {
-    loss: variant.loss(z, settings).mean(),
+    loss: variant.loss(z, settings, pairLabelSmoothing).mean(),
     metrics: {
       chosenReward: chosenReward.mean().item(),
       rejectedReward: rejectedReward.mean().item(),

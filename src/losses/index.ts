@@ -7,3 +7,5 @@ export { safeDpoOrder, safeDpoOffset, type BothUnsafe, type SafeDpoPair } from '
 export { clippedPolicyLoss, k3Kl, ppoPolicyLoss, type PolicyLossOptions } from './ppo.js';
 export { criticLoss } from './critic.js';
 export { tokenCrossEntropy } from './sft.js';
+export { mocanDual, mocanDualGradient, scoreMatrix, solveMocanDual, tiltedCost, type MocanDualSettings, type MocanDualSolution } from './mocan.js';
+export { alolLoss, type AlolInputs, type AlolSettings, type AlolVariant } from './alol.js';

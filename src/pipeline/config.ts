@@ -11,6 +11,8 @@ import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algo
 import { MethodsSchema } from './methods.js';
 import { ScoreRuleSchema } from '../algorithms/best-of-n/rule.js';
 import { RsftConfigSchema } from '../algorithms/rsft/config.js';
+import { MocanConfigSchema } from '../algorithms/mocan/config.js';
+import { AlolConfigSchema } from '../algorithms/alol/config.js';
 
 export { LagrangeSchema };
 
@@ -122,6 +124,12 @@ export const PipelineConfigSchema = z
       .describe('best-of-N at inference from the SFT policy, judged by the reward and cost models (with methods: best_of_n); policy samples = N × test responses'),
     rsft: withDefaults(RsftConfigSchema, { maxNewTokens: 44, promptsPerRound: 256, sft: { epochs: 2, batchSize: 32, optim: { lr: 5e-4 } } }).describe(
       'rejection-sampling fine-tuning from the SFT policy on the train prompts (a prompt is risky by its kind), judged by the reward and cost models (with methods: rsft)',
+    ),
+    mocan: withDefaults(MocanConfigSchema, { preference: { batchSize: 32, optim: { lr: 5e-4 } } }).describe(
+      "MoCAN: λ* from the dual on the SFT policy's samples of the train prompts for PPO-Lagrangian's d, then DPO on the same pairs relabelled by r − λ*·c (with methods: mocan)",
+    ),
+    alol: withDefaults(AlolConfigSchema, { batchSize: 32, optim: { lr: 5e-4 } }).describe(
+      "A-LoL on both responses of the same pairs, A = R − V with V fitted on the SFT policy's samples of the train prompts; R = r − costWeight·c (0 = the paper's reward-only A-LoL) (with methods: alol)",
     ),
     groupSampling: z
       .object({

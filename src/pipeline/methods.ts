@@ -7,6 +7,8 @@ import type { PreferenceRecord } from '../data/record.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 import { trainDpo, trainSafeDpo } from '../algorithms/dpo/train.js';
 import { trainSacpo } from '../algorithms/dpo/sacpo.js';
+import { trainMocan } from '../algorithms/mocan/train.js';
+import { alolItems, trainAlol } from '../algorithms/alol/train.js';
 import { savePretrained, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
@@ -19,7 +21,7 @@ import { trainRsft } from '../algorithms/rsft/train.js';
 import type { PipelineConfig } from './config.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'best_of_n', 'rsft'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 
 /** `methods`: a list of PIPELINE_METHODS, or 'all'; the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
@@ -88,6 +90,9 @@ function evaluateAll(ctx: MethodContext, policies: Record<string, CausalLM>): { 
 
 const offline = { policySamples: 0, needsScoreModels: false };
 
+/** A score model of the run as a text scorer (the run's tokenizer, the model's whole context). */
+const scorerOf = (ctx: MethodContext) => (model: ScoreModel) => ({ model, tokenizer: ctx.tokenizer, maxLength: model.contextLength });
+
 /** The other methods' stages: each trains from the SFT policy, saves `<stageDir>/model`, evaluates. */
 export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) => MethodOutcome>> = {
   dpo: (ctx) => {
@@ -123,5 +128,34 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
     const out = trainRsft({ policy, tokenizer: ctx.tokenizer, prompts: ctx.trainPrompts, judges: { reward: judge(ctx.rewardModel), cost: judge(ctx.costModel) }, config: ctx.config.rsft, outDir: ctx.stageDir, progress: ctx.progress });
     savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.rsft });
     return { ...evaluateAll(ctx, { rsft: policy }), preferenceLogs: {}, policySamples: out.policySamples, needsScoreModels: true };
+  },
+  mocan: (ctx) => {
+    const policy = ctx.loadSft();
+    const scorer = scorerOf(ctx);
+    const out = trainMocan({
+      policy,
+      reference: ctx.loadSft(),
+      tokenizer: ctx.tokenizer,
+      train: ctx.pairs,
+      prompts: ctx.trainPrompts,
+      reward: scorer(ctx.rewardModel),
+      cost: scorer(ctx.costModel),
+      threshold: ctx.threshold,
+      config: ctx.config.mocan,
+      outDir: ctx.stageDir,
+      progress: ctx.progress,
+    });
+    savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: { ...ctx.config.mocan, threshold: ctx.threshold, lambda: out.dual.lambda } });
+    // the dual's samples of the SFT policy are the only responses MoCAN samples
+    return { ...evaluateAll(ctx, { mocan: policy }), preferenceLogs: { mocan: out.preference.log }, policySamples: out.dual.samples, needsScoreModels: true };
+  },
+  alol: (ctx) => {
+    const policy = ctx.loadSft();
+    const scorer = scorerOf(ctx);
+    const judges = { reward: scorer(ctx.rewardModel), cost: scorer(ctx.costModel), costWeight: ctx.config.alol.costWeight };
+    const out = trainAlol({ policy, reference: ctx.loadSft(), tokenizer: ctx.tokenizer, items: alolItems(ctx.pairs), prompts: ctx.trainPrompts, judges, config: ctx.config.alol, outDir: ctx.stageDir, progress: ctx.progress });
+    savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.alol });
+    // the value head's samples of the SFT policy are the only responses A-LoL samples
+    return { ...evaluateAll(ctx, { alol: policy }), preferenceLogs: {}, policySamples: out.value.samples, needsScoreModels: true };
   },
 };

@@ -17,7 +17,7 @@ interface Case {
   accuracy: number;
   grads: [number[], number[]];
 }
-const g = JSON.parse(readFileSync('reference/golden/dpo_losses.json', 'utf8')) as Record<string, number[]> & { cases: Case[] };
+const g = JSON.parse(readFileSync('reference/golden/dpo_losses.json', 'utf8')) as Record<string, number[]> & { cases: Case[]; softCases: { beta: number; loss: number; grads: [number[], number[]] }[] };
 const unsafe = (xs: number[]) => xs.map((x) => x === 1);
 
 describe('preference loss', () => {
@@ -40,6 +40,19 @@ describe('preference loss', () => {
       expectAllClose(out.loss.item(), c.loss);
       expectAllClose([out.metrics.chosenReward, out.metrics.rejectedReward, out.metrics.margin] as number[], [c.chosenReward, c.rejectedReward, c.margin]);
       expect(out.metrics.accuracy).toBeCloseTo(c.accuracy, 6);
+      out.loss.backward();
+      expectAllClose(policyChosen.grad as NonNullable<typeof policyChosen.grad>, c.grads[0]);
+      expectAllClose(policyRejected.grad as NonNullable<typeof policyRejected.grad>, c.grads[1]);
+    });
+  }
+
+  for (const c of g.softCases) {
+    it(`soft labels (a per-pair ε, MoCAN's pseudo-preferences) β=${c.beta}: value and gradients match PyTorch`, () => {
+      const policyChosen = tensor(g.policyChosen as number[], { requiresGrad: true });
+      const policyRejected = tensor(g.policyRejected as number[], { requiresGrad: true });
+      const lp = { policyChosen, policyRejected, refChosen: tensor(g.refChosen as number[]), refRejected: tensor(g.refRejected as number[]), chosenLengths: tensor(g.chosenLengths as number[]), rejectedLengths: tensor(g.rejectedLengths as number[]) };
+      const out = preferenceLoss(lp, { variant: 'sigmoid', beta: c.beta, labelSmoothing: 0 }, undefined, tensor(g.pairLabelSmoothing as number[]));
+      expectAllClose(out.loss.item(), c.loss);
       out.loss.backward();
       expectAllClose(policyChosen.grad as NonNullable<typeof policyChosen.grad>, c.grads[0]);
       expectAllClose(policyRejected.grad as NonNullable<typeof policyRejected.grad>, c.grads[1]);

@@ -1,5 +1,5 @@
 // `safealign pipeline --methods …`: a finished default run gains the critic-free RL methods (GRPO, safe GRPO, RLOO-Lag, at equal
-// responses per step) and DPO, SafeDPO and SACPO (every earlier stage reused), in the same report with training costs.
+// responses per step) and DPO, SafeDPO, SACPO, MoCAN and A-LoL (every earlier stage reused), in the same report with training costs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,8 @@ const config = writeTinyPipelineConfig(runs, 'm', {
   sacpo: `{ helpful: ${stage}, safety: ${stage} }`,
   bestOfN: '{ n: 2 }',
   rsft: '{ rounds: 1, samplesPerPrompt: 2, promptsPerRound: 16, maxNewTokens: 12, sft: { batchSize: 8 } }',
+  mocan: `{ samplesPerPrompt: 4, prompts: 16, preference: ${stage} }`,
+  alol: '{ epochs: 0.5, batchSize: 16, value: { prompts: 16, samplesPerPrompt: 2, steps: 50 } }',
 });
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const pipeline = (...flags: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config, ...flags], { env, encoding: 'utf8' });
@@ -52,7 +54,7 @@ describe('pipeline --methods', () => {
     const log = again.stdout + again.stderr;
     for (const s of ['world', 'sft', 'annotations', 'reward', 'cost', 'eval_sft', 'ppo', 'ppo_lag']) expect(log).toContain(`${s}: already done`);
     const report = JSON.parse(readFileSync(join(runs, 'm', 'report.json'), 'utf8')) as Report;
-    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'best_of_n', 'rsft']);
+    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan', 'alol', 'best_of_n', 'rsft']);
     // the default models are the same results as before
     for (const k of ['sft', 'ppo', 'ppo_lag']) expect(report.models[k]?.harmfulRate).toBe(before.models[k]?.harmfulRate);
     // RL: 6 steps of 8 prompts, with the reward and cost models' training; the DPO family: offline, no score models
@@ -65,6 +67,17 @@ describe('pipeline --methods', () => {
       expect(c?.scoreModelsSec).toBe(0);
       expect(c?.wallTimeSec).toBeGreaterThan(0);
     }
+    // MoCAN: the dual's 16 prompts × 4 samples of the SFT policy, scored by the reward and cost models
+    const mocan = report.models.mocan?.trainingCost;
+    expect(mocan?.policySamples).toBe(64);
+    expect(mocan?.scoreModelsSec).toBeGreaterThan(0);
+    const dual = (JSON.parse(readFileSync(join(runs, 'm', 'mocan', 'dual.json'), 'utf8')) as { dual: { lambda: number; threshold: number; samples: number } }).dual;
+    expect(dual.samples).toBe(64);
+    expect(dual.lambda).toBeGreaterThanOrEqual(0);
+    // A-LoL: the value head's 16 prompts × 2 samples of the SFT policy
+    expect(report.models.alol?.trainingCost?.policySamples).toBe(32);
+    expect(report.models.alol?.trainingCost?.scoreModelsSec).toBeGreaterThan(0);
+    expect(existsSync(join(runs, 'm', 'alol', 'model', 'model.safetensors'))).toBe(true);
     expect(report.models.sft?.trainingCost).toBeUndefined();
     // best-of-N: no training, N = 2 samples of the SFT policy per test response, KL the analytic bound; RSFT: 1 round of 16 prompts × 2 samples
     const bon = report.models.best_of_n;

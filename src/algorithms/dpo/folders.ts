@@ -1,4 +1,4 @@
-// DPO, SafeDPO and SACPO on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo`): load, train, write the HF folder, log and result.
+// DPO, SafeDPO, SACPO, MoCAN and A-LoL on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo|mocan|alol`): load, train, write the HF folder, log and result.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../config/schema-cli.js';
@@ -7,10 +7,20 @@ import { silentProgress, type Progress } from '../../core/progress.js';
 import { DATA_FORMATS, loadPreferences } from '../../data/formats.js';
 import { formatProblem } from '../../data/problems.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../../data/record.js';
-import { CausalLM, loadPretrained, savePretrained, type Tokenizer } from '../../models/index.js';
+import { savePretrained, type ScoreModel } from '../../models/index.js';
+import { AlolConfigSchema } from '../alol/config.js';
+import { alolItems, trainAlol, type AlolResult } from '../alol/train.js';
+import { MocanConfigSchema } from '../mocan/config.js';
+import { trainMocan, type MocanDual, type MocanResult } from '../mocan/train.js';
+import { THRESHOLD_FIELDS } from '../rl/folders-config.js';
+import { loadCausalLM, loadScoreModel, readRlPrompts, resolveThreshold } from '../rl/folders.js';
+import type { RlPrompt } from '../rl/train.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from './config.js';
 import { trainSacpo } from './sacpo.js';
-import { trainDpo, trainSafeDpo, type PreferenceLogRecord, type PreferenceResult } from './train.js';
+import { trainDpo, trainSafeDpo, type PreferenceEval, type PreferenceResult } from './train.js';
+import type { TruncationStats } from '../common/truncation.js';
+
+const PROMPTS = z.string().optional();
 
 const IO = {
   model: z.string().describe('the policy to train: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
@@ -26,6 +36,25 @@ export const PREFERENCE_FOLDER_SCHEMAS = {
   dpo: z.object({ ...IO, dpo: DpoConfigSchema.prefault({}).describe('DPO settings') }).strict(),
   'safe-dpo': z.object({ ...IO, safeDpo: SafeDpoConfigSchema.prefault({}).describe('SafeDPO settings') }).strict(),
   sacpo: z.object({ ...IO, sacpo: SacpoConfigSchema.prefault({}).describe('SACPO settings (stage 1: helpfulness, stage 2: safety)') }).strict(),
+  mocan: z
+    .object({
+      ...IO,
+      reward: z.string().describe('reward model folder (from `safealign train reward`): scores the samples of the dual and relabels the pairs'),
+      cost: z.string().describe('cost model folder (from `safealign train cost`): the same, for the cost'),
+      prompts: PROMPTS.describe('prompts the dual is estimated on (PKU-SafeRLHF, HH-RLHF, {"prompt"} JSONL or plain text; default: the prompts of --train)'),
+      ...THRESHOLD_FIELDS,
+      mocan: MocanConfigSchema.prefault({}).describe('MoCAN settings (the dual, then DPO on the relabelled pairs)'),
+    })
+    .strict(),
+  alol: z
+    .object({
+      ...IO,
+      reward: z.string().describe('reward model folder (from `safealign train reward`): the reward R of every response and of the reference policy\'s samples'),
+      cost: z.string().optional().describe('cost model folder (from `safealign train cost`): needed when --alol-cost-weight > 0 (R = r − ν·c)'),
+      prompts: PROMPTS.describe('prompts the value head is fitted on (the reference policy is sampled on them; default: the prompts of --train)'),
+      alol: AlolConfigSchema.prefault({}).describe('A-LoL settings'),
+    })
+    .strict(),
 };
 export type PreferenceFolderMethod = keyof typeof PREFERENCE_FOLDER_SCHEMAS;
 export const PREFERENCE_FOLDER_METHODS = Object.keys(PREFERENCE_FOLDER_SCHEMAS) as PreferenceFolderMethod[];
@@ -35,14 +64,30 @@ export interface PreferenceFoldersResult {
   method: PreferenceFolderMethod;
   data: { file: string; format: string; records: number; unreadable: number; withSafetyLabels: number };
   /** One entry a stage (SACPO: helpful, safety). */
-  stages: Record<string, Omit<PreferenceResult, 'log'> & { last: PreferenceLogRecord | undefined }>;
+  stages: Record<string, { steps: number; truncation: TruncationStats; test?: PreferenceEval; last: StageResult['log'][number] | undefined }>;
+  /** A-LoL: the value head's fit and the advantages. */
+  alol?: Pick<AlolResult, 'value' | 'advantages'>;
+  /** MoCAN: the budget d and how it was set, λ* and what the relabelling changed. */
+  mocan?: { threshold: { value: number; from: string }; dual: MocanDual; relabel: MocanResult['relabel'] };
   outDir: string;
 }
 
-function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
-  const loaded = loadPretrained(dir);
-  if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`--${role} ${dir}: expected a causal LM folder, found a ${loaded.model.scoreType} model`);
-  return { model: loaded.model, tokenizer: loaded.tokenizer };
+/** One trained stage: the DPO family's results, or A-LoL's. */
+type StageResult = PreferenceResult | Omit<AlolResult, 'value' | 'advantages'>;
+
+/** The methods that read per-response safety labels. */
+const NEEDS_SAFETY_LABELS: ReadonlySet<PreferenceFolderMethod> = new Set(['safe-dpo', 'sacpo']);
+
+
+/** The distinct prompts of preference records, each named by the first record that has it. */
+function promptsOf(records: readonly PreferenceRecord[]): RlPrompt[] {
+  const seen = new Map<string, RlPrompt>();
+  records.forEach((r, i) => {
+    const key = JSON.stringify([r.context ?? [], r.prompt]);
+    const source = r.source?.file !== undefined && r.source.line !== undefined ? `${r.source.file}:${r.source.line}` : `#${i}`;
+    if (!seen.has(key)) seen.set(key, { prompt: r.prompt, risky: false, source, ...(r.context ? { context: r.context } : {}) });
+  });
+  return [...seen.values()];
 }
 
 async function readRecords(file: string, format: FolderConfig<'dpo'>['format'], progress: Progress) {
@@ -66,12 +111,16 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
   const data = await readRecords(config.train, config.format, progress);
   const test: PreferenceRecord[] | undefined = config.test ? (await readRecords(config.test, config.format, progress)).records : undefined;
   const withSafetyLabels = data.records.filter(hasSafetyLabels).length;
-  if (method !== 'dpo' && withSafetyLabels === 0) {
+  if (NEEDS_SAFETY_LABELS.has(method) && withSafetyLabels === 0) {
     throw new ConfigError(`${config.train}: ${method} needs per-response safety labels (PKU-SafeRLHF is_response_0_safe, is_response_1_safe, safer_response_id); none of the ${data.records.length} ${data.format} records has them`);
   }
   const common = { tokenizer, train: data.records, ...(test ? { test } : {}), outDir: config.out, progress };
-  const stages: Record<string, PreferenceResult> = {};
-  const settings = { method, ...config };
+  const stages: Record<string, StageResult> = {};
+  let settings: Record<string, unknown> = { method, ...config };
+  let mocan: PreferenceFoldersResult['mocan'];
+  let alol: PreferenceFoldersResult['alol'];
+  const prompts = (file: string | undefined) => (file ? readRlPrompts(file, progress).prompts : promptsOf(data.records));
+  const scorer = (model: ScoreModel) => ({ model, tokenizer, maxLength: model.contextLength });
   if (method === 'sacpo') {
     const c = (config as FolderConfig<'sacpo'>).sacpo;
     // SACPO's stage 1 starts from --model and is regularised towards --reference (default: the same).
@@ -82,6 +131,24 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     savePretrained(join(config.out, 'helpful'), out.helpful.model, { tokenizer, trainingConfig: settings });
     savePretrained(config.out, out.safety.model, { tokenizer, trainingConfig: settings });
     if (out.merged) savePretrained(join(config.out, 'merged'), out.merged, { tokenizer, trainingConfig: settings });
+  } else if (method === 'mocan') {
+    const c = config as FolderConfig<'mocan'>;
+    const rewardModel = loadScoreModel(c.reward, 'reward');
+    const costModel = loadScoreModel(c.cost, 'cost');
+    const threshold = await resolveThreshold(c, costModel, tokenizer, progress);
+    const out = trainMocan({ ...common, policy, reference: loadReference(), prompts: prompts(c.prompts), reward: scorer(rewardModel), cost: scorer(costModel), threshold: threshold.value, config: c.mocan });
+    stages.mocan = out.preference;
+    mocan = { threshold, dual: out.dual, relabel: out.relabel };
+    settings = { ...settings, threshold: threshold.value, lambda: out.dual.lambda };
+    savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
+  } else if (method === 'alol') {
+    const c = config as FolderConfig<'alol'>;
+    if (c.alol.costWeight > 0 && !c.cost) throw new ConfigError(`--alol-cost-weight ${c.alol.costWeight}: the reward r − ν·c needs a cost model; pass --cost DIR`);
+    const judges = { reward: scorer(loadScoreModel(c.reward, 'reward')), ...(c.cost ? { cost: scorer(loadScoreModel(c.cost, 'cost')) } : {}), costWeight: c.alol.costWeight };
+    const { value, advantages, ...out } = trainAlol({ policy, reference: loadReference(), tokenizer, items: alolItems(data.records), prompts: prompts(c.prompts), judges, config: c.alol, outDir: config.out, progress });
+    stages.alol = out;
+    alol = { value, advantages };
+    savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
   } else {
     const run = { ...common, policy, reference: loadReference() };
     stages[method] = method === 'dpo' ? trainDpo({ ...run, config: (config as FolderConfig<'dpo'>).dpo }) : trainSafeDpo({ ...run, config: (config as FolderConfig<'safe-dpo'>).safeDpo });
@@ -92,6 +159,8 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     method,
     data: { file: config.train, format: data.format, records: data.records.length, unreadable: data.stats.unreadable, withSafetyLabels },
     stages: Object.fromEntries(Object.entries(stages).map(([k, { log, ...rest }]) => [k, { ...rest, last: log[log.length - 1] }])),
+    ...(mocan ? { mocan } : {}),
+    ...(alol ? { alol } : {}),
     outDir: config.out,
   };
   writeJsonAtomic(join(config.out, 'result.json'), result);

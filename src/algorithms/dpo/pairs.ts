@@ -12,6 +12,8 @@ export interface PreferencePair {
   rejected: string;
   chosenUnsafe?: boolean;
   rejectedUnsafe?: boolean;
+  /** A soft label: the probability that the rejected response is the better one (absent = the config's labelSmoothing). */
+  labelSmoothing?: number;
   /** `file:line` (or `#index`) of the record, to name it if it cannot fit. */
   source: string;
 }
@@ -39,4 +41,25 @@ export function safeDpoPairs(records: readonly PreferenceRecord[], bothUnsafe: B
     const o = safeDpoOrder(r.betterResponseId, r.isSafe, bothUnsafe);
     return o ? [{ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[o.chosen], rejected: r.responses[o.rejected], chosenUnsafe: o.chosenUnsafe, rejectedUnsafe: o.rejectedUnsafe, source: where(r, i) }] : [];
   });
+}
+
+/**
+ * Pairs ordered by a utility of each response (MoCAN: r − λ*·c from the reward and cost models): the
+ * higher one is chosen, a tie keeps the annotators' helpfulness order. `utilities[i]` scores the two
+ * responses of record i; a record with a non-finite utility (a response the scorers could not read) is left out.
+ * With `soft`, each pair carries the Bradley–Terry soft label σ(u_rejected − u_chosen) = P(rejected is better).
+ */
+export function utilityPairs(records: readonly PreferenceRecord[], utilities: readonly (readonly [number, number])[], soft = false): { pairs: PreferencePair[]; flipped: number; unscored: number } {
+  let flipped = 0;
+  let unscored = 0;
+  const pairs = records.flatMap((r, i) => {
+    const [u0, u1] = utilities[i] ?? [NaN, NaN];
+    if (!Number.isFinite(u0) || !Number.isFinite(u1)) return (unscored++, []);
+    const chosen = u0 === u1 ? r.betterResponseId : u0 > u1 ? 0 : 1;
+    if (chosen !== r.betterResponseId) flipped++;
+    const margin = Math.abs(u0 - u1);
+    const label = soft ? { labelSmoothing: 1 / (1 + Math.exp(margin)) } : {};
+    return [{ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), chosen: r.responses[chosen], rejected: r.responses[1 - chosen] as string, ...label, source: where(r, i) }];
+  });
+  return { pairs, flipped, unscored };
 }

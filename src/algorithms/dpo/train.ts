@@ -20,6 +20,8 @@ interface EncodedPreference {
   chosen: EncodedPair;
   rejected: EncodedPair;
   offset: number;
+  /** The pair's soft label, when it has one. */
+  labelSmoothing: number | undefined;
 }
 
 export interface PreferenceLogRecord {
@@ -66,9 +68,15 @@ function fitPreferences(tokenizer: Tokenizer, pairs: readonly PreferencePair[], 
     const a = fitPair(encodePair(tokenizer, p, p.chosen), maxLength, 'response-start');
     const b = fitPair(encodePair(tokenizer, p, p.rejected), maxLength, 'response-start');
     countFit(stats, a === null || b === null ? 'skipped' : a.truncated || b.truncated ? 'truncated' : 'kept', p.source);
-    if (a && b) out.push({ chosen: a.pair, rejected: b.pair, offset: offsetValues[i] as number });
+    if (a && b) out.push({ chosen: a.pair, rejected: b.pair, offset: offsetValues[i] as number, labelSmoothing: p.labelSmoothing });
   });
   return { pairs: out, stats };
+}
+
+/** The loss of a batch: per-pair offsets, and per-pair soft labels when the pairs carry them (else the config's ε). */
+function batchLoss(lp: PairLogProbs, batch: readonly EncodedPreference[], config: PreferenceTrainConfig) {
+  const soft = batch.some((p) => p.labelSmoothing !== undefined) ? tensor(batch.map((p) => p.labelSmoothing ?? config.labelSmoothing)) : undefined;
+  return preferenceLoss(lp, config, tensor(batch.map((p) => p.offset)), soft);
 }
 
 /** Summed response-token log-probs (B,) of the chosen and the rejected responses, in one forward pass of 2B sequences. */
@@ -137,7 +145,7 @@ function evaluatePairs(policy: CausalLM, reference: CausalLM, pairs: readonly En
     for (const chunk of chunks(pairs, config.batchSize * 2)) {
       tidy(() => {
         const lp = batchInputs(policy, chunk, ref.slice(at, at + chunk.length), padId, maxLength);
-        const out = preferenceLoss(lp, config, tensor(chunk.map((p) => p.offset)));
+        const out = batchLoss(lp, chunk, config);
         sums.loss += out.loss.item() * chunk.length;
         for (const k of ['chosenReward', 'rejectedReward', 'margin', 'accuracy'] as const) sums[k] += (out.metrics[k] as number) * chunk.length;
       });
@@ -209,7 +217,7 @@ export function trainPreferences(args: {
     const metrics = tidy(() => {
       opt.zeroGrad();
       const lp = batchInputs(policy, batch, idx.map((i) => ref[i] as [number, number]), padId, maxLength);
-      const out = preferenceLoss(lp, config, tensor(batch.map((p) => p.offset)));
+      const out = batchLoss(lp, batch, config);
       out.loss.backward();
       clipGradNorm(params, config.optim.gradClip);
       opt.step();

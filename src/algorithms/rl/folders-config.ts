@@ -9,6 +9,16 @@ import { RlConfigSchema } from './config.js';
 export const RL_FOLDER_METHODS = ['ppo-lag', 'ppo', 'shaping', 'grpo', 'safe-grpo', 'rloo-lag'] as const;
 export type RlFolderMethod = (typeof RL_FOLDER_METHODS)[number];
 
+/** The cost threshold d of the constrained methods on the user's folders: given, or calibrated on a labelled file. */
+export const THRESHOLD_FIELDS = {
+  threshold: z.number().default(0).describe('constrained methods (ppo-lag, safe-grpo, rloo-lag, mocan): cost threshold d of the constraint J_c <= d, in the cost model\'s units (0, as safe-rlhf: safe responses score below 0)'),
+  thresholdFrom: z
+    .string()
+    .optional()
+    .describe('constrained methods: calibrate d instead on this labelled file (PKU-SafeRLHF, or {prompt, response, is_safe} JSONL): d = safeMean + thresholdQuantile·(unsafeMean − safeMean) of the cost model\'s scores of its responses labelled safe / unsafe'),
+  thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with --threshold-from: the unsafe share of answers the constraint tolerates'),
+};
+
 export const RlFoldersConfigSchema = z
   .object({
     actor: z.string().describe('the policy to train: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
@@ -19,12 +29,7 @@ export const RlFoldersConfigSchema = z
     ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL, or PKU-SafeRLHF: its safe responses) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
     out: z.string().describe('output folder: the trained actor in HF layout, checkpoint/ for resuming, log.jsonl, result.json, report.html'),
     raw: RawPromptsSchema,
-    threshold: z.number().default(0).describe('ppo-lag, safe-grpo, rloo-lag: cost threshold d of the constraint J_c <= d, in the cost model\'s units (0, as safe-rlhf: safe responses score below 0)'),
-    thresholdFrom: z
-      .string()
-      .optional()
-      .describe('ppo-lag, safe-grpo, rloo-lag: calibrate d instead on this labelled file (PKU-SafeRLHF, or {prompt, response, is_safe} JSONL): d = safeMean + thresholdQuantile·(unsafeMean − safeMean) of the cost model\'s scores of its responses labelled safe / unsafe'),
-    thresholdQuantile: z.number().min(0).max(1).default(0.03).describe('with --threshold-from: the unsafe share of answers the constraint tolerates'),
+    ...THRESHOLD_FIELDS,
     klCoef: z
       .number()
       .min(0)

@@ -5,7 +5,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { readPkuSafeRlhf } from '../../data/pku-saferlhf.js';
 import { formatProblem, type DataProblem } from '../../data/problems.js';
-import { readPrompts } from '../../data/prompts.js';
+import { readPrompts, type PromptFile } from '../../data/prompts.js';
 import { detectLabelFormat, loadSafetyLabels } from '../../data/safety-labels.js';
 import { readSftData } from '../../data/sft-examples.js';
 import { rlRunReport } from '../../eval/rl-report.js';
@@ -61,16 +61,6 @@ export function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel
   return m;
 }
 
-/** Labelled data to calibrate d on: PKU-SafeRLHF pairs, or `{prompt, response, is_safe}` JSONL. */
-async function readCostValidation(path: string): Promise<{ data: ScoreData; problems: DataProblem[] }> {
-  if ((await detectLabelFormat(path)) === 'labels') {
-    const read = await loadSafetyLabels(path, { format: 'labels' });
-    return { data: { labels: read.records }, problems: read.problems };
-  }
-  const read = await readPkuSafeRlhf(path);
-  return { data: read.records, problems: read.problems };
-}
-
 /** PTX examples ({prompt, response} JSONL or PKU-SafeRLHF's safe responses); unreadable lines are logged and skipped. */
 async function readPtx(path: string, progress: Progress): Promise<{ prompt: string; response: string; source: string }[]> {
   const data = await readSftData(path);
@@ -95,29 +85,12 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
   if (probe.usesCost && !config.cost) throw new ConfigError(`${methodName} needs a cost model: pass --cost DIR`);
   const costModel = probe.usesCost && config.cost ? loadScoreModel(config.cost, 'cost') : undefined;
 
-  let threshold: RlFoldersResult['threshold'];
-  if (constrained) {
-    if (config.thresholdFrom) {
-      const { data, problems } = await readCostValidation(config.thresholdFrom);
-      for (const p of problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
-      const ev = evaluateScoreModel('cost', costModel as ScoreModel, tokenizer, data, { prompt: { raw: config.raw } });
-      const value = calibrateThreshold(ev, config.thresholdQuantile, `Give --threshold-from a file with both safe and unsafe responses, or set --threshold.`);
-      progress.log(`cost threshold d = ${value.toFixed(4)}, calibrated on ${config.thresholdFrom} (${ev.n} ${Array.isArray(data) ? 'pairs' : 'responses'}: safe mean ${ev.safeMean.toFixed(3)}, unsafe mean ${ev.unsafeMean.toFixed(3)}, quantile ${config.thresholdQuantile})`);
-      threshold = { value, from: config.thresholdFrom };
-    } else {
-      threshold = { value: config.threshold, from: 'flag' };
-      progress.log(`cost threshold d = ${config.threshold} (--threshold)`);
-    }
-  }
+  const threshold = constrained ? await resolveThreshold(config, costModel as ScoreModel, tokenizer, progress) : undefined;
   const method = make(config, threshold?.value ?? 0);
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
   for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : (costModel as ScoreModel), 'critic');
 
-  const file = readPrompts(config.prompts);
-  for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
-  if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${config.prompts}`);
-  if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
-  const prompts: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
+  const { file, prompts } = readRlPrompts(config.prompts, progress);
 
   const ptxData = config.ptx && config.rl.ptxCoef > 0 ? await readPtx(config.ptx, progress) : [];
   const out = trainRl({
@@ -146,4 +119,45 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
   writeJsonAtomic(join(config.out, 'result.json'), result);
   writeFileAtomic(join(config.out, 'report.html'), await rlRunReport({ method: methodName, log: out.log, ...(threshold ? { threshold: threshold.value } : {}), settings }));
   return result;
+}
+
+/** The prompts of an RL-style prompt file (PKU-SafeRLHF, HH-RLHF, {"prompt"} JSONL or plain text); the first unreadable lines are logged by file:line. */
+export function readRlPrompts(path: string, progress: Progress): { file: PromptFile; prompts: RlPrompt[] } {
+  const file = readPrompts(path);
+  for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+  if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${path}`);
+  if (file.prompts.length === 0) throw new ConfigError(`${path}: no prompt could be read (${file.problems.length} unreadable lines)`);
+  return { file, prompts: file.prompts.map((p) => ({ prompt: p.prompt, risky: false, source: p.source, ...(p.context ? { context: p.context } : {}) })) };
+}
+
+/** Labelled data to calibrate d on: PKU-SafeRLHF pairs, or `{prompt, response, is_safe}` JSONL. */
+async function readCostValidation(path: string): Promise<{ data: ScoreData; problems: DataProblem[] }> {
+  if ((await detectLabelFormat(path)) === 'labels') {
+    const read = await loadSafetyLabels(path, { format: 'labels' });
+    return { data: { labels: read.records }, problems: read.problems };
+  }
+  const read = await readPkuSafeRlhf(path);
+  return { data: read.records, problems: read.problems };
+}
+
+/**
+ * The cost threshold d of a constrained method on the user's folders: `threshold` as given, or, with
+ * `thresholdFrom`, calibrated on that labelled file as the pipeline does (calibrateThreshold).
+ */
+export async function resolveThreshold(
+  config: { threshold: number; thresholdFrom?: string | undefined; thresholdQuantile: number; raw?: boolean },
+  costModel: ScoreModel,
+  tokenizer: Tokenizer,
+  progress: Progress,
+): Promise<{ value: number; from: 'flag' | string }> {
+  if (!config.thresholdFrom) {
+    progress.log(`cost threshold d = ${config.threshold} (--threshold)`);
+    return { value: config.threshold, from: 'flag' };
+  }
+  const { data, problems } = await readCostValidation(config.thresholdFrom);
+  for (const p of problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);
+  const ev = evaluateScoreModel('cost', costModel, tokenizer, data, { prompt: { raw: config.raw ?? false } });
+  const value = calibrateThreshold(ev, config.thresholdQuantile, `Give --threshold-from a file with both safe and unsafe responses, or set --threshold.`);
+  progress.log(`cost threshold d = ${value.toFixed(4)}, calibrated on ${config.thresholdFrom} (${ev.n} ${Array.isArray(data) ? 'pairs' : 'responses'}: safe mean ${ev.safeMean.toFixed(3)}, unsafe mean ${ev.unsafeMean.toFixed(3)}, quantile ${config.thresholdQuantile})`);
+  return { value, from: config.thresholdFrom };
 }

@@ -1,0 +1,181 @@
+// A-LoL (Baheti et al. 2023): offline advantage-weighted training on fixed (prompt, response) data, A = R − V with V from the reference policy's own samples; resumable checkpoints.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../../core/fs-atomic.js';
+import { silentProgress, type Progress } from '../../core/progress.js';
+import type { PreferenceRecord } from '../../data/record.js';
+import { alolLoss } from '../../losses/index.js';
+import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
+import type { PromptInput } from '../../models/prompt.js';
+import type { Tokenizer } from '../../models/tokenizer.js';
+import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
+import { Rng } from '../../world/rng.js';
+import { encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
+import { resumeTraining, saveTraining } from '../common/checkpoint.js';
+import { countFit, describeTruncation, emptyTruncationStats, fitLength, fitPair, NothingFitsError, type TruncationStats } from '../common/truncation.js';
+import type { RlPrompt } from '../rl/train.js';
+import type { AlolConfig } from './config.js';
+import { estimateValues, responseRewards, type AlolJudges, type ValueFit } from './value.js';
+
+/** One training response: its prompt and text, and where it came from. */
+export interface AlolItem extends PromptInput {
+  response: string;
+  source: string;
+}
+
+export interface AlolLogRecord {
+  step: number;
+  loss: number;
+  lr: number;
+  /** Mean sequence NLL of the batch's responses under π_θ. */
+  nll: number;
+  /** Mean log π_θ(y|x) − log π_ref(y|x) over the batch. */
+  logRatio: number;
+  /** Mean advantage of the batch. */
+  advantage: number;
+}
+
+export interface AlolResult {
+  steps: number;
+  log: AlolLogRecord[];
+  truncation: TruncationStats;
+  value: ValueFit;
+  /** Responses scored, those with A > 0 (the only ones trained on), their mean advantage, and those the scorers could not read. */
+  advantages: { items: number; positive: number; meanPositive: number; unscored: number };
+}
+
+/** Both responses of every preference record as A-LoL items (LoL-RL's 'all' data: the advantage decides which help). */
+export function alolItems(records: readonly PreferenceRecord[]): AlolItem[] {
+  return records.flatMap((r, i) => {
+    const source = r.source?.file !== undefined && r.source.line !== undefined ? `${r.source.file}:${r.source.line}` : `#${i}`;
+    return r.responses.map((response) => ({ prompt: r.prompt, ...(r.context ? { context: r.context } : {}), response, source }));
+  });
+}
+
+interface Scored {
+  rewards: number[];
+  values: number[];
+  fit: ValueFit;
+}
+
+/** R of every item and V of its prompt, computed once and cached in `<outDir>/advantages.json` (a resumed run reads them back). */
+function cachedScores(file: string, key: Record<string, unknown>, compute: () => Scored): Scored {
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: Record<string, unknown>; scored: Scored };
+    if (JSON.stringify(saved.key) === JSON.stringify(key)) return { ...saved.scored, rewards: saved.scored.rewards.map((r) => r ?? NaN) };
+  }
+  const scored = compute();
+  writeJsonAtomic(file, { key, scored });
+  return scored;
+}
+
+/** `k` indices drawn with replacement with probability ∝ weights (all > 0). */
+function drawWeighted(rng: Rng, cumulative: readonly number[], k: number): number[] {
+  const total = cumulative[cumulative.length - 1] as number;
+  return Array.from({ length: k }, () => {
+    const x = rng.next() * total;
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cumulative[mid] as number) > x) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  });
+}
+
+/** Per-token log-probs (B, T) of the responses and their mask, from one forward pass of `model`. */
+function tokenLogProbs(model: CausalLM, batch: readonly EncodedPair[], padId: number, maxLength: number): { logProbs: Tensor; mask: Tensor } {
+  const b = padForTraining(batch, padId, maxLength);
+  const ids = tensor(b.ids, { dtype: 'int64' });
+  const len = ids.shape[1] as number;
+  const mask = tensor(b.responseMask).narrow(1, 1, len - 1);
+  return { logProbs: sequenceLogProbs(model, ids, tensor(b.attentionMask, { dtype: 'int64' })).mul(mask), mask };
+}
+
+/**
+ * Trains `policy` with A-LoL (`config.variant`) on `items` against the frozen `reference`: R(x, y) from the
+ * reward (and cost) model, V(x) from a value head fitted on the reference policy's samples of `prompts`, and
+ * only A = R − V > 0 kept; batches are drawn ∝ A. Checkpoints go to `<outDir>/checkpoint`; a later call resumes.
+ */
+export function trainAlol(args: {
+  policy: CausalLM;
+  reference: CausalLM;
+  tokenizer: Tokenizer;
+  items: readonly AlolItem[];
+  /** Prompts the value head is fitted on (usually the training prompts). */
+  prompts: readonly RlPrompt[];
+  judges: AlolJudges;
+  config: AlolConfig;
+  outDir: string;
+  label?: string;
+  progress?: Progress;
+}): AlolResult {
+  const { policy, reference, tokenizer, config } = args;
+  const label = args.label ?? 'alol';
+  const progress = args.progress ?? silentProgress;
+  const padId = tokenizer.padId ?? 0;
+  const maxLength = fitLength(config.maxLength, policy.contextLength, reference.contextLength);
+  const key = { costWeight: config.costWeight, value: config.value, seed: config.seed, items: args.items.length };
+  const scored = cachedScores(join(args.outDir, 'advantages.json'), key, () => {
+    const rewards = responseRewards(args.judges, args.items);
+    const { values, fit } = estimateValues({ reference, tokenizer, prompts: args.prompts, targets: args.items, judges: args.judges, config: config.value, seed: config.seed, progress });
+    return { rewards, values, fit };
+  });
+  const unscored = scored.rewards.filter((r) => !Number.isFinite(r)).length;
+  const stats = emptyTruncationStats(maxLength);
+  const data: { pair: EncodedPair; advantage: number }[] = [];
+  args.items.forEach((it, i) => {
+    const advantage = (scored.rewards[i] as number) - (scored.values[i] as number);
+    if (!(advantage > 0)) return;
+    const fit = fitPair(encodePair(tokenizer, it, it.response), maxLength, 'response-start');
+    countFit(stats, fit === null ? 'skipped' : fit.truncated ? 'truncated' : 'kept', it.source);
+    if (fit) data.push({ pair: fit.pair, advantage });
+  });
+  if (stats.truncated + stats.skipped > 0) progress.log(`${label}: ${describeTruncation(stats, 'responses', 'response-start')}`);
+  const meanPositive = data.reduce((a, d) => a + d.advantage, 0) / Math.max(1, data.length);
+  progress.log(`${label}: V fitted on ${scored.fit.samples} samples of π_ref (mean reward ${scored.fit.meanReward.toFixed(3)}, MSE ${scored.fit.mse.toFixed(3)}); ${data.length} of ${args.items.length} responses have A > 0 (mean ${meanPositive.toFixed(3)})`);
+  if (data.length === 0) throw new NothingFitsError(`${label}: no response with a positive advantage fits in ${maxLength} tokens (${args.items.length} offered, ${unscored} unreadable by the score models)`);
+
+  const totalSteps = Math.max(1, Math.round((data.length * config.epochs) / config.batchSize));
+  const params = policy.parameters();
+  const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
+  const schedule = lrSchedule({ kind: config.optim.schedule, warmupSteps: Math.round(config.optim.warmupRatio * totalSteps), totalSteps });
+  const ckptDir = join(args.outDir, 'checkpoint');
+  const resumed = resumeTraining<AlolLogRecord>(ckptDir, policy, opt);
+  let step = resumed?.step ?? 0;
+  const log: AlolLogRecord[] = resumed?.log ?? [];
+  if (resumed) progress.log(`${label}: resuming from step ${step} (${ckptDir})`);
+  manualSeed(config.seed + step);
+  const cumulative: number[] = [];
+  data.reduce((acc, d) => (cumulative.push(acc + d.advantage), acc + d.advantage), 0);
+  const rng = new Rng(config.seed);
+  progress.start(label, totalSteps);
+  progress.update(step);
+  while (step < totalSteps) {
+    // each step's draw depends on the seed and the step only, so a resumed run sees the same batches
+    const batch = drawWeighted(rng.derive(`step-${step}`), cumulative, config.batchSize).map((i) => data[i] as (typeof data)[number]);
+    const lr = config.optim.lr * schedule(step);
+    opt.lr = lr;
+    policy.train();
+    reference.eval();
+    const pairs = batch.map((d) => d.pair);
+    const metrics = tidy(() => {
+      opt.zeroGrad();
+      const refLogProbs = noGrad(() => tokenLogProbs(reference, pairs, padId, maxLength).logProbs);
+      const { logProbs, mask } = tokenLogProbs(policy, pairs, padId, maxLength);
+      const out = alolLoss({ logProbs, refLogProbs, mask, advantages: tensor(batch.map((d) => d.advantage)) }, config);
+      out.loss.backward();
+      clipGradNorm(params, config.optim.gradClip);
+      opt.step();
+      return { ...out.metrics, loss: out.loss.item() } as Record<string, number> & { loss: number };
+    });
+    step++;
+    log.push({ step, loss: metrics.loss, lr, nll: metrics.nll as number, logRatio: metrics.logRatio as number, advantage: metrics.advantage as number });
+    progress.update(step, { loss: metrics.loss, nll: metrics.nll as number });
+    if (step % config.checkpointEvery === 0 || step === totalSteps) saveTraining(ckptDir, step, log, policy, opt);
+  }
+  progress.stop();
+  return { steps: step, log, truncation: stats, value: scored.fit, advantages: { items: args.items.length, positive: data.length, meanPositive, unscored } };
+}
