@@ -20,7 +20,7 @@ FLIPS = {
     'ppo-lag KL bonus (cost stream)': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef', 'cost: klShapedScores(r.cost, r.kl, r.mask, -config.klCoef')]),
     'shaping R + nu*C': ('src/algorithms/reward-shaping/method.ts', [('r.reward.sub(r.cost.mul(config.nu))', 'r.reward.add(r.cost.mul(config.nu))')]),
     'loop kl = ref - old': ('src/algorithms/rl/scoring.ts', [('const kl = rollout.oldLogProbs.sub(scores.refLogProbs).mul(rollout.mask);', 'const kl = scores.refLogProbs.sub(rollout.oldLogProbs).mul(rollout.mask);')]),
-    'actor ascends -advantage': ('src/algorithms/rl/actor-update.ts', [('batch.oldLogProbs, batch.advantages, batch.mask', 'batch.oldLogProbs, batch.advantages.neg(), batch.mask')]),
+    'actor ascends -advantage': ('src/algorithms/rl/actor-update.ts', [('advantages: batch.advantages,', 'advantages: batch.advantages.neg(),')]),
     'lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')]),
     'ppo clip inverted (min for max)': ('src/losses/ppo.ts', [('unclipped.maximum(clipped)', 'unclipped.minimum(clipped)')]),
     'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - opts.clipLow, 1 + opts.clipHigh)', 'ratio.clamp(1 + opts.clipHigh, 1 - opts.clipLow)')]),
@@ -52,6 +52,11 @@ FLIPS = {
     'critic-free lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')], 'test/rl/critic-free-bandit.test.ts'),
     'critic-free cost score negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl', 'cost: klShapedScores(r.cost.neg(), r.kl')], 'test/rl/critic-free-bandit.test.ts'),
     'rloo KL bonus (reward stream)': ('src/algorithms/ppo-lag/method.ts', [('reward: klShapedScores(r.reward, r.kl, r.mask, -config.klCoef', 'reward: klShapedScores(r.reward, r.kl, r.mask, config.klCoef')], 'test/rl/critic-free-bandit.test.ts'),
+    # P3O (pairwise PPO), caught by its bandit
+    'p3o pair difference inverted': ('src/algorithms/rl/estimators.ts', [('leaveOneOutAdvantages(sequenceScores(tokenScores, mask), 2)', 'leaveOneOutAdvantages(sequenceScores(tokenScores, mask), 2).neg()')], 'test/rl/p3o-bandit.test.ts'),
+    'p3o KL folded in as a bonus': ('src/algorithms/p3o/method.ts', [('r.mask, -config.klCoef', 'r.mask, config.klCoef')], 'test/rl/p3o-bandit.test.ts'),
+    'p3o clip min for max': ('src/losses/p3o.ts', [('advantages.neg().mul(ratio).maximum(', 'advantages.neg().mul(ratio).minimum(')], 'test/losses/p3o.test.ts'),
+    'p3o joint ratio inverted': ('src/losses/p3o.ts', [('ratio = pairs.select(1, 0).sub(pairs.select(1, 1)).exp();', 'ratio = pairs.select(1, 1).sub(pairs.select(1, 0)).exp();')], 'test/rl/p3o-bandit.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
