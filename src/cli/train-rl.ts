@@ -1,4 +1,4 @@
-// `safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag`: RL on your own actor, reward and cost model folders and prompts.
+// `safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag|p3o`: RL on your own actor, reward and cost model folders and prompts.
 import type { Command } from 'commander';
 import { RL_FOLDER_METHODS, RlFoldersConfigSchema, type RlFolderMethod } from '../algorithms/rl/folders-config.js';
 import { trainRlOnFolders } from '../algorithms/rl/folders.js';
@@ -12,6 +12,7 @@ const ABOUT: Record<RlFolderMethod, string> = {
   grpo: 'GRPO (critic-free): --rl-samples-per-prompt G ≥ 2 responses per prompt, each scored against its group; reward R − w·C with --grpo-cost-weight w (0: --cost not used); β·k3 KL in the loss',
   'safe-grpo': 'safe GRPO (critic-free Safe RLHF): group-normalised reward and cost advantages combined by a learned λ as PPO-Lagrangian does (J_c <= d); needs --reward, --cost and --rl-samples-per-prompt G ≥ 2',
   'rloo-lag': 'RLOO-Lagrangian (critic-free): REINFORCE with a leave-one-out baseline over the G samples of a prompt on reward and cost, combined by a learned λ; needs --reward, --cost and --rl-samples-per-prompt G ≥ 2',
+  p3o: 'P3O, pairwise PPO (critic-free): two responses per prompt (--rl-samples-per-prompt 2), updated on their reward difference (KL folded into the reward) with trajectory-wise clipped ratios (--p3o-clip separate|joint); a constant shift of the reward model changes nothing; --cost is not used',
 };
 
 /** Adds one subcommand per method under `train`. */

@@ -5,6 +5,7 @@ export { costLabelLoss, costModelLoss } from './cost.js';
 export { preferenceLoss, type PairLogProbs, type PreferenceLossSettings, type PreferenceVariant } from './dpo.js';
 export { safeDpoOrder, safeDpoOffset, type BothUnsafe, type SafeDpoPair } from './safe-dpo.js';
 export { clippedPolicyLoss, k3Kl, ppoPolicyLoss, type PolicyLossOptions } from './ppo.js';
+export { pairwisePolicyLoss, type PairwiseClip } from './p3o.js';
 export { criticLoss } from './critic.js';
 export { tokenCrossEntropy } from './sft.js';
 export { mocanDual, mocanDualGradient, scoreMatrix, solveMocanDual, tiltedCost, type MocanDualSettings, type MocanDualSolution } from './mocan.js';

@@ -6,6 +6,7 @@ import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { LagrangeSchema } from '../algorithms/ppo-lag/config.js';
 import { GrpoSchema } from '../algorithms/grpo/config.js';
+import { P3oSchema } from '../algorithms/p3o/config.js';
 import { WorldConfigSchema } from '../world/config.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
 import { MethodsSchema } from './methods.js';
@@ -138,7 +139,7 @@ export const PipelineConfigSchema = z
           .int()
           .min(2)
           .default(4)
-          .describe('G: the critic-free methods (grpo, safe_grpo, rloo_lag) sample G responses to each of rl.promptsPerStep / G prompts, so every method sees rl.promptsPerStep responses per step'),
+          .describe('G: the critic-free methods (grpo, safe_grpo, rloo_lag; p3o always 2) sample G responses to each of rl.promptsPerStep / G prompts, so every method sees rl.promptsPerStep responses per step'),
       })
       .strict()
       .prefault({})
@@ -149,6 +150,7 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('RLOO-Lagrangian (method rloo_lag); λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
+    p3o: P3oSchema.prefault({}).describe('P3O, pairwise PPO (method p3o): 2 responses to each of rl.promptsPerStep / 2 prompts, no critic, KL folded into the reward'),
     rounds: z
       .object({
         count: z.number().int().min(0).default(1).describe('iterative rounds after the first PPO-Lagrangian run (Beaver v1 -> v2 -> …); 0 = none'),

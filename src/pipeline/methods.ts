@@ -14,6 +14,7 @@ import type { Tokenizer } from '../models/tokenizer.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
 import type { RlMethod } from '../algorithms/rl/method.js';
 import { grpoMethod, safeGrpoMethod } from '../algorithms/grpo/method.js';
+import { p3oMethod } from '../algorithms/p3o/method.js';
 import { rlooLagMethod } from '../algorithms/rloo-lag/method.js';
 import type { LagrangeConfig } from '../rl/index.js';
 import { bestOfNResponder, type PolicyEval, type Responder } from './evaluate-policy.js';
@@ -21,7 +22,7 @@ import { trainRsft } from '../algorithms/rsft/train.js';
 import type { PipelineConfig } from './config.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 
 /** `methods`: a list of PIPELINE_METHODS, or 'all'; the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
@@ -41,7 +42,13 @@ export const RL_PIPELINE_METHODS: Partial<Record<PipelineMethod, RlBuilder>> = {
   grpo: (c) => grpoMethod({ ...c.grpo, scoreClip: c.rl.scoreClip }),
   safe_grpo: (c, lagrange) => safeGrpoMethod({ klCoef: c.grpo.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange }),
   rloo_lag: (c, lagrange) => rlooLagMethod({ klCoef: c.rlooLag.klCoef, scoreClip: c.rl.scoreClip, lagrange }),
+  p3o: (c) => p3oMethod({ ...c.p3o, scoreClip: c.rl.scoreClip }),
 };
+
+/** The responses per prompt a critic-free method samples: its estimator's fixed group size (P3O's pairs), else the run's G. */
+export function samplesPerPromptOf(method: RlMethod, groupSamples: number): number {
+  return method.estimator.groupSize ?? groupSamples;
+}
 
 /** What a method's stage can use: the run's settings and the shared artefacts up to the SFT evaluation. */
 export interface MethodContext {

@@ -32,7 +32,7 @@ import { StageRunner } from './stages.js';
 import { readTrainingData } from './training-data.js';
 import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
-import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS } from './methods.js';
+import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS, samplesPerPromptOf } from './methods.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 
 /** What training a model cost: the method's own wall time, the score models it needed, and how many responses it sampled. */
@@ -112,8 +112,15 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     throw new ConfigError('ppoLag.lagrange.threshold is null (calibrate d) but scoreValidation.fraction is 0: there is no validation split to calibrate on. Set one of them.');
   }
   const G = config.groupSampling.samplesPerPrompt;
-  if (config.methods.some((m) => RL_PIPELINE_METHODS[m]) && config.rl.promptsPerStep % G !== 0) {
-    throw new ConfigError(`rl.promptsPerStep ${config.rl.promptsPerStep} is not a multiple of groupSampling.samplesPerPrompt ${G}: the critic-free methods would see another number of responses per step than PPO-Lagrangian. Change one of them.`);
+  for (const m of config.methods) {
+    const build = RL_PIPELINE_METHODS[m];
+    const method = build?.(config, { ...config.ppoLag.lagrange, threshold: 0 });
+    if (!method || method.estimator.usesCritic) continue;
+    const g = samplesPerPromptOf(method, G);
+    if (config.rl.promptsPerStep % g !== 0) {
+      const what = g === G ? `groupSampling.samplesPerPrompt ${G}` : `${m}'s ${g} samples per prompt`;
+      throw new ConfigError(`rl.promptsPerStep ${config.rl.promptsPerStep} is not a multiple of ${what}: ${m} would see another number of responses per step than PPO-Lagrangian. Change one of them.`);
+    }
   }
   if (config.threads > 0) setNumThreads(config.threads);
   const runDir = join(config.runsDir, config.name);
@@ -288,8 +295,11 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
       return build ? [[key, () => build(config, { ...lag, threshold })]] : [];
     }),
   ];
-  // Critic-free methods draw G samples for each of promptsPerStep / G prompts: the same responses per step as the others.
-  const rlFor = (method: RlMethod) => (method.estimator.usesCritic ? rl : { ...rl, samplesPerPrompt: G, promptsPerStep: rl.promptsPerStep / G });
+  // Critic-free methods draw G samples (P3O: 2) for each of promptsPerStep / G prompts: the same responses per step as the others.
+  const rlFor = (method: RlMethod) => {
+    const g = samplesPerPromptOf(method, G);
+    return method.estimator.usesCritic ? rl : { ...rl, samplesPerPrompt: g, promptsPerStep: rl.promptsPerStep / g };
+  };
   const training: Record<string, RlLogRecord[]> = {};
   const trainingCost: Record<string, TrainingCost> = {};
   const scoreModelsSec = (usesCost: boolean) => (runner.timings.reward ?? 0) + (usesCost ? (runner.timings.cost ?? 0) : 0);

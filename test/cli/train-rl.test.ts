@@ -1,4 +1,4 @@
-// `safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag` on tiny models built here and real prompt files: outputs load, a killed run resumes, bad input is a clear error.
+// `safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag|p3o` on tiny models built here and real prompt files: outputs load, a killed run resumes, bad input is a clear error.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +102,17 @@ describe('safealign train ppo-lag|ppo|shaping', () => {
     const grpo = ['--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--out', join(dir, 'grpo'), '--grpo-cost-weight', '0.5', ...g];
     expect(() => cli('grpo', ...grpo)).toThrow(/grpo needs a cost model: pass --cost DIR/);
     expect(cli('grpo', ...grpo, '--cost', join(dir, 'cost'))).toMatch(/grpo: 2 steps; last step: reward -?[\d.]+, cost -?[\d.]+, KL/);
+  });
+
+  it('p3o: two samples per prompt, no cost model, no critic, joint clipping from the flag; other G is a clear error', () => {
+    const p3o = ['--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--prompts', join(dir, 'prompts.txt'), '--rl-prompts-per-step', '2', '--rl-mini-batch-size', '4', '--rl-max-new-tokens', '8', '--rl-steps', '2'];
+    expect(() => cli('p3o', ...p3o, '--out', join(dir, 'p3o-g4'), '--rl-samples-per-prompt', '4')).toThrow(/set rl.samplesPerPrompt \(--rl-samples-per-prompt\) to 2 \(got 4\)/);
+    expect(cli('p3o', ...p3o, '--out', join(dir, 'p3o'), '--rl-samples-per-prompt', '2', '--p3o-clip', 'joint')).toMatch(/p3o: 2 steps; last step: reward -?[\d.]+, KL -?[\d.]+/);
+    const log = readFileSync(join(dir, 'p3o', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { criticLoss: object; cost?: number });
+    expect(log.map((r) => r.criticLoss)).toEqual([{}, {}]);
+    expect(log.every((r) => r.cost === undefined)).toBe(true);
+    const saved = JSON.parse(readFileSync(join(dir, 'p3o', 'safealign_config.json'), 'utf8')) as { method: string; p3o: { clip: string }; rl: { samplesPerPrompt: number } };
+    expect([saved.method, saved.p3o.clip, saved.rl.samplesPerPrompt]).toEqual(['p3o', 'joint', 2]);
   });
 
   it('resumes a killed run from its checkpoint and finishes with the whole log', async () => {

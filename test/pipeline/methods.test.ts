@@ -1,5 +1,5 @@
-// `safealign pipeline --methods …`: a finished default run gains the critic-free RL methods (GRPO, safe GRPO, RLOO-Lag, at equal
-// responses per step) and DPO, SafeDPO, SACPO, MoCAN and A-LoL (every earlier stage reused), in the same report with training costs.
+// `safealign pipeline --methods …`: a finished default run gains the critic-free RL methods (GRPO, safe GRPO, RLOO-Lag, P3O at equal
+// responses per step) and DPO, SafeDPO, SACPO, MoCAN, A-LoL, best-of-N and RSFT (every earlier stage reused), in the same report with training costs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +54,7 @@ describe('pipeline --methods', () => {
     const log = again.stdout + again.stderr;
     for (const s of ['world', 'sft', 'annotations', 'reward', 'cost', 'eval_sft', 'ppo', 'ppo_lag']) expect(log).toContain(`${s}: already done`);
     const report = JSON.parse(readFileSync(join(runs, 'm', 'report.json'), 'utf8')) as Report;
-    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan', 'alol', 'best_of_n', 'rsft']);
+    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan', 'alol', 'best_of_n', 'rsft']);
     // the default models are the same results as before
     for (const k of ['sft', 'ppo', 'ppo_lag']) expect(report.models[k]?.harmfulRate).toBe(before.models[k]?.harmfulRate);
     // RL: 6 steps of 8 prompts, with the reward and cost models' training; the DPO family: offline, no score models
@@ -89,14 +89,15 @@ describe('pipeline --methods', () => {
     expect(existsSync(join(runs, 'm', 'rsft', 'model', 'model.safetensors'))).toBe(true);
     // critic-free: no critic losses and no critic in the checkpoint; the constrained ones learn λ against the same d
     const stageOf = (k: string) => JSON.parse(readFileSync(join(runs, 'm', k, 'stage.json'), 'utf8')) as Stage;
-    for (const k of ['grpo', 'safe_grpo', 'rloo_lag']) {
+    // P3O: pairs (4 prompts × 2 per step), the others G = 4 (2 prompts × 4): 8 responses a step for each
+    for (const k of ['grpo', 'safe_grpo', 'rloo_lag', 'p3o']) {
       expect(stageOf(k).result.log.map((r) => r.criticLoss)).toEqual(Array(6).fill({}));
       expect(report.models[k]?.trainingCost?.policySamples, k).toBe(48);
       expect(existsSync(join(runs, 'm', k, 'model', 'model.safetensors'))).toBe(true);
     }
     expect(stageOf('ppo_lag').result.log[0]?.criticLoss).toHaveProperty('cost');
     for (const k of ['safe_grpo', 'rloo_lag']) expect(stageOf(k).result.log.every((r) => (r.lambda as number) > 0)).toBe(true);
-    expect(stageOf('grpo').result.log[0]?.lambda).toBeUndefined();
+    for (const k of ['grpo', 'p3o']) expect(stageOf(k).result.log[0]?.lambda).toBeUndefined();
     const html = readFileSync(join(runs, 'm', 'report.html'), 'utf8');
     expect(html).toContain('Preference training (DPO family)');
     const sacpo = JSON.parse(readFileSync(join(runs, 'm', 'sacpo', 'stage.json'), 'utf8')) as { result: { preferenceLogs: Record<string, { margin: number }[]> } };
@@ -114,5 +115,7 @@ describe('pipeline --methods', () => {
     expect(bad.stderr).toMatch(/methods.*grpo.*safe_grpo.*rloo_lag/);
     const uneven = pipeline('--methods', 'rloo_lag', '--name', 'uneven', '--group-sampling-samples-per-prompt', '3');
     expect(uneven.stderr).toMatch(/rl.promptsPerStep 8 is not a multiple of groupSampling.samplesPerPrompt 3/);
+    const odd = pipeline('--methods', 'p3o', '--name', 'odd', '--rl-prompts-per-step', '7', '--group-sampling-samples-per-prompt', '7');
+    expect(odd.stderr).toMatch(/rl.promptsPerStep 7 is not a multiple of p3o's 2 samples per prompt/);
   });
 });

@@ -1,10 +1,11 @@
-// Actor update phase: the clipped policy loss (plus GRPO's k3 term and the optional PTX loss) on one mini-batch, then one clipped AdamW step.
-import { clippedPolicyLoss, tokenCrossEntropy } from '../../losses/index.js';
+// Actor update phase: the method's policy loss (PPO's clip with GRPO's k3 term, or P3O's pairwise loss) plus the optional PTX loss on one mini-batch, then one clipped AdamW step.
+import { tokenCrossEntropy } from '../../losses/index.js';
 import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
 import { clipGradNorm, tensor, type AdamW, type Tensor } from '../../torch/index.js';
 import { padForTraining, type EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
 import { assertFinite } from './diverged.js';
+import { tokenClipLoss, type PolicyLoss } from './policy-loss.js';
 import { responseSlice } from './rollout.js';
 
 /** One mini-batch of b rows of a rollout. */
@@ -41,9 +42,9 @@ export interface ActorStepResult {
 }
 
 /**
- * loss = clipped policy loss (ratio clipped to [1 - clipRange, 1 + (clipRangeHigh ?? clipRange)], plus klCoef·k3 to
- * batch.refLogProbs when klCoef > 0, averaged by config.lossAggregation) + ptxCoef · PTX loss (when `ptxExamples` is
- * non-empty); backward, clip the global gradient norm to actorOptim.gradClip, one optimiser step. `step` is 1-based, for errors.
+ * loss = `policyLoss` (default: the clipped token loss with ratio clipped to [1 - clipRange, 1 + (clipRangeHigh ?? clipRange)],
+ * plus klCoef·k3 to batch.refLogProbs when klCoef > 0, averaged by config.lossAggregation) + ptxCoef · PTX loss (when
+ * `ptxExamples` is non-empty); backward, clip the global gradient norm to actorOptim.gradClip, one optimiser step. `step` is 1-based, for errors.
  */
 export function actorStep(
   actor: CausalLM,
@@ -55,18 +56,16 @@ export function actorStep(
   padId: number,
   step: number,
   klCoef = 0,
+  policyLoss: PolicyLoss = tokenClipLoss,
 ): ActorStepResult {
   const T = batch.mask.shape[1] as number;
   opt.zeroGrad();
   const logProbs = responseSlice(sequenceLogProbs(actor, batch.sequences, batch.attentionMask), batch.promptLength, T);
-  if (klCoef > 0 && !batch.refLogProbs) throw new Error('a k3 KL term needs the reference log-probs of the batch');
-  const pg = clippedPolicyLoss(logProbs, batch.oldLogProbs, batch.advantages, batch.mask, {
-    clipLow: config.clipRange,
-    clipHigh: config.clipRangeHigh ?? config.clipRange,
-    aggregation: config.lossAggregation,
-    maxLength: config.maxNewTokens,
-    ...(klCoef > 0 ? { kl: { refLogProbs: batch.refLogProbs as Tensor, coef: klCoef } } : {}),
-  });
+  const pg = policyLoss.compute(
+    { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
+    config,
+    klCoef,
+  );
   let loss = pg.loss;
   if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
   assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');

@@ -39,6 +39,14 @@ export function createRlContext(method: RlMethod, models: RlModels, config: RlCo
   if (!method.estimator.usesCritic && config.samplesPerPrompt < 2) {
     throw new ConfigError(`${method.name} compares the samples of a prompt with each other (its ${method.estimator.name} baseline): set rl.samplesPerPrompt (--rl-samples-per-prompt) to 2 or more, e.g. 4 (got ${config.samplesPerPrompt})`);
   }
+  const groupSize = method.estimator.groupSize;
+  if (groupSize !== undefined && config.samplesPerPrompt !== groupSize) {
+    throw new ConfigError(`${method.name} compares exactly ${groupSize} responses per prompt (its ${method.estimator.name} estimator): set rl.samplesPerPrompt (--rl-samples-per-prompt) to ${groupSize} (got ${config.samplesPerPrompt})`);
+  }
+  const rowsPerGroup = method.policyLoss?.rowsPerGroup ?? 1;
+  if (config.miniBatchSize % rowsPerGroup !== 0) {
+    throw new ConfigError(`${method.name}'s loss needs the ${rowsPerGroup} responses of a prompt in one mini-batch: set rl.miniBatchSize (--rl-mini-batch-size) to a multiple of ${rowsPerGroup} (got ${config.miniBatchSize})`);
+  }
   const critics = methodCritics(method, models);
   const actorParams = models.actor.trainableParameters();
   const actorOpt = new AdamW(actorParams, { lr: config.actorOptim.lr, weightDecay: config.actorOptim.weightDecay });

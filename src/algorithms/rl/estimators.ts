@@ -1,4 +1,4 @@
-// Advantage estimators a method picks: GAE against a critic per stream, or a critic-free baseline over the G samples of a prompt.
+// Advantage estimators a method picks: GAE against a critic per stream, or a critic-free baseline over the G samples of a prompt (or the pair of P3O).
 import { gae, groupAdvantages, leaveOneOutAdvantages, type GroupScale } from '../../rl/index.js';
 import type { Tensor } from '../../torch/index.js';
 import type { RlConfig } from './config.js';
@@ -14,7 +14,9 @@ export interface EstimatorInput {
 }
 
 export interface AdvantageEstimator {
-  readonly name: 'gae' | 'group' | 'leave-one-out';
+  readonly name: 'gae' | 'group' | 'leave-one-out' | 'pairwise';
+  /** The only rl.samplesPerPrompt it works with (2 for pairs); omitted = any G (>= 2 when critic-free). */
+  readonly groupSize?: number;
   /** One critic per stream, trained alongside the actor (GAE); critic-free estimators build and train none. */
   readonly usesCritic: boolean;
   /** rl.whitenAdvantages applies (GAE); the group baselines are already centred per prompt, so whitening is skipped. */
@@ -53,4 +55,16 @@ export const leaveOneOutEstimator: AdvantageEstimator = {
   usesCritic: false,
   whitens: false,
   estimate: ({ tokenScores, mask, config }) => ({ advantages: leaveOneOutAdvantages(sequenceScores(tokenScores, mask), config.samplesPerPrompt).unsqueeze(1).mul(mask) }),
+};
+
+/**
+ * P3O: two samples per prompt, each response's sequence score minus its partner's, r̃_1 − r̃_2 and r̃_2 − r̃_1
+ * (the leave-one-out advantage of G = 2), on every token; a shift of the scores common to both cancels.
+ */
+export const pairwiseEstimator: AdvantageEstimator = {
+  name: 'pairwise',
+  groupSize: 2,
+  usesCritic: false,
+  whitens: false,
+  estimate: ({ tokenScores, mask }) => ({ advantages: leaveOneOutAdvantages(sequenceScores(tokenScores, mask), 2).unsqueeze(1).mul(mask) }),
 };

@@ -1,12 +1,13 @@
-// Settings of an RL run on the user's own model folders (`safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag`): inputs, threshold d, method knobs, the RL loop.
+// Settings of an RL run on the user's own model folders (`safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag|p3o`): inputs, threshold d, method knobs, the RL loop.
 import { z } from 'zod';
 import { GrpoSchema } from '../grpo/config.js';
+import { P3oSchema } from '../p3o/config.js';
 import { RawPromptsSchema } from '../../models/prompt.js';
 import { LagrangeSchema } from '../ppo-lag/config.js';
 import { RlConfigSchema } from './config.js';
 
 /** The RL methods a user can run on their own models. */
-export const RL_FOLDER_METHODS = ['ppo-lag', 'ppo', 'shaping', 'grpo', 'safe-grpo', 'rloo-lag'] as const;
+export const RL_FOLDER_METHODS = ['ppo-lag', 'ppo', 'shaping', 'grpo', 'safe-grpo', 'rloo-lag', 'p3o'] as const;
 export type RlFolderMethod = (typeof RL_FOLDER_METHODS)[number];
 
 /** The cost threshold d of the constrained methods on the user's folders: given, or calibrated on a labelled file. */
@@ -34,10 +35,11 @@ export const RlFoldersConfigSchema = z
       .number()
       .min(0)
       .default(0.05)
-      .describe('β of the KL to the reference: per-token penalty in the scores for ppo-lag, ppo, shaping, rloo-lag (safe-rlhf: 0.01 for PPO-Lag, 0.02 for PPO); the k3 term in the loss for grpo, safe-grpo'),
+      .describe('β of the KL to the reference: per-token penalty in the scores for ppo-lag, ppo, shaping, rloo-lag, p3o (safe-rlhf: 0.01 for PPO-Lag, 0.02 for PPO); the k3 term in the loss for grpo, safe-grpo'),
     nu: z.number().min(0).default(1).describe('shaping: fixed cost weight ν of the shaped reward R − ν·C'),
     lagrange: LagrangeSchema.omit({ threshold: true, thresholdQuantile: true }).prefault({}).describe('ppo-lag, safe-grpo, rloo-lag: the Lagrange multiplier'),
     grpo: GrpoSchema.omit({ klCoef: true }).prefault({}).describe('grpo, safe-grpo: the cost weight of multi-objective GRPO (grpo only) and the reward scaling'),
+    p3o: P3oSchema.omit({ klCoef: true }).prefault({}).describe('p3o: how the trajectory ratios of a pair are clipped (needs --rl-samples-per-prompt 2)'),
     rl: RlConfigSchema.prefault({}).describe('the RL loop (rollouts, PPO, optimisers, checkpoints)'),
   })
   .strict();

@@ -15,6 +15,7 @@ import { ppoLagMethod } from '../ppo-lag/method.js';
 import { calibrateThreshold } from '../ppo-lag/threshold.js';
 import { ppoMethod } from '../ppo/method.js';
 import { rewardShapingMethod } from '../reward-shaping/method.js';
+import { p3oMethod } from '../p3o/method.js';
 import { rlooLagMethod } from '../rloo-lag/method.js';
 import { evaluateScoreModel, type ScoreData } from '../score/train.js';
 import type { RlFolderMethod, RlFoldersConfig } from './folders-config.js';
@@ -32,6 +33,7 @@ const METHODS: Record<RlFolderMethod, { constrained: boolean; make: (c: RlFolder
     make: (c, threshold) => safeGrpoMethod({ klCoef: c.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange: { ...c.lagrange, threshold } }),
   },
   'rloo-lag': { constrained: true, make: (c, threshold) => rlooLagMethod({ klCoef: c.klCoef, scoreClip: c.rl.scoreClip, lagrange: { ...c.lagrange, threshold } }) },
+  p3o: { constrained: false, make: (c) => p3oMethod({ ...c.p3o, klCoef: c.klCoef, scoreClip: c.rl.scoreClip }) },
 };
 
 export interface RlFoldersResult {

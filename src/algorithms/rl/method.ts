@@ -2,6 +2,7 @@
 import type { Tensor } from '../../torch/index.js';
 import type { TrainingState } from '../common/checkpoint.js';
 import type { AdvantageEstimator } from './estimators.js';
+import type { PolicyLoss } from './policy-loss.js';
 
 /** A score stream: 'reward' (helpfulness, maximised) or 'cost' (harm, kept under a threshold). */
 export type StreamName = 'reward' | 'cost';
@@ -28,6 +29,8 @@ export interface RlMethod {
   readonly estimator: AdvantageEstimator;
   /** β of the k3 KL to the reference added to the actor's token loss (GRPO); omitted or 0 = none (PPO puts the KL into the scores). */
   readonly lossKlCoef?: number;
+  /** The actor's loss; omitted = PPO's token-level clipped loss (P3O gives its pairwise trajectory loss). */
+  readonly policyLoss?: PolicyLoss;
   /** Per-token scores of each stream (B, T), KL shaping included. */
   tokenScores(r: ScoredRollout): Record<StreamName, Tensor | undefined>;
   /** Runs once per step before the actor update (e.g. the Lagrange multiplier step); returns metrics to log. */

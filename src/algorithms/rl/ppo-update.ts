@@ -1,4 +1,4 @@
-// PPO update phase: epochs over the rollout in mini-batches, each an actor step then one step per critic (none for critic-free methods).
+// PPO update phase: epochs over the rollout in mini-batches (P3O's pairs kept together), each an actor step then one step per critic (none for critic-free methods).
 import { tensor, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import type { Rng } from '../../world/rng.js';
 import type { EncodedPair } from '../common/batching.js';
@@ -79,6 +79,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
           ctx.padId,
           step,
           klCoef,
+          ctx.method.policyLoss,
         );
         actorLossSum += actor.loss;
         clipSum += actor.clipFraction;
