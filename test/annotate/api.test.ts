@@ -96,7 +96,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
     try {
       expect(await migrate(again)).toEqual([]);
       const rows = await again.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
     } finally {
       await again.close();
     }
@@ -179,6 +179,8 @@ describe.each(backends())('annotation app on $name', (backend) => {
       ['GET', '/api/projects/:projectId/batches'],
       ['POST', '/api/projects/:projectId/batches'],
       ['GET', '/api/projects/:projectId/export'],
+      ['GET', '/api/projects/:projectId/jobs'],
+      ['GET', '/api/jobs/:id'],
     ] as const) {
       expect(policy(m, u), `${m} ${u}`).toEqual(['admin']);
     }

@@ -213,9 +213,10 @@ function createProjectForm() {
 
 async function viewProject(main, projectId) {
   const isAdmin = state.user.role === 'admin';
-  const [{ project, stats }, batches] = await Promise.all([
+  const [{ project, stats }, batches, jobs] = await Promise.all([
     api('GET', `/api/projects/${projectId}/stats`),
     isAdmin ? api('GET', `/api/projects/${projectId}/batches`).then((r) => r.batches) : Promise.resolve(null),
+    isAdmin ? api('GET', `/api/projects/${projectId}/jobs`).then((r) => r.jobs) : Promise.resolve(null),
   ]);
   main.append(
     h('h1', {}, project.name),
@@ -311,6 +312,7 @@ async function viewProject(main, projectId) {
       ),
       importForm(projectId),
       generateForm(projectId),
+      jobs.length ? jobsTable(jobs) : null,
       h('h2', {}, 'Batches'),
       h(
         'table',
@@ -383,6 +385,23 @@ function importForm(projectId) {
   return form;
 }
 
+/** Generation jobs, newest first; they survive a server restart (resumed, or failed with the reason). */
+function jobsTable(jobs) {
+  const started = (j) => `${j.startedAt.slice(0, 16).replace('T', ' ')}${j.runs > 1 ? ` (started ${j.runs} times)` : ''}`;
+  const outcome = (j) => (j.status === 'done' && j.batch ? `${j.batch.itemCount} pair${j.batch.itemCount === 1 ? '' : 's'} in “${j.batch.name}”` : j.status === 'failed' ? j.error : `${j.done} of ${j.total} responses`);
+  return h(
+    'div',
+    {},
+    h('h2', {}, 'Generation jobs'),
+    h(
+      'table',
+      { class: 'data', id: 'jobs' },
+      headRow(['Batch', 'Status', 'Outcome', 'Started']),
+      h('tbody', {}, jobs.map((j) => h('tr', {}, h('td', {}, j.name), h('td', {}, j.status), h('td', { class: 'clip' }, outcome(j)), h('td', {}, started(j))))),
+    ),
+  );
+}
+
 function generateForm(projectId) {
   const status = h('div', { 'aria-live': 'polite', id: 'generate-status' });
   const form = h(
@@ -422,7 +441,7 @@ function generateForm(projectId) {
         temperature: Number(form['gen-temperature'].value),
         seed: Number(form['gen-seed'].value),
       });
-      while (job.status === 'running') {
+      while (job.status === 'running' || job.status === 'queued') {
         status.replaceChildren(h('p', {}, `Generating: ${job.done} of ${job.total} responses…`));
         await new Promise((r) => setTimeout(r, 1000));
         ({ job } = await api('GET', `/api/jobs/${job.id}`));
