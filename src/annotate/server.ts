@@ -35,6 +35,7 @@ const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'core.js': 'text/javascript; charset=utf-8',
   'accounts.js': 'text/javascript; charset=utf-8',
+  'members.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 

@@ -190,6 +190,17 @@ export class Client {
   }
 }
 
+/** Makes these annotators members of the project (annotators see only their projects); throws on a refusal. */
+export async function addMembers(admin: Client, projectId: number, usernames: readonly string[]): Promise<void> {
+  const { users } = (await admin.get<{ users: { id: number; username: string }[] }>('/api/users')).body;
+  for (const name of usernames) {
+    const user = users.find((u) => u.username === name);
+    if (!user) throw new Error(`no user ${name}`);
+    const r = await admin.post(`/api/projects/${projectId}/members/${user.id}/add`);
+    if (r.status !== 200) throw new Error(`adding ${name} to project ${projectId} failed: ${r.status} ${r.text}`);
+  }
+}
+
 /** A signed-in client; throws if the login fails. */
 export async function signedIn(baseUrl: string, username: string, password: string): Promise<Client> {
   const c = new Client(baseUrl);

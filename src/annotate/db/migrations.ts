@@ -166,6 +166,22 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX generation_jobs_by_project ON generation_jobs (project_id, id)`,
     ],
   },
+  {
+    version: 6,
+    name: 'project membership: annotators see only the projects they are members of',
+    statements: [
+      `CREATE TABLE project_members (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        added_by INTEGER REFERENCES users(id),
+        added_at TEXT,
+        PRIMARY KEY (project_id, user_id))`,
+      `CREATE INDEX project_members_by_user ON project_members (user_id)`,
+      // Annotators who already worked on a project stay its members.
+      `INSERT INTO project_members (project_id, user_id)
+       SELECT project_id, user_id FROM assignments UNION SELECT project_id, user_id FROM qualification_attempts`,
+    ],
+  },
 ];
 
 /** Fills the dialect's types into a statement. */

@@ -31,7 +31,7 @@ export function generateRoutes(app: FastifyInstance, db: SqlDriver, jobs: Genera
   const admin = { access: ['admin'] as const };
 
   app.post('/api/projects/:projectId/batches/generate', { config: admin, bodyLimit }, async (req, reply) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     const body = parseInput(GenerateBody, req.body, 'body');
     const prompts = body.prompts
       .split(/\r?\n/)
@@ -51,7 +51,7 @@ export function generateRoutes(app: FastifyInstance, db: SqlDriver, jobs: Genera
   });
 
   app.get('/api/projects/:projectId/jobs', { config: admin }, async (req) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     return { jobs: await jobs.list(project.id) };
   });
 }

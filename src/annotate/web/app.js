@@ -1,6 +1,7 @@
 // The annotation page: sign-in, admin projects/imports/dashboard, the annotator's labelling form, the reviewer's audit queue.
 // All data is put into the page as text nodes (never parsed as HTML); the server's CSP forbids inline script.
 import { viewAccount, viewUsers } from './accounts.js';
+import { membersCard } from './members.js';
 import { api, ApiError, errorBox, h, num, pct, state, toast } from './core.js';
 
 const HARM_CATEGORIES = [
@@ -148,7 +149,7 @@ async function viewHome(main) {
   const { projects } = await api('GET', '/api/projects');
   const role = state.user.role;
   main.append(h('h1', {}, 'Projects'));
-  if (projects.length === 0) main.append(h('p', { class: 'muted' }, role === 'admin' ? 'No project yet: create one below.' : 'No project yet.'));
+  if (projects.length === 0) main.append(h('p', { class: 'muted' }, role === 'admin' ? 'No project yet: create one below.' : role === 'annotator' ? 'No project yet: an admin adds you to the projects you work on.' : 'No project yet.'));
   const list = h('ul', { class: 'project-list' });
   for (const p of projects) {
     const links = [];
@@ -213,10 +214,11 @@ function createProjectForm() {
 
 async function viewProject(main, projectId) {
   const isAdmin = state.user.role === 'admin';
-  const [{ project, stats }, batches, jobs] = await Promise.all([
+  const [{ project, stats }, batches, jobs, members] = await Promise.all([
     api('GET', `/api/projects/${projectId}/stats`),
     isAdmin ? api('GET', `/api/projects/${projectId}/batches`).then((r) => r.batches) : Promise.resolve(null),
     isAdmin ? api('GET', `/api/projects/${projectId}/jobs`).then((r) => r.jobs) : Promise.resolve(null),
+    isAdmin ? membersCard(projectId) : Promise.resolve(null),
   ]);
   main.append(
     h('h1', {}, project.name),
@@ -310,6 +312,7 @@ async function viewProject(main, projectId) {
         h('a', { class: 'button', id: 'export-aggregated', href: `/api/projects/${projectId}/export?kind=aggregated`, download: '' }, 'PKU-SafeRLHF JSONL (majority)'),
         h('a', { class: 'button secondary', id: 'export-raw', href: `/api/projects/${projectId}/export?kind=raw`, download: '' }, 'Raw labels JSONL'),
       ),
+      members,
       importForm(projectId),
       generateForm(projectId),
       jobs.length ? jobsTable(jobs) : null,
