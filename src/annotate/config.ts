@@ -127,6 +127,13 @@ export const ServeConfigSchema = z
       .string()
       .default('runs')
       .describe("folder of model checkpoints admins may generate pairs with (paths on the page are relative to it; '' turns generation off)"),
+    jobStaleSeconds: z
+      .number()
+      .int()
+      .min(5)
+      .max(86_400)
+      .default(60)
+      .describe('a generation job whose server wrote no heartbeat for this long (it crashed) is started again by a running server'),
     bodyLimitMb: z.number().min(1).max(1024).default(50).describe('largest body of a batch import or generation request in MB (every other request: 64 KB, sign-in 4 KB)'),
     log: z.boolean().default(false).describe('log every request as JSON lines on stderr'),
     security: SecuritySchema.default(SecuritySchema.parse({})),

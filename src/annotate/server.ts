@@ -8,7 +8,7 @@ import type { SqlDriver } from './db/driver.js';
 import { errorHandler, HttpError } from './http-errors.js';
 import { accountRoutes } from './routes/account.js';
 import { adminRoutes } from './routes/admin.js';
-import { GenerationJobs } from './jobs.js';
+import { DEFAULT_JOB_TIMING, GenerationJobs, type JobTiming } from './jobs.js';
 import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT } from './limits.js';
 import { authRoutes } from './routes/auth.js';
 import { generateRoutes } from './routes/generate.js';
@@ -25,6 +25,8 @@ export interface AnnotationServerOptions {
   logger?: boolean;
   /** Folder holding model checkpoints that admins may generate pairs with; unset: generation off. */
   modelsDir?: string;
+  /** When generation jobs left by a stopped server are taken over (defaults: `DEFAULT_JOB_TIMING`). */
+  jobTiming?: Partial<JobTiming>;
 }
 
 /** The page: file name under web/ -> content type. */
@@ -33,6 +35,7 @@ const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'core.js': 'text/javascript; charset=utf-8',
   'accounts.js': 'text/javascript; charset=utf-8',
+  'members.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 
@@ -81,8 +84,10 @@ export async function createAnnotationServer(opts: AnnotationServerOptions): Pro
     return reply.type(ASSETS[name] as string).send(body);
   });
 
-  const jobs = new GenerationJobs(opts.db, opts.modelsDir);
+  const jobs = new GenerationJobs(opts.db, opts.modelsDir, { ...DEFAULT_JOB_TIMING, ...opts.jobTiming });
   app.addHook('onClose', async () => jobs.close());
+  // Jobs a previous run left queued or running start again (or are marked failed with the reason).
+  await jobs.startResuming();
 
   const largeBodyLimit = opts.bodyLimit ?? LARGE_BODY_LIMIT;
   authRoutes(app, opts.db, security);

@@ -8,25 +8,7 @@ import { loadPreferences, readPkuSafeRlhf } from '../../src/data/index.js';
 import { PkuSafeRlhfRowSchema } from '../../src/data/pku-saferlhf.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
 import { migrate } from '../../src/annotate/db/migrations.js';
-import {
-  ADMIN,
-  backends,
-  Client,
-  fixtureByPrompt,
-  GOLD_PAIRS,
-  INJECTION_PROMPT,
-  pkuJsonl,
-  plainJsonl,
-  QUALIFICATION_PAIRS,
-  signedIn,
-  startChildServer,
-  serverWithAdmin,
-  startServer,
-  submissionFor,
-  TASK_PAIRS,
-  type FixturePair,
-  type TestServer,
-} from './helpers.js';
+import { addMembers, ADMIN, backends, Client, fixtureByPrompt, type FixturePair, GOLD_PAIRS, INJECTION_PROMPT, pkuJsonl, plainJsonl, QUALIFICATION_PAIRS, serverWithAdmin, signedIn, startChildServer, startServer, submissionFor, TASK_PAIRS, type TestServer } from './helpers.js';
 
 interface AssignmentView {
   id: number;
@@ -96,7 +78,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
     try {
       expect(await migrate(again)).toEqual([]);
       const rows = await again.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
     } finally {
       await again.close();
     }
@@ -179,6 +161,10 @@ describe.each(backends())('annotation app on $name', (backend) => {
       ['GET', '/api/projects/:projectId/batches'],
       ['POST', '/api/projects/:projectId/batches'],
       ['GET', '/api/projects/:projectId/export'],
+      ['GET', '/api/projects/:projectId/jobs'],
+      ['GET', '/api/jobs/:id'],
+      ['GET', '/api/projects/:projectId/members'],
+      ['POST', '/api/projects/:projectId/members/:userId/:action'],
     ] as const) {
       expect(policy(m, u), `${m} ${u}`).toEqual(['admin']);
     }
@@ -249,6 +235,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
       ann2 = await makeUser('ann2', 'annotator');
       ann3 = await makeUser('ann3', 'annotator');
       ann4 = await makeUser('ann4', 'annotator');
+      await addMembers(admin, projectId, ['ann1', 'ann2', 'ann3', 'ann4']);
       rev = await makeUser('rev1', 'reviewer');
     });
 
@@ -479,6 +466,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
     try {
       const names = Array.from({ length: 10 }, (_, i) => `racer${i}`);
       for (const n of names) expect((await admin.post('/api/users', { username: n, password: `pw-${n}-123`, role: 'annotator' })).status).toBe(201);
+      await addMembers(admin, projectId, names);
       const clients = await Promise.all(names.map((n, i) => signedIn(i % 2 ? other.baseUrl : server.baseUrl, n, `pw-${n}-123`)));
       const acked: number[] = [];
       await Promise.all(

@@ -2,7 +2,7 @@
 // after a restart every acknowledged label is stored, and the only extra ones were in flight at the kill.
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/annotate/db/open.js';
-import { ADMIN, backends, Client, plainJsonl, signedIn, startChildServer, submissionFor, TASK_PAIRS, type ChildServer, type FixturePair } from './helpers.js';
+import { addMembers, ADMIN, backends, type ChildServer, Client, type FixturePair, plainJsonl, signedIn, startChildServer, submissionFor, TASK_PAIRS } from './helpers.js';
 
 interface NextBody {
   assignment: { id: number; prompt: string; left: string } | null;
@@ -31,6 +31,7 @@ describe.each(backends())('durability on $name', (backend) => {
     expect((await admin.post(`/api/projects/${projectId}/batches`, { name: 'b', kind: 'task', jsonl: plainJsonl(pairs) })).status).toBe(201);
     const names = ['d1', 'd2', 'd3', 'd4'];
     for (const n of names) expect((await admin.post('/api/users', { username: n, password: `pw-${n}-123`, role: 'annotator' })).status).toBe(201);
+    await addMembers(admin, projectId, names);
     const clients = await Promise.all(names.map((n) => signedIn(first.baseUrl, n, `pw-${n}-123`)));
 
     const acked = new Set<number>();

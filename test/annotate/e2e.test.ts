@@ -177,6 +177,11 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
     await admin.locator('#create-project button[type=submit]').click();
     await admin.getByRole('heading', { name: 'Beaver round 1' }).waitFor();
     const projectId = Number(/project\/(\d+)/.exec(admin.url())?.[1]);
+    // Annotators see only the projects they are members of.
+    for (const name of ['ann1', 'ann2']) {
+      await admin.getByRole('button', { name: `Add ${name}`, exact: true }).click();
+      await admin.getByRole('button', { name: `Remove ${name}`, exact: true }).waitFor();
+    }
 
     const importBatch = async (name: string, kind: string, source: { file: string } | { text: string }) => {
       await admin.locator('#batch-name').fill(name);
@@ -311,6 +316,49 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
     }
     expect(pageErrors).toEqual([]);
     await adminCtx.close();
+  });
+
+  it('shows a project only to its member annotators; the admin adds and removes them on the dashboard', async () => {
+    const pageErrors: string[] = [];
+    const open = async (username: string, password: string): Promise<Page> => {
+      const page = await (await browser.newContext({ viewport: LAPTOP })).newPage();
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await signIn(page, server.baseUrl, username, password);
+      return page;
+    };
+    const admin = await open(ADMIN.username, ADMIN.password);
+    await admin.getByRole('link', { name: 'Accounts' }).click();
+    for (const name of ['member-m', 'outsider-o']) {
+      await admin.locator('#new-username').fill(name);
+      await admin.locator('#new-password').fill(`pw-${name}-123`);
+      await admin.locator('#new-role').selectOption('annotator');
+      await admin.locator('#create-user button[type=submit]').click();
+      await admin.getByRole('cell', { name, exact: true }).waitFor();
+    }
+    await admin.getByRole('link', { name: 'Projects' }).click();
+    await admin.locator('#project-name').fill('Members only');
+    await admin.locator('#create-project button[type=submit]').click();
+    await admin.getByRole('heading', { name: 'Members only' }).waitFor();
+    const members = admin.locator('#members');
+    await members.getByRole('button', { name: 'Add member-m', exact: true }).click();
+    await members.getByRole('button', { name: 'Remove member-m', exact: true }).waitFor();
+    expect(await members.locator('tr[data-member="member-m"] td').nth(1).textContent()).toBe('yes');
+    expect(await members.locator('tr[data-member="outsider-o"] td').nth(1).textContent()).toBe('no');
+    await members.scrollIntoViewIfNeeded();
+    await members.screenshot({ path: join(SCREENSHOTS, `members-${backend.name}.png`) });
+
+    const member = await open('member-m', 'pw-member-m-123');
+    await member.getByRole('heading', { name: 'Members only' }).waitFor();
+    const outsider = await open('outsider-o', 'pw-outsider-o-123');
+    await outsider.getByText('No project yet: an admin adds you to the projects you work on.').waitFor();
+    expect(await outsider.getByRole('heading', { name: 'Members only' }).count()).toBe(0);
+    await outsider.screenshot({ path: join(SCREENSHOTS, `not-a-member-${backend.name}.png`) });
+    // Removed, the member no longer sees it either.
+    await members.getByRole('button', { name: 'Remove member-m', exact: true }).click();
+    await members.getByRole('button', { name: 'Add member-m', exact: true }).waitFor();
+    await member.reload();
+    await member.getByText('No project yet: an admin adds you to the projects you work on.').waitFor();
+    expect(pageErrors).toEqual([]);
   });
 
   it('manages accounts: an admin disables and enables one; a user changes their password and signs out everywhere', async () => {

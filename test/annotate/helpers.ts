@@ -15,7 +15,7 @@ import type { SecurityConfig } from '../../src/annotate/config.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
 import type { SqlDriver } from '../../src/annotate/db/driver.js';
 import { ensureAdmin } from '../../src/annotate/serve.js';
-import { createAnnotationServer } from '../../src/annotate/server.js';
+import { createAnnotationServer, type AnnotationServerOptions } from '../../src/annotate/server.js';
 
 export const PG_URL = process.env.SAFEALIGN_TEST_PG_URL;
 export const IN_CI = process.env.CI === 'true';
@@ -76,12 +76,12 @@ export interface TestServer {
 }
 
 /** Opens the database, creates the admin, and listens on a free loopback port. */
-export async function startServer(dbUrl: string, security: Partial<SecurityConfig> = {}, options: { modelsDir?: string } = {}): Promise<TestServer> {
+export async function startServer(dbUrl: string, security: Partial<SecurityConfig> = {}, options: Pick<AnnotationServerOptions, 'modelsDir' | 'jobTiming'> = {}, port = 0): Promise<TestServer> {
   const db = await openDatabase(dbUrl);
   const merged = { ...TEST_SECURITY, ...security };
   await ensureAdmin(db, ADMIN.username, ADMIN.password, merged.bcryptRounds ?? 4);
   const app = await createAnnotationServer({ db, security: merged, ...options });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = await app.listen({ host: '127.0.0.1', port });
   return {
     baseUrl: address,
     db,
@@ -187,6 +187,17 @@ export class Client {
     const r = await this.post<{ csrfToken?: string }>('/api/login', { username, password });
     if (r.body.csrfToken) this.csrf = r.body.csrfToken;
     return r;
+  }
+}
+
+/** Makes these annotators members of the project (annotators see only their projects); throws on a refusal. */
+export async function addMembers(admin: Client, projectId: number, usernames: readonly string[]): Promise<void> {
+  const { users } = (await admin.get<{ users: { id: number; username: string }[] }>('/api/users')).body;
+  for (const name of usernames) {
+    const user = users.find((u) => u.username === name);
+    if (!user) throw new Error(`no user ${name}`);
+    const r = await admin.post(`/api/projects/${projectId}/members/${user.id}/add`);
+    if (r.status !== 200) throw new Error(`adding ${name} to project ${projectId} failed: ${r.status} ${r.text}`);
   }
 }
 

@@ -8,24 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SecuritySchema } from '../../src/annotate/config.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
 import { ensureAdmin } from '../../src/annotate/serve.js';
-import {
-  ADMIN,
-  backends,
-  Client,
-  fixtureByPrompt,
-  GOLD_PAIRS,
-  pkuJsonl,
-  plainJsonl,
-  QUALIFICATION_PAIRS,
-  serverWithAdmin,
-  signedIn,
-  startServer,
-  submissionFor,
-  TASK_PAIRS,
-  type ApiResponse,
-  type FixturePair,
-  type TestServer,
-} from './helpers.js';
+import { addMembers, ADMIN, type ApiResponse, backends, Client, fixtureByPrompt, type FixturePair, GOLD_PAIRS, pkuJsonl, plainJsonl, QUALIFICATION_PAIRS, serverWithAdmin, signedIn, startServer, submissionFor, TASK_PAIRS, type TestServer } from './helpers.js';
 
 /** `n` clients that each hold a CSRF token (from GET /api/me), ready to post at once. */
 async function readyClients(baseUrl: string, n: number): Promise<Client[]> {
@@ -272,6 +255,7 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
     expect((await admin.post(`/api/projects/${id}/batches`, { name: 'q', kind: 'qualification', jsonl: pkuJsonl(QUALIFICATION_PAIRS) })).status).toBe(201);
     expect((await admin.post(`/api/projects/${id}/batches`, { name: 't', kind: 'task', jsonl: plainJsonl(TASK_PAIRS) })).status).toBe(201);
     for (const u of ['prober', 'probed']) expect((await admin.post('/api/users', { username: u, password: `pw-${u}-123`, role: 'annotator' })).status).toBe(201);
+    await addMembers(admin, id, ['prober', 'probed']);
     const [prober, probed] = [await signedIn(server.baseUrl, 'prober', 'pw-prober-123'), await signedIn(server.baseUrl, 'probed', 'pw-probed-123')];
     // The probed annotator passes the test and holds an open assignment.
     const start = await probed.post<{ test: { attemptId: number; items: { itemId: number; prompt: string; left: string }[] } }>(`/api/projects/${id}/qualification/start`);
@@ -299,6 +283,57 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
     expect((await probed.post(`/api/assignments/${assignment}/label`, label)).status).toBe(200);
   });
 
+  it('keeps a project from annotators who are not its members: not listed, not readable, not workable, the same 404 as a missing project', async () => {
+    const project = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'members only', settings: { goldShare: 0, auditShare: 0, annotatorsPerPair: 1 } });
+    const id = project.body.project.id;
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 'q', kind: 'qualification', jsonl: pkuJsonl(QUALIFICATION_PAIRS) })).status).toBe(201);
+    expect((await admin.post(`/api/projects/${id}/batches`, { name: 't', kind: 'task', jsonl: plainJsonl(TASK_PAIRS) })).status).toBe(201);
+    for (const u of ['insider', 'outsider']) expect((await admin.post('/api/users', { username: u, password: `pw-${u}-123`, role: 'annotator' })).status).toBe(201);
+    await addMembers(admin, id, ['insider']);
+    const [insider, outsider] = [await signedIn(server.baseUrl, 'insider', 'pw-insider-123'), await signedIn(server.baseUrl, 'outsider', 'pw-outsider-123')];
+    const listed = async (c: Client) => (await c.get<{ projects: { id: number }[] }>('/api/projects')).body.projects.map((p) => p.id);
+    expect(await listed(insider)).toContain(id);
+    expect(await listed(outsider)).not.toContain(id);
+    // The insider qualifies and holds an assignment.
+    const start = await insider.post<{ test: { attemptId: number; items: { itemId: number; prompt: string; left: string }[] } }>(`/api/projects/${id}/qualification/start`);
+    const answers = start.body.test.items.map((it) => ({ itemId: it.itemId, answer: submissionFor(fixtureByPrompt(it.prompt), it.left) }));
+    expect((await insider.post(`/api/projects/${id}/qualification/${start.body.test.attemptId}`, { answers })).status).toBe(200);
+    const next = await insider.post<{ assignment: { id: number; left: string; prompt: string } }>(`/api/projects/${id}/assignments/next`);
+    const label = submissionFor(fixtureByPrompt(next.body.assignment.prompt), next.body.assignment.left);
+    // Every project route answers the outsider exactly as for a project that does not exist.
+    const missing = 999_999;
+    const probes: [string, (p: number) => Promise<ApiResponse<{ error?: string }>>][] = [
+      ['read', (p) => outsider.get(`/api/projects/${p}`)],
+      ['qualification status', (p) => outsider.get(`/api/projects/${p}/qualification`)],
+      ['qualification start', (p) => outsider.post(`/api/projects/${p}/qualification/start`)],
+      ['qualification answers', (p) => outsider.post(`/api/projects/${p}/qualification/${start.body.test.attemptId}`, { answers })],
+      ['next pair', (p) => outsider.post(`/api/projects/${p}/assignments/next`)],
+      ['progress', (p) => outsider.get(`/api/projects/${p}/progress`)],
+    ];
+    for (const [what, probe] of probes) {
+      const [a, b] = [await probe(id), await probe(missing)];
+      expect(a.status, what).toBe(404);
+      expect(a.body.error?.replace(String(id), 'N'), what).toBe(b.body.error?.replace(String(missing), 'N'));
+    }
+    expect(await server.db.get('SELECT COUNT(*) AS n FROM qualification_attempts WHERE user_id = (SELECT id FROM users WHERE username = $1)', ['outsider'])).toEqual({ n: 0 });
+    // Removed from the project, the insider loses it too, the open assignment included; added again, it is back.
+    const users = (await admin.get<{ users: { id: number; username: string }[] }>('/api/users')).body.users;
+    const insiderId = users.find((u) => u.username === 'insider')?.id ?? 0;
+    expect((await admin.post(`/api/projects/${id}/members/${insiderId}/remove`)).status).toBe(200);
+    expect(await listed(insider)).not.toContain(id);
+    expect((await insider.get(`/api/projects/${id}`)).status).toBe(404);
+    expect((await insider.get(`/api/assignments/${next.body.assignment.id}`)).status).toBe(404);
+    expect((await insider.post(`/api/assignments/${next.body.assignment.id}/label`, label)).status).toBe(404);
+    expect(await server.db.get('SELECT COUNT(*) AS n FROM labels WHERE assignment_id = $1', [next.body.assignment.id])).toEqual({ n: 0 });
+    // Only annotators are members; reviewers and admins see every project.
+    const adminId = users.find((u) => u.username === ADMIN.username)?.id ?? 0;
+    expect((await admin.post(`/api/projects/${id}/members/${adminId}/add`)).status).toBe(400);
+    expect((await admin.post(`/api/projects/${id}/members/${insiderId}/add`)).status).toBe(200);
+    expect((await insider.post(`/api/assignments/${next.body.assignment.id}/label`, label)).status).toBe(200);
+    const members = await admin.get<{ members: { username: string; addedAt: string }[] }>(`/api/projects/${id}/members`);
+    expect(members.body.members.map((m) => m.username)).toEqual(['insider']);
+  });
+
   it('never opens a qualification attempt past the limit when a submission and new starts race, on two servers', async () => {
     const project = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'retakes', settings: { maxQualificationAttempts: 1 } });
     const id = project.body.project.id;
@@ -309,6 +344,7 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
       for (let round = 0; round < 3; round++) {
         const name = `retaker-${round}`;
         expect((await admin.post('/api/users', { username: name, password: `pw-${name}-123`, role: 'annotator' })).status).toBe(201);
+        await addMembers(admin, id, [name]);
         const clients = [await signedIn(a.baseUrl, name, `pw-${name}-123`), await signedIn(b.baseUrl, name, `pw-${name}-123`)];
         const start = await (clients[0] as Client).post<{ test: { attemptId: number; items: { itemId: number; prompt: string; left: string }[] } }>(
           `/api/projects/${id}/qualification/start`,
@@ -513,6 +549,7 @@ describe.each(backends())('annotation server under attack on $name', (backend) =
     const positions: string[] = [];
     for (const name of ['hunter-a', 'hunter-b', 'hunter-c']) {
       expect((await admin.post('/api/users', { username: name, password: `pw-${name}-123`, role: 'annotator' })).status).toBe(201);
+      await addMembers(admin, id, [name]);
       const c = await signedIn(server.baseUrl, name, `pw-${name}-123`);
       const seen = await c.get<{ project: { settings: Record<string, unknown> } }>(`/api/projects/${id}`);
       expect(Object.keys(seen.body.project.settings)).not.toContain('goldShare');

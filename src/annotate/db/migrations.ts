@@ -142,6 +142,46 @@ export const MIGRATIONS: Migration[] = [
       `UPDATE assignments SET batch_id = (SELECT i.batch_id FROM items i WHERE i.id = assignments.item_id AND i.kind = 'task')`,
     ],
   },
+  {
+    version: 5,
+    name: 'generation jobs kept in the database, so that a restart resumes them',
+    statements: [
+      `CREATE TABLE generation_jobs (
+        id {{id}},
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        name TEXT NOT NULL,
+        request TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+        done INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL,
+        batch_id INTEGER REFERENCES batches(id),
+        error TEXT,
+        runs INTEGER NOT NULL DEFAULT 0,
+        owner TEXT,
+        heartbeat_at TEXT,
+        created_by INTEGER REFERENCES users(id),
+        started_at TEXT NOT NULL,
+        finished_at TEXT)`,
+      `CREATE INDEX generation_jobs_open ON generation_jobs (status, heartbeat_at)`,
+      `CREATE INDEX generation_jobs_by_project ON generation_jobs (project_id, id)`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'project membership: annotators see only the projects they are members of',
+    statements: [
+      `CREATE TABLE project_members (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        added_by INTEGER REFERENCES users(id),
+        added_at TEXT,
+        PRIMARY KEY (project_id, user_id))`,
+      `CREATE INDEX project_members_by_user ON project_members (user_id)`,
+      // Annotators who already worked on a project stay its members.
+      `INSERT INTO project_members (project_id, user_id)
+       SELECT project_id, user_id FROM assignments UNION SELECT project_id, user_id FROM qualification_attempts`,
+    ],
+  },
 ];
 
 /** Fills the dialect's types into a statement. */

@@ -9,9 +9,10 @@ import { HttpError, parseInput } from '../http-errors.js';
 import { parseImport } from '../import.js';
 import { passwordProblem } from '../passwords.js';
 import { normaliseUsername, usernameProblem } from '../usernames.js';
-import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project, type ProjectSettings, type Role } from '../model.js';
+import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project, type ProjectSettings, type Role, type User } from '../model.js';
 import { projectStats } from '../stats.js';
 import { createUser, getUser, listUsers, setDisabled } from '../store/accounts.js';
+import { addMember, canSeeProject, listMembers, memberProjectIds, removeMember } from '../store/members.js';
 import { assignmentCounts, projectItems, projectLabels, qualificationResults } from '../store/labels.js';
 import { createProject, getProject, importBatch, listBatches, listProjects } from '../store/projects.js';
 import { currentUser } from '../security.js';
@@ -59,6 +60,8 @@ const ImportBody = z
   })
   .strict();
 
+const MemberParams = z.object({ projectId: z.coerce.number().int().positive(), userId: z.coerce.number().int().positive(), action: z.enum(['add', 'remove']) }).strict();
+
 const UserActionParams = z.object({ userId: z.coerce.number().int().positive(), action: z.enum(['disable', 'enable']) }).strict();
 
 export const ProjectParams = z.object({ projectId: z.coerce.number().int().positive() }).strict();
@@ -81,11 +84,14 @@ function projectView<P extends { settings: ProjectSettings }>(project: P, role: 
   return { ...project, settings };
 }
 
-/** The project of the `:projectId` parameter, or a 404. */
-export async function projectParam(db: SqlDriver, params: unknown): Promise<Project> {
+/**
+ * The project of the `:projectId` parameter as `user` may see it, or a 404: an annotator who is
+ * not a member gets the same answer as for a project that does not exist.
+ */
+export async function projectParam(db: SqlDriver, params: unknown, user: User): Promise<Project> {
   const { projectId } = parseInput(ProjectParams, params, 'path');
   const project = await getProject(db, projectId);
-  if (!project) throw new HttpError(404, `project ${projectId} does not exist`);
+  if (!project || !(await canSeeProject(db, user, projectId))) throw new HttpError(404, `project ${projectId} does not exist`);
   return project;
 }
 
@@ -110,12 +116,15 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
     return { user: await getUser(db, userId) };
   });
 
-  app.get('/api/projects', { config: { access: 'signed-in' } }, async (req) => ({
-    projects: (await listProjects(db)).map((p) => projectView(p, currentUser(req).role)),
-  }));
+  app.get('/api/projects', { config: { access: 'signed-in' } }, async (req) => {
+    const user = currentUser(req);
+    const visible = user.role === 'annotator' ? await memberProjectIds(db, user.id) : undefined;
+    const projects = (await listProjects(db)).filter((p) => !visible || visible.has(p.id));
+    return { projects: projects.map((p) => projectView(p, user.role)) };
+  });
 
   app.get('/api/projects/:projectId', { config: { access: 'signed-in' } }, async (req) => ({
-    project: projectView(await projectParam(db, req.params), currentUser(req).role),
+    project: projectView(await projectParam(db, req.params, currentUser(req)), currentUser(req).role),
   }));
 
   app.post('/api/projects', { config: admin }, async (req, reply) => {
@@ -124,13 +133,30 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
     return reply.status(201).send({ project });
   });
 
+  app.get('/api/projects/:projectId/members', { config: admin }, async (req) => {
+    const project = await projectParam(db, req.params, currentUser(req));
+    return { members: await listMembers(db, project.id) };
+  });
+
+  // Only annotators are members: admins and reviewers see every project.
+  app.post('/api/projects/:projectId/members/:userId/:action', { config: admin }, async (req) => {
+    const { projectId, userId, action } = parseInput(MemberParams, req.params, 'path');
+    const project = await projectParam(db, { projectId }, currentUser(req));
+    const user = await getUser(db, userId);
+    if (!user) throw new HttpError(404, `user ${userId} does not exist`);
+    if (user.role !== 'annotator') throw new HttpError(400, `user '${user.username}' is a ${user.role}; only annotators are project members (admins and reviewers see every project)`);
+    if (action === 'add') await addMember(db, project.id, userId, currentUser(req).id);
+    else await removeMember(db, project.id, userId);
+    return { members: await listMembers(db, project.id) };
+  });
+
   app.get('/api/projects/:projectId/batches', { config: admin }, async (req) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     return { batches: await listBatches(db, project.id) };
   });
 
   app.post('/api/projects/:projectId/batches', { config: admin, bodyLimit: importBodyLimit }, async (req, reply) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     const body = parseInput(ImportBody, req.body, 'body');
     const items = parseImport(body.jsonl, body.kind);
     const batch = await importBatch(db, project, { name: body.name, kind: body.kind, source: 'upload', items }, currentUser(req).id);
@@ -138,7 +164,7 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
   });
 
   app.get('/api/projects/:projectId/stats', { config: { access: ['admin', 'reviewer'] as const } }, async (req) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     const [items, labels, quals, assignments] = await Promise.all([
       projectItems(db, project.id),
       projectLabels(db, project.id),
@@ -149,7 +175,7 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
   });
 
   app.get('/api/projects/:projectId/export', { config: admin }, async (req, reply) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     const query = parseInput(ExportQuery, req.query, 'query');
     const [items, labels] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id)]);
     const out = buildExport(items, labels, query.kind, query.minLabels ?? project.settings.annotatorsPerPair);

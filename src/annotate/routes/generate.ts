@@ -31,7 +31,7 @@ export function generateRoutes(app: FastifyInstance, db: SqlDriver, jobs: Genera
   const admin = { access: ['admin'] as const };
 
   app.post('/api/projects/:projectId/batches/generate', { config: admin, bodyLimit }, async (req, reply) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     const body = parseInput(GenerateBody, req.body, 'body');
     const prompts = body.prompts
       .split(/\r?\n/)
@@ -39,14 +39,19 @@ export function generateRoutes(app: FastifyInstance, db: SqlDriver, jobs: Genera
       .filter(Boolean);
     if (prompts.length === 0) throw new HttpError(400, 'body.prompts: expected one prompt per line, found none');
     if (prompts.length > MAX_PROMPTS) throw new HttpError(400, `body.prompts: ${prompts.length} prompts; the limit is ${MAX_PROMPTS} per batch`);
-    const job = jobs.start(project, { ...body, modelB: body.modelB || undefined, prompts }, currentUser(req).id);
+    const job = await jobs.start(project, { ...body, modelB: body.modelB || undefined, prompts }, currentUser(req).id);
     return reply.status(202).send({ job });
   });
 
   app.get('/api/jobs/:id', { config: admin }, async (req) => {
     const { id } = parseInput(JobParams, req.params, 'path');
-    const job = jobs.get(id);
-    if (!job) throw new HttpError(404, `job ${id} does not exist (jobs are forgotten when the server restarts)`);
+    const job = await jobs.get(id);
+    if (!job) throw new HttpError(404, `job ${id} does not exist`);
     return { job };
+  });
+
+  app.get('/api/projects/:projectId/jobs', { config: admin }, async (req) => {
+    const project = await projectParam(db, req.params, currentUser(req));
+    return { jobs: await jobs.list(project.id) };
   });
 }

@@ -6,6 +6,7 @@ import { HttpError, parseInput } from '../http-errors.js';
 import { QUALIFICATION_BODY_LIMIT } from '../limits.js';
 import { LabelSubmissionSchema, submissionToLabel, type Project } from '../model.js';
 import { batchProgress, getAssignment, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
+import { canSeeProject } from '../store/members.js';
 import { getProject } from '../store/projects.js';
 import { auditQueue, qualificationStatus, recordAudit, startQualification, submitQualification } from '../store/quality.js';
 import { currentUser } from '../security.js';
@@ -36,24 +37,24 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
   const reviewer = { access: ['reviewer', 'admin'] as const };
 
   app.get('/api/projects/:projectId/qualification', { config: annotator }, async (req) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     return { qualification: await qualificationStatus(db, project, currentUser(req).id) };
   });
 
   app.post('/api/projects/:projectId/qualification/start', { config: annotator }, async (req) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     return { test: await startQualification(db, project, currentUser(req).id) };
   });
 
   app.post('/api/projects/:projectId/qualification/:attemptId', { config: annotator, bodyLimit: QUALIFICATION_BODY_LIMIT }, async (req) => {
     const { projectId, attemptId } = parseInput(AttemptParams, req.params, 'path');
-    const project = await projectParam(db, { projectId });
+    const project = await projectParam(db, { projectId }, currentUser(req));
     const body = parseInput(QualificationBody, req.body, 'body');
     return { result: await submitQualification(db, project, currentUser(req).id, attemptId, body.answers) };
   });
 
   app.post('/api/projects/:projectId/assignments/next', { config: annotator }, async (req) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     const user = currentUser(req);
     await requireQualified(db, project, user.id);
     const a = await nextAssignment(db, project, user.id);
@@ -61,7 +62,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
   });
 
   app.get('/api/projects/:projectId/progress', { config: annotator }, async (req) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     return { progress: (await batchProgress(db, project, currentUser(req).id)) ?? null };
   });
 
@@ -71,7 +72,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     const a = await getAssignment(db, id);
     const user = currentUser(req);
     // Another's assignment gets the same answer as a missing one: ids reveal nothing about others' work.
-    if (!a || (user.role !== 'admin' && a.userId !== user.id)) throw new HttpError(404, notYourAssignment(id));
+    if (!a || (user.role !== 'admin' && (a.userId !== user.id || !(await canSeeProject(db, user, a.projectId))))) throw new HttpError(404, notYourAssignment(id));
     return { assignment: assignmentView(a) };
   });
 
@@ -80,7 +81,8 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     const body = parseInput(LabelSubmissionSchema, req.body, 'body');
     const user = currentUser(req);
     const a = await getAssignment(db, id);
-    if (!a || a.userId !== user.id) throw new HttpError(404, notYourAssignment(id));
+    // A member no more: the assignment is as gone as another's.
+    if (!a || a.userId !== user.id || !(await canSeeProject(db, user, a.projectId))) throw new HttpError(404, notYourAssignment(id));
     // Committed before we answer: an acknowledged label survives a crash.
     const labelId = await submitLabel(db, id, user.id, submissionToLabel(body, a.swapped));
     const project = (await getProject(db, a.projectId)) as Project;
@@ -88,7 +90,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
   });
 
   app.get('/api/projects/:projectId/audits', { config: reviewer }, async (req) => {
-    const project = await projectParam(db, req.params);
+    const project = await projectParam(db, req.params, currentUser(req));
     return { queue: await auditQueue(db, project.id) };
   });
 

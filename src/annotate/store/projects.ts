@@ -94,56 +94,71 @@ export async function importBatch(
   batch: { name: string; kind: ItemKind; source: string; items: readonly ImportItem[] },
   userId: number,
 ): Promise<Batch> {
+  return db.transaction((tx) => insertBatch(tx, project, batch, userId));
+}
+
+/** The inserts of `importBatch`, inside the caller's transaction (a generation job finishes in the same one). */
+export async function insertBatch(
+  tx: SqlRunner,
+  project: Project,
+  batch: { name: string; kind: ItemKind; source: string; items: readonly ImportItem[] },
+  userId: number | null,
+): Promise<Batch> {
   const now = new Date().toISOString();
   const audited = batch.kind === 'task' ? sampleIndices(batch.items.length, auditSampleSize(batch.items.length, project.settings.auditShare)) : new Set<number>();
-  return db.transaction(async (tx) => {
-    const b = (await tx.get<{ id: number }>(
-      `INSERT INTO batches (project_id, name, kind, source, item_count, created_by, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [project.id, batch.name, batch.kind, batch.source, batch.items.length, userId, now],
-    )) as { id: number };
-    let i = 0;
-    for (const item of batch.items) {
-      await tx.run(
-        `INSERT INTO items (project_id, batch_id, kind, prompt, response_0, response_1, prompt_source, response_0_source,
-           response_1_source, gold, audit, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [
-          project.id,
-          b.id,
-          batch.kind,
-          item.prompt,
-          item.responses[0],
-          item.responses[1],
-          item.promptSource ?? null,
-          item.responseSources?.[0] ?? null,
-          item.responseSources?.[1] ?? null,
-          item.gold ? JSON.stringify(item.gold) : null,
-          audited.has(i) ? 1 : 0,
-          now,
-        ],
-      );
-      i += 1;
-    }
-    return {
-      id: b.id,
-      projectId: project.id,
-      name: batch.name,
-      kind: batch.kind,
-      source: batch.source,
-      itemCount: batch.items.length,
-      auditCount: audited.size,
-      createdAt: now,
-    };
-  });
+  const b = (await tx.get<{ id: number }>(
+    `INSERT INTO batches (project_id, name, kind, source, item_count, created_by, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [project.id, batch.name, batch.kind, batch.source, batch.items.length, userId, now],
+  )) as { id: number };
+  let i = 0;
+  for (const item of batch.items) {
+    await tx.run(
+      `INSERT INTO items (project_id, batch_id, kind, prompt, response_0, response_1, prompt_source, response_0_source,
+         response_1_source, gold, audit, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        project.id,
+        b.id,
+        batch.kind,
+        item.prompt,
+        item.responses[0],
+        item.responses[1],
+        item.promptSource ?? null,
+        item.responseSources?.[0] ?? null,
+        item.responseSources?.[1] ?? null,
+        item.gold ? JSON.stringify(item.gold) : null,
+        audited.has(i) ? 1 : 0,
+        now,
+      ],
+    );
+    i += 1;
+  }
+  return {
+    id: b.id,
+    projectId: project.id,
+    name: batch.name,
+    kind: batch.kind,
+    source: batch.source,
+    itemCount: batch.items.length,
+    auditCount: audited.size,
+    createdAt: now,
+  };
 }
+
+const BATCH_SELECT = `SELECT b.id, b.project_id, b.name, b.kind, b.source, b.item_count, b.created_at,
+    CAST((SELECT COUNT(*) FROM items i WHERE i.batch_id = b.id AND i.audit = 1) AS INTEGER) AS audit_count
+  FROM batches b`;
 
 export async function listBatches(db: SqlRunner, projectId: number): Promise<Batch[]> {
   const rows = await db.all<BatchRow>(
-    `SELECT b.id, b.project_id, b.name, b.kind, b.source, b.item_count, b.created_at,
-       CAST((SELECT COUNT(*) FROM items i WHERE i.batch_id = b.id AND i.audit = 1) AS INTEGER) AS audit_count
-     FROM batches b WHERE b.project_id = $1 ORDER BY b.id`,
+    `${BATCH_SELECT} WHERE b.project_id = $1 ORDER BY b.id`,
     [projectId],
   );
   return rows.map(toBatch);
+}
+
+export async function getBatch(db: SqlRunner, id: number): Promise<Batch | undefined> {
+  const row = await db.get<BatchRow>(`${BATCH_SELECT} WHERE b.id = $1`, [id]);
+  return row ? toBatch(row) : undefined;
 }

@@ -1,25 +1,8 @@
 // The page's account screens: the admin's account list (create, disable, enable) and each user's own account (password, sessions).
-import { api, errorBox, h, rerender, state, toast } from './core.js';
+import { actionButton, api, errorBox, h, rerender, state, toast } from './core.js';
 
 /** The password policy in words (the server checks it: src/annotate/passwords.ts). */
 const PASSWORD_RULE = '8 characters to 72 bytes; not a common one, not the username';
-
-/** A button that calls the API and re-renders, showing a problem in `error`. */
-function actionButton(label, attrs, error, run) {
-  return h('button', {
-    type: 'button',
-    ...attrs,
-    onclick: async () => {
-      error.replaceChildren();
-      try {
-        await run();
-        rerender();
-      } catch (err) {
-        error.append(errorBox(err));
-      }
-    },
-  }, label);
-}
 
 export async function viewUsers(main) {
   const { users } = await api('GET', '/api/users');

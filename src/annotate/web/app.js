@@ -1,6 +1,7 @@
 // The annotation page: sign-in, admin projects/imports/dashboard, the annotator's labelling form, the reviewer's audit queue.
 // All data is put into the page as text nodes (never parsed as HTML); the server's CSP forbids inline script.
 import { viewAccount, viewUsers } from './accounts.js';
+import { membersCard } from './members.js';
 import { api, ApiError, errorBox, h, num, pct, state, toast } from './core.js';
 
 const HARM_CATEGORIES = [
@@ -148,7 +149,7 @@ async function viewHome(main) {
   const { projects } = await api('GET', '/api/projects');
   const role = state.user.role;
   main.append(h('h1', {}, 'Projects'));
-  if (projects.length === 0) main.append(h('p', { class: 'muted' }, role === 'admin' ? 'No project yet: create one below.' : 'No project yet.'));
+  if (projects.length === 0) main.append(h('p', { class: 'muted' }, role === 'admin' ? 'No project yet: create one below.' : role === 'annotator' ? 'No project yet: an admin adds you to the projects you work on.' : 'No project yet.'));
   const list = h('ul', { class: 'project-list' });
   for (const p of projects) {
     const links = [];
@@ -213,9 +214,11 @@ function createProjectForm() {
 
 async function viewProject(main, projectId) {
   const isAdmin = state.user.role === 'admin';
-  const [{ project, stats }, batches] = await Promise.all([
+  const [{ project, stats }, batches, jobs, members] = await Promise.all([
     api('GET', `/api/projects/${projectId}/stats`),
     isAdmin ? api('GET', `/api/projects/${projectId}/batches`).then((r) => r.batches) : Promise.resolve(null),
+    isAdmin ? api('GET', `/api/projects/${projectId}/jobs`).then((r) => r.jobs) : Promise.resolve(null),
+    isAdmin ? membersCard(projectId) : Promise.resolve(null),
   ]);
   main.append(
     h('h1', {}, project.name),
@@ -309,8 +312,10 @@ async function viewProject(main, projectId) {
         h('a', { class: 'button', id: 'export-aggregated', href: `/api/projects/${projectId}/export?kind=aggregated`, download: '' }, 'PKU-SafeRLHF JSONL (majority)'),
         h('a', { class: 'button secondary', id: 'export-raw', href: `/api/projects/${projectId}/export?kind=raw`, download: '' }, 'Raw labels JSONL'),
       ),
+      members,
       importForm(projectId),
       generateForm(projectId),
+      jobs.length ? jobsTable(jobs) : null,
       h('h2', {}, 'Batches'),
       h(
         'table',
@@ -383,6 +388,23 @@ function importForm(projectId) {
   return form;
 }
 
+/** Generation jobs, newest first; they survive a server restart (resumed, or failed with the reason). */
+function jobsTable(jobs) {
+  const started = (j) => `${j.startedAt.slice(0, 16).replace('T', ' ')}${j.runs > 1 ? ` (started ${j.runs} times)` : ''}`;
+  const outcome = (j) => (j.status === 'done' && j.batch ? `${j.batch.itemCount} pair${j.batch.itemCount === 1 ? '' : 's'} in “${j.batch.name}”` : j.status === 'failed' ? j.error : `${j.done} of ${j.total} responses`);
+  return h(
+    'div',
+    {},
+    h('h2', {}, 'Generation jobs'),
+    h(
+      'table',
+      { class: 'data', id: 'jobs' },
+      headRow(['Batch', 'Status', 'Outcome', 'Started']),
+      h('tbody', {}, jobs.map((j) => h('tr', {}, h('td', {}, j.name), h('td', {}, j.status), h('td', { class: 'clip' }, outcome(j)), h('td', {}, started(j))))),
+    ),
+  );
+}
+
 function generateForm(projectId) {
   const status = h('div', { 'aria-live': 'polite', id: 'generate-status' });
   const form = h(
@@ -422,7 +444,7 @@ function generateForm(projectId) {
         temperature: Number(form['gen-temperature'].value),
         seed: Number(form['gen-seed'].value),
       });
-      while (job.status === 'running') {
+      while (job.status === 'running' || job.status === 'queued') {
         status.replaceChildren(h('p', {}, `Generating: ${job.done} of ${job.total} responses…`));
         await new Promise((r) => setTimeout(r, 1000));
         ({ job } = await api('GET', `/api/jobs/${job.id}`));

@@ -89,3 +89,20 @@ export async function api(method, path, body, retried = false) {
 export function rerender() {
   window.dispatchEvent(new HashChangeEvent('hashchange'));
 }
+
+/** A button that calls the API and re-renders, showing a problem in `error`. */
+export function actionButton(label, attrs, error, run) {
+  return h('button', {
+    type: 'button',
+    ...attrs,
+    onclick: async () => {
+      error.replaceChildren();
+      try {
+        await run();
+        rerender();
+      } catch (err) {
+        error.append(errorBox(err));
+      }
+    },
+  }, label);
+}
