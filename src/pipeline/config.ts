@@ -111,7 +111,7 @@ export const PipelineConfigSchema = z
     ),
     bestOfN: z
       .object({
-        n: z.number().int().positive().default(4).describe('N: samples of the SFT policy per test prompt at inference, the best by the rule answers (one-seed sweep of N = 1, 2, 4, 8, 16 in the README)'),
+        n: z.number().int().positive().default(8).describe('N: samples of the SFT policy per test prompt at inference, the best by the rule answers (one-seed sweep of N = 1, 2, 4, 8, 16 in the README: harm reaches 0 at 8, 16 adds little helpfulness at twice the samples)'),
         rule: ScoreRuleSchema.prefault({}).describe("Llama 2's rule; a world prompt is risky by its kind"),
       })
       .strict()
