@@ -117,7 +117,7 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('best-of-N at inference from the SFT policy, judged by the reward and cost models (with methods: best_of_n); policy samples = N × test responses'),
-    rsft: withDefaults(RsftConfigSchema, { maxNewTokens: 44, promptsPerRound: 256, sft: { epochs: 2, batchSize: 32, optim: { lr: 5e-4 } } }).describe(
+    rsft: withDefaults(RsftConfigSchema, { samplesPerPrompt: 8, maxNewTokens: 44, promptsPerRound: 256, sft: { epochs: 2, batchSize: 32, optim: { lr: 5e-4 } } }).describe(
       'rejection-sampling fine-tuning from the SFT policy on the train prompts (a prompt is risky by its kind), judged by the reward and cost models (with methods: rsft)',
     ),
     groupSampling: z
