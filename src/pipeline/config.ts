@@ -117,13 +117,13 @@ export const PipelineConfigSchema = z
     ),
     bestOfN: z
       .object({
-        n: z.number().int().positive().default(4).describe('N: samples of the SFT policy per test prompt at inference, the best by the rule answers (one-seed sweep of N = 1, 2, 4, 8, 16 in the README)'),
+        n: z.number().int().positive().default(8).describe('N: samples of the SFT policy per test prompt at inference, the best by the rule answers (one-seed sweep of N = 1, 2, 4, 8, 16 in the README: harm reaches 0 at 8, 16 adds little helpfulness at twice the samples)'),
         rule: ScoreRuleSchema.prefault({}).describe("Llama 2's rule; a world prompt is risky by its kind"),
       })
       .strict()
       .prefault({})
       .describe('best-of-N at inference from the SFT policy, judged by the reward and cost models (with methods: best_of_n); policy samples = N × test responses'),
-    rsft: withDefaults(RsftConfigSchema, { maxNewTokens: 44, promptsPerRound: 256, sft: { epochs: 2, batchSize: 32, optim: { lr: 5e-4 } } }).describe(
+    rsft: withDefaults(RsftConfigSchema, { samplesPerPrompt: 8, maxNewTokens: 44, promptsPerRound: 256, sft: { epochs: 2, batchSize: 32, optim: { lr: 5e-4 } } }).describe(
       'rejection-sampling fine-tuning from the SFT policy on the train prompts (a prompt is risky by its kind), judged by the reward and cost models (with methods: rsft)',
     ),
     mocan: withDefaults(MocanConfigSchema, { preference: { batchSize: 32, optim: { lr: 5e-4 } } }).describe(

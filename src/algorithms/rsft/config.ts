@@ -7,7 +7,7 @@ import { SftConfigSchema } from '../sft/config.js';
 export const RsftConfigSchema = z
   .object({
     rounds: z.number().int().positive().default(2).describe('R: rounds of sample → pick → SFT, each from the policy the previous round left'),
-    samplesPerPrompt: z.number().int().min(1).default(4).describe('K: responses sampled per prompt; the best by the rule is the SFT target'),
+    samplesPerPrompt: z.number().int().min(1).default(4).describe("K: responses sampled per prompt; the best by the rule is the SFT target"),
     promptsPerRound: z.number().int().positive().optional().describe('prompts sampled per round, a fresh seeded draw each round (default: every prompt that fits)'),
     maxNewTokens: z.number().int().positive().default(64).describe('longest sampled response; a prompt that leaves no room for it in the context is skipped and counted'),
     temperature: z.number().positive().default(1).describe('sampling temperature'),
