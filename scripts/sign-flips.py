@@ -57,6 +57,9 @@ FLIPS = {
     'p3o KL folded in as a bonus': ('src/algorithms/p3o/method.ts', [('r.mask, -config.klCoef', 'r.mask, config.klCoef')], 'test/rl/p3o-bandit.test.ts'),
     'p3o clip min for max': ('src/losses/p3o.ts', [('advantages.neg().mul(ratio).maximum(', 'advantages.neg().mul(ratio).minimum(')], 'test/losses/p3o.test.ts'),
     'p3o joint ratio inverted': ('src/losses/p3o.ts', [('ratio = pairs.select(1, 0).sub(pairs.select(1, 1)).exp();', 'ratio = pairs.select(1, 1).sub(pairs.select(1, 0)).exp();')], 'test/rl/p3o-bandit.test.ts'),
+    # PPO-max switches
+    'normalised reward negated': ('src/algorithms/rl/score-normalization.ts', [('normalise(reward, view.reward)', 'normalise(reward, view.reward).neg()')], 'test/rl/ppo-max.test.ts'),
+    'advantage clip one-sided': ('src/algorithms/rl/advantages.ts', [('whitened.clamp(-clip, clip)', 'whitened.clamp(-Infinity, clip)')], 'test/rl/ppo-max.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -69,6 +69,8 @@ interface RlCheckpoint {
   critics: TrainingState[];
   criticOpts: TrainingState[];
   method?: TrainingState;
+  /** PPO-max's running score statistics (absent in checkpoints written before they existed). */
+  normalizers?: TrainingState;
 }
 
 function saveRl(dir: string, ctx: RlContext, step: number, log: RlLogRecord[]): void {
@@ -80,6 +82,7 @@ function saveRl(dir: string, ctx: RlContext, step: number, log: RlLogRecord[]): 
     critics: ctx.critics.map(([, c]) => c.stateDict()),
     criticOpts: ctx.criticOpts.map((o) => o.stateDict() as TrainingState),
     ...(ctx.method.stateDict ? { method: ctx.method.stateDict() } : {}),
+    normalizers: ctx.normalizers.stateDict(),
   };
   saveCheckpoint(dir, state as unknown as TrainingState);
 }
@@ -93,6 +96,7 @@ function resumeRl(dir: string, ctx: RlContext): { step: number; log: RlLogRecord
   ctx.critics.forEach(([, c], i) => c.loadStateDict(saved.critics[i] as never));
   ctx.criticOpts.forEach((o, i) => o.loadStateDict(saved.criticOpts[i] as never));
   if (saved.method !== undefined) ctx.method.loadStateDict?.(saved.method);
+  if (saved.normalizers !== undefined) ctx.normalizers.loadStateDict(saved.normalizers);
   return { step: saved.step, log: saved.log };
 }
 
