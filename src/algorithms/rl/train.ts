@@ -25,6 +25,8 @@ export { decodeResponses, type GoldJudge, type RlLogRecord } from './step-log.js
 export interface RlPrompt {
   prompt: string;
   risky: boolean;
+  /** Harm category of the prompt (PKU-SafeRLHF's, the world's risky topic), for per-category constraints; none = ''. */
+  category?: string;
   /** Earlier turns of a multi-turn dialogue (oldest first), rendered before the prompt by `formatPrompt`. */
   context?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** Where the prompt came from (`file:line`), to name it if it cannot fit. */
@@ -159,7 +161,7 @@ export function trainRl(args: {
     const ptxRng = rng.derive('ptx');
     setLearningRates(ctx, step);
     const record = tidy(() => {
-      const rollout = sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens);
+      const rollout = { ...sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens), categories: picked.map((i) => prompts[i]?.category ?? '') };
       const out = rlStep(ctx, rollout, step + 1, ptxRng).record;
       return args.judge ? { ...out, ...goldMetrics(args.judge, tokenizer, picked.map((i) => prompts[i] as RlPrompt), rollout) } : out;
     });
