@@ -20,7 +20,7 @@ export const LagrangeSchema = z
       .boolean()
       .default(false)
       .describe(
-        "one λ per prompt harm category (J_c,k <= d over each category's own episodes; the world's risky topics, PKU-SafeRLHF's categories), each row's advantage combined with its category's λ; prompts without a category share one λ. false = one global λ (Safe RLHF)",
+        "one λ per prompt harm category (J_c,k <= d over each category's own episodes; the prompt's category: the built-in world's risky topics; user prompt files carry none yet), each row's advantage combined with its category's λ; prompts without a category share one λ. false = one global λ (Safe RLHF)",
       ),
     rule: z
       .enum(['multiplicative', 'safe-rlhf'])
