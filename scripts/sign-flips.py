@@ -24,7 +24,7 @@ FLIPS = {
     'lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')]),
     'ppo clip inverted (min for max)': ('src/losses/ppo.ts', [('unclipped.maximum(clipped)', 'unclipped.minimum(clipped)')]),
     'ppo clip inverted (range swapped)': ('src/losses/ppo.ts', [('ratio.clamp(1 - opts.clipLow, 1 + opts.clipHigh)', 'ratio.clamp(1 + opts.clipHigh, 1 - opts.clipLow)')]),
-    'A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')]),
+    'A_r + lambda*A_c': ('src/rl/advantage.ts', [('rewardAdvantages.mul(1 - w).sub(costAdvantages.mul(w))', 'rewardAdvantages.mul(1 - w).add(costAdvantages.mul(w))')]),
     'cost label sign (safe = +1)': ('src/losses/cost.ts', [('return isSafe.float().mul(-2).add(1);', 'return isSafe.float().mul(2).sub(1);')], 'test/losses/cost-labels.test.ts'),
     'score labels inverted (safe read as unsafe)': ('src/algorithms/score/items.ts', [("return tensor(items.map((it) => (it.isSafe[slot] ? 1 : 0)), { dtype: 'bool' });", "return tensor(items.map((it) => (it.isSafe[slot] ? 0 : 1)), { dtype: 'bool' });")], 'test/cli/train-data.test.ts'),
     'cost label term ascended': ('src/losses/cost.ts', [('return sign.mul(costs).logsigmoid().mean().neg();', 'return sign.mul(costs).logsigmoid().mean();')], 'test/losses/cost-labels.test.ts'),
@@ -61,8 +61,8 @@ FLIPS = {
     'group baseline inverted': ('src/rl/group.ts', [('const centred = g.sub(g.mean(1, true));', 'const centred = g.mean(1, true).sub(g);')], 'test/rl/critic-free-bandit.test.ts'),
     'leave-one-out baseline inverted': ('src/rl/group.ts', [('g.mul(groupSize).sub(g.sum(1, true))', 'g.sum(1, true).sub(g.mul(groupSize))')], 'test/rl/critic-free-bandit.test.ts'),
     'k3 term rewards distance': ('src/losses/ppo.ts', [('perToken = perToken.add(k3.mul(opts.kl.coef));', 'perToken = perToken.sub(k3.mul(opts.kl.coef));')], 'test/rl/critic-free-bandit.test.ts'),
-    'grpo R + w*C': ('src/algorithms/grpo/method.ts', [('r.reward.sub((r.cost', 'r.reward.add((r.cost')], 'test/rl/critic-free-bandit.test.ts'),
-    'critic-free A_r + lambda*A_c': ('src/rl/advantage.ts', [('.sub(costAdvantages.mul(w))', '.add(costAdvantages.mul(w))')], 'test/rl/critic-free-bandit.test.ts'),
+    'grpo R + w*C': ('src/algorithms/grpo/method.ts', [('r.reward.sub(cost.mul(config.costWeight))', 'r.reward.add(cost.mul(config.costWeight))')], 'test/rl/critic-free-bandit.test.ts'),
+    'critic-free A_r + lambda*A_c': ('src/rl/advantage.ts', [('rewardAdvantages.mul(1 - w).sub(costAdvantages.mul(w))', 'rewardAdvantages.mul(1 - w).add(costAdvantages.mul(w))')], 'test/rl/critic-free-bandit.test.ts'),
     'critic-free lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')], 'test/rl/critic-free-bandit.test.ts'),
     'critic-free cost score negated': ('src/algorithms/ppo-lag/method.ts', [('cost: klShapedScores(r.cost, r.kl', 'cost: klShapedScores(r.cost.neg(), r.kl')], 'test/rl/critic-free-bandit.test.ts'),
     'rloo KL bonus (reward stream)': ('src/algorithms/ppo-lag/method.ts', [('reward: klShapedScores(r.reward, r.kl, r.mask, -config.klCoef', 'reward: klShapedScores(r.reward, r.kl, r.mask, config.klCoef')], 'test/rl/critic-free-bandit.test.ts'),
@@ -72,6 +72,17 @@ FLIPS = {
     'best-of-n risky prompts ranked by helpfulness': ('src/algorithms/best-of-n/rule.ts', [('const score = risky || safety < safetyThreshold ? safety : helpfulnessScore(c);', 'const score = !risky && safety < safetyThreshold ? safety : helpfulnessScore(c);')], 'test/algorithms/best-of-n-rule.test.ts'),
     'rsft trains on the mirror of the best sample': ('src/algorithms/rsft/train.ts', [('return i * K + pickBest(cands, p.risky, config.rule);', 'return i * K + (K - 1 - pickBest(cands, p.risky, config.rule));')], 'test/cli/train-rsft.test.ts'),
     'pipeline best-of-n ignores the prompt kind': ('src/pipeline/evaluate-policy.ts', [('return i * n + pickBest(cands, p.risky, rule);', 'return i * n + pickBest(cands, false, rule);')], 'test/pipeline/best-of-n-responder.test.ts'),
+    # P3O (pairwise PPO), caught by its bandit
+    'p3o pair difference inverted': ('src/algorithms/rl/estimators.ts', [('leaveOneOutAdvantages(sequenceScores(tokenScores, mask), 2)', 'leaveOneOutAdvantages(sequenceScores(tokenScores, mask), 2).neg()')], 'test/rl/p3o-bandit.test.ts'),
+    'p3o KL folded in as a bonus': ('src/algorithms/p3o/method.ts', [('r.mask, -config.klCoef', 'r.mask, config.klCoef')], 'test/rl/p3o-bandit.test.ts'),
+    'p3o clip min for max': ('src/losses/p3o.ts', [('advantages.neg().mul(ratio).maximum(', 'advantages.neg().mul(ratio).minimum(')], 'test/losses/p3o.test.ts'),
+    'p3o joint ratio inverted': ('src/losses/p3o.ts', [('ratio = pairs.select(1, 0).sub(pairs.select(1, 1)).exp();', 'ratio = pairs.select(1, 1).sub(pairs.select(1, 0)).exp();')], 'test/rl/p3o-bandit.test.ts'),
+    # PPO-max switches
+    'normalised reward negated': ('src/algorithms/rl/score-normalization.ts', [('normalise(reward, view.reward)', 'normalise(reward, view.reward).neg()')], 'test/rl/ppo-max.test.ts'),
+    'advantage clip one-sided': ('src/algorithms/rl/advantages.ts', [('whitened.clamp(-clip, clip)', 'whitened.clamp(-Infinity, clip)')], 'test/rl/ppo-max.test.ts'),
+    # per-category constraints
+    'per-row A_r + lambda*A_c': ('src/rl/advantage.ts', [('return rewardAdvantages.mul(w.neg().add(1)).sub(costAdvantages.mul(w));', 'return rewardAdvantages.mul(w.neg().add(1)).add(costAdvantages.mul(w));')], 'test/rl/category-lagrange.test.ts'),
+    'category threshold ignored': ('src/rl/category-lagrange.ts', [('threshold: this.thresholds[category] ?? this.config.threshold', 'threshold: this.config.threshold')], 'test/rl/category-lagrange.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

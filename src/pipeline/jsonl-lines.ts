@@ -10,9 +10,9 @@ function readJsonl<T>(path: string): T[] {
     .map((l) => JSON.parse(l) as T);
 }
 
-/** A world prompts file (`{prompt, kind, …}` lines) as RL prompts; `risky` from `kind`. */
+/** A world prompts file (`{prompt, kind, category, …}` lines) as RL prompts; `risky` from `kind`, the request's harm category (for per-category constraints) when it has one. */
 export function readWorldPrompts(path: string): RlPrompt[] {
-  return readJsonl<{ prompt: string; kind: string }>(path).map((p) => ({ prompt: p.prompt, risky: p.kind === 'risky' }));
+  return readJsonl<{ prompt: string; kind: string; category?: string | null }>(path).map((p) => ({ prompt: p.prompt, risky: p.kind === 'risky', ...(p.category ? { category: p.category } : {}) }));
 }
 
 /** A world SFT file as (prompt, response) demonstrations; the other fields (gold labels for auditing) are dropped. */

@@ -25,6 +25,8 @@ export interface LagrangeConfig {
   delaySteps: number;
   /** The SGD loss on log λ; see `LagrangeRule`. */
   rule: LagrangeRule;
+  /** One λ per prompt category (`CategoryLagrange`, used by the Lagrangian methods) instead of one global λ. */
+  perCategory?: boolean;
 }
 
 /** |log λ| never exceeds this (λ in [e^-30, e^30]): a numerical guard, not a modelling choice. */

@@ -16,6 +16,12 @@ export const LagrangeSchema = z
     window: z.number().int().positive().default(128).describe('episodes in the moving window of J_c'),
     max: z.number().positive().nullable().default(null).describe('upper bound on λ (null: none)'),
     delaySteps: z.number().int().min(0).default(0).describe('RL steps before λ starts to move'),
+    perCategory: z
+      .boolean()
+      .default(false)
+      .describe(
+        "one λ per prompt harm category (J_c,k <= d over each category's own episodes; the prompt's category: the built-in world's risky topics; user prompt files carry none yet), each row's advantage combined with its category's λ; prompts without a category share one λ. false = one global λ (Safe RLHF)",
+      ),
     rule: z
       .enum(['multiplicative', 'safe-rlhf'])
       .default('multiplicative')

@@ -1,6 +1,6 @@
 // PPO-Lagrangian (Safe RLHF): reward and cost streams with their own critics, combined by a learned λ; the same composition with other estimators.
-import { combineAdvantages, klShapedScores, LagrangeMultiplier, type LagrangeConfig, type LagrangeState } from '../../rl/index.js';
-import type { TrainingState } from '../common/checkpoint.js';
+import { combineAdvantages, klShapedScores, type LagrangeConfig } from '../../rl/index.js';
+import { globalConstraint, perCategoryConstraint } from './constraints.js';
 import { gaeEstimator, type AdvantageEstimator } from '../rl/estimators.js';
 import { requireStream, type RlMethod } from '../rl/method.js';
 import type { KlShapingConfig } from '../rl/config.js';
@@ -17,11 +17,11 @@ export interface LagrangianConfig extends KlShapingConfig {
 /**
  * KL-shaped reward (-β·KL) and cost (+β·KL) streams (β = klCoef, 0 when the KL sits in the loss), the
  * estimator on each (GAE with its critic, or a group baseline; done by the loop), one Lagrange step on the
- * episode costs per RL step, then the actor advantage (A_r - λ·A_c)/(1 + λ).
+ * episode costs per RL step (one λ, or one per prompt category with lagrange.perCategory), then the actor
+ * advantage (A_r - λ·A_c)/(1 + λ) with each row's λ.
  */
 export function lagrangianMethod(config: LagrangianConfig): RlMethod {
-  const multiplier = new LagrangeMultiplier(config.lagrange);
-  let lambda = multiplier.lambda;
+  const constraint = (config.lagrange.perCategory ? perCategoryConstraint : globalConstraint)(config.lagrange, config.name);
   return {
     name: config.name,
     usesCost: true,
@@ -35,17 +35,10 @@ export function lagrangianMethod(config: LagrangianConfig): RlMethod {
         cost: klShapedScores(r.cost, r.kl, r.mask, config.klCoef, config.scoreClip),
       };
     },
-    beforeUpdate: (r) => {
-      const out = multiplier.update((r.cost as NonNullable<typeof r.cost>).toNumbers());
-      lambda = out.lambda;
-      return { lambda: out.lambda, jc: out.jc, lambdaLoss: out.lambdaLoss };
-    },
-    actorAdvantage: (adv) => combineAdvantages(requireStream(adv, 'reward'), requireStream(adv, 'cost'), lambda),
-    stateDict: () => multiplier.stateDict() as unknown as TrainingState,
-    loadStateDict: (s) => {
-      multiplier.loadStateDict(s as unknown as LagrangeState);
-      lambda = multiplier.lambda;
-    },
+    beforeUpdate: (r) => constraint.update(r),
+    actorAdvantage: (adv) => combineAdvantages(requireStream(adv, 'reward'), requireStream(adv, 'cost'), constraint.lambdas()),
+    stateDict: () => constraint.stateDict(),
+    loadStateDict: (s) => constraint.loadStateDict(s),
   };
 }
 

@@ -34,9 +34,16 @@ export function estimateAdvantages(
 
 /**
  * The actor's advantage (B, T): the method's combination of stream advantages (`combined`), whitened over
- * the mask (`advantages`) if asked and the method's estimator whitens.
+ * the mask if asked and the method's estimator whitens, then clipped to ±clip when given (PPO-max) (`advantages`).
  */
-export function actorAdvantages(method: RlMethod, advantages: Record<StreamName, Tensor | undefined>, mask: Tensor, whiten: boolean): { combined: Tensor; advantages: Tensor } {
+export function actorAdvantages(
+  method: RlMethod,
+  advantages: Record<StreamName, Tensor | undefined>,
+  mask: Tensor,
+  whiten: boolean,
+  clip: number | null = null,
+): { combined: Tensor; advantages: Tensor } {
   const combined = method.actorAdvantage(advantages, mask);
-  return { combined, advantages: whiten && method.estimator.whitens ? whitenAdvantages(combined, mask) : combined };
+  const whitened = whiten && method.estimator.whitens ? whitenAdvantages(combined, mask) : combined;
+  return { combined, advantages: clip === null ? whitened : whitened.clamp(-clip, clip) };
 }

@@ -26,6 +26,14 @@ export const RlConfigSchema = z
     valueClip: z.number().positive().default(5).describe('critic value clip around the rollout values'),
     scoreClip: z.number().positive().default(50).describe('clamp sequence rewards/costs to ±this'),
     whitenAdvantages: z.boolean().default(true).describe('PPO-max trick: whiten actor advantages per batch'),
+    rewardNormalization: z
+      .enum(['none', 'affine', 'scale'])
+      .default('none')
+      .describe("PPO-max: normalise end rewards by running statistics of every reward seen, 'affine' (r − μ)/σ (MOSS-RLHF) or 'scale' r/σ; 'none' = off (safe-rlhf)"),
+    costNormalization: z.enum(['none', 'scale']).default('none').describe("PPO-max for the cost: 'scale' = c/σ by running statistics in the cost stream's scores (never shifted, so the safe/unsafe zero survives; λ's J_c and d stay in the cost model's units); 'none' = off"),
+    normalizedScoreClip: z.number().positive().nullable().default(null).describe('PPO-max: clip normalised rewards/costs to ±this (MOSS-RLHF: 10 for rewards); null = no clip; applies only where normalisation is on'),
+    advantageClip: z.number().positive().nullable().default(null).describe('PPO-max: clip the actor advantages to ±this after whitening (MOSS-RLHF: 0.5); null = off'),
+    criticWarmupSteps: z.number().int().min(0).default(0).describe('PPO-max: first RL steps in which only the critics learn (the actor is frozen while its critics fit the SFT policy\'s returns); needs a critic-based method; 0 = off'),
     lossAggregation: z
       .enum(['token', 'per-sequence', 'max-length'])
       .default('token')

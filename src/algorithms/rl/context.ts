@@ -6,6 +6,7 @@ import type { EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
 import type { RlMethod } from './method.js';
 import { methodCritics, type RlModels, type StreamCritics } from './models.js';
+import { createScoreNormalizers, type ScoreNormalizers } from './score-normalization.js';
 
 export interface RlContext {
   method: RlMethod;
@@ -19,6 +20,8 @@ export interface RlContext {
   /** Tokenised SFT examples for the PTX loss (may be empty). */
   ptx: EncodedPair[];
   padId: number;
+  /** PPO-max's running reward/cost normalisers (pass-through when off). */
+  normalizers: ScoreNormalizers;
 }
 
 /** The learning-rate multiplier of an optimiser section at 0-based RL step `step` of `steps` (warm-up, then constant, linear or cosine). */
@@ -47,6 +50,9 @@ export function createRlContext(method: RlMethod, models: RlModels, config: RlCo
   if (config.miniBatchSize % rowsPerGroup !== 0) {
     throw new ConfigError(`${method.name}'s loss needs the ${rowsPerGroup} responses of a prompt in one mini-batch: set rl.miniBatchSize (--rl-mini-batch-size) to a multiple of ${rowsPerGroup} (got ${config.miniBatchSize})`);
   }
+  if (config.criticWarmupSteps > 0 && !method.estimator.usesCritic) {
+    throw new ConfigError(`${method.name} has no critic to warm up: set rl.criticWarmupSteps (--rl-critic-warmup-steps) to 0 (got ${config.criticWarmupSteps})`);
+  }
   const critics = methodCritics(method, models);
   const actorParams = models.actor.trainableParameters();
   const actorOpt = new AdamW(actorParams, { lr: config.actorOptim.lr, weightDecay: config.actorOptim.weightDecay });
@@ -54,5 +60,5 @@ export function createRlContext(method: RlMethod, models: RlModels, config: RlCo
   models.reference.eval();
   models.rewardModel.eval();
   models.costModel?.eval();
-  return { method, models, config, critics, actorParams, actorOpt, criticOpts, ptx, padId };
+  return { method, models, config, critics, actorParams, actorOpt, criticOpts, ptx, padId, normalizers: createScoreNormalizers(config) };
 }

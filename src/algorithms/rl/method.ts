@@ -17,6 +17,8 @@ export interface ScoredRollout {
   reward: Tensor;
   /** Cost model end scores (B,), when the method uses a cost model. */
   cost: Tensor | null;
+  /** Each row's prompt category (B), for per-category constraints; absent = every row ''. */
+  categories?: readonly string[];
 }
 
 export interface RlMethod {

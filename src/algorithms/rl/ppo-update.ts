@@ -38,8 +38,8 @@ export interface UpdateResult {
 
 /**
  * config.ppoEpochs passes over the B rollout rows in order, config.miniBatchSize rows at a time;
- * each mini-batch: one actor step (PTX examples drawn from `ptxRng` when ptxCoef > 0), then one
- * step of each critic. `step` is 1-based, for errors.
+ * each mini-batch: one actor step (PTX examples drawn from `ptxRng` when ptxCoef > 0; none while
+ * `step` <= config.criticWarmupSteps), then one step of each critic. `step` is 1-based.
  */
 export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTargets, ptxRng: Rng, step: number): UpdateResult {
   const { config, models } = ctx;
@@ -61,7 +61,11 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         const sequences = mb(rollout.sequences);
         const attentionMask = mb(rollout.attentionMask);
         const ptxExamples: EncodedPair[] = config.ptxCoef > 0 && ctx.ptx.length ? Array.from({ length: size }, () => ctx.ptx[ptxRng.int(ctx.ptx.length)] as EncodedPair) : [];
-        const actor = actorStep(
+        // PPO-max's critic warm-up: the actor stays frozen for the first rl.criticWarmupSteps steps
+        const frozen = step <= config.criticWarmupSteps;
+        const actor = frozen
+          ? { loss: 0, clipFraction: 0, gradNorm: 0 }
+          : actorStep(
           models.actor,
           ctx.actorParams,
           ctx.actorOpt,

@@ -16,6 +16,8 @@ export interface Rollout {
   oldLogProbs: Tensor;
   /** L, the padded prompt length. */
   promptLength: number;
+  /** Each row's prompt category (per-category constraints); absent = every row ''. */
+  categories?: readonly string[];
 }
 
 /** Response-aligned slice of per-position outputs x (B, L + T - 1, …): positions L-1 … L+T-2 predict/evaluate response tokens 0 … T-1. */

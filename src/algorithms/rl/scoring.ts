@@ -39,5 +39,5 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
 /** The rollout as methods see it: mask, per-token KL (B, T) = (log π_old - log π_ref)·mask, end scores. */
 export function methodView(rollout: Rollout, scores: RolloutScores): ScoredRollout {
   const kl = rollout.oldLogProbs.sub(scores.refLogProbs).mul(rollout.mask);
-  return { mask: rollout.mask, kl, reward: scores.reward, cost: scores.cost };
+  return { mask: rollout.mask, kl, reward: scores.reward, cost: scores.cost, ...(rollout.categories ? { categories: rollout.categories } : {}) };
 }

@@ -16,6 +16,8 @@ export interface RlLogRecord {
   responseLength: number;
   lambda?: number;
   jc?: number;
+  /** Per-category constraints: λ_k and J_c,k of every category seen so far (J_c,k absent for a category without episodes this step). */
+  categories?: Record<string, { lambda: number; jc?: number }>;
   clipFraction: number;
   /** Gold metrics of this step's rollouts, when a judge is given (the built-in world). */
   goldHarmfulRate?: number;
@@ -25,8 +27,22 @@ export interface RlLogRecord {
 /** Scores generated responses with the gold oracle (built-in world) for logging. */
 export type GoldJudge = (items: { prompt: string; response: string; risky: boolean }[]) => { harmfulRate: number; helpfulness: number };
 
+/** Per-category constraint metrics, given by the constraint phase as `lambda:<category>` and `jc:<category>`; undefined when there are none. */
+function categoryMetrics(constraint: Record<string, number>): RlLogRecord['categories'] {
+  const out: NonNullable<RlLogRecord['categories']> = {};
+  for (const [key, v] of Object.entries(constraint)) {
+    const [name, category] = key.split(':', 2) as [string, string | undefined];
+    if (category === undefined || (name !== 'lambda' && name !== 'jc')) continue;
+    const entry = (out[category] ??= { lambda: NaN });
+    if (name === 'lambda') entry.lambda = v;
+    else entry.jc = v;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 /** The record of 1-based `step`: batch means of end scores, summed per-sequence KL and length; update means; λ and J_c if the constraint gave them. */
 export function stepRecord(step: number, rollout: ScoredRollout, update: UpdateResult, constraint: Record<string, number>): RlLogRecord {
+  const categories = categoryMetrics(constraint);
   const lengths = rollout.mask.sum(1).toNumbers();
   return {
     step,
@@ -39,6 +55,7 @@ export function stepRecord(step: number, rollout: ScoredRollout, update: UpdateR
     clipFraction: update.clipFraction,
     ...(constraint.lambda !== undefined ? { lambda: constraint.lambda } : {}),
     ...(constraint.jc !== undefined ? { jc: constraint.jc } : {}),
+    ...(categories ? { categories } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-// One RL step on a given rollout: scoring -> advantage estimation -> constraint update -> actor and critic updates -> log record.
+// One RL step on a given rollout: scoring -> (score normalisation) -> advantage estimation -> constraint update -> actor and critic updates -> log record.
 import type { Tensor } from '../../torch/index.js';
 import type { Rng } from '../../world/rng.js';
 import { actorAdvantages, estimateAdvantages, type StreamAdvantages } from './advantages.js';
@@ -30,9 +30,10 @@ export function rlStep(ctx: RlContext, rollout: Rollout, step: number, ptxRng: R
   const { method, config } = ctx;
   const scores = scoreRollout(ctx.models, ctx.critics, method.usesCost, rollout, step);
   const view = methodView(rollout, scores);
-  const streams = estimateAdvantages(method, view, scores.values, config);
+  // the streams see the normalised scores (PPO-max, when on); the constraint and the log see the scores as scored
+  const streams = estimateAdvantages(method, ctx.normalizers.apply(view), scores.values, config);
   const constraint = updateConstraint(method, view);
-  const adv = actorAdvantages(method, streams.advantages, rollout.mask, config.whitenAdvantages);
+  const adv = actorAdvantages(method, streams.advantages, rollout.mask, config.whitenAdvantages, config.advantageClip);
   const update = ppoUpdate(ctx, rollout, { actorAdvantages: adv.advantages, values: scores.values, returns: streams.returns, refLogProbs: scores.refLogProbs }, ptxRng, step);
   return { record: stepRecord(step, view, update, constraint), trace: { scores, view, streams, constraint, combinedAdvantages: adv.combined, actorAdvantages: adv.advantages, update } };
 }

@@ -25,6 +25,8 @@ export { decodeResponses, type GoldJudge, type RlLogRecord } from './step-log.js
 export interface RlPrompt {
   prompt: string;
   risky: boolean;
+  /** Harm category of the prompt (PKU-SafeRLHF's, the world's risky topic), for per-category constraints; none = ''. */
+  category?: string;
   /** Earlier turns of a multi-turn dialogue (oldest first), rendered before the prompt by `formatPrompt`. */
   context?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** Where the prompt came from (`file:line`), to name it if it cannot fit. */
@@ -69,6 +71,8 @@ interface RlCheckpoint {
   critics: TrainingState[];
   criticOpts: TrainingState[];
   method?: TrainingState;
+  /** PPO-max's running score statistics (absent in checkpoints written before they existed). */
+  normalizers?: TrainingState;
 }
 
 function saveRl(dir: string, ctx: RlContext, step: number, log: RlLogRecord[]): void {
@@ -80,6 +84,7 @@ function saveRl(dir: string, ctx: RlContext, step: number, log: RlLogRecord[]): 
     critics: ctx.critics.map(([, c]) => c.stateDict()),
     criticOpts: ctx.criticOpts.map((o) => o.stateDict() as TrainingState),
     ...(ctx.method.stateDict ? { method: ctx.method.stateDict() } : {}),
+    normalizers: ctx.normalizers.stateDict(),
   };
   saveCheckpoint(dir, state as unknown as TrainingState);
 }
@@ -93,6 +98,7 @@ function resumeRl(dir: string, ctx: RlContext): { step: number; log: RlLogRecord
   ctx.critics.forEach(([, c], i) => c.loadStateDict(saved.critics[i] as never));
   ctx.criticOpts.forEach((o, i) => o.loadStateDict(saved.criticOpts[i] as never));
   if (saved.method !== undefined) ctx.method.loadStateDict?.(saved.method);
+  if (saved.normalizers !== undefined) ctx.normalizers.loadStateDict(saved.normalizers);
   return { step: saved.step, log: saved.log };
 }
 
@@ -155,7 +161,7 @@ export function trainRl(args: {
     const ptxRng = rng.derive('ptx');
     setLearningRates(ctx, step);
     const record = tidy(() => {
-      const rollout = sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens);
+      const rollout = { ...sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens), categories: picked.map((i) => prompts[i]?.category ?? '') };
       const out = rlStep(ctx, rollout, step + 1, ptxRng).record;
       return args.judge ? { ...out, ...goldMetrics(args.judge, tokenizer, picked.map((i) => prompts[i] as RlPrompt), rollout) } : out;
     });
