@@ -121,6 +121,14 @@ async function answerWithMouse(page: Page, truth: Truth, swapped: boolean, befor
   await page.locator('#confirm-ok').click();
 }
 
+/** A new browser context at laptop size, signed in; page errors are collected in `errors`. */
+async function signedInPage(browser: Browser, baseUrl: string, username: string, password: string, errors: string[]): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: LAPTOP })).newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await signIn(page, baseUrl, username, password);
+  return page;
+}
+
 describe.each(backends())('annotation page in headless Chromium on $name', (backend) => {
   let server: TestServer;
   let drop: () => Promise<void>;
@@ -369,12 +377,7 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
 
   it('shows a project only to its member annotators; the admin adds and removes them on the dashboard', async () => {
     const pageErrors: string[] = [];
-    const open = async (username: string, password: string): Promise<Page> => {
-      const page = await (await browser.newContext({ viewport: LAPTOP })).newPage();
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      await signIn(page, server.baseUrl, username, password);
-      return page;
-    };
+    const open = (username: string, password: string) => signedInPage(browser, server.baseUrl, username, password, pageErrors);
     const admin = await open(ADMIN.username, ADMIN.password);
     await admin.getByRole('link', { name: 'Accounts' }).click();
     for (const name of ['member-m', 'outsider-o']) {
@@ -412,12 +415,7 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
 
   it('manages accounts: an admin disables and enables one; a user changes their password and signs out everywhere', async () => {
     const pageErrors: string[] = [];
-    const open = async (username: string, password: string): Promise<Page> => {
-      const page = await (await browser.newContext({ viewport: LAPTOP })).newPage();
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      await signIn(page, server.baseUrl, username, password);
-      return page;
-    };
+    const open = (username: string, password: string) => signedInPage(browser, server.baseUrl, username, password, pageErrors);
     const admin = await open(ADMIN.username, ADMIN.password);
     await admin.getByRole('link', { name: 'Accounts' }).click();
     await admin.locator('#new-username').fill('Casey.Lee');
