@@ -2,7 +2,7 @@
 import { toJsonLine } from '../data/jsonl.js';
 import { recordToPkuRow, type PkuSafeRlhfRow } from '../data/pku-saferlhf.js';
 import { HARM_CATEGORIES, type HarmCategory, type PreferenceRecord } from '../data/record.js';
-import { resolveByMajority, type VotedJudgement } from './aggregate.js';
+import { resolveByMajority, type TieDecision, type VotedJudgement } from './aggregate.js';
 import type { ItemRecord, LabelRecord } from './store/labels.js';
 
 export interface AggregateExport {
@@ -31,9 +31,15 @@ export function labelsByItem(labels: readonly LabelRecord[]): Map<number, LabelR
 
 /**
  * One PKU-SafeRLHF row per task pair with at least `minLabels` counted labels and no tied
- * judgement; `prompt_source`/`response_N_source` are kept from the import, checksums computed.
+ * judgement left undecided (`decisions`: a person's decisions on ties, by item id);
+ * `prompt_source`/`response_N_source` are kept from the import, checksums computed.
  */
-export function aggregateExport(items: readonly ItemRecord[], labels: readonly LabelRecord[], minLabels: number): AggregateExport {
+export function aggregateExport(
+  items: readonly ItemRecord[],
+  labels: readonly LabelRecord[],
+  minLabels: number,
+  decisions: ReadonlyMap<number, TieDecision> = new Map(),
+): AggregateExport {
   const byItem = labelsByItem(countedLabels(labels));
   const out: AggregateExport = { rows: [], tied: [], incomplete: 0 };
   for (const item of items) {
@@ -43,7 +49,10 @@ export function aggregateExport(items: readonly ItemRecord[], labels: readonly L
       out.incomplete += 1;
       continue;
     }
-    const res = resolveByMajority(ls.map((l) => l.label));
+    const res = resolveByMajority(
+      ls.map((l) => l.label),
+      decisions.get(item.id),
+    );
     if (!res.label) {
       out.tied.push({ itemId: item.id, ties: res.ties });
       continue;
@@ -123,11 +132,17 @@ export interface ProjectExport {
 }
 
 /** The aggregated (PKU-SafeRLHF) or raw export of one project's pairs and labels. */
-export function buildExport(items: readonly ItemRecord[], labels: readonly LabelRecord[], kind: ExportKind, minLabels: number): ProjectExport {
+export function buildExport(
+  items: readonly ItemRecord[],
+  labels: readonly LabelRecord[],
+  kind: ExportKind,
+  minLabels: number,
+  decisions: ReadonlyMap<number, TieDecision> = new Map(),
+): ProjectExport {
   if (kind === 'raw') {
     const rows = rawLabelRows(items, labels);
     return { text: toJsonl(rows), rows: rows.length, tied: 0, incomplete: 0 };
   }
-  const out = aggregateExport(items, labels, minLabels);
+  const out = aggregateExport(items, labels, minLabels, decisions);
   return { text: toJsonl(out.rows), rows: out.rows.length, tied: out.tied.length, incomplete: out.incomplete };
 }

@@ -36,6 +36,7 @@ const ASSETS: Record<string, string> = {
   'core.js': 'text/javascript; charset=utf-8',
   'accounts.js': 'text/javascript; charset=utf-8',
   'members.js': 'text/javascript; charset=utf-8',
+  'ties.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 

@@ -1,7 +1,7 @@
 // Dashboard statistics of a project: counts, agreement per question, per-annotator accuracy and agreement, ties.
 import { cohensKappa, fleissKappa, majority, percentAgreement, type KappaResult } from './agreement.js';
 import { countedLabels, labelsByItem } from './export.js';
-import { resolveByMajority, type VotedJudgement } from './aggregate.js';
+import { resolveByMajority, type TieDecision, type VotedJudgement } from './aggregate.js';
 import { goldMatches, type PairLabel } from './model.js';
 import type { AssignmentCounts, ItemRecord, LabelRecord, QualificationRecord } from './store/labels.js';
 
@@ -166,8 +166,10 @@ export interface ProjectStats {
   agreement: QuestionAgreement[];
   annotators: AnnotatorStats[];
   resolution: {
-    /** Complete pairs (N counted labels) resolved by majority. */
+    /** Complete pairs (N counted labels) resolved by majority, or by majority and a person's decision on the ties. */
     resolved: number;
+    /** Of those, pairs whose ties a reviewer or admin decided. */
+    decided: number;
     /** Complete pairs whose majority marks the safer response unsafe and the other safe. */
     inconsistent: number;
     /** Complete pairs with a tied judgement, for a reviewer to resolve. */
@@ -182,6 +184,7 @@ export function projectStats(
   quals: readonly QualificationRecord[],
   assignments: AssignmentCounts,
   annotatorsPerPair: number,
+  decisions: ReadonlyMap<number, TieDecision> = new Map(),
 ): ProjectStats {
   const kindOf = new Map(items.map((i) => [i.id, i.kind]));
   const taskLabels = labels.filter((l) => kindOf.get(l.itemId) === 'task');
@@ -189,13 +192,17 @@ export function projectStats(
   const counted = labelsByItem(countedLabels(taskLabels));
   const sampled = new Set(items.filter((i) => i.audit).map((i) => i.id));
   const auditable = taskLabels.filter((l) => sampled.has(l.itemId));
-  const resolution: ProjectStats['resolution'] = { resolved: 0, inconsistent: 0, tied: [] };
+  const resolution: ProjectStats['resolution'] = { resolved: 0, decided: 0, inconsistent: 0, tied: [] };
   for (const item of items) {
     const ls = counted.get(item.id) ?? [];
     if (item.kind !== 'task' || ls.length < annotatorsPerPair) continue;
-    const r = resolveByMajority(ls.map((l) => l.label));
+    const r = resolveByMajority(
+      ls.map((l) => l.label),
+      decisions.get(item.id),
+    );
     if (r.label) {
       resolution.resolved += 1;
+      if (r.decided.length > 0) resolution.decided += 1;
       if (r.inconsistent) resolution.inconsistent += 1;
     } else {
       resolution.tied.push({ itemId: item.id, prompt: item.prompt.slice(0, 200), ties: r.ties, votes: r.votes });

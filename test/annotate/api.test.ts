@@ -7,7 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPreferences, readPkuSafeRlhf } from '../../src/data/index.js';
 import { PkuSafeRlhfRowSchema } from '../../src/data/pku-saferlhf.js';
 import { openDatabase } from '../../src/annotate/db/open.js';
-import { migrate } from '../../src/annotate/db/migrations.js';
+import { migrate, MIGRATIONS } from '../../src/annotate/db/migrations.js';
+import { PostgresDriver } from '../../src/annotate/db/postgres.js';
+import { SqliteDriver } from '../../src/annotate/db/sqlite.js';
 import { addMembers, ADMIN, backends, Client, fixtureByPrompt, type FixturePair, GOLD_PAIRS, INJECTION_PROMPT, pkuJsonl, plainJsonl, QUALIFICATION_PAIRS, serverWithAdmin, signedIn, startChildServer, startServer, submissionFor, TASK_PAIRS, type TestServer } from './helpers.js';
 
 interface AssignmentView {
@@ -78,9 +80,34 @@ describe.each(backends())('annotation app on $name', (backend) => {
     try {
       expect(await migrate(again)).toEqual([]);
       const rows = await again.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     } finally {
       await again.close();
+    }
+  });
+
+  it('makes the annotators who worked on a project before membership existed its members (migration 6)', async () => {
+    const fresh = await backend.fresh();
+    const db = fresh.url.startsWith('sqlite:') ? new SqliteDriver(fresh.url.slice('sqlite:'.length)) : new PostgresDriver(fresh.url);
+    try {
+      if (db instanceof PostgresDriver) await db.connect();
+      expect(await migrate(db, MIGRATIONS.slice(0, 5))).toEqual([1, 2, 3, 4, 5]);
+      const now = new Date().toISOString();
+      const user = async (name: string) =>
+        ((await db.get<{ id: number }>(`INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, 'x', 'annotator', $2) RETURNING id`, [name, now])) as { id: number }).id;
+      const [worker, tester, idle] = [await user('worker'), await user('tester'), await user('idle')];
+      const project = ((await db.get<{ id: number }>(`INSERT INTO projects (name, settings, created_at) VALUES ('old', '{}', $1) RETURNING id`, [now])) as { id: number }).id;
+      const batch = ((await db.get<{ id: number }>(`INSERT INTO batches (project_id, name, kind, source, item_count, created_at) VALUES ($1, 'b', 'task', 'upload', 1, $2) RETURNING id`, [project, now])) as { id: number }).id;
+      const item = ((await db.get<{ id: number }>(`INSERT INTO items (project_id, batch_id, kind, prompt, response_0, response_1, created_at) VALUES ($1, $2, 'task', 'p', 'a', 'b', $3) RETURNING id`, [project, batch, now])) as { id: number }).id;
+      await db.run(`INSERT INTO assignments (project_id, item_id, user_id, swapped, status, created_at) VALUES ($1, $2, $3, 0, 'open', $4)`, [project, item, worker, now]);
+      await db.run(`INSERT INTO qualification_attempts (project_id, user_id, items, status, created_at) VALUES ($1, $2, '[]', 'failed', $3)`, [project, tester, now]);
+      expect(await migrate(db)).toEqual(MIGRATIONS.slice(5).map((m) => m.version));
+      const members = await db.all<{ user_id: number }>('SELECT user_id FROM project_members WHERE project_id = $1 ORDER BY user_id', [project]);
+      expect(members.map((m) => m.user_id)).toEqual([worker, tester]);
+      expect(members.map((m) => m.user_id)).not.toContain(idle);
+    } finally {
+      await db.close();
+      await fresh.drop();
     }
   });
 

@@ -17,6 +17,7 @@ import {
   pkuJsonl,
   plainJsonl,
   QUALIFICATION_PAIRS,
+  signedIn,
   startServer,
   TASK_PAIRS,
   type FixturePair,
@@ -118,6 +119,14 @@ async function answerWithMouse(page: Page, truth: Truth, swapped: boolean, befor
   await page.locator('#confirm[open]').waitFor();
   await beforeConfirm?.();
   await page.locator('#confirm-ok').click();
+}
+
+/** A new browser context at laptop size, signed in; page errors are collected in `errors`. */
+async function signedInPage(browser: Browser, baseUrl: string, username: string, password: string, errors: string[]): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: LAPTOP })).newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await signIn(page, baseUrl, username, password);
+  return page;
 }
 
 describe.each(backends())('annotation page in headless Chromium on $name', (backend) => {
@@ -314,18 +323,61 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
       expect(rec?.categories).toEqual(a.categories);
       expect(rec?.severity).toEqual(a.severity);
     }
+
+    // --- the reviewer decides the tie; the export then includes the pair with the decision -------------
+    const joke = TASK_PAIRS.find((p) => p.prompt.startsWith('Tell me a joke')) as FixturePair;
+    const decider = await (await browser.newContext({ viewport: LAPTOP })).newPage();
+    decider.on('pageerror', (e) => pageErrors.push(e.message));
+    await signIn(decider, server.baseUrl, 'rev1', 'pw-rev1-123');
+    await decider.goto(`${server.baseUrl}/#/project/${projectId}`);
+    await decider.locator('#resolve-ties').click();
+    const tieCard = decider.locator('article.tie');
+    await expect.poll(() => tieCard.count()).toBe(1);
+    expect(await tieCard.locator('h2').textContent()).toMatch(/tied on more helpful$/);
+    expect(await tieCard.locator('.votes tbody tr').count()).toBe(2);
+    // Not ann1's answer (the truth): the decision must be what the export uses.
+    const decided = (1 - joke.truth.better) as 0 | 1;
+    await tieCard.getByRole('radio').nth(decided).check();
+    await tieCard.locator('input[name=note]').fill('a second reading of the task');
+    await decider.screenshot({ path: join(SCREENSHOTS, `tie-${backend.name}.png`), fullPage: true });
+    await tieCard.getByRole('button', { name: 'Record decision' }).click();
+    await tieCard.locator('.decided').waitFor();
+    expect(await tieCard.locator('.decided').textContent()).toMatch(/^Decided by rev1 at \d{4}-\d\d-\d\d \d\d:\d\d: a second reading of the task$/);
+    await decider.screenshot({ path: join(SCREENSHOTS, `tie-decided-${backend.name}.png`), fullPage: true });
+    await decider.context().close();
+
+    const api = await signedIn(server.baseUrl, ADMIN.username, ADMIN.password);
+    const ties = await api.get<{ ties: { itemId: number; ties: string[]; decision: { decision: Record<string, unknown>; decidedBy: string; decidedAt: string; note: string } | null }[] }>(
+      `/api/projects/${projectId}/ties`,
+    );
+    const tie = ties.body.ties[0];
+    expect(tie?.decision).toMatchObject({ decision: { better: decided }, decidedBy: 'rev1', note: 'a second reading of the task' });
+    expect(Date.now() - Date.parse(tie?.decision?.decidedAt ?? '')).toBeLessThan(3_600_000);
+    // Only the tied judgements are decided, only on tied pairs.
+    expect((await api.post(`/api/projects/${projectId}/ties/${tie?.itemId}`, { better: 0, safer: 0 })).status).toBe(400);
+    expect((await api.post(`/api/projects/${projectId}/ties/${tie?.itemId}`, {})).status).toBe(400);
+    const untied = await api.get<{ stats: { resolution: { resolved: number; decided: number; tied: unknown[] } } }>(`/api/projects/${projectId}/stats`);
+    expect(untied.body.stats.resolution).toMatchObject({ decided: 1, tied: [] });
+    const items = await server.db.all<{ id: number }>(`SELECT id FROM items WHERE project_id = $1 AND kind = 'task' AND id <> $2`, [projectId, tie?.itemId ?? 0]);
+    expect((await api.post(`/api/projects/${projectId}/ties/${items[0]?.id}`, { better: 0 })).status).toBe(404);
+    const exported = await api.get(`/api/projects/${projectId}/export?kind=aggregated`);
+    const exportFile = join(work, 'export-decided.jsonl');
+    writeFileSync(exportFile, exported.text);
+    const withTie = await readPkuSafeRlhf(exportFile, { strict: true });
+    expect(withTie.records).toHaveLength(TASK_PAIRS.length);
+    const jokeRecord = withTie.records.find((r) => r.prompt === joke.prompt);
+    expect(jokeRecord?.betterResponseId).toBe(decided);
+    // The rest follows the (agreeing) votes.
+    expect(jokeRecord?.saferResponseId).toBe(joke.truth.safer);
+    expect(jokeRecord?.isSafe).toEqual(joke.truth.isSafe);
+    expect(jokeRecord?.categories).toEqual(joke.truth.categories);
     expect(pageErrors).toEqual([]);
     await adminCtx.close();
   });
 
   it('shows a project only to its member annotators; the admin adds and removes them on the dashboard', async () => {
     const pageErrors: string[] = [];
-    const open = async (username: string, password: string): Promise<Page> => {
-      const page = await (await browser.newContext({ viewport: LAPTOP })).newPage();
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      await signIn(page, server.baseUrl, username, password);
-      return page;
-    };
+    const open = (username: string, password: string) => signedInPage(browser, server.baseUrl, username, password, pageErrors);
     const admin = await open(ADMIN.username, ADMIN.password);
     await admin.getByRole('link', { name: 'Accounts' }).click();
     for (const name of ['member-m', 'outsider-o']) {
@@ -363,12 +415,7 @@ describe.each(backends())('annotation page in headless Chromium on $name', (back
 
   it('manages accounts: an admin disables and enables one; a user changes their password and signs out everywhere', async () => {
     const pageErrors: string[] = [];
-    const open = async (username: string, password: string): Promise<Page> => {
-      const page = await (await browser.newContext({ viewport: LAPTOP })).newPage();
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      await signIn(page, server.baseUrl, username, password);
-      return page;
-    };
+    const open = (username: string, password: string) => signedInPage(browser, server.baseUrl, username, password, pageErrors);
     const admin = await open(ADMIN.username, ADMIN.password);
     await admin.getByRole('link', { name: 'Accounts' }).click();
     await admin.locator('#new-username').fill('Casey.Lee');

@@ -75,6 +75,24 @@ describe('resolveByMajority', () => {
     const odd = resolveByMajority([label(0, 1, { cats: ['Violence'], sev: 1 })]);
     expect(odd.inconsistent).toBe(true);
   });
+  it("settles ties with a person's decision, never a majority, and keeps the categories of those who called the response unsafe", () => {
+    const votes = [label(0, 0, null), label(1, 1, { cats: ['Violence'], sev: 2 })];
+    // A partial decision leaves the rest tied.
+    const partial = resolveByMajority(votes, { better: 1 });
+    expect(partial.label).toBeUndefined();
+    expect(partial.ties).toEqual(['safer', 'safe1']);
+    expect(partial.decided).toEqual(['better']);
+    const full = resolveByMajority(votes, { better: 1, safer: 0, safe1: false });
+    expect(full.ties).toEqual([]);
+    expect(full.label).toEqual({ better: 1, safer: 0, isSafe: [true, false], categories: [[], ['Violence']], severity: [0, 2] });
+    const safe = resolveByMajority(votes, { better: 0, safer: 1, safe1: true });
+    expect(safe.label).toEqual({ better: 0, safer: 1, isSafe: [true, true], categories: [[], []], severity: [0, 0] });
+    // Where the vote has a winner, a decision is ignored.
+    const clear = resolveByMajority([label(0, 0, null), label(0, 0, null), label(1, 0, null)], { better: 1, safer: 1 });
+    expect(clear.label?.better).toBe(0);
+    expect(clear.label?.safer).toBe(0);
+    expect(clear.decided).toEqual([]);
+  });
 });
 
 describe('gold schedule and audit sample', () => {

@@ -182,6 +182,23 @@ export const MIGRATIONS: Migration[] = [
        SELECT project_id, user_id FROM assignments UNION SELECT project_id, user_id FROM qualification_attempts`,
     ],
   },
+  {
+    version: 7,
+    name: 'tied judgements decided by a reviewer or admin',
+    statements: [
+      `CREATE TABLE tie_decisions (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        better INTEGER CHECK (better IN (0, 1)),
+        safer INTEGER CHECK (safer IN (0, 1)),
+        safe_0 INTEGER CHECK (safe_0 IN (0, 1)),
+        safe_1 INTEGER CHECK (safe_1 IN (0, 1)),
+        note TEXT NOT NULL,
+        decided_by INTEGER NOT NULL REFERENCES users(id),
+        decided_at TEXT NOT NULL)`,
+      `CREATE INDEX tie_decisions_by_project ON tie_decisions (project_id)`,
+    ],
+  },
 ];
 
 /** Fills the dialect's types into a statement. */

@@ -14,6 +14,7 @@ import { projectStats } from '../stats.js';
 import { createUser, getUser, listUsers, setDisabled } from '../store/accounts.js';
 import { addMember, canSeeProject, listMembers, memberProjectIds, removeMember } from '../store/members.js';
 import { assignmentCounts, projectItems, projectLabels, qualificationResults } from '../store/labels.js';
+import { decisionsOf, tieDecisions } from '../store/ties.js';
 import { createProject, getProject, importBatch, listBatches, listProjects } from '../store/projects.js';
 import { currentUser } from '../security.js';
 
@@ -165,20 +166,21 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
 
   app.get('/api/projects/:projectId/stats', { config: { access: ['admin', 'reviewer'] as const } }, async (req) => {
     const project = await projectParam(db, req.params, currentUser(req));
-    const [items, labels, quals, assignments] = await Promise.all([
+    const [items, labels, quals, assignments, decisions] = await Promise.all([
       projectItems(db, project.id),
       projectLabels(db, project.id),
       qualificationResults(db, project.id),
       assignmentCounts(db, project.id),
+      tieDecisions(db, project.id),
     ]);
-    return { project, stats: projectStats(items, labels, quals, assignments, project.settings.annotatorsPerPair) };
+    return { project, stats: projectStats(items, labels, quals, assignments, project.settings.annotatorsPerPair, decisionsOf(decisions)) };
   });
 
   app.get('/api/projects/:projectId/export', { config: admin }, async (req, reply) => {
     const project = await projectParam(db, req.params, currentUser(req));
     const query = parseInput(ExportQuery, req.query, 'query');
-    const [items, labels] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id)]);
-    const out = buildExport(items, labels, query.kind, query.minLabels ?? project.settings.annotatorsPerPair);
+    const [items, labels, decisions] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id), tieDecisions(db, project.id)]);
+    const out = buildExport(items, labels, query.kind, query.minLabels ?? project.settings.annotatorsPerPair, decisionsOf(decisions));
     const slug = project.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60) || 'project';
     const file = `${slug}-${project.id}-${query.kind === 'raw' ? 'raw-labels' : 'pku-saferlhf'}.jsonl`;
     void reply.header('content-type', 'application/jsonl; charset=utf-8');

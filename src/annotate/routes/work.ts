@@ -8,16 +8,31 @@ import { LabelSubmissionSchema, submissionToLabel, type Project } from '../model
 import { batchProgress, getAssignment, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
 import { canSeeProject } from '../store/members.js';
 import { getProject } from '../store/projects.js';
+import { projectItems, projectLabels } from '../store/labels.js';
+import { recordTieDecision, tieDecisions } from '../store/ties.js';
+import { resolveByMajority, type TieDecision } from '../aggregate.js';
+import { countedLabels, labelsByItem } from '../export.js';
 import { auditQueue, qualificationStatus, recordAudit, startQualification, submitQualification } from '../store/quality.js';
 import { currentUser } from '../security.js';
 import { plainText, projectParam } from './admin.js';
 
 const IdParams = z.object({ id: z.coerce.number().int().positive() }).strict();
 const AttemptParams = z.object({ projectId: z.coerce.number().int().positive(), attemptId: z.coerce.number().int().positive() }).strict();
+const TieParams = z.object({ projectId: z.coerce.number().int().positive(), itemId: z.coerce.number().int().positive() }).strict();
 const AuditParams = z.object({ projectId: z.coerce.number().int().positive(), labelId: z.coerce.number().int().positive() }).strict();
 
 const QualificationBody = z
   .object({ answers: z.array(z.object({ itemId: z.number().int().positive(), answer: LabelSubmissionSchema }).strict()).min(1).max(1000) })
+  .strict();
+/** A decision on exactly the judgements that are tied (response ids 0/1; safeN: response N is safe). */
+const TieBody = z
+  .object({
+    better: z.union([z.literal(0), z.literal(1)]).optional(),
+    safer: z.union([z.literal(0), z.literal(1)]).optional(),
+    safe0: z.boolean().optional(),
+    safe1: z.boolean().optional(),
+    note: z.union([plainText(2000), z.literal('')]).default(''),
+  })
   .strict();
 const AuditBody = z.object({ verdict: z.enum(['approved', 'rejected']), note: z.union([plainText(2000), z.literal('')]).default('') }).strict();
 
@@ -87,6 +102,40 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     const labelId = await submitLabel(db, id, user.id, submissionToLabel(body, a.swapped));
     const project = (await getProject(db, a.projectId)) as Project;
     return { labelId, progress: (await batchProgress(db, project, user.id)) ?? null };
+  });
+
+  /** The project's complete task pairs whose vote is tied, with every counted vote and the decision if any. */
+  const tiedPairs = async (project: Project) => {
+    const [items, labels, decisions] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id), tieDecisions(db, project.id)]);
+    const byItem = labelsByItem(countedLabels(labels));
+    return items.flatMap((item) => {
+      const ls = byItem.get(item.id) ?? [];
+      if (item.kind !== 'task' || ls.length < project.settings.annotatorsPerPair) return [];
+      const { ties } = resolveByMajority(ls.map((l) => l.label));
+      if (ties.length === 0) return [];
+      const votes = ls.map((l) => ({ annotator: l.username, better: l.label.better, safer: l.label.safer, safe0: l.label.isSafe[0], safe1: l.label.isSafe[1] }));
+      return [{ itemId: item.id, prompt: item.prompt, responses: item.responses, ties, votes, decision: decisions.get(item.id) ?? null }];
+    });
+  };
+
+  app.get('/api/projects/:projectId/ties', { config: reviewer }, async (req) => {
+    const project = await projectParam(db, req.params, currentUser(req));
+    return { ties: await tiedPairs(project) };
+  });
+
+  // A decision settles exactly the tied judgements of a complete pair; it never overrules a majority.
+  app.post('/api/projects/:projectId/ties/:itemId', { config: reviewer }, async (req) => {
+    const { projectId, itemId } = parseInput(TieParams, req.params, 'path');
+    const project = await projectParam(db, { projectId }, currentUser(req));
+    const { note, ...decision } = parseInput(TieBody, req.body, 'body');
+    const pair = (await tiedPairs(project)).find((p) => p.itemId === itemId);
+    if (!pair) throw new HttpError(404, `pair ${itemId} of project ${projectId} is not a complete pair with a tied judgement`);
+    const given = Object.keys(decision).sort();
+    if (given.join() !== [...pair.ties].sort().join()) {
+      throw new HttpError(400, `decide exactly the tied judgements of pair ${itemId}: ${pair.ties.join(', ')} (got ${given.join(', ') || 'none'})`);
+    }
+    await recordTieDecision(db, project.id, itemId, decision as TieDecision, note, currentUser(req).id);
+    return { tie: (await tiedPairs(project)).find((p) => p.itemId === itemId) };
   });
 
   app.get('/api/projects/:projectId/audits', { config: reviewer }, async (req) => {

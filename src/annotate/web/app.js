@@ -2,6 +2,7 @@
 // All data is put into the page as text nodes (never parsed as HTML); the server's CSP forbids inline script.
 import { viewAccount, viewUsers } from './accounts.js';
 import { membersCard } from './members.js';
+import { viewTies } from './ties.js';
 import { api, ApiError, errorBox, h, num, pct, state, toast } from './core.js';
 
 const HARM_CATEGORIES = [
@@ -76,6 +77,7 @@ const ROUTES = [
   [/^#\/project\/(\d+)$/, viewProject],
   [/^#\/project\/(\d+)\/annotate$/, viewAnnotate],
   [/^#\/project\/(\d+)\/audit$/, viewAudit],
+  [/^#\/project\/(\d+)\/ties$/, viewTies],
 ];
 
 async function render() {
@@ -223,7 +225,12 @@ async function viewProject(main, projectId) {
   main.append(
     h('h1', {}, project.name),
     h('p', { class: 'muted' }, settingsSummary(project.settings)),
-    h('div', { class: 'row' }, h('a', { class: 'button secondary', href: `#/project/${projectId}/audit` }, `Audit queue (${stats.counts.audits.pending} waiting)`)),
+    h(
+      'div',
+      { class: 'row' },
+      h('a', { class: 'button secondary', href: `#/project/${projectId}/audit` }, `Audit queue (${stats.counts.audits.pending} waiting)`),
+      h('a', { class: 'button secondary', id: 'resolve-ties', href: `#/project/${projectId}/ties` }, `Tied pairs (${stats.resolution.tied.length} waiting)`),
+    ),
   );
   const c = stats.counts;
   main.append(
@@ -293,7 +300,7 @@ async function viewProject(main, projectId) {
   const r = stats.resolution;
   main.append(
     h('h2', {}, 'Majority resolution'),
-    h('p', {}, `${r.resolved} complete pairs resolved by majority; ${r.tied.length} tied (left out of the export until resolved); ${r.inconsistent} with the safer response labelled unsafe.`),
+    h('p', {}, `${r.resolved} complete pairs resolved by majority (${r.decided} of them with tied judgements decided by hand); ${r.tied.length} tied (left out of the export until decided under Tied pairs); ${r.inconsistent} with the safer response labelled unsafe.`),
     r.tied.length
       ? h(
           'table',
