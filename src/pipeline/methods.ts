@@ -131,7 +131,7 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
   },
   rsft: (ctx) => {
     const policy = ctx.loadSft();
-    const judge = (model: ScoreModel) => ({ model, tokenizer: ctx.tokenizer, maxLength: model.contextLength });
+    const judge = scorerOf(ctx);
     const out = trainRsft({ policy, tokenizer: ctx.tokenizer, prompts: ctx.trainPrompts, judges: { reward: judge(ctx.rewardModel), cost: judge(ctx.costModel) }, config: ctx.config.rsft, outDir: ctx.stageDir, progress: ctx.progress });
     savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.rsft });
     return { ...evaluateAll(ctx, { rsft: policy }), preferenceLogs: {}, policySamples: out.policySamples, needsScoreModels: true };
