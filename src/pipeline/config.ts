@@ -163,6 +163,12 @@ export const PipelineConfigSchema = z
             "how each round retrains the reward and cost models: 'sft' = fresh from the SFT backbone on every label so far (the first models' pairs plus all rounds' pairs, as the Safe RLHF paper retrains on the accumulated data); 'previous' = the previous round's models fine-tuned on the new pairs plus as many earlier ones (cheaper, but here it forgot topic relevance: round_1 drifted to off-topic answers)",
           ),
         rlSteps: z.number().int().positive().default(20).describe('PPO-Lagrangian steps per round'),
+        budget: z
+          .enum(['calibrated', 'no-regress'])
+          .default('calibrated')
+          .describe(
+            "each round's cost threshold: 'calibrated' = d recalibrated on the validation split with the round's retrained cost model (the same quantile as the first run); 'no-regress' = the lower of that and the start policy's expected cost under the retrained cost model (measured on lagrange.window samples of the RL prompts before the round trains), so a round may not spend more of the budget than the policy it starts from",
+          ),
         reference: z
           .enum(['start', 'sft'])
           .default('start')

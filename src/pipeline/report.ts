@@ -100,11 +100,11 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   const roundsTable =
     result.rounds.length > 0
       ? table(
-          ['policy', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'cost threshold d', 'pairs labelled', 'harmful rate of its sampled pairs'],
+          ['policy', 'harmful rate', 'helpfulness', 'mean reward', 'mean cost', 'cost threshold d', 'start policy cost (no-regress)', 'pairs labelled', 'harmful rate of its sampled pairs'],
           roundKeys.map((k, i) => {
             const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
             const r = i > 0 ? result.rounds[i - 1] : undefined;
-            return [k === 'ppo_lag' ? 'round 0 (ppo_lag)' : k, m.harmfulRate, m.helpfulness, m.meanReward, m.meanCost, r?.threshold ?? result.threshold, r ? String(r.pairs) : null, r?.pairHarmfulRate ?? null];
+            return [k === 'ppo_lag' ? 'round 0 (ppo_lag)' : k, m.harmfulRate, m.helpfulness, m.meanReward, m.meanCost, r?.threshold ?? result.threshold, r?.startCost ?? null, r ? String(r.pairs) : null, r?.pairHarmfulRate ?? null];
           }),
         )
       : '';

@@ -16,6 +16,7 @@ import { annotatePolicyPairs } from './annotate-policy.js';
 import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
 import type { StageRunner } from './stages.js';
 import { calibrateThreshold } from './score-validation.js';
+import { sampleResponses } from './sample-responses.js';
 import type { EvaluationSet } from './evaluation-data.js';
 
 export interface RoundResult {
@@ -25,6 +26,8 @@ export interface RoundResult {
   pairHarmfulRate: number;
   /** The cost threshold d this round's PPO-Lagrangian used. */
   threshold: number;
+  /** With rounds.budget 'no-regress': the start policy's expected cost under the round's retrained cost model; else null. */
+  startCost: number | null;
   log: RlLogRecord[];
   eval: PolicyEval;
   dir: string;
@@ -98,8 +101,15 @@ export async function runRounds(args: {
       const reference = loadPretrained(config.rounds.reference === 'sft' ? args.sftDir : dirs.policyDir).model as CausalLM;
       const critics = { reward: ScoreModel.fromScoreModel(rewardModel, 'critic'), cost: ScoreModel.fromScoreModel(costModel, 'critic') };
       const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
-      const threshold = lag.threshold ?? calibrateThreshold(evaluateScoreModel('cost', costModel, tokenizer, args.validation), thresholdQuantile);
-      progress.log(`${stage}: cost threshold d = ${threshold.toFixed(3)}${lag.threshold === null ? ' (recalibrated on the validation split with the retrained cost model)' : ' (set by the user)'}`);
+      const budget = lag.threshold ?? calibrateThreshold(evaluateScoreModel('cost', costModel, tokenizer, args.validation), thresholdQuantile);
+      progress.log(`${stage}: cost threshold d = ${budget.toFixed(3)}${lag.threshold === null ? ' (recalibrated on the validation split with the retrained cost model)' : ' (set by the user)'}`);
+      let threshold = budget;
+      let startCost: number | null = null;
+      if (config.rounds.budget === 'no-regress') {
+        startCost = expectedCost(policy, costModel, tokenizer, rng.sample(pool, Math.min(pool.length, lag.window)), config);
+        threshold = Math.min(budget, startCost);
+        progress.log(`${stage}: the start policy's expected cost under the retrained cost model is ${startCost.toFixed(3)}; d = ${threshold.toFixed(3)} (no-regress)`);
+      }
       const out = trainRl({
         method: ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: config.rl.scoreClip, lagrange: { ...lag, threshold } }),
         models: { actor: policy, reference, rewardModel, costModel, critics },
@@ -126,11 +136,26 @@ export async function runRounds(args: {
         seed: config.seed,
         judge: args.evalSet.judge,
       });
-      return { round: k, pairs: records.length, pairHarmfulRate, threshold, log: out.log, eval: ev, dir: stageDir };
+      return { round: k, pairs: records.length, pairHarmfulRate, threshold, startCost, log: out.log, eval: ev, dir: stageDir };
     });
     results.push(result);
     labelled.push(...(await readPkuSafeRlhf(join(args.runDir, stage, 'preferences.jsonl'))).records);
     dirs = { policyDir: join(result.dir, 'model'), rewardDir: join(result.dir, 'reward', 'model'), costDir: join(result.dir, 'cost', 'model') };
   }
   return results;
+}
+
+/**
+ * J_c of a policy under a cost model: the mean end score of the cost model over one sampled response per prompt,
+ * sampled as the RL rollouts are (rl.temperature, rl.maxNewTokens, rl.promptsPerStep per batch).
+ */
+function expectedCost(policy: CausalLM, costModel: ScoreModel, tokenizer: Tokenizer, prompts: readonly RlPrompt[], config: PipelineConfig): number {
+  let sum = 0;
+  sampleResponses(policy, tokenizer, prompts, { temperature: config.rl.temperature, maxNewTokens: config.rl.maxNewTokens }, config.rl.promptsPerStep, (rollout) => {
+    sum += costModel
+      .forward(rollout.sequences, rollout.attentionMask)
+      .endScores.toNumbers()
+      .reduce((a, b) => a + b, 0);
+  });
+  return sum / Math.max(1, prompts.length);
 }

@@ -57,7 +57,7 @@ export interface PipelineResult {
   /** Gold test accuracy of the reward ensemble members, their combinations and WARM. */
   ensemble: { members: number[]; mean: number; min: number; uncertainty: number; warm: number } | null;
   /** Per iterative round: pairs labelled and the harmful rate of the previous policy's sampled responses. */
-  rounds: { round: number; pairs: number; pairHarmfulRate: number; threshold: number }[];
+  rounds: { round: number; pairs: number; pairHarmfulRate: number; threshold: number; startCost: number | null }[];
   /** Preference pairs the reward and cost models were trained on: the world's and those sampled from the SFT policy. */
   preferenceData: { worldPairs: number; sftPairs: number; sftPairHarmfulRate: number | null; trainPairs: number; validationPairs: number };
   /** Reward and cost model scores of every response in the gold-labelled preference test set. */
@@ -370,7 +370,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     models[`round_${r.round}`] = r.eval;
     training[`round_${r.round}`] = r.log;
   }
-  const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold }));
+  const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold, startCost: r.startCost ?? null }));
 
   const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.

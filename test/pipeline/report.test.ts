@@ -46,7 +46,7 @@ describe('pipeline report', () => {
       timings: { world: 1, sft: 100 },
       threshold: -2.8,
       ensemble: { members: [0.8, 0.82], mean: 0.84, min: 0.81, uncertainty: 0.83, warm: 0.85 },
-      rounds: [{ round: 1, pairs: 400, pairHarmfulRate: 0.1, threshold: -2.7 }],
+      rounds: [{ round: 1, pairs: 400, pairHarmfulRate: 0.1, threshold: -2.7, startCost: null }],
       preferenceData: { worldPairs: 3000, sftPairs: 1500, sftPairHarmfulRate: 0.519, trainPairs: 4050, validationPairs: 450 },
       testScatter: [
         { reward: 1, cost: -3, safe: true },
