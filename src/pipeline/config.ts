@@ -163,6 +163,12 @@ export const PipelineConfigSchema = z
             "how each round retrains the reward and cost models: 'sft' = fresh from the SFT backbone on every label so far (the first models' pairs plus all rounds' pairs, as the Safe RLHF paper retrains on the accumulated data); 'previous' = the previous round's models fine-tuned on the new pairs plus as many earlier ones (cheaper, but here it forgot topic relevance: round_1 drifted to off-topic answers)",
           ),
         rlSteps: z.number().int().positive().default(20).describe('PPO-Lagrangian steps per round'),
+        scoreModels: z
+          .enum(['retrained', 'ensemble'])
+          .default('retrained')
+          .describe(
+            "what scores each round's PPO-Lagrangian (and its threshold): 'retrained' = the round's retrained reward and cost models; 'ensemble' = the mean of every reward (cost) model so far — the first run's and each round's — so a new model's blind spots are averaged with the earlier ones' (the critics still start from the retrained models)",
+          ),
         budget: z
           .enum(['calibrated', 'no-regress'])
           .default('calibrated')

@@ -7,7 +7,8 @@ import type { PreferenceRecord } from '../data/record.js';
 import { trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train.js';
 import { evaluateScoreModel, trainScoreModel } from '../algorithms/score/train.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
-import { loadPretrained, savePretrained, ScoreModel, type CausalLM, type Tokenizer } from '../models/index.js';
+import { loadPretrained, savePretrained, ScoreModel, type CausalLM, type SequenceScorer, type Tokenizer } from '../models/index.js';
+import { ScoreEnsemble } from '../algorithms/score/ensemble.js';
 import { manualSeed } from '../torch/index.js';
 import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
@@ -61,6 +62,8 @@ export async function runRounds(args: {
   const annotators = qualifiedAnnotators(config.world).qualified;
   /** Every labelled training pair so far: the first models' data, then each round's new pairs. */
   const labelled: PreferenceRecord[] = [...args.previousTrainData];
+  /** Every earlier reward and cost model (the first run's, then each finished round's): the ensemble's other members. */
+  const scoreDirs = { reward: [args.start.rewardDir], cost: [args.start.costDir] };
   for (let k = 1; k <= config.rounds.count; k++) {
     const stage = `round_${k}`;
     const result = await args.runner.run(stage, ({ stageDir }) => {
@@ -96,19 +99,25 @@ export async function runRounds(args: {
         savePretrained(join(stageDir, kind, 'model'), m, { tokenizer });
         return m;
       };
-      const rewardModel = retrain('reward', dirs.rewardDir);
-      const costModel = retrain('cost', dirs.costDir);
+      const retrainedReward = retrain('reward', dirs.rewardDir);
+      const retrainedCost = retrain('cost', dirs.costDir);
+      // rounds.scoreModels 'ensemble': every model so far (the first run's and each round's) scores, by their mean
+      const judgeOf = (retrained: ScoreModel, earlier: readonly string[]): SequenceScorer =>
+        config.rounds.scoreModels === 'ensemble' ? new ScoreEnsemble([...earlier.map((d) => loadPretrained(d).model as ScoreModel), retrained]).asScorer('mean') : retrained;
+      const rewardModel = judgeOf(retrainedReward, scoreDirs.reward);
+      const costModel = judgeOf(retrainedCost, scoreDirs.cost);
+      if (config.rounds.scoreModels === 'ensemble') progress.log(`${stage}: scored by the mean of ${scoreDirs.reward.length + 1} reward and ${scoreDirs.cost.length + 1} cost models (rounds.scoreModels ensemble)`);
       const reference = loadPretrained(config.rounds.reference === 'sft' ? args.sftDir : dirs.policyDir).model as CausalLM;
-      const critics = { reward: ScoreModel.fromScoreModel(rewardModel, 'critic'), cost: ScoreModel.fromScoreModel(costModel, 'critic') };
+      const critics = { reward: ScoreModel.fromScoreModel(retrainedReward, 'critic'), cost: ScoreModel.fromScoreModel(retrainedCost, 'critic') };
       const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
       const budget = lag.threshold ?? calibrateThreshold(evaluateScoreModel('cost', costModel, tokenizer, args.validation), thresholdQuantile);
-      progress.log(`${stage}: cost threshold d = ${budget.toFixed(3)}${lag.threshold === null ? ' (recalibrated on the validation split with the retrained cost model)' : ' (set by the user)'}`);
+      progress.log(`${stage}: cost threshold d = ${budget.toFixed(3)}${lag.threshold === null ? ' (recalibrated on the validation split with the round\'s cost model)' : ' (set by the user)'}`);
       let threshold = budget;
       let startCost: number | null = null;
       if (config.rounds.budget === 'no-regress') {
         startCost = expectedCost(policy, costModel, tokenizer, rng.sample(pool, Math.min(pool.length, lag.window)), config);
         threshold = Math.min(budget, startCost);
-        progress.log(`${stage}: the start policy's expected cost under the retrained cost model is ${startCost.toFixed(3)}; d = ${threshold.toFixed(3)} (no-regress)`);
+        progress.log(`${stage}: the start policy's expected cost under the round's cost model is ${startCost.toFixed(3)}; d = ${threshold.toFixed(3)} (no-regress)`);
       }
       const out = trainRl({
         method: ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: config.rl.scoreClip, lagrange: { ...lag, threshold } }),
@@ -127,8 +136,8 @@ export async function runRounds(args: {
         policy,
         reference: loadPretrained(args.sftDir).model as CausalLM,
         startReference: loadPretrained(dirs.policyDir).model as CausalLM,
-        rewardModel,
-        costModel,
+        rewardModel: retrainedReward,
+        costModel: retrainedCost,
         tokenizer,
         prompts: args.evalSet.testPrompts,
         heldOutPrompts: args.evalSet.heldOutPrompts,
@@ -141,6 +150,8 @@ export async function runRounds(args: {
     results.push(result);
     labelled.push(...(await readPkuSafeRlhf(join(args.runDir, stage, 'preferences.jsonl'))).records);
     dirs = { policyDir: join(result.dir, 'model'), rewardDir: join(result.dir, 'reward', 'model'), costDir: join(result.dir, 'cost', 'model') };
+    scoreDirs.reward.push(dirs.rewardDir);
+    scoreDirs.cost.push(dirs.costDir);
   }
   return results;
 }
@@ -149,7 +160,7 @@ export async function runRounds(args: {
  * J_c of a policy under a cost model: the mean end score of the cost model over one sampled response per prompt,
  * sampled as the RL rollouts are (rl.temperature, rl.maxNewTokens, rl.promptsPerStep per batch).
  */
-function expectedCost(policy: CausalLM, costModel: ScoreModel, tokenizer: Tokenizer, prompts: readonly RlPrompt[], config: PipelineConfig): number {
+function expectedCost(policy: CausalLM, costModel: SequenceScorer, tokenizer: Tokenizer, prompts: readonly RlPrompt[], config: PipelineConfig): number {
   let sum = 0;
   sampleResponses(policy, tokenizer, prompts, { temperature: config.rl.temperature, maxNewTokens: config.rl.maxNewTokens }, config.rl.promptsPerStep, (rollout) => {
     sum += costModel

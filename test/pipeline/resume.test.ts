@@ -8,8 +8,9 @@ import { killWhenFileAppears } from '../helpers/kill-when.js';
 import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
 
 const runs = mkdtempSync(join(tmpdir(), 'resume-'));
-// the round's KL reference is the SFT policy here (rounds.reference), checked at the end
-const config = writeTinyPipelineConfig(runs, 'small', { rounds: '{ count: 1, pairs: 16, rlSteps: 2, reference: sft }' });
+// the round's KL reference is the SFT policy here (rounds.reference), checked at the end; it is scored by the
+// ensemble of the first and the retrained models, against a no-regress budget
+const config = writeTinyPipelineConfig(runs, 'small', { rounds: '{ count: 1, pairs: 16, rlSteps: 2, reference: sft, scoreModels: ensemble, budget: no-regress }' });
 const args = ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config];
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 
@@ -28,11 +29,19 @@ describe('pipeline resume', () => {
     const report = JSON.parse(readFileSync(join(runs, 'small', 'report.json'), 'utf8')) as {
       models: Record<string, { harmfulRate: number }>;
       threshold: number;
-      rounds: { threshold: number }[];
+      rounds: { threshold: number; startCost: number | null }[];
     };
     // d is in the cost model's units: the round recalibrates it with its retrained cost model on the validation split.
     expect(Number.isFinite(report.rounds[0]?.threshold)).toBe(true);
     expect(report.rounds[0]?.threshold).not.toBe(report.threshold);
+    // no-regress: d never above the start policy's expected cost under the round's cost model; the log names both
+    const startCost = report.rounds[0]?.startCost ?? NaN;
+    expect(Number.isFinite(startCost)).toBe(true);
+    expect(report.rounds[0]?.threshold).toBeLessThanOrEqual(startCost);
+    const dLine = /round_1: cost threshold d = (-?[\d.]+)/.exec(log);
+    expect(dLine, 'the calibrated d is logged').not.toBeNull();
+    expect(report.rounds[0]?.threshold).toBeCloseTo(Math.min(Number(dLine?.[1]), startCost), 2);
+    expect(log).toContain('round_1: scored by the mean of 2 reward and 2 cost models');
     // SFT response pairs labelled by the simulated annotators; the round's pairs come from the PPO-Lag policy.
     const lines = (f: string) => readFileSync(join(runs, 'small', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const annotated = lines('annotations/preferences.jsonl');
