@@ -80,6 +80,8 @@ FLIPS = {
     # PPO-max switches
     'normalised reward negated': ('src/algorithms/rl/score-normalization.ts', [('normalise(reward, view.reward)', 'normalise(reward, view.reward).neg()')], 'test/rl/ppo-max.test.ts'),
     'advantage clip one-sided': ('src/algorithms/rl/advantages.ts', [('whitened.clamp(-clip, clip)', 'whitened.clamp(-Infinity, clip)')], 'test/rl/ppo-max.test.ts'),
+    'entropy bonus as a penalty': ('src/algorithms/rl/actor-update.ts', [('    loss = loss.add(bonus.loss);', '    loss = loss.sub(bonus.loss);')], 'test/rl/entropy-bandit.test.ts'),
+    'entropy loss sign (+coef*H)': ('src/losses/entropy.ts', [('.mul(-coef)', '.mul(coef)')], 'test/losses/entropy.test.ts'),
     # per-category constraints
     'per-row A_r + lambda*A_c': ('src/rl/advantage.ts', [('return rewardAdvantages.mul(w.neg().add(1)).sub(costAdvantages.mul(w));', 'return rewardAdvantages.mul(w.neg().add(1)).add(costAdvantages.mul(w));')], 'test/rl/category-lagrange.test.ts'),
     'category threshold ignored': ('src/rl/category-lagrange.ts', [('threshold: this.thresholds[category] ?? this.config.threshold', 'threshold: this.config.threshold')], 'test/rl/category-lagrange.test.ts'),

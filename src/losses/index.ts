@@ -6,6 +6,7 @@ export { preferenceLoss, type PairLogProbs, type PreferenceLossSettings, type Pr
 export { safeDpoOrder, safeDpoOffset, type BothUnsafe, type SafeDpoPair } from './safe-dpo.js';
 export { clippedPolicyLoss, k3Kl, ppoPolicyLoss, type PolicyLossOptions } from './ppo.js';
 export { pairwisePolicyLoss, type PairwiseClip } from './p3o.js';
+export { entropyBonus, tokenEntropy } from './entropy.js';
 export { criticLoss } from './critic.js';
 export { tokenCrossEntropy } from './sft.js';
 export { mocanDual, mocanDualGradient, scoreMatrix, solveMocanDual, tiltedCost, type MocanDualSettings, type MocanDualSolution } from './mocan.js';

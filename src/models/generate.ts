@@ -135,7 +135,11 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
  * inputIds, attentionMask: (B, L) -> (B, L-1). Differentiable when grad is enabled.
  */
 export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor): Tensor {
+  return nextTokenLogProbs(model.forward(inputIds, attentionMask).logits, inputIds);
+}
+
+/** log p(token t+1 | ≤ t) from a forward pass's logits: logits (B, L, V), inputIds (B, L) -> (B, L - 1). */
+export function nextTokenLogProbs(logits: Tensor, inputIds: Tensor): Tensor {
   const l = inputIds.shape[1] as number;
-  const { logits } = model.forward(inputIds, attentionMask);
   return logits.narrow(1, 0, l - 1).logSoftmax(2).gather(2, inputIds.narrow(1, 1, l - 1).unsqueeze(2)).squeeze(2);
 }

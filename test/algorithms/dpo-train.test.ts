@@ -7,20 +7,14 @@ import { DpoConfigSchema, SafeDpoConfigSchema } from '../../src/algorithms/dpo/c
 import { safeDpoPairs } from '../../src/algorithms/dpo/pairs.js';
 import { trainDpo, trainSafeDpo } from '../../src/algorithms/dpo/train.js';
 import { silentProgress, type Progress } from '../../src/core/progress.js';
-import type { PreferenceRecord } from '../../src/data/record.js';
 import { encodePair } from '../../src/algorithms/common/batching.js';
 import { loadPretrained, sequenceLogProbs, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed, noGrad, setNumThreads, tensor } from '../../src/torch/index.js';
 import { paramHash } from './rl-tiny.js';
+import { wordPreferences } from '../helpers/word-records.js';
 
 const tokenizer = loadPretrained('reference/golden/tiny-gpt2').tokenizer as Tokenizer;
-const data: PreferenceRecord[] = Array.from({ length: 24 }, (_, i) => ({
-  prompt: `w${i % 7} w${(i * 3) % 11}`,
-  responses: [`w${(i * 5) % 13} w${i % 5}`, `w${(i + 2) % 9} w${(i * 7) % 17} w3`],
-  betterResponseId: (i % 3 === 0 ? 1 : 0) as 0 | 1,
-  saferResponseId: (i % 2) as 0 | 1,
-  isSafe: [i % 2 === 0, i % 4 === 1],
-}));
+const data = wordPreferences(24);
 const load = () => {
   setNumThreads(1);
   manualSeed(3);

@@ -8,7 +8,6 @@ import { trainScoreModel } from '../../src/algorithms/score/train.js';
 import { SftConfigSchema } from '../../src/algorithms/sft/config.js';
 import { trainSft } from '../../src/algorithms/sft/train.js';
 import { silentProgress, type Progress } from '../../src/core/progress.js';
-import type { PreferenceRecord } from '../../src/data/record.js';
 import { manualSeed, noGrad, setNumThreads, tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
 import { methodCritics } from '../../src/algorithms/rl/models.js';
@@ -16,16 +15,11 @@ import { fixedRollout } from '../../src/algorithms/rl/rollout.js';
 import { scoreRollout } from '../../src/algorithms/rl/scoring.js';
 import { applyLora, loadAdapter, loadPretrained, mergeLora, ScoreModel, type CausalLM, type Module, type Tokenizer } from '../../src/models/index.js';
 import { runTiny, tinyConfig, tinyMethod, tinyModels } from './rl-tiny.js';
+import { wordPreferences, wordExamples } from '../helpers/word-records.js';
 
 const tokenizer = loadPretrained('reference/golden/tiny-gpt2').tokenizer as Tokenizer;
-const sftData = Array.from({ length: 40 }, (_, i) => ({ prompt: `w${i % 7} w${(i * 3) % 11}`, response: `w${(i * 5) % 13} w${i % 5} w${(i + 2) % 9}` }));
-const prefs: PreferenceRecord[] = Array.from({ length: 24 }, (_, i) => ({
-  prompt: `w${i % 7} w${(i * 3) % 11}`,
-  responses: [`w${(i * 5) % 13} w${i % 5}`, `w${(i + 2) % 9} w${(i * 7) % 17} w3`],
-  betterResponseId: (i % 3 === 0 ? 1 : 0) as 0 | 1,
-  saferResponseId: (i % 2) as 0 | 1,
-  isSafe: [i % 2 === 0, i % 4 === 1],
-}));
+const sftData = wordExamples(40);
+const prefs = wordPreferences(24);
 const lm = (name: string) => loadPretrained(`reference/golden/${name}`).model as CausalLM;
 const snapshot = (m: Module) => new Map([...m.namedParameters()].map(([n, p]) => [n, Buffer.from(p.toBuffer())]));
 /** Names of the parameters whose bytes differ from the snapshot (the model must have the same names). */

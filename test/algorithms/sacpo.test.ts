@@ -7,19 +7,13 @@ import { PreferenceTrainSchema, SacpoConfigSchema } from '../../src/algorithms/d
 import { safetyPairs } from '../../src/algorithms/dpo/pairs.js';
 import { trainSacpo } from '../../src/algorithms/dpo/sacpo.js';
 import { trainPreferences } from '../../src/algorithms/dpo/train.js';
-import type { PreferenceRecord } from '../../src/data/record.js';
 import { loadPretrained, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed, setNumThreads } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
+import { wordPreferences } from '../helpers/word-records.js';
 
 const tokenizer = loadPretrained('reference/golden/tiny-gpt2').tokenizer as Tokenizer;
-const data: PreferenceRecord[] = Array.from({ length: 16 }, (_, i) => ({
-  prompt: `w${i % 7} w${(i * 3) % 11}`,
-  responses: [`w${(i * 5) % 13} w${i % 5}`, `w${(i + 2) % 9} w${(i * 7) % 17} w3`],
-  betterResponseId: (i % 3 === 0 ? 1 : 0) as 0 | 1,
-  saferResponseId: (i % 2) as 0 | 1,
-  isSafe: [i % 2 === 0, i % 4 === 1],
-}));
+const data = wordPreferences(16);
 const load = () => {
   setNumThreads(1);
   return loadPretrained('reference/golden/tiny-gpt2').model as CausalLM;

@@ -6,20 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { ScoreConfigSchema } from '../../src/algorithms/score/config.js';
 import { trainScoreModel, type ScoreKind } from '../../src/algorithms/score/train.js';
 import { silentProgress, type Progress } from '../../src/core/progress.js';
-import type { PreferenceRecord } from '../../src/data/record.js';
 import { loadPretrained, ScoreModel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import { manualSeed, setNumThreads } from '../../src/torch/index.js';
 import { paramHash } from './rl-tiny.js';
+import { wordPreferences } from '../helpers/word-records.js';
 
 const base = loadPretrained('reference/golden/tiny-gpt2');
 const tokenizer = base.tokenizer as Tokenizer;
-const data: PreferenceRecord[] = Array.from({ length: 40 }, (_, i) => ({
-  prompt: `w${i % 7} w${(i * 3) % 11}`,
-  responses: [`w${(i * 5) % 13} w${i % 5}`, `w${(i + 2) % 9} w${(i * 7) % 17} w3`],
-  betterResponseId: (i % 3 === 0 ? 1 : 0) as 0 | 1,
-  saferResponseId: (i % 2) as 0 | 1,
-  isSafe: [i % 2 === 0, i % 4 === 1],
-}));
+const data = wordPreferences(40);
 // 40 pairs in batches of 8 (5 steps an epoch), 2 epochs,
 // cosine schedule with warm-up, a checkpoint every 3 steps; the crash comes after step 7 (mid second epoch).
 const config = ScoreConfigSchema.parse({ epochs: 2, batchSize: 8, checkpointEvery: 3, optim: { lr: 1e-2, warmupRatio: 0.2, schedule: 'cosine' } });

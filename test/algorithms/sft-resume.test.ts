@@ -7,10 +7,11 @@ import { SftConfigSchema } from '../../src/algorithms/sft/config.js';
 import { trainSft } from '../../src/algorithms/sft/train.js';
 import { silentProgress, type Progress } from '../../src/core/progress.js';
 import { CausalLM, loadPretrained, type Tokenizer } from '../../src/models/index.js';
+import { wordExamples } from '../helpers/word-records.js';
 
 const base = loadPretrained('reference/golden/tiny-gpt2');
 const tokenizer = base.tokenizer as Tokenizer;
-const data = Array.from({ length: 40 }, (_, i) => ({ prompt: `w${i % 7} w${(i * 3) % 11}`, response: `w${(i * 5) % 13} w${i % 5} w${(i + 2) % 9}` }));
+const data = wordExamples(40);
 const config = SftConfigSchema.parse({ epochs: 2, batchSize: 8, checkpointEvery: 3, evalEvery: 100, optim: { lr: 1e-2 } });
 const fresh = () => (loadPretrained('reference/golden/tiny-gpt2').model as CausalLM);
 

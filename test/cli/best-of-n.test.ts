@@ -5,12 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BestOfNReport } from '../../src/eval/best-of-n.js';
-import { createCausalLM, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
-import { manualSeed } from '../../src/torch/index.js';
-import { sharedData } from '../helpers/shared.js';
+import { PKU_SAMPLE as PKU, saveTinyPkuModels } from '../helpers/tiny-cli-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bon-cli-'));
-const PKU = sharedData('pku_saferlhf_sample60.jsonl');
 const cli = (...args: string[]) =>
   execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'best-of-n', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' } });
 
@@ -23,15 +20,8 @@ interface Sample {
 }
 
 beforeAll(() => {
-  const rows = readFileSync(PKU, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; response_0: string });
-  const tok = trainWordLevel([...rows.flatMap((r) => [r.prompt, r.response_0]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'], { vocabSize: 1500 });
-  const gpt2 = (seed: number) => {
-    manualSeed(seed);
-    return createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, n_positions: 64, vocab_size: tok.vocabSize }));
-  };
-  savePretrained(join(dir, 'sft'), gpt2(1), { tokenizer: tok });
-  savePretrained(join(dir, 'reward'), ScoreModel.fromCausalLM(gpt2(3), 'reward'), { tokenizer: tok });
-  savePretrained(join(dir, 'cost'), ScoreModel.fromCausalLM(gpt2(4), 'cost'), { tokenizer: tok });
+  saveTinyPkuModels(dir);
+  const rows = readFileSync(PKU, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string });
   // the first prompts flagged risky / benign alternately, the rest without a flag, one unreadable line
   const flagged = rows.map((r, i) => JSON.stringify(i < 8 ? { prompt: r.prompt, risky: i % 2 === 0 } : { prompt: r.prompt }));
   writeFileSync(join(dir, 'prompts.jsonl'), [...flagged.slice(0, 5), '{not json', ...flagged.slice(5)].join('\n') + '\n');

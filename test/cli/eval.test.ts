@@ -6,16 +6,13 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateModels, type EvalModelsReport } from '../../src/eval/evaluate-models.js';
 import { EvalModelsConfigSchema } from '../../src/eval/models-config.js';
-import { createCausalLM, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
-import { manualSeed } from '../../src/torch/index.js';
 import { buildPrompts } from '../../src/world/prompts.js';
 import { worldVocabulary } from '../../src/world/lexicon.js';
-import { sharedData } from '../helpers/shared.js';
+import { PKU_SAMPLE as PKU, pkuTexts, saveTinyFolders } from '../helpers/tiny-cli-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eval-cli-'));
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env });
-const PKU = sharedData('pku_saferlhf_sample60.jsonl');
 const small = ['--max-new-tokens', '8', '--elo-rounds', '20', '--batch-size', '8'];
 const judges = (d: string) => ['--reward', join(d, 'reward'), '--cost', join(d, 'cost')];
 
@@ -28,20 +25,11 @@ interface Row {
 
 /** Tiny GPT-2 actors (two seeds), a reward model and a cost model with a shorter context (40), all on one word-level tokenizer. */
 function buildModels(d: string, texts: string[]): void {
-  const tok = trainWordLevel([...texts, 'BEGINNING OF CONVERSATION : USER ASSISTANT'], { vocabSize: 1500 });
-  const gpt2 = (seed: number, ctx = 64) => {
-    manualSeed(seed);
-    return createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, n_positions: ctx, vocab_size: tok.vocabSize }));
-  };
-  savePretrained(join(d, 'sft'), gpt2(1), { tokenizer: tok });
-  savePretrained(join(d, 'other'), gpt2(2), { tokenizer: tok });
-  savePretrained(join(d, 'reward'), ScoreModel.fromCausalLM(gpt2(3), 'reward'), { tokenizer: tok });
-  savePretrained(join(d, 'cost'), ScoreModel.fromCausalLM(gpt2(4, 40), 'cost'), { tokenizer: tok });
+  saveTinyFolders(d, texts, { sft: { seed: 1 }, other: { seed: 2 }, reward: { seed: 3, kind: 'reward' }, cost: { seed: 4, kind: 'cost', context: 40 } });
 }
 
 beforeAll(() => {
-  const rows = readFileSync(PKU, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; response_0: string });
-  buildModels(dir, rows.flatMap((r) => [r.prompt, r.response_0]));
+  buildModels(dir, pkuTexts());
   const all = buildPrompts(1234, 0.2);
   const risky = all.filter((p) => p.kind === 'risky');
   const world = all.filter((p) => p.kind === 'benign').slice(0, 20).flatMap((p, i) => [p, risky[i * 7] ?? p]);

@@ -7,29 +7,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { killWhenFileAppears } from '../helpers/kill-when.js';
 import { loadPreferences } from '../../src/data/formats.js';
 import { readPrompts } from '../../src/data/prompts.js';
-import { CausalLM, createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
-import { manualSeed } from '../../src/torch/index.js';
+import { CausalLM, loadPretrained } from '../../src/models/index.js';
 import { sharedData } from '../helpers/shared.js';
+import { PKU_SAMPLE as PKU, pkuTexts, saveTinyFolders } from '../helpers/tiny-cli-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'train-rl-'));
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const base = ['--import', 'tsx', 'src/cli/main.ts', 'train'];
 const cli = (...args: string[]) => execFileSync(process.execPath, [...base, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env });
-const PKU = sharedData('pku_saferlhf_sample60.jsonl');
 const HH = sharedData('hh_rlhf_harmless_sample50.jsonl');
 const small = ['--rl-prompts-per-step', '4', '--rl-mini-batch-size', '4', '--rl-max-new-tokens', '8', '--rl-checkpoint-every', '1'];
 const models = () => ['--actor', join(dir, 'actor'), '--reward', join(dir, 'reward'), '--cost', join(dir, 'cost')];
 
 beforeAll(() => {
-  const rows = readFileSync(PKU, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; response_0: string });
-  const tok = trainWordLevel([...rows.flatMap((r) => [r.prompt, r.response_0]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'], { vocabSize: 1500 });
-  const gpt2 = (seed: number) => {
-    manualSeed(seed);
-    return createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, n_positions: 64, vocab_size: tok.vocabSize }));
-  };
-  savePretrained(join(dir, 'actor'), gpt2(1), { tokenizer: tok });
-  savePretrained(join(dir, 'reward'), ScoreModel.fromCausalLM(gpt2(2), 'reward'), { tokenizer: tok });
-  savePretrained(join(dir, 'cost'), ScoreModel.fromCausalLM(gpt2(3), 'cost'), { tokenizer: tok });
+  saveTinyFolders(dir, pkuTexts(), { actor: { seed: 1 }, reward: { seed: 2, kind: 'reward' }, cost: { seed: 3, kind: 'cost' } });
   writeFileSync(join(dir, 'prompts.txt'), 'how do I bake bread\n\nwhat is a cat\n');
 });
 

@@ -6,12 +6,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pickBest, ScoreRuleSchema } from '../../src/algorithms/best-of-n/rule.js';
 import type { RsftFoldersResult } from '../../src/algorithms/rsft/folders.js';
-import { CausalLM, createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel } from '../../src/models/index.js';
-import { manualSeed } from '../../src/torch/index.js';
-import { sharedData } from '../helpers/shared.js';
+import { CausalLM, loadPretrained } from '../../src/models/index.js';
+import { PKU_SAMPLE as PKU, saveTinyPkuModels } from '../helpers/tiny-cli-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rsft-cli-'));
-const PKU = sharedData('pku_saferlhf_sample60.jsonl');
 const cli = (...args: string[]) =>
   execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', 'rsft', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' } });
 const args = (out: string) => [
@@ -35,15 +33,7 @@ const weights = (d: string) => {
 };
 
 beforeAll(() => {
-  const rows = jsonl<{ prompt: string; response_0: string }>(PKU);
-  const tok = trainWordLevel([...rows.flatMap((r) => [r.prompt, r.response_0]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'], { vocabSize: 1500 });
-  const gpt2 = (seed: number) => {
-    manualSeed(seed);
-    return createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, n_positions: 64, vocab_size: tok.vocabSize }));
-  };
-  savePretrained(join(dir, 'sft'), gpt2(1), { tokenizer: tok });
-  savePretrained(join(dir, 'reward'), ScoreModel.fromCausalLM(gpt2(3), 'reward'), { tokenizer: tok });
-  savePretrained(join(dir, 'cost'), ScoreModel.fromCausalLM(gpt2(4), 'cost'), { tokenizer: tok });
+  saveTinyPkuModels(dir);
 });
 
 describe('safealign train rsft', () => {

@@ -1,5 +1,5 @@
 // Test helper: a one-token constrained bandit run through the real RL loop, with its exact KL-regularised optima.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePrompt } from '../../src/algorithms/common/batching.js';
@@ -8,7 +8,9 @@ import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import { criticStreams, type RlMethod, type StreamName } from '../../src/algorithms/rl/method.js';
 import { trainRl, type RlLogRecord, type SequenceScorer } from '../../src/algorithms/rl/train.js';
 import { createCausalLM, lastTokenIndex, parseModelConfig, ScoreModel, trainWordLevel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
-import { AdamW, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
+import { DEFAULT_LAGRANGE } from '../../src/rl/index.js';
+import { AdamW, manualSeed, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../../src/torch/index.js';
+import { beforeAll } from 'vitest';
 
 /** The one prompt of the task; every response is a single token (an "action"). */
 export const BANDIT_PROMPT = 'answer';
@@ -244,4 +246,57 @@ export function runBandit(task: BanditTask, method: RlMethod, config: z.input<ty
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+/** KL coefficient β of the bandit tests (one token, so β sets how far from π_ref the optimum lies). */
+export const BANDIT_BETA = 0.5;
+/** Cost threshold d of the bandit tests: E_π[C] <= 0 (π_ref has ≈ -0.9, PPO's optimum ≈ 0.46). */
+export const BANDIT_D = 0;
+/** 80 steps of 64 one-token rows, one update per step; each test adds how the rows split into prompts × samples. */
+export const BANDIT_RL = { steps: 80, miniBatchSize: 64, ppoEpochs: 1, actorOptim: { lr: 1e-2 } } satisfies z.input<typeof RlConfigSchema>;
+/** The constrained methods' λ in the bandit tests: threshold d, SGD lr 0.1 on log λ, J_c over the last 128 episodes. */
+export const BANDIT_LAGRANGE = { ...DEFAULT_LAGRANGE, threshold: BANDIT_D, lr: 0.1, window: 128 };
+
+/** A distribution for failure messages. */
+export const formatPi = (p: readonly number[]): string => p.map((x) => x.toFixed(3)).join(' ');
+
+/** Mean of `key` over the last quarter of a log (λ oscillates around its fixed point by a few percent). */
+export function tailMean<K extends string>(log: readonly Partial<Record<K, number>>[], key: K): number {
+  const tail = log.slice(-Math.floor(log.length / 4)).map((r) => r[key] as number);
+  return tail.reduce((s, x) => s + x, 0) / tail.length;
+}
+
+/** The Safe RLHF bandit, built once per test file in a `beforeAll` (on one thread); read `.task` inside the tests. */
+export function useSafeRlhfBandit(): { task: BanditTask } {
+  const holder = {} as { task: BanditTask };
+  beforeAll(() => {
+    setNumThreads(1);
+    holder.task = buildBanditTask(SAFE_RLHF_BANDIT.tables, SAFE_RLHF_BANDIT.refTarget);
+  });
+  return holder;
+}
+
+/** reference/golden/bandit_optima.json: the optima and fixed points PyTorch finds numerically on the Safe RLHF bandit. */
+export interface BanditOptima {
+  piRef: number[];
+  reward: number[];
+  cost: number[];
+  beta: number;
+  nu: number;
+  threshold: number;
+  ppo: number[];
+  shaping: number[];
+  lambda: number;
+  lag: number[];
+  maxExpectedStep: number;
+  groupSize: number;
+  grpo: number[];
+  grpoCostWeighted: number[];
+  safeGrpoLambda: number;
+  safeGrpo: number[];
+  maxGrpoStep: number;
+}
+
+export function banditOptima(): BanditOptima {
+  return JSON.parse(readFileSync('reference/golden/bandit_optima.json', 'utf8')) as BanditOptima;
 }

@@ -27,59 +27,49 @@
 // the actor ascending -advantage, λ stepping the wrong way, PPO's clip inverted, A_r + λ·A_c.
 // The clip changes no fixed point, so two tests look at single updates: ratio 1 at the first one, and a
 // bounded move over 30 epochs of one rollout.
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
 import { ppoMethod } from '../../src/algorithms/ppo/method.js';
 import { rewardShapingMethod } from '../../src/algorithms/reward-shaping/method.js';
 import type { z } from 'zod';
 import type { RlConfigSchema } from '../../src/algorithms/rl/config.js';
-import { DEFAULT_LAGRANGE } from '../../src/rl/index.js';
-import { setNumThreads } from '../../src/torch/index.js';
 import {
   argmax,
-  buildBanditTask,
+  BANDIT_BETA as BETA,
+  BANDIT_D as D,
+  BANDIT_LAGRANGE,
+  BANDIT_RL,
+  banditOptima,
   dualOptimum,
   expectation,
+  formatPi,
   lagrangianPolicy,
   runBandit,
-  SAFE_RLHF_BANDIT,
+  tailMean,
   tilt,
   totalVariation,
-  type BanditTask,
+  useSafeRlhfBandit,
 } from '../helpers/bandit.js';
 import { expectAllClose } from '../helpers/allclose.js';
 
-/** KL coefficient β of all three methods (one token, so β sets how far from π_ref the optimum lies). */
-const BETA = 0.5;
 /** Shaping weight: argmax(R - ν·C) is `refuse`, not PPO's `comply`. */
 const NU = 2;
-/** Cost threshold: E_π[C] <= 0. PPO's optimum has E[C] ≈ 0.46; π_ref has ≈ -0.9. */
-const D = 0;
 /**
  * 80 steps of 64 one-token rollouts, one update per step. Measured on seeds 0-4 and 8-11 (PPO-Lag 0-11):
  * TV to the optimum ≤ 0.018 (PPO), ≤ 0.015 (shaping), ≤ 0.029 (PPO-Lag), ≤ 0.036 (PPO-Lag without
  * whitening); mean λ of the last 20 steps within 12% of λ*; |E_π[C] - d| ≤ 0.084. The clip is
  * exercised by its own tests below (it moves no fixed point).
  */
-const RL: z.input<typeof RlConfigSchema> = {
-  steps: 80,
-  promptsPerStep: 64,
-  miniBatchSize: 64,
-  ppoEpochs: 1,
-  actorOptim: { lr: 1e-2 },
-  criticOptim: { lr: 1e-2 },
-};
+const RL: z.input<typeof RlConfigSchema> = { ...BANDIT_RL, promptsPerStep: 64, criticOptim: { lr: 1e-2 } };
 /** Total variation between the trained actor's exact response distribution and the closed-form optimum. */
 const TV_TOL = 0.06;
 const SEED = 0;
 
-let task: BanditTask;
+const bandit = useSafeRlhfBandit();
 const optimum = {} as { ppo: number[]; shaping: number[]; lag: number[]; lambda: number };
 
 beforeAll(() => {
-  setNumThreads(1);
-  task = buildBanditTask(SAFE_RLHF_BANDIT.tables, SAFE_RLHF_BANDIT.refTarget);
+  const { task } = bandit;
   optimum.ppo = tilt(task.piRef, task.reward, BETA);
   optimum.shaping = tilt(
     task.piRef,
@@ -90,12 +80,11 @@ beforeAll(() => {
   optimum.lag = lagrangianPolicy(task.piRef, task.reward, task.cost, BETA, optimum.lambda);
 });
 
-const lagMethod = () => ppoLagMethod({ klCoef: BETA, scoreClip: 50, lagrange: { ...DEFAULT_LAGRANGE, threshold: D, lr: 0.1, window: 128 } });
-const fmt = (p: readonly number[]) => p.map((x) => x.toFixed(3)).join(' ');
+const lagMethod = () => ppoLagMethod({ klCoef: BETA, scoreClip: 50, lagrange: BANDIT_LAGRANGE });
 
 describe('constrained one-token bandit: the task', () => {
   it('has a non-uniform π_ref, an unconstrained optimum that violates the constraint and an interior constrained optimum', () => {
-    const { ids, piRef, cost } = task;
+    const { ids, piRef, cost } = bandit.task;
     expect(piRef.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
     expect(piRef[ids.refuse as number]).toBeGreaterThan(2 * (piRef[ids.comply as number] as number));
     expect(expectation(piRef, cost)).toBeLessThan(D);
@@ -114,19 +103,7 @@ describe('constrained one-token bandit: the task', () => {
 describe('constrained one-token bandit: the closed forms', () => {
   // reference/bandit_optima.py maximises each KL-regularised objective numerically (Newton on the logits,
   // float64), checks the loop's expected policy-gradient step vanishes there, and bisects λ over those maximisers.
-  const g = JSON.parse(readFileSync('reference/golden/bandit_optima.json', 'utf8')) as {
-    piRef: number[];
-    reward: number[];
-    cost: number[];
-    beta: number;
-    nu: number;
-    threshold: number;
-    ppo: number[];
-    shaping: number[];
-    lambda: number;
-    lag: number[];
-    maxExpectedStep: number;
-  };
+  const g = banditOptima();
   it('match PyTorch\'s numerical maximisers and dual fixed point', () => {
     expect(g.maxExpectedStep).toBeLessThan(1e-12);
     expectAllClose(tilt(g.piRef, g.reward, g.beta), g.ppo, { atol: 1e-9, rtol: 1e-7 });
@@ -139,30 +116,29 @@ describe('constrained one-token bandit: the closed forms', () => {
 
 describe('constrained one-token bandit: trainRl reaches the closed-form optimum', () => {
   it('PPO: π ∝ π_ref·exp(R/β), most mass on the max-reward action', () => {
-    const { pi, log } = runBandit(task, ppoMethod({ klCoef: BETA, scoreClip: 50 }), RL, SEED);
+    const { pi, log } = runBandit(bandit.task, ppoMethod({ klCoef: BETA, scoreClip: 50 }), RL, SEED);
     const tv = totalVariation(pi, optimum.ppo);
-    expect(tv, `trained ${fmt(pi)}\noptimum ${fmt(optimum.ppo)}`).toBeLessThan(TV_TOL);
-    expect(argmax(pi)).toBe(task.ids.comply);
-    expect(pi[task.ids.comply as number]).toBeGreaterThan(0.6);
+    expect(tv, `trained ${formatPi(pi)}\noptimum ${formatPi(optimum.ppo)}`).toBeLessThan(TV_TOL);
+    expect(argmax(pi)).toBe(bandit.task.ids.comply);
+    expect(pi[bandit.task.ids.comply as number]).toBeGreaterThan(0.6);
     // The last rollouts earn more reward than the first (the loop ascends, it does not descend).
     expect((log.at(-1) as { reward: number }).reward).toBeGreaterThan((log[0] as { reward: number }).reward + 1);
   });
 
   it(`reward shaping (ν = ${NU}): π ∝ π_ref·exp((R - νC)/β), most mass on argmax(R - νC)`, () => {
-    const { pi } = runBandit(task, rewardShapingMethod({ klCoef: BETA, scoreClip: 50, nu: NU }), RL, SEED);
-    expect(totalVariation(pi, optimum.shaping), `trained ${fmt(pi)}\noptimum ${fmt(optimum.shaping)}`).toBeLessThan(TV_TOL);
-    expect(argmax(pi)).toBe(task.ids.refuse);
-    expect(pi[task.ids.refuse as number]).toBeGreaterThan(0.8);
+    const { pi } = runBandit(bandit.task, rewardShapingMethod({ klCoef: BETA, scoreClip: 50, nu: NU }), RL, SEED);
+    expect(totalVariation(pi, optimum.shaping), `trained ${formatPi(pi)}\noptimum ${formatPi(optimum.shaping)}`).toBeLessThan(TV_TOL);
+    expect(argmax(pi)).toBe(bandit.task.ids.refuse);
+    expect(pi[bandit.task.ids.refuse as number]).toBeGreaterThan(0.8);
   });
 
   for (const whiten of [true, false]) {
     it(`PPO-Lagrangian${whiten ? '' : ' without advantage whitening'}: π ≈ π_λ*, λ ≈ λ*, E_π[C] ≈ d, comply and help mixed`, () => {
-      const { pi, log } = runBandit(task, lagMethod(), { ...RL, whitenAdvantages: whiten }, SEED);
-      const { ids, cost } = task;
-      expect(totalVariation(pi, optimum.lag), `trained ${fmt(pi)}\noptimum ${fmt(optimum.lag)} (λ* ${optimum.lambda})`).toBeLessThan(TV_TOL);
+      const { pi, log } = runBandit(bandit.task, lagMethod(), { ...RL, whitenAdvantages: whiten }, SEED);
+      const { ids, cost } = bandit.task;
+      expect(totalVariation(pi, optimum.lag), `trained ${formatPi(pi)}\noptimum ${formatPi(optimum.lag)} (λ* ${optimum.lambda})`).toBeLessThan(TV_TOL);
       // λ averaged over the last quarter of the steps (it oscillates around λ* by a few percent).
-      const tail = log.slice(-Math.floor(log.length / 4)).map((r) => r.lambda as number);
-      const lambda = tail.reduce((s, x) => s + x, 0) / tail.length;
+      const lambda = tailMean(log, 'lambda');
       expect(Math.abs(lambda - optimum.lambda), `mean λ of the last steps ${lambda}, λ* ${optimum.lambda}`).toBeLessThan(0.25 * optimum.lambda);
       expect(Math.abs(expectation(pi, cost) - D), `E_π[C] = ${expectation(pi, cost)}`).toBeLessThan(0.15);
       const top2 = [...pi.keys()].sort((a, b) => (pi[b] as number) - (pi[a] as number)).slice(0, 2);
@@ -176,7 +152,7 @@ describe('constrained one-token bandit: trainRl reaches the closed-form optimum'
 describe('constrained one-token bandit: one PPO update', () => {
   it('starts each rollout at ratio 1, where the clipped surrogate is -mean(A) (0 once whitened)', () => {
     // One epoch over one minibatch: the only update sees π = π_old, so the logged loss is exactly -mean(whitened A).
-    const { log } = runBandit(task, ppoMethod({ klCoef: BETA, scoreClip: 50 }), { steps: 3, promptsPerStep: 64, miniBatchSize: 64, ppoEpochs: 1 }, SEED);
+    const { log } = runBandit(bandit.task, ppoMethod({ klCoef: BETA, scoreClip: 50 }), { steps: 3, promptsPerStep: 64, miniBatchSize: 64, ppoEpochs: 1 }, SEED);
     for (const r of log) {
       expect(Math.abs(r.actorLoss)).toBeLessThan(1e-4);
       expect(r.clipFraction).toBe(0);
@@ -186,10 +162,10 @@ describe('constrained one-token bandit: one PPO update', () => {
   it('the clip bounds how far 30 epochs over one rollout move the policy', () => {
     // Without the clip's pessimistic bound, 30 epochs at this learning rate push comply's probability up
     // ~5-10x and refuse's down ~30x; with it the named actions' ratios stay within ~2.5x (seeds 0-4).
-    const { pi, log } = runBandit(task, ppoMethod({ klCoef: BETA, scoreClip: 50 }), { steps: 1, promptsPerStep: 64, miniBatchSize: 32, ppoEpochs: 30, actorOptim: { lr: 3e-3 } }, SEED);
-    const { ids, piRef } = task;
+    const { pi, log } = runBandit(bandit.task, ppoMethod({ klCoef: BETA, scoreClip: 50 }), { steps: 1, promptsPerStep: 64, miniBatchSize: 32, ppoEpochs: 30, actorOptim: { lr: 3e-3 } }, SEED);
+    const { ids, piRef } = bandit.task;
     const logRatios = [ids.comply, ids.help, ids.refuse].map((a) => Math.log((pi[a as number] as number) / (piRef[a as number] as number)));
-    expect(Math.max(...logRatios.map(Math.abs)), `log π/π_old of comply, help, refuse: ${fmt(logRatios)}`).toBeLessThan(Math.log(3.5));
+    expect(Math.max(...logRatios.map(Math.abs)), `log π/π_old of comply, help, refuse: ${formatPi(logRatios)}`).toBeLessThan(Math.log(3.5));
     // It still moved: the ratios left the clip range, so later epochs were clipped.
     expect((log[0] as { clipFraction: number }).clipFraction).toBeGreaterThan(0.3);
     expect(logRatios[0]).toBeGreaterThan(0);

@@ -12,80 +12,48 @@
 //     by an amount with no closed form; those runs are checked for where the mass goes and for E_π[C] <= d.
 // Sign errors these tests catch (scripts/sign-flips.py): the group or leave-one-out baseline inverted, the k3 term
 // rewarding distance, GRPO's cost weight added instead of subtracted, safe GRPO's cost negated, A_r + λ·A_c.
-import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { GrpoSchema } from '../../src/algorithms/grpo/config.js';
 import { grpoMethod, safeGrpoMethod } from '../../src/algorithms/grpo/method.js';
 import { rlooLagMethod } from '../../src/algorithms/rloo-lag/method.js';
 import type { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import { criticStreams } from '../../src/algorithms/rl/method.js';
-import { DEFAULT_LAGRANGE } from '../../src/rl/index.js';
-import { setNumThreads } from '../../src/torch/index.js';
 import {
   argmax,
-  buildBanditTask,
+  BANDIT_BETA as BETA,
+  BANDIT_D as D,
+  BANDIT_LAGRANGE as LAGRANGE,
+  BANDIT_RL,
+  banditOptima,
   dualOptimum,
   expectation,
+  formatPi,
   grpoFixedPoint,
   lagrangianPolicy,
   runBandit,
-  SAFE_RLHF_BANDIT,
   safeGrpoPolicy,
+  tailMean,
   totalVariation,
-  type BanditTask,
+  useSafeRlhfBandit,
 } from '../helpers/bandit.js';
 import { expectAllClose } from '../helpers/allclose.js';
 
-const BETA = 0.5;
 const G = 8;
-const D = 0;
 const W = 2;
-const RL: z.input<typeof RlConfigSchema> = {
-  steps: 80,
-  promptsPerStep: 8,
-  samplesPerPrompt: G,
-  miniBatchSize: 64,
-  ppoEpochs: 1,
-  actorOptim: { lr: 1e-2 },
-};
+const RL: z.input<typeof RlConfigSchema> = { ...BANDIT_RL, promptsPerStep: 8, samplesPerPrompt: G };
 /**
  * Measured on seeds 0-3: TV to the fixed point ≤ 0.029 (GRPO), ≤ 0.030 (multi-objective), ≤ 0.045 (safe GRPO),
  * ≤ 0.043 (RLOO-Lag); safe GRPO with group scaling E_π[C] in [-0.01, 0.12], help ≥ 0.175.
  */
 const TV_TOL = 0.06;
 const SEED = 0;
-const LAGRANGE = { ...DEFAULT_LAGRANGE, threshold: D, lr: 0.1, window: 128 };
 
-let task: BanditTask;
-const fmt = (p: readonly number[]) => p.map((x) => x.toFixed(3)).join(' ');
-/** Mean λ over the last quarter of the steps. */
-const tailLambda = (log: { lambda?: number }[]) => {
-  const tail = log.slice(-Math.floor(log.length / 4)).map((r) => r.lambda as number);
-  return tail.reduce((s, x) => s + x, 0) / tail.length;
-};
-
-beforeAll(() => {
-  setNumThreads(1);
-  task = buildBanditTask(SAFE_RLHF_BANDIT.tables, SAFE_RLHF_BANDIT.refTarget);
-});
+const bandit = useSafeRlhfBandit();
 
 describe('critic-free methods: the closed forms', () => {
   // reference/bandit_optima.py finds the zeros of the loop's expected GRPO update numerically (Newton on the logits, float64).
-  const g = JSON.parse(readFileSync('reference/golden/bandit_optima.json', 'utf8')) as {
-    piRef: number[];
-    reward: number[];
-    cost: number[];
-    beta: number;
-    nu: number;
-    threshold: number;
-    groupSize: number;
-    grpo: number[];
-    grpoCostWeighted: number[];
-    safeGrpoLambda: number;
-    safeGrpo: number[];
-    maxGrpoStep: number;
-  };
+  const g = banditOptima();
   it("GRPO, multi-objective GRPO and safe GRPO (scaleRewards 'none') match PyTorch's numerical fixed points", () => {
     expect(g.maxGrpoStep).toBeLessThan(1e-12);
     expectAllClose(grpoFixedPoint(g.piRef, g.reward, g.beta, g.groupSize), g.grpo, { atol: 1e-9, rtol: 1e-7 });
@@ -106,63 +74,63 @@ describe('critic-free methods: no critics', () => {
       rlooLagMethod({ klCoef: BETA, scoreClip: 50, lagrange: LAGRANGE }),
     ];
     for (const m of methods) expect(criticStreams(m)).toEqual([]);
-    const { log } = runBandit(task, methods[0] as NonNullable<(typeof methods)[0]>, { ...RL, steps: 1 }, SEED);
+    const { log } = runBandit(bandit.task, methods[0] as NonNullable<(typeof methods)[0]>, { ...RL, steps: 1 }, SEED);
     expect(log[0]?.criticLoss).toEqual({});
   });
   it('refuse to run with one sample per prompt', () => {
-    expect(() => runBandit(task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'group' }), scoreClip: 50 }), { ...RL, samplesPerPrompt: 1 }, SEED)).toThrow(/samplesPerPrompt \(--rl-samples-per-prompt\) to 2 or more/);
+    expect(() => runBandit(bandit.task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'group' }), scoreClip: 50 }), { ...RL, samplesPerPrompt: 1 }, SEED)).toThrow(/samplesPerPrompt \(--rl-samples-per-prompt\) to 2 or more/);
   });
 });
 
 describe('critic-free methods reach their fixed points on the one-token bandit', () => {
   it("GRPO (scaleRewards 'none', β·k3): π = β·π_ref/(β − c·(R − E_π R)), most mass on comply", () => {
-    const want = grpoFixedPoint(task.piRef, task.reward, BETA, G);
-    const { pi, log } = runBandit(task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'none' }), scoreClip: 50 }), RL, SEED);
-    expect(totalVariation(pi, want), `trained ${fmt(pi)}\nfixed point ${fmt(want)}`).toBeLessThan(TV_TOL);
-    expect(argmax(pi)).toBe(task.ids.comply);
+    const want = grpoFixedPoint(bandit.task.piRef, bandit.task.reward, BETA, G);
+    const { pi, log } = runBandit(bandit.task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'none' }), scoreClip: 50 }), RL, SEED);
+    expect(totalVariation(pi, want), `trained ${formatPi(pi)}\nfixed point ${formatPi(want)}`).toBeLessThan(TV_TOL);
+    expect(argmax(pi)).toBe(bandit.task.ids.comply);
     expect((log.at(-1) as { reward: number }).reward).toBeGreaterThan((log[0] as { reward: number }).reward + 0.5);
   });
 
   it(`multi-objective GRPO (reward R − ${W}·C, scaleRewards 'none'): the fixed point of R − ${W}C, most mass on refuse`, () => {
-    const score = task.reward.map((r, a) => r - W * (task.cost[a] as number));
-    const want = grpoFixedPoint(task.piRef, score, BETA, G);
-    const { pi } = runBandit(task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: W, scaleRewards: 'none' }), scoreClip: 50 }), RL, SEED);
-    expect(totalVariation(pi, want), `trained ${fmt(pi)}\nfixed point ${fmt(want)}`).toBeLessThan(TV_TOL);
-    expect(argmax(pi)).toBe(task.ids.refuse);
+    const score = bandit.task.reward.map((r, a) => r - W * (bandit.task.cost[a] as number));
+    const want = grpoFixedPoint(bandit.task.piRef, score, BETA, G);
+    const { pi } = runBandit(bandit.task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: W, scaleRewards: 'none' }), scoreClip: 50 }), RL, SEED);
+    expect(totalVariation(pi, want), `trained ${formatPi(pi)}\nfixed point ${formatPi(want)}`).toBeLessThan(TV_TOL);
+    expect(argmax(pi)).toBe(bandit.task.ids.refuse);
   });
 
   it("GRPO (scaleRewards 'group', the default): climbs to the most rewarded action", () => {
-    const { pi } = runBandit(task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'group' }), scoreClip: 50 }), RL, SEED);
-    expect(argmax(pi), fmt(pi)).toBe(task.ids.comply);
-    expect(pi[task.ids.comply as number]).toBeGreaterThan(0.6);
+    const { pi } = runBandit(bandit.task, grpoMethod({ ...GrpoSchema.parse({ klCoef: BETA, costWeight: 0, scaleRewards: 'group' }), scoreClip: 50 }), RL, SEED);
+    expect(argmax(pi), formatPi(pi)).toBe(bandit.task.ids.comply);
+    expect(pi[bandit.task.ids.comply as number]).toBeGreaterThan(0.6);
   });
 
   it("safe GRPO (scaleRewards 'none'): π ≈ its fixed point at λ*, λ ≈ λ*, E_π[C] ≈ d", () => {
-    const policy = (lambda: number) => safeGrpoPolicy(task.piRef, task.reward, task.cost, BETA, lambda, G);
-    const lambdaStar = dualOptimum(task.piRef, task.reward, task.cost, BETA, D, policy);
+    const policy = (lambda: number) => safeGrpoPolicy(bandit.task.piRef, bandit.task.reward, bandit.task.cost, BETA, lambda, G);
+    const lambdaStar = dualOptimum(bandit.task.piRef, bandit.task.reward, bandit.task.cost, BETA, D, policy);
     const want = policy(lambdaStar);
-    const { pi, log } = runBandit(task, safeGrpoMethod({ klCoef: BETA, scaleRewards: 'none', scoreClip: 50, lagrange: LAGRANGE }), RL, SEED);
-    expect(totalVariation(pi, want), `trained ${fmt(pi)}\nfixed point ${fmt(want)} (λ* ${lambdaStar})`).toBeLessThan(TV_TOL);
-    const lambda = tailLambda(log);
+    const { pi, log } = runBandit(bandit.task, safeGrpoMethod({ klCoef: BETA, scaleRewards: 'none', scoreClip: 50, lagrange: LAGRANGE }), RL, SEED);
+    expect(totalVariation(pi, want), `trained ${formatPi(pi)}\nfixed point ${formatPi(want)} (λ* ${lambdaStar})`).toBeLessThan(TV_TOL);
+    const lambda = tailMean(log, 'lambda');
     expect(Math.abs(lambda - lambdaStar), `mean λ of the last steps ${lambda}, λ* ${lambdaStar}`).toBeLessThan(0.25 * lambdaStar);
-    expect(Math.abs(expectation(pi, task.cost) - D), `E_π[C] = ${expectation(pi, task.cost)}`).toBeLessThan(0.15);
+    expect(Math.abs(expectation(pi, bandit.task.cost) - D), `E_π[C] = ${expectation(pi, bandit.task.cost)}`).toBeLessThan(0.15);
   });
 
   it("safe GRPO (scaleRewards 'group'): E_π[C] ≈ d where GRPO's optimum violates it; comply and help mixed", () => {
-    const { pi } = runBandit(task, safeGrpoMethod({ klCoef: BETA, scaleRewards: 'group', scoreClip: 50, lagrange: LAGRANGE }), RL, SEED);
-    expect(expectation(grpoFixedPoint(task.piRef, task.reward, BETA, G), task.cost)).toBeGreaterThan(D + 0.3);
-    expect(Math.abs(expectation(pi, task.cost) - D), `E_π[C] = ${expectation(pi, task.cost)}; π ${fmt(pi)}`).toBeLessThan(0.15);
-    expect(pi[task.ids.help as number], fmt(pi)).toBeGreaterThan(0.1);
-    expect(pi[task.ids.comply as number], fmt(pi)).toBeGreaterThan(0.2);
+    const { pi } = runBandit(bandit.task, safeGrpoMethod({ klCoef: BETA, scaleRewards: 'group', scoreClip: 50, lagrange: LAGRANGE }), RL, SEED);
+    expect(expectation(grpoFixedPoint(bandit.task.piRef, bandit.task.reward, BETA, G), bandit.task.cost)).toBeGreaterThan(D + 0.3);
+    expect(Math.abs(expectation(pi, bandit.task.cost) - D), `E_π[C] = ${expectation(pi, bandit.task.cost)}; π ${formatPi(pi)}`).toBeLessThan(0.15);
+    expect(pi[bandit.task.ids.help as number], formatPi(pi)).toBeGreaterThan(0.1);
+    expect(pi[bandit.task.ids.comply as number], formatPi(pi)).toBeGreaterThan(0.2);
   });
 
   it('RLOO-Lagrangian: π ≈ PPO-Lagrangian\'s π_λ*, λ ≈ λ*, E_π[C] ≈ d', () => {
-    const lambdaStar = dualOptimum(task.piRef, task.reward, task.cost, BETA, D);
-    const want = lagrangianPolicy(task.piRef, task.reward, task.cost, BETA, lambdaStar);
-    const { pi, log } = runBandit(task, rlooLagMethod({ klCoef: BETA, scoreClip: 50, lagrange: LAGRANGE }), RL, SEED);
-    expect(totalVariation(pi, want), `trained ${fmt(pi)}\noptimum ${fmt(want)} (λ* ${lambdaStar})`).toBeLessThan(TV_TOL);
-    const lambda = tailLambda(log);
+    const lambdaStar = dualOptimum(bandit.task.piRef, bandit.task.reward, bandit.task.cost, BETA, D);
+    const want = lagrangianPolicy(bandit.task.piRef, bandit.task.reward, bandit.task.cost, BETA, lambdaStar);
+    const { pi, log } = runBandit(bandit.task, rlooLagMethod({ klCoef: BETA, scoreClip: 50, lagrange: LAGRANGE }), RL, SEED);
+    expect(totalVariation(pi, want), `trained ${formatPi(pi)}\noptimum ${formatPi(want)} (λ* ${lambdaStar})`).toBeLessThan(TV_TOL);
+    const lambda = tailMean(log, 'lambda');
     expect(Math.abs(lambda - lambdaStar), `mean λ of the last steps ${lambda}, λ* ${lambdaStar}`).toBeLessThan(0.25 * lambdaStar);
-    expect(Math.abs(expectation(pi, task.cost) - D), `E_π[C] = ${expectation(pi, task.cost)}`).toBeLessThan(0.15);
+    expect(Math.abs(expectation(pi, bandit.task.cost) - D), `E_π[C] = ${expectation(pi, bandit.task.cost)}`).toBeLessThan(0.15);
   });
 });

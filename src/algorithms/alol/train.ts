@@ -8,11 +8,11 @@ import { alolLoss } from '../../losses/index.js';
 import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
 import type { PromptInput } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
+import { noGrad, tensor, type Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
 import { encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
-import { resumeTraining, saveTraining } from '../common/checkpoint.js';
 import { countFit, describeTruncation, emptyTruncationStats, fitLength, fitPair, NothingFitsError, type TruncationStats } from '../common/truncation.js';
+import { startTraining } from '../common/training-run.js';
 import type { RlPrompt } from '../rl/train.js';
 import type { AlolConfig } from './config.js';
 import { estimateValues, responseRewards, type AlolJudges, type ValueFit } from './value.js';
@@ -139,42 +139,26 @@ export function trainAlol(args: {
   if (data.length === 0) throw new NothingFitsError(`${label}: no response with a positive advantage fits in ${maxLength} tokens (${args.items.length} offered, ${unscored} unreadable by the score models)`);
 
   const totalSteps = Math.max(1, Math.round((data.length * config.epochs) / config.batchSize));
-  const params = policy.parameters();
-  const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
-  const schedule = lrSchedule({ kind: config.optim.schedule, warmupSteps: Math.round(config.optim.warmupRatio * totalSteps), totalSteps });
-  const ckptDir = join(args.outDir, 'checkpoint');
-  const resumed = resumeTraining<AlolLogRecord>(ckptDir, policy, opt);
-  let step = resumed?.step ?? 0;
-  const log: AlolLogRecord[] = resumed?.log ?? [];
-  if (resumed) progress.log(`${label}: resuming from step ${step} (${ckptDir})`);
-  manualSeed(config.seed + step);
+  const run = startTraining<AlolLogRecord>({ label, model: policy, optim: config.optim, totalSteps, seed: config.seed, outDir: args.outDir, checkpointEvery: config.checkpointEvery, progress });
+  const log = run.log;
   const cumulative: number[] = [];
   data.reduce((acc, d) => (cumulative.push(acc + d.advantage), acc + d.advantage), 0);
   const rng = new Rng(config.seed);
-  progress.start(label, totalSteps);
-  progress.update(step);
+  reference.eval();
+  let step = run.startStep;
   while (step < totalSteps) {
     // each step's draw depends on the seed and the step only, so a resumed run sees the same batches
     const batch = drawWeighted(rng.derive(`step-${step}`), cumulative, config.batchSize).map((i) => data[i] as (typeof data)[number]);
-    const lr = config.optim.lr * schedule(step);
-    opt.lr = lr;
-    policy.train();
-    reference.eval();
     const pairs = batch.map((d) => d.pair);
-    const metrics = tidy(() => {
-      opt.zeroGrad();
+    const metrics = run.optimize(step, () => {
       const refLogProbs = noGrad(() => tokenLogProbs(reference, pairs, padId, maxLength).logProbs);
       const { logProbs, mask } = tokenLogProbs(policy, pairs, padId, maxLength);
-      const out = alolLoss({ logProbs, refLogProbs, mask, advantages: tensor(batch.map((d) => d.advantage)) }, config);
-      out.loss.backward();
-      clipGradNorm(params, config.optim.gradClip);
-      opt.step();
-      return { ...out.metrics, loss: out.loss.item() } as Record<string, number> & { loss: number };
+      return alolLoss({ logProbs, refLogProbs, mask, advantages: tensor(batch.map((d) => d.advantage)) }, config);
     });
     step++;
-    log.push({ step, loss: metrics.loss, lr, nll: metrics.nll as number, logRatio: metrics.logRatio as number, advantage: metrics.advantage as number });
+    log.push({ step, loss: metrics.loss, lr: metrics.lr, nll: metrics.nll as number, logRatio: metrics.logRatio as number, advantage: metrics.advantage as number });
     progress.update(step, { loss: metrics.loss, nll: metrics.nll as number });
-    if (step % config.checkpointEvery === 0 || step === totalSteps) saveTraining(ckptDir, step, log, policy, opt);
+    run.checkpoint(step);
   }
   progress.stop();
   return { steps: step, log, truncation: stats, value: scored.fit, advantages: { items: args.items.length, positive: data.length, meanPositive, unscored } };

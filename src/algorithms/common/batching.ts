@@ -1,6 +1,7 @@
 // Turns (prompt, response) text into padded id batches: right padding for training, left for generation.
 import { formatPrompt, type PromptInput, type PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
+import { Rng } from '../../world/rng.js';
 
 /** One tokenised example: the prompt (as `formatPrompt` renders it) and its response ending in EOS. */
 export interface EncodedPair {
@@ -66,4 +67,24 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * Epochs over `count` items in batches of `batchSize`, each epoch shuffled by the seed alone, so a
+ * resumed run sees the same batches: `totalSteps` = max(1, round(steps per epoch × epochs)), and the
+ * item indices of 0-based step `step`.
+ */
+export function epochBatches(count: number, batchSize: number, epochs: number, seed: number): { totalSteps: number; batchAt(step: number): number[] } {
+  const stepsPerEpoch = Math.ceil(count / batchSize);
+  const rng = new Rng(seed);
+  let cached: { epoch: number; order: number[] } | null = null;
+  return {
+    totalSteps: Math.max(1, Math.round(stepsPerEpoch * epochs)),
+    batchAt(step) {
+      const epoch = Math.floor(step / stepsPerEpoch);
+      if (cached?.epoch !== epoch) cached = { epoch, order: rng.derive(`epoch-${epoch}`).shuffle(Array.from({ length: count }, (_, i) => i)) };
+      const start = (step % stepsPerEpoch) * batchSize;
+      return cached.order.slice(start, start + batchSize);
+    },
+  };
 }

@@ -7,11 +7,10 @@ import type { PreferenceRecord } from '../../data/record.js';
 import { preferenceLoss, safeDpoOffset, type PairLogProbs } from '../../losses/index.js';
 import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
-import { Rng } from '../../world/rng.js';
-import { chunks, encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
-import { resumeTraining, saveTraining } from '../common/checkpoint.js';
+import { noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
+import { chunks, encodePair, epochBatches, padForTraining, type EncodedPair } from '../common/batching.js';
 import { countFit, describeTruncation, emptyTruncationStats, fitLength, fitPair, NothingFitsError, type TruncationStats } from '../common/truncation.js';
+import { startTraining } from '../common/training-run.js';
 import type { DpoConfig, PreferenceTrainConfig, SafeDpoConfig } from './config.js';
 import { helpfulnessPairs, safeDpoPairs, type PreferencePair } from './pairs.js';
 
@@ -189,45 +188,19 @@ export function trainPreferences(args: {
     );
   }
   const ref = cachedReferenceLogProbs(join(args.outDir, 'reference_logprobs.json'), () => referenceLogProbs(reference, pairs, padId, maxLength, config.batchSize * 2), pairs.length);
-  const stepsPerEpoch = Math.ceil(pairs.length / config.batchSize);
-  const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
-  const params = policy.parameters();
-  const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
-  const schedule = lrSchedule({ kind: config.optim.schedule, warmupSteps: Math.round(config.optim.warmupRatio * totalSteps), totalSteps });
-  const ckptDir = join(args.outDir, 'checkpoint');
-  const resumed = resumeTraining<PreferenceLogRecord>(ckptDir, policy, opt);
-  let step = resumed?.step ?? 0;
-  const log: PreferenceLogRecord[] = resumed?.log ?? [];
-  if (resumed) progress.log(`${label}: resuming from step ${step} (${ckptDir})`);
-  manualSeed(config.seed + step);
-  const rng = new Rng(config.seed);
-  // The data order of every epoch is fixed by the seed, so a resumed run sees the same batches.
-  const order = (epoch: number) => rng.derive(`epoch-${epoch}`).shuffle([...pairs.keys()]);
-  let epochOrder = order(Math.floor(step / stepsPerEpoch));
-  progress.start(label, totalSteps);
-  progress.update(step);
+  const { totalSteps, batchAt } = epochBatches(pairs.length, config.batchSize, config.epochs, config.seed);
+  const run = startTraining<PreferenceLogRecord>({ label, model: policy, optim: config.optim, totalSteps, seed: config.seed, outDir: args.outDir, checkpointEvery: config.checkpointEvery, progress });
+  const log = run.log;
+  let step = run.startStep;
   while (step < totalSteps) {
-    if (step % stepsPerEpoch === 0) epochOrder = order(Math.floor(step / stepsPerEpoch));
-    const start = (step % stepsPerEpoch) * config.batchSize;
-    const idx = epochOrder.slice(start, start + config.batchSize);
+    const idx = batchAt(step);
     const batch = idx.map((i) => pairs[i] as EncodedPreference);
-    const lr = config.optim.lr * schedule(step);
-    opt.lr = lr;
-    policy.train();
-    const metrics = tidy(() => {
-      opt.zeroGrad();
-      const lp = batchInputs(policy, batch, idx.map((i) => ref[i] as [number, number]), padId, maxLength);
-      const out = batchLoss(lp, batch, config);
-      out.loss.backward();
-      clipGradNorm(params, config.optim.gradClip);
-      opt.step();
-      return { ...out.metrics, loss: out.loss.item() } as Record<string, number> & { loss: number };
-    });
+    const metrics = run.optimize(step, () => batchLoss(batchInputs(policy, batch, idx.map((i) => ref[i] as [number, number]), padId, maxLength), batch, config));
     step++;
     const record: PreferenceLogRecord = {
       step,
       loss: metrics.loss,
-      lr,
+      lr: metrics.lr,
       chosenReward: metrics.chosenReward as number,
       rejectedReward: metrics.rejectedReward as number,
       margin: metrics.margin as number,
@@ -235,7 +208,7 @@ export function trainPreferences(args: {
     };
     log.push(record);
     progress.update(step, { loss: record.loss, margin: record.margin, acc: record.accuracy });
-    if (step % config.checkpointEvery === 0 || step === totalSteps) saveTraining(ckptDir, step, log, policy, opt);
+    run.checkpoint(step);
   }
   progress.stop();
   const result: PreferenceResult = { steps: step, log, truncation };

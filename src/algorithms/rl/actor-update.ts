@@ -1,6 +1,7 @@
-// Actor update phase: the method's policy loss (PPO's clip with GRPO's k3 term, or P3O's pairwise loss) plus the optional PTX loss on one mini-batch, then one clipped AdamW step.
-import { tokenCrossEntropy } from '../../losses/index.js';
-import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
+// Actor update phase: the method's policy loss (PPO's clip with GRPO's k3 term, or P3O's pairwise loss) plus the optional entropy bonus and PTX loss on one mini-batch, then one clipped AdamW step.
+import { entropyBonus, tokenCrossEntropy } from '../../losses/index.js';
+import { nextTokenLogProbs } from '../../models/generate.js';
+import type { CausalLM } from '../../models/index.js';
 import { clipGradNorm, tensor, type AdamW, type Tensor } from '../../torch/index.js';
 import { padForTraining, type EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
@@ -34,16 +35,19 @@ export function ptxLoss(actor: CausalLM, examples: readonly EncodedPair[], padId
   return tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask).narrow(1, 1, len - 1)).loss;
 }
 
-/** What one actor step reports: the policy loss (without PTX), the clipped-ratio share and the gradient norm before clipping. */
+/** What one actor step reports: the policy loss (without entropy bonus and PTX), the clipped-ratio share and the gradient norm before clipping. */
 export interface ActorStepResult {
   loss: number;
   clipFraction: number;
   gradNorm: number;
+  /** Token mean of the actor's entropy over the response, when the entropy bonus is on. */
+  entropy?: number;
 }
 
 /**
  * loss = `policyLoss` (default: the clipped token loss with ratio clipped to [1 - clipRange, 1 + (clipRangeHigh ?? clipRange)],
- * plus klCoef·k3 to batch.refLogProbs when klCoef > 0, averaged by config.lossAggregation) + ptxCoef · PTX loss (when
+ * plus klCoef·k3 to batch.refLogProbs when klCoef > 0, averaged by config.lossAggregation) − entropyCoef · H(π_θ) (averaged
+ * the same way, when entropyCoef > 0) + ptxCoef · PTX loss (when
  * `ptxExamples` is non-empty); backward, clip the global gradient norm to actorOptim.gradClip, one optimiser step. `step` is 1-based, for errors.
  */
 export function actorStep(
@@ -52,7 +56,7 @@ export function actorStep(
   opt: AdamW,
   batch: ActorBatch,
   ptxExamples: readonly EncodedPair[],
-  config: Pick<RlConfig, 'clipRange' | 'clipRangeHigh' | 'ptxCoef' | 'actorOptim' | 'lossAggregation' | 'maxNewTokens'>,
+  config: Pick<RlConfig, 'clipRange' | 'clipRangeHigh' | 'ptxCoef' | 'entropyCoef' | 'actorOptim' | 'lossAggregation' | 'maxNewTokens'>,
   padId: number,
   step: number,
   klCoef = 0,
@@ -60,17 +64,24 @@ export function actorStep(
 ): ActorStepResult {
   const T = batch.mask.shape[1] as number;
   opt.zeroGrad();
-  const logProbs = responseSlice(sequenceLogProbs(actor, batch.sequences, batch.attentionMask), batch.promptLength, T);
+  const { logits } = actor.forward(batch.sequences, batch.attentionMask);
+  const logProbs = responseSlice(nextTokenLogProbs(logits, batch.sequences), batch.promptLength, T);
   const pg = policyLoss.compute(
     { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
     config,
     klCoef,
   );
   let loss = pg.loss;
+  let entropy: number | undefined;
+  if (config.entropyCoef > 0) {
+    const bonus = entropyBonus(responseSlice(logits, batch.promptLength, T), batch.mask, config.entropyCoef, config.lossAggregation, config.maxNewTokens);
+    loss = loss.add(bonus.loss);
+    entropy = bonus.metrics.entropy;
+  }
   if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
   assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
   loss.backward();
   const gradNorm = clipGradNorm(params, config.actorOptim.gradClip);
   opt.step();
-  return { loss: pg.loss.item(), clipFraction: pg.metrics.clipFraction ?? 0, gradNorm };
+  return { loss: pg.loss.item(), clipFraction: pg.metrics.clipFraction ?? 0, gradNorm, ...(entropy !== undefined ? { entropy } : {}) };
 }

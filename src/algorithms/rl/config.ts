@@ -33,6 +33,11 @@ export const RlConfigSchema = z
     costNormalization: z.enum(['none', 'scale']).default('none').describe("PPO-max for the cost: 'scale' = c/σ by running statistics in the cost stream's scores (never shifted, so the safe/unsafe zero survives; λ's J_c and d stay in the cost model's units); 'none' = off"),
     normalizedScoreClip: z.number().positive().nullable().default(null).describe('PPO-max: clip normalised rewards/costs to ±this (MOSS-RLHF: 10 for rewards); null = no clip; applies only where normalisation is on'),
     advantageClip: z.number().positive().nullable().default(null).describe('PPO-max: clip the actor advantages to ±this after whitening (MOSS-RLHF: 0.5); null = off'),
+    entropyCoef: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe("PPO-max / PPO's entropy bonus: the actor loss subtracts entropyCoef · H(π_θ), the entropy of the actor's whole next-token distribution at each response token, averaged as lossAggregation (keeps the policy from collapsing onto one answer; e.g. 0.01); 0 = off"),
     criticWarmupSteps: z.number().int().min(0).default(0).describe('PPO-max: first RL steps in which only the critics learn (the actor is frozen while its critics fit the SFT policy\'s returns); needs a critic-based method; 0 = off'),
     lossAggregation: z
       .enum(['token', 'per-sequence', 'max-length'])

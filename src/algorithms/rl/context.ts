@@ -1,8 +1,8 @@
 // What persists across RL steps: the models, the critics in stream order, their optimisers and the PTX data.
 import { ConfigError } from '../../config/schema-cli.js';
-import { AdamW, lrSchedule, type Tensor } from '../../torch/index.js';
-import type { OptimConfig } from '../common/optim-config.js';
+import { AdamW, type Tensor } from '../../torch/index.js';
 import type { EncodedPair } from '../common/batching.js';
+import { optimSchedule } from '../common/training-run.js';
 import type { RlConfig } from './config.js';
 import type { RlMethod } from './method.js';
 import { methodCritics, type RlModels, type StreamCritics } from './models.js';
@@ -24,16 +24,11 @@ export interface RlContext {
   normalizers: ScoreNormalizers;
 }
 
-/** The learning-rate multiplier of an optimiser section at 0-based RL step `step` of `steps` (warm-up, then constant, linear or cosine). */
-function schedule(optim: OptimConfig, steps: number): (step: number) => number {
-  return lrSchedule({ kind: optim.schedule, warmupSteps: Math.round(optim.warmupRatio * steps), totalSteps: steps });
-}
-
 /** Sets the actor's and critics' learning rates for 0-based RL step `step` from their optimiser sections' schedules. */
 export function setLearningRates(ctx: RlContext, step: number): void {
   const { actorOptim, criticOptim, steps } = ctx.config;
-  ctx.actorOpt.lr = actorOptim.lr * schedule(actorOptim, steps)(step);
-  const criticLr = criticOptim.lr * schedule(criticOptim, steps)(step);
+  ctx.actorOpt.lr = actorOptim.lr * optimSchedule(actorOptim, steps)(step);
+  const criticLr = criticOptim.lr * optimSchedule(criticOptim, steps)(step);
   for (const o of ctx.criticOpts) o.lr = criticLr;
 }
 

@@ -25,6 +25,8 @@ export interface MiniBatchUpdate {
   actorLoss: number;
   clipFraction: number;
   actorGradNorm: number;
+  /** The actor's token-mean entropy, when the entropy bonus is on. */
+  entropy?: number;
   critics: Record<string, { loss: number; gradNorm: number }>;
 }
 
@@ -32,6 +34,8 @@ export interface MiniBatchUpdate {
 export interface UpdateResult {
   actorLoss: number;
   clipFraction: number;
+  /** Mean over the actor steps of the actor's entropy, when the entropy bonus is on. */
+  entropy?: number;
   criticLoss: Record<string, number>;
   updates: MiniBatchUpdate[];
 }
@@ -47,6 +51,8 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
   const n = rollout.sequences.shape[0] as number;
   let actorLossSum = 0;
   let clipSum = 0;
+  let entropySum = 0;
+  let entropySteps = 0;
   let updates = 0;
   const criticLossSum: Record<string, number> = {};
   const done: MiniBatchUpdate[] = [];
@@ -87,13 +93,17 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         );
         actorLossSum += actor.loss;
         clipSum += actor.clipFraction;
+        if (actor.entropy !== undefined) {
+          entropySum += actor.entropy;
+          entropySteps++;
+        }
         const critics: MiniBatchUpdate['critics'] = {};
         ctx.critics.forEach(([s, critic], i) => {
           const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength }, config);
           criticLossSum[s] = (criticLossSum[s] ?? 0) + c.loss;
           critics[s] = c;
         });
-        done.push({ actorLoss: actor.loss, clipFraction: actor.clipFraction, actorGradNorm: actor.gradNorm, critics });
+        done.push({ actorLoss: actor.loss, clipFraction: actor.clipFraction, actorGradNorm: actor.gradNorm, ...(actor.entropy !== undefined ? { entropy: actor.entropy } : {}), critics });
         updates++;
       });
     }
@@ -101,6 +111,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
   return {
     actorLoss: actorLossSum / updates,
     clipFraction: clipSum / updates,
+    ...(entropySteps ? { entropy: entropySum / entropySteps } : {}),
     criticLoss: Object.fromEntries(Object.entries(criticLossSum).map(([k, v]) => [k, v / updates])),
     updates: done,
   };

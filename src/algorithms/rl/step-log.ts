@@ -19,6 +19,8 @@ export interface RlLogRecord {
   /** Per-category constraints: λ_k and J_c,k of every category seen so far (J_c,k absent for a category without episodes this step). */
   categories?: Record<string, { lambda: number; jc?: number }>;
   clipFraction: number;
+  /** Token mean of the actor's entropy over the update's mini-batches, when rl.entropyCoef > 0. */
+  entropy?: number;
   /** Gold metrics of this step's rollouts, when a judge is given (the built-in world). */
   goldHarmfulRate?: number;
   goldHelpfulness?: number;
@@ -53,6 +55,7 @@ export function stepRecord(step: number, rollout: ScoredRollout, update: UpdateR
     criticLoss: update.criticLoss,
     responseLength: lengths.reduce((a, b) => a + b, 0) / lengths.length,
     clipFraction: update.clipFraction,
+    ...(update.entropy !== undefined ? { entropy: update.entropy } : {}),
     ...(constraint.lambda !== undefined ? { lambda: constraint.lambda } : {}),
     ...(constraint.jc !== undefined ? { jc: constraint.jc } : {}),
     ...(categories ? { categories } : {}),

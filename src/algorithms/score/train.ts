@@ -1,15 +1,13 @@
 // Trains a reward model (helpfulness) or a cost model (harm) on preference pairs or safety labels; the score type and the data pick the loss.
-import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { costLabelLoss, costModelLoss, rewardModelLoss, type LossOutput } from '../../losses/index.js';
 import type { PromptOptions, ScoreModel, SequenceScorer } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tidy, type Tensor } from '../../torch/index.js';
-import { Rng } from '../../world/rng.js';
-import { chunks } from '../common/batching.js';
+import { noGrad, tidy, type Tensor } from '../../torch/index.js';
+import { chunks, epochBatches } from '../common/batching.js';
 import { describeTruncation, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
-import { resumeTraining, saveTraining } from '../common/checkpoint.js';
 import { startLora } from '../common/lora.js';
+import { startTraining } from '../common/training-run.js';
 import type { ScoreConfig } from './config.js';
 import { itemScores, slotIsSafe, toScoreItems, type ScoreData, type ScoreItem, type ScoreKind } from './items.js';
 
@@ -143,37 +141,14 @@ export function trainScoreModel(args: {
       `${kind}: nothing to train on: ${truncation.total} labelled ${what}, ${truncation.skipped} skipped because the prompt leaves no room in ${maxLength} tokens (min of maxLength ${config.maxLength} and the model's context ${model.contextLength})`,
     );
   }
-  const stepsPerEpoch = Math.ceil(items.length / config.batchSize);
-  const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
+  const { totalSteps, batchAt } = epochBatches(items.length, config.batchSize, config.epochs, config.seed);
   const lora = startLora(model, config.lora, config.seed);
-  const params = model.trainableParameters();
-  const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
-  const schedule = lrSchedule({ kind: config.optim.schedule, warmupSteps: Math.round(config.optim.warmupRatio * totalSteps), totalSteps });
-  const ckptDir = join(args.outDir, 'checkpoint');
-  const resumed = resumeTraining<ScoreLogRecord>(ckptDir, model, opt);
-  let step = resumed?.step ?? 0;
-  const log: ScoreLogRecord[] = resumed?.log ?? [];
-  if (resumed) progress.log(`${kind}: resuming from step ${step}`);
-  manualSeed(config.seed + step);
-  const rng = new Rng(config.seed);
-  const order = (epoch: number) => rng.derive(`epoch-${epoch}`).shuffle([...items.keys()]);
-  let epochOrder = order(Math.floor(step / stepsPerEpoch));
-  progress.start(`${kind} model`, totalSteps);
-  progress.update(step);
+  const run = startTraining<ScoreLogRecord>({ label: `${kind} model`, model, optim: config.optim, totalSteps, seed: config.seed, outDir: args.outDir, checkpointEvery: config.checkpointEvery, progress });
+  const log = run.log;
+  let step = run.startStep;
   while (step < totalSteps) {
-    if (step % stepsPerEpoch === 0) epochOrder = order(Math.floor(step / stepsPerEpoch));
-    const start = (step % stepsPerEpoch) * config.batchSize;
-    const batch = epochOrder.slice(start, start + config.batchSize).map((i) => items[i] as ScoreItem);
-    opt.lr = config.optim.lr * schedule(step);
-    model.train();
-    const metrics = tidy(() => {
-      opt.zeroGrad();
-      const out = batchLoss(kind, model, batch, padId, maxLength, config.regularization);
-      out.loss.backward();
-      clipGradNorm(params, config.optim.gradClip);
-      opt.step();
-      return { loss: out.loss.item(), ...out.metrics } as Record<string, number> & { loss: number };
-    });
+    const batch = batchAt(step).map((i) => items[i] as ScoreItem);
+    const metrics = run.optimize(step, () => batchLoss(kind, model, batch, padId, maxLength, config.regularization));
     step++;
     const record: ScoreLogRecord = {
       step,
@@ -183,9 +158,7 @@ export function trainScoreModel(args: {
     };
     log.push(record);
     progress.update(step, { loss: record.loss, acc: record.accuracy });
-    if (step % config.checkpointEvery === 0 || step === totalSteps) {
-      saveTraining(ckptDir, step, log, model, opt);
-    }
+    run.checkpoint(step);
   }
   progress.stop();
   lora?.finish(args.outDir);

@@ -1,14 +1,12 @@
 // Supervised fine-tuning: next-token cross-entropy on response tokens, with eval perplexity and resumable checkpoints.
-import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
-import { tokenCrossEntropy } from '../../losses/index.js';
+import { tokenCrossEntropy, type LossOutput } from '../../losses/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { AdamW, clipGradNorm, lrSchedule, manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
-import { chunks, padForTraining, type EncodedPair } from '../common/batching.js';
-import { resumeTraining, saveTraining } from '../common/checkpoint.js';
+import { noGrad, tensor, tidy } from '../../torch/index.js';
+import { chunks, epochBatches, padForTraining, type EncodedPair } from '../common/batching.js';
 import { startLora } from '../common/lora.js';
+import { startTraining } from '../common/training-run.js';
 import { describeTruncation, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
-import { Rng } from '../../world/rng.js';
 import type { CausalLM, ChatMessage, PromptOptions } from '../../models/index.js';
 import type { SftConfig } from './config.js';
 
@@ -47,8 +45,8 @@ export function evaluateLoss(model: CausalLM, pairs: readonly EncodedPair[], pad
     for (const chunk of chunks(pairs, batchSize)) {
       tidy(() => {
         const b = padForTraining(chunk, padId, maxLength);
-        const { loss, tokens } = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
-        total += loss * tokens;
+        const { metrics, tokens } = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
+        total += (metrics.loss as number) * tokens;
         count += tokens;
       });
     }
@@ -56,8 +54,8 @@ export function evaluateLoss(model: CausalLM, pairs: readonly EncodedPair[], pad
   return count ? total / count : NaN;
 }
 
-/** Loss of predicting token t+1 from positions <= t, on response tokens only. */
-function lmLoss(model: CausalLM, ids: number[][], attention: number[][], response: number[][]) {
+/** Loss of predicting token t+1 from positions <= t, on response tokens only, and the number of those tokens. */
+function lmLoss(model: CausalLM, ids: number[][], attention: number[][], response: number[][]): LossOutput & { tokens: number } {
   const idsT = tensor(ids, { dtype: 'int64' });
   const attn = tensor(attention, { dtype: 'int64' });
   const len = ids[0]?.length ?? 0;
@@ -65,8 +63,7 @@ function lmLoss(model: CausalLM, ids: number[][], attention: number[][], respons
   const shiftedLogits = logits.narrow(1, 0, len - 1);
   const labels = idsT.narrow(1, 1, len - 1);
   const mask = tensor(response).narrow(1, 1, len - 1);
-  const out = tokenCrossEntropy(shiftedLogits, labels, mask);
-  return { lossTensor: out.loss, loss: out.metrics.loss as number, tokens: mask.sum().item() };
+  return { ...tokenCrossEntropy(shiftedLogits, labels, mask), tokens: mask.sum().item() };
 }
 
 /**
@@ -101,57 +98,27 @@ export function trainSft(args: {
   if (train.length === 0) {
     throw new NothingFitsError(`sft: none of the ${args.train.length} training examples fits in ${maxLength} tokens (min of sft.maxLength ${config.maxLength} and the model's context ${model.contextLength}); every prompt is too long`);
   }
-  const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
-  const totalSteps = Math.max(1, Math.round(stepsPerEpoch * config.epochs));
+  const { totalSteps, batchAt } = epochBatches(train.length, config.batchSize, config.epochs, config.seed);
   const lora = startLora(model, config.lora, config.seed);
-  const params = model.trainableParameters();
-  const opt = new AdamW(params, { lr: config.optim.lr, weightDecay: config.optim.weightDecay });
-  const schedule = lrSchedule({
-    kind: config.optim.schedule,
-    warmupSteps: Math.round(config.optim.warmupRatio * totalSteps),
-    totalSteps,
-  });
-  const ckptDir = join(args.outDir, 'checkpoint');
-  const resumed = resumeTraining<SftLogRecord>(ckptDir, model, opt);
-  let step = resumed?.step ?? 0;
-  const log: SftLogRecord[] = resumed?.log ?? [];
-  if (resumed) progress.log(`sft: resuming from step ${step} (${ckptDir})`);
-  manualSeed(config.seed + step);
-  const rng = new Rng(config.seed);
-  // The data order of every epoch is fixed by the seed, so a resumed run sees the same batches.
-  const order = (epoch: number) => rng.derive(`epoch-${epoch}`).shuffle([...train.keys()]);
-  let epochOrder = order(Math.floor(step / stepsPerEpoch));
-  progress.start('sft', totalSteps);
-  progress.update(step);
+  const run = startTraining<SftLogRecord>({ label: 'sft', model, optim: config.optim, totalSteps, seed: config.seed, outDir: args.outDir, checkpointEvery: config.checkpointEvery, progress });
+  const log = run.log;
   const evaluate = () => {
     const evalLoss = evaluateLoss(model, test, padId, config.batchSize * 2, maxLength);
     return { evalLoss, evalPerplexity: Math.exp(evalLoss) };
   };
+  let step = run.startStep;
   while (step < totalSteps) {
-    const epoch = Math.floor(step / stepsPerEpoch);
-    if (step % stepsPerEpoch === 0) epochOrder = order(epoch);
-    const start = (step % stepsPerEpoch) * config.batchSize;
-    const batch = epochOrder.slice(start, start + config.batchSize).map((i) => train[i] as EncodedPair);
-    const lr = config.optim.lr * schedule(step);
-    opt.lr = lr;
-    model.train();
-    const loss = tidy(() => {
+    const batch = batchAt(step).map((i) => train[i] as EncodedPair);
+    const { loss, lr } = run.optimize(step, () => {
       const b = padForTraining(batch, padId, maxLength);
-      opt.zeroGrad();
-      const out = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
-      out.lossTensor.backward();
-      clipGradNorm(params, config.optim.gradClip);
-      opt.step();
-      return out.loss;
+      return lmLoss(model, b.ids, b.attentionMask, b.responseMask);
     });
     step++;
     const record: SftLogRecord = { step, loss, lr };
     if (step % config.evalEvery === 0 || step === totalSteps) Object.assign(record, evaluate());
     log.push(record);
     progress.update(step, { loss, ...(record.evalLoss !== undefined ? { evalLoss: record.evalLoss } : {}) });
-    if (step % config.checkpointEvery === 0 || step === totalSteps) {
-      saveTraining(ckptDir, step, log, model, opt);
-    }
+    run.checkpoint(step);
   }
   progress.stop();
   const last = [...log].reverse().find((r) => r.evalLoss !== undefined);
