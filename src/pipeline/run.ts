@@ -248,9 +248,9 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
           const ens = new ScoreEnsemble(members);
           const result = {
             members: members.map((m) => acc(m)),
-            mean: acc(ens.asScorer('mean')),
-            min: acc(ens.asScorer('min')),
-            uncertainty: acc(ens.asScorer('uncertainty', 1)),
+            mean: acc(ens.asScorer({ reduce: 'mean', k: 1, lambda: 0.5 }, 'lower')),
+            min: acc(ens.asScorer({ reduce: 'worst', k: 1, lambda: 0.5 }, 'lower')),
+            uncertainty: acc(ens.asScorer({ reduce: 'uncertainty', k: 1, lambda: 0.5 }, 'lower')),
             warm: acc(warmAverage(members)),
           };
           progress.log(`reward ensemble (gold accuracy): members ${result.members.map((a) => (100 * a).toFixed(1)).join(', ')}%; mean ${(100 * result.mean).toFixed(1)}%, min ${(100 * result.min).toFixed(1)}%, WARM ${(100 * result.warm).toFixed(1)}%`);

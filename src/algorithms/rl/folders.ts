@@ -9,7 +9,9 @@ import { readPrompts, type PromptFile } from '../../data/prompts.js';
 import { detectLabelFormat, loadSafetyLabels } from '../../data/safety-labels.js';
 import { readSftData } from '../../data/sft-examples.js';
 import { rlRunReport } from '../../eval/rl-report.js';
-import { CausalLM, loadPretrained, savePretrained, ScoreModel, type Tokenizer } from '../../models/index.js';
+import { CausalLM, loadPretrained, savePretrained, ScoreModel, type SequenceScorer, type Tokenizer } from '../../models/index.js';
+import type { EnsembleReduce } from '../../rl/index.js';
+import { ScoreEnsemble, WORSE } from '../score/ensemble.js';
 import { grpoMethod, safeGrpoMethod } from '../grpo/method.js';
 import { ppoLagMethod } from '../ppo-lag/method.js';
 import { calibrateThreshold } from '../ppo-lag/threshold.js';
@@ -63,6 +65,17 @@ export function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel
   return m;
 }
 
+/**
+ * The reward or cost scorer of one folder, or of several as an ensemble whose members' scores `spec` reduces
+ * (pessimistic downwards for a reward, upwards for a cost); `first` is the first member, which initialises the stream's critic.
+ */
+export function loadScorer(dirs: readonly string[], role: 'reward' | 'cost', spec: EnsembleReduce): { scorer: SequenceScorer; first: ScoreModel } {
+  const members = dirs.map((d) => loadScoreModel(d, role));
+  const first = members[0];
+  if (!first) throw new ConfigError(`--${role}: no model folder given`);
+  return { scorer: members.length === 1 ? first : new ScoreEnsemble(members).asScorer(spec, WORSE[role]), first };
+}
+
 /** PTX examples ({prompt, response} JSONL or PKU-SafeRLHF's safe responses); unreadable lines are logged and skipped. */
 async function readPtx(path: string, progress: Progress): Promise<{ prompt: string; response: string; source: string }[]> {
   const data = await readSftData(path);
@@ -81,16 +94,18 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
   const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
   if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
   const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
-  const rewardModel = loadScoreModel(config.reward, 'reward');
+  const reward = loadScorer(config.reward, 'reward', config.rewardEnsemble);
   const { constrained, make } = METHODS[methodName];
   const probe = make(config, 0);
   if (probe.usesCost && !config.cost) throw new ConfigError(`${methodName} needs a cost model: pass --cost DIR`);
-  const costModel = probe.usesCost && config.cost ? loadScoreModel(config.cost, 'cost') : undefined;
+  const cost = probe.usesCost && config.cost ? loadScorer(config.cost, 'cost', config.costEnsemble) : undefined;
+  const rewardModel = reward.scorer;
+  const costModel = cost?.scorer;
 
-  const threshold = constrained ? await resolveThreshold(config, costModel as ScoreModel, tokenizer, progress) : undefined;
+  const threshold = constrained ? await resolveThreshold(config, costModel as SequenceScorer, tokenizer, progress) : undefined;
   const method = make(config, threshold?.value ?? 0);
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : (costModel as ScoreModel), 'critic');
+  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? reward.first : (cost as { first: ScoreModel }).first, 'critic');
 
   const { file, prompts } = readRlPrompts(config.prompts, progress);
 
@@ -148,7 +163,7 @@ async function readCostValidation(path: string): Promise<{ data: ScoreData; prob
  */
 export async function resolveThreshold(
   config: { threshold: number; thresholdFrom?: string | undefined; thresholdQuantile: number; raw?: boolean },
-  costModel: ScoreModel,
+  costModel: SequenceScorer,
   tokenizer: Tokenizer,
   progress: Progress,
 ): Promise<{ value: number; from: 'flag' | string }> {
