@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ScoreEnsemble } from '../../src/algorithms/score/ensemble.js';
+import { ScoreEnsemble, WORSE } from '../../src/algorithms/score/ensemble.js';
 import { RlFoldersConfigSchema } from '../../src/algorithms/rl/folders-config.js';
 import { trainRlOnFolders } from '../../src/algorithms/rl/folders.js';
 import { fixedRollout, scoreRollout } from '../../src/algorithms/rl/phases.js';
@@ -41,7 +41,7 @@ describe('the scoring phase with ensembles', () => {
     const worst = { reduce: 'worst' as const, k: 1, lambda: 0.5 };
     const rewards = [score('r1'), score('r2')];
     const costs = [score('c1'), score('c2')];
-    const models = { actor, reference: actor, rewardModel: new ScoreEnsemble(rewards).asScorer(worst, 'lower'), costModel: new ScoreEnsemble(costs).asScorer(worst, 'higher'), critics: {} };
+    const models = { actor, reference: actor, rewardModel: new ScoreEnsemble(rewards).asScorer(worst, WORSE.reward), costModel: new ScoreEnsemble(costs).asScorer(worst, WORSE.cost), critics: {} };
     const s = scoreRollout(models, [], true, rollout, 1);
     const each = (ms: ScoreModel[]) => ms.map((m) => noGrad(() => m.forward(ids, attn).endScores.toNumbers()));
     const [ra, rb] = each(rewards) as [number[], number[]];
