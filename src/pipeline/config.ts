@@ -1,5 +1,6 @@
 // The whole Safe RLHF pipeline's config: world, models, every trainer, evaluation.
 import { z } from 'zod';
+import { EnsembleReduceSchema } from '../algorithms/score/ensemble-config.js';
 import { withDefaults } from '../config/defaults.js';
 import { RlConfigSchema } from '../algorithms/rl/config.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
@@ -84,6 +85,7 @@ export const PipelineConfigSchema = z
       .object({
         members: z.number().int().min(0).default(3).describe('reward models trained from the SFT init with different seeds (0 = skip the ensemble stage)'),
         epochs: z.number().positive().default(0.35).describe('epochs per member'),
+        rl: EnsembleReduceSchema.prefault({ reduce: 'uncertainty' }).describe("ppo_lag_ens (--methods): how the members' rewards become the reward PPO-Lagrangian optimises"),
       })
       .strict()
       .prefault({})

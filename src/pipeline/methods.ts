@@ -16,13 +16,15 @@ import type { RlMethod } from '../algorithms/rl/method.js';
 import { grpoMethod, safeGrpoMethod } from '../algorithms/grpo/method.js';
 import { p3oMethod } from '../algorithms/p3o/method.js';
 import { rlooLagMethod } from '../algorithms/rloo-lag/method.js';
+import { lagrangianMethod } from '../algorithms/ppo-lag/method.js';
+import { gaeEstimator } from '../algorithms/rl/estimators.js';
 import type { LagrangeConfig } from '../rl/index.js';
 import { bestOfNResponder, type PolicyEval, type Responder } from './evaluate-policy.js';
 import { trainRsft } from '../algorithms/rsft/train.js';
 import type { PipelineConfig } from './config.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 
 /** `methods`: a list of PIPELINE_METHODS, or 'all'; the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
@@ -43,7 +45,14 @@ export const RL_PIPELINE_METHODS: Partial<Record<PipelineMethod, RlBuilder>> = {
   safe_grpo: (c, lagrange) => safeGrpoMethod({ klCoef: c.grpo.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange }),
   rloo_lag: (c, lagrange) => rlooLagMethod({ klCoef: c.rlooLag.klCoef, scoreClip: c.rl.scoreClip, lagrange }),
   p3o: (c) => p3oMethod({ ...c.p3o, scoreClip: c.rl.scoreClip }),
+  ppo_lag_ens: (c, lagrange) => lagrangianMethod({ name: 'ppo_lag_ens', estimator: gaeEstimator, lossKlCoef: 0, klCoef: c.ppoLag.klCoef, scoreClip: c.rl.scoreClip, lagrange }),
 };
+
+/**
+ * The reward an online RL method optimises, when it is not the run's reward model: 'ensemble' = the members of the
+ * reward_ensemble stage, their scores reduced by `ensemble.rl` (UP-RLHF's mean − k·std by default).
+ */
+export const RL_PIPELINE_REWARD: Partial<Record<PipelineMethod, 'ensemble'>> = { ppo_lag_ens: 'ensemble' };
 
 /** The responses per prompt a critic-free method samples: its estimator's fixed group size (P3O's pairs), else the run's G. */
 export function samplesPerPromptOf(method: RlMethod, groupSamples: number): number {
