@@ -7,3 +7,4 @@ export { CategoryLagrange, type CategoryUpdate } from './category-lagrange.js';
 export { RunningNormalizer, type NormalizeKind, type NormalizerState } from './normalizer.js';
 export { reduceEnsemble, type EnsembleReduce, type EnsembleReduction, type Worse } from './ensemble.js';
 export { batchZScore, groupAdvantages, leaveOneOutAdvantages, normaliseThenSum, type GroupScale } from './group.js';
+export { hcInflation, meanStd, safetyTest, type SafetyTestResult } from './hc-rlhf.js';
