@@ -1,6 +1,6 @@
 // RL scored by an ensemble: the scoring phase reduces the members (worst = min reward, max cost), identical members equal the single model, the CLI takes repeated --reward / --cost.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +8,10 @@ import { ScoreEnsemble, WORSE } from '../../src/algorithms/score/ensemble.js';
 import { RlFoldersConfigSchema } from '../../src/algorithms/rl/folders-config.js';
 import { trainRlOnFolders } from '../../src/algorithms/rl/folders.js';
 import { fixedRollout, scoreRollout } from '../../src/algorithms/rl/phases.js';
-import { createCausalLM, loadPretrained, parseModelConfig, savePretrained, ScoreModel, trainWordLevel, type CausalLM } from '../../src/models/index.js';
-import { manualSeed, noGrad, tensor } from '../../src/torch/index.js';
+import { loadPretrained, type CausalLM, type ScoreModel } from '../../src/models/index.js';
+import { noGrad, tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
+import { writeTinyFolders } from '../helpers/tiny-folders.js';
 
 /** The numbers of a JSON value, in order. */
 const flat = (v: unknown): number[] => (typeof v === 'number' ? [v] : Array.isArray(v) ? v.flatMap(flat) : v && typeof v === 'object' ? Object.values(v).flatMap(flat) : []);
@@ -18,16 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ensemble-rl-'));
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 
 beforeAll(() => {
-  const tok = trainWordLevel(['how do I bake bread', 'what is a cat', 'bread is baked in an oven', 'a cat is an animal', 'BEGINNING OF CONVERSATION : USER ASSISTANT'], { vocabSize: 64 });
-  const gpt2 = (seed: number) => {
-    manualSeed(seed);
-    return createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, n_positions: 48, vocab_size: tok.vocabSize }));
-  };
-  savePretrained(join(dir, 'actor'), gpt2(1), { tokenizer: tok });
-  for (const [name, kind, seed] of [['r1', 'reward', 2], ['r2', 'reward', 4], ['c1', 'cost', 3], ['c2', 'cost', 5]] as const) {
-    savePretrained(join(dir, name), ScoreModel.fromCausalLM(gpt2(seed), kind), { tokenizer: tok });
-  }
-  writeFileSync(join(dir, 'prompts.txt'), 'how do I bake bread\nwhat is a cat\n');
+  writeTinyFolders(dir, { r1: ['reward', 2], r2: ['reward', 4], c1: ['cost', 3], c2: ['cost', 5] }, ['how do I bake bread', 'what is a cat']);
 });
 
 const score = (name: string) => loadPretrained(join(dir, name)).model as ScoreModel;

@@ -76,6 +76,11 @@ export function loadScorer(dirs: readonly string[], role: 'reward' | 'cost', spe
   return { scorer: members.length === 1 ? first : new ScoreEnsemble(members).asScorer(spec, WORSE[role]), first };
 }
 
+/** The PTX examples of a run: read from `config.ptx` when the PTX loss is on, else none. */
+export async function readPtxFor(config: { ptx?: string | undefined; rl: { ptxCoef: number } }, progress: Progress): Promise<{ prompt: string; response: string; source: string }[]> {
+  return config.ptx && config.rl.ptxCoef > 0 ? readPtx(config.ptx, progress) : [];
+}
+
 /** PTX examples ({prompt, response} JSONL or PKU-SafeRLHF's safe responses); unreadable lines are logged and skipped. */
 async function readPtx(path: string, progress: Progress): Promise<{ prompt: string; response: string; source: string }[]> {
   const data = await readSftData(path);
@@ -84,21 +89,30 @@ async function readPtx(path: string, progress: Progress): Promise<{ prompt: stri
   return data.examples;
 }
 
+/** What an RL run on folders reads: the actor and its tokenizer, the frozen reference, the reward scorer and (for `needsCost`, a method's name) the cost scorer. */
+export function loadRlFolders(
+  config: Pick<RlFoldersConfig, 'actor' | 'reference' | 'reward' | 'cost' | 'rewardEnsemble' | 'costEnsemble' | 'ptx'> & { rl: { ptxCoef: number } },
+  needsCost: string | null,
+): { actor: CausalLM; tokenizer: Tokenizer; reference: CausalLM; reward: ReturnType<typeof loadScorer>; cost: ReturnType<typeof loadScorer> | undefined } {
+  if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL or PKU-SafeRLHF)');
+  const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
+  if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
+  const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
+  const reward = loadScorer(config.reward, 'reward', config.rewardEnsemble);
+  if (needsCost !== null && !config.cost) throw new ConfigError(`${needsCost} needs a cost model: pass --cost DIR`);
+  const cost = needsCost !== null && config.cost ? loadScorer(config.cost, 'cost', config.costEnsemble) : undefined;
+  return { actor, tokenizer, reference, reward, cost };
+}
+
 /**
  * Runs `method` on the folders and prompts of `config`, resuming from `<out>/checkpoint` when one
  * exists. Writes the actor as an HF folder in `<out>`, `<out>/log.jsonl` (one record per RL step),
  * `<out>/result.json` and `<out>/report.html`.
  */
 export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
-  if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL or PKU-SafeRLHF)');
-  const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
-  if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
-  const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
-  const reward = loadScorer(config.reward, 'reward', config.rewardEnsemble);
   const { constrained, make } = METHODS[methodName];
   const probe = make(config, 0);
-  if (probe.usesCost && !config.cost) throw new ConfigError(`${methodName} needs a cost model: pass --cost DIR`);
-  const cost = probe.usesCost && config.cost ? loadScorer(config.cost, 'cost', config.costEnsemble) : undefined;
+  const { actor, tokenizer, reference, reward, cost } = loadRlFolders(config, probe.usesCost ? methodName : null);
   const rewardModel = reward.scorer;
   const costModel = cost?.scorer;
 
@@ -109,7 +123,7 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
 
   const { file, prompts } = readRlPrompts(config.prompts, progress);
 
-  const ptxData = config.ptx && config.rl.ptxCoef > 0 ? await readPtx(config.ptx, progress) : [];
+  const ptxData = await readPtxFor(config, progress);
   const out = trainRl({
     method,
     models: { actor, reference, rewardModel, ...(costModel ? { costModel } : {}), critics },
