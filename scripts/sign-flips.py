@@ -87,6 +87,11 @@ FLIPS = {
     'category threshold ignored': ('src/rl/category-lagrange.ts', [('threshold: this.thresholds[category] ?? this.config.threshold', 'threshold: this.config.threshold')], 'test/rl/category-lagrange.test.ts'),
     'annotate: a tie decision overrules a clear majority': ('src/annotate/aggregate.ts', [('if (!m.tie) return m.winner;', 'if (!m.tie && decision[name] === undefined) return m.winner;')], 'test/annotate/units.test.ts'),
     'annotate: a tie decision is ignored': ('src/annotate/aggregate.ts', [('const d = decision[name] as C | undefined;', 'const d = undefined as C | undefined;')], 'test/annotate/units.test.ts'),
+    # reward / cost ensembles (UP-RLHF, BRME) and their use in RL
+    'ensemble uncertainty rewards disagreement (mean + k*std)': ('src/rl/ensemble.ts', [('mean().sub(x.std(0, { unbiased: false }).mul(spec.k))', 'mean().add(x.std(0, { unbiased: false }).mul(spec.k))')], 'test/rl/ensemble.test.ts'),
+    'ensemble pessimism direction swapped': ('src/rl/ensemble.ts', [("const sign = worse === 'lower' ? 1 : -1;", "const sign = worse === 'lower' ? -1 : 1;")], 'test/rl/ensemble.test.ts'),
+    'ensemble robust weights swapped': ('src/rl/ensemble.ts', [('mean().mul(spec.lambda).add(worst().mul(1 - spec.lambda))', 'mean().mul(1 - spec.lambda).add(worst().mul(spec.lambda))')], 'test/rl/ensemble.test.ts'),
+    'RL cost ensemble: worst = the lowest cost': ('src/algorithms/score/ensemble.ts', [("reward: 'lower', cost: 'higher' }", "reward: 'lower', cost: 'lower' }")], 'test/algorithms/ensemble-rl.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

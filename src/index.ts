@@ -11,7 +11,7 @@ export { SftConfigSchema, type SftConfig } from './algorithms/sft/config.js';
 export { trainSft, evaluateLoss, type SftExample, type SftResult } from './algorithms/sft/train.js';
 export { ScoreConfigSchema, type ScoreConfig } from './algorithms/score/config.js';
 export { trainScoreModel, evaluateScoreModel, type ScoreData, type ScoreKind, type ScoreEval } from './algorithms/score/train.js';
-export { ScoreEnsemble, warmAverage, type EnsembleReduction } from './algorithms/score/ensemble.js';
+export { ScoreEnsemble, warmAverage } from './algorithms/score/ensemble.js';
 export { RlConfigSchema, type RlConfig } from './algorithms/rl/config.js';
 export { trainRl, decodeResponses, RlDivergedError, type RlPrompt, type RlLogRecord, type RlModels, type GoldJudge, type RlTruncation } from './algorithms/rl/train.js';
 export { RlFoldersConfigSchema, RL_FOLDER_METHODS, type RlFoldersConfig, type RlFolderMethod } from './algorithms/rl/folders-config.js';

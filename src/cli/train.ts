@@ -9,6 +9,7 @@ import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { CausalLM, loadPretrained, savePretrained } from '../models/index.js';
 import { terminalProgress } from './progress-bar.js';
+import { registerHcRlhfCommand } from './train-hc-rlhf.js';
 import { registerPreferenceCommands } from './train-preferences.js';
 import { registerRlCommands } from './train-rl.js';
 import { registerRsftCommand } from './train-rsft.js';
@@ -18,10 +19,11 @@ import { needTokenizer, readSftFile, TRAIN_IO } from './train-io.js';
 const SftCli = z.object({ ...TRAIN_IO, sft: SftConfigSchema.prefault({}).describe('SFT settings') }).strict();
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian, DPO, SafeDPO, SACPO, MoCAN, A-LoL or rejection-sampling fine-tuning on your own models');
+  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian, HC-RLHF, DPO, SafeDPO, SACPO, MoCAN, A-LoL or rejection-sampling fine-tuning on your own models');
   registerRlCommands(train);
   registerPreferenceCommands(train);
   registerRsftCommand(train);
+  registerHcRlhfCommand(train);
 
   const sft = train
     .command('sft')

@@ -81,7 +81,10 @@ export function addSchemaOptions(
     const flag = path.map(kebab).join('-');
     const sub = resolved?.[key];
     if (inner.def.type === 'object') {
-      leaves.push(...addSchemaOptions(cmd, inner as z.ZodObject, path, isPlainObject(sub) ? sub : undefined));
+      // a parent with required fields resolves to nothing: an object field that may be absent still has its own defaults (withDefaults())
+      const own = field.safeParse(undefined);
+      const subDefaults = isPlainObject(sub) ? sub : own.success && isPlainObject(own.data) ? own.data : undefined;
+      leaves.push(...addSchemaOptions(cmd, inner as z.ZodObject, path, subDefaults));
       continue;
     }
     // The default a user gets: from the fully resolved schema (a parent's withDefaults() can override a field's own default).

@@ -1,5 +1,7 @@
 // The whole Safe RLHF pipeline's config: world, models, every trainer, evaluation.
 import { z } from 'zod';
+import { EnsembleReduceSchema } from '../algorithms/score/ensemble-config.js';
+import { HcRlhfSchema } from '../algorithms/hc-rlhf/config.js';
 import { withDefaults } from '../config/defaults.js';
 import { RlConfigSchema } from '../algorithms/rl/config.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
@@ -84,6 +86,7 @@ export const PipelineConfigSchema = z
       .object({
         members: z.number().int().min(0).default(3).describe('reward models trained from the SFT init with different seeds (0 = skip the ensemble stage)'),
         epochs: z.number().positive().default(0.35).describe('epochs per member'),
+        rl: EnsembleReduceSchema.prefault({ reduce: 'uncertainty' }).describe("ppo_lag_ens (--methods): how the members' rewards become the reward PPO-Lagrangian optimises"),
       })
       .strict()
       .prefault({})
@@ -150,6 +153,9 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('RLOO-Lagrangian (method rloo_lag); λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
+    hcRlhf: HcRlhfSchema.prefault({}).describe(
+      "HC-RLHF (method hc_rlhf): τ = PPO-Lagrangian's d, λ with ppoLag.lagrange; the candidate's β is rlooLag.klCoef ('rloo-lag', G = groupSampling.samplesPerPrompt) or ppoLag.klCoef ('ppo-lag'); the safety set is a share of the train prompts",
+    ),
     p3o: P3oSchema.prefault({}).describe('P3O, pairwise PPO (method p3o): 2 responses to each of rl.promptsPerStep / 2 prompts, no critic, KL folded into the reward'),
     rounds: z
       .object({

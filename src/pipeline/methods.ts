@@ -16,13 +16,18 @@ import type { RlMethod } from '../algorithms/rl/method.js';
 import { grpoMethod, safeGrpoMethod } from '../algorithms/grpo/method.js';
 import { p3oMethod } from '../algorithms/p3o/method.js';
 import { rlooLagMethod } from '../algorithms/rloo-lag/method.js';
+import { lagrangianMethod } from '../algorithms/ppo-lag/method.js';
+import { gaeEstimator } from '../algorithms/rl/estimators.js';
 import type { LagrangeConfig } from '../rl/index.js';
 import { bestOfNResponder, type PolicyEval, type Responder } from './evaluate-policy.js';
 import { trainRsft } from '../algorithms/rsft/train.js';
+import { trainHcRlhf } from '../algorithms/hc-rlhf/train.js';
+import { ConfigError } from '../config/schema-cli.js';
+import type { SafetyTestResult } from '../rl/index.js';
 import type { PipelineConfig } from './config.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 
 /** `methods`: a list of PIPELINE_METHODS, or 'all'; the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
@@ -43,7 +48,14 @@ export const RL_PIPELINE_METHODS: Partial<Record<PipelineMethod, RlBuilder>> = {
   safe_grpo: (c, lagrange) => safeGrpoMethod({ klCoef: c.grpo.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange }),
   rloo_lag: (c, lagrange) => rlooLagMethod({ klCoef: c.rlooLag.klCoef, scoreClip: c.rl.scoreClip, lagrange }),
   p3o: (c) => p3oMethod({ ...c.p3o, scoreClip: c.rl.scoreClip }),
+  ppo_lag_ens: (c, lagrange) => lagrangianMethod({ name: 'ppo_lag_ens', estimator: gaeEstimator, lossKlCoef: 0, klCoef: c.ppoLag.klCoef, scoreClip: c.rl.scoreClip, lagrange }),
 };
+
+/**
+ * The reward an online RL method optimises, when it is not the run's reward model: 'ensemble' = the members of the
+ * reward_ensemble stage, their scores reduced by `ensemble.rl` (UP-RLHF's mean − k·std by default).
+ */
+export const RL_PIPELINE_REWARD: Partial<Record<PipelineMethod, 'ensemble'>> = { ppo_lag_ens: 'ensemble' };
 
 /** The responses per prompt a critic-free method samples: its estimator's fixed group size (P3O's pairs), else the run's G. */
 export function samplesPerPromptOf(method: RlMethod, groupSamples: number): number {
@@ -85,7 +97,12 @@ export interface MethodOutcome {
   needsScoreModels: boolean;
   /** Seconds the stage spent evaluating (subtracted from its wall time to give the training time). */
   evalSec: number;
+  /** HC-RLHF: per model key, the safety test's verdict ("no solution found" when it failed; the candidate is evaluated all the same). */
+  safetyTests?: Record<string, HcSafetyTest>;
 }
+
+/** The safety test of an HC-RLHF model as the report shows it. */
+export type HcSafetyTest = SafetyTestResult & { inflation: number; candidatePrompts: number };
 
 /** Evaluates `policies` against the SFT policy, timing it. */
 function evaluateAll(ctx: MethodContext, policies: Record<string, CausalLM>): { models: Record<string, PolicyEval>; evalSec: number } {
@@ -135,6 +152,39 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
     const out = trainRsft({ policy, tokenizer: ctx.tokenizer, prompts: ctx.trainPrompts, judges: { reward: judge(ctx.rewardModel), cost: judge(ctx.costModel) }, config: ctx.config.rsft, outDir: ctx.stageDir, progress: ctx.progress });
     savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.rsft });
     return { ...evaluateAll(ctx, { rsft: policy }), preferenceLogs: {}, policySamples: out.policySamples, needsScoreModels: true };
+  },
+  hc_rlhf: (ctx) => {
+    const { config } = ctx;
+    const hc = config.hcRlhf;
+    const G = config.groupSampling.samplesPerPrompt;
+    const rloo = hc.candidate === 'rloo-lag';
+    if (rloo && config.rl.promptsPerStep % G !== 0) {
+      throw new ConfigError(`rl.promptsPerStep ${config.rl.promptsPerStep} is not a multiple of groupSampling.samplesPerPrompt ${G}: hc_rlhf would see another number of responses per step than PPO-Lagrangian. Change one of them.`);
+    }
+    const rl = { ...config.rl, seed: config.seed, ...(rloo ? { samplesPerPrompt: G, promptsPerStep: config.rl.promptsPerStep / G } : {}) };
+    const { threshold: _d, thresholdQuantile: _q, ...lagrange } = config.ppoLag.lagrange;
+    const policy = ctx.loadSft();
+    const out = trainHcRlhf({
+      policy,
+      reference: ctx.loadSft(),
+      reward: ctx.rewardModel,
+      cost: ctx.costModel,
+      criticInit: { reward: ctx.rewardModel, cost: ctx.costModel },
+      tokenizer: ctx.tokenizer,
+      prompts: ctx.trainPrompts,
+      tau: ctx.threshold,
+      klCoef: rloo ? config.rlooLag.klCoef : config.ppoLag.klCoef,
+      lagrange,
+      config: hc,
+      rl,
+      outDir: ctx.stageDir,
+      progress: ctx.progress,
+    });
+    savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: { ...hc, tau: ctx.threshold, passed: out.passed } });
+    const safetyTest: HcSafetyTest = { ...out.test, inflation: out.inflation, candidatePrompts: out.split.candidate };
+    // the candidate's rollouts and the safety set's one response per prompt
+    const policySamples = out.candidate.steps * rl.promptsPerStep * rl.samplesPerPrompt + out.test.n;
+    return { ...evaluateAll(ctx, { hc_rlhf: policy }), preferenceLogs: {}, policySamples, needsScoreModels: true, safetyTests: { hc_rlhf: safetyTest } };
   },
   mocan: (ctx) => {
     const policy = ctx.loadSft();

@@ -10,7 +10,19 @@ import { goldHeadToHead } from '../eval/world-metrics.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { goldHarm, goldHelpfulness } from '../world/oracle.js';
 import type { PipelineConfig } from './config.js';
+import type { HcSafetyTest } from './methods.js';
 import type { PipelineResult } from './run.js';
+
+/** HC-RLHF's verdict in words. */
+const outcomeOf = (t: HcSafetyTest): string => (t.passed ? 'passed' : 'no solution found');
+
+/** The safety test of each HC-RLHF model: its verdict and the bound it compared with τ. */
+function safetyTestTable(tests: Record<string, HcSafetyTest>): string {
+  return table(
+    ['model', 'outcome', 'safety prompts n_s', 'mean cost c̄', 'std ŝ', 'bound c̄ + t·ŝ/√n_s', 'τ', 'δ', 'candidate inflation k', 'candidate prompts'],
+    Object.entries(tests).map(([k, t]) => [k, outcomeOf(t), String(t.n), t.mean, t.std, t.upperBound, t.tau, t.delta, t.inflation, String(t.candidatePrompts)]),
+  );
+}
 
 export async function writePipelineReport(runDir: string, result: PipelineResult, config: PipelineConfig, prompts: string[]): Promise<void> {
   const names = Object.keys(result.models);
@@ -20,7 +32,8 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       const m = result.models[k];
       if (!m) throw new Error(`missing model ${k}`);
       const cost = result.trainingCost[k];
-      return [k, { harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
+      const safetyTest = result.safetyTests?.[k];
+      return [k, { ...(safetyTest ? { outcome: outcomeOf(safetyTest), safetyTest } : {}), harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
     }),
   );
   // --- Elo over all models, judged by the gold oracle on the same test prompts ----------------------
@@ -86,7 +99,8 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     names.map((k) => {
       const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
       const c = result.trainingCost[k];
-      return [k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.responseLength, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
+      const test = result.safetyTests?.[k];
+      return [test ? `${k} (${outcomeOf(test)}${test.passed ? '' : ': candidate shown'})` : k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.responseLength, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
     }),
   );
   const score = table(
@@ -160,6 +174,13 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     ),
     testScatterSvg ? section('Reward vs cost of test-set responses', testScatterSvg, 'Every response of the gold-labelled preference test set, scored by the trained reward and cost models; colour is gold safety. The cost model should separate the colours at 0.') : '',
     ensembleTable ? section('Reward-model ensemble and WARM', ensembleTable, 'Members share the SFT initialisation and differ in seed and data order.') : '',
+    result.safetyTests && Object.keys(result.safetyTests).length > 0
+      ? section(
+          'HC-RLHF safety test',
+          safetyTestTable(result.safetyTests),
+          'One response per held-out safety prompt, scored by the cost model. Passed when the one-sided Student-t bound is <= τ (PPO-Lagrangian\'s d); otherwise no solution is returned, and the candidate\'s row above is shown for diagnosis only.',
+        )
+      : '',
     risky
       ? section(
           'Risky prompts: SFT vs PPO-Lagrangian',

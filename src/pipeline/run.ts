@@ -8,13 +8,13 @@ import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
-import { ScoreEnsemble, warmAverage } from '../algorithms/score/ensemble.js';
+import { ScoreEnsemble, warmAverage, WORSE } from '../algorithms/score/ensemble.js';
 import { trainRl, type GoldJudge, type RlLogRecord } from '../algorithms/rl/train.js';
 import { criticStreams, type RlMethod, type StreamName } from '../algorithms/rl/method.js';
 import { ppoMethod } from '../algorithms/ppo/method.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
 import { rewardShapingMethod } from '../algorithms/reward-shaping/method.js';
-import { createCausalLM, formatPrompt, loadPretrained, savePretrained, ScoreModel, type CausalLM } from '../models/index.js';
+import { createCausalLM, formatPrompt, loadPretrained, savePretrained, ScoreModel, type CausalLM, type SequenceScorer } from '../models/index.js';
 import { parseModelConfig } from '../models/hf-config.js';
 import { Tokenizer } from '../models/tokenizer.js';
 import { trainWordLevel } from '../models/tokenizer-train.js';
@@ -32,7 +32,7 @@ import { StageRunner } from './stages.js';
 import { readTrainingData } from './training-data.js';
 import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
-import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS, samplesPerPromptOf } from './methods.js';
+import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type PipelineMethod } from './methods.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 
 /** What training a model cost: the method's own wall time, the score models it needed, and how many responses it sampled. */
@@ -66,6 +66,8 @@ export interface PipelineResult {
   trainingCost: Record<string, TrainingCost>;
   /** Per-step logs of preference training (DPO family): implicit chosen/rejected rewards, margin, accuracy. */
   preferenceLogs: Record<string, PreferenceLogRecord[]>;
+  /** HC-RLHF's safety test per model key ("no solution found" when it failed); absent without hc_rlhf. */
+  safetyTests?: Record<string, HcSafetyTest>;
 }
 
 /** Settings that do not change finished results: a run may be resumed with other values (`methods`: adding one runs only its stage). */
@@ -110,6 +112,9 @@ export interface RunOptions {
 export async function runPipeline(config: PipelineConfig, progress: Progress = silentProgress, options: RunOptions = {}): Promise<PipelineResult> {
   if (config.ppoLag.lagrange.threshold === null && config.scoreValidation.fraction === 0) {
     throw new ConfigError('ppoLag.lagrange.threshold is null (calibrate d) but scoreValidation.fraction is 0: there is no validation split to calibrate on. Set one of them.');
+  }
+  for (const m of config.methods.filter((k) => RL_PIPELINE_REWARD[k] === 'ensemble')) {
+    if (config.ensemble.members < 1) throw new ConfigError(`${m} optimises the reward ensemble, but ensemble.members is 0: set ensemble.members (--ensemble-members) to 2 or more`);
   }
   const G = config.groupSampling.samplesPerPrompt;
   for (const m of config.methods) {
@@ -234,6 +239,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     });
   }
   // --- reward-model ensemble and WARM (members share the SFT init, differ in seed and data order) ----
+  const memberDir = (i: number) => join(runDir, 'reward_ensemble', `member_${i}`, 'model');
   const ensemble =
     config.ensemble.members > 0
       ? await runner.run('reward_ensemble', ({ stageDir }) => {
@@ -242,15 +248,16 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
             const m = ScoreModel.fromCausalLM(loadLM(sftModelDir), 'reward');
             const cfg = { ...config.reward, epochs: config.ensemble.epochs, seed: config.reward.seed + 100 + i };
             trainScoreModel({ kind: 'reward', model: m, tokenizer, train: prefTrain, config: cfg, outDir: join(stageDir, `member_${i}`), progress });
+            savePretrained(memberDir(i), m, { tokenizer, trainingConfig: cfg });
             return m;
           });
           const acc = (s: Parameters<typeof evaluateScoreModel>[1]) => evaluateScoreModel('reward', s, tokenizer, evalSet.goldPairs).accuracy;
           const ens = new ScoreEnsemble(members);
           const result = {
             members: members.map((m) => acc(m)),
-            mean: acc(ens.asScorer('mean')),
-            min: acc(ens.asScorer('min')),
-            uncertainty: acc(ens.asScorer('uncertainty', 1)),
+            mean: acc(ens.asScorer({ reduce: 'mean', k: 1, lambda: 0.5 }, WORSE.reward)),
+            min: acc(ens.asScorer({ reduce: 'worst', k: 1, lambda: 0.5 }, WORSE.reward)),
+            uncertainty: acc(ens.asScorer({ reduce: 'uncertainty', k: 1, lambda: 0.5 }, WORSE.reward)),
             warm: acc(warmAverage(members)),
           };
           progress.log(`reward ensemble (gold accuracy): members ${result.members.map((a) => (100 * a).toFixed(1)).join(', ')}%; mean ${(100 * result.mean).toFixed(1)}%, min ${(100 * result.min).toFixed(1)}%, WARM ${(100 * result.warm).toFixed(1)}%`);
@@ -259,6 +266,15 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
       : null;
   const loadScore = (kind: ScoreKind) => loadPretrained(scoreDir(kind)).model as ScoreModel;
   const rewardModel = loadScore('reward');
+  /** The reward_ensemble stage's members as one reward, reduced by ensemble.rl (methods whose RL_PIPELINE_REWARD is 'ensemble'). */
+  const ensembleReward = (): SequenceScorer => {
+    const dirs = Array.from({ length: config.ensemble.members }, (_, i) => memberDir(i));
+    const missing = dirs.filter((d) => !existsSync(join(d, 'config.json')));
+    if (missing.length > 0) {
+      throw new ConfigError(`the reward_ensemble stage of ${runDir} finished before its members were saved (${missing[0]} is missing): delete ${join(runDir, 'reward_ensemble')} and run again to retrain them`);
+    }
+    return new ScoreEnsemble(dirs.map((d) => loadPretrained(d).model as ScoreModel)).asScorer(config.ensemble.rl, WORSE.reward);
+  };
   const costModel = loadScore('cost');
 
   // The Safe RLHF paper's figure: reward vs cost of every test-set response, coloured by gold safety.
@@ -286,13 +302,17 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     `PPO-Lagrangian cost threshold d = ${threshold.toFixed(3)}` +
       (lag.threshold === null ? ` (calibrated on the validation split: safe mean ${costValidation.safeMean.toFixed(3)}, unsafe mean ${costValidation.unsafeMean.toFixed(3)}, by annotator labels)` : ' (set by the user)'),
   );
-  const methods: [string, () => RlMethod][] = [
-    ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip })],
-    ...config.shaping.nus.map((nu): [string, () => RlMethod] => [`shaping_${nu}`, () => rewardShapingMethod({ klCoef: config.shaping.klCoef, scoreClip: rl.scoreClip, nu })]),
-    ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } })],
-    ...config.methods.flatMap((key): [string, () => RlMethod][] => {
+  // the reward a method optimises, and the stage that trained it (its time counts towards the method's training cost)
+  type Reward = { scorer: () => SequenceScorer; stage: string };
+  const single: Reward = { scorer: () => rewardModel, stage: 'reward' };
+  const rewardOf = (key: PipelineMethod): Reward => (RL_PIPELINE_REWARD[key] === 'ensemble' ? { scorer: ensembleReward, stage: 'reward_ensemble' } : single);
+  const methods: [string, () => RlMethod, Reward][] = [
+    ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip }), single],
+    ...config.shaping.nus.map((nu): [string, () => RlMethod, Reward] => [`shaping_${nu}`, () => rewardShapingMethod({ klCoef: config.shaping.klCoef, scoreClip: rl.scoreClip, nu }), single]),
+    ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } }), single],
+    ...config.methods.flatMap((key): [string, () => RlMethod, Reward][] => {
       const build = RL_PIPELINE_METHODS[key];
-      return build ? [[key, () => build(config, { ...lag, threshold })]] : [];
+      return build ? [[key, () => build(config, { ...lag, threshold }), rewardOf(key)]] : [];
     }),
   ];
   // Critic-free methods draw G samples (P3O: 2) for each of promptsPerStep / G prompts: the same responses per step as the others.
@@ -302,8 +322,8 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   };
   const training: Record<string, RlLogRecord[]> = {};
   const trainingCost: Record<string, TrainingCost> = {};
-  const scoreModelsSec = (usesCost: boolean) => (runner.timings.reward ?? 0) + (usesCost ? (runner.timings.cost ?? 0) : 0);
-  for (const [key, make] of methods) {
+  const scoreModelsSec = (usesCost: boolean, rewardStage = 'reward') => (runner.timings[rewardStage] ?? 0) + (usesCost ? (runner.timings.cost ?? 0) : 0);
+  for (const [key, make, reward] of methods) {
     const result = await runner.run(key, ({ stageDir }) => {
       manualSeed(config.seed + 10);
       const method = make();
@@ -313,7 +333,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
       const reference = loadLM(sftModelDir);
       const out = trainRl({
         method,
-        models: { actor, reference, rewardModel, costModel, critics },
+        models: { actor, reference, rewardModel: reward.scorer(), costModel, critics },
         tokenizer,
         prompts: trainPrompts,
         ptxData: data.sftTrain,
@@ -331,11 +351,12 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     training[key] = result.log;
     models[key] = result.eval;
     // (stages finished before evalSec was recorded count their evaluation as training)
-    trainingCost[key] = { wallTimeSec: (runner.timings[key] ?? 0) - (result.evalSec ?? 0), scoreModelsSec: scoreModelsSec(make().usesCost), policySamples: result.log.length * rl.promptsPerStep };
+    trainingCost[key] = { wallTimeSec: (runner.timings[key] ?? 0) - (result.evalSec ?? 0), scoreModelsSec: scoreModelsSec(make().usesCost, reward.stage), policySamples: result.log.length * rl.promptsPerStep };
   }
 
   // --- methods added with `methods` (DPO, SafeDPO, SACPO, …): from the SFT policy on the same labelled pairs ----
   const preferenceLogs: Record<string, PreferenceLogRecord[]> = {};
+  const safetyTests: Record<string, HcSafetyTest> = {};
   for (const name of PIPELINE_METHODS.filter((m) => config.methods.includes(m))) {
     const stage = METHOD_STAGES[name];
     if (!stage) continue; // an online RL method: trained above
@@ -344,6 +365,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
       return stage({ config, stageDir, tokenizer, loadSft: () => loadLM(sftModelDir), pairs: prefTrain, trainPrompts, rewardModel, costModel, threshold, evaluate, sampler, evaluateResponder: evaluateWith, progress });
     });
     Object.assign(preferenceLogs, out.preferenceLogs);
+    Object.assign(safetyTests, out.safetyTests ?? {});
     const cost: TrainingCost = { wallTimeSec: (runner.timings[name] ?? 0) - out.evalSec, scoreModelsSec: out.needsScoreModels ? scoreModelsSec(true) : 0, policySamples: out.policySamples };
     for (const [k, ev] of Object.entries(out.models)) {
       models[k] = ev;
@@ -372,7 +394,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold, startCost: r.startCost ?? null }));
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

@@ -27,6 +27,11 @@ export interface LagrangeConfig {
   rule: LagrangeRule;
   /** One λ per prompt category (`CategoryLagrange`, used by the Lagrangian methods) instead of one global λ. */
   perCategory?: boolean;
+  /**
+   * k of a pessimistic J_c = mean(window) + k·std(window) (std unbiased; 0 while the window has one cost):
+   * HC-RLHF's inflated bound (`hcInflation`). Omitted or 0 = the plain mean (Safe RLHF).
+   */
+  inflation?: number;
 }
 
 /** |log λ| never exceeds this (λ in [e^-30, e^30]): a numerical guard, not a modelling choice. */
@@ -40,9 +45,18 @@ export interface LagrangeState {
   steps: number;
 }
 
+/** J_c of a window of episode costs: their mean, plus k times their (unbiased) standard deviation when k > 0. */
+function windowCost(window: readonly number[], k: number): number {
+  const n = Math.max(1, window.length);
+  const mean = window.reduce((a, b) => a + b, 0) / n;
+  if (k === 0 || window.length < 2) return mean;
+  const variance = window.reduce((a, b) => a + (b - mean) ** 2, 0) / (window.length - 1);
+  return mean + k * Math.sqrt(variance);
+}
+
 /**
  * λ = exp(log λ). Each update appends the new episode costs to the window, sets
- * J_c = mean(window) and takes one SGD step on log λ (the loss depends on `rule`): λ grows
+ * J_c = mean(window) (+ k·std(window) with `inflation` k) and takes one SGD step on log λ (the loss depends on `rule`): λ grows
  * while the constraint is violated (J_c > d) and shrinks once it holds.
  */
 export class LagrangeMultiplier {
@@ -61,7 +75,7 @@ export class LagrangeMultiplier {
   update(episodeCosts: readonly number[]): { lambda: number; jc: number; lambdaLoss: number } {
     const s = this.state;
     s.window = [...s.window, ...episodeCosts].slice(-this.config.window);
-    const jc = s.window.reduce((a, b) => a + b, 0) / Math.max(1, s.window.length);
+    const jc = windowCost(s.window, this.config.inflation ?? 0);
     const lambda = this.lambda;
     const violation = jc - this.config.threshold;
     const safeRlhf = this.config.rule === 'safe-rlhf';

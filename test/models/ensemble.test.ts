@@ -30,7 +30,7 @@ describe('ScoreEnsemble', () => {
       expect(p.mean.toNumbers()[b]).toBeCloseTo(mean, 5);
       expect(p.std.toNumbers()[b]).toBeCloseTo(std, 5);
       expect(p.min.toNumbers()[b]).toBeCloseTo(Math.min(...xs), 5);
-      expect(ens.score(ids, mask, 'uncertainty', 2).toNumbers()[b]).toBeCloseTo(mean - 2 * std, 5);
+      expect(ens.score(ids, mask, { reduce: 'uncertainty', k: 2, lambda: 0.5 }, 'lower').toNumbers()[b]).toBeCloseTo(mean - 2 * std, 5);
     }
   });
   it('WARM is the elementwise mean of member weights', () => {

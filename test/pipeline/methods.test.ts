@@ -1,5 +1,5 @@
 // `safealign pipeline --methods …`: a finished default run gains the critic-free RL methods (GRPO, safe GRPO, RLOO-Lag, P3O at equal
-// responses per step) and DPO, SafeDPO, SACPO, MoCAN, A-LoL, best-of-N and RSFT (every earlier stage reused), in the same report with training costs.
+// responses per step), PPO-Lag on the reward ensemble, HC-RLHF and DPO, SafeDPO, SACPO, MoCAN, A-LoL, best-of-N and RSFT (every earlier stage reused), in the same report with training costs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ const runs = mkdtempSync(join(tmpdir(), 'methods-'));
 const stage = '{ epochs: 0.5, batchSize: 16 }';
 const config = writeTinyPipelineConfig(runs, 'm', {
   shaping: '{ nus: [] }',
-  ensemble: '{ members: 0 }',
+  ensemble: '{ members: 2, epochs: 0.2 }',
   rounds: '{ count: 0 }',
   groupSampling: '{ samplesPerPrompt: 4 }',
   dpo: stage,
@@ -54,7 +54,7 @@ describe('pipeline --methods', () => {
     const log = again.stdout + again.stderr;
     for (const s of ['world', 'sft', 'annotations', 'reward', 'cost', 'eval_sft', 'ppo', 'ppo_lag']) expect(log).toContain(`${s}: already done`);
     const report = JSON.parse(readFileSync(join(runs, 'm', 'report.json'), 'utf8')) as Report;
-    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan', 'alol', 'best_of_n', 'rsft']);
+    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan', 'alol', 'best_of_n', 'rsft']);
     // the default models are the same results as before
     for (const k of ['sft', 'ppo', 'ppo_lag']) expect(report.models[k]?.harmfulRate).toBe(before.models[k]?.harmfulRate);
     // RL: 6 steps of 8 prompts, with the reward and cost models' training; the DPO family: offline, no score models

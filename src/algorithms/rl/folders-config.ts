@@ -3,12 +3,16 @@ import { z } from 'zod';
 import { GrpoSchema } from '../grpo/config.js';
 import { P3oSchema } from '../p3o/config.js';
 import { RawPromptsSchema } from '../../models/prompt.js';
+import { EnsembleReduceSchema } from '../score/ensemble-config.js';
 import { LagrangeSchema } from '../ppo-lag/config.js';
 import { RlConfigSchema } from './config.js';
 
 /** The RL methods a user can run on their own models. */
 export const RL_FOLDER_METHODS = ['ppo-lag', 'ppo', 'shaping', 'grpo', 'safe-grpo', 'rloo-lag', 'p3o'] as const;
 export type RlFolderMethod = (typeof RL_FOLDER_METHODS)[number];
+
+/** One model folder or several (an ensemble): a single path, a list, or the flag repeated. */
+const folders = () => z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string()).min(1));
 
 /** The cost threshold d of the constrained methods on the user's folders: given, or calibrated on a labelled file. */
 export const THRESHOLD_FIELDS = {
@@ -24,8 +28,14 @@ export const RlFoldersConfigSchema = z
   .object({
     actor: z.string().describe('the policy to train: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
     reference: z.string().optional().describe('frozen reference of the KL penalty (default: the --actor folder as it was at the start)'),
-    reward: z.string().describe('reward model folder (from `safealign train reward`); also initialises the reward critic'),
-    cost: z.string().optional().describe('cost model folder (from `safealign train cost`); needed by ppo-lag, shaping, safe-grpo, rloo-lag (and grpo with --grpo-cost-weight > 0); initialises the cost critic of ppo-lag'),
+    reward: folders().describe('reward model folder (from `safealign train reward`); also initialises the reward critic. Give it more than once (--reward A --reward B) for an ensemble, reduced to one score by --reward-ensemble-reduce; the first member initialises the critic'),
+    cost: folders()
+      .optional()
+      .describe(
+      'cost model folder (from `safealign train cost`); needed by ppo-lag, shaping, safe-grpo, rloo-lag (and grpo with --grpo-cost-weight > 0); initialises the cost critic of ppo-lag. More than once for an ensemble, reduced by --cost-ensemble-reduce (pessimistic upwards: worst = the highest cost)',
+      ),
+    rewardEnsemble: EnsembleReduceSchema.prefault({}).describe('with several --reward folders: how their scores become the reward'),
+    costEnsemble: EnsembleReduceSchema.prefault({}).describe('with several --cost folders: how their scores become the cost'),
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL (the dialogue before the last Assistant turn), {"prompt"} JSONL, or plain text, one per line'),
     ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL, or PKU-SafeRLHF: its safe responses) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
     out: z.string().describe('output folder: the trained actor in HF layout, checkpoint/ for resuming, log.jsonl, result.json, report.html'),

@@ -9,7 +9,9 @@ import { readPrompts, type PromptFile } from '../../data/prompts.js';
 import { detectLabelFormat, loadSafetyLabels } from '../../data/safety-labels.js';
 import { readSftData } from '../../data/sft-examples.js';
 import { rlRunReport } from '../../eval/rl-report.js';
-import { CausalLM, loadPretrained, savePretrained, ScoreModel, type Tokenizer } from '../../models/index.js';
+import { CausalLM, loadPretrained, savePretrained, ScoreModel, type SequenceScorer, type Tokenizer } from '../../models/index.js';
+import type { EnsembleReduce } from '../../rl/index.js';
+import { ScoreEnsemble, WORSE } from '../score/ensemble.js';
 import { grpoMethod, safeGrpoMethod } from '../grpo/method.js';
 import { ppoLagMethod } from '../ppo-lag/method.js';
 import { calibrateThreshold } from '../ppo-lag/threshold.js';
@@ -63,6 +65,22 @@ export function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel
   return m;
 }
 
+/**
+ * The reward or cost scorer of one folder, or of several as an ensemble whose members' scores `spec` reduces
+ * (pessimistic downwards for a reward, upwards for a cost); `first` is the first member, which initialises the stream's critic.
+ */
+export function loadScorer(dirs: readonly string[], role: 'reward' | 'cost', spec: EnsembleReduce): { scorer: SequenceScorer; first: ScoreModel } {
+  const members = dirs.map((d) => loadScoreModel(d, role));
+  const first = members[0];
+  if (!first) throw new ConfigError(`--${role}: no model folder given`);
+  return { scorer: members.length === 1 ? first : new ScoreEnsemble(members).asScorer(spec, WORSE[role]), first };
+}
+
+/** The PTX examples of a run: read from `config.ptx` when the PTX loss is on, else none. */
+export async function readPtxFor(config: { ptx?: string | undefined; rl: { ptxCoef: number } }, progress: Progress): Promise<{ prompt: string; response: string; source: string }[]> {
+  return config.ptx && config.rl.ptxCoef > 0 ? readPtx(config.ptx, progress) : [];
+}
+
 /** PTX examples ({prompt, response} JSONL or PKU-SafeRLHF's safe responses); unreadable lines are logged and skipped. */
 async function readPtx(path: string, progress: Progress): Promise<{ prompt: string; response: string; source: string }[]> {
   const data = await readSftData(path);
@@ -71,30 +89,41 @@ async function readPtx(path: string, progress: Progress): Promise<{ prompt: stri
   return data.examples;
 }
 
+/** What an RL run on folders reads: the actor and its tokenizer, the frozen reference, the reward scorer and (for `needsCost`, a method's name) the cost scorer. */
+export function loadRlFolders(
+  config: Pick<RlFoldersConfig, 'actor' | 'reference' | 'reward' | 'cost' | 'rewardEnsemble' | 'costEnsemble' | 'ptx'> & { rl: { ptxCoef: number } },
+  needsCost: string | null,
+): { actor: CausalLM; tokenizer: Tokenizer; reference: CausalLM; reward: ReturnType<typeof loadScorer>; cost: ReturnType<typeof loadScorer> | undefined } {
+  if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL or PKU-SafeRLHF)');
+  const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
+  if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
+  const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
+  const reward = loadScorer(config.reward, 'reward', config.rewardEnsemble);
+  if (needsCost !== null && !config.cost) throw new ConfigError(`${needsCost} needs a cost model: pass --cost DIR`);
+  const cost = needsCost !== null && config.cost ? loadScorer(config.cost, 'cost', config.costEnsemble) : undefined;
+  return { actor, tokenizer, reference, reward, cost };
+}
+
 /**
  * Runs `method` on the folders and prompts of `config`, resuming from `<out>/checkpoint` when one
  * exists. Writes the actor as an HF folder in `<out>`, `<out>/log.jsonl` (one record per RL step),
  * `<out>/result.json` and `<out>/report.html`.
  */
 export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
-  if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL or PKU-SafeRLHF)');
-  const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
-  if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
-  const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
-  const rewardModel = loadScoreModel(config.reward, 'reward');
   const { constrained, make } = METHODS[methodName];
   const probe = make(config, 0);
-  if (probe.usesCost && !config.cost) throw new ConfigError(`${methodName} needs a cost model: pass --cost DIR`);
-  const costModel = probe.usesCost && config.cost ? loadScoreModel(config.cost, 'cost') : undefined;
+  const { actor, tokenizer, reference, reward, cost } = loadRlFolders(config, probe.usesCost ? methodName : null);
+  const rewardModel = reward.scorer;
+  const costModel = cost?.scorer;
 
-  const threshold = constrained ? await resolveThreshold(config, costModel as ScoreModel, tokenizer, progress) : undefined;
+  const threshold = constrained ? await resolveThreshold(config, costModel as SequenceScorer, tokenizer, progress) : undefined;
   const method = make(config, threshold?.value ?? 0);
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? rewardModel : (costModel as ScoreModel), 'critic');
+  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? reward.first : (cost as { first: ScoreModel }).first, 'critic');
 
   const { file, prompts } = readRlPrompts(config.prompts, progress);
 
-  const ptxData = config.ptx && config.rl.ptxCoef > 0 ? await readPtx(config.ptx, progress) : [];
+  const ptxData = await readPtxFor(config, progress);
   const out = trainRl({
     method,
     models: { actor, reference, rewardModel, ...(costModel ? { costModel } : {}), critics },
@@ -148,7 +177,7 @@ async function readCostValidation(path: string): Promise<{ data: ScoreData; prob
  */
 export async function resolveThreshold(
   config: { threshold: number; thresholdFrom?: string | undefined; thresholdQuantile: number; raw?: boolean },
-  costModel: ScoreModel,
+  costModel: SequenceScorer,
   tokenizer: Tokenizer,
   progress: Progress,
 ): Promise<{ value: number; from: 'flag' | string }> {

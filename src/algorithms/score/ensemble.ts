@@ -1,45 +1,42 @@
-// Reward-model ensembles (mean, std, min and UP-RLHF's mean - k·std) and WARM weight averaging.
+// Score-model ensembles (members' mean, std and min; one score by any reduction of src/rl/ensemble.ts) and WARM weight averaging.
 import { ScoreModel, type SequenceScorer } from '../../models/index.js';
 import { mergeParametersInto } from '../../models/merge.js';
+import { reduceEnsemble, type EnsembleReduce, type Worse } from '../../rl/index.js';
 import { noGrad, stack, type Tensor } from '../../torch/index.js';
 
-export type EnsembleReduction = 'mean' | 'min' | 'uncertainty';
+/** Which way is worse for each kind of score: a low reward, a high cost. */
+export const WORSE: Record<'reward' | 'cost', Worse> = { reward: 'lower', cost: 'higher' };
 
-/** K score models of one architecture scoring the same sequences. */
+/** K score models scoring the same sequences (one tokenizer). */
 export class ScoreEnsemble {
-  constructor(readonly members: readonly ScoreModel[]) {
+  constructor(readonly members: readonly SequenceScorer[]) {
     if (members.length === 0) throw new RangeError('an ensemble needs at least one member');
   }
 
-  /**
-   * End scores of every member and their summaries. inputIds, attentionMask: (B, L).
-   * Returns all: (K, B); mean, std (population), min: (B,).
-   */
-  predict(inputIds: Tensor, attentionMask: Tensor): { all: Tensor; mean: Tensor; std: Tensor; min: Tensor } {
-    return noGrad(() => {
-      const all = stack(this.members.map((m) => m.eval().forward(inputIds, attentionMask).endScores), 0);
-      return { all, mean: all.mean(0), std: all.std(0, { unbiased: false }), min: all.min(0) };
-    });
+  /** inputIds, attentionMask: (B, L) -> every member's end scores (K, B), in eval mode, without gradient. */
+  memberScores(inputIds: Tensor, attentionMask: Tensor): Tensor {
+    return noGrad(() => stack(this.members.map((m) => (m.eval(), m.forward(inputIds, attentionMask).endScores)), 0));
   }
 
-  /** This ensemble as a single scorer (for evaluation and RL): end scores reduced by `reduction`. */
-  asScorer(reduction: EnsembleReduction = 'mean', k = 1): SequenceScorer {
+  /** End scores of every member and their summaries: all (K, B); mean, std (population), min: (B,). */
+  predict(inputIds: Tensor, attentionMask: Tensor): { all: Tensor; mean: Tensor; std: Tensor; min: Tensor } {
+    const all = this.memberScores(inputIds, attentionMask);
+    return { all, mean: all.mean(0), std: all.std(0, { unbiased: false }), min: all.min(0) };
+  }
+
+  /** One score per sequence (B,): the members' scores reduced by `spec`, pessimistic towards `worse` (reward: 'lower', cost: 'higher'). */
+  score(inputIds: Tensor, attentionMask: Tensor, spec: EnsembleReduce, worse: Worse): Tensor {
+    return reduceEnsemble(this.memberScores(inputIds, attentionMask), spec, worse);
+  }
+
+  /** This ensemble as a single scorer (evaluation, RL's scoring phase): end scores reduced by `spec`. */
+  asScorer(spec: EnsembleReduce, worse: Worse): SequenceScorer {
+    const lengths = this.members.map((m) => m.contextLength).filter((n): n is number => n !== undefined);
     return {
       eval: () => undefined,
-      forward: (ids, mask) => ({ endScores: this.score(ids, mask, reduction, k) }),
-      contextLength: Math.min(...this.members.map((m) => m.contextLength)),
+      forward: (ids, mask) => ({ endScores: this.score(ids, mask, spec, worse) }),
+      ...(lengths.length > 0 ? { contextLength: Math.min(...lengths) } : {}),
     };
-  }
-
-  /** One conservative score per sequence: mean, min, or mean - k·std (uncertainty-penalised, UP-RLHF). (B,) */
-  score(inputIds: Tensor, attentionMask: Tensor, reduction: EnsembleReduction = 'mean', k = 1): Tensor {
-    const p = this.predict(inputIds, attentionMask);
-    const reductions: Record<EnsembleReduction, () => Tensor> = {
-      mean: () => p.mean,
-      min: () => p.min,
-      uncertainty: () => p.mean.sub(p.std.mul(k)),
-    };
-    return reductions[reduction]();
   }
 }
 
