@@ -150,6 +150,11 @@ export class Batcher {
     return { running: this.rows.length, waiting: this.waiting.length, ...this.counters, finished: { ...this.counters.finished } };
   }
 
+  /** Whether `n` more sequences fit in the waiting queue now. */
+  canAccept(n: number): boolean {
+    return !this.closed && this.waiting.length + n <= this.options.maxWaiting;
+  }
+
   /** Queues a sequence. Throws `ContextLengthError` when the prompt leaves no room, `QueueFullError` when the queue is full. */
   submit(req: SequenceRequest): SequenceHandle {
     if (this.closed) throw new QueueFullError('the server is shutting down');
