@@ -85,6 +85,12 @@ FLIPS = {
     'category threshold ignored': ('src/rl/category-lagrange.ts', [('threshold: this.thresholds[category] ?? this.config.threshold', 'threshold: this.config.threshold')], 'test/rl/category-lagrange.test.ts'),
     'annotate: a tie decision overrules a clear majority': ('src/annotate/aggregate.ts', [('if (!m.tie) return m.winner;', 'if (!m.tie && decision[name] === undefined) return m.winner;')], 'test/annotate/units.test.ts'),
     'annotate: a tie decision is ignored': ('src/annotate/aggregate.ts', [('const d = decision[name] as C | undefined;', 'const d = undefined as C | undefined;')], 'test/annotate/units.test.ts'),
+    # the server: per-row sampling, continuous batching, the guardrail
+    'serve: top-p keeps the tail': ('src/models/generate.ts', [('const drop = probs.cumsum(1).sub(probs).ge(p);', 'const drop = probs.cumsum(1).sub(probs).lt(p);')], 'test/serve/batcher.test.ts'),
+    'serve: inverse CDF counts from the top': ('src/serve/sampling.ts', [('const sampled = cum.lt(u).sum(1)', 'const sampled = cum.gt(u).sum(1)')], 'test/serve/batcher.test.ts'),
+    'serve: joining rows padded on the right': ('src/serve/batcher.ts', [('return cat([zeros(shape, { dtype: t.dtype }), t], dim);', 'return cat([t, zeros(shape, { dtype: t.dtype })], dim);')], 'test/serve/batcher.test.ts'),
+    'serve: leaving rows trim the newest columns': ('src/serve/batcher.ts', [('const from = (s.mask.shape[1] as number) - length;', 'const from = 0;')], 'test/serve/batcher.test.ts'),
+    'guard flags the low-cost answers': ('src/serve/guard.ts', [('return !(score <= this.config.threshold);', 'return !(score >= this.config.threshold);')], 'test/serve/guard.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

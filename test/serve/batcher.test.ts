@@ -84,6 +84,24 @@ describe('continuous batching', () => {
     expect(s.prefills).toBe(3);
   });
 
+  it('the cache is padded for a longer joiner and trimmed when it leaves: the staying rows decode as alone', async () => {
+    const alone = (p: number[], n: number) => generate(lm, tensor([p], { dtype: 'int64' }), tensor([p.map(() => 1)], { dtype: 'int64' }), { maxNewTokens: n, greedy: true, padId: 0 }).sequences.narrow(1, p.length, n).toNumbers();
+    const b = new Batcher(lm, { maxBatch: 8, maxWaiting: 64, stopTokenIds: [], padId: 0 });
+    const late: Promise<Result>[] = [];
+    // a 1-token prompt; a 7-token prompt joins after 2 tokens (the running row is padded on the left) and leaves after 2
+    // (the padding columns are cut); then a 5-token prompt joins the trimmed cache
+    const short = decode(b, { promptIds: PROMPTS[3] as number[], maxTokens: 14 }, (n) => {
+      if (n === 2) late.push(decode(b, { promptIds: PROMPTS[2] as number[], maxTokens: 2 }));
+      if (n === 6) late.push(decode(b, { promptIds: PROMPTS[4] as number[], maxTokens: 4 }));
+    });
+    const first = await short;
+    const [long, medium] = await Promise.all(late);
+    await b.close();
+    expect(first.tokens).toEqual(alone(PROMPTS[3] as number[], 14));
+    expect(long?.tokens).toEqual(alone(PROMPTS[2] as number[], 2));
+    expect(medium?.tokens).toEqual(alone(PROMPTS[4] as number[], 4));
+  });
+
   it('sampled sequences give the same tokens concurrently as one at a time (each row has its own seeded stream)', async () => {
     const reqs = PROMPTS.flatMap((p, i) => [
       { promptIds: p, temperature: 1, topP: 1, seed: 100 + i },
