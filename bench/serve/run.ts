@@ -5,12 +5,12 @@
 // --tokens, the same seeds in both modes); a mode's figure is the completion tokens returned divided by
 // the wall time from the first request to the last answer. Modes alternate over --rounds rounds (order
 // flipped every round); the headline is the median round of each mode.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCausalLM, parseModelConfig, savePretrained, trainWordLevel } from '../../src/models/index.js';
 import { manualSeed } from '../../src/torch/index.js';
+import { metric, quantile, startServer } from './server-process.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -47,28 +47,6 @@ function benchModel(): string {
   return dir;
 }
 
-async function startServer(model: string, batching: boolean): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--model', model, '--model-name', 'bench', '--port', '0', '--max-batch', maxBatch, '--max-tokens', String(tokens), ...(batching ? [] : ['--no-batching'])], {
-    env: { ...process.env, SAFEALIGN_THREADS: threads },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /at (http:\/\/\S+)\/v1/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`safealign serve exited with ${code}`)));
-  });
-  return { url, child };
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
-}
-
 interface ModeResult {
   tokS: number;
   meanBatch: number;
@@ -77,7 +55,8 @@ interface ModeResult {
 }
 
 async function runMode(model: string, batching: boolean): Promise<ModeResult> {
-  const { url, child } = await startServer(model, batching);
+  const server = await startServer(['--model', model, '--model-name', 'bench', '--max-batch', maxBatch, '--max-tokens', String(tokens), ...(batching ? [] : ['--no-batching'])], threads);
+  const { url } = server;
   try {
     const ask = async (c: number, r: number): Promise<{ tokens: number; seconds: number }> => {
       const t0 = performance.now();
@@ -104,13 +83,11 @@ async function runMode(model: string, batching: boolean): Promise<ModeResult> {
     const wall = (performance.now() - t0) / 1000;
     const all = done.flat();
     const latencies = all.map((a) => a.seconds).sort((a, b) => a - b);
-    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number;
     const steps = (await metric(url, 'safealign_decode_steps_total')) - steps0;
     const rows = (await metric(url, 'safealign_decode_rows_total')) - rows0;
-    return { tokS: all.reduce((s, a) => s + a.tokens, 0) / wall, meanBatch: rows / steps, p50: q(0.5), p95: q(0.95) };
+    return { tokS: all.reduce((s, a) => s + a.tokens, 0) / wall, meanBatch: rows / steps, p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95) };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop();
   }
 }
 
