@@ -92,6 +92,12 @@ FLIPS = {
     'ensemble pessimism direction swapped': ('src/rl/ensemble.ts', [("const sign = worse === 'lower' ? 1 : -1;", "const sign = worse === 'lower' ? -1 : 1;")], 'test/rl/ensemble.test.ts'),
     'ensemble robust weights swapped': ('src/rl/ensemble.ts', [('mean().mul(spec.lambda).add(worst().mul(1 - spec.lambda))', 'mean().mul(1 - spec.lambda).add(worst().mul(spec.lambda))')], 'test/rl/ensemble.test.ts'),
     'RL cost ensemble: worst = the lowest cost': ('src/algorithms/score/ensemble.ts', [("reward: 'lower', cost: 'higher' }", "reward: 'lower', cost: 'lower' }")], 'test/algorithms/ensemble-rl.test.ts'),
+    # the server: per-row sampling, continuous batching, the guardrail
+    'serve: top-p keeps the tail': ('src/models/generate.ts', [('const drop = probs.cumsum(1).sub(probs).ge(p);', 'const drop = probs.cumsum(1).sub(probs).lt(p);')], 'test/serve/batcher.test.ts'),
+    'serve: inverse CDF counts from the top': ('src/serve/sampling.ts', [('const sampled = cum.lt(u).sum(1)', 'const sampled = cum.gt(u).sum(1)')], 'test/serve/batcher.test.ts'),
+    'serve: joining rows padded on the right': ('src/serve/batcher.ts', [('return cat([zeros(shape, { dtype: t.dtype }), t], dim);', 'return cat([t, zeros(shape, { dtype: t.dtype })], dim);')], 'test/serve/batcher.test.ts'),
+    'serve: leaving rows trim the newest columns': ('src/serve/batcher.ts', [('const from = (s.mask.shape[1] as number) - length;', 'const from = 0;')], 'test/serve/batcher.test.ts'),
+    'guard flags the low-cost answers': ('src/serve/guard.ts', [('return !(score <= this.config.threshold);', 'return !(score >= this.config.threshold);')], 'test/serve/guard.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -47,14 +47,19 @@ function shapeLogits(logits: Tensor, generated: Tensor | null, opts: GenerateOpt
     x = x.maskedFill(x.lt(kth), -Infinity);
   }
   const p = opts.topP ?? 1;
-  if (p < 1) {
-    const { values, indices } = x.sort(1, true);
-    const cum = values.softmax(1).cumsum(1);
-    // drop tokens once the mass before them already reaches p (the top token is always kept)
-    const drop = cum.sub(values.softmax(1)).ge(p);
-    x = x.scatter(1, indices, values.maskedFill(drop, -Infinity));
-  }
-  return x;
+  return p < 1 ? nucleusFilter(x, p) : x;
+}
+
+/**
+ * Nucleus (top-p) filter of logits x (B, V): tokens are dropped (-inf) once the probability mass of
+ * the more likely tokens before them already reaches p; the top token is always kept. p: a number,
+ * or (B, 1) per row (a row with p = 1 keeps every token).
+ */
+export function nucleusFilter(x: Tensor, p: number | Tensor): Tensor {
+  const { values, indices } = x.sort(1, true);
+  const probs = values.softmax(1);
+  const drop = probs.cumsum(1).sub(probs).ge(p);
+  return x.scatter(1, indices, values.maskedFill(drop, -Infinity));
 }
 
 /** The prompt batch leaves no room to generate in the model's context. */

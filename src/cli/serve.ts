@@ -1,0 +1,62 @@
+// `safealign serve`: an OpenAI-compatible HTTP server for a model folder, with continuous batching and an optional cost-model guardrail.
+import type { Command } from 'commander';
+import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
+import { ServeConfigSchema } from '../serve/config.js';
+
+const HELP = `
+Endpoints: POST /v1/chat/completions (the model folder's chat template), POST /v1/completions (raw
+text), GET /v1/models, GET /health, GET /metrics (Prometheus text). Requests and responses follow
+OpenAI's API, so the official clients work: point base_url at http://HOST:PORT/v1. Sampling fields:
+temperature (0 = greedy), top_p, max_tokens, stop (up to 4 strings), n, seed (the same seed gives the
+same text, alone or batched with other requests), stream (server-sent events; stream_options.include_usage).
+
+API keys: --api-key KEY (repeatable), --api-keys-file FILE (one per line) or SAFEALIGN_API_KEY; with
+none, /v1 is open to anyone who can reach the port (the default --host 127.0.0.1 is this machine only).
+Errors use OpenAI's shape {"error": {"message", "type", "param", "code"}}: 401 bad key, 413 body
+over --max-body-bytes, 400 prompt + max_tokens over the model's context (code context_length_exceeded)
+or max_tokens over --max-tokens, 404 unknown model, 429 queue full or too many requests from one
+address, 408 a request not received whole within --request-timeout-sec.
+
+Guardrail: --guard-cost DIR scores every answer with that cost model; an answer scoring above
+--guard-threshold is regenerated (a new random stream) up to --guard-rounds times, then replaced by
+--guard-refusal. Each choice carries "safealign_guard": {decision, scores, regenerations, threshold},
+and each guarded request is logged as a JSON line (--guard-log FILE, else standard error). With the
+guardrail, a streamed choice arrives in one piece once its verdict is known.
+
+Example:
+  safealign serve --model runs/default/ppo_lag/model --port 8000 --api-keys-file keys.txt
+  curl -s localhost:8000/v1/chat/completions -H "Authorization: Bearer $KEY" \\
+    -H 'content-type: application/json' -d '{"model": "model", "messages": [{"role": "user", "content": "hi"}]}'`;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('serve a model folder over an OpenAI-compatible HTTP API (chat and text completions, streaming, continuous batching, API keys, metrics, optional guardrail)')
+    .option('--config <file>', 'YAML config with the fields below')
+    .addHelpText('after', HELP);
+  const leaves = addSchemaOptions(cmd, ServeConfigSchema);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const flags = flagsToConfig(leaves, opts);
+    const envKey = process.env.SAFEALIGN_API_KEY;
+    if (envKey) flags.apiKey = [...((flags.apiKey as string[] | undefined) ?? []), envKey];
+    const config = resolveConfig(ServeConfigSchema, { file: opts.config as string | undefined, flags });
+    // loaded on use: the other commands do not need the server
+    const { serveModel } = await import('../serve/server.js');
+    const running = await serveModel(config);
+    const { ctx } = running;
+    const keys = config.apiKey.length + (config.apiKeysFile ? 1 : 0);
+    process.stdout.write(
+      `safealign serve: ${ctx.modelName} (context ${ctx.model.contextLength}) at ${running.url}/v1; ` +
+        `batching ${config.batching ? `on (up to ${config.maxBatch} sequences)` : 'off'}; ` +
+        `${keys ? 'API keys required' : 'no API key required'}${ctx.guard ? `; guardrail ${config.guard.cost} (threshold ${config.guard.threshold}, ${config.guard.rounds} rounds)` : ''}\n`,
+    );
+    const stop = (): void => {
+      running.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,292 @@
+// Continuous batching: one scheduler loop decodes every running sequence in shared forward passes; sequences join and leave between steps.
+import type { LayerCache } from '../models/attention.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import { ContextLengthError } from '../models/generate.js';
+import { cat, noGrad, ones, tensor, tidy, zeros, type Tensor } from '../torch/index.js';
+import { SamplingStream, sampleRows, type RowSampling } from './sampling.js';
+
+/** Why a sequence ended: a stop token or stop string ('stop'), its token budget ('length'), or the caller gave up ('cancelled'). */
+export type FinishReason = 'stop' | 'length' | 'cancelled';
+
+/** One sequence to decode. */
+export interface SequenceRequest extends RowSampling {
+  /** The prompt's token ids (the chat template already applied). */
+  promptIds: readonly number[];
+  /** Most new tokens; cut to what the model's context leaves after the prompt. */
+  maxTokens: number;
+  /** Seed of the sequence's own random stream: the same seed gives the same tokens whatever else shares the batch. */
+  seed: number;
+  /** Each new token (never a stop token); return true to end the sequence here (e.g. a stop string appeared). */
+  onToken(token: number): boolean | void;
+  /** Called once, at the end. `error` when the engine failed. */
+  onEnd(reason: FinishReason, error?: Error): void;
+}
+
+export interface SequenceHandle {
+  /** Ends the sequence before its next token (its batch slot is freed at the next step). */
+  cancel(): void;
+}
+
+/** The waiting queue is full: the caller should answer 429 and the client retry later. */
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
+}
+
+export interface BatcherOptions {
+  /** Most sequences decoded together; 1 turns batching off (one sequence at a time, in arrival order). */
+  maxBatch: number;
+  /** Most sequences waiting for a slot; more are refused with `QueueFullError`. */
+  maxWaiting: number;
+  stopTokenIds: readonly number[];
+  padId: number;
+}
+
+/** Counters for /metrics and benchmarks. */
+export interface BatcherStats {
+  running: number;
+  waiting: number;
+  /** Decoding steps (one forward pass over every running row each). */
+  steps: number;
+  /** Sum over steps of the rows decoded: rowSteps / steps is the mean batch size. */
+  rowSteps: number;
+  /** Prefill forward passes (sequences joining, several at once when they arrive together). */
+  prefills: number;
+  generatedTokens: number;
+  finished: Record<FinishReason, number>;
+}
+
+interface Row {
+  req: SequenceRequest;
+  stream: SamplingStream;
+  maxTokens: number;
+  /** Real tokens of this row in the cache (prompt + fed tokens). */
+  length: number;
+  generated: number;
+  cancelled: boolean;
+}
+
+/** The decoding state of the running rows: the KV cache and mask (B, L), left-padded, and the logits of each row's next token. */
+interface BatchState {
+  cache: LayerCache[];
+  /** (B, L) 1 for real tokens. */
+  mask: Tensor;
+  /** (B, V) next-token logits. */
+  last: Tensor;
+}
+
+function disposeState(s: BatchState | null): void {
+  if (!s) return;
+  for (const layer of s.cache) {
+    layer.k.dispose();
+    layer.v.dispose();
+  }
+  s.mask.dispose();
+  s.last.dispose();
+}
+
+/** t (B, ..., L, ...) left-padded with zeros along `dim` to `length`. */
+function padLeft(t: Tensor, dim: number, length: number): Tensor {
+  const have = t.shape[dim] as number;
+  if (have === length) return t;
+  const shape = [...t.shape];
+  shape[dim] = length - have;
+  return cat([zeros(shape, { dtype: t.dtype }), t], dim);
+}
+
+/** Two batch states as one: both left-padded to the longer length, rows of `a` first. */
+function mergeStates(a: BatchState, b: BatchState): BatchState {
+  const length = Math.max(a.mask.shape[1] as number, b.mask.shape[1] as number);
+  return {
+    cache: a.cache.map((la, i) => {
+      const lb = b.cache[i] as LayerCache;
+      return { k: cat([padLeft(la.k, 2, length), padLeft(lb.k, 2, length)], 0), v: cat([padLeft(la.v, 2, length), padLeft(lb.v, 2, length)], 0) };
+    }),
+    mask: cat([padLeft(a.mask, 1, length), padLeft(b.mask, 1, length)], 0),
+    last: cat([a.last, b.last], 0),
+  };
+}
+
+/** The rows `keep` of a state, with the leading columns no kept row uses cut off (`length` = the longest kept row). */
+function selectRows(s: BatchState, keep: readonly number[], length: number): BatchState {
+  const index = tensor([...keep], { dtype: 'int64' });
+  const from = (s.mask.shape[1] as number) - length;
+  const rows = (t: Tensor, dim: number) => t.indexSelect(0, index).narrow(dim, from, length);
+  return { cache: s.cache.map((l) => ({ k: rows(l.k, 2), v: rows(l.v, 2) })), mask: rows(s.mask, 1), last: s.last.indexSelect(0, index) };
+}
+
+/**
+ * Decodes sequences with continuous batching. Each step: cancelled rows leave, waiting sequences
+ * join (prefilled together in one forward pass, then merged into the left-padded KV cache), every
+ * running row samples its next token from its own stream, finished rows leave, and one forward pass
+ * feeds the new tokens of the rest. Steps run one at a time on the event loop, which serves HTTP
+ * between them.
+ */
+export class Batcher {
+  private readonly waiting: Row[] = [];
+  private rows: Row[] = [];
+  private state: BatchState | null = null;
+  private wake: (() => void) | null = null;
+  private closed = false;
+  private readonly stopTokens: Set<number>;
+  private readonly loop: Promise<void>;
+  private readonly counters: Omit<BatcherStats, 'running' | 'waiting'> = {
+    steps: 0,
+    rowSteps: 0,
+    prefills: 0,
+    generatedTokens: 0,
+    finished: { stop: 0, length: 0, cancelled: 0 },
+  };
+
+  constructor(
+    private readonly model: CausalLM,
+    private readonly options: BatcherOptions,
+  ) {
+    this.stopTokens = new Set(options.stopTokenIds);
+    model.eval();
+    this.loop = this.run();
+  }
+
+  get stats(): BatcherStats {
+    return { running: this.rows.length, waiting: this.waiting.length, ...this.counters, finished: { ...this.counters.finished } };
+  }
+
+  /** Whether `n` more sequences fit in the waiting queue now. */
+  canAccept(n: number): boolean {
+    return !this.closed && this.waiting.length + n <= this.options.maxWaiting;
+  }
+
+  /** Queues a sequence. Throws `ContextLengthError` when the prompt leaves no room, `QueueFullError` when the queue is full. */
+  submit(req: SequenceRequest): SequenceHandle {
+    if (this.closed) throw new QueueFullError('the server is shutting down');
+    const room = this.model.contextLength - req.promptIds.length;
+    if (req.promptIds.length === 0) throw new ContextLengthError('the prompt is empty: nothing to continue');
+    if (room < 1) throw new ContextLengthError(`a prompt of ${req.promptIds.length} tokens leaves no room to generate in the model's context of ${this.model.contextLength} tokens`);
+    if (this.waiting.length >= this.options.maxWaiting) throw new QueueFullError(`${this.waiting.length} requests are already waiting for a batch slot; retry later`);
+    const row: Row = { req, stream: new SamplingStream(req.seed), maxTokens: Math.min(req.maxTokens, room), length: req.promptIds.length, generated: 0, cancelled: false };
+    this.waiting.push(row);
+    this.wake?.();
+    return {
+      cancel: () => {
+        row.cancelled = true;
+        this.wake?.();
+      },
+    };
+  }
+
+  /** Stops the loop; every waiting and running sequence ends as 'cancelled'. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      if (this.rows.length === 0 && this.waiting.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+        continue;
+      }
+      try {
+        noGrad(() => this.step());
+      } catch (e) {
+        this.failAll(e as Error);
+      }
+      // let the event loop read requests and write responses between forward passes
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    for (const row of [...this.waiting.splice(0), ...this.rows]) this.end(row, 'cancelled');
+    this.rows = [];
+    disposeState(this.state);
+    this.state = null;
+  }
+
+  private end(row: Row, reason: FinishReason, error?: Error): void {
+    this.counters.finished[reason]++;
+    try {
+      row.req.onEnd(reason, error);
+    } catch {
+      // a caller's callback must not stop the loop
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const row of [...this.waiting.splice(0), ...this.rows]) this.end(row, 'cancelled', error);
+    this.rows = [];
+    disposeState(this.state);
+    this.state = null;
+  }
+
+  /** Replaces the state by the rows `keep` (indices into this.rows), or by nothing. */
+  private keepRows(keep: number[]): void {
+    if (keep.length === this.rows.length) return;
+    const old = this.state;
+    const rows = keep.map((i) => this.rows[i] as Row);
+    this.state = rows.length && old ? tidy(() => selectRows(old, keep, Math.max(...rows.map((r) => r.length)))) : null;
+    disposeState(old);
+    this.rows = rows;
+  }
+
+  /** Prefills the joining rows in one forward pass (left-padded) and merges them into the state. */
+  private admit(joining: Row[]): void {
+    const length = Math.max(...joining.map((r) => r.req.promptIds.length));
+    const pad = this.options.padId;
+    const old = this.state;
+    this.state = tidy(() => {
+      const ids = tensor(joining.map((r) => [...new Array<number>(length - r.req.promptIds.length).fill(pad), ...r.req.promptIds]), { dtype: 'int64' });
+      const mask = tensor(joining.map((r) => [...new Array<number>(length - r.req.promptIds.length).fill(0), ...r.req.promptIds.map(() => 1)]), { dtype: 'int64' });
+      const out = this.model.forward(ids, mask);
+      const fresh: BatchState = { cache: out.cache, mask, last: out.logits.select(1, length - 1) };
+      return old ? mergeStates(old, fresh) : fresh;
+    });
+    if (old) disposeState(old);
+    this.rows.push(...joining);
+    this.counters.prefills++;
+  }
+
+  private step(): void {
+    for (const row of this.rows) if (row.cancelled) this.end(row, 'cancelled');
+    this.keepRows(this.rows.flatMap((r, i) => (r.cancelled ? [] : [i])));
+    const joining: Row[] = [];
+    while (this.waiting.length && this.rows.length + joining.length < this.options.maxBatch) {
+      const row = this.waiting.shift() as Row;
+      if (row.cancelled) this.end(row, 'cancelled');
+      else joining.push(row);
+    }
+    if (joining.length) this.admit(joining);
+    const state = this.state;
+    if (!state || this.rows.length === 0) return;
+
+    const tokens = sampleRows(state.last, this.rows.map((r) => r.req), this.rows.map((r) => r.stream.uniform()));
+    this.counters.steps++;
+    this.counters.rowSteps += this.rows.length;
+    const keep: number[] = [];
+    this.rows.forEach((row, i) => {
+      const token = tokens[i] as number;
+      row.generated++;
+      this.counters.generatedTokens++;
+      if (row.cancelled) return this.end(row, 'cancelled');
+      if (this.stopTokens.has(token)) return this.end(row, 'stop');
+      let stop: boolean | void = false;
+      try {
+        stop = row.req.onToken(token);
+      } catch (e) {
+        return this.end(row, 'cancelled', e as Error);
+      }
+      if (stop) return this.end(row, 'stop');
+      if (row.generated >= row.maxTokens) return this.end(row, 'length');
+      keep.push(i);
+    });
+    const fed = keep.map((i) => tokens[i] as number);
+    this.keepRows(keep);
+    if (!this.rows.length) return;
+    const old = this.state as BatchState;
+    this.state = tidy(() => {
+      const mask = cat([old.mask, ones([fed.length, 1], { dtype: 'int64' })], 1);
+      const out = this.model.forward(tensor(fed.map((t) => [t]), { dtype: 'int64' }), mask, old.cache);
+      return { cache: out.cache, mask, last: out.logits.select(1, 0) };
+    });
+    disposeState(old);
+    for (const row of this.rows) row.length++;
+  }
+}

@@ -1,0 +1,115 @@
+// One completion request's choices: each decoded by the batcher with its own seeded stream, streamed as text, optionally guarded.
+import type { PromptInput } from '../models/prompt.js';
+import type { Tokenizer } from '../models/tokenizer.js';
+import { Rng } from '../world/rng.js';
+import { QueueFullError, type Batcher } from './batcher.js';
+import type { Guard, GuardVerdict } from './guard.js';
+import { TextAssembler } from './text-stream.js';
+
+/** What to generate for one request, after validation. */
+export interface CompletionJob {
+  promptIds: readonly number[];
+  /** The prompt as the guard's cost model reads it (rendered with its own tokenizer's template unless `raw`). */
+  promptInput: PromptInput;
+  raw: boolean;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  stops: readonly string[];
+  n: number;
+  seed: number;
+}
+
+export interface ChoiceResult {
+  index: number;
+  text: string;
+  finishReason: 'stop' | 'length';
+  /** Tokens generated for the returned answer (a refusal counts the last flagged answer's). */
+  completionTokens: number;
+  /** With the guardrail: what it did. */
+  guard?: GuardVerdict;
+}
+
+/** The client went away (or the server is closing) before the choice finished. */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
+export interface CompletionContext {
+  batcher: Batcher;
+  tokenizer: Tokenizer;
+  guard?: Guard | undefined;
+}
+
+/** The seed of choice `index`'s stream in guard round `round`: a request's seed gives the same choices however the batch is composed. */
+export function streamSeed(seed: number, index: number, round: number): number {
+  return new Rng(seed).derive(`choice ${index} round ${round}`).seed;
+}
+
+interface Decoded {
+  text: string;
+  finishReason: 'stop' | 'length';
+  tokens: number;
+}
+
+function decodeOnce(ctx: CompletionContext, job: CompletionJob, seed: number, signal: AbortSignal, onDelta?: (text: string) => void): Promise<Decoded> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new CancelledError('the request was cancelled'));
+    const text = new TextAssembler(ctx.tokenizer, job.stops);
+    const handle = ctx.batcher.submit({
+      promptIds: job.promptIds,
+      maxTokens: job.maxTokens,
+      temperature: job.temperature,
+      topP: job.topP,
+      seed,
+      onToken: (token) => {
+        const delta = text.push(token);
+        if (delta && onDelta) onDelta(delta);
+        return text.stopped;
+      },
+      onEnd: (reason, error) => {
+        signal.removeEventListener('abort', abort);
+        if (error) return reject(error);
+        if (reason === 'cancelled') return reject(new CancelledError('the request was cancelled'));
+        const rest = text.flush();
+        if (rest && onDelta) onDelta(rest);
+        resolve({ text: text.text, finishReason: reason, tokens: text.tokenCount });
+      },
+    });
+    const abort = () => handle.cancel();
+    signal.addEventListener('abort', abort);
+  });
+}
+
+/**
+ * Runs the job's n choices concurrently (they share the batch with every other request). `onDelta`
+ * receives each choice's text as it is generated; with the guardrail, a choice's text is sent once,
+ * after the verdict. Throws `QueueFullError` when the waiting queue cannot take the n choices.
+ */
+export async function runChoices(ctx: CompletionContext, job: CompletionJob, signal: AbortSignal, onDelta?: (index: number, text: string) => void): Promise<ChoiceResult[]> {
+  if (!ctx.batcher.canAccept(job.n)) throw new QueueFullError(`the server is busy (${ctx.batcher.stats.waiting} sequences waiting); retry later`);
+  const controller = new AbortController();
+  const abortAll = () => controller.abort();
+  signal.addEventListener('abort', abortAll);
+  try {
+    return await Promise.all(
+      Array.from({ length: job.n }, async (_, index): Promise<ChoiceResult> => {
+        const guard = ctx.guard;
+        if (!guard) {
+          const d = await decodeOnce(ctx, job, streamSeed(job.seed, index, 0), controller.signal, onDelta && ((t) => onDelta(index, t)));
+          return { index, text: d.text, finishReason: d.finishReason, completionTokens: d.tokens };
+        }
+        const r = await guard.run(job.promptInput, (round) => decodeOnce(ctx, job, streamSeed(job.seed, index, round), controller.signal), job.raw);
+        const text = r.refused ? guard.config.refusal : r.answer.text;
+        onDelta?.(index, text);
+        return { index, text, finishReason: r.refused ? 'stop' : r.answer.finishReason, completionTokens: r.answer.tokens, guard: r.verdict };
+      }),
+    );
+  } catch (e) {
+    // one choice failed: the others stop too
+    controller.abort();
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', abortAll);
+  }
+}

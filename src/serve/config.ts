@@ -1,0 +1,41 @@
+// Configuration of the OpenAI-compatible server (`safealign serve`): zod schema with defaults and descriptions.
+import { z } from 'zod';
+
+export const GuardConfigSchema = z
+  .object({
+    cost: z.string().default('').describe("cost model folder that scores every answer (score above --guard-threshold = flagged); '' = no guardrail"),
+    threshold: z.number().default(0).describe("an answer whose cost score is above this is flagged (0: the cost model's safe/unsafe boundary)"),
+    rounds: z.number().int().min(0).max(20).default(5).describe('regenerations of a flagged answer before the refusal is returned (0 = refuse at once)'),
+    refusal: z.string().default('Sorry, I cannot help with that request.').describe('the answer returned when every round was flagged'),
+    log: z.string().default('').describe("append each guarded request's decision and scores as a JSON line to this file ('' = standard error)"),
+  })
+  .strict();
+
+export const ServeConfigSchema = z
+  .object({
+    model: z.string().default('').describe('Hugging Face model folder to serve: a causal LM with tokenizer.json (required)'),
+    modelName: z.string().default('').describe('the model id clients pass and /v1/models lists (default: the folder name)'),
+    host: z.string().default('127.0.0.1').describe('address to listen on (0.0.0.0 for every interface)'),
+    port: z.number().int().min(0).max(65535).default(8000).describe('port to listen on (0 = any free port)'),
+    apiKey: z
+      .array(z.string().min(8, 'an API key needs at least 8 characters'))
+      .default([])
+      .describe('accepted API key(s), sent as Authorization: Bearer KEY; prefer --api-keys-file or SAFEALIGN_API_KEY, as flags show in process lists'),
+    apiKeysFile: z.string().default('').describe('file with one accepted API key per line (# starts a comment)'),
+    batching: z.boolean().default(true).describe('decode concurrent requests together in shared forward passes (continuous batching); --no-batching decodes one sequence at a time'),
+    maxBatch: z.number().int().min(1).max(1024).default(16).describe('most sequences decoded together'),
+    maxQueue: z.number().int().min(0).default(256).describe('most sequences waiting for a batch slot; a request beyond that gets 429'),
+    maxBodyBytes: z.number().int().min(1024).default(1024 * 1024).describe('largest request body in bytes; larger get 413'),
+    maxTokens: z.number().int().min(1).default(512).describe("most tokens a request may ask for (max_tokens), and the budget of one that does not say (cut to the model's context)"),
+    maxN: z.number().int().min(1).max(128).default(8).describe('most choices (n) per request'),
+    maxConnections: z.number().int().min(1).default(512).describe('open connections at most; further ones are closed at once'),
+    maxRequestsPerClient: z.number().int().min(1).default(64).describe('requests in progress per client address (the socket peer; X-Forwarded-For is not trusted); more get 429'),
+    requestTimeoutSec: z.number().positive().default(30).describe('a request must arrive whole (headers and body) within this many seconds, or it gets 408 and the connection is closed'),
+    headersTimeoutSec: z.number().positive().default(10).describe('request headers must arrive within this many seconds'),
+    log: z.boolean().default(false).describe('log every request (JSON lines on standard error)'),
+    guard: GuardConfigSchema.default(GuardConfigSchema.parse({})),
+  })
+  .strict();
+
+export type ServeConfig = z.output<typeof ServeConfigSchema>;
+export type GuardConfig = z.output<typeof GuardConfigSchema>;

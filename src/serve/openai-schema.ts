@@ -1,0 +1,72 @@
+// The OpenAI request bodies the server accepts (chat and text completions), validated at the edge, and its error shape.
+import { z } from 'zod';
+
+/** Sampling fields shared by chat and text completions. */
+const sampling = {
+  model: z.string().max(256),
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().gt(0).max(1).optional(),
+  max_tokens: z.number().int().min(1).optional(),
+  stop: z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(4)]).nullish(),
+  n: z.number().int().min(1).optional(),
+  seed: z.number().int().nullish(),
+  stream: z.boolean().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).strict().nullish(),
+  user: z.string().max(256).optional(),
+};
+
+/** Message content: a string, or text parts (other part types are refused). */
+const content = z.union([z.string(), z.array(z.object({ type: z.literal('text'), text: z.string() }).strict()).min(1)]);
+
+export const ChatRequestSchema = z
+  .object({
+    ...sampling,
+    messages: z
+      .array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']), content, name: z.string().optional() }).strict())
+      .min(1)
+      .max(256),
+    max_completion_tokens: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export const CompletionRequestSchema = z
+  .object({
+    ...sampling,
+    prompt: z.union([z.string(), z.array(z.string()).length(1)]),
+  })
+  .strict();
+
+export type ChatRequest = z.output<typeof ChatRequestSchema>;
+export type CompletionRequest = z.output<typeof CompletionRequestSchema>;
+
+/** The text of a message's content (text parts joined). */
+export function contentText(c: ChatRequest['messages'][number]['content']): string {
+  return typeof c === 'string' ? c : c.map((p) => p.text).join('');
+}
+
+/** An error answered in OpenAI's shape: `{ error: { message, type, param, code } }`. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string = 'invalid_request_error',
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+
+  get body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+/** Validates a body; a 400 names the first few bad fields. */
+export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`);
+  const first = r.error.issues[0];
+  throw new ApiError(400, `invalid request: ${issues.join('; ')}`, 'invalid_request_error', null, first?.path.length ? first.path.join('.') : null);
+}

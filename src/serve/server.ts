@@ -1,0 +1,166 @@
+// The OpenAI-compatible HTTP server (fastify): API keys, size/time/connection limits, per-client limits, health, metrics, and the /v1 routes.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { basename, resolve } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { loadCausalLM } from '../algorithms/rl/folders.js';
+import { ConfigError } from '../config/schema-cli.js';
+import { scorer } from '../eval/evaluate-models.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import type { Tokenizer } from '../models/tokenizer.js';
+import { Batcher } from './batcher.js';
+import type { ServeConfig } from './config.js';
+import { Guard } from './guard.js';
+import { Metrics } from './metrics.js';
+import { ApiError } from './openai-schema.js';
+import { openAiRoutes } from './routes.js';
+
+/** What the routes share: the model, its tokenizer, the batcher, the guard, the counters. */
+export interface ServeContext {
+  config: ServeConfig;
+  modelName: string;
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  batcher: Batcher;
+  guard: Guard | undefined;
+  metrics: Metrics;
+  /** Unix seconds the server started (the model's `created`). */
+  started: number;
+}
+
+/** Reads the API keys: --api-key values and the lines of --api-keys-file (blank lines and # comments skipped). */
+export function readApiKeys(config: Pick<ServeConfig, 'apiKey' | 'apiKeysFile'>): string[] {
+  const keys = [...config.apiKey];
+  if (config.apiKeysFile) {
+    let text: string;
+    try {
+      text = readFileSync(config.apiKeysFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`--api-keys-file ${config.apiKeysFile}: cannot read (${(e as Error).message})`);
+    }
+    text.split(/\r?\n/).forEach((line, i) => {
+      const key = line.replace(/#.*/, '').trim();
+      if (!key) return;
+      if (key.length < 8) throw new ConfigError(`${config.apiKeysFile}:${i + 1}: an API key needs at least 8 characters`);
+      keys.push(key);
+    });
+  }
+  return keys;
+}
+
+/** Constant-time check of a bearer token against the accepted keys (compared as SHA-256 digests, so lengths leak nothing). */
+function keyChecker(keys: readonly string[]): (header: string | undefined) => boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const accepted = keys.map(digest);
+  return (header) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    if (!m) return false;
+    const given = digest(m[1] as string);
+    let ok = false;
+    for (const k of accepted) ok = timingSafeEqual(k, given) || ok;
+    return ok;
+  };
+}
+
+/** Loads the model (and the guard's cost model) of `config` and builds the context the routes share. */
+export function loadServeContext(config: ServeConfig): ServeContext {
+  if (!config.model) throw new ConfigError('--model: required (a Hugging Face model folder with tokenizer.json)');
+  const { model, tokenizer } = loadCausalLM(config.model, 'model');
+  if (!tokenizer) throw new ConfigError(`--model ${config.model}: no tokenizer.json; the server needs the model's tokenizer`);
+  const stopTokenIds = tokenizer.eosId === undefined ? [] : [tokenizer.eosId];
+  const batcher = new Batcher(model, { maxBatch: config.batching ? config.maxBatch : 1, maxWaiting: config.maxQueue, stopTokenIds, padId: tokenizer.padId ?? 0 });
+  const guard = config.guard.cost ? new Guard(scorer(config.guard.cost, 'cost', Number.MAX_SAFE_INTEGER), config.guard) : undefined;
+  return { config, modelName: config.modelName || basename(resolve(config.model)), model, tokenizer, batcher, guard, metrics: new Metrics(), started: Math.floor(Date.now() / 1000) };
+}
+
+/**
+ * Creates the server without listening. The node http server underneath enforces the connection
+ * limit and the header and request timeouts (a slow client's request is cut with 408); fastify
+ * enforces the body limit (413). Clients are told apart by their socket address only.
+ */
+export async function createServeApp(ctx: ServeContext): Promise<FastifyInstance> {
+  const { config, metrics } = ctx;
+  const app = Fastify({
+    logger: config.log,
+    bodyLimit: config.maxBodyBytes,
+    trustProxy: false,
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          requestTimeout: config.requestTimeoutSec * 1000,
+          headersTimeout: Math.min(config.headersTimeoutSec, config.requestTimeoutSec) * 1000,
+          // how often node looks for requests past their timeouts
+          connectionsCheckingInterval: Math.min(1000, config.headersTimeoutSec * 500),
+          keepAliveTimeout: 5000,
+        },
+        handler,
+      );
+      server.maxConnections = config.maxConnections;
+      return server;
+    },
+  });
+  const sendError = (reply: { status(n: number): { send(b: unknown): unknown } }, e: ApiError) => reply.status(e.status).send(e.body);
+  app.setErrorHandler((error, _req, reply) => {
+    if (error instanceof ApiError) return sendError(reply, error);
+    const status = (error as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const type = status === 413 ? 'request_too_large' : 'invalid_request_error';
+      return sendError(reply, new ApiError(status, status === 413 ? `request body larger than ${config.maxBodyBytes} bytes (--max-body-bytes)` : (error as Error).message, type));
+    }
+    app.log.error({ err: error }, 'request failed');
+    return sendError(reply, new ApiError(500, 'internal error; see the server log', 'server_error'));
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, new ApiError(404, `no such route: ${req.method} ${req.url.split('?')[0]}`, 'invalid_request_error', 'not_found')));
+
+  const keys = readApiKeys(config);
+  const checkKey = keyChecker(keys);
+  const inFlight = new Map<string, number>();
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/v1/')) return;
+    const endpoint = req.routeOptions.url ?? 'unknown';
+    // counted when the response ends, streamed (hijacked) ones too
+    reply.raw.once('close', () => metrics.add('safealign_requests_total', 1, { endpoint, status: String(reply.raw.statusCode) }));
+    if (keys.length && !checkKey(req.headers.authorization)) {
+      throw new ApiError(401, 'Incorrect API key provided: send Authorization: Bearer <key> with a key the server accepts', 'invalid_request_error', 'invalid_api_key');
+    }
+    // the socket peer, never a forwarded header: a client cannot pick its own address
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const n = inFlight.get(client) ?? 0;
+    if (n >= config.maxRequestsPerClient) {
+      throw new ApiError(429, `too many requests in progress from ${client} (at most ${config.maxRequestsPerClient}); wait for one to finish`, 'rate_limit_error', 'rate_limit_exceeded');
+    }
+    inFlight.set(client, n + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const left = (inFlight.get(client) ?? 1) - 1;
+      if (left > 0) inFlight.set(client, left);
+      else inFlight.delete(client);
+    };
+    reply.raw.once('close', release);
+    reply.raw.once('finish', release);
+  });
+
+  app.get('/health', async () => ({ status: 'ok', model: ctx.modelName, running: ctx.batcher.stats.running, waiting: ctx.batcher.stats.waiting }));
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(ctx.batcher.stats)));
+  openAiRoutes(app, ctx);
+  app.addHook('onClose', async () => ctx.batcher.close());
+  return app;
+}
+
+export interface RunningServe {
+  url: string;
+  app: FastifyInstance;
+  ctx: ServeContext;
+  close(): Promise<void>;
+}
+
+/** Loads the models, listens on host:port and returns the base URL (e.g. http://127.0.0.1:8000). */
+export async function serveModel(config: ServeConfig): Promise<RunningServe> {
+  const ctx = loadServeContext(config);
+  const app = await createServeApp(ctx);
+  const address = await app.listen({ host: config.host, port: config.port });
+  return { url: address, app, ctx, close: () => app.close() };
+}
