@@ -1,7 +1,7 @@
 // Actor update phase: the method's policy loss (PPO's clip with GRPO's k3 term, or P3O's pairwise loss) plus the optional PTX loss on one mini-batch, then one clipped AdamW step.
 import { tokenCrossEntropy } from '../../losses/index.js';
 import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
-import { clipGradNorm, tensor, type AdamW, type Tensor } from '../../torch/index.js';
+import { clipGradNorm, tensor, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import { padForTraining, type EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
 import { assertFinite } from './diverged.js';
@@ -58,19 +58,22 @@ export function actorStep(
   klCoef = 0,
   policyLoss: PolicyLoss = tokenClipLoss,
 ): ActorStepResult {
-  const T = batch.mask.shape[1] as number;
-  opt.zeroGrad();
-  const logProbs = responseSlice(sequenceLogProbs(actor, batch.sequences, batch.attentionMask), batch.promptLength, T);
-  const pg = policyLoss.compute(
-    { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
-    config,
-    klCoef,
-  );
-  let loss = pg.loss;
-  if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
-  assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
-  loss.backward();
-  const gradNorm = clipGradNorm(params, config.actorOptim.gradClip);
-  opt.step();
-  return { loss: pg.loss.item(), clipFraction: pg.metrics.clipFraction ?? 0, gradNorm };
+  // a scope of its own: the logits and activations are freed when the step returns, before the critics run
+  return tidy(() => {
+    const T = batch.mask.shape[1] as number;
+    opt.zeroGrad();
+    const logProbs = responseSlice(sequenceLogProbs(actor, batch.sequences, batch.attentionMask), batch.promptLength, T);
+    const pg = policyLoss.compute(
+      { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
+      config,
+      klCoef,
+    );
+    let loss = pg.loss;
+    if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
+    assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
+    loss.backward();
+    const gradNorm = clipGradNorm(params, config.actorOptim.gradClip);
+    opt.step();
+    return { loss: pg.loss.item(), clipFraction: pg.metrics.clipFraction ?? 0, gradNorm };
+  });
 }
