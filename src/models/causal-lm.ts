@@ -1,5 +1,5 @@
 // Causal language models: a family backbone plus an LM head (tied to the embedding or its own).
-import { linear, noGrad, randn, type Tensor } from '../torch/index.js';
+import { linear, type Tensor } from '../torch/index.js';
 import type { LayerCache } from './attention.js';
 import { Gpt2Backbone } from './gpt2.js';
 import type { Gpt2Config, ModelConfig } from './hf-config.js';
@@ -7,6 +7,7 @@ import { LlamaBackbone } from './llama.js';
 import type { LlamaConfig } from './hf-config.js';
 import { Module } from './module.js';
 import type { Backbone, Family, PeftTask } from './types.js';
+import { normal } from './param-init.js';
 
 /** Model families by HF model_type. Shared code looks families up here; it never branches on names. */
 export const FAMILIES: Record<ModelConfig['model_type'], Family> = {
@@ -35,7 +36,7 @@ export class CausalLM extends Module {
     const family = FAMILIES[config.model_type];
     this.backbone = this.child(family.prefix, family.backbone(config));
     this.tied = config.tie_word_embeddings ?? family.tiedByDefault;
-    this.lmHead = this.tied ? null : this.param('lm_head.weight', noGrad(() => randn([config.vocab_size, this.backbone.hiddenSize]).mul(0.02)));
+    this.lmHead = this.tied ? null : this.param('lm_head.weight', normal([config.vocab_size, this.backbone.hiddenSize], 0.02));
   }
 
   /** Longest sequence the model reads (n_positions / max_position_embeddings). */

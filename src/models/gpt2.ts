@@ -1,9 +1,10 @@
 // GPT-2 family causal LM with Hugging Face parameter names (Conv1D weights stored (in, out)).
-import { embedding, layerNorm, noGrad, randn, zeros, ones, cat, chain, type Tensor } from '../torch/index.js';
+import { embedding, layerNorm, zeros, ones, cat, chain, type Tensor } from '../torch/index.js';
 import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
 import type { Gpt2Config } from './hf-config.js';
 import { Linear } from './linear.js';
 import { Container, Module } from './module.js';
+import { normal } from './param-init.js';
 import type { Backbone, BackboneOutput } from './types.js';
 
 const ACT: Record<Gpt2Config['activation_function'], (x: Tensor) => Tensor> = {
@@ -12,10 +13,6 @@ const ACT: Record<Gpt2Config['activation_function'], (x: Tensor) => Tensor> = {
   gelu: (x) => x.gelu('none'),
   relu: (x) => x.relu(),
 };
-
-function normal(shape: number[], std: number): Tensor {
-  return noGrad(() => randn(shape).mul(std));
-}
 
 /** HF Conv1D: y = x @ W + b with W: (in, out). */
 function conv1d(nIn: number, nOut: number, std: number): Linear {

@@ -1,6 +1,7 @@
 // The linear projections of both HF layouts (GPT-2 Conv1D: weight (in, out); nn.Linear: weight (out, in)), optionally carrying a LoRA adapter.
-import { chain, dropout, linear, noGrad, rand, randn, tidy, zeros, type Tensor } from '../torch/index.js';
+import { chain, dropout, linear, noGrad, tidy, zeros, type Tensor } from '../torch/index.js';
 import { Module } from './module.js';
+import { normal, uniform } from './param-init.js';
 
 /** How the weight is stored: GPT-2's Conv1D keeps (in, out) (peft's `fan_in_fan_out`), nn.Linear keeps (out, in). */
 export type WeightLayout = 'in-out' | 'out-in';
@@ -45,7 +46,7 @@ export class Linear extends Module {
   ) {
     super();
     const shape = layout === 'in-out' ? [nIn, nOut] : [nOut, nIn];
-    this.weight = this.param('weight', noGrad(() => randn(shape).mul(opts.std)));
+    this.weight = this.param('weight', normal(shape, opts.std));
     this.bias = opts.bias ? this.param('bias', zeros([nOut])) : null;
   }
 
@@ -85,7 +86,7 @@ export class Linear extends Module {
   attachLora(s: LoraSettings): void {
     if (this.adapter) throw new Error('this projection already has a LoRA adapter; merge it first');
     const bound = 1 / Math.sqrt(this.nIn);
-    const a = this.child('lora_A', new AdapterMatrix(noGrad(() => rand([s.r, this.nIn]).mul(2 * bound).sub(bound))));
+    const a = this.child('lora_A', new AdapterMatrix(uniform([s.r, this.nIn], bound)));
     const b = this.child('lora_B', new AdapterMatrix(zeros([this.nOut, s.r])));
     a.training = b.training = this.training;
     this.adapter = { a, b, scale: s.alpha / s.r, dropout: s.dropout };

@@ -1,10 +1,11 @@
 // Llama family (Llama, Qwen2, Mistral, SmolLM): RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention.
-import { arange, cat, chain, embedding, noGrad, ones, randn, type Tensor } from '../torch/index.js';
+import { arange, cat, chain, embedding, ones, type Tensor } from '../torch/index.js';
 import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
 import type { LlamaConfig } from './hf-config.js';
 import { Linear } from './linear.js';
 import { Container, Module } from './module.js';
 import type { Backbone, BackboneOutput } from './types.js';
+import { normal } from './param-init.js';
 
 /** nn.Linear: y = x @ Wᵀ + b with W: (out, in). */
 function proj(nIn: number, nOut: number, withBias: boolean): Linear {
@@ -146,7 +147,7 @@ export class LlamaBackbone extends Module implements Backbone {
     this.hiddenSize = config.hidden_size;
     this.contextLength = config.max_position_embeddings;
     this.headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
-    this.embed = this.param('embed_tokens.weight', noGrad(() => randn([config.vocab_size, config.hidden_size]).mul(0.02)));
+    this.embed = this.param('embed_tokens.weight', normal([config.vocab_size, config.hidden_size], 0.02));
     const layers = this.child('layers', new Container());
     this.layers = Array.from({ length: config.num_hidden_layers }, (_, i) => layers.add(String(i), new Layer(config)));
     this.norm = this.child('norm', new RmsNorm(config.hidden_size, config.rms_norm_eps));

@@ -1,9 +1,10 @@
 // Score models (reward, cost, critic): a backbone plus a linear head giving per-token and end-of-sequence scores.
-import { arange, linear, noGrad, randn, zeros, type Tensor } from '../torch/index.js';
+import { arange, linear, zeros, type Tensor } from '../torch/index.js';
 import { FAMILIES, type CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './hf-config.js';
 import { Module } from './module.js';
 import type { Backbone, PeftTask } from './types.js';
+import { normal } from './param-init.js';
 
 export type ScoreType = 'reward' | 'cost' | 'critic';
 
@@ -53,7 +54,7 @@ export class ScoreModel extends Module implements SequenceScorer {
     super();
     const family = FAMILIES[config.model_type];
     this.backbone = this.child(family.prefix, family.backbone(config));
-    this.headWeight = this.param('score_head.weight', noGrad(() => randn([1, this.backbone.hiddenSize]).mul(1 / Math.sqrt(this.backbone.hiddenSize))));
+    this.headWeight = this.param('score_head.weight', normal([1, this.backbone.hiddenSize], 1 / Math.sqrt(this.backbone.hiddenSize)));
     this.headBias = this.param('score_head.bias', zeros([1]));
   }
 

@@ -8,7 +8,7 @@ import { trainRl, type RlLogRecord, type RlPrompt } from '../algorithms/rl/train
 import { evaluateScoreModel, trainScoreModel } from '../algorithms/score/train.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
 import { loadPretrained, savePretrained, ScoreModel, type CausalLM, type SequenceScorer, type Tokenizer } from '../models/index.js';
-import { ScoreEnsemble } from '../algorithms/score/ensemble.js';
+import { ScoreEnsemble, WORSE } from '../algorithms/score/ensemble.js';
 import { manualSeed } from '../torch/index.js';
 import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
@@ -102,10 +102,12 @@ export async function runRounds(args: {
       const retrainedReward = retrain('reward', dirs.rewardDir);
       const retrainedCost = retrain('cost', dirs.costDir);
       // rounds.scoreModels 'ensemble': every model so far (the first run's and each round's) scores, by their mean
-      const judgeOf = (retrained: ScoreModel, earlier: readonly string[]): SequenceScorer =>
-        config.rounds.scoreModels === 'ensemble' ? new ScoreEnsemble([...earlier.map((d) => loadPretrained(d).model as ScoreModel), retrained]).asScorer('mean') : retrained;
-      const rewardModel = judgeOf(retrainedReward, scoreDirs.reward);
-      const costModel = judgeOf(retrainedCost, scoreDirs.cost);
+      const judgeOf = (kind: 'reward' | 'cost', retrained: ScoreModel): SequenceScorer =>
+        config.rounds.scoreModels === 'ensemble'
+          ? new ScoreEnsemble([...scoreDirs[kind].map((d) => loadPretrained(d).model as ScoreModel), retrained]).asScorer({ reduce: 'mean', k: 0, lambda: 1 }, WORSE[kind])
+          : retrained;
+      const rewardModel = judgeOf('reward', retrainedReward);
+      const costModel = judgeOf('cost', retrainedCost);
       if (config.rounds.scoreModels === 'ensemble') progress.log(`${stage}: scored by the mean of ${scoreDirs.reward.length + 1} reward and ${scoreDirs.cost.length + 1} cost models (rounds.scoreModels ensemble)`);
       const reference = loadPretrained(config.rounds.reference === 'sft' ? args.sftDir : dirs.policyDir).model as CausalLM;
       const critics = { reward: ScoreModel.fromScoreModel(retrainedReward, 'critic'), cost: ScoreModel.fromScoreModel(retrainedCost, 'critic') };

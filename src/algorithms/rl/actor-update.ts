@@ -2,7 +2,7 @@
 import { entropyBonus, tokenCrossEntropy } from '../../losses/index.js';
 import { nextTokenLogProbs } from '../../models/generate.js';
 import type { CausalLM } from '../../models/index.js';
-import { clipGradNorm, tensor, type AdamW, type Tensor } from '../../torch/index.js';
+import { clipGradNorm, tensor, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import { padForTraining, type EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
 import { assertFinite } from './diverged.js';
@@ -62,26 +62,29 @@ export function actorStep(
   klCoef = 0,
   policyLoss: PolicyLoss = tokenClipLoss,
 ): ActorStepResult {
-  const T = batch.mask.shape[1] as number;
-  opt.zeroGrad();
-  const { logits } = actor.forward(batch.sequences, batch.attentionMask);
-  const logProbs = responseSlice(nextTokenLogProbs(logits, batch.sequences), batch.promptLength, T);
-  const pg = policyLoss.compute(
-    { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
-    config,
-    klCoef,
-  );
-  let loss = pg.loss;
-  let entropy: number | undefined;
-  if (config.entropyCoef > 0) {
-    const bonus = entropyBonus(responseSlice(logits, batch.promptLength, T), batch.mask, config.entropyCoef, config.lossAggregation, config.maxNewTokens);
-    loss = loss.add(bonus.loss);
-    entropy = bonus.metrics.entropy;
-  }
-  if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
-  assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
-  loss.backward();
-  const gradNorm = clipGradNorm(params, config.actorOptim.gradClip);
-  opt.step();
-  return { loss: pg.loss.item(), clipFraction: pg.metrics.clipFraction ?? 0, gradNorm, ...(entropy !== undefined ? { entropy } : {}) };
+  // a scope of its own: the logits and activations are freed when the step returns, before the critics run
+  return tidy(() => {
+    const T = batch.mask.shape[1] as number;
+    opt.zeroGrad();
+    const { logits } = actor.forward(batch.sequences, batch.attentionMask);
+    const logProbs = responseSlice(nextTokenLogProbs(logits, batch.sequences), batch.promptLength, T);
+    const pg = policyLoss.compute(
+      { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
+      config,
+      klCoef,
+    );
+    let loss = pg.loss;
+    let entropy: number | undefined;
+    if (config.entropyCoef > 0) {
+      const bonus = entropyBonus(responseSlice(logits, batch.promptLength, T), batch.mask, config.entropyCoef, config.lossAggregation, config.maxNewTokens);
+      loss = loss.add(bonus.loss);
+      entropy = bonus.metrics.entropy;
+    }
+    if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
+    assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
+    loss.backward();
+    const gradNorm = clipGradNorm(params, config.actorOptim.gradClip);
+    opt.step();
+    return { loss: pg.loss.item(), clipFraction: pg.metrics.clipFraction ?? 0, gradNorm, ...(entropy !== undefined ? { entropy } : {}) };
+  });
 }

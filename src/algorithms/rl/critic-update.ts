@@ -1,7 +1,7 @@
 // Critic update phase: the clipped value loss of one stream's critic on one mini-batch, then one clipped AdamW step.
 import { criticLoss } from '../../losses/index.js';
 import type { ScoreModel } from '../../models/index.js';
-import { clipGradNorm, type AdamW, type Tensor } from '../../torch/index.js';
+import { clipGradNorm, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import type { RlConfig } from './config.js';
 import { responseSlice } from './rollout.js';
 
@@ -22,13 +22,16 @@ export interface CriticBatch {
 
 /** Value loss (averaged by config.lossAggregation), backward, gradient norm clipped to criticOptim.gradClip, one step; returns the loss and the norm before clipping. */
 export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, config: Pick<RlConfig, 'valueClip' | 'criticOptim' | 'lossAggregation'>): { loss: number; gradNorm: number } {
-  const T = batch.mask.shape[1] as number;
-  opt.zeroGrad();
-  critic.train();
-  const values = responseSlice(critic.forward(batch.sequences, batch.attentionMask).scores, batch.promptLength, T);
-  const cl = criticLoss(values, batch.oldValues, batch.returns, batch.mask, config.valueClip, config.lossAggregation);
-  cl.loss.backward();
-  const gradNorm = clipGradNorm(critic.trainableParameters(), config.criticOptim.gradClip);
-  opt.step();
-  return { loss: cl.loss.item(), gradNorm };
+  // a scope of its own: the activations are freed when the step returns, before the next critic runs
+  return tidy(() => {
+    const T = batch.mask.shape[1] as number;
+    opt.zeroGrad();
+    critic.train();
+    const values = responseSlice(critic.forward(batch.sequences, batch.attentionMask).scores, batch.promptLength, T);
+    const cl = criticLoss(values, batch.oldValues, batch.returns, batch.mask, config.valueClip, config.lossAggregation);
+    cl.loss.backward();
+    const gradNorm = clipGradNorm(critic.trainableParameters(), config.criticOptim.gradClip);
+    opt.step();
+    return { loss: cl.loss.item(), gradNorm };
+  });
 }

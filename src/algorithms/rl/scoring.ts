@@ -1,6 +1,6 @@
 // Scoring phase: reference log-probs, reward/cost end scores and critic values of a rollout (no gradient).
 import { sequenceLogProbs } from '../../models/index.js';
-import { noGrad, type Tensor } from '../../torch/index.js';
+import { noGrad, tidy, type Tensor } from '../../torch/index.js';
 import { assertFinite } from './diverged.js';
 import type { ScoredRollout, StreamName } from './method.js';
 import type { RlModels, SequenceScorer, StreamCritics } from './models.js';
@@ -24,11 +24,12 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
   const T = mask.shape[1] as number;
   // V_old in eval mode: a critic's last update left it training, and LoRA dropout must not touch the values the update regresses from
   for (const [, c] of critics) c.eval();
+  // one scope per model: each pass's logits, caches and hidden states are freed before the next pass runs
   const scores = noGrad(() => {
-    const refLogProbs = responseSlice(sequenceLogProbs(models.reference, seq, attn), L, T);
-    const reward = models.rewardModel.forward(seq, attn).endScores;
-    const cost = usesCost ? (models.costModel as SequenceScorer).forward(seq, attn).endScores : null;
-    const values = Object.fromEntries(critics.map(([s, c]) => [s, responseSlice(c.forward(seq, attn).scores, L, T).mul(mask)]));
+    const refLogProbs = tidy(() => responseSlice(sequenceLogProbs(models.reference, seq, attn), L, T));
+    const reward = tidy(() => models.rewardModel.forward(seq, attn).endScores);
+    const cost = usesCost ? tidy(() => (models.costModel as SequenceScorer).forward(seq, attn).endScores) : null;
+    const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseSlice(c.forward(seq, attn).scores, L, T).mul(mask))]));
     return { refLogProbs, reward, cost, values: values as Partial<Record<StreamName, Tensor>> };
   });
   assertFinite('the reward model score', scores.reward.toNumbers(), step, 'Check the reward model checkpoint.');

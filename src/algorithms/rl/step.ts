@@ -25,10 +25,18 @@ export interface StepTrace {
   update: UpdateResult;
 }
 
-/** Runs one step of `ctx.method` on `rollout` (1-based `step`, PTX examples drawn from `ptxRng`); updates actor, critics and method state. */
-export function rlStep(ctx: RlContext, rollout: Rollout, step: number, ptxRng: Rng): { record: RlLogRecord; trace: StepTrace } {
+/**
+ * Runs one step of `ctx.method` on `rollout` (1-based `step`, PTX examples drawn from `ptxRng`); updates actor, critics and method state.
+ * `scores` is the rollout's scoring phase, run here unless the caller ran it (bench/rl-step times the phases apart).
+ */
+export function rlStep(
+  ctx: RlContext,
+  rollout: Rollout,
+  step: number,
+  ptxRng: Rng,
+  scores: RolloutScores = scoreRollout(ctx.models, ctx.critics, ctx.method.usesCost, rollout, step),
+): { record: RlLogRecord; trace: StepTrace } {
   const { method, config } = ctx;
-  const scores = scoreRollout(ctx.models, ctx.critics, method.usesCost, rollout, step);
   const view = methodView(rollout, scores);
   // the streams see the normalised scores (PPO-max, when on); the constraint and the log see the scores as scored
   const streams = estimateAdvantages(method, ctx.normalizers.apply(view), scores.values, config);
