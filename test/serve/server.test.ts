@@ -178,7 +178,11 @@ describe('the safealign serve command', () => {
     });
     const c = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 });
     const r = await c.completions.create({ model: 'model', prompt: 'the cat', max_tokens: 4 });
-    expect(r.choices[0]?.text.split(' ')).toHaveLength(4);
+    // no seed: the model may sample its end token before the limit (finish_reason 'stop'); a sampled special token decodes to no word
+    const choice = r.choices[0];
+    expect(['length', 'stop']).toContain(choice?.finish_reason);
+    expect(r.usage?.completion_tokens).toEqual(choice?.finish_reason === 'length' ? 4 : expect.any(Number));
+    expect(choice?.text.split(' ').filter((w) => w !== '').length).toBeLessThanOrEqual(4);
     const code = await new Promise<number | null>((resolve) => {
       child.once('exit', resolve);
       child.kill('SIGTERM');
