@@ -169,6 +169,12 @@ export const PipelineConfigSchema = z
             "how each round retrains the reward and cost models: 'sft' = fresh from the SFT backbone on every label so far (the first models' pairs plus all rounds' pairs, as the Safe RLHF paper retrains on the accumulated data); 'previous' = the previous round's models fine-tuned on the new pairs plus as many earlier ones (cheaper, but here it forgot topic relevance: round_1 drifted to off-topic answers)",
           ),
         rlSteps: z.number().int().positive().default(20).describe('PPO-Lagrangian steps per round'),
+        criticWarmupSteps: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe("first steps of each round's PPO-Lagrangian in which only its critics learn (they start from the round's retrained score models, whose values do not yet fit the start policy's returns); 0 = off"),
         scoreModels: z
           .enum(['retrained', 'ensemble'])
           .default('retrained')

@@ -126,7 +126,7 @@ export async function runRounds(args: {
         models: { actor: policy, reference, rewardModel, costModel, critics },
         tokenizer,
         prompts: pool,
-        config: { ...config.rl, steps: config.rounds.rlSteps, seed: config.seed + k },
+        config: { ...config.rl, steps: config.rounds.rlSteps, criticWarmupSteps: config.rounds.criticWarmupSteps, seed: config.seed + k },
         outDir: join(stageDir, 'ppo_lag'),
         // per-step gold metrics of the rollouts: logged only
         judge: args.evalSet.judge,
