@@ -85,6 +85,9 @@ FLIPS = {
     # per-category constraints
     'per-row A_r + lambda*A_c': ('src/rl/advantage.ts', [('return rewardAdvantages.mul(w.neg().add(1)).sub(costAdvantages.mul(w));', 'return rewardAdvantages.mul(w.neg().add(1)).add(costAdvantages.mul(w));')], 'test/rl/category-lagrange.test.ts'),
     'category threshold ignored': ('src/rl/category-lagrange.ts', [('threshold: this.thresholds[category] ?? this.config.threshold', 'threshold: this.config.threshold')], 'test/rl/category-lagrange.test.ts'),
+    'per-category lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')], 'test/rl/category-bandit.test.ts'),
+    'per-category update on negated costs': ('src/rl/category-lagrange.ts', [('const out = this.multiplier(k).update(cs);', 'const out = this.multiplier(k).update(cs.map((c) => -c));')], 'test/rl/category-bandit.test.ts'),
+    'rows combined with another category\'s lambda': ('src/algorithms/ppo-lag/constraints.ts', [('rowLambdas = out.rowLambdas;', 'rowLambdas = [...out.rowLambdas].reverse();')], 'test/rl/category-bandit.test.ts'),
     'annotate: a tie decision overrules a clear majority': ('src/annotate/aggregate.ts', [('if (!m.tie) return m.winner;', 'if (!m.tie && decision[name] === undefined) return m.winner;')], 'test/annotate/units.test.ts'),
     'annotate: a tie decision is ignored': ('src/annotate/aggregate.ts', [('const d = decision[name] as C | undefined;', 'const d = undefined as C | undefined;')], 'test/annotate/units.test.ts'),
     # reward / cost ensembles (UP-RLHF, BRME) and their use in RL

@@ -18,6 +18,13 @@ function clippedSurrogate(ratio: Tensor, advantages: Tensor, clip: number): Tens
  * On-policy both give the pairwise policy gradient −½·Δ·∇(s_1 − s_2); a reward shift common to both responses
  * cancels in Δ. logProbs: (B, T) current policy (with grad); oldLogProbs, mask: (B, T); advantages: (B,).
  * Metrics: clipFraction (rows for 'separate', pairs for 'joint', |ρ − 1| > ε) and approxKl (½·(s − s_old)² per row).
+ *
+ * Checked against the paper's statements as stored summaries quote them (the Section 4.2 equations themselves were
+ * not in the sources found): the pairwise policy gradient (Eq. 6, Theorem 1) E[(r(y_1) − r(y_2))·∇(log π(y_1) −
+ * log π(y_2))/2] — our on-policy gradient, factor ½ included; the final reward r_preference − β·KL (our r̃); two
+ * clipping versions, "separately or jointly for y_1 and y_2". The joint ratio is ρ_1/ρ_2 because it is the one
+ * trajectory ratio whose gradient, ρ_1/ρ_2·∇(s_1 − s_2), points along that pairwise direction (ρ_1·ρ_2 would give
+ * ∇(s_1 + s_2)).
  */
 export function pairwisePolicyLoss(logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor, mask: Tensor, clip: number, variant: PairwiseClip): LossOutput {
   const b = logProbs.shape[0] as number;

@@ -85,12 +85,17 @@ export interface MethodContext {
   progress: Progress;
 }
 
+/** One trainer's log: a record per optimiser step, `step` and its metrics (the numeric fields are plotted). */
+export type StepLog = readonly { step: number }[];
+
 /** A finished method stage (JSON, kept in its stage.json). */
 export interface MethodOutcome {
   /** Evaluated policies by report key (one method may give several: sacpo and p_sacpo). */
   models: Record<string, PolicyEval>;
   /** Per-step logs of preference training by curve name, for the implicit-reward plot. */
   preferenceLogs: Record<string, PreferenceLogRecord[]>;
+  /** Per-step numeric logs of the other offline trainers (A-LoL) by curve name, for their training-curve plot; absent in stages finished before it existed. */
+  stepLogs?: Record<string, StepLog>;
   /** Responses sampled from the policy during training (0 for offline methods). */
   policySamples: number;
   /** Whether the method trains on the reward and cost models (their training time counts towards its cost). */
@@ -213,6 +218,6 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
     const out = trainAlol({ policy, reference: ctx.loadSft(), tokenizer: ctx.tokenizer, items: alolItems(ctx.pairs), prompts: ctx.trainPrompts, judges, config: ctx.config.alol, outDir: ctx.stageDir, progress: ctx.progress });
     savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: ctx.config.alol });
     // the value head's samples of the SFT policy are the only responses A-LoL samples
-    return { ...evaluateAll(ctx, { alol: policy }), preferenceLogs: {}, policySamples: out.value.samples, needsScoreModels: true };
+    return { ...evaluateAll(ctx, { alol: policy }), preferenceLogs: {}, stepLogs: { alol: out.log }, policySamples: out.value.samples, needsScoreModels: true };
   },
 };

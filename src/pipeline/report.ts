@@ -64,6 +64,15 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   const preferenceCurves: CurvePoint[] = Object.entries(result.preferenceLogs).flatMap(([method, log]) =>
     log.flatMap((r) => preferenceMetrics.map((metric) => ({ method, step: r.step, metric, value: r[metric as keyof typeof r] }))),
   );
+  // the other offline trainers (A-LoL): every numeric field but the step and the learning rate, per optimiser step
+  const stepCurves: CurvePoint[] = Object.entries(result.stepLogs ?? {}).flatMap(([method, log]) =>
+    log.flatMap((r) =>
+      Object.entries(r)
+        .filter(([metric, value]) => metric !== 'step' && metric !== 'lr' && typeof value === 'number')
+        .map(([metric, value]) => ({ method, step: r.step, metric, value: value as number })),
+    ),
+  );
+  const stepMetrics = [...new Set(stepCurves.map((p) => p.metric))];
   const lag = (result.training.ppo_lag ?? []).filter((r) => r.lambda !== undefined && r.jc !== undefined).map((r) => ({ step: r.step, lambda: r.lambda as number, jc: r.jc as number }));
   const scatterModels = ['sft', 'ppo', 'ppo_lag'].filter((k) => result.models[k]);
   const scatter = scatterModels.flatMap((k) => (result.models[k]?.scatter ?? []).map((p) => ({ ...p, model: k })));
@@ -77,12 +86,13 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     const nu = k.startsWith('shaping_') ? Number(k.slice('shaping_'.length)) : undefined;
     return { model: k, harmfulRate: m.harmfulRate, helpfulness: m.helpfulness, family: nu !== undefined ? 'shaping' : k, ...(nu !== undefined ? { nu } : {}) };
   });
-  const [testScatterSvg, curvesSvg, preferenceSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
+  const [testScatterSvg, curvesSvg, preferenceSvg, stepSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
     result.testScatter.length ? rewardCostScatter(result.testScatter.map((p) => ({ ...p, model: 'preference test set' }))) : Promise.resolve(''),
     curves.length ? trainingCurves(curves, metrics) : Promise.resolve(''),
     preferenceCurves.length
       ? trainingCurves(preferenceCurves, preferenceMetrics, { title: 'Preference training: implicit rewards β·h of chosen and rejected responses, their margin, accuracy', step: 'optimiser step' })
       : Promise.resolve(''),
+    stepCurves.length ? trainingCurves(stepCurves, stepMetrics, { title: 'Offline training (A-LoL): loss, NLL, log π/π_ref and advantage of each batch', step: 'optimiser step' }) : Promise.resolve(''),
     lag.length ? lagrangeTrace(lag, result.threshold) : Promise.resolve(''),
     scatter.length ? rewardCostScatter(scatter) : Promise.resolve(''),
     modelBars(bars),
@@ -160,6 +170,13 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     curvesSvg ? section('Training curves', curvesSvg) : '',
     preferenceSvg
       ? section('Preference training (DPO family)', preferenceSvg, 'β·(log π − log π_ref) of the chosen and the rejected response, averaged over each batch: both often fall while their margin grows (the chosen response loses probability too, only less).')
+      : '',
+    stepSvg
+      ? section(
+          'Offline training (A-LoL)',
+          stepSvg,
+          'Per optimiser step, means over the batch (drawn ∝ advantage among the responses with A = R − V > 0): the loss, the NLL of the responses, log π_θ − log π_ref of them and their advantage. The NLL falls as the policy takes up the advantaged responses; the log-ratio is how far it has moved from the reference on them.',
+        )
       : '',
     scatterSvg ? section('Reward vs cost, before and after', scatterSvg, 'Safe responses should sit below cost 0, unsafe above; RL should move mass to high reward, low cost.') : '',
     roundsTable ? section('Iterative rounds', roundsTable, 'Each round samples response pairs from the previous policy (half on held-out red-team prompts), labels them with the same simulated annotators, retrains the reward and cost models and runs PPO-Lagrangian from the previous policy.') : '',

@@ -32,7 +32,7 @@ import { StageRunner } from './stages.js';
 import { readTrainingData } from './training-data.js';
 import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
-import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type PipelineMethod } from './methods.js';
+import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type PipelineMethod, type StepLog } from './methods.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 
 /** What training a model cost: the method's own wall time, the score models it needed, and how many responses it sampled. */
@@ -68,6 +68,8 @@ export interface PipelineResult {
   preferenceLogs: Record<string, PreferenceLogRecord[]>;
   /** HC-RLHF's safety test per model key ("no solution found" when it failed); absent without hc_rlhf. */
   safetyTests?: Record<string, HcSafetyTest>;
+  /** Per-step logs of the other offline trainers (A-LoL): loss, NLL, log-ratio to π_ref, advantage; absent in results saved before it existed. */
+  stepLogs?: Record<string, StepLog>;
 }
 
 /** Settings that do not change finished results: a run may be resumed with other values (`methods`: adding one runs only its stage). */
@@ -357,6 +359,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   // --- methods added with `methods` (DPO, SafeDPO, SACPO, …): from the SFT policy on the same labelled pairs ----
   const preferenceLogs: Record<string, PreferenceLogRecord[]> = {};
   const safetyTests: Record<string, HcSafetyTest> = {};
+  const stepLogs: Record<string, StepLog> = {};
   for (const name of PIPELINE_METHODS.filter((m) => config.methods.includes(m))) {
     const stage = METHOD_STAGES[name];
     if (!stage) continue; // an online RL method: trained above
@@ -366,6 +369,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     });
     Object.assign(preferenceLogs, out.preferenceLogs);
     Object.assign(safetyTests, out.safetyTests ?? {});
+    Object.assign(stepLogs, out.stepLogs ?? {});
     const cost: TrainingCost = { wallTimeSec: (runner.timings[name] ?? 0) - out.evalSec, scoreModelsSec: out.needsScoreModels ? scoreModelsSec(true) : 0, policySamples: out.policySamples };
     for (const [k, ev] of Object.entries(out.models)) {
       models[k] = ev;
@@ -394,7 +398,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold, startCost: r.startCost ?? null }));
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

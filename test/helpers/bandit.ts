@@ -6,7 +6,7 @@ import { encodePrompt } from '../../src/algorithms/common/batching.js';
 import type { z } from 'zod';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import { criticStreams, type RlMethod, type StreamName } from '../../src/algorithms/rl/method.js';
-import { trainRl, type RlLogRecord, type SequenceScorer } from '../../src/algorithms/rl/train.js';
+import { trainRl, type RlLogRecord, type RlPrompt, type SequenceScorer } from '../../src/algorithms/rl/train.js';
 import { createCausalLM, lastTokenIndex, parseModelConfig, ScoreModel, trainWordLevel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import { DEFAULT_LAGRANGE } from '../../src/rl/index.js';
 import { AdamW, manualSeed, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../../src/torch/index.js';
@@ -157,10 +157,17 @@ export const SAFE_RLHF_BANDIT: { tables: BanditTables; refTarget: Record<string,
   refTarget: { comply: 1, help: 2, refuse: 3, others: 0.3 },
 };
 
-/** The built task: tokenizer, reference policy (a tiny GPT-2 fitted to `refTarget`) and exact tables over the vocabulary. */
-export interface BanditTask {
+/** What `runBandit` needs: the tokenizer, π_ref's model, the prompts the loop draws from (uniformly) and exact scorers. */
+export interface BanditSetup {
   tokenizer: Tokenizer;
   reference: CausalLM;
+  prompts: RlPrompt[];
+  rewardModel: SequenceScorer;
+  costModel: SequenceScorer;
+}
+
+/** The built one-prompt task: its setup, the exact reference distribution and tables over the vocabulary. */
+export interface BanditTask extends BanditSetup {
   /** Exact reference distribution of the response token (V,). */
   piRef: number[];
   reward: number[];
@@ -169,20 +176,36 @@ export interface BanditTask {
   ids: Record<string, number>;
 }
 
-/**
- * Builds the task: a word-level tokenizer over the chat template, the prompt and the action words;
- * a tiny GPT-2 reference trained for a few steps so that its response distribution leans towards
- * `refTarget` (unnormalised weights per action, `others` for the rest), so π_ref is far from uniform.
- */
-export function buildBanditTask(tables: BanditTables, refTarget: Record<string, number> & { others: number }, seed = 0): BanditTask {
-  const words = Object.keys(tables.actions);
-  const corpus = [promptTextFor(BANDIT_PROMPT), ...words];
-  const tokenizer = trainWordLevel(corpus, { vocabSize: 64 });
-  const ids = Object.fromEntries(words.map((w) => [w, tokenizer.encode(w, { addSpecialTokens: false })[0] as number]));
+/** A word-level tokenizer over the chat template, the prompts and the action words. */
+export function banditTokenizer(prompts: readonly string[], words: readonly string[]): Tokenizer {
+  return trainWordLevel([...prompts.map(promptTextFor), ...words], { vocabSize: 64 });
+}
+
+/** The token id of each named action of `tables`, and its reward and cost tables over the vocabulary (V,). */
+export function tablesOver(tokenizer: Tokenizer, tables: BanditTables): { ids: Record<string, number>; reward: number[]; cost: number[] } {
+  const ids = Object.fromEntries(Object.keys(tables.actions).map((w) => [w, tokenizer.encode(w, { addSpecialTokens: false })[0] as number]));
+  const byId = new Map(Object.entries(ids).map(([w, id]) => [id, tables.actions[w] as { reward: number; cost: number }]));
   const v = tokenizer.vocabSize;
+  return {
+    ids,
+    reward: Array.from({ length: v }, (_, id) => (byId.get(id) ?? tables.others).reward),
+    cost: Array.from({ length: v }, (_, id) => (byId.get(id) ?? tables.others).cost),
+  };
+}
+
+/** `refTarget` (unnormalised weights per action, `others` for the rest) as a distribution over the vocabulary (V,). */
+function targetOver(tokenizer: Tokenizer, ids: Record<string, number>, refTarget: Record<string, number> & { others: number }): number[] {
   const byId = new Map(Object.entries(ids).map(([w, id]) => [id, w]));
-  const reward = Array.from({ length: v }, (_, id) => (byId.has(id) ? (tables.actions[byId.get(id) as string] as { reward: number }).reward : tables.others.reward));
-  const cost = Array.from({ length: v }, (_, id) => (byId.has(id) ? (tables.actions[byId.get(id) as string] as { cost: number }).cost : tables.others.cost));
+  const weights = Array.from({ length: tokenizer.vocabSize }, (_, id) => (byId.has(id) ? (refTarget[byId.get(id) as string] ?? refTarget.others) : refTarget.others));
+  const z = weights.reduce((s, x) => s + x, 0);
+  return weights.map((w) => w / z);
+}
+
+/**
+ * A tiny GPT-2 (seeded by `seed`) trained for a few steps so that after each prompt its response distribution
+ * leans towards that prompt's `refTarget`, so π_ref is far from uniform; in eval mode.
+ */
+export function fittedReference(tokenizer: Tokenizer, ids: Record<string, number>, targets: readonly { prompt: string; refTarget: Record<string, number> & { others: number } }[], seed: number): CausalLM {
   manualSeed(seed);
   const reference = createCausalLM(
     parseModelConfig({
@@ -191,42 +214,59 @@ export function buildBanditTask(tables: BanditTables, refTarget: Record<string, 
       n_layer: 1,
       n_head: 2,
       n_positions: 32,
-      vocab_size: v,
+      vocab_size: tokenizer.vocabSize,
       tie_word_embeddings: true,
       eos_token_id: tokenizer.eosId ?? null,
       pad_token_id: tokenizer.padId ?? null,
     }),
   );
-  const weights = Array.from({ length: v }, (_, id) => (byId.has(id) ? (refTarget[byId.get(id) as string] ?? refTarget.others) : refTarget.others));
-  const z = weights.reduce((s, x) => s + x, 0);
-  fitResponseDistribution(reference, tokenizer, weights.map((w) => w / z));
+  fitResponseDistribution(reference, tokenizer, targets.map((t) => ({ prompt: t.prompt, target: targetOver(tokenizer, ids, t.refTarget) })));
   reference.eval();
-  return { tokenizer, reference, piRef: responseDistribution(reference, tokenizer), reward, cost, ids };
+  return reference;
+}
+
+/** Builds the one-prompt task: tokenizer, π_ref fitted to `refTarget` after BANDIT_PROMPT, exact tables and scorers. */
+export function buildBanditTask(tables: BanditTables, refTarget: Record<string, number> & { others: number }, seed = 0): BanditTask {
+  const tokenizer = banditTokenizer([BANDIT_PROMPT], Object.keys(tables.actions));
+  const { ids, reward, cost } = tablesOver(tokenizer, tables);
+  const reference = fittedReference(tokenizer, ids, [{ prompt: BANDIT_PROMPT, refTarget }], seed);
+  return {
+    tokenizer,
+    reference,
+    prompts: [{ prompt: BANDIT_PROMPT, risky: false }],
+    rewardModel: new TableScorer(reward),
+    costModel: new TableScorer(cost),
+    piRef: responseDistribution(reference, tokenizer),
+    reward,
+    cost,
+    ids,
+  };
 }
 
 function promptTextFor(prompt: string): string {
   return `BEGINNING OF CONVERSATION: USER: ${prompt} ASSISTANT:`;
 }
 
-/** A few Adam steps of cross-entropy between the model's response distribution and `target` (V,). */
-function fitResponseDistribution(model: CausalLM, tokenizer: Tokenizer, target: readonly number[]): void {
-  const ids = encodePrompt(tokenizer, { prompt: BANDIT_PROMPT });
+/** A few Adam steps on the summed cross-entropies between the model's response distribution after each prompt and its target (V,). */
+function fitResponseDistribution(model: CausalLM, tokenizer: Tokenizer, targets: readonly { prompt: string; target: readonly number[] }[]): void {
+  const inputs = targets.map((t) => ({ ids: encodePrompt(tokenizer, { prompt: t.prompt }), q: tensor([...t.target]) }));
   const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0 });
   model.train();
-  const q = tensor([...target]);
   for (let i = 0; i < 150; i++) {
     tidy(() => {
       opt.zeroGrad();
-      const { logits } = model.forward(tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }));
-      const loss = logits.select(1, ids.length - 1).logSoftmax(1).squeeze(0).mul(q).sum().neg();
-      loss.backward();
+      const losses = inputs.map(({ ids, q }) => {
+        const { logits } = model.forward(tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }));
+        return logits.select(1, ids.length - 1).logSoftmax(1).squeeze(0).mul(q).sum().neg();
+      });
+      losses.reduce((a, b) => a.add(b)).backward();
       opt.step();
     });
   }
 }
 
 /** Runs `trainRl` on the task from a fresh copy of the reference, with critics from it; returns the trained actor and the log. */
-export function runBandit(task: BanditTask, method: RlMethod, config: z.input<typeof RlConfigSchema>, seed = 0): { actor: CausalLM; log: RlLogRecord[]; pi: number[] } {
+export function runBandit(task: BanditSetup, method: RlMethod, config: z.input<typeof RlConfigSchema>, seed = 0): { actor: CausalLM; log: RlLogRecord[]; pi: number[] } {
   manualSeed(seed + 1000);
   const actor = task.reference.clone();
   const critics: Partial<Record<StreamName, ScoreModel>> = {};
@@ -236,9 +276,9 @@ export function runBandit(task: BanditTask, method: RlMethod, config: z.input<ty
     const cfg = RlConfigSchema.parse({ maxNewTokens: 1, checkpointEvery: 1_000_000, ...config, seed });
     const out = trainRl({
       method,
-      models: { actor, reference: task.reference, rewardModel: new TableScorer(task.reward), costModel: new TableScorer(task.cost), critics },
+      models: { actor, reference: task.reference, rewardModel: task.rewardModel, costModel: task.costModel, critics },
       tokenizer: task.tokenizer,
-      prompts: [{ prompt: BANDIT_PROMPT, risky: false }],
+      prompts: task.prompts,
       config: cfg,
       outDir,
     });

@@ -100,6 +100,10 @@ describe('pipeline --methods', () => {
     for (const k of ['grpo', 'p3o']) expect(stageOf(k).result.log[0]?.lambda).toBeUndefined();
     const html = readFileSync(join(runs, 'm', 'report.html'), 'utf8');
     expect(html).toContain('Preference training (DPO family)');
+    expect(html).toContain('Offline training (A-LoL)');
+    const alol = JSON.parse(readFileSync(join(runs, 'm', 'alol', 'stage.json'), 'utf8')) as { result: { stepLogs: Record<string, { step: number; nll: number }[]> } };
+    expect(alol.result.stepLogs.alol?.map((r) => r.step)).toEqual(Array.from({ length: alol.result.stepLogs.alol?.length ?? 0 }, (_, i) => i + 1));
+    expect(alol.result.stepLogs.alol?.length).toBeGreaterThan(0);
     const sacpo = JSON.parse(readFileSync(join(runs, 'm', 'sacpo', 'stage.json'), 'utf8')) as { result: { preferenceLogs: Record<string, { margin: number }[]> } };
     expect(Object.keys(sacpo.result.preferenceLogs)).toEqual(['sacpo_helpful', 'sacpo_safety']);
   }, 600_000);

@@ -54,6 +54,7 @@ describe('pipeline report', () => {
       ],
       trainingCost: { ppo_lag: { wallTimeSec: 300, scoreModelsSec: 60, policySamples: 1920 }, dpo: { wallTimeSec: 45, scoreModelsSec: 0, policySamples: 0 } },
       preferenceLogs: { dpo: [1, 2].map((step) => ({ step, loss: 0.7, lr: 1e-3, chosenReward: -0.1 * step, rejectedReward: -0.3 * step, margin: 0.2 * step, accuracy: 0.6 })) },
+      stepLogs: { alol: [1, 2, 3].map((step) => ({ step, loss: 2 / step, lr: 1e-3, nll: 3 / step, logRatio: 0.1 * step, advantage: 0.4 })) },
     };
     await writePipelineReport(dir, result, config, ['how do i bake bread ?', 'how do i steal passwords ?', 'how do i hack a bank ?']);
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
@@ -70,9 +71,12 @@ describe('pipeline report', () => {
     expect(json.elo).toHaveLength(7);
     expect(json.costThreshold).toBe(-2.8);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
-    // test-set scatter, bars, frontier, lagrange, curves, preference curves, policy scatter, elo
-    expect(html.match(/<svg[\s>]/g)?.length).toBe(8);
+    // test-set scatter, bars, frontier, lagrange, curves, preference curves, A-LoL curves, policy scatter, elo
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(9);
     expect(html).toContain('Preference training (DPO family)');
+    const alol = html.slice(html.indexOf('Offline training (A-LoL)'));
+    for (const metric of ['loss', 'nll', 'logRatio', 'advantage']) expect(alol.slice(0, alol.indexOf('</svg>'))).toContain(metric);
+    expect(alol.slice(0, alol.indexOf('</svg>'))).not.toMatch(/>lr</);
     expect(html).toContain('<th>policy samples</th>');
     const external = [...html.matchAll(/(?:src|href)\s*=\s*["']?(https?:)/g)];
     expect(external).toHaveLength(0);
