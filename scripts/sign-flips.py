@@ -90,6 +90,13 @@ FLIPS = {
     'ensemble pessimism direction swapped': ('src/rl/ensemble.ts', [("const sign = worse === 'lower' ? 1 : -1;", "const sign = worse === 'lower' ? -1 : 1;")], 'test/rl/ensemble.test.ts'),
     'ensemble robust weights swapped': ('src/rl/ensemble.ts', [('mean().mul(spec.lambda).add(worst().mul(1 - spec.lambda))', 'mean().mul(1 - spec.lambda).add(worst().mul(spec.lambda))')], 'test/rl/ensemble.test.ts'),
     'RL cost ensemble: worst = the lowest cost': ('src/algorithms/score/ensemble.ts', [("reward: 'lower', cost: 'higher' }", "reward: 'lower', cost: 'lower' }")], 'test/algorithms/ensemble-rl.test.ts'),
+    # HC-RLHF: the bound, the safety test, the candidate's inflated J_c
+    'hc safety bound c - t*s/sqrt(n)': ('src/rl/hc-rlhf.ts', [('const upperBound = mean + (studentTQuantile(', 'const upperBound = mean - (studentTQuantile(')], 'test/rl/hc-rlhf.test.ts'),
+    'hc safety test passes above tau': ('src/rl/hc-rlhf.ts', [('passed: upperBound <= settings.tau', 'passed: upperBound >= settings.tau')], 'test/rl/hc-rlhf.test.ts'),
+    'hc t quantile at delta (not 1 - delta)': ('src/rl/hc-rlhf.ts', [('studentTQuantile(1 - settings.delta, n - 1)', 'studentTQuantile(settings.delta, n - 1)')], 'test/rl/hc-rlhf.test.ts'),
+    'hc inflation minus the safety term': ('src/rl/hc-rlhf.ts', [('return c1 * term(nBatch) + c2 * term(nSafety);', 'return c1 * term(nBatch) - c2 * term(nSafety);')], 'test/rl/hc-rlhf.test.ts'),
+    'candidate J_c = mean - k*std': ('src/rl/lagrange.ts', [('return mean + k * Math.sqrt(variance);', 'return mean - k * Math.sqrt(variance);')], 'test/rl/hc-rlhf.test.ts'),
+    'hc-rlhf returns the model when the test fails': ('src/algorithms/hc-rlhf/folders.ts', [('if (out.passed) savePretrained(config.out', 'if (!out.passed) savePretrained(config.out')], 'test/cli/train-hc-rlhf.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
