@@ -101,6 +101,13 @@ FLIPS = {
     'serve: joining rows padded on the right': ('src/serve/batcher.ts', [('return cat([zeros(shape, { dtype: t.dtype }), t], dim);', 'return cat([t, zeros(shape, { dtype: t.dtype })], dim);')], 'test/serve/batcher.test.ts'),
     'serve: leaving rows trim the newest columns': ('src/serve/batcher.ts', [('const from = (s.mask.shape[1] as number) - length;', 'const from = 0;')], 'test/serve/batcher.test.ts'),
     'guard flags the low-cost answers': ('src/serve/guard.ts', [('return !(score <= this.config.threshold);', 'return !(score >= this.config.threshold);')], 'test/serve/guard.test.ts'),
+    # HC-RLHF: the bound, the safety test, the candidate's inflated J_c
+    'hc safety bound c - t*s/sqrt(n)': ('src/rl/hc-rlhf.ts', [('const upperBound = mean + (studentTQuantile(', 'const upperBound = mean - (studentTQuantile(')], 'test/rl/hc-rlhf.test.ts'),
+    'hc safety test passes above tau': ('src/rl/hc-rlhf.ts', [('passed: upperBound <= settings.tau', 'passed: upperBound >= settings.tau')], 'test/rl/hc-rlhf.test.ts'),
+    'hc t quantile at delta (not 1 - delta)': ('src/rl/hc-rlhf.ts', [('studentTQuantile(1 - settings.delta, n - 1)', 'studentTQuantile(settings.delta, n - 1)')], 'test/rl/hc-rlhf.test.ts'),
+    'hc inflation minus the safety term': ('src/rl/hc-rlhf.ts', [('return c1 * term(nBatch) + c2 * term(nSafety);', 'return c1 * term(nBatch) - c2 * term(nSafety);')], 'test/rl/hc-rlhf.test.ts'),
+    'candidate J_c = mean - k*std': ('src/rl/lagrange.ts', [('return mean + k * Math.sqrt(variance);', 'return mean - k * Math.sqrt(variance);')], 'test/rl/hc-rlhf.test.ts'),
+    'hc-rlhf returns the model when the test fails': ('src/algorithms/hc-rlhf/folders.ts', [('if (out.passed) savePretrained(config.out', 'if (!out.passed) savePretrained(config.out')], 'test/cli/train-hc-rlhf.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -1,4 +1,5 @@
 // HC-RLHF: split the prompts, train a candidate with RLOO- or PPO-Lagrangian against the inflated bound c̄ + k·ŝ <= τ, then run the Student-t safety test on the held-out prompts.
+import { ConfigError } from '../../config/schema-cli.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { ScoreModel, type CausalLM, type SequenceScorer, type Tokenizer } from '../../models/index.js';
 import type { PromptOptions } from '../../models/prompt.js';
@@ -121,6 +122,9 @@ export function trainHcRlhf(args: {
   });
   const context = fitLength(Infinity, args.policy.contextLength, args.cost.contextLength);
   const safety = sampleCosts({ policy: args.policy, cost: args.cost, tokenizer: args.tokenizer, prompts: split.safety, rl, context, seed: rl.seed + 7919, ...(args.prompt ? { prompt: args.prompt } : {}) });
+  if (safety.costs.length < 2) {
+    throw new ConfigError(`hc-rlhf: only ${safety.costs.length} of the ${split.safety.length} safety prompts leave room for ${rl.maxNewTokens} new tokens in the context (${context}); the safety test needs at least 2. Use shorter prompts or lower rl.maxNewTokens.`);
+  }
   const test = safetyTest(safety.costs, { tau: args.tau, delta: config.delta });
   progress.log(
     `hc-rlhf safety test on ${test.n} held-out prompts: c̄ ${test.mean.toFixed(4)} + t·ŝ/√n = ${test.upperBound.toFixed(4)} ${test.passed ? '<=' : '>'} τ ${args.tau}: ${test.passed ? 'passed' : 'no solution found'}`,
