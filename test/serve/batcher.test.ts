@@ -84,7 +84,10 @@ describe('continuous batching', () => {
     expect(s.prefills).toBe(3);
   });
 
-  it('the cache is padded for a longer joiner and trimmed when it leaves: the staying rows decode as alone', async () => {
+  it.each([
+    ['GPT-2', lm],
+    ['Qwen2 (rotary positions, grouped-query attention)', loadPretrained('reference/golden/tiny-llama').model as CausalLM],
+  ])('%s: the cache is padded for a longer joiner and trimmed when it leaves: the staying rows decode as alone', async (_name, lm) => {
     const alone = (p: number[], n: number) => generate(lm, tensor([p], { dtype: 'int64' }), tensor([p.map(() => 1)], { dtype: 'int64' }), { maxNewTokens: n, greedy: true, padId: 0 }).sequences.narrow(1, p.length, n).toNumbers();
     const b = new Batcher(lm, { maxBatch: 8, maxWaiting: 64, stopTokenIds: [], padId: 0 });
     const late: Promise<Result>[] = [];
