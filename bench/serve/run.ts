@@ -91,7 +91,11 @@ async function runMode(model: string, batching: boolean): Promise<ModeResult> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
 const model = opt('--model', '') || benchModel();
 const results: Record<'on' | 'off', ModeResult[]> = { on: [], off: [] };
 for (let round = 0; round < rounds; round++) {
