@@ -38,7 +38,7 @@ describe('safealign serve with the openai client', () => {
     expect(r.choices).toHaveLength(1);
     expect(r.choices[0]?.finish_reason).toBe('length');
     expect(r.choices[0]?.message.role).toBe('assistant');
-    expect((r.choices[0]?.message.content ?? '').split(' ')).toHaveLength(12);
+    expect(r.choices[0]?.message.content).toMatch(/\w/);
     expect(r.usage?.completion_tokens).toBe(12);
     expect(r.usage?.prompt_tokens).toBeGreaterThan(5);
   });
@@ -178,7 +178,9 @@ describe('the safealign serve command', () => {
     });
     const c = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 });
     const r = await c.completions.create({ model: 'model', prompt: 'the cat', max_tokens: 4 });
-    expect(r.choices[0]?.text.split(' ')).toHaveLength(4);
+    // (special tokens a random model may sample decode to nothing: count tokens, not words)
+    expect(r.usage?.completion_tokens).toBe(4);
+    expect(r.choices[0]?.finish_reason).toBe('length');
     const code = await new Promise<number | null>((resolve) => {
       child.once('exit', resolve);
       child.kill('SIGTERM');
