@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CausalLM, generate, loadPretrained } from '../../src/models/index.js';
 import { Batcher, type FinishReason, type SequenceRequest } from '../../src/serve/batcher.js';
 import { rowDistributions, sampleRows } from '../../src/serve/sampling.js';
-import { tensor } from '../../src/torch/index.js';
+import { memoryStats, tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
 
 const golden = JSON.parse(readFileSync('reference/golden/serve_sampling.json', 'utf8')) as {
@@ -167,5 +167,19 @@ describe('continuous batching', () => {
     expect(stopped.reason).toBe('stop');
     expect(stopped.tokens).toEqual(greedy.slice(0, greedy.indexOf(stopAt)));
     expect(() => s.submit({ promptIds: new Array<number>(32).fill(5), maxTokens: 1, temperature: 0, topP: 1, seed: 0, onToken: () => {}, onEnd: () => {} })).toThrow();
+  });
+
+  it('frees every tensor it made: sequences joining, leaving and cancelled leave no live tensor behind', async () => {
+    const b = new Batcher(lm, { maxBatch: 4, maxWaiting: 64, stopTokenIds: [], padId: 0 });
+    await decode(b, { promptIds: PROMPTS[0] as number[], maxTokens: 2 }); // warm-up
+    const before = memoryStats().liveTensors;
+    const runs = Array.from({ length: 20 }, (_, i) => decode(b, { promptIds: PROMPTS[i % PROMPTS.length] as number[], maxTokens: 3 + (i % 7), temperature: i % 2, seed: i }));
+    let handle: { cancel(): void } | undefined;
+    const cancelled = new Promise<void>((resolve) => {
+      handle = b.submit({ promptIds: [7, 8], maxTokens: 20, temperature: 1, topP: 0.9, seed: 3, onToken: () => handle?.cancel(), onEnd: () => resolve() });
+    });
+    await Promise.all([...runs, cancelled]);
+    expect(memoryStats().liveTensors).toBe(before);
+    await b.close();
   });
 });
