@@ -1,4 +1,5 @@
 // Continuous batching: one scheduler loop decodes every running sequence in shared forward passes; sequences join and leave between steps.
+import { padPromptsLeft } from '../algorithms/common/batching.js';
 import type { LayerCache } from '../models/attention.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { ContextLengthError } from '../models/generate.js';
@@ -229,13 +230,12 @@ export class Batcher {
 
   /** Prefills the joining rows in one forward pass (left-padded) and merges them into the state. */
   private admit(joining: Row[]): void {
-    const length = Math.max(...joining.map((r) => r.req.promptIds.length));
-    const pad = this.options.padId;
+    const padded = padPromptsLeft(joining.map((r) => [...r.req.promptIds]), this.options.padId);
+    const length = padded.ids[0]?.length ?? 0;
     const old = this.state;
     this.state = tidy(() => {
-      const ids = tensor(joining.map((r) => [...new Array<number>(length - r.req.promptIds.length).fill(pad), ...r.req.promptIds]), { dtype: 'int64' });
-      const mask = tensor(joining.map((r) => [...new Array<number>(length - r.req.promptIds.length).fill(0), ...r.req.promptIds.map(() => 1)]), { dtype: 'int64' });
-      const out = this.model.forward(ids, mask);
+      const mask = tensor(padded.attentionMask, { dtype: 'int64' });
+      const out = this.model.forward(tensor(padded.ids, { dtype: 'int64' }), mask);
       const fresh: BatchState = { cache: out.cache, mask, last: out.logits.select(1, length - 1) };
       return old ? mergeStates(old, fresh) : fresh;
     });
