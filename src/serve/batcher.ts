@@ -21,6 +21,8 @@ export interface SequenceRequest extends RowSampling {
   onToken(token: number): boolean | void;
   /** Called once, at the end. `error` when the engine failed. */
   onEnd(reason: FinishReason, error?: Error): void;
+  /** Part of a request already admitted (a guard regeneration): queued even when the waiting queue is full. */
+  admitted?: boolean;
 }
 
 export interface SequenceHandle {
@@ -162,7 +164,7 @@ export class Batcher {
     const room = this.model.contextLength - req.promptIds.length;
     if (req.promptIds.length === 0) throw new ContextLengthError('the prompt is empty: nothing to continue');
     if (room < 1) throw new ContextLengthError(`a prompt of ${req.promptIds.length} tokens leaves no room to generate in the model's context of ${this.model.contextLength} tokens`);
-    if (this.waiting.length >= this.options.maxWaiting) throw new QueueFullError(`${this.waiting.length} requests are already waiting for a batch slot; retry later`);
+    if (!req.admitted && this.waiting.length >= this.options.maxWaiting) throw new QueueFullError(`${this.waiting.length} requests are already waiting for a batch slot; retry later`);
     const row: Row = { req, stream: new SamplingStream(req.seed), maxTokens: Math.min(req.maxTokens, room), length: req.promptIds.length, generated: 0, cancelled: false };
     this.waiting.push(row);
     this.wake?.();

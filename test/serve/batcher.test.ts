@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CausalLM, generate, loadPretrained } from '../../src/models/index.js';
-import { Batcher, type FinishReason, type SequenceRequest } from '../../src/serve/batcher.js';
+import { Batcher, QueueFullError, type FinishReason, type SequenceRequest } from '../../src/serve/batcher.js';
 import { rowDistributions, sampleRows } from '../../src/serve/sampling.js';
 import { memoryStats, tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
@@ -180,6 +180,16 @@ describe('continuous batching', () => {
     });
     await Promise.all([...runs, cancelled]);
     expect(memoryStats().liveTensors).toBe(before);
+    await b.close();
+  });
+
+  it('refuses sequences beyond the waiting limit, except parts of admitted requests (guard regenerations)', async () => {
+    const b = new Batcher(lm, { maxBatch: 1, maxWaiting: 1, stopTokenIds: [], padId: 0 });
+    const first = decode(b, { promptIds: [5, 6], maxTokens: 3 });
+    expect(b.canAccept(1)).toBe(false);
+    await expect(decode(b, { promptIds: [5, 6] })).rejects.toThrow(QueueFullError);
+    const again = decode(b, { promptIds: [5, 6], maxTokens: 3, admitted: true });
+    expect((await first).tokens).toEqual((await again).tokens);
     await b.close();
   });
 });
