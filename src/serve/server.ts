@@ -9,6 +9,7 @@ import { scorer } from '../eval/evaluate-models.js';
 import { CausalLM } from '../models/causal-lm.js';
 import { loadPretrained } from '../models/hf.js';
 import type { Tokenizer } from '../models/tokenizer.js';
+import { setNumThreads } from '../torch/index.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
 import { Guard } from './guard.js';
@@ -66,6 +67,7 @@ function keyChecker(keys: readonly string[]): (header: string | undefined) => bo
 /** Loads the model (and the guard's cost model) of `config` and builds the context the routes share. */
 export function loadServeContext(config: ServeConfig): ServeContext {
   if (!config.model) throw new ConfigError('--model: required (a Hugging Face model folder with tokenizer.json)');
+  if (config.threads > 0) setNumThreads(config.threads);
   const loaded = loadPretrained(config.model);
   const { model, tokenizer } = loaded;
   if (!(model instanceof CausalLM)) throw new ConfigError(`--model ${config.model}: expected a causal LM folder, found a ${model.scoreType} model`);
