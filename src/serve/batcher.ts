@@ -235,12 +235,18 @@ export class Batcher {
     const padded = padPromptsLeft(joining.map((r) => [...r.req.promptIds]), this.options.padId);
     const length = padded.ids[0]?.length ?? 0;
     const old = this.state;
-    this.state = tidy(() => {
-      const mask = tensor(padded.attentionMask, { dtype: 'int64' });
-      const out = this.model.forward(tensor(padded.ids, { dtype: 'int64' }), mask);
-      const fresh: BatchState = { cache: out.cache, mask, last: out.logits.select(1, length - 1) };
-      return old ? mergeStates(old, fresh) : fresh;
-    });
+    try {
+      this.state = tidy(() => {
+        const mask = tensor(padded.attentionMask, { dtype: 'int64' });
+        const out = this.model.forward(tensor(padded.ids, { dtype: 'int64' }), mask);
+        const fresh: BatchState = { cache: out.cache, mask, last: out.logits.select(1, length - 1) };
+        return old ? mergeStates(old, fresh) : fresh;
+      });
+    } catch (e) {
+      // the joining rows are in neither list yet: end them here (failAll ends the others)
+      for (const row of joining) this.end(row, 'cancelled', e as Error);
+      throw e;
+    }
     if (old) disposeState(old);
     this.rows.push(...joining);
     this.counters.prefills++;

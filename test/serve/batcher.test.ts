@@ -192,4 +192,23 @@ describe('continuous batching', () => {
     expect((await first).tokens).toEqual((await again).tokens);
     await b.close();
   });
+
+  it('an engine error ends the running and joining sequences with the error, and the loop serves the next ones', async () => {
+    const broken = lm.clone();
+    const forward = broken.forward.bind(broken);
+    let calls = 0;
+    broken.forward = (...a: Parameters<typeof forward>) => {
+      if (++calls === 3) throw new Error('engine failure');
+      return forward(...a);
+    };
+    const b = new Batcher(broken, { maxBatch: 4, maxWaiting: 8, stopTokenIds: [], padId: 0 });
+    // prefilled together (forward 1), one decoding step (2), the next one fails (3)
+    const first = decode(b, { promptIds: [5, 6, 7], maxTokens: 10 });
+    const joiner = decode(b, { promptIds: [9, 9], maxTokens: 10 });
+    await expect(first).rejects.toThrow('engine failure');
+    await expect(joiner).rejects.toThrow('engine failure');
+    const after = await decode(b, { promptIds: [5, 6, 7], maxTokens: 4 });
+    expect(after.tokens).toEqual((await decode(new Batcher(lm, { maxBatch: 1, maxWaiting: 1, stopTokenIds: [], padId: 0 }), { promptIds: [5, 6, 7], maxTokens: 4 })).tokens);
+    await b.close();
+  });
 });
