@@ -207,6 +207,15 @@ describe('continuous batching', () => {
     const joiner = decode(b, { promptIds: [9, 9], maxTokens: 10 });
     await expect(first).rejects.toThrow('engine failure');
     await expect(joiner).rejects.toThrow('engine failure');
+    // a failing prefill: a sequence joins a running one, and the prefill is the failing call
+    calls = 0;
+    let late: Promise<Result> | undefined;
+    const running = decode(b, { promptIds: [5, 6, 7], maxTokens: 10 }, (n) => {
+      if (n === 1) late = decode(b, { promptIds: [9, 9], maxTokens: 10 });
+    });
+    await expect(running).rejects.toThrow('engine failure');
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the joining sequence never ended')), 5000));
+    await expect(Promise.race([late, timeout])).rejects.toThrow('engine failure');
     const after = await decode(b, { promptIds: [5, 6, 7], maxTokens: 4 });
     expect(after.tokens).toEqual((await decode(new Batcher(lm, { maxBatch: 1, maxWaiting: 1, stopTokenIds: [], padId: 0 }), { promptIds: [5, 6, 7], maxTokens: 4 })).tokens);
     await b.close();
