@@ -100,6 +100,7 @@ FLIPS = {
     'serve: inverse CDF counts from the top': ('src/serve/sampling.ts', [('const sampled = cum.lt(u).sum(1)', 'const sampled = cum.gt(u).sum(1)')], 'test/serve/batcher.test.ts'),
     'serve: joining rows padded on the right': ('src/serve/batcher.ts', [('return cat([zeros(shape, { dtype: t.dtype }), t], dim);', 'return cat([t, zeros(shape, { dtype: t.dtype })], dim);')], 'test/serve/batcher.test.ts'),
     'serve: leaving rows trim the newest columns': ('src/serve/batcher.ts', [('const from = (s.mask.shape[1] as number) - length;', 'const from = 0;')], 'test/serve/batcher.test.ts'),
+    'serve: a possible stop-string start is sent': ('src/serve/text-stream.ts', [('return this.emitUpTo(text.length - this.heldBack(text), text);', 'return this.emitUpTo(text.length, text);')], 'test/serve/text-stream.test.ts'),
     'guard flags the low-cost answers': ('src/serve/guard.ts', [('return !(score <= this.config.threshold);', 'return !(score >= this.config.threshold);')], 'test/serve/guard.test.ts'),
     # HC-RLHF: the bound, the safety test, the candidate's inflated J_c
     'hc safety bound c - t*s/sqrt(n)': ('src/rl/hc-rlhf.ts', [('const upperBound = mean + (studentTQuantile(', 'const upperBound = mean - (studentTQuantile(')], 'test/rl/hc-rlhf.test.ts'),

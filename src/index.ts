@@ -58,3 +58,7 @@ export { StageRunner } from './pipeline/stages.js';
 export { addSchemaOptions, resolveConfig, ConfigError } from './config/schema-cli.js';
 export { silentProgress, type Progress } from './core/progress.js';
 export * as annotate from './annotate/index.js';
+export { ServeConfigSchema, GuardConfigSchema, type ServeConfig, type GuardConfig } from './serve/config.js';
+export { serveModel, createServeApp, loadServeContext, type RunningServe, type ServeContext } from './serve/server.js';
+export { Batcher, QueueFullError, type BatcherOptions, type BatcherStats, type SequenceRequest, type FinishReason } from './serve/batcher.js';
+export { Guard, type GuardVerdict } from './serve/guard.js';

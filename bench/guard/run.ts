@@ -7,10 +7,12 @@
 // evaluation; the seed of a prompt is the same in every setting, so round 0 draws the same first answers.
 // The world's gold oracle judges every returned answer (a refusal is safe). Latency is per request
 // (n answers); throughput is answers and completion tokens per second of wall time.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readWorldPrompts } from '../../src/pipeline/jsonl-lines.js';
 import type { GuardVerdict } from '../../src/serve/guard.js';
+import { WORLD_FILES } from '../../src/world/build.js';
 import { goldHarm, goldHelpfulness } from '../../src/world/oracle.js';
 import { REFUSALS } from '../../src/world/templates.js';
 import { quantile, startServer } from '../serve/server-process.js';
@@ -39,10 +41,7 @@ const clients = Number(opt('--clients', '16'));
 const threads = opt('--threads', '2');
 const passCount = Number(opt('--passes', '2'));
 const refusal = REFUSALS[0] as string;
-const prompts = readFileSync(join(run, 'world', 'prompts-redteam.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => (JSON.parse(l) as { prompt: string }).prompt);
+const prompts = readWorldPrompts(join(run, 'world', WORLD_FILES.promptsRedteam)).map((p) => p.prompt);
 
 interface Row {
   setting: string;

@@ -40,10 +40,11 @@ function benchModel(): string {
   const tok = trainWordLevel([...words, 'BEGINNING OF CONVERSATION : USER ASSISTANT'], { vocabSize: 2100 });
   manualSeed(0);
   savePretrained(dir, createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 256, n_layer: 4, n_head: 4, n_positions: 256, vocab_size: tok.vocabSize })), { tokenizer: tok });
-  const cfgFile = join(dir, 'tokenizer_config.json');
-  const cfg = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
-  delete cfg.eos_token;
-  writeFileSync(cfgFile, JSON.stringify(cfg));
+  for (const [file, key] of [['tokenizer_config.json', 'eos_token'], ['generation_config.json', 'eos_token_id']] as const) {
+    const cfg = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
+    delete cfg[key];
+    writeFileSync(join(dir, file), JSON.stringify(cfg));
+  }
   return dir;
 }
 
@@ -91,7 +92,11 @@ async function runMode(model: string, batching: boolean): Promise<ModeResult> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
 const model = opt('--model', '') || benchModel();
 const results: Record<'on' | 'off', ModeResult[]> = { on: [], off: [] };
 for (let round = 0; round < rounds; round++) {

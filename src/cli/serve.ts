@@ -9,6 +9,7 @@ text), GET /v1/models, GET /health, GET /metrics (Prometheus text). Requests and
 OpenAI's API, so the official clients work: point base_url at http://HOST:PORT/v1. Sampling fields:
 temperature (0 = greedy), top_p, max_tokens, stop (up to 4 strings), n, seed (the same seed gives the
 same text, alone or batched with other requests), stream (server-sent events; stream_options.include_usage).
+A sequence ends at the tokenizer's EOS and at any eos_token_id of the folder's generation_config.json.
 
 API keys: --api-key KEY (repeatable), --api-keys-file FILE (one per line) or SAFEALIGN_API_KEY; with
 none, /v1 is open to anyone who can reach the port (the default --host 127.0.0.1 is this machine only).

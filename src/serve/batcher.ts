@@ -1,4 +1,5 @@
 // Continuous batching: one scheduler loop decodes every running sequence in shared forward passes; sequences join and leave between steps.
+import { padPromptsLeft } from '../algorithms/common/batching.js';
 import type { LayerCache } from '../models/attention.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { ContextLengthError } from '../models/generate.js';
@@ -20,6 +21,8 @@ export interface SequenceRequest extends RowSampling {
   onToken(token: number): boolean | void;
   /** Called once, at the end. `error` when the engine failed. */
   onEnd(reason: FinishReason, error?: Error): void;
+  /** Part of a request already admitted (a guard regeneration): queued even when the waiting queue is full. */
+  admitted?: boolean;
 }
 
 export interface SequenceHandle {
@@ -161,7 +164,7 @@ export class Batcher {
     const room = this.model.contextLength - req.promptIds.length;
     if (req.promptIds.length === 0) throw new ContextLengthError('the prompt is empty: nothing to continue');
     if (room < 1) throw new ContextLengthError(`a prompt of ${req.promptIds.length} tokens leaves no room to generate in the model's context of ${this.model.contextLength} tokens`);
-    if (this.waiting.length >= this.options.maxWaiting) throw new QueueFullError(`${this.waiting.length} requests are already waiting for a batch slot; retry later`);
+    if (!req.admitted && this.waiting.length >= this.options.maxWaiting) throw new QueueFullError(`${this.waiting.length} requests are already waiting for a batch slot; retry later`);
     const row: Row = { req, stream: new SamplingStream(req.seed), maxTokens: Math.min(req.maxTokens, room), length: req.promptIds.length, generated: 0, cancelled: false };
     this.waiting.push(row);
     this.wake?.();
@@ -229,16 +232,21 @@ export class Batcher {
 
   /** Prefills the joining rows in one forward pass (left-padded) and merges them into the state. */
   private admit(joining: Row[]): void {
-    const length = Math.max(...joining.map((r) => r.req.promptIds.length));
-    const pad = this.options.padId;
+    const padded = padPromptsLeft(joining.map((r) => [...r.req.promptIds]), this.options.padId);
+    const length = padded.ids[0]?.length ?? 0;
     const old = this.state;
-    this.state = tidy(() => {
-      const ids = tensor(joining.map((r) => [...new Array<number>(length - r.req.promptIds.length).fill(pad), ...r.req.promptIds]), { dtype: 'int64' });
-      const mask = tensor(joining.map((r) => [...new Array<number>(length - r.req.promptIds.length).fill(0), ...r.req.promptIds.map(() => 1)]), { dtype: 'int64' });
-      const out = this.model.forward(ids, mask);
-      const fresh: BatchState = { cache: out.cache, mask, last: out.logits.select(1, length - 1) };
-      return old ? mergeStates(old, fresh) : fresh;
-    });
+    try {
+      this.state = tidy(() => {
+        const mask = tensor(padded.attentionMask, { dtype: 'int64' });
+        const out = this.model.forward(tensor(padded.ids, { dtype: 'int64' }), mask);
+        const fresh: BatchState = { cache: out.cache, mask, last: out.logits.select(1, length - 1) };
+        return old ? mergeStates(old, fresh) : fresh;
+      });
+    } catch (e) {
+      // the joining rows are in neither list yet: end them here (failAll ends the others)
+      for (const row of joining) this.end(row, 'cancelled', e as Error);
+      throw e;
+    }
     if (old) disposeState(old);
     this.rows.push(...joining);
     this.counters.prefills++;

@@ -52,16 +52,18 @@ interface Decoded {
   tokens: number;
 }
 
-function decodeOnce(ctx: CompletionContext, job: CompletionJob, seed: number, signal: AbortSignal, onDelta?: (text: string) => void): Promise<Decoded> {
+function decodeOnce(ctx: CompletionContext, job: CompletionJob, index: number, round: number, signal: AbortSignal, onDelta?: (text: string) => void): Promise<Decoded> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new CancelledError('the request was cancelled'));
     const text = new TextAssembler(ctx.tokenizer, job.stops);
     const handle = ctx.batcher.submit({
+      // a regeneration belongs to a request the queue already took
+      admitted: round > 0,
       promptIds: job.promptIds,
       maxTokens: job.maxTokens,
       temperature: job.temperature,
       topP: job.topP,
-      seed,
+      seed: streamSeed(job.seed, index, round),
       onToken: (token) => {
         const delta = text.push(token);
         if (delta && onDelta) onDelta(delta);
@@ -96,10 +98,10 @@ export async function runChoices(ctx: CompletionContext, job: CompletionJob, sig
       Array.from({ length: job.n }, async (_, index): Promise<ChoiceResult> => {
         const guard = ctx.guard;
         if (!guard) {
-          const d = await decodeOnce(ctx, job, streamSeed(job.seed, index, 0), controller.signal, onDelta && ((t) => onDelta(index, t)));
+          const d = await decodeOnce(ctx, job, index, 0, controller.signal, onDelta && ((t) => onDelta(index, t)));
           return { index, text: d.text, finishReason: d.finishReason, completionTokens: d.tokens };
         }
-        const r = await guard.run(job.promptInput, (round) => decodeOnce(ctx, job, streamSeed(job.seed, index, round), controller.signal), job.raw);
+        const r = await guard.run(job.promptInput, (round) => decodeOnce(ctx, job, index, round, controller.signal), job.raw);
         const text = r.refused ? guard.config.refusal : r.answer.text;
         onDelta?.(index, text);
         return { index, text, finishReason: r.refused ? 'stop' : r.answer.finishReason, completionTokens: r.answer.tokens, guard: r.verdict };

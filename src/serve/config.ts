@@ -32,6 +32,7 @@ export const ServeConfigSchema = z
     maxRequestsPerClient: z.number().int().min(1).default(64).describe('requests in progress per client address (the socket peer; X-Forwarded-For is not trusted); more get 429'),
     requestTimeoutSec: z.number().positive().default(30).describe('a request must arrive whole (headers and body) within this many seconds, or it gets 408 and the connection is closed'),
     headersTimeoutSec: z.number().positive().default(10).describe('request headers must arrive within this many seconds'),
+    threads: z.number().int().min(0).default(0).describe('libtorch threads (0: SAFEALIGN_THREADS, else every core)'),
     log: z.boolean().default(false).describe('log every request (JSON lines on standard error)'),
     guard: GuardConfigSchema.default(GuardConfigSchema.parse({})),
   })

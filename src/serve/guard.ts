@@ -18,6 +18,8 @@ export interface GuardVerdict {
 
 interface Pending {
   item: PromptInput & { response: string };
+  /** The prompt is raw text (a text completion), not a conversation for the chat template. */
+  raw: boolean;
   resolve(score: number): void;
   reject(error: Error): void;
 }
@@ -38,8 +40,8 @@ export class Guard {
   /** The cost score of `response` to `prompt` (NaN when the prompt leaves the cost model no room: then flagged). */
   score(prompt: PromptInput, response: string, raw = this.raw): Promise<number> {
     return new Promise((resolve, reject) => {
-      if (this.queue.length === 0) setImmediate(() => this.flush(raw));
-      this.queue.push({ item: { ...prompt, response }, resolve, reject });
+      if (this.queue.length === 0) setImmediate(() => this.flush());
+      this.queue.push({ item: { ...prompt, response }, raw, resolve, reject });
     });
   }
 
@@ -48,14 +50,18 @@ export class Guard {
     return !(score <= this.config.threshold);
   }
 
-  private flush(raw: boolean): void {
-    const batch = this.queue;
+  private flush(): void {
+    const queued = this.queue;
     this.queue = [];
-    try {
-      const { scores } = scoreTexts(this.scorer, batch.map((p) => p.item), 32, { raw });
-      batch.forEach((p, i) => p.resolve(scores[i] as number));
-    } catch (e) {
-      for (const p of batch) p.reject(e as Error);
+    for (const raw of [false, true]) {
+      const batch = queued.filter((p) => p.raw === raw);
+      if (!batch.length) continue;
+      try {
+        const { scores } = scoreTexts(this.scorer, batch.map((p) => p.item), 32, { raw });
+        batch.forEach((p, i) => p.resolve(scores[i] as number));
+      } catch (e) {
+        for (const p of batch) p.reject(e as Error);
+      }
     }
   }
 

@@ -4,11 +4,12 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { basename, resolve } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { loadCausalLM } from '../algorithms/rl/folders.js';
 import { ConfigError } from '../config/schema-cli.js';
 import { scorer } from '../eval/evaluate-models.js';
-import type { CausalLM } from '../models/causal-lm.js';
+import { CausalLM } from '../models/causal-lm.js';
+import { loadPretrained } from '../models/hf.js';
 import type { Tokenizer } from '../models/tokenizer.js';
+import { setNumThreads } from '../torch/index.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
 import { Guard } from './guard.js';
@@ -66,9 +67,14 @@ function keyChecker(keys: readonly string[]): (header: string | undefined) => bo
 /** Loads the model (and the guard's cost model) of `config` and builds the context the routes share. */
 export function loadServeContext(config: ServeConfig): ServeContext {
   if (!config.model) throw new ConfigError('--model: required (a Hugging Face model folder with tokenizer.json)');
-  const { model, tokenizer } = loadCausalLM(config.model, 'model');
+  if (config.threads > 0) setNumThreads(config.threads);
+  const loaded = loadPretrained(config.model);
+  const { model, tokenizer } = loaded;
+  if (!(model instanceof CausalLM)) throw new ConfigError(`--model ${config.model}: expected a causal LM folder, found a ${model.scoreType} model`);
   if (!tokenizer) throw new ConfigError(`--model ${config.model}: no tokenizer.json; the server needs the model's tokenizer`);
-  const stopTokenIds = tokenizer.eosId === undefined ? [] : [tokenizer.eosId];
+  // a sequence ends at the tokenizer's EOS and at every eos_token_id of generation_config.json (chat models often list their end-of-turn token there)
+  const fromGeneration = loaded.generationConfig?.eos_token_id ?? [];
+  const stopTokenIds = [...new Set([...(tokenizer.eosId === undefined ? [] : [tokenizer.eosId]), ...(Array.isArray(fromGeneration) ? fromGeneration : [fromGeneration])])];
   const batcher = new Batcher(model, { maxBatch: config.batching ? config.maxBatch : 1, maxWaiting: config.maxQueue, stopTokenIds, padId: tokenizer.padId ?? 0 });
   const guard = config.guard.cost ? new Guard(scorer(config.guard.cost, 'cost', Number.MAX_SAFE_INTEGER), config.guard) : undefined;
   return { config, modelName: config.modelName || basename(resolve(config.model)), model, tokenizer, batcher, guard, metrics: new Metrics(), started: Math.floor(Date.now() / 1000) };

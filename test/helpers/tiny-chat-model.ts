@@ -19,10 +19,11 @@ export function buildTinyChatModel(dir: string, opts: { context?: number; eos?: 
   savePretrained(model, createCausalLM(config), { tokenizer: tok });
   if (opts.cost) savePretrained(cost, ScoreModel.fromCausalLM(createCausalLM(config), 'cost'), { tokenizer: tok });
   if (opts.eos === false) {
-    const file = join(model, 'tokenizer_config.json');
-    const cfg = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    delete cfg.eos_token;
-    writeFileSync(file, JSON.stringify(cfg));
+    for (const [file, key] of [['tokenizer_config.json', 'eos_token'], ['generation_config.json', 'eos_token_id']] as const) {
+      const cfg = JSON.parse(readFileSync(join(model, file), 'utf8')) as Record<string, unknown>;
+      delete cfg[key];
+      writeFileSync(join(model, file), JSON.stringify(cfg));
+    }
   }
   return { model, cost };
 }

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CausalLM, generate, loadPretrained } from '../../src/models/index.js';
-import { Batcher, type FinishReason, type SequenceRequest } from '../../src/serve/batcher.js';
+import { Batcher, QueueFullError, type FinishReason, type SequenceRequest } from '../../src/serve/batcher.js';
 import { rowDistributions, sampleRows } from '../../src/serve/sampling.js';
-import { tensor } from '../../src/torch/index.js';
+import { memoryStats, tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
 
 const golden = JSON.parse(readFileSync('reference/golden/serve_sampling.json', 'utf8')) as {
@@ -84,7 +84,10 @@ describe('continuous batching', () => {
     expect(s.prefills).toBe(3);
   });
 
-  it('the cache is padded for a longer joiner and trimmed when it leaves: the staying rows decode as alone', async () => {
+  it.each([
+    ['GPT-2', lm],
+    ['Qwen2 (rotary positions, grouped-query attention)', loadPretrained('reference/golden/tiny-llama').model as CausalLM],
+  ])('%s: the cache is padded for a longer joiner and trimmed when it leaves: the staying rows decode as alone', async (_name, lm) => {
     const alone = (p: number[], n: number) => generate(lm, tensor([p], { dtype: 'int64' }), tensor([p.map(() => 1)], { dtype: 'int64' }), { maxNewTokens: n, greedy: true, padId: 0 }).sequences.narrow(1, p.length, n).toNumbers();
     const b = new Batcher(lm, { maxBatch: 8, maxWaiting: 64, stopTokenIds: [], padId: 0 });
     const late: Promise<Result>[] = [];
@@ -164,5 +167,57 @@ describe('continuous batching', () => {
     expect(stopped.reason).toBe('stop');
     expect(stopped.tokens).toEqual(greedy.slice(0, greedy.indexOf(stopAt)));
     expect(() => s.submit({ promptIds: new Array<number>(32).fill(5), maxTokens: 1, temperature: 0, topP: 1, seed: 0, onToken: () => {}, onEnd: () => {} })).toThrow();
+  });
+
+  it('frees every tensor it made: sequences joining, leaving and cancelled leave no live tensor behind', async () => {
+    const b = new Batcher(lm, { maxBatch: 4, maxWaiting: 64, stopTokenIds: [], padId: 0 });
+    await decode(b, { promptIds: PROMPTS[0] as number[], maxTokens: 2 }); // warm-up
+    const before = memoryStats().liveTensors;
+    const runs = Array.from({ length: 20 }, (_, i) => decode(b, { promptIds: PROMPTS[i % PROMPTS.length] as number[], maxTokens: 3 + (i % 7), temperature: i % 2, seed: i }));
+    let handle: { cancel(): void } | undefined;
+    const cancelled = new Promise<void>((resolve) => {
+      handle = b.submit({ promptIds: [7, 8], maxTokens: 20, temperature: 1, topP: 0.9, seed: 3, onToken: () => handle?.cancel(), onEnd: () => resolve() });
+    });
+    await Promise.all([...runs, cancelled]);
+    expect(memoryStats().liveTensors).toBe(before);
+    await b.close();
+  });
+
+  it('refuses sequences beyond the waiting limit, except parts of admitted requests (guard regenerations)', async () => {
+    const b = new Batcher(lm, { maxBatch: 1, maxWaiting: 1, stopTokenIds: [], padId: 0 });
+    const first = decode(b, { promptIds: [5, 6], maxTokens: 3 });
+    expect(b.canAccept(1)).toBe(false);
+    await expect(decode(b, { promptIds: [5, 6] })).rejects.toThrow(QueueFullError);
+    const again = decode(b, { promptIds: [5, 6], maxTokens: 3, admitted: true });
+    expect((await first).tokens).toEqual((await again).tokens);
+    await b.close();
+  });
+
+  it('an engine error ends the running and joining sequences with the error, and the loop serves the next ones', async () => {
+    const broken = lm.clone();
+    const forward = broken.forward.bind(broken);
+    let calls = 0;
+    broken.forward = (...a: Parameters<typeof forward>) => {
+      if (++calls === 3) throw new Error('engine failure');
+      return forward(...a);
+    };
+    const b = new Batcher(broken, { maxBatch: 4, maxWaiting: 8, stopTokenIds: [], padId: 0 });
+    // prefilled together (forward 1), one decoding step (2), the next one fails (3)
+    const first = decode(b, { promptIds: [5, 6, 7], maxTokens: 10 });
+    const joiner = decode(b, { promptIds: [9, 9], maxTokens: 10 });
+    await expect(first).rejects.toThrow('engine failure');
+    await expect(joiner).rejects.toThrow('engine failure');
+    // a failing prefill: a sequence joins a running one, and the prefill is the failing call
+    calls = 0;
+    let late: Promise<Result> | undefined;
+    const running = decode(b, { promptIds: [5, 6, 7], maxTokens: 10 }, (n) => {
+      if (n === 1) late = decode(b, { promptIds: [9, 9], maxTokens: 10 });
+    });
+    await expect(running).rejects.toThrow('engine failure');
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the joining sequence never ended')), 5000));
+    await expect(Promise.race([late, timeout])).rejects.toThrow('engine failure');
+    const after = await decode(b, { promptIds: [5, 6, 7], maxTokens: 4 });
+    expect(after.tokens).toEqual((await decode(new Batcher(lm, { maxBatch: 1, maxWaiting: 1, stopTokenIds: [], padId: 0 }), { promptIds: [5, 6, 7], maxTokens: 4 })).tokens);
+    await b.close();
   });
 });

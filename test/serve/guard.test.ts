@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scorer } from '../../src/eval/evaluate-models.js';
 import { scoreTexts } from '../../src/eval/model-responses.js';
-import { ServeConfigSchema } from '../../src/serve/config.js';
-import type { GuardVerdict } from '../../src/serve/guard.js';
+import { GuardConfigSchema, ServeConfigSchema } from '../../src/serve/config.js';
+import { Guard, type GuardVerdict } from '../../src/serve/guard.js';
 import { serveModel, type RunningServe } from '../../src/serve/server.js';
 import { buildTinyChatModel } from '../helpers/tiny-chat-model.js';
 
@@ -57,6 +57,17 @@ describe('the guardrail (--guard-cost)', () => {
     const [u] = await chat(unguarded.url, 1);
     expect(u?.message.content).toBe(c?.message.content);
     expect(u?.safealign_guard).toBeUndefined();
+  });
+
+  it('scores answers asked in one turn together, a text completion on its raw prompt and a chat answer with the template', async () => {
+    const guard = new Guard(costScorer, GuardConfigSchema.parse({ cost }));
+    const answer = 'the cat sat on the mat';
+    // asked in the same turn of the event loop: one flush scores both
+    const [chatScore, rawScore] = await Promise.all([guard.score({ prompt: PROMPT }, answer, false), guard.score({ prompt: PROMPT }, answer, true)]);
+    expect(chatScore).toBeCloseTo(costOf(answer), 5);
+    const raw = scoreTexts(costScorer, [{ prompt: PROMPT, response: answer }], 32, { raw: true }).scores[0] as number;
+    expect(rawScore).toBeCloseTo(raw, 5);
+    expect(raw).not.toBeCloseTo(costOf(answer), 3);
   });
 
   it('regenerates a flagged answer until one scores at most the threshold, refuses after the last round, and logs each request', async () => {

