@@ -1,5 +1,5 @@
 // Batched generation with a KV cache (left-padded prompts), and per-token log-probabilities for RL.
-import { cat, noGrad, ones, tidy, where, type Tensor } from '../torch/index.js';
+import { cat, chain, noGrad, ones, tidy, where, type Tensor } from '../torch/index.js';
 import type { LayerCache } from './attention.js';
 import type { CausalLM } from './causal-lm.js';
 
@@ -137,5 +137,16 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
 export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor): Tensor {
   const l = inputIds.shape[1] as number;
   const { logits } = model.forward(inputIds, attentionMask);
-  return logits.narrow(1, 0, l - 1).logSoftmax(2).gather(2, inputIds.narrow(1, 1, l - 1).unsqueeze(2)).squeeze(2);
+  const targets = inputIds.narrow(1, 1, l - 1).unsqueeze(2);
+  // The (B, L, V) logits and log-softmax are the largest tensors of an RL step: free each as soon as it is used, as
+  // PyTorch's reference counting does, not when the caller's scope ends (the actor's would outlive its backward pass).
+  const out = chain(
+    logits,
+    (t) => t.narrow(1, 0, l - 1),
+    (t) => t.logSoftmax(2),
+    (t) => t.gather(2, targets),
+    (t) => t.squeeze(2),
+  );
+  logits.dispose();
+  return out;
 }
