@@ -25,7 +25,7 @@ const opt = (name: string, fallback: string) => {
   return i >= 0 ? (args[i + 1] as string) : fallback;
 };
 if (args.includes('--help')) {
-  console.log(`npm run bench:rl-step -- [--size tiny|124m (tiny)] [--steps N (3)] [--rounds N (2)] [--threads N (2)] [--json]
+  console.log(`npm run bench:rl-step -- [--size tiny|124m (tiny)] [--modes full,lora (both)] [--steps N (3)] [--rounds N (2)] [--threads N (2)] [--json]
 One PPO-Lagrangian step (actor, reference, reward, cost, two critics; 8 prompts of 64 tokens, 64 new
 tokens, one mini-batch) of a randomly initialised GPT-2 (tiny: d 64, 2 layers, vocab 1024; 124m:
 GPT-2 small, d 768, 12 layers, vocab 50257), full fine-tuning and LoRA (r 8, alpha 16, dropout 0.05
@@ -39,8 +39,14 @@ const size = opt('--size', 'tiny') as 'tiny' | '124m';
 const steps = Number(opt('--steps', '3'));
 const rounds = Number(opt('--rounds', '2'));
 const threads = Number(opt('--threads', '2'));
-const MODES = ['full', 'lora'] as const;
-type Mode = (typeof MODES)[number];
+const ALL_MODES = ['full', 'lora'] as const;
+type Mode = (typeof ALL_MODES)[number];
+const MODES = opt('--modes', ALL_MODES.join(','))
+  .split(',')
+  .map((m) => {
+    if (!(ALL_MODES as readonly string[]).includes(m)) throw new Error(`--modes: unknown mode '${m}' (expected full, lora or both, comma-separated)`);
+    return m as Mode;
+  });
 const SIZES = {
   tiny: { n_embd: 64, n_layer: 2, n_head: 4, n_positions: 256, vocab_size: 1024 },
   '124m': { n_embd: 768, n_layer: 12, n_head: 12, n_positions: 1024, vocab_size: 50257 },
@@ -126,7 +132,7 @@ const SIDES = {
 type Side = keyof typeof SIDES;
 
 async function main(): Promise<void> {
-  const results: Record<Mode, Record<Side, WorkerResult[]>> = { full: { ours: [], torch: [] }, lora: { ours: [], torch: [] } };
+  const results = Object.fromEntries(MODES.map((m) => [m, { ours: [], torch: [] }])) as unknown as Record<Mode, Record<Side, WorkerResult[]>>;
   for (const mode of MODES) {
     for (let r = 0; r < rounds; r++) {
       for (const side of r % 2 === 0 ? (['ours', 'torch'] as const) : (['torch', 'ours'] as const)) {
@@ -160,7 +166,7 @@ async function main(): Promise<void> {
     const [o, t] = [figures[`ours_${mode}`].phases, figures[`torch_${mode}`].phases];
     console.log(`${mode.padEnd(6)} ${PHASES.map((p) => `${p} ${o[p].toFixed(3)} / ${t[p].toFixed(3)} (${(o[p] / t[p]).toFixed(2)}x)`).join('   ')}`);
   }
-  const base = (side: Side) => figures[`${side}_full`].baseRssMB.toFixed(0);
+  const base = (side: Side) => figures[`${side}_${MODES[0] as Mode}`].baseRssMB.toFixed(0);
   console.log(`runtime alone (engine loaded, no model): ours ${base('ours')} MB (Node, tsx, libtorch), PyTorch ${base('torch')} MB (Python, torch); included in the peaks`);
   if (args.includes('--json')) console.log(JSON.stringify({ size, threads, steps, rounds, ...figures }));
 }
