@@ -57,6 +57,11 @@ FLIPS = {
     'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
     'lora delta subtracted': ('src/models/linear.ts', [('(t) => t.mul(ad.scale),', '(t) => t.mul(-ad.scale),')], 'test/models/lora.test.ts'),
     'lora merge subtracts': ('src/models/linear.ts', [('this.weight.copy_(this.weight.add(', 'this.weight.copy_(this.weight.sub(')], 'test/models/lora.test.ts'),
+    # scoring by length buckets: each bucket's per-position results go back to its own columns and rows
+    'length buckets put results at column 0': ('src/algorithms/rl/length-buckets.ts', [('const right = W - (b.width - w) - b.start - w;', 'const right = W - (b.width - w) - w;'), ('...(b.start > 0 ? [zeros([n, b.start])] : []), out', 'out')], 'test/algorithms/length-buckets.test.ts'),
+    'length buckets: rows back in bucket order': ('src/algorithms/rl/length-buckets.ts', [('order.forEach((r, i) => (inverse[r] = i));', 'order.forEach((r, i) => (inverse[i] = i));')], 'test/algorithms/length-buckets.test.ts'),
+    # generation's shrinking batch: the KV cache rows kept must be those of the rows still running
+    'generate keeps the first rows of the cache, not the running ones': ('src/models/generate.ts', [('const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), ', 'const keepAt = tensor(rows.filter((r) => still[r]).map((_, i) => i), ')], 'test/models/generate-early-exit.test.ts'),
     # the critic-free methods (GRPO, safe GRPO, RLOO-Lagrangian), caught by their own bandit
     'group baseline inverted': ('src/rl/group.ts', [('const centred = g.sub(g.mean(1, true));', 'const centred = g.mean(1, true).sub(g);')], 'test/rl/critic-free-bandit.test.ts'),
     'leave-one-out baseline inverted': ('src/rl/group.ts', [('g.mul(groupSize).sub(g.sum(1, true))', 'g.sum(1, true).sub(g.mul(groupSize))')], 'test/rl/critic-free-bandit.test.ts'),

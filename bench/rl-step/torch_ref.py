@@ -2,7 +2,8 @@
 
 Usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/rl-step/torch_ref.py --size tiny|124m --mode full|lora --steps N --threads 2
 (run.ts starts it so; with OpenMP's default active wait its idle threads spin on the cores the busy ones need)
-Runs one untimed warm-up step and N timed ones, then prints one JSON line: {"times": [s, ...], "maxRssMB": peak RSS,
+Runs one untimed warm-up step and N timed ones, then prints one JSON line: {"times": [s, ...], "phases": {"generation": [s, ...],
+"scoring": [...], "update": [...]}, "maxRssMB": peak RSS,
 "baseRssMB": RSS with torch imported and no model built}.
 One process per (size, mode), so the peak RSS is that configuration's alone.
 
@@ -181,14 +182,18 @@ def gae(rewards, values, gamma=1.0, lam=0.95):
 
 
 def step():
+    """One step; returns the seconds of its phases: generation, scoring (reference, reward, cost, critics), update (the rest)."""
     global log_lambda
+    t0 = time.perf_counter()
     seq, old = rollout()
+    t1 = time.perf_counter()
     mask = torch.ones_like(seq)
     with torch.no_grad():
         ref = response_log_probs(reference, seq, mask)
         rew = scores(reward, seq, mask)[:, -1]
         cst = scores(cost, seq, mask)[:, -1]
         values = {s: scores(c, seq, mask)[:, PROMPT - 1:-1] for s, c in critics.items()}
+    t2 = time.perf_counter()
     kl = old - ref
     tok_scores = {"reward": -0.01 * kl, "cost": 0.01 * kl}
     tok_scores["reward"][:, -1] += rew.clamp(-50, 50)
@@ -217,12 +222,15 @@ def step():
         closs.backward()
         torch.nn.utils.clip_grad_norm_(critic_params[s], 1.0)
         critic_opts[s].step()
+    return {"generation": t1 - t0, "scoring": t2 - t1, "update": time.perf_counter() - t2}
 
 
 step()  # warm-up
 times = []
+phases = {"generation": [], "scoring": [], "update": []}
 for _ in range(args.steps):
     t0 = time.perf_counter()
-    step()
+    for k, v in step().items():
+        phases[k].append(v)
     times.append(time.perf_counter() - t0)
-print(json.dumps({"times": times, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "baseRssMB": BASE_RSS_MB}), flush=True)
+print(json.dumps({"times": times, "phases": phases, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "baseRssMB": BASE_RSS_MB}), flush=True)

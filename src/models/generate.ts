@@ -1,5 +1,5 @@
 // Batched generation with a KV cache (left-padded prompts), and per-token log-probabilities for RL.
-import { cat, noGrad, ones, tidy, where, type Tensor } from '../torch/index.js';
+import { cat, chain, noGrad, ones, tensor, tidy, where, zeros, type Tensor } from '../torch/index.js';
 import type { LayerCache } from './attention.js';
 import type { CausalLM } from './causal-lm.js';
 
@@ -72,6 +72,11 @@ export class ContextLengthError extends Error {
  * The whole sequence (L + T) stays within the model's context: T is at most context − L, and a
  * batch whose padded prompt length L fills the context throws a `ContextLengthError`.
  * Deterministic under manualSeed. Runs without gradient; intermediate tensors are freed per step.
+ *
+ * Work per step: the prompt pass computes the logits of its last position only, and a row that has
+ * stopped leaves the decoding batch (its KV cache rows are dropped; no forward runs on it). Sampling
+ * still reads a (B, V) matrix — a stopped row's logits are zeros and its token is the pad — so the
+ * random stream (multinomial draws B·V numbers a step) is the one of a batch that never shrinks.
  */
 export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, options: GenerateOptions): GenerateOutput {
   const promptLength = inputIds.shape[1] as number;
@@ -85,21 +90,30 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       const b = inputIds.shape[0] as number;
       const stops = opts.stopTokenIds ?? [];
       let mask = attentionMask.long();
-      const step = model.forward(inputIds, mask);
-      let cache: LayerCache[] = step.cache;
-      let last = step.logits.select(1, (inputIds.shape[1] as number) - 1);
+      const prompt = tidy(() => {
+        const o = model.forward(inputIds, mask, undefined, 1);
+        return { cache: o.cache, last: o.logits.select(1, 0) };
+      });
+      let cache: LayerCache[] = prompt.cache;
+      /** (n, V) logits of the rows still decoding, in the order of `rows`. */
+      let last = prompt.last;
+      /** The batch rows still decoding (the rows of `cache` and `last`), and them as an index tensor once some have stopped. */
+      let rows = Array.from({ length: b }, (_, i) => i);
+      let rowIndex: Tensor | null = null;
       const tokens: Tensor[] = [];
       const logps: Tensor[] = [];
       const alive: Tensor[] = [];
       let running = ones([b], { dtype: 'bool' });
       for (let t = 0; t < opts.maxNewTokens; t++) {
+        const index = rowIndex;
         const out = tidy(() => {
-          const logp = last.logSoftmax(1);
+          const logits = index ? zeros([b, last.shape[1] as number]).scatter(0, index.unsqueeze(1).expand(last.shape), last) : last;
+          const logp = logits.logSoftmax(1);
           // only the repetition penalty needs the tokens so far
           const generated = tokens.length && (opts.repetitionPenalty ?? 1) !== 1 ? cat(tokens, 1) : null;
           const next = opts.greedy
-            ? last.argmax(1, true)
-            : shapeLogits(last, generated, opts).softmax(1).multinomial(1);
+            ? logits.argmax(1, true)
+            : shapeLogits(logits, generated, opts).softmax(1).multinomial(1);
           const token = where(running.unsqueeze(1), next, opts.padId);
           const chosen = logp.gather(1, token).mul(running.unsqueeze(1).float());
           let stopped = running.logicalNot();
@@ -111,9 +125,23 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
         alive.push(out.wasRunning);
         running = out.stillRunning;
         if (!running.any().item() || t === opts.maxNewTokens - 1) break;
+        const still = running.toBoolArray();
+        if (rows.some((r) => !still[r])) {
+          // drop the stopped rows from the cache: later steps run the model on the live rows only
+          const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), { dtype: 'int64' });
+          const kept = cache.map((layer) => ({ k: layer.k.indexSelect(0, keepAt), v: layer.v.indexSelect(0, keepAt) }));
+          for (const layer of cache) {
+            layer.k.dispose();
+            layer.v.dispose();
+          }
+          cache = kept;
+          rows = rows.filter((r) => still[r]);
+          rowIndex = tensor(rows, { dtype: 'int64' });
+        }
+        const live = rowIndex;
         const fed = tidy(() => {
           const m = cat([mask, out.wasRunning], 1);
-          const o = model.forward(out.token, m, cache);
+          const o = live ? model.forward(out.token.indexSelect(0, live), m.indexSelect(0, live), cache) : model.forward(out.token, m, cache);
           return { m, cache: o.cache, last: o.logits.select(1, 0) };
         });
         for (const layer of cache) {
@@ -140,11 +168,23 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
  * inputIds, attentionMask: (B, L) -> (B, L-1). Differentiable when grad is enabled.
  */
 export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor): Tensor {
-  return nextTokenLogProbs(model.forward(inputIds, attentionMask).logits, inputIds);
+  const { logits } = model.forward(inputIds, attentionMask);
+  const out = nextTokenLogProbs(logits, inputIds);
+  // freed when used, as PyTorch's reference counting does, not when the caller's scope ends (the actor's would outlive its backward pass)
+  logits.dispose();
+  return out;
 }
 
 /** log p(token t+1 | ≤ t) from a forward pass's logits: logits (B, L, V), inputIds (B, L) -> (B, L - 1). */
 export function nextTokenLogProbs(logits: Tensor, inputIds: Tensor): Tensor {
   const l = inputIds.shape[1] as number;
-  return logits.narrow(1, 0, l - 1).logSoftmax(2).gather(2, inputIds.narrow(1, 1, l - 1).unsqueeze(2)).squeeze(2);
+  const targets = inputIds.narrow(1, 1, l - 1).unsqueeze(2);
+  // the (B, L, V) log-softmax is among the largest tensors of an RL step: each intermediate is freed as soon as it is used
+  return chain(
+    logits,
+    (t) => t.narrow(1, 0, l - 1),
+    (t) => t.logSoftmax(2),
+    (t) => t.gather(2, targets),
+    (t) => t.squeeze(2),
+  );
 }

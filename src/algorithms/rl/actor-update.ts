@@ -80,6 +80,8 @@ export function actorStep(
       loss = loss.add(bonus.loss);
       entropy = bonus.metrics.entropy;
     }
+    // the (B, L, V) logits are no longer needed: free them before the backward pass, not when the scope ends
+    logits.dispose();
     if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
     assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
     loss.backward();

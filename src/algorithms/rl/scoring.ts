@@ -2,6 +2,7 @@
 import { sequenceLogProbs } from '../../models/index.js';
 import { noGrad, tidy, type Tensor } from '../../torch/index.js';
 import { assertFinite } from './diverged.js';
+import { byPositions, byRows, lengthBuckets } from './length-buckets.js';
 import type { ScoredRollout, StreamName } from './method.js';
 import type { RlModels, SequenceScorer, StreamCritics } from './models.js';
 import { responseSlice, type Rollout } from './rollout.js';
@@ -24,12 +25,16 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
   const T = mask.shape[1] as number;
   // V_old in eval mode: a critic's last update left it training, and LoRA dropout must not touch the values the update regresses from
   for (const [, c] of critics) c.eval();
+  // rows of similar length run together, cut to the columns they use (padding is not computed; equal to the padded pass)
+  const buckets = lengthBuckets(attn);
+  const rows = (fn: (ids: Tensor, m: Tensor) => Tensor) => byRows(buckets, seq, attn, fn);
+  const positions = (fn: (ids: Tensor, m: Tensor) => Tensor) => byPositions(buckets, seq, attn, fn);
   // one scope per model: each pass's logits, caches and hidden states are freed before the next pass runs
   const scores = noGrad(() => {
-    const refLogProbs = tidy(() => responseSlice(sequenceLogProbs(models.reference, seq, attn), L, T));
-    const reward = tidy(() => models.rewardModel.forward(seq, attn).endScores);
-    const cost = usesCost ? tidy(() => (models.costModel as SequenceScorer).forward(seq, attn).endScores) : null;
-    const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseSlice(c.forward(seq, attn).scores, L, T).mul(mask))]));
+    const refLogProbs = tidy(() => responseSlice(positions((ids, m) => sequenceLogProbs(models.reference, ids, m)), L, T));
+    const reward = tidy(() => rows((ids, m) => models.rewardModel.forward(ids, m).endScores));
+    const cost = usesCost ? tidy(() => rows((ids, m) => (models.costModel as SequenceScorer).forward(ids, m).endScores)) : null;
+    const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseSlice(positions((ids, m) => c.forward(ids, m).scores), L, T).mul(mask))]));
     return { refLogProbs, reward, cost, values: values as Partial<Record<StreamName, Tensor>> };
   });
   assertFinite('the reward model score', scores.reward.toNumbers(), step, 'Check the reward model checkpoint.');

@@ -1,0 +1,73 @@
+// Generation drops stopped rows from the decoding batch without changing what is sampled: same tokens and log-probs as a batch that never shrinks.
+import { describe, expect, it } from 'vitest';
+import { createCausalLM, generate, parseModelConfig, sequenceLogProbs, type CausalLM } from '../../src/models/index.js';
+import { manualSeed, setNumThreads, tensor, type Tensor } from '../../src/torch/index.js';
+import { expectAllClose } from '../helpers/allclose.js';
+
+const STOP = 3;
+const PAD = 0;
+const T = 14;
+
+function tinyModel(): CausalLM {
+  manualSeed(11);
+  return createCausalLM(parseModelConfig({ model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 4, n_positions: 64, vocab_size: 12, tie_word_embeddings: true })).eval();
+}
+
+/** Left-padded prompts of different lengths. */
+const prompts = [[5, 6, 7, 8], [9, 4], [4, 4, 5], [10], [6, 7, 8, 9], [11, 5], [7], [8, 9, 10]];
+const L = Math.max(...prompts.map((p) => p.length));
+const ids = tensor(prompts.map((p) => [...Array<number>(L - p.length).fill(PAD), ...p]), { dtype: 'int64' });
+const mask = tensor(prompts.map((p) => [...Array<number>(L - p.length).fill(0), ...p.map(() => 1)]), { dtype: 'int64' });
+
+/** Runs generate with the model's forward recording the batch size of every call. */
+function run(model: CausalLM, seed: number, stopTokenIds: number[]) {
+  const sizes: number[] = [];
+  const forward = model.forward.bind(model);
+  model.forward = (x: Tensor, m: Tensor, c?: Parameters<CausalLM['forward']>[2], k?: number) => {
+    sizes.push(x.shape[0] as number);
+    return forward(x, m, c, k);
+  };
+  manualSeed(seed);
+  const out = generate(model, ids, mask, { maxNewTokens: T, temperature: 0.9, topP: 0.95, stopTokenIds, padId: PAD });
+  model.forward = forward;
+  return { out, sizes };
+}
+
+describe('generate: stopped rows leave the decoding batch', () => {
+  setNumThreads(1);
+  const model = tinyModel();
+
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: the same tokens and log-probs (1e-5) as the full batch, each row cut at its stop token; forwards only on running rows`, () => {
+      const full = run(model, seed, []); // never stops: every forward has all 8 rows
+      const cut = run(model, seed, [STOP]);
+      const fullTokens = full.out.sequences.narrow(1, L, T).toArray() as number[][];
+      const cutTokens = cut.out.sequences.toArray() as number[][];
+      const fullLp = full.out.logProbs.toArray() as number[][];
+      const cutLp = cut.out.logProbs.toArray() as number[][];
+      const cutMask = cut.out.responseMask.toArray() as number[][];
+      const ends = fullTokens.map((row) => {
+        const i = row.indexOf(STOP);
+        return i < 0 ? T : i + 1; // tokens kept, the stop included
+      });
+      const width = (cutTokens[0] as number[]).length - L;
+      expect(width).toBe(Math.max(...ends));
+      for (const [r, end] of ends.entries()) {
+        const want = [...(fullTokens[r] as number[]).slice(0, end), ...Array<number>(width - end).fill(PAD)];
+        expect((cutTokens[r] as number[]).slice(L)).toEqual(want);
+        expect(cutMask[r]).toEqual(want.map((_, j) => (j < end ? 1 : 0)));
+        expectAllClose((cutLp[r] as number[]).slice(0, end), (fullLp[r] as number[]).slice(0, end), { atol: 1e-5, rtol: 0 });
+        expect((cutLp[r] as number[]).slice(end).every((x) => x === 0)).toBe(true); // -0 included
+      }
+      // rows stop at different steps, so the batch shrinks more than once
+      expect(new Set(ends.filter((e) => e < width)).size).toBeGreaterThanOrEqual(2);
+      expect(full.sizes).toEqual(Array<number>(T).fill(8));
+      // the prompt pass, then one forward per later step on the rows still running after it
+      const running = Array.from({ length: width - 1 }, (_, t) => ends.filter((e) => e > t + 1).length);
+      expect(cut.sizes).toEqual([8, ...running]);
+      // the cached, shrinking batch gives the log-probs a full teacher-forced pass gives
+      const teacher = sequenceLogProbs(model, cut.out.sequences, cut.out.attentionMask).narrow(1, L - 1, width).mul(cut.out.responseMask.float());
+      expectAllClose(cut.out.logProbs, teacher.toArray() as number[][], { atol: 1e-5, rtol: 0 });
+    });
+  }
+});
