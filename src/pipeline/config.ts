@@ -185,7 +185,7 @@ export const PipelineConfigSchema = z
           .enum(['calibrated', 'no-regress'])
           .default('calibrated')
           .describe(
-            "each round's cost threshold: 'calibrated' = d recalibrated on the validation split with the round's retrained cost model (the same quantile as the first run); 'no-regress' = the lower of that and the start policy's expected cost under the retrained cost model (measured on lagrange.window samples of the RL prompts before the round trains), so a round may not spend more of the budget than the policy it starts from",
+            "each round's cost threshold: 'calibrated' = d recalibrated on the validation split with the round's cost model (retrained, or the ensemble: rounds.scoreModels), at the first run's quantile; 'no-regress' = the lower of that and the start policy's expected cost under the round's cost model (measured on lagrange.window samples of the RL prompts before the round trains), so a round may not spend more of the budget than the policy it starts from",
           ),
         reference: z
           .enum(['start', 'sft'])
