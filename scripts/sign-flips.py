@@ -57,6 +57,7 @@ FLIPS = {
     'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
     'lora delta subtracted': ('src/models/linear.ts', [('(t) => t.mul(ad.scale),', '(t) => t.mul(-ad.scale),')], 'test/models/lora.test.ts'),
     'lora merge subtracts': ('src/models/linear.ts', [('this.weight.copy_(this.weight.add(', 'this.weight.copy_(this.weight.sub(')], 'test/models/lora.test.ts'),
+    'generate: every row continues from the first prompt\'s cache': ('src/models/generate.ts', [('      unique.push(r);\n    }\n    return i;', '      unique.push(r);\n    }\n    return 0;')], 'test/models/generate-early-exit.test.ts'),
     # scoring by length buckets: each bucket's per-position results go back to its own columns and rows
     'length buckets put results at column 0': ('src/algorithms/rl/length-buckets.ts', [('const right = W - (b.width - w) - b.start - w;', 'const right = W - (b.width - w) - w;'), ('...(b.start > 0 ? [zeros([n, b.start])] : []), out', 'out')], 'test/algorithms/length-buckets.test.ts'),
     'length buckets: rows back in bucket order': ('src/algorithms/rl/length-buckets.ts', [('order.forEach((r, i) => (inverse[r] = i));', 'order.forEach((r, i) => (inverse[i] = i));')], 'test/algorithms/length-buckets.test.ts'),

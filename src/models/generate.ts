@@ -62,6 +62,25 @@ export function nucleusFilter(x: Tensor, p: number | Tensor): Tensor {
   return x.scatter(1, indices, values.maskedFill(drop, -Infinity));
 }
 
+/** The first row of each distinct (ids, mask) row of a batch, and for every row the index of its row among those firsts. */
+function distinctRows(inputIds: Tensor, attentionMask: Tensor): { unique: number[]; of: number[] } {
+  const ids = inputIds.toArray() as number[][];
+  const mask = attentionMask.toArray() as number[][];
+  const seen = new Map<string, number>();
+  const unique: number[] = [];
+  const of = ids.map((row, r) => {
+    const key = `${row.join(',')}|${(mask[r] as number[]).join(',')}`;
+    let i = seen.get(key);
+    if (i === undefined) {
+      i = unique.length;
+      seen.set(key, i);
+      unique.push(r);
+    }
+    return i;
+  });
+  return { unique, of };
+}
+
 /** The prompt batch leaves no room to generate in the model's context. */
 export class ContextLengthError extends Error {
   override name = 'ContextLengthError';
@@ -73,7 +92,7 @@ export class ContextLengthError extends Error {
  * batch whose padded prompt length L fills the context throws a `ContextLengthError`.
  * Deterministic under manualSeed. Runs without gradient; intermediate tensors are freed per step.
  *
- * Work per step: the prompt pass computes the logits of its last position only, and a row that has
+ * Work per step: the prompt pass runs once per distinct prompt and computes the logits of its last position only; a row that has
  * stopped leaves the decoding batch (its KV cache rows are dropped; no forward runs on it). Sampling
  * still reads a (B, V) matrix — a stopped row's logits are zeros and its token is the pad — so the
  * random stream (multinomial draws B·V numbers a step) is the one of a batch that never shrinks.
@@ -91,8 +110,18 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       const stops = opts.stopTokenIds ?? [];
       let mask = attentionMask.long();
       const prompt = tidy(() => {
-        const o = model.forward(inputIds, mask, undefined, 1);
-        return { cache: o.cache, last: o.logits.select(1, 0) };
+        // a prompt repeated in the batch (the samples of one prompt in GRPO's groups) runs once; its rows share the result
+        const { unique, of } = distinctRows(inputIds, mask);
+        if (unique.length === b) {
+          const o = model.forward(inputIds, mask, undefined, 1);
+          return { cache: o.cache, last: o.logits.select(1, 0) };
+        }
+        const [once, spread] = [tensor(unique, { dtype: 'int64' }), tensor(of, { dtype: 'int64' })];
+        const o = model.forward(inputIds.indexSelect(0, once), mask.indexSelect(0, once), undefined, 1);
+        return {
+          cache: o.cache.map((layer) => ({ k: layer.k.indexSelect(0, spread), v: layer.v.indexSelect(0, spread) })),
+          last: o.logits.select(1, 0).indexSelect(0, spread),
+        };
       });
       let cache: LayerCache[] = prompt.cache;
       /** (n, V) logits of the rows still decoding, in the order of `rows`. */

@@ -1,4 +1,4 @@
-// Generation drops stopped rows from the decoding batch without changing what is sampled: same tokens and log-probs as a batch that never shrinks.
+// Generation drops stopped rows from the decoding batch without changing what is sampled (same tokens and log-probs as a batch that never shrinks), and runs a repeated prompt once.
 import { describe, expect, it } from 'vitest';
 import { createCausalLM, generate, parseModelConfig, sequenceLogProbs, type CausalLM } from '../../src/models/index.js';
 import { manualSeed, setNumThreads, tensor, type Tensor } from '../../src/torch/index.js';
@@ -20,7 +20,7 @@ const ids = tensor(prompts.map((p) => [...Array<number>(L - p.length).fill(PAD),
 const mask = tensor(prompts.map((p) => [...Array<number>(L - p.length).fill(0), ...p.map(() => 1)]), { dtype: 'int64' });
 
 /** Runs generate with the model's forward recording the batch size of every call. */
-function run(model: CausalLM, seed: number, stopTokenIds: number[]) {
+function run(model: CausalLM, seed: number, stopTokenIds: number[], inputs = { ids, mask }) {
   const sizes: number[] = [];
   const forward = model.forward.bind(model);
   model.forward = (x: Tensor, m: Tensor, c?: Parameters<CausalLM['forward']>[2], k?: number) => {
@@ -28,7 +28,7 @@ function run(model: CausalLM, seed: number, stopTokenIds: number[]) {
     return forward(x, m, c, k);
   };
   manualSeed(seed);
-  const out = generate(model, ids, mask, { maxNewTokens: T, temperature: 0.9, topP: 0.95, stopTokenIds, padId: PAD });
+  const out = generate(model, inputs.ids, inputs.mask, { maxNewTokens: T, temperature: 0.9, topP: 0.95, stopTokenIds, padId: PAD });
   model.forward = forward;
   return { out, sizes };
 }
@@ -70,4 +70,17 @@ describe('generate: stopped rows leave the decoding batch', () => {
       expectAllClose(cut.out.logProbs, teacher.toArray() as number[][], { atol: 1e-5, rtol: 0 });
     });
   }
+
+  it('a prompt repeated in the batch runs once in the prompt pass; every sample continues from its own copy of the cache', () => {
+    const rows = [[5, 6, 7], [5, 6, 7], [0, 9, 4], [5, 6, 7], [0, 9, 4], [0, 0, 8]];
+    const repeated = { ids: tensor(rows, { dtype: 'int64' }), mask: tensor(rows.map((r) => r.map((t) => (t === 0 ? 0 : 1))), { dtype: 'int64' }) };
+    const { out, sizes } = run(model, 5, [], repeated);
+    expect(sizes[0]).toBe(3); // three distinct prompts
+    expect(sizes.slice(1)).toEqual(Array<number>(T - 1).fill(6));
+    const teacher = sequenceLogProbs(model, out.sequences, out.attentionMask).narrow(1, 2, T);
+    expectAllClose(out.logProbs, teacher.toArray() as number[][], { atol: 1e-5, rtol: 0 });
+    // the samples of one prompt are drawn apart
+    const responses = (out.sequences.narrow(1, 3, T).toArray() as number[][]).map((r) => r.join(','));
+    expect(new Set([responses[0], responses[1], responses[3]]).size).toBeGreaterThan(1);
+  });
 });
