@@ -55,7 +55,7 @@ async function startJudge(config: LabelConfig): Promise<{ url: string; close: ()
   }
   const { ServeConfigSchema } = await import('../serve/config.js');
   const { serveModel } = await import('../serve/server.js');
-  const served = await serveModel(ServeConfigSchema.parse({ model: config.judge, port: 0, maxTokens: config.maxTokens, maxRequestsPerClient: Math.max(64, config.concurrency) }));
+  const served = await serveModel(ServeConfigSchema.parse({ model: config.judge, modelName: config.judgeModel, port: 0, maxTokens: config.maxTokens, maxRequestsPerClient: Math.max(64, config.concurrency) }));
   return { url: `${served.url}/v1`, close: () => served.close() };
 }
 

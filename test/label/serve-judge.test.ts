@@ -48,6 +48,9 @@ describe('safealign label with safealign serve as the judge', () => {
     const s = await labelPairs(LabelConfigSchema.parse({ judge: model, input, out: join(dir, 'local', 'out.jsonl'), maxTokens: 8 }));
     expect(s).toMatchObject({ judgeModel: 'model', pairs: 2, malformedAnswers: 12, requests: { asked: 12 } });
     expect(s.tokens.completion).toBe(96);
+    // --judge-model names the folder's model
+    const named = await labelPairs(LabelConfigSchema.parse({ judge: model, judgeModel: 'judge', input, out: join(dir, 'named', 'out.jsonl'), maxTokens: 8 }));
+    expect(named).toMatchObject({ judgeModel: 'judge', failedPairs: 0, requests: { asked: 12 } });
   });
 });
 
