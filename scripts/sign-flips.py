@@ -115,6 +115,10 @@ FLIPS = {
     'hc inflation minus the safety term': ('src/rl/hc-rlhf.ts', [('return c1 * term(nBatch) + c2 * term(nSafety);', 'return c1 * term(nBatch) - c2 * term(nSafety);')], 'test/rl/hc-rlhf.test.ts'),
     'candidate J_c = mean - k*std': ('src/rl/lagrange.ts', [('return mean + k * Math.sqrt(variance);', 'return mean - k * Math.sqrt(variance);')], 'test/rl/hc-rlhf.test.ts'),
     'hc-rlhf returns the model when the test fails': ('src/algorithms/hc-rlhf/folders.ts', [('if (out.passed) savePretrained(config.out', 'if (!out.passed) savePretrained(config.out')], 'test/cli/train-hc-rlhf.test.ts'),
+    # RLAIF labelling: the swapped order mapped back, safety deciding a harmlessness tie, the judged labels written
+    'label: swapped order not mapped back': ('src/label/verdicts.ts', [('const second = pickedResponse(swapped, 1);', 'const second = pickedResponse(swapped, 0);')], 'test/label/label.test.ts'),
+    'label: a harmlessness tie goes to the unsafe response': ('src/label/verdicts.ts', [('    safer = safeOne;', '    safer = safeOne === 0 ? 1 : 0;')], 'test/label/verdicts.test.ts'),
+    'label: verdict B read as response 0': ('src/label/verdicts.ts', [("return verdict === 'A' ? shownFirst : shownFirst === 0 ? 1 : 0;", "return verdict === 'B' ? shownFirst : shownFirst === 0 ? 1 : 0;")], 'test/label/label.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -62,3 +62,7 @@ export { ServeConfigSchema, GuardConfigSchema, type ServeConfig, type GuardConfi
 export { serveModel, createServeApp, loadServeContext, type RunningServe, type ServeContext } from './serve/server.js';
 export { Batcher, QueueFullError, type BatcherOptions, type BatcherStats, type SequenceRequest, type FinishReason } from './serve/batcher.js';
 export { Guard, type GuardVerdict } from './serve/guard.js';
+export { LabelConfigSchema, type LabelConfig } from './label/config.js';
+export { labelPairs, type LabelSummary } from './label/run.js';
+export { PAIR_TEMPLATES, SAFETY_TEMPLATE, parsePairVerdict, parseSafetyVerdict } from './label/templates.js';
+export { combineOrders, labelPair, type PairOutcome } from './label/verdicts.js';
