@@ -189,17 +189,19 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
 
 /**
  * Log-probability of every next token: position j holds log p(ids[j+1] | ids[..j]).
- * inputIds, attentionMask: (B, L) -> (B, L-1). Differentiable when grad is enabled.
+ * inputIds, attentionMask: (B, L) -> (B, L-1), or with `last` > 0 those of the last `last` tokens only, (B, last): the
+ * LM head then runs on those positions alone (a response's tokens, not its prompt's). Differentiable when grad is enabled.
  */
-export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor): Tensor {
+export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, last = 0): Tensor {
   const l = inputIds.shape[1] as number;
-  const { logits } = model.forward(inputIds, attentionMask);
-  const targets = inputIds.narrow(1, 1, l - 1).unsqueeze(2);
+  const n = last > 0 ? Math.min(last, l - 1) : l - 1;
+  const { logits } = model.forward(inputIds, attentionMask, undefined, n + 1);
+  const targets = inputIds.narrow(1, l - n, n).unsqueeze(2);
   // The (B, L, V) logits and log-softmax are the largest tensors of an RL step: free each as soon as it is used, as
   // PyTorch's reference counting does, not when the caller's scope ends (the actor's would outlive its backward pass).
   const out = chain(
     logits,
-    (t) => t.narrow(1, 0, l - 1),
+    (t) => t.narrow(1, 0, n),
     (t) => t.logSoftmax(2),
     (t) => t.gather(2, targets),
     (t) => t.squeeze(2),

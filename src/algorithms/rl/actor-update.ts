@@ -6,7 +6,6 @@ import { padForTraining, type EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
 import { assertFinite } from './diverged.js';
 import { tokenClipLoss, type PolicyLoss } from './policy-loss.js';
-import { responseSlice } from './rollout.js';
 
 /** One mini-batch of b rows of a rollout. */
 export interface ActorBatch {
@@ -62,7 +61,7 @@ export function actorStep(
   return tidy(() => {
     const T = batch.mask.shape[1] as number;
     opt.zeroGrad();
-    const logProbs = responseSlice(sequenceLogProbs(actor, batch.sequences, batch.attentionMask), batch.promptLength, T);
+    const logProbs = sequenceLogProbs(actor, batch.sequences, batch.attentionMask, T); // the (b, L + T) rows end with the T response tokens
     const pg = policyLoss.compute(
       { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
       config,
