@@ -59,7 +59,7 @@ FLIPS = {
     'lora merge subtracts': ('src/models/linear.ts', [('this.weight.copy_(this.weight.add(', 'this.weight.copy_(this.weight.sub(')], 'test/models/lora.test.ts'),
     'generate: every row continues from the first prompt\'s cache': ('src/models/generate.ts', [('      unique.push(r);\n    }\n    return i;', '      unique.push(r);\n    }\n    return 0;')], 'test/models/generate-early-exit.test.ts'),
     # scoring by length buckets: each bucket's per-position results go back to its own columns and rows
-    'length buckets put results at column 0': ('src/algorithms/rl/length-buckets.ts', [('const right = W - (b.width - w) - b.start - w;', 'const right = W - (b.width - w) - w;'), ('...(b.start > 0 ? [zeros([n, b.start])] : []), out', 'out')], 'test/algorithms/length-buckets.test.ts'),
+    'length buckets forget their start column': ('src/algorithms/rl/length-buckets.ts', [('const left = b.start + b.width - shift - w;', 'const left = b.width - shift - w;')], 'test/algorithms/length-buckets.test.ts'),
     'length buckets: rows back in bucket order': ('src/algorithms/rl/length-buckets.ts', [('order.forEach((r, i) => (inverse[r] = i));', 'order.forEach((r, i) => (inverse[i] = i));')], 'test/algorithms/length-buckets.test.ts'),
     # generation's shrinking batch: the KV cache rows kept must be those of the rows still running
     'generate keeps the first rows of the cache, not the running ones': ('src/models/generate.ts', [('const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), ', 'const keepAt = tensor(rows.filter((r) => still[r]).map((_, i) => i), ')], 'test/models/generate-early-exit.test.ts'),

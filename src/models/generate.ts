@@ -194,17 +194,23 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
 
 /**
  * Log-probability of every next token: position j holds log p(ids[j+1] | ids[..j]).
- * inputIds, attentionMask: (B, L) -> (B, L-1). Differentiable when grad is enabled.
+ * inputIds, attentionMask: (B, L) -> (B, L-1), or with `last` > 0 those of the last `last` tokens only, (B, last): the
+ * LM head then runs on those positions alone (a response's tokens, not its prompt's). Differentiable when grad is enabled.
  */
-export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor): Tensor {
-  const { logits } = model.forward(inputIds, attentionMask);
-  const out = nextTokenLogProbs(logits, inputIds);
+export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, last = 0): Tensor {
+  const l = inputIds.shape[1] as number;
+  const n = last > 0 ? Math.min(last, l - 1) : l - 1;
+  const { logits } = model.forward(inputIds, attentionMask, undefined, n + 1);
+  const out = nextTokenLogProbs(logits, inputIds.narrow(1, l - n - 1, n + 1));
   // freed when used, as PyTorch's reference counting does, not when the caller's scope ends (the actor's would outlive its backward pass)
   logits.dispose();
   return out;
 }
 
-/** log p(token t+1 | ≤ t) from a forward pass's logits: logits (B, L, V), inputIds (B, L) -> (B, L - 1). */
+/**
+ * log p(token t+1 | ≤ t) from a forward pass's logits over the same K positions as `inputIds`:
+ * logits (B, K, V), inputIds (B, K) -> (B, K - 1).
+ */
 export function nextTokenLogProbs(logits: Tensor, inputIds: Tensor): Tensor {
   const l = inputIds.shape[1] as number;
   const targets = inputIds.narrow(1, 1, l - 1).unsqueeze(2);

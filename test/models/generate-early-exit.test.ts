@@ -1,7 +1,7 @@
 // Generation drops stopped rows from the decoding batch without changing what is sampled (same tokens and log-probs as a batch that never shrinks), and runs a repeated prompt once.
 import { describe, expect, it } from 'vitest';
 import { createCausalLM, generate, parseModelConfig, sequenceLogProbs, type CausalLM } from '../../src/models/index.js';
-import { manualSeed, setNumThreads, tensor, type Tensor } from '../../src/torch/index.js';
+import { cat, manualSeed, ones, setNumThreads, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
 
 const STOP = 3;
@@ -82,5 +82,27 @@ describe('generate: stopped rows leave the decoding batch', () => {
     // the samples of one prompt are drawn apart
     const responses = (out.sequences.narrow(1, 3, T).toArray() as number[][]).map((r) => r.join(','));
     expect(new Set([responses[0], responses[1], responses[3]]).size).toBeGreaterThan(1);
+  });
+});
+
+describe('sequenceLogProbs of the last tokens only', () => {
+  it('equals the slice of the full log-probs, values and gradients (1e-6), with the LM head on those positions alone', () => {
+    const model = tinyModel().train();
+    const wte = model.parameters()[0] as Tensor;
+    const grads = (keep: number) =>
+      tidy(() => {
+        wte.clearGrad();
+        // prompts then 5 more tokens: (8, L + 5), the log-probs of the last 3
+        const seq = cat([ids, ids.narrow(1, 0, 1).add(1).repeat([1, 5])], 1);
+        const m = cat([mask, ones([8, 5], { dtype: 'int64' })], 1);
+        const lp = keep > 0 ? sequenceLogProbs(model, seq, m, keep) : sequenceLogProbs(model, seq, m).narrow(1, L + 5 - 1 - 3, 3);
+        lp.mul(tensor([[1, -2, 3]])).sum().backward();
+        return { lp: lp.toArray() as number[][], grad: (wte.grad as Tensor).toArray() as number[][] };
+      });
+    const full = grads(0);
+    const last = grads(3);
+    expectAllClose(tensor(last.lp), full.lp, { atol: 1e-6, rtol: 0 });
+    expectAllClose(tensor(last.grad), full.grad, { atol: 1e-6, rtol: 0 });
+    model.eval();
   });
 });

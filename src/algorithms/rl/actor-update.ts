@@ -7,7 +7,6 @@ import { padForTraining, type EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
 import { assertFinite } from './diverged.js';
 import { tokenClipLoss, type PolicyLoss } from './policy-loss.js';
-import { responseSlice } from './rollout.js';
 
 /** One mini-batch of b rows of a rollout. */
 export interface ActorBatch {
@@ -66,8 +65,10 @@ export function actorStep(
   return tidy(() => {
     const T = batch.mask.shape[1] as number;
     opt.zeroGrad();
-    const { logits } = actor.forward(batch.sequences, batch.attentionMask);
-    const logProbs = responseSlice(nextTokenLogProbs(logits, batch.sequences), batch.promptLength, T);
+    // the LM head on the T + 1 last positions only: the logits of the T response tokens (and the last one's, unused)
+    const L = batch.sequences.shape[1] as number;
+    const { logits } = actor.forward(batch.sequences, batch.attentionMask, undefined, T + 1);
+    const logProbs = nextTokenLogProbs(logits, batch.sequences.narrow(1, L - T - 1, T + 1));
     const pg = policyLoss.compute(
       { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
       config,
@@ -76,7 +77,7 @@ export function actorStep(
     let loss = pg.loss;
     let entropy: number | undefined;
     if (config.entropyCoef > 0) {
-      const bonus = entropyBonus(responseSlice(logits, batch.promptLength, T), batch.mask, config.entropyCoef, config.lossAggregation, config.maxNewTokens);
+      const bonus = entropyBonus(logits.narrow(1, 0, T), batch.mask, config.entropyCoef, config.lossAggregation, config.maxNewTokens);
       loss = loss.add(bonus.loss);
       entropy = bonus.metrics.entropy;
     }

@@ -64,17 +64,26 @@ export function byRows(buckets: readonly LengthBucket[], sequences: Tensor, atte
 }
 
 /**
- * fn's per-position results on each bucket — (b, width − k) for the bucket's columns from its start (k = 1 for next-token
- * log-probs) — as (B, W − k) in batch order, zeros at the columns a bucket did not compute (padding of each of its rows).
+ * fn's per-position results on each bucket (ids, mask: (b, width); `bucket` says which columns), as (B, W − shift) in
+ * batch order. fn returns (b, w) results for the last w columns of its bucket's range shifted left by `shift` (shift 1 for
+ * next-token log-probs: column j predicts token j + 1), so it may compute only the columns a caller reads; zeros elsewhere.
  */
-export function byPositions(buckets: readonly LengthBucket[], sequences: Tensor, attentionMask: Tensor, fn: (ids: Tensor, mask: Tensor) => Tensor): Tensor {
+export function byPositions(
+  buckets: readonly LengthBucket[],
+  sequences: Tensor,
+  attentionMask: Tensor,
+  fn: (ids: Tensor, mask: Tensor, bucket: LengthBucket) => Tensor,
+  shift = 0,
+): Tensor {
   const W = sequences.shape[1] as number;
-  if (isWhole(buckets, W)) return fn(sequences, attentionMask);
   const parts = buckets.map((b) => {
-    const out = fn(cut(sequences, b), cut(attentionMask, b));
+    const whole = isWhole(buckets, W);
+    const out = whole ? fn(sequences, attentionMask, b) : fn(cut(sequences, b), cut(attentionMask, b), b);
     const [n, w] = out.shape as [number, number];
-    const right = W - (b.width - w) - b.start - w;
-    return cat([...(b.start > 0 ? [zeros([n, b.start])] : []), out, ...(right > 0 ? [zeros([n, right])] : [])], 1);
+    const left = b.start + b.width - shift - w;
+    const right = W - shift - (left + w);
+    if (left === 0 && right === 0) return out;
+    return cat([...(left > 0 ? [zeros([n, left])] : []), out, ...(right > 0 ? [zeros([n, right])] : [])], 1);
   });
-  return inBatchOrder(parts, buckets);
+  return isWhole(buckets, W) ? (parts[0] as Tensor) : inBatchOrder(parts, buckets);
 }

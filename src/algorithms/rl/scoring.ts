@@ -28,13 +28,15 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
   // rows of similar length run together, cut to the columns they use (padding is not computed; equal to the padded pass)
   const buckets = lengthBuckets(attn);
   const rows = (fn: (ids: Tensor, m: Tensor) => Tensor) => byRows(buckets, seq, attn, fn);
-  const positions = (fn: (ids: Tensor, m: Tensor) => Tensor) => byPositions(buckets, seq, attn, fn);
   // one scope per model: each pass's logits, caches and hidden states are freed before the next pass runs
   const scores = noGrad(() => {
-    const refLogProbs = tidy(() => responseSlice(positions((ids, m) => sequenceLogProbs(models.reference, ids, m)), L, T));
+    // the reference's LM head runs on each bucket's response columns only (those from L on)
+    const refLogProbs = tidy(() =>
+      responseSlice(byPositions(buckets, seq, attn, (ids, m, b) => sequenceLogProbs(models.reference, ids, m, b.start + b.width - L), 1), L, T),
+    );
     const reward = tidy(() => rows((ids, m) => models.rewardModel.forward(ids, m).endScores));
     const cost = usesCost ? tidy(() => rows((ids, m) => (models.costModel as SequenceScorer).forward(ids, m).endScores)) : null;
-    const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseSlice(positions((ids, m) => c.forward(ids, m).scores), L, T).mul(mask))]));
+    const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseSlice(byPositions(buckets, seq, attn, (ids, m) => c.forward(ids, m).scores), L, T).mul(mask))]));
     return { refLogProbs, reward, cost, values: values as Partial<Record<StreamName, Tensor>> };
   });
   assertFinite('the reward model score', scores.reward.toNumbers(), step, 'Check the reward model checkpoint.');
