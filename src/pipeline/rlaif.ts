@@ -5,15 +5,8 @@ import { readPkuSafeRlhf, writePkuSafeRlhf } from '../data/pku-saferlhf.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { LabelConfigSchema } from '../label/config.js';
 import { labelPairs, type LabelSummary } from '../label/run.js';
+import { agreement, comparable, type Agreement, type ComparableLabels } from '../label/agreement.js';
 import { goldPairLabels, makePairItem } from '../world/annotators.js';
-
-/** Share of pairs on which two labellings agree (gold ties left out of `better`/`safer`), per label; `isSafe` per response. */
-export interface Agreement {
-  pairs: number;
-  better: number;
-  safer: number;
-  isSafe: number;
-}
 
 export interface RlaifRound {
   /** The judge's labelling summary (counts, ties, malformed answers, tokens). */
@@ -24,25 +17,9 @@ export interface RlaifRound {
   annotatorsWithGold: Agreement | null;
 }
 
-function agreement(pairs: readonly [PreferenceRecord, PreferenceRecord | 'gold'][]): Agreement | null {
-  if (!pairs.length) return null;
-  const n = { better: 0, betterOf: 0, safer: 0, saferOf: 0, isSafe: 0, isSafeOf: 0 };
-  for (const [a, other] of pairs) {
-    const b = other === 'gold' ? goldPairLabels(makePairItem(a.prompt, a.responses)) : { better: other.betterResponseId, safer: other.saferResponseId ?? null, isSafe: other.isSafe };
-    if (b.better !== null) {
-      n.betterOf++;
-      n.better += Number(a.betterResponseId === b.better);
-    }
-    if (b.safer !== null) {
-      n.saferOf++;
-      n.safer += Number(a.saferResponseId === b.safer);
-    }
-    if (a.isSafe && b.isSafe) {
-      n.isSafeOf++;
-      n.isSafe += (Number(a.isSafe[0] === b.isSafe[0]) + Number(a.isSafe[1] === b.isSafe[1])) / 2;
-    }
-  }
-  return { pairs: pairs.length, better: n.better / Math.max(1, n.betterOf), safer: n.safer / Math.max(1, n.saferOf), isSafe: n.isSafe / Math.max(1, n.isSafeOf) };
+/** The gold labels of a pair of the world (evaluation only). */
+function gold(r: PreferenceRecord): ComparableLabels {
+  return goldPairLabels(makePairItem(r.prompt, r.responses));
 }
 
 /**
@@ -65,9 +42,9 @@ export async function judgeRoundPairs(args: { records: readonly PreferenceRecord
     records: judged,
     rlaif: {
       summary: { ...rest, problems: problems.length },
-      judgeWithAnnotators: agreement(paired.map(([j, a]) => [j, a])),
-      judgeWithGold: agreement(judged.map((j) => [j, 'gold'])),
-      annotatorsWithGold: agreement(paired.map(([, a]) => [a, 'gold'])),
+      judgeWithAnnotators: agreement(paired.map(([j, a]) => [comparable(j), comparable(a)])),
+      judgeWithGold: agreement(paired.map(([j]) => [comparable(j), gold(j)])),
+      annotatorsWithGold: agreement(paired.map(([j, a]) => [comparable(a), gold(j)])),
     },
   };
 }
