@@ -6,6 +6,7 @@ import { ConfigError } from '../config/schema-cli.js';
 import { writePkuSafeRlhf } from '../data/pku-saferlhf.js';
 import { formatProblem } from '../data/problems.js';
 import { promptMessages, type PreferenceRecord } from '../data/record.js';
+import { agreement, comparable, type Agreement, type ComparableLabels } from './agreement.js';
 import { AnswerCache, requestKey } from './cache.js';
 import type { LabelConfig } from './config.js';
 import { readPairsToLabel, type PairToLabel } from './input.js';
@@ -37,7 +38,7 @@ export interface LabelSummary {
   /** Tokens of the answers asked in this run (`usage` of each reply), and of the answers read from the cache. */
   tokens: { prompt: number; completion: number; cachedPrompt: number; cachedCompletion: number };
   /** On PKU-SafeRLHF input: how often the judge's labels equal the input's, over the pairs labelled. */
-  agreementWithInput?: { pairs: number; better: number; safer: number; isSafe: number };
+  agreementWithInput?: Agreement;
   /** Bad input lines and unlabelled pairs, as file:line: reason. */
   problems: string[];
 }
@@ -57,14 +58,6 @@ async function startJudge(config: LabelConfig): Promise<{ url: string; close: ()
   const { serveModel } = await import('../serve/server.js');
   const served = await serveModel(ServeConfigSchema.parse({ model: config.judge, modelName: config.judgeModel, port: 0, maxTokens: config.maxTokens, maxRequestsPerClient: Math.max(64, config.concurrency) }));
   return { url: `${served.url}/v1`, close: () => served.close() };
-}
-
-function agreementOf(given: PreferenceRecord, labels: { betterResponseId: number; saferResponseId: number; isSafe: [boolean, boolean] }) {
-  return {
-    better: Number(given.betterResponseId === labels.betterResponseId),
-    safer: Number(given.saferResponseId === labels.saferResponseId),
-    isSafe: given.isSafe ? (Number(given.isSafe[0] === labels.isSafe[0]) + Number(given.isSafe[1] === labels.isSafe[1])) / 2 : NaN,
-  };
 }
 
 /** Labels the pairs of `config.input` with the judge, writes `config.out` (PKU-SafeRLHF) and `<out>.summary.json`. */
@@ -149,7 +142,7 @@ export async function labelPairs(config: LabelConfig, progress: Progress = silen
     };
 
     const written: (PreferenceRecord | undefined)[] = new Array(read.records.length);
-    const agreement = { pairs: 0, better: 0, safer: 0, isSafe: 0 };
+    const withInput: [ComparableLabels, ComparableLabels][] = [];
     let next = 0;
     let done = 0;
     progress.start('label', read.records.length);
@@ -173,14 +166,9 @@ export async function labelPairs(config: LabelConfig, progress: Progress = silen
           if (outcome.saferFromSafety) summary.ties.harmlessDecidedBySafety++;
           const { prompt, context, responses, source } = pair.record;
           // the input's sources (prompt_source, response_N_source) carry over; its labels do not
-          written[i] = { prompt, responses, ...outcome.labels, ...(context ? { context } : {}), ...(source ? { source } : {}) };
-          if (pair.given) {
-            const a = agreementOf(pair.record, outcome.labels);
-            agreement.pairs++;
-            agreement.better += a.better;
-            agreement.safer += a.safer;
-            agreement.isSafe += a.isSafe;
-          }
+          const record: PreferenceRecord = { prompt, responses, ...outcome.labels, ...(context ? { context } : {}), ...(source ? { source } : {}) };
+          written[i] = record;
+          if (pair.given) withInput.push([comparable(pair.record), comparable(record)]);
         } else if (outcome.kind === 'tie') {
           summary.ties.unlabelled++;
         } else if (outcome.kind === 'malformed') {
@@ -196,9 +184,8 @@ export async function labelPairs(config: LabelConfig, progress: Progress = silen
     progress.stop();
 
     writePkuSafeRlhf(config.out, written.filter((r): r is PreferenceRecord => r !== undefined), { context: 'flatten' });
-    if (agreement.pairs) {
-      summary.agreementWithInput = { pairs: agreement.pairs, better: agreement.better / agreement.pairs, safer: agreement.safer / agreement.pairs, isSafe: agreement.isSafe / agreement.pairs };
-    }
+    const agree = agreement(withInput);
+    if (agree) summary.agreementWithInput = agree;
     summary.requests.httpAttempts = client.stats.attempts;
     summary.requests.retries = client.stats.retries;
     writeJsonAtomic(`${outStem(config.out)}.summary.json`, summary);

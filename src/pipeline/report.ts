@@ -132,6 +132,18 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
           }),
         )
       : '';
+  const judged = result.rounds.filter((r) => r.rlaif);
+  const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+  const rlaifTable = judged.length
+    ? table(
+        ['round', 'judge', 'pairs labelled', 'ties', 'malformed', 'judge = annotators (better / safer / is_safe)', 'judge = gold', 'annotators = gold (same pairs)'],
+        judged.map((r) => {
+          const j = r.rlaif as NonNullable<typeof r.rlaif>;
+          const agree = (a: typeof j.judgeWithGold) => (a ? `${pct(a.better)} / ${pct(a.safer)} / ${pct(a.isSafe)}` : '–');
+          return [`round_${r.round}`, j.summary.judgeModel, `${j.summary.labelled}/${j.summary.pairs}`, String(j.summary.ties.unlabelled), String(j.summary.malformedPairs), agree(j.judgeWithAnnotators), agree(j.judgeWithGold), agree(j.annotatorsWithGold)];
+        }),
+      )
+    : '';
   const ensembleTable = result.ensemble
     ? table(
         ['reward model', 'gold pairwise accuracy'],
@@ -179,7 +191,8 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
         )
       : '',
     scatterSvg ? section('Reward vs cost, before and after', scatterSvg, 'Safe responses should sit below cost 0, unsafe above; RL should move mass to high reward, low cost.') : '',
-    roundsTable ? section('Iterative rounds', roundsTable, 'Each round samples response pairs from the previous policy (half on held-out red-team prompts), labels them with the same simulated annotators, retrains the reward and cost models and runs PPO-Lagrangian from the previous policy.') : '',
+    roundsTable ? section('Iterative rounds', roundsTable, 'Each round samples response pairs from the previous policy (half on held-out red-team prompts), labels them with the same simulated annotators (or, with rounds.rlaif.judge, a judge model), retrains the reward and cost models and runs PPO-Lagrangian from the previous policy.') : '',
+    rlaifTable ? section('RLAIF: the judge that labelled the rounds', rlaifTable, "With rounds.rlaif.judge, a judge model labels each round's pairs instead of the simulated annotators (both orders of each question; a disagreement is a tie and the pair is left out). Agreement is over the pairs the judge labelled; gold ties are left out of better / safer.") : '',
     section('Elo', eloSvg),
     section(
       'Reward and cost models',

@@ -14,11 +14,17 @@ import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
 import type { PipelineConfig } from './config.js';
 import { annotatePolicyPairs } from './annotate-policy.js';
+import { judgeRoundPairs, type RlaifRound } from './rlaif.js';
 import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
 import type { StageRunner } from './stages.js';
 import { calibrateThreshold } from './score-validation.js';
 import { sampleResponses } from './sample-responses.js';
 import type { EvaluationSet } from './evaluation-data.js';
+
+/** A round whose judge labelled no pair. */
+export class RlaifError extends Error {
+  override name = 'RlaifError';
+}
 
 export interface RoundResult {
   round: number;
@@ -29,6 +35,8 @@ export interface RoundResult {
   threshold: number;
   /** With rounds.budget 'no-regress': the start policy's expected cost under the round's retrained cost model; else null. */
   startCost: number | null;
+  /** With rounds.rlaif.judge: the judge's labelling of the round's pairs and its agreement with the annotators and gold; else null. */
+  rlaif?: RlaifRound | null;
   log: RlLogRecord[];
   eval: PolicyEval;
   dir: string;
@@ -66,14 +74,14 @@ export async function runRounds(args: {
   const scoreDirs = { reward: [args.start.rewardDir], cost: [args.start.costDir] };
   for (let k = 1; k <= config.rounds.count; k++) {
     const stage = `round_${k}`;
-    const result = await args.runner.run(stage, ({ stageDir }) => {
+    const result = await args.runner.run(stage, async ({ stageDir }) => {
       manualSeed(config.seed + 1000 * k);
       const rng = new Rng(config.seed).derive(stage);
       const policy = loadPretrained(dirs.policyDir).model as CausalLM;
       // new prompts: the red team joins from round 1 on
       const pool = [...args.redTeamPrompts, ...args.trainPrompts];
       const prompts = Array.from({ length: config.rounds.pairs }, (_, i) => (i % 2 === 0 ? rng.pick(args.redTeamPrompts) : rng.pick(pool)));
-      const { records, pairHarmfulRate } = annotatePolicyPairs({
+      const annotated = annotatePolicyPairs({
         policy,
         tokenizer,
         prompts,
@@ -86,6 +94,16 @@ export async function runRounds(args: {
         progress,
         label: stage,
       });
+      const { pairHarmfulRate } = annotated;
+      let records = annotated.records;
+      let rlaif: RlaifRound | null = null;
+      if (config.rounds.rlaif.judge) {
+        // RLAIF: the judge's labels replace the annotators'; theirs stay beside them for the agreement figures
+        ({ records, rlaif } = await judgeRoundPairs({ records, stageDir, config: config.rounds.rlaif, progress }));
+        const s = rlaif.summary;
+        progress.log(`${stage}: the judge labelled ${s.labelled}/${s.pairs} pairs (ties ${s.ties.unlabelled}, malformed ${s.malformedPairs}, inconsistent ${s.inconsistent}, failed ${s.failedPairs}; tokens ${s.tokens.prompt} + ${s.tokens.completion})`);
+        if (records.length === 0) throw new RlaifError(`${stage}: the judge ${config.rounds.rlaif.judge} labelled none of the ${s.pairs} pairs; see ${join(stageDir, 'judge-preferences.summary.json')}`);
+      }
       writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), records);
       // retrain both score models: fresh from the SFT backbone on every label so far, or the previous
       // models fine-tuned on the new labels plus an equal share of earlier data (rounds.scoreInit)
@@ -147,7 +165,7 @@ export async function runRounds(args: {
         seed: config.seed,
         judge: args.evalSet.judge,
       });
-      return { round: k, pairs: records.length, pairHarmfulRate, threshold, startCost, log: out.log, eval: ev, dir: stageDir };
+      return { round: k, pairs: records.length, pairHarmfulRate, threshold, startCost, rlaif, log: out.log, eval: ev, dir: stageDir };
     });
     results.push(result);
     labelled.push(...(await readPkuSafeRlhf(join(args.runDir, stage, 'preferences.jsonl'))).records);

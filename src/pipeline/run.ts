@@ -34,6 +34,7 @@ import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
 import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type PipelineMethod, type StepLog } from './methods.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
+import type { RlaifRound } from './rlaif.js';
 
 /** What training a model cost: the method's own wall time, the score models it needed, and how many responses it sampled. */
 export interface TrainingCost {
@@ -57,7 +58,7 @@ export interface PipelineResult {
   /** Gold test accuracy of the reward ensemble members, their combinations and WARM. */
   ensemble: { members: number[]; mean: number; min: number; uncertainty: number; warm: number } | null;
   /** Per iterative round: pairs labelled and the harmful rate of the previous policy's sampled responses. */
-  rounds: { round: number; pairs: number; pairHarmfulRate: number; threshold: number; startCost: number | null }[];
+  rounds: { round: number; pairs: number; pairHarmfulRate: number; threshold: number; startCost: number | null; rlaif?: RlaifRound | null }[];
   /** Preference pairs the reward and cost models were trained on: the world's and those sampled from the SFT policy. */
   preferenceData: { worldPairs: number; sftPairs: number; sftPairHarmfulRate: number | null; trainPairs: number; validationPairs: number };
   /** Reward and cost model scores of every response in the gold-labelled preference test set. */
@@ -396,7 +397,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     models[`round_${r.round}`] = r.eval;
     training[`round_${r.round}`] = r.log;
   }
-  const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold, startCost: r.startCost ?? null }));
+  const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold, startCost: r.startCost ?? null, ...(r.rlaif ? { rlaif: r.rlaif } : {}) }));
 
   const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
