@@ -114,6 +114,10 @@ FLIPS = {
     'hc inflation minus the safety term': ('src/rl/hc-rlhf.ts', [('return c1 * term(nBatch) + c2 * term(nSafety);', 'return c1 * term(nBatch) - c2 * term(nSafety);')], 'test/rl/hc-rlhf.test.ts'),
     'candidate J_c = mean - k*std': ('src/rl/lagrange.ts', [('return mean + k * Math.sqrt(variance);', 'return mean - k * Math.sqrt(variance);')], 'test/rl/hc-rlhf.test.ts'),
     'hc-rlhf returns the model when the test fails': ('src/algorithms/hc-rlhf/folders.ts', [('if (out.passed) savePretrained(config.out', 'if (!out.passed) savePretrained(config.out')], 'test/cli/train-hc-rlhf.test.ts'),
+    # process groups (c10d): the average, the broadcast root, the ranks named as lost
+    'dist: avg left as a sum': ('src/distributed/group.ts', [('list.map((t) => t.handle), op))', "list.map((t) => t.handle), op === 'avg' ? 'sum' : op))")], 'test/distributed/group.test.ts'),
+    'dist: broadcast from rank 0 whatever the root': ('src/distributed/group.ts', [('native.broadcast(this.group, [tensor.handle], root)', 'native.broadcast(this.group, [tensor.handle], 0)')], 'test/distributed/group.test.ts'),
+    'dist: the ranks that answered named as lost': ('src/distributed/group.ts', [('return keys.filter((k) => !native.storeCheck(store, [k]));', 'return keys.filter((k) => native.storeCheck(store, [k]));')], 'test/distributed/group.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
