@@ -8,7 +8,8 @@ export const DistributedSchema = z
     localRank: z.number().int().min(0).default(0).describe('this process among those of its node (LOCAL_RANK)'),
     masterAddr: z.string().min(1).default('127.0.0.1').describe('address of rank 0, which hosts the TCPStore rendezvous (MASTER_ADDR)'),
     masterPort: z.number().int().min(0).max(65535).default(29500).describe('port of that store (MASTER_PORT); 0 lets rank 0 pick a free one'),
-    timeoutSeconds: z.number().positive().default(300).describe('how long to wait for a peer, at the rendezvous and in each collective, before failing with its rank (SAFEALIGN_DIST_TIMEOUT)'),
+    timeoutSeconds: z.number().positive().default(300).describe('how long a collective waits for a peer before failing with its rank (SAFEALIGN_DIST_TIMEOUT)'),
+    joinTimeoutSeconds: z.number().positive().default(900).describe("how long the rendezvous waits for every rank to start, as torchrun's --rdzv-timeout (SAFEALIGN_DIST_JOIN_TIMEOUT)"),
   })
   .strict()
   .refine((c) => c.rank < c.worldSize, { message: 'rank must be below worldSize', path: ['rank'] });
@@ -20,11 +21,11 @@ export class DistributedEnvError extends Error {
   override name = 'DistributedEnvError';
 }
 
-const VARS = { rank: 'RANK', worldSize: 'WORLD_SIZE', localRank: 'LOCAL_RANK', masterAddr: 'MASTER_ADDR', masterPort: 'MASTER_PORT', timeoutSeconds: 'SAFEALIGN_DIST_TIMEOUT' } as const;
+const VARS = { rank: 'RANK', worldSize: 'WORLD_SIZE', localRank: 'LOCAL_RANK', masterAddr: 'MASTER_ADDR', masterPort: 'MASTER_PORT', timeoutSeconds: 'SAFEALIGN_DIST_TIMEOUT', joinTimeoutSeconds: 'SAFEALIGN_DIST_JOIN_TIMEOUT' } as const;
 
 /**
  * The job this process belongs to, from RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (what torchrun and
- * `safealign launch` set) and SAFEALIGN_DIST_TIMEOUT (seconds); null when WORLD_SIZE is unset (a single process).
+ * `safealign launch` set), SAFEALIGN_DIST_TIMEOUT and SAFEALIGN_DIST_JOIN_TIMEOUT (seconds); null when WORLD_SIZE is unset (a single process).
  */
 export function distributedFromEnv(env: NodeJS.ProcessEnv = process.env): DistributedConfig | null {
   if (env.WORLD_SIZE === undefined) return null;

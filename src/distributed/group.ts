@@ -57,18 +57,19 @@ export class ProcessGroup {
     const config: DistributedConfig = DistributedSchema.parse(options);
     const { rank, worldSize, masterAddr } = config;
     const timeoutMs = Math.round(config.timeoutSeconds * 1000);
+    const joinMs = Math.round(config.joinTimeoutSeconds * 1000);
     const who = `rank ${rank} of ${worldSize}`;
     if (!native.hasGloo) {
       throw new DistributedError(`${who}: this build of the engine has no Gloo; install libgloo-dev (Debian/Ubuntu) and run \`npm run build:native\``, rank, []);
     }
     let store: StoreHandle;
     try {
-      store = native.storeCreate(masterAddr, config.masterPort, rank === 0, timeoutMs);
+      store = native.storeCreate(masterAddr, config.masterPort, rank === 0, joinMs);
     } catch (e) {
       const what =
         rank === 0
           ? `cannot host the rendezvous store on ${masterAddr}:${config.masterPort} (${message(e)}); pick another MASTER_PORT`
-          : `cannot reach rank 0's rendezvous store at ${masterAddr}:${config.masterPort} within ${config.timeoutSeconds} s (${message(e)}); is rank 0 running, with the same MASTER_ADDR and MASTER_PORT?`;
+          : `cannot reach rank 0's rendezvous store at ${masterAddr}:${config.masterPort} within ${config.joinTimeoutSeconds} s (${message(e)}); is rank 0 running, with the same MASTER_ADDR and MASTER_PORT?`;
       throw new DistributedError(`${who}: ${what}`, rank, rank === 0 ? [] : [0]);
     }
     const address = `${masterAddr}:${native.storePort(store)}`;
@@ -80,11 +81,11 @@ export class ProcessGroup {
       }
       native.storeSet(store, `join/${rank}`, `${hostname()} pid ${process.pid}`);
       if (rank === 0) native.storeSet(store, 'world_size', String(worldSize));
-      const missing = waitForKeys(store, ranksUpTo(worldSize).map((r) => `join/${r}`), timeoutMs);
+      const missing = waitForKeys(store, ranksUpTo(worldSize).map((r) => `join/${r}`), joinMs);
       if (missing.length > 0) {
         const ranks = missing.map((k) => Number(k.slice('join/'.length)));
         throw new DistributedError(
-          `${who}: ${ranksText(ranks)} did not join within ${config.timeoutSeconds} s (rendezvous at ${address}); start every rank with the same WORLD_SIZE, MASTER_ADDR and MASTER_PORT`,
+          `${who}: ${ranksText(ranks)} did not join within ${config.joinTimeoutSeconds} s (rendezvous at ${address}); start every rank with the same WORLD_SIZE, MASTER_ADDR and MASTER_PORT`,
           rank,
           ranks,
         );

@@ -1,8 +1,7 @@
 // Process groups on c10d across real processes: collectives on known tensors, and peers that never come or die.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { distributedFromEnv, DistributedEnvError } from '../../src/distributed/index.js';
+import { distributedFromEnv, DistributedEnvError, freePort } from '../../src/distributed/index.js';
 
 interface Reply {
   rank: number;
@@ -12,27 +11,15 @@ interface Reply {
   [k: string]: unknown;
 }
 
-/** A port that was free a moment ago (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Runs test/distributed/worker.ts as the given ranks of a world of `worldSize`; resolves with each rank's reply and time. */
-async function runRanks(ranks: number[], worldSize: number, args: string[], timeoutSeconds = 3): Promise<(Reply & { ms: number; code: number | null })[]> {
+async function runRanks(ranks: number[], worldSize: number, args: string[], timeoutSeconds = 3, joinTimeoutSeconds = 60): Promise<(Reply & { ms: number; code: number | null })[]> {
   const port = await freePort();
   return Promise.all(
     ranks.map(
       (rank) =>
         new Promise<Reply & { ms: number; code: number | null }>((resolve, reject) => {
           const t0 = Date.now();
-          const env = { ...process.env, RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), SAFEALIGN_DIST_TIMEOUT: String(timeoutSeconds), SAFEALIGN_THREADS: '1' };
+          const env = { ...process.env, RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), SAFEALIGN_DIST_TIMEOUT: String(timeoutSeconds), SAFEALIGN_DIST_JOIN_TIMEOUT: String(joinTimeoutSeconds), SAFEALIGN_THREADS: '1' };
           const child = spawn(process.execPath, ['--import', 'tsx', 'test/distributed/worker.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
           let out = '';
           let err = '';
@@ -65,13 +52,13 @@ describe('ProcessGroup (Gloo over TCPStore, 2 processes)', () => {
     expect(replies.map((r) => r.rank)).toEqual([0, 1]);
   });
 
-  it('a rank that never starts: the others fail after the timeout naming it, whether it is rank 1 or the store host rank 0', async () => {
-    const [zero] = await runRanks([0], 2, ['collectives'], 2);
+  it('a rank that never starts: the others fail after the join timeout naming it, whether it is rank 1 or the store host rank 0', async () => {
+    const [zero] = await runRanks([0], 2, ['collectives'], 300, 2);
     expect(zero?.error).toBe('DistributedError');
     expect(zero?.message).toMatch(/^rank 0 of 2: rank 1 did not join within 2 s/);
     expect(zero?.lostRanks).toEqual([1]);
     expect(zero?.ms).toBeLessThan(60_000);
-    const [one] = await runRanks([1], 2, ['collectives'], 2);
+    const [one] = await runRanks([1], 2, ['collectives'], 300, 2);
     expect(one?.error).toBe('DistributedError');
     expect(one?.message).toMatch(/^rank 1 of 2: cannot reach rank 0's rendezvous store at 127\.0\.0\.1:\d+ within 2 s/);
     expect(one?.lostRanks).toEqual([0]);
@@ -96,8 +83,8 @@ describe('ProcessGroup (Gloo over TCPStore, 2 processes)', () => {
 describe('distributedFromEnv', () => {
   it("reads torchrun's variables, is null without WORLD_SIZE and names a bad variable", () => {
     expect(distributedFromEnv({})).toBeNull();
-    expect(distributedFromEnv({ RANK: '1', WORLD_SIZE: '4', LOCAL_RANK: '1', MASTER_ADDR: '10.0.0.2', MASTER_PORT: '1234' })).toEqual({ rank: 1, worldSize: 4, localRank: 1, masterAddr: '10.0.0.2', masterPort: 1234, timeoutSeconds: 300 });
-    expect(distributedFromEnv({ RANK: '0', WORLD_SIZE: '1' })).toEqual({ rank: 0, worldSize: 1, localRank: 0, masterAddr: '127.0.0.1', masterPort: 29500, timeoutSeconds: 300 });
+    expect(distributedFromEnv({ RANK: '1', WORLD_SIZE: '4', LOCAL_RANK: '1', MASTER_ADDR: '10.0.0.2', MASTER_PORT: '1234' })).toEqual({ rank: 1, worldSize: 4, localRank: 1, masterAddr: '10.0.0.2', masterPort: 1234, timeoutSeconds: 300, joinTimeoutSeconds: 900 });
+    expect(distributedFromEnv({ RANK: '0', WORLD_SIZE: '1' })).toEqual({ rank: 0, worldSize: 1, localRank: 0, masterAddr: '127.0.0.1', masterPort: 29500, timeoutSeconds: 300, joinTimeoutSeconds: 900 });
     expect(() => distributedFromEnv({ RANK: '2', WORLD_SIZE: '2' })).toThrow(/RANK=2: rank must be below worldSize/);
     expect(() => distributedFromEnv({ RANK: '0', WORLD_SIZE: 'two' })).toThrow(/WORLD_SIZE=two: /);
     expect(() => distributedFromEnv({ WORLD_SIZE: '2' })).toThrow(DistributedEnvError);

@@ -1,6 +1,6 @@
 // One rank of the process-group tests: joins from torchrun's variables, runs a scenario, prints one JSON line.
 import { distributedFromEnv, DistributedError, ProcessGroup } from '../../src/distributed/index.js';
-import { tensor } from '../../src/torch/index.js';
+import { getNumThreads, tensor } from '../../src/torch/index.js';
 
 const scenario = process.argv[2];
 const config = distributedFromEnv();
@@ -33,6 +33,17 @@ try {
     if (rank === Number(process.argv[3])) process.exit(0);
     pg.allReduce(tensor([1, 2]));
     print({ rank, unexpected: 'the all-reduce succeeded' });
+  } else if (scenario === 'env') {
+    // what `safealign launch` gave this rank, and a sum of the ranks to show the group works
+    const ranks = tensor([rank]);
+    pg.allReduce(ranks);
+    const names = ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'GROUP_RANK', 'MASTER_ADDR', 'SAFEALIGN_THREADS', 'OMP_NUM_THREADS', 'SAFEALIGN_DIST_TIMEOUT', 'SAFEALIGN_DIST_JOIN_TIMEOUT'];
+    print({ rank, env: Object.fromEntries(names.map((n) => [n, process.env[n]])), threads: getNumThreads(), sumOfRanks: ranks.toArray() });
+  } else if (scenario === 'exit') {
+    // the rank named by argv[3] exits with code 3; the others sleep (a launcher must stop them)
+    if (rank === Number(process.argv[3])) process.exit(3);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120_000);
+    print({ rank, unexpected: 'not stopped' });
   } else if (scenario === 'stall') {
     // the rank named by argv[3] sleeps through the timeout before its all-reduce; the others wait in theirs
     pg.barrier();
