@@ -23,6 +23,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sa::InitOps(env, exports);
   sa::InitNN(env, exports);
   sa::InitOptim(env, exports);
+  sa::InitDistributed(env, exports);
   return exports;
 }
 

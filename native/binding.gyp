@@ -1,18 +1,20 @@
 {
   "variables": {
     "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")",
-    "cxx11_abi%": "<!(node -p \"process.env.TORCH_CXX11_ABI || '1'\")"
+    "cxx11_abi%": "<!(node -p \"process.env.TORCH_CXX11_ABI || '1'\")",
+    "gloo%": "<!(node -p \"+require('fs').existsSync((process.env.LIBTORCH ? process.env.LIBTORCH + '/include' : '/usr/include') + '/gloo/context.h')\")"
   },
   "targets": [
     {
       "target_name": "safealign_torch",
-      "sources": ["addon.cc", "tensor.cc", "ops.cc", "nn.cc", "optim.cc"],
+      "sources": ["addon.cc", "tensor.cc", "ops.cc", "nn.cc", "optim.cc", "distributed.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8", "_GLIBCXX_USE_CXX11_ABI=<(cxx11_abi)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "conditions": [
+        ["gloo==1", {"defines": ["USE_C10D_GLOO", "SA_GLOO"]}],
         ["libtorch==''", {
           "include_dirs": ["/usr/include", "/usr/include/torch/csrc/api/include"],
           "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]

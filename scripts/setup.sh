@@ -21,7 +21,7 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 pkgs=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 if [[ -z "${LIBTORCH:-}" ]]; then
-  for p in libtorch-dev libopenblas0-pthread; do have_pkg "$p" || pkgs+=("$p"); done
+  for p in libtorch-dev libgloo-dev libopenblas0-pthread; do have_pkg "$p" || pkgs+=("$p"); done
 fi
 command -v g++ >/dev/null 2>&1 || pkgs+=(g++)
 command -v make >/dev/null 2>&1 || pkgs+=(make)

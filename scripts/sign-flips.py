@@ -119,6 +119,10 @@ FLIPS = {
     'label: swapped order not mapped back': ('src/label/verdicts.ts', [('const second = pickedResponse(swapped, 1);', 'const second = pickedResponse(swapped, 0);')], 'test/label/label.test.ts'),
     'label: a harmlessness tie goes to the unsafe response': ('src/label/verdicts.ts', [('    safer = safeOne;', '    safer = safeOne === 0 ? 1 : 0;')], 'test/label/verdicts.test.ts'),
     'label: verdict B read as response 0': ('src/label/verdicts.ts', [("return verdict === 'A' ? shownFirst : shownFirst === 0 ? 1 : 0;", "return verdict === 'B' ? shownFirst : shownFirst === 0 ? 1 : 0;")], 'test/label/label.test.ts'),
+    # process groups (c10d): the average, the broadcast root, the ranks named as lost
+    'dist: avg left as a sum': ('src/distributed/group.ts', [('list.map((t) => t.handle), op))', "list.map((t) => t.handle), op === 'avg' ? 'sum' : op))")], 'test/distributed/group.test.ts'),
+    'dist: broadcast from rank 0 whatever the root': ('src/distributed/group.ts', [('native.broadcast(this.group, [tensor.handle], root)', 'native.broadcast(this.group, [tensor.handle], 0)')], 'test/distributed/group.test.ts'),
+    'dist: the ranks that answered named as lost': ('src/distributed/group.ts', [('return keys.filter((k) => !native.storeCheck(store, [k]));', 'return keys.filter((k) => native.storeCheck(store, [k]));')], 'test/distributed/group.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -7,6 +7,7 @@ export * as world from './world/index.js';
 export * from './losses/index.js';
 export * from './rl/index.js';
 export * from './eval/index.js';
+export * as distributed from './distributed/index.js';
 export { SftConfigSchema, type SftConfig } from './algorithms/sft/config.js';
 export { trainSft, evaluateLoss, type SftExample, type SftResult } from './algorithms/sft/train.js';
 export { ScoreConfigSchema, type ScoreConfig } from './algorithms/score/config.js';

@@ -6,6 +6,7 @@ import { register as registerData } from './data.js';
 import { register as registerEval } from './eval.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerLabel } from './label.js';
+import { register as registerLaunch } from './launch.js';
 import { register as registerModel } from './model.js';
 import { register as registerPipeline } from './pipeline.js';
 import { register as registerServe } from './serve.js';
@@ -15,4 +16,4 @@ import { register as registerWorld } from './world.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerModel, registerPipeline, registerTrain, registerEval, registerBestOfN, registerGenerate, registerServe, registerLabel, registerAnnotate];
+export const commands: RegisterCommand[] = [registerData, registerWorld, registerTokenizer, registerModel, registerPipeline, registerTrain, registerEval, registerBestOfN, registerGenerate, registerServe, registerLabel, registerAnnotate, registerLaunch];

@@ -8,6 +8,10 @@ import { fileURLToPath } from 'node:url';
 export type Handle = { readonly __tensor: unique symbol };
 /** An opaque native optimiser handle. */
 export type OptimHandle = { readonly __optim: unique symbol };
+/** An opaque c10d TCPStore handle. */
+export type StoreHandle = { readonly __store: unique symbol };
+/** An opaque c10d Gloo process group handle. */
+export type GroupHandle = { readonly __group: unique symbol };
 type Operand = Handle | number | boolean;
 type Opt<T> = T | undefined | null;
 
@@ -137,6 +141,21 @@ export interface NativeTorch {
   optimState(o: OptimHandle): (Record<string, Handle | number> | null)[];
   optimSetState(o: OptimHandle, state: (Record<string, Handle | number> | null)[]): void;
   clipGradNorm(params: Handle[], maxNorm: number): number;
+
+  // c10d (native/distributed.cc); the group functions exist only when the addon was built with Gloo.
+  hasGloo: boolean;
+  storeCreate(host: string, port: number, isServer: boolean, timeoutMs: number): StoreHandle;
+  storePort(s: StoreHandle): number;
+  storeSet(s: StoreHandle, key: string, value: string): void;
+  storeGet(s: StoreHandle, key: string): string;
+  storeAdd(s: StoreHandle, key: string, delta: number): number;
+  storeCheck(s: StoreHandle, keys: string[]): boolean;
+  storeWait(s: StoreHandle, keys: string[], timeoutMs: number): void;
+  groupCreate(s: StoreHandle, prefix: string, rank: number, size: number, timeoutMs: number, deviceKind: 'interface' | 'hostname' | 'default', device: string): GroupHandle;
+  allReduce(g: GroupHandle, ts: Handle[], op: string): void;
+  broadcast(g: GroupHandle, ts: Handle[], root: number): void;
+  allGather(g: GroupHandle, ts: Handle[]): Handle[];
+  barrier(g: GroupHandle): void;
 }
 
 /** libtorch is missing or the addon was not built: says what to run. */

@@ -1,0 +1,35 @@
+// `safealign launch`: runs a command as several ranks of a distributed job, with torchrun's environment variables.
+import type { Command } from 'commander';
+import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
+import { LaunchSchema } from '../distributed/launch-config.js';
+import { launch } from '../distributed/launch.js';
+
+const HELP = `
+Each rank gets torchrun's variables: RANK (node-rank * nproc + local rank), WORLD_SIZE (nnodes * nproc),
+LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK (the node), MASTER_ADDR, MASTER_PORT; and SAFEALIGN_THREADS /
+OMP_NUM_THREADS (--threads, default cores / nproc), SAFEALIGN_DIST_TIMEOUT and SAFEALIGN_DIST_JOIN_TIMEOUT. Rank 0 hosts the TCPStore
+rendezvous at MASTER_ADDR:MASTER_PORT. When a rank fails, the others are stopped (SIGTERM, then SIGKILL
+after 5 s) and launch exits with that rank's code. Gloo uses GLOO_SOCKET_IFNAME when set.
+
+Examples:
+  safealign launch --nproc 2 -- <safealign command and its flags>
+  two machines, 2 processes each (run on both, --node-rank 0 on the one at 10.0.0.1):
+  safealign launch --nproc 2 --nnodes 2 --node-rank 0 --master-addr 10.0.0.1 --master-port 29500 -- <command>
+  any program: safealign launch --nproc 2 --program -- node my-script.js`;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('launch')
+    .description('run a command as several processes of one distributed job (torchrun semantics)')
+    .argument('<command...>', 'after --: a safealign command (or, with --program, any program) and its arguments')
+    .option('--config <file>', 'YAML config with the fields below')
+    .addHelpText('after', HELP);
+  const leaves = addSchemaOptions(cmd, LaunchSchema);
+  cmd.action(async (words: string[], opts: Record<string, unknown>) => {
+    const config = resolveConfig(LaunchSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    // a safealign command runs as this CLI does: same node, same loader flags (tsx in development), same entry script
+    const argv = config.program ? words : [process.execPath, ...process.execArgv, process.argv[1] as string, ...words];
+    const result = await launch(config, argv, (line) => process.stderr.write(`safealign launch: ${line}\n`));
+    process.exitCode = result.exitCode;
+  });
+}
