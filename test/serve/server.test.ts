@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Tokenizer } from '../../src/models/index.js';
 import { ServeConfigSchema } from '../../src/serve/config.js';
 import { serveModel, type RunningServe } from '../../src/serve/server.js';
@@ -190,6 +190,10 @@ describe('the safealign serve command', () => {
     const help = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--help'], { encoding: 'utf8', env });
     for (const s of ['/v1/chat/completions', '--guard-cost', '--no-batching', 'context_length_exceeded']) expect(help).toContain(s);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--model', model, '--port', '0'], { env: { ...env, SAFEALIGN_API_KEY: KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // a failed expectation must not leave the server running after the test
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
