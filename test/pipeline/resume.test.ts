@@ -18,7 +18,7 @@ describe('pipeline resume', () => {
   it('resumes PPO-Lagrangian from its last checkpoint after SIGKILL and writes the report', async () => {
     const ckpt = join(runs, 'small', 'ppo_lag', 'checkpoint', 'state.json');
     const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
-    const killed = await killWhenFileAppears(child, ckpt);
+    const killed = await killWhenFileAppears(child, ckpt, 10);
     expect(killed, 'the run was killed during PPO-Lagrangian').toBe(true);
     expect(existsSync(join(runs, 'small', 'ppo_lag', 'stage.json'))).toBe(false);
     const again = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
