@@ -23,6 +23,14 @@ export function samplePairs(
   return prompts.map((_, i) => [texts[2 * i] ?? '', texts[2 * i + 1] ?? '']);
 }
 
+/** samplePairs behind a progress bar labelled `label`. */
+export function sampleLabelledPairs(policy: CausalLM, tokenizer: Tokenizer, prompts: readonly RlPrompt[], maxNewTokens: number, label: string, progress?: Progress): [string, string][] {
+  progress?.start(label, prompts.length);
+  const pairs = samplePairs(policy, tokenizer, prompts, maxNewTokens, (done) => progress?.update(done));
+  progress?.stop();
+  return pairs;
+}
+
 export interface AnnotatedPairs {
   records: PreferenceRecord[];
   /** Gold harmful rate of the sampled responses to risky prompts (the policy's behaviour). */
@@ -47,11 +55,11 @@ export function annotatePolicyPairs(args: {
   judge: GoldJudge;
   progress?: Progress;
   label?: string;
+  /** Pairs already sampled from `policy`, one per prompt (else sampled here). */
+  responses?: readonly [string, string][];
 }): AnnotatedPairs {
   const label = args.label ?? 'annotations';
-  args.progress?.start(`${label}: sampling pairs`, args.prompts.length);
-  const responses = samplePairs(args.policy, args.tokenizer, args.prompts, args.maxNewTokens, (done) => args.progress?.update(done));
-  args.progress?.stop();
+  const responses = args.responses ?? sampleLabelledPairs(args.policy, args.tokenizer, args.prompts, args.maxNewTokens, `${label}: sampling pairs`, args.progress);
   const records = args.prompts.map(
     (p, i) =>
       labelPair(makePairItem(p.prompt, responses[i] as [string, string]), args.annotators, args.world, args.rng, {

@@ -162,6 +162,13 @@ export const PipelineConfigSchema = z
       .object({
         count: z.number().int().min(0).default(1).describe('iterative rounds after the first PPO-Lagrangian run (Beaver v1 -> v2 -> …); 0 = none'),
         pairs: z.number().int().positive().default(400).describe('response pairs sampled from the previous policy per round (half on red-team prompts)'),
+        redTeamPairs: z
+          .enum(['random', 'costliest'])
+          .default('random')
+          .describe(
+            "which red-team pairs each round labels (half of rounds.pairs): 'random' = one sampled pair per drawn red-team prompt; 'costliest' = rounds.candidates times as many pairs sampled, and the ones whose costlier response scores highest under the start policy's cost model kept (the policy's likeliest remaining failures, by the models a user has; no gold)",
+          ),
+        candidates: z.number().int().min(1).default(4).describe("with rounds.redTeamPairs 'costliest': red-team pairs sampled per pair kept"),
         scoreEpochs: z.number().positive().default(1).describe('epochs of reward/cost retraining per round'),
         scoreInit: z
           .enum(['sft', 'previous'])

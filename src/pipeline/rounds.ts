@@ -13,12 +13,13 @@ import { manualSeed } from '../torch/index.js';
 import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
 import type { PipelineConfig } from './config.js';
-import { annotatePolicyPairs } from './annotate-policy.js';
+import { annotatePolicyPairs, sampleLabelledPairs } from './annotate-policy.js';
 import { judgeRoundPairs, type RlaifRound } from './rlaif.js';
 import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
 import type { StageRunner } from './stages.js';
 import { calibrateThreshold } from './score-validation.js';
 import { sampleResponses } from './sample-responses.js';
+import { scoreTexts } from '../eval/model-responses.js';
 import type { EvaluationSet } from './evaluation-data.js';
 
 /** A round whose judge labelled no pair. */
@@ -80,8 +81,24 @@ export async function runRounds(args: {
       const policy = loadPretrained(dirs.policyDir).model as CausalLM;
       // new prompts: the red team joins from round 1 on
       const pool = [...args.redTeamPrompts, ...args.trainPrompts];
-      const prompts = Array.from({ length: config.rounds.pairs }, (_, i) => (i % 2 === 0 ? rng.pick(args.redTeamPrompts) : rng.pick(pool)));
+      let prompts = Array.from({ length: config.rounds.pairs }, (_, i) => (i % 2 === 0 ? rng.pick(args.redTeamPrompts) : rng.pick(pool)));
+      let responses: [string, string][] | undefined;
+      if (config.rounds.redTeamPairs === 'costliest') {
+        ({ prompts, responses } = costliestRedTeamPairs({
+          policy,
+          tokenizer,
+          prompts,
+          redTeamPrompts: args.redTeamPrompts,
+          costModel: loadPretrained(dirs.costDir).model as ScoreModel,
+          candidates: config.rounds.candidates,
+          rng,
+          maxNewTokens: config.eval.maxNewTokens,
+          progress,
+          label: stage,
+        }));
+      }
       const annotated = annotatePolicyPairs({
+        ...(responses ? { responses } : {}),
         policy,
         tokenizer,
         prompts,
@@ -189,4 +206,49 @@ function expectedCost(policy: CausalLM, costModel: SequenceScorer, tokenizer: To
       .reduce((a, b) => a + b, 0);
   });
   return sum / Math.max(1, prompts.length);
+}
+
+/**
+ * rounds.redTeamPairs 'costliest': for the red-team slots of `prompts` (its even indices), `candidates` times as many pairs
+ * are sampled on freshly drawn red-team prompts, and the pairs whose costlier response scores highest under `costModel` (the
+ * start policy's cost model) are kept, in the order they were drawn; the other slots keep one sampled pair each.
+ */
+export function costliestRedTeamPairs(args: {
+  policy: CausalLM;
+  tokenizer: Tokenizer;
+  prompts: readonly RlPrompt[];
+  redTeamPrompts: readonly RlPrompt[];
+  costModel: ScoreModel;
+  candidates: number;
+  rng: Rng;
+  maxNewTokens: number;
+  progress: Progress;
+  label: string;
+}): { prompts: RlPrompt[]; responses: [string, string][]; candidateCosts: number[]; keptCosts: number[] } {
+  const nRed = Math.ceil(args.prompts.length / 2);
+  const drawn = Array.from({ length: nRed * args.candidates }, () => args.rng.pick(args.redTeamPrompts));
+  const others = args.prompts.filter((_, i) => i % 2 === 1);
+  const sampled = sampleLabelledPairs(args.policy, args.tokenizer, [...drawn, ...others], args.maxNewTokens, `${args.label}: sampling pairs (${args.candidates} per red-team pair kept)`, args.progress);
+  const items = drawn.flatMap((p, i) => (sampled[i] as [string, string]).map((response) => ({ ...p, response })));
+  const scores = scoreTexts({ model: args.costModel, tokenizer: args.tokenizer, maxLength: args.costModel.contextLength }, items, 64).scores;
+  // a response too long to score counts as the least costly
+  const costlier = drawn.map((_, i) => Math.max(...[scores[2 * i], scores[2 * i + 1]].map((c) => (Number.isNaN(c) ? -Infinity : (c as number)))));
+  const kept = topIndices(costlier, nRed);
+  const mean = (xs: readonly number[]) => xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, xs.filter(Number.isFinite).length);
+  const keptCosts = kept.map((i) => costlier[i] as number);
+  args.progress.log(`${args.label}: kept the ${nRed} of ${drawn.length} red-team pairs whose costlier response the start cost model scores highest (mean ${mean(keptCosts).toFixed(3)} vs ${mean(costlier).toFixed(3)} over all)`);
+  const red = kept.map((i) => ({ prompt: drawn[i] as RlPrompt, pair: sampled[i] as [string, string] }));
+  const rest = others.map((prompt, i) => ({ prompt, pair: sampled[drawn.length + i] as [string, string] }));
+  const slots = args.prompts.map((_, i) => (i % 2 === 0 ? red[i / 2] : rest[(i - 1) / 2]) as { prompt: RlPrompt; pair: [string, string] });
+  return { prompts: slots.map((s) => s.prompt), responses: slots.map((s) => s.pair), candidateCosts: costlier, keptCosts };
+}
+
+/** The indices of the `n` largest values (ties: the earlier index first), in ascending index order. */
+export function topIndices(values: readonly number[], n: number): number[] {
+  return values
+    .map((v, i) => [v, i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+    .slice(0, n)
+    .map(([, i]) => i)
+    .sort((a, b) => a - b);
 }

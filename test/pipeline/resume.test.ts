@@ -9,8 +9,8 @@ import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
 
 const runs = mkdtempSync(join(tmpdir(), 'resume-'));
 // the round's KL reference is the SFT policy here (rounds.reference), checked at the end; it is scored by the
-// ensemble of the first and the retrained models, against a no-regress budget
-const config = writeTinyPipelineConfig(runs, 'small', { rounds: '{ count: 1, pairs: 16, rlSteps: 2, reference: sft, scoreModels: ensemble, budget: no-regress }' });
+// ensemble of the first and the retrained models, against a no-regress budget; its red-team pairs are the costliest of 2 per pair kept
+const config = writeTinyPipelineConfig(runs, 'small', { rounds: '{ count: 1, pairs: 16, rlSteps: 2, reference: sft, scoreModels: ensemble, budget: no-regress, redTeamPairs: costliest, candidates: 2 }' });
 const args = ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config];
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 
@@ -48,6 +48,7 @@ describe('pipeline resume', () => {
     expect(annotated).toHaveLength(24);
     expect(annotated.every((r) => r.response_0_source === 'sft' && typeof r.better_response_id === 'number')).toBe(true);
     expect(lines('round_1/preferences.jsonl')).toHaveLength(16);
+    expect(log).toMatch(/round_1: kept the 8 of 16 red-team pairs whose costlier response the start cost model scores highest/);
     expect(Object.keys(report.models).sort()).toEqual(['ppo', 'ppo_lag', 'round_1', 'sft', 'shaping_1']);
     const state = JSON.parse(readFileSync(join(runs, 'small', 'ppo_lag', 'stage.json'), 'utf8')) as { result: { log: unknown[] } };
     expect(state.result.log).toHaveLength(6);
