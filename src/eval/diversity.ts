@@ -1,4 +1,7 @@
-// Diversity of generated text: distinct-n, the share of word n-grams that are unique across a set of responses.
+// Diversity of generated text: distinct-n, pairwise ROUGE-L and self-BLEU over word sequences, and the embedding diversity of mean-pooled hidden states.
+import type { Tensor } from '../torch/index.js';
+
+const words = (t: string): string[] => t.split(/\s+/).filter(Boolean);
 
 /**
  * distinct-n (Li et al. 2016): distinct word n-grams / all word n-grams over `texts` (words split on
@@ -8,11 +11,161 @@ export function distinctN(texts: readonly string[], n: number): number {
   const grams = new Set<string>();
   let total = 0;
   for (const t of texts) {
-    const w = t.split(/\s+/).filter(Boolean);
+    const w = words(t);
     for (let i = 0; i + n <= w.length; i++) {
       grams.add(w.slice(i, i + n).join(' '));
       total++;
     }
   }
   return total ? grams.size / total : 0;
+}
+
+/** Length of the longest common subsequence of two word sequences (O(|a|·|b|) time, O(|b|) memory). */
+function lcsLength(a: readonly string[], b: readonly string[]): number {
+  let prev = new Array<number>(b.length + 1).fill(0);
+  for (const x of a) {
+    const cur = [0];
+    for (let j = 0; j < b.length; j++) cur.push(x === b[j] ? (prev[j] as number) + 1 : Math.max(prev[j + 1] as number, cur[j] as number));
+    prev = cur;
+  }
+  return prev[b.length] as number;
+}
+
+/** ROUGE-L F1 (Lin 2004, β = 1, so symmetric) of two texts' words: LCS-based precision and recall; 0 when either is empty. */
+export function rougeL(a: string, b: string): number {
+  return rougeLWords(words(a), words(b));
+}
+
+function rougeLWords(a: readonly string[], b: readonly string[]): number {
+  if (!a.length || !b.length) return 0;
+  const m = lcsLength(a, b);
+  if (m === 0) return 0;
+  const p = m / a.length;
+  const r = m / b.length;
+  return (2 * p * r) / (p + r);
+}
+
+/**
+ * Mean ROUGE-L F1 over the unordered pairs of `texts` (a similarity: 1 = every response the same words in
+ * the same order, lower = more diverse); 0 with fewer than two texts.
+ */
+export function pairwiseRougeL(texts: readonly string[]): number {
+  const w = texts.map(words);
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < w.length; i++) for (let j = i + 1; j < w.length; j++, pairs++) sum += rougeLWords(w[i] as string[], w[j] as string[]);
+  return pairs ? sum / pairs : 0;
+}
+
+/** Counts of every n-gram (n = 1…maxN) of a word sequence, keyed `n|w1 w2 …`. */
+function ngramCounts(w: readonly string[], maxN: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let n = 1; n <= maxN; n++) {
+    for (let i = 0; i + n <= w.length; i++) {
+      const key = `${n}|${w.slice(i, i + n).join(' ')}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** BLEU's settings: the highest n-gram order and the smoothing ε of zero match counts. */
+export interface BleuSettings {
+  maxN: number;
+  epsilon: number;
+}
+const BLEU4: BleuSettings = { maxN: 4, epsilon: 0.1 };
+
+/** BLEU of a candidate (words, n-gram counts) against references given by their n-gram counts and lengths. */
+function bleuOf(cand: readonly string[], candCounts: Map<string, number>, refs: readonly { counts: Map<string, number>; length: number }[], s: BleuSettings): number {
+  if (!cand.length || !refs.length) return 0;
+  const matched = new Array<number>(s.maxN + 1).fill(0);
+  for (const [key, k] of candCounts) {
+    let best = 0;
+    for (const r of refs) best = Math.max(best, r.counts.get(key) ?? 0);
+    const n = Number(key.slice(0, key.indexOf('|')));
+    matched[n] = (matched[n] as number) + Math.min(k, best);
+  }
+  let logSum = 0;
+  let orders = 0;
+  for (let n = 1; n <= s.maxN; n++) {
+    const total = cand.length - n + 1;
+    if (total <= 0) continue; // effective order: the candidate has no n-grams of this order
+    const m = matched[n] as number;
+    logSum += Math.log((m > 0 ? m : s.epsilon) / total);
+    orders++;
+  }
+  let closest = Infinity;
+  let gap = Infinity;
+  for (const r of refs) {
+    const d = Math.abs(r.length - cand.length);
+    if (d < gap || (d === gap && r.length < closest)) [gap, closest] = [d, r.length];
+  }
+  const bp = cand.length > closest ? 1 : Math.exp(1 - closest / cand.length);
+  return bp * Math.exp(logSum / orders);
+}
+
+/**
+ * Sentence BLEU (Papineni et al. 2002) of `candidate` against `references`: clipped n-gram precisions up to
+ * maxN (default 4) with uniform weights, brevity penalty against the closest reference length (ties: the
+ * shorter), Chen & Cherry (2014) smoothing 1 (a zero match count becomes ε = 0.1, as NLTK's method1), effective
+ * order for candidates shorter than maxN words (sacrebleu's); 0 for an empty candidate.
+ */
+export function sentenceBleu(candidate: string, references: readonly string[], settings: BleuSettings = BLEU4): number {
+  const c = words(candidate);
+  const refs = references.map((r) => {
+    const w = words(r);
+    return { counts: ngramCounts(w, settings.maxN), length: w.length };
+  });
+  return bleuOf(c, ngramCounts(c, settings.maxN), refs, settings);
+}
+
+/**
+ * Self-BLEU (Zhu et al. 2018, Texygen): mean over texts of the BLEU-4 of each against all the others as
+ * references (a similarity: higher = less diverse); 0 with fewer than two texts.
+ */
+export function selfBleu(texts: readonly string[], settings: BleuSettings = BLEU4): number {
+  if (texts.length < 2) return 0;
+  const w = texts.map(words);
+  const all = w.map((x) => ({ counts: ngramCounts(x, settings.maxN), length: x.length }));
+  let sum = 0;
+  for (let i = 0; i < w.length; i++) sum += bleuOf(w[i] as string[], all[i]?.counts as Map<string, number>, [...all.slice(0, i), ...all.slice(i + 1)], settings);
+  return sum / w.length;
+}
+
+/** At most `max` of `items`, spread evenly over them (deterministic: no random draw, so callers' random streams are untouched). */
+export function evenSample<T>(items: readonly T[], max: number): T[] {
+  if (items.length <= max) return [...items];
+  return Array.from({ length: max }, (_, i) => items[Math.floor((i * items.length) / max)] as T);
+}
+
+/** hidden: (B, L, D), mask: (B, L) 1 on tokens -> (B, D) the mean of each row's hidden states over its tokens (0 for a row without any). */
+export function meanPool(hidden: Tensor, mask: Tensor): Tensor {
+  const m = mask.to(hidden.dtype).unsqueeze(-1);
+  return hidden.mul(m).sum(1).div(m.sum(1).clamp(1));
+}
+
+/**
+ * embeddings: (N, D) -> mean over the pairs i < j of the cosine distance 1 − cos(e_i, e_j) (0 = every
+ * embedding points the same way, 1 = orthogonal on average, 2 = opposite; higher = more diverse). Rows of
+ * zeros (a response without tokens) are left out; 0 with fewer than two rows left.
+ */
+export function meanCosineDistance(embeddings: Tensor): number {
+  const [n, d] = embeddings.shape as [number, number];
+  const x = embeddings.toFloat64Array();
+  // Σ_{i<j} cos(e_i, e_j) = (|Σ_i u_i|² − N) / 2 with u_i the unit rows: O(N·D), no N × N matrix
+  const total = new Float64Array(d);
+  let rows = 0;
+  for (let i = 0; i < n; i++) {
+    let sq = 0;
+    for (let k = 0; k < d; k++) sq += (x[i * d + k] as number) ** 2;
+    if (sq === 0) continue;
+    const inv = 1 / Math.sqrt(sq);
+    for (let k = 0; k < d; k++) total[k] = (total[k] as number) + (x[i * d + k] as number) * inv;
+    rows++;
+  }
+  if (rows < 2) return 0;
+  let sumSq = 0;
+  for (let k = 0; k < d; k++) sumSq += (total[k] as number) ** 2;
+  return 1 - (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);
 }

@@ -14,4 +14,4 @@ export { Linear, type WeightLayout } from './linear.js';
 export { applyLora, mergeLora, LoraError, type LoraOptions, type LoraSettings, type ResolvedLora, type LoraModel } from './lora.js';
 export { saveAdapter, loadAdapter, readAdapterConfig, mergeAdapterFolder, ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft.js';
 export { initPretrained, type InitModelResult } from './init.js';
-export type { PeftTask } from './types.js';
+export type { Backbone, PeftTask } from './types.js';
