@@ -12,6 +12,8 @@ import { Tokenizer } from './tokenizer.js';
 interface ScoreExtras {
   safealign_score_type?: ScoreType;
   safealign_score_stats?: ScoreStats;
+  /** Levels of an ordinal (severity) head, e.g. 4 for PKU-SafeRLHF's severity_level 0-3; absent for a plain score. */
+  safealign_ordinal_levels?: number;
 }
 
 export interface LoadedModel {
@@ -38,7 +40,7 @@ export function loadPretrained(dir: string): LoadedModel {
   const weights = loadStateDict(dir);
   let model: CausalLM | ScoreModel;
   if (raw.safealign_score_type) {
-    const sm = new ScoreModel(config, raw.safealign_score_type);
+    const sm = new ScoreModel(config, raw.safealign_score_type, raw.safealign_ordinal_levels ?? 0);
     sm.loadStateDict(weights, { source: dir });
     if (raw.safealign_score_stats) sm.stats = raw.safealign_score_stats;
     model = sm;
@@ -67,6 +69,7 @@ export function savePretrained(
   if (isScore) {
     config.safealign_score_type = model.scoreType;
     config.safealign_score_stats = model.stats;
+    if (model.ordinalLevels > 0) config.safealign_ordinal_levels = model.ordinalLevels;
   } else {
     config.tie_word_embeddings = (model as CausalLM).tied;
   }

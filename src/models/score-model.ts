@@ -1,4 +1,5 @@
 // Score models (reward, cost, critic): a backbone plus a linear head giving per-token and end-of-sequence scores.
+import { orderedCutpoints, ordinalLogProbs } from '../losses/ordinal.js';
 import { arange, linear, zeros, type Tensor } from '../torch/index.js';
 import { FAMILIES, type CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './hf-config.js';
@@ -39,23 +40,37 @@ export interface SequenceScorer {
   readonly contextLength?: number;
 }
 
+/** Name of the ordinal head's free cutpoint parameters in the state dict (K−2 log-gaps; see `orderedCutpoints`). */
+export const CUTPOINT_PARAM = 'score_head.cutpoint_log_gaps';
+
 export class ScoreModel extends Module implements SequenceScorer {
   readonly backbone: Backbone;
   private readonly headWeight: Tensor;
   private readonly headBias: Tensor;
+  /** Ordinal head: K−2 log-gaps between the cutpoints (K ≥ 3 levels); absent for a plain score. */
+  private readonly cutpointLogGaps: Tensor | undefined;
   stats: ScoreStats = { count: 0, mean: 0, var: 1 };
   /** With LoRA the head is trained in full beside the adapters (it may be fresh): peft's modules_to_save. */
   readonly peftTask: PeftTask = { taskType: 'SEQ_CLS', modulesToSave: ['score_head'] };
 
+  /**
+   * `ordinalLevels` K ≥ 2 gives the score an ordinal head (a severity classifier: level 0 safe, up to
+   * K−1): the one scalar score is cut at K−1 ordered cutpoints, the first at 0, so the score is still a
+   * cost (> 0: more likely unsafe than safe); 0 = a plain score.
+   */
   constructor(
     readonly config: ModelConfig,
     readonly scoreType: ScoreType,
+    readonly ordinalLevels = 0,
   ) {
     super();
+    if (ordinalLevels !== 0 && !(Number.isInteger(ordinalLevels) && ordinalLevels >= 2)) throw new RangeError(`ordinal levels: expected 0 (none) or an integer >= 2, got ${ordinalLevels}`);
     const family = FAMILIES[config.model_type];
     this.backbone = this.child(family.prefix, family.backbone(config));
     this.headWeight = this.param('score_head.weight', normal([1, this.backbone.hiddenSize], 1 / Math.sqrt(this.backbone.hiddenSize)));
     this.headBias = this.param('score_head.bias', zeros([1]));
+    // gaps start at exp(0) = 1 score unit between levels
+    this.cutpointLogGaps = ordinalLevels > 2 ? this.param(CUTPOINT_PARAM, zeros([ordinalLevels - 2])) : undefined;
   }
 
   /** Longest sequence the model reads (n_positions / max_position_embeddings). */
@@ -64,8 +79,8 @@ export class ScoreModel extends Module implements SequenceScorer {
   }
 
   /** A score model whose backbone starts from a causal LM's (the head starts fresh). */
-  static fromCausalLM(lm: CausalLM, scoreType: ScoreType): ScoreModel {
-    const m = new ScoreModel(lm.config, scoreType);
+  static fromCausalLM(lm: CausalLM, scoreType: ScoreType, ordinalLevels = 0): ScoreModel {
+    const m = new ScoreModel(lm.config, scoreType, ordinalLevels);
     const prefix = FAMILIES[lm.config.model_type].prefix;
     m.backbone.loadStateDict(
       new Map([...lm.backbone.namedParameters()].map(([k, v]) => [k, v])),
@@ -74,10 +89,17 @@ export class ScoreModel extends Module implements SequenceScorer {
     return m;
   }
 
-  /** A copy of another score model (backbone and head), possibly with another score type (critics from reward/cost models). */
-  static fromScoreModel(other: ScoreModel, scoreType: ScoreType = other.scoreType): ScoreModel {
-    const m = new ScoreModel(other.config, scoreType);
-    m.loadStateDict(other.stateDict());
+  /**
+   * A copy of another score model (backbone and head), possibly with another score type (critics from
+   * reward/cost models) or another ordinal head: the cutpoints are kept when the level count is the
+   * same, fresh when it differs; a critic gets no ordinal head.
+   */
+  static fromScoreModel(other: ScoreModel, scoreType: ScoreType = other.scoreType, ordinalLevels = scoreType === 'critic' ? 0 : other.ordinalLevels): ScoreModel {
+    const m = new ScoreModel(other.config, scoreType, ordinalLevels);
+    const theirs = other.stateDict();
+    const sameHead = ordinalLevels === other.ordinalLevels;
+    const weights = Object.entries(m.stateDict()).map(([k, fresh]): [string, Tensor] => [k, k === CUTPOINT_PARAM && !sameHead ? fresh : (theirs[k] ?? fresh)]);
+    m.loadStateDict(new Map(weights));
     m.stats = { ...other.stats };
     return m;
   }
@@ -91,6 +113,17 @@ export class ScoreModel extends Module implements SequenceScorer {
     const scores = linear(hidden, this.headWeight, this.headBias).squeeze(2);
     const endScores = scores.gather(1, lastTokenIndex(attentionMask).unsqueeze(1)).squeeze(1);
     return { scores, endScores };
+  }
+
+  /** The ordinal head's K−1 ordered cutpoints (the first is 0). Throws for a plain score. */
+  cutpoints(): Tensor {
+    if (this.ordinalLevels < 2) throw new Error(`this ${this.scoreType} model has no ordinal head (train it with --cost-data severity)`);
+    return orderedCutpoints(this.cutpointLogGaps ?? zeros([0]));
+  }
+
+  /** Probabilities of each level from end scores: (B,) -> (B, K). */
+  levelProbs(endScores: Tensor): Tensor {
+    return ordinalLogProbs(endScores, this.cutpoints()).exp();
   }
 
   /** Merges a batch of raw scores into the running statistics. */

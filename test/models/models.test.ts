@@ -141,6 +141,37 @@ describe('score model', () => {
   });
 });
 
+describe('ordinal (severity) head', () => {
+  const lm = loadPretrained('reference/golden/tiny-gpt2').model as CausalLM;
+  const x = tensor([[5, 6, 7, 0], [5, 6, 7, 8]], { dtype: 'int64' });
+  const m = tensor([[1, 1, 1, 0], [1, 1, 1, 1]], { dtype: 'int64' });
+  it('round-trips through an HF folder: config.json names the levels, model.safetensors holds the K−2 cutpoint log-gaps', () => {
+    const sm = ScoreModel.fromCausalLM(lm, 'cost', 4);
+    noGrad(() => sm.stateDict()['score_head.cutpoint_log_gaps']?.copy_(tensor([0.3, -0.5])));
+    const dir = mkdtempSync(join(tmpdir(), 'severity-'));
+    savePretrained(dir, sm);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).safealign_ordinal_levels).toBe(4);
+    const back = loadPretrained(dir).model as ScoreModel;
+    expect(back.ordinalLevels).toBe(4);
+    expectAllClose(back.cutpoints(), [0, Math.exp(0.3), Math.exp(0.3) + Math.exp(-0.5)], { atol: 1e-6 });
+    const probs = noGrad(() => back.levelProbs(back.forward(x, m).endScores));
+    expect(probs.shape).toEqual([2, 4]);
+    expectAllClose(probs, noGrad(() => sm.levelProbs(sm.forward(x, m).endScores)).toArray() as Nested, { atol: 0 });
+    expectAllClose(probs.sum(1), [1, 1], { atol: 1e-6 });
+  });
+  it('a critic copied from a severity model has a plain head; a cost model becomes a severity model with fresh cutpoints', () => {
+    const sev = ScoreModel.fromCausalLM(lm, 'cost', 4);
+    const critic = ScoreModel.fromScoreModel(sev, 'critic');
+    expect(critic.ordinalLevels).toBe(0);
+    expect(Object.keys(critic.stateDict())).not.toContain('score_head.cutpoint_log_gaps');
+    expect(() => critic.cutpoints()).toThrow(/no ordinal head/);
+    const cost = ScoreModel.fromCausalLM(lm, 'cost');
+    const grown = ScoreModel.fromScoreModel(cost, 'cost', 3);
+    expectAllClose(grown.cutpoints(), [0, 1], { atol: 1e-6 });
+    expectAllClose(noGrad(() => grown.forward(x, m).endScores), noGrad(() => cost.forward(x, m).endScores).toNumbers(), { atol: 0 });
+  });
+});
+
 describe('loading errors', () => {
   it('names missing tensors and shape mismatches', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-'));
