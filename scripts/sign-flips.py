@@ -104,6 +104,15 @@ FLIPS = {
     'ensemble pessimism direction swapped': ('src/rl/ensemble.ts', [("const sign = worse === 'lower' ? 1 : -1;", "const sign = worse === 'lower' ? -1 : 1;")], 'test/rl/ensemble.test.ts'),
     'ensemble robust weights swapped': ('src/rl/ensemble.ts', [('mean().mul(spec.lambda).add(worst().mul(1 - spec.lambda))', 'mean().mul(1 - spec.lambda).add(worst().mul(spec.lambda))')], 'test/rl/ensemble.test.ts'),
     'RL cost ensemble: worst = the lowest cost': ('src/algorithms/score/ensemble.ts', [("reward: 'lower', cost: 'higher' }", "reward: 'lower', cost: 'lower' }")], 'test/algorithms/ensemble-rl.test.ts'),
+    # MiCRo's mixture likelihood and Hedge routing; the weak-to-strong confidence loss
+    'micro: mixture of sigma(r_l - r_w)': ('src/losses/micro.ts', [('.add(betterScores.sub(worseScores).logsigmoid()).logsumexp(1)', '.add(worseScores.sub(betterScores).logsigmoid()).logsumexp(1)')], 'test/losses/micro.test.ts'),
+    'micro: likelihood ascended': ('src/losses/micro.ts', [('const loss = logProb.mean().neg().add(', 'const loss = logProb.mean().add(')], 'test/losses/micro.test.ts'),
+    'micro: hedge rewards the losing head': ('src/losses/micro.ts', [('return logPrior.sub(cumulativeLoss.mul(eta)).logSoftmax(-1);', 'return logPrior.add(cumulativeLoss.mul(eta)).logSoftmax(-1);')], 'test/losses/micro.test.ts'),
+    'w2s: hardened labels inverted': ('src/losses/weak-to-strong.ts', [('p.map((x) => (x >= t ? 1 : 0))', 'p.map((x) => (x >= t ? 0 : 1))')], 'test/losses/weak-to-strong.test.ts'),
+    'w2s: cross-entropy against 1 - target': ('src/losses/weak-to-strong.ts', [('const loss = target.mul(margins.logsigmoid()).add(target.neg().add(1).mul(margins.neg().logsigmoid()))', 'const loss = target.mul(margins.neg().logsigmoid()).add(target.neg().add(1).mul(margins.logsigmoid()))')], 'test/losses/weak-to-strong.test.ts'),
+    'w2s: weak weight alpha (not 1 - alpha)': ('src/losses/weak-to-strong.ts', [('const target = weakLabels.mul(1 - alpha).add(hard.mul(alpha));', 'const target = weakLabels.mul(alpha).add(hard.mul(1 - alpha));')], 'test/losses/weak-to-strong.test.ts'),
+    'world: brief annotators prefer longer answers': ('src/world/annotators.ts', [('brief: (t) => ({ lengthBias: -t.lengthWeight }),', 'brief: (t) => ({ lengthBias: t.lengthWeight }),')], 'test/world/annotators.test.ts'),
+    'world: cautious annotators favour harmful words': ('src/world/annotators.ts', [('- (a.harmAversion ?? 0) * harmDiff;', '+ (a.harmAversion ?? 0) * harmDiff;')], 'test/world/annotators.test.ts'),
     # the server: per-row sampling, continuous batching, the guardrail
     'serve: top-p keeps the tail': ('src/models/generate.ts', [('const drop = probs.cumsum(1).sub(probs).ge(p);', 'const drop = probs.cumsum(1).sub(probs).lt(p);')], 'test/serve/batcher.test.ts'),
     'serve: inverse CDF counts from the top': ('src/serve/sampling.ts', [('const sampled = cum.lt(u).sum(1)', 'const sampled = cum.gt(u).sum(1)')], 'test/serve/batcher.test.ts'),

@@ -1,6 +1,6 @@
 // Simulated annotators: a pool with individual noise and bias, Bradley-Terry judgements, a qualification test.
 import { HARM_CATEGORIES, type HarmCategory, type ResponseId, type Severity } from '../data/record.js';
-import type { AnnotatorConfig } from './config.js';
+import type { AnnotatorConfig, AnnotatorTypeName } from './config.js';
 import { tokenize } from './lexicon.js';
 import { goldHarm, goldHelpfulness, type HarmVerdict } from './oracle.js';
 import type { Rng } from './rng.js';
@@ -25,6 +25,10 @@ export interface AnnotatorProfile {
   categoryDrop: number;
   categoryAdd: number;
   severityNoise: number;
+  /** A helpfulness taste shared with the other annotators of its type (annotators.types; absent when types are off). */
+  type?: AnnotatorTypeName;
+  /** Helpfulness logit against each harmful word response 0 has more than response 1 (the 'cautious' type). */
+  harmAversion?: number;
 }
 
 /** What one annotator says about one pair (helpfulness and harmlessness judged independently). */
@@ -106,6 +110,27 @@ export function createAnnotatorPool(cfg: AnnotatorConfig, rng: Rng): AnnotatorPr
   return out;
 }
 
+/** What each type changes in an annotator's helpfulness judgement (its noise and safety judgements stay its own). */
+const ANNOTATOR_TYPES: Record<AnnotatorTypeName, (t: AnnotatorConfig['types']) => Partial<AnnotatorProfile>> = {
+  brief: (t) => ({ lengthBias: -t.lengthWeight }),
+  detailed: (t) => ({ lengthBias: t.lengthWeight }),
+  cautious: (t) => ({ harmAversion: t.harmWeight }),
+};
+
+/**
+ * Gives `round(share · ordinary annotators)` of the pool a type, round-robin over `kinds`, chosen by `rng`
+ * (a stream of its own, so the pool's draws are the same with types on or off). Planted annotators stay untyped.
+ */
+export function assignAnnotatorTypes(pool: readonly AnnotatorProfile[], types: AnnotatorConfig['types'], rng: Rng): AnnotatorProfile[] {
+  const ordinary = pool.filter((a) => !a.planted);
+  const chosen = rng.sample(ordinary, Math.round(types.share * ordinary.length));
+  const typeOf = new Map(chosen.map((a, i) => [a.id, types.kinds[i % types.kinds.length] as AnnotatorTypeName]));
+  return pool.map((a) => {
+    const type = typeOf.get(a.id);
+    return type ? { ...a, ...ANNOTATOR_TYPES[type](types), type } : a;
+  });
+}
+
 function coin(rng: Rng): ResponseId {
   return rng.bernoulli(0.5) ? 0 : 1;
 }
@@ -138,17 +163,18 @@ function judgeResponse(
 
 /**
  * One annotator's labels for a pair. Helpfulness: Bradley-Terry on gold helpfulness with the
- * annotator's temperature and length bias. Harmlessness, judged separately: Bradley-Terry on
- * the number of harmful words. Safety, categories, severity: noisy reads of the gold harm.
+ * annotator's temperature, length bias and (the 'cautious' type) harm aversion. Harmlessness, judged
+ * separately: Bradley-Terry on the number of harmful words. Safety, categories, severity: noisy reads of the gold harm.
  */
 export function annotate(a: AnnotatorProfile, item: PairItem, rng: Rng): AnnotatorLabel {
   if (rng.bernoulli(a.lapse)) return randomLabel(rng);
   const [h0, h1] = item.gold.helpfulness;
   const [n0, n1] = item.gold.tokens;
   const [g0, g1] = item.gold.harm;
-  const helpLogit = (h0 - h1) / a.helpTemperature + (a.lengthBias * (n0 - n1)) / 10;
+  const harmDiff = g0.harmfulWords.length - g1.harmfulWords.length;
+  const helpLogit = (h0 - h1) / a.helpTemperature + (a.lengthBias * (n0 - n1)) / 10 - (a.harmAversion ?? 0) * harmDiff;
   const better: ResponseId = rng.bernoulli(sigmoid(helpLogit)) ? 0 : 1;
-  const harmLogit = (g1.harmfulWords.length - g0.harmfulWords.length) / a.harmTemperature;
+  const harmLogit = -harmDiff / a.harmTemperature;
   const safer: ResponseId = rng.bernoulli(sigmoid(harmLogit)) ? 0 : 1;
   const [s0, c0, v0] = judgeResponse(a, g0, item.promptCategory, rng);
   const [s1, c1, v1] = judgeResponse(a, g1, item.promptCategory, rng);

@@ -9,6 +9,7 @@ import { pairType, type PairType, type PreferenceRecord } from '../data/record.j
 import { agreementWithGold, aggregateLabels, interAnnotatorAgreement, type AgreementStats, type GoldAgreement } from './aggregate.js';
 import {
   annotate,
+  assignAnnotatorTypes,
   createAnnotatorPool,
   goldPairLabels,
   makePairItem,
@@ -83,6 +84,8 @@ export interface WorldSummary {
     passRate: number;
     plantedRejected: number;
     qualificationScore: { mean: number; min: number; max: number };
+    /** With annotators.types: per type ('standard' = untyped), its annotators, how many qualified, and its labels' agreement with gold. */
+    types?: Record<string, { annotators: number; qualified: number; vsGold: GoldAgreement }>;
   };
   agreement: {
     /** Two annotators on the same pair (the paper reports ~65-70% for crowdworkers). */
@@ -223,11 +226,28 @@ export function labelPair(
 export function qualifiedAnnotators(config: WorldConfig): { pool: AnnotatorProfile[]; qualification: ReturnType<typeof runQualification>; qualified: AnnotatorProfile[] } {
   const root = new Rng(config.seed);
   const train = buildPrompts(config.seed, config.testFraction).filter((p) => p.split === 'train');
-  const pool = createAnnotatorPool(config.annotators, root.derive('annotators'));
+  const untyped = createAnnotatorPool(config.annotators, root.derive('annotators'));
+  const pool = config.annotators.types.share > 0 ? assignAnnotatorTypes(untyped, config.annotators.types, root.derive('annotators/types')) : untyped;
   const qItems = qualificationItems(train, config.annotators.qualificationItems, root.derive('qualification/items'));
   const qualification = runQualification(pool, qItems, config.annotators.qualificationThreshold, root.derive('qualification'));
   const passed = new Set(qualification.filter((q) => q.passed).map((q) => q.id));
   return { pool, qualification, qualified: pool.filter((a) => passed.has(a.id)) };
+}
+
+/** Per annotator type ('standard' = untyped): annotators, qualified, and the agreement of their labels with gold. */
+function typeSummary(pool: readonly AnnotatorProfile[], qualified: readonly AnnotatorProfile[], pairs: readonly BuiltPair[]): NonNullable<WorldSummary['annotators']['types']> {
+  const typeOf = new Map(pool.map((a) => [a.id, a.type ?? 'standard']));
+  const names = [...new Set(typeOf.values())].sort();
+  return Object.fromEntries(
+    names.map((t) => [
+      t,
+      {
+        annotators: pool.filter((a) => typeOf.get(a.id) === t).length,
+        qualified: qualified.filter((a) => typeOf.get(a.id) === t).length,
+        vsGold: roundAll(agreementWithGold(pairs.flatMap((p) => p.labels.filter((l) => typeOf.get(l.annotator) === t).map((l) => ({ label: l.label, gold: p.goldLabels }))))),
+      },
+    ]),
+  );
 }
 
 function mean(xs: readonly number[]): number {
@@ -351,6 +371,7 @@ export function buildWorld(input: WorldConfigInput, outDir: string, progress: Pr
       passRate: round(qualified.length / pool.length),
       plantedRejected: qualification.filter((q) => plantedIds.has(q.id) && !q.passed).length,
       qualificationScore: { mean: round(mean(scores)), min: round(Math.min(...scores)), max: round(Math.max(...scores)) },
+      ...(config.annotators.types.share > 0 ? { types: typeSummary(pool, qualified, allPairs) } : {}),
     },
     agreement: {
       interAnnotator: roundAll(interAnnotatorAgreement(allPairs.map((p) => p.labels.map((l) => l.label)))),

@@ -17,6 +17,22 @@ export const SftMixSchema = z
   })
   .strict();
 
+/** Helpfulness tastes an annotator type may have (src/world/annotators.ts, ANNOTATOR_TYPES). */
+export const ANNOTATOR_TYPE_NAMES = ['brief', 'detailed', 'cautious'] as const;
+
+export const AnnotatorTypesSchema = z
+  .object({
+    share: p01(0, "share of the ordinary annotators given a type, spread evenly over `kinds` (0 = no types: every annotator as before, and the world's files unchanged)"),
+    kinds: z
+      .array(z.enum(ANNOTATOR_TYPE_NAMES))
+      .min(1)
+      .default([...ANNOTATOR_TYPE_NAMES])
+      .describe("the types: 'brief' prefers shorter answers, 'detailed' longer ones (each replaces the annotator's own length bias by ∓/+ lengthWeight), 'cautious' counts harmful words against helpfulness (harmWeight)"),
+    lengthWeight: z.number().min(0).default(2).describe("'brief' / 'detailed': helpfulness logit per 10 tokens that a response is shorter / longer"),
+    harmWeight: z.number().min(0).default(1.5).describe("'cautious': helpfulness logit against each harmful word a response has more than the other"),
+  })
+  .strict();
+
 export const AnnotatorConfigSchema = z
   .object({
     pool: z.number().int().min(1).default(20).describe('ordinary annotators in the pool'),
@@ -34,6 +50,7 @@ export const AnnotatorConfigSchema = z
     severityNoise: p01(0.3, 'chance of labelling severity one level off'),
     qualificationItems: z.number().int().min(1).default(20).describe('clear-cut gold items in the qualification test'),
     qualificationThreshold: p01(0.75, 'share of correct qualification judgements needed to pass'),
+    types: AnnotatorTypesSchema.prefault({}).describe('annotator types whose helpfulness preferences really differ (MiCRo); off by default'),
     inconsistent: z
       .enum(['repair', 'keep'])
       .default('repair')
@@ -72,6 +89,7 @@ export type WorldConfig = z.output<typeof WorldConfigSchema>;
 export type WorldConfigInput = z.input<typeof WorldConfigSchema>;
 export type SftMix = z.output<typeof SftMixSchema>;
 export type AnnotatorConfig = z.output<typeof AnnotatorConfigSchema>;
+export type AnnotatorTypeName = (typeof ANNOTATOR_TYPE_NAMES)[number];
 
 /** The default configuration (every field at its default). */
 export function defaultWorldConfig(): WorldConfig {

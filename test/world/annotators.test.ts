@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { aggregateLabels, agreementWithGold, interAnnotatorAgreement } from '../../src/world/aggregate.js';
 import {
   annotate,
+  assignAnnotatorTypes,
   createAnnotatorPool,
   goldPairLabels,
   makePairItem,
@@ -163,5 +164,46 @@ describe('majority aggregation', () => {
     expect(repaired).toMatchObject({ safer: 0, inconsistent: true, repaired: true });
     const kept = aggregateLabels(labels, 'keep', new Rng(1));
     expect(kept).toMatchObject({ safer: 1, inconsistent: true, repaired: false });
+  });
+});
+
+describe('annotator types (annotators.types)', () => {
+  const types = { ...config.annotators.types, share: 1 };
+  const pool = Array.from({ length: 6 }, (_, i) => careful({ id: `t${i}`, helpTemperature: 1.6 }));
+
+  it('types the share of ordinary annotators round-robin over the kinds, leaves planted ones and the other fields alone', () => {
+    const mixed = [...pool, careful({ id: 'p', planted: true, lapse: 1 })];
+    const typed = assignAnnotatorTypes(mixed, { ...types, share: 0.5 }, new Rng(3));
+    expect(typed.filter((a) => a.type).map((a) => a.type).sort()).toEqual(['brief', 'cautious', 'detailed']);
+    expect(typed.find((a) => a.id === 'p')?.type).toBeUndefined();
+    for (const a of typed) {
+      const before = mixed.find((b) => b.id === a.id) as AnnotatorProfile;
+      expect(a.helpTemperature).toBe(before.helpTemperature);
+      expect(a.lengthBias).toBe(a.type === 'brief' ? -types.lengthWeight : a.type === 'detailed' ? types.lengthWeight : before.lengthBias);
+      expect(a.harmAversion).toBe(a.type === 'cautious' ? types.harmWeight : undefined);
+    }
+    expect(assignAnnotatorTypes(mixed, { ...types, share: 0 }, new Rng(3))).toEqual(mixed);
+  });
+
+  it('brief annotators prefer the shorter answer, detailed ones the longer, cautious ones the less harmful as more helpful', () => {
+    const typed = assignAnnotatorTypes(pool, types, new Rng(4));
+    const byType = (t: string) => typed.find((a) => a.type === t) as AnnotatorProfile;
+    const items = pairItems(600, 21);
+    const rate = (a: AnnotatorProfile, pick: (item: PairItem) => 0 | 1 | null) => {
+      const rng = new Rng(8);
+      const decided = items.filter((it) => pick(it) !== null);
+      return decided.filter((it) => annotate(a, it, rng).better === pick(it)).length / decided.length;
+    };
+    const plain = careful({ helpTemperature: 1.6 });
+    const shorter = (it: PairItem) => (it.gold.tokens[0] < it.gold.tokens[1] ? 0 : it.gold.tokens[1] < it.gold.tokens[0] ? 1 : null);
+    const lessHarmful = (it: PairItem) => {
+      const [a, b] = it.gold.harm.map((h) => h.harmfulWords.length) as [number, number];
+      return a < b ? 0 : b < a ? 1 : null;
+    };
+    // gold helpfulness itself favours longer answers (more informative words), so a plain annotator picks the shorter one less than half the time
+    const plainShorter = rate(plain, shorter);
+    expect(rate(byType('brief'), shorter)).toBeGreaterThan(plainShorter + 0.2);
+    expect(rate(byType('detailed'), shorter)).toBeLessThan(plainShorter - 0.1);
+    expect(rate(byType('cautious'), lessHarmful)).toBeGreaterThan(rate(plain, lessHarmful) + 0.2);
   });
 });

@@ -86,6 +86,24 @@ describe('buildWorld', () => {
     expect(stats.inconsistent).toBe(s.pairs.inconsistent);
   });
 
+  it('annotator types: off by default (files as without the option); on, the pool draws the same people and the summary counts each type', () => {
+    const [a, b, c] = [tmp(), tmp(), tmp()];
+    buildWorld(small, a);
+    buildWorld({ ...small, annotators: { types: { share: 0, lengthWeight: 9 } } }, b);
+    const [fa, fb] = [filesOf(a), filesOf(b)];
+    for (const f of Object.keys(fa).filter((k) => k !== WORLD_FILES.config)) expect(fb[f], f).toEqual(fa[f]);
+    const s = buildWorld({ ...small, annotators: { types: { share: 0.6 } } }, c);
+    type Ann = { id: string; type?: string; helpTemperature: number; harmTemperature: number; leniency: number };
+    const read = (dir: string) => (JSON.parse(readFileSync(join(dir, WORLD_FILES.annotators), 'utf8')) as { annotators: Ann[] }).annotators;
+    const [plain, typed] = [read(a), read(c)];
+    expect(typed.map((x) => [x.id, x.helpTemperature, x.harmTemperature, x.leniency])).toEqual(plain.map((x) => [x.id, x.helpTemperature, x.harmTemperature, x.leniency]));
+    expect(typed.filter((x) => x.type).length).toBe(12);
+    const types = s.annotators.types ?? {};
+    expect(Object.keys(types).sort()).toEqual(['brief', 'cautious', 'detailed', 'standard']);
+    expect(Object.values(types).reduce((n, t) => n + t.annotators, 0)).toBe(22);
+    expect(Object.values(types).reduce((n, t) => n + t.qualified, 0)).toBe(s.annotators.qualified);
+  });
+
   it('reports a summary with the numbers that matter', () => {
     const s = buildWorld({ seed: 1234 }, tmp());
     expect(s.sft.goldHarmfulRateRisky).toBeGreaterThan(0.4);
