@@ -123,6 +123,10 @@ FLIPS = {
     'dist: avg left as a sum': ('src/distributed/group.ts', [('list.map((t) => t.handle), op))', "list.map((t) => t.handle), op === 'avg' ? 'sum' : op))")], 'test/distributed/group.test.ts'),
     'dist: broadcast from rank 0 whatever the root': ('src/distributed/group.ts', [('native.broadcast(this.group, [tensor.handle], root)', 'native.broadcast(this.group, [tensor.handle], 0)')], 'test/distributed/group.test.ts'),
     'dist: the ranks that answered named as lost': ('src/distributed/group.ts', [('return keys.filter((k) => !native.storeCheck(store, [k]));', 'return keys.filter((k) => native.storeCheck(store, [k]));')], 'test/distributed/group.test.ts'),
+    'overoptimisation: best-of-N picks the lowest proxy': ('src/eval/overoptimisation.ts', [('(x.proxy > best.proxy ? x : best)', '(x.proxy < best.proxy ? x : best)')], 'test/eval/overoptimisation.test.ts'),
+    'overoptimisation: gold peak at the lowest gold': ('src/eval/overoptimisation.ts', [('(p.gold > best.gold ? p : best)', '(p.gold < best.gold ? p : best)')], 'test/eval/overoptimisation.test.ts'),
+    'overoptimisation: drop measured final - peak': ('src/eval/overoptimisation.ts', [('const drop = peak.gold - final.gold;', 'const drop = final.gold - peak.gold;')], 'test/eval/overoptimisation.test.ts'),
+    'overoptimisation: KL axis from the proxy': ('src/eval/overoptimisation.ts', [('const kl = mean(bin.map((r) => r.kl));', 'const kl = mean(bin.map((r) => r.reward));')], 'test/eval/overoptimisation.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -47,20 +47,20 @@ export function overoptCurve(log: readonly OveroptRecord[], every: number): Over
   return points;
 }
 
-/** Where gold peaks on a curve, and how far it has fallen by the end. */
-export interface GoldPeak {
+/** Where gold peaks on a curve (an RL run's or best-of-N's), and how far it has fallen by the end. */
+export interface GoldPeak<P extends { gold: number } = OveroptPoint> {
   /** The point with the highest gold (the first of equal ones). */
-  peak: OveroptPoint;
+  peak: P;
   /** The last point. */
-  final: OveroptPoint;
+  final: P;
   /** peak.gold − final.gold (0 when the peak is the last point). */
   drop: number;
   /** Gold fell by at least `minDrop` after its peak while the run went on: over-optimised. */
   overoptimised: boolean;
 }
 
-/** The gold peak of `points` (in step order); over-optimised when gold ends at least `minDrop` below it. */
-export function goldPeak(points: readonly OveroptPoint[], minDrop: number): GoldPeak {
+/** The gold peak of `points` (in order of growing optimisation); over-optimised when gold ends at least `minDrop` below it. */
+export function goldPeak<P extends { gold: number }>(points: readonly P[], minDrop: number): GoldPeak<P> {
   const final = points[points.length - 1];
   if (!final) throw new RangeError('goldPeak: the curve has no points');
   const peak = points.reduce((best, p) => (p.gold > best.gold ? p : best));
