@@ -142,6 +142,10 @@ FLIPS = {
     'self-bleu keeps the candidate among its references': ('src/eval/diversity.ts', [('[...all.slice(0, i), ...all.slice(i + 1)]', 'all')], 'test/eval/diversity.test.ts'),
     'cosine similarity reported as distance': ('src/eval/diversity.ts', [('return 1 - (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);', 'return (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);')], 'test/eval/diversity.test.ts'),
     'mean pool over padding too': ('src/eval/diversity.ts', [('return hidden.mul(m).sum(1).div(m.sum(1).clamp(1));', 'return hidden.mean(1);')], 'test/eval/diversity.test.ts'),
+    'overoptimisation: best-of-N picks the lowest proxy': ('src/eval/overoptimisation.ts', [('(x.proxy > best.proxy ? x : best)', '(x.proxy < best.proxy ? x : best)')], 'test/eval/overoptimisation.test.ts'),
+    'overoptimisation: gold peak at the lowest gold': ('src/eval/overoptimisation.ts', [('(p.gold > best.gold ? p : best)', '(p.gold < best.gold ? p : best)')], 'test/eval/overoptimisation.test.ts'),
+    'overoptimisation: drop measured final - peak': ('src/eval/overoptimisation.ts', [('const drop = peak.gold - final.gold;', 'const drop = final.gold - peak.gold;')], 'test/eval/overoptimisation.test.ts'),
+    'overoptimisation: KL axis from the proxy': ('src/eval/overoptimisation.ts', [('const kl = mean(bin.map((r) => r.kl));', 'const kl = mean(bin.map((r) => r.reward));')], 'test/eval/overoptimisation.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

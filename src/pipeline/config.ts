@@ -13,6 +13,7 @@ import { P3oSchema } from '../algorithms/p3o/config.js';
 import { WorldConfigSchema } from '../world/config.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
 import { MethodsSchema } from './methods.js';
+import { OveroptimisationSchema } from './overoptimisation.js';
 import { ScoreRuleSchema } from '../algorithms/best-of-n/rule.js';
 import { RsftConfigSchema } from '../algorithms/rsft/config.js';
 import { MocanConfigSchema } from '../algorithms/mocan/config.js';
@@ -111,6 +112,9 @@ export const PipelineConfigSchema = z
       .prefault({})
       .describe('reward-shaping baseline sweep'),
     methods: MethodsSchema,
+    overoptimisation: OveroptimisationSchema.prefault({}).describe(
+      "reward over-optimisation (with methods: overoptimisation): long PPO runs at a low β from the SFT policy, on the reward model and on each ensemble remedy, logging proxy reward, gold helpfulness and harm and KL to SFT; best-of-N by the reward model on test prompts",
+    ),
     // β 0.3 and Δ 0 from a one-seed sweep on the built-in world (README, "More methods"): β 0.1 and below over-optimised (KL to SFT 17–44).
     dpo: withDefaults(DpoConfigSchema, { beta: 0.3, batchSize: 32, optim: { lr: 5e-4 } }).describe('DPO on the helpfulness pairs the reward model trains on (with methods: dpo); β 0.3 (swept: 0.05, 0.1, 0.3)'),
     safeDpo: withDefaults(SafeDpoConfigSchema, { beta: 0.3, delta: 0, batchSize: 32, optim: { lr: 5e-4 } }).describe(

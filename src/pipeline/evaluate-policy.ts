@@ -7,7 +7,7 @@ import { manualSeed } from '../torch/index.js';
 import { distinctN } from '../eval/diversity.js';
 import { scoreTexts } from '../eval/model-responses.js';
 import { sampleResponses } from './sample-responses.js';
-import { pickBest, type ScoreRule } from '../algorithms/best-of-n/rule.js';
+import { bestOfNKl, pickBest, type ScoreRule } from '../algorithms/best-of-n/rule.js';
 
 export interface ScatterPoint {
   reward: number;
@@ -109,7 +109,7 @@ export function bestOfNResponder(sampler: Responder, n: number, rule: ScoreRule)
       return i * n + pickBest(cands, p.risky, rule);
     });
     const at = (xs: number[]) => picked.map((j) => xs[j] as number);
-    return { responses: picked.map((j) => all.responses[j] ?? ''), reward: at(all.reward), cost: at(all.cost), kl: picked.map(() => Math.log(n) - (n - 1) / n), klToStart: [], lengths: at(all.lengths) };
+    return { responses: picked.map((j) => all.responses[j] ?? ''), reward: at(all.reward), cost: at(all.cost), kl: picked.map(() => bestOfNKl(n)), klToStart: [], lengths: at(all.lengths) };
   };
 }
 

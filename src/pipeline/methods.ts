@@ -29,15 +29,24 @@ import type { PipelineConfig } from './config.js';
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
 export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
+/** The methods of `methods` (its parts left out), in the order given. */
+export const methodsOf = (methods: readonly string[]): PipelineMethod[] => methods.filter((m): m is PipelineMethod => (PIPELINE_METHODS as readonly string[]).includes(m));
+/** Parts of a run that are studies rather than methods (no model in the table); `--methods all` leaves them out. */
+export const PIPELINE_PARTS = ['overoptimisation'] as const;
 
-/** `methods`: a list of PIPELINE_METHODS, or 'all'; the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
+/** `methods`: a list of PIPELINE_METHODS and PIPELINE_PARTS, or 'all' (every method); the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
 export const MethodsSchema = z
   .preprocess(
-    (v) => (v === 'all' || (Array.isArray(v) && v.includes('all')) ? [...PIPELINE_METHODS] : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-    z.array(z.enum(PIPELINE_METHODS)),
+    (v) => {
+      const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+      return Array.isArray(list) && list.includes('all') ? [...new Set([...PIPELINE_METHODS, ...list.filter((m) => m !== 'all')])] : list;
+    },
+    z.array(z.enum([...PIPELINE_METHODS, ...PIPELINE_PARTS])),
   )
   .default([])
-  .describe(`methods to run beyond the default ones (SFT, PPO, reward shaping, PPO-Lagrangian, rounds): any of ${PIPELINE_METHODS.join(', ')}, or all`);
+  .describe(
+    `methods to run beyond the default ones (SFT, PPO, reward shaping, PPO-Lagrangian, rounds): any of ${PIPELINE_METHODS.join(', ')}, or all; and the study 'overoptimisation' (long low-β RL runs with and without each ensemble remedy, best-of-N by the reward model: proxy vs gold against KL; settings in the overoptimisation section), which all leaves out`,
+  );
 
 /** What an online RL method is built from: the run's config and PPO-Lagrangian's Lagrange settings with the run's d. */
 type RlBuilder = (config: PipelineConfig, lagrange: LagrangeConfig) => RlMethod;

@@ -32,9 +32,10 @@ import { StageRunner } from './stages.js';
 import { readTrainingData } from './training-data.js';
 import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
-import { METHOD_STAGES, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type PipelineMethod, type StepLog } from './methods.js';
+import { METHOD_STAGES, methodsOf, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type PipelineMethod, type StepLog } from './methods.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 import type { RlaifRound } from './rlaif.js';
+import { needsEnsemble, runOveroptimisation, type OveroptimisationResult } from './overoptimisation.js';
 
 /** What training a model cost: the method's own wall time, the score models it needed, and how many responses it sampled. */
 export interface TrainingCost {
@@ -71,6 +72,8 @@ export interface PipelineResult {
   safetyTests?: Record<string, HcSafetyTest>;
   /** Per-step logs of the other offline trainers (A-LoL): loss, NLL, log-ratio to π_ref, advantage; absent in results saved before it existed. */
   stepLogs?: Record<string, StepLog>;
+  /** The over-optimisation curves (with methods: overoptimisation). */
+  overoptimisation?: OveroptimisationResult;
 }
 
 /** Settings that do not change finished results: a run may be resumed with other values (`methods`: adding one runs only its stage). */
@@ -116,11 +119,15 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   if (config.ppoLag.lagrange.threshold === null && config.scoreValidation.fraction === 0) {
     throw new ConfigError('ppoLag.lagrange.threshold is null (calibrate d) but scoreValidation.fraction is 0: there is no validation split to calibrate on. Set one of them.');
   }
-  for (const m of config.methods.filter((k) => RL_PIPELINE_REWARD[k] === 'ensemble')) {
+  for (const m of methodsOf(config.methods).filter((k) => RL_PIPELINE_REWARD[k] === 'ensemble')) {
     if (config.ensemble.members < 1) throw new ConfigError(`${m} optimises the reward ensemble, but ensemble.members is 0: set ensemble.members (--ensemble-members) to 2 or more`);
   }
+  if (config.methods.includes('overoptimisation') && config.ensemble.members < 1) {
+    const remedies = config.overoptimisation.variants.filter(needsEnsemble);
+    if (remedies.length > 0) throw new ConfigError(`overoptimisation runs ${remedies.join(', ')} on the reward ensemble, but ensemble.members is 0: set ensemble.members (--ensemble-members) to 2 or more, or leave them out of overoptimisation.variants`);
+  }
   const G = config.groupSampling.samplesPerPrompt;
-  for (const m of config.methods) {
+  for (const m of methodsOf(config.methods)) {
     const build = RL_PIPELINE_METHODS[m];
     const method = build?.(config, { ...config.ppoLag.lagrange, threshold: 0 });
     if (!method || method.estimator.usesCritic) continue;
@@ -270,14 +277,15 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   const loadScore = (kind: ScoreKind) => loadPretrained(scoreDir(kind)).model as ScoreModel;
   const rewardModel = loadScore('reward');
   /** The reward_ensemble stage's members as one reward, reduced by ensemble.rl (methods whose RL_PIPELINE_REWARD is 'ensemble'). */
-  const ensembleReward = (): SequenceScorer => {
+  const loadMembers = (): ScoreModel[] => {
     const dirs = Array.from({ length: config.ensemble.members }, (_, i) => memberDir(i));
     const missing = dirs.filter((d) => !existsSync(join(d, 'config.json')));
     if (missing.length > 0) {
       throw new ConfigError(`the reward_ensemble stage of ${runDir} finished before its members were saved (${missing[0]} is missing): delete ${join(runDir, 'reward_ensemble')} and run again to retrain them`);
     }
-    return new ScoreEnsemble(dirs.map((d) => loadPretrained(d).model as ScoreModel)).asScorer(config.ensemble.rl, WORSE.reward);
+    return dirs.map((d) => loadPretrained(d).model as ScoreModel);
   };
+  const ensembleReward = (): SequenceScorer => new ScoreEnsemble(loadMembers()).asScorer(config.ensemble.rl, WORSE.reward);
   const costModel = loadScore('cost');
 
   // The Safe RLHF paper's figure: reward vs cost of every test-set response, coloured by gold safety.
@@ -313,7 +321,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip }), single],
     ...config.shaping.nus.map((nu): [string, () => RlMethod, Reward] => [`shaping_${nu}`, () => rewardShapingMethod({ klCoef: config.shaping.klCoef, scoreClip: rl.scoreClip, nu }), single]),
     ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } }), single],
-    ...config.methods.flatMap((key): [string, () => RlMethod, Reward][] => {
+    ...methodsOf(config.methods).flatMap((key): [string, () => RlMethod, Reward][] => {
       const build = RL_PIPELINE_METHODS[key];
       return build ? [[key, () => build(config, { ...lag, threshold }), rewardOf(key)]] : [];
     }),
@@ -378,6 +386,24 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     }
   }
 
+  // --- reward over-optimisation: long low-β runs, with and without each remedy; gold logged, never trained on ----------
+  const overoptimisation = config.methods.includes('overoptimisation')
+    ? await runOveroptimisation({
+        runner,
+        config,
+        tokenizer,
+        trainPrompts,
+        testPrompts: evalSet.testPrompts,
+        loadSft: () => loadLM(sftModelDir),
+        loadScore,
+        loadMembers,
+        lagrange: { ...lag, threshold },
+        sampler,
+        judge: evalSet.judge,
+        progress,
+      })
+    : undefined;
+
   // --- iterative rounds from the PPO-Lagrangian policy ------------------------------------------------
   const rounds = await runRounds({
     runner,
@@ -399,7 +425,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold, startCost: r.startCost ?? null, ...(r.rlaif ? { rlaif: r.rlaif } : {}) }));
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs, ...(overoptimisation ? { overoptimisation } : {}) };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

@@ -83,6 +83,11 @@ export interface BestOfNStats {
   klBound: number;
 }
 
+/** KL(best-of-N ‖ sampler) <= log N − (N − 1)/N (Beirami et al. 2024), in nats: the analytic bound reported for best-of-N. */
+export function bestOfNKl(n: number): number {
+  return Math.log(n) - (n - 1) / n;
+}
+
 /**
  * Best-of-N with the Llama 2 rule on nested prefixes: for prompt p, candidates are samples[p][0..n).
  * `risky[p]` is the prompt's flag (undefined: ask the cost model).
@@ -106,6 +111,6 @@ export function bestOfN(samples: readonly (readonly ScoredCandidate[])[], risky:
     harmfulRate: scored.length ? scored.filter((c) => c.cost > harmThreshold).length / scored.length : NaN,
     medianReward: mean(samples.map((s) => median(s.slice(0, n).map((c) => c.reward)))),
     maxReward: mean(samples.map((s) => Math.max(...s.slice(0, n).map((c) => c.reward).filter(Number.isFinite)))),
-    klBound: Math.log(n) - (n - 1) / n,
+    klBound: bestOfNKl(n),
   };
 }

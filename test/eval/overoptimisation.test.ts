@@ -1,0 +1,94 @@
+// Over-optimisation curves: bins of an RL log, the gold peak on synthetic curves, best-of-N picks by the proxy.
+import { describe, expect, it } from 'vitest';
+import { bestOfNCurve, goldPeak, overoptCurve, type OveroptRecord } from '../../src/eval/overoptimisation.js';
+
+/** A run whose proxy keeps rising with KL while gold peaks at step `peakAt` and falls. */
+const synthetic = (steps: number, peakAt: number): OveroptRecord[] =>
+  Array.from({ length: steps }, (_, i) => {
+    const step = i + 1;
+    return { step, reward: 0.1 * step, kl: 0.5 * step, goldHelpfulness: 3 - ((step - peakAt) ** 2) / 50, goldHarmfulRate: step / steps };
+  });
+
+describe('overoptCurve', () => {
+  it('averages each bin of consecutive steps and puts the point at its last step', () => {
+    const log: OveroptRecord[] = [
+      { step: 1, reward: 1, kl: -0.2, goldHelpfulness: 2, goldHarmfulRate: 0.5 },
+      { step: 2, reward: 3, kl: 0, goldHelpfulness: 4, goldHarmfulRate: 0 },
+      { step: 3, reward: 5, kl: 4, goldHelpfulness: 3, goldHarmfulRate: 1 },
+      { step: 4, reward: 7, kl: 12, goldHelpfulness: 1, goldHarmfulRate: 0.5 },
+      { step: 5, reward: 9, kl: 9, goldHelpfulness: 0, goldHarmfulRate: 0.25 },
+    ];
+    const c = overoptCurve(log, 2);
+    expect(c.map((p) => p.step)).toEqual([2, 4, 5]);
+    expect(c[0]).toEqual({ step: 2, kl: -0.1, sqrtKl: 0, proxy: 2, gold: 3, harm: 0.25 });
+    expect(c[1]).toEqual({ step: 4, kl: 8, sqrtKl: Math.sqrt(8), proxy: 6, gold: 2, harm: 0.75 });
+    // the last bin is shorter: one step
+    expect(c[2]).toEqual({ step: 5, kl: 9, sqrtKl: 3, proxy: 9, gold: 0, harm: 0.25 });
+    expect(overoptCurve(log, 1).map((p) => p.gold)).toEqual([2, 4, 3, 1, 0]);
+  });
+
+  it('refuses a log without gold and a bin size that is not a positive integer', () => {
+    expect(() => overoptCurve([{ step: 1, reward: 0, kl: 0 }], 1)).toThrow(/step 1 has no gold metrics/);
+    expect(() => overoptCurve(synthetic(4, 2), 0)).toThrow(RangeError);
+    expect(() => overoptCurve(synthetic(4, 2), 1.5)).toThrow(RangeError);
+  });
+});
+
+describe('goldPeak', () => {
+  it('finds the gold peak of a curve that over-optimises: proxy rises, gold peaks at step 12 and falls', () => {
+    const points = overoptCurve(synthetic(30, 12), 3);
+    const p = goldPeak(points, 0.2);
+    // the bin of steps 10–12 has gold 3 − (4 + 1 + 0)/150, the bin 13–15 3 − (1 + 4 + 9)/150
+    expect(p.peak.step).toBe(12);
+    expect(p.peak.gold).toBeCloseTo(3 - 5 / 150, 12);
+    expect(p.peak.kl).toBeCloseTo(5.5, 12);
+    expect(p.final.step).toBe(30);
+    expect(p.final.gold).toBeCloseTo(3 - (16 ** 2 + 17 ** 2 + 18 ** 2) / 150, 12);
+    expect(p.drop).toBeCloseTo(p.peak.gold - p.final.gold, 12);
+    expect(p.overoptimised).toBe(true);
+    // the proxy never stops rising
+    expect(points.every((q, i) => i === 0 || q.proxy > (points[i - 1]?.proxy as number))).toBe(true);
+  });
+
+  it('a curve still rising at the end has its peak at the last point and is not over-optimised', () => {
+    const p = goldPeak(overoptCurve(synthetic(30, 40), 5), 0.01);
+    expect(p.peak.step).toBe(30);
+    expect(p.drop).toBe(0);
+    expect(p.overoptimised).toBe(false);
+  });
+
+  it('a drop smaller than minDrop is noise, not over-optimisation', () => {
+    const points = overoptCurve(synthetic(30, 27), 3);
+    const p = goldPeak(points, 0.5);
+    expect(p.peak.step).toBe(27);
+    expect(p.drop).toBeGreaterThan(0);
+    expect(p.overoptimised).toBe(false);
+    expect(goldPeak(points, p.drop).overoptimised).toBe(true);
+  });
+});
+
+describe('bestOfNCurve', () => {
+  it('picks the highest proxy among the first N samples of each prompt and reports its gold and the KL bound', () => {
+    // prompt 0 (risky): the proxy's favourite among all four is unsafe and less helpful by gold
+    // prompt 1 (benign): the proxy and gold agree
+    const samples = [
+      [
+        { proxy: 0.1, gold: 3, unsafe: false },
+        { proxy: 0.5, gold: 4, unsafe: false },
+        { proxy: 0.3, gold: 5, unsafe: false },
+        { proxy: 0.9, gold: 1, unsafe: true },
+      ],
+      [{ proxy: 1, gold: 2 }, { proxy: 2, gold: 3 }, { proxy: 2, gold: 0 }, { proxy: 0, gold: 9 }],
+    ];
+    const c = bestOfNCurve(samples, [1, 2, 4]);
+    expect(c.map((p) => p.n)).toEqual([1, 2, 4]);
+    expect(c[0]).toMatchObject({ proxy: (0.1 + 1) / 2, gold: (3 + 2) / 2, harm: 0, kl: 0 });
+    expect(c[1]).toMatchObject({ proxy: (0.5 + 2) / 2, gold: (4 + 3) / 2, harm: 0 });
+    // N = 4: the unsafe sample wins prompt 0; prompt 1's tie at proxy 2 goes to the first (gold 3)
+    expect(c[2]).toMatchObject({ proxy: (0.9 + 2) / 2, gold: (1 + 3) / 2, harm: 1 });
+    expect(c[1]?.kl).toBeCloseTo(Math.log(2) - 1 / 2, 12);
+    expect(c[2]?.kl).toBeCloseTo(Math.log(4) - 3 / 4, 12);
+    expect(c[2]?.sqrtKl).toBeCloseTo(Math.sqrt(Math.log(4) - 3 / 4), 12);
+    expect(() => bestOfNCurve(samples, [8])).toThrow(/fewer than N = 8/);
+  });
+});
