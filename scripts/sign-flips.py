@@ -126,8 +126,8 @@ FLIPS = {
     # diversity metrics: a similarity read as its opposite, a penalty that rewards
     'rouge-l recall over the candidate length': ('src/eval/diversity.ts', [('const r = m / b.length;', 'const r = m / a.length;')], 'test/eval/diversity.test.ts'),
     'bleu brevity penalty on long candidates': ('src/eval/diversity.ts', [('const bp = cand.length > closest ? 1 : Math.exp(1 - closest / cand.length);', 'const bp = cand.length < closest ? 1 : Math.exp(1 - cand.length / closest);')], 'test/eval/diversity.test.ts'),
-    'bleu unclipped n-gram counts': ('src/eval/diversity.ts', [('matched[n] = (matched[n] as number) + Math.min(k, best);', 'matched[n] = (matched[n] as number) + (best > 0 ? k : 0);')], 'test/eval/diversity.test.ts'),
-    'self-bleu keeps the candidate among its references': ('src/eval/diversity.ts', [('[...all.slice(0, i), ...all.slice(i + 1)]', 'all')], 'test/eval/diversity.test.ts'),
+    'bleu unclipped n-gram counts': ('src/eval/diversity.ts', [('matched[n] = (matched[n] as number) + Math.min(k, refMax(key));', 'matched[n] = (matched[n] as number) + (refMax(key) > 0 ? k : 0);')], 'test/eval/diversity.test.ts'),
+    'self-bleu keeps the candidate among its references': ('src/eval/diversity.ts', [('return t.holder === i ? t.second : t.first;', 'return t.first;')], 'test/eval/diversity.test.ts'),
     'cosine similarity reported as distance': ('src/eval/diversity.ts', [('return 1 - (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);', 'return (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);')], 'test/eval/diversity.test.ts'),
     'mean pool over padding too': ('src/eval/diversity.ts', [('return hidden.mul(m).sum(1).div(m.sum(1).clamp(1));', 'return hidden.mean(1);')], 'test/eval/diversity.test.ts'),
 }
