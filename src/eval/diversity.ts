@@ -204,6 +204,16 @@ export interface TextDiversity {
 }
 
 /**
+ * Self-BLEU and pairwise ROUGE-L within each group of `groupSize` consecutive texts (the samples of one
+ * prompt), averaged over the groups: how differently a model answers the same question.
+ */
+export function withinGroupDiversity(texts: readonly string[], groupSize: number): { selfBleu: number; rougeL: number; groups: number } {
+  const groups = Array.from({ length: Math.floor(texts.length / groupSize) }, (_, g) => texts.slice(g * groupSize, (g + 1) * groupSize));
+  const mean = (f: (g: string[]) => number) => (groups.length ? groups.reduce((a, g) => a + f(g), 0) / groups.length : NaN);
+  return { selfBleu: mean(selfBleu), rougeL: mean(pairwiseRougeL), groups: groups.length };
+}
+
+/**
  * distinct-1/2 over all `texts`; self-BLEU and pairwise ROUGE-L over at most `maxPairwise` of them, spread
  * evenly (their cost grows with the square of the count). Pairs are responses to different prompts as well
  * as to the same one: mode collapse is one answer whatever is asked, and RL rollouts usually hold one
