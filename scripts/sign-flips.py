@@ -130,6 +130,11 @@ FLIPS = {
     'self-bleu keeps the candidate among its references': ('src/eval/diversity.ts', [('return t.holder === i ? t.second : t.first;', 'return t.first;')], 'test/eval/diversity.test.ts'),
     'cosine similarity reported as distance': ('src/eval/diversity.ts', [('return 1 - (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);', 'return (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);')], 'test/eval/diversity.test.ts'),
     'mean pool over padding too': ('src/eval/diversity.ts', [('return hidden.mul(m).sum(1).div(m.sum(1).clamp(1));', 'return hidden.mean(1);')], 'test/eval/diversity.test.ts'),
+    # verbalized sampling: the parser must read percentages as such, renormalise, and never take a word's last letter for a label
+    'verbalized: percent read as a fraction': ('src/models/verbalized.ts', [('probability: percent ? value / 100 : value', 'probability: value')], 'test/models/verbalized.test.ts'),
+    'verbalized: weights not renormalised': ('src/models/verbalized.ts', [('weight: it.probability / statedSum', 'weight: it.probability')], 'test/models/verbalized.test.ts'),
+    'verbalized: label may end a word': ('src/models/verbalized.ts', [('(?<![A-Za-z])(?:probability|prob|p)', '(?:probability|prob|p)')], 'test/models/verbalized.test.ts'),
+    'verbalized: draw ignores the weights': ('src/models/verbalized.ts', [('if (u < acc) return i;', 'if (u < (i + 1) / answers.length) return i;')], 'test/models/verbalized.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
