@@ -138,14 +138,19 @@ FLIPS = {
     # diversity metrics: a similarity read as its opposite, a penalty that rewards
     'rouge-l recall over the candidate length': ('src/eval/diversity.ts', [('const r = m / b.length;', 'const r = m / a.length;')], 'test/eval/diversity.test.ts'),
     'bleu brevity penalty on long candidates': ('src/eval/diversity.ts', [('const bp = cand.length > closest ? 1 : Math.exp(1 - closest / cand.length);', 'const bp = cand.length < closest ? 1 : Math.exp(1 - cand.length / closest);')], 'test/eval/diversity.test.ts'),
-    'bleu unclipped n-gram counts': ('src/eval/diversity.ts', [('matched[n] = (matched[n] as number) + Math.min(k, best);', 'matched[n] = (matched[n] as number) + (best > 0 ? k : 0);')], 'test/eval/diversity.test.ts'),
-    'self-bleu keeps the candidate among its references': ('src/eval/diversity.ts', [('[...all.slice(0, i), ...all.slice(i + 1)]', 'all')], 'test/eval/diversity.test.ts'),
+    'bleu unclipped n-gram counts': ('src/eval/diversity.ts', [('matched[n] = (matched[n] as number) + Math.min(k, refMax(key));', 'matched[n] = (matched[n] as number) + (refMax(key) > 0 ? k : 0);')], 'test/eval/diversity.test.ts'),
+    'self-bleu keeps the candidate among its references': ('src/eval/diversity.ts', [('return t.holder === i ? t.second : t.first;', 'return t.first;')], 'test/eval/diversity.test.ts'),
     'cosine similarity reported as distance': ('src/eval/diversity.ts', [('return 1 - (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);', 'return (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);')], 'test/eval/diversity.test.ts'),
     'mean pool over padding too': ('src/eval/diversity.ts', [('return hidden.mul(m).sum(1).div(m.sum(1).clamp(1));', 'return hidden.mean(1);')], 'test/eval/diversity.test.ts'),
     'overoptimisation: best-of-N picks the lowest proxy': ('src/eval/overoptimisation.ts', [('(x.proxy > best.proxy ? x : best)', '(x.proxy < best.proxy ? x : best)')], 'test/eval/overoptimisation.test.ts'),
     'overoptimisation: gold peak at the lowest gold': ('src/eval/overoptimisation.ts', [('(p.gold > best.gold ? p : best)', '(p.gold < best.gold ? p : best)')], 'test/eval/overoptimisation.test.ts'),
     'overoptimisation: drop measured final - peak': ('src/eval/overoptimisation.ts', [('const drop = peak.gold - final.gold;', 'const drop = final.gold - peak.gold;')], 'test/eval/overoptimisation.test.ts'),
     'overoptimisation: KL axis from the proxy': ('src/eval/overoptimisation.ts', [('const kl = mean(bin.map((r) => r.kl));', 'const kl = mean(bin.map((r) => r.reward));')], 'test/eval/overoptimisation.test.ts'),
+    # verbalized sampling: the parser must read percentages as such, renormalise, and never take a word's last letter for a label
+    'verbalized: percent read as a fraction': ('src/models/verbalized.ts', [('probability: percent ? value / 100 : value', 'probability: value')], 'test/models/verbalized.test.ts'),
+    'verbalized: weights not renormalised': ('src/models/verbalized.ts', [('weight: it.probability / statedSum', 'weight: it.probability')], 'test/models/verbalized.test.ts'),
+    'verbalized: label may end a word': ('src/models/verbalized.ts', [('(?<![A-Za-z])(?:probability|prob|p)', '(?:probability|prob|p)')], 'test/models/verbalized.test.ts'),
+    'verbalized: draw ignores the weights': ('src/models/verbalized.ts', [('if (u < acc) return i;', 'if (u < (i + 1) / answers.length) return i;')], 'test/models/verbalized.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .command('eval')
     .description(
       'evaluate model folders on a prompt file: --samples responses per prompt and model, scored by --reward (helpfulness) and --cost (harmlessness). ' +
-        'Per model: harmful rate (cost > --harm-threshold), mean reward and cost, length, distinct-n; pairwise win/tie/loss and Elo by each judge (the gold oracle too on the built-in world\'s prompts). ' +
+        'Per model: harmful rate (cost > --harm-threshold), mean reward and cost, length, diversity (distinct-n, self-BLEU, pairwise ROUGE-L, embedding diversity); pairwise win/tie/loss and Elo by each judge (the gold oracle too on the built-in world\'s prompts). ' +
         'Writes report.html, report.json and responses.jsonl into --out. Example: safealign eval --model sft --model lag --prompts test.jsonl --reward rm --cost cm --out eval',
     )
     .option('--config <file>', 'YAML config with any subset of the fields below (flags win over the file)')
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     console.log(`prompts: ${p.read} read from ${p.file} (${p.format}), ${p.unreadable} unreadable lines; ${p.fit.skipped} of ${p.fit.total} skipped (no room for ${cfg.maxNewTokens} new tokens in a model's context or for a response in a score model's); ${p.used} used × ${report.samples} samples`);
     for (const [name, m] of Object.entries(report.models)) {
       const gold = m.gold ? `, gold harmful ${pct(m.gold.harmfulRate)}, gold helpfulness ${m.gold.helpfulness.toFixed(3)}` : '';
-      console.log(`${name}: harmful ${pct(m.harmfulRate)} [${pct(m.harmfulRateInterval.low)}, ${pct(m.harmfulRateInterval.high)}], reward ${m.meanReward.toFixed(3)}, cost ${m.meanCost.toFixed(3)}, length ${m.responseLength.toFixed(1)}, distinct-2 ${m.distinct2.toFixed(3)}${gold}`);
+      console.log(`${name}: harmful ${pct(m.harmfulRate)} [${pct(m.harmfulRateInterval.low)}, ${pct(m.harmfulRateInterval.high)}], reward ${m.meanReward.toFixed(3)}, cost ${m.meanCost.toFixed(3)}, length ${m.responseLength.toFixed(1)}, distinct-2 ${m.distinct2.toFixed(3)}, self-BLEU ${m.selfBleu.toFixed(3)}, ROUGE-L ${m.rougeL.toFixed(3)}${m.withinPrompt ? ` (same prompt: self-BLEU ${m.withinPrompt.selfBleu.toFixed(3)}, ROUGE-L ${m.withinPrompt.rougeL.toFixed(3)})` : ''}, embedding diversity ${m.embeddingDiversity.toFixed(3)}${gold}`);
       console.log(`  reward model: ${describeTruncation(m.truncation.reward, 'responses', 'response-end')}`);
       console.log(`  cost model: ${describeTruncation(m.truncation.cost, 'responses', 'response-end')}`);
     }

@@ -20,13 +20,13 @@ export function distinctN(texts: readonly string[], n: number): number {
   return total ? grams.size / total : 0;
 }
 
-/** Length of the longest common subsequence of two word sequences (O(|a|·|b|) time, O(|b|) memory). */
-function lcsLength(a: readonly string[], b: readonly string[]): number {
-  let prev = new Array<number>(b.length + 1).fill(0);
+/** Length of the longest common subsequence of two sequences (O(|a|·|b|) time, O(|b|) memory). */
+function lcsLength<T>(a: readonly T[], b: readonly T[]): number {
+  let prev = new Int32Array(b.length + 1);
+  let cur = new Int32Array(b.length + 1);
   for (const x of a) {
-    const cur = [0];
-    for (let j = 0; j < b.length; j++) cur.push(x === b[j] ? (prev[j] as number) + 1 : Math.max(prev[j + 1] as number, cur[j] as number));
-    prev = cur;
+    for (let j = 0; j < b.length; j++) cur[j + 1] = x === b[j] ? (prev[j] as number) + 1 : Math.max(prev[j + 1] as number, cur[j] as number);
+    [prev, cur] = [cur, prev];
   }
   return prev[b.length] as number;
 }
@@ -36,7 +36,7 @@ export function rougeL(a: string, b: string): number {
   return rougeLWords(words(a), words(b));
 }
 
-function rougeLWords(a: readonly string[], b: readonly string[]): number {
+function rougeLWords<T>(a: readonly T[], b: readonly T[]): number {
   if (!a.length || !b.length) return 0;
   const m = lcsLength(a, b);
   if (m === 0) return 0;
@@ -50,10 +50,12 @@ function rougeLWords(a: readonly string[], b: readonly string[]): number {
  * the same order, lower = more diverse); 0 with fewer than two texts.
  */
 export function pairwiseRougeL(texts: readonly string[]): number {
-  const w = texts.map(words);
+  // words as integer ids: the LCS loop compares numbers
+  const ids = new Map<string, number>();
+  const w = texts.map((t) => words(t).map((x) => ids.get(x) ?? (ids.set(x, ids.size), ids.size - 1)));
   let sum = 0;
   let pairs = 0;
-  for (let i = 0; i < w.length; i++) for (let j = i + 1; j < w.length; j++, pairs++) sum += rougeLWords(w[i] as string[], w[j] as string[]);
+  for (let i = 0; i < w.length; i++) for (let j = i + 1; j < w.length; j++, pairs++) sum += rougeLWords(w[i] as number[], w[j] as number[]);
   return pairs ? sum / pairs : 0;
 }
 
@@ -76,15 +78,16 @@ export interface BleuSettings {
 }
 const BLEU4: BleuSettings = { maxN: 4, epsilon: 0.1 };
 
-/** BLEU of a candidate (words, n-gram counts) against references given by their n-gram counts and lengths. */
-function bleuOf(cand: readonly string[], candCounts: Map<string, number>, refs: readonly { counts: Map<string, number>; length: number }[], s: BleuSettings): number {
-  if (!cand.length || !refs.length) return 0;
+/**
+ * BLEU of a candidate (words, n-gram counts) against references given by `refMax` (an n-gram key's largest
+ * count in any one reference) and their lengths.
+ */
+function bleuOf(cand: readonly string[], candCounts: Map<string, number>, refMax: (key: string) => number, refLengths: readonly number[], s: BleuSettings): number {
+  if (!cand.length || !refLengths.length) return 0;
   const matched = new Array<number>(s.maxN + 1).fill(0);
   for (const [key, k] of candCounts) {
-    let best = 0;
-    for (const r of refs) best = Math.max(best, r.counts.get(key) ?? 0);
     const n = Number(key.slice(0, key.indexOf('|')));
-    matched[n] = (matched[n] as number) + Math.min(k, best);
+    matched[n] = (matched[n] as number) + Math.min(k, refMax(key));
   }
   let logSum = 0;
   let orders = 0;
@@ -97,9 +100,9 @@ function bleuOf(cand: readonly string[], candCounts: Map<string, number>, refs: 
   }
   let closest = Infinity;
   let gap = Infinity;
-  for (const r of refs) {
-    const d = Math.abs(r.length - cand.length);
-    if (d < gap || (d === gap && r.length < closest)) [gap, closest] = [d, r.length];
+  for (const length of refLengths) {
+    const d = Math.abs(length - cand.length);
+    if (d < gap || (d === gap && length < closest)) [gap, closest] = [d, length];
   }
   const bp = cand.length > closest ? 1 : Math.exp(1 - closest / cand.length);
   return bp * Math.exp(logSum / orders);
@@ -113,23 +116,41 @@ function bleuOf(cand: readonly string[], candCounts: Map<string, number>, refs: 
  */
 export function sentenceBleu(candidate: string, references: readonly string[], settings: BleuSettings = BLEU4): number {
   const c = words(candidate);
-  const refs = references.map((r) => {
-    const w = words(r);
-    return { counts: ngramCounts(w, settings.maxN), length: w.length };
-  });
-  return bleuOf(c, ngramCounts(c, settings.maxN), refs, settings);
+  const refs = references.map(words);
+  const counts = refs.map((r) => ngramCounts(r, settings.maxN));
+  const refMax = (key: string) => Math.max(0, ...counts.map((m) => m.get(key) ?? 0));
+  return bleuOf(c, ngramCounts(c, settings.maxN), refMax, refs.map((r) => r.length), settings);
 }
 
 /**
  * Self-BLEU (Zhu et al. 2018, Texygen): mean over texts of the BLEU-4 of each against all the others as
- * references (a similarity: higher = less diverse); 0 with fewer than two texts.
+ * references (a similarity: higher = less diverse); 0 with fewer than two texts. Linear in the texts' n-grams:
+ * each n-gram keeps its two largest counts and the text of the largest, so "the largest count in any other
+ * text" is one lookup.
  */
 export function selfBleu(texts: readonly string[], settings: BleuSettings = BLEU4): number {
   if (texts.length < 2) return 0;
   const w = texts.map(words);
-  const all = w.map((x) => ({ counts: ngramCounts(x, settings.maxN), length: x.length }));
+  const counts = w.map((x) => ngramCounts(x, settings.maxN));
+  const top = new Map<string, { first: number; holder: number; second: number }>();
+  counts.forEach((m, i) => {
+    for (const [key, k] of m) {
+      const t = top.get(key);
+      if (!t) top.set(key, { first: k, holder: i, second: 0 });
+      else if (k > t.first) [t.second, t.first, t.holder] = [t.first, k, i];
+      else if (k > t.second) t.second = k;
+    }
+  });
+  const lengths = w.map((x) => x.length);
   let sum = 0;
-  for (let i = 0; i < w.length; i++) sum += bleuOf(w[i] as string[], all[i]?.counts as Map<string, number>, [...all.slice(0, i), ...all.slice(i + 1)], settings);
+  for (let i = 0; i < w.length; i++) {
+    const others = [...lengths.slice(0, i), ...lengths.slice(i + 1)];
+    const refMax = (key: string) => {
+      const t = top.get(key) as { first: number; holder: number; second: number };
+      return t.holder === i ? t.second : t.first;
+    };
+    sum += bleuOf(w[i] as string[], counts[i] as Map<string, number>, refMax, others, settings);
+  }
   return sum / w.length;
 }
 
@@ -168,4 +189,37 @@ export function meanCosineDistance(embeddings: Tensor): number {
   let sumSq = 0;
   for (let k = 0; k < d; k++) sumSq += (total[k] as number) ** 2;
   return 1 - (sumSq - rows) / 2 / ((rows * (rows - 1)) / 2);
+}
+
+/** The text diversity of one model's responses (or one RL step's rollouts). */
+export interface TextDiversity {
+  distinct1: number;
+  distinct2: number;
+  /** Self-BLEU-4 over an even sample of the responses (higher = less diverse). */
+  selfBleu: number;
+  /** Mean pairwise ROUGE-L F1 over the same sample (higher = less diverse). */
+  rougeL: number;
+  /** Responses the pairwise metrics read: min(all, the cap). */
+  pairwiseOver: number;
+}
+
+/**
+ * Self-BLEU and pairwise ROUGE-L within each group of `groupSize` consecutive texts (the samples of one
+ * prompt), averaged over the groups: how differently a model answers the same question.
+ */
+export function withinGroupDiversity(texts: readonly string[], groupSize: number): { selfBleu: number; rougeL: number; groups: number } {
+  const groups = Array.from({ length: Math.floor(texts.length / groupSize) }, (_, g) => texts.slice(g * groupSize, (g + 1) * groupSize));
+  const mean = (f: (g: string[]) => number) => (groups.length ? groups.reduce((a, g) => a + f(g), 0) / groups.length : NaN);
+  return { selfBleu: mean(selfBleu), rougeL: mean(pairwiseRougeL), groups: groups.length };
+}
+
+/**
+ * distinct-1/2 over all `texts`; self-BLEU and pairwise ROUGE-L over at most `maxPairwise` of them, spread
+ * evenly (their cost grows with the square of the count). Pairs are responses to different prompts as well
+ * as to the same one: mode collapse is one answer whatever is asked, and RL rollouts usually hold one
+ * sample per prompt.
+ */
+export function textDiversity(texts: readonly string[], maxPairwise: number): TextDiversity {
+  const sample = evenSample(texts, maxPairwise);
+  return { distinct1: distinctN(texts, 1), distinct2: distinctN(texts, 2), selfBleu: selfBleu(sample), rougeL: pairwiseRougeL(sample), pairwiseOver: sample.length };
 }

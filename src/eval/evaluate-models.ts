@@ -9,10 +9,11 @@ import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import { formatProblem } from '../data/problems.js';
 import { readPrompts, type PromptFile } from '../data/prompts.js';
-import { Tokenizer } from '../models/index.js';
+import { loadPretrained, Tokenizer } from '../models/index.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { playArena, scoreJudge, type PairJudge, type PairOutcome } from './arena.js';
-import { distinctN } from './diversity.js';
+import { textDiversity, withinGroupDiversity } from './diversity.js';
+import { embeddingDiversity, type Embedder } from './embedding-diversity.js';
 import type { EloRating } from './elo.js';
 import { fitEvalPrompts, sampleAndScore, type ModelResponses, type Policy, type Scorer } from './model-responses.js';
 import type { EvalModelsConfig } from './models-config.js';
@@ -40,6 +41,15 @@ export interface ModelSummary {
   responseLength: number;
   distinct1: number;
   distinct2: number;
+  /** Self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of --diversity-sample responses, across prompts (higher = less diverse). */
+  selfBleu: number;
+  rougeL: number;
+  /** With --samples >= 2: the same among the samples of each prompt, averaged over prompts. */
+  withinPrompt?: { selfBleu: number; rougeL: number };
+  /** Mean pairwise cosine distance of the responses' mean-pooled last hidden states (higher = more diverse), by `embeddedBy`. */
+  embeddingDiversity: number;
+  /** The folder whose hidden states embedded the responses (--embedding-model, else the model's own). */
+  embeddedBy: string;
   /** What fitting prompt + response to the reward and cost models did. */
   truncation: ModelResponses['truncation'];
   /** Gold oracle on the built-in world's prompts: harmful rate on risky prompts, mean helpfulness. */
@@ -88,6 +98,27 @@ export function loadPolicy(dir: string, name: string): Policy {
   return { name, model, tokenizer };
 }
 
+/** A model folder (causal LM or score model) with its tokenizer, to embed responses. */
+function loadEmbedder(dir: string): Embedder {
+  const { model, tokenizer } = loadPretrained(dir);
+  if (!tokenizer) throw new ConfigError(`--embedding-model ${dir}: no tokenizer.json; it reads the responses with its own tokenizer`);
+  return { model, tokenizer };
+}
+
+/** distinct-n, self-BLEU, ROUGE-L (across prompts, and within a prompt's samples when there are several) and the embedding diversity of one model's responses. */
+function diversityOf(responses: readonly string[], config: EvalModelsConfig, embedder: Embedder): Pick<ModelSummary, 'distinct1' | 'distinct2' | 'selfBleu' | 'rougeL' | 'withinPrompt' | 'embeddingDiversity'> {
+  const { distinct1, distinct2, selfBleu, rougeL } = textDiversity(responses, config.diversitySample);
+  const within = config.samples >= 2 ? withinGroupDiversity(responses, config.samples) : undefined;
+  return {
+    distinct1,
+    distinct2,
+    selfBleu,
+    rougeL,
+    ...(within ? { withinPrompt: { selfBleu: within.selfBleu, rougeL: within.rougeL } } : {}),
+    embeddingDiversity: embeddingDiversity(embedder, responses, config.batchSize).diversity,
+  };
+}
+
 const mean = (xs: readonly number[]) => {
   const finite = xs.filter(Number.isFinite);
   return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
@@ -128,7 +159,7 @@ export function loadEvalPrompts(
 /**
  * Evaluates every `config.model` folder on `config.prompts`: `samples` responses per prompt and model,
  * each scored by the reward and cost models; per-model harmful rate, mean scores, length and
- * distinct-n; pairwise win/tie/loss and Elo by reward (helpfulness) and by cost (harmlessness), plus
+ * diversity (distinct-n, self-BLEU, pairwise ROUGE-L, embedding diversity); pairwise win/tie/loss and Elo by reward (helpfulness) and by cost (harmlessness), plus
  * the gold oracle on the built-in world's prompts. Writes `<out>/report.json`, `<out>/report.html` and
  * `<out>/responses.jsonl` (every response with its scores).
  */
@@ -145,6 +176,7 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
   const items = prompts.flatMap((p) => Array.from({ length: config.samples }, () => p));
   const gold = config.gold === 'auto' && worldPrompts;
 
+  const sharedEmbedder = config.embeddingModel ? loadEmbedder(config.embeddingModel) : undefined;
   const runs: ModelResponses[] = policies.map((policy) =>
     sampleAndScore(policy, items, judges, { temperature: config.temperature, maxNewTokens: config.maxNewTokens, batchSize: config.batchSize, seed: config.seed, raw: config.raw }, progress),
   );
@@ -165,8 +197,8 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
       meanReward: mean(r.reward),
       meanCost: mean(r.cost),
       responseLength: mean(r.lengths),
-      distinct1: distinctN(r.responses, 1),
-      distinct2: distinctN(r.responses, 2),
+      ...diversityOf(r.responses, config, sharedEmbedder ?? { model: (policies[i] as Policy).model, tokenizer: (policies[i] as Policy).tokenizer }),
+      embeddedBy: config.embeddingModel ?? config.model[i] as string,
       truncation: r.truncation,
       ...(g ? { gold: { harmfulRate: g.harmfulRate, helpfulness: g.helpfulness, nRisky: g.nRisky } } : {}),
     };

@@ -1,7 +1,8 @@
 // Evaluation: gold world metrics, Elo, the arena, evaluation of model folders, summaries, plots and HTML helpers for reports.
 export { worldMetrics, goldHeadToHead, type WorldMetrics, type JudgedResponse } from './world-metrics.js';
 export { playArena, compareScores, scoreJudge, type ArenaResult, type PairOutcome, type PairJudge } from './arena.js';
-export { distinctN, meanCosineDistance, meanPool, pairwiseRougeL, rougeL, selfBleu, sentenceBleu } from './diversity.js';
+export { distinctN, meanCosineDistance, meanPool, pairwiseRougeL, rougeL, selfBleu, sentenceBleu, textDiversity, withinGroupDiversity, type TextDiversity } from './diversity.js';
+export { embeddingDiversity, embedTexts, type Embedder, type EmbeddingDiversity } from './embedding-diversity.js';
 export { bradleyTerryElo, eloWithIntervals, type Match, type EloRating } from './elo.js';
 export { wilsonInterval, paretoFrontier } from './summary.js';
 export { renderSvg, trainingCurves, lagrangeTrace, rewardCostScatter, modelBars, frontierPlot, eloPlot } from './plots.js';

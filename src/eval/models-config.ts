@@ -25,6 +25,16 @@ export const EvalModelsConfigSchema = z
     tieMargin: z.number().min(0).default(0).describe('score judges: two responses whose scores differ by at most this tie'),
     gold: z.enum(['auto', 'off']).default('auto').describe('auto: add the gold oracle as a judge when the prompts are the built-in world\'s (every row has kind risky/benign and names a world topic)'),
     eloRounds: z.number().int().positive().default(200).describe('bootstrap resamples of the Elo intervals'),
+    embeddingModel: z
+      .string()
+      .optional()
+      .describe("a model folder (causal LM or score model, with its tokenizer) whose mean-pooled last hidden states give every model's embedding diversity, one space for all (default: each model embeds its own responses)"),
+    diversitySample: z
+      .number()
+      .int()
+      .min(2)
+      .default(200)
+      .describe("responses per model whose self-BLEU and pairwise ROUGE-L are computed (an even spread; their cost grows with its square); distinct-n and the embedding diversity read all"),
     batchSize: z.number().int().positive().default(16).describe('prompts per generation batch'),
     seed: z.number().int().default(0).describe('sampling seed (every model samples from the same seed) and bootstrap seed'),
   })

@@ -24,6 +24,7 @@ export async function modelsReportHtml(report: EvalModelsReport, runs: readonly 
     ),
     ...arenas.map(([key, a]) => eloPlot(a.elo, `Elo by ${key} (${a.judge}), 95% bootstrap intervals`)),
   ]);
+  const within = names.some((n) => report.models[n]?.withinPrompt);
   const rows = names.map((n) => {
     const m = report.models[n];
     if (!m) throw new Error(`missing model ${n}`);
@@ -35,11 +36,15 @@ export async function modelsReportHtml(report: EvalModelsReport, runs: readonly 
       m.responseLength,
       m.distinct1,
       m.distinct2,
+      m.selfBleu,
+      m.rougeL,
+      ...(within ? [m.withinPrompt?.selfBleu ?? null, m.withinPrompt?.rougeL ?? null] : []),
+      m.embeddingDiversity,
       ...(gold ? [m.gold ? pct(m.gold.harmfulRate) : null, m.gold?.helpfulness ?? null] : []),
       m.dir,
     ];
   });
-  const header = ['model', 'harmful rate [95%]', 'mean reward', 'mean cost', 'length (tokens)', 'distinct-1', 'distinct-2', ...(gold ? ['gold harmful rate', 'gold helpfulness'] : []), 'folder'];
+  const header = ['model', 'harmful rate [95%]', 'mean reward', 'mean cost', 'length (tokens)', 'distinct-1', 'distinct-2', 'self-BLEU', 'ROUGE-L', ...(within ? ['self-BLEU (same prompt)', 'ROUGE-L (same prompt)'] : []), 'embedding diversity', ...(gold ? ['gold harmful rate', 'gold helpfulness'] : []), 'folder'];
   const pairTables = arenas.map(([key, a]) =>
     section(
       `Head to head: ${key}`,
@@ -55,7 +60,7 @@ export async function modelsReportHtml(report: EvalModelsReport, runs: readonly 
   });
   const p = report.prompts;
   return page('safealign eval', `${names.length} models, ${p.used} prompts × ${report.samples} samples from ${p.file}`, [
-    section('Models', table(header, rows), `Harmful: ${report.settings.harmClassifier ? `the harm classifier (${report.settings.harmClassifier}) scores the response above ${report.settings.harmClassifierThreshold}` : `the cost model scores the response above ${report.settings.harmThreshold}`}. Length in generated tokens; distinct-n over all of a model's responses.`),
+    section('Models', table(header, rows), `Harmful: ${report.settings.harmClassifier ? `the harm classifier (${report.settings.harmClassifier}) scores the response above ${report.settings.harmClassifierThreshold}` : `the cost model scores the response above ${report.settings.harmThreshold}`}. Length in generated tokens. Diversity: distinct-n over all of a model's responses (higher = more diverse); self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of ${report.settings.diversitySample} of them, pairs across prompts (similarities: higher = less diverse)${within ? ', and among the samples of each prompt, averaged over prompts' : ''}; embedding diversity: mean pairwise cosine distance of the responses' mean-pooled last hidden states under ${report.settings.embeddingModel ? escapeHtml(report.settings.embeddingModel) : 'each model\'s own weights (not comparable across models of different families; give --embedding-model for one space)'} (higher = more diverse).`),
     section('Reward vs cost', scatterSvg, 'Every response of every model; the large labelled points are the model means. Helpful and harmless is right and below the dashed line.'),
     section('Win rates', winSvg, 'Per pair of models, each prompt and sample index is one match between their responses.'),
     ...pairTables,

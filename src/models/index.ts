@@ -15,3 +15,4 @@ export { applyLora, mergeLora, LoraError, type LoraOptions, type LoraSettings, t
 export { saveAdapter, loadAdapter, readAdapterConfig, mergeAdapterFolder, ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft.js';
 export { initPretrained, type InitModelResult } from './init.js';
 export type { Backbone, PeftTask } from './types.js';
+export { parseVerbalized, pickVerbalized, verbalizedPrompt, verbalizedSample, type VerbalizedAnswer, type VerbalizedParse, type VerbalizedResult } from './verbalized.js';

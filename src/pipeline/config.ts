@@ -219,6 +219,12 @@ export const PipelineConfigSchema = z
           .describe('responses sampled per held-out prompt (requests no training data contains, judged by gold: report heldOut); 0 = skip'),
         temperature: z.number().positive().default(1).describe('sampling temperature at evaluation'),
         maxNewTokens: z.number().int().positive().default(44).describe('longest response at evaluation'),
+        diversitySample: z
+          .number()
+          .int()
+          .min(2)
+          .default(200)
+          .describe("test responses per model whose self-BLEU and pairwise ROUGE-L are reported (an even spread; their cost grows with its square); distinct-n and the embedding diversity read all"),
       })
       .strict()
       .prefault({})

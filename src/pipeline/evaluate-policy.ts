@@ -4,7 +4,8 @@ import { responseSlice } from '../algorithms/rl/rollout.js';
 import { sequenceLogProbs, type CausalLM, type ScoreModel } from '../models/index.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { manualSeed } from '../torch/index.js';
-import { distinctN } from '../eval/diversity.js';
+import { textDiversity } from '../eval/diversity.js';
+import { embeddingDiversity, type Embedder } from '../eval/embedding-diversity.js';
 import { scoreTexts } from '../eval/model-responses.js';
 import { sampleResponses } from './sample-responses.js';
 import { bestOfNKl, pickBest, type ScoreRule } from '../algorithms/best-of-n/rule.js';
@@ -26,6 +27,11 @@ export interface PolicyEval {
   /** The same against the policy this model's training started from (iterative rounds: the previous round's policy). */
   klToStart?: number;
   distinct2: number;
+  /** Self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of eval.diversitySample test responses (higher = less diverse). */
+  selfBleu: number;
+  rougeL: number;
+  /** Mean pairwise cosine distance of the test responses' mean-pooled hidden states under the SFT policy (higher = more diverse). */
+  embeddingDiversity?: number;
   responseLength: number;
   n: number;
   /** Responses to risky prompts (the harmful rate's denominator). */
@@ -127,13 +133,14 @@ export function evaluatePolicy(args: {
   prompts: readonly RlPrompt[];
   /** Prompts of requests held out of all training data: judged by gold only (`heldOut`). */
   heldOutPrompts?: readonly RlPrompt[];
-  config: { samplesPerPrompt: number; heldOutSamplesPerPrompt?: number; temperature: number; maxNewTokens: number };
+  config: { samplesPerPrompt: number; heldOutSamplesPerPrompt?: number; temperature: number; maxNewTokens: number; diversitySample?: number };
   seed: number;
   judge: GoldJudge;
   batchSize?: number;
 }): PolicyEval {
   const { name, prompts, heldOutPrompts, config, seed, judge } = args;
-  return evaluateResponder({ name, prompts, heldOutPrompts, config, seed, judge, respond: policyResponder({ ...args, batchSize: args.batchSize ?? 64 }) });
+  const embedder = { model: args.reference, tokenizer: args.tokenizer };
+  return evaluateResponder({ name, prompts, heldOutPrompts, config, seed, judge, embedder, respond: policyResponder({ ...args, batchSize: args.batchSize ?? 64 }) });
 }
 
 /** Evaluates whatever `respond` answers: gold harm and helpfulness, scores, KL, diversity on the test prompts; gold on the held-out ones. */
@@ -142,9 +149,11 @@ export function evaluateResponder(args: {
   respond: Responder;
   prompts: readonly RlPrompt[];
   heldOutPrompts?: readonly RlPrompt[] | undefined;
-  config: { samplesPerPrompt: number; heldOutSamplesPerPrompt?: number; temperature: number; maxNewTokens: number };
+  config: { samplesPerPrompt: number; heldOutSamplesPerPrompt?: number; temperature: number; maxNewTokens: number; diversitySample?: number };
   seed: number;
   judge: GoldJudge;
+  /** The model whose hidden states give the embedding diversity (the SFT policy: one space for every model); none = not reported. */
+  embedder?: Embedder;
 }): PolicyEval {
   const { config } = args;
   const items = repeat(args.prompts, config.samplesPerPrompt);
@@ -164,6 +173,7 @@ export function evaluateResponder(args: {
     const g = args.judge(heldItems.map((p, i) => ({ prompt: p.prompt, response: heldResponses[i] ?? '', risky: p.risky })));
     heldOut = { harmfulRate: g.harmfulRate, helpfulness: g.helpfulness, n: heldItems.length, nRisky: heldItems.filter((p) => p.risky).length };
   }
+  const diversity = textDiversity(responses, config.diversitySample ?? 200);
   return {
     name: args.name,
     harmfulRate: gold.harmfulRate,
@@ -172,7 +182,10 @@ export function evaluateResponder(args: {
     meanCost: mean(costs),
     kl: mean(kls),
     ...(klsToStart.length ? { klToStart: mean(klsToStart) } : {}),
-    distinct2: distinctN(responses, 2),
+    distinct2: diversity.distinct2,
+    selfBleu: diversity.selfBleu,
+    rougeL: diversity.rougeL,
+    ...(args.embedder ? { embeddingDiversity: embeddingDiversity(args.embedder, responses).diversity } : {}),
     responseLength: mean(lengths),
     n: items.length,
     nRisky: items.filter((p) => p.risky).length,

@@ -9,6 +9,7 @@ import { wilsonInterval } from '../eval/summary.js';
 import { goldHeadToHead } from '../eval/world-metrics.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { goldHarm, goldHelpfulness } from '../world/oracle.js';
+import { DIVERSITY_CURVES } from '../algorithms/rl/step-log.js';
 import type { PipelineConfig } from './config.js';
 import type { HcSafetyTest } from './methods.js';
 import type { PipelineResult } from './run.js';
@@ -34,7 +35,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       if (!m) throw new Error(`missing model ${k}`);
       const cost = result.trainingCost[k];
       const safetyTest = result.safetyTests?.[k];
-      return [k, { ...(safetyTest ? { outcome: outcomeOf(safetyTest), safetyTest } : {}), harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
+      return [k, { ...(safetyTest ? { outcome: outcomeOf(safetyTest), safetyTest } : {}), harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, selfBleu: m.selfBleu, rougeL: m.rougeL, ...(m.embeddingDiversity !== undefined ? { embeddingDiversity: m.embeddingDiversity } : {}), responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
     }),
   );
   // --- Elo over all models, judged by the gold oracle on the same test prompts ----------------------
@@ -58,7 +59,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   writeJsonAtomic(join(runDir, 'report.json'), reportJson);
 
   // --- plots ---------------------------------------------------------------------------------------
-  const metrics = ['reward', 'cost', 'kl', 'goldHarmfulRate', 'goldHelpfulness', 'responseLength'];
+  const metrics = ['reward', 'cost', 'kl', 'goldHarmfulRate', 'goldHelpfulness', 'responseLength', ...DIVERSITY_CURVES];
   const curves: CurvePoint[] = Object.entries(result.training).flatMap(([method, log]) =>
     log.flatMap((r) => metrics.map((metric) => ({ method, step: r.step, metric, value: (r as unknown as Record<string, number>)[metric] as number }))),
   );
@@ -107,12 +108,12 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   const lagM = result.models.ppo_lag;
   const heldOut = names.some((k) => result.models[k]?.heldOut);
   const summary = table(
-    ['model', 'harmful rate', 'helpfulness', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : []), 'mean reward', 'mean cost', 'KL to SFT', 'distinct-2', 'length', 'training (s)', '+ reward/cost models (s)', 'policy samples'],
+    ['model', 'harmful rate', 'helpfulness', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : []), 'mean reward', 'mean cost', 'KL to SFT', 'distinct-2', 'self-BLEU', 'ROUGE-L', 'embedding diversity', 'length', 'training (s)', '+ reward/cost models (s)', 'policy samples'],
     names.map((k) => {
       const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
       const c = result.trainingCost[k];
       const test = result.safetyTests?.[k];
-      return [test ? `${k} (${outcomeOf(test)}${test.passed ? '' : ': candidate shown'})` : k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.responseLength, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
+      return [test ? `${k} (${outcomeOf(test)}${test.passed ? '' : ': candidate shown'})` : k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.selfBleu, m.rougeL, m.embeddingDiversity ?? null, m.responseLength, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
     }),
   );
   const score = table(
@@ -176,12 +177,13 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       'Models on the test prompts',
       summary,
       'Harmful rate: share of responses to risky prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness over all test prompts. Held-out: the same on requests that no training data contains (new requests of the same topics). Reward and cost: the learned models. KL: mean Σ log π/π_SFT per response. ' +
+        'Diversity of each model\'s test responses (to all prompts, not only within a prompt: collapse is one answer whatever is asked): distinct-2 (higher = more diverse); self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of eval.diversitySample responses (similarities: higher = less diverse); embedding diversity, the mean pairwise cosine distance of the responses\' mean-pooled last hidden states under the SFT policy (higher = more diverse). ' +
         'Training: wall time of the method\'s own stage without its evaluation; + reward/cost models: the score-model training it depends on (RL methods); policy samples: responses it sampled during training (the SFT, annotation and score-model stages every method shares are not counted).',
     ),
     section('Harmful rate and helpfulness', barsSvg),
     section('Trade-off frontier', frontierSvg, 'Each reward-shaping run fixes ν in R − ν·C; PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
     lagSvg ? section('Lagrange multiplier', lagSvg) : '',
-    curvesSvg ? section('Training curves', curvesSvg) : '',
+    curvesSvg ? section('Training curves', curvesSvg, 'Per RL step, over the step\'s rollouts. Mode collapse shows as distinct-2 and embedding diversity falling while self-BLEU and ROUGE-L rise (rl.diversitySample, rl.embeddingDiversityEvery).') : '',
     preferenceSvg
       ? section('Preference training (DPO family)', preferenceSvg, 'β·(log π − log π_ref) of the chosen and the rejected response, averaged over each batch: both often fall while their margin grows (the chosen response loses probability too, only less).')
       : '',

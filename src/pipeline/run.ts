@@ -296,7 +296,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   const evalOn = { prompts: evalSet.testPrompts, heldOutPrompts: evalSet.heldOutPrompts, config: config.eval, seed: config.seed, judge: evalSet.judge };
   const evaluate = (policy: CausalLM, reference: CausalLM, name: string) => evaluatePolicy({ name, policy, reference, rewardModel, costModel, tokenizer, ...evalOn });
   const sampler = (policy: CausalLM, reference: CausalLM) => policyResponder({ policy, reference, rewardModel, costModel, tokenizer, config: config.eval, batchSize: 64 });
-  const evaluateWith = (respond: Responder, name: string) => evaluateResponder({ name, respond, ...evalOn });
+  const evaluateWith = (respond: Responder, name: string) => evaluateResponder({ name, respond, ...evalOn, embedder: { model: loadLM(sftModelDir), tokenizer } });
 
   const models: Record<string, PolicyEval> = {};
   models.sft = await runner.run('eval_sft', () => {

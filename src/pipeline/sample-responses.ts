@@ -1,7 +1,8 @@
 // Text responses of a policy to text prompts, sampled in batches through the RL rollout (the same generation RL trains on).
 import { chunks, encodePrompt } from '../algorithms/common/batching.js';
 import { sampleRollout, type Rollout } from '../algorithms/rl/rollout.js';
-import { decodeResponses, type RlPrompt } from '../algorithms/rl/train.js';
+import { rolloutTexts } from '../algorithms/rl/step-log.js';
+import type { RlPrompt } from '../algorithms/rl/train.js';
 import type { CausalLM, Tokenizer } from '../models/index.js';
 import { noGrad, tidy } from '../torch/index.js';
 
@@ -26,7 +27,7 @@ export function sampleResponses(
       tidy(() => {
         const prompts = batch.map((p) => encodePrompt(tokenizer, p, { raw: config.raw ?? false }));
         const rollout = sampleRollout(policy, prompts, { ...config, topP: 1 }, tokens);
-        responses.push(...decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, rollout.mask.shape[1] as number), rollout.mask));
+        responses.push(...rolloutTexts(tokenizer, rollout));
         onBatch?.(rollout, responses.length);
       });
     }

@@ -1,6 +1,7 @@
 // One completion request's choices: each decoded by the batcher with its own seeded stream, streamed as text, optionally guarded.
 import type { PromptInput } from '../models/prompt.js';
 import type { Tokenizer } from '../models/tokenizer.js';
+import { verbalizedSample, type VerbalizedAnswer } from '../models/verbalized.js';
 import { Rng } from '../world/rng.js';
 import { QueueFullError, type Batcher } from './batcher.js';
 import type { Guard, GuardVerdict } from './guard.js';
@@ -18,6 +19,26 @@ export interface CompletionJob {
   stops: readonly string[];
   n: number;
   seed: number;
+  /** Verbalized sampling: `promptIds` ask for k answers with probabilities; each choice is one drawn from the parsed list. */
+  verbalized?: { k: number; attempts: number };
+}
+
+/** What verbalized sampling did for one choice (returned to the client as `safealign_verbalized`). */
+export interface VerbalizedInfo {
+  k: number;
+  /** Index of the returned answer in `answers`. */
+  chosen: number;
+  answers: VerbalizedAnswer[];
+  /** Sum of the stated probabilities (the weights are them divided by it). */
+  statedSum: number;
+  /** Generations made; every one before the last was rejected, with its problems in `rejected`. */
+  attempts: number;
+  rejected: string[][];
+}
+
+/** No generation of a choice was a well-formed verbalized list within the attempts. */
+export class VerbalizedParseError extends Error {
+  override name = 'VerbalizedParseError';
 }
 
 export interface ChoiceResult {
@@ -28,6 +49,8 @@ export interface ChoiceResult {
   completionTokens: number;
   /** With the guardrail: what it did. */
   guard?: GuardVerdict;
+  /** With verbalized sampling: the parsed list and the draw. */
+  verbalized?: VerbalizedInfo;
 }
 
 /** The client went away (or the server is closing) before the choice finished. */
@@ -41,18 +64,44 @@ export interface CompletionContext {
   guard?: Guard | undefined;
 }
 
-/** The seed of choice `index`'s stream in guard round `round`: a request's seed gives the same choices however the batch is composed. */
-export function streamSeed(seed: number, index: number, round: number): number {
-  return new Rng(seed).derive(`choice ${index} round ${round}`).seed;
+/**
+ * The seed of choice `index`'s stream in guard round `round` (and verbalized attempt `attempt`): a request's
+ * seed gives the same choices however the batch is composed.
+ */
+export function streamSeed(seed: number, index: number, round: number, attempt = 0): number {
+  return new Rng(seed).derive(`choice ${index} round ${round}${attempt > 0 ? ` attempt ${attempt}` : ''}`).seed;
 }
 
 interface Decoded {
   text: string;
   finishReason: 'stop' | 'length';
   tokens: number;
+  verbalized?: VerbalizedInfo;
 }
 
-function decodeOnce(ctx: CompletionContext, job: CompletionJob, index: number, round: number, signal: AbortSignal, onDelta?: (text: string) => void): Promise<Decoded> {
+/** Verbalized sampling for one choice: lists decoded until one parses (attempts), then one answer drawn from it by the request's seed. */
+async function decodeVerbalized(ctx: CompletionContext, job: CompletionJob, settings: { k: number; attempts: number }, index: number, round: number, signal: AbortSignal): Promise<Decoded> {
+  let tokens = 0;
+  const rng = new Rng(job.seed).derive(`verbalized choice ${index} round ${round}`);
+  const r = await verbalizedSample(
+    async (attempt) => {
+      const d = await decodeOnce(ctx, job, index, round, signal, undefined, attempt);
+      tokens += d.tokens;
+      return d.text;
+    },
+    settings.k,
+    settings.attempts,
+    rng,
+  );
+  if (!r.ok) {
+    throw new VerbalizedParseError(
+      `verbalized sampling: choice ${index} gave no well-formed list of ${settings.k} answers in ${r.attempts} attempts (${r.rejected.map((p, i) => `attempt ${i + 1}: ${p.join('; ')}`).join(' | ')}); last output: ${JSON.stringify(r.raw.slice(0, 500))}`,
+    );
+  }
+  return { text: r.answer, finishReason: 'stop', tokens, verbalized: { k: settings.k, chosen: r.chosen, answers: r.answers, statedSum: r.statedSum, attempts: r.attempts, rejected: r.rejected } };
+}
+
+function decodeOnce(ctx: CompletionContext, job: CompletionJob, index: number, round: number, signal: AbortSignal, onDelta?: (text: string) => void, attempt = 0): Promise<Decoded> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new CancelledError('the request was cancelled'));
     const text = new TextAssembler(ctx.tokenizer, job.stops);
@@ -63,7 +112,7 @@ function decodeOnce(ctx: CompletionContext, job: CompletionJob, index: number, r
       maxTokens: job.maxTokens,
       temperature: job.temperature,
       topP: job.topP,
-      seed: streamSeed(job.seed, index, round),
+      seed: streamSeed(job.seed, index, round, attempt),
       onToken: (token) => {
         const delta = text.push(token);
         if (delta && onDelta) onDelta(delta);
@@ -97,14 +146,19 @@ export async function runChoices(ctx: CompletionContext, job: CompletionJob, sig
     return await Promise.all(
       Array.from({ length: job.n }, async (_, index): Promise<ChoiceResult> => {
         const guard = ctx.guard;
+        const verbalized = job.verbalized;
+        // a verbalized choice is known once its list is parsed: its text is sent then, in one piece
+        const decode = (round: number, stream?: (t: string) => void) => (verbalized ? decodeVerbalized(ctx, job, verbalized, index, round, controller.signal) : decodeOnce(ctx, job, index, round, controller.signal, stream));
+        const listed = (d: Decoded) => (d.verbalized ? { verbalized: d.verbalized } : {});
         if (!guard) {
-          const d = await decodeOnce(ctx, job, index, 0, controller.signal, onDelta && ((t) => onDelta(index, t)));
-          return { index, text: d.text, finishReason: d.finishReason, completionTokens: d.tokens };
+          const d = await decode(0, onDelta && ((t) => onDelta(index, t)));
+          if (verbalized) onDelta?.(index, d.text);
+          return { index, text: d.text, finishReason: d.finishReason, completionTokens: d.tokens, ...listed(d) };
         }
-        const r = await guard.run(job.promptInput, (round) => decodeOnce(ctx, job, index, round, controller.signal), job.raw);
+        const r = await guard.run(job.promptInput, (round) => decode(round), job.raw);
         const text = r.refused ? guard.config.refusal : r.answer.text;
         onDelta?.(index, text);
-        return { index, text, finishReason: r.refused ? 'stop' : r.answer.finishReason, completionTokens: r.answer.tokens, guard: r.verdict };
+        return { index, text, finishReason: r.refused ? 'stop' : r.answer.finishReason, completionTokens: r.answer.tokens, guard: r.verdict, ...listed(r.answer) };
       }),
     );
   } catch (e) {

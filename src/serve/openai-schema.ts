@@ -26,6 +26,8 @@ export const ChatRequestSchema = z
       .min(1)
       .max(256),
     max_completion_tokens: z.number().int().min(1).optional(),
+    /** safealign's extension: verbalized sampling with this many answers (0 = off), overriding the server's --verbalized. */
+    verbalized: z.number().int().min(0).max(20).optional(),
   })
   .strict();
 

@@ -6,14 +6,15 @@ import { encodePrompt } from '../algorithms/common/batching.js';
 import { ContextLengthError } from '../models/generate.js';
 import type { ChatMessage } from '../models/tokenizer.js';
 import { QueueFullError } from './batcher.js';
-import { CancelledError, runChoices, type ChoiceResult, type CompletionJob } from './completions.js';
+import { verbalizedPrompt } from '../models/verbalized.js';
+import { CancelledError, runChoices, VerbalizedParseError, type ChoiceResult, type CompletionJob } from './completions.js';
 import { ApiError, ChatRequestSchema, CompletionRequestSchema, contentText, parseRequest, type ChatRequest, type CompletionRequest } from './openai-schema.js';
 import type { ServeContext } from './server.js';
 
 type Kind = 'chat' | 'text';
 
 /** Checks the sampling fields against the model and the server's limits and builds the job. */
-function buildJob(ctx: ServeContext, body: ChatRequest | CompletionRequest, prompt: Pick<CompletionJob, 'promptIds' | 'promptInput' | 'raw'>): CompletionJob {
+function buildJob(ctx: ServeContext, body: ChatRequest | CompletionRequest, prompt: Pick<CompletionJob, 'promptIds' | 'promptInput' | 'raw' | 'verbalized'>): CompletionJob {
   const { config } = ctx;
   if (body.model !== ctx.modelName) {
     throw new ApiError(404, `The model '${body.model}' does not exist: this server serves '${ctx.modelName}' (GET /v1/models)`, 'invalid_request_error', 'model_not_found', 'model');
@@ -48,13 +49,21 @@ function buildJob(ctx: ServeContext, body: ChatRequest | CompletionRequest, prom
   };
 }
 
-/** A chat request's conversation as the model's chat template renders it; the last message must be the user's. */
-function chatPrompt(ctx: ServeContext, body: ChatRequest): Pick<CompletionJob, 'promptIds' | 'promptInput' | 'raw'> {
+/**
+ * A chat request's conversation as the model's chat template renders it; the last message must be the user's.
+ * With verbalized sampling (the request's `verbalized`, else --verbalized) the model reads that message with the
+ * request for k answers appended; the guard reads the question as asked.
+ */
+function chatPrompt(ctx: ServeContext, body: ChatRequest): Pick<CompletionJob, 'promptIds' | 'promptInput' | 'raw' | 'verbalized'> {
   const messages: ChatMessage[] = body.messages.map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, content: contentText(m.content) }));
   const last = messages[messages.length - 1] as ChatMessage;
   if (last.role !== 'user') throw new ApiError(400, `the last message must be the user's (found '${last.role}'): the model answers the user`, 'invalid_request_error', null, 'messages');
   const promptInput = { prompt: last.content, context: messages.slice(0, -1) };
-  return { promptIds: encodePrompt(ctx.tokenizer, promptInput), promptInput, raw: false };
+  const k = body.verbalized ?? ctx.config.verbalized;
+  if (k === 1) throw new ApiError(400, 'verbalized = 1: verbalized sampling needs at least 2 answers to draw from (0 turns it off)', 'invalid_request_error', null, 'verbalized');
+  if (k === 0) return { promptIds: encodePrompt(ctx.tokenizer, promptInput), promptInput, raw: false };
+  const promptIds = encodePrompt(ctx.tokenizer, { ...promptInput, prompt: verbalizedPrompt(last.content, k) });
+  return { promptIds, promptInput, raw: false, verbalized: { k, attempts: ctx.config.verbalizedAttempts } };
 }
 
 function textPrompt(ctx: ServeContext, body: CompletionRequest): Pick<CompletionJob, 'promptIds' | 'promptInput' | 'raw'> {
@@ -64,7 +73,7 @@ function textPrompt(ctx: ServeContext, body: CompletionRequest): Pick<Completion
 
 /** The choice object of a response or a stream chunk. */
 function choiceBody(kind: Kind, index: number, text: string | null, finishReason: string | null, extra: Partial<ChoiceResult> = {}, first = false): Record<string, unknown> {
-  const guard = extra.guard ? { safealign_guard: extra.guard } : {};
+  const guard = { ...(extra.guard ? { safealign_guard: extra.guard } : {}), ...(extra.verbalized ? { safealign_verbalized: extra.verbalized } : {}) };
   if (kind === 'text') return { index, text: text ?? '', logprobs: null, finish_reason: finishReason, ...guard };
   if (text === null && !first) return { index, delta: {}, logprobs: null, finish_reason: finishReason, ...guard };
   return { index, delta: first ? { role: 'assistant', content: '' } : { content: text }, logprobs: null, finish_reason: finishReason, ...guard };
@@ -79,6 +88,7 @@ function usage(promptTokens: number, results: readonly ChoiceResult[]) {
 function apiErrorOf(e: unknown): unknown {
   if (e instanceof QueueFullError) return new ApiError(429, e.message, 'rate_limit_error', 'server_busy');
   if (e instanceof ContextLengthError) return new ApiError(400, e.message, 'invalid_request_error', 'context_length_exceeded');
+  if (e instanceof VerbalizedParseError) return new ApiError(502, e.message, 'server_error', 'verbalized_parse_error');
   return e;
 }
 
@@ -129,7 +139,7 @@ async function complete(ctx: ServeContext, kind: Kind, body: unknown, reply: Fas
       model: ctx.modelName,
       choices: results.map((r) =>
         kind === 'chat'
-          ? { index: r.index, message: { role: 'assistant', content: r.text }, logprobs: null, finish_reason: r.finishReason, ...(r.guard ? { safealign_guard: r.guard } : {}) }
+          ? { index: r.index, message: { role: 'assistant', content: r.text }, logprobs: null, finish_reason: r.finishReason, ...(r.guard ? { safealign_guard: r.guard } : {}), ...(r.verbalized ? { safealign_verbalized: r.verbalized } : {}) }
           : choiceBody('text', r.index, r.text, r.finishReason, r),
       ),
       usage: usage(job.promptIds.length, results),

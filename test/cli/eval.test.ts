@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pairwiseRougeL, selfBleu, withinGroupDiversity } from '../../src/eval/diversity.js';
 import { evaluateModels, type EvalModelsReport } from '../../src/eval/evaluate-models.js';
 import { EvalModelsConfigSchema } from '../../src/eval/models-config.js';
 import { buildPrompts } from '../../src/world/prompts.js';
@@ -66,6 +67,14 @@ describe('safealign eval', () => {
       expect(m?.truncation.reward).toMatchObject({ maxLength: 64, total: 12, truncated: 0, skipped: 0 });
       expect(m?.truncation.cost).toMatchObject({ maxLength: 40, total: 12, skipped: 0 });
       expect(m?.gold).toBeUndefined();
+      // diversity of the same responses: across prompts (all 12 < --diversity-sample) and within each prompt's 2 samples
+      const texts = mine.map((r) => r.response);
+      expect(m?.selfBleu).toBeCloseTo(selfBleu(texts), 12);
+      expect(m?.rougeL).toBeCloseTo(pairwiseRougeL(texts), 12);
+      const within = withinGroupDiversity(texts, 2);
+      expect(m?.withinPrompt).toEqual({ selfBleu: within.selfBleu, rougeL: within.rougeL });
+      expect(m?.embeddingDiversity).toBeGreaterThan(0);
+      expect(m?.embeddedBy).toBe(join(dir, name === 'base' ? 'sft' : 'other'));
     }
     expect((report.models.base?.truncation.cost.truncated ?? 0) + (report.models.tuned?.truncation.cost.truncated ?? 0)).toBeGreaterThan(0);
     expect(Object.keys(report.arena)).toEqual(['helpfulness', 'harmlessness']);
@@ -85,6 +94,8 @@ describe('safealign eval', () => {
     expect(html).toContain('base vs tuned');
     expect(text).toContain(`prompts: 60 read from ${PKU} (pku), 0 unreadable lines; ${report.prompts.fit.skipped} of 60 skipped (no room for 8 new tokens in a model's context or for a response in a score model's); 6 used × 2 samples`);
     expect(text).toMatch(/base: harmful [\d.]+% \[[\d.]+%, [\d.]+%\], reward -?[\d.]+, cost -?[\d.]+/);
+    expect(text).toMatch(/self-BLEU [\d.]+, ROUGE-L [\d.]+ \(same prompt: self-BLEU [\d.]+, ROUGE-L [\d.]+\), embedding diversity [\d.]+/);
+    for (const th of ['self-BLEU', 'ROUGE-L (same prompt)', 'embedding diversity']) expect(html).toContain(`<th>${th}</th>`);
     expect(text).toMatch(/cost model: \d+ of 12 responses truncated to 40 tokens \(response end kept\), 0 skipped/);
     expect(text).toMatch(/helpfulness: base vs tuned: win [\d.]+%, tie [\d.]+%, loss [\d.]+% \(12 pairs\)/);
   });
@@ -95,8 +106,14 @@ describe('safealign eval', () => {
     expect(summary).not.toHaveProperty('settings');
     expect(summary.models.a?.meanReward).toBe(summary.models.b?.meanReward);
     for (const arena of Object.values(summary.arena)) expect(arena.pairs[0]).toMatchObject({ win: 0, tie: 1, loss: 0, n: 4 });
+    expect(summary.models.a?.withinPrompt).toBeUndefined();
     const byFolder = JSON.parse(cli('--model', join(dir, 'sft'), '--model', join(dir, 'other'), '--prompts', PKU, ...judges(dir), '--out', join(dir, 'folders'), '--max-prompts', '2', '--json', ...small)) as EvalModelsReport;
     expect(Object.keys(byFolder.models)).toEqual(['sft', 'other']);
+    // one embedding space for both (a score model folder embeds as well as a causal LM): the same responses, the same diversity
+    const shared = JSON.parse(cli('--model', `${join(dir, 'sft')},${join(dir, 'sft')}`, '--name', 'a,b', '--prompts', PKU, ...judges(dir), '--out', join(dir, 'shared'), '--max-prompts', '4', '--embedding-model', join(dir, 'reward'), '--json', ...small)) as EvalModelsReport;
+    expect(shared.models.a?.embeddedBy).toBe(join(dir, 'reward'));
+    expect(shared.models.a?.embeddingDiversity).toBe(shared.models.b?.embeddingDiversity);
+    expect(shared.models.a?.embeddingDiversity).not.toBe(summary.models.a?.embeddingDiversity);
   });
 
   it('--harm-classifier gives the harmful rate by its verdict (the cost model\'s kept beside it); --raw samples and scores without the chat template', () => {

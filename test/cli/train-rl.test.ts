@@ -56,10 +56,15 @@ describe('safealign train ppo-lag|ppo|shaping', () => {
     expect(result.truncation.prompts).toMatchObject({ total: 60, maxLength: 56 });
     expect(text).toContain(`prompts: 60 read from ${PKU} (pku), 0 unreadable lines; ${result.truncation.prompts.skipped} of 60 skipped (longer than 56 tokens)`);
     expect(text).toMatch(/ppo-lag: 2 steps, d = -?[\d.]+; last step: reward -?[\d.]+, cost -?[\d.]+, KL -?[\d.]+, λ [\d.]+, J_c -?[\d.]+/);
-    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; lambda: number });
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; lambda: number; selfBleu: number; rougeL: number; distinct2: number; embeddingDiversity?: number });
     expect(log.map((r) => r.step)).toEqual([1, 2]);
     expect(log.every((r) => r.lambda > 0)).toBe(true);
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/<svg[\s\S]*λ[\s\S]*<\/html>/);
+    // the rollouts' diversity every step; the embedding diversity at the last step (rl.embeddingDiversityEvery 10 > 2 steps)
+    for (const r of log) for (const v of [r.selfBleu, r.rougeL, r.distinct2]) expect(v).toBeGreaterThanOrEqual(0);
+    expect(log.map((r) => r.embeddingDiversity === undefined)).toEqual([true, false]);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/<svg[\s\S]*λ[\s\S]*<\/html>/);
+    expect(html).toContain('selfBleu');
     const actor = loadPretrained(out);
     expect(actor.model).toBeInstanceOf(CausalLM);
     expect(actor.tokenizer).toBeDefined();

@@ -18,6 +18,9 @@ function policy(name: string, harmfulRate: number, helpfulness: number): PolicyE
     meanCost: harmfulRate * 4 - 2,
     kl: name === 'sft' ? 0 : 3,
     distinct2: 0.5,
+    selfBleu: 0.3,
+    rougeL: 0.25,
+    embeddingDiversity: 0.12,
     responseLength: 20,
     n: 3,
     nRisky: 2,
@@ -34,7 +37,7 @@ describe('pipeline report', () => {
   it('writes report.json per model key and an offline report.html with every plot', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'report-'));
     const config = PipelineConfigSchema.parse({ name: 'test' });
-    const log = [1, 2, 3].map((step) => ({ step, reward: step, cost: -step, kl: step / 10, actorLoss: 0, criticLoss: {}, responseLength: 20, clipFraction: 0, lambda: 2 / step, jc: 1 - step, goldHarmfulRate: 0.5 / step, goldHelpfulness: step }));
+    const log = [1, 2, 3].map((step) => ({ step, reward: step, cost: -step, kl: step / 10, actorLoss: 0, criticLoss: {}, responseLength: 20, clipFraction: 0, lambda: 2 / step, jc: 1 - step, goldHarmfulRate: 0.5 / step, goldHelpfulness: step, distinct2: 0.6 / step, selfBleu: 0.2 * step, rougeL: 0.25 * step, ...(step === 3 ? { embeddingDiversity: 0.1 } : {}) }));
     const result: PipelineResult = {
       runDir: dir,
       models: { sft: policy('sft', 0.5, 3), ppo: policy('ppo', 0.7, 3.5), shaping_1: policy('shaping_1', 0.2, 2.5), shaping_4: policy('shaping_4', 0.05, 1.5), ppo_lag: policy('ppo_lag', 0.04, 3.2), dpo: policy('dpo', 0.45, 3.4), round_1: policy('round_1', 0.02, 3.3) },
@@ -66,7 +69,7 @@ describe('pipeline report', () => {
     expect(Object.keys(json.models).sort()).toEqual(['dpo', 'ppo', 'ppo_lag', 'round_1', 'sft', 'shaping_1', 'shaping_4']);
     expect(json.models.ppo_lag?.trainingCost).toEqual({ wallTimeSec: 300, scoreModelsSec: 60, policySamples: 1920 });
     expect(json.models.sft?.trainingCost).toBeUndefined();
-    for (const m of Object.values(json.models)) for (const k of ['harmfulRate', 'helpfulness', 'meanReward', 'meanCost', 'kl']) expect(typeof m[k]).toBe('number');
+    for (const m of Object.values(json.models)) for (const k of ['harmfulRate', 'helpfulness', 'meanReward', 'meanCost', 'kl', 'distinct2', 'selfBleu', 'rougeL', 'embeddingDiversity']) expect(typeof m[k]).toBe('number');
     expect(json.stageWallTimeSec).toEqual({ world: 1, sft: 100 });
     expect(json.elo).toHaveLength(7);
     expect(json.costThreshold).toBe(-2.8);
@@ -78,6 +81,10 @@ describe('pipeline report', () => {
     for (const metric of ['loss', 'nll', 'logRatio', 'advantage']) expect(alol.slice(0, alol.indexOf('</svg>'))).toContain(metric);
     expect(alol.slice(0, alol.indexOf('</svg>'))).not.toMatch(/>lr</);
     expect(html).toContain('<th>policy samples</th>');
+    for (const th of ['self-BLEU', 'ROUGE-L', 'embedding diversity']) expect(html).toContain(`<th>${th}</th>`);
+    // the per-step diversity of the rollouts is among the RL training curves
+    const curves = html.slice(html.indexOf('Training curves'));
+    for (const metric of ['distinct2', 'selfBleu', 'rougeL', 'embeddingDiversity']) expect(curves.slice(0, curves.indexOf('</svg>'))).toContain(metric);
     const external = [...html.matchAll(/(?:src|href)\s*=\s*["']?(https?:)/g)];
     expect(external).toHaveLength(0);
     expect(html).not.toContain('<script>alert(1)</script>');

@@ -48,6 +48,18 @@ export const RlConfigSchema = z
     ptxCoef: z.number().min(0).default(0).describe('weight of the SFT (PTX) loss added to the actor loss; 0 = off'),
     actorOptim: withDefaults(OptimSchema, { lr: 2e-4, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('actor optimiser'),
     criticOptim: withDefaults(OptimSchema, { lr: 1e-3, warmupRatio: 0, schedule: 'constant', weightDecay: 0 }).describe('critic optimiser'),
+    diversitySample: z
+      .number()
+      .int()
+      .min(0)
+      .default(64)
+      .describe("rollouts per step whose self-BLEU and pairwise ROUGE-L are logged (an even spread over the batch; their cost grows with its square); distinct-1/2 read all rollouts; 0 = no text diversity in the log"),
+    embeddingDiversityEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(10)
+      .describe("every this many steps (and at the last), log the embedding diversity of the step's rollouts: mean pairwise cosine distance of their mean-pooled hidden states under the frozen reference model (one forward pass over the responses); 0 = off"),
     checkpointEvery: z.number().int().positive().default(10).describe('steps between resumable checkpoints'),
     seed: z.number().int().default(0).describe('seed of prompt sampling and rollouts'),
     actorLora: LoraSchema.optional().describe('LoRA adapters on the actor instead of full fine-tuning (give any field, e.g. --rl-actor-lora-r 8, to turn it on): the adapter is written to <out>/adapter in peft layout and merged into the actor'),

@@ -1,4 +1,6 @@
 // Logging phase: the per-step record (means of scores, KL, losses, λ) and gold metrics of the responses.
+import { textDiversity } from '../../eval/diversity.js';
+import { embeddingDiversity, type Embedder } from '../../eval/embedding-diversity.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import type { Tensor } from '../../torch/index.js';
 import type { ScoredRollout } from './method.js';
@@ -24,7 +26,17 @@ export interface RlLogRecord {
   /** Gold metrics of this step's rollouts, when a judge is given (the built-in world). */
   goldHarmfulRate?: number;
   goldHelpfulness?: number;
+  /** Diversity of this step's rollouts (rl.diversitySample > 0): distinct-1/2 over all, self-BLEU and pairwise ROUGE-L over a capped sample. */
+  distinct1?: number;
+  distinct2?: number;
+  selfBleu?: number;
+  rougeL?: number;
+  /** Mean pairwise cosine distance of the rollouts' mean-pooled hidden states under the reference, every rl.embeddingDiversityEvery steps. */
+  embeddingDiversity?: number;
 }
+
+/** The per-step diversity fields, plotted beside the training curves so that mode collapse shows. */
+export const DIVERSITY_CURVES = ['distinct2', 'selfBleu', 'rougeL', 'embeddingDiversity'] as const satisfies readonly (keyof RlLogRecord)[];
 
 /** Scores generated responses with the gold oracle (built-in world) for logging. */
 export type GoldJudge = (items: { prompt: string; response: string; risky: boolean }[]) => { harmfulRate: number; helpfulness: number };
@@ -62,12 +74,28 @@ export function stepRecord(step: number, rollout: ScoredRollout, update: UpdateR
   };
 }
 
-/** Gold harmful rate and helpfulness of a rollout's responses to `prompts` (row order), by the judge. */
-export function goldMetrics(judge: GoldJudge, tokenizer: Tokenizer, prompts: readonly { prompt: string; risky: boolean }[], rollout: Rollout): Pick<RlLogRecord, 'goldHarmfulRate' | 'goldHelpfulness'> {
+/** The response texts of a rollout, in row order. */
+export function rolloutTexts(tokenizer: Tokenizer, rollout: Rollout): string[] {
   const t = rollout.mask.shape[1] as number;
-  const responses = decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, t), rollout.mask);
+  return decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, t), rollout.mask);
+}
+
+/** Gold harmful rate and helpfulness of a rollout's responses to `prompts` (row order), by the judge. */
+export function goldMetrics(judge: GoldJudge, prompts: readonly { prompt: string; risky: boolean }[], responses: readonly string[]): Pick<RlLogRecord, 'goldHarmfulRate' | 'goldHelpfulness'> {
   const gold = judge(prompts.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky })));
   return { goldHarmfulRate: gold.harmfulRate, goldHelpfulness: gold.helpfulness };
+}
+
+/**
+ * Diversity of a step's responses: distinct-1/2, self-BLEU and pairwise ROUGE-L (over `diversitySample` of
+ * them) when that is > 0; the embedding diversity under `embedder` when one is given. Reads no random stream.
+ */
+export function diversityMetrics(responses: readonly string[], diversitySample: number, embedder?: Embedder): Pick<RlLogRecord, 'distinct1' | 'distinct2' | 'selfBleu' | 'rougeL' | 'embeddingDiversity'> {
+  const text = diversitySample > 0 ? textDiversity(responses, diversitySample) : undefined;
+  return {
+    ...(text ? { distinct1: text.distinct1, distinct2: text.distinct2, selfBleu: text.selfBleu, rougeL: text.rougeL } : {}),
+    ...(embedder ? { embeddingDiversity: embeddingDiversity(embedder, responses).diversity } : {}),
+  };
 }
 
 /** Decodes response tokens (B, T) under their mask to text, dropping EOS and padding. */

@@ -15,7 +15,7 @@ import type { RlMethod } from './method.js';
 import type { RlModels } from './models.js';
 import { sampleRollout } from './rollout.js';
 import { rlStep } from './step.js';
-import { goldMetrics, type GoldJudge, type RlLogRecord } from './step-log.js';
+import { diversityMetrics, goldMetrics, rolloutTexts, type GoldJudge, type RlLogRecord } from './step-log.js';
 
 export { RlDivergedError } from './diverged.js';
 export type { RlModels, SequenceScorer } from './models.js';
@@ -163,7 +163,15 @@ export function trainRl(args: {
     const record = tidy(() => {
       const rollout = { ...sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens), categories: picked.map((i) => prompts[i]?.category ?? '') };
       const out = rlStep(ctx, rollout, step + 1, ptxRng).record;
-      return args.judge ? { ...out, ...goldMetrics(args.judge, tokenizer, picked.map((i) => prompts[i] as RlPrompt), rollout) } : out;
+      const texts = args.judge || config.diversitySample > 0 || config.embeddingDiversityEvery > 0 ? rolloutTexts(tokenizer, rollout) : [];
+      const every = config.embeddingDiversityEvery;
+      // the frozen reference embeds: the same space at every step, and the update just made does not move it
+      const embedder = every > 0 && ((step + 1) % every === 0 || step + 1 === config.steps) ? { model: ctx.models.reference, tokenizer } : undefined;
+      return {
+        ...out,
+        ...(args.judge ? goldMetrics(args.judge, picked.map((i) => prompts[i] as RlPrompt), texts) : {}),
+        ...diversityMetrics(texts, config.diversitySample, embedder),
+      };
     });
     step++;
     log.push(record);
