@@ -30,6 +30,7 @@ FLIPS = {
     'ordinal: P(level >= k) = sigma(theta_k - s)': ('src/losses/ordinal.ts', [('const diff = scores.unsqueeze(1).sub(cutpoints.unsqueeze(0));', 'const diff = cutpoints.unsqueeze(0).sub(scores.unsqueeze(1));')], 'test/losses/ordinal.test.ts'),
     'ordinal: gap term log(1 + e^-gap)': ('src/losses/ordinal.ts', [('const gapTerm = gaps.neg().exp().neg().add(1).log();', 'const gapTerm = gaps.neg().exp().add(1).log();')], 'test/losses/ordinal.test.ts'),
     'ordinal: nll ascended': ('src/losses/ordinal.ts', [('.squeeze(1).mean().neg();', '.squeeze(1).mean();')], 'test/losses/ordinal.test.ts'),
+    'severity levels read reversed': ('src/algorithms/score/items.ts', [("return tensor(items.map((it) => it.levels?.[slot] ?? -1), { dtype: 'int64' });", "return tensor(items.map((it) => (it.levels ? 3 - (it.levels[slot] as number) : -1)), { dtype: 'int64' });")], 'test/algorithms/severity-train.test.ts'),
     'cost label term ascended': ('src/losses/cost.ts', [('return sign.mul(costs).logsigmoid().mean().neg();', 'return sign.mul(costs).logsigmoid().mean();')], 'test/losses/cost-labels.test.ts'),
     'arena: higher cost wins': ('src/eval/arena.ts', [("(better === 'higher' ? a > b : a < b)", "(better === 'higher' ? a > b : a > b)")], 'test/eval/arena.test.ts'),
     'eval scorer keeps the response start': ('src/eval/model-responses.ts', [("scorer.maxLength, 'response-end')", "scorer.maxLength, 'response-start')")], 'test/eval/model-responses.test.ts'),
