@@ -1,6 +1,6 @@
 // Trains a reward model (helpfulness) or a cost model (harm) on preference pairs or safety labels; the score type and the data pick the loss.
 import { silentProgress, type Progress } from '../../core/progress.js';
-import { costLabelLoss, costModelLoss, ordinalLogProbs, ordinalLoss, rewardModelLoss, type LossOutput } from '../../losses/index.js';
+import { costLabelLoss, costModelLoss, ordinalLoss, predictedLevels, rewardModelLoss, type LossOutput } from '../../losses/index.js';
 import { ScoreModel, type PromptOptions, type SequenceScorer } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { noGrad, tidy, type Tensor } from '../../torch/index.js';
@@ -54,9 +54,9 @@ export interface ScoreEval {
   severity?: SeverityEval;
 }
 
-/** A severity classifier on labelled responses: the most probable level against the label. */
+/** A severity classifier on labelled responses: the predicted (median) level against the label. */
 export interface SeverityEval {
-  /** Share of responses whose most probable level is the label. */
+  /** Share of responses whose predicted level is the label. */
   accuracy: number;
   /** Mean |predicted − labelled| level. */
   meanAbsError: number;
@@ -66,9 +66,9 @@ export interface SeverityEval {
   recall: number[];
 }
 
-/** Adds one batch of end scores to a severity confusion matrix (most probable level vs label). */
+/** Adds one batch of end scores to a severity confusion matrix (predicted level vs label). */
 function addConfusion(confusion: number[][], model: ScoreModel, endScores: Tensor, levels: readonly number[]): void {
-  const predicted = ordinalLogProbs(endScores, model.cutpoints()).argmax(1).toNumbers();
+  const predicted = predictedLevels(endScores, model.cutpoints()).toNumbers();
   levels.forEach((l, i) => {
     const row = confusion[l] as number[];
     row[predicted[i] as number] = (row[predicted[i] as number] ?? 0) + 1;
@@ -109,7 +109,7 @@ export function evaluateScoreModel(
   let signCorrect = 0;
   const safe: number[] = [];
   const unsafe: number[] = [];
-  // a severity classifier on responses with severity levels: a confusion matrix of its most probable level
+  // a severity classifier on responses with severity levels: a confusion matrix of its predicted level
   const ordinal = model instanceof ScoreModel && model.ordinalLevels > 0 && items.length > 0 && items.every((it) => it.seqs.length === 1 && it.levels !== undefined) ? model : undefined;
   if (ordinal) needLevels(items, ordinal.ordinalLevels);
   const confusion = ordinal ? Array.from({ length: ordinal.ordinalLevels }, () => new Array<number>(ordinal.ordinalLevels).fill(0)) : undefined;
@@ -159,7 +159,7 @@ export interface ScoreLogRecord {
   loss: number;
   accuracy: number;
   signAccuracy?: number;
-  /** Severity models: mean |most probable level − label|. */
+  /** Severity models: mean |predicted level − label|. */
   meanAbsError?: number;
 }
 
