@@ -7,7 +7,8 @@ cutpoints theta_1 < ... < theta_{K-1} (McCullagh's proportional-odds / cumulativ
     P(level == k) = P(level >= k) - P(level >= k+1)   (P(level >= 0) = 1, P(level >= K) = 0)
 theta_1 is fixed at 0, so that s > 0 <=> P(unsafe) > 1/2 (the cost model's sign convention), and the
 others are theta_k = theta_{k-1} + exp(g_{k-1}) for the K-2 free log-gaps g (ordered by construction).
-loss = -mean(log P(level == y)) + reg * mean(s^2).  Computed here the plain way (difference of sigmoids),
+loss = -mean(log P(level == y)) + reg * mean(s^2). The predicted level is the distribution's median, the number
+of cutpoints below s (so level > j <=> P(level > j) > 1/2, monotone in s). Computed here the plain way (difference of sigmoids),
 independently of the stable form the TypeScript uses.
 """
 import json
@@ -40,7 +41,7 @@ def case(name, B, K, reg):
     p = probs(scores, cuts)
     loss = -torch.log(p.gather(1, levels[:, None]).squeeze(1)).mean() + reg * scores.square().mean()
     g_scores, g_gaps = torch.autograd.grad(loss, [scores, log_gaps], allow_unused=True)
-    pred = p.argmax(1)
+    pred = (scores[:, None] > cuts[None, :]).sum(1)  # the median level: cutpoints below the score
     return {
         "name": name,
         "levels": K,

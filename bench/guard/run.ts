@@ -1,4 +1,4 @@
-// Guardrail table: the SFT policy of a pipeline run served with its cost model as the guard (0, 1, 3, 5 rounds) on the world's red-team prompts; gold harmful rate, latency, throughput.
+// Guardrail table: the SFT policy of a pipeline run served with its cost model (0, 1, 3, 5 rounds) and/or a severity classifier as the guard on the world's red-team prompts; gold harmful rate, latency, throughput.
 //
 // Method: for each setting, `safealign serve` runs as its own process on <run>/sft/model (no guard, or
 // --guard-cost <run>/cost/model with --guard-rounds R, threshold --threshold, the world's refusal text),
@@ -23,9 +23,12 @@ const opt = (name: string, fallback: string) => {
   return i >= 0 ? (args[i + 1] as string) : fallback;
 };
 if (args.includes('--help') || !args.includes('--run')) {
-  console.log(`npm run bench:guard -- --run runs/default [--rounds 0,1,3,5] [--samples 2] [--max-tokens 44] [--threshold 0] [--clients 16] [--threads 2] [--passes 2] [--json]
+  console.log(`npm run bench:guard -- --run runs/default [--rounds 0,1,3,5] [--severity DIR] [--max-severity minor,moderate] [--severity-rounds 5]
+    [--samples 2] [--max-tokens 44] [--threshold 0] [--clients 16] [--threads 2] [--passes 2] [--json]
 Serves the SFT policy of a pipeline run (<run>/sft/model) without a guard and with the run's cost model
-(<run>/cost/model) as the guard at each --rounds, sends the world's red-team prompts
+(<run>/cost/model) as the guard at each --rounds; with --severity (a severity classifier folder, from
+safealign train cost --cost-data severity) also with it alone at each --max-severity and together with the
+cost model at the first, each with --severity-rounds rounds. Sends the world's red-team prompts
 (<run>/world/prompts-redteam.jsonl) from --clients concurrent clients (n = --samples answers each), and
 prints the gold harmful rate, the share refused, regenerations per answer, latency and throughput per
 setting (timings: the mean over --passes passes, the settings' order reversed every pass).
@@ -40,12 +43,23 @@ const threshold = opt('--threshold', '0');
 const clients = Number(opt('--clients', '16'));
 const threads = opt('--threads', '2');
 const passCount = Number(opt('--passes', '2'));
+const severity = opt('--severity', '');
+const maxSeverities = opt('--max-severity', 'minor,moderate').split(',');
+const severityRounds = opt('--severity-rounds', '5');
 const refusal = REFUSALS[0] as string;
 const prompts = readWorldPrompts(join(run, 'world', WORLD_FILES.promptsRedteam)).map((p) => p.prompt);
+
+/** One served configuration: its row label and its guard flags (none: no guard). */
+interface Setting {
+  label: string;
+  guard: string[];
+}
 
 interface Row {
   setting: string;
   harmfulRate: number;
+  /** Share of answers whose gold severity is moderate or severe (2+). */
+  moderateRate: number;
   helpfulness: number;
   refused: number;
   regenerationsPerAnswer: number;
@@ -55,9 +69,22 @@ interface Row {
   tokensPerSec: number;
 }
 
-async function measure(rounds: number | null): Promise<Row> {
+const costFlags = ['--guard-cost', join(run, 'cost', 'model'), '--guard-threshold', threshold];
+const severityFlags = (max: string) => ['--guard-severity', severity, '--guard-max-severity', max];
+const settings: Setting[] = [
+  { label: 'no guard', guard: [] },
+  ...roundsList.map((r) => ({ label: `${r} round${r === 1 ? '' : 's'}`, guard: [...costFlags, '--guard-rounds', String(r)] })),
+  ...(severity
+    ? [
+        ...maxSeverities.map((m) => ({ label: `severity ≤ ${m}, ${severityRounds} rounds`, guard: [...severityFlags(m), '--guard-rounds', severityRounds] })),
+        { label: `cost + severity ≤ ${maxSeverities[0]}, ${severityRounds} rounds`, guard: [...costFlags, ...severityFlags(maxSeverities[0] as string), '--guard-rounds', severityRounds] },
+      ]
+    : []),
+];
+
+async function measure(setting: Setting): Promise<Row> {
   const logDir = mkdtempSync(join(tmpdir(), 'bench-guard-'));
-  const guard = rounds === null ? [] : ['--guard-cost', join(run, 'cost', 'model'), '--guard-rounds', String(rounds), '--guard-threshold', threshold, '--guard-refusal', refusal, '--guard-log', join(logDir, 'guard.log')];
+  const guard = setting.guard.length ? [...setting.guard, '--guard-refusal', refusal, '--guard-log', join(logDir, 'guard.log')] : [];
   const server = await startServer(['--model', join(run, 'sft', 'model'), '--model-name', 'sft', '--max-tokens', maxTokens, ...guard], threads);
   try {
     const answers: { prompt: string; text: string; guard?: GuardVerdict }[] = [];
@@ -88,8 +115,9 @@ async function measure(rounds: number | null): Promise<Row> {
     const n = answers.length;
     latencies.sort((a, b) => a - b);
     return {
-      setting: rounds === null ? 'no guard' : `${rounds} round${rounds === 1 ? '' : 's'}`,
+      setting: setting.label,
       harmfulRate: answers.filter((a) => !goldHarm(a.prompt, a.text).isSafe).length / n,
+      moderateRate: answers.filter((a) => goldHarm(a.prompt, a.text).severity >= 2).length / n,
       helpfulness: answers.reduce((s, a) => s + goldHelpfulness(a.prompt, a.text), 0) / n,
       refused: answers.filter((a) => a.guard?.decision === 'refused').length / n,
       regenerationsPerAnswer: answers.reduce((s, a) => s + (a.guard?.regenerations ?? 0), 0) / n,
@@ -104,13 +132,12 @@ async function measure(rounds: number | null): Promise<Row> {
 }
 
 // settings in order, then in reverse order, ...: each setting's timing is the mean over passes (the gold figures repeat: same seeds)
-const settings = [null, ...roundsList];
 const passes: Row[][] = settings.map(() => []);
 for (let pass = 0; pass < passCount; pass++) {
   const order = settings.map((_, i) => i);
   if (pass % 2 === 1) order.reverse();
   for (const i of order) {
-    const r = await measure(settings[i] as number | null);
+    const r = await measure(settings[i] as Setting);
     passes[i]?.push(r);
     console.log(`pass ${pass + 1}, ${r.setting}: harmful ${(100 * r.harmfulRate).toFixed(1)}%, refused ${(100 * r.refused).toFixed(1)}%, ${r.latencyP50.toFixed(2)} s p50, ${r.answersPerSec.toFixed(1)} answers/s`);
   }
@@ -124,11 +151,11 @@ const rows: Row[] = passes.map((rs) => ({
   tokensPerSec: meanOf(rs, (r) => r.tokensPerSec),
 }));
 console.log(`\n${prompts.length} red-team prompts x ${samples} answers, ${clients} clients, guard threshold ${threshold}, timings averaged over ${passCount} passes`);
-console.log('| setting | gold harmful rate | gold helpfulness | refused | regenerations / answer | latency p50 | latency mean | answers/s | returned tokens/s |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| setting | gold harmful rate | gold moderate or severe | gold helpfulness | refused | regenerations / answer | latency p50 | latency mean | answers/s | returned tokens/s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.setting} | ${(100 * r.harmfulRate).toFixed(1)}% | ${r.helpfulness.toFixed(2)} | ${(100 * r.refused).toFixed(1)}% | ${r.regenerationsPerAnswer.toFixed(2)} | ${r.latencyP50.toFixed(2)} s | ${r.latencyMean.toFixed(2)} s | ${r.answersPerSec.toFixed(1)} | ${r.tokensPerSec.toFixed(0)} |`,
+    `| ${r.setting} | ${(100 * r.harmfulRate).toFixed(1)}% | ${(100 * r.moderateRate).toFixed(1)}% | ${r.helpfulness.toFixed(2)} | ${(100 * r.refused).toFixed(1)}% | ${r.regenerationsPerAnswer.toFixed(2)} | ${r.latencyP50.toFixed(2)} s | ${r.latencyMean.toFixed(2)} s | ${r.answersPerSec.toFixed(1)} | ${r.tokensPerSec.toFixed(0)} |`,
   );
 }
 if (args.includes('--json')) console.log(JSON.stringify({ run, prompts: prompts.length, samples, clients, threshold: Number(threshold), rows }));

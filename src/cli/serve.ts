@@ -1,7 +1,7 @@
-// `safealign serve`: an OpenAI-compatible HTTP server for a model folder, with continuous batching and an optional cost-model guardrail.
+// `safealign serve`: an OpenAI-compatible HTTP server for a model folder, with continuous batching and an optional guardrail (cost model and/or severity classifier).
 import type { Command } from 'commander';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
-import { ServeConfigSchema } from '../serve/config.js';
+import { ServeConfigSchema, type GuardConfig } from '../serve/config.js';
 
 const HELP = `
 Endpoints: POST /v1/chat/completions (the model folder's chat template), POST /v1/completions (raw
@@ -23,11 +23,21 @@ Guardrail: --guard-cost DIR scores every answer with that cost model; an answer 
 --guard-refusal. Each choice carries "safealign_guard": {decision, scores, regenerations, threshold},
 and each guarded request is logged as a JSON line (--guard-log FILE, else standard error). With the
 guardrail, a streamed choice arrives in one piece once its verdict is known.
+--guard-severity DIR (a severity classifier: safealign train cost --cost-data severity) predicts each
+answer's severity (safe, minor, moderate, severe) and flags it above --guard-max-severity (minor);
+alone or with --guard-cost (an answer flagged by either is regenerated). The choice's safealign_guard
+then has "severity": [{level, label, probs}] per answer generated and "maxSeverity".
 
 Example:
   safealign serve --model runs/default/ppo_lag/model --port 8000 --api-keys-file keys.txt
   curl -s localhost:8000/v1/chat/completions -H "Authorization: Bearer $KEY" \\
     -H 'content-type: application/json' -d '{"model": "model", "messages": [{"role": "user", "content": "hi"}]}'`;
+
+/** The guardrail's models and settings, for the start-up line. */
+function describeGuard(g: GuardConfig): string {
+  const judges = [g.cost ? `cost ${g.cost} (threshold ${g.threshold})` : '', g.severity ? `severity ${g.severity} (max ${g.maxSeverity})` : ''].filter(Boolean);
+  return `${judges.join(' + ')}, ${g.rounds} rounds`;
+}
 
 export function register(program: Command): void {
   const cmd = program
@@ -49,7 +59,7 @@ export function register(program: Command): void {
     process.stdout.write(
       `safealign serve: ${ctx.modelName} (context ${ctx.model.contextLength}) at ${running.url}/v1; ` +
         `batching ${config.batching ? `on (up to ${config.maxBatch} sequences)` : 'off'}; ` +
-        `${keys ? 'API keys required' : 'no API key required'}${ctx.guard ? `; guardrail ${config.guard.cost} (threshold ${config.guard.threshold}, ${config.guard.rounds} rounds)` : ''}\n`,
+        `${keys ? 'API keys required' : 'no API key required'}${ctx.guard ? `; guardrail ${describeGuard(config.guard)}` : ''}\n`,
     );
     const stop = (): void => {
       running.close().then(

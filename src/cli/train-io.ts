@@ -80,6 +80,8 @@ export interface DataSummary {
   used: number;
   /** SFT from PKU-SafeRLHF: records without a safe response (skipped). */
   noSafeResponse?: number;
+  /** Severity classifier: labelled responses without a severity level (skipped). */
+  noSeverity?: number;
 }
 
 /** Reads SFT data ({prompt, response} JSONL or PKU-SafeRLHF's safe responses), prints its problems and a summary. */

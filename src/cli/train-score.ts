@@ -7,6 +7,7 @@ import { describeScoreTruncation, evaluateScoreModel, trainScoreModel, type Scor
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../data/record.js';
+import type { SafetyLabel } from '../data/safety-labels.js';
 import { CausalLM, loadPretrained, savePretrained, ScoreModel } from '../models/index.js';
 import { manualSeed } from '../torch/index.js';
 import { terminalProgress } from './progress-bar.js';
@@ -15,9 +16,12 @@ import { needTokenizer, PREFERENCE_FORMAT, readLabelFile, readPreferenceFile, TR
 const ScoreCli = z.object({ ...TRAIN_IO, format: PREFERENCE_FORMAT, score: ScoreConfigSchema.prefault({}).describe('score-model settings') }).strict();
 const CostCli = ScoreCli.extend({
   costData: z
-    .enum(['pairs', 'labels'])
+    .enum(['pairs', 'labels', 'severity'])
     .default('pairs')
-    .describe('pairs: safer/unsafer pairs with safety labels (PKU-SafeRLHF; the full cost loss); labels: responses labelled safe/unsafe alone ({prompt, response, is_safe} JSONL, or each PKU-SafeRLHF response; the classification term only)'),
+    .describe(
+      'pairs: safer/unsafer pairs with safety labels (PKU-SafeRLHF; the full cost loss); labels: responses labelled safe/unsafe alone ({prompt, response, is_safe} JSONL, or each PKU-SafeRLHF response; the classification term only); severity: a severity classifier, an ordinal head on the cost score trained on each response\'s severity level (PKU-SafeRLHF response_N_severity_level, or {prompt, response, is_safe, severity_level}; cumulative-logit loss)',
+    ),
+  severityLevels: z.number().int().min(2).max(16).default(4).describe('--cost-data severity: levels of the ordinal head (4: PKU-SafeRLHF 0 safe, 1 minor, 2 moderate, 3 severe)'),
 }).strict();
 type CostData = z.output<typeof CostCli>['costData'];
 type Format = z.output<typeof ScoreCli>['format'];
@@ -28,6 +32,11 @@ async function readScoreData(kind: ScoreKind, costData: CostData, format: Format
     const read = await readLabelFile(path, format, label);
     return { data: { labels: read.labels }, summary: read.summary };
   }
+  if (costData === 'severity') {
+    const read = await readLabelFile(path, format, label);
+    const { labels, missing } = withSeverity(read.labels, path);
+    return { data: { labels }, summary: { ...read.summary, used: labels.length, noSeverity: missing } };
+  }
   const read = await readPreferenceFile(path, format, label);
   if (kind === 'cost') needSafetyLabels(read.records, path, read.format);
   return { data: read.records, summary: read.summary };
@@ -35,8 +44,18 @@ async function readScoreData(kind: ScoreKind, costData: CostData, format: Format
 
 const ABOUT: Record<ScoreKind, string> = {
   reward: 'reward model (helpfulness) on preference pairs: PKU-SafeRLHF (better_response_id), HH-RLHF (chosen/rejected dialogues, split at the last Assistant turn) or {prompt, chosen, rejected} JSONL',
-  cost: 'cost model (harm) on PKU-SafeRLHF pairs (safer_response_id + is_response_*_safe), or with --cost-data labels on responses labelled safe/unsafe alone',
+  cost: 'cost model (harm) on PKU-SafeRLHF pairs (safer_response_id + is_response_*_safe), with --cost-data labels on responses labelled safe/unsafe alone, or with --cost-data severity a severity classifier (ordinal head) on severity levels',
 };
+
+/** The labels that carry a severity level; those without are reported by file:line (the first few) and counted. */
+function withSeverity(labels: readonly SafetyLabel[], file: string): { labels: SafetyLabel[]; missing: number } {
+  const kept = labels.filter((l) => l.severity !== undefined);
+  const missing = labels.filter((l) => l.severity === undefined);
+  const at = missing.slice(0, 10).map((l) => `${file}:${l.source?.line ?? '?'}`);
+  if (missing.length) console.error(`warning: ${missing.length} responses without a severity level skipped: ${at.join(', ')}${missing.length > at.length ? ', …' : ''}`);
+  if (kept.length === 0) throw new ConfigError(`${file}: no response has a severity level; --cost-data severity needs PKU-SafeRLHF response_N_severity_level or {prompt, response, is_safe, severity_level}`);
+  return { labels: kept, missing: missing.length };
+}
 
 /** A cost model needs safety labels: says so, naming the file, when none of its records has them. */
 function needSafetyLabels(records: readonly PreferenceRecord[], file: string, format: string): void {
@@ -55,13 +74,14 @@ export function registerScoreCommands(train: Command): void {
       const cfg = resolveConfig(schema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
       // reward commands have no --cost-data: they train on pairs
       const costData: CostData = (cfg as Partial<z.output<typeof CostCli>>).costData ?? 'pairs';
+      const levels = costData === 'severity' ? ((cfg as Partial<z.output<typeof CostCli>>).severityLevels ?? 4) : 0;
       const loaded = loadPretrained(cfg.model);
       const tokenizer = needTokenizer(loaded, cfg.model);
       const train = await readScoreData(kind, costData, cfg.format, cfg.train, 'train');
-      const what = costData === 'labels' ? 'responses' : 'pairs';
+      const what = costData === 'pairs' ? 'pairs' : 'responses';
       // the new score head is drawn at random: seed it, so the same command gives the same model
       manualSeed(cfg.score.seed);
-      const model = loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind) : ScoreModel.fromScoreModel(loaded.model, kind);
+      const model = loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind, levels) : ScoreModel.fromScoreModel(loaded.model, kind, levels);
       const result = trainScoreModel({ kind, model, tokenizer, train: train.data, config: cfg.score, outDir: cfg.out, progress: terminalProgress(), prompt: { raw: cfg.raw } });
       savePretrained(cfg.out, model, { tokenizer, trainingConfig: cfg });
       console.log(`train: ${describeScoreTruncation(result.truncation, what)}`);
@@ -78,9 +98,13 @@ export function registerScoreCommands(train: Command): void {
         summary.test = ev;
         (summary.data as Record<string, DataSummary>).test = test.summary;
         if (ev.truncation) console.log(`test: ${describeScoreTruncation(ev.truncation, what)}`);
-        const accuracy = costData === 'labels' ? '' : `test accuracy ${(100 * ev.accuracy).toFixed(1)}%`;
+        const accuracy = costData !== 'pairs' ? '' : `test accuracy ${(100 * ev.accuracy).toFixed(1)}%`;
         const sign = ev.signAccuracy !== undefined ? `${accuracy ? ', ' : 'test '}sign accuracy ${(100 * ev.signAccuracy).toFixed(1)}%` : '';
         console.log(`${kind} model: ${accuracy}${sign}`);
+        if (ev.severity) {
+          const recall = ev.severity.recall.map((r, l) => `${l}: ${Number.isNaN(r) ? '–' : `${(100 * r).toFixed(0)}%`}`).join(', ');
+          console.log(`  severity: accuracy ${(100 * ev.severity.accuracy).toFixed(1)}%, mean |level error| ${ev.severity.meanAbsError.toFixed(3)}, recall by level ${recall}`);
+        }
         if (kind === 'cost') {
           console.log(`  safe responses: mean ${ev.safeMean.toFixed(3)} (std ${ev.safeStd.toFixed(3)}); unsafe: mean ${ev.unsafeMean.toFixed(3)} (std ${ev.unsafeStd.toFixed(3)})`);
         }

@@ -16,7 +16,10 @@ import {
 import { issuesFromZod } from './zod-issues.js';
 
 const responseId = z.union([z.literal(0), z.literal(1)]);
-const severity = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]);
+/** PKU-SafeRLHF `severity_level`: 0 safe, 1 minor, 2 moderate, 3 severe. */
+export const SeveritySchema = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)], {
+  error: (issue) => `expected a severity level 0 (safe), 1 (minor), 2 (moderate) or 3 (severe), got ${JSON.stringify(issue.input)}`,
+});
 /** `{ "<category>": true|false, ... }`; unknown category names are rejected, missing ones mean false. */
 const harmCategories = z.partialRecord(z.enum(HARM_CATEGORIES), z.boolean());
 
@@ -36,8 +39,8 @@ export const PkuSafeRlhfRowSchema = z.object({
   is_response_1_safe: z.boolean(),
   response_0_harm_category: harmCategories.nullish(),
   response_1_harm_category: harmCategories.nullish(),
-  response_0_severity_level: severity.nullish(),
-  response_1_severity_level: severity.nullish(),
+  response_0_severity_level: SeveritySchema.nullish(),
+  response_1_severity_level: SeveritySchema.nullish(),
   better_response_id: responseId,
   safer_response_id: responseId,
   response_0_sha256: z.string().nullish(),
@@ -55,6 +58,16 @@ function categoriesOf(dict: Partial<Record<HarmCategory, boolean>>): HarmCategor
   return HARM_CATEGORIES.filter((c) => dict[c] === true);
 }
 
+/** A warning when a response's severity contradicts its safe/unsafe label (safe needs 0, unsafe 1-3). */
+export function severityWarning(field: string, who: string, safe: boolean, sev: Severity | undefined): LineIssue | undefined {
+  if (sev === undefined || safe === (sev === 0)) return undefined;
+  return {
+    kind: 'label',
+    field,
+    message: safe ? `${who} is labelled safe but has severity ${sev} (expected 0)` : `${who} is labelled unsafe but has severity 0 (expected 1-3)`,
+  };
+}
+
 function labelWarnings(i: ResponseId, safe: boolean, cats: HarmCategory[] | undefined, sev: Severity | undefined): LineIssue[] {
   const out: LineIssue[] = [];
   if (cats !== undefined && safe !== (cats.length === 0)) {
@@ -66,15 +79,8 @@ function labelWarnings(i: ResponseId, safe: boolean, cats: HarmCategory[] | unde
         : `response ${i} is labelled unsafe but has no harm category set`,
     });
   }
-  if (sev !== undefined && safe !== (sev === 0)) {
-    out.push({
-      kind: 'label',
-      field: `response_${i}_severity_level`,
-      message: safe
-        ? `response ${i} is labelled safe but has severity ${sev} (expected 0)`
-        : `response ${i} is labelled unsafe but has severity 0 (expected 1-3)`,
-    });
-  }
+  const sevIssue = severityWarning(`response_${i}_severity_level`, `response ${i}`, safe, sev);
+  if (sevIssue) out.push(sevIssue);
   return out;
 }
 

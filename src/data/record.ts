@@ -41,6 +41,9 @@ export type ResponseId = 0 | 1;
 /** PKU-SafeRLHF severity: 0 = safe, 1 = minor, 2 = moderate, 3 = severe. */
 export type Severity = 0 | 1 | 2 | 3;
 
+/** The names of the severity levels, by level. */
+export const SEVERITY_NAMES = ['safe', 'minor', 'moderate', 'severe'] as const;
+
 /** One turn of a conversation. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

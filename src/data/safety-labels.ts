@@ -4,7 +4,8 @@ import { resolveFormat, PARSERS } from './formats.js';
 import { readJsonl } from './jsonl.js';
 import { loadRecords, type LoadOptions, type LoadResult, type ParseOutcome } from './loader.js';
 import { DataFormatError } from './problems.js';
-import { hasSafetyLabels, type ChatMessage, type PreferenceRecord, type RecordSource } from './record.js';
+import { SeveritySchema, severityWarning } from './pku-saferlhf.js';
+import { hasSafetyLabels, type ChatMessage, type PreferenceRecord, type RecordSource, type Severity } from './record.js';
 import { issuesFromZod } from './zod-issues.js';
 
 /** One response with a safe/unsafe label and no pair: what a cost model can learn the sign of harm from. */
@@ -15,18 +16,21 @@ export interface SafetyLabel {
   context?: ChatMessage[];
   response: string;
   isSafe: boolean;
+  /** Severity 0-3 (0 safe, 1 minor, 2 moderate, 3 severe), when labelled. */
+  severity?: Severity;
   source?: RecordSource;
 }
 
-/** One line of a safety-label file; extra keys are ignored. */
-export const SafetyLabelRowSchema = z.object({ prompt: z.string(), response: z.string(), is_safe: z.boolean() });
+/** One line of a safety-label file (`severity_level` optional, as in PKU-SafeRLHF); extra keys are ignored. */
+export const SafetyLabelRowSchema = z.object({ prompt: z.string(), response: z.string(), is_safe: z.boolean(), severity_level: SeveritySchema.nullish() });
 
 /** Parser for one `{prompt, response, is_safe}` line. */
 export function parseSafetyLabel(value: unknown): ParseOutcome<SafetyLabel> {
   const parsed = SafetyLabelRowSchema.safeParse(value);
   if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error) };
-  const { prompt, response, is_safe: isSafe } = parsed.data;
-  return { ok: true, record: { prompt, response, isSafe }, warnings: [] };
+  const { prompt, response, is_safe: isSafe, severity_level: severity } = parsed.data;
+  const warning = severityWarning('severity_level', 'the response', isSafe, severity ?? undefined);
+  return { ok: true, record: { prompt, response, isSafe, ...(severity != null ? { severity } : {}) }, warnings: warning ? [warning] : [] };
 }
 
 /** The two labelled responses of every record that has safety labels, in order (records without labels give none). */
@@ -37,6 +41,7 @@ export function labelsFromPreferences(records: readonly PreferenceRecord[]): Saf
       ...(r.context ? { context: r.context } : {}),
       response: r.responses[i],
       isSafe: r.isSafe[i],
+      ...(r.severity ? { severity: r.severity[i] } : {}),
       ...(r.source ? { source: r.source } : {}),
     })),
   );

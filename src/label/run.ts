@@ -11,8 +11,8 @@ import { AnswerCache, requestKey } from './cache.js';
 import type { LabelConfig } from './config.js';
 import { readPairsToLabel, type PairToLabel } from './input.js';
 import { JudgeClient, JudgeRequestError, type JudgeRequest } from './judge-client.js';
-import { conversationText, isMalformed, pairMessages, parsePairVerdict, parseSafetyVerdict, safetyMessages, type Axis } from './templates.js';
-import { labelPair, type BothOrders, type PairOutcome } from './verdicts.js';
+import { conversationText, isMalformed, pairMessages, parsePairVerdict, parseSafetyVerdict, safetyMessages, type Axis, type Malformed, type SafetyVerdict } from './templates.js';
+import { labelPair, type AxisResult, type BothOrders, type PairOutcome } from './verdicts.js';
 
 export interface LabelSummary {
   input: string;
@@ -60,8 +60,18 @@ async function startJudge(config: LabelConfig): Promise<{ url: string; close: ()
   return { url: `${served.url}/v1`, close: () => served.close() };
 }
 
-/** Labels the pairs of `config.input` with the judge, writes `config.out` (PKU-SafeRLHF) and `<out>.summary.json`. */
-export async function labelPairs(config: LabelConfig, progress: Progress = silentProgress): Promise<LabelSummary> {
+/** What the judge said of one pair, question by question (both orders of a pairwise question combined). */
+export interface PairVerdicts {
+  helpful: AxisResult;
+  harmless: AxisResult;
+  safety: readonly [SafetyVerdict | Malformed, SafetyVerdict | Malformed];
+}
+
+/**
+ * Labels the pairs of `config.input` with the judge, writes `config.out` (PKU-SafeRLHF) and `<out>.summary.json`.
+ * `observe` receives every judged pair's verdicts with its input index (agreement studies count ties and malformed answers per question).
+ */
+export async function labelPairs(config: LabelConfig, progress: Progress = silentProgress, observe?: (index: number, verdicts: PairVerdicts) => void): Promise<LabelSummary> {
   for (const k of ['judge', 'input', 'out'] as const) if (!config[k]) throw new ConfigError(`--${k}: required (safealign label --help)`);
   const cachePath = config.cache || `${outStem(config.out)}.cache.jsonl`;
   const read = await readPairsToLabel(config.input, config.limit);
@@ -117,7 +127,7 @@ export async function labelPairs(config: LabelConfig, progress: Progress = silen
     };
 
     /** The six questions of a pair: each pairwise question in both orders, and the safety of each response. */
-    const judgePair = async (pair: PairToLabel): Promise<PairOutcome> => {
+    const judgePair = async (pair: PairToLabel, index: number): Promise<PairOutcome> => {
       const { record } = pair;
       const conversation = conversationText(promptMessages(record));
       const [r0, r1] = record.responses;
@@ -136,6 +146,7 @@ export async function labelPairs(config: LabelConfig, progress: Progress = silen
       const [s0, s1] = [parseSafetyVerdict(a0), parseSafetyVerdict(a1)];
       summary.malformedAnswers += [...helpful, ...harmless, s0, s1].filter(isMalformed).length;
       const judged = labelPair({ helpful, harmless, safety: [s0, s1] });
+      observe?.(index, { helpful: judged.helpful, harmless: judged.harmless, safety: [s0, s1] });
       if ('tie' in judged.helpful) summary.ties.helpful++;
       if ('tie' in judged.harmless) summary.ties.harmless++;
       return judged.outcome;
@@ -152,7 +163,7 @@ export async function labelPairs(config: LabelConfig, progress: Progress = silen
         const where = `${config.input}:${pair.source?.line ?? '?'}`;
         let outcome: PairOutcome;
         try {
-          outcome = await judgePair(pair);
+          outcome = await judgePair(pair, i);
         } catch (e) {
           if (!(e instanceof JudgeRequestError)) throw e;
           summary.failedPairs++;

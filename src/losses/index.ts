@@ -2,7 +2,7 @@
 export { maskedMean, maskedMeanPerSequence, maskedSumPerMaxLength, MASKED_MEANS, type LossAggregation, type LossOutput } from './masked.js';
 export { rewardModelLoss } from './reward.js';
 export { costLabelLoss, costModelLoss } from './cost.js';
-export { ordinalLogProbs, ordinalLoss, orderedCutpoints } from './ordinal.js';
+export { ordinalLogProbs, ordinalLoss, orderedCutpoints, predictedLevels } from './ordinal.js';
 export { preferenceLoss, type PairLogProbs, type PreferenceLossSettings, type PreferenceVariant } from './dpo.js';
 export { safeDpoOrder, safeDpoOffset, type BothUnsafe, type SafeDpoPair } from './safe-dpo.js';
 export { clippedPolicyLoss, k3Kl, ppoPolicyLoss, type PolicyLossOptions } from './ppo.js';

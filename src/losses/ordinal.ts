@@ -34,16 +34,24 @@ export function ordinalLogProbs(scores: Tensor, cutpoints: Tensor): Tensor {
 }
 
 /**
+ * The predicted level: the median of the level distribution, i.e. the number of cutpoints below the score
+ * (level > j ⇔ P(level > j) > 1/2, monotone in the score). scores: (B,), cutpoints: (K−1,) -> (B,) int64.
+ */
+export function predictedLevels(scores: Tensor, cutpoints: Tensor): Tensor {
+  return scores.unsqueeze(1).gt(cutpoints.unsqueeze(0)).long().sum(1);
+}
+
+/**
  * `−mean(log P(level = y)) + reg·mean(s²)` of the cumulative-logit model.
  * scores: (B,) end scores; cutpoints: (K−1,) from `orderedCutpoints`; levels: (B,) int64 in 0..K−1.
- * Metrics: accuracy of the most probable level, its mean absolute error in levels, and the sign
+ * Metrics: accuracy of the predicted (median) level, its mean absolute error in levels, and the sign
  * accuracy (score > 0 ⇔ level > 0, the safe/unsafe split).
  */
 export function ordinalLoss(scores: Tensor, cutpoints: Tensor, levels: Tensor, reg = 0.001): LossOutput {
   const logProbs = ordinalLogProbs(scores, cutpoints);
   const nll = logProbs.gather(1, levels.unsqueeze(1)).squeeze(1).mean().neg();
   const loss = nll.add(scores.pow(2).mean().mul(reg));
-  const predicted = logProbs.argmax(1);
+  const predicted = predictedLevels(scores, cutpoints);
   return {
     loss,
     metrics: {

@@ -3,8 +3,13 @@ import { z } from 'zod';
 
 export const GuardConfigSchema = z
   .object({
-    cost: z.string().default('').describe("cost model folder that scores every answer (score above --guard-threshold = flagged); '' = no guardrail"),
+    cost: z.string().default('').describe("cost model folder that scores every answer (score above --guard-threshold = flagged); '' = none"),
     threshold: z.number().default(0).describe("an answer whose cost score is above this is flagged (0: the cost model's safe/unsafe boundary)"),
+    severity: z
+      .string()
+      .default('')
+      .describe("severity classifier folder (safealign train cost --cost-data severity) that predicts every answer's severity (safe, minor, moderate, severe); above --guard-max-severity = flagged; alone or with --guard-cost (flagged by either); '' = none"),
+    maxSeverity: z.enum(['safe', 'minor', 'moderate']).default('minor').describe('the highest predicted severity let through by --guard-severity (minor: moderate and severe answers are flagged)'),
     rounds: z.number().int().min(0).max(20).default(5).describe('regenerations of a flagged answer before the refusal is returned (0 = refuse at once)'),
     refusal: z.string().default('Sorry, I cannot help with that request.').describe('the answer returned when every round was flagged'),
     log: z.string().default('').describe("append each guarded request's decision and scores as a JSON line to this file ('' = standard error)"),

@@ -1,53 +1,108 @@
-// The guardrail (Safe RLHF-V's filter-and-regenerate): a cost model scores each answer; flagged answers are regenerated, then refused.
+// The guardrail (Safe RLHF-V's filter-and-regenerate): a cost model and/or a severity classifier judge each answer; flagged answers are regenerated, then refused.
 import { appendFileSync } from 'node:fs';
+import { SEVERITY_NAMES } from '../data/record.js';
 import type { Scorer } from '../eval/model-responses.js';
 import { scoreTexts } from '../eval/model-responses.js';
+import { predictedLevels } from '../losses/ordinal.js';
 import type { PromptInput } from '../models/prompt.js';
+import type { ScoreModel } from '../models/score-model.js';
+import { noGrad, tensor } from '../torch/index.js';
 import type { GuardConfig } from './config.js';
+
+/** What the severity classifier says of one answer. */
+export interface SeverityAssessment {
+  /** Predicted level (the median of `probs`): 0 safe … K−1; -1 when the answer could not be scored. */
+  level: number;
+  /** Its name (safe, minor, moderate, severe), or `level k` beyond four levels; `unscorable` for -1. */
+  label: string;
+  /** Probability of each level, rounded to 4 decimals (empty when unscorable). */
+  probs: number[];
+}
+
+/** One answer judged by the guard's models. */
+export interface Assessment {
+  /** The cost model's score (NaN when the prompt leaves it no room). */
+  cost?: number;
+  severity?: SeverityAssessment;
+}
 
 /** What the guardrail did with one answer (returned to the client as `safealign_guard`). */
 export interface GuardVerdict {
-  /** pass: the first answer was below the threshold; regenerated: a later round's was; refused: every round was flagged. */
+  /** pass: the first answer was not flagged; regenerated: a later round's was not; refused: every round was flagged. */
   decision: 'pass' | 'regenerated' | 'refused';
-  /** Cost score of every answer generated, in order (the last one is returned unless refused). */
-  scores: number[];
-  /** Regenerations made (scores.length - 1). */
+  /** With --guard-cost: the cost score of every answer generated, in order (the last one is returned unless refused). */
+  scores?: number[];
+  /** With --guard-severity: the severity of every answer generated, in order. */
+  severity?: SeverityAssessment[];
+  /** Regenerations made (answers judged − 1). */
   regenerations: number;
-  threshold: number;
+  /** With --guard-cost: the cost threshold. */
+  threshold?: number;
+  /** With --guard-severity: the highest severity let through. */
+  maxSeverity?: string;
+}
+
+/** The models a guard judges with: a cost model, a severity classifier (a score model with an ordinal head), or both. */
+export interface GuardJudges {
+  cost?: Scorer;
+  severity?: Scorer & { model: ScoreModel };
 }
 
 interface Pending {
   item: PromptInput & { response: string };
   /** The prompt is raw text (a text completion), not a conversation for the chat template. */
   raw: boolean;
-  resolve(score: number): void;
+  resolve(a: Assessment): void;
   reject(error: Error): void;
 }
 
+/** Severity assessments of a batch of end scores (NaN: unscorable). */
+function assessSeverity(model: ScoreModel, scores: readonly number[]): SeverityAssessment[] {
+  const scored = scores.flatMap((s, i) => (Number.isNaN(s) ? [] : [i]));
+  const out: SeverityAssessment[] = scores.map(() => ({ level: -1, label: 'unscorable', probs: [] }));
+  if (!scored.length) return out;
+  noGrad(() => {
+    const t = tensor(scored.map((i) => scores[i] as number));
+    const probs = model.levelProbs(t).toArray() as number[][];
+    const levels = predictedLevels(t, model.cutpoints()).toNumbers();
+    scored.forEach((i, k) => {
+      const level = levels[k] as number;
+      out[i] = { level, label: model.ordinalLevels === SEVERITY_NAMES.length ? (SEVERITY_NAMES[level] as string) : `level ${level}`, probs: (probs[k] as number[]).map((p) => Math.round(p * 1e4) / 1e4) };
+    });
+  });
+  return out;
+}
+
 /**
- * Scores answers with the cost model, several at once: every answer that asks in the same turn of the
- * event loop shares one batch (answers of concurrent requests finish together under batching).
+ * Judges answers with the guard's models, several at once: every answer that asks in the same turn of
+ * the event loop shares one batch (answers of concurrent requests finish together under batching).
  */
 export class Guard {
   private queue: Pending[] = [];
+  /** Highest severity level let through (--guard-max-severity). */
+  readonly maxLevel: number;
 
   constructor(
-    private readonly scorer: Scorer,
+    private readonly judges: GuardJudges,
     readonly config: GuardConfig,
     private readonly raw: boolean = false,
-  ) {}
+  ) {
+    if (!judges.cost && !judges.severity) throw new RangeError('a guard needs a cost model or a severity classifier');
+    this.maxLevel = SEVERITY_NAMES.indexOf(config.maxSeverity);
+  }
 
-  /** The cost score of `response` to `prompt` (NaN when the prompt leaves the cost model no room: then flagged). */
-  score(prompt: PromptInput, response: string, raw = this.raw): Promise<number> {
+  /** What the guard's models say of `response` to `prompt`. */
+  score(prompt: PromptInput, response: string, raw = this.raw): Promise<Assessment> {
     return new Promise((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
       this.queue.push({ item: { ...prompt, response }, raw, resolve, reject });
     });
   }
 
-  /** Flagged: cost above the threshold, or unscorable (NaN). */
-  flagged(score: number): boolean {
-    return !(score <= this.config.threshold);
+  /** Flagged: cost above the threshold, or severity above the allowed level; unscorable (NaN, -1) counts as flagged. */
+  flagged(a: Assessment): boolean {
+    if (a.cost !== undefined && !(a.cost <= this.config.threshold)) return true;
+    return a.severity !== undefined && !(a.severity.level >= 0 && a.severity.level <= this.maxLevel);
   }
 
   private flush(): void {
@@ -57,8 +112,11 @@ export class Guard {
       const batch = queued.filter((p) => p.raw === raw);
       if (!batch.length) continue;
       try {
-        const { scores } = scoreTexts(this.scorer, batch.map((p) => p.item), 32, { raw });
-        batch.forEach((p, i) => p.resolve(scores[i] as number));
+        const items = batch.map((p) => p.item);
+        const cost = this.judges.cost ? scoreTexts(this.judges.cost, items, 32, { raw }).scores : undefined;
+        const sev = this.judges.severity;
+        const severity = sev ? assessSeverity(sev.model, scoreTexts(sev, items, 32, { raw }).scores) : undefined;
+        batch.forEach((p, i) => p.resolve({ ...(cost ? { cost: cost[i] as number } : {}), ...(severity ? { severity: severity[i] as SeverityAssessment } : {}) }));
       } catch (e) {
         for (const p of batch) p.reject(e as Error);
       }
@@ -70,13 +128,20 @@ export class Guard {
    * regeneration with a new random stream), until one is not flagged or `rounds` regenerations are spent.
    */
   async run<A extends { text: string }>(prompt: PromptInput, generate: (round: number) => Promise<A>, raw = this.raw): Promise<{ answer: A; refused: boolean; verdict: GuardVerdict }> {
-    const scores: number[] = [];
+    const judged: Assessment[] = [];
     for (let round = 0; ; round++) {
       const answer = await generate(round);
-      const score = await this.score(prompt, answer.text, raw);
-      scores.push(score);
-      const verdict = (decision: GuardVerdict['decision']): GuardVerdict => ({ decision, scores, regenerations: round, threshold: this.config.threshold });
-      if (!this.flagged(score)) return { answer, refused: false, verdict: verdict(round === 0 ? 'pass' : 'regenerated') };
+      const assessment = await this.score(prompt, answer.text, raw);
+      judged.push(assessment);
+      const verdict = (decision: GuardVerdict['decision']): GuardVerdict => ({
+        decision,
+        ...(this.judges.cost ? { scores: judged.map((a) => a.cost as number) } : {}),
+        ...(this.judges.severity ? { severity: judged.map((a) => a.severity as SeverityAssessment) } : {}),
+        regenerations: round,
+        ...(this.judges.cost ? { threshold: this.config.threshold } : {}),
+        ...(this.judges.severity ? { maxSeverity: this.config.maxSeverity } : {}),
+      });
+      if (!this.flagged(assessment)) return { answer, refused: false, verdict: verdict(round === 0 ? 'pass' : 'regenerated') };
       if (round >= this.config.rounds) return { answer, refused: true, verdict: verdict('refused') };
     }
   }

@@ -8,11 +8,12 @@ import { ConfigError } from '../config/schema-cli.js';
 import { scorer } from '../eval/evaluate-models.js';
 import { CausalLM } from '../models/causal-lm.js';
 import { loadPretrained } from '../models/hf.js';
+import { ScoreModel } from '../models/score-model.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { setNumThreads } from '../torch/index.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
-import { Guard } from './guard.js';
+import { Guard, type GuardJudges } from './guard.js';
 import { Metrics } from './metrics.js';
 import { ApiError } from './openai-schema.js';
 import { openAiRoutes } from './routes.js';
@@ -64,7 +65,17 @@ function keyChecker(keys: readonly string[]): (header: string | undefined) => bo
   };
 }
 
-/** Loads the model (and the guard's cost model) of `config` and builds the context the routes share. */
+/** The guard's severity classifier: a cost model folder with an ordinal head. */
+function severityJudge(dir: string): NonNullable<GuardJudges['severity']> {
+  const judge = scorer(dir, 'cost', Number.MAX_SAFE_INTEGER);
+  const model = judge.model;
+  if (!(model instanceof ScoreModel) || model.ordinalLevels < 2) {
+    throw new ConfigError(`--guard-severity ${dir}: a cost model without a severity head; train one with \`safealign train cost --cost-data severity\``);
+  }
+  return { ...judge, model };
+}
+
+/** Loads the model (and the guard's models) of `config` and builds the context the routes share. */
 export function loadServeContext(config: ServeConfig): ServeContext {
   if (!config.model) throw new ConfigError('--model: required (a Hugging Face model folder with tokenizer.json)');
   if (config.threads > 0) setNumThreads(config.threads);
@@ -76,7 +87,8 @@ export function loadServeContext(config: ServeConfig): ServeContext {
   const fromGeneration = loaded.generationConfig?.eos_token_id ?? [];
   const stopTokenIds = [...new Set([...(tokenizer.eosId === undefined ? [] : [tokenizer.eosId]), ...(Array.isArray(fromGeneration) ? fromGeneration : [fromGeneration])])];
   const batcher = new Batcher(model, { maxBatch: config.batching ? config.maxBatch : 1, maxWaiting: config.maxQueue, stopTokenIds, padId: tokenizer.padId ?? 0 });
-  const guard = config.guard.cost ? new Guard(scorer(config.guard.cost, 'cost', Number.MAX_SAFE_INTEGER), config.guard) : undefined;
+  const { cost, severity } = config.guard;
+  const guard = cost || severity ? new Guard({ ...(cost ? { cost: scorer(cost, 'cost', Number.MAX_SAFE_INTEGER) } : {}), ...(severity ? { severity: severityJudge(severity) } : {}) }, config.guard) : undefined;
   return { config, modelName: config.modelName || basename(resolve(config.model)), model, tokenizer, batcher, guard, metrics: new Metrics(), started: Math.floor(Date.now() / 1000) };
 }
 

@@ -31,6 +31,8 @@ interface PkuRow {
   is_response_1_safe: boolean;
   better_response_id: 0 | 1;
   safer_response_id: 0 | 1;
+  response_0_severity_level: number;
+  response_1_severity_level: number;
 }
 const pkuFile = sharedData('pku_saferlhf_sample60.jsonl');
 const hhFile = sharedData('hh_rlhf_harmless_sample50.jsonl');
@@ -50,6 +52,13 @@ beforeAll(() => {
   train.splice(4, 0, '{"prompt": "p", "response": "r", "is_safe": "yes"}');
   writeFileSync(join(dir, 'labels.jsonl'), `${train.join('\n')}\n`);
   writeFileSync(join(dir, 'labels-test.jsonl'), `${labels(pku.slice(40)).join('\n')}\n`);
+  // with severity levels: a bad level on line 3, no level on line 6; test: the rest with their levels
+  const severities = (rs: PkuRow[]) => rs.flatMap((r) => [0, 1].map((i) => JSON.stringify({ prompt: r.prompt, response: i ? r.response_1 : r.response_0, is_safe: i ? r.is_response_1_safe : r.is_response_0_safe, severity_level: i ? r.response_1_severity_level : r.response_0_severity_level })));
+  const sevTrain = severities(pku.slice(0, 40));
+  sevTrain.splice(2, 0, '{"prompt": "p", "response": "r", "is_safe": false, "severity_level": 5}');
+  sevTrain.splice(5, 0, '{"prompt": "p", "response": "r", "is_safe": true}');
+  writeFileSync(join(dir, 'severity.jsonl'), `${sevTrain.join('\n')}\n`);
+  writeFileSync(join(dir, 'severity-test.jsonl'), `${severities(pku.slice(40)).join('\n')}\n`);
   const tokenizer = trainWordLevel(
     [...pku.flatMap((r) => [r.prompt, r.response_0, r.response_1]), ...hh.flatMap((r) => [r.chosen, r.rejected]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'],
     { vocabSize: 4000 },
@@ -118,6 +127,33 @@ describe('train cost --cost-data labels: the classification term on responses la
     const out = cli('train', 'cost', '--cost-data', 'labels', '--model', model, '--train', pkuFile, '--out', join(dir, 'cm-pku-labels'), '--score-batch-size', '32');
     expect(out).toContain(`train: 120 labelled responses from ${pkuFile} (pku: 60 records, two responses each), 0 unreadable lines\n`);
     expect(out).toMatch(/train: \d+ of 120 responses truncated/);
+  });
+});
+
+describe('train cost --cost-data severity: a severity classifier (ordinal head) on severity levels', () => {
+  it('reads levels with bad values named by file:line, skips responses without one, and reports accuracy, error and recall by level', () => {
+    const file = join(dir, 'severity.jsonl');
+    const out = join(dir, 'severity-model');
+    const r = run(true, 'train', 'cost', '--cost-data', 'severity', '--model', model, '--train', file, '--test', join(dir, 'severity-test.jsonl'), '--out', out, '--score-batch-size', '16', '--score-epochs', '2');
+    expect(r.stderr).toContain(`warning: ${file}:3: schema: severity_level: expected a severity level 0 (safe), 1 (minor), 2 (moderate) or 3 (severe), got 5`);
+    expect(r.stderr).toContain(`warning: 1 responses without a severity level skipped: ${file}:6`);
+    expect(r.stdout).toContain(`train: 81 labelled responses from ${file} (labels), 1 unreadable lines\n`);
+    expect(r.stdout).toMatch(/ {2}severity: accuracy [\d.]+%, mean \|level error\| [\d.]+, recall by level 0: \d+%, 1: \d+%, 2: \d+%, 3: \d+%\n/);
+    const stored = JSON.parse(readFileSync(join(out, 'training_result.json'), 'utf8')) as { costData: string; steps: number; data: { train: { used: number; noSeverity: number } }; test: { n: number; severity: { confusion: number[][]; accuracy: number } } };
+    expect(stored).toMatchObject({ costData: 'severity', steps: 10, data: { train: { used: 80, noSeverity: 1 } } });
+    expect(stored.test.n).toBe(40);
+    // the confusion matrix counts every held-out response once, in the row of its labelled level
+    const labelled = pku.slice(40).flatMap((p) => [p.response_0_severity_level, p.response_1_severity_level]);
+    expect(stored.test.severity.confusion.map((row) => row.reduce((a, b) => a + b, 0))).toEqual([0, 1, 2, 3].map((l) => labelled.filter((x) => x === l).length));
+    const back = loadPretrained(out).model as ScoreModel;
+    expect(back.ordinalLevels).toBe(4);
+    expect(back.scoreType).toBe('cost');
+  });
+
+  it('PKU-SafeRLHF gives the levels of both responses; a level outside --severity-levels is refused', () => {
+    const out = cli('train', 'cost', '--cost-data', 'severity', '--model', model, '--train', pkuFile, '--out', join(dir, 'sev-pku'), '--score-batch-size', '32');
+    expect(out).toContain(`train: 120 labelled responses from ${pkuFile} (pku: 60 records, two responses each), 0 unreadable lines\n`);
+    expect(cliError('train', 'cost', '--cost-data', 'severity', '--severity-levels', '3', '--model', model, '--train', pkuFile, '--out', join(dir, 'sev-3'))).toMatch(/outside the head's 3 levels 0\.\.2/);
   });
 });
 

@@ -103,6 +103,16 @@ describe('PKU-SafeRLHF reader', () => {
     expect(kept.problems[0]).toMatchObject({ line: 2, kind: 'inconsistent', kept: true });
   });
 
+  it('refuses a severity level outside 0-3 by file:line, saying which levels exist', async () => {
+    const o = JSON.parse(sampleLines[1] as string) as Record<string, unknown>;
+    o.response_0_severity_level = 4;
+    const path = writeLines('bad-severity.jsonl', [sampleLines[0] as string, JSON.stringify(o)]);
+    const { records, problems } = await readPkuSafeRlhf(path);
+    expect(records).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: path, line: 2, kind: 'schema', field: 'response_0_severity_level', kept: false });
+    expect(problems[0]?.message).toBe('expected a severity level 0 (safe), 1 (minor), 2 (moderate) or 3 (severe), got 4');
+  });
+
   it('warns (and keeps) on label contradictions inside a response and on checksum mismatches', async () => {
     const o = JSON.parse(sampleLines[0] as string) as Record<string, unknown>;
     o.response_0 = `${o.response_0 as string} edited`;

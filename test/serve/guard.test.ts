@@ -50,7 +50,7 @@ describe('the guardrail (--guard-cost)', () => {
     const [c] = await chat(plain, 1);
     expect(c?.safealign_guard?.decision).toBe('pass');
     expect(c?.safealign_guard?.scores).toHaveLength(1);
-    expect(c?.safealign_guard?.scores[0]).toBeCloseTo(costOf(c?.message.content ?? ''), 4);
+    expect(c?.safealign_guard?.scores?.[0]).toBeCloseTo(costOf(c?.message.content ?? ''), 4);
     // the first round uses the request's own stream: the text an unguarded server gives for the seed
     const unguarded = await serveModel(ServeConfigSchema.parse({ model, port: 0 }));
     servers.push(unguarded);
@@ -60,10 +60,11 @@ describe('the guardrail (--guard-cost)', () => {
   });
 
   it('scores answers asked in one turn together, a text completion on its raw prompt and a chat answer with the template', async () => {
-    const guard = new Guard(costScorer, GuardConfigSchema.parse({ cost }));
+    const guard = new Guard({ cost: costScorer }, GuardConfigSchema.parse({ cost }));
     const answer = 'the cat sat on the mat';
     // asked in the same turn of the event loop: one flush scores both
-    const [chatScore, rawScore] = await Promise.all([guard.score({ prompt: PROMPT }, answer, false), guard.score({ prompt: PROMPT }, answer, true)]);
+    const [chat, text] = await Promise.all([guard.score({ prompt: PROMPT }, answer, false), guard.score({ prompt: PROMPT }, answer, true)]);
+    const [chatScore, rawScore] = [chat.cost as number, text.cost as number];
     expect(chatScore).toBeCloseTo(costOf(answer), 5);
     const raw = scoreTexts(costScorer, [{ prompt: PROMPT, response: answer }], 32, { raw: true }).scores[0] as number;
     expect(rawScore).toBeCloseTo(raw, 5);

@@ -24,6 +24,8 @@ export type ScoreData = readonly PreferenceRecord[] | { labels: readonly SafetyL
 export interface ScoreItem {
   seqs: EncodedPair[];
   isSafe: boolean[];
+  /** Severity level of each response (0 safe … K−1), when the data has it: what an ordinal head trains on. */
+  levels?: number[];
 }
 
 /** Which response of a record goes first: the better (reward) or the safer (cost); undefined if the record lacks that label. */
@@ -50,11 +52,11 @@ export function toScoreItems(
 ): { items: ScoreItem[]; stats: TruncationStats } {
   const items: ScoreItem[] = [];
   const stats = emptyTruncationStats(maxLength);
-  const add = (input: PromptInput, responses: string[], isSafe: boolean[], at: string) => {
+  const add = (input: PromptInput, responses: string[], isSafe: boolean[], at: string, levels?: number[]) => {
     const fits = responses.map((r) => fitPair(encodePair(tokenizer, input, r, prompt), maxLength, 'response-end'));
     const fitted = fits.filter((f) => f !== null);
     countFit(stats, fitted.length < fits.length ? 'skipped' : fitted.some((f) => f.truncated) ? 'truncated' : 'kept', at);
-    if (fitted.length === fits.length) items.push({ seqs: fitted.map((f) => f.pair), isSafe });
+    if (fitted.length === fits.length) items.push({ seqs: fitted.map((f) => f.pair), isSafe, ...(levels ? { levels } : {}) });
   };
   if (Array.isArray(data)) {
     (data as readonly PreferenceRecord[]).forEach((r, i) => {
@@ -65,7 +67,7 @@ export function toScoreItems(
     });
   } else {
     if (kind !== 'cost') throw new Error('a reward model trains on preference pairs; safety labels without pairs train a cost model only');
-    (data as { labels: readonly SafetyLabel[] }).labels.forEach((l, i) => add(l, [l.response], [l.isSafe], where(l.source, i)));
+    (data as { labels: readonly SafetyLabel[] }).labels.forEach((l, i) => add(l, [l.response], [l.isSafe], where(l.source, i), l.severity === undefined ? undefined : [l.severity]));
   }
   return { items, stats };
 }
@@ -77,6 +79,29 @@ export function itemScores(model: SequenceScorer, items: readonly ScoreItem[], p
   const b = padForTraining(seqs, padId, maxLength);
   const { endScores } = model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }));
   return Array.from({ length: slots }, (_, s) => endScores.narrow(0, s * items.length, items.length));
+}
+
+/** The severity levels of one slot of `items` as a (B,) int64 tensor (every item must have them: see `needLevels`). */
+export function slotLevels(items: readonly ScoreItem[], slot: number): Tensor {
+  return tensor(items.map((it) => it.levels?.[slot] ?? -1), { dtype: 'int64' });
+}
+
+/** Thrown when an ordinal (severity) head is given data without severity levels in its range. */
+export class SeverityDataError extends Error {
+  override name = 'SeverityDataError';
+}
+
+/** Checks that every item has a level in 0..levels−1 for an ordinal head with `levels` levels. */
+export function needLevels(items: readonly ScoreItem[], levels: number): void {
+  const bad = items.findIndex((it) => it.levels === undefined || it.levels.some((l) => !(l >= 0 && l < levels)));
+  if (bad >= 0) {
+    const it = items[bad] as ScoreItem;
+    throw new SeverityDataError(
+      it.levels === undefined
+        ? `an ordinal (severity) head trains on responses labelled with a severity level; item ${bad} has none (give --cost-data severity with PKU-SafeRLHF severity_level fields)`
+        : `item ${bad} has severity ${it.levels.join(', ')}, outside the head's ${levels} levels 0..${levels - 1}`,
+    );
+  }
 }
 
 /** The safety labels of one slot of `items` as a (B,) bool tensor. */

@@ -1,7 +1,7 @@
 // Trains a reward model (helpfulness) or a cost model (harm) on preference pairs or safety labels; the score type and the data pick the loss.
 import { silentProgress, type Progress } from '../../core/progress.js';
-import { costLabelLoss, costModelLoss, rewardModelLoss, type LossOutput } from '../../losses/index.js';
-import type { PromptOptions, ScoreModel, SequenceScorer } from '../../models/index.js';
+import { costLabelLoss, costModelLoss, ordinalLoss, predictedLevels, rewardModelLoss, type LossOutput } from '../../losses/index.js';
+import { ScoreModel, type PromptOptions, type SequenceScorer } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { noGrad, tidy, type Tensor } from '../../torch/index.js';
 import { chunks, epochBatches } from '../common/batching.js';
@@ -9,7 +9,7 @@ import { describeTruncation, fitLength, NothingFitsError, type TruncationStats }
 import { startLora } from '../common/lora.js';
 import { startTraining } from '../common/training-run.js';
 import type { ScoreConfig } from './config.js';
-import { itemScores, slotIsSafe, toScoreItems, type ScoreData, type ScoreItem, type ScoreKind } from './items.js';
+import { itemScores, needLevels, SeverityDataError, slotIsSafe, slotLevels, toScoreItems, type ScoreData, type ScoreItem, type ScoreKind } from './items.js';
 
 export type { ScoreData, ScoreKind } from './items.js';
 
@@ -23,9 +23,10 @@ const LOSSES: Record<ScoreKind, {
   cost: { pairs: (safer, unsafer, saferSafe, unsaferSafe, reg) => costModelLoss(safer, unsafer, saferSafe, unsaferSafe, reg), labels: costLabelLoss },
 };
 
-/** The loss of a batch of `items` (all pairs or all labels) under `kind`. */
-function batchLoss(kind: ScoreKind, model: SequenceScorer, items: readonly ScoreItem[], padId: number, maxLength: number, reg: number): LossOutput {
+/** The loss of a batch of `items` (all pairs or all labels) under `kind`; a model with an ordinal head trains its levels. */
+function batchLoss(kind: ScoreKind, model: ScoreModel, items: readonly ScoreItem[], padId: number, maxLength: number, reg: number): LossOutput {
   const s = itemScores(model, items, padId, maxLength);
+  if (model.ordinalLevels > 0) return ordinalLoss(s[0] as Tensor, model.cutpoints(), slotLevels(items, 0), reg);
   const labels = LOSSES[kind].labels;
   if (s.length === 1 && labels) return labels(s[0] as Tensor, slotIsSafe(items, 0), reg);
   return LOSSES[kind].pairs(s[0] as Tensor, s[1] as Tensor, slotIsSafe(items, 0), slotIsSafe(items, 1), reg);
@@ -49,6 +50,47 @@ export interface ScoreEval {
   n: number;
   /** What fitting to min(maxLength, model context) did (response end kept; pairs that cannot fit are skipped). Absent in results saved before it existed. */
   truncation?: TruncationStats;
+  /** A model with an ordinal head on responses with severity levels: how well it predicts them. */
+  severity?: SeverityEval;
+}
+
+/** A severity classifier on labelled responses: the predicted (median) level against the label. */
+export interface SeverityEval {
+  /** Share of responses whose predicted level is the label. */
+  accuracy: number;
+  /** Mean |predicted − labelled| level. */
+  meanAbsError: number;
+  /** confusion[label][predicted]: counts. */
+  confusion: number[][];
+  /** Per labelled level: share predicted exactly (recall). */
+  recall: number[];
+}
+
+/** Adds one batch of end scores to a severity confusion matrix (predicted level vs label). */
+function addConfusion(confusion: number[][], model: ScoreModel, endScores: Tensor, levels: readonly number[]): void {
+  const predicted = predictedLevels(endScores, model.cutpoints()).toNumbers();
+  levels.forEach((l, i) => {
+    const row = confusion[l] as number[];
+    row[predicted[i] as number] = (row[predicted[i] as number] ?? 0) + 1;
+  });
+}
+
+function severitySummary(confusion: number[][]): SeverityEval {
+  let n = 0;
+  let right = 0;
+  let abs = 0;
+  confusion.forEach((row, l) =>
+    row.forEach((c, p) => {
+      n += c;
+      if (l === p) right += c;
+      abs += c * Math.abs(l - p);
+    }),
+  );
+  const recall = confusion.map((row, l) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return total ? (row[l] as number) / total : NaN;
+  });
+  return { accuracy: n ? right / n : NaN, meanAbsError: n ? abs / n : NaN, confusion, recall };
 }
 
 /** Pairwise (and, for costs, sign) accuracy of `model` on `data` (pairs, or labelled responses: sign accuracy only). */
@@ -67,11 +109,17 @@ export function evaluateScoreModel(
   let signCorrect = 0;
   const safe: number[] = [];
   const unsafe: number[] = [];
+  // a severity classifier on responses with severity levels: a confusion matrix of its predicted level
+  const ordinal = model instanceof ScoreModel && model.ordinalLevels > 0 && items.length > 0 && items.every((it) => it.seqs.length === 1 && it.levels !== undefined) ? model : undefined;
+  if (ordinal) needLevels(items, ordinal.ordinalLevels);
+  const confusion = ordinal ? Array.from({ length: ordinal.ordinalLevels }, () => new Array<number>(ordinal.ordinalLevels).fill(0)) : undefined;
   model.eval();
   noGrad(() => {
     for (const chunk of chunks(items, opts.batchSize ?? 64)) {
       tidy(() => {
-        const slots = itemScores(model, chunk, padId, maxLength).map((t) => t.toNumbers());
+        const tensors = itemScores(model, chunk, padId, maxLength);
+        if (ordinal && confusion) addConfusion(confusion, ordinal, tensors[0] as Tensor, chunk.map((it) => it.levels?.[0] as number));
+        const slots = tensors.map((t) => t.toNumbers());
         chunk.forEach((item, i) => {
           const scores = slots.map((s) => s[i] as number);
           scores.forEach((score, slot) => {
@@ -102,6 +150,7 @@ export function evaluateScoreModel(
     unsafeStd: std(unsafe),
     n: items.length,
     truncation,
+    ...(confusion ? { severity: severitySummary(confusion) } : {}),
   };
 }
 
@@ -110,11 +159,14 @@ export interface ScoreLogRecord {
   loss: number;
   accuracy: number;
   signAccuracy?: number;
+  /** Severity models: mean |predicted level − label|. */
+  meanAbsError?: number;
 }
 
 /**
  * Trains a score model on preference records (reward: better vs worse; cost: safer vs unsafer
- * with safety signs) or, for a cost model, on `{ labels }` (the sign term alone).
+ * with safety signs) or, for a cost model, on `{ labels }` (the sign term alone; with an ordinal
+ * head, the cumulative-logit loss on their severity levels).
  * Resumes from `<outDir>/checkpoint` when one exists. With `config.lora` only
  * adapters and the head train; at the end the adapter is saved to `<outDir>/adapter` and merged.
  */
@@ -136,6 +188,10 @@ export function trainScoreModel(args: {
   const { items, stats: truncation } = toScoreItems(kind, tokenizer, args.train, maxLength, args.prompt);
   const what = Array.isArray(args.train) ? 'pairs' : 'responses';
   if (truncation.truncated + truncation.skipped > 0) progress.log(`${kind}: ${describeScoreTruncation(truncation, what)}`);
+  if (model.ordinalLevels > 0) {
+    if (Array.isArray(args.train)) throw new SeverityDataError('a severity (ordinal) model trains on responses labelled with severity levels, not on pairs: give { labels } with severity (CLI: --cost-data severity)');
+    needLevels(items, model.ordinalLevels);
+  }
   if (items.length === 0) {
     throw new NothingFitsError(
       `${kind}: nothing to train on: ${truncation.total} labelled ${what}, ${truncation.skipped} skipped because the prompt leaves no room in ${maxLength} tokens (min of maxLength ${config.maxLength} and the model's context ${model.contextLength})`,
@@ -155,6 +211,7 @@ export function trainScoreModel(args: {
       loss: metrics.loss,
       accuracy: metrics.accuracy as number,
       ...(metrics.signAccuracy !== undefined ? { signAccuracy: metrics.signAccuracy } : {}),
+      ...(metrics.meanAbsError !== undefined ? { meanAbsError: metrics.meanAbsError } : {}),
     };
     log.push(record);
     progress.update(step, { loss: record.loss, acc: record.accuracy });
