@@ -7,7 +7,9 @@ w(x) = softmax(g(x)) per pair. Written directly from the likelihood, as a produc
   loss = -mean_b log P_b + reg * (mean(r_w^2) + mean(r_l^2))        (reg: the reward model's L2 on scores)
 Per-head log-losses l_k = -log sigmoid(r_k(w) - r_k(l)) and the Hedge posterior of the routing stage,
   w_post(x, a) = softmax(log w(x) - eta * sum_{pairs of a} l_k),
-are written too (the online routing of annotator a's few labelled pairs).
+are written too (the online routing of annotator a's few labelled pairs), and the annotator-level latent-class
+likelihood of one annotator's B labels, P = sum_k pi_k prod_b sigmoid(r_k(w_b) - r_k(l_b)) with
+pi = softmax(mean_b g(x_b)), loss = -log P / B + reg * (...).
 Gradients of sum(loss) in the scores and the router logits come from autograd.
 """
 import json
@@ -56,7 +58,22 @@ head_losses = -torch.nn.functional.logsigmoid(better0[:4] - worse0[:4])  # (4, K
 prior = torch.softmax(router0[0], dim=0)
 posterior = torch.softmax(torch.log(prior) - eta * head_losses.sum(0), dim=0)
 
+# annotator-level latent class: the B pairs are one annotator's labels, all from one of the K heads:
+#   P(labels) = sum_k pi_k prod_b sigmoid(r_k(w_b) - r_k(l_b)),  log pi = log_softmax(mean_b g(x_b))
+#   loss = -log P(labels) / B + reg * (mean(r_w^2) + mean(r_l^2))
+grouped = []
+for reg in (0.0, 0.01):
+    bw = better0.clone().requires_grad_(True)
+    wl = worse0.clone().requires_grad_(True)
+    g = router0.clone().requires_grad_(True)
+    pi = torch.softmax(g.mean(0), dim=0)
+    prob = (pi * torch.sigmoid(bw - wl).prod(0)).sum()
+    loss = -torch.log(prob) / B + reg * ((bw ** 2).mean() + (wl ** 2).mean())
+    loss.backward()
+    grouped.append({'reg': reg, 'loss': loss.item(), 'dBetter': lst(bw.grad), 'dWorse': lst(wl.grad), 'dRouter': lst(g.grad)})
+
 out = {
+    'grouped': grouped,
     'better': lst(better0), 'worse': lst(worse0), 'router': lst(router0),
     'cases': cases, 'singleHeadLoss': single,
     'hedge': {'eta': eta, 'pairs': 4, 'headLosses': lst(head_losses), 'prior': lst(prior), 'posterior': lst(posterior)},

@@ -10,6 +10,7 @@ import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../
 import { CausalLM, loadPretrained, savePretrained } from '../models/index.js';
 import { terminalProgress } from './progress-bar.js';
 import { registerHcRlhfCommand } from './train-hc-rlhf.js';
+import { registerMicroCommand } from './train-micro.js';
 import { registerPreferenceCommands } from './train-preferences.js';
 import { registerRlCommands } from './train-rl.js';
 import { registerRsftCommand } from './train-rsft.js';
@@ -19,7 +20,7 @@ import { needTokenizer, readSftFile, TRAIN_IO } from './train-io.js';
 const SftCli = z.object({ ...TRAIN_IO, sft: SftConfigSchema.prefault({}).describe('SFT settings') }).strict();
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian, HC-RLHF, DPO, SafeDPO, SACPO, MoCAN, A-LoL or rejection-sampling fine-tuning on your own models');
+  const train = program.command('train').description('train the base policy (SFT), a reward model or a cost model, or run PPO-Lagrangian, PPO, reward shaping, GRPO, safe GRPO, RLOO-Lagrangian, HC-RLHF, DPO, SafeDPO, SACPO, MoCAN, A-LoL, rejection-sampling fine-tuning or MiCRo reward heads on your own models');
   registerRlCommands(train);
   registerPreferenceCommands(train);
   registerRsftCommand(train);
@@ -56,4 +57,5 @@ export function register(program: Command): void {
   });
 
   registerScoreCommands(train);
+  registerMicroCommand(train);
 }

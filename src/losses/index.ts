@@ -12,5 +12,5 @@ export { criticLoss } from './critic.js';
 export { tokenCrossEntropy } from './sft.js';
 export { mocanDual, mocanDualGradient, scoreMatrix, solveMocanDual, tiltedCost, type MocanDualSettings, type MocanDualSolution } from './mocan.js';
 export { alolLoss, type AlolInputs, type AlolSettings, type AlolVariant } from './alol.js';
-export { headLogLosses, hedgeLogWeights, mixtureBtLoss } from './micro.js';
+export { groupedMixtureBtLoss, headLogLosses, hedgeLogWeights, mixtureBtLoss } from './micro.js';
 export { confidenceLoss, confidenceWeight, quantile } from './weak-to-strong.js';

@@ -23,6 +23,30 @@ export function mixtureBtLoss(betterScores: Tensor, worseScores: Tensor, routerL
 }
 
 /**
+ * The latent-class form at the level of the annotator: the B pairs are one annotator's labels, all drawn
+ * from the same head, `P(labels) = Σ_k π_k·Π_b σ(r_k(y_w,b) − r_k(y_l,b))` with `log π = log_softmax(mean_b g(x_b))`;
+ * the loss is `−log P / B + reg·(mean(r_w²) + mean(r_l²))`. A batch of some of an annotator's labels is an
+ * exact marginal of the model, so training on such batches maximises a composite likelihood of every
+ * annotator's labels. Shapes as `mixtureBtLoss`.
+ */
+export function groupedMixtureBtLoss(betterScores: Tensor, worseScores: Tensor, routerLogits: Tensor, reg = 0.001): LossOutput {
+  const n = betterScores.shape[0] as number;
+  const margins = betterScores.sub(worseScores);
+  const logProb = routerLogits.mean(0).logSoftmax(0).add(margins.logsigmoid().sum(0)).logsumexp(0);
+  const loss = logProb.div(n).neg().add(betterScores.pow(2).mean().add(worseScores.pow(2).mean()).mul(reg));
+  // the posterior over heads given these labels, and its pairwise accuracy
+  const posterior = routerLogits.mean(0).logSoftmax(0).add(margins.logsigmoid().sum(0)).softmax(0);
+  return {
+    loss,
+    metrics: {
+      accuracy: posterior.mul(margins.sigmoid()).sum(1).gt(0.5).float().mean().item(),
+      betterMean: betterScores.mean().item(),
+      worseMean: worseScores.mean().item(),
+    },
+  };
+}
+
+/**
  * Each head's log-loss on pairs: `−log σ(r_k(y_w) − r_k(y_l))`. betterScores, worseScores: (B, K) -> (B, K).
  * The loss the Hedge routing charges every head (expert) per labelled pair.
  */

@@ -19,3 +19,14 @@ export function readWorldPrompts(path: string): RlPrompt[] {
 export function readDemonstrations(path: string): { prompt: string; response: string }[] {
   return readJsonl<{ prompt: string; response: string }>(path).map((e) => ({ prompt: e.prompt, response: e.response }));
 }
+
+/**
+ * The world's per-annotator labels (annotations-raw.jsonl) of one split as records: each line's pair (line
+ * `pair` of `records`, the split's preference file) with that annotator's better response. Safety fields are
+ * the pair's majority labels (MiCRo reads helpfulness only).
+ */
+export function readAnnotatorLabels<R extends { betterResponseId: 0 | 1 }>(rawPath: string, split: string, records: readonly R[]): (R & { annotator: string })[] {
+  return readJsonl<{ split: string; pair: number; annotator: string; better_response_id: 0 | 1 }>(rawPath)
+    .filter((l) => l.split === split && records[l.pair] !== undefined)
+    .map((l) => ({ ...(records[l.pair] as R), betterResponseId: l.better_response_id, annotator: l.annotator }));
+}

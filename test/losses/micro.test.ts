@@ -1,7 +1,7 @@
 // MiCRo's mixture Bradley–Terry loss and Hedge routing against reference/golden/micro.json (reference/micro.py, PyTorch autograd).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { headLogLosses, hedgeLogWeights, mixtureBtLoss, rewardModelLoss } from '../../src/losses/index.js';
+import { groupedMixtureBtLoss, headLogLosses, hedgeLogWeights, mixtureBtLoss, rewardModelLoss } from '../../src/losses/index.js';
 import { tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
 
@@ -11,6 +11,7 @@ const g = JSON.parse(readFileSync('reference/golden/micro.json', 'utf8')) as {
   worse: number[][];
   router: number[][];
   cases: Case[];
+  grouped: Omit<Case, 'prob' | 'accuracy'>[];
   singleHeadLoss: number;
   hedge: { eta: number; pairs: number; headLosses: number[][]; prior: number[]; posterior: number[] };
 };
@@ -44,6 +45,22 @@ describe('mixtureBtLoss', () => {
     const r = tensor([[0.3, -0.2], [0, 1]]);
     expect(mixtureBtLoss(b, w, r, 0).loss.item()).toBeLessThan(mixtureBtLoss(w, b, r, 0).loss.item());
   });
+});
+
+describe('groupedMixtureBtLoss (one annotator\'s labels from one latent head)', () => {
+  for (const c of g.grouped) {
+    it(`reg ${c.reg}: loss and gradients match PyTorch`, () => {
+      const better = tensor(g.better, { requiresGrad: true });
+      const worse = tensor(g.worse, { requiresGrad: true });
+      const router = tensor(g.router, { requiresGrad: true });
+      const out = groupedMixtureBtLoss(better, worse, router, c.reg);
+      expectAllClose(out.loss, c.loss);
+      out.loss.backward();
+      expectAllClose(better.grad as NonNullable<typeof better.grad>, c.dBetter);
+      expectAllClose(worse.grad as NonNullable<typeof worse.grad>, c.dWorse);
+      expectAllClose(router.grad as NonNullable<typeof router.grad>, c.dRouter);
+    });
+  }
 });
 
 describe('Hedge routing', () => {

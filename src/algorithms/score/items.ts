@@ -24,6 +24,8 @@ export type ScoreData = readonly PreferenceRecord[] | { labels: readonly SafetyL
 export interface ScoreItem {
   seqs: EncodedPair[];
   isSafe: boolean[];
+  /** Index of the record (or label) in the data it came from. */
+  at: number;
   /** Severity level of each response (0 safe … K−1), when the data has it: what an ordinal head trains on. */
   levels?: number[];
 }
@@ -52,22 +54,22 @@ export function toScoreItems(
 ): { items: ScoreItem[]; stats: TruncationStats } {
   const items: ScoreItem[] = [];
   const stats = emptyTruncationStats(maxLength);
-  const add = (input: PromptInput, responses: string[], isSafe: boolean[], at: string, levels?: number[]) => {
+  const add = (input: PromptInput, responses: string[], isSafe: boolean[], index: number, at: string, levels?: number[]) => {
     const fits = responses.map((r) => fitPair(encodePair(tokenizer, input, r, prompt), maxLength, 'response-end'));
     const fitted = fits.filter((f) => f !== null);
     countFit(stats, fitted.length < fits.length ? 'skipped' : fitted.some((f) => f.truncated) ? 'truncated' : 'kept', at);
-    if (fitted.length === fits.length) items.push({ seqs: fitted.map((f) => f.pair), isSafe, ...(levels ? { levels } : {}) });
+    if (fitted.length === fits.length) items.push({ seqs: fitted.map((f) => f.pair), isSafe, at: index, ...(levels ? { levels } : {}) });
   };
   if (Array.isArray(data)) {
     (data as readonly PreferenceRecord[]).forEach((r, i) => {
       const first = FIRST[kind](r);
       if (first === undefined) return;
       const second = (1 - first) as 0 | 1;
-      add(r, [r.responses[first], r.responses[second]], [r.isSafe?.[first] ?? true, r.isSafe?.[second] ?? true], where(r.source, i));
+      add(r, [r.responses[first], r.responses[second]], [r.isSafe?.[first] ?? true, r.isSafe?.[second] ?? true], i, where(r.source, i));
     });
   } else {
     if (kind !== 'cost') throw new Error('a reward model trains on preference pairs; safety labels without pairs train a cost model only');
-    (data as { labels: readonly SafetyLabel[] }).labels.forEach((l, i) => add(l, [l.response], [l.isSafe], where(l.source, i), l.severity === undefined ? undefined : [l.severity]));
+    (data as { labels: readonly SafetyLabel[] }).labels.forEach((l, i) => add(l, [l.response], [l.isSafe], i, where(l.source, i), l.severity === undefined ? undefined : [l.severity]));
   }
   return { items, stats };
 }

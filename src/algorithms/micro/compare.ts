@@ -1,0 +1,95 @@
+// MiCRo against one Bradley–Terry model trained the same way: both fitted on per-annotator labels, accuracy per annotator type on held-out labels.
+import { join } from 'node:path';
+import type { Progress } from '../../core/progress.js';
+import type { CausalLM, ScoreModel } from '../../models/index.js';
+import type { Tokenizer } from '../../models/tokenizer.js';
+import { manualSeed } from '../../torch/index.js';
+import type { MicroConfig } from './config.js';
+import { MixtureScoreModel, saveMixture } from './model.js';
+import { preferenceProbabilities, trainMicro, type AnnotatedPair, type Routing } from './train.js';
+
+/** Accuracy of each model on one group's labels: the share whose labelled better response gets probability > 0.5. */
+export interface GroupAccuracy {
+  /** Labels scored. */
+  n: number;
+  /** MiCRo, each annotator routed by Hedge on its own pairs. */
+  micro: number;
+  /** MiCRo with the prompt router alone (stage 1 only). */
+  microUnrouted: number;
+  /** One Bradley–Terry head (the same trainer with K = 1). */
+  single: number;
+}
+
+export interface MicroComparison {
+  heads: number;
+  trainLabels: number;
+  /** Per annotator type (the evaluation's grouping) and 'all'. */
+  byGroup: Record<string, GroupAccuracy>;
+  /** Mean Hedge weight of each head per group (what the routing found). */
+  routedWeights: Record<string, number[]>;
+}
+
+/** A trained mixture and what predicting with it needs. */
+export interface TrainedMixture {
+  model: MixtureScoreModel;
+  routing: Routing;
+  config: MicroConfig;
+}
+
+/** Trains MiCRo (config.heads) and the single-head baseline from `backbone()` on the same labels, saving both under `outDir`. */
+export function trainMicroAndBaseline(args: {
+  backbone: () => CausalLM | ScoreModel;
+  tokenizer: Tokenizer;
+  train: readonly AnnotatedPair[];
+  config: MicroConfig;
+  outDir: string;
+  progress: Progress;
+}): { micro: TrainedMixture; single: TrainedMixture } {
+  const fit = (name: string, config: MicroConfig): TrainedMixture => {
+    manualSeed(config.seed);
+    const model = MixtureScoreModel.fromBackbone(args.backbone(), config.heads);
+    const out = trainMicro({ model, tokenizer: args.tokenizer, train: args.train, config, outDir: join(args.outDir, name), progress: args.progress });
+    saveMixture(join(args.outDir, name, 'model'), model, config);
+    return { model, routing: out.routing, config };
+  };
+  return { micro: fit('micro', args.config), single: fit('single', { ...args.config, heads: 1 }) };
+}
+
+/** Accuracy of MiCRo (routed and not) and the single model per group of `test` labels (`groupOf` an annotator id), plus 'all'. */
+export function compareByGroup(
+  trained: { micro: TrainedMixture; single: TrainedMixture },
+  tokenizer: Tokenizer,
+  test: readonly AnnotatedPair[],
+  groupOf: (annotator: string) => string,
+): Pick<MicroComparison, 'byGroup'> {
+  const probs = (m: TrainedMixture, routing: Routing) => preferenceProbabilities(m.model, tokenizer, test, routing, m.config);
+  const micro = probs(trained.micro, trained.micro.routing);
+  const unrouted = probs(trained.micro, {});
+  const single = probs(trained.single, trained.single.routing);
+  const groups = new Map<string, number[]>();
+  test.forEach((p, i) => {
+    if (Number.isNaN(micro[i])) return;
+    for (const g of [groupOf(p.annotator), 'all']) groups.set(g, [...(groups.get(g) ?? []), i]);
+  });
+  const acc = (ps: number[], idx: number[]) => idx.filter((i) => (ps[i] as number) > 0.5).length / idx.length;
+  return {
+    byGroup: Object.fromEntries([...groups].sort(([a], [b]) => a.localeCompare(b)).map(([g, idx]) => [g, { n: idx.length, micro: acc(micro, idx), microUnrouted: acc(unrouted, idx), single: acc(single, idx) }])),
+  };
+}
+
+/** Mean softmax(−η·headLoss) over the annotators of each group: how Hedge alone would weigh the heads for them (uniform prior). */
+export function routedWeights(routing: Routing, eta: number, groupOf: (annotator: string) => string): Record<string, number[]> {
+  const sums = new Map<string, { w: number[]; n: number }>();
+  for (const [a, s] of Object.entries(routing)) {
+    const logits = s.headLoss.map((l) => -eta * l);
+    const max = Math.max(...logits);
+    const e = logits.map((l) => Math.exp(l - max));
+    const z = e.reduce((x, y) => x + y, 0);
+    const g = groupOf(a);
+    const acc = sums.get(g) ?? { w: e.map(() => 0), n: 0 };
+    e.forEach((v, k) => (acc.w[k] = (acc.w[k] as number) + v / z));
+    acc.n += 1;
+    sums.set(g, acc);
+  }
+  return Object.fromEntries([...sums].sort(([a], [b]) => a.localeCompare(b)).map(([g, { w, n }]) => [g, w.map((v) => v / n)]));
+}
