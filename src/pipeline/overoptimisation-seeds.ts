@@ -21,6 +21,8 @@ export interface OveroptAggregate {
   scoreModelsSec: Interval;
   /** The curve averaged over replicates point by point (the replicates share the bins). */
   curve: OveroptPoint[];
+  /** Each replicate's peak and end, in replicate order. */
+  perReplicate: { peak: OveroptPoint; final: OveroptPoint }[];
 }
 
 export interface OveroptimisationSeeds {
@@ -62,6 +64,7 @@ export function aggregateOveroptimisation(results: readonly OveroptimisationResu
       rlSec: t((r) => r.rlSec),
       scoreModelsSec: t((r) => r.scoreModelsSec),
       curve: meanCurve(rs.map((r) => r.curve as unknown as Record<string, number>[])) as unknown as OveroptPoint[],
+      perReplicate: rs.map((r) => ({ peak: r.peak.peak, final: r.peak.final })),
     };
   }
   const bons = results.map((r) => r.bestOfN).filter((b): b is NonNullable<typeof b> => b !== undefined);

@@ -184,11 +184,23 @@ export async function runOveroptimisation(ctx: OveroptContext): Promise<Overopti
   for (const variant of oo.variants) {
     const stage = `overopt_${variant}`;
     const run = await ctx.runner.run(stage, ({ stageDir }) => runVariant(ctx, variant, stageDir));
-    const curve = overoptCurve(run.log, oo.every);
-    const rewardStage = needsEnsemble(variant) ? 'reward_ensemble' : 'reward';
-    runs[variant] = { curve, peak: goldPeak(curve, oo.minDrop), rlSec: ctx.runner.timings[stage] ?? 0, scoreModelsSec: ctx.runner.timings[rewardStage] ?? 0 };
+    runs[variant] = summariseRun(oo, run, ctx.runner.timings[stage] ?? 0, ctx.runner.timings[rewardStageOf(variant)] ?? 0);
   }
   if (oo.bestOfN.prompts === 0) return { klCoef: oo.klCoef, runs };
   const bon = await ctx.runner.run('overopt_best_of_n', () => runBestOfN(ctx));
-  return { klCoef: oo.klCoef, runs, bestOfN: { ...bon, peak: goldPeak(bon.curve, oo.minDrop), sec: ctx.runner.timings.overopt_best_of_n ?? 0 } };
+  return { klCoef: oo.klCoef, runs, bestOfN: summariseBestOfN(oo, bon, ctx.runner.timings.overopt_best_of_n ?? 0) };
+}
+
+/** The stage whose reward model(s) a variant optimises: its training time is the variant's score-model cost. */
+export const rewardStageOf = (variant: OveroptVariant): string => (needsEnsemble(variant) ? 'reward_ensemble' : 'reward');
+
+/** A finished run's curve, gold peak and cost (`rlSec`: its stage's wall time). */
+export function summariseRun(oo: OveroptimisationConfig, run: OveroptRun, rlSec: number, scoreModelsSec: number): OveroptSummary {
+  const curve = overoptCurve(run.log, oo.every);
+  return { curve, peak: goldPeak(curve, oo.minDrop), rlSec, scoreModelsSec };
+}
+
+/** Best-of-N's stage result with its gold peak over N. */
+export function summariseBestOfN(oo: OveroptimisationConfig, bon: { prompts: number; curve: BonPoint[] }, sec: number): NonNullable<OveroptimisationResult['bestOfN']> {
+  return { ...bon, peak: goldPeak(bon.curve, oo.minDrop), sec };
 }
