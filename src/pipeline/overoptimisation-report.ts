@@ -5,13 +5,20 @@ import type { OveroptimisationResult } from './overoptimisation.js';
 
 const METRICS = ['gold helpfulness', 'proxy reward', 'gold harmful rate'];
 
-/** Curve points with √KL as the x axis, one line per run (and 'best-of-N'). */
-export function overoptPlotPoints(result: OveroptimisationResult): CurvePoint[] {
-  const lines: [string, { sqrtKl: number; gold: number; proxy: number; harm: number }[]][] = [
-    ...Object.entries(result.runs).map(([k, r]): [string, typeof r.curve] => [k, r.curve]),
-    ...(result.bestOfN ? [['best-of-N', result.bestOfN.curve] as [string, typeof result.bestOfN.curve]] : []),
-  ];
-  return lines.flatMap(([method, curve]) =>
+/** What a line of the plot needs of its points. */
+type PlotPoint = { sqrtKl: number; gold: number; proxy: number; harm: number };
+
+/** The lines of a result: one per run, and 'best-of-N' when it ran. */
+export function overoptLines(result: OveroptimisationResult): Record<string, readonly PlotPoint[]> {
+  return {
+    ...Object.fromEntries(Object.entries(result.runs).map(([k, r]) => [k, r.curve])),
+    ...(result.bestOfN ? { 'best-of-N': result.bestOfN.curve } : {}),
+  };
+}
+
+/** Curve points with √KL as the x axis, one line per key. */
+export function overoptPlotPoints(lines: Record<string, readonly PlotPoint[]>): CurvePoint[] {
+  return Object.entries(lines).flatMap(([method, curve]) =>
     curve.flatMap((p) => [
       { method, step: p.sqrtKl, metric: 'gold helpfulness', value: p.gold },
       { method, step: p.sqrtKl, metric: 'proxy reward', value: p.proxy },
@@ -21,8 +28,8 @@ export function overoptPlotPoints(result: OveroptimisationResult): CurvePoint[] 
 }
 
 /** The over-optimisation curves against √KL (Gao et al. 2023's axes). */
-export function overoptPlot(result: OveroptimisationResult, title = 'Reward over-optimisation: proxy reward keeps rising with KL to SFT while gold helpfulness peaks and falls'): Promise<string> {
-  return trainingCurves(overoptPlotPoints(result), METRICS, { title, step: '√KL to SFT (√nats)' });
+export function overoptPlot(lines: Record<string, readonly PlotPoint[]>, title = 'Reward over-optimisation: proxy reward keeps rising with KL to SFT while gold helpfulness peaks and falls'): Promise<string> {
+  return trainingCurves(overoptPlotPoints(lines), METRICS, { title, step: '√KL to SFT (√nats)' });
 }
 
 /** The section: plot, one row per run (its gold peak, the end, the cost), best-of-N per N. */
@@ -44,7 +51,7 @@ export async function overoptSection(result: OveroptimisationResult): Promise<st
   return [
     section(
       'Reward over-optimisation',
-      (await overoptPlot(result)) + runs,
+      (await overoptPlot(overoptLines(result))) + runs,
       `Each run trains from the SFT policy at β = ${result.klCoef} (low on purpose) and logs, per RL step, the mean proxy reward (the reward it optimises: the reward model, the ensemble's reduction or WARM), the gold helpfulness and gold harmful rate of its own rollouts (judged after the step's update; never a training signal) and their KL to SFT; a point is the mean over a bin of steps. ppo_lag keeps PPO-Lagrangian's cost constraint; mean, worst, uncertainty, robust and warm are PPO on the ensemble's reductions and on its weight average. Over-optimised: gold ends at least the configured drop below its peak. Cost: the run's wall time and that of the reward model(s) it needs.`,
     ),
     bon

@@ -48,15 +48,15 @@ export const OveroptimisationSchema = z
       .describe(
         "runs: 'ppo' and 'ppo_lag' on the reward model; PPO on the reward ensemble's members reduced by 'mean', 'worst', 'uncertainty' (UP-RLHF mean − k·std) or 'robust' (BRME λ·mean + (1 − λ)·worst), k and λ from ensemble.rl; 'warm': PPO on the members' WARM weight average",
       ),
-    steps: z.number().int().positive().default(40).describe('RL steps of each run (long enough for gold to peak and fall at klCoef)'),
-    promptsPerStep: z.number().int().positive().default(16).describe('train prompts per RL step (one response each; the other RL settings are rl\'s)'),
+    steps: z.number().int().positive().default(40).describe('RL steps of each run (at the defaults gold peaked near step 16, KL ≈ 8, and fell by step 40, KL ≈ 28: README)'),
+    promptsPerStep: z.number().int().positive().default(32).describe('train prompts per RL step (one response each; the other RL settings are rl\'s)'),
     klCoef: z.number().min(0).default(0.01).describe('β of the KL penalty to SFT in every run (low, so that the reward model gets over-optimised; the pipeline\'s RL uses 0.05)'),
-    every: z.number().int().positive().default(4).describe('RL steps per curve point: proxy reward, gold and KL are averaged over the rollouts of each bin of this many steps'),
-    minDrop: z.number().min(0).default(0.15).describe('gold helpfulness must fall at least this far below its peak by the last point for a run to count as over-optimised'),
+    every: z.number().int().positive().default(4).describe('RL steps per curve point: proxy reward, gold and KL are averaged over the rollouts of each bin of this many steps (4 × 32 = 128 responses a point at the defaults)'),
+    minDrop: z.number().min(0).default(0.3).describe('gold helpfulness must fall at least this far below its peak by the last point for a run to count as over-optimised (a point of 128 responses has a standard error of about 0.15)'),
     bestOfN: z
       .object({
         ns: z.array(z.number().int().positive()).default([1, 2, 4, 8, 16, 32, 64]).describe('N of best-of-N by the reward model alone (nested: the first N of max(N) samples per prompt)'),
-        prompts: z.number().int().min(0).default(48).describe('test prompts (evenly spaced) sampled max(N) times from the SFT policy; 0 = skip best-of-N'),
+        prompts: z.number().int().min(0).default(32).describe('test prompts (evenly spaced) sampled max(N) times from the SFT policy; 0 = skip best-of-N'),
       })
       .strict()
       .prefault({})
@@ -184,11 +184,23 @@ export async function runOveroptimisation(ctx: OveroptContext): Promise<Overopti
   for (const variant of oo.variants) {
     const stage = `overopt_${variant}`;
     const run = await ctx.runner.run(stage, ({ stageDir }) => runVariant(ctx, variant, stageDir));
-    const curve = overoptCurve(run.log, oo.every);
-    const rewardStage = needsEnsemble(variant) ? 'reward_ensemble' : 'reward';
-    runs[variant] = { curve, peak: goldPeak(curve, oo.minDrop), rlSec: ctx.runner.timings[stage] ?? 0, scoreModelsSec: ctx.runner.timings[rewardStage] ?? 0 };
+    runs[variant] = summariseRun(oo, run, ctx.runner.timings[stage] ?? 0, ctx.runner.timings[rewardStageOf(variant)] ?? 0);
   }
   if (oo.bestOfN.prompts === 0) return { klCoef: oo.klCoef, runs };
   const bon = await ctx.runner.run('overopt_best_of_n', () => runBestOfN(ctx));
-  return { klCoef: oo.klCoef, runs, bestOfN: { ...bon, peak: goldPeak(bon.curve, oo.minDrop), sec: ctx.runner.timings.overopt_best_of_n ?? 0 } };
+  return { klCoef: oo.klCoef, runs, bestOfN: summariseBestOfN(oo, bon, ctx.runner.timings.overopt_best_of_n ?? 0) };
+}
+
+/** The stage whose reward model(s) a variant optimises: its training time is the variant's score-model cost. */
+export const rewardStageOf = (variant: OveroptVariant): string => (needsEnsemble(variant) ? 'reward_ensemble' : 'reward');
+
+/** A finished run's curve, gold peak and cost (`rlSec`: its stage's wall time). */
+export function summariseRun(oo: OveroptimisationConfig, run: OveroptRun, rlSec: number, scoreModelsSec: number): OveroptSummary {
+  const curve = overoptCurve(run.log, oo.every);
+  return { curve, peak: goldPeak(curve, oo.minDrop), rlSec, scoreModelsSec };
+}
+
+/** Best-of-N's stage result with its gold peak over N. */
+export function summariseBestOfN(oo: OveroptimisationConfig, bon: { prompts: number; curve: BonPoint[] }, sec: number): NonNullable<OveroptimisationResult['bestOfN']> {
+  return { ...bon, peak: goldPeak(bon.curve, oo.minDrop), sec };
 }

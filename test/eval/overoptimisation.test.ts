@@ -1,6 +1,9 @@
 // Over-optimisation curves: bins of an RL log, the gold peak on synthetic curves, best-of-N picks by the proxy.
 import { describe, expect, it } from 'vitest';
+import { studentTQuantile } from '../../src/eval/intervals.js';
 import { bestOfNCurve, goldPeak, overoptCurve, type OveroptRecord } from '../../src/eval/overoptimisation.js';
+import { aggregateOveroptimisation } from '../../src/pipeline/overoptimisation-seeds.js';
+import type { OveroptimisationResult } from '../../src/pipeline/overoptimisation.js';
 
 /** A run whose proxy keeps rising with KL while gold peaks at step `peakAt` and falls. */
 const synthetic = (steps: number, peakAt: number): OveroptRecord[] =>
@@ -8,6 +11,8 @@ const synthetic = (steps: number, peakAt: number): OveroptRecord[] =>
     const step = i + 1;
     return { step, reward: 0.1 * step, kl: 0.5 * step, goldHelpfulness: 3 - ((step - peakAt) ** 2) / 50, goldHarmfulRate: step / steps };
   });
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('overoptCurve', () => {
   it('averages each bin of consecutive steps and puts the point at its last step', () => {
@@ -90,5 +95,31 @@ describe('bestOfNCurve', () => {
     expect(c[2]?.kl).toBeCloseTo(Math.log(4) - 3 / 4, 12);
     expect(c[2]?.sqrtKl).toBeCloseTo(Math.sqrt(Math.log(4) - 3 / 4), 12);
     expect(() => bestOfNCurve(samples, [8])).toThrow(/fewer than N = 8/);
+  });
+});
+
+describe('aggregateOveroptimisation', () => {
+  /** A replicate whose PPO run peaks at `peakAt` (gold 3 at the first point). */
+  const replicate = (peakAt: number, rlSec: number): OveroptimisationResult => {
+    const curve = overoptCurve(synthetic(12, peakAt), 3);
+    return { klCoef: 0.01, runs: { ppo: { curve, peak: goldPeak(curve, 0.1), rlSec, scoreModelsSec: 10 } } };
+  };
+
+  it('gives the mean and 95% t-interval of the peak over replicates, and the mean curve point by point', () => {
+    const reps = [replicate(3, 100), replicate(6, 110), replicate(9, 120)];
+    const agg = aggregateOveroptimisation(reps);
+    const ppo = agg.runs.ppo;
+    expect(agg.replicates).toBe(3);
+    // peaks at the bins ending at steps 3, 6 and 9
+    expect(ppo?.peakStep.mean).toBe(6);
+    const half = studentTQuantile(0.975, 2) * Math.sqrt(9 / 3);
+    expect(ppo?.peakStep.lo).toBeCloseTo(6 - half, 10);
+    expect(ppo?.peakStep.hi).toBeCloseTo(6 + half, 10);
+    expect(ppo?.rlSec.mean).toBeCloseTo(110, 10);
+    expect(ppo?.gain.mean).toBeCloseTo(mean(reps.map((r) => (r.runs.ppo?.peak.peak.gold as number) - (r.runs.ppo?.curve[0]?.gold as number))), 12);
+    expect(ppo?.overoptimised).toBe(reps.filter((r) => r.runs.ppo?.peak.overoptimised).length);
+    expect(ppo?.curve[1]?.gold).toBeCloseTo(mean(reps.map((r) => r.runs.ppo?.curve[1]?.gold as number)), 12);
+    expect(ppo?.curve[1]?.step).toBe(6);
+    expect(agg.bestOfN).toBeUndefined();
   });
 });

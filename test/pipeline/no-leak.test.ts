@@ -31,6 +31,9 @@ const tiny = (name: string) =>
     ensemble: { members: 0 },
     rounds: { count: 1, pairs: 8, rlSteps: 1 },
     eval: { maxNewTokens: 12, samplesPerPrompt: 1, heldOutSamplesPerPrompt: 1 },
+    // the over-optimisation runs log gold at every step and best-of-N reads the test prompts: evaluation only
+    methods: ['overoptimisation'],
+    overoptimisation: { variants: ['ppo', 'ppo_lag'], steps: 2, promptsPerStep: 8, every: 1, bestOfN: { ns: [1, 2], prompts: 4 } },
   });
 
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -69,6 +72,8 @@ function trainedArtifacts(result: PipelineResult): Record<string, string> {
     'round_1/reward/model/model.safetensors',
     'round_1/cost/model/model.safetensors',
     'round_1/model/model.safetensors',
+    'overopt_ppo/model/model.safetensors',
+    'overopt_ppo_lag/model/model.safetensors',
   ];
   return {
     threshold: String(result.threshold),
@@ -107,12 +112,15 @@ describe('no leak of gold labels or test data into training', () => {
     expect(altered.models.sft?.heldOut?.n).toBe(30);
     expect(altered.training.ppo_lag?.map((r) => r.goldHarmfulRate)).toEqual([0.5, 0.5]);
     expect(clean.training.ppo_lag?.map((r) => r.goldHarmfulRate)).not.toEqual([0.5, 0.5]);
+    expect(altered.overoptimisation?.runs.ppo?.curve.map((p) => p.gold)).toEqual([-7, -7]);
+    expect(altered.overoptimisation?.bestOfN?.curve.map((p) => p.gold)).toEqual([-7, -7]);
+    expect(clean.overoptimisation?.runs.ppo?.curve.map((p) => p.gold)).not.toEqual([-7, -7]);
     // ... and nothing that training produced.
     expect(altered.scoreModels.cost.validation).toEqual(clean.scoreModels.cost.validation);
     const a = trainedArtifacts(altered);
     const c = trainedArtifacts(clean);
     for (const k of Object.keys(c)) expect(a[k] === c[k], `${k} differs when gold/test data are altered`).toBe(true);
-  }, 180_000);
+  }, 600_000);
 
   it('keeps the held-out requests out of every training input and evaluates every model on them', async () => {
     if (!clean) throw new Error('needs the clean run of the test above');
