@@ -43,6 +43,9 @@ const stepLosses = (out: string) => (JSON.parse(readFileSync(join(out, 'checkpoi
 
 beforeAll(() => saveTinyPkuModels(dir));
 
+/** SFT on the PKU sample at a constant learning rate (so a run of 1 epoch resumed for a 2nd is the run of 2 epochs). */
+const sftArgs = (epochs: number) => ['train', 'sft', '--model', join(dir, 'sft'), '--train', PKU_SAMPLE, '--sft-epochs', String(epochs), '--sft-batch-size', '17', '--sft-optim-warmup-ratio', '0', '--sft-optim-schedule', 'constant'];
+
 describe('shares and buckets', () => {
   it('splits a batch into consecutive shares in rank order, the first ones longer, empty when ranks outnumber items', () => {
     expect([0, 1, 2].map((r) => shareRange(8, r, 3))).toEqual([[0, 3], [3, 6], [6, 8]]);
@@ -58,7 +61,7 @@ describe('shares and buckets', () => {
 describe('safealign launch --nproc 2 -- safealign train …', () => {
   it('SFT: 2 processes (half of each batch each, an empty share on the last batch of 1) end with the weights of 1 process', () => {
     // 35 SFT examples fit, batches of 17: every 3rd batch holds 1 example, so rank 1 has none
-    const args = ['train', 'sft', '--model', join(dir, 'sft'), '--train', PKU_SAMPLE, '--sft-epochs', '2', '--sft-batch-size', '17', '--sft-optim-warmup-ratio', '0'];
+    const args = sftArgs(2);
     const one = cli(...args, '--out', join(dir, 'sft-1'));
     const two = launch2(...args, '--out', join(dir, 'sft-2'));
     expect(one).toMatch(/SFT: 6 steps/);
@@ -69,6 +72,20 @@ describe('safealign launch --nproc 2 -- safealign train …', () => {
     const [l1, l2] = [stepLosses(join(dir, 'sft-1')), stepLosses(join(dir, 'sft-2'))];
     expect(l2).toHaveLength(6);
     l2.forEach((l, i) => expect(l).toBeCloseTo(l1[i] as number, 5));
+  });
+
+  it('a checkpoint resumes under another number of processes: 2 then 1, and 1 then 2, end where 1 process ends straight through', () => {
+    // 1 epoch then a second (resumed with --sft-epochs 2) is the run of 2 epochs straight (sft-1, of the test above)
+    launch2(...sftArgs(1), '--out', join(dir, 'two-then-one'));
+    expect(cli(...sftArgs(2), '--out', join(dir, 'two-then-one'))).toMatch(/SFT: 6 steps/);
+    cli(...sftArgs(1), '--out', join(dir, 'one-then-two'));
+    launch2(...sftArgs(2), '--out', join(dir, 'one-then-two'));
+    for (const resumed of ['two-then-one', 'one-then-two']) {
+      const { diff, moved } = compare(join(dir, 'sft-1'), join(dir, resumed), join(dir, 'sft'));
+      expect(moved).toBeGreaterThan(1e-3);
+      expect(diff, resumed).toBeLessThan(1e-5);
+      expect(stepLosses(join(dir, resumed))).toHaveLength(6);
+    }
   });
 
   it('reward model: 2 processes end with the weights of 1 process', () => {
