@@ -63,6 +63,10 @@ FLIPS = {
     'ipo target +1/2': ('src/losses/dpo.ts', [('z.sub(0.5).div(beta).pow(2)', 'z.add(0.5).div(beta).pow(2)')], 'test/losses/dpo.test.ts'),
     'lora delta subtracted': ('src/models/linear.ts', [('(t) => t.mul(ad.scale),', '(t) => t.mul(-ad.scale),')], 'test/models/lora.test.ts'),
     'lora merge subtracts': ('src/models/linear.ts', [('this.weight.copy_(this.weight.add(', 'this.weight.copy_(this.weight.sub(')], 'test/models/lora.test.ts'),
+    'ddp: gradients not summed over the ranks': ('src/algorithms/common/training-run.ts', [('          job.sumGradients(params);\n', '')], 'test/distributed/data-parallel.test.ts'),
+    'ddp: shares weighted by items, not tokens': ('src/algorithms/common/training-run.ts', [('(out.weight ?? share.length)', 'share.length')], 'test/distributed/data-parallel.test.ts'),
+    'ddp: an empty share weighs 1': ('src/algorithms/common/training-run.ts', [('share.length === 0 ? 0 :', 'share.length === 0 ? 1 :')], 'test/distributed/data-parallel.test.ts'),
+    'ddp: shares overlap': ('src/distributed/data-parallel.ts', [('const start = rank * base + Math.min(rank, extra);', 'const start = rank * base;')], 'test/distributed/data-parallel.test.ts'),
     'generate: every row continues from the first prompt\'s cache': ('src/models/generate.ts', [('      unique.push(r);\n    }\n    return i;', '      unique.push(r);\n    }\n    return 0;')], 'test/models/generate-early-exit.test.ts'),
     # scoring by length buckets: each bucket's per-position results go back to its own columns and rows
     'length buckets forget their start column': ('src/algorithms/rl/length-buckets.ts', [('const left = b.start + b.width - shift - w;', 'const left = b.width - shift - w;')], 'test/algorithms/length-buckets.test.ts'),

@@ -1,12 +1,15 @@
 // Terminal progress bars (cli-progress) behind the library's Progress interface.
 import cliProgress from 'cli-progress';
-import { formatMetrics, type Progress } from '../core/progress.js';
+import { formatMetrics, silentProgress, type Progress } from '../core/progress.js';
+import { distributedFromEnv } from '../distributed/config.js';
 
 /**
  * A Progress that draws one bar with ETA per task on a TTY, and prints plain periodic lines
- * when output is not a terminal (CI logs), so that logs stay readable.
+ * when output is not a terminal (CI logs), so that logs stay readable. In a distributed job
+ * (RANK set), rank 0 alone reports: the ranks share the steps and their metrics.
  */
 export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
+  if ((distributedFromEnv()?.rank ?? 0) !== 0) return silentProgress;
   const tty = Boolean(stream.isTTY) && process.env.CI !== 'true';
   let bar: cliProgress.SingleBar | null = null;
   let label = '';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { describeScoreTruncation, evaluateScoreModel, trainScoreModel, type ScoreData, type ScoreKind } from '../algorithms/score/train.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
+import { dataParallel } from '../distributed/data-parallel.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../data/record.js';
 import type { SafetyLabel } from '../data/safety-labels.js';
@@ -83,6 +84,7 @@ export function registerScoreCommands(train: Command): void {
       manualSeed(cfg.score.seed);
       const model = loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind, levels) : ScoreModel.fromScoreModel(loaded.model, kind, levels);
       const result = trainScoreModel({ kind, model, tokenizer, train: train.data, config: cfg.score, outDir: cfg.out, progress: terminalProgress(), prompt: { raw: cfg.raw } });
+      if (!dataParallel().isMain) return; // rank 0 writes the model, evaluates and reports
       savePretrained(cfg.out, model, { tokenizer, trainingConfig: cfg });
       console.log(`train: ${describeScoreTruncation(result.truncation, what)}`);
       const summary: Record<string, unknown> = {

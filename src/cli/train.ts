@@ -6,6 +6,7 @@ import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { describeTruncation } from '../algorithms/common/truncation.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
+import { dataParallel } from '../distributed/data-parallel.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { CausalLM, loadPretrained, savePretrained } from '../models/index.js';
 import { terminalProgress } from './progress-bar.js';
@@ -48,6 +49,7 @@ export function register(program: Command): void {
       progress: terminalProgress(),
       prompt: { raw: cfg.raw },
     });
+    if (!dataParallel().isMain) return; // rank 0 writes the model and reports
     savePretrained(cfg.out, loaded.model, { tokenizer, trainingConfig: cfg });
     const { log: _log, ...summary } = result;
     writeJsonAtomic(join(cfg.out, 'training_result.json'), { ...summary, data: { train: trainData.summary, ...(testData ? { test: testData.summary } : {}) } });

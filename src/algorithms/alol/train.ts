@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import type { PreferenceRecord } from '../../data/record.js';
+import { dataParallel } from '../../distributed/data-parallel.js';
 import { alolLoss } from '../../losses/index.js';
 import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
 import type { PromptInput } from '../../models/prompt.js';
@@ -58,14 +59,14 @@ interface Scored {
   fit: ValueFit;
 }
 
-/** R of every item and V of its prompt, computed once and cached in `<outDir>/advantages.json` (a resumed run reads them back). */
+/** R of every item and V of its prompt, computed once and cached in `<outDir>/advantages.json` (a resumed run reads them back; with several processes, rank 0 writes it). */
 function cachedScores(file: string, key: Record<string, unknown>, compute: () => Scored): Scored {
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: Record<string, unknown>; scored: Scored };
     if (JSON.stringify(saved.key) === JSON.stringify(key)) return { ...saved.scored, rewards: saved.scored.rewards.map((r) => r ?? NaN) };
   }
   const scored = compute();
-  writeJsonAtomic(file, { key, scored });
+  if (dataParallel().isMain) writeJsonAtomic(file, { key, scored });
   return scored;
 }
 
@@ -149,11 +150,11 @@ export function trainAlol(args: {
   while (step < totalSteps) {
     // each step's draw depends on the seed and the step only, so a resumed run sees the same batches
     const batch = drawWeighted(rng.derive(`step-${step}`), cumulative, config.batchSize).map((i) => data[i] as (typeof data)[number]);
-    const pairs = batch.map((d) => d.pair);
-    const metrics = run.optimize(step, () => {
+    const metrics = run.optimize(step, batch, (share) => {
+      const pairs = share.map((d) => d.pair);
       const refLogProbs = noGrad(() => tokenLogProbs(reference, pairs, padId, maxLength).logProbs);
       const { logProbs, mask } = tokenLogProbs(policy, pairs, padId, maxLength);
-      return alolLoss({ logProbs, refLogProbs, mask, advantages: tensor(batch.map((d) => d.advantage)) }, config);
+      return alolLoss({ logProbs, refLogProbs, mask, advantages: tensor(share.map((d) => d.advantage)) }, config);
     });
     step++;
     log.push({ step, loss: metrics.loss, lr: metrics.lr, nll: metrics.nll as number, logRatio: metrics.logRatio as number, advantage: metrics.advantage as number });

@@ -7,7 +7,8 @@ import { silentProgress, type Progress } from '../../core/progress.js';
 import { DATA_FORMATS, loadPreferences } from '../../data/formats.js';
 import { formatProblem } from '../../data/problems.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../../data/record.js';
-import { savePretrained, type ScoreModel } from '../../models/index.js';
+import { dataParallel } from '../../distributed/data-parallel.js';
+import { savePretrained, type CausalLM, type ScoreModel } from '../../models/index.js';
 import { AlolConfigSchema } from '../alol/config.js';
 import { alolItems, trainAlol, type AlolResult } from '../alol/train.js';
 import { MocanConfigSchema } from '../mocan/config.js';
@@ -121,6 +122,11 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
   let alol: PreferenceFoldersResult['alol'];
   const prompts = (file: string | undefined) => (file ? readRlPrompts(file, progress).prompts : promptsOf(data.records));
   const scorer = (model: ScoreModel) => ({ model, tokenizer, maxLength: model.contextLength });
+  // with several processes, rank 0 writes the folders, the log and the result
+  const main = dataParallel().isMain;
+  const save = (dir: string, model: CausalLM) => {
+    if (main) savePretrained(dir, model, { tokenizer, trainingConfig: settings });
+  };
   if (method === 'sacpo') {
     const c = (config as FolderConfig<'sacpo'>).sacpo;
     // SACPO's stage 1 starts from --model and is regularised towards --reference (default: the same).
@@ -128,9 +134,9 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     const out = trainSacpo({ ...common, config: c, load: () => (first ? ((first = false), policy) : loadReference()) });
     stages.helpful = out.helpful.result;
     stages.safety = out.safety.result;
-    savePretrained(join(config.out, 'helpful'), out.helpful.model, { tokenizer, trainingConfig: settings });
-    savePretrained(config.out, out.safety.model, { tokenizer, trainingConfig: settings });
-    if (out.merged) savePretrained(join(config.out, 'merged'), out.merged, { tokenizer, trainingConfig: settings });
+    save(join(config.out, 'helpful'), out.helpful.model);
+    save(config.out, out.safety.model);
+    if (out.merged) save(join(config.out, 'merged'), out.merged);
   } else if (method === 'mocan') {
     const c = config as FolderConfig<'mocan'>;
     const rewardModel = loadScoreModel(c.reward, 'reward');
@@ -140,7 +146,7 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     stages.mocan = out.preference;
     mocan = { threshold, dual: out.dual, relabel: out.relabel };
     settings = { ...settings, threshold: threshold.value, lambda: out.dual.lambda };
-    savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
+    save(config.out, policy);
   } else if (method === 'alol') {
     const c = config as FolderConfig<'alol'>;
     if (c.alol.costWeight > 0 && !c.cost) throw new ConfigError(`--alol-cost-weight ${c.alol.costWeight}: the reward r − ν·c needs a cost model; pass --cost DIR`);
@@ -148,13 +154,12 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     const { value, advantages, ...out } = trainAlol({ policy, reference: loadReference(), tokenizer, items: alolItems(data.records), prompts: prompts(c.prompts), judges, config: c.alol, outDir: config.out, progress });
     stages.alol = out;
     alol = { value, advantages };
-    savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
+    save(config.out, policy);
   } else {
     const run = { ...common, policy, reference: loadReference() };
     stages[method] = method === 'dpo' ? trainDpo({ ...run, config: (config as FolderConfig<'dpo'>).dpo }) : trainSafeDpo({ ...run, config: (config as FolderConfig<'safe-dpo'>).safeDpo });
-    savePretrained(config.out, policy, { tokenizer, trainingConfig: settings });
+    save(config.out, policy);
   }
-  writeFileAtomic(join(config.out, 'log.jsonl'), Object.entries(stages).flatMap(([stage, r]) => r.log.map((rec) => JSON.stringify({ stage, ...rec }))).join('\n') + '\n');
   const result: PreferenceFoldersResult = {
     method,
     data: { file: config.train, format: data.format, records: data.records.length, unreadable: data.stats.unreadable, withSafetyLabels },
@@ -163,6 +168,8 @@ export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod
     ...(alol ? { alol } : {}),
     outDir: config.out,
   };
+  if (!main) return result;
+  writeFileAtomic(join(config.out, 'log.jsonl'), Object.entries(stages).flatMap(([stage, r]) => r.log.map((rec) => JSON.stringify({ stage, ...rec }))).join('\n') + '\n');
   writeJsonAtomic(join(config.out, 'result.json'), result);
   return result;
 }

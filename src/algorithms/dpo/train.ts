@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import type { PreferenceRecord } from '../../data/record.js';
+import { dataParallel } from '../../distributed/data-parallel.js';
 import { preferenceLoss, safeDpoOffset, type PairLogProbs } from '../../losses/index.js';
 import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
@@ -122,7 +123,7 @@ function referenceLogProbs(reference: CausalLM, pairs: readonly EncodedPreferenc
 
 /**
  * The reference log-probs of the training pairs, computed once and cached in `<outDir>/reference_logprobs.json`
- * (a resumed run reads them back instead of keeping the reference model busy again).
+ * (a resumed run reads them back instead of keeping the reference model busy again; with several processes, each computes them and rank 0 writes the file).
  */
 function cachedReferenceLogProbs(file: string, compute: () => [number, number][], count: number): [number, number][] {
   if (existsSync(file)) {
@@ -130,7 +131,7 @@ function cachedReferenceLogProbs(file: string, compute: () => [number, number][]
     if (saved.logProbs.length === count) return saved.logProbs;
   }
   const logProbs = compute();
-  writeJsonAtomic(file, { logProbs });
+  if (dataParallel().isMain) writeJsonAtomic(file, { logProbs });
   return logProbs;
 }
 
@@ -193,9 +194,11 @@ export function trainPreferences(args: {
   const log = run.log;
   let step = run.startStep;
   while (step < totalSteps) {
-    const idx = batchAt(step);
-    const batch = idx.map((i) => pairs[i] as EncodedPreference);
-    const metrics = run.optimize(step, () => batchLoss(batchInputs(policy, batch, idx.map((i) => ref[i] as [number, number]), padId, maxLength), batch, config));
+    const batch = batchAt(step).map((i) => ({ pair: pairs[i] as EncodedPreference, ref: ref[i] as [number, number] }));
+    const metrics = run.optimize(step, batch, (share) => {
+      const sharePairs = share.map((b) => b.pair);
+      return batchLoss(batchInputs(policy, sharePairs, share.map((b) => b.ref), padId, maxLength), sharePairs, config);
+    });
     step++;
     const record: PreferenceLogRecord = {
       step,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import type { PreferenceRecord } from '../../data/record.js';
+import { dataParallel } from '../../distributed/data-parallel.js';
 import { fitEvalPrompts, sampleAndScore, scoreTexts, type Scorer } from '../../eval/model-responses.js';
 import { scoreMatrix, solveMocanDual, type MocanDualSolution } from '../../losses/index.js';
 import type { CausalLM } from '../../models/index.js';
@@ -72,7 +73,7 @@ export function estimateMocanLambda(args: {
 
 /**
  * The dual, computed once and cached in `<outDir>/dual.json` (a resumed run reads it back instead of
- * sampling again); a cache made with another budget, β, K or fixed λ is recomputed.
+ * sampling again; with several processes, rank 0 writes it); a cache made with another budget, β, K or fixed λ is recomputed.
  */
 function cachedDual(outDir: string, key: Record<string, unknown>, compute: () => MocanDual): MocanDual {
   const file = join(outDir, 'dual.json');
@@ -81,7 +82,7 @@ function cachedDual(outDir: string, key: Record<string, unknown>, compute: () =>
     if (JSON.stringify(saved.key) === JSON.stringify(key)) return saved.dual;
   }
   const dual = compute();
-  writeJsonAtomic(file, { key, dual });
+  if (dataParallel().isMain) writeJsonAtomic(file, { key, dual });
   return dual;
 }
 

@@ -204,7 +204,7 @@ export function trainScoreModel(args: {
   let step = run.startStep;
   while (step < totalSteps) {
     const batch = batchAt(step).map((i) => items[i] as ScoreItem);
-    const metrics = run.optimize(step, () => batchLoss(kind, model, batch, padId, maxLength, config.regularization));
+    const metrics = run.optimize(step, batch, (share) => batchLoss(kind, model, share, padId, maxLength, config.regularization));
     step++;
     const record: ScoreLogRecord = {
       step,

@@ -109,9 +109,10 @@ export function trainSft(args: {
   let step = run.startStep;
   while (step < totalSteps) {
     const batch = batchAt(step).map((i) => train[i] as EncodedPair);
-    const { loss, lr } = run.optimize(step, () => {
-      const b = padForTraining(batch, padId, maxLength);
-      return lmLoss(model, b.ids, b.attentionMask, b.responseMask);
+    const { loss, lr } = run.optimize(step, batch, (share) => {
+      const b = padForTraining(share, padId, maxLength);
+      const out = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
+      return { ...out, weight: out.tokens };
     });
     step++;
     const record: SftLogRecord = { step, loss, lr };

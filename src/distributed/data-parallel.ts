@@ -1,0 +1,122 @@
+// Data parallelism over a process group: rank 0's parameters everywhere, each rank's share of a global batch, gradients and metrics combined as one process would compute them.
+import { tensor, type DType, type Tensor } from '../torch/index.js';
+import { distributedFromEnv } from './config.js';
+import { ProcessGroup } from './group.js';
+
+/** Gradients travel in messages of at most this many bytes (torch DDP's default bucket is 25 MB). */
+const BUCKET_BYTES = 25 * 1024 * 1024;
+
+/** The positions [start, end) of rank `rank`'s share of `n` items: consecutive runs, the first n % worldSize ranks one longer (as torch.tensor_split). */
+export function shareRange(n: number, rank: number, worldSize: number): [number, number] {
+  const base = Math.floor(n / worldSize);
+  const extra = n % worldSize;
+  const start = rank * base + Math.min(rank, extra);
+  return [start, start + base + (rank < extra ? 1 : 0)];
+}
+
+/** Consecutive runs of `tensors` of one dtype, each at most `bytes` (a tensor larger than that travels alone). */
+export function buckets(tensors: readonly Tensor[], bytes = BUCKET_BYTES): Tensor[][] {
+  const out: Tensor[][] = [];
+  let current: Tensor[] = [];
+  let size = 0;
+  for (const t of tensors) {
+    const b = t.numel * BYTES[t.dtype];
+    const first = current[0];
+    if (first && (size + b > bytes || first.dtype !== t.dtype)) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(t);
+    size += b;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, bool: 1 };
+
+/**
+ * One process's place in data-parallel training, or the whole job when there is one process (then every
+ * method is the identity and no collective runs, so single-process results stay bit for bit what they were).
+ * Every rank must make the same calls in the same order: they are collectives.
+ */
+export class DataParallel {
+  constructor(readonly group: ProcessGroup | null) {}
+
+  get rank(): number {
+    return this.group?.rank ?? 0;
+  }
+  get worldSize(): number {
+    return this.group?.worldSize ?? 1;
+  }
+  /** Rank 0: the process that writes checkpoints, logs and model folders. */
+  get isMain(): boolean {
+    return this.rank === 0;
+  }
+
+  /** This rank's consecutive share of a global batch (see shareRange); the shares in rank order are the batch. */
+  share<T>(batch: readonly T[]): T[] {
+    const [start, end] = shareRange(batch.length, this.rank, this.worldSize);
+    return batch.slice(start, end);
+  }
+
+  /** Copies rank 0's values of `tensors` into every rank's (parameters at the start, so every rank begins from one model). */
+  broadcast(tensors: readonly Tensor[]): void {
+    if (!this.group) return;
+    for (const t of tensors) this.group.broadcast(t, 0);
+  }
+
+  /**
+   * Sums `values` over the ranks (a float64 message); the same numbers come back on every rank.
+   * Used for weights and weighted metrics, and for any whole-batch statistic built from sums.
+   */
+  sum(values: readonly number[]): number[] {
+    if (!this.group || values.length === 0) return [...values];
+    const t = tensor([...values], { dtype: 'float64' });
+    try {
+      this.group.allReduce(t, 'sum');
+      return t.toNumbers();
+    } finally {
+      t.dispose();
+    }
+  }
+
+  /**
+   * Sums the gradients of `params` over the ranks, in place, in buckets (one message each). A parameter
+   * without a gradient on this rank must have none on every rank (it is skipped).
+   */
+  sumGradients(params: readonly Tensor[]): void {
+    if (!this.group) return;
+    const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
+    try {
+      for (const bucket of buckets(grads)) this.group.allReduce(bucket, 'sum');
+    } finally {
+      for (const g of grads) g.dispose();
+    }
+  }
+
+  /**
+   * Means over the whole global batch from each rank's means over its share: `metrics` are this rank's
+   * means over `weight` units (tokens, pairs); returns Σ weight·metric / Σ weight for each key, and that total weight.
+   */
+  weightedMeans(metrics: Record<string, number>, weight: number): { means: Record<string, number>; weight: number } {
+    const keys = Object.keys(metrics).sort();
+    if (!this.group) return { means: metrics, weight };
+    const [total = 0, ...sums] = this.sum([weight, ...keys.map((k) => (weight === 0 ? 0 : weight * (metrics[k] as number)))]);
+    return { means: Object.fromEntries(keys.map((k, i) => [k, (sums[i] as number) / total])), weight: total };
+  }
+}
+
+let current: DataParallel | null = null;
+
+/**
+ * This process's data-parallel job: joins the process group described by torchrun's variables (RANK,
+ * WORLD_SIZE, MASTER_ADDR, MASTER_PORT, as `safealign launch` sets them) on the first call, and returns
+ * the same job after; a job of one process when WORLD_SIZE is unset or 1.
+ */
+export function dataParallel(): DataParallel {
+  if (current) return current;
+  const config = distributedFromEnv();
+  current = new DataParallel(config && config.worldSize > 1 ? ProcessGroup.init(config) : null);
+  return current;
+}
