@@ -39,8 +39,9 @@ each engine and mode in its own process, the engines taking turns.
 Sizes (--sizes takes a comma-separated list, --size one):
   default  the default pipeline's settings: GPT-2 2 layers × 128, context 96, the world tokenizer's vocabulary; 64 world
            train prompts, up to 44 new tokens, mini-batch 32, one PPO epoch. Responses end at EOS at the length of one
-           SFT demonstration of their prompt (7–42 tokens): both engines force EOS there and ban it before, so both do
-           the same work and early exit, length buckets and the shared prompt pass show.
+           SFT demonstration of their prompt (8–41 tokens with EOS, mean 22): both engines force EOS there and ban it
+           before, so both do the same work and early exit, length buckets and the shared prompt pass show. PyTorch runs
+           a plain loop: KV cache, finished rows kept in the decoding batch, padded scoring and updates.
   124m     GPT-2 small (d 768, 12 layers, vocab 50257); 8 random prompts of 64 tokens, 64 new tokens, no stop token.
   tiny     d 64, 2 layers, vocab 1024; as 124m otherwise.
 Modes: full fine-tuning; lora = r 8, alpha 16, dropout 0.05 on c_attn of the actor and both critics.
