@@ -71,6 +71,9 @@ FLIPS = {
     # scoring by length buckets: each bucket's per-position results go back to its own columns and rows
     'length buckets forget their start column': ('src/algorithms/rl/length-buckets.ts', [('const left = b.start + b.width - shift - w;', 'const left = b.width - shift - w;')], 'test/algorithms/length-buckets.test.ts'),
     'length buckets: rows back in bucket order': ('src/algorithms/rl/length-buckets.ts', [('order.forEach((r, i) => (inverse[r] = i));', 'order.forEach((r, i) => (inverse[i] = i));')], 'test/algorithms/length-buckets.test.ts'),
+    # the actor update's entropy bonus, by length bucket: each response token's own distribution
+    'actor entropy read one position late': ('src/algorithms/rl/response-passes.ts', [('tokenEntropy(logits.narrow(1, 0, w))', 'tokenEntropy(logits.narrow(1, 1, w))')], 'test/rl/entropy-bandit.test.ts'),
+    'update buckets: a bucket\'s log-probs one column short': ('src/algorithms/rl/response-passes.ts', [('sequenceLogProbs(model, ids, m, columns(b))', 'sequenceLogProbs(model, ids, m, columns(b) - 1)')], 'test/algorithms/length-buckets.test.ts'),
     # generation's shrinking batch: the KV cache rows kept must be those of the rows still running
     'generate keeps the first rows of the cache, not the running ones': ('src/models/generate.ts', [('const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), ', 'const keepAt = tensor(rows.filter((r) => still[r]).map((_, i) => i), ')], 'test/models/generate-early-exit.test.ts'),
     # the critic-free methods (GRPO, safe GRPO, RLOO-Lagrangian), caught by their own bandit

@@ -1,12 +1,18 @@
-// RL-step benchmark: one PPO-Lagrangian step (actor, reference, reward, cost, two critics; 8 prompts, 64 new tokens), full and LoRA, time and peak RSS beside PyTorch.
+// RL-step benchmark: one PPO-Lagrangian step (actor, reference, reward, cost, two critics) at the default pipeline's settings and at GPT-2 small, time per phase and peak RSS beside PyTorch.
 //
-// Method: every (engine, mode) runs in its own process — safealign through trainRl's own phases
-// (sampleRollout + rlStep, the code `safealign train ppo-lag` runs), PyTorch as bench/rl-step/torch_ref.py
-// doing the same work — so each process's peak RSS is that configuration's alone. Each process runs
-// one untimed warm-up step, then --steps timed ones. The two engines take turns (--rounds runs each,
-// the order flipping every round, a pause before each) so both see the same machine conditions.
+// Method: every (size, engine, mode) runs in its own process — safealign through trainRl's own phases
+// (sampleRollout + scoreRollout + rlStep, the code `safealign train ppo-lag` runs), PyTorch as bench/rl-step/torch_ref.py
+// doing the same work — so each process's peak RSS is that configuration's alone. Both read one work file
+// (bench/rl-step/work.ts: model shape, prompts, stop schedule), so they start from the same prompts and their responses
+// end at the same lengths: at the default size each row's EOS is forced at the length of one SFT demonstration of
+// its prompt and banned before (a logits processor on both sides; nothing is trained, so a random model would
+// otherwise almost never stop). Each process runs one untimed warm-up step, then --steps timed ones. The two engines
+// take turns (--rounds runs each, the order flipping every round, a pause before each) so both see the same machine.
 // The headline time is the median step over all runs of a side; peak RSS is the largest of its runs.
 import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LagrangeSchema } from '../../src/algorithms/ppo-lag/config.js';
 import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
@@ -16,8 +22,9 @@ import { sampleRollout } from '../../src/algorithms/rl/rollout.js';
 import { scoreRollout } from '../../src/algorithms/rl/scoring.js';
 import { rlStep } from '../../src/algorithms/rl/step.js';
 import { applyLora, createCausalLM, parseModelConfig, ScoreModel } from '../../src/models/index.js';
-import { manualSeed, randint, setNumThreads, tidy } from '../../src/torch/index.js';
+import { manualSeed, setNumThreads, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { Rng } from '../../src/world/rng.js';
+import { buildWork, SIZES, type RlStepWork, type Size } from './work.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -25,33 +32,38 @@ const opt = (name: string, fallback: string) => {
   return i >= 0 ? (args[i + 1] as string) : fallback;
 };
 if (args.includes('--help')) {
-  console.log(`npm run bench:rl-step -- [--size tiny|124m (tiny)] [--modes full,lora (both)] [--steps N (3)] [--rounds N (2)] [--threads N (2)] [--json]
-One PPO-Lagrangian step (actor, reference, reward, cost, two critics; 8 prompts of 64 tokens, 64 new
-tokens, one mini-batch) of a randomly initialised GPT-2 (tiny: d 64, 2 layers, vocab 1024; 124m:
-GPT-2 small, d 768, 12 layers, vocab 50257), full fine-tuning and LoRA (r 8, alpha 16, dropout 0.05
-on c_attn of the actor and both critics), in safealign and in PyTorch (Debian's python3-torch).
-Prints seconds per step (median), per phase (generation, scoring, update) and peak RSS of each,
-and the ratios ours / PyTorch.
---json ends the output with one JSON line of the figures.`);
+  console.log(`npm run bench:rl-step -- [--sizes default,124m] [--size S] [--modes full,lora (full)] [--steps N (3)] [--rounds N (2)] [--threads N (2)] [--json]
+One PPO-Lagrangian step (rollout; reference, reward, cost and two critic passes; GAE, λ; actor and critic updates)
+of randomly initialised GPT-2 models, in safealign and in PyTorch (bench/rl-step/torch_ref.py, Debian's python3-torch),
+each engine and mode in its own process, the engines taking turns.
+Sizes (--sizes takes a comma-separated list, --size one):
+  default  the default pipeline's settings: GPT-2 2 layers × 128, context 96, the world tokenizer's vocabulary; 64 world
+           train prompts, up to 44 new tokens, mini-batch 32, one PPO epoch. Responses end at EOS at the length of one
+           SFT demonstration of their prompt (8–41 tokens with EOS, mean 22): both engines force EOS there and ban it
+           before, so both do the same work and early exit, length buckets and the shared prompt pass show. PyTorch runs
+           a plain loop: KV cache, finished rows kept in the decoding batch, padded scoring and updates.
+  124m     GPT-2 small (d 768, 12 layers, vocab 50257); 8 random prompts of 64 tokens, 64 new tokens, no stop token.
+  tiny     d 64, 2 layers, vocab 1024; as 124m otherwise.
+Modes: full fine-tuning; lora = r 8, alpha 16, dropout 0.05 on c_attn of the actor and both critics.
+Prints seconds per step (median), per phase (generation; scoring; update) and peak RSS, and PyTorch's ÷ ours
+(the speed-up: above 1, safealign is faster).
+--json ends the output with one JSON line: step_s, torch_step_s, speedup, <phase>_s, torch_<phase>_s,
+speedup_<phase>, peak_rss_mb, torch_peak_rss_mb for the default size in full fine-tuning; the same names
+with _124m / _tiny and _lora appended for the other sizes and modes.`);
   process.exit(0);
 }
-const size = opt('--size', 'tiny') as 'tiny' | '124m';
+const parseList = <T extends string>(flag: string, value: string, allowed: readonly T[]): T[] =>
+  value.split(',').map((v) => {
+    if (!(allowed as readonly string[]).includes(v)) throw new Error(`${flag}: unknown value '${v}' (expected ${allowed.join(', ')}, comma-separated)`);
+    return v as T;
+  });
 const steps = Number(opt('--steps', '3'));
 const rounds = Number(opt('--rounds', '2'));
 const threads = Number(opt('--threads', '2'));
 const ALL_MODES = ['full', 'lora'] as const;
 type Mode = (typeof ALL_MODES)[number];
-const MODES = opt('--modes', ALL_MODES.join(','))
-  .split(',')
-  .map((m) => {
-    if (!(ALL_MODES as readonly string[]).includes(m)) throw new Error(`--modes: unknown mode '${m}' (expected full, lora or both, comma-separated)`);
-    return m as Mode;
-  });
-const SIZES = {
-  tiny: { n_embd: 64, n_layer: 2, n_head: 4, n_positions: 256, vocab_size: 1024 },
-  '124m': { n_embd: 768, n_layer: 12, n_head: 12, n_positions: 1024, vocab_size: 50257 },
-};
-const [B, PROMPT, NEW] = [8, 64, 64];
+const MODES = parseList('--modes', opt('--modes', 'full'), ALL_MODES);
+const SIZE_LIST = parseList('--sizes', opt('--size', opt('--sizes', 'default,124m')), SIZES);
 const LORA = { r: 8, alpha: 16, dropout: 0.05 };
 
 /** The phases of a step, timed apart: sampling the rollout; reference, reward, cost and critic passes; advantages, λ and the actor and critic updates. */
@@ -67,21 +79,28 @@ interface WorkerResult {
   baseRssMB: number;
 }
 
+/** Forces row r's EOS as its stops[r]-th response token and bans EOS before it: (B, V) logits of step t → logits to sample from. */
+function stopSchedule(stops: readonly number[], eosId: number, vocab: number): (logits: Tensor, t: number) => Tensor {
+  const isEos = tensor([Array.from({ length: vocab }, (_, j) => j === eosId)]);
+  return (logits, t) => logits.maskedFill(tensor(stops.map((s) => [s - 1 === t])).ne(isEos), -Infinity);
+}
+
 /** One process's work: build the six models, one warm-up step, `steps` timed ones; prints a WorkerResult. */
-function worker(mode: Mode): void {
+function worker(mode: Mode, work: RlStepWork): void {
   setNumThreads(threads);
   manualSeed(0);
   const baseRssMB = process.memoryUsage().rss / 2 ** 20;
-  const actor = createCausalLM(parseModelConfig({ model_type: 'gpt2', tie_word_embeddings: true, ...SIZES[size] }));
+  const actor = createCausalLM(parseModelConfig({ model_type: 'gpt2', tie_word_embeddings: true, ...work.model, eos_token_id: work.eosId, pad_token_id: work.padId }));
   const reference = actor.clone();
   const rewardModel = ScoreModel.fromCausalLM(actor, 'reward');
   const costModel = ScoreModel.fromCausalLM(actor, 'cost');
   const critics = { reward: ScoreModel.fromScoreModel(rewardModel, 'critic'), cost: ScoreModel.fromScoreModel(costModel, 'critic') };
   if (mode === 'lora') for (const m of [actor, critics.reward, critics.cost]) applyLora(m, LORA);
-  const method = ppoLagMethod({ klCoef: 0.01, scoreClip: 50, lagrange: { ...LagrangeSchema.parse({}), threshold: 0 } });
-  const config = RlConfigSchema.parse({ promptsPerStep: B, maxNewTokens: NEW, miniBatchSize: B, ppoEpochs: 1 });
-  const ctx = createRlContext(method, { actor, reference, rewardModel, costModel, critics }, config, [], 0);
-  const prompts = randint(1, SIZES[size].vocab_size, [B, PROMPT]).toArray() as number[][];
+  const method = ppoLagMethod({ klCoef: work.klCoef, scoreClip: 50, lagrange: { ...LagrangeSchema.parse({}), threshold: 0 } });
+  const config = RlConfigSchema.parse({ promptsPerStep: work.prompts.length, maxNewTokens: work.newTokens, miniBatchSize: work.miniBatch, ppoEpochs: work.ppoEpochs });
+  const ctx = createRlContext(method, { actor, reference, rewardModel, costModel, critics }, config, [], work.padId);
+  const tokens = { padId: work.padId, eosId: work.stops ? work.eosId : undefined };
+  const processLogits = work.stops ? stopSchedule(work.stops, work.eosId, work.model.vocab_size) : undefined;
   const phases: Record<Phase, number[]> = { generation: [], scoring: [], update: [] };
   const step = (i: number, timed: boolean) =>
     tidy(() => {
@@ -91,9 +110,10 @@ function worker(mode: Mode): void {
         if (timed) phases[phase].push((now - t) / 1000);
         t = now;
       };
-      // no stop token: every response is NEW tokens long, as in the PyTorch reference
-      const rollout = sampleRollout(actor, prompts, config, { padId: 0, eosId: undefined });
+      const rollout = sampleRollout(actor, work.prompts, config, tokens, processLogits);
       lap('generation');
+      const lengths = (rollout.mask.sum(1).toArray() as number[]).join(',');
+      if (work.stops && lengths !== work.stops.map((s) => Math.min(s, work.newTokens)).join(',')) throw new Error(`the responses end at ${lengths}, not where the stop schedule says`);
       const scores = scoreRollout(ctx.models, ctx.critics, method.usesCost, rollout, i + 1);
       lap('scoring');
       rlStep(ctx, rollout, i + 1, new Rng(i), scores);
@@ -126,51 +146,67 @@ function run(cmd: string, argv: string[]): Promise<WorkerResult> {
 }
 
 const SIDES = {
-  ours: (mode: Mode) => run(process.execPath, ['--import', 'tsx', 'bench/rl-step/run.ts', '--worker', mode, '--size', size, '--steps', String(steps), '--threads', String(threads)]),
-  torch: (mode: Mode) => run('/usr/bin/python3', ['bench/rl-step/torch_ref.py', '--mode', mode, '--size', size, '--steps', String(steps), '--threads', String(threads)]),
+  ours: (mode: Mode, workFile: string) => run(process.execPath, ['--import', 'tsx', 'bench/rl-step/run.ts', '--worker', mode, '--work', workFile, '--steps', String(steps), '--threads', String(threads)]),
+  torch: (mode: Mode, workFile: string) => run('/usr/bin/python3', ['bench/rl-step/torch_ref.py', '--mode', mode, '--work', workFile, '--steps', String(steps), '--threads', String(threads)]),
 };
 type Side = keyof typeof SIDES;
 
-async function main(): Promise<void> {
-  const results = Object.fromEntries(MODES.map((m) => [m, { ours: [], torch: [] }])) as unknown as Record<Mode, Record<Side, WorkerResult[]>>;
-  for (const mode of MODES) {
-    for (let r = 0; r < rounds; r++) {
-      for (const side of r % 2 === 0 ? (['ours', 'torch'] as const) : (['torch', 'ours'] as const)) {
-        await sleep(300);
-        results[mode][side].push(await SIDES[side](mode));
+interface Figures {
+  secondsPerStep: number;
+  phases: Record<Phase, number>;
+  peakRssMB: number;
+  baseRssMB: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+function figures(rs: WorkerResult[]): Figures {
+  const phases = Object.fromEntries(PHASES.map((p) => [p, median(rs.flatMap((x) => x.phases[p]))])) as Record<Phase, number>;
+  return { secondsPerStep: median(rs.flatMap((x) => x.times)), phases, peakRssMB: Math.max(...rs.map((x) => x.maxRssMB)), baseRssMB: median(rs.map((x) => x.baseRssMB)) };
+}
+
+/** The JSON names of a (size, mode): none for the default size in full fine-tuning, else _<size> and _<mode> appended. */
+const suffix = (size: Size, mode: Mode) => `${size === 'default' ? '' : `_${size}`}${mode === 'full' ? '' : `_${mode}`}`;
+
+async function measure(size: Size): Promise<Record<string, number>> {
+  const work = buildWork(size);
+  const workFile = join(tmpdir(), `safealign-rl-step-${process.pid}-${size}.json`);
+  writeFileSync(workFile, JSON.stringify(work));
+  const json: Record<string, number> = {};
+  const c = work.model;
+  console.log(`\nPPO-Lagrangian step, GPT-2 ${size} (d ${c.n_embd}, ${c.n_layer} layers, vocab ${c.vocab_size}, context ${c.n_positions}); ${work.describe}; ${threads} threads`);
+  console.log(`${rounds} runs per side and mode, ${steps} timed steps each (after one warm-up step)${MODES.includes('lora') ? `; LoRA: r ${LORA.r}, alpha ${LORA.alpha}, dropout ${LORA.dropout} on c_attn of actor and critics` : ''}`);
+  try {
+    for (const mode of MODES) {
+      const results: Record<Side, WorkerResult[]> = { ours: [], torch: [] };
+      for (let r = 0; r < rounds; r++) {
+        for (const side of r % 2 === 0 ? (['ours', 'torch'] as const) : (['torch', 'ours'] as const)) {
+          await sleep(300);
+          results[side].push(await SIDES[side](mode, workFile));
+        }
       }
+      const [o, t] = [figures(results.ours), figures(results.torch)];
+      const up = (ours: number, torch: number) => `${ours.toFixed(3)} / ${torch.toFixed(3)} s (${(torch / ours).toFixed(2)}x)`;
+      console.log(`${mode.padEnd(5)} step ${up(o.secondsPerStep, t.secondsPerStep)}   ${PHASES.map((p) => `${p} ${up(o.phases[p], t.phases[p])}`).join('   ')}`);
+      console.log(`${''.padEnd(5)} peak RSS ${o.peakRssMB.toFixed(0)} / ${t.peakRssMB.toFixed(0)} MB (${(o.peakRssMB / t.peakRssMB).toFixed(2)}x; runtimes alone ${o.baseRssMB.toFixed(0)} / ${t.baseRssMB.toFixed(0)} MB, included)`);
+      const s = suffix(size, mode);
+      Object.assign(json, { [`step_s${s}`]: o.secondsPerStep, [`torch_step_s${s}`]: t.secondsPerStep, [`speedup${s}`]: t.secondsPerStep / o.secondsPerStep });
+      for (const p of PHASES) Object.assign(json, { [`${p}_s${s}`]: o.phases[p], [`torch_${p}_s${s}`]: t.phases[p], [`speedup_${p}${s}`]: t.phases[p] / o.phases[p] });
+      Object.assign(json, { [`peak_rss_mb${s}`]: o.peakRssMB, [`torch_peak_rss_mb${s}`]: t.peakRssMB });
     }
+  } finally {
+    rmSync(workFile, { force: true });
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  const figures = Object.fromEntries(
-    MODES.flatMap((mode) =>
-      (['ours', 'torch'] as const).map((side) => {
-        const rs = results[mode][side];
-        const phases = Object.fromEntries(PHASES.map((p) => [p, median(rs.flatMap((x) => x.phases[p]))])) as Record<Phase, number>;
-        return [`${side}_${mode}`, { secondsPerStep: median(rs.flatMap((x) => x.times)), phases, peakRssMB: Math.max(...rs.map((x) => x.maxRssMB)), baseRssMB: median(rs.map((x) => x.baseRssMB)) }];
-      }),
-    ),
-  ) as Record<`${Side}_${Mode}`, { secondsPerStep: number; phases: Record<Phase, number>; peakRssMB: number; baseRssMB: number }>;
-  const c = SIZES[size];
-  console.log(`PPO-Lagrangian step, GPT-2 ${size} (d ${c.n_embd}, ${c.n_layer} layers, vocab ${c.vocab_size}); ${B} prompts of ${PROMPT} tokens, ${NEW} new tokens; ${threads} threads`);
-  console.log(`${rounds} runs per side and mode, ${steps} timed steps each (after one warm-up step); LoRA: r ${LORA.r}, alpha ${LORA.alpha}, dropout ${LORA.dropout} on c_attn of actor and critics`);
-  console.log(`${''.padEnd(6)} ${'s/step ours'.padStart(12)} ${'PyTorch'.padStart(9)} ${'ratio'.padStart(7)}   ${'peak RSS MB ours'.padStart(17)} ${'PyTorch'.padStart(9)} ${'ratio'.padStart(7)}`);
-  for (const mode of MODES) {
-    const [o, t] = [figures[`ours_${mode}`], figures[`torch_${mode}`]];
-    console.log(
-      `${mode.padEnd(6)} ${o.secondsPerStep.toFixed(3).padStart(12)} ${t.secondsPerStep.toFixed(3).padStart(9)} ${(o.secondsPerStep / t.secondsPerStep).toFixed(2).padStart(6)}x   ${o.peakRssMB.toFixed(0).padStart(17)} ${t.peakRssMB.toFixed(0).padStart(9)} ${(o.peakRssMB / t.peakRssMB).toFixed(2).padStart(6)}x`,
-    );
-  }
-  console.log(`per phase, s (median): ${PHASES.join(', ')} — ours / PyTorch`);
-  for (const mode of MODES) {
-    const [o, t] = [figures[`ours_${mode}`].phases, figures[`torch_${mode}`].phases];
-    console.log(`${mode.padEnd(6)} ${PHASES.map((p) => `${p} ${o[p].toFixed(3)} / ${t[p].toFixed(3)} (${(o[p] / t[p]).toFixed(2)}x)`).join('   ')}`);
-  }
-  const base = (side: Side) => figures[`${side}_${MODES[0] as Mode}`].baseRssMB.toFixed(0);
-  console.log(`runtime alone (engine loaded, no model): ours ${base('ours')} MB (Node, tsx, libtorch), PyTorch ${base('torch')} MB (Python, torch); included in the peaks`);
-  if (args.includes('--json')) console.log(JSON.stringify({ size, threads, steps, rounds, ...figures }));
+  return json;
+}
+
+async function main(): Promise<void> {
+  console.log('seconds ours / PyTorch (PyTorch ÷ ours: the speed-up, above 1 = safealign faster); medians');
+  const json: Record<string, number> = {};
+  for (const size of SIZE_LIST) Object.assign(json, await measure(size));
+  if (args.includes('--json')) console.log(JSON.stringify({ sizes: SIZE_LIST, modes: MODES, threads, steps, rounds, ...json }));
 }
 
 const workerMode = args.includes('--worker') ? (opt('--worker', 'full') as Mode) : null;
-if (workerMode) worker(workerMode);
+if (workerMode) worker(workerMode, JSON.parse(readFileSync(opt('--work', ''), 'utf8')) as RlStepWork);
 else await main();

@@ -1,22 +1,27 @@
 """PyTorch reference for bench/rl-step: one PPO-Lagrangian step of the same models and work as bench/rl-step/run.ts.
 
-Usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/rl-step/torch_ref.py --size tiny|124m --mode full|lora --steps N --threads 2
-(run.ts starts it so; with OpenMP's default active wait its idle threads spin on the cores the busy ones need)
-Runs one untimed warm-up step and N timed ones, then prints one JSON line: {"times": [s, ...], "phases": {"generation": [s, ...],
-"scoring": [...], "update": [...]}, "maxRssMB": peak RSS,
-"baseRssMB": RSS with torch imported and no model built}.
-One process per (size, mode), so the peak RSS is that configuration's alone.
+Usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/rl-step/torch_ref.py --work FILE --mode full|lora --steps N --threads 2
+(run.ts writes FILE (bench/rl-step/work.ts) and starts this so; with OpenMP's default active wait its idle threads spin on the
+cores the busy ones need). Runs one untimed warm-up step and N timed ones, then prints one JSON line: {"times": [s, ...],
+"phases": {"generation": [s, ...], "scoring": [...], "update": [...]}, "maxRssMB": peak RSS,
+"baseRssMB": RSS with torch imported and no model built}. One process per (size, mode), so the peak RSS is that configuration's alone.
 
-The step, as safealign's trainRl runs it (src/algorithms/rl/step.ts) with rl defaults, ppoEpochs 1 and one mini-batch of 8:
-  rollout: the actor (eval mode, no gradient) samples 64 new tokens for 8 prompts of 64 tokens (temperature 1, KV cache,
-  no stop token), keeping each token's log-probability; scoring (no gradient): reference log-probs of the response
-  tokens, reward and cost end scores, reward- and cost-critic values; per-token KL shaping (beta 0.01) of both streams;
-  GAE (gamma 1, lambda 0.95) per stream; one Lagrange step on log lambda; actor advantage (A_r - lambda A_c)/(1 + lambda),
-  whitened; actor: PPO clipped loss (token mean), backward, grad-norm clip 1, AdamW (lr 2e-4); each critic: clipped value
-  loss, backward, clip, AdamW (lr 1e-3).
-Models: GPT-2 (tied LM head, Conv1D weights (in, out)); score models = backbone + linear head (end score at the last
-token). LoRA mode (peft's defaults for GPT-2, as safealign's): r 8, alpha 16, dropout 0.05 on c_attn of the actor and
-both critics (critic heads train in full), base weights frozen; the optimisers hold only the trainable tensors.
+The step, as safealign's trainRl runs it (src/algorithms/rl/step.ts) with rl defaults and the work file's batch settings:
+  rollout: the actor (eval mode, no gradient) samples up to newTokens tokens for the left-padded prompts (temperature 1,
+  KV cache, the prompt pass's LM head on its last position only, as HF's generate does with logits_to_keep), keeping each
+  token's log-probability. With a stop schedule (the default size), a logits processor forces EOS at row r's stops[r]-th
+  token and bans it before, exactly as run.ts does; a finished row stays in the batch, fed its pad token with the
+  attention mask extended by one (as HF's generate loop does), and the loop ends when every row has finished.
+  Scoring (no gradient) on the whole padded batch: reference log-probs of the response tokens (LM head on the
+  response positions only), reward and cost scores at each row's last real token, reward- and cost-critic values;
+  per-token KL shaping (beta klCoef) of both streams; GAE (gamma 1, lambda 0.95) per stream; one Lagrange step on
+  log lambda; actor advantage (A_r - lambda A_c)/(1 + lambda), whitened over the response tokens; then for each
+  mini-batch of miniBatch rows (in order, padded to the batch's width): the actor's PPO clipped loss (token mean),
+  backward, grad-norm clip 1, AdamW (lr 2e-4); each critic's clipped value loss, backward, clip, AdamW (lr 1e-3).
+Models: GPT-2 (tied LM head, Conv1D weights (in, out), positions from the attention mask's cumsum as HF's for left
+padding); score models = backbone + linear head. LoRA mode (peft's defaults for GPT-2, as safealign's): r 8, alpha 16,
+dropout 0.05 on c_attn of the actor and both critics (critic heads train in full), base weights frozen; the optimisers
+hold only the trainable tensors.
 """
 import argparse
 import json
@@ -28,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--size", choices=["tiny", "124m"], default="tiny")
+ap.add_argument("--work", required=True)
 ap.add_argument("--mode", choices=["full", "lora"], default="full")
 ap.add_argument("--steps", type=int, default=3)
 ap.add_argument("--threads", type=int, default=2)
@@ -37,10 +42,18 @@ torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 BASE_RSS_MB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the runtime alone, before any model
 
-SIZES = {"tiny": dict(D=64, L=2, H=4, ctx=256, V=1024), "124m": dict(D=768, L=12, H=12, ctx=1024, V=50257)}
-S = SIZES[args.size]
-D, NL, H, CTX, V = S["D"], S["L"], S["H"], S["ctx"], S["V"]
-B, PROMPT, NEW = 8, 64, 64
+with open(args.work) as f:
+    W = json.load(f)
+M = W["model"]
+D, NL, H, CTX, V = M["n_embd"], M["n_layer"], M["n_head"], M["n_positions"], M["vocab_size"]
+NEW, MB, EPOCHS, KL = W["newTokens"], W["miniBatch"], W["ppoEpochs"], W["klCoef"]
+EOS, PAD = W["eosId"], W["padId"]
+B = len(W["prompts"])
+PROMPT = max(len(p) for p in W["prompts"])
+prompts = torch.tensor([[PAD] * (PROMPT - len(p)) + p for p in W["prompts"]])
+prompt_mask = torch.tensor([[0] * (PROMPT - len(p)) + [1] * len(p) for p in W["prompts"]])
+STOPS = torch.tensor(W["stops"]) if W["stops"] is not None else None
+IS_EOS = torch.arange(V) == EOS
 R, ALPHA, DROP = 8, 16.0, 0.05
 LORA = args.mode == "lora"
 
@@ -77,7 +90,7 @@ def add_lora(p):
 
 
 def backbone(p, ids, mask, cache=None, training=False):
-    """Hidden states (b, l, D) after ln_f, and the new KV cache."""
+    """Hidden states (b, l, D) after ln_f, and the new KV cache. mask: (b, past + l)."""
     b, l = ids.shape
     lk = mask.shape[1]
     past = lk - l
@@ -104,20 +117,15 @@ def backbone(p, ids, mask, cache=None, training=False):
     return F.layer_norm(x, (D,), p["lnf_w"], p["lnf_b"]), new_cache
 
 
-def lm_logits(p, ids, mask, cache=None, training=False):
-    h, c = backbone(p, ids, mask, cache, training)
-    return F.linear(h, p["wte"]), c
-
-
-def response_log_probs(p, seq, mask, training=False):
-    """(B, NEW) log-probabilities of the response tokens."""
-    logits, _ = lm_logits(p, seq, mask, training=training)
-    lp = logits[:, PROMPT - 1:-1].log_softmax(-1)
+def response_log_probs(p, seq, mask, T, training=False):
+    """(b, T) log-probabilities of the T response tokens; the LM head runs on the positions predicting them only."""
+    h, _ = backbone(p, seq, mask, training=training)
+    lp = F.linear(h[:, PROMPT - 1:PROMPT - 1 + T], p["wte"]).log_softmax(-1)
     return lp.gather(2, seq[:, PROMPT:, None])[..., 0]
 
 
 def scores(p, seq, mask, training=False):
-    """(B, PROMPT + NEW) per-token scores of a score model."""
+    """(b, PROMPT + T) per-token scores of a score model."""
     h, _ = backbone(p, seq, mask, training=training)
     return (h @ p["head_w"].T)[..., 0] + p["head_b"]
 
@@ -147,81 +155,99 @@ else:
     critic_params = {s: [v.requires_grad_() for v in c.values()] for s, c in critics.items()}
 actor_opt = torch.optim.AdamW(actor_params, lr=2e-4, weight_decay=0)
 critic_opts = {s: torch.optim.AdamW(ps, lr=1e-3, weight_decay=0) for s, ps in critic_params.items()}
-prompts = torch.randint(1, V, (B, PROMPT))
 log_lambda = 0.0
 costs_window = []
 
 
 @torch.no_grad()
 def rollout():
-    mask = torch.ones(B, PROMPT, dtype=torch.long)
-    logits, cache = lm_logits(actor, prompts, mask)
-    last = logits[:, -1]
-    toks, logps = [], []
+    """sequences (B, PROMPT + T), attention mask (B, PROMPT + T), response mask (B, T) float, log-probs (B, T)."""
+    mask = prompt_mask
+    h, cache = backbone(actor, prompts, mask)
+    last = F.linear(h[:, -1], actor["wte"])
+    running = torch.ones(B, dtype=torch.bool)
+    toks, logps, alive = [], [], []
     for t in range(NEW):
         logp = last.log_softmax(-1)
-        tok = torch.multinomial(logp.exp(), 1)
+        scored = last if STOPS is None else last.masked_fill((STOPS - 1 == t)[:, None] != IS_EOS[None, :], -math.inf)
+        tok = torch.where(running, torch.multinomial(scored.softmax(-1), 1)[:, 0], PAD)
         toks.append(tok)
-        logps.append(logp.gather(1, tok))
-        if t == NEW - 1:
+        logps.append(logp.gather(1, tok[:, None])[:, 0] * running)
+        alive.append(running)
+        if STOPS is not None:
+            running = running & (tok != EOS)
+        if t == NEW - 1 or not running.any():
             break
         mask = torch.cat([mask, torch.ones(B, 1, dtype=torch.long)], 1)
-        logits, cache = lm_logits(actor, tok, mask, cache)
-        last = logits[:, 0]
-    return torch.cat([prompts, torch.cat(toks, 1)], 1), torch.cat(logps, 1)
+        h, cache = backbone(actor, tok[:, None], mask, cache)
+        last = F.linear(h[:, -1], actor["wte"])
+    rmask = torch.stack(alive, 1).long()
+    assert STOPS is None or rmask.sum(1).tolist() == STOPS.clamp(max=NEW).tolist(), "the responses do not end where the stop schedule says"
+    return torch.cat([prompts, torch.stack(toks, 1)], 1), torch.cat([prompt_mask, rmask], 1), rmask.float(), torch.stack(logps, 1)
 
 
 def gae(rewards, values, gamma=1.0, lam=0.95):
+    T = rewards.shape[1]
     adv = torch.zeros_like(rewards)
     last = torch.zeros(B)
-    for t in reversed(range(NEW)):
-        nv = values[:, t + 1] if t + 1 < NEW else torch.zeros(B)
+    for t in reversed(range(T)):
+        nv = values[:, t + 1] if t + 1 < T else torch.zeros(B)
         last = rewards[:, t] + gamma * nv - values[:, t] + gamma * lam * last
         adv[:, t] = last
     return adv, adv + values
+
+
+def masked_mean(x, m):
+    return (x * m).sum() / m.sum()
 
 
 def step():
     """One step; returns the seconds of its phases: generation, scoring (reference, reward, cost, critics), update (the rest)."""
     global log_lambda
     t0 = time.perf_counter()
-    seq, old = rollout()
+    seq, attn, m, old = rollout()
+    T = m.shape[1]
     t1 = time.perf_counter()
-    mask = torch.ones_like(seq)
+    end = attn.shape[1] - 1 - attn.flip(1).argmax(1)  # each row's last real token
     with torch.no_grad():
-        ref = response_log_probs(reference, seq, mask)
-        rew = scores(reward, seq, mask)[:, -1]
-        cst = scores(cost, seq, mask)[:, -1]
-        values = {s: scores(c, seq, mask)[:, PROMPT - 1:-1] for s, c in critics.items()}
+        ref = response_log_probs(reference, seq, attn, T)
+        rew = scores(reward, seq, attn).gather(1, end[:, None])[:, 0]
+        cst = scores(cost, seq, attn).gather(1, end[:, None])[:, 0]
+        values = {s: scores(c, seq, attn)[:, PROMPT - 1:-1] * m for s, c in critics.items()}
     t2 = time.perf_counter()
-    kl = old - ref
-    tok_scores = {"reward": -0.01 * kl, "cost": 0.01 * kl}
-    tok_scores["reward"][:, -1] += rew.clamp(-50, 50)
-    tok_scores["cost"][:, -1] += cst.clamp(-50, 50)
+    kl = (old - ref) * m
+    last = (m.sum(1).long() - 1)[:, None]
+    tok_scores = {"reward": (-KL * kl).scatter_add(1, last, rew.clamp(-50, 50)[:, None]), "cost": (KL * kl).scatter_add(1, last, cst.clamp(-50, 50)[:, None])}
     adv, ret = {}, {}
     for s in critics:
-        adv[s], ret[s] = gae(tok_scores[s], values[s])
+        adv[s], ret[s] = gae(tok_scores[s] * m, values[s])
+        adv[s] = adv[s] * m
     costs_window.extend(cst.tolist())
     jc = sum(costs_window[-128:]) / len(costs_window[-128:])
     log_lambda += 0.1 * (jc - 0.0)
     lam = math.exp(log_lambda)
     a = (adv["reward"] - lam * adv["cost"]) / (1 + lam)
-    a = (a - a.mean()) * torch.rsqrt(((a - a.mean()) ** 2).mean() + 1e-8)
-    actor_opt.zero_grad()
-    lp = response_log_probs(actor, seq, mask, training=True)
-    ratio = torch.exp(lp - old)
-    loss = torch.maximum(-a * ratio, -a * ratio.clamp(0.8, 1.2)).mean()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(actor_params, 1.0)
-    actor_opt.step()
-    for s, c in critics.items():
-        critic_opts[s].zero_grad()
-        v = scores(c, seq, mask, training=True)[:, PROMPT - 1:-1]
-        vclipped = values[s] + (v - values[s]).clamp(-5, 5)
-        closs = 0.5 * torch.maximum((v - ret[s]) ** 2, (vclipped - ret[s]) ** 2).mean()
-        closs.backward()
-        torch.nn.utils.clip_grad_norm_(critic_params[s], 1.0)
-        critic_opts[s].step()
+    mean = masked_mean(a, m)
+    a = (a - mean) * torch.rsqrt(masked_mean((a - mean) ** 2, m) + 1e-8) * m
+    for _ in range(EPOCHS):
+        for s0 in range(0, B, MB):
+            rows = slice(s0, s0 + MB)
+            mb = m[rows]
+            actor_opt.zero_grad()
+            lp = response_log_probs(actor, seq[rows], attn[rows], T, training=True)
+            ratio = torch.exp(lp - old[rows])
+            loss = masked_mean(torch.maximum(-a[rows] * ratio, -a[rows] * ratio.clamp(0.8, 1.2)), mb)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(actor_params, 1.0)
+            actor_opt.step()
+            for s, c in critics.items():
+                critic_opts[s].zero_grad()
+                v = scores(c, seq[rows], attn[rows], training=True)[:, PROMPT - 1:-1]
+                vclipped = values[s][rows] + (v - values[s][rows]).clamp(-5, 5)
+                closs = 0.5 * masked_mean(torch.maximum((v - ret[s][rows]) ** 2, (vclipped - ret[s][rows]) ** 2), mb)
+                closs.backward()
+                torch.nn.utils.clip_grad_norm_(critic_params[s], 1.0)
+                critic_opts[s].step()
     return {"generation": t1 - t0, "scoring": t2 - t1, "update": time.perf_counter() - t2}
 
 

@@ -10,10 +10,9 @@ export function tokenEntropy(logits: Tensor): Tensor {
 
 /**
  * The entropy bonus as a loss to add to the actor's: `−coef · mean_mask(H)`, the mean taken by `aggregation`
- * (the actor loss's own, so a token weighs the same in both). logits: (B, T, V) over the response positions
- * (with gradient); mask: (B, T). Metric `entropy`: the token mean of H whatever the aggregation.
+ * (the actor loss's own, so a token weighs the same in both). entropy: (B, T) H of each response position's
+ * distribution (`tokenEntropy` of its logits, with gradient); mask: (B, T). Metric `entropy`: the token mean of H whatever the aggregation.
  */
-export function entropyBonus(logits: Tensor, mask: Tensor, coef: number, aggregation: LossAggregation, maxLength?: number): LossOutput {
-  const h = tokenEntropy(logits);
-  return { loss: MASKED_MEANS[aggregation](h, mask, maxLength).mul(-coef), metrics: { entropy: maskedMean(h, mask).item() } };
+export function entropyBonus(entropy: Tensor, mask: Tensor, coef: number, aggregation: LossAggregation, maxLength?: number): LossOutput {
+  return { loss: MASKED_MEANS[aggregation](entropy, mask, maxLength).mul(-coef), metrics: { entropy: maskedMean(entropy, mask).item() } };
 }

@@ -16,6 +16,11 @@ export interface GenerateOptions {
   repetitionPenalty?: number;
   stopTokenIds?: number[];
   padId: number;
+  /**
+   * Rewrites the (B, V) logits of decoding step t (0-based) before the token is chosen (HF's logits processor), e.g. to
+   * ban or force tokens; the returned log-probs stay those of the model's own distribution.
+   */
+  processLogits?: (logits: Tensor, step: number) => Tensor;
 }
 
 export interface GenerateOutput {
@@ -140,9 +145,8 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
           const logp = logits.logSoftmax(1);
           // only the repetition penalty needs the tokens so far
           const generated = tokens.length && (opts.repetitionPenalty ?? 1) !== 1 ? cat(tokens, 1) : null;
-          const next = opts.greedy
-            ? logits.argmax(1, true)
-            : shapeLogits(logits, generated, opts).softmax(1).multinomial(1);
+          const scored = opts.processLogits ? opts.processLogits(logits, t) : logits;
+          const next = opts.greedy ? scored.argmax(1, true) : shapeLogits(scored, generated, opts).softmax(1).multinomial(1);
           const token = where(running.unsqueeze(1), next, opts.padId);
           const chosen = logp.gather(1, token).mul(running.unsqueeze(1).float());
           let stopped = running.logicalNot();

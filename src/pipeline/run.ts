@@ -14,10 +14,9 @@ import { criticStreams, type RlMethod, type StreamName } from '../algorithms/rl/
 import { ppoMethod } from '../algorithms/ppo/method.js';
 import { ppoLagMethod } from '../algorithms/ppo-lag/method.js';
 import { rewardShapingMethod } from '../algorithms/reward-shaping/method.js';
-import { createCausalLM, formatPrompt, loadPretrained, savePretrained, ScoreModel, type CausalLM, type SequenceScorer } from '../models/index.js';
+import { createCausalLM, loadPretrained, savePretrained, ScoreModel, type CausalLM, type SequenceScorer } from '../models/index.js';
 import { parseModelConfig } from '../models/hf-config.js';
 import { Tokenizer } from '../models/tokenizer.js';
-import { trainWordLevel } from '../models/tokenizer-train.js';
 import { manualSeed, setNumThreads } from '../torch/index.js';
 import { buildWorld } from '../world/index.js';
 import { qualifiedAnnotators } from '../world/build.js';
@@ -30,6 +29,7 @@ import { runRounds } from './rounds.js';
 import { PipelineConfigSchema, type PipelineConfig } from './config.js';
 import { StageRunner } from './stages.js';
 import { readTrainingData } from './training-data.js';
+import { worldTokenizer } from './world-tokenizer.js';
 import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
 import { METHOD_STAGES, methodsOf, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type PipelineMethod, type StepLog } from './methods.js';
@@ -152,12 +152,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   // --- tokenizer: word level over everything the policy will read or write -----------------
   const tokDir = join(runDir, 'tokenizer');
   await runner.run('tokenizer', () => {
-    const base = trainWordLevel([], { vocabSize: 16 });
-    const corpus = [
-      ...data.sftTrain.flatMap((e) => [formatPrompt(base, e), e.response]),
-      ...data.vocabulary,
-    ];
-    const tok = trainWordLevel(corpus, { vocabSize: 4096 });
+    const tok = worldTokenizer(data.sftTrain, data.vocabulary);
     tok.save(tokDir);
     return { vocabSize: tok.vocabSize };
   });

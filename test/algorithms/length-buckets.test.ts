@@ -1,11 +1,13 @@
-// Scoring by length buckets (rows of similar length together, padding cut) equals the padded passes to 1e-5.
+// Scoring and the actor and critic updates by length buckets (rows of similar length together, padding cut) equal the padded passes to 1e-5.
 import { describe, expect, it } from 'vitest';
+import { actorStep } from '../../src/algorithms/rl/actor-update.js';
 import { createRlContext } from '../../src/algorithms/rl/context.js';
-import { byPositions, byRows, lengthBuckets } from '../../src/algorithms/rl/length-buckets.js';
+import { criticStep } from '../../src/algorithms/rl/critic-update.js';
+import { byPositions, byRows, lengthBuckets, paddedBucket } from '../../src/algorithms/rl/length-buckets.js';
 import { responseSlice, type Rollout } from '../../src/algorithms/rl/rollout.js';
 import { scoreRollout } from '../../src/algorithms/rl/scoring.js';
 import { sequenceLogProbs } from '../../src/models/index.js';
-import { manualSeed, noGrad, randint, tensor, type Tensor } from '../../src/torch/index.js';
+import { manualSeed, noGrad, randint, tensor, tidy, type AdamW, type Tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
 import { tinyConfig, tinyMethod, tinyModels } from './rl-tiny.js';
 
@@ -78,4 +80,49 @@ describe('length buckets', () => {
       }
     });
   });
+
+  for (const entropyCoef of [0, 0.05]) {
+  it(`actor (entropy bonus ${entropyCoef}) and critic updates on buckets equal the padded updates: losses and every gradient (1e-5)`, () => {
+    const method = tinyMethod('ppo_lag');
+    /** One actor step and one step of each critic from fresh, identical models; the losses and the gradients they leave. */
+    const update = (padded: boolean) =>
+      tidy(() => {
+        const { tokenizer, models } = tinyModels(method);
+        const config = tinyConfig({ entropyCoef });
+        const ctx = createRlContext(method, models, config, [], tokenizer.padId ?? 0);
+        const r = rollout(tokenizer.vocabSize);
+        const buckets = padded ? paddedBucket(r.attentionMask) : lengthBuckets(r.attentionMask);
+        const batch = { sequences: r.sequences, attentionMask: r.attentionMask, mask: r.mask, promptLength: L, buckets };
+        // old log-probs near the actor's own (some ratios clipped), advantages of both signs
+        const wave = (a: number, f: number) => tensor(lengths.map((_, i) => Array.from({ length: T }, (_, j) => a * Math.sin(f * (i * T + j) + 1))));
+        const own = noGrad(() => responseSlice(sequenceLogProbs(models.actor, r.sequences, r.attentionMask), L, T));
+        const oldLogProbs = own.add(wave(0.3, 0.7)).mul(r.mask);
+        models.actor.train();
+        const actor = actorStep(models.actor, ctx.actorParams, ctx.actorOpt, { ...batch, oldLogProbs, advantages: wave(1, 1.3).mul(r.mask) }, [], config, 0, 1);
+        const grads = (ps: readonly Tensor[]) => ps.map((p) => (p.grad as Tensor).flatten().toNumbers());
+        const critics = ctx.critics.map(([, critic], i) => {
+          const oldValues = noGrad(() => responseSlice(critic.forward(r.sequences, r.attentionMask).scores, L, T)).mul(r.mask);
+          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { ...batch, oldValues, returns: oldValues.add(wave(2, 0.9)).mul(r.mask) }, config);
+          return { loss: c.loss, gradNorm: c.gradNorm, grads: grads(critic.trainableParameters()) };
+        });
+        return { actor, actorGrads: grads(ctx.actorParams), critics };
+      });
+    expect(lengthBuckets(rollout(20).attentionMask).length).toBeGreaterThan(1);
+    const [got, want] = [update(false), update(true)];
+    const close = { atol: 1e-5, rtol: 0 };
+    expectAllClose(got.actor.loss, want.actor.loss, close);
+    if (entropyCoef > 0) expectAllClose(got.actor.entropy as number, want.actor.entropy as number, close);
+    else expect(got.actor.entropy).toBeUndefined();
+    expect(got.actor.clipFraction).toBe(want.actor.clipFraction);
+    expect(want.actor.clipFraction).toBeGreaterThan(0);
+    expectAllClose(got.actor.gradNorm, want.actor.gradNorm, { atol: 1e-5, rtol: 1e-5 });
+    got.actorGrads.forEach((g, i) => expectAllClose(g, want.actorGrads[i] as number[], close));
+    got.critics.forEach((c, k) => {
+      const w = want.critics[k] as (typeof want.critics)[number];
+      expectAllClose(c.loss, w.loss, close);
+      expectAllClose(c.gradNorm, w.gradNorm, { atol: 1e-5, rtol: 1e-5 });
+      c.grads.forEach((g, i) => expectAllClose(g, w.grads[i] as number[], close));
+    });
+  });
+  }
 });

@@ -28,7 +28,7 @@ describe('entropy bonus', () => {
   for (const aggregation of ['token', 'per-sequence', 'max-length'] as const) {
     it(`${aggregation}: −coef·mean H and its gradient match PyTorch; the metric is the token mean of H`, () => {
       const logits = tensor(g.logits, { requiresGrad: true });
-      const out = entropyBonus(logits, tensor(g.mask), g.coef, aggregation, g.maxLength);
+      const out = entropyBonus(tokenEntropy(logits), tensor(g.mask), g.coef, aggregation, g.maxLength);
       const c = g.cases[aggregation];
       expectAllClose(out.loss.item(), c.loss, TOL);
       expect(out.loss.item()).toBeLessThan(0);

@@ -85,6 +85,26 @@ describe('generate: stopped rows leave the decoding batch', () => {
   });
 });
 
+describe('generate: processLogits', () => {
+  it('a processor forcing the stop token at step stops[r] − 1 of row r (and banning it elsewhere) ends every row there; log-probs stay the model\'s own', () => {
+    const model = tinyModel();
+    const stops = [3, 1, 7, 5, 14, 2, 9, 6];
+    const isStop = tensor([Array.from({ length: 12 }, (_, j) => j === STOP)]);
+    const processLogits = (logits: Tensor, t: number) => logits.maskedFill(tensor(stops.map((s) => [s - 1 === t])).ne(isStop), -Infinity);
+    manualSeed(4);
+    const out = generate(model, ids, mask, { maxNewTokens: T, stopTokenIds: [STOP], padId: PAD, processLogits });
+    const tokens = out.sequences.narrow(1, L, T).toArray() as number[][];
+    for (const [r, s] of stops.entries()) {
+      const row = tokens[r] as number[];
+      expect(row.indexOf(STOP)).toBe(s - 1);
+      expect(row.slice(s).every((x) => x === PAD)).toBe(true);
+    }
+    expect((out.responseMask.toArray() as number[][]).map((row) => row.reduce((a, b) => a + b, 0))).toEqual(stops);
+    const teacher = sequenceLogProbs(model, out.sequences, out.attentionMask).narrow(1, L - 1, T).mul(out.responseMask.float());
+    expectAllClose(out.logProbs, teacher.toArray() as number[][], { atol: 1e-5, rtol: 0 });
+  });
+});
+
 describe('sequenceLogProbs of the last tokens only', () => {
   it('equals the slice of the full log-probs, values and gradients (1e-6), with the LM head on those positions alone', () => {
     const model = tinyModel().train();

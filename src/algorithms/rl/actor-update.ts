@@ -1,12 +1,13 @@
 // Actor update phase: the method's policy loss (PPO's clip with GRPO's k3 term, or P3O's pairwise loss) plus the optional entropy bonus and PTX loss on one mini-batch, then one clipped AdamW step.
 import { entropyBonus, tokenCrossEntropy } from '../../losses/index.js';
-import { nextTokenLogProbs } from '../../models/generate.js';
 import type { CausalLM } from '../../models/index.js';
 import { clipGradNorm, tensor, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import { padForTraining, type EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
 import { assertFinite } from './diverged.js';
+import { lengthBuckets, type LengthBucket } from './length-buckets.js';
 import { tokenClipLoss, type PolicyLoss } from './policy-loss.js';
+import { responseLogProbs } from './response-passes.js';
 
 /** One mini-batch of b rows of a rollout. */
 export interface ActorBatch {
@@ -23,6 +24,8 @@ export interface ActorBatch {
   /** (b, T) log π_ref, for a k3 KL term in the loss (GRPO); omitted when the method has none. */
   refLogProbs?: Tensor;
   promptLength: number;
+  /** Rows run together by length, each group cut to its columns (default: `lengthBuckets(attentionMask)`; `paddedBucket` = one padded pass). */
+  buckets?: readonly LengthBucket[];
 }
 
 /** Mean next-token cross-entropy of the actor on SFT examples' response tokens (the PTX loss, a scalar). */
@@ -65,10 +68,9 @@ export function actorStep(
   return tidy(() => {
     const T = batch.mask.shape[1] as number;
     opt.zeroGrad();
-    // the LM head on the T + 1 last positions only: the logits of the T response tokens (and the last one's, unused)
-    const L = batch.sequences.shape[1] as number;
-    const { logits } = actor.forward(batch.sequences, batch.attentionMask, undefined, T + 1);
-    const logProbs = nextTokenLogProbs(logits, batch.sequences.narrow(1, L - T - 1, T + 1));
+    // rows of similar length run together, each bucket's LM head on its response positions only (padding is not computed)
+    const buckets = batch.buckets ?? lengthBuckets(batch.attentionMask);
+    const { logProbs, entropy: tokenEntropies } = responseLogProbs(actor, buckets, { ...batch, responseLength: T }, config.entropyCoef > 0);
     const pg = policyLoss.compute(
       { logProbs, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: batch.mask, ...(batch.refLogProbs ? { refLogProbs: batch.refLogProbs } : {}) },
       config,
@@ -76,13 +78,11 @@ export function actorStep(
     );
     let loss = pg.loss;
     let entropy: number | undefined;
-    if (config.entropyCoef > 0) {
-      const bonus = entropyBonus(logits.narrow(1, 0, T), batch.mask, config.entropyCoef, config.lossAggregation, config.maxNewTokens);
+    if (tokenEntropies) {
+      const bonus = entropyBonus(tokenEntropies, batch.mask, config.entropyCoef, config.lossAggregation, config.maxNewTokens);
       loss = loss.add(bonus.loss);
       entropy = bonus.metrics.entropy;
     }
-    // the (B, L, V) logits are no longer needed: free them before the backward pass, not when the scope ends
-    logits.dispose();
     if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
     assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
     loss.backward();

@@ -3,7 +3,8 @@ import { criticLoss } from '../../losses/index.js';
 import type { ScoreModel } from '../../models/index.js';
 import { clipGradNorm, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import type { RlConfig } from './config.js';
-import { responseSlice } from './rollout.js';
+import { lengthBuckets, type LengthBucket } from './length-buckets.js';
+import { responseValues } from './response-passes.js';
 
 /** One mini-batch of b rows for a critic. */
 export interface CriticBatch {
@@ -18,6 +19,8 @@ export interface CriticBatch {
   /** (b, T) GAE returns of the stream. */
   returns: Tensor;
   promptLength: number;
+  /** Rows run together by length, each group cut to its columns (default: `lengthBuckets(attentionMask)`; `paddedBucket` = one padded pass). */
+  buckets?: readonly LengthBucket[];
 }
 
 /** Value loss (averaged by config.lossAggregation), backward, gradient norm clipped to criticOptim.gradClip, one step; returns the loss and the norm before clipping. */
@@ -27,7 +30,8 @@ export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, c
     const T = batch.mask.shape[1] as number;
     opt.zeroGrad();
     critic.train();
-    const values = responseSlice(critic.forward(batch.sequences, batch.attentionMask).scores, batch.promptLength, T);
+    // rows of similar length run together, cut to the columns they use (padding is not computed)
+    const values = responseValues(critic, batch.buckets ?? lengthBuckets(batch.attentionMask), { ...batch, responseLength: T });
     const cl = criticLoss(values, batch.oldValues, batch.returns, batch.mask, config.valueClip, config.lossAggregation);
     cl.loss.backward();
     const gradNorm = clipGradNorm(critic.trainableParameters(), config.criticOptim.gradClip);

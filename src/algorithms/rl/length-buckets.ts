@@ -38,6 +38,12 @@ export function lengthBuckets(attentionMask: Tensor, maxBuckets = 4): LengthBuck
   return best;
 }
 
+/** One group of every row over every column of attentionMask (B, W): the plain padded pass. */
+export function paddedBucket(attentionMask: Tensor): LengthBucket[] {
+  const [n, width] = attentionMask.shape as [number, number];
+  return [{ rows: Array.from({ length: n }, (_, i) => i), start: 0, width }];
+}
+
 /** True when `buckets` is one group of every row over every column: the plain padded pass. */
 function isWhole(buckets: readonly LengthBucket[], width: number): boolean {
   const b = buckets[0];
@@ -64,9 +70,10 @@ export function byRows(buckets: readonly LengthBucket[], sequences: Tensor, atte
 }
 
 /**
- * fn's per-position results on each bucket (ids, mask: (b, width); `bucket` says which columns), as (B, W − shift) in
- * batch order. fn returns (b, w) results for the last w columns of its bucket's range shifted left by `shift` (shift 1 for
+ * fn's per-position results on each bucket (ids, mask: (b, width); `bucket` says which columns), as (B, W − shift, …) in
+ * batch order. fn returns (b, w, …) results for the last w columns of its bucket's range shifted left by `shift` (shift 1 for
  * next-token log-probs: column j predicts token j + 1), so it may compute only the columns a caller reads; zeros elsewhere.
+ * Differentiable: gradients flow back to each bucket's results.
  */
 export function byPositions(
   buckets: readonly LengthBucket[],
@@ -79,11 +86,11 @@ export function byPositions(
   const parts = buckets.map((b) => {
     const whole = isWhole(buckets, W);
     const out = whole ? fn(sequences, attentionMask, b) : fn(cut(sequences, b), cut(attentionMask, b), b);
-    const [n, w] = out.shape as [number, number];
+    const [n, w, ...rest] = out.shape as [number, number, ...number[]];
     const left = b.start + b.width - shift - w;
     const right = W - shift - (left + w);
     if (left === 0 && right === 0) return out;
-    return cat([...(left > 0 ? [zeros([n, left])] : []), out, ...(right > 0 ? [zeros([n, right])] : [])], 1);
+    return cat([...(left > 0 ? [zeros([n, left, ...rest])] : []), out, ...(right > 0 ? [zeros([n, right, ...rest])] : [])], 1);
   });
   return isWhole(buckets, W) ? (parts[0] as Tensor) : inBatchOrder(parts, buckets);
 }

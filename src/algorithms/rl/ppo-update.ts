@@ -5,6 +5,7 @@ import type { EncodedPair } from '../common/batching.js';
 import { actorStep } from './actor-update.js';
 import type { RlContext } from './context.js';
 import { criticStep } from './critic-update.js';
+import { lengthBuckets } from './length-buckets.js';
 import type { StreamName } from './method.js';
 import type { Rollout } from './rollout.js';
 
@@ -66,6 +67,8 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         const mask = mb(rollout.mask);
         const sequences = mb(rollout.sequences);
         const attentionMask = mb(rollout.attentionMask);
+        // the actor and each critic run the mini-batch's rows by length (equal to the padded passes; padding is not computed)
+        const buckets = lengthBuckets(attentionMask);
         const ptxExamples: EncodedPair[] = config.ptxCoef > 0 && ctx.ptx.length ? Array.from({ length: size }, () => ctx.ptx[ptxRng.int(ctx.ptx.length)] as EncodedPair) : [];
         // PPO-max's critic warm-up: the actor stays frozen for the first rl.criticWarmupSteps steps
         const frozen = step <= config.criticWarmupSteps;
@@ -83,6 +86,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
             advantages: mb(targets.actorAdvantages),
             ...(klCoef > 0 ? { refLogProbs: mb(targets.refLogProbs) } : {}),
             promptLength: rollout.promptLength,
+            buckets,
           },
           ptxExamples,
           config,
@@ -99,7 +103,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         }
         const critics: MiniBatchUpdate['critics'] = {};
         ctx.critics.forEach(([s, critic], i) => {
-          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength }, config);
+          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength, buckets }, config);
           criticLossSum[s] = (criticLossSum[s] ?? 0) + c.loss;
           critics[s] = c;
         });

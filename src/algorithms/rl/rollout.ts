@@ -1,5 +1,5 @@
 // Rollout phase: responses sampled from the actor (or given from outside) with the log-probs PPO's ratio needs.
-import { generate, sequenceLogProbs, type CausalLM } from '../../models/index.js';
+import { generate, sequenceLogProbs, type CausalLM, type GenerateOptions } from '../../models/index.js';
 import { noGrad, tensor, type Tensor } from '../../torch/index.js';
 import { padPromptsLeft } from '../common/batching.js';
 import type { RlConfig } from './config.js';
@@ -25,12 +25,13 @@ export function responseSlice(x: Tensor, promptLength: number, responseLength: n
   return x.narrow(1, promptLength - 1, responseLength);
 }
 
-/** Samples one response per prompt (token ids, unpadded) from the actor in eval mode, without gradient. */
+/** Samples one response per prompt (token ids, unpadded) from the actor in eval mode, without gradient; `processLogits` as `generate`'s. */
 export function sampleRollout(
   actor: CausalLM,
   prompts: readonly number[][],
   config: Pick<RlConfig, 'maxNewTokens' | 'temperature' | 'topP'>,
   tokens: { padId: number; eosId: number | undefined },
+  processLogits?: GenerateOptions['processLogits'],
 ): Rollout {
   const padded = padPromptsLeft(prompts, tokens.padId);
   actor.eval();
@@ -41,6 +42,7 @@ export function sampleRollout(
       topP: config.topP,
       stopTokenIds: tokens.eosId === undefined ? [] : [tokens.eosId],
       padId: tokens.padId,
+      ...(processLogits ? { processLogits } : {}),
     }),
   );
   const mask = gen.responseMask.float();

@@ -1,11 +1,11 @@
 // Scoring phase: reference log-probs, reward/cost end scores and critic values of a rollout (no gradient).
-import { sequenceLogProbs } from '../../models/index.js';
 import { noGrad, tidy, type Tensor } from '../../torch/index.js';
 import { assertFinite } from './diverged.js';
-import { byPositions, byRows, lengthBuckets } from './length-buckets.js';
+import { byRows, lengthBuckets } from './length-buckets.js';
 import type { ScoredRollout, StreamName } from './method.js';
 import type { RlModels, SequenceScorer, StreamCritics } from './models.js';
-import { responseSlice, type Rollout } from './rollout.js';
+import { responseLogProbs, responseValues } from './response-passes.js';
+import type { Rollout } from './rollout.js';
 
 /** What the frozen models say about a rollout of B sequences with T response positions. */
 export interface RolloutScores {
@@ -27,16 +27,15 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
   for (const [, c] of critics) c.eval();
   // rows of similar length run together, cut to the columns they use (padding is not computed; equal to the padded pass)
   const buckets = lengthBuckets(attn);
+  const batch = { sequences: seq, attentionMask: attn, promptLength: L, responseLength: T };
   const rows = (fn: (ids: Tensor, m: Tensor) => Tensor) => byRows(buckets, seq, attn, fn);
   // one scope per model: each pass's logits, caches and hidden states are freed before the next pass runs
   const scores = noGrad(() => {
     // the reference's LM head runs on each bucket's response columns only (those from L on)
-    const refLogProbs = tidy(() =>
-      responseSlice(byPositions(buckets, seq, attn, (ids, m, b) => sequenceLogProbs(models.reference, ids, m, b.start + b.width - L), 1), L, T),
-    );
+    const refLogProbs = tidy(() => responseLogProbs(models.reference, buckets, batch).logProbs);
     const reward = tidy(() => rows((ids, m) => models.rewardModel.forward(ids, m).endScores));
     const cost = usesCost ? tidy(() => rows((ids, m) => (models.costModel as SequenceScorer).forward(ids, m).endScores)) : null;
-    const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseSlice(byPositions(buckets, seq, attn, (ids, m) => c.forward(ids, m).scores), L, T).mul(mask))]));
+    const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseValues(c, buckets, batch).mul(mask))]));
     return { refLogProbs, reward, cost, values: values as Partial<Record<StreamName, Tensor>> };
   });
   assertFinite('the reward model score', scores.reward.toNumbers(), step, 'Check the reward model checkpoint.');
