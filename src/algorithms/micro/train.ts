@@ -99,8 +99,8 @@ export function trainMicro(args: {
   let step = run.startStep;
   while (step < totalSteps) {
     const batch = batchAt(step).map((i) => items[i] as ScoreItem);
-    const m = run.optimize(step, () => {
-      const s = pairScores(model, batch, padId, maxLength);
+    const m = run.optimize(step, batch, (share) => {
+      const s = pairScores(model, share, padId, maxLength);
       return LIKELIHOODS[config.likelihood](s.better, s.worse, s.router, config.regularization);
     });
     step++;

@@ -76,9 +76,9 @@ export function trainOnWeakLabels(args: {
   while (step < totalSteps) {
     const batch = batchAt(step).map((i) => items[i] as ScoreItem);
     const alpha = confidenceWeight(step / totalSteps, config.auxCoef, config.warmupFrac);
-    const m = run.optimize(step, () => {
-      const [r0, r1] = itemScores(model, batch, tokenizer.padId ?? 0, maxLength);
-      return confidenceLoss((r0 as NonNullable<typeof r0>).sub(r1 as NonNullable<typeof r1>), tensor(batch.map(label)), alpha);
+    const m = run.optimize(step, batch, (share) => {
+      const [r0, r1] = itemScores(model, share, tokenizer.padId ?? 0, maxLength);
+      return confidenceLoss((r0 as NonNullable<typeof r0>).sub(r1 as NonNullable<typeof r1>), tensor(share.map(label)), alpha);
     });
     step++;
     run.log.push({ step, loss: m.loss, weakAgreement: m.weakAgreement as number, alpha });
