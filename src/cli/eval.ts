@@ -33,6 +33,11 @@ export function register(program: Command): void {
     for (const [name, m] of Object.entries(report.models)) {
       const gold = m.gold ? `, gold harmful ${pct(m.gold.harmfulRate)}, gold helpfulness ${m.gold.helpfulness.toFixed(3)}` : '';
       console.log(`${name}: harmful ${pct(m.harmfulRate)} [${pct(m.harmfulRateInterval.low)}, ${pct(m.harmfulRateInterval.high)}], reward ${m.meanReward.toFixed(3)}, cost ${m.meanCost.toFixed(3)}, length ${m.responseLength.toFixed(1)}, distinct-2 ${m.distinct2.toFixed(3)}, self-BLEU ${m.selfBleu.toFixed(3)}, ROUGE-L ${m.rougeL.toFixed(3)}${m.withinPrompt ? ` (same prompt: self-BLEU ${m.withinPrompt.selfBleu.toFixed(3)}, ROUGE-L ${m.withinPrompt.rougeL.toFixed(3)})` : ''}, embedding diversity ${m.embeddingDiversity.toFixed(3)}${gold}`);
+      if (m.verbalized) {
+        const v = m.verbalized;
+        console.log(`  verbalized (k = ${v.k}): ${v.answered} answered from a parsed list, ${v.malformed} without one after every attempt (unscored); ${v.meanAttempts.toFixed(2)} generations per prompt`);
+        for (const p of v.problems.slice(0, 3)) console.log(`    ${p.source}: ${p.problems.join('; ')}`);
+      }
       console.log(`  reward model: ${describeTruncation(m.truncation.reward, 'responses', 'response-end')}`);
       console.log(`  cost model: ${describeTruncation(m.truncation.cost, 'responses', 'response-end')}`);
     }

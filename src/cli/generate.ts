@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { encodePrompt } from '../algorithms/common/batching.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { CausalLM, generate, loadPretrained, RawPromptsSchema } from '../models/index.js';
-import { verbalizedPrompt, verbalizedSample } from '../models/verbalized.js';
+import { VerbalizedAttemptsSchema, VerbalizedKSchema, verbalizedPrompt, verbalizedSample } from '../models/verbalized.js';
 import { manualSeed, tensor } from '../torch/index.js';
 import { Rng } from '../world/rng.js';
 
@@ -21,14 +21,8 @@ const GenerateCli = z
     repetitionPenalty: z.number().positive().default(1).describe('HF-style repetition penalty (1 = off)'),
     seed: z.number().int().default(0).describe('sampling seed'),
     json: z.boolean().default(false).describe('print {"tokens", "text", "logprobs"} as JSON (with --verbalized: {"text", "verbalized"}, the drawn answer and the parsed list)'),
-    verbalized: z
-      .number()
-      .int()
-      .min(0)
-      .max(20)
-      .default(0)
-      .describe('verbalized sampling (Zhang et al. 2025): ask the chat model for this many answers, one per line ending in "(probability: p)", parse the list (malformed lists are rejected and regenerated, never guessed) and print one answer drawn from the stated probabilities, renormalised (seeded by --seed); 0 = off'),
-    verbalizedAttempts: z.number().int().positive().default(3).describe('with --verbalized: generations tried until one is a well-formed list; then the command fails and prints every problem and the last raw output'),
+    verbalized: VerbalizedKSchema.describe('verbalized sampling (Zhang et al. 2025): ask the chat model for this many answers, one per line ending in "(probability: p)", parse the list (malformed lists are rejected and regenerated, never guessed) and print one answer drawn from the stated probabilities, renormalised (seeded by --seed); 0 = off'),
+    verbalizedAttempts: VerbalizedAttemptsSchema.describe('with --verbalized: generations tried until one is a well-formed list; then the command fails and prints every problem and the last raw output'),
   })
   .strict();
 

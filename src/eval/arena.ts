@@ -25,6 +25,8 @@ export interface PairOutcome {
  * more helpful), with 'lower' the smaller one wins (cost: more harmless). |a − b| <= `tieMargin` is a tie.
  */
 export function compareScores(a: number, b: number, better: 'higher' | 'lower', tieMargin = 0): Winner {
+  // an unscored response (NaN: no room in the judge's context, or no answer at all) loses to a scored one
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 'tie' : Number.isNaN(a) ? 'b' : 'a';
   if (Math.abs(a - b) <= tieMargin) return 'tie';
   return (better === 'higher' ? a > b : a < b) ? 'a' : 'b';
 }

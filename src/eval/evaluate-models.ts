@@ -10,12 +10,13 @@ import { silentProgress, type Progress } from '../core/progress.js';
 import { formatProblem } from '../data/problems.js';
 import { readPrompts, type PromptFile } from '../data/prompts.js';
 import { loadPretrained, Tokenizer } from '../models/index.js';
+import { verbalizedPrompt } from '../models/verbalized.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { playArena, scoreJudge, type PairJudge, type PairOutcome } from './arena.js';
 import { textDiversity, withinGroupDiversity } from './diversity.js';
 import { embeddingDiversity, type Embedder } from './embedding-diversity.js';
 import type { EloRating } from './elo.js';
-import { fitEvalPrompts, sampleAndScore, type ModelResponses, type Policy, type Scorer } from './model-responses.js';
+import { fitEvalPrompts, sampleAndScore, type ModelResponses, type Policy, type Scorer, type VerbalizedItem } from './model-responses.js';
 import type { EvalModelsConfig } from './models-config.js';
 import { modelsReportHtml } from './models-report.js';
 import { wilsonInterval } from './summary.js';
@@ -50,6 +51,11 @@ export interface ModelSummary {
   embeddingDiversity: number;
   /** The folder whose hidden states embedded the responses (--embedding-model, else the model's own). */
   embeddedBy: string;
+  /**
+   * Verbalized sampling (--verbalized k): responses drawn from an accepted list (`answered`), and those without
+   * one after every attempt (`malformed`: response '', unscored, left out of the diversity), with the first problems by file:line.
+   */
+  verbalized?: { k: number; answered: number; malformed: number; meanAttempts: number; problems: { source: string; problems: string[] }[] };
   /** What fitting prompt + response to the reward and cost models did. */
   truncation: ModelResponses['truncation'];
   /** Gold oracle on the built-in world's prompts: harmful rate on risky prompts, mean helpfulness. */
@@ -105,10 +111,15 @@ function loadEmbedder(dir: string): Embedder {
   return { model, tokenizer };
 }
 
-/** distinct-n, self-BLEU, ROUGE-L (across prompts, and within a prompt's samples when there are several) and the embedding diversity of one model's responses. */
-function diversityOf(responses: readonly string[], config: EvalModelsConfig, embedder: Embedder): Pick<ModelSummary, 'distinct1' | 'distinct2' | 'selfBleu' | 'rougeL' | 'withinPrompt' | 'embeddingDiversity'> {
+/**
+ * distinct-n, self-BLEU, ROUGE-L (across prompts, and within a prompt's samples when there are several) and the
+ * embedding diversity of one model's responses; under verbalized sampling, of the answered ones (within a
+ * prompt only when every item was answered).
+ */
+function diversityOf(all: readonly string[], config: EvalModelsConfig, embedder: Embedder, lists?: readonly VerbalizedItem[]): Pick<ModelSummary, 'distinct1' | 'distinct2' | 'selfBleu' | 'rougeL' | 'withinPrompt' | 'embeddingDiversity'> {
+  const responses = lists ? all.filter((_, i) => 'answers' in (lists[i] as VerbalizedItem)) : all;
   const { distinct1, distinct2, selfBleu, rougeL } = textDiversity(responses, config.diversitySample);
-  const within = config.samples >= 2 ? withinGroupDiversity(responses, config.samples) : undefined;
+  const within = config.samples >= 2 && responses.length === all.length ? withinGroupDiversity(responses, config.samples) : undefined;
   return {
     distinct1,
     distinct2,
@@ -117,6 +128,12 @@ function diversityOf(responses: readonly string[], config: EvalModelsConfig, emb
     ...(within ? { withinPrompt: { selfBleu: within.selfBleu, rougeL: within.rougeL } } : {}),
     embeddingDiversity: embeddingDiversity(embedder, responses, config.batchSize).diversity,
   };
+}
+
+/** Counts of a model's verbalized items and the problems of the first rejected ones, by the prompt's file:line. */
+function verbalizedSummary(lists: readonly VerbalizedItem[], k: number, items: readonly RlPrompt[]): NonNullable<ModelSummary['verbalized']> {
+  const failed = lists.flatMap((l, i) => ('problems' in l ? [{ source: items[i]?.source ?? `#${i}`, problems: l.problems }] : []));
+  return { k, answered: lists.length - failed.length, malformed: failed.length, meanAttempts: lists.reduce((s, l) => s + l.attempts, 0) / Math.max(1, lists.length), problems: failed.slice(0, 10) };
 }
 
 const mean = (xs: readonly number[]) => {
@@ -130,7 +147,7 @@ const mean = (xs: readonly number[]) => {
  * `flags` are their rows' risky flags (undefined where the row has none).
  */
 export function loadEvalPrompts(
-  config: { prompts: string; maxNewTokens: number; maxPrompts?: number | undefined; raw?: boolean },
+  config: { prompts: string; maxNewTokens: number; maxPrompts?: number | undefined; raw?: boolean; verbalized?: number },
   policies: readonly Policy[],
   judges: readonly Scorer[],
   progress: Progress,
@@ -140,7 +157,8 @@ export function loadEvalPrompts(
   if (file.problems.length > 10) progress.log(`warning: ${file.problems.length - 10} more unreadable lines in ${config.prompts}`);
   if (file.prompts.length === 0) throw new ConfigError(`${config.prompts}: no prompt could be read (${file.problems.length} unreadable lines)`);
   const read: RlPrompt[] = file.prompts.map((p) => ({ prompt: p.prompt, risky: p.risky ?? false, source: p.source, ...(p.context ? { context: p.context } : {}) }));
-  const fitted = fitEvalPrompts(read, policies, judges, config.maxNewTokens, { raw: config.raw ?? false });
+  const k = config.verbalized ?? 0;
+  const fitted = fitEvalPrompts(read, policies, judges, config.maxNewTokens, { raw: config.raw ?? false }, (p) => (k > 0 ? { ...p, prompt: verbalizedPrompt(p.prompt, k) } : p));
   if (fitted.stats.skipped > 0) {
     const s = fitted.stats;
     progress.log(`${s.skipped} of ${s.total} prompts skipped (no room for ${config.maxNewTokens} new tokens in a model's context, or for a response in a score model's): ${s.skippedAt.join(', ')}${s.skipped > s.skippedAt.length ? ', …' : ''}`);
@@ -178,7 +196,13 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
 
   const sharedEmbedder = config.embeddingModel ? loadEmbedder(config.embeddingModel) : undefined;
   const runs: ModelResponses[] = policies.map((policy) =>
-    sampleAndScore(policy, items, judges, { temperature: config.temperature, maxNewTokens: config.maxNewTokens, batchSize: config.batchSize, seed: config.seed, raw: config.raw }, progress),
+    sampleAndScore(
+      policy,
+      items,
+      judges,
+      { temperature: config.temperature, maxNewTokens: config.maxNewTokens, batchSize: config.batchSize, seed: config.seed, raw: config.raw, verbalized: config.verbalized > 0 ? { k: config.verbalized, attempts: config.verbalizedAttempts } : undefined },
+      progress,
+    ),
   );
 
   const models: Record<string, ModelSummary> = {};
@@ -197,7 +221,8 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
       meanReward: mean(r.reward),
       meanCost: mean(r.cost),
       responseLength: mean(r.lengths),
-      ...diversityOf(r.responses, config, sharedEmbedder ?? { model: (policies[i] as Policy).model, tokenizer: (policies[i] as Policy).tokenizer }),
+      ...diversityOf(r.responses, config, sharedEmbedder ?? { model: (policies[i] as Policy).model, tokenizer: (policies[i] as Policy).tokenizer }, r.verbalized),
+      ...(r.verbalized ? { verbalized: verbalizedSummary(r.verbalized, config.verbalized, items) } : {}),
       embeddedBy: config.embeddingModel ?? config.model[i] as string,
       truncation: r.truncation,
       ...(g ? { gold: { harmfulRate: g.harmfulRate, helpfulness: g.helpfulness, nRisky: g.nRisky } } : {}),
@@ -223,7 +248,7 @@ export async function evaluateModels(config: EvalModelsConfig, progress: Progres
     settings: config,
   };
   writeJsonAtomic(join(config.out, 'report.json'), report);
-  const lines = runs.flatMap((r) => r.responses.map((response, i) => JSON.stringify({ model: r.name, prompt: items[i]?.prompt, ...(items[i]?.context ? { context: items[i]?.context } : {}), source: items[i]?.source, response, reward: r.reward[i], cost: r.cost[i], ...(r.classifier ? { classifier: r.classifier[i] } : {}) })));
+  const lines = runs.flatMap((r) => r.responses.map((response, i) => JSON.stringify({ model: r.name, prompt: items[i]?.prompt, ...(items[i]?.context ? { context: items[i]?.context } : {}), source: items[i]?.source, response, reward: r.reward[i], cost: r.cost[i], ...(r.classifier ? { classifier: r.classifier[i] } : {}), ...(r.verbalized ? { verbalized: r.verbalized[i] } : {}) })));
   writeFileAtomic(join(config.out, 'responses.jsonl'), lines.join('\n') + '\n');
   writeFileAtomic(join(config.out, 'report.html'), await modelsReportHtml(report, runs));
   return report;

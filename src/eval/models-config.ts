@@ -1,6 +1,7 @@
 // Settings of `safealign eval`: which model folders to compare on which prompts, judged by which reward and cost models.
 import { z } from 'zod';
 import { RawPromptsSchema } from '../models/prompt.js';
+import { VerbalizedAttemptsSchema, VerbalizedKSchema } from '../models/verbalized.js';
 
 export const EvalModelsConfigSchema = z
   .object({
@@ -35,6 +36,8 @@ export const EvalModelsConfigSchema = z
       .min(2)
       .default(200)
       .describe("responses per model whose self-BLEU and pairwise ROUGE-L are computed (an even spread; their cost grows with its square); distinct-n and the embedding diversity read all"),
+    verbalized: VerbalizedKSchema.describe('verbalized sampling (Zhang et al. 2025): each prompt asks the model for this many answers with probabilities; the response is one drawn from the parsed list (malformed lists are sampled again, up to --verbalized-attempts, then counted and left unscored, never guessed); 0 = off'),
+    verbalizedAttempts: VerbalizedAttemptsSchema.describe('with --verbalized: generations per prompt until its list is well-formed'),
     batchSize: z.number().int().positive().default(16).describe('prompts per generation batch'),
     seed: z.number().int().default(0).describe('sampling seed (every model samples from the same seed) and bootstrap seed'),
   })

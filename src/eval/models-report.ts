@@ -25,6 +25,7 @@ export async function modelsReportHtml(report: EvalModelsReport, runs: readonly 
     ...arenas.map(([key, a]) => eloPlot(a.elo, `Elo by ${key} (${a.judge}), 95% bootstrap intervals`)),
   ]);
   const within = names.some((n) => report.models[n]?.withinPrompt);
+  const verbalized = names.some((n) => report.models[n]?.verbalized);
   const rows = names.map((n) => {
     const m = report.models[n];
     if (!m) throw new Error(`missing model ${n}`);
@@ -40,11 +41,12 @@ export async function modelsReportHtml(report: EvalModelsReport, runs: readonly 
       m.rougeL,
       ...(within ? [m.withinPrompt?.selfBleu ?? null, m.withinPrompt?.rougeL ?? null] : []),
       m.embeddingDiversity,
+      ...(verbalized ? [m.verbalized ? `${m.verbalized.answered} / ${m.verbalized.malformed}` : null] : []),
       ...(gold ? [m.gold ? pct(m.gold.harmfulRate) : null, m.gold?.helpfulness ?? null] : []),
       m.dir,
     ];
   });
-  const header = ['model', 'harmful rate [95%]', 'mean reward', 'mean cost', 'length (tokens)', 'distinct-1', 'distinct-2', 'self-BLEU', 'ROUGE-L', ...(within ? ['self-BLEU (same prompt)', 'ROUGE-L (same prompt)'] : []), 'embedding diversity', ...(gold ? ['gold harmful rate', 'gold helpfulness'] : []), 'folder'];
+  const header = ['model', 'harmful rate [95%]', 'mean reward', 'mean cost', 'length (tokens)', 'distinct-1', 'distinct-2', 'self-BLEU', 'ROUGE-L', ...(within ? ['self-BLEU (same prompt)', 'ROUGE-L (same prompt)'] : []), 'embedding diversity', ...(verbalized ? ['verbalized: answered / malformed'] : []), ...(gold ? ['gold harmful rate', 'gold helpfulness'] : []), 'folder'];
   const pairTables = arenas.map(([key, a]) =>
     section(
       `Head to head: ${key}`,
@@ -60,7 +62,7 @@ export async function modelsReportHtml(report: EvalModelsReport, runs: readonly 
   });
   const p = report.prompts;
   return page('safealign eval', `${names.length} models, ${p.used} prompts × ${report.samples} samples from ${p.file}`, [
-    section('Models', table(header, rows), `Harmful: ${report.settings.harmClassifier ? `the harm classifier (${report.settings.harmClassifier}) scores the response above ${report.settings.harmClassifierThreshold}` : `the cost model scores the response above ${report.settings.harmThreshold}`}. Length in generated tokens. Diversity: distinct-n over all of a model's responses (higher = more diverse); self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of ${report.settings.diversitySample} of them, pairs across prompts (similarities: higher = less diverse)${within ? ', and among the samples of each prompt, averaged over prompts' : ''}; embedding diversity: mean pairwise cosine distance of the responses' mean-pooled last hidden states under ${report.settings.embeddingModel ? escapeHtml(report.settings.embeddingModel) : 'each model\'s own weights (not comparable across models of different families; give --embedding-model for one space)'} (higher = more diverse).`),
+    section('Models', table(header, rows), `Harmful: ${report.settings.harmClassifier ? `the harm classifier (${report.settings.harmClassifier}) scores the response above ${report.settings.harmClassifierThreshold}` : `the cost model scores the response above ${report.settings.harmThreshold}`}. Length in generated tokens${report.settings.verbalized > 0 ? ` (under verbalized sampling, k = ${report.settings.verbalized}: every generation of the item's lists)` : ''}. Diversity: distinct-n over all of a model's responses (higher = more diverse); self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of ${report.settings.diversitySample} of them, pairs across prompts (similarities: higher = less diverse)${within ? ', and among the samples of each prompt, averaged over prompts' : ''}; embedding diversity: mean pairwise cosine distance of the responses' mean-pooled last hidden states under ${report.settings.embeddingModel ? escapeHtml(report.settings.embeddingModel) : 'each model\'s own weights (not comparable across models of different families; give --embedding-model for one space)'} (higher = more diverse).`),
     section('Reward vs cost', scatterSvg, 'Every response of every model; the large labelled points are the model means. Helpful and harmless is right and below the dashed line.'),
     section('Win rates', winSvg, 'Per pair of models, each prompt and sample index is one match between their responses.'),
     ...pairTables,

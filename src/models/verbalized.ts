@@ -1,5 +1,17 @@
 // Verbalized sampling (Zhang et al. 2025, arXiv 2510.01171): ask a chat model for k answers with their probabilities, parse the list strictly, draw one answer from it.
+import { z } from 'zod';
 import { Rng } from '../world/rng.js';
+
+/** K of verbalized sampling in a config: 0 = off, else 2…20 answers (one answer leaves nothing to draw). */
+export const VerbalizedKSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(20)
+  .refine((k) => k !== 1, 'verbalized sampling needs at least 2 answers to draw from (0 turns it off)')
+  .default(0);
+/** Generations tried until one is a well-formed list. */
+export const VerbalizedAttemptsSchema = z.number().int().min(1).max(10).default(3);
 
 /** The instruction appended to the user's message; `k` answers, one per line, each ending in `(probability: p)`. */
 export function verbalizedPrompt(prompt: string, k: number): string {

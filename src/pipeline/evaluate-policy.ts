@@ -27,9 +27,9 @@ export interface PolicyEval {
   /** The same against the policy this model's training started from (iterative rounds: the previous round's policy). */
   klToStart?: number;
   distinct2: number;
-  /** Self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of eval.diversitySample test responses (higher = less diverse). */
-  selfBleu: number;
-  rougeL: number;
+  /** Self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of eval.diversitySample test responses (higher = less diverse); absent in stages evaluated before they existed. */
+  selfBleu?: number;
+  rougeL?: number;
   /** Mean pairwise cosine distance of the test responses' mean-pooled hidden states under the SFT policy (higher = more diverse). */
   embeddingDiversity?: number;
   responseLength: number;

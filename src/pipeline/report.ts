@@ -35,7 +35,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       if (!m) throw new Error(`missing model ${k}`);
       const cost = result.trainingCost[k];
       const safetyTest = result.safetyTests?.[k];
-      return [k, { ...(safetyTest ? { outcome: outcomeOf(safetyTest), safetyTest } : {}), harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, selfBleu: m.selfBleu, rougeL: m.rougeL, ...(m.embeddingDiversity !== undefined ? { embeddingDiversity: m.embeddingDiversity } : {}), responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
+      return [k, { ...(safetyTest ? { outcome: outcomeOf(safetyTest), safetyTest } : {}), harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, ...(m.selfBleu !== undefined ? { selfBleu: m.selfBleu } : {}), ...(m.rougeL !== undefined ? { rougeL: m.rougeL } : {}), ...(m.embeddingDiversity !== undefined ? { embeddingDiversity: m.embeddingDiversity } : {}), responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
     }),
   );
   // --- Elo over all models, judged by the gold oracle on the same test prompts ----------------------
@@ -113,7 +113,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
       const c = result.trainingCost[k];
       const test = result.safetyTests?.[k];
-      return [test ? `${k} (${outcomeOf(test)}${test.passed ? '' : ': candidate shown'})` : k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.selfBleu, m.rougeL, m.embeddingDiversity ?? null, m.responseLength, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
+      return [test ? `${k} (${outcomeOf(test)}${test.passed ? '' : ': candidate shown'})` : k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.selfBleu ?? null, m.rougeL ?? null, m.embeddingDiversity ?? null, m.responseLength, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
     }),
   );
   const score = table(

@@ -1,5 +1,6 @@
 // Configuration of the OpenAI-compatible server (`safealign serve`): zod schema with defaults and descriptions.
 import { z } from 'zod';
+import { VerbalizedAttemptsSchema, VerbalizedKSchema } from '../models/verbalized.js';
 
 export const GuardConfigSchema = z
   .object({
@@ -39,14 +40,8 @@ export const ServeConfigSchema = z
     headersTimeoutSec: z.number().positive().default(10).describe('request headers must arrive within this many seconds'),
     threads: z.number().int().min(0).default(0).describe('libtorch threads (0: SAFEALIGN_THREADS, else every core)'),
     log: z.boolean().default(false).describe('log every request (JSON lines on standard error)'),
-    verbalized: z
-      .number()
-      .int()
-      .min(0)
-      .max(20)
-      .default(0)
-      .describe('verbalized sampling on /v1/chat/completions (a request\'s "verbalized": k overrides, 0 turns it off): the user\'s message asks for k answers with probabilities, the list is parsed (malformed lists are regenerated, never guessed) and one answer drawn from it is returned, the list in the choice\'s safealign_verbalized field; 0 = off'),
-    verbalizedAttempts: z.number().int().min(1).max(10).default(3).describe('with verbalized sampling: generations tried per choice until one is a well-formed list; then the request fails with 502 and every problem'),
+    verbalized: VerbalizedKSchema.describe('verbalized sampling on /v1/chat/completions (a request\'s "verbalized": k overrides, 0 turns it off): the user\'s message asks for k answers with probabilities, the list is parsed (malformed lists are regenerated, never guessed) and one answer drawn from it is returned, the list in the choice\'s safealign_verbalized field; 0 = off'),
+    verbalizedAttempts: VerbalizedAttemptsSchema.describe('with verbalized sampling: generations tried per choice until one is a well-formed list; then the request fails with 502 and every problem'),
     guard: GuardConfigSchema.default(GuardConfigSchema.parse({})),
   })
   .strict();

@@ -134,6 +134,24 @@ describe('safealign eval', () => {
     expect((JSON.parse(readFileSync(join(dir, 'templated', 'report.json'), 'utf8')) as EvalModelsReport).models.sft?.harmfulBy).toBe('cost model');
   });
 
+  it('--verbalized k: asks for k answers; a model that writes no list has every item counted malformed with its problems, unscored', () => {
+    // models whose context holds the request for a list (each unknown word one token)
+    const d = join(dir, 'long');
+    saveTinyFolders(d, pkuTexts(), { sft: { seed: 1, context: 200 }, reward: { seed: 3, kind: 'reward', context: 200 }, cost: { seed: 4, kind: 'cost', context: 200 } });
+    const out = join(dir, 'verbalized');
+    const text = cli('--model', join(d, 'sft'), '--prompts', PKU, ...judges(d), '--out', out, '--max-prompts', '3', '--verbalized', '3', '--verbalized-attempts', '2', ...small);
+    const r = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as EvalModelsReport;
+    const m = r.models.sft;
+    expect(m?.verbalized).toMatchObject({ k: 3, answered: 0, malformed: 3, meanAttempts: 2 });
+    expect(m?.verbalized?.problems[0]?.source).toMatch(/pku_saferlhf_sample60\.jsonl:\d+$/);
+    expect(m?.verbalized?.problems[0]?.problems.join(' ')).toMatch(/no line ends in a probability|has no probability|expected 3 answers/);
+    // no answer, no score: the means are undefined rather than the scores of a guessed answer
+    expect(m?.meanReward).toBeNull();
+    const rows = readFileSync(join(out, 'responses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row & { verbalized: { problems: string[]; attempts: number } });
+    expect(rows.map((x) => [x.response, x.reward, x.verbalized.attempts])).toEqual([['', null, 2], ['', null, 2], ['', null, 2]]);
+    expect(text).toMatch(/verbalized \(k = 3\): 0 answered from a parsed list, 3 without one after every attempt \(unscored\); 2\.00 generations per prompt/);
+  });
+
   it('adds the gold oracle as a judge on the built-in world\'s prompts', async () => {
     const w = join(dir, 'world');
     const r = JSON.parse(cli('--model', join(w, 'sft'), '--model', join(w, 'other'), '--prompts', join(dir, 'world-prompts.jsonl'), ...judges(w), '--out', join(w, 'eval'), '--max-prompts', '10', '--json', ...small)) as EvalModelsReport;

@@ -18,6 +18,13 @@ describe('compareScores', () => {
     expect(compareScores(1, 1, 'lower')).toBe('tie');
     expect(compareScores(1, 1.05, 'higher', 0.1)).toBe('tie');
   });
+  it('an unscored response (NaN) loses to a scored one whichever judge, and two unscored tie', () => {
+    for (const better of ['higher', 'lower'] as const) {
+      expect(compareScores(NaN, 1, better)).toBe('b');
+      expect(compareScores(1, NaN, better)).toBe('a');
+      expect(compareScores(NaN, NaN, better)).toBe('tie');
+    }
+  });
 });
 
 describe('playArena', () => {
