@@ -15,7 +15,6 @@ const config = writeTinyPipelineConfig(runs, 'm', {
   ensemble: '{ members: 0 }',
   rl: '{ steps: 1, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 8, checkpointEvery: 1 }',
   micro: '{ heads: 2, epochs: 0.3, routing: { pairs: 5 } }',
-  weakToStrong: '{ weak: { nEmbd: 16, sftEpochs: 0.2 }, training: { score: { epochs: 0.5 } } }',
 });
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 
