@@ -237,6 +237,7 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
   },
   micro: (ctx) => {
     const config = ctx.config.micro;
+    if (ctx.annotatorPairs.length === 0) throw new ConfigError(`micro needs the world's per-annotator labels (world/annotations-raw.jsonl), and this run has none: rebuild the world (delete ${join(ctx.stageDir, '..', 'world')})`);
     const trained = trainMicroAndBaseline({ backbone: ctx.loadSft, tokenizer: ctx.tokenizer, train: ctx.annotatorPairs, config, outDir: ctx.stageDir, progress: ctx.progress });
     const t1 = performance.now();
     const micro: MicroComparison = {
