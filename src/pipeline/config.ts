@@ -18,6 +18,8 @@ import { ScoreRuleSchema } from '../algorithms/best-of-n/rule.js';
 import { RsftConfigSchema } from '../algorithms/rsft/config.js';
 import { MocanConfigSchema } from '../algorithms/mocan/config.js';
 import { AlolConfigSchema } from '../algorithms/alol/config.js';
+import { MicroConfigSchema } from '../algorithms/micro/config.js';
+import { WeakLabelTrainingSchema } from '../algorithms/weak-to-strong/config.js';
 
 export { LagrangeSchema };
 
@@ -161,6 +163,26 @@ export const PipelineConfigSchema = z
     hcRlhf: HcRlhfSchema.prefault({}).describe(
       "HC-RLHF (method hc_rlhf): τ = PPO-Lagrangian's d, λ with ppoLag.lagrange; the candidate's β is rlooLag.klCoef ('rloo-lag', G = groupSampling.samplesPerPrompt) or ppoLag.klCoef ('ppo-lag'); the safety set is a share of the train prompts",
     ),
+    micro: MicroConfigSchema.prefault({}).describe(
+      "MiCRo (method micro): K reward heads and a router from the SFT backbone on the world's per-annotator labels of its train pairs, each annotator routed on its first pairs, against one Bradley-Terry head trained the same way; accuracy per annotator type on the test pairs' labels (types need world.annotators.types.share > 0)",
+    ),
+    weakToStrong: z
+      .object({
+        weak: z
+          .object({
+            nLayer: z.number().int().positive().default(1).describe('transformer blocks of the weak model'),
+            nEmbd: z.number().int().positive().default(32).describe('its hidden size'),
+            nHead: z.number().int().positive().default(2).describe('its attention heads'),
+            sftEpochs: z.number().positive().default(2).describe('epochs of SFT on the SFT corpus before its reward head is trained'),
+          })
+          .strict()
+          .prefault({})
+          .describe('the weak supervisor: a small GPT-2 trained from scratch like the policy, then a reward model on half the pairs (settings of reward)'),
+        training: WeakLabelTrainingSchema.prefault({}).describe('the strong student on the weak labels (the strong model is the SFT policy\'s size; its ceiling trains with the same score settings on the annotator labels)'),
+      })
+      .strict()
+      .prefault({})
+      .describe("weak-to-strong (method weak_to_strong): a small reward model trained on half of the annotator-labelled pairs labels the other half for a reward model of the policy's size, trained with and without the auxiliary confidence loss; PGR against that model trained on the annotator labels, gold as the judge"),
     p3o: P3oSchema.prefault({}).describe('P3O, pairwise PPO (method p3o): 2 responses to each of rl.promptsPerStep / 2 prompts, no critic, KL folded into the reward'),
     rounds: z
       .object({

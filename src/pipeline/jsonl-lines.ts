@@ -1,5 +1,5 @@
 // Reads small JSONL files of the pipeline's own making into memory (world files, stage outputs).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { RlPrompt } from '../algorithms/rl/train.js';
 
 /** Every non-blank line of `path`, parsed as JSON (no validation: the pipeline wrote these files). */
@@ -23,9 +23,10 @@ export function readDemonstrations(path: string): { prompt: string; response: st
 /**
  * The world's per-annotator labels (annotations-raw.jsonl) of one split as records: each line's pair (line
  * `pair` of `records`, the split's preference file) with that annotator's better response. Safety fields are
- * the pair's majority labels (MiCRo reads helpfulness only).
+ * the pair's majority labels (MiCRo reads helpfulness only). None when the file is absent (only MiCRo needs it).
  */
 export function readAnnotatorLabels<R extends { betterResponseId: 0 | 1 }>(rawPath: string, split: string, records: readonly R[]): (R & { annotator: string })[] {
+  if (!existsSync(rawPath)) return [];
   return readJsonl<{ split: string; pair: number; annotator: string; better_response_id: 0 | 1 }>(rawPath)
     .filter((l) => l.split === split && records[l.pair] !== undefined)
     .map((l) => ({ ...(records[l.pair] as R), betterResponseId: l.better_response_id, annotator: l.annotator }));

@@ -1,5 +1,6 @@
 // Methods a pipeline run adds beyond the default (`methods` in the config, `--methods` on the CLI): one enum; the online RL
 // methods give an RlMethod builder (they run through trainRl beside PPO-Lagrangian), the others their own stage.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Progress } from '../core/progress.js';
@@ -25,9 +26,18 @@ import { trainHcRlhf } from '../algorithms/hc-rlhf/train.js';
 import { ConfigError } from '../config/schema-cli.js';
 import type { SafetyTestResult } from '../rl/index.js';
 import type { PipelineConfig } from './config.js';
+import { routedWeights, trainMicroAndBaseline, type MicroComparison, type TrainedMixture } from '../algorithms/micro/compare.js';
+import type { AnnotatedPair } from '../algorithms/micro/train.js';
+import { runWeakToStrong, type WeakToStrongResult } from '../algorithms/weak-to-strong/experiment.js';
+import { trainSft } from '../algorithms/sft/train.js';
+import { SftConfigSchema } from '../algorithms/sft/config.js';
+import { createCausalLM } from '../models/index.js';
+import { parseModelConfig } from '../models/hf-config.js';
+import { loadPretrained, type SequenceScorer } from '../models/index.js';
+import { manualSeed } from '../torch/index.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft', 'micro', 'weak_to_strong'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 /** The methods of `methods` (its parts left out), in the order given. */
 export const methodsOf = (methods: readonly string[]): PipelineMethod[] => methods.filter((m): m is PipelineMethod => (PIPELINE_METHODS as readonly string[]).includes(m));
@@ -92,6 +102,12 @@ export interface MethodContext {
   /** Gold evaluation of whatever a responder answers (best-of-N at inference). */
   evaluateResponder: (respond: Responder, name: string) => PolicyEval;
   progress: Progress;
+  /** The world's train pairs once per annotator who labelled them (that person's choice and id; MiCRo). */
+  annotatorPairs: readonly AnnotatedPair[];
+  /** The SFT corpus (the weak model of weak-to-strong is trained on it). */
+  sftTrain: readonly { prompt: string; response: string }[];
+  /** Evaluation of reward models: gold pairwise accuracy, and MiCRo's accuracy per annotator type (both judged on the evaluation side). */
+  judgeScores: { goldAccuracy: (model: SequenceScorer) => number; byAnnotatorType: (trained: { micro: TrainedMixture; single: TrainedMixture }) => MicroComparison['byGroup']; groupOf: (annotator: string) => string };
 }
 
 /** One trainer's log: a record per optimiser step, `step` and its metrics (the numeric fields are plotted). */
@@ -113,6 +129,14 @@ export interface MethodOutcome {
   evalSec: number;
   /** HC-RLHF: per model key, the safety test's verdict ("no solution found" when it failed; the candidate is evaluated all the same). */
   safetyTests?: Record<string, HcSafetyTest>;
+  /** Reward-model methods (micro, weak_to_strong): what they measured; they train no policy. */
+  robust?: RobustResults;
+}
+
+/** The robust section's reward-model results. */
+export interface RobustResults {
+  micro?: MicroComparison;
+  weakToStrong?: WeakToStrongResult;
 }
 
 /** The safety test of an HC-RLHF model as the report shows it. */
@@ -219,6 +243,53 @@ export const METHOD_STAGES: Partial<Record<PipelineMethod, (ctx: MethodContext) 
     savePretrained(join(ctx.stageDir, 'model'), policy, { tokenizer: ctx.tokenizer, trainingConfig: { ...ctx.config.mocan, threshold: ctx.threshold, lambda: out.dual.lambda } });
     // the dual's samples of the SFT policy are the only responses MoCAN samples
     return { ...evaluateAll(ctx, { mocan: policy }), preferenceLogs: { mocan: out.preference.log }, policySamples: out.dual.samples, needsScoreModels: true };
+  },
+  micro: (ctx) => {
+    const config = ctx.config.micro;
+    if (ctx.annotatorPairs.length === 0) throw new ConfigError(`micro needs the world's per-annotator labels (world/annotations-raw.jsonl), and this run has none: rebuild the world (delete ${join(ctx.stageDir, '..', 'world')})`);
+    const trained = trainMicroAndBaseline({ backbone: ctx.loadSft, tokenizer: ctx.tokenizer, train: ctx.annotatorPairs, config, outDir: ctx.stageDir, progress: ctx.progress });
+    const t1 = performance.now();
+    const micro: MicroComparison = {
+      heads: config.heads,
+      trainLabels: ctx.annotatorPairs.length,
+      byGroup: ctx.judgeScores.byAnnotatorType(trained),
+      routedWeights: routedWeights(trained.micro.routing, config.routing.eta, ctx.judgeScores.groupOf),
+    };
+    return { models: {}, preferenceLogs: {}, ...offline, evalSec: (performance.now() - t1) / 1000, robust: { micro } };
+  },
+  weak_to_strong: (ctx) => {
+    const { config, tokenizer } = ctx;
+    const w = config.weakToStrong.weak;
+    const weakDir = join(ctx.stageDir, 'weak_sft', 'model');
+    if (!existsSync(join(weakDir, 'config.json'))) {
+      manualSeed(config.seed + 30);
+      const lm = createCausalLM(
+        parseModelConfig({ model_type: 'gpt2', n_embd: w.nEmbd, n_layer: w.nLayer, n_head: w.nHead, n_positions: config.model.nPositions, vocab_size: tokenizer.vocabSize, tie_word_embeddings: true, eos_token_id: tokenizer.eosId ?? null, pad_token_id: tokenizer.padId ?? null }),
+      );
+      const sft = SftConfigSchema.parse({ ...config.sft, epochs: w.sftEpochs });
+      trainSft({ model: lm, tokenizer, train: ctx.sftTrain, test: [], config: sft, outDir: join(ctx.stageDir, 'weak_sft'), progress: ctx.progress });
+      savePretrained(weakDir, lm, { tokenizer, trainingConfig: sft });
+    }
+    let judgeSec = 0;
+    const judge = (m: SequenceScorer) => {
+      const t = performance.now();
+      const a = ctx.judgeScores.goldAccuracy(m);
+      judgeSec += (performance.now() - t) / 1000;
+      return a;
+    };
+    const weakToStrong = runWeakToStrong({
+      weakBackbone: () => loadPretrained(weakDir).model as CausalLM,
+      strongBackbone: ctx.loadSft,
+      tokenizer,
+      pairs: ctx.pairs,
+      weakScore: config.reward,
+      training: config.weakToStrong.training,
+      seed: config.seed,
+      outDir: ctx.stageDir,
+      progress: ctx.progress,
+      judge,
+    });
+    return { models: {}, preferenceLogs: {}, ...offline, evalSec: judgeSec, robust: { weakToStrong } };
   },
   alol: (ctx) => {
     const policy = ctx.loadSft();

@@ -14,6 +14,7 @@ import type { PipelineConfig } from './config.js';
 import type { HcSafetyTest } from './methods.js';
 import type { PipelineResult } from './run.js';
 import { overoptSection } from './overoptimisation-report.js';
+import { robustModelSections } from './robust-report.js';
 
 /** HC-RLHF's verdict in words. */
 const outcomeOf = (t: HcSafetyTest): string => (t.passed ? 'passed' : 'no solution found');
@@ -50,6 +51,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     elo,
     costThreshold: result.threshold,
     rewardEnsemble: result.ensemble,
+    ...(result.robust ? { robust: result.robust } : {}),
     rounds: result.rounds,
     preferenceData: result.preferenceData,
     ...(result.overoptimisation ? { overoptimisation: result.overoptimisation } : {}),
@@ -209,6 +211,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     testScatterSvg ? section('Reward vs cost of test-set responses', testScatterSvg, 'Every response of the gold-labelled preference test set, scored by the trained reward and cost models; colour is gold safety. The cost model should separate the colours at 0.') : '',
     ensembleTable ? section('Reward-model ensemble and WARM', ensembleTable, 'Members share the SFT initialisation and differ in seed and data order.') : '',
     result.overoptimisation ? await overoptSection(result.overoptimisation) : '',
+    robustModelSections(result.robust),
     result.safetyTests && Object.keys(result.safetyTests).length > 0
       ? section(
           'HC-RLHF safety test',

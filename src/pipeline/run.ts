@@ -32,7 +32,8 @@ import { readTrainingData } from './training-data.js';
 import { worldTokenizer } from './world-tokenizer.js';
 import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
-import { METHOD_STAGES, methodsOf, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type PipelineMethod, type StepLog } from './methods.js';
+import { METHOD_STAGES, methodsOf, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type MethodContext, type PipelineMethod, type RobustResults, type StepLog } from './methods.js';
+import { compareByGroup } from '../algorithms/micro/compare.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 import type { RlaifRound } from './rlaif.js';
 import { needsEnsemble, runOveroptimisation, type OveroptimisationResult } from './overoptimisation.js';
@@ -74,6 +75,8 @@ export interface PipelineResult {
   stepLogs?: Record<string, StepLog>;
   /** The over-optimisation curves (with methods: overoptimisation). */
   overoptimisation?: OveroptimisationResult;
+  /** Reward-model methods of the robust section (micro, weak_to_strong); absent without them. */
+  robust?: RobustResults;
 }
 
 /** Settings that do not change finished results: a run may be resumed with other values (`methods`: adding one runs only its stage). */
@@ -364,13 +367,22 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   const preferenceLogs: Record<string, PreferenceLogRecord[]> = {};
   const safetyTests: Record<string, HcSafetyTest> = {};
   const stepLogs: Record<string, StepLog> = {};
+  const robust: RobustResults = {};
+  // reward models judged on the evaluation side: gold test pairs, and the test pairs' per-annotator labels grouped by the hidden types
+  const groupOf = (annotator: string) => evalSet.annotatorTypes[annotator] ?? 'standard';
+  const judgeScores: MethodContext['judgeScores'] = {
+    goldAccuracy: (model) => evaluateScoreModel('reward', model, tokenizer, evalSet.goldPairs).accuracy,
+    byAnnotatorType: (trained) => compareByGroup(trained, tokenizer, evalSet.annotatorPairs, groupOf).byGroup,
+    groupOf,
+  };
   for (const name of PIPELINE_METHODS.filter((m) => config.methods.includes(m))) {
     const stage = METHOD_STAGES[name];
     if (!stage) continue; // an online RL method: trained above
     const out = await runner.run(name, ({ stageDir }) => {
       manualSeed(config.seed + 20);
-      return stage({ config, stageDir, tokenizer, loadSft: () => loadLM(sftModelDir), pairs: prefTrain, trainPrompts, rewardModel, costModel, threshold, evaluate, sampler, evaluateResponder: evaluateWith, progress });
+      return stage({ config, stageDir, tokenizer, loadSft: () => loadLM(sftModelDir), pairs: prefTrain, trainPrompts, rewardModel, costModel, threshold, evaluate, sampler, evaluateResponder: evaluateWith, progress, annotatorPairs: data.annotatorPairs, sftTrain: data.sftTrain, judgeScores });
     });
+    if (out.robust) Object.assign(robust, out.robust);
     Object.assign(preferenceLogs, out.preferenceLogs);
     Object.assign(safetyTests, out.safetyTests ?? {});
     Object.assign(stepLogs, out.stepLogs ?? {});
@@ -420,7 +432,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold, startCost: r.startCost ?? null, ...(r.rlaif ? { rlaif: r.rlaif } : {}) }));
 
-  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs, ...(overoptimisation ? { overoptimisation } : {}) };
+  const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs, ...(overoptimisation ? { overoptimisation } : {}), ...(Object.keys(robust).length > 0 ? { robust } : {}) };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);

@@ -14,6 +14,8 @@ const TINY: Record<string, string> = {
   ensemble: '{ members: 2, epochs: 0.2 }',
   rounds: '{ count: 1, pairs: 16, rlSteps: 2 }',
   eval: '{ maxNewTokens: 12 }',
+  micro: '{ heads: 2, epochs: 0.3 }',
+  weakToStrong: '{ weak: { nEmbd: 16, sftEpochs: 0.2 }, training: { score: { epochs: 0.5 } } }',
 };
 
 /** Writes `<runsDir>/<name>.yaml` with every stage shrunk; `overrides` replace top-level fields (YAML flow values). */
