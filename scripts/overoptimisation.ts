@@ -52,10 +52,10 @@ writeFileSync(`${out}.svg`, svg);
 
 const f = (i: Interval, d = 2) => `${i.mean.toFixed(d)}${i.lo !== null && i.hi !== null ? ` [${i.lo.toFixed(d)}, ${i.hi.toFixed(d)}]` : ''}`;
 console.log(`${results.length} replicates of ${run} (β ${klCoef}); mean [95% t-interval]`);
-console.log('run | peak step | KL at peak | gold at peak | gain over SFT | gold at end | drop | over-optimised | KL at end | RL s | + reward model(s) s');
+console.log('run (replicates) | peak step | KL at peak | gold at peak | gain over SFT | gold at end | drop | over-optimised | KL at end | RL s | + reward model(s) s');
 for (const [k, r] of Object.entries(agg.runs)) {
   const seeds = r.perReplicate.map((x) => `step ${x.peak.step} KL ${x.peak.kl.toFixed(1)} gold ${x.peak.gold.toFixed(2)} -> ${x.final.gold.toFixed(2)}`).join('; ');
-  console.log([k, f(r.peakStep, 1), f(r.peakKl, 1), f(r.peakGold), f(r.gain), f(r.finalGold), f(r.drop), `${r.overoptimised}/${results.length}`, f(r.finalKl, 1), f(r.rlSec, 0), f(r.scoreModelsSec, 0)].join(' | '));
+  console.log([`${k} (${r.replicates})`, f(r.peakStep, 1), f(r.peakKl, 1), f(r.peakGold), f(r.gain), f(r.finalGold), f(r.drop), `${r.overoptimised}/${r.replicates}`, f(r.finalKl, 1), f(r.rlSec, 0), f(r.scoreModelsSec, 0)].join(' | '));
   console.log(`    per replicate: ${seeds}`);
 }
 if (agg.bestOfN) {
