@@ -44,7 +44,7 @@ const out = values.out as string;
 writeFileSync(`${out}.json`, JSON.stringify({ run, dirs: replicates, ...agg }, null, 2) + '\n');
 const klCoef = results[0]?.klCoef;
 const lines = { ...Object.fromEntries(Object.entries(agg.runs).map(([k, r]) => [k, r.curve])), ...(agg.bestOfN ? { 'best-of-N': agg.bestOfN.curve } : {}) };
-const svg = await overoptPlot(lines, `Over-optimisation in the built-in world, β = ${klCoef}, mean of ${results.length} seeds: proxy reward, gold helpfulness and gold harm against √KL to SFT`);
+const svg = await overoptPlot(lines, `Over-optimisation in the built-in world, β = ${klCoef}, mean over the seeds that ran each (${results.length} at most): proxy reward, gold helpfulness and gold harm against √KL to SFT`);
 writeFileSync(`${out}.svg`, svg);
 
 const f = (i: Interval, d = 2) => `${i.mean.toFixed(d)}${i.lo !== null && i.hi !== null ? ` [${i.lo.toFixed(d)}, ${i.hi.toFixed(d)}]` : ''}`;
