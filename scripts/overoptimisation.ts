@@ -3,7 +3,7 @@
 //   safealign pipeline --seeds 3 --rounds-count 0 --methods overoptimisation --name overopt
 //   npx tsx scripts/overoptimisation.ts --run runs/overopt [--out docs/overoptimisation]
 //
-// Reads <run>/seed_*/report.json (or <run>/report.json for one seed; a replicate still running: its finished stages), writes <out>.json (per run: the gold peak's step, KL and
+// Reads the finished overopt_* stages of <run>/seed_* (or of <run> for one seed; also of a replicate still running), writes <out>.json (per run: the gold peak's step, KL and
 // gold, the gold at the end, its fall, the replicates that over-optimised and the compute cost, each a mean with its 95%
 // t-interval; best-of-N's peak N) and <out>.svg (the curves averaged over the replicates against √KL), and prints a table.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,30 +14,27 @@ import { overoptPlot } from '../src/pipeline/overoptimisation-report.js';
 import { aggregateOveroptimisation } from '../src/pipeline/overoptimisation-seeds.js';
 import type { BonPoint } from '../src/eval/overoptimisation.js';
 import { PipelineConfigSchema } from '../src/pipeline/config.js';
-import { rewardStageOf, summariseBestOfN, summariseRun, type OveroptimisationResult, type OveroptRun } from '../src/pipeline/overoptimisation.js';
+import { OVEROPT_VARIANTS, rewardStageOf, summariseBestOfN, summariseRun, type OveroptimisationResult, type OveroptRun } from '../src/pipeline/overoptimisation.js';
 
 const { values } = parseArgs({ options: { run: { type: 'string', default: 'runs/overopt' }, out: { type: 'string', default: 'docs/overoptimisation' } } });
 const run = values.run as string;
-const replicates = existsSync(join(run, 'report.json')) ? [run] : readdirSync(run).filter((d) => /^seed_\d+$/.test(d)).sort().map((d) => join(run, d));
+const replicates = existsSync(join(run, 'config.json')) && !existsSync(join(run, 'seed_0')) ? [run] : readdirSync(run).filter((d) => /^seed_\d+$/.test(d)).sort().map((d) => join(run, d));
 /** A stage's saved result and wall time, or undefined while it has not finished. */
 function stage<T>(dir: string, name: string): { result: T; wallTimeSec: number } | undefined {
   const file = join(dir, name, 'stage.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { result: T; wallTimeSec: number }) : undefined;
 }
 
-/** A replicate's result from its report, or, while the run is still going, from the stages that have finished. */
+/** A replicate's result from the stages that have finished (every variant with a stage, also one run apart and copied in), binned by its config. */
 function readReplicate(dir: string): OveroptimisationResult {
-  const reportFile = join(dir, 'report.json');
-  const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as { overoptimisation?: OveroptimisationResult }) : {};
-  if (report.overoptimisation) return report.overoptimisation;
   const oo = PipelineConfigSchema.parse(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).overoptimisation;
   const runs: OveroptimisationResult['runs'] = {};
-  for (const v of oo.variants) {
+  for (const v of OVEROPT_VARIANTS) {
     const s = stage<OveroptRun>(dir, `overopt_${v}`);
     if (s) runs[v] = summariseRun(oo, s.result, s.wallTimeSec, stage(dir, rewardStageOf(v))?.wallTimeSec ?? 0);
   }
   const bon = stage<{ prompts: number; curve: BonPoint[] }>(dir, 'overopt_best_of_n');
-  console.log(`${dir}: no report yet; finished runs ${Object.keys(runs).join(', ') || 'none'}${bon ? ', best-of-N' : ''}`);
+  console.log(`${dir}: runs ${Object.keys(runs).join(', ') || 'none'}${bon ? ', best-of-N' : ''}`);
   return { klCoef: oo.klCoef, runs, ...(bon ? { bestOfN: summariseBestOfN(oo, bon.result, bon.wallTimeSec) } : {}) };
 }
 
@@ -47,15 +44,15 @@ const out = values.out as string;
 writeFileSync(`${out}.json`, JSON.stringify({ run, dirs: replicates, ...agg }, null, 2) + '\n');
 const klCoef = results[0]?.klCoef;
 const lines = { ...Object.fromEntries(Object.entries(agg.runs).map(([k, r]) => [k, r.curve])), ...(agg.bestOfN ? { 'best-of-N': agg.bestOfN.curve } : {}) };
-const svg = await overoptPlot(lines, `Over-optimisation in the built-in world, β = ${klCoef}, mean of ${results.length} seeds: proxy reward, gold helpfulness and gold harm against √KL to SFT`);
+const svg = await overoptPlot(lines, `Over-optimisation in the built-in world, β = ${klCoef}, mean over the seeds that ran each (${results.length} at most): proxy reward, gold helpfulness and gold harm against √KL to SFT`);
 writeFileSync(`${out}.svg`, svg);
 
 const f = (i: Interval, d = 2) => `${i.mean.toFixed(d)}${i.lo !== null && i.hi !== null ? ` [${i.lo.toFixed(d)}, ${i.hi.toFixed(d)}]` : ''}`;
 console.log(`${results.length} replicates of ${run} (β ${klCoef}); mean [95% t-interval]`);
-console.log('run | peak step | KL at peak | gold at peak | gain over SFT | gold at end | drop | over-optimised | KL at end | RL s | + reward model(s) s');
+console.log('run (replicates) | peak step | KL at peak | gold at peak | gain over SFT | gold at end | drop | over-optimised | KL at end | RL s | + reward model(s) s');
 for (const [k, r] of Object.entries(agg.runs)) {
   const seeds = r.perReplicate.map((x) => `step ${x.peak.step} KL ${x.peak.kl.toFixed(1)} gold ${x.peak.gold.toFixed(2)} -> ${x.final.gold.toFixed(2)}`).join('; ');
-  console.log([k, f(r.peakStep, 1), f(r.peakKl, 1), f(r.peakGold), f(r.gain), f(r.finalGold), f(r.drop), `${r.overoptimised}/${results.length}`, f(r.finalKl, 1), f(r.rlSec, 0), f(r.scoreModelsSec, 0)].join(' | '));
+  console.log([`${k} (${r.replicates})`, f(r.peakStep, 1), f(r.peakKl, 1), f(r.peakGold), f(r.gain), f(r.finalGold), f(r.drop), `${r.overoptimised}/${r.replicates}`, f(r.finalKl, 1), f(r.rlSec, 0), f(r.scoreModelsSec, 0)].join(' | '));
   console.log(`    per replicate: ${seeds}`);
 }
 if (agg.bestOfN) {

@@ -11,3 +11,4 @@ export { bestOfNEvaluation, type BestOfNReport, type BestOfNRow } from './best-o
 export { BestOfNConfigSchema, type BestOfNConfig } from './best-of-n-config.js';
 export { EvalModelsConfigSchema, type EvalModelsConfig } from './models-config.js';
 export { sampleAndScore, scoreTexts, fitEvalPrompts, type ModelResponses, type Policy, type Scorer } from './model-responses.js';
+export { overoptCurve, goldPeak, bestOfNCurve, type OveroptPoint, type OveroptRecord, type GoldPeak, type BonPoint, type BonSample } from './overoptimisation.js';

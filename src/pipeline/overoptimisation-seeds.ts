@@ -5,6 +5,8 @@ import type { OveroptimisationResult } from './overoptimisation.js';
 
 /** One run's numbers over the replicates. */
 export interface OveroptAggregate {
+  /** Replicates that ran it (a run missing from a replicate is aggregated over the others). */
+  replicates: number;
   peakStep: Interval;
   peakKl: Interval;
   peakGold: Interval;
@@ -42,15 +44,16 @@ function meanCurve<P extends Record<string, number>>(curves: readonly (readonly 
   });
 }
 
-/** Aggregates the over-optimisation results of replicates (same settings, other seeds); a run missing from one replicate is left out. */
+/** Aggregates the over-optimisation results of replicates (same settings, other seeds); each run over the replicates that have it. */
 export function aggregateOveroptimisation(results: readonly OveroptimisationResult[]): OveroptimisationSeeds {
   if (results.length === 0) throw new RangeError('aggregateOveroptimisation: no replicates');
-  const names = Object.keys(results[0]?.runs ?? {}).filter((k) => results.every((r) => r.runs[k as keyof typeof r.runs]));
+  const names = [...new Set(results.flatMap((r) => Object.keys(r.runs)))];
   const runs: Record<string, OveroptAggregate> = {};
   for (const name of names) {
-    const rs = results.map((r) => r.runs[name as keyof typeof r.runs] as NonNullable<(typeof r.runs)['ppo']>);
+    const rs = results.map((r) => r.runs[name as keyof typeof r.runs]).filter((r): r is NonNullable<typeof r> => r !== undefined);
     const t = (f: (x: (typeof rs)[number]) => number) => tInterval(rs.map(f));
     runs[name] = {
+      replicates: rs.length,
       peakStep: t((r) => r.peak.peak.step),
       peakKl: t((r) => r.peak.peak.kl),
       peakGold: t((r) => r.peak.peak.gold),

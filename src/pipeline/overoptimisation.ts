@@ -52,7 +52,7 @@ export const OveroptimisationSchema = z
     promptsPerStep: z.number().int().positive().default(32).describe('train prompts per RL step (one response each; the other RL settings are rl\'s)'),
     klCoef: z.number().min(0).default(0.01).describe('β of the KL penalty to SFT in every run (low, so that the reward model gets over-optimised; the pipeline\'s RL uses 0.05)'),
     every: z.number().int().positive().default(4).describe('RL steps per curve point: proxy reward, gold and KL are averaged over the rollouts of each bin of this many steps (4 × 32 = 128 responses a point at the defaults)'),
-    minDrop: z.number().min(0).default(0.3).describe('gold helpfulness must fall at least this far below its peak by the last point for a run to count as over-optimised (a point of 128 responses has a standard error of about 0.15)'),
+    minDrop: z.number().min(0).default(0.3).describe('gold helpfulness must fall at least this far below its peak by the last point for a run to count as over-optimised (a point of 128 responses has a standard error of about 0.2: the per-step gold of 32 near-SFT responses varied with a standard deviation of 0.40)'),
     bestOfN: z
       .object({
         ns: z.array(z.number().int().positive()).default([1, 2, 4, 8, 16, 32, 64]).describe('N of best-of-N by the reward model alone (nested: the first N of max(N) samples per prompt)'),

@@ -121,5 +121,14 @@ describe('aggregateOveroptimisation', () => {
     expect(ppo?.curve[1]?.gold).toBeCloseTo(mean(reps.map((r) => r.runs.ppo?.curve[1]?.gold as number)), 12);
     expect(ppo?.curve[1]?.step).toBe(6);
     expect(agg.bestOfN).toBeUndefined();
+    expect(ppo?.replicates).toBe(3);
+  });
+
+  it('aggregates a run over the replicates that have it', () => {
+    const partial: OveroptimisationResult = { klCoef: 0.01, runs: {} };
+    const agg = aggregateOveroptimisation([replicate(3, 100), partial, replicate(9, 120)]);
+    expect(agg.runs.ppo?.replicates).toBe(2);
+    expect(agg.runs.ppo?.peakStep.mean).toBe(6);
+    expect(agg.runs.ppo?.perReplicate.map((r) => r.peak.step)).toEqual([3, 9]);
   });
 });

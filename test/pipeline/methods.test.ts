@@ -42,6 +42,10 @@ describe('pipeline --methods', () => {
     expect(PipelineConfigSchema.parse({ methods: 'all' }).methods).toEqual([...PIPELINE_METHODS]);
     expect(PipelineConfigSchema.parse({ methods: ['sacpo', 'dpo'] }).methods).toEqual(['sacpo', 'dpo']);
     expect(() => PipelineConfigSchema.parse({ methods: ['dpo', 'nope'] })).toThrow();
+    // the over-optimisation study is a part, not a method: 'all' leaves it out, it can be added beside 'all'
+    expect(PipelineConfigSchema.parse({ methods: 'all' }).methods).not.toContain('overoptimisation');
+    expect(PipelineConfigSchema.parse({ methods: 'all,overoptimisation' }).methods).toEqual([...PIPELINE_METHODS, 'overoptimisation']);
+    expect(PipelineConfigSchema.parse({ methods: 'dpo,overoptimisation' }).methods).toEqual(['dpo', 'overoptimisation']);
   });
 
   it('adds the methods to a finished default run, reusing every earlier stage, with implicit-reward plots and training costs', () => {
