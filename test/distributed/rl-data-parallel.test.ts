@@ -1,8 +1,12 @@
 // Data-parallel RL: PPO-Lagrangian steps on a fixed rollout in 2 processes (scoring and mini-batches shared by rows) end where 1 process ends.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../src/distributed/index.js';
 import { S } from '../helpers/rl-step-setup.js';
+import { PKU_SAMPLE, saveTinyPkuModels } from '../helpers/tiny-cli-models.js';
 
 interface Run {
   rank: number;
@@ -78,5 +82,33 @@ describe('data-parallel RL (2 processes, same rollout)', () => {
     }
     // the run moved: λ changed and the weights left their start
     expect(single.records[2]?.lambda).not.toBeCloseTo(single.records[0]?.lambda as number, 4);
+  });
+
+  it("rollout shares are gathered as one process lays a batch out: prompts left-padded, responses right-padded, rows in rank order", async () => {
+    const replies = (await run(2, ['gather'])) as unknown as Record<string, unknown>[];
+    for (const r of replies) {
+      expect(r.promptLength).toBe(3);
+      expect(r.sequences).toEqual([[9, 1, 2, 3, 4, 9], [9, 9, 5, 6, 9, 9], [7, 8, 9, 4, 9, 9]]);
+      expect(r.attentionMask).toEqual([[0, 1, 1, 1, 1, 0], [0, 0, 1, 1, 0, 0], [1, 1, 1, 1, 0, 0]]);
+      expect(r.mask).toEqual([[1, 1, 0], [1, 0, 0], [1, 0, 0]]);
+      expect(r.oldLogProbs).toEqual([[-1, -2, 0], [-3, 0, 0], [-4, 0, 0]]);
+    }
+  });
+
+  it('safealign launch --nproc 2 -- safealign train ppo-lag: rollouts of 3 prompts shared 2 + 1 and gathered; rank 0 alone writes and reports', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ddp-rl-'));
+    saveTinyPkuModels(dir);
+    const out = join(dir, 'ppo-lag');
+    const env = { ...process.env, CI: 'true' };
+    const text = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'launch', '--nproc', '2', '--master-port', '0', '--timeout-seconds', '120', '--', 'train', 'ppo-lag', '--actor', join(dir, 'sft'), '--reward', join(dir, 'reward'), '--cost', join(dir, 'cost'),
+        '--prompts', PKU_SAMPLE, '--out', out, '--rl-steps', '2', '--rl-prompts-per-step', '3', '--rl-mini-batch-size', '2', '--rl-max-new-tokens', '8'],
+      { encoding: 'utf8', env },
+    );
+    expect(text.match(/ppo-lag: 2 steps/g)).toHaveLength(1);
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; lambda: number; kl: number });
+    expect(log.map((r) => r.step)).toEqual([1, 2]);
+    for (const r of log) expect(Number.isFinite(r.lambda) && Number.isFinite(r.kl)).toBe(true);
   });
 });
