@@ -13,7 +13,7 @@ import { PKU_SAMPLE, saveTinyPkuModels } from '../helpers/tiny-cli-models.js';
 const dir = mkdtempSync(join(tmpdir(), 'ddp-'));
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env });
-const launch2 = (...args: string[]) => cli('launch', '--nproc', '2', '--master-port', '0', '--timeout-seconds', '120', '--', ...args);
+const launch2 = (...args: string[]) => cli('launch', '--nproc', '2', '--master-port', '0', '--timeout-seconds', '120', '--', 'safealign', ...args);
 
 /** The weights of an HF folder, by name, as flat number arrays. */
 function weights(folder: string): Map<string, number[]> {
