@@ -11,8 +11,13 @@ OMP_NUM_THREADS (--threads, default cores / nproc), SAFEALIGN_DIST_TIMEOUT and S
 rendezvous at MASTER_ADDR:MASTER_PORT. When a rank fails, the others are stopped (SIGTERM, then SIGKILL
 after 5 s) and launch exits with that rank's code. Gloo uses GLOO_SOCKET_IFNAME when set.
 
+\`safealign train …\` commands run data-parallel under launch: the batch sizes stay global (each rank takes
+its share of every batch; gradients are summed over the ranks), rank 0 writes the model, checkpoints and logs,
+and a checkpoint resumes under any number of processes (keep --out on storage every node sees).
+
 Examples:
   safealign launch --nproc 2 -- <safealign command and its flags>
+  safealign launch --nproc 2 -- safealign train sft --model base --train sft.jsonl --out sft
   two machines, 2 processes each (run on both, --node-rank 0 on the one at 10.0.0.1):
   safealign launch --nproc 2 --nnodes 2 --node-rank 0 --master-addr 10.0.0.1 --master-port 29500 -- <command>
   any program: safealign launch --nproc 2 --program -- node my-script.js`;
@@ -21,14 +26,16 @@ export function register(program: Command): void {
   const cmd = program
     .command('launch')
     .description('run a command as several processes of one distributed job (torchrun semantics)')
-    .argument('<command...>', 'after --: a safealign command (or, with --program, any program) and its arguments')
+    .argument('<command...>', 'after --: a safealign command (with or without the word safealign; or, with --program, any program) and its arguments')
     .option('--config <file>', 'YAML config with the fields below')
     .addHelpText('after', HELP);
   const leaves = addSchemaOptions(cmd, LaunchSchema);
   cmd.action(async (words: string[], opts: Record<string, unknown>) => {
     const config = resolveConfig(LaunchSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
     // a safealign command runs as this CLI does: same node, same loader flags (tsx in development), same entry script
-    const argv = config.program ? words : [process.execPath, ...process.execArgv, process.argv[1] as string, ...words];
+    // `-- safealign train …` and `-- train …` both name a safealign command
+    const command = words[0] === 'safealign' ? words.slice(1) : words;
+    const argv = config.program ? words : [process.execPath, ...process.execArgv, process.argv[1] as string, ...command];
     const result = await launch(config, argv, (line) => process.stderr.write(`safealign launch: ${line}\n`));
     process.exitCode = result.exitCode;
   });

@@ -1,4 +1,5 @@
 // `safealign train hc-rlhf`: HC-RLHF on your own actor, reward and cost folders; exit status 3 when the safety test finds no solution.
+import { dataParallel } from '../distributed/data-parallel.js';
 import type { Command } from 'commander';
 import { NO_SOLUTION_EXIT_CODE } from '../algorithms/hc-rlhf/config.js';
 import { HcRlhfFoldersConfigSchema, trainHcRlhfOnFolders } from '../algorithms/hc-rlhf/folders.js';
@@ -20,6 +21,7 @@ export function registerHcRlhfCommand(train: Command): void {
   cmd.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig(HcRlhfFoldersConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
     const r = await trainHcRlhfOnFolders(cfg, terminalProgress());
+    if (!dataParallel().isMain) return; // rank 0 reports
     const t = r.test;
     console.log(`hc-rlhf: candidate trained ${r.steps} steps on ${r.split.candidate} prompts (bound c̄ + ${r.inflation.toFixed(4)}·ŝ <= τ = ${r.threshold.value.toFixed(4)})`);
     console.log(`safety test on ${t.n} held-out prompts (δ ${t.delta}): mean cost ${t.mean.toFixed(4)}, std ${t.std.toFixed(4)}, upper bound ${t.upperBound.toFixed(4)} ${t.passed ? '<=' : '>'} τ ${t.tau.toFixed(4)}`);

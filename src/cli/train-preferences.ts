@@ -1,4 +1,5 @@
 // `safealign train dpo|safe-dpo|sacpo|mocan|alol`: preference optimisation on your own model folder and preference pairs.
+import { dataParallel } from '../distributed/data-parallel.js';
 import type { Command } from 'commander';
 import { describeTruncation } from '../algorithms/common/truncation.js';
 import { PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER_SCHEMAS, trainPreferencesOnFolders, type PreferenceFolderMethod } from '../algorithms/dpo/folders.js';
@@ -33,6 +34,7 @@ export function registerPreferenceCommands(train: Command): void {
     cmd.action(async (opts: Record<string, unknown>) => {
       const cfg = resolveConfig(schema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
       const result = await trainPreferencesOnFolders(name, cfg as never, terminalProgress());
+      if (!dataParallel().isMain) return; // rank 0 reports
       const d = result.data;
       console.log(`data: ${d.records} pairs read from ${d.file} (${d.format}), ${d.unreadable} unreadable lines, ${d.withSafetyLabels} with safety labels`);
       const m = result.mocan;

@@ -1,4 +1,5 @@
 // `safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag|p3o`: RL on your own actor, reward and cost model folders and prompts.
+import { dataParallel } from '../distributed/data-parallel.js';
 import type { Command } from 'commander';
 import { RL_FOLDER_METHODS, RlFoldersConfigSchema, type RlFolderMethod } from '../algorithms/rl/folders-config.js';
 import { trainRlOnFolders } from '../algorithms/rl/folders.js';
@@ -29,6 +30,7 @@ export function registerRlCommands(train: Command): void {
     cmd.action(async (opts: Record<string, unknown>) => {
       const cfg = resolveConfig(RlFoldersConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
       const result = await trainRlOnFolders(name, cfg, terminalProgress());
+      if (!dataParallel().isMain) return; // rank 0 reports
       const p = result.truncation.prompts;
       console.log(`prompts: ${result.prompts.read} read from ${result.prompts.file} (${result.prompts.format}), ${result.prompts.unreadable} unreadable lines; ${p.skipped} of ${p.total} skipped (longer than ${p.maxLength} tokens)`);
       const last = result.last;

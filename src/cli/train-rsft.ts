@@ -1,4 +1,5 @@
 // `safealign train rsft`: rejection-sampling fine-tuning of your own policy folder with your reward and cost models.
+import { dataParallel } from '../distributed/data-parallel.js';
 import type { Command } from 'commander';
 import { RsftFoldersSchema, trainRsftOnFolders } from '../algorithms/rsft/folders.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
@@ -19,6 +20,7 @@ export function registerRsftCommand(train: Command): void {
   cmd.action((opts: Record<string, unknown>) => {
     const cfg = resolveConfig(RsftFoldersSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
     const result = trainRsftOnFolders(cfg, terminalProgress());
+    if (!dataParallel().isMain) return; // rank 0 reports
     const p = result.prompts;
     console.log(`prompts: ${p.read} read from ${p.file} (${p.format}), ${p.unreadable} unreadable lines; ${p.used} used, ${p.flagged} with a risky flag (the others judged by the cost model)`);
     for (const r of result.rounds) {

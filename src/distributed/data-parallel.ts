@@ -1,5 +1,5 @@
 // Data parallelism over a process group: rank 0's parameters everywhere, each rank's share of a global batch, gradients and metrics combined as one process would compute them.
-import { tensor, type DType, type Tensor } from '../torch/index.js';
+import { cat, tensor, zeros, type DType, type Tensor } from '../torch/index.js';
 import { distributedFromEnv } from './config.js';
 import { ProcessGroup } from './group.js';
 
@@ -60,6 +60,57 @@ export class DataParallel {
     return batch.slice(start, end);
   }
 
+  /**
+   * What this rank computes of a global batch: its share, in whole groups of `groupSize` consecutive items
+   * (P3O's pairs), or, when the share is empty (fewer groups than ranks), the batch's first group as a
+   * stand-in (`standIn`), to run with weight 0 so that every rank makes the same collectives.
+   */
+  shareOrStandIn<T>(batch: readonly T[], groupSize = 1): { items: T[]; standIn: boolean } {
+    const [start, end] = shareRange(Math.ceil(batch.length / groupSize), this.rank, this.worldSize);
+    if (end > start) return { items: batch.slice(start * groupSize, end * groupSize), standIn: false };
+    return { items: batch.slice(0, groupSize), standIn: true };
+  }
+
+  /**
+   * Σ_i loss_i · w_i / W_i, W_i the sum of w_i over the ranks: each term a mean over this rank's w_i units
+   * (tokens, sequences, pairs). Back-propagating it on every rank and summing the gradients (sumGradients)
+   * gives the gradient of the whole batch's means. With one process: the plain sum of the losses, in order.
+   */
+  scaleShares(terms: readonly { loss: Tensor; weight: number }[]): Tensor {
+    const [first, ...rest] = terms;
+    if (!first) throw new RangeError('scaleShares: no loss term');
+    if (!this.group) return rest.reduce((sum, t) => sum.add(t.loss), first.loss);
+    const totals = this.sum(terms.map((t) => t.weight));
+    const scaled = terms.map((t, i) => t.loss.mul((totals[i] as number) > 0 ? t.weight / (totals[i] as number) : 0));
+    return scaled.slice(1).reduce((sum, t) => sum.add(t), scaled[0] as Tensor);
+  }
+
+  /** The largest of each of `values` over the ranks. */
+  max(values: readonly number[]): number[] {
+    if (!this.group || values.length === 0) return [...values];
+    const t = tensor([...values], { dtype: 'float64' });
+    try {
+      this.group.allReduce(t, 'max');
+      return t.toNumbers();
+    } finally {
+      t.dispose();
+    }
+  }
+
+  /**
+   * Every rank's rows of `rows` (b_r, ...) stacked in rank order (Σ b_r, ...); the other dimensions and the
+   * dtype must agree over the ranks. `rows` itself with one process.
+   */
+  gatherRows(rows: Tensor): Tensor {
+    if (!this.group) return rows;
+    const [b = 0, ...rest] = rows.shape;
+    const counts = this.sum(Array.from({ length: this.worldSize }, (_, r) => (r === this.rank ? b : 0)));
+    const most = Math.max(...counts);
+    const padded = b < most ? cat([rows, zeros([most - b, ...rest], { dtype: rows.dtype })], 0) : rows;
+    const parts = this.group.allGather(padded.contiguous());
+    return cat(parts.map((p, r) => p.narrow(0, 0, counts[r] as number)), 0);
+  }
+
   /** Copies rank 0's values of `tensors` into every rank's (parameters at the start, so every rank begins from one model). */
   broadcast(tensors: readonly Tensor[]): void {
     if (!this.group) return;
@@ -99,13 +150,16 @@ export class DataParallel {
    * Means over the whole global batch from each rank's means over its share: `metrics` are this rank's
    * means over `weight` units (tokens, pairs); returns Σ weight·metric / Σ weight for each key, and that total weight.
    */
-  weightedMeans(metrics: Record<string, number>, weight: number): { means: Record<string, number>; weight: number } {
+  weightedMeans<M extends Record<string, number>>(metrics: M, weight: number): { means: M; weight: number } {
     const keys = Object.keys(metrics).sort();
     if (!this.group) return { means: metrics, weight };
     const [total = 0, ...sums] = this.sum([weight, ...keys.map((k) => (weight === 0 ? 0 : weight * (metrics[k] as number)))]);
-    return { means: Object.fromEntries(keys.map((k, i) => [k, (sums[i] as number) / total])), weight: total };
+    return { means: Object.fromEntries(keys.map((k, i) => [k, (sums[i] as number) / total])) as M, weight: total };
   }
 }
+
+/** The job of a single process: no collectives. */
+export const ONE_PROCESS = new DataParallel(null);
 
 let current: DataParallel | null = null;
 
@@ -117,6 +171,6 @@ let current: DataParallel | null = null;
 export function dataParallel(): DataParallel {
   if (current) return current;
   const config = distributedFromEnv();
-  current = new DataParallel(config && config.worldSize > 1 ? ProcessGroup.init(config) : null);
+  current = config && config.worldSize > 1 ? new DataParallel(ProcessGroup.init(config)) : ONE_PROCESS;
   return current;
 }

@@ -3,4 +3,4 @@ export { DistributedSchema, distributedFromEnv, DistributedEnvError, type Distri
 export { ProcessGroup, DistributedError, type ReduceOp } from './group.js';
 export { LaunchSchema, type LaunchConfig } from './launch-config.js';
 export { launch, rankEnv, freePort, type LaunchResult } from './launch.js';
-export { DataParallel, dataParallel, shareRange, buckets } from './data-parallel.js';
+export { DataParallel, dataParallel, shareRange, buckets, ONE_PROCESS } from './data-parallel.js';

@@ -1,5 +1,5 @@
 // Pure loss functions: tensors in, { loss, metrics } out.
-export { maskedMean, maskedMeanPerSequence, maskedSumPerMaxLength, MASKED_MEANS, type LossAggregation, type LossOutput } from './masked.js';
+export { maskedMean, maskedMeanPerSequence, maskedSumPerMaxLength, MASKED_MEANS, MASKED_MEAN_UNITS, type LossAggregation, type LossOutput } from './masked.js';
 export { rewardModelLoss } from './reward.js';
 export { costLabelLoss, costModelLoss } from './cost.js';
 export { ordinalLogProbs, ordinalLoss, orderedCutpoints, predictedLevels } from './ordinal.js';

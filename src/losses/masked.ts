@@ -38,6 +38,17 @@ export const MASKED_MEANS: Record<LossAggregation, (x: Tensor, mask: Tensor, max
   'max-length': maskedSumPerMaxLength,
 };
 
+/**
+ * How many units each aggregation's mean is over: response tokens ('token') or sequences ('per-sequence',
+ * 'max-length', whose normaliser B·maxLength is proportional to B). Ranks of a data-parallel job weigh their
+ * shares of a batch by it, so that their combined gradient is that of the whole batch's mean. mask: (B, T).
+ */
+export const MASKED_MEAN_UNITS: Record<LossAggregation, (mask: Tensor) => number> = {
+  token: (mask) => mask.sum().item(),
+  'per-sequence': (mask) => mask.shape[0] as number,
+  'max-length': (mask) => mask.shape[0] as number,
+};
+
 /** A loss with scalar metrics for logging. */
 export interface LossOutput {
   loss: Tensor;

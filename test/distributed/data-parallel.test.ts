@@ -13,7 +13,7 @@ import { PKU_SAMPLE, saveTinyPkuModels } from '../helpers/tiny-cli-models.js';
 const dir = mkdtempSync(join(tmpdir(), 'ddp-'));
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env });
-const launch2 = (...args: string[]) => cli('launch', '--nproc', '2', '--master-port', '0', '--timeout-seconds', '120', '--', ...args);
+const launch2 = (...args: string[]) => cli('launch', '--nproc', '2', '--master-port', '0', '--timeout-seconds', '120', '--', 'safealign', ...args);
 
 /** The weights of an HF folder, by name, as flat number arrays. */
 function weights(folder: string): Map<string, number[]> {
@@ -44,7 +44,7 @@ const stepLosses = (out: string) => (JSON.parse(readFileSync(join(out, 'checkpoi
 beforeAll(() => saveTinyPkuModels(dir));
 
 /** SFT on the PKU sample at a constant learning rate (so a run of 1 epoch resumed for a 2nd is the run of 2 epochs). */
-const sftArgs = (epochs: number) => ['train', 'sft', '--model', join(dir, 'sft'), '--train', PKU_SAMPLE, '--sft-epochs', String(epochs), '--sft-batch-size', '17', '--sft-optim-warmup-ratio', '0', '--sft-optim-schedule', 'constant'];
+const sftArgs = (epochs: number) => ['train', 'sft', '--model', join(dir, 'sft'), '--train', PKU_SAMPLE, '--test', PKU_SAMPLE, '--sft-epochs', String(epochs), '--sft-batch-size', '17', '--sft-optim-warmup-ratio', '0', '--sft-optim-schedule', 'constant'];
 
 describe('shares and buckets', () => {
   it('splits a batch into consecutive shares in rank order, the first ones longer, empty when ranks outnumber items', () => {
@@ -69,6 +69,10 @@ describe('safealign launch --nproc 2 -- safealign train …', () => {
     const { diff, moved } = compare(join(dir, 'sft-1'), join(dir, 'sft-2'), join(dir, 'sft'));
     expect(moved).toBeGreaterThan(1e-3);
     expect(diff).toBeLessThan(1e-5);
+    // the test split's loss, each rank on its share: the same mean
+    const evalLoss = (out: string) => (JSON.parse(readFileSync(join(dir, out, 'training_result.json'), 'utf8')) as { finalEvalLoss: number }).finalEvalLoss;
+    expect(evalLoss('sft-2')).toBeCloseTo(evalLoss('sft-1'), 5);
+    expect(evalLoss('sft-1')).toBeGreaterThan(0);
     const [l1, l2] = [stepLosses(join(dir, 'sft-1')), stepLosses(join(dir, 'sft-2'))];
     expect(l2).toHaveLength(6);
     l2.forEach((l, i) => expect(l).toBeCloseTo(l1[i] as number, 5));

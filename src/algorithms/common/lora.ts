@@ -1,5 +1,6 @@
 // LoRA in a trainer: adapters on before the optimiser and the resume, then the adapter saved in peft layout and merged into the weights at the end.
 import { join } from 'node:path';
+import { dataParallel } from '../../distributed/data-parallel.js';
 import { applyLora, mergeLora, saveAdapter, type LoraModel, type ResolvedLora } from '../../models/index.js';
 import { manualSeed } from '../../torch/index.js';
 import type { LoraConfig } from './lora-config.js';
@@ -9,7 +10,7 @@ export const ADAPTER_DIR = 'adapter';
 
 export interface TrainerLora {
   settings: ResolvedLora;
-  /** Saves the adapter to `<outDir>/adapter` (peft layout) and merges it into the model's weights. */
+  /** Saves the adapter to `<outDir>/adapter` (peft layout; rank 0 of a data-parallel job) and merges it into the model's weights. */
   finish(outDir: string): void;
   /** Merges the adapter into the model's weights without saving it. */
   merge(): void;
@@ -26,7 +27,7 @@ export function startLora(model: LoraModel, config: LoraConfig | undefined, seed
   return {
     settings,
     finish(outDir: string) {
-      saveAdapter(join(outDir, ADAPTER_DIR), model, settings);
+      if (dataParallel().isMain) saveAdapter(join(outDir, ADAPTER_DIR), model, settings);
       mergeLora(model);
     },
     merge() {

@@ -82,21 +82,14 @@ export function startTraining<L>(args: {
       model.train();
       const metrics = tidy(() => {
         opt.zeroGrad();
-        const share = job.share(batch);
-        const out = loss(share.length > 0 ? share : batch.slice(0, 1));
-        const mine = { ...out.metrics, loss: out.loss.item() };
-        if (job.worldSize === 1) {
-          out.loss.backward();
-        } else {
-          const weight = share.length === 0 ? 0 : (out.weight ?? share.length);
-          const global = job.weightedMeans(mine, weight);
-          out.loss.mul(global.weight > 0 ? weight / global.weight : 0).backward();
-          job.sumGradients(params);
-          Object.assign(mine, global.means);
-        }
+        const share = job.shareOrStandIn(batch);
+        const out = loss(share.items);
+        const weight = share.standIn ? 0 : (out.weight ?? share.items.length);
+        job.scaleShares([{ loss: out.loss, weight }]).backward();
+        job.sumGradients(params);
         clipGradNorm(params, optim.gradClip);
         opt.step();
-        return mine;
+        return job.weightedMeans({ ...out.metrics, loss: out.loss.item() }, weight).means;
       });
       return { ...metrics, lr };
     },
@@ -107,7 +100,7 @@ export function startTraining<L>(args: {
 }
 
 /** Every rank starts from rank 0's step, or every rank fails saying which did not find that checkpoint. */
-function agreeOnStart(job: DataParallel, step: number, ckptDir: string): void {
+export function agreeOnStart(job: DataParallel, step: number, ckptDir: string): void {
   if (job.worldSize === 1) return;
   const [rank0Step = 0] = job.sum([job.isMain ? step : 0]);
   const mismatch = job.sum(Array.from({ length: job.worldSize }, (_, r) => (r === job.rank && step !== rank0Step ? step + 1 : 0)));

@@ -8,7 +8,7 @@ import { dataParallel } from '../../distributed/data-parallel.js';
 import { preferenceLoss, safeDpoOffset, type PairLogProbs } from '../../losses/index.js';
 import { sequenceLogProbs, type CausalLM } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
+import { noGrad, tensor, tidy, zeros, type Tensor } from '../../torch/index.js';
 import { chunks, encodePair, epochBatches, padForTraining, type EncodedPair } from '../common/batching.js';
 import { countFit, describeTruncation, emptyTruncationStats, fitLength, fitPair, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import { startTraining } from '../common/training-run.js';
@@ -121,9 +121,17 @@ function referenceLogProbs(reference: CausalLM, pairs: readonly EncodedPreferenc
   return out;
 }
 
+/** referenceLogProbs with the pairs shared out over the ranks of a data-parallel job, gathered back in order on every rank. */
+function sharedReferenceLogProbs(reference: CausalLM, pairs: readonly EncodedPreference[], padId: number, maxLength: number, batchSize: number): [number, number][] {
+  const job = dataParallel();
+  if (job.worldSize === 1) return referenceLogProbs(reference, pairs, padId, maxLength, batchSize);
+  const mine = referenceLogProbs(reference, job.share(pairs), padId, maxLength, batchSize);
+  return tidy(() => job.gatherRows(mine.length ? tensor(mine, { dtype: 'float64' }) : zeros([0, 2], { dtype: 'float64' })).toArray() as [number, number][]);
+}
+
 /**
  * The reference log-probs of the training pairs, computed once and cached in `<outDir>/reference_logprobs.json`
- * (a resumed run reads them back instead of keeping the reference model busy again; with several processes, each computes them and rank 0 writes the file).
+ * (a resumed run reads them back instead of keeping the reference model busy again; with several processes, each computes its share and rank 0 writes the file).
  */
 function cachedReferenceLogProbs(file: string, compute: () => [number, number][], count: number): [number, number][] {
   if (existsSync(file)) {
@@ -188,7 +196,7 @@ export function trainPreferences(args: {
       `${label}: no pair to train on: ${truncation.total} pairs offered, ${truncation.skipped} skipped because the prompt leaves no room in ${maxLength} tokens (min of maxLength ${config.maxLength} and the model's context ${policy.contextLength})`,
     );
   }
-  const ref = cachedReferenceLogProbs(join(args.outDir, 'reference_logprobs.json'), () => referenceLogProbs(reference, pairs, padId, maxLength, config.batchSize * 2), pairs.length);
+  const ref = cachedReferenceLogProbs(join(args.outDir, 'reference_logprobs.json'), () => sharedReferenceLogProbs(reference, pairs, padId, maxLength, config.batchSize * 2), pairs.length);
   const { totalSteps, batchAt } = epochBatches(pairs.length, config.batchSize, config.epochs, config.seed);
   const run = startTraining<PreferenceLogRecord>({ label, model: policy, optim: config.optim, totalSteps, seed: config.seed, outDir: args.outDir, checkpointEvery: config.checkpointEvery, progress });
   const log = run.log;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { withDefaults } from '../../config/defaults.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
+import { dataParallel } from '../../distributed/data-parallel.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { rlRunReport } from '../../eval/rl-report.js';
 import { savePretrained } from '../../models/index.js';
@@ -66,9 +67,11 @@ export async function trainHcRlhfOnFolders(config: HcRlhfFoldersConfig, progress
   });
   const settings = { method: 'hc-rlhf', ...config, threshold: threshold.value };
   const candidate = join(config.out, 'candidate');
-  savePretrained(candidate, actor, { tokenizer, trainingConfig: settings });
-  if (out.passed) savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });
-  writeFileAtomic(join(config.out, 'log.jsonl'), out.candidate.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  // with several processes, rank 0 writes the folders, the log and the result
+  const main = dataParallel().isMain;
+  if (main) savePretrained(candidate, actor, { tokenizer, trainingConfig: settings });
+  if (main && out.passed) savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });
+  if (main) writeFileAtomic(join(config.out, 'log.jsonl'), out.candidate.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const result: HcRlhfFoldersResult = {
     outcome: out.passed ? 'passed' : 'no solution found',
     test: out.test,
@@ -81,6 +84,7 @@ export async function trainHcRlhfOnFolders(config: HcRlhfFoldersConfig, progress
     model: out.passed ? config.out : null,
     candidate,
   };
+  if (!main) return result;
   writeJsonAtomic(join(config.out, 'result.json'), result);
   writeFileAtomic(join(config.out, 'report.html'), await rlRunReport({ method: 'hc-rlhf', log: out.candidate.log, threshold: threshold.value, settings }));
   return result;

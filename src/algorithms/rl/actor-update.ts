@@ -1,5 +1,6 @@
 // Actor update phase: the method's policy loss (PPO's clip with GRPO's k3 term, or P3O's pairwise loss) plus the optional entropy bonus and PTX loss on one mini-batch, then one clipped AdamW step.
-import { entropyBonus, tokenCrossEntropy } from '../../losses/index.js';
+import { ONE_PROCESS, type DataParallel } from '../../distributed/data-parallel.js';
+import { entropyBonus, MASKED_MEAN_UNITS, tokenCrossEntropy } from '../../losses/index.js';
 import type { CausalLM } from '../../models/index.js';
 import { clipGradNorm, tensor, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import { padForTraining, type EncodedPair } from '../common/batching.js';
@@ -28,14 +29,27 @@ export interface ActorBatch {
   buckets?: readonly LengthBucket[];
 }
 
-/** Mean next-token cross-entropy of the actor on SFT examples' response tokens (the PTX loss, a scalar). */
-export function ptxLoss(actor: CausalLM, examples: readonly EncodedPair[], padId: number): Tensor {
+/** Mean next-token cross-entropy of the actor on SFT examples' response tokens (the PTX loss, a scalar), and the number of those tokens. */
+export function ptxLoss(actor: CausalLM, examples: readonly EncodedPair[], padId: number): { loss: Tensor; tokens: number } {
   const b = padForTraining(examples, padId);
   const ids = tensor(b.ids, { dtype: 'int64' });
   const len = b.ids[0]?.length ?? 0;
   const { logits } = actor.forward(ids, tensor(b.attentionMask, { dtype: 'int64' }));
-  return tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask).narrow(1, 1, len - 1)).loss;
+  const tokens = b.responseMask.reduce((n, row) => n + row.slice(1).reduce((a, x) => a + x, 0), 0);
+  return { loss: tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask).narrow(1, 1, len - 1)).loss, tokens };
 }
+
+/**
+ * Where a mini-batch step runs: the data-parallel job, and whether this rank's rows (`standIn`) or PTX examples
+ * (`ptxStandIn`) only stand in for an empty share (they then weigh 0). Default: one process.
+ */
+export interface StepShare {
+  job: DataParallel;
+  standIn: boolean;
+  ptxStandIn?: boolean;
+}
+/** The whole mini-batch on one process. */
+export const WHOLE_BATCH: StepShare = { job: ONE_PROCESS, standIn: false };
 
 /** What one actor step reports: the policy loss (without entropy bonus and PTX), the clipped-ratio share and the gradient norm before clipping. */
 export interface ActorStepResult {
@@ -51,6 +65,8 @@ export interface ActorStepResult {
  * plus klCoef·k3 to batch.refLogProbs when klCoef > 0, averaged by config.lossAggregation) − entropyCoef · H(π_θ) (averaged
  * the same way, when entropyCoef > 0) + ptxCoef · PTX loss (when
  * `ptxExamples` is non-empty); backward, clip the global gradient norm to actorOptim.gradClip, one optimiser step. `step` is 1-based, for errors.
+ * In a data-parallel job (`share`), the batch and PTX examples are this rank's share of the mini-batch's: each term is scaled by its
+ * share of the mini-batch's units and the gradients are summed over the ranks before clipping; the metrics are the mini-batch's.
  */
 export function actorStep(
   actor: CausalLM,
@@ -63,6 +79,7 @@ export function actorStep(
   step: number,
   klCoef = 0,
   policyLoss: PolicyLoss = tokenClipLoss,
+  share: StepShare = WHOLE_BATCH,
 ): ActorStepResult {
   // a scope of its own: the logits and activations are freed when the step returns, before the critics run
   return tidy(() => {
@@ -76,18 +93,28 @@ export function actorStep(
       config,
       klCoef,
     );
-    let loss = pg.loss;
+    // each term a mean over its own units; a stand-in share weighs 0
+    const weight = (units: () => number, standIn = share.standIn) => (share.job.worldSize === 1 || standIn ? 0 : units());
+    const terms = [{ loss: pg.loss, weight: weight(() => policyLoss.units(batch.mask, config)) }];
     let entropy: number | undefined;
     if (tokenEntropies) {
       const bonus = entropyBonus(tokenEntropies, batch.mask, config.entropyCoef, config.lossAggregation, config.maxNewTokens);
-      loss = loss.add(bonus.loss);
+      terms.push({ loss: bonus.loss, weight: weight(() => MASKED_MEAN_UNITS[config.lossAggregation](batch.mask)) });
       entropy = bonus.metrics.entropy;
     }
-    if (config.ptxCoef > 0 && ptxExamples.length) loss = loss.add(ptxLoss(actor, ptxExamples, padId).mul(config.ptxCoef));
+    if (config.ptxCoef > 0 && ptxExamples.length) {
+      const ptx = ptxLoss(actor, ptxExamples, padId);
+      terms.push({ loss: ptx.loss.mul(config.ptxCoef), weight: weight(() => ptx.tokens, share.ptxStandIn ?? share.standIn) });
+    }
+    const loss = share.job.scaleShares(terms);
     assertFinite('the actor loss', [loss.item()], step, 'Lower rl.actorOptim.lr or raise the KL coefficient; the checkpoint before this step is intact.');
     loss.backward();
+    share.job.sumGradients(params);
     const gradNorm = clipGradNorm(params, config.actorOptim.gradClip);
     opt.step();
-    return { loss: pg.loss.item(), clipFraction: pg.metrics.clipFraction ?? 0, gradNorm, ...(entropy !== undefined ? { entropy } : {}) };
+    // the loss as a mean over the whole mini-batch; clip fraction and entropy as token means
+    const tokens = weight(() => batch.mask.sum().item());
+    const metrics = share.job.weightedMeans({ clipFraction: pg.metrics.clipFraction ?? 0, ...(entropy !== undefined ? { entropy } : {}) }, tokens).means;
+    return { loss: share.job.weightedMeans({ loss: pg.loss.item() }, terms[0]?.weight ?? 0).means.loss, gradNorm, ...metrics };
   });
 }

@@ -1,5 +1,6 @@
 // What persists across RL steps: the models, the critics in stream order, their optimisers and the PTX data.
 import { ConfigError } from '../../config/schema-cli.js';
+import { dataParallel, type DataParallel } from '../../distributed/data-parallel.js';
 import { AdamW, type Tensor } from '../../torch/index.js';
 import type { EncodedPair } from '../common/batching.js';
 import { optimSchedule } from '../common/training-run.js';
@@ -9,6 +10,8 @@ import { methodCritics, type RlModels, type StreamCritics } from './models.js';
 import { createScoreNormalizers, type ScoreNormalizers } from './score-normalization.js';
 
 export interface RlContext {
+  /** The data-parallel job (one process unless started by `safealign launch` or torchrun). */
+  job: DataParallel;
   method: RlMethod;
   models: RlModels;
   config: RlConfig;
@@ -55,5 +58,5 @@ export function createRlContext(method: RlMethod, models: RlModels, config: RlCo
   models.reference.eval();
   models.rewardModel.eval();
   models.costModel?.eval();
-  return { method, models, config, critics, actorParams, actorOpt, criticOpts, ptx, padId, normalizers: createScoreNormalizers(config) };
+  return { job: dataParallel(), method, models, config, critics, actorParams, actorOpt, criticOpts, ptx, padId, normalizers: createScoreNormalizers(config) };
 }

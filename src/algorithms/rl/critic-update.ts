@@ -1,7 +1,8 @@
 // Critic update phase: the clipped value loss of one stream's critic on one mini-batch, then one clipped AdamW step.
-import { criticLoss } from '../../losses/index.js';
+import { criticLoss, MASKED_MEAN_UNITS } from '../../losses/index.js';
 import type { ScoreModel } from '../../models/index.js';
 import { clipGradNorm, tidy, type AdamW, type Tensor } from '../../torch/index.js';
+import { WHOLE_BATCH, type StepShare } from './actor-update.js';
 import type { RlConfig } from './config.js';
 import { lengthBuckets, type LengthBucket } from './length-buckets.js';
 import { responseValues } from './response-passes.js';
@@ -23,8 +24,11 @@ export interface CriticBatch {
   buckets?: readonly LengthBucket[];
 }
 
-/** Value loss (averaged by config.lossAggregation), backward, gradient norm clipped to criticOptim.gradClip, one step; returns the loss and the norm before clipping. */
-export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, config: Pick<RlConfig, 'valueClip' | 'criticOptim' | 'lossAggregation'>): { loss: number; gradNorm: number } {
+/**
+ * Value loss (averaged by config.lossAggregation), backward, gradient norm clipped to criticOptim.gradClip, one step; returns the loss and the norm before clipping.
+ * In a data-parallel job (`share`), `batch` is this rank's share of the mini-batch, scaled and summed over the ranks as in actorStep.
+ */
+export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, config: Pick<RlConfig, 'valueClip' | 'criticOptim' | 'lossAggregation'>, share: StepShare = WHOLE_BATCH): { loss: number; gradNorm: number } {
   // a scope of its own: the activations are freed when the step returns, before the next critic runs
   return tidy(() => {
     const T = batch.mask.shape[1] as number;
@@ -33,9 +37,13 @@ export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, c
     // rows of similar length run together, cut to the columns they use (padding is not computed)
     const values = responseValues(critic, batch.buckets ?? lengthBuckets(batch.attentionMask), { ...batch, responseLength: T });
     const cl = criticLoss(values, batch.oldValues, batch.returns, batch.mask, config.valueClip, config.lossAggregation);
-    cl.loss.backward();
-    const gradNorm = clipGradNorm(critic.trainableParameters(), config.criticOptim.gradClip);
+    const { job } = share;
+    const weight = job.worldSize === 1 || share.standIn ? 0 : MASKED_MEAN_UNITS[config.lossAggregation](batch.mask);
+    const params = critic.trainableParameters();
+    job.scaleShares([{ loss: cl.loss, weight }]).backward();
+    job.sumGradients(params);
+    const gradNorm = clipGradNorm(params, config.criticOptim.gradClip);
     opt.step();
-    return { loss: cl.loss.item(), gradNorm };
+    return { loss: job.weightedMeans({ loss: cl.loss.item() }, weight).means.loss, gradNorm };
   });
 }

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { ConfigError } from '../../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
+import { dataParallel } from '../../distributed/data-parallel.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { readPkuSafeRlhf } from '../../data/pku-saferlhf.js';
 import { formatProblem, type DataProblem } from '../../data/problems.js';
@@ -136,8 +137,6 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
     prompt: { raw: config.raw },
   });
   const settings = { method: methodName, ...config, ...(threshold ? { threshold: threshold.value } : {}) };
-  savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });
-  writeFileAtomic(join(config.out, 'log.jsonl'), out.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const result: RlFoldersResult = {
     method: methodName,
     steps: out.steps,
@@ -147,6 +146,9 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
     last: out.log[out.log.length - 1],
     outDir: config.out,
   };
+  if (!dataParallel().isMain) return result; // with several processes, rank 0 writes the folder
+  savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });
+  writeFileAtomic(join(config.out, 'log.jsonl'), out.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
   writeJsonAtomic(join(config.out, 'result.json'), result);
   writeFileAtomic(join(config.out, 'report.html'), await rlRunReport({ method: methodName, log: out.log, ...(threshold ? { threshold: threshold.value } : {}), settings }));
   return result;

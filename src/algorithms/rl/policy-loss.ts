@@ -1,5 +1,5 @@
 // Actor loss phase: the loss a method's actor minimises on one mini-batch: PPO's token-level clip, or P3O's pairwise trajectory loss.
-import { clippedPolicyLoss, pairwisePolicyLoss, type LossOutput, type PairwiseClip } from '../../losses/index.js';
+import { clippedPolicyLoss, MASKED_MEAN_UNITS, pairwisePolicyLoss, type LossOutput, type PairwiseClip } from '../../losses/index.js';
 import type { Tensor } from '../../torch/index.js';
 import type { RlConfig } from './config.js';
 
@@ -23,6 +23,8 @@ export interface PolicyLoss {
   readonly rowsPerGroup: number;
   /** The loss and its metrics (clipFraction at least); klCoef is the method's β of a k3 term in the loss (0 = none). */
   compute(input: PolicyLossInput, config: PolicyLossConfig, klCoef: number): LossOutput;
+  /** How many units the loss is a mean over, for a mini-batch's mask (b, T): tokens or sequences (data-parallel ranks weigh their shares by it). */
+  units(mask: Tensor, config: PolicyLossConfig): number;
 }
 
 /** PPO / GRPO: per-token `max(−A·ρ, −A·clip(ρ, 1 − ε_low, 1 + ε_high))` [+ β·k3], averaged by rl.lossAggregation. */
@@ -39,6 +41,7 @@ export const tokenClipLoss: PolicyLoss = {
       ...(klCoef > 0 ? { kl: { refLogProbs: input.refLogProbs as Tensor, coef: klCoef } } : {}),
     });
   },
+  units: (mask, config) => MASKED_MEAN_UNITS[config.lossAggregation](mask),
 };
 
 /**
@@ -55,5 +58,7 @@ export function pairwiseLoss(variant: PairwiseClip): PolicyLoss {
       const sequenceAdvantages = input.advantages.mul(input.mask).sum(1).div(input.mask.sum(1).clamp(1));
       return pairwisePolicyLoss(input.logProbs, input.oldLogProbs, sequenceAdvantages, input.mask, config.clipRange, variant);
     },
+    // a mean over pairs: as many as rows / 2
+    units: (mask) => mask.shape[0] as number,
   };
 }

@@ -62,14 +62,19 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
     for (let start = 0; start < n; start += config.miniBatchSize) {
       tidy(() => {
         const size = Math.min(config.miniBatchSize, n - start);
-        const rows = tensor(Array.from({ length: size }, (_, i) => start + i), { dtype: 'int64' });
+        // with several processes, each rank computes its share of the mini-batch's rows (P3O's pairs kept whole) and PTX examples
+        const share = ctx.job.shareOrStandIn(Array.from({ length: size }, (_, i) => start + i), ctx.method.policyLoss?.rowsPerGroup ?? 1);
+        const rows = tensor(share.items, { dtype: 'int64' });
         const mb = (x: Tensor) => x.indexSelect(0, rows);
         const mask = mb(rollout.mask);
         const sequences = mb(rollout.sequences);
         const attentionMask = mb(rollout.attentionMask);
         // the actor and each critic run the mini-batch's rows by length (equal to the padded passes; padding is not computed)
         const buckets = lengthBuckets(attentionMask);
-        const ptxExamples: EncodedPair[] = config.ptxCoef > 0 && ctx.ptx.length ? Array.from({ length: size }, () => ctx.ptx[ptxRng.int(ctx.ptx.length)] as EncodedPair) : [];
+        const ptxDrawn: EncodedPair[] = config.ptxCoef > 0 && ctx.ptx.length ? Array.from({ length: size }, () => ctx.ptx[ptxRng.int(ctx.ptx.length)] as EncodedPair) : [];
+        const ptxShare = ctx.job.shareOrStandIn(ptxDrawn);
+        const ptxExamples = ptxDrawn.length ? ptxShare.items : [];
+        const stepShare = { job: ctx.job, standIn: share.standIn, ptxStandIn: ptxShare.standIn };
         // PPO-max's critic warm-up: the actor stays frozen for the first rl.criticWarmupSteps steps
         const frozen = step <= config.criticWarmupSteps;
         const actor = frozen
@@ -94,6 +99,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
           step,
           klCoef,
           ctx.method.policyLoss,
+          stepShare,
         );
         actorLossSum += actor.loss;
         clipSum += actor.clipFraction;
@@ -103,7 +109,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         }
         const critics: MiniBatchUpdate['critics'] = {};
         ctx.critics.forEach(([s, critic], i) => {
-          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength, buckets }, config);
+          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength, buckets }, config, stepShare);
           criticLossSum[s] = (criticLossSum[s] ?? 0) + c.loss;
           critics[s] = c;
         });

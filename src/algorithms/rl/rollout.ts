@@ -1,6 +1,7 @@
 // Rollout phase: responses sampled from the actor (or given from outside) with the log-probs PPO's ratio needs.
 import { generate, sequenceLogProbs, type CausalLM, type GenerateOptions } from '../../models/index.js';
-import { noGrad, tensor, type Tensor } from '../../torch/index.js';
+import type { DataParallel } from '../../distributed/data-parallel.js';
+import { cat, full, noGrad, tensor, type Tensor } from '../../torch/index.js';
 import { padPromptsLeft } from '../common/batching.js';
 import type { RlConfig } from './config.js';
 
@@ -58,4 +59,29 @@ export function fixedRollout(actor: CausalLM, sequences: Tensor, attentionMask: 
   const t = mask.shape[1] as number;
   const logProbs = noGrad(() => responseSlice(sequenceLogProbs(actor, sequences, attentionMask), promptLength, t));
   return { sequences, attentionMask, mask, oldLogProbs: logProbs.mul(mask), promptLength };
+}
+
+/**
+ * The whole batch's rollout from every rank's share (`standIn`: this rank sampled a stand-in row that is left
+ * out): prompts left-padded to the longest prompt L, responses right-padded to the longest response T, rows in
+ * rank order, as one process sampling the batch would lay them out. The share itself with one process.
+ */
+export function gatherRollout(job: DataParallel, share: Rollout, padId: number, standIn: boolean): Rollout {
+  if (job.worldSize === 1) return share;
+  const b = share.mask.shape[0] as number;
+  const t = share.mask.shape[1] as number;
+  const [L = 0, T = 0] = job.max([share.promptLength, t]);
+  const pad = (x: Tensor, left: number, right: number, value: number) => {
+    const parts = [...(left > 0 ? [full([b, left], value, { dtype: x.dtype })] : []), x, ...(right > 0 ? [full([b, right], value, { dtype: x.dtype })] : [])];
+    const padded = parts.length > 1 ? cat(parts, 1) : x;
+    return job.gatherRows(standIn ? padded.narrow(0, 0, 0) : padded);
+  };
+  const left = L - share.promptLength;
+  return {
+    sequences: pad(share.sequences, left, T - t, padId),
+    attentionMask: pad(share.attentionMask, left, T - t, 0),
+    mask: pad(share.mask, 0, T - t, 0),
+    oldLogProbs: pad(share.oldLogProbs, 0, T - t, 0),
+    promptLength: L,
+  };
 }

@@ -1,5 +1,6 @@
 // Scoring phase: reference log-probs, reward/cost end scores and critic values of a rollout (no gradient).
-import { noGrad, tidy, type Tensor } from '../../torch/index.js';
+import type { DataParallel } from '../../distributed/data-parallel.js';
+import { noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
 import { assertFinite } from './diverged.js';
 import { byRows, lengthBuckets } from './length-buckets.js';
 import type { ScoredRollout, StreamName } from './method.js';
@@ -41,6 +42,25 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
   assertFinite('the reward model score', scores.reward.toNumbers(), step, 'Check the reward model checkpoint.');
   if (scores.cost) assertFinite('the cost model score', scores.cost.toNumbers(), step, 'Check the cost model checkpoint.');
   return scores;
+}
+
+/**
+ * scoreRollout in a data-parallel job: each rank scores its share of the rows, and every rank gets the scores of
+ * all of them (in row order), so the whole batch's statistics that follow are those of one process.
+ */
+export function scoreRolloutShared(job: DataParallel, models: RlModels, critics: StreamCritics, usesCost: boolean, rollout: Rollout, step: number): RolloutScores {
+  if (job.worldSize === 1) return scoreRollout(models, critics, usesCost, rollout, step);
+  const share = job.shareOrStandIn(Array.from({ length: rollout.mask.shape[0] as number }, (_, i) => i));
+  const rows = tensor(share.items, { dtype: 'int64' });
+  const pick = (x: Tensor) => x.indexSelect(0, rows);
+  const part = scoreRollout(models, critics, usesCost, { ...rollout, sequences: pick(rollout.sequences), attentionMask: pick(rollout.attentionMask), mask: pick(rollout.mask), oldLogProbs: pick(rollout.oldLogProbs) }, step);
+  const all = (x: Tensor) => job.gatherRows(share.standIn ? x.narrow(0, 0, 0) : x);
+  return {
+    refLogProbs: all(part.refLogProbs),
+    reward: all(part.reward),
+    cost: part.cost ? all(part.cost) : null,
+    values: Object.fromEntries(Object.entries(part.values).map(([s, v]) => [s, all(v)])) as Partial<Record<StreamName, Tensor>>,
+  };
 }
 
 /** The rollout as methods see it: mask, per-token KL (B, T) = (log π_old - log π_ref)·mask, end scores. */

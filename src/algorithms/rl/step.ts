@@ -7,7 +7,7 @@ import type { RlContext } from './context.js';
 import type { ScoredRollout } from './method.js';
 import { ppoUpdate, type UpdateResult } from './ppo-update.js';
 import type { Rollout } from './rollout.js';
-import { methodView, scoreRollout, type RolloutScores } from './scoring.js';
+import { methodView, scoreRolloutShared, type RolloutScores } from './scoring.js';
 import { stepRecord, type RlLogRecord } from './step-log.js';
 
 /** Every intermediate quantity of a step (tensors (B, T) or (B,)), for tests and diagnostics. */
@@ -28,13 +28,15 @@ export interface StepTrace {
 /**
  * Runs one step of `ctx.method` on `rollout` (1-based `step`, PTX examples drawn from `ptxRng`); updates actor, critics and method state.
  * `scores` is the rollout's scoring phase, run here unless the caller ran it (bench/rl-step times the phases apart).
+ * In a data-parallel job every rank passes the whole batch's rollout: scoring and the updates are shared out by rows,
+ * and the whole-batch phases (normalisation, advantages and their whitening, the constraint, the log) run on all of it.
  */
 export function rlStep(
   ctx: RlContext,
   rollout: Rollout,
   step: number,
   ptxRng: Rng,
-  scores: RolloutScores = scoreRollout(ctx.models, ctx.critics, ctx.method.usesCost, rollout, step),
+  scores: RolloutScores = scoreRolloutShared(ctx.job, ctx.models, ctx.critics, ctx.method.usesCost, rollout, step),
 ): { record: RlLogRecord; trace: StepTrace } {
   const { method, config } = ctx;
   const view = methodView(rollout, scores);

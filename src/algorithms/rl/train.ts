@@ -1,4 +1,4 @@
-// The RL loop: per step, rollout (G samples per prompt) -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
+// The RL loop: per step, rollout (G samples per prompt; shared out over the ranks of a data-parallel job) -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
 import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import type { PromptOptions } from '../../models/prompt.js';
@@ -8,12 +8,13 @@ import { Rng } from '../../world/rng.js';
 import { encodePrompt } from '../common/batching.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
 import { startLora } from '../common/lora.js';
+import { agreeOnStart } from '../common/training-run.js';
 import { countFit, describeTruncation, emptyTruncationStats, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import type { RlConfig } from './config.js';
 import { createRlContext, setLearningRates, type RlContext } from './context.js';
 import type { RlMethod } from './method.js';
 import type { RlModels } from './models.js';
-import { sampleRollout } from './rollout.js';
+import { gatherRollout, sampleRollout } from './rollout.js';
 import { rlStep } from './step.js';
 import { diversityMetrics, goldMetrics, rolloutTexts, type GoldJudge, type RlLogRecord } from './step-log.js';
 
@@ -148,6 +149,9 @@ export function trainRl(args: {
   const resumed = resumeRl(ckptDir, ctx);
   let step = resumed?.step ?? 0;
   const log = resumed?.log ?? [];
+  const { job } = ctx;
+  agreeOnStart(job, step, ckptDir);
+  job.broadcast([ctx.models.actor, ...ctx.critics.map(([, c]) => c)].flatMap((m) => m.parameters()));
   if (resumed) progress.log(`${method.name}: resuming from step ${step}`);
 
   progress.start(method.name, config.steps);
@@ -161,7 +165,11 @@ export function trainRl(args: {
     const ptxRng = rng.derive('ptx');
     setLearningRates(ctx, step);
     const record = tidy(() => {
-      const rollout = { ...sampleRollout(ctx.models.actor, picked.map((i) => encodedPrompts[i] as number[]), config, tokens), categories: picked.map((i) => prompts[i]?.category ?? '') };
+      // with several processes each rank samples its share of the rows (its own random stream), and every rank gets them all
+      const share = job.shareOrStandIn(picked);
+      if (job.worldSize > 1) manualSeed(new Rng(config.seed).derive(`step-${step}-rank-${job.rank}`).int(2 ** 31));
+      const sampled = sampleRollout(ctx.models.actor, share.items.map((i) => encodedPrompts[i] as number[]), config, tokens);
+      const rollout = { ...gatherRollout(job, sampled, tokens.padId, share.standIn), categories: picked.map((i) => prompts[i]?.category ?? '') };
       const out = rlStep(ctx, rollout, step + 1, ptxRng).record;
       const texts = args.judge || config.diversitySample > 0 || config.embeddingDiversityEvery > 0 ? rolloutTexts(tokenizer, rollout) : [];
       const every = config.embeddingDiversityEvery;
@@ -182,7 +190,7 @@ export function trainRl(args: {
       kl: record.kl,
       ...(record.goldHarmfulRate !== undefined ? { harmful: record.goldHarmfulRate } : {}),
     });
-    if (step % config.checkpointEvery === 0 || step === config.steps) saveRl(ckptDir, ctx, step, log);
+    if (job.isMain && (step % config.checkpointEvery === 0 || step === config.steps)) saveRl(ckptDir, ctx, step, log);
   }
   progress.stop();
   actorLora?.finish(args.outDir);

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../../core/fs-atomic.js';
+import { dataParallel } from '../../distributed/data-parallel.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { loadEvalPrompts, loadPolicy, scorer } from '../../eval/evaluate-models.js';
 import { savePretrained } from '../../models/index.js';
@@ -45,12 +46,13 @@ export function trainRsftOnFolders(config: RsftFoldersConfig, progress: Progress
     outDir: config.out,
     progress,
   });
-  savePretrained(config.out, policy.model, { tokenizer: policy.tokenizer, trainingConfig: config });
   const result: RsftFoldersResult = {
     ...out,
     prompts: { file: config.prompts, format: file.format, read: file.prompts.length, unreadable: file.problems.length, used: prompts.length, flagged: flags.filter((f) => f !== undefined).length },
     outDir: config.out,
   };
+  if (!dataParallel().isMain) return result; // with several processes, rank 0 writes the folder
+  savePretrained(config.out, policy.model, { tokenizer: policy.tokenizer, trainingConfig: config });
   writeJsonAtomic(join(config.out, 'result.json'), result);
   return result;
 }

@@ -38,6 +38,12 @@ export interface SftResult {
 
 /** Mean response-token loss over `pairs` (no gradient). */
 export function evaluateLoss(model: CausalLM, pairs: readonly EncodedPair[], padId: number, batchSize: number, maxLength: number): number {
+  const { total, count } = lossSums(model, pairs, padId, batchSize, maxLength);
+  return count ? total / count : NaN;
+}
+
+/** The summed response-token loss over `pairs` and the number of those tokens (no gradient). */
+function lossSums(model: CausalLM, pairs: readonly EncodedPair[], padId: number, batchSize: number, maxLength: number): { total: number; count: number } {
   model.eval();
   let total = 0;
   let count = 0;
@@ -51,7 +57,7 @@ export function evaluateLoss(model: CausalLM, pairs: readonly EncodedPair[], pad
       });
     }
   });
-  return count ? total / count : NaN;
+  return { total, count };
 }
 
 /** Loss of predicting token t+1 from positions <= t, on response tokens only, and the number of those tokens. */
@@ -103,7 +109,10 @@ export function trainSft(args: {
   const run = startTraining<SftLogRecord>({ label: 'sft', model, optim: config.optim, totalSteps, seed: config.seed, outDir: args.outDir, checkpointEvery: config.checkpointEvery, progress });
   const log = run.log;
   const evaluate = () => {
-    const evalLoss = evaluateLoss(model, test, padId, config.batchSize * 2, maxLength);
+    // each rank of a data-parallel job evaluates its share of the test split
+    const mine = lossSums(model, run.job.share(test), padId, config.batchSize * 2, maxLength);
+    const [total = 0, count = 0] = run.job.sum([mine.total, mine.count]);
+    const evalLoss = count ? total / count : NaN;
     return { evalLoss, evalPerplexity: Math.exp(evalLoss) };
   };
   let step = run.startStep;
