@@ -190,9 +190,9 @@ export const PipelineConfigSchema = z
         pairs: z.number().int().positive().default(400).describe('response pairs sampled from the previous policy per round (half on red-team prompts)'),
         redTeamPairs: z
           .enum(['random', 'costliest'])
-          .default('random')
+          .default('costliest')
           .describe(
-            "which red-team pairs each round labels (half of rounds.pairs): 'random' = one sampled pair per drawn red-team prompt; 'costliest' = rounds.candidates times as many pairs sampled, and the ones whose costlier response scores highest under the start policy's cost model kept (the policy's likeliest remaining failures, by the models a user has; no gold)",
+            "which red-team pairs each round labels (half of rounds.pairs): 'random' = one sampled pair per drawn red-team prompt; 'costliest' = rounds.candidates times as many pairs sampled, and the ones whose costlier response scores highest under the start policy's cost model kept (the policy's likeliest remaining failures, by the models a user has; no gold). The round defaults (costliest, scoreModels ensemble, budget no-regress, criticWarmupSteps 3) were chosen over 5 seeds (README, round variants)",
           ),
         candidates: z.number().int().min(1).default(4).describe("with rounds.redTeamPairs 'costliest': red-team pairs sampled per pair kept"),
         scoreEpochs: z.number().positive().default(1).describe('epochs of reward/cost retraining per round'),
@@ -207,24 +207,24 @@ export const PipelineConfigSchema = z
           .number()
           .int()
           .min(0)
-          .default(0)
+          .default(3)
           .describe("first steps of each round's PPO-Lagrangian in which only its critics learn (they start from the round's retrained score models, whose values do not yet fit the start policy's returns); 0 = off"),
         scoreModels: z
           .enum(['retrained', 'ensemble'])
-          .default('retrained')
+          .default('ensemble')
           .describe(
             "what scores each round's PPO-Lagrangian (and its threshold): 'retrained' = the round's retrained reward and cost models; 'ensemble' = the mean of every reward (cost) model so far — the first run's and each round's — so a new model's blind spots are averaged with the earlier ones' (the critics still start from the retrained models)",
           ),
         budget: z
           .enum(['calibrated', 'no-regress'])
-          .default('calibrated')
+          .default('no-regress')
           .describe(
             "each round's cost threshold: 'calibrated' = d recalibrated on the validation split with the round's cost model (retrained, or the ensemble: rounds.scoreModels), at the first run's quantile; 'no-regress' = the lower of that and the start policy's expected cost under the round's cost model (measured on lagrange.window samples of the RL prompts before the round trains), so a round may not spend more of the budget than the policy it starts from",
           ),
         reference: z
           .enum(['start', 'sft'])
           .default('start')
-          .describe("the KL reference of each round's PPO-Lagrangian: 'start' = the policy the round starts from (the previous round's), 'sft' = the SFT policy (every round regularised towards the same anchor; over 5 seeds: round_1 KL to SFT 4.7 vs 8.3, held-out helpfulness 3.21 vs 2.82, test harm 3.8% vs 3.7%, test helpfulness 3.64 vs 3.59 — not separable at 5 seeds, so 'start' stays the default)"),
+          .describe("the KL reference of each round's PPO-Lagrangian: 'start' = the policy the round starts from (the previous round's), 'sft' = the SFT policy (every round regularised towards the same anchor; over 5 seeds with the earlier round defaults: round_1 KL to SFT 4.7 vs 8.3, held-out helpfulness 3.21 vs 2.82, test harm 3.8% vs 3.7%, test helpfulness 3.64 vs 3.59; with the current ones (README, round variants) 'sft' is more helpful but more harmful, so 'start' stays the default)"),
         rlaif: RlaifConfigSchema.prefault({}),
       })
       .strict()

@@ -129,6 +129,9 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     const remedies = config.overoptimisation.variants.filter(needsEnsemble);
     if (remedies.length > 0) throw new ConfigError(`overoptimisation runs ${remedies.join(', ')} on the reward ensemble, but ensemble.members is 0: set ensemble.members (--ensemble-members) to 2 or more, or leave them out of overoptimisation.variants`);
   }
+  if (config.rounds.count > 0 && config.rounds.criticWarmupSteps >= config.rounds.rlSteps) {
+    throw new ConfigError(`rounds.criticWarmupSteps (${config.rounds.criticWarmupSteps}) is not below rounds.rlSteps (${config.rounds.rlSteps}): each round's policy would never update. Lower --rounds-critic-warmup-steps or raise --rounds-rl-steps`);
+  }
   const G = config.groupSampling.samplesPerPrompt;
   for (const m of methodsOf(config.methods)) {
     const build = RL_PIPELINE_METHODS[m];

@@ -12,7 +12,7 @@ const TINY: Record<string, string> = {
   rl: '{ steps: 6, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 12, checkpointEvery: 1 }',
   shaping: '{ nus: [1] }',
   ensemble: '{ members: 2, epochs: 0.2 }',
-  rounds: '{ count: 1, pairs: 16, rlSteps: 2 }',
+  rounds: '{ count: 1, pairs: 16, rlSteps: 2, criticWarmupSteps: 1, candidates: 2 }',
   eval: '{ maxNewTokens: 12 }',
   micro: '{ heads: 2, epochs: 0.3 }',
   weakToStrong: '{ weak: { nEmbd: 16, sftEpochs: 0.2 }, training: { score: { epochs: 0.5 } } }',

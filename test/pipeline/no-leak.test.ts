@@ -29,7 +29,7 @@ const tiny = (name: string) =>
     rl: { steps: 2, promptsPerStep: 8, miniBatchSize: 8, maxNewTokens: 12 },
     shaping: { nus: [1] },
     ensemble: { members: 0 },
-    rounds: { count: 1, pairs: 8, rlSteps: 1 },
+    rounds: { count: 1, pairs: 8, rlSteps: 1, criticWarmupSteps: 0, candidates: 2 },
     eval: { maxNewTokens: 12, samplesPerPrompt: 1, heldOutSamplesPerPrompt: 1 },
     // the over-optimisation runs log gold at every step and best-of-N reads the test prompts: evaluation only
     methods: ['overoptimisation'],

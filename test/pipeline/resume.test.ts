@@ -10,7 +10,7 @@ import { writeTinyPipelineConfig } from '../helpers/tiny-pipeline.js';
 const runs = mkdtempSync(join(tmpdir(), 'resume-'));
 // the round's KL reference is the SFT policy here (rounds.reference), checked at the end; it is scored by the
 // ensemble of the first and the retrained models, against a no-regress budget; its red-team pairs are the costliest of 2 per pair kept
-const config = writeTinyPipelineConfig(runs, 'small', { rounds: '{ count: 1, pairs: 16, rlSteps: 2, reference: sft, scoreModels: ensemble, budget: no-regress, redTeamPairs: costliest, candidates: 2 }' });
+const config = writeTinyPipelineConfig(runs, 'small', { rounds: '{ count: 1, pairs: 16, rlSteps: 2, reference: sft, scoreModels: ensemble, budget: no-regress, redTeamPairs: costliest, candidates: 2, criticWarmupSteps: 1 }' });
 const args = ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config];
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 

@@ -21,7 +21,7 @@ describe('pipeline rounds.rlaif', () => {
       return { answer: `Verdict: ${(q.kind === 'helpful') === longerFirst ? 'A' : 'B'}` };
     });
     const runs = mkdtempSync(join(tmpdir(), 'rlaif-'));
-    const config = writeTinyPipelineConfig(runs, 'j', { shaping: '{ nus: [] }', rounds: `{ count: 1, pairs: 16, rlSteps: 2, rlaif: { judge: '${fake.url}' } }` });
+    const config = writeTinyPipelineConfig(runs, 'j', { shaping: '{ nus: [] }', rounds: `{ count: 1, pairs: 16, rlSteps: 2, criticWarmupSteps: 1, candidates: 2, rlaif: { judge: '${fake.url}' } }` });
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', '--config', config], { env: { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
