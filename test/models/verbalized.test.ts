@@ -1,4 +1,4 @@
-// Verbalized sampling: the parser on recorded raw outputs (good lists parsed, malformed ones rejected with their problems), the seeded draw, the retry loop.
+// Verbalized sampling: the parser on hand-written raw outputs in the shapes chat models produce (no chat model runs here to record from) (good lists parsed, malformed ones rejected with their problems), the seeded draw, the retry loop.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseVerbalized, pickVerbalized, verbalizedPrompt, verbalizedSample, type VerbalizedAnswer } from '../../src/models/verbalized.js';
@@ -17,7 +17,7 @@ const cases = readFileSync(new URL('./fixtures/verbalized-outputs.jsonl', import
   .split('\n')
   .map((l) => JSON.parse(l) as Case);
 
-describe('parseVerbalized on recorded outputs', () => {
+describe('parseVerbalized on hand-written outputs', () => {
   for (const c of cases.filter((x) => x.answers)) {
     it(`parses: ${c.name}`, () => {
       const r = parseVerbalized(c.raw, c.k);
