@@ -87,14 +87,7 @@ export class DataParallel {
 
   /** The largest of each of `values` over the ranks. */
   max(values: readonly number[]): number[] {
-    if (!this.group || values.length === 0) return [...values];
-    const t = tensor([...values], { dtype: 'float64' });
-    try {
-      this.group.allReduce(t, 'max');
-      return t.toNumbers();
-    } finally {
-      t.dispose();
-    }
+    return this.reduceNumbers(values, 'max');
   }
 
   /**
@@ -122,10 +115,15 @@ export class DataParallel {
    * Used for weights and weighted metrics, and for any whole-batch statistic built from sums.
    */
   sum(values: readonly number[]): number[] {
+    return this.reduceNumbers(values, 'sum');
+  }
+
+  /** `values` all-reduced over the ranks by `op` as one float64 message; themselves with one process. */
+  private reduceNumbers(values: readonly number[], op: 'sum' | 'max'): number[] {
     if (!this.group || values.length === 0) return [...values];
     const t = tensor([...values], { dtype: 'float64' });
     try {
-      this.group.allReduce(t, 'sum');
+      this.group.allReduce(t, op);
       return t.toNumbers();
     } finally {
       t.dispose();
