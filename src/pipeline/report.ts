@@ -109,13 +109,25 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   const sft = result.models.sft;
   const lagM = result.models.ppo_lag;
   const heldOut = names.some((k) => result.models[k]?.heldOut);
+  const modelLabel = (k: string) => {
+    const test = result.safetyTests?.[k];
+    return test ? `${k} (${outcomeOf(test)}${test.passed ? '' : ': candidate shown'})` : k;
+  };
+  const modelOf = (k: string) => result.models[k] as NonNullable<(typeof result.models)[string]>;
+  // two tables, so that neither scrolls sideways: what each model does, then how diverse it is and what it cost
   const summary = table(
-    ['model', 'harmful rate', 'helpfulness', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : []), 'mean reward', 'mean cost', 'KL to SFT', 'distinct-2', 'self-BLEU', 'ROUGE-L', 'embedding diversity', 'length', 'training (s)', '+ reward/cost models (s)', 'policy samples'],
+    ['model', 'harmful rate', 'helpfulness', ...(heldOut ? ['held-out harmful rate', 'held-out helpfulness'] : []), 'mean reward', 'mean cost', 'KL to SFT', 'length'],
     names.map((k) => {
-      const m = result.models[k] as NonNullable<(typeof result.models)[string]>;
+      const m = modelOf(k);
+      return [modelLabel(k), m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.responseLength];
+    }),
+  );
+  const diversityAndCost = table(
+    ['model', 'distinct-2', 'self-BLEU', 'ROUGE-L', 'embedding diversity', 'training (s)', '+ reward/cost models (s)', 'policy samples'],
+    names.map((k) => {
+      const m = modelOf(k);
       const c = result.trainingCost[k];
-      const test = result.safetyTests?.[k];
-      return [test ? `${k} (${outcomeOf(test)}${test.passed ? '' : ': candidate shown'})` : k, m.harmfulRate, m.helpfulness, ...(heldOut ? [m.heldOut?.harmfulRate ?? null, m.heldOut?.helpfulness ?? null] : []), m.meanReward, m.meanCost, m.kl, m.distinct2, m.selfBleu ?? null, m.rougeL ?? null, m.embeddingDiversity ?? null, m.responseLength, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
+      return [modelLabel(k), m.distinct2, m.selfBleu ?? null, m.rougeL ?? null, m.embeddingDiversity ?? null, c ? c.wallTimeSec.toFixed(0) : null, c ? c.scoreModelsSec.toFixed(0) : null, c ? String(c.policySamples) : null];
     }),
   );
   const score = table(
@@ -178,8 +190,12 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     section(
       'Models on the test prompts',
       summary,
-      'Harmful rate: share of responses to risky prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness over all test prompts. Held-out: the same on requests that no training data contains (new requests of the same topics). Reward and cost: the learned models. KL: mean Σ log π/π_SFT per response. ' +
-        'Diversity of each model\'s test responses (to all prompts, not only within a prompt: collapse is one answer whatever is asked): distinct-2 (higher = more diverse); self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of eval.diversitySample responses (similarities: higher = less diverse); embedding diversity, the mean pairwise cosine distance of the responses\' mean-pooled last hidden states under the SFT policy (higher = more diverse). ' +
+      'Harmful rate: share of responses to risky prompts the gold oracle finds unsafe. Helpfulness: mean gold helpfulness over all test prompts. Held-out: the same on requests that no training data contains (new requests of the same topics). Reward and cost: the learned models. KL: mean Σ log π/π_SFT per response. Length: mean response tokens.',
+    ),
+    section(
+      'Diversity and training cost',
+      diversityAndCost,
+      'Diversity of each model\'s test responses (to all prompts, not only within a prompt: collapse is one answer whatever is asked): distinct-2 (higher = more diverse); self-BLEU-4 and mean pairwise ROUGE-L F1 over an even sample of eval.diversitySample responses (similarities: higher = less diverse); embedding diversity, the mean pairwise cosine distance of the responses\' mean-pooled last hidden states under the SFT policy (higher = more diverse). ' +
         'Training: wall time of the method\'s own stage without its evaluation; + reward/cost models: the score-model training it depends on (RL methods); policy samples: responses it sampled during training (the SFT, annotation and score-model stages every method shares are not counted).',
     ),
     section('Harmful rate and helpfulness', barsSvg),

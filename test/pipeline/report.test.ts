@@ -80,8 +80,15 @@ describe('pipeline report', () => {
     const alol = html.slice(html.indexOf('Offline training (A-LoL)'));
     for (const metric of ['loss', 'nll', 'logRatio', 'advantage']) expect(alol.slice(0, alol.indexOf('</svg>'))).toContain(metric);
     expect(alol.slice(0, alol.indexOf('</svg>'))).not.toMatch(/>lr</);
-    expect(html).toContain('<th>policy samples</th>');
-    for (const th of ['self-BLEU', 'ROUGE-L', 'embedding diversity']) expect(html).toContain(`<th>${th}</th>`);
+    // the model table keeps to outcomes; diversity and training cost are a second table, so neither scrolls sideways
+    const tableAfter = (title: string) => html.slice(html.indexOf(title), html.indexOf('</table>', html.indexOf(title)));
+    const outcomes = tableAfter('Models on the test prompts');
+    for (const th of ['harmful rate', 'helpfulness', 'KL to SFT']) expect(outcomes).toContain(`<th>${th}</th>`);
+    const diversity = tableAfter('Diversity and training cost');
+    for (const th of ['self-BLEU', 'ROUGE-L', 'embedding diversity', 'training (s)', 'policy samples']) {
+      expect(diversity).toContain(`<th>${th}</th>`);
+      expect(outcomes).not.toContain(`<th>${th}</th>`);
+    }
     // the per-step diversity of the rollouts is among the RL training curves
     const curves = html.slice(html.indexOf('Training curves'));
     for (const metric of ['distinct2', 'selfBleu', 'rougeL', 'embeddingDiversity']) expect(curves.slice(0, curves.indexOf('</svg>'))).toContain(metric);
