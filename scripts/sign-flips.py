@@ -170,6 +170,9 @@ FLIPS = {
     'verbalized: weights not renormalised': ('src/models/verbalized.ts', [('weight: it.probability / statedSum', 'weight: it.probability')], 'test/models/verbalized.test.ts'),
     'verbalized: label may end a word': ('src/models/verbalized.ts', [('(?<![A-Za-z])(?:probability|prob|p)', '(?:probability|prob|p)')], 'test/models/verbalized.test.ts'),
     'verbalized: draw ignores the weights': ('src/models/verbalized.ts', [('if (u < acc) return i;', 'if (u < (i + 1) / answers.length) return i;')], 'test/models/verbalized.test.ts'),
+    'vision: patches read column-major': ('src/models/vision.ts', [('.permute([0, 2, 4, 1, 3, 5])', '.permute([0, 4, 2, 1, 3, 5])')], 'test/models/vision.test.ts'),
+    'vision: quick_gelu gate negated': ('src/models/activations.ts', [('const gate = x.mul(1.702).sigmoid();', 'const gate = x.mul(-1.702).sigmoid();')], 'test/models/vision.test.ts'),
+    'vision: siglip post-norm skipped': ('src/models/vision.ts', [('siglip_vision_model: { classToken: false, preNorm: false, patchBias: true, normEveryToken: true }', 'siglip_vision_model: { classToken: false, preNorm: false, patchBias: true, normEveryToken: false }')], 'test/models/vision.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
