@@ -89,14 +89,14 @@ def gpt2_params(c):
     return p
 
 
-def gpt2_forward(p, c, ids, mask):
-    return gpt2_hidden(p, c, ids, mask) @ p["transformer.wte.weight"].T
+def gpt2_forward(p, c, ids, mask, embeds=None):
+    return gpt2_hidden(p, c, ids, mask, embeds) @ p["transformer.wte.weight"].T
 
 
-def gpt2_hidden(p, c, ids, mask):
-    """Final hidden states (B, L, D) after ln_f: what score-model heads read."""
+def gpt2_hidden(p, c, ids, mask, embeds=None):
+    """Final hidden states (B, L, D) after ln_f: what score-model heads read. `embeds` (B, L, D), when given, replaces the token lookup (HF inputs_embeds)."""
     D, H = c["n_embd"], c["n_head"]
-    x = p["transformer.wte.weight"][ids] + p["transformer.wpe.weight"][positions(mask)]
+    x = (p["transformer.wte.weight"][ids] if embeds is None else embeds) + p["transformer.wpe.weight"][positions(mask)]
     bias = bias_mask(mask, ids.shape[1])
     for i in range(c["n_layer"]):
         pre = f"transformer.h.{i}."
@@ -140,7 +140,7 @@ def rotate_half(x):
     return torch.cat([-x[..., h:], x[..., :h]], -1)
 
 
-def llama_forward(p, c, ids, mask):
+def llama_forward(p, c, ids, mask, embeds=None):
     D, H, KV = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
     hd = D // H
     pos = positions(mask).float()
@@ -149,7 +149,7 @@ def llama_forward(p, c, ids, mask):
     emb = torch.cat([f, f], -1)[:, None]
     cos, sin = emb.cos(), emb.sin()
     bias = bias_mask(mask, ids.shape[1])
-    x = p["model.embed_tokens.weight"][ids]
+    x = p["model.embed_tokens.weight"][ids] if embeds is None else embeds
     for i in range(c["num_hidden_layers"]):
         pre = f"model.layers.{i}."
         h = rms(x, p[pre + "input_layernorm.weight"], c["rms_norm_eps"])

@@ -71,6 +71,8 @@ FLIPS = {
     'ddp rl: critic gradients not summed': ('src/algorithms/rl/critic-update.ts', [('    job.sumGradients(params);\n', '')], 'test/distributed/rl-data-parallel.test.ts'),
     'ddp rl: token-mean policy loss weighted by rows': ('src/algorithms/rl/policy-loss.ts', [('units: (mask, config) => MASKED_MEAN_UNITS[config.lossAggregation](mask),', 'units: (mask) => mask.shape[0] as number,')], 'test/distributed/rl-data-parallel.test.ts'),
     'ddp rl: PTX weighted by examples, not tokens': ('src/algorithms/rl/actor-update.ts', [('weight(() => ptx.tokens,', 'weight(() => ptxExamples.length,')], 'test/distributed/rl-data-parallel.test.ts'),
+    'ddp: resume restores the weights but not the optimiser': ('src/algorithms/common/checkpoint.ts', [('  opt.loadStateDict(saved.optim);\n', '')], 'test/distributed/fault.test.ts'),
+    'ddp: survivors do not check in after a failed collective': ('src/distributed/group.ts', [("      native.storeSet(this.store, `lost/${this.rank}`, '1');\n", '')], 'test/distributed/fault.test.ts'),
     'ddp: gathered rows in reverse rank order': ('src/distributed/data-parallel.ts', [('return cat(parts.map((p, r) => p.narrow(0, 0, counts[r] as number)), 0);', 'return cat(parts.reverse().map((p, r) => p.narrow(0, 0, counts[r] as number)), 0);')], 'test/distributed/rl-data-parallel.test.ts'),
     'generate: every row continues from the first prompt\'s cache': ('src/models/generate.ts', [('      unique.push(r);\n    }\n    return i;', '      unique.push(r);\n    }\n    return 0;')], 'test/models/generate-early-exit.test.ts'),
     # scoring by length buckets: each bucket's per-position results go back to its own columns and rows
@@ -170,6 +172,9 @@ FLIPS = {
     'verbalized: weights not renormalised': ('src/models/verbalized.ts', [('weight: it.probability / statedSum', 'weight: it.probability')], 'test/models/verbalized.test.ts'),
     'verbalized: label may end a word': ('src/models/verbalized.ts', [('(?<![A-Za-z])(?:probability|prob|p)', '(?:probability|prob|p)')], 'test/models/verbalized.test.ts'),
     'verbalized: draw ignores the weights': ('src/models/verbalized.ts', [('if (u < acc) return i;', 'if (u < (i + 1) / answers.length) return i;')], 'test/models/verbalized.test.ts'),
+    'vision: patches read column-major': ('src/models/vision.ts', [('.permute([0, 2, 4, 1, 3, 5])', '.permute([0, 4, 2, 1, 3, 5])')], 'test/models/vision.test.ts'),
+    'vision: quick_gelu gate negated': ('src/models/activations.ts', [('const gate = x.mul(1.702).sigmoid();', 'const gate = x.mul(-1.702).sigmoid();')], 'test/models/vision.test.ts'),
+    'vision: siglip post-norm skipped': ('src/models/vision.ts', [('siglip_vision_model: { classToken: false, preNorm: false, patchBias: true, normEveryToken: true }', 'siglip_vision_model: { classToken: false, preNorm: false, patchBias: true, normEveryToken: false }')], 'test/models/vision.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -42,10 +42,10 @@ export function lastPositionIds(attentionMask: Tensor, length: number): Tensor {
 
 /**
  * Scaled dot-product attention. q: (B, H, Lq, hd); k, v: (B, Hkv, Lk, hd) with H a multiple of
- * Hkv (grouped-query attention repeats each KV head H/Hkv times); bias: (B, 1, Lq, Lk).
- * Returns (B, Lq, H·hd).
+ * Hkv (grouped-query attention repeats each KV head H/Hkv times); bias: (B, 1, Lq, Lk), or null
+ * where every query sees every key (a vision encoder). Returns (B, Lq, H·hd).
  */
-export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
+export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null): Tensor {
   const [b, h, lq, hd] = q.shape as [number, number, number, number];
   const hkv = k.shape[1] as number;
   let kk = k;
@@ -60,7 +60,7 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
     q,
     (t) => t.matmul(kk.transpose(2, 3)),
     (t) => t.mul(1 / Math.sqrt(hd)),
-    (t) => t.add(bias),
+    (t) => (bias ? t.add(bias) : t),
     (t) => t.softmax(-1),
     (t) => t.matmul(vv), // (B, H, Lq, hd)
     (t) => t.transpose(1, 2),

@@ -1,38 +1,17 @@
 // GPT-2 family causal LM with Hugging Face parameter names (Conv1D weights stored (in, out)).
-import { embedding, layerNorm, zeros, ones, cat, chain, type Tensor } from '../torch/index.js';
+import { embedding, cat, chain, type Tensor } from '../torch/index.js';
 import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
+import { HF_ACTIVATIONS } from './activations.js';
 import type { Gpt2Config } from './hf-config.js';
+import { LayerNorm } from './layer-norm.js';
 import { Linear } from './linear.js';
 import { Container, Module } from './module.js';
 import { normal } from './param-init.js';
 import type { Backbone, BackboneOutput } from './types.js';
 
-const ACT: Record<Gpt2Config['activation_function'], (x: Tensor) => Tensor> = {
-  gelu_new: (x) => x.gelu('tanh'),
-  gelu_pytorch_tanh: (x) => x.gelu('tanh'),
-  gelu: (x) => x.gelu('none'),
-  relu: (x) => x.relu(),
-};
-
 /** HF Conv1D: y = x @ W + b with W: (in, out). */
 function conv1d(nIn: number, nOut: number, std: number): Linear {
   return new Linear(nIn, nOut, 'in-out', { bias: true, std });
-}
-
-class LayerNorm extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
-  constructor(
-    readonly dim: number,
-    readonly eps: number,
-  ) {
-    super();
-    this.weight = this.param('weight', ones([dim]));
-    this.bias = this.param('bias', zeros([dim]));
-  }
-  forward(x: Tensor): Tensor {
-    return layerNorm(x, [this.dim], this.weight, this.bias, this.eps);
-  }
 }
 
 class Block extends Module {
@@ -86,7 +65,7 @@ class Block extends Module {
       x2,
       (t) => this.ln2.forward(t),
       (t) => this.cFc.forward(t),
-      ACT[this.c.activation_function],
+      HF_ACTIVATIONS[this.c.activation_function],
       (t) => this.mlpProj.forward(t),
       (t) => x2.add(t),
     );

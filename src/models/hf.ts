@@ -23,7 +23,8 @@ export interface LoadedModel {
   generationConfig?: GenerationConfig;
 }
 
-function readJson(path: string): unknown {
+/** Parses a JSON file of a model folder; a missing or broken file is a ModelConfigError naming it. */
+export function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {

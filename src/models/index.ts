@@ -16,3 +16,6 @@ export { saveAdapter, loadAdapter, readAdapterConfig, mergeAdapterFolder, ADAPTE
 export { initPretrained, type InitModelResult } from './init.js';
 export type { Backbone, PeftTask } from './types.js';
 export { parseVerbalized, pickVerbalized, verbalizedPrompt, verbalizedSample, type VerbalizedAnswer, type VerbalizedParse, type VerbalizedResult } from './verbalized.js';
+export { VisionTower, isUnusedTowerWeight, type VisionOutput } from './vision.js';
+export { parseVisionConfig, parseLlavaConfig, type VisionConfig, type ClipVisionConfig, type SiglipVisionConfig, type LlavaConfig } from './vision-config.js';
+export { loadVisionTower } from './hf-vision.js';

@@ -37,7 +37,7 @@ import { loadPretrained, type SequenceScorer } from '../models/index.js';
 import { manualSeed } from '../torch/index.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
-export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft', 'micro', 'weak_to_strong'] as const;
+export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'ppo_lag_cat', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft', 'micro', 'weak_to_strong'] as const;
 export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 /** The methods of `methods` (its parts left out), in the order given. */
 export const methodsOf = (methods: readonly string[]): PipelineMethod[] => methods.filter((m): m is PipelineMethod => (PIPELINE_METHODS as readonly string[]).includes(m));
@@ -67,8 +67,15 @@ export const RL_PIPELINE_METHODS: Partial<Record<PipelineMethod, RlBuilder>> = {
   safe_grpo: (c, lagrange) => safeGrpoMethod({ klCoef: c.grpo.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange }),
   rloo_lag: (c, lagrange) => rlooLagMethod({ klCoef: c.rlooLag.klCoef, scoreClip: c.rl.scoreClip, lagrange }),
   p3o: (c) => p3oMethod({ ...c.p3o, scoreClip: c.rl.scoreClip }),
-  ppo_lag_ens: (c, lagrange) => lagrangianMethod({ name: 'ppo_lag_ens', estimator: gaeEstimator, lossKlCoef: 0, klCoef: c.ppoLag.klCoef, scoreClip: c.rl.scoreClip, lagrange }),
+  ppo_lag_ens: (c, lagrange) => ppoLagVariant('ppo_lag_ens', c, lagrange),
+  // one λ per harm category of the prompt (the world's risky topic; benign prompts share one), each with PPO-Lag's d
+  ppo_lag_cat: (c, lagrange) => ppoLagVariant('ppo_lag_cat', c, { ...lagrange, perCategory: true }),
 };
+
+/** PPO-Lagrangian (GAE, a critic per stream, the KL in the scores, the run's β) under another name and Lagrange settings. */
+function ppoLagVariant(name: string, c: PipelineConfig, lagrange: LagrangeConfig): RlMethod {
+  return lagrangianMethod({ name, estimator: gaeEstimator, lossKlCoef: 0, klCoef: c.ppoLag.klCoef, scoreClip: c.rl.scoreClip, lagrange });
+}
 
 /**
  * The reward an online RL method optimises, when it is not the run's reward model: 'ensemble' = the members of the

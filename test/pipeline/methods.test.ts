@@ -58,7 +58,7 @@ describe('pipeline --methods', () => {
     const log = again.stdout + again.stderr;
     for (const s of ['world', 'sft', 'annotations', 'reward', 'cost', 'eval_sft', 'ppo', 'ppo_lag']) expect(log).toContain(`${s}: already done`);
     const report = JSON.parse(readFileSync(join(runs, 'm', 'report.json'), 'utf8')) as Report;
-    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan', 'alol', 'best_of_n', 'rsft']);
+    expect(Object.keys(report.models)).toEqual(['sft', 'ppo', 'ppo_lag', 'grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'ppo_lag_cat', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'p_sacpo', 'mocan', 'alol', 'best_of_n', 'rsft']);
     // the default models are the same results as before
     for (const k of ['sft', 'ppo', 'ppo_lag']) expect(report.models[k]?.harmfulRate).toBe(before.models[k]?.harmfulRate);
     // RL: 6 steps of 8 prompts, with the reward and cost models' training; the DPO family: offline, no score models
