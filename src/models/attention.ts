@@ -68,6 +68,20 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null): Te
   );
 }
 
+/**
+ * What a layer computes its output from when only the last `keep` of its L positions are read (0 < keep < L): those rows of
+ * its input x (B, L, D), of its queries (B, L, ·) and of the attention bias (B, 1, L, Lk); all of them when keep is 0 or ≥ L.
+ * Each output row depends on its own row of these (and on every key and value), so the kept rows equal the full pass's.
+ * `release` frees the views once the layer has used them.
+ */
+export function lastRows(keep: number, x: Tensor, query: Tensor, bias: Tensor): { x: Tensor; query: Tensor; bias: Tensor; release(): void } {
+  const l = x.shape[1] as number;
+  if (!(keep > 0 && keep < l)) return { x, query, bias, release: () => undefined };
+  const views = [x.narrow(1, l - keep, keep), query.narrow(1, l - keep, keep), bias.narrow(2, l - keep, keep)] as const;
+  // the views would keep the whole (B, L, ·) tensors alive until the caller's scope ends
+  return { x: views[0], query: views[1], bias: views[2], release: () => views.forEach((v) => v.dispose()) };
+}
+
 /** Splits (B, L, H·hd) into heads (B, H, L, hd). */
 export function splitHeads(x: Tensor, heads: number): Tensor {
   const [b, l, d] = x.shape as [number, number, number];

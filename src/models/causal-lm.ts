@@ -20,7 +20,7 @@ export const FAMILIES: Record<ModelConfig['model_type'], Family> = {
 export interface LMOutput {
   /** (B, L, V) next-token logits (of the last `logitsToKeep` positions when forward was given it). */
   logits: Tensor;
-  /** (B, L, D) final hidden states. */
+  /** (B, L, D) final hidden states (of the last `logitsToKeep` positions when forward was given it). */
   hidden: Tensor;
   cache: LayerCache[];
 }
@@ -52,13 +52,11 @@ export class CausalLM extends Module {
   /**
    * inputIds: (B, L) int64; attentionMask: (B, Lpast + L); cache from an earlier call. `logitsToKeep` (HF's name): the
    * logits of the last that many positions only, (B, logitsToKeep, V) — a sampler reads only the last one — or all (0).
+   * The last layer then runs on those positions alone too (Backbone.forward's keep): the cache still holds every position.
    */
   forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], logitsToKeep = 0): LMOutput {
-    const { hidden, cache: next } = this.backbone.forward(inputIds, attentionMask, cache);
-    const l = hidden.shape[1] as number;
-    const kept = logitsToKeep > 0 && logitsToKeep < l ? hidden.narrow(1, l - logitsToKeep, logitsToKeep) : hidden;
-    const logits = linear(kept, this.lmHead ?? this.backbone.tokenEmbedding);
-    if (kept !== hidden) kept.dispose();
+    const { hidden, cache: next } = this.backbone.forward(inputIds, attentionMask, cache, logitsToKeep);
+    const logits = linear(hidden, this.lmHead ?? this.backbone.tokenEmbedding);
     return { logits, hidden, cache: next };
   }
 

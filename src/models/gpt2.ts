@@ -1,6 +1,6 @@
 // GPT-2 family causal LM with Hugging Face parameter names (Conv1D weights stored (in, out)).
 import { embedding, cat, chain, type Tensor } from '../torch/index.js';
-import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
+import { attend, attentionBias, lastPositionIds, lastRows, splitHeads, type LayerCache } from './attention.js';
 import { HF_ACTIVATIONS } from './activations.js';
 import type { Gpt2Config } from './hf-config.js';
 import { LayerNorm } from './layer-norm.js';
@@ -37,10 +37,11 @@ class Block extends Module {
   }
 
   /**
-   * x: (B, L, D); bias: (B, 1, L, Lpast+L). Returns the new hidden state and this layer's cache.
-   * Intermediates are freed as soon as they are used (chain), so activations do not pile up.
+   * x: (B, L, D); bias: (B, 1, L, Lpast+L). Returns the new hidden state — (B, keep, D) of the last `keep` positions when
+   * 0 < keep < L: their queries, attention output and MLP alone (every position's keys and values are computed) — and
+   * this layer's cache. Intermediates are freed as soon as they are used (chain), so activations do not pile up.
    */
-  forward(x: Tensor, bias: Tensor, past: LayerCache | undefined): { x: Tensor; cache: LayerCache } {
+  forward(x: Tensor, bias: Tensor, past: LayerCache | undefined, keep = 0): { x: Tensor; cache: LayerCache } {
     const h = this.c.n_head;
     const d = this.c.n_embd;
     const qkv = chain(
@@ -50,17 +51,19 @@ class Block extends Module {
     );
     let k = splitHeads(qkv.narrow(2, d, d), h);
     let v = splitHeads(qkv.narrow(2, 2 * d, d), h);
-    const q = splitHeads(qkv.narrow(2, 0, d), h);
+    const rows = lastRows(keep, x, qkv.narrow(2, 0, d), bias);
+    const q = splitHeads(rows.query, h);
     if (past) {
       k = cat([past.k, k], 2);
       v = cat([past.v, v], 2);
     }
     const x2 = chain(
       q,
-      (t) => attend(t, k, v, bias),
+      (t) => attend(t, k, v, rows.bias),
       (t) => this.attnProj.forward(t),
-      (t) => x.add(t),
+      (t) => rows.x.add(t),
     );
+    rows.release();
     const out = chain(
       x2,
       (t) => this.ln2.forward(t),
@@ -101,9 +104,10 @@ export class Gpt2Backbone extends Module implements Backbone {
 
   /**
    * inputIds: (B, L) int64 new tokens; attentionMask: (B, Lpast + L) over past and new positions.
-   * Returns hidden states (B, L, D) after the final LayerNorm, and the updated cache.
+   * Returns hidden states (B, L, D) after the final LayerNorm — (B, keep, D) of the last `keep` positions when keep > 0
+   * (see Backbone.forward) — and the updated cache.
    */
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput {
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep = 0): BackboneOutput {
     const l = inputIds.shape[1] as number;
     const pos = lastPositionIds(attentionMask, l);
     if ((attentionMask.shape[1] as number) > this.config.n_positions) {
@@ -116,7 +120,7 @@ export class Gpt2Backbone extends Module implements Backbone {
       (ids) => embedding(this.wte, ids),
       (t) => t.add(embedding(this.wpe, pos)),
       ...this.blocks.map((b, i) => (t: Tensor) => {
-        const out = b.forward(t, bias, cache?.[i]);
+        const out = b.forward(t, bias, cache?.[i], i === this.blocks.length - 1 ? keep : 0);
         next.push(out.cache);
         return out.x;
       }),

@@ -1,7 +1,7 @@
 // Models: causal LMs (GPT-2, Llama families), score models, generation, HF formats, tokenizers.
 export { Module, Container, StateDictError } from './module.js';
 export { CausalLM, createCausalLM, FAMILIES, type LMOutput } from './causal-lm.js';
-export { ScoreModel, NORMALIZE_KIND, lastTokenIndex, type ScoreType, type ScoreStats, type SequenceScorer } from './score-model.js';
+export { ScoreModel, NORMALIZE_KIND, lastTokenIndex, endScoresOf, type ScoreType, type ScoreStats, type SequenceScorer } from './score-model.js';
 export { generate, sequenceLogProbs, ContextLengthError, type GenerateOptions, type GenerateOutput } from './generate.js';
 export { loadPretrained, savePretrained, type LoadedModel } from './hf.js';
 export { parseModelConfig, ModelConfigError, SUPPORTED_MODEL_TYPES, type ModelConfig, type Gpt2Config, type LlamaConfig } from './hf-config.js';

@@ -1,6 +1,6 @@
 // Llama family (Llama, Qwen2, Mistral, SmolLM): RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention.
 import { arange, cat, chain, embedding, ones, type Tensor } from '../torch/index.js';
-import { attend, attentionBias, lastPositionIds, splitHeads, type LayerCache } from './attention.js';
+import { attend, attentionBias, lastPositionIds, lastRows, splitHeads, type LayerCache } from './attention.js';
 import type { LlamaConfig } from './hf-config.js';
 import { Linear } from './linear.js';
 import { Container, Module } from './module.js';
@@ -78,29 +78,34 @@ class Layer extends Module {
   }
 
   /**
-   * x: (B, L, D); cos, sin: (B, 1, L, hd); bias: (B, 1, L, Lk). Intermediates are freed as soon as
-   * they are used (chain), so activations do not pile up.
+   * x: (B, L, D); cos, sin: (B, 1, L, hd); bias: (B, 1, L, Lk). With 0 < keep < L the output is (B, keep, D), of the
+   * last `keep` positions (their queries, attention output and MLP alone; every position's keys and values). Intermediates
+   * are freed as soon as they are used (chain), so activations do not pile up.
    */
-  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, past: LayerCache | undefined): { x: Tensor; cache: LayerCache } {
+  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, past: LayerCache | undefined, keep = 0): { x: Tensor; cache: LayerCache } {
     const heads = this.c.num_attention_heads;
     const kvHeads = this.c.num_key_value_heads ?? heads;
     const h = this.inNorm.forward(x);
-    const rope = (t: Tensor) => {
+    const rope = (angles: { cos: Tensor; sin: Tensor }) => (t: Tensor) => {
       const rotated = chain(
         t,
         rotateHalf,
-        (r) => r.mul(sin),
+        (r) => r.mul(angles.sin),
       );
       const out = chain(
         t,
-        (u) => u.mul(cos),
+        (u) => u.mul(angles.cos),
         (u) => u.add(rotated),
       );
       rotated.dispose();
       return out;
     };
-    const q = chain(h, (t) => this.q.forward(t), (t) => splitHeads(t, heads), rope);
-    let k = chain(h, (t) => this.k.forward(t), (t) => splitHeads(t, kvHeads), rope);
+    const rows = lastRows(keep, x, h, bias);
+    const l = x.shape[1] as number;
+    const kept = rows.x === x ? { cos, sin } : { cos: cos.narrow(2, l - keep, keep), sin: sin.narrow(2, l - keep, keep) };
+    const q = chain(rows.query, (t) => this.q.forward(t), (t) => splitHeads(t, heads), rope(kept));
+    if (kept.cos !== cos) for (const angle of [kept.cos, kept.sin]) angle.dispose();
+    let k = chain(h, (t) => this.k.forward(t), (t) => splitHeads(t, kvHeads), rope({ cos, sin }));
     let v = splitHeads(this.v.forward(h), kvHeads);
     h.dispose();
     if (past) {
@@ -109,11 +114,12 @@ class Layer extends Module {
     }
     const x2 = chain(
       q,
-      (t) => attend(t, k, v, bias),
+      (t) => attend(t, k, v, rows.bias),
       (t) => this.o.forward(t),
-      (t) => x.add(t),
+      (t) => rows.x.add(t),
     );
     q.dispose();
+    rows.release();
     const m = this.postNorm.forward(x2);
     const gated = chain(
       m,
@@ -157,7 +163,8 @@ export class LlamaBackbone extends Module implements Backbone {
     return this.embed;
   }
 
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput {
+  /** As Gpt2Backbone.forward: hidden (B, L, D), or (B, keep, D) of the last `keep` positions when keep > 0; the updated cache. */
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep = 0): BackboneOutput {
     const l = inputIds.shape[1] as number;
     const pos = lastPositionIds(attentionMask, l).float(); // (B, L)
     const half = this.headDim / 2;
@@ -172,7 +179,7 @@ export class LlamaBackbone extends Module implements Backbone {
       inputIds,
       (ids) => embedding(this.embed, ids),
       ...this.layers.map((layer, i) => (t: Tensor) => {
-        const out = layer.forward(t, cos, sin, bias, cache?.[i]);
+        const out = layer.forward(t, cos, sin, bias, cache?.[i], i === this.layers.length - 1 ? keep : 0);
         next.push(out.cache);
         return out.x;
       }),

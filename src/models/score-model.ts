@@ -35,9 +35,16 @@ export function lastTokenIndex(mask: Tensor): Tensor {
 export interface SequenceScorer {
   /** inputIds, attentionMask: (B, L) -> endScores (B,). */
   forward(inputIds: Tensor, attentionMask: Tensor): { endScores: Tensor };
+  /** The same end scores (B,) computed with less work, when the scorer can (a score model's last layer on the rows' ends only). */
+  endScores?(inputIds: Tensor, attentionMask: Tensor): Tensor;
   eval(): unknown;
   /** Longest sequence it reads, when known (a model's n_positions / max_position_embeddings). */
   readonly contextLength?: number;
+}
+
+/** scorer's end scores (B,) of inputIds, attentionMask (B, L), by its cheaper endScores when it has one. */
+export function endScoresOf(scorer: SequenceScorer, inputIds: Tensor, attentionMask: Tensor): Tensor {
+  return scorer.endScores ? scorer.endScores(inputIds, attentionMask) : scorer.forward(inputIds, attentionMask).endScores;
 }
 
 /** Name of the ordinal head's free cutpoint parameters in the state dict (K−2 log-gaps; see `orderedCutpoints`). */
@@ -105,14 +112,25 @@ export class ScoreModel extends Module implements SequenceScorer {
   }
 
   /**
-   * inputIds, attentionMask: (B, L). scores: (B, L) raw per-token scores; endScores: (B,) the
-   * score at each row's last non-pad token.
+   * inputIds, attentionMask: (B, L). scores: (B, L) raw per-token scores — with 0 < keep < L those of the last `keep`
+   * positions only, (B, keep), the last layer running on them alone (Backbone.forward's keep); endScores: (B,) the score
+   * at each row's last non-pad token, which must then lie among the kept positions.
    */
-  forward(inputIds: Tensor, attentionMask: Tensor): { scores: Tensor; endScores: Tensor } {
-    const { hidden } = this.backbone.forward(inputIds, attentionMask);
+  forward(inputIds: Tensor, attentionMask: Tensor, keep = 0): { scores: Tensor; endScores: Tensor } {
+    const { hidden } = this.backbone.forward(inputIds, attentionMask, undefined, keep);
     const scores = linear(hidden, this.headWeight, this.headBias).squeeze(2);
-    const endScores = scores.gather(1, lastTokenIndex(attentionMask).unsqueeze(1)).squeeze(1);
+    const cut = (attentionMask.shape[1] as number) - (scores.shape[1] as number);
+    const last = lastTokenIndex(attentionMask);
+    if (cut > 0 && last.min().item() < cut) throw new RangeError(`a row ends before the last ${keep} positions kept: its end score was not computed`);
+    const endScores = scores.gather(1, (cut > 0 ? last.sub(cut) : last).unsqueeze(1)).squeeze(1);
     return { scores, endScores };
+  }
+
+  /** endScores of forward (B,), the last layer computing only the positions from the earliest row end on. */
+  endScores(inputIds: Tensor, attentionMask: Tensor): Tensor {
+    const l = attentionMask.shape[1] as number;
+    const earliest = lastTokenIndex(attentionMask).min().item();
+    return this.forward(inputIds, attentionMask, l - earliest).endScores;
   }
 
   /** The ordinal head's K−1 ordered cutpoints (the first is 0). Throws for a plain score. */

@@ -5,7 +5,7 @@ import type { ModelConfig } from './hf-config.js';
 import type { Module } from './module.js';
 
 export interface BackboneOutput {
-  /** (B, L, D) final hidden states of the new positions. */
+  /** (B, L, D) final hidden states of the new positions (of the last `keep` of them when forward was given keep). */
   hidden: Tensor;
   /** Per-layer keys/values over past + new positions. */
   cache: LayerCache[];
@@ -18,7 +18,12 @@ export interface Backbone extends Module {
   /** Longest sequence (prompt + response, padding included) the model can read: HF n_positions / max_position_embeddings. */
   readonly contextLength: number;
   readonly tokenEmbedding: Tensor;
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput;
+  /**
+   * inputIds: (B, L) new tokens; attentionMask: (B, Lpast + L). `keep` > 0: the hidden states of the last `keep` positions
+   * only, (B, keep, D) — the last layer computes its queries, attention output and MLP on those positions alone (every
+   * position's keys and values still enter the attention and the cache); 0 = all L.
+   */
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep?: number): BackboneOutput;
 }
 
 /** How a family is put together: the backbone class and the HF name of its module. */

@@ -6,7 +6,9 @@ import { runTiny, tinyConfig, tinyMethod, tinyModels, TINY_METHODS, type TinyRun
 
 // Written by test/algorithms/record-rl-baseline.ts before trainRl was split into phases; rewritten when the actor and critic
 // updates moved to length buckets (sums in another order: every logged number within 2.2e-7 of the old file's; the bucketed
-// updates equal the padded ones to 1e-5 in losses and gradients, test/algorithms/length-buckets.test.ts).
+// updates equal the padded ones to 1e-5 in losses and gradients, test/algorithms/length-buckets.test.ts); rewritten when the last
+// layer began to run on the positions read only (generation's prompt pass, reference, score models, critics, actor): every
+// logged number within 7.5e-7 of the old file's, the first actor parameters within 1e-7 (test/models/keep-positions.test.ts).
 const baseline = JSON.parse(readFileSync(new URL('./fixtures/rl-baseline.json', import.meta.url), 'utf8')) as Record<string, TinyRunResult>;
 
 describe('trainRl regression (3 steps, 2 PPO epochs, mini-batches, PTX, judge)', () => {

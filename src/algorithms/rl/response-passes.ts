@@ -44,7 +44,12 @@ export function responseLogProbs(model: CausalLM, buckets: readonly LengthBucket
   return { logProbs: r.select(2, 0), entropy: r.select(2, 1) };
 }
 
-/** (B, T) a critic's per-token scores at the response positions, bucket by bucket; differentiable when grad is on. */
+/**
+ * (B, T) a critic's per-token scores at the response positions, bucket by bucket, its last layer running on the columns
+ * read (from the one before the first response token); differentiable when grad is on.
+ */
 export function responseValues(critic: ScoreModel, buckets: readonly LengthBucket[], batch: ResponseBatch): Tensor {
-  return responseSlice(byPositions(buckets, batch.sequences, batch.attentionMask, (ids, m) => critic.forward(ids, m).scores), batch.promptLength, batch.responseLength);
+  const { sequences: seq, attentionMask: attn, promptLength: L, responseLength: T } = batch;
+  const columns = (b: LengthBucket) => b.start + b.width - (L - 1);
+  return responseSlice(byPositions(buckets, seq, attn, (ids, m, b) => critic.forward(ids, m, columns(b)).scores), L, T);
 }

@@ -1,5 +1,6 @@
 // Scoring phase: reference log-probs, reward/cost end scores and critic values of a rollout (no gradient).
 import type { DataParallel } from '../../distributed/data-parallel.js';
+import { endScoresOf } from '../../models/index.js';
 import { noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
 import { assertFinite } from './diverged.js';
 import { byRows, lengthBuckets } from './length-buckets.js';
@@ -34,8 +35,9 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
   const scores = noGrad(() => {
     // the reference's LM head runs on each bucket's response columns only (those from L on)
     const refLogProbs = tidy(() => responseLogProbs(models.reference, buckets, batch).logProbs);
-    const reward = tidy(() => rows((ids, m) => models.rewardModel.forward(ids, m).endScores));
-    const cost = usesCost ? tidy(() => rows((ids, m) => (models.costModel as SequenceScorer).forward(ids, m).endScores)) : null;
+    // a score model's last layer runs on each bucket's row ends only
+    const reward = tidy(() => rows((ids, m) => endScoresOf(models.rewardModel, ids, m)));
+    const cost = usesCost ? tidy(() => rows((ids, m) => endScoresOf(models.costModel as SequenceScorer, ids, m))) : null;
     const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseValues(c, buckets, batch).mul(mask))]));
     return { refLogProbs, reward, cost, values: values as Partial<Record<StreamName, Tensor>> };
   });

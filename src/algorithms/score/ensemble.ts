@@ -1,5 +1,5 @@
 // Score-model ensembles (members' mean, std and min; one score by any reduction of src/rl/ensemble.ts) and WARM weight averaging.
-import { ScoreModel, type SequenceScorer } from '../../models/index.js';
+import { endScoresOf, ScoreModel, type SequenceScorer } from '../../models/index.js';
 import { mergeParametersInto } from '../../models/merge.js';
 import { reduceEnsemble, type EnsembleReduce, type Worse } from '../../rl/index.js';
 import { noGrad, stack, type Tensor } from '../../torch/index.js';
@@ -15,7 +15,7 @@ export class ScoreEnsemble {
 
   /** inputIds, attentionMask: (B, L) -> every member's end scores (K, B), in eval mode, without gradient. */
   memberScores(inputIds: Tensor, attentionMask: Tensor): Tensor {
-    return noGrad(() => stack(this.members.map((m) => (m.eval(), m.forward(inputIds, attentionMask).endScores)), 0));
+    return noGrad(() => stack(this.members.map((m) => (m.eval(), endScoresOf(m, inputIds, attentionMask))), 0));
   }
 
   /** End scores of every member and their summaries: all (K, B); mean, std (population), min: (B,). */
