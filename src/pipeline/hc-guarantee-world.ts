@@ -160,8 +160,8 @@ export function runWorldSeed(setup: WorldGuaranteeSetup, settings: WorldGuarante
       progress,
     });
     const t1 = performance.now();
-    // a model the test rejects is never returned: one round of its truth, for diagnosis
-    const truth = measureWorldTruth(policy, setup, settings, 1_000_003 + run.seed, settings, out.passed ? settings.evalSamples : 1);
+    // an HC-RLHF model the test rejects is never returned: one round of its truth, for diagnosis (the uninflated candidate is returned without the test)
+    const truth = measureWorldTruth(policy, setup, settings, 1_000_003 + run.seed, settings, out.passed || run.arm === 'uninflated' ? settings.evalSamples : 1);
     return {
       ...run,
       passed: out.passed,
