@@ -13,7 +13,7 @@
 // share is unsafe: d = safe mean + q·(unsafe mean − safe mean)). Per seed: one `hc_rlhf` candidate per δ and one `uninflated`
 // (plain RLOO-Lagrangian, C1 = C2 = 0) candidate, tested at each δ and returned without the test (the baseline whose gold
 // helpfulness prices the guarantee). Each finished run is appended to --cache; a re-run resumes; --summarise merges caches
-// (comma-separated), measures the SFT and PPO-Lagrangian models the same way and writes --out.
+// (comma-separated), measures the SFT and PPO-Lagrangian models the same way (once: kept in --references) and writes --out.
 //
 // --task bandit (default):
 // The task is test/rl/constrained-bandit.test.ts's (comply R 2 C +1, help R 1 C −1, refuse R 0 C −2, any other token R −1 C 0;
@@ -64,6 +64,7 @@ const { values: args } = parseArgs({
     'eval-samples': { type: 'string', default: '3' },
     cache: { type: 'string', default: 'runs/hc-rlhf-guarantee-world.jsonl' },
     summarise: { type: 'boolean', default: false },
+    references: { type: 'string', default: 'runs/hc-rlhf-guarantee-world-references.json' },
   },
 });
 const SEEDS = Number(args.seeds);
@@ -127,8 +128,11 @@ function world(): void {
     const f = formatGuarantee;
     console.log(`δ ${r.delta} (${r.seeds.length} seeds): hc_rlhf ${f(r.hcRlhf)} (gold ${f(r.hcRlhfGold)}); uninflated + test ${f(r.uninflated)}; no test ${f(r.uninflatedNoTest)} (gold ${f(r.uninflatedNoTestGold)})`);
   }
-  const references: Record<string, ReturnType<typeof measureWorldTruth>> = {};
-  for (const name of ['sft', 'ppo_lag']) if (existsSync(file(name, 'model'))) references[name] = measureWorldTruth(loadLM(file(name, 'model')), setup, settings, 1_000_003);
+  // the SFT policy and the run's PPO-Lagrangian model, measured as the runs' models are (kept in --references: measured once)
+  const refFile = args.references as string;
+  const references = (existsSync(refFile) ? JSON.parse(readFileSync(refFile, 'utf8')) : {}) as Record<string, ReturnType<typeof measureWorldTruth>>;
+  for (const name of ['sft', 'ppo_lag']) if (!references[name] && existsSync(file(name, 'model'))) references[name] = measureWorldTruth(loadLM(file(name, 'model')), setup, settings, 1_000_003);
+  writeFileSync(refFile, JSON.stringify(references, null, 1) + '\n');
   const brief = runs.map(({ safetyCosts: _c, ...r }) => r).sort((a, b) => a.seed - b.seed || a.arm.localeCompare(b.arm) || a.delta - b.delta);
   const result = {
     task: 'built-in world: one SFT policy, reward and cost model (the run below); per seed a candidate/safety split of its train prompts and an RLOO-Lagrangian run',
