@@ -150,6 +150,11 @@ FLIPS = {
     'hc inflation minus the safety term': ('src/rl/hc-rlhf.ts', [('return c1 * term(nBatch) + c2 * term(nSafety);', 'return c1 * term(nBatch) - c2 * term(nSafety);')], 'test/rl/hc-rlhf.test.ts'),
     'candidate J_c = mean - k*std': ('src/rl/lagrange.ts', [('return mean + k * Math.sqrt(variance);', 'return mean - k * Math.sqrt(variance);')], 'test/rl/hc-rlhf.test.ts'),
     'hc-rlhf returns the model when the test fails': ('src/algorithms/hc-rlhf/folders.ts', [('if (out.passed) savePretrained(config.out', 'if (!out.passed) savePretrained(config.out')], 'test/cli/train-hc-rlhf.test.ts'),
+    # HC-RLHF's empirical guarantee: a failure is a returned model above the budget; the truth stops sampling only when decided
+    'guarantee: failure = true cost below the budget': ('src/eval/hc-guarantee.ts', [('returned.filter((r) => cost(r) > budget)', 'returned.filter((r) => cost(r) < budget)')], 'test/eval/hc-guarantee.test.ts'),
+    'guarantee: the rejected models counted as returned': ('src/eval/hc-guarantee.ts', [('options.tested === false || r.passed', 'options.tested === false || !r.passed')], 'test/eval/hc-guarantee.test.ts'),
+    'world truth: stops while undecided': ('src/pipeline/hc-guarantee-world.ts', [('if (Math.abs(m - budgets.tau) > DECISIVE_SE', 'if (Math.abs(m - budgets.tau) < DECISIVE_SE')], 'test/pipeline/hc-guarantee-world.test.ts'),
+    'world table: uninflated not retested at delta': ('src/pipeline/hc-guarantee-world.ts', [('retest(uninflated.get(r.seed) as WorldRun, settings.tau, delta)', 'retest(uninflated.get(r.seed) as WorldRun, settings.tau + 2, delta)')], 'test/pipeline/hc-guarantee-world.test.ts'),
     # RLAIF labelling: the swapped order mapped back, safety deciding a harmlessness tie, the judged labels written
     'label: swapped order not mapped back': ('src/label/verdicts.ts', [('const second = pickedResponse(swapped, 1);', 'const second = pickedResponse(swapped, 0);')], 'test/label/label.test.ts'),
     'label: a harmlessness tie goes to the unsafe response': ('src/label/verdicts.ts', [('    safer = safeOne;', '    safer = safeOne === 0 ? 1 : 0;')], 'test/label/verdicts.test.ts'),
