@@ -52,9 +52,10 @@ export class CausalLM extends Module {
   /**
    * inputIds: (B, L) int64; attentionMask: (B, Lpast + L); cache from an earlier call. `logitsToKeep` (HF's name): the
    * logits of the last that many positions only, (B, logitsToKeep, V) — a sampler reads only the last one — or all (0).
+   * inputsEmbeds: (B, L, D) in place of the token lookup (a LLaVA model's spliced image features).
    */
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], logitsToKeep = 0): LMOutput {
-    const { hidden, cache: next } = this.backbone.forward(inputIds, attentionMask, cache);
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], logitsToKeep = 0, inputsEmbeds?: Tensor): LMOutput {
+    const { hidden, cache: next } = this.backbone.forward(inputIds, attentionMask, cache, inputsEmbeds);
     const l = hidden.shape[1] as number;
     const kept = logitsToKeep > 0 && logitsToKeep < l ? hidden.narrow(1, l - logitsToKeep, logitsToKeep) : hidden;
     const logits = linear(kept, this.lmHead ?? this.backbone.tokenEmbedding);

@@ -100,10 +100,10 @@ export class Gpt2Backbone extends Module implements Backbone {
   }
 
   /**
-   * inputIds: (B, L) int64 new tokens; attentionMask: (B, Lpast + L) over past and new positions.
-   * Returns hidden states (B, L, D) after the final LayerNorm, and the updated cache.
+   * inputIds: (B, L) int64 new tokens; attentionMask: (B, Lpast + L) over past and new positions; inputsEmbeds: (B, L, D)
+   * in place of the token lookup. Returns hidden states (B, L, D) after the final LayerNorm, and the updated cache.
    */
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput {
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], inputsEmbeds?: Tensor): BackboneOutput {
     const l = inputIds.shape[1] as number;
     const pos = lastPositionIds(attentionMask, l);
     if ((attentionMask.shape[1] as number) > this.config.n_positions) {
@@ -111,9 +111,9 @@ export class Gpt2Backbone extends Module implements Backbone {
     }
     const bias = attentionBias(attentionMask, l);
     const next: LayerCache[] = [];
+    const embeds = inputsEmbeds ?? embedding(this.wte, inputIds);
     const hidden = chain(
-      inputIds,
-      (ids) => embedding(this.wte, ids),
+      embeds,
       (t) => t.add(embedding(this.wpe, pos)),
       ...this.blocks.map((b, i) => (t: Tensor) => {
         const out = b.forward(t, bias, cache?.[i]);
@@ -122,6 +122,7 @@ export class Gpt2Backbone extends Module implements Backbone {
       }),
       (t) => this.lnF.forward(t),
     );
+    if (embeds !== inputsEmbeds) embeds.dispose();
     return { hidden, cache: next };
   }
 }

@@ -157,7 +157,8 @@ export class LlamaBackbone extends Module implements Backbone {
     return this.embed;
   }
 
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput {
+  /** inputIds: (B, L) int64; attentionMask: (B, Lpast + L); inputsEmbeds: (B, L, D) in place of the token lookup. */
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], inputsEmbeds?: Tensor): BackboneOutput {
     const l = inputIds.shape[1] as number;
     const pos = lastPositionIds(attentionMask, l).float(); // (B, L)
     const half = this.headDim / 2;
@@ -168,9 +169,9 @@ export class LlamaBackbone extends Module implements Backbone {
     const sin = emb.sin();
     const bias = attentionBias(attentionMask, l);
     const next: LayerCache[] = [];
+    const embeds = inputsEmbeds ?? embedding(this.embed, inputIds);
     const hidden = chain(
-      inputIds,
-      (ids) => embedding(this.embed, ids),
+      embeds,
       ...this.layers.map((layer, i) => (t: Tensor) => {
         const out = layer.forward(t, cos, sin, bias, cache?.[i]);
         next.push(out.cache);
@@ -178,6 +179,7 @@ export class LlamaBackbone extends Module implements Backbone {
       }),
       (t) => this.norm.forward(t),
     );
+    if (embeds !== inputsEmbeds) embeds.dispose();
     return { hidden, cache: next };
   }
 }

@@ -18,7 +18,8 @@ export interface Backbone extends Module {
   /** Longest sequence (prompt + response, padding included) the model can read: HF n_positions / max_position_embeddings. */
   readonly contextLength: number;
   readonly tokenEmbedding: Tensor;
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[]): BackboneOutput;
+  /** inputsEmbeds (B, L, D), when given, stands for the token lookup of inputIds (HF's inputs_embeds: image features spliced in). */
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], inputsEmbeds?: Tensor): BackboneOutput;
 }
 
 /** How a family is put together: the backbone class and the HF name of its module. */
