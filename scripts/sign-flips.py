@@ -182,6 +182,8 @@ FLIPS = {
     'vision: patches read column-major': ('src/models/vision.ts', [('.permute([0, 2, 4, 1, 3, 5])', '.permute([0, 4, 2, 1, 3, 5])')], 'test/models/vision.test.ts'),
     'vision: quick_gelu gate negated': ('src/models/activations.ts', [('const gate = x.mul(1.702).sigmoid();', 'const gate = x.mul(-1.702).sigmoid();')], 'test/models/vision.test.ts'),
     'vision: siglip post-norm skipped': ('src/models/vision.ts', [('siglip_vision_model: { classToken: false, preNorm: false, patchBias: true, normEveryToken: true }', 'siglip_vision_model: { classToken: false, preNorm: false, patchBias: true, normEveryToken: false }')], 'test/models/vision.test.ts'),
+    'llava: class token kept, last patch dropped': ('src/models/llava.ts', [('(t) => t.narrow(1, this.visionTower.numTokens - p, p),', '(t) => t.narrow(1, 0, p),')], 'test/models/llava.test.ts'),
+    'llava: feature layer one too early': ('src/models/llava.ts', [('this.visionTower.hiddenState(pixels, this.config.vision_feature_layer)', 'this.visionTower.hiddenState(pixels, this.config.vision_feature_layer - 1)')], 'test/models/llava.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

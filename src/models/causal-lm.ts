@@ -53,9 +53,10 @@ export class CausalLM extends Module {
    * inputIds: (B, L) int64; attentionMask: (B, Lpast + L); cache from an earlier call. `logitsToKeep` (HF's name): the
    * logits of the last that many positions only, (B, logitsToKeep, V) — a sampler reads only the last one — or all (0).
    * The last layer then runs on those positions alone too (Backbone.forward's keep): the cache still holds every position.
+   * inputsEmbeds: (B, L, D) in place of the token lookup (a LLaVA model's spliced image features).
    */
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], logitsToKeep = 0): LMOutput {
-    const { hidden, cache: next } = this.backbone.forward(inputIds, attentionMask, cache, logitsToKeep);
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], logitsToKeep = 0, inputsEmbeds?: Tensor): LMOutput {
+    const { hidden, cache: next } = this.backbone.forward(inputIds, attentionMask, cache, logitsToKeep, inputsEmbeds);
     const logits = linear(hidden, this.lmHead ?? this.backbone.tokenEmbedding);
     return { logits, hidden, cache: next };
   }

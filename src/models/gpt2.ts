@@ -103,11 +103,11 @@ export class Gpt2Backbone extends Module implements Backbone {
   }
 
   /**
-   * inputIds: (B, L) int64 new tokens; attentionMask: (B, Lpast + L) over past and new positions.
-   * Returns hidden states (B, L, D) after the final LayerNorm — (B, keep, D) of the last `keep` positions when keep > 0
-   * (see Backbone.forward) — and the updated cache.
+   * inputIds: (B, L) int64 new tokens; attentionMask: (B, Lpast + L) over past and new positions; inputsEmbeds: (B, L, D)
+   * in place of the token lookup. Returns hidden states (B, L, D) after the final LayerNorm — (B, keep, D) of the last
+   * `keep` positions when keep > 0 (see Backbone.forward) — and the updated cache.
    */
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep = 0): BackboneOutput {
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep = 0, inputsEmbeds?: Tensor): BackboneOutput {
     const l = inputIds.shape[1] as number;
     const pos = lastPositionIds(attentionMask, l);
     if ((attentionMask.shape[1] as number) > this.config.n_positions) {
@@ -115,9 +115,9 @@ export class Gpt2Backbone extends Module implements Backbone {
     }
     const bias = attentionBias(attentionMask, l);
     const next: LayerCache[] = [];
+    const embeds = inputsEmbeds ?? embedding(this.wte, inputIds);
     const hidden = chain(
-      inputIds,
-      (ids) => embedding(this.wte, ids),
+      embeds,
       (t) => t.add(embedding(this.wpe, pos)),
       ...this.blocks.map((b, i) => (t: Tensor) => {
         const out = b.forward(t, bias, cache?.[i], i === this.blocks.length - 1 ? keep : 0);
@@ -126,6 +126,7 @@ export class Gpt2Backbone extends Module implements Backbone {
       }),
       (t) => this.lnF.forward(t),
     );
+    if (embeds !== inputsEmbeds) embeds.dispose();
     return { hidden, cache: next };
   }
 }

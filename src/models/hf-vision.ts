@@ -1,21 +1,42 @@
-// Hugging Face vision folders: a CLIPVisionModel / SiglipVisionModel (or the vision half of a CLIP / SigLIP model) from config.json + safetensors.
-import { existsSync } from 'node:fs';
+// Hugging Face vision folders: CLIP / SigLIP vision towers and LLaVA image + text models (config.json, safetensors, tokenizer), both ways.
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '../core/fs-atomic.js';
+import type { Tensor } from '../torch/index.js';
+import { FAMILIES } from './causal-lm.js';
 import { readJson } from './hf.js';
 import { ModelConfigError } from './hf-config.js';
+import { LlavaModel } from './llava.js';
 import type { Module } from './module.js';
-import { loadStateDict } from './state-dict.js';
-import { parseVisionConfig } from './vision-config.js';
+import { loadStateDict, saveStateDict } from './state-dict.js';
+import { Tokenizer } from './tokenizer.js';
+import { parseLlavaConfig, parseVisionConfig, type LlavaConfig } from './vision-config.js';
 import { isUnusedTowerWeight, VisionTower } from './vision.js';
 
-/** Loads `dir`'s weights into `model`; names `skip` accepts (weights the model does not run) may be present without a parameter. */
-export function loadFolderWeights(model: Module, dir: string, skip: (name: string) => boolean): void {
-  const weights = loadStateDict(dir);
+interface WeightOptions {
+  /** Names the model need not have (weights it does not run). */
+  skip: (name: string) => boolean;
+  /** Given every stored name, how to map each to the model's name (a checkpoint layout the model's names differ from). */
+  rename?: (stored: string[]) => (name: string) => string;
+}
+
+/** Loads `dir`'s weights into `model`. */
+function loadFolderWeights(model: Module, dir: string, opts: WeightOptions): void {
+  const stored = loadStateDict(dir);
+  const rename = opts.rename?.([...stored.keys()]) ?? ((name: string) => name);
+  const weights = new Map<string, Tensor>();
+  for (const [name, t] of stored) weights.set(rename(name), t);
   try {
-    model.loadStateDict(weights, { source: dir, ignore: [...weights.keys()].filter(skip) });
+    model.loadStateDict(weights, { source: dir, ignore: [...weights.keys()].filter(opts.skip) });
   } finally {
-    for (const t of weights.values()) t.dispose();
+    for (const t of stored.values()) t.dispose();
   }
+}
+
+function configPathOf(dir: string): string {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new ModelConfigError(`${dir}: no config.json; is this a Hugging Face model folder?`);
+  return path;
 }
 
 /**
@@ -23,9 +44,52 @@ export function loadFolderWeights(model: Module, dir: string, skip: (name: strin
  * `vision_model.*` weights are taken (its text half and projections are skipped, as is SigLIP's pooling head).
  */
 export function loadVisionTower(dir: string): VisionTower {
-  const configPath = join(dir, 'config.json');
-  if (!existsSync(configPath)) throw new ModelConfigError(`${dir}: no config.json; is this a Hugging Face model folder?`);
+  const configPath = configPathOf(dir);
   const tower = new VisionTower(parseVisionConfig(readJson(configPath), configPath));
-  loadFolderWeights(tower, dir, (name) => !name.startsWith('vision_model.') || isUnusedTowerWeight(name));
+  loadFolderWeights(tower, dir, { skip: (name) => !name.startsWith('vision_model.') || isUnusedTowerWeight(name) });
   return tower;
+}
+
+/**
+ * transformers >= 4.52 stores LLaVA as `model.vision_tower.*`, `model.multi_modal_projector.*`, `model.language_model.*`
+ * (the bare LM) and `lm_head.*`; a checkpoint in that layout has its names mapped to the classic ones the model uses.
+ */
+function classicLlavaNames(lmPrefix: string): (stored: string[]) => (name: string) => string {
+  const toClassic = (name: string): string => {
+    if (name.startsWith('model.language_model.')) return `language_model.${lmPrefix}.${name.slice('model.language_model.'.length)}`;
+    if (name.startsWith('model.')) return name.slice('model.'.length);
+    if (name.startsWith('lm_head.')) return `language_model.${name}`;
+    return name;
+  };
+  return (stored) => (stored.some((n) => n.startsWith('model.vision_tower.')) ? toClassic : (name) => name);
+}
+
+export interface LoadedLlava {
+  model: LlavaModel;
+  config: LlavaConfig;
+  tokenizer?: Tokenizer;
+}
+
+/** Loads a LLaVA folder (model_type "llava"): config.json with vision_config and text_config, safetensors in either HF layout, tokenizer. */
+export function loadLlava(dir: string): LoadedLlava {
+  const configPath = configPathOf(dir);
+  const config = parseLlavaConfig(readJson(configPath), configPath);
+  const model = new LlavaModel(config);
+  const ignorable = new Set(model.ignorableKeys);
+  loadFolderWeights(model, dir, {
+    skip: (name) => ignorable.has(name) || isUnusedTowerWeight(name),
+    rename: classicLlavaNames(FAMILIES[config.text_config.model_type].prefix),
+  });
+  const out: LoadedLlava = { model, config };
+  if (existsSync(join(dir, 'tokenizer.json'))) out.tokenizer = Tokenizer.fromDir(dir);
+  return out;
+}
+
+/** Writes a LLaVA folder in the classic layout: config.json (vision_config, text_config), model.safetensors, tokenizer files. */
+export function saveLlava(dir: string, model: LlavaModel, opts: { tokenizer?: Tokenizer } = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const text = { ...model.config.text_config, tie_word_embeddings: model.languageModel.tied };
+  writeJsonAtomic(join(dir, 'config.json'), { ...model.config, architectures: ['LlavaForConditionalGeneration'], text_config: text });
+  saveStateDict(dir, model.stateDict());
+  opts.tokenizer?.save(dir);
 }

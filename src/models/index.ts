@@ -18,4 +18,5 @@ export type { Backbone, PeftTask } from './types.js';
 export { parseVerbalized, pickVerbalized, verbalizedPrompt, verbalizedSample, type VerbalizedAnswer, type VerbalizedParse, type VerbalizedResult } from './verbalized.js';
 export { VisionTower, isUnusedTowerWeight, type VisionOutput } from './vision.js';
 export { parseVisionConfig, parseLlavaConfig, type VisionConfig, type ClipVisionConfig, type SiglipVisionConfig, type LlavaConfig } from './vision-config.js';
-export { loadVisionTower } from './hf-vision.js';
+export { loadVisionTower, loadLlava, saveLlava, type LoadedLlava } from './hf-vision.js';
+export { LlavaModel, ImageTokenError } from './llava.js';

@@ -163,8 +163,8 @@ export class LlamaBackbone extends Module implements Backbone {
     return this.embed;
   }
 
-  /** As Gpt2Backbone.forward: hidden (B, L, D), or (B, keep, D) of the last `keep` positions when keep > 0; the updated cache. */
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep = 0): BackboneOutput {
+  /** As Gpt2Backbone.forward: hidden (B, L, D), or (B, keep, D) of the last `keep` positions when keep > 0; the updated cache; inputsEmbeds: (B, L, D) in place of the token lookup. */
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep = 0, inputsEmbeds?: Tensor): BackboneOutput {
     const l = inputIds.shape[1] as number;
     const pos = lastPositionIds(attentionMask, l).float(); // (B, L)
     const half = this.headDim / 2;
@@ -175,9 +175,9 @@ export class LlamaBackbone extends Module implements Backbone {
     const sin = emb.sin();
     const bias = attentionBias(attentionMask, l);
     const next: LayerCache[] = [];
+    const embeds = inputsEmbeds ?? embedding(this.embed, inputIds);
     const hidden = chain(
-      inputIds,
-      (ids) => embedding(this.embed, ids),
+      embeds,
       ...this.layers.map((layer, i) => (t: Tensor) => {
         const out = layer.forward(t, cos, sin, bias, cache?.[i], i === this.layers.length - 1 ? keep : 0);
         next.push(out.cache);
@@ -185,6 +185,7 @@ export class LlamaBackbone extends Module implements Backbone {
       }),
       (t) => this.norm.forward(t),
     );
+    if (embeds !== inputsEmbeds) embeds.dispose();
     return { hidden, cache: next };
   }
 }

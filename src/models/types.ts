@@ -21,9 +21,10 @@ export interface Backbone extends Module {
   /**
    * inputIds: (B, L) new tokens; attentionMask: (B, Lpast + L). `keep` > 0: the hidden states of the last `keep` positions
    * only, (B, keep, D) — the last layer computes its queries, attention output and MLP on those positions alone (every
-   * position's keys and values still enter the attention and the cache); 0 = all L.
+   * position's keys and values still enter the attention and the cache); 0 = all L. inputsEmbeds (B, L, D), when given,
+   * stands for the token lookup of inputIds (HF's inputs_embeds: image features spliced in).
    */
-  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep?: number): BackboneOutput;
+  forward(inputIds: Tensor, attentionMask: Tensor, cache?: LayerCache[], keep?: number, inputsEmbeds?: Tensor): BackboneOutput;
 }
 
 /** How a family is put together: the backbone class and the HF name of its module. */

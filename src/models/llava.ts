@@ -1,0 +1,129 @@
+// LLaVA-style image + text model: a vision tower, a 2-layer projector and a causal LM; each image's projected features take the places of its image tokens.
+import { cat, chain, embedding, tensor, type Tensor } from '../torch/index.js';
+import { HF_ACTIVATIONS } from './activations.js';
+import type { LayerCache } from './attention.js';
+import { CausalLM, type LMOutput } from './causal-lm.js';
+import { Linear } from './linear.js';
+import { Module } from './module.js';
+import type { LlavaConfig } from './vision-config.js';
+import { VisionTower } from './vision.js';
+
+/** Image tokens and images that do not fit each other: says how many of each and what the processor must do. */
+export class ImageTokenError extends Error {
+  override name = 'ImageTokenError';
+}
+
+/** HF LlavaMultiModalProjector: linear_2(act(linear_1(features))), vision width -> text width. */
+class Projector extends Module {
+  private readonly linear1: Linear;
+  private readonly linear2: Linear;
+  constructor(
+    private readonly config: LlavaConfig,
+    dt: number,
+  ) {
+    super();
+    const dv = config.vision_config.hidden_size;
+    const opts = { bias: config.multimodal_projector_bias, std: 0.02 };
+    this.linear1 = this.child('linear_1', new Linear(dv, dt, 'out-in', opts));
+    this.linear2 = this.child('linear_2', new Linear(dt, dt, 'out-in', opts));
+  }
+  /** features: (N, P, Dv) -> (N, P, Dt) */
+  forward(features: Tensor): Tensor {
+    return chain(
+      features,
+      (t) => this.linear1.forward(t),
+      HF_ACTIVATIONS[this.config.projector_hidden_act],
+      (t) => this.linear2.forward(t),
+    );
+  }
+}
+
+/** LlavaForConditionalGeneration with the classic HF names: `vision_tower.*`, `multi_modal_projector.*`, `language_model.*`. */
+export class LlavaModel extends Module {
+  readonly visionTower: VisionTower;
+  readonly projector: Projector;
+  readonly languageModel: CausalLM;
+
+  constructor(readonly config: LlavaConfig) {
+    super();
+    this.visionTower = this.child('vision_tower', new VisionTower(config.vision_config));
+    this.languageModel = new CausalLM(config.text_config);
+    this.projector = this.child('multi_modal_projector', new Projector(config, this.languageModel.backbone.hiddenSize));
+    this.child('language_model', this.languageModel);
+  }
+
+  /** How many image tokens the processor puts in the text per image: the tower's tokens, less the class token under 'default'. */
+  get imageTokensPerImage(): number {
+    const dropsClass = this.config.vision_feature_select_strategy === 'default' && this.visionTower.hasClassToken;
+    return this.visionTower.numTokens - (dropsClass ? 1 : 0);
+  }
+
+  get contextLength(): number {
+    return this.languageModel.contextLength;
+  }
+
+  /** A tied LM head may be stored or not. */
+  get ignorableKeys(): string[] {
+    return this.languageModel.ignorableKeys.map((k) => `language_model.${k}`);
+  }
+
+  /** pixels: (N, C, H, W) -> projected features (N, P, Dt) from hidden state `vision_feature_layer` (class token dropped under 'default'). */
+  imageFeatures(pixels: Tensor): Tensor {
+    const p = this.imageTokensPerImage;
+    return chain(
+      this.visionTower.hiddenState(pixels, this.config.vision_feature_layer),
+      (t) => t.narrow(1, this.visionTower.numTokens - p, p),
+      (t) => this.projector.forward(t),
+    );
+  }
+
+  /**
+   * Token embeddings (B, L, Dt) with image features written over the image tokens: inputIds (B, L) holds
+   * imageTokensPerImage image tokens per image, images in reading order (row by row); pixels: (N, C, H, W).
+   */
+  embed(inputIds: Tensor, pixels: Tensor): Tensor {
+    const tok = this.config.image_token_index;
+    const [b, l] = inputIds.shape as [number, number];
+    const ids = inputIds.toNumbers();
+    const count = ids.filter((t) => t === tok).length;
+    const perImage = this.imageTokensPerImage;
+    const images = pixels.shape[0] as number;
+    if (count !== images * perImage) {
+      throw new ImageTokenError(
+        `${count} image tokens (id ${tok}) in the input but ${images} image(s) x ${perImage} features: ` +
+          `the processor must repeat the image token ${perImage} times per image, once for each image given`,
+      );
+    }
+    const text = chain(
+      inputIds.maskedFill(inputIds.eq(tok), 0), // the image token may lie outside the vocabulary
+      (t) => embedding(this.languageModel.backbone.tokenEmbedding, t),
+      (t) => t.reshape([b * l, -1]),
+    );
+    const features = chain(
+      this.imageFeatures(pixels),
+      (t) => t.reshape([images * perImage, -1]),
+    );
+    let next = b * l;
+    const rows = tensor(ids.map((t, i) => (t === tok ? next++ : i)), { dtype: 'int64' });
+    return chain(
+      cat([text, features], 0),
+      (t) => t.indexSelect(0, rows),
+      (t) => t.reshape([b, l, -1]),
+    );
+  }
+
+  /**
+   * inputIds: (B, L); attentionMask: (B, Lpast + L); pixels: (N, C, H, W) for the image tokens of inputIds, or null when
+   * there are none (text only, or decoding after the prompt with the cache). Returns the language model's output.
+   */
+  forward(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null, cache?: LayerCache[], logitsToKeep = 0): LMOutput {
+    if (!pixels) {
+      if (inputIds.eq(this.config.image_token_index).any().item()) throw new ImageTokenError('the input has image tokens but no pixel values were given');
+      return this.languageModel.forward(inputIds, attentionMask, cache, logitsToKeep);
+    }
+    const embeds = this.embed(inputIds, pixels);
+    const out = this.languageModel.forward(inputIds, attentionMask, cache, logitsToKeep, embeds);
+    embeds.dispose();
+    return out;
+  }
+}
