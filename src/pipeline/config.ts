@@ -136,11 +136,11 @@ export const PipelineConfigSchema = z
     rsft: withDefaults(RsftConfigSchema, { samplesPerPrompt: 8, maxNewTokens: 44, promptsPerRound: 256, sft: { epochs: 2, batchSize: 32, optim: { lr: 5e-4 } } }).describe(
       'rejection-sampling fine-tuning from the SFT policy on the train prompts (a prompt is risky by its kind), judged by the reward and cost models (with methods: rsft)',
     ),
-    mocan: withDefaults(MocanConfigSchema, { preference: { batchSize: 32, optim: { lr: 5e-4 } } }).describe(
-      "MoCAN: λ* from the dual on the SFT policy's samples of the train prompts for PPO-Lagrangian's d, then DPO on the same pairs relabelled by r − λ*·c (with methods: mocan)",
+    mocan: withDefaults(MocanConfigSchema, { preference: { beta: 0.3, batchSize: 32, optim: { lr: 5e-4 } } }).describe(
+      "MoCAN: λ* from the dual on the SFT policy's samples of the train prompts for PPO-Lagrangian's d, then DPO on the same pairs relabelled by r − λ*·c (with methods: mocan); β 0.3 (swept: 0.1, 0.3, 0.5)",
     ),
-    alol: withDefaults(AlolConfigSchema, { batchSize: 32, optim: { lr: 5e-4 } }).describe(
-      "A-LoL on both responses of the same pairs, A = R − V with V fitted on the SFT policy's samples of the train prompts; R = r − costWeight·c (0 = the paper's reward-only A-LoL) (with methods: alol)",
+    alol: withDefaults(AlolConfigSchema, { costWeight: 1, batchSize: 32, optim: { lr: 5e-4 } }).describe(
+      "A-LoL on both responses of the same pairs, A = R − V with V fitted on the SFT policy's samples of the train prompts; R = r − costWeight·c (0 = the paper's reward-only A-LoL; the pipeline's 1 was swept: 0, 1, 2) (with methods: alol)",
     ),
     groupSampling: z
       .object({
