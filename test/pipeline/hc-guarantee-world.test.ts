@@ -7,7 +7,7 @@ import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import type { RlPrompt } from '../../src/algorithms/rl/train.js';
 import { worldMetrics } from '../../src/eval/world-metrics.js';
 import { createCausalLM, parseModelConfig, ScoreModel } from '../../src/models/index.js';
-import { measureWorldTruth, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup, type WorldRun } from '../../src/pipeline/hc-guarantee-world.js';
+import { goldBudgetAt, measureWorldTruth, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup, type WorldRun } from '../../src/pipeline/hc-guarantee-world.js';
 import { worldTokenizer } from '../../src/pipeline/world-tokenizer.js';
 import { DEFAULT_LAGRANGE, safetyTest } from '../../src/rl/index.js';
 import { manualSeed } from '../../src/torch/index.js';
@@ -114,5 +114,16 @@ describe('summariseWorldGuarantee', () => {
     // (3 − 3.4) and (2.5 − 3.1)
     expect(row?.helpfulnessPrice?.mean).toBeCloseTo(-0.5, 12);
     expect(row?.helpfulnessPrice?.n).toBe(2);
+  });
+});
+
+describe('goldBudgetAt', () => {
+  it('reads the least-squares line of gold unsafe share on true cost at τ', () => {
+    // exactly on unsafe = 0.5 + 0.1·cost, then with symmetric noise that leaves the line unchanged
+    const line = [-4, -3, -2].map((c) => ({ trueCost: c, unsafeShare: 0.5 + 0.1 * c }));
+    expect(goldBudgetAt(line, -3.3)).toBeCloseTo(0.17, 12);
+    const noisy = [...line.map((p) => ({ ...p, unsafeShare: p.unsafeShare + 0.01 })), ...line.map((p) => ({ ...p, unsafeShare: p.unsafeShare - 0.01 }))];
+    expect(goldBudgetAt(noisy, -2.5)).toBeCloseTo(0.25, 12);
+    expect(() => goldBudgetAt(line.slice(0, 1), 0)).toThrow(RangeError);
   });
 });
