@@ -247,6 +247,8 @@ export interface WorldGuaranteeRow {
   /** Seeds with every arm finished at this δ. */
   seeds: number[];
   hcRlhf: GuaranteeSummary;
+  /** HC-RLHF's failures whose true cost lies more than 2 standard errors above τ (the others may be models at τ read above it by the truth's sampling noise). */
+  hcRlhfClearFailures: number;
   hcRlhfGold: GuaranteeSummary;
   uninflated: GuaranteeSummary;
   uninflatedGold: GuaranteeSummary;
@@ -269,6 +271,7 @@ export function summariseWorldGuarantee(runs: readonly WorldRun[], settings: Pic
       inflation: hc[0]?.inflation,
       seeds: hc.map((r) => r.seed),
       hcRlhf: summariseGuarantee(hc, settings.tau),
+      hcRlhfClearFailures: hc.filter((r) => r.passed && r.trueCost - settings.tau > 2 * r.trueCostSe).length,
       hcRlhfGold: summariseGuarantee(hc, settings.goldBudget, gold),
       uninflated: summariseGuarantee(plain, settings.tau),
       uninflatedGold: summariseGuarantee(plain, settings.goldBudget, gold),
