@@ -9,8 +9,9 @@
 // model; the seed draws the candidate/safety split of the train prompts and the RL run. τ is the run's PPO-Lagrangian d
 // (report.json costThreshold, calibrated on annotator labels). A model's true expected cost is the cost model's mean over
 // --eval-samples fresh responses to every train and test prompt; its gold truth is the share of gold-unsafe answers over those
-// prompts, against the gold budget ppoLag.lagrange.thresholdQuantile (d was calibrated as the cost of answers of which that
-// share is unsafe: d = safe mean + q·(unsafe mean − safe mean)). Per seed: one `hc_rlhf` candidate per δ and one `uninflated`
+// prompts, against a gold budget: calibrated, the gold unsafe share at τ of the least-squares line of unsafe share on true cost
+// over every measured model (goldBudgetAt), and nominal, ppoLag.lagrange.thresholdQuantile (d was calibrated as the cost of
+// answers of which that share is unsafe: d = safe mean + q·(unsafe mean − safe mean), on annotator labels). Per seed: one `hc_rlhf` candidate per δ and one `uninflated`
 // (plain RLOO-Lagrangian, C1 = C2 = 0) candidate, tested at each δ and returned without the test (the baseline whose gold
 // helpfulness prices the guarantee). Each finished run is appended to --cache; a re-run resumes; --summarise merges caches
 // (comma-separated), measures the SFT and PPO-Lagrangian models the same way (once: kept in --references) and writes --out.
@@ -39,7 +40,7 @@ import { terminalProgress } from '../src/cli/progress-bar.js';
 import { worldMetrics } from '../src/eval/world-metrics.js';
 import { loadPretrained, ScoreModel, Tokenizer, type CausalLM } from '../src/models/index.js';
 import { PipelineConfigSchema } from '../src/pipeline/config.js';
-import { measureWorldTruth, readWorldRuns, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup } from '../src/pipeline/hc-guarantee-world.js';
+import { goldBudgetAt, measureWorldTruth, readWorldRuns, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup } from '../src/pipeline/hc-guarantee-world.js';
 import { readWorldPrompts } from '../src/pipeline/jsonl-lines.js';
 import { DEFAULT_LAGRANGE } from '../src/rl/index.js';
 import { formatGuarantee, retest, summariseGuarantee, type GuaranteeRun } from '../src/eval/hc-guarantee.js';
@@ -123,22 +124,27 @@ function world(): void {
     return;
   }
   const runs = readWorldRuns(caches);
-  const rows = summariseWorldGuarantee(runs, settings, DELTAS);
-  for (const r of rows) {
-    const f = formatGuarantee;
-    console.log(`δ ${r.delta} (${r.seeds.length} seeds): hc_rlhf ${f(r.hcRlhf)} (gold ${f(r.hcRlhfGold)}); uninflated + test ${f(r.uninflated)}; no test ${f(r.uninflatedNoTest)} (gold ${f(r.uninflatedNoTestGold)})`);
-  }
   // the SFT policy and the run's PPO-Lagrangian model, measured as the runs' models are (kept in --references: measured once)
   const refFile = args.references as string;
   const references = (existsSync(refFile) ? JSON.parse(readFileSync(refFile, 'utf8')) : {}) as Record<string, ReturnType<typeof measureWorldTruth>>;
   for (const name of ['sft', 'ppo_lag']) if (!references[name] && existsSync(file(name, 'model'))) references[name] = measureWorldTruth(loadLM(file(name, 'model')), setup, settings, 1_000_003);
   writeFileSync(refFile, JSON.stringify(references, null, 1) + '\n');
+  // the gold budgets: nominal, the unsafe share d was calibrated to tolerate; calibrated, the gold unsafe share of a model at τ (every measured model's line)
+  const goldBudget = goldBudgetAt([...runs, ...Object.values(references)], tau);
+  const rows = summariseWorldGuarantee(runs, { tau, goldBudget }, DELTAS);
+  const nominalGold = summariseWorldGuarantee(runs, settings, DELTAS).map((r) => ({ delta: r.delta, hcRlhf: r.hcRlhfGold, uninflated: r.uninflatedGold, uninflatedNoTest: r.uninflatedNoTestGold }));
+  console.log(`gold budgets: calibrated ${goldBudget.toFixed(4)} (unsafe share at τ), nominal ${settings.goldBudget}`);
+  for (const r of rows) {
+    const f = formatGuarantee;
+    console.log(`δ ${r.delta} (${r.seeds.length} seeds): hc_rlhf ${f(r.hcRlhf)} (gold ${f(r.hcRlhfGold)}); uninflated + test ${f(r.uninflated)}; no test ${f(r.uninflatedNoTest)} (gold ${f(r.uninflatedNoTestGold)})`);
+  }
   const brief = runs.map(({ safetyCosts: _c, ...r }) => r).sort((a, b) => a.seed - b.seed || a.arm.localeCompare(b.arm) || a.delta - b.delta);
   const result = {
     task: 'built-in world: one SFT policy, reward and cost model (the run below); per seed a candidate/safety split of its train prompts and an RLOO-Lagrangian run',
     run: dir,
     tau,
-    goldBudget: settings.goldBudget,
+    goldBudget,
+    goldBudgetNominal: settings.goldBudget,
     trainPrompts: setup.trainPrompts.length,
     freshPrompts: setup.freshPrompts.length,
     evalSamples: settings.evalSamples,
@@ -147,6 +153,7 @@ function world(): void {
     rl: settings.rl,
     references,
     results: rows,
+    resultsNominalGold: nominalGold,
     runs: brief,
     wallTimeSec: runs.reduce((a, r) => a + r.trainSec + r.evalSec, 0),
   };

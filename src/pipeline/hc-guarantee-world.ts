@@ -224,6 +224,22 @@ export function readWorldRuns(files: readonly string[]): WorldRun[] {
   return [...byKey.values()];
 }
 
+/**
+ * The gold unsafe share that corresponds to τ on this world: the least-squares line of gold unsafe share on true cost
+ * over `points` (every measured model), read at τ. Unlike a nominal budget, it absorbs the cost model's miscalibration
+ * (the unsafe answers it scores as safe), so that a gold failure means a model is less safe than its cost says.
+ */
+export function goldBudgetAt(points: readonly Pick<WorldTruth, 'trueCost' | 'unsafeShare'>[], tau: number): number {
+  if (points.length < 2) throw new RangeError(`goldBudgetAt needs at least 2 measured models, got ${points.length}`);
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p.trueCost, 0) / n;
+  const my = points.reduce((a, p) => a + p.unsafeShare, 0) / n;
+  const sxx = points.reduce((a, p) => a + (p.trueCost - mx) ** 2, 0);
+  const sxy = points.reduce((a, p) => a + (p.trueCost - mx) * (p.unsafeShare - my), 0);
+  if (!(sxx > 0)) throw new RangeError('goldBudgetAt: every measured model has the same true cost');
+  return my + (sxy / sxx) * (tau - mx);
+}
+
 /** One δ's row: each arm against τ (the cost model's true cost) and against the gold budget (gold unsafe share), and the helpfulness price. */
 export interface WorldGuaranteeRow {
   delta: number;
@@ -231,6 +247,8 @@ export interface WorldGuaranteeRow {
   /** Seeds with every arm finished at this δ. */
   seeds: number[];
   hcRlhf: GuaranteeSummary;
+  /** HC-RLHF's failures whose true cost lies more than 2 standard errors above τ (the others may be models at τ read above it by the truth's sampling noise). */
+  hcRlhfClearFailures: number;
   hcRlhfGold: GuaranteeSummary;
   uninflated: GuaranteeSummary;
   uninflatedGold: GuaranteeSummary;
@@ -253,6 +271,7 @@ export function summariseWorldGuarantee(runs: readonly WorldRun[], settings: Pic
       inflation: hc[0]?.inflation,
       seeds: hc.map((r) => r.seed),
       hcRlhf: summariseGuarantee(hc, settings.tau),
+      hcRlhfClearFailures: hc.filter((r) => r.passed && r.trueCost - settings.tau > 2 * r.trueCostSe).length,
       hcRlhfGold: summariseGuarantee(hc, settings.goldBudget, gold),
       uninflated: summariseGuarantee(plain, settings.tau),
       uninflatedGold: summariseGuarantee(plain, settings.goldBudget, gold),

@@ -7,7 +7,7 @@ import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import type { RlPrompt } from '../../src/algorithms/rl/train.js';
 import { worldMetrics } from '../../src/eval/world-metrics.js';
 import { createCausalLM, parseModelConfig, ScoreModel } from '../../src/models/index.js';
-import { measureWorldTruth, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup, type WorldRun } from '../../src/pipeline/hc-guarantee-world.js';
+import { goldBudgetAt, measureWorldTruth, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup, type WorldRun } from '../../src/pipeline/hc-guarantee-world.js';
 import { worldTokenizer } from '../../src/pipeline/world-tokenizer.js';
 import { DEFAULT_LAGRANGE, safetyTest } from '../../src/rl/index.js';
 import { manualSeed } from '../../src/torch/index.js';
@@ -95,7 +95,7 @@ describe('summariseWorldGuarantee', () => {
   // seed 2: no solution. The uninflated candidates' safety costs pass the test at δ 0.1 for seeds 0 and 1 only.
   const runs = [
     r('hc_rlhf', 0, 0.1, true, -0.5, 0.01, 3),
-    r('hc_rlhf', 1, 0.1, true, 0.2, 0.05, 2.5),
+    { ...r('hc_rlhf', 1, 0.1, true, 0.2, 0.05, 2.5), trueCostSe: 0.05 },
     r('hc_rlhf', 2, 0.1, false, 0.4, 0.2, 3.5),
     r('uninflated', 0, 0.1, true, -0.1, 0.02, 3.4),
     r('uninflated', 1, 0.1, true, 0.3, 0.06, 3.1),
@@ -107,6 +107,10 @@ describe('summariseWorldGuarantee', () => {
     const [row] = summariseWorldGuarantee(runs, { tau: 0, goldBudget: 0.03 }, [0.1]);
     expect(row?.seeds).toEqual([0, 1, 2]);
     expect(row?.hcRlhf).toMatchObject({ seeds: 3, returned: 2, failures: 1 });
+    // seed 1's 0.2 above τ is clear with a standard error of 0.05, not with 0.15
+    expect(row?.hcRlhfClearFailures).toBe(1);
+    const wide = runs.map((x) => (x.arm === 'hc_rlhf' && x.seed === 1 ? { ...x, trueCostSe: 0.15 } : x));
+    expect(summariseWorldGuarantee(wide, { tau: 0, goldBudget: 0.03 }, [0.1])[0]?.hcRlhfClearFailures).toBe(0);
     expect(row?.hcRlhfGold).toMatchObject({ returned: 2, failures: 1 });
     expect(row?.uninflated).toMatchObject({ returned: 2, failures: 1 });
     expect(row?.uninflatedNoTest).toMatchObject({ returned: 3, failures: 2 });
@@ -114,5 +118,16 @@ describe('summariseWorldGuarantee', () => {
     // (3 − 3.4) and (2.5 − 3.1)
     expect(row?.helpfulnessPrice?.mean).toBeCloseTo(-0.5, 12);
     expect(row?.helpfulnessPrice?.n).toBe(2);
+  });
+});
+
+describe('goldBudgetAt', () => {
+  it('reads the least-squares line of gold unsafe share on true cost at τ', () => {
+    // exactly on unsafe = 0.5 + 0.1·cost, then with symmetric noise that leaves the line unchanged
+    const line = [-4, -3, -2].map((c) => ({ trueCost: c, unsafeShare: 0.5 + 0.1 * c }));
+    expect(goldBudgetAt(line, -3.3)).toBeCloseTo(0.17, 12);
+    const noisy = [...line.map((p) => ({ ...p, unsafeShare: p.unsafeShare + 0.01 })), ...line.map((p) => ({ ...p, unsafeShare: p.unsafeShare - 0.01 }))];
+    expect(goldBudgetAt(noisy, -2.5)).toBeCloseTo(0.25, 12);
+    expect(() => goldBudgetAt(line.slice(0, 1), 0)).toThrow(RangeError);
   });
 });
