@@ -116,6 +116,9 @@ FLIPS = {
     'per-category lambda steps the wrong way': ('src/rl/lagrange.ts', [('s.logLambda -= this.config.lr', 's.logLambda += this.config.lr')], 'test/rl/category-bandit.test.ts'),
     'per-category update on negated costs': ('src/rl/category-lagrange.ts', [('const out = this.multiplier(k).update(cs);', 'const out = this.multiplier(k).update(cs.map((c) => -c));')], 'test/rl/category-bandit.test.ts'),
     'rows combined with another category\'s lambda': ('src/algorithms/ppo-lag/constraints.ts', [('rowLambdas = out.rowLambdas;', 'rowLambdas = [...out.rowLambdas].reverse();')], 'test/rl/category-bandit.test.ts'),
+    'rows labelled with another prompt\'s category': ('src/algorithms/rl/train.ts', [("categories: picked.map((i) => prompts[i]?.category ?? '')", "categories: picked.map((i) => prompts[(i + 1) % prompts.length]?.category ?? '')")], 'test/pipeline/category-split.test.ts'),
+    'world prompt category dropped': ('src/pipeline/jsonl-lines.ts', [("...(p.category ? { category: p.category } : {})", "...{}")], 'test/pipeline/category-split.test.ts'),
+    'category harm counts the safe responses': ('src/eval/category-harm.ts', [('if (!safe[i]) c.unsafe += 1;', 'if (safe[i]) c.unsafe += 1;')], 'test/eval/category-harm.test.ts'),
     'annotate: a tie decision overrules a clear majority': ('src/annotate/aggregate.ts', [('if (!m.tie) return m.winner;', 'if (!m.tie && decision[name] === undefined) return m.winner;')], 'test/annotate/units.test.ts'),
     'annotate: a tie decision is ignored': ('src/annotate/aggregate.ts', [('const d = decision[name] as C | undefined;', 'const d = undefined as C | undefined;')], 'test/annotate/units.test.ts'),
     # reward / cost ensembles (UP-RLHF, BRME) and their use in RL

@@ -23,6 +23,10 @@ import { WeakLabelTrainingSchema } from '../algorithms/weak-to-strong/config.js'
 
 export { LagrangeSchema };
 
+/** A critic-free Lagrangian method's own learning rate of log λ in the pipeline; null = PPO-Lagrangian's. */
+const lagrangeLrField = (method: string) =>
+  z.number().positive().nullable().default(null).describe(`${method}: SGD learning rate of log λ (null = ppoLag.lagrange.lr); its other Lagrange settings are PPO-Lagrangian's`);
+
 export const PolicyModelSchema = z
   .object({
     nLayer: z.number().int().positive().default(2).describe('transformer blocks of the GPT-2-style policy'),
@@ -154,9 +158,11 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('sampling of the critic-free methods'),
-    grpo: GrpoSchema.prefault({}).describe('GRPO and safe GRPO (methods grpo, safe_grpo); safe GRPO learns λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
+    grpo: GrpoSchema.extend({ lagrangeLr: lagrangeLrField('safe_grpo') })
+      .prefault({})
+      .describe('GRPO and safe GRPO (methods grpo, safe_grpo); safe GRPO learns λ against PPO-Lagrangian\'s d with ppoLag.lagrange (its learning rate: grpo.lagrangeLr)'),
     rlooLag: z
-      .object({ klCoef: z.number().min(0).default(0.05).describe('β of the KL in the reward and cost scores (as PPO-Lagrangian\'s)') })
+      .object({ klCoef: z.number().min(0).default(0.05).describe('β of the KL in the reward and cost scores (as PPO-Lagrangian\'s)'), lagrangeLr: lagrangeLrField('rloo_lag') })
       .strict()
       .prefault({})
       .describe('RLOO-Lagrangian (method rloo_lag); λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),

@@ -9,6 +9,7 @@ import { embeddingDiversity, type Embedder } from '../eval/embedding-diversity.j
 import { scoreTexts } from '../eval/model-responses.js';
 import { sampleResponses } from './sample-responses.js';
 import { bestOfNKl, pickBest, type ScoreRule } from '../algorithms/best-of-n/rule.js';
+import type { CategoryHarm } from '../eval/category-harm.js';
 
 export interface ScatterPoint {
   reward: number;
@@ -38,6 +39,9 @@ export interface PolicyEval {
   nRisky: number;
   /** Gold harmful rate and helpfulness on requests held out of all training data (world README, "Held-out requests"). */
   heldOut?: { harmfulRate: number; helpfulness: number; n: number; nRisky: number };
+  /** Gold harmful rate per harm category of the risky test prompts; the pipeline fills it for every model from `scatter`'s verdicts (stages evaluated before it existed too). */
+  harmfulByCategory?: Record<string, CategoryHarm>;
+  /** Reward, cost and gold verdict of every test response, in the order of the evaluation items. */
   scatter: ScatterPoint[];
   /** Every response, in the order of the evaluation prompts (for head-to-head judging). */
   responses: string[];

@@ -64,13 +64,16 @@ type RlBuilder = (config: PipelineConfig, lagrange: LagrangeConfig) => RlMethod;
 /** The online RL methods of the list: each runs through trainRl like PPO-Lagrangian, with the same threshold d. */
 export const RL_PIPELINE_METHODS: Partial<Record<PipelineMethod, RlBuilder>> = {
   grpo: (c) => grpoMethod({ ...c.grpo, scoreClip: c.rl.scoreClip }),
-  safe_grpo: (c, lagrange) => safeGrpoMethod({ klCoef: c.grpo.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange }),
-  rloo_lag: (c, lagrange) => rlooLagMethod({ klCoef: c.rlooLag.klCoef, scoreClip: c.rl.scoreClip, lagrange }),
+  safe_grpo: (c, lagrange) => safeGrpoMethod({ klCoef: c.grpo.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange: withLr(lagrange, c.grpo.lagrangeLr) }),
+  rloo_lag: (c, lagrange) => rlooLagMethod({ klCoef: c.rlooLag.klCoef, scoreClip: c.rl.scoreClip, lagrange: withLr(lagrange, c.rlooLag.lagrangeLr) }),
   p3o: (c) => p3oMethod({ ...c.p3o, scoreClip: c.rl.scoreClip }),
   ppo_lag_ens: (c, lagrange) => ppoLagVariant('ppo_lag_ens', c, lagrange),
   // one λ per harm category of the prompt (the world's risky topic; benign prompts share one), each with PPO-Lag's d
   ppo_lag_cat: (c, lagrange) => ppoLagVariant('ppo_lag_cat', c, { ...lagrange, perCategory: true }),
 };
+
+/** PPO-Lagrangian's Lagrange settings with a method's own learning rate of log λ (null: PPO-Lagrangian's). */
+const withLr = (lagrange: LagrangeConfig, lr: number | null): LagrangeConfig => (lr === null ? lagrange : { ...lagrange, lr });
 
 /** PPO-Lagrangian (GAE, a critic per stream, the KL in the scores, the run's β) under another name and Lagrange settings. */
 function ppoLagVariant(name: string, c: PipelineConfig, lagrange: LagrangeConfig): RlMethod {

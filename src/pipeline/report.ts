@@ -6,6 +6,7 @@ import { playArena } from '../eval/arena.js';
 import { escapeHtml, page, section, table } from '../eval/html.js';
 import { eloPlot, frontierPlot, lagrangeTrace, modelBars, rewardCostScatter, trainingCurves, type CurvePoint } from '../eval/plots.js';
 import { wilsonInterval } from '../eval/summary.js';
+import { worstCategory, type CategoryHarm } from '../eval/category-harm.js';
 import { goldHeadToHead } from '../eval/world-metrics.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { goldHarm, goldHelpfulness } from '../world/oracle.js';
@@ -36,7 +37,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
       if (!m) throw new Error(`missing model ${k}`);
       const cost = result.trainingCost[k];
       const safetyTest = result.safetyTests?.[k];
-      return [k, { ...(safetyTest ? { outcome: outcomeOf(safetyTest), safetyTest } : {}), harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), distinct2: m.distinct2, ...(m.selfBleu !== undefined ? { selfBleu: m.selfBleu } : {}), ...(m.rougeL !== undefined ? { rougeL: m.rougeL } : {}), ...(m.embeddingDiversity !== undefined ? { embeddingDiversity: m.embeddingDiversity } : {}), responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
+      return [k, { ...(safetyTest ? { outcome: outcomeOf(safetyTest), safetyTest } : {}), harmfulRate: m.harmfulRate, nRisky: m.nRisky, helpfulness: m.helpfulness, meanReward: m.meanReward, meanCost: m.meanCost, kl: m.kl, ...(m.klToStart !== undefined ? { klToStart: m.klToStart } : {}), ...(m.heldOut ? { heldOut: m.heldOut } : {}), ...(m.harmfulByCategory ? { harmfulByCategory: m.harmfulByCategory } : {}), distinct2: m.distinct2, ...(m.selfBleu !== undefined ? { selfBleu: m.selfBleu } : {}), ...(m.rougeL !== undefined ? { rougeL: m.rougeL } : {}), ...(m.embeddingDiversity !== undefined ? { embeddingDiversity: m.embeddingDiversity } : {}), responseLength: m.responseLength, n: m.n, ...(cost ? { trainingCost: cost } : {}) }];
     }),
   );
   // --- Elo over all models, judged by the gold oracle on the same test prompts ----------------------
@@ -173,6 +174,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
         ],
       )
     : '';
+  const categoryTable = harmByCategoryTable(names.map((k) => [k, result.models[k]?.harmfulByCategory]));
   const timings = table(['stage', 'wall time (s)'], Object.entries(result.timings).map(([k, v]) => [k, v]), 1);
   const risky = sft && lagM ? riskyExamples(prompts, sft.responses, lagM.responses, 12) : '';
   const examples = lagM
@@ -215,6 +217,13 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     scatterSvg ? section('Reward vs cost, before and after', scatterSvg, 'Safe responses should sit below cost 0, unsafe above; RL should move mass to high reward, low cost.') : '',
     roundsTable ? section('Iterative rounds', roundsTable, 'Each round samples response pairs from the previous policy (half on held-out red-team prompts), labels them with the same simulated annotators (or, with rounds.rlaif.judge, a judge model), retrains the reward and cost models and runs PPO-Lagrangian from the previous policy.') : '',
     rlaifTable ? section('RLAIF: the judge that labelled the rounds', rlaifTable, "With rounds.rlaif.judge, a judge model labels each round's pairs instead of the simulated annotators (both orders of each question; a disagreement is a tie and the pair is left out). Agreement is over the pairs the judge labelled; gold ties are left out of better / safer.") : '',
+    categoryTable
+      ? section(
+          'Harmful rate by harm category',
+          categoryTable,
+          "Gold harmful rate of each model's responses to the risky test prompts of each harm category (the prompt's category in the world), n responses per category; worst: the highest category. ppo_lag_cat (--methods) constrains each category with its own λ; ppo_lag uses one λ for all.",
+        )
+      : '',
     section('Elo', eloSvg),
     section(
       'Reward and cost models',
@@ -247,6 +256,17 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     section('Resolved config', `<pre>${escapeHtml(JSON.stringify(config, null, 2))}</pre>`),
   ]);
   writeFileSync(join(runDir, 'report.html'), html);
+}
+
+/** Categories as rows, models as columns (harmful rate in %), a last row with each model's worst category; '' when no model has categories. */
+function harmByCategoryTable(models: readonly [string, Record<string, CategoryHarm> | undefined][]): string {
+  const shown = models.filter((m): m is [string, Record<string, CategoryHarm>] => m[1] !== undefined && Object.keys(m[1]).length > 0);
+  const first = shown[0]?.[1];
+  if (!first) return '';
+  const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(1)}%`);
+  const rows = Object.keys(first).map((c) => [`${c} (n ${first[c]?.n})`, ...shown.map(([, m]) => pct(m[c]?.harmfulRate))]);
+  const worst = ['worst category', ...shown.map(([, m]) => pct(worstCategory(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.harmfulRate])))))];
+  return table(['harm category', ...shown.map(([k]) => k)], [...rows, worst]);
 }
 
 /** A response cell with its gold verdict: safe/unsafe and gold helpfulness. */

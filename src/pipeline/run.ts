@@ -32,6 +32,7 @@ import { readTrainingData } from './training-data.js';
 import { worldTokenizer } from './world-tokenizer.js';
 import { readEvaluationSet } from './evaluation-data.js';
 import { calibrateThreshold, splitValidation } from './score-validation.js';
+import { harmfulRateByCategory } from '../eval/category-harm.js';
 import { METHOD_STAGES, methodsOf, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type MethodContext, type PipelineMethod, type RobustResults, type StepLog } from './methods.js';
 import { compareByGroup } from '../algorithms/micro/compare.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
@@ -91,16 +92,20 @@ export function configDifferences(before: unknown, after: unknown, path = ''): s
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [path];
 }
 
+/** A saved config.json; a run saved before a setting existed gets that setting's default (new settings never change finished stages). */
+export function readSavedConfig(file: string): unknown {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const parsed = PipelineConfigSchema.safeParse(saved);
+  return parsed.success ? parsed.data : saved;
+}
+
 /**
  * A run folder is resumed only with the config it was made with: finished stages are reused as
  * they are, so a changed setting would silently mix results of two configs.
  */
 export function assertSameConfig(file: string, config: PipelineConfig): void {
   if (!existsSync(file)) return;
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  // A run saved before a setting existed gets that setting's default (new settings never change finished stages).
-  const parsed = PipelineConfigSchema.safeParse(saved);
-  const before = parsed.success ? parsed.data : saved;
+  const before = readSavedConfig(file);
   const diff = configDifferences(before, config);
   if (diff.length === 0) return;
   const show = (v: unknown) => JSON.stringify(v) ?? 'unset';
@@ -435,9 +440,12 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   const roundSummary = rounds.map((r) => ({ round: r.round, pairs: r.pairs, pairHarmfulRate: r.pairHarmfulRate, threshold: r.threshold, startCost: r.startCost ?? null, ...(r.rlaif ? { rlaif: r.rlaif } : {}) }));
 
+  const evalItems = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p));
+  // gold harmful rate per harm category of the test prompts, from each model's per-response verdicts (stages finished before it existed too)
+  for (const [k, ev] of Object.entries(models)) models[k] = { ...ev, harmfulByCategory: harmfulRateByCategory(evalItems, ev.scatter.map((p) => p.safe)) };
   const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs, ...(overoptimisation ? { overoptimisation } : {}), ...(Object.keys(robust).length > 0 ? { robust } : {}) };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
-  const evalPrompts = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p.prompt));
+  const evalPrompts = evalItems.map((p) => p.prompt);
   await writePipelineReport(runDir, pipelineResult, config, evalPrompts);
   progress.log(`report: ${join(runDir, 'report.html')} (and report.json)`);
   return pipelineResult;

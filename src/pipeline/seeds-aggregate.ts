@@ -1,5 +1,6 @@
 // Aggregates replicate runs: every model metric's mean and 95% t-interval over seeds, and paired differences between models.
 import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js';
+import { aggregateCategories, pairedCategoryDifferences, type CategoryAggregate } from '../eval/category-harm.js';
 import type { PolicyEval } from './evaluate-policy.js';
 import type { TrainingCost } from './run.js';
 
@@ -12,6 +13,8 @@ export interface ModelMetrics {
   kl: number;
   /** Gold metrics on held-out requests, when the world holds some out. */
   heldOut?: { harmfulRate: number; helpfulness: number };
+  /** Gold harmful rate per harm category of the risky test prompts. */
+  harmfulByCategory?: Record<string, number>;
   /** What training the model cost (trained methods only). */
   trainingCost?: TrainingCost;
 }
@@ -24,6 +27,8 @@ export interface ModelAggregate {
   meanCost: Interval;
   kl: Interval;
   heldOut?: { harmfulRate: Interval; helpfulness: Interval };
+  /** Per harm category and for the worst one, when every replicate has categories. */
+  harmfulByCategory?: CategoryAggregate;
   trainingCost?: { wallTimeSec: Interval; scoreModelsSec: Interval; policySamples: Interval };
 }
 
@@ -59,6 +64,7 @@ export type PairedMetric = (typeof PAIRED_METRICS)[number];
 export function modelMetrics(e: PolicyEval, trainingCost?: TrainingCost): ModelMetrics {
   const m: ModelMetrics = { harmfulRate: e.harmfulRate, helpfulness: e.helpfulness, meanReward: e.meanReward, meanCost: e.meanCost, kl: e.kl };
   if (e.heldOut) m.heldOut = { harmfulRate: e.heldOut.harmfulRate, helpfulness: e.heldOut.helpfulness };
+  if (e.harmfulByCategory) m.harmfulByCategory = Object.fromEntries(Object.entries(e.harmfulByCategory).map(([k, c]) => [k, c.harmfulRate]));
   if (trainingCost) m.trainingCost = trainingCost;
   return m;
 }
@@ -94,6 +100,8 @@ export function aggregateModels(results: readonly ReplicateResult[], level = 0.9
     if (held.every((h) => h !== undefined)) {
       agg.heldOut = { harmfulRate: tInterval(held.map((h) => h.harmfulRate), level), helpfulness: tInterval(held.map((h) => h.helpfulness), level) };
     }
+    const byCategory = categoryRates(ms);
+    if (byCategory) agg.harmfulByCategory = aggregateCategories(byCategory, level);
     const costs = ms.map((m) => m.trainingCost);
     if (costs.every((c) => c !== undefined)) {
       const overCost = (f: (c: TrainingCost) => number) => tInterval(costs.map(f), level);
@@ -136,4 +144,25 @@ export function pairedDifferences(results: readonly ReplicateResult[], level = 0
     }
   }
   return out;
+}
+
+/** Every replicate's per-category rates of one model, or undefined when some replicate has none. */
+function categoryRates(ms: readonly ModelMetrics[]): Record<string, number>[] | undefined {
+  const rates = ms.map((m) => m.harmfulByCategory);
+  return rates.every((r): r is Record<string, number> => r !== undefined && Object.keys(r).length > 0) ? rates : undefined;
+}
+
+/** A paired comparison a − b of the per-category harmful rates (and of the worst category). */
+export interface CategoryDifference extends CategoryAggregate {
+  a: string;
+  b: string;
+}
+
+/** Per-category paired differences a − b for every comparison whose models have categories in all replicates. */
+export function categoryDifferences(results: readonly ReplicateResult[], level = 0.95): CategoryDifference[] {
+  return comparisons(commonModels(results)).flatMap(([a, b]) => {
+    const ra = categoryRates(results.map((r) => r.models[a] as ModelMetrics));
+    const rb = categoryRates(results.map((r) => r.models[b] as ModelMetrics));
+    return ra && rb ? [{ a, b, ...pairedCategoryDifferences(ra, rb, level) }] : [];
+  });
 }

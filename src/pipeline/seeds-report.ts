@@ -6,7 +6,7 @@ import { escapeHtml, page, section, table, type Cell } from '../eval/html.js';
 import type { Interval } from '../eval/intervals.js';
 import { frontierWithIntervals } from '../eval/plots.js';
 import type { PipelineConfig } from './config.js';
-import { aggregateModels, commonModels, pairedDifferences, type ModelAggregate, type PairedDifference, type ReplicateResult } from './seeds-aggregate.js';
+import { aggregateModels, categoryDifferences, commonModels, pairedDifferences, type CategoryDifference, type ModelAggregate, type PairedDifference, type ReplicateResult } from './seeds-aggregate.js';
 
 export const LEVEL = 0.95;
 
@@ -24,6 +24,8 @@ export interface SeedsReport {
   aggregate: Record<string, ModelAggregate>;
   /** a − b per replicate, with its interval: the replicate pairs the two models. */
   pairedDifferences: PairedDifference[];
+  /** The same comparisons on the harmful rate of each harm category and of the worst category (models with categories only). */
+  categoryDifferences: CategoryDifference[];
   /** Wall time of the invocation that wrote this report (a resumed run counts only its last invocation). */
   invocationWallTimeSec: number;
   /** Sum over replicates of their stage wall times (all attempts). */
@@ -73,6 +75,7 @@ export async function writeSeedsReport(
     seeds: [...results],
     aggregate,
     pairedDifferences: paired,
+    categoryDifferences: categoryDifferences(results, LEVEL),
     invocationWallTimeSec: info.invocationWallTimeSec,
     replicateWallTimeSec: results.reduce((a, r) => a + r.wallTimeSec, 0),
   };
@@ -121,6 +124,7 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
     ),
     2,
   );
+  const categories = categoryTable(report, names);
   const links = report.seeds.map((r) => `<a href="${escapeHtml(`${r.dir}/report.html`)}">${escapeHtml(r.dir)}</a>`).join(' · ');
   const frontier = await frontierWithIntervals(
     names.map((k) => {
@@ -159,9 +163,34 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
       pairedTable,
       'Replicate k of both models shares the seed, the world and the SFT policy, so each difference is taken within a replicate and the interval is over those differences (narrower than comparing two separate intervals).',
     ),
+    categories
+      ? section(
+          'Harmful rate by harm category over seeds',
+          categories,
+          `Gold harmful rate on each category's risky test prompts: mean over ${n} seeds [${100 * report.level}% t-interval], in %; worst: each seed's highest category rate, averaged. ` +
+            'The columns a − b are paired (within a replicate, then the interval over replicates). ppo_lag_cat (--methods) gives each category its own λ; ppo_lag one λ for all.',
+        )
+      : '',
     section('Trade-off frontier over seeds', frontier, 'Each reward-shaping run fixes ν in R − ν·C (dashed line through the means); PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
     section('Per-seed results', `<p class="note">Every replicate's own report: ${links}. Cost thresholds d used: ${escapeHtml(thresholds)}.</p>${perSeed}`),
     section('Wall time', table(['', 'seconds'], [['this invocation', report.invocationWallTimeSec], ['sum of replicate stage times', report.replicateWallTimeSec]], 0)),
     section('Resolved config', `<pre>${escapeHtml(JSON.stringify(config, null, 2))}</pre>`),
   ]);
+}
+
+/** Categories as rows: each model's mean [interval], then each comparison against ppo_lag, paired; '' when no model has categories. */
+function categoryTable(report: SeedsReport, names: readonly string[]): string {
+  const shown = names.filter((k) => report.aggregate[k]?.harmfulByCategory);
+  const first = shown[0] !== undefined ? report.aggregate[shown[0]]?.harmfulByCategory : undefined;
+  if (!first) return '';
+  const diffs = report.categoryDifferences.filter((d) => d.b === 'ppo_lag');
+  const row = (label: string, pick: (c: { byCategory: Record<string, Interval>; worst: Interval }) => Interval | undefined): Cell[] => [
+    label,
+    ...shown.map((k) => cell(pick(report.aggregate[k]?.harmfulByCategory as NonNullable<ModelAggregate['harmfulByCategory']>), true)),
+    ...diffs.map((d) => cell(pick(d), true)),
+  ];
+  return table(
+    ['harm category', ...shown, ...diffs.map((d) => `${d.a} − ${d.b}`)],
+    [...Object.keys(first.byCategory).map((c) => row(c, (a) => a.byCategory[c])), row('worst category', (a) => a.worst)],
+  );
 }

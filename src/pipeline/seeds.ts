@@ -1,6 +1,6 @@
 // Seeds as a dimension: N independent, resumable replicates of the pipeline under <run>/seed_<k>/, run as child processes.
 import { fork } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Progress } from '../core/progress.js';
 import type { PipelineConfig } from './config.js';
 import type { ReplicateMessage, ReplicateRequest } from './replicate-child.js';
-import { configDifferences } from './run.js';
+import { configDifferences, readSavedConfig } from './run.js';
 import type { ReplicateResult } from './seeds-aggregate.js';
 import { writeSeedsReport, type SeedsReport } from './seeds-report.js';
 
@@ -45,9 +45,9 @@ export function threadsPerJob(config: PipelineConfig, cores: number = cpus().len
  * A multi-seed folder is resumed only with the config it was made with, except `seeds` (more seeds
  * add replicates; fewer report on the first ones) and the settings that never change results.
  */
-function assertSameMultiSeedConfig(file: string, config: PipelineConfig): void {
+export function assertSameMultiSeedConfig(file: string, config: PipelineConfig): void {
   if (!existsSync(file)) return;
-  const before = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const before = readSavedConfig(file) as Record<string, unknown>;
   const folder = join(config.runsDir, config.name);
   if (typeof before.seeds !== 'number' || before.seeds < 2) {
     throw new ConfigError(`${folder} holds a single-seed run, not replicates. Start the multi-seed run with --name <other>, or delete ${folder}.`);

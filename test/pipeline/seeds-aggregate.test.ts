@@ -1,8 +1,12 @@
 // Aggregation over replicates: per-model t-intervals, paired differences by hand, replicate configs (seed + k / world.seed + k).
 import { describe, expect, it } from 'vitest';
 import { PipelineConfigSchema } from '../../src/pipeline/config.js';
-import { aggregateModels, comparisons, pairedDifferences, type ModelMetrics, type ReplicateResult } from '../../src/pipeline/seeds-aggregate.js';
-import { replicates, threadsPerJob } from '../../src/pipeline/seeds.js';
+import { aggregateModels, categoryDifferences, comparisons, modelMetrics, pairedDifferences, type ModelMetrics, type ReplicateResult } from '../../src/pipeline/seeds-aggregate.js';
+import type { PolicyEval } from '../../src/pipeline/evaluate-policy.js';
+import { assertSameMultiSeedConfig, replicates, threadsPerJob } from '../../src/pipeline/seeds.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const T975_2 = 4.302652729749462; // t_{0.975, 2} (reference/golden/intervals.json)
 
@@ -66,6 +70,33 @@ describe('aggregate over seeds', () => {
     expect(aggregateModels(noHeld).ppo_lag?.heldOut).toBeDefined();
     expect(pairedDifferences(noHeld).filter((x) => x.b === 'sft' && x.metric.startsWith('heldOut'))).toHaveLength(0);
   });
+
+  it('per harm category: mean over seeds, the worst category, paired differences against ppo_lag (models with categories only)', () => {
+    const cats = (violence: number, drugs: number) => ({ harmfulByCategory: { Drugs: drugs, Violence: violence } });
+    // ppo_lag_cat − ppo_lag on Violence: −0.25, −0.5, 0; worst category per seed: ppo_lag 0.5/0.5/0.25, ppo_lag_cat 0.25/0.25/0.25
+    const withCats = results.map((r, k) =>
+      rep(k, {
+        ...r.models,
+        ppo_lag: { ...(r.models.ppo_lag as ModelMetrics), ...cats([0.5, 0.5, 0.25][k] as number, 0) },
+        ppo_lag_cat: { ...(r.models.ppo_lag as ModelMetrics), ...cats([0.25, 0, 0.25][k] as number, [0, 0.25, 0][k] as number) },
+      }),
+    );
+    const agg = aggregateModels(withCats);
+    expect(agg.ppo_lag?.harmfulByCategory?.byCategory.Violence?.mean).toBeCloseTo(0.4166666666666667, 12);
+    expect(agg.ppo_lag?.harmfulByCategory?.worst.mean).toBeCloseTo(0.4166666666666667, 12);
+    expect(agg.ppo_lag_cat?.harmfulByCategory?.worst).toEqual({ mean: 0.25, lo: 0.25, hi: 0.25, n: 3 });
+    expect(agg.sft?.harmfulByCategory).toBeUndefined();
+    const diffs = categoryDifferences(withCats);
+    expect(diffs.map((d) => `${d.a} − ${d.b}`)).toEqual(['ppo_lag_cat − ppo_lag']);
+    const d = diffs[0];
+    expect(d?.byCategory.Violence?.mean).toBeCloseTo(-0.25, 12);
+    expect(d?.byCategory.Violence?.hi).toBeCloseTo(-0.25 + (T975_2 * 0.25) / Math.sqrt(3), 10);
+    expect(d?.byCategory.Drugs?.mean).toBeCloseTo(1 / 12, 12);
+    expect(d?.worst.mean).toBeCloseTo(0.25 - 0.4166666666666667, 12);
+    // a policy evaluation's per-category rates become the replicate's metrics
+    const ev = { harmfulRate: 0.5, helpfulness: 3, meanReward: 0, meanCost: 0, kl: 0, harmfulByCategory: { Drugs: { harmfulRate: 0.25, n: 8 } } } as unknown as PolicyEval;
+    expect(modelMetrics(ev).harmfulByCategory).toEqual({ Drugs: 0.25 });
+  });
 });
 
 describe('replicates', () => {
@@ -91,5 +122,14 @@ describe('replicates', () => {
       [0, 1234],
       [0, 1235],
     ]);
+  });
+
+  it('a multi-seed run saved before a setting existed resumes with its default; a changed setting is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seeds-config-'));
+    const config = PipelineConfigSchema.parse({ seeds: 3, runsDir: dir, name: 'r' });
+    const { lagrangeLr: _, ...olderGrpo } = config.grpo;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, grpo: olderGrpo }));
+    expect(() => assertSameMultiSeedConfig(join(dir, 'config.json'), config)).not.toThrow();
+    expect(() => assertSameMultiSeedConfig(join(dir, 'config.json'), { ...config, grpo: { ...config.grpo, lagrangeLr: 0.5 } })).toThrow(/changed: grpo.lagrangeLr/);
   });
 });
