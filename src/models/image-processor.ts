@@ -1,8 +1,9 @@
 // Image preprocessing as HF's CLIP / SigLIP image processors do it (preprocessor_config.json): RGB, resize, centre crop, rescale, normalise, via sharp.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import { z } from 'zod';
+import { openImage } from '../core/sharp.js';
 import { fromBuffer, type Tensor } from '../torch/index.js';
 import { readJson } from './hf.js';
 import { ModelConfigError } from './hf-config.js';
@@ -61,7 +62,7 @@ export type ImageInput = string | Uint8Array;
 
 /** One image -> (3, H, W) float32 values in the model's layout (channels first), as the HF processor would give them. */
 async function preprocessOne(input: ImageInput, config: ImageProcessorConfig, label: string): Promise<Float32Array & { height: number; width: number }> {
-  let pipeline = sharp(input, { failOn: 'error' });
+  let pipeline = await openImage(input, { failOn: 'error' });
   let meta: sharp.Metadata;
   try {
     meta = await pipeline.metadata();
