@@ -187,6 +187,9 @@ FLIPS = {
     'vision: siglip post-norm skipped': ('src/models/vision.ts', [('siglip_vision_model: { classToken: false, preNorm: false, patchBias: true, normEveryToken: true }', 'siglip_vision_model: { classToken: false, preNorm: false, patchBias: true, normEveryToken: false }')], 'test/models/vision.test.ts'),
     'llava: class token kept, last patch dropped': ('src/models/llava.ts', [('(t) => t.narrow(1, this.visionTower.numTokens - p, p),', '(t) => t.narrow(1, 0, p),')], 'test/models/llava.test.ts'),
     'llava: feature layer one too early': ('src/models/llava.ts', [('this.visionTower.hiddenState(pixels, this.config.vision_feature_layer)', 'this.visionTower.hiddenState(pixels, this.config.vision_feature_layer - 1)')], 'test/models/llava.test.ts'),
+    'image crop from the left edge': ('src/models/image-processor.ts', [('const left = Math.floor((raw.info.width - crop.width) / 2);', 'const left = 0;')], 'test/models/image-processor.test.ts'),
+    'image normalised as (v - mean) * std': ('src/models/image-processor.ts', [('= (v * scale - mean) / std;', '= (v * scale - mean) * std;')], 'test/models/image-processor.test.ts'),
+    'beavertails-v: response ids 1/2 read swapped': ('src/data/beavertails-v.ts', [('const toId = (n: 1 | 2): ResponseId => (n === 1 ? 0 : 1);', 'const toId = (n: 1 | 2): ResponseId => (n === 1 ? 1 : 0);')], 'test/data/beavertails-v.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -11,3 +11,4 @@ export * from './inspect.js';
 export { readPrompts, type PromptFile, type PromptRecord, type PromptFormat as PromptFileFormat } from './prompts.js';
 export { readSftData, safeResponseOf, SftRowSchema, type SftData, type SftExampleRecord, type SftFormat } from './sft-examples.js';
 export * from './safety-labels.js';
+export * from './beavertails-v.js';

@@ -133,14 +133,22 @@ export function parsePkuSafeRlhf(value: unknown): ParseOutcome {
     return { ok: false, issues };
   }
   const { record, warnings } = pkuRowToRecord(parsed.data);
-  if (!isInconsistent(record)) return { ok: true, record, warnings };
+  const contradiction = contradictionOf(record, (id) => String(id));
+  return contradiction ? { ok: true, record, warnings, contradiction } : { ok: true, record, warnings };
+}
+
+/**
+ * The `inconsistent` issue of a record whose safer response is labelled unsafe while the other is labelled safe, or
+ * undefined; `name` spells a response id as the file does (PKU counts from 0, BeaverTails-V from 1).
+ */
+export function contradictionOf(record: PreferenceRecord, name: (id: ResponseId) => string): LineIssue | undefined {
+  if (!isInconsistent(record)) return undefined;
   const safer = record.saferResponseId ?? 0;
-  const contradiction: LineIssue = {
+  return {
     kind: 'inconsistent',
     field: 'safer_response_id',
-    message: `response ${safer} is marked safer but labelled unsafe, while response ${1 - safer} is labelled safe`,
+    message: `response ${name(safer)} is marked safer but labelled unsafe, while response ${name(safer === 0 ? 1 : 0)} is labelled safe`,
   };
-  return { ok: true, record, warnings, contradiction };
 }
 
 /** Reads a PKU-SafeRLHF JSONL file (see `LoadOptions` for strict mode and inconsistent rows). */

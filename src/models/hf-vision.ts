@@ -6,6 +6,7 @@ import type { Tensor } from '../torch/index.js';
 import { FAMILIES } from './causal-lm.js';
 import { readJson } from './hf.js';
 import { ModelConfigError } from './hf-config.js';
+import { readImageProcessor, type ImageProcessorConfig } from './image-processor.js';
 import { LlavaModel } from './llava.js';
 import type { Module } from './module.js';
 import { loadStateDict, saveStateDict } from './state-dict.js';
@@ -68,6 +69,8 @@ export interface LoadedLlava {
   model: LlavaModel;
   config: LlavaConfig;
   tokenizer?: Tokenizer;
+  /** preprocessor_config.json: how images become pixel values for this model. */
+  imageProcessor?: ImageProcessorConfig;
 }
 
 /** Loads a LLaVA folder (model_type "llava"): config.json with vision_config and text_config, safetensors in either HF layout, tokenizer. */
@@ -82,14 +85,17 @@ export function loadLlava(dir: string): LoadedLlava {
   });
   const out: LoadedLlava = { model, config };
   if (existsSync(join(dir, 'tokenizer.json'))) out.tokenizer = Tokenizer.fromDir(dir);
+  const imageProcessor = readImageProcessor(dir);
+  if (imageProcessor) out.imageProcessor = imageProcessor;
   return out;
 }
 
-/** Writes a LLaVA folder in the classic layout: config.json (vision_config, text_config), model.safetensors, tokenizer files. */
-export function saveLlava(dir: string, model: LlavaModel, opts: { tokenizer?: Tokenizer } = {}): void {
+/** Writes a LLaVA folder in the classic layout: config.json (vision_config, text_config), model.safetensors, tokenizer and preprocessor files. */
+export function saveLlava(dir: string, model: LlavaModel, opts: { tokenizer?: Tokenizer; imageProcessor?: ImageProcessorConfig } = {}): void {
   mkdirSync(dir, { recursive: true });
   const text = { ...model.config.text_config, tie_word_embeddings: model.languageModel.tied };
   writeJsonAtomic(join(dir, 'config.json'), { ...model.config, architectures: ['LlavaForConditionalGeneration'], text_config: text });
   saveStateDict(dir, model.stateDict());
   opts.tokenizer?.save(dir);
+  if (opts.imageProcessor) writeJsonAtomic(join(dir, 'preprocessor_config.json'), opts.imageProcessor);
 }

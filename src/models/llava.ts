@@ -13,6 +13,11 @@ export class ImageTokenError extends Error {
   override name = 'ImageTokenError';
 }
 
+/** The processor's text side: each image token of `ids` repeated `perImage` times (HF LlavaProcessor expands `<image>` so). */
+export function expandImageTokens(ids: readonly number[], imageTokenId: number, perImage: number): number[] {
+  return ids.flatMap((t) => (t === imageTokenId ? new Array<number>(perImage).fill(t) : [t]));
+}
+
 /** HF LlavaMultiModalProjector: linear_2(act(linear_1(features))), vision width -> text width. */
 class Projector extends Module {
   private readonly linear1: Linear;
