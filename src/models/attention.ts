@@ -1,10 +1,51 @@
 // Causal self-attention from matmul + mask + softmax (libtorch 1.13 has no fused attention), with a KV cache.
-import { arange, chain, type Tensor } from '../torch/index.js';
+import { arange, cat, chain, zeros, type Tensor } from '../torch/index.js';
 
-/** Keys and values of earlier positions for one layer: (B, H, Lpast, hd) each. */
+/**
+ * Keys and values of earlier positions for one layer: (B, H, Lpast, hd) each — or, with `length`, buffers (B, H, capacity, hd)
+ * preallocated for the whole generation whose first `length` positions are filled: a step writes its keys and values in
+ * place instead of copying the cache into a longer one (`preallocate`).
+ */
 export interface LayerCache {
   k: Tensor;
   v: Tensor;
+  length?: number;
+}
+
+/** Copies a cache (B, H, Lpast, hd) into buffers of `capacity` positions (zeros after Lpast), to be extended in place. */
+export function preallocate(cache: LayerCache, capacity: number): LayerCache {
+  const [b, , l, hd] = cache.k.shape as [number, number, number, number];
+  const buffer = (t: Tensor) => {
+    const out = zeros([b, t.shape[1] as number, capacity, hd]);
+    const filled = out.narrow(2, 0, l);
+    filled.copy_(t);
+    filled.dispose();
+    return out;
+  };
+  if (capacity < l) throw new RangeError(`a cache of ${l} positions does not fit in ${capacity}`);
+  return { k: buffer(cache.k), v: buffer(cache.v), length: l };
+}
+
+/**
+ * A layer's keys and values over past and new positions, for attention, and its cache to pass on. k, v: (B, Hkv, L, hd) of
+ * the new positions. A plain cache is concatenated with them; a preallocated one (LayerCache.length) gets them written
+ * in place after its filled positions and is passed on with the longer length (its buffers are the same tensors).
+ */
+export function extendCache(past: LayerCache | undefined, k: Tensor, v: Tensor): { k: Tensor; v: Tensor; cache: LayerCache } {
+  if (!past) return { k, v, cache: { k, v } };
+  if (past.length === undefined) {
+    const [kk, vv] = [cat([past.k, k], 2), cat([past.v, v], 2)];
+    return { k: kk, v: vv, cache: { k: kk, v: vv } };
+  }
+  const l = k.shape[2] as number;
+  const length = past.length + l;
+  if (length > (past.k.shape[2] as number)) throw new RangeError(`the preallocated cache holds ${past.k.shape[2]} positions; ${length} are needed`);
+  for (const [buffer, t] of [[past.k, k], [past.v, v]] as const) {
+    const slot = buffer.narrow(2, past.length, l);
+    slot.copy_(t);
+    slot.dispose();
+  }
+  return { k: past.k.narrow(2, 0, length), v: past.v.narrow(2, 0, length), cache: { k: past.k, v: past.v, length } };
 }
 
 /** Large negative instead of -inf so fully masked (left-padding) rows stay finite, as in HF. */

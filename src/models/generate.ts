@@ -1,6 +1,6 @@
 // Batched generation with a KV cache (left-padded prompts), and per-token log-probabilities for RL.
 import { cat, chain, noGrad, ones, tensor, tidy, where, zeros, type Tensor } from '../torch/index.js';
-import type { LayerCache } from './attention.js';
+import { preallocate, type LayerCache } from './attention.js';
 import type { CausalLM } from './causal-lm.js';
 
 export interface GenerateOptions {
@@ -100,7 +100,8 @@ export class ContextLengthError extends Error {
  * Work per step: the prompt pass runs once per distinct prompt and computes the logits of its last position only; a row that has
  * stopped leaves the decoding batch (its KV cache rows are dropped; no forward runs on it). Sampling
  * still reads a (B, V) matrix — a stopped row's logits are zeros and its token is the pad — so the
- * random stream (multinomial draws B·V numbers a step) is the one of a batch that never shrinks.
+ * random stream (multinomial draws B·V numbers a step) is the one of a batch that never shrinks. The KV cache is
+ * preallocated for the whole generation after the prompt pass and each step writes its keys and values in place.
  */
 export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, options: GenerateOptions): GenerateOutput {
   const promptLength = inputIds.shape[1] as number;
@@ -117,14 +118,16 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       const prompt = tidy(() => {
         // a prompt repeated in the batch (the samples of one prompt in GRPO's groups) runs once; its rows share the result
         const { unique, of } = distinctRows(inputIds, mask);
+        // the cache gets room for every token fed later, written in place (no copy of the whole cache a step)
+        const capacity = promptLength + opts.maxNewTokens - 1;
         if (unique.length === b) {
           const o = model.forward(inputIds, mask, undefined, 1);
-          return { cache: o.cache, last: o.logits.select(1, 0) };
+          return { cache: o.cache.map((layer) => preallocate(layer, capacity)), last: o.logits.select(1, 0) };
         }
         const [once, spread] = [tensor(unique, { dtype: 'int64' }), tensor(of, { dtype: 'int64' })];
         const o = model.forward(inputIds.indexSelect(0, once), mask.indexSelect(0, once), undefined, 1);
         return {
-          cache: o.cache.map((layer) => ({ k: layer.k.indexSelect(0, spread), v: layer.v.indexSelect(0, spread) })),
+          cache: o.cache.map((layer) => preallocate({ k: layer.k.indexSelect(0, spread), v: layer.v.indexSelect(0, spread) }, capacity)),
           last: o.logits.select(1, 0).indexSelect(0, spread),
         };
       });
@@ -162,7 +165,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
         if (rows.some((r) => !still[r])) {
           // drop the stopped rows from the cache: later steps run the model on the live rows only
           const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), { dtype: 'int64' });
-          const kept = cache.map((layer) => ({ k: layer.k.indexSelect(0, keepAt), v: layer.v.indexSelect(0, keepAt) }));
+          const kept = cache.map((layer) => ({ ...layer, k: layer.k.indexSelect(0, keepAt), v: layer.v.indexSelect(0, keepAt) }));
           for (const layer of cache) {
             layer.k.dispose();
             layer.v.dispose();
@@ -177,7 +180,9 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
           const o = live ? model.forward(out.token.indexSelect(0, live), m.indexSelect(0, live), cache) : model.forward(out.token, m, cache);
           return { m, cache: o.cache, last: o.logits.select(1, 0) };
         });
-        for (const layer of cache) {
+        // the step wrote into the preallocated buffers: the same tensors go on
+        for (const [i, layer] of cache.entries()) {
+          if (fed.cache[i]?.k === layer.k) continue;
           layer.k.dispose();
           layer.v.dispose();
         }

@@ -1,6 +1,6 @@
 // GPT-2 family causal LM with Hugging Face parameter names (Conv1D weights stored (in, out)).
-import { embedding, cat, chain, type Tensor } from '../torch/index.js';
-import { attend, attentionBias, lastPositionIds, lastRows, splitHeads, type LayerCache } from './attention.js';
+import { embedding, chain, type Tensor } from '../torch/index.js';
+import { attend, attentionBias, extendCache, lastPositionIds, lastRows, splitHeads, type LayerCache } from './attention.js';
 import { HF_ACTIVATIONS } from './activations.js';
 import type { Gpt2Config } from './hf-config.js';
 import { LayerNorm } from './layer-norm.js';
@@ -49,17 +49,12 @@ class Block extends Module {
       (t) => this.ln1.forward(t),
       (t) => this.cAttn.forward(t),
     );
-    let k = splitHeads(qkv.narrow(2, d, d), h);
-    let v = splitHeads(qkv.narrow(2, 2 * d, d), h);
+    const kv = extendCache(past, splitHeads(qkv.narrow(2, d, d), h), splitHeads(qkv.narrow(2, 2 * d, d), h));
     const rows = lastRows(keep, x, qkv.narrow(2, 0, d), bias);
     const q = splitHeads(rows.query, h);
-    if (past) {
-      k = cat([past.k, k], 2);
-      v = cat([past.v, v], 2);
-    }
     const x2 = chain(
       q,
-      (t) => attend(t, k, v, rows.bias),
+      (t) => attend(t, kv.k, kv.v, rows.bias),
       (t) => this.attnProj.forward(t),
       (t) => rows.x.add(t),
     );
@@ -73,7 +68,7 @@ class Block extends Module {
       (t) => x2.add(t),
     );
     x2.dispose();
-    return { x: out, cache: { k, v } };
+    return { x: out, cache: kv.cache };
   }
 }
 

@@ -1,6 +1,6 @@
 // Llama family (Llama, Qwen2, Mistral, SmolLM): RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention.
 import { arange, cat, chain, embedding, ones, type Tensor } from '../torch/index.js';
-import { attend, attentionBias, lastPositionIds, lastRows, splitHeads, type LayerCache } from './attention.js';
+import { attend, attentionBias, extendCache, lastPositionIds, lastRows, splitHeads, type LayerCache } from './attention.js';
 import type { LlamaConfig } from './hf-config.js';
 import { Linear } from './linear.js';
 import { Container, Module } from './module.js';
@@ -105,16 +105,11 @@ class Layer extends Module {
     const kept = rows.x === x ? { cos, sin } : { cos: cos.narrow(2, l - keep, keep), sin: sin.narrow(2, l - keep, keep) };
     const q = chain(rows.query, (t) => this.q.forward(t), (t) => splitHeads(t, heads), rope(kept));
     if (kept.cos !== cos) for (const angle of [kept.cos, kept.sin]) angle.dispose();
-    let k = chain(h, (t) => this.k.forward(t), (t) => splitHeads(t, kvHeads), rope({ cos, sin }));
-    let v = splitHeads(this.v.forward(h), kvHeads);
+    const kv = extendCache(past, chain(h, (t) => this.k.forward(t), (t) => splitHeads(t, kvHeads), rope({ cos, sin })), splitHeads(this.v.forward(h), kvHeads));
     h.dispose();
-    if (past) {
-      k = cat([past.k, k], 2);
-      v = cat([past.v, v], 2);
-    }
     const x2 = chain(
       q,
-      (t) => attend(t, k, v, rows.bias),
+      (t) => attend(t, kv.k, kv.v, rows.bias),
       (t) => this.o.forward(t),
       (t) => rows.x.add(t),
     );
@@ -135,7 +130,7 @@ class Layer extends Module {
     );
     gated.dispose();
     x2.dispose();
-    return { x: out, cache: { k, v } };
+    return { x: out, cache: kv.cache };
   }
 }
 
