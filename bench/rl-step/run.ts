@@ -14,16 +14,12 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LagrangeSchema } from '../../src/algorithms/ppo-lag/config.js';
-import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
-import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
-import { createRlContext } from '../../src/algorithms/rl/context.js';
 import { sampleRollout } from '../../src/algorithms/rl/rollout.js';
 import { scoreRollout } from '../../src/algorithms/rl/scoring.js';
 import { rlStep } from '../../src/algorithms/rl/step.js';
-import { applyLora, createCausalLM, parseModelConfig, ScoreModel } from '../../src/models/index.js';
-import { manualSeed, setNumThreads, tensor, tidy, type Tensor } from '../../src/torch/index.js';
+import { setNumThreads, tidy } from '../../src/torch/index.js';
 import { Rng } from '../../src/world/rng.js';
+import { LORA, setupRlStep, stopSchedule } from './setup.js';
 import { buildWork, SIZES, type RlStepWork, type Size } from './work.js';
 
 const args = process.argv.slice(2);
@@ -64,7 +60,6 @@ const ALL_MODES = ['full', 'lora'] as const;
 type Mode = (typeof ALL_MODES)[number];
 const MODES = parseList('--modes', opt('--modes', 'full'), ALL_MODES);
 const SIZE_LIST = parseList('--sizes', opt('--size', opt('--sizes', 'default,124m')), SIZES);
-const LORA = { r: 8, alpha: 16, dropout: 0.05 };
 
 /** The phases of a step, timed apart: sampling the rollout; reference, reward, cost and critic passes; advantages, λ and the actor and critic updates. */
 const PHASES = ['generation', 'scoring', 'update'] as const;
@@ -79,27 +74,13 @@ interface WorkerResult {
   baseRssMB: number;
 }
 
-/** Forces row r's EOS as its stops[r]-th response token and bans EOS before it: (B, V) logits of step t → logits to sample from. */
-function stopSchedule(stops: readonly number[], eosId: number, vocab: number): (logits: Tensor, t: number) => Tensor {
-  const isEos = tensor([Array.from({ length: vocab }, (_, j) => j === eosId)]);
-  return (logits, t) => logits.maskedFill(tensor(stops.map((s) => [s - 1 === t])).ne(isEos), -Infinity);
-}
-
 /** One process's work: build the six models, one warm-up step, `steps` timed ones; prints a WorkerResult. */
 function worker(mode: Mode, work: RlStepWork): void {
   setNumThreads(threads);
-  manualSeed(0);
   const baseRssMB = process.memoryUsage().rss / 2 ** 20;
-  const actor = createCausalLM(parseModelConfig({ model_type: 'gpt2', tie_word_embeddings: true, ...work.model, eos_token_id: work.eosId, pad_token_id: work.padId }));
-  const reference = actor.clone();
-  const rewardModel = ScoreModel.fromCausalLM(actor, 'reward');
-  const costModel = ScoreModel.fromCausalLM(actor, 'cost');
-  const critics = { reward: ScoreModel.fromScoreModel(rewardModel, 'critic'), cost: ScoreModel.fromScoreModel(costModel, 'critic') };
-  if (mode === 'lora') for (const m of [actor, critics.reward, critics.cost]) applyLora(m, LORA);
-  const method = ppoLagMethod({ klCoef: work.klCoef, scoreClip: 50, lagrange: { ...LagrangeSchema.parse({}), threshold: 0 } });
-  const config = RlConfigSchema.parse({ promptsPerStep: work.prompts.length, maxNewTokens: work.newTokens, miniBatchSize: work.miniBatch, ppoEpochs: work.ppoEpochs });
-  const ctx = createRlContext(method, { actor, reference, rewardModel, costModel, critics }, config, [], work.padId);
-  const tokens = { padId: work.padId, eosId: work.stops ? work.eosId : undefined };
+  const { ctx, config, tokens } = setupRlStep(work, mode === 'lora');
+  const actor = ctx.models.actor;
+  const method = ctx.method;
   const processLogits = work.stops ? stopSchedule(work.stops, work.eosId, work.model.vocab_size) : undefined;
   const phases: Record<Phase, number[]> = { generation: [], scoring: [], update: [] };
   const step = (i: number, timed: boolean) =>

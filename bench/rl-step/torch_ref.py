@@ -18,6 +18,12 @@ The step, as safealign's trainRl runs it (src/algorithms/rl/step.ts) with rl def
   log lambda; actor advantage (A_r - lambda A_c)/(1 + lambda), whitened over the response tokens; then for each
   mini-batch of miniBatch rows (in order, padded to the batch's width): the actor's PPO clipped loss (token mean),
   backward, grad-norm clip 1, AdamW (lr 2e-4); each critic's clipped value loss, backward, clip, AdamW (lr 1e-3).
+Data-parallel (bench/ddp, WORLD_SIZE > 1, full mode only): torch.distributed over Gloo (env:// from RANK, WORLD_SIZE,
+MASTER_ADDR, MASTER_PORT); each rank samples and scores its consecutive share of the prompts; the cost window gathers every
+rank's costs and the advantage whitening reduces its sums over the ranks, so λ and the whitening are the whole batch's;
+each mini-batch of miniBatch rows is miniBatch / WORLD_SIZE rows of each rank's share; the actor and both critics are
+wrapped in torch.nn.parallel.DistributedDataParallel (gradients averaged over the ranks in buckets, overlapped with the
+backward pass). Rank 0 alone prints.
 Models: GPT-2 (tied LM head, Conv1D weights (in, out), positions from the attention mask's cumsum as HF's for left
 padding); score models = backbone + linear head. LoRA mode (peft's defaults for GPT-2, as safealign's): r 8, alpha 16,
 dropout 0.05 on c_attn of the actor and both critics (critic heads train in full), base weights frozen; the optimisers
@@ -26,10 +32,12 @@ hold only the trainable tensors.
 import argparse
 import json
 import math
+import os
 import resource
 import time
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 ap = argparse.ArgumentParser()
@@ -48,11 +56,17 @@ M = W["model"]
 D, NL, H, CTX, V = M["n_embd"], M["n_layer"], M["n_head"], M["n_positions"], M["vocab_size"]
 NEW, MB, EPOCHS, KL = W["newTokens"], W["miniBatch"], W["ppoEpochs"], W["klCoef"]
 EOS, PAD = W["eosId"], W["padId"]
-B = len(W["prompts"])
+WORLD, RANK = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+if WORLD > 1:
+    assert args.mode == "full" and len(W["prompts"]) % WORLD == 0 and MB % WORLD == 0, "data-parallel: full mode, batch and mini-batch divisible by WORLD_SIZE"
+    dist.init_process_group("gloo", init_method="env://")
+    MB //= WORLD
+B = len(W["prompts"]) // WORLD  # this rank's rows
+ROWS = slice(RANK * B, (RANK + 1) * B)
 PROMPT = max(len(p) for p in W["prompts"])
-prompts = torch.tensor([[PAD] * (PROMPT - len(p)) + p for p in W["prompts"]])
-prompt_mask = torch.tensor([[0] * (PROMPT - len(p)) + [1] * len(p) for p in W["prompts"]])
-STOPS = torch.tensor(W["stops"]) if W["stops"] is not None else None
+prompts = torch.tensor([[PAD] * (PROMPT - len(p)) + p for p in W["prompts"][ROWS]])
+prompt_mask = torch.tensor([[0] * (PROMPT - len(p)) + [1] * len(p) for p in W["prompts"][ROWS]])
+STOPS = torch.tensor(W["stops"][ROWS]) if W["stops"] is not None else None
 IS_EOS = torch.arange(V) == EOS
 R, ALPHA, DROP = 8, 16.0, 0.05
 LORA = args.mode == "lora"
@@ -151,8 +165,34 @@ if LORA:
             c[k].requires_grad_(True)
             critic_params[s].append(c[k])
 else:
-    actor_params = [v.requires_grad_() for v in actor.values()]
-    critic_params = {s: [v.requires_grad_() for v in c.values()] for s, c in critics.items()}
+    for p in [actor, *critics.values()]:
+        for k in p:
+            p[k] = torch.nn.Parameter(p[k])
+    actor_params = list(actor.values())
+    critic_params = {s: list(c.values()) for s, c in critics.items()}
+
+
+class Functional(torch.nn.Module):
+    """A dict of parameters as a module, so that DistributedDataParallel hooks their gradients: forward(f, ...) = f(p, ...)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+        self.params = torch.nn.ParameterList(list(p.values()))
+
+    def forward(self, f, *a, **k):
+        return f(self.p, *a, **k)
+
+
+def trained(p):
+    """How the update calls a trained model: through DDP with several processes, else directly."""
+    if WORLD == 1:
+        return lambda f, *a, **k: f(p, *a, **k)
+    return torch.nn.parallel.DistributedDataParallel(Functional(p))
+
+
+train_actor = trained(actor)
+train_critics = {s: trained(c) for s, c in critics.items()}
 actor_opt = torch.optim.AdamW(actor_params, lr=2e-4, weight_decay=0)
 critic_opts = {s: torch.optim.AdamW(ps, lr=1e-3, weight_decay=0) for s, ps in critic_params.items()}
 log_lambda = 0.0
@@ -201,6 +241,23 @@ def masked_mean(x, m):
     return (x * m).sum() / m.sum()
 
 
+def whole_batch_mean(x, m):
+    """masked_mean over every rank's rows."""
+    sums = torch.stack([(x * m).sum(), m.sum()])
+    if WORLD > 1:
+        dist.all_reduce(sums)
+    return sums[0] / sums[1]
+
+
+def all_rows(x):
+    """(B,) of every rank, in rank order."""
+    if WORLD == 1:
+        return x
+    parts = [torch.empty_like(x) for _ in range(WORLD)]
+    dist.all_gather(parts, x.contiguous())
+    return torch.cat(parts)
+
+
 def step():
     """One step; returns the seconds of its phases: generation, scoring (reference, reward, cost, critics), update (the rest)."""
     global log_lambda
@@ -222,19 +279,19 @@ def step():
     for s in critics:
         adv[s], ret[s] = gae(tok_scores[s] * m, values[s])
         adv[s] = adv[s] * m
-    costs_window.extend(cst.tolist())
+    costs_window.extend(all_rows(cst).tolist())
     jc = sum(costs_window[-128:]) / len(costs_window[-128:])
     log_lambda += 0.1 * (jc - 0.0)
     lam = math.exp(log_lambda)
     a = (adv["reward"] - lam * adv["cost"]) / (1 + lam)
-    mean = masked_mean(a, m)
-    a = (a - mean) * torch.rsqrt(masked_mean((a - mean) ** 2, m) + 1e-8) * m
+    mean = whole_batch_mean(a, m)
+    a = (a - mean) * torch.rsqrt(whole_batch_mean((a - mean) ** 2, m) + 1e-8) * m
     for _ in range(EPOCHS):
         for s0 in range(0, B, MB):
             rows = slice(s0, s0 + MB)
             mb = m[rows]
             actor_opt.zero_grad()
-            lp = response_log_probs(actor, seq[rows], attn[rows], T, training=True)
+            lp = train_actor(response_log_probs, seq[rows], attn[rows], T, training=True)
             ratio = torch.exp(lp - old[rows])
             loss = masked_mean(torch.maximum(-a[rows] * ratio, -a[rows] * ratio.clamp(0.8, 1.2)), mb)
             loss.backward()
@@ -242,7 +299,7 @@ def step():
             actor_opt.step()
             for s, c in critics.items():
                 critic_opts[s].zero_grad()
-                v = scores(c, seq[rows], attn[rows], training=True)[:, PROMPT - 1:-1]
+                v = train_critics[s](scores, seq[rows], attn[rows], training=True)[:, PROMPT - 1:-1]
                 vclipped = values[s][rows] + (v - values[s][rows]).clamp(-5, 5)
                 closs = 0.5 * masked_mean(torch.maximum((v - ret[s][rows]) ** 2, (vclipped - ret[s][rows]) ** 2), mb)
                 closs.backward()
@@ -259,4 +316,7 @@ for _ in range(args.steps):
     for k, v in step().items():
         phases[k].append(v)
     times.append(time.perf_counter() - t0)
-print(json.dumps({"times": times, "phases": phases, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "baseRssMB": BASE_RSS_MB}), flush=True)
+if RANK == 0:
+    print(json.dumps({"times": times, "phases": phases, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "baseRssMB": BASE_RSS_MB}), flush=True)
+if WORLD > 1:
+    dist.destroy_process_group()

@@ -1,7 +1,7 @@
 // `safealign launch`: runs a command as several ranks of a distributed job, with torchrun's environment variables.
 import type { Command } from 'commander';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
-import { LaunchSchema } from '../distributed/launch-config.js';
+import { LaunchSchema, type LaunchConfig } from '../distributed/launch-config.js';
 import { launch } from '../distributed/launch.js';
 
 const HELP = `
@@ -32,11 +32,19 @@ export function register(program: Command): void {
   const leaves = addSchemaOptions(cmd, LaunchSchema);
   cmd.action(async (words: string[], opts: Record<string, unknown>) => {
     const config = resolveConfig(LaunchSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
-    // a safealign command runs as this CLI does: same node, same loader flags (tsx in development), same entry script
     // `-- safealign train …` and `-- train …` both name a safealign command
-    const command = words[0] === 'safealign' ? words.slice(1) : words;
-    const argv = config.program ? words : [process.execPath, ...process.execArgv, process.argv[1] as string, ...command];
-    const result = await launch(config, argv, (line) => process.stderr.write(`safealign launch: ${line}\n`));
-    process.exitCode = result.exitCode;
+    process.exitCode = config.program ? await launchReporting(config, words) : await launchSafealign(config, words[0] === 'safealign' ? words.slice(1) : words);
   });
+}
+
+/**
+ * Runs the safealign command `args` (e.g. ['train', 'sft', …]) as the ranks of `config`, as this CLI runs: same node,
+ * same loader flags (tsx in development), same entry script. Returns the exit code for the launcher (0, or the failed rank's).
+ */
+export function launchSafealign(config: LaunchConfig, args: readonly string[]): Promise<number> {
+  return launchReporting(config, [process.execPath, ...process.execArgv, process.argv[1] as string, ...args]);
+}
+
+async function launchReporting(config: LaunchConfig, argv: readonly string[]): Promise<number> {
+  return (await launch(config, argv, (line) => process.stderr.write(`safealign launch: ${line}\n`))).exitCode;
 }

@@ -1,10 +1,14 @@
 // `safealign pipeline`: the whole Safe RLHF run on the built-in world, resumable, ending in a report; --seeds N runs N replicates.
 import type { Command } from 'commander';
-import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
+import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
+import { distributedFromEnv } from '../distributed/config.js';
+import { dataParallel } from '../distributed/data-parallel.js';
+import { LaunchSchema } from '../distributed/launch-config.js';
 import type { Interval } from '../eval/intervals.js';
 import { PipelineConfigSchema, type PipelineConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
 import { runSeeds } from '../pipeline/seeds.js';
+import { launchSafealign } from './launch.js';
 import { terminalProgress } from './progress-bar.js';
 import { replicateProgress } from './replicate-progress.js';
 
@@ -12,6 +16,7 @@ async function singleRun(config: PipelineConfig): Promise<void> {
   const progress = terminalProgress();
   const t0 = performance.now();
   const result = await runPipeline(config, progress);
+  if (!dataParallel().isMain) return; // rank 0 reports
   const rows = Object.entries(result.models).map(
     ([k, m]) => `  ${k.padEnd(14)} harmful ${(100 * m.harmfulRate).toFixed(1).padStart(5)}%  helpfulness ${m.helpfulness.toFixed(2).padStart(6)}  reward ${m.meanReward.toFixed(2).padStart(6)}  cost ${m.meanCost.toFixed(2).padStart(6)}  KL ${m.kl.toFixed(2).padStart(5)}` +
       (m.heldOut ? `  | held-out harmful ${(100 * m.heldOut.harmfulRate).toFixed(1).padStart(5)}%  helpfulness ${m.heldOut.helpfulness.toFixed(2).padStart(5)}` : ''),
@@ -61,12 +66,22 @@ export function register(program: Command): void {
         '--methods dpo,safe_dpo,sacpo (or all) adds those methods, trained from the SFT policy on the same labelled pairs, to the run and its report (adding them to a finished run reuses every finished stage). ' +
         'With --seeds N (N > 1): N independent replicates under <runs-dir>/<name>/seed_<k>/ (seed + k, or world.seed + k with --vary world), ' +
         '--jobs at a time in child processes, each resumable the same way, then report.html/report.json over them: mean and 95% ' +
-        'Student-t interval of every model metric, paired differences (ppo_lag − sft, ppo_lag − shaping_ν, round_k − ppo_lag), per-seed rows.',
+        'Student-t interval of every model metric, paired differences (ppo_lag − sft, ppo_lag − shaping_ν, round_k − ppo_lag), per-seed rows. ' +
+        'With --nproc N: one run as N processes on this machine (or under `safealign launch` on several): SFT, reward, cost, ensemble, RL and round training data-parallel, ' +
+        'sampling, labelling, evaluation and the --methods stages on rank 0 while the others wait; rank 0 writes the run folder.',
     )
     .option('--config <file>', 'YAML file with any subset of the fields below (flags win over the file)');
   const leaves = addSchemaOptions(cmd, PipelineConfigSchema);
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = resolveConfig(PipelineConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    if (config.nproc > 1 && config.seeds > 1) {
+      throw new ConfigError(`--nproc ${config.nproc} spreads one run over processes, --seeds ${config.seeds} runs replicates (--jobs at a time): use one of them`);
+    }
+    if (config.nproc > 1 && distributedFromEnv() === null) {
+      // this same command, as the ranks of a job on this machine (inside them WORLD_SIZE is set: they run the pipeline)
+      process.exitCode = await launchSafealign(LaunchSchema.parse({ nproc: config.nproc, masterPort: 0 }), process.argv.slice(2));
+      return;
+    }
     await (config.seeds > 1 ? multiSeedRun(config) : singleRun(config));
   });
 }

@@ -1,7 +1,7 @@
 // Data parallelism over a process group: rank 0's parameters everywhere, each rank's share of a global batch, gradients and metrics combined as one process would compute them.
 import { cat, tensor, zeros, type DType, type Tensor } from '../torch/index.js';
 import { distributedFromEnv } from './config.js';
-import { ProcessGroup } from './group.js';
+import { DistributedError, ProcessGroup } from './group.js';
 
 /** Gradients travel in messages of at most this many bytes (torch DDP's default bucket is 25 MB). */
 const BUCKET_BYTES = 25 * 1024 * 1024;
@@ -41,7 +41,36 @@ const BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 
  * Every rank must make the same calls in the same order: they are collectives.
  */
 export class DataParallel {
+  private mainCalls = 0;
+
   constructor(readonly group: ProcessGroup | null) {}
+
+  /**
+   * Work that rank 0 does alone while the other ranks wait (evaluation, generation, writing files): rank 0 runs
+   * `fn` as a job of one process (a trainer inside it trains on rank 0 alone) and every rank returns its result,
+   * which travels as JSON (so it must be JSON data; every rank, rank 0 too, gets the parsed copy). The others wait
+   * without a deadline; when `fn` throws on rank 0, they throw too. With one process: `fn()`. The result travels
+   * through rank 0's store: end a job whose last collective call is onMain with a `barrier()`.
+   */
+  async onMain<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (!this.group) return fn();
+    const key = `onMain/${this.mainCalls++}`;
+    let text: string;
+    if (this.isMain) {
+      try {
+        text = JSON.stringify({ value: await alone(fn) });
+      } catch (e) {
+        this.group.publish(key, JSON.stringify({ error: e instanceof Error ? e.message : String(e) }));
+        throw e;
+      }
+      this.group.publish(key, text);
+    } else {
+      text = this.group.waitForValue(key);
+    }
+    const reply = JSON.parse(text) as { value?: T; error?: string };
+    if (reply.error !== undefined) throw new DistributedError(`rank ${this.rank} of ${this.worldSize}: rank 0 failed in work it does alone: ${reply.error}`, this.rank, []);
+    return reply.value as T;
+  }
 
   get rank(): number {
     return this.group?.rank ?? 0;
@@ -83,6 +112,11 @@ export class DataParallel {
     const totals = this.sum(terms.map((t) => t.weight));
     const scaled = terms.map((t, i) => t.loss.mul((totals[i] as number) > 0 ? t.weight / (totals[i] as number) : 0));
     return scaled.slice(1).reduce((sum, t) => sum.add(t), scaled[0] as Tensor);
+  }
+
+  /** Returns once every rank has called it; a job's ranks call it before exiting after a last onMain, so that rank 0's store outlives the others' reads. */
+  barrier(): void {
+    this.group?.barrier();
   }
 
   /** The largest of each of `values` over the ranks. */
@@ -160,6 +194,17 @@ export class DataParallel {
 export const ONE_PROCESS = new DataParallel(null);
 
 let current: DataParallel | null = null;
+
+/** Runs `fn` with dataParallel() returning the job of one process (rank 0's work alone, see DataParallel.onMain). */
+async function alone<T>(fn: () => Promise<T> | T): Promise<T> {
+  const saved = current;
+  current = ONE_PROCESS;
+  try {
+    return await fn();
+  } finally {
+    current = saved;
+  }
+}
 
 /**
  * This process's data-parallel job: joins the process group described by torchrun's variables (RANK,

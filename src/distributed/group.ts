@@ -128,6 +128,33 @@ export class ProcessGroup {
     this.run('barrier', () => native.barrier(this.group));
   }
 
+  /** Leaves `value` under `key` in the rendezvous store for the other ranks (see waitForValue). */
+  publish(key: string, value: string): void {
+    this.viaStore(() => native.storeSet(this.store, `published/${key}`, value));
+  }
+
+  /**
+   * The value some rank publishes under `key`, waiting for it without a deadline (the publisher may work for
+   * hours, e.g. rank 0 evaluating while the others wait) but failing, naming rank 0, as soon as its store is gone.
+   */
+  waitForValue(key: string): string {
+    const k = `published/${key}`;
+    return this.viaStore(() => {
+      while (!native.storeCheck(this.store, [k])) sleep(4 * POLL_MS);
+      return native.storeGet(this.store, k);
+    });
+  }
+
+  private viaStore<T>(fn: () => T): T {
+    if (this.broken) throw this.broken;
+    try {
+      return fn();
+    } catch (e) {
+      this.broken = new DistributedError(`rank ${this.rank} of ${this.worldSize}: rank 0 has exited: the rendezvous store it hosts at ${this.storeAddress} no longer answers (${message(e)})`, this.rank, [0]);
+      throw this.broken;
+    }
+  }
+
   private run<T>(op: string, fn: () => T): T {
     if (this.broken) throw this.broken;
     this.ops++;

@@ -58,6 +58,12 @@ export const PipelineConfigSchema = z
       .min(1)
       .default(2)
       .describe('with seeds > 1: replicates run at once, each in its own process with cores / jobs libtorch threads (measured on 2 cores: 2 jobs × 1 thread matched 1 job × 2 threads in wall time with 12–40% less CPU; see README)'),
+    nproc: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('processes of one run (safealign launch on this machine): its training stages data-parallel over them (the same global batches), the rest on rank 0 while the others wait; a run resumes under any nproc'),
     world: WorldConfigSchema.prefault({}).describe('the built-in world'),
     model: PolicyModelSchema.prefault({}).describe('policy / score model architecture (trained from scratch)'),
     sft: withDefaults(SftConfigSchema, { epochs: 10 }).describe('supervised fine-tuning of the base policy'),

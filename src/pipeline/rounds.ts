@@ -16,7 +16,8 @@ import type { PipelineConfig } from './config.js';
 import { annotatePolicyPairs, sampleLabelledPairs } from './annotate-policy.js';
 import { judgeRoundPairs, type RlaifRound } from './rlaif.js';
 import { evaluatePolicy, type PolicyEval } from './evaluate-policy.js';
-import type { StageRunner } from './stages.js';
+import { COLLECTIVE, type StageRunner } from './stages.js';
+import { dataParallel } from '../distributed/data-parallel.js';
 import { calibrateThreshold } from './score-validation.js';
 import { sampleResponses } from './sample-responses.js';
 import { scoreTexts } from '../eval/model-responses.js';
@@ -66,6 +67,7 @@ export async function runRounds(args: {
   progress: Progress;
 }): Promise<RoundResult[]> {
   const { config, tokenizer, progress } = args;
+  const job = dataParallel();
   const results: RoundResult[] = [];
   let dirs = args.start;
   const annotators = qualifiedAnnotators(config.world).qualified;
@@ -75,115 +77,128 @@ export async function runRounds(args: {
   const scoreDirs = { reward: [args.start.rewardDir], cost: [args.start.costDir] };
   for (let k = 1; k <= config.rounds.count; k++) {
     const stage = `round_${k}`;
-    const result = await args.runner.run(stage, async ({ stageDir }) => {
-      manualSeed(config.seed + 1000 * k);
-      const rng = new Rng(config.seed).derive(stage);
-      const policy = loadPretrained(dirs.policyDir).model as CausalLM;
-      // new prompts: the red team joins from round 1 on
-      const pool = [...args.redTeamPrompts, ...args.trainPrompts];
-      let prompts = Array.from({ length: config.rounds.pairs }, (_, i) => (i % 2 === 0 ? rng.pick(args.redTeamPrompts) : rng.pick(pool)));
-      let responses: [string, string][] | undefined;
-      if (config.rounds.redTeamPairs === 'costliest') {
-        ({ prompts, responses } = costliestRedTeamPairs({
-          policy,
+    const result = await args.runner.run(
+      stage,
+      async ({ stageDir }) => {
+        manualSeed(config.seed + 1000 * k);
+        const rng = new Rng(config.seed).derive(stage);
+        const policy = loadPretrained(dirs.policyDir).model as CausalLM;
+        // new prompts: the red team joins from round 1 on
+        const pool = [...args.redTeamPrompts, ...args.trainPrompts];
+        const fromSft = config.rounds.scoreInit === 'sft';
+        const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
+        // sampling and labelling on rank 0 (data-parallel: the others wait); every draw of `rng` happens here, in order
+        const labels = await job.onMain(async () => {
+          let prompts = Array.from({ length: config.rounds.pairs }, (_, i) => (i % 2 === 0 ? rng.pick(args.redTeamPrompts) : rng.pick(pool)));
+          let responses: [string, string][] | undefined;
+          if (config.rounds.redTeamPairs === 'costliest') {
+            ({ prompts, responses } = costliestRedTeamPairs({
+              policy,
+              tokenizer,
+              prompts,
+              redTeamPrompts: args.redTeamPrompts,
+              costModel: loadPretrained(dirs.costDir).model as ScoreModel,
+              candidates: config.rounds.candidates,
+              rng,
+              maxNewTokens: config.eval.maxNewTokens,
+              progress,
+              label: stage,
+            }));
+          }
+          const annotated = annotatePolicyPairs({
+            ...(responses ? { responses } : {}),
+            policy,
+            tokenizer,
+            prompts,
+            annotators,
+            world: config.world,
+            rng,
+            maxNewTokens: config.eval.maxNewTokens,
+            source: 'policy',
+            judge: args.evalSet.judge,
+            progress,
+            label: stage,
+          });
+          const { pairHarmfulRate } = annotated;
+          let records = annotated.records;
+          let rlaif: RlaifRound | null = null;
+          if (config.rounds.rlaif.judge) {
+            // RLAIF: the judge's labels replace the annotators'; theirs stay beside them for the agreement figures
+            ({ records, rlaif } = await judgeRoundPairs({ records, stageDir, config: config.rounds.rlaif, progress }));
+            const s = rlaif.summary;
+            progress.log(`${stage}: the judge labelled ${s.labelled}/${s.pairs} pairs (ties ${s.ties.unlabelled}, malformed ${s.malformedPairs}, inconsistent ${s.inconsistent}, failed ${s.failedPairs}; tokens ${s.tokens.prompt} + ${s.tokens.completion})`);
+            if (records.length === 0) throw new RlaifError(`${stage}: the judge ${config.rounds.rlaif.judge} labelled none of the ${s.pairs} pairs; see ${join(stageDir, 'judge-preferences.summary.json')}`);
+          }
+          writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), records);
+          // rounds.scoreInit 'start': the new labels plus an equal share of earlier data
+          const earlier = fromSft ? [] : rng.sample(labelled, Math.min(labelled.length, records.length));
+          const costPrompts = config.rounds.budget === 'no-regress' ? rng.sample(pool, Math.min(pool.length, lag.window)) : [];
+          return { records, pairHarmfulRate, rlaif, earlier, costPrompts };
+        });
+        const { records, pairHarmfulRate, rlaif } = labels;
+        // retrain both score models: fresh from the SFT backbone on every label so far, or the previous
+        // models fine-tuned on the new labels plus an equal share of earlier data (rounds.scoreInit)
+        const train = fromSft ? [...labelled, ...records] : [...records, ...labels.earlier];
+        const retrain = async (kind: 'reward' | 'cost', dir: string) => {
+          const m = fromSft
+            ? ScoreModel.fromCausalLM(loadPretrained(args.sftDir).model as CausalLM, kind)
+            : ScoreModel.fromScoreModel(loadPretrained(dir).model as ScoreModel, kind);
+          trainScoreModel({ kind, model: m, tokenizer, train, config: { ...config[kind], epochs: config.rounds.scoreEpochs }, outDir: join(stageDir, kind), progress });
+          await job.onMain(() => savePretrained(join(stageDir, kind, 'model'), m, { tokenizer }));
+          return m;
+        };
+        const retrainedReward = await retrain('reward', dirs.rewardDir);
+        const retrainedCost = await retrain('cost', dirs.costDir);
+        // rounds.scoreModels 'ensemble': every model so far (the first run's and each round's) scores, by their mean
+        const judgeOf = (kind: 'reward' | 'cost', retrained: ScoreModel): SequenceScorer =>
+          config.rounds.scoreModels === 'ensemble'
+            ? new ScoreEnsemble([...scoreDirs[kind].map((d) => loadPretrained(d).model as ScoreModel), retrained]).asScorer({ reduce: 'mean', k: 0, lambda: 1 }, WORSE[kind])
+            : retrained;
+        const rewardModel = judgeOf('reward', retrainedReward);
+        const costModel = judgeOf('cost', retrainedCost);
+        if (config.rounds.scoreModels === 'ensemble') progress.log(`${stage}: scored by the mean of ${scoreDirs.reward.length + 1} reward and ${scoreDirs.cost.length + 1} cost models (rounds.scoreModels ensemble)`);
+        const reference = loadPretrained(config.rounds.reference === 'sft' ? args.sftDir : dirs.policyDir).model as CausalLM;
+        const critics = { reward: ScoreModel.fromScoreModel(retrainedReward, 'critic'), cost: ScoreModel.fromScoreModel(retrainedCost, 'critic') };
+        const { threshold, startCost } = await job.onMain(() => {
+          const budget = lag.threshold ?? calibrateThreshold(evaluateScoreModel('cost', costModel, tokenizer, args.validation), thresholdQuantile);
+          progress.log(`${stage}: cost threshold d = ${budget.toFixed(3)}${lag.threshold === null ? " (recalibrated on the validation split with the round's cost model)" : ' (set by the user)'}`);
+          if (config.rounds.budget !== 'no-regress') return { threshold: budget, startCost: null };
+          const cost = expectedCost(policy, costModel, tokenizer, labels.costPrompts, config);
+          progress.log(`${stage}: the start policy's expected cost under the round's cost model is ${cost.toFixed(3)}; d = ${Math.min(budget, cost).toFixed(3)} (no-regress)`);
+          return { threshold: Math.min(budget, cost), startCost: cost };
+        });
+        const out = trainRl({
+          method: ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: config.rl.scoreClip, lagrange: { ...lag, threshold } }),
+          models: { actor: policy, reference, rewardModel, costModel, critics },
           tokenizer,
-          prompts,
-          redTeamPrompts: args.redTeamPrompts,
-          costModel: loadPretrained(dirs.costDir).model as ScoreModel,
-          candidates: config.rounds.candidates,
-          rng,
-          maxNewTokens: config.eval.maxNewTokens,
+          prompts: pool,
+          config: { ...config.rl, steps: config.rounds.rlSteps, criticWarmupSteps: config.rounds.criticWarmupSteps, seed: config.seed + k },
+          outDir: join(stageDir, 'ppo_lag'),
+          // per-step gold metrics of the rollouts: logged only
+          judge: args.evalSet.judge,
           progress,
-          label: stage,
-        }));
-      }
-      const annotated = annotatePolicyPairs({
-        ...(responses ? { responses } : {}),
-        policy,
-        tokenizer,
-        prompts,
-        annotators,
-        world: config.world,
-        rng,
-        maxNewTokens: config.eval.maxNewTokens,
-        source: 'policy',
-        judge: args.evalSet.judge,
-        progress,
-        label: stage,
-      });
-      const { pairHarmfulRate } = annotated;
-      let records = annotated.records;
-      let rlaif: RlaifRound | null = null;
-      if (config.rounds.rlaif.judge) {
-        // RLAIF: the judge's labels replace the annotators'; theirs stay beside them for the agreement figures
-        ({ records, rlaif } = await judgeRoundPairs({ records, stageDir, config: config.rounds.rlaif, progress }));
-        const s = rlaif.summary;
-        progress.log(`${stage}: the judge labelled ${s.labelled}/${s.pairs} pairs (ties ${s.ties.unlabelled}, malformed ${s.malformedPairs}, inconsistent ${s.inconsistent}, failed ${s.failedPairs}; tokens ${s.tokens.prompt} + ${s.tokens.completion})`);
-        if (records.length === 0) throw new RlaifError(`${stage}: the judge ${config.rounds.rlaif.judge} labelled none of the ${s.pairs} pairs; see ${join(stageDir, 'judge-preferences.summary.json')}`);
-      }
-      writePkuSafeRlhf(join(stageDir, 'preferences.jsonl'), records);
-      // retrain both score models: fresh from the SFT backbone on every label so far, or the previous
-      // models fine-tuned on the new labels plus an equal share of earlier data (rounds.scoreInit)
-      const fromSft = config.rounds.scoreInit === 'sft';
-      const train = fromSft ? [...labelled, ...records] : [...records, ...rng.sample(labelled, Math.min(labelled.length, records.length))];
-      const retrain = (kind: 'reward' | 'cost', dir: string) => {
-        const m = fromSft
-          ? ScoreModel.fromCausalLM(loadPretrained(args.sftDir).model as CausalLM, kind)
-          : ScoreModel.fromScoreModel(loadPretrained(dir).model as ScoreModel, kind);
-        trainScoreModel({ kind, model: m, tokenizer, train, config: { ...config[kind], epochs: config.rounds.scoreEpochs }, outDir: join(stageDir, kind), progress });
-        savePretrained(join(stageDir, kind, 'model'), m, { tokenizer });
-        return m;
-      };
-      const retrainedReward = retrain('reward', dirs.rewardDir);
-      const retrainedCost = retrain('cost', dirs.costDir);
-      // rounds.scoreModels 'ensemble': every model so far (the first run's and each round's) scores, by their mean
-      const judgeOf = (kind: 'reward' | 'cost', retrained: ScoreModel): SequenceScorer =>
-        config.rounds.scoreModels === 'ensemble'
-          ? new ScoreEnsemble([...scoreDirs[kind].map((d) => loadPretrained(d).model as ScoreModel), retrained]).asScorer({ reduce: 'mean', k: 0, lambda: 1 }, WORSE[kind])
-          : retrained;
-      const rewardModel = judgeOf('reward', retrainedReward);
-      const costModel = judgeOf('cost', retrainedCost);
-      if (config.rounds.scoreModels === 'ensemble') progress.log(`${stage}: scored by the mean of ${scoreDirs.reward.length + 1} reward and ${scoreDirs.cost.length + 1} cost models (rounds.scoreModels ensemble)`);
-      const reference = loadPretrained(config.rounds.reference === 'sft' ? args.sftDir : dirs.policyDir).model as CausalLM;
-      const critics = { reward: ScoreModel.fromScoreModel(retrainedReward, 'critic'), cost: ScoreModel.fromScoreModel(retrainedCost, 'critic') };
-      const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
-      const budget = lag.threshold ?? calibrateThreshold(evaluateScoreModel('cost', costModel, tokenizer, args.validation), thresholdQuantile);
-      progress.log(`${stage}: cost threshold d = ${budget.toFixed(3)}${lag.threshold === null ? ' (recalibrated on the validation split with the round\'s cost model)' : ' (set by the user)'}`);
-      let threshold = budget;
-      let startCost: number | null = null;
-      if (config.rounds.budget === 'no-regress') {
-        startCost = expectedCost(policy, costModel, tokenizer, rng.sample(pool, Math.min(pool.length, lag.window)), config);
-        threshold = Math.min(budget, startCost);
-        progress.log(`${stage}: the start policy's expected cost under the round's cost model is ${startCost.toFixed(3)}; d = ${threshold.toFixed(3)} (no-regress)`);
-      }
-      const out = trainRl({
-        method: ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: config.rl.scoreClip, lagrange: { ...lag, threshold } }),
-        models: { actor: policy, reference, rewardModel, costModel, critics },
-        tokenizer,
-        prompts: pool,
-        config: { ...config.rl, steps: config.rounds.rlSteps, criticWarmupSteps: config.rounds.criticWarmupSteps, seed: config.seed + k },
-        outDir: join(stageDir, 'ppo_lag'),
-        // per-step gold metrics of the rollouts: logged only
-        judge: args.evalSet.judge,
-        progress,
-      });
-      savePretrained(join(stageDir, 'model'), policy, { tokenizer });
-      const ev = evaluatePolicy({
-        name: stage,
-        policy,
-        reference: loadPretrained(args.sftDir).model as CausalLM,
-        startReference: loadPretrained(dirs.policyDir).model as CausalLM,
-        rewardModel: retrainedReward,
-        costModel: retrainedCost,
-        tokenizer,
-        prompts: args.evalSet.testPrompts,
-        heldOutPrompts: args.evalSet.heldOutPrompts,
-        config: config.eval,
-        seed: config.seed,
-        judge: args.evalSet.judge,
-      });
-      return { round: k, pairs: records.length, pairHarmfulRate, threshold, startCost, rlaif, log: out.log, eval: ev, dir: stageDir };
-    });
+        });
+        const ev = await job.onMain(() => {
+          savePretrained(join(stageDir, 'model'), policy, { tokenizer });
+          return evaluatePolicy({
+            name: stage,
+            policy,
+            reference: loadPretrained(args.sftDir).model as CausalLM,
+            startReference: loadPretrained(dirs.policyDir).model as CausalLM,
+            rewardModel: retrainedReward,
+            costModel: retrainedCost,
+            tokenizer,
+            prompts: args.evalSet.testPrompts,
+            heldOutPrompts: args.evalSet.heldOutPrompts,
+            config: config.eval,
+            seed: config.seed,
+            judge: args.evalSet.judge,
+          });
+        });
+        return { round: k, pairs: records.length, pairHarmfulRate, threshold, startCost, rlaif, log: out.log, eval: ev, dir: stageDir };
+      },
+      COLLECTIVE,
+    );
     results.push(result);
     labelled.push(...(await readPkuSafeRlhf(join(args.runDir, stage, 'preferences.jsonl'))).records);
     dirs = { policyDir: join(result.dir, 'model'), rewardDir: join(result.dir, 'reward', 'model'), costDir: join(result.dir, 'cost', 'model') };

@@ -27,7 +27,8 @@ import { evaluatePolicy, evaluateResponder, policyResponder, scoreResponses, typ
 import { writePipelineReport } from './report.js';
 import { runRounds } from './rounds.js';
 import { PipelineConfigSchema, type PipelineConfig } from './config.js';
-import { StageRunner } from './stages.js';
+import { COLLECTIVE, StageRunner } from './stages.js';
+import { dataParallel } from '../distributed/data-parallel.js';
 import { readTrainingData } from './training-data.js';
 import { worldTokenizer } from './world-tokenizer.js';
 import { readEvaluationSet } from './evaluation-data.js';
@@ -81,7 +82,7 @@ export interface PipelineResult {
 }
 
 /** Settings that do not change finished results: a run may be resumed with other values (`methods`: adding one runs only its stage). */
-const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs', 'methods']);
+const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs', 'methods', 'nproc']);
 
 /** Field paths (a.b.c) where two resolved configs differ. */
 export function configDifferences(before: unknown, after: unknown, path = ''): string[] {
@@ -150,9 +151,13 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   }
   if (config.threads > 0) setNumThreads(config.threads);
   const runDir = join(config.runsDir, config.name);
-  assertSameConfig(join(runDir, 'config.json'), config);
+  // data-parallel (safealign launch): training stages run on every rank, everything else on rank 0 (see StageRunner)
+  const job = dataParallel();
+  await job.onMain(() => {
+    assertSameConfig(join(runDir, 'config.json'), config);
+    writeJsonAtomic(join(runDir, 'config.json'), config);
+  });
   const runner = new StageRunner(runDir, progress);
-  writeJsonAtomic(join(runDir, 'config.json'), config);
   const worldDir = join(runDir, 'world');
 
   await runner.run('world', ({ stageDir }) => buildWorld(config.world, stageDir, progress));
@@ -173,7 +178,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
 
   // --- SFT -------------------------------------------------------------------------------------
   const sftModelDir = join(runDir, 'sft', 'model');
-  await runner.run('sft', ({ stageDir }) => {
+  await runner.run('sft', async ({ stageDir }) => {
     manualSeed(config.seed);
     const m = config.model;
     const model = createCausalLM(
@@ -191,9 +196,9 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     );
     // `test` only computes the logged held-out loss curve; it never changes an update.
     const result = trainSft({ model, tokenizer, train: data.sftTrain, test: evalSet.sftTest, config: config.sft, outDir: stageDir, progress });
-    savePretrained(sftModelDir, model, { tokenizer, trainingConfig: config.sft });
+    await job.onMain(() => savePretrained(sftModelDir, model, { tokenizer, trainingConfig: config.sft }));
     return { steps: result.steps, evalLoss: result.finalEvalLoss, evalPerplexity: result.finalEvalPerplexity, log: result.log, truncation: result.truncation };
-  });
+  }, COLLECTIVE);
 
   // --- annotations: response pairs from the SFT policy, labelled by the simulated annotators -----
   const trainPrompts = data.prompts;
@@ -241,44 +246,49 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   const scoreDir = (k: ScoreKind) => join(runDir, k, 'model');
   const scoreModels = {} as PipelineResult['scoreModels'];
   for (const kind of ['reward', 'cost'] as const) {
-    scoreModels[kind] = await runner.run(kind, ({ stageDir }) => {
+    scoreModels[kind] = await runner.run(kind, async ({ stageDir }) => {
       manualSeed(config.seed + (kind === 'reward' ? 1 : 2));
       const model = ScoreModel.fromCausalLM(loadLM(sftModelDir), kind);
       trainScoreModel({ kind, model, tokenizer, train: prefTrain, config: config[kind], outDir: stageDir, progress });
-      savePretrained(scoreDir(kind), model, { tokenizer, trainingConfig: config[kind] });
-      const validation = evaluateScoreModel(kind, model, tokenizer, prefValidation);
-      const test = evaluateScoreModel(kind, model, tokenizer, evalSet.pairs);
-      const gold = evaluateScoreModel(kind, model, tokenizer, evalSet.goldPairs);
-      progress.log(`${kind} model: validation accuracy ${(100 * validation.accuracy).toFixed(1)}%, test accuracy ${(100 * test.accuracy).toFixed(1)}% (vs gold ${(100 * gold.accuracy).toFixed(1)}%)` +
-        (gold.signAccuracy !== undefined ? `, sign accuracy vs gold ${(100 * gold.signAccuracy).toFixed(1)}%` : ''));
-      return { validation, test, gold };
-    });
+      return job.onMain(() => {
+        savePretrained(scoreDir(kind), model, { tokenizer, trainingConfig: config[kind] });
+        const validation = evaluateScoreModel(kind, model, tokenizer, prefValidation);
+        const test = evaluateScoreModel(kind, model, tokenizer, evalSet.pairs);
+        const gold = evaluateScoreModel(kind, model, tokenizer, evalSet.goldPairs);
+        progress.log(`${kind} model: validation accuracy ${(100 * validation.accuracy).toFixed(1)}%, test accuracy ${(100 * test.accuracy).toFixed(1)}% (vs gold ${(100 * gold.accuracy).toFixed(1)}%)` +
+          (gold.signAccuracy !== undefined ? `, sign accuracy vs gold ${(100 * gold.signAccuracy).toFixed(1)}%` : ''));
+        return { validation, test, gold };
+      });
+    }, COLLECTIVE);
   }
   // --- reward-model ensemble and WARM (members share the SFT init, differ in seed and data order) ----
   const memberDir = (i: number) => join(runDir, 'reward_ensemble', `member_${i}`, 'model');
   const ensemble =
     config.ensemble.members > 0
-      ? await runner.run('reward_ensemble', ({ stageDir }) => {
-          const members = Array.from({ length: config.ensemble.members }, (_, i) => {
+      ? await runner.run('reward_ensemble', async ({ stageDir }) => {
+          const members: ScoreModel[] = [];
+          for (let i = 0; i < config.ensemble.members; i++) {
             manualSeed(config.seed + 100 + i);
             const m = ScoreModel.fromCausalLM(loadLM(sftModelDir), 'reward');
             const cfg = { ...config.reward, epochs: config.ensemble.epochs, seed: config.reward.seed + 100 + i };
             trainScoreModel({ kind: 'reward', model: m, tokenizer, train: prefTrain, config: cfg, outDir: join(stageDir, `member_${i}`), progress });
-            savePretrained(memberDir(i), m, { tokenizer, trainingConfig: cfg });
-            return m;
+            await job.onMain(() => savePretrained(memberDir(i), m, { tokenizer, trainingConfig: cfg }));
+            members.push(m);
+          }
+          return job.onMain(() => {
+            const acc = (s: Parameters<typeof evaluateScoreModel>[1]) => evaluateScoreModel('reward', s, tokenizer, evalSet.goldPairs).accuracy;
+            const ens = new ScoreEnsemble(members);
+            const result = {
+              members: members.map((m) => acc(m)),
+              mean: acc(ens.asScorer({ reduce: 'mean', k: 1, lambda: 0.5 }, WORSE.reward)),
+              min: acc(ens.asScorer({ reduce: 'worst', k: 1, lambda: 0.5 }, WORSE.reward)),
+              uncertainty: acc(ens.asScorer({ reduce: 'uncertainty', k: 1, lambda: 0.5 }, WORSE.reward)),
+              warm: acc(warmAverage(members)),
+            };
+            progress.log(`reward ensemble (gold accuracy): members ${result.members.map((a) => (100 * a).toFixed(1)).join(', ')}%; mean ${(100 * result.mean).toFixed(1)}%, min ${(100 * result.min).toFixed(1)}%, WARM ${(100 * result.warm).toFixed(1)}%`);
+            return result;
           });
-          const acc = (s: Parameters<typeof evaluateScoreModel>[1]) => evaluateScoreModel('reward', s, tokenizer, evalSet.goldPairs).accuracy;
-          const ens = new ScoreEnsemble(members);
-          const result = {
-            members: members.map((m) => acc(m)),
-            mean: acc(ens.asScorer({ reduce: 'mean', k: 1, lambda: 0.5 }, WORSE.reward)),
-            min: acc(ens.asScorer({ reduce: 'worst', k: 1, lambda: 0.5 }, WORSE.reward)),
-            uncertainty: acc(ens.asScorer({ reduce: 'uncertainty', k: 1, lambda: 0.5 }, WORSE.reward)),
-            warm: acc(warmAverage(members)),
-          };
-          progress.log(`reward ensemble (gold accuracy): members ${result.members.map((a) => (100 * a).toFixed(1)).join(', ')}%; mean ${(100 * result.mean).toFixed(1)}%, min ${(100 * result.min).toFixed(1)}%, WARM ${(100 * result.warm).toFixed(1)}%`);
-          return result;
-        })
+        }, COLLECTIVE)
       : null;
   const loadScore = (kind: ScoreKind) => loadPretrained(scoreDir(kind)).model as ScoreModel;
   const rewardModel = loadScore('reward');
@@ -341,7 +351,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   const trainingCost: Record<string, TrainingCost> = {};
   const scoreModelsSec = (usesCost: boolean, rewardStage = 'reward') => (runner.timings[rewardStage] ?? 0) + (usesCost ? (runner.timings.cost ?? 0) : 0);
   for (const [key, make, reward] of methods) {
-    const result = await runner.run(key, ({ stageDir }) => {
+    const result = await runner.run(key, async ({ stageDir }) => {
       manualSeed(config.seed + 10);
       const method = make();
       const critics: Partial<Record<StreamName, ScoreModel>> = {};
@@ -360,11 +370,13 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         judge: evalSet.judge,
         progress,
       });
-      savePretrained(join(stageDir, 'model'), actor, { tokenizer, trainingConfig: { rl, method: key } });
-      const t0 = performance.now();
-      const ev = evaluate(actor, reference, key);
-      return { log: out.log, eval: ev, truncation: out.truncation, evalSec: (performance.now() - t0) / 1000 };
-    });
+      const { ev, evalSec } = await job.onMain(() => {
+        savePretrained(join(stageDir, 'model'), actor, { tokenizer, trainingConfig: { rl, method: key } });
+        const t0 = performance.now();
+        return { ev: evaluate(actor, reference, key), evalSec: (performance.now() - t0) / 1000 };
+      });
+      return { log: out.log, eval: ev, truncation: out.truncation, evalSec };
+    }, COLLECTIVE);
     training[key] = result.log;
     models[key] = result.eval;
     // (stages finished before evalSec was recorded count their evaluation as training)
@@ -446,7 +458,8 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs, ...(overoptimisation ? { overoptimisation } : {}), ...(Object.keys(robust).length > 0 ? { robust } : {}) };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = evalItems.map((p) => p.prompt);
-  await writePipelineReport(runDir, pipelineResult, config, evalPrompts);
+  await job.onMain(() => writePipelineReport(runDir, pipelineResult, config, evalPrompts));
+  job.barrier();
   progress.log(`report: ${join(runDir, 'report.html')} (and report.json)`);
   return pipelineResult;
 }

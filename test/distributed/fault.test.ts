@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/distributed/index.js';
 import { readSafetensors } from '../../src/models/safetensors.js';
 import { rawToTensor } from '../../src/models/state-dict.js';
+import { killWhenFileAppears } from '../helpers/kill-when.js';
 import { PKU_SAMPLE, saveTinyPkuModels } from '../helpers/tiny-cli-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ddp-fault-'));
@@ -51,17 +52,6 @@ async function startRanks(args: string[]): Promise<Rank[]> {
   });
 }
 
-/** Polls until `out` holds a checkpoint (some steps done, many to go). */
-async function firstCheckpoint(out: string, ranks: Rank[]): Promise<number> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const step = checkpointStep(out);
-    if (step > 0) return step;
-    if (ranks.some((r) => r.child.exitCode !== null) || Date.now() > deadline) throw new Error(`no checkpoint in ${out}: ${JSON.stringify(await Promise.race([ranks[0]?.exit, ranks[1]?.exit]))}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Every weight of an HF folder, by name. */
 function weights(folder: string): Map<string, number[]> {
   const file = join(folder, 'model.safetensors');
@@ -75,9 +65,10 @@ describe('a rank lost in the middle of data-parallel SFT', () => {
     const out = join(dir, 'killed-1');
     const ranks = await startRanks(sftArgs(out));
     const [zero, one] = ranks as [Rank, Rank];
-    const killedAfter = await firstCheckpoint(out, ranks);
+    // rank 1 dies as soon as rank 0 has written the first checkpoint (step 5 of 50)
+    expect(await killWhenFileAppears(one.child, join(out, 'checkpoint', 'state.json'), 20)).toBe(true);
     const killedAt = Date.now();
-    one.child.kill('SIGKILL');
+    const killedAfter = checkpointStep(out);
     const [z, o] = await Promise.all([zero.exit, one.exit]);
     expect(o.signal).toBe('SIGKILL');
     expect(z.code, z.stderr).toBe(1);
@@ -115,19 +106,18 @@ describe('a rank lost in the middle of data-parallel SFT', () => {
     }
     expect(moved).toBeGreaterThan(1e-3);
     expect(diff).toBeLessThan(1e-5);
-  });
+  }, 900_000);
 
   it('rank 0 killed (it hosts the rendezvous store): rank 1 exits with an error naming it', async () => {
     const out = join(dir, 'killed-0');
     const ranks = await startRanks(sftArgs(out));
     const [zero, one] = ranks as [Rank, Rank];
-    await firstCheckpoint(out, ranks);
-    zero.child.kill('SIGKILL');
+    expect(await killWhenFileAppears(zero.child, join(out, 'checkpoint', 'state.json'), 20)).toBe(true);
     const [z, o] = await Promise.all([zero.exit, one.exit]);
     expect(z.signal).toBe('SIGKILL');
     expect(o.code, o.stderr).toBe(1);
     expect(o.stderr).toMatch(/safealign: rank 1 of 2: \w+\(\w+\) \(collective #\d+\) failed: rank 0 has exited: the rendezvous store it hosts at 127\.0\.0\.1:\d+ no longer answers/);
     const s = checkpointStep(out);
     expect(s > 0 && s < STEPS, `checkpoint at step ${s}`).toBe(true);
-  });
+  }, 300_000);
 });

@@ -4,16 +4,16 @@ import { existsSync } from 'node:fs';
 
 /**
  * Polls for `file` every `everyMs`; when it appears, calls `beforeKill` (e.g. to list the child's own
- * children), SIGKILLs `child` and resolves with what `beforeKill` returned. Resolves null if the child
+ * children), sends `signal` (SIGKILL) to `child` and resolves with what `beforeKill` returned. Resolves null if the child
  * exits before the file appears.
  */
-export function killWhenFileAppears<T = true>(child: ChildProcess, file: string, everyMs = 50, beforeKill: () => T = () => true as T): Promise<T | null> {
+export function killWhenFileAppears<T = true>(child: ChildProcess, file: string, everyMs = 50, beforeKill: () => T = () => true as T, signal: NodeJS.Signals = 'SIGKILL'): Promise<T | null> {
   return new Promise((resolve) => {
     const timer = setInterval(() => {
       if (existsSync(file)) {
         clearInterval(timer);
         const value = beforeKill();
-        child.kill('SIGKILL');
+        child.kill(signal);
         resolve(value);
       }
     }, everyMs);
