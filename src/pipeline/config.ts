@@ -164,7 +164,10 @@ export const PipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('sampling of the critic-free methods'),
-    grpo: GrpoSchema.extend({ lagrangeLr: lagrangeLrField('safe_grpo') })
+    grpo: GrpoSchema.extend({
+      safeKlCoef: z.number().min(0).default(0.05).describe('safe_grpo: β of its k3 KL term (klCoef is reward-only GRPO\'s; the sweep on the built-in world raised GRPO\'s to 0.2 and kept this one: README "Tuned defaults")'),
+      lagrangeLr: lagrangeLrField('safe_grpo'),
+    })
       .prefault({})
       .describe('GRPO and safe GRPO (methods grpo, safe_grpo); safe GRPO learns λ against PPO-Lagrangian\'s d with ppoLag.lagrange (its learning rate: grpo.lagrangeLr)'),
     rlooLag: z

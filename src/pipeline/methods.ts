@@ -64,7 +64,7 @@ type RlBuilder = (config: PipelineConfig, lagrange: LagrangeConfig) => RlMethod;
 /** The online RL methods of the list: each runs through trainRl like PPO-Lagrangian, with the same threshold d. */
 export const RL_PIPELINE_METHODS: Partial<Record<PipelineMethod, RlBuilder>> = {
   grpo: (c) => grpoMethod({ ...c.grpo, scoreClip: c.rl.scoreClip }),
-  safe_grpo: (c, lagrange) => safeGrpoMethod({ klCoef: c.grpo.klCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange: withLr(lagrange, c.grpo.lagrangeLr) }),
+  safe_grpo: (c, lagrange) => safeGrpoMethod({ klCoef: c.grpo.safeKlCoef, scaleRewards: c.grpo.scaleRewards, scoreClip: c.rl.scoreClip, lagrange: withLr(lagrange, c.grpo.lagrangeLr) }),
   rloo_lag: (c, lagrange) => rlooLagMethod({ klCoef: c.rlooLag.klCoef, scoreClip: c.rl.scoreClip, lagrange: withLr(lagrange, c.rlooLag.lagrangeLr) }),
   p3o: (c) => p3oMethod({ ...c.p3o, scoreClip: c.rl.scoreClip }),
   ppo_lag_ens: (c, lagrange) => ppoLagVariant('ppo_lag_ens', c, lagrange),

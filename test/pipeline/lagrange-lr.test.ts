@@ -1,4 +1,5 @@
-// grpo.lagrangeLr and rlooLag.lagrangeLr: safe GRPO's and RLOO-Lagrangian's own learning rate of log λ in the pipeline (null: PPO-Lagrangian's).
+// The critic-free methods' own settings in the pipeline: safe GRPO's and RLOO-Lagrangian's learning rate of log λ (grpo.lagrangeLr,
+// rlooLag.lagrangeLr; null: PPO-Lagrangian's) and safe GRPO's β apart from GRPO's (the tuned defaults of the README).
 import { describe, expect, it } from 'vitest';
 import type { ScoredRollout } from '../../src/algorithms/rl/method.js';
 import { PipelineConfigSchema } from '../../src/pipeline/config.js';
@@ -23,5 +24,15 @@ describe('a critic-free Lagrangian method\'s own λ learning rate', () => {
     expect(lambdaAfterOneStep('safe_grpo', { grpo: { lagrangeLr: 0.5 } })).toBeCloseTo(Math.exp(0.5), 12);
     expect(lambdaAfterOneStep('rloo_lag', { grpo: { lagrangeLr: 0.5 } })).toBeCloseTo(Math.exp(0.1), 12);
     expect(lambdaAfterOneStep('rloo_lag', { rlooLag: { lagrangeLr: 0.3 } })).toBeCloseTo(Math.exp(0.3), 12);
+  });
+
+  it("GRPO's β (0.2) and safe GRPO's (0.05) are separate settings", () => {
+    const config = PipelineConfigSchema.parse({});
+    const lagrange = { ...DEFAULT_LAGRANGE, threshold: 0 };
+    expect(RL_PIPELINE_METHODS.grpo?.(config, lagrange).lossKlCoef).toBe(0.2);
+    expect(RL_PIPELINE_METHODS.safe_grpo?.(config, lagrange).lossKlCoef).toBe(0.05);
+    const set = PipelineConfigSchema.parse({ grpo: { klCoef: 0.5, safeKlCoef: 0.1 } });
+    expect(RL_PIPELINE_METHODS.grpo?.(set, lagrange).lossKlCoef).toBe(0.5);
+    expect(RL_PIPELINE_METHODS.safe_grpo?.(set, lagrange).lossKlCoef).toBe(0.1);
   });
 });
