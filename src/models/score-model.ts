@@ -106,10 +106,10 @@ export class ScoreModel extends Module implements SequenceScorer {
 
   /**
    * inputIds, attentionMask: (B, L). scores: (B, L) raw per-token scores; endScores: (B,) the
-   * score at each row's last non-pad token.
+   * score at each row's last non-pad token. inputsEmbeds: (B, L, D) in place of the token lookup (image features spliced in).
    */
-  forward(inputIds: Tensor, attentionMask: Tensor): { scores: Tensor; endScores: Tensor } {
-    const { hidden } = this.backbone.forward(inputIds, attentionMask);
+  forward(inputIds: Tensor, attentionMask: Tensor, inputsEmbeds?: Tensor): { scores: Tensor; endScores: Tensor } {
+    const { hidden } = this.backbone.forward(inputIds, attentionMask, undefined, inputsEmbeds);
     const scores = linear(hidden, this.headWeight, this.headBias).squeeze(2);
     const endScores = scores.gather(1, lastTokenIndex(attentionMask).unsqueeze(1)).squeeze(1);
     return { scores, endScores };
