@@ -6,7 +6,8 @@ Writes reference/golden/tiny-clip-vision/ and tiny-siglip-vision/ (HF CLIPVision
 model.safetensors), reference/golden/vision.json (their outputs and the gradients of a scalar of them, for test/models/vision.test.ts),
 reference/golden/tiny-llava-gpt2/ (CLIP tower + GPT-2) and reference/golden/tiny-llava-qwen2/ (SigLIP tower + Qwen2), each an
 HF LLaVA folder (config.json with vision_config and text_config, model.safetensors, preprocessor_config.json, tokenizer), and
-reference/golden/llava.json (their logits and LM-loss gradients, for test/models/llava.test.ts).
+reference/golden/llava.json (their logits and LM-loss gradients, and, with a score_head on the same weights, a multimodal
+reward model's scores and Bradley-Terry gradients, for test/models/llava.test.ts).
 
 Semantics followed:
 - patch embedding: Conv2d(kernel = stride = patch_size), CLIP without bias, SigLIP with; flatten(2).transpose(1, 2).
@@ -24,7 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from models import V, attend, gpt2_forward, llama_forward, tokenizer_files, write_safetensors
+from models import V, attend, gpt2_forward, gpt2_hidden, llama_forward, tokenizer_files, write_safetensors
 
 torch.manual_seed(1)
 torch.set_num_threads(1)
@@ -148,7 +149,8 @@ def text_params(cfg):
         models.V = V
 
 
-def llava_forward(p, cfg, ids, mask, pixels):
+def llava_embeds(p, cfg, ids, pixels):
+    """Token embeddings (B, L, D) with the projected image features written over the image tokens, and the text params."""
     vc, tc = cfg["vision_config"], cfg["text_config"]
     hs = vision_hidden_states(p, vc, pixels, "vision_tower.vision_model.")
     feats = hs[cfg["vision_feature_layer"]]
@@ -160,9 +162,24 @@ def llava_forward(p, cfg, ids, mask, pixels):
     table = text["transformer.wte.weight" if tc["model_type"] == "gpt2" else "model.embed_tokens.weight"]
     is_image = ids == cfg["image_token_index"]
     embeds = table[ids.masked_fill(is_image, 0)]
-    embeds = embeds.masked_scatter(is_image[..., None].expand_as(embeds), feats.reshape(-1, feats.shape[-1]))
-    fwd = gpt2_forward if tc["model_type"] == "gpt2" else llama_forward
-    return fwd(text, tc, ids, mask, embeds)
+    return embeds.masked_scatter(is_image[..., None].expand_as(embeds), feats.reshape(-1, feats.shape[-1])), text
+
+
+def llava_forward(p, cfg, ids, mask, pixels):
+    embeds, text = llava_embeds(p, cfg, ids, pixels)
+    fwd = gpt2_forward if cfg["text_config"]["model_type"] == "gpt2" else llama_forward
+    return fwd(text, cfg["text_config"], ids, mask, embeds)
+
+
+def llava_scores(p, cfg, ids, mask, pixels):
+    """A multimodal score model: the text backbone's final hidden states (B, L, D) through score_head -> per-token scores (B, L)."""
+    embeds, text = llava_embeds(p, cfg, ids, pixels)
+    tc = cfg["text_config"]
+    if tc["model_type"] == "gpt2":
+        hidden = gpt2_hidden(text, tc, ids, mask, embeds)
+    else:  # llama_forward's LM head replaced by the identity gives the final hidden states
+        hidden = llama_forward({**text, "lm_head.weight": torch.eye(tc["hidden_size"])}, tc, ids, mask, embeds)
+    return F.linear(hidden, p["language_model.score_head.weight"], p["language_model.score_head.bias"]).squeeze(-1)
 
 
 def llava_case(name, vc, tc, layer, strategy, processor):
@@ -196,8 +213,25 @@ def llava_case(name, vc, tc, layer, strategy, processor):
     names = ["multi_modal_projector.linear_1.weight", "multi_modal_projector.linear_2.bias", "vision_tower.vision_model.embeddings.patch_embedding.weight",
              "vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight", sorted(k for k in ps if k.startswith("language_model."))[0]]
     gs = torch.autograd.grad(loss, [ps[n] for n in names])
-    return {"inputIds": ids.tolist(), "attentionMask": mask.tolist(), "pixels": pixels.tolist(), "logits": logits.tolist(), "loss": loss.item(),
-            "grads": {n: g.flatten().tolist() for n, g in zip(names, gs)}}
+    out = {"inputIds": ids.tolist(), "attentionMask": mask.tolist(), "pixels": pixels.tolist(), "logits": logits.tolist(), "loss": loss.item(),
+           "grads": {n: g.flatten().tolist() for n, g in zip(names, gs)}}
+    # a reward model on the same backbone: score_head (drawn after this case's other values) and the
+    # Bradley-Terry loss of row 0 preferred over row 1 on the end scores (last non-pad token: the last position here)
+    Dt = tc.get("n_embd", tc.get("hidden_size"))
+    sp = {k: v for k, v in params.items() if not k.startswith("language_model.lm_head.")}
+    sp.update({"language_model.score_head.weight": torch.randn(1, Dt) / Dt ** 0.5, "language_model.score_head.bias": 0.1 * torch.randn(1)})
+    sps = {k: v.clone().requires_grad_() for k, v in sp.items()}
+    scores = llava_scores(sps, cfg, ids, mask, pixels)
+    end = scores[:, -1]
+    bt = -F.logsigmoid(end[0] - end[1])
+    score_names = ["language_model.score_head.weight", "language_model.score_head.bias", "multi_modal_projector.linear_1.weight",
+                   "vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight",
+                   sorted(k for k in sps if k.startswith("language_model.") and "score_head" not in k)[0]]
+    sg = torch.autograd.grad(bt, [sps[n] for n in score_names])
+    out["score"] = {"head": {k: sp[k].flatten().tolist() for k in ["language_model.score_head.weight", "language_model.score_head.bias"]},
+                    "scores": scores.tolist(), "endScores": end.tolist(), "loss": bt.item(),
+                    "grads": {n: g.flatten().tolist() for n, g in zip(score_names, sg)}}
+    return out
 
 
 CLIP_PROCESSOR = {"image_processor_type": "CLIPImageProcessor", "do_resize": True, "size": {"shortest_edge": 8}, "resample": 3,

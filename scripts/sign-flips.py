@@ -191,6 +191,7 @@ FLIPS = {
     'image crop from the left edge': ('src/models/image-processor.ts', [('const left = Math.floor((raw.info.width - crop.width) / 2);', 'const left = 0;')], 'test/models/image-processor.test.ts'),
     'image normalised as (v - mean) * std': ('src/models/image-processor.ts', [('= (v * scale - mean) / std;', '= (v * scale - mean) * std;')], 'test/models/image-processor.test.ts'),
     'beavertails-v: response ids 1/2 read swapped': ('src/data/beavertails-v.ts', [('const toId = (n: 1 | 2): ResponseId => (n === 1 ? 0 : 1);', 'const toId = (n: 1 | 2): ResponseId => (n === 1 ? 1 : 0);')], 'test/data/beavertails-v.test.ts'),
+    'llava score model: images not spliced': ('src/models/llava.ts', [('const out = this.languageModel.forward(inputIds, attentionMask, embeds);', 'const out = this.languageModel.forward(inputIds, attentionMask, undefined);')], 'test/models/llava.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -6,6 +6,11 @@ export class ModelConfigError extends Error {
   override name = 'ModelConfigError';
 }
 
+/** Zod issues of a config file, one indented `field.path: message` line each. */
+export function configIssueLines(error: z.ZodError): string {
+  return error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`).join('\n');
+}
+
 const common = {
   vocab_size: z.number().int().positive().describe('number of token embeddings'),
   tie_word_embeddings: z.boolean().optional().describe('share the input embedding and the LM head'),
@@ -96,8 +101,7 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
   const schema = FAMILIES[type as keyof typeof FAMILIES];
   const result = schema.safeParse({ ...obj, model_type: type });
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new ModelConfigError(`${file}: invalid ${type} config:\n${lines.join('\n')}`);
+    throw new ModelConfigError(`${file}: invalid ${type} config:\n${configIssueLines(result.error)}`);
   }
   return result.data as ModelConfig;
 }

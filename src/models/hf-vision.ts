@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Tensor } from '../torch/index.js';
 import { FAMILIES } from './causal-lm.js';
-import { readJson } from './hf.js';
+import { readJson, scoreExtras, type ScoreExtras } from './hf.js';
 import { ModelConfigError } from './hf-config.js';
 import { readImageProcessor, type ImageProcessorConfig } from './image-processor.js';
-import { LlavaModel } from './llava.js';
+import { LlavaModel, LlavaScoreModel } from './llava.js';
 import type { Module } from './module.js';
 import { loadStateDict, saveStateDict } from './state-dict.js';
 import { Tokenizer } from './tokenizer.js';
@@ -65,36 +65,61 @@ function classicLlavaNames(lmPrefix: string): (stored: string[]) => (name: strin
   return (stored) => (stored.some((n) => n.startsWith('model.vision_tower.')) ? toClassic : (name) => name);
 }
 
-export interface LoadedLlava {
-  model: LlavaModel;
+export interface LoadedLlava<M extends LlavaModel | LlavaScoreModel = LlavaModel> {
+  model: M;
   config: LlavaConfig;
   tokenizer?: Tokenizer;
   /** preprocessor_config.json: how images become pixel values for this model. */
   imageProcessor?: ImageProcessorConfig;
 }
 
-/** Loads a LLaVA folder (model_type "llava"): config.json with vision_config and text_config, safetensors in either HF layout, tokenizer. */
-export function loadLlava(dir: string): LoadedLlava {
+/** Reads a LLaVA folder's config, builds the model `make` gives for it, loads the weights (either HF layout), tokenizer and processor. */
+function loadLlavaFolder<M extends LlavaModel | LlavaScoreModel>(dir: string, make: (config: LlavaConfig, raw: Record<string, unknown> & ScoreExtras) => M): LoadedLlava<M> {
   const configPath = configPathOf(dir);
-  const config = parseLlavaConfig(readJson(configPath), configPath);
-  const model = new LlavaModel(config);
-  const ignorable = new Set(model.ignorableKeys);
+  const raw = readJson(configPath) as Record<string, unknown> & ScoreExtras;
+  const config = parseLlavaConfig(raw, configPath);
+  const model = make(config, raw);
+  const ignorable = new Set(model instanceof LlavaModel ? model.ignorableKeys : []);
   loadFolderWeights(model, dir, {
     skip: (name) => ignorable.has(name) || isUnusedTowerWeight(name),
     rename: classicLlavaNames(FAMILIES[config.text_config.model_type].prefix),
   });
-  const out: LoadedLlava = { model, config };
+  const out: LoadedLlava<M> = { model, config };
   if (existsSync(join(dir, 'tokenizer.json'))) out.tokenizer = Tokenizer.fromDir(dir);
   const imageProcessor = readImageProcessor(dir);
   if (imageProcessor) out.imageProcessor = imageProcessor;
   return out;
 }
 
-/** Writes a LLaVA folder in the classic layout: config.json (vision_config, text_config), model.safetensors, tokenizer and preprocessor files. */
-export function saveLlava(dir: string, model: LlavaModel, opts: { tokenizer?: Tokenizer; imageProcessor?: ImageProcessorConfig } = {}): void {
+/** Loads a LLaVA folder (model_type "llava"): config.json with vision_config and text_config, safetensors in either HF layout, tokenizer. */
+export function loadLlava(dir: string): LoadedLlava {
+  return loadLlavaFolder(dir, (config, raw) => {
+    if (raw.safealign_score_type) throw new ModelConfigError(`${dir} holds a ${raw.safealign_score_type} model, not a LLaVA LM: load it with loadLlavaScoreModel`);
+    return new LlavaModel(config);
+  });
+}
+
+/** Loads a multimodal reward / cost / critic folder that saveLlava wrote from a LlavaScoreModel (config.json carries safealign_score_type). */
+export function loadLlavaScoreModel(dir: string): LoadedLlava<LlavaScoreModel> {
+  return loadLlavaFolder(dir, (config, raw) => {
+    if (!raw.safealign_score_type) throw new ModelConfigError(`${dir} holds a LLaVA LM, not a score model (no safealign_score_type in config.json): start one with LlavaScoreModel.fromLlava`);
+    const model = new LlavaScoreModel(config, raw.safealign_score_type, raw.safealign_ordinal_levels ?? 0);
+    if (raw.safealign_score_stats) model.languageModel.stats = raw.safealign_score_stats;
+    return model;
+  });
+}
+
+/**
+ * Writes a LLaVA folder in the classic layout: config.json (vision_config, text_config; a score model's type, statistics and
+ * ordinal levels), model.safetensors, tokenizer and preprocessor files.
+ */
+export function saveLlava(dir: string, model: LlavaModel | LlavaScoreModel, opts: { tokenizer?: Tokenizer; imageProcessor?: ImageProcessorConfig } = {}): void {
   mkdirSync(dir, { recursive: true });
-  const text = { ...model.config.text_config, tie_word_embeddings: model.languageModel.tied };
-  writeJsonAtomic(join(dir, 'config.json'), { ...model.config, architectures: ['LlavaForConditionalGeneration'], text_config: text });
+  const config =
+    model instanceof LlavaModel
+      ? { ...model.config, architectures: ['LlavaForConditionalGeneration'], text_config: { ...model.config.text_config, tie_word_embeddings: model.languageModel.tied } }
+      : { ...model.config, architectures: undefined, ...scoreExtras(model.languageModel) };
+  writeJsonAtomic(join(dir, 'config.json'), config);
   saveStateDict(dir, model.stateDict());
   opts.tokenizer?.save(dir);
   if (opts.imageProcessor) writeJsonAtomic(join(dir, 'preprocessor_config.json'), opts.imageProcessor);

@@ -9,7 +9,7 @@ import { loadStateDict, saveStateDict } from './state-dict.js';
 import { Tokenizer } from './tokenizer.js';
 
 /** Where safealign keeps score-model facts inside config.json (HF ignores unknown keys). */
-interface ScoreExtras {
+export interface ScoreExtras {
   safealign_score_type?: ScoreType;
   safealign_score_stats?: ScoreStats;
   /** Levels of an ordinal (severity) head, e.g. 4 for PKU-SafeRLHF's severity_level 0-3; absent for a plain score. */
@@ -58,6 +58,13 @@ export function loadPretrained(dir: string): LoadedModel {
   return out;
 }
 
+/** The config.json keys that make a folder a score model: its type, running statistics and ordinal levels. */
+export function scoreExtras(model: ScoreModel): ScoreExtras {
+  const extras: ScoreExtras = { safealign_score_type: model.scoreType, safealign_score_stats: model.stats };
+  if (model.ordinalLevels > 0) extras.safealign_ordinal_levels = model.ordinalLevels;
+  return extras;
+}
+
 /** Writes config.json, model.safetensors, generation_config.json, tokenizer files and safealign_config.json. */
 export function savePretrained(
   dir: string,
@@ -68,9 +75,7 @@ export function savePretrained(
   const isScore = model instanceof ScoreModel;
   const config: Record<string, unknown> = { ...model.config };
   if (isScore) {
-    config.safealign_score_type = model.scoreType;
-    config.safealign_score_stats = model.stats;
-    if (model.ordinalLevels > 0) config.safealign_ordinal_levels = model.ordinalLevels;
+    Object.assign(config, scoreExtras(model));
   } else {
     config.tie_word_embeddings = (model as CausalLM).tied;
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { openImage } from '../core/sharp.js';
 import { fromBuffer, type Tensor } from '../torch/index.js';
 import { readJson } from './hf.js';
-import { ModelConfigError } from './hf-config.js';
+import { configIssueLines, ModelConfigError } from './hf-config.js';
 
 const sizeSchema = z.union([
   z.object({ shortest_edge: z.number().int().positive() }).describe('scale so the shorter side has this length, keeping the aspect ratio'),
@@ -44,7 +44,7 @@ export function readImageProcessor(dir: string): ImageProcessorConfig | undefine
   if (!existsSync(path)) return undefined;
   const result = ImageProcessorConfigSchema.safeParse(readJson(path));
   if (!result.success) {
-    throw new ModelConfigError(`${path}: invalid image processor config:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new ModelConfigError(`${path}: invalid image processor config:\n${configIssueLines(result.error)}`);
   }
   return result.data;
 }

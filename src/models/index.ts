@@ -18,6 +18,6 @@ export type { Backbone, PeftTask } from './types.js';
 export { parseVerbalized, pickVerbalized, verbalizedPrompt, verbalizedSample, type VerbalizedAnswer, type VerbalizedParse, type VerbalizedResult } from './verbalized.js';
 export { VisionTower, isUnusedTowerWeight, type VisionOutput } from './vision.js';
 export { parseVisionConfig, parseLlavaConfig, type VisionConfig, type ClipVisionConfig, type SiglipVisionConfig, type LlavaConfig } from './vision-config.js';
-export { loadVisionTower, loadLlava, saveLlava, type LoadedLlava } from './hf-vision.js';
-export { LlavaModel, ImageTokenError, expandImageTokens } from './llava.js';
+export { loadVisionTower, loadLlava, loadLlavaScoreModel, saveLlava, type LoadedLlava } from './hf-vision.js';
+export { LlavaModel, LlavaScoreModel, ImageTokenError, expandImageTokens } from './llava.js';
 export { preprocessImages, readImageProcessor, ImageProcessorConfigSchema, ImageError, type ImageProcessorConfig, type ImageInput } from './image-processor.js';

@@ -5,6 +5,8 @@ import type { LayerCache } from './attention.js';
 import { CausalLM, type LMOutput } from './causal-lm.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
+import { ScoreModel, type ScoreType } from './score-model.js';
+import type { Backbone } from './types.js';
 import type { LlavaConfig } from './vision-config.js';
 import { VisionTower } from './vision.js';
 
@@ -43,18 +45,25 @@ class Projector extends Module {
   }
 }
 
-/** LlavaForConditionalGeneration with the classic HF names: `vision_tower.*`, `multi_modal_projector.*`, `language_model.*`. */
-export class LlavaModel extends Module {
+/** What a LLaVA model's language side needs to be: a module with a backbone whose token embedding the images are spliced into. */
+type LanguageSide = Module & { readonly backbone: Backbone };
+
+/**
+ * The parts every LLaVA-style model shares, under the classic HF names: `vision_tower.*`, `multi_modal_projector.*` and the
+ * language side `language_model.*` (a causal LM, or a score model for multimodal reward and cost models).
+ */
+abstract class LlavaBase<L extends LanguageSide> extends Module {
   readonly visionTower: VisionTower;
   readonly projector: Projector;
-  readonly languageModel: CausalLM;
 
-  constructor(readonly config: LlavaConfig) {
+  constructor(
+    readonly config: LlavaConfig,
+    readonly languageModel: L,
+  ) {
     super();
     this.visionTower = this.child('vision_tower', new VisionTower(config.vision_config));
-    this.languageModel = new CausalLM(config.text_config);
-    this.projector = this.child('multi_modal_projector', new Projector(config, this.languageModel.backbone.hiddenSize));
-    this.child('language_model', this.languageModel);
+    this.projector = this.child('multi_modal_projector', new Projector(config, languageModel.backbone.hiddenSize));
+    this.child('language_model', languageModel);
   }
 
   /** How many image tokens the processor puts in the text per image: the tower's tokens, less the class token under 'default'. */
@@ -64,12 +73,7 @@ export class LlavaModel extends Module {
   }
 
   get contextLength(): number {
-    return this.languageModel.contextLength;
-  }
-
-  /** A tied LM head may be stored or not. */
-  get ignorableKeys(): string[] {
-    return this.languageModel.ignorableKeys.map((k) => `language_model.${k}`);
+    return this.languageModel.backbone.contextLength;
   }
 
   /** pixels: (N, C, H, W) -> projected features (N, P, Dt) from hidden state `vision_feature_layer` (class token dropped under 'default'). */
@@ -117,18 +121,62 @@ export class LlavaModel extends Module {
     );
   }
 
+  /** The spliced embeddings of inputIds, or undefined (the plain token lookup) without images; image tokens need pixels. */
+  protected inputsEmbeds(inputIds: Tensor, pixels: Tensor | null): Tensor | undefined {
+    if (pixels) return this.embed(inputIds, pixels);
+    if (inputIds.eq(this.config.image_token_index).any().item()) throw new ImageTokenError('the input has image tokens but no pixel values were given');
+    return undefined;
+  }
+}
+
+/** LlavaForConditionalGeneration: the language side is a causal LM. */
+export class LlavaModel extends LlavaBase<CausalLM> {
+  constructor(config: LlavaConfig) {
+    super(config, new CausalLM(config.text_config));
+  }
+
+  /** A tied LM head may be stored or not. */
+  get ignorableKeys(): string[] {
+    return this.languageModel.ignorableKeys.map((k) => `language_model.${k}`);
+  }
+
   /**
    * inputIds: (B, L); attentionMask: (B, Lpast + L); pixels: (N, C, H, W) for the image tokens of inputIds, or null when
    * there are none (text only, or decoding after the prompt with the cache). Returns the language model's output.
    */
   forward(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null, cache?: LayerCache[], logitsToKeep = 0): LMOutput {
-    if (!pixels) {
-      if (inputIds.eq(this.config.image_token_index).any().item()) throw new ImageTokenError('the input has image tokens but no pixel values were given');
-      return this.languageModel.forward(inputIds, attentionMask, cache, logitsToKeep);
-    }
-    const embeds = this.embed(inputIds, pixels);
+    const embeds = this.inputsEmbeds(inputIds, pixels);
     const out = this.languageModel.forward(inputIds, attentionMask, cache, logitsToKeep, embeds);
-    embeds.dispose();
+    embeds?.dispose();
+    return out;
+  }
+}
+
+/**
+ * A multimodal reward, cost or critic model: LLaVA's tower and projector in front of a score model (`language_model.<prefix>.*`
+ * and `language_model.score_head.*`), so an image + text pair gets per-token and end scores, and a cost model an ordinal
+ * severity head, as the text score models do.
+ */
+export class LlavaScoreModel extends LlavaBase<ScoreModel> {
+  constructor(config: LlavaConfig, scoreType: ScoreType, ordinalLevels = 0) {
+    super(config, new ScoreModel(config.text_config, scoreType, ordinalLevels));
+  }
+
+  /** A score model whose tower, projector and backbone start from a LLaVA model's (the head starts fresh). */
+  static fromLlava(lm: LlavaModel, scoreType: ScoreType, ordinalLevels = 0): LlavaScoreModel {
+    const m = new LlavaScoreModel(lm.config, scoreType, ordinalLevels);
+    const ours = m.namedParameters();
+    const theirs = [...lm.namedParameters()].filter(([k]) => ours.has(k));
+    const head = [...ours].filter(([k]) => k.startsWith('language_model.score_head.'));
+    m.loadStateDict(new Map([...theirs, ...head]), { source: 'LLaVA model' });
+    return m;
+  }
+
+  /** inputIds, attentionMask: (B, L); pixels: (N, C, H, W) for the image tokens, or null. scores (B, L), endScores (B,). */
+  forward(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null): { scores: Tensor; endScores: Tensor } {
+    const embeds = this.inputsEmbeds(inputIds, pixels);
+    const out = this.languageModel.forward(inputIds, attentionMask, 0, embeds);
+    embeds?.dispose();
     return out;
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { noGrad, type Tensor } from '../torch/index.js';
+import { configIssueLines } from './hf-config.js';
 import { loadPretrained, savePretrained } from './hf.js';
 import { applyLora, isSavedModule, LoraError, mergeLora, projections, type LoraModel, type ResolvedLora } from './lora.js';
 import { readSafetensors, writeSafetensors, type RawTensor } from './safetensors.js';
@@ -78,8 +79,7 @@ export function readAdapterConfig(dir: string, model: LoraModel): ResolvedLora {
   }
   const parsed = AdapterConfigSchema.safeParse(json);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new LoraError(`${file}: not a LoRA adapter safealign can load (plain LoRA: no DoRA, rsLoRA, bias training or per-layer ranks):\n${lines.join('\n')}`);
+    throw new LoraError(`${file}: not a LoRA adapter safealign can load (plain LoRA: no DoRA, rsLoRA, bias training or per-layer ranks):\n${configIssueLines(parsed.error)}`);
   }
   const c = parsed.data;
   if (Object.keys(c.rank_pattern).length || Object.keys(c.alpha_pattern).length) {

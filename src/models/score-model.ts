@@ -114,10 +114,11 @@ export class ScoreModel extends Module implements SequenceScorer {
   /**
    * inputIds, attentionMask: (B, L). scores: (B, L) raw per-token scores — with 0 < keep < L those of the last `keep`
    * positions only, (B, keep), the last layer running on them alone (Backbone.forward's keep); endScores: (B,) the score
-   * at each row's last non-pad token, which must then lie among the kept positions.
+   * at each row's last non-pad token, which must then lie among the kept positions. inputsEmbeds: (B, L, D) in place of the
+   * token lookup (image features spliced in).
    */
-  forward(inputIds: Tensor, attentionMask: Tensor, keep = 0): { scores: Tensor; endScores: Tensor } {
-    const { hidden } = this.backbone.forward(inputIds, attentionMask, undefined, keep);
+  forward(inputIds: Tensor, attentionMask: Tensor, keep = 0, inputsEmbeds?: Tensor): { scores: Tensor; endScores: Tensor } {
+    const { hidden } = this.backbone.forward(inputIds, attentionMask, undefined, keep, inputsEmbeds);
     const scores = linear(hidden, this.headWeight, this.headBias).squeeze(2);
     const cut = (attentionMask.shape[1] as number) - (scores.shape[1] as number);
     const last = lastTokenIndex(attentionMask);

@@ -1,6 +1,6 @@
 // Hugging Face vision configs (HF field names and defaults): CLIP and SigLIP vision towers, and LLaVA's image + text config.
 import { z } from 'zod';
-import { ModelConfigError, parseModelConfig, type ModelConfig } from './hf-config.js';
+import { configIssueLines, ModelConfigError, parseModelConfig, type ModelConfig } from './hf-config.js';
 
 const act = z.enum(['quick_gelu', 'gelu', 'gelu_pytorch_tanh', 'gelu_new', 'relu']);
 
@@ -52,10 +52,6 @@ const TOWER_ARCHITECTURES: Record<string, keyof typeof TOWERS> = { CLIPVisionMod
 /** A full CLIP / SigLIP config.json nests the tower's fields under vision_config. */
 const NESTING_TYPES: Record<string, keyof typeof TOWERS> = { clip: 'clip_vision_model', siglip: 'siglip_vision_model' };
 
-function issues(error: z.ZodError): string {
-  return error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`).join('\n');
-}
-
 /** Validates a vision tower config (a CLIPVisionModel / SiglipVisionModel config.json, or LLaVA's vision_config). */
 export function parseVisionConfig(json: unknown, file = 'config.json'): VisionConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelConfigError(`${file}: expected a JSON object`);
@@ -70,7 +66,7 @@ export function parseVisionConfig(json: unknown, file = 'config.json'): VisionCo
     );
   }
   const result = TOWERS[type as keyof typeof TOWERS].safeParse({ ...obj, model_type: type });
-  if (!result.success) throw new ModelConfigError(`${file}: invalid ${type} config:\n${issues(result.error)}`);
+  if (!result.success) throw new ModelConfigError(`${file}: invalid ${type} config:\n${configIssueLines(result.error)}`);
   return result.data;
 }
 
@@ -91,7 +87,7 @@ export type LlavaConfig = z.output<typeof LlavaFieldsSchema> & { vision_config: 
 /** Validates a LLaVA config.json: its own fields, vision_config (default CLIP type) and text_config (a supported LM family). */
 export function parseLlavaConfig(json: unknown, file = 'config.json'): LlavaConfig {
   const result = LlavaFieldsSchema.safeParse(json);
-  if (!result.success) throw new ModelConfigError(`${file}: invalid llava config:\n${issues(result.error)}`);
+  if (!result.success) throw new ModelConfigError(`${file}: invalid llava config:\n${configIssueLines(result.error)}`);
   const obj = json as Record<string, unknown>;
   const visionRaw = { model_type: 'clip_vision_model', ...(obj.vision_config as object | undefined) };
   const textRaw = { ...(obj.text_config as object | undefined) } as Record<string, unknown>;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ImageTokenError, loadLlava, readSafetensors, saveLlava, writeSafetensors, type LlavaModel } from '../../src/models/index.js';
+import { ImageTokenError, LlavaScoreModel, loadLlava, loadLlavaScoreModel, ModelConfigError, readSafetensors, saveLlava, writeSafetensors, type LlavaModel } from '../../src/models/index.js';
 import { crossEntropy, noGrad, tensor, type Tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
 
@@ -14,6 +14,7 @@ interface LlavaGolden {
   logits: number[][][];
   loss: number;
   grads: Record<string, number[]>;
+  score: { head: Record<string, number[]>; scores: number[][]; endScores: number[]; loss: number; grads: Record<string, number[]> };
 }
 const golden = JSON.parse(readFileSync('reference/golden/llava.json', 'utf8')) as Record<string, LlavaGolden>;
 const IMAGE = 40;
@@ -57,6 +58,43 @@ for (const name of ['tiny-llava-gpt2', 'tiny-llava-qwen2'] as const) {
       loss.backward();
       const params = model.namedParameters();
       for (const [n, g] of Object.entries(ref.grads)) expectAllClose(params.get(n)?.grad as Tensor, g, { atol: 1e-5, rtol: 1e-4 });
+    });
+
+    it('a multimodal reward model on the same weights (plus a score head) matches the reference scores and Bradley-Terry gradients', () => {
+      const rm = LlavaScoreModel.fromLlava(model, 'reward');
+      const params = rm.namedParameters();
+      expect([...params.keys()].filter((k) => k.includes('lm_head'))).toEqual([]);
+      noGrad(() => {
+        for (const [n, v] of Object.entries(ref.score.head)) params.get(n)?.copy_(tensor(v).reshape(params.get(n)?.shape ?? []));
+      });
+      rm.train();
+      for (const p of rm.parameters()) p.clearGrad();
+      const { scores, endScores } = rm.forward(tensor(ref.inputIds, { dtype: 'int64' }), tensor(ref.attentionMask, { dtype: 'int64' }), tensor(ref.pixels));
+      ref.attentionMask.forEach((row, b) =>
+        row.forEach((m, t) => {
+          if (m) expectAllClose(scores.select(0, b).select(0, t), [ref.score.scores[b]?.[t] as number], { atol: 1e-4, rtol: 1e-4 });
+        }),
+      );
+      expectAllClose(endScores, ref.score.endScores, { atol: 1e-4, rtol: 1e-4 });
+      const loss = endScores.select(0, 0).sub(endScores.select(0, 1)).logsigmoid().neg();
+      expect(loss.item()).toBeCloseTo(ref.score.loss, 5);
+      loss.backward();
+      for (const [n, g] of Object.entries(ref.score.grads)) expectAllClose(params.get(n)?.grad as Tensor, g, { atol: 1e-5, rtol: 1e-4 });
+    });
+
+    it('a multimodal cost model with a severity head saves and reloads (type, levels, statistics, scores); each loader refuses the other kind', () => {
+      const cm = LlavaScoreModel.fromLlava(model, 'cost', 4);
+      cm.languageModel.stats = { count: 10, mean: 0.5, var: 2 };
+      const out = mkdtempSync(join(tmpdir(), 'llava-cost-'));
+      saveLlava(out, cm);
+      const again = loadLlavaScoreModel(out).model;
+      expect([again.languageModel.scoreType, again.languageModel.ordinalLevels, again.languageModel.stats]).toEqual(['cost', 4, { count: 10, mean: 0.5, var: 2 }]);
+      const args = [tensor(ref.inputIds, { dtype: 'int64' }), tensor(ref.attentionMask, { dtype: 'int64' }), tensor(ref.pixels)] as const;
+      const [a, b] = noGrad(() => [cm.eval().forward(...args).endScores, again.eval().forward(...args).endScores]);
+      expectAllClose(b as Tensor, (a as Tensor).toNumbers(), { atol: 0, rtol: 0 });
+      expect(again.languageModel.cutpoints().shape).toEqual([3]);
+      expect(() => loadLlava(out)).toThrow(/cost model, not a LLaVA LM/);
+      expect(() => loadLlavaScoreModel(dir)).toThrow(ModelConfigError);
     });
 
     it('refuses image tokens that do not match the images, naming both counts', () => {
