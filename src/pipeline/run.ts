@@ -454,7 +454,10 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
 
   const evalItems = evalSet.testPrompts.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p));
   // gold harmful rate per harm category of the test prompts, from each model's per-response verdicts (stages finished before it existed too)
-  for (const [k, ev] of Object.entries(models)) models[k] = { ...ev, harmfulByCategory: harmfulRateByCategory(evalItems, ev.scatter.map((p) => p.safe)) };
+  for (const [k, ev] of Object.entries(models)) {
+    if (ev.scatter.length === evalItems.length) models[k] = { ...ev, harmfulByCategory: harmfulRateByCategory(evalItems, ev.scatter.map((p) => p.safe)) };
+    else progress.log(`${k}: ${ev.scatter.length} judged responses for ${evalItems.length} evaluation items, so no harmful rates per category`);
+  }
   const pipelineResult: PipelineResult = { runDir, models, scoreModels, training, timings: runner.timings, threshold, ensemble, rounds: roundSummary, preferenceData, testScatter, trainingCost, preferenceLogs, safetyTests, stepLogs, ...(overoptimisation ? { overoptimisation } : {}), ...(Object.keys(robust).length > 0 ? { robust } : {}) };
   // The report is rewritten on every run (it is cheap) so that it shows all stage timings.
   const evalPrompts = evalItems.map((p) => p.prompt);
