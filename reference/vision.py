@@ -228,6 +228,12 @@ def llava_case(name, vc, tc, layer, strategy, processor):
                    "vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight",
                    sorted(k for k in sps if k.startswith("language_model.") and "score_head" not in k)[0]]
     sg = torch.autograd.grad(bt, [sps[n] for n in score_names])
+    with torch.no_grad():  # greedy continuation with the image, full recomputation each step (the new tokens are text)
+        seq, m = ids.clone(), mask.clone()
+        for _ in range(5):
+            nxt = llava_forward(params, cfg, seq, m, pixels)[:, -1].argmax(-1, keepdim=True)
+            seq, m = torch.cat([seq, nxt], 1), torch.cat([m, torch.ones_like(nxt)], 1)
+    out["greedy"] = seq[:, ids.shape[1]:].tolist()
     out["score"] = {"head": {k: sp[k].flatten().tolist() for k in ["language_model.score_head.weight", "language_model.score_head.bias"]},
                     "scores": scores.tolist(), "endScores": end.tolist(), "loss": bt.item(),
                     "grads": {n: g.flatten().tolist() for n, g in zip(score_names, sg)}}

@@ -21,6 +21,12 @@ export interface GenerateOptions {
    * ban or force tokens; the returned log-probs stay those of the model's own distribution.
    */
   processLogits?: (logits: Tensor, step: number) => Tensor;
+  /**
+   * Runs the prompt pass instead of the model's own forward (a LLaVA model splicing its images into the prompt): inputIds,
+   * attentionMask (B, L) -> the last position's logits (B, 1, V) and the cache. Every row is run (rows with the same tokens
+   * may differ in what the prefill adds); decoding then goes on with the model's forward.
+   */
+  prefill?: (inputIds: Tensor, attentionMask: Tensor) => { logits: Tensor; cache: LayerCache[] };
 }
 
 export interface GenerateOutput {
@@ -117,11 +123,11 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       let mask = attentionMask.long();
       const prompt = tidy(() => {
         // a prompt repeated in the batch (the samples of one prompt in GRPO's groups) runs once; its rows share the result
-        const { unique, of } = distinctRows(inputIds, mask);
+        const { unique, of } = opts.prefill ? { unique: null, of: [] } : distinctRows(inputIds, mask);
         // the cache gets room for every token fed later, written in place (no copy of the whole cache a step)
         const capacity = promptLength + opts.maxNewTokens - 1;
-        if (unique.length === b) {
-          const o = model.forward(inputIds, mask, undefined, 1);
+        if (!unique || unique.length === b) {
+          const o = opts.prefill ? opts.prefill(inputIds, mask) : model.forward(inputIds, mask, undefined, 1);
           return { cache: o.cache.map((layer) => preallocate(layer, capacity)), last: o.logits.select(1, 0) };
         }
         const [once, spread] = [tensor(unique, { dtype: 'int64' }), tensor(of, { dtype: 'int64' })];

@@ -3,6 +3,7 @@ import { cat, chain, embedding, tensor, type Tensor } from '../torch/index.js';
 import { HF_ACTIVATIONS } from './activations.js';
 import type { LayerCache } from './attention.js';
 import { CausalLM, type LMOutput } from './causal-lm.js';
+import { generate, type GenerateOptions, type GenerateOutput } from './generate.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { ScoreModel, type ScoreType } from './score-model.js';
@@ -149,6 +150,15 @@ export class LlavaModel extends LlavaBase<CausalLM> {
     const out = this.languageModel.forward(inputIds, attentionMask, cache, logitsToKeep, embeds);
     embeds?.dispose();
     return out;
+  }
+
+  /**
+   * `generate` on image + text prompts: inputIds (B, L) holding the image tokens, pixels (N, C, H, W) for them (or null);
+   * the prompt pass splices the images in, decoding goes on from the KV cache as for text.
+   */
+  generate(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null, options: GenerateOptions): GenerateOutput {
+    const prefill = (ids: Tensor, mask: Tensor) => this.forward(ids, mask, pixels, undefined, 1);
+    return generate(this.languageModel, inputIds, attentionMask, pixels ? { ...options, prefill } : options);
   }
 }
 

@@ -14,6 +14,7 @@ interface LlavaGolden {
   logits: number[][][];
   loss: number;
   grads: Record<string, number[]>;
+  greedy: number[][];
   score: { head: Record<string, number[]>; scores: number[][]; endScores: number[]; loss: number; grads: Record<string, number[]> };
 }
 const golden = JSON.parse(readFileSync('reference/golden/llava.json', 'utf8')) as Record<string, LlavaGolden>;
@@ -95,6 +96,17 @@ for (const name of ['tiny-llava-gpt2', 'tiny-llava-qwen2'] as const) {
       expect(again.languageModel.cutpoints().shape).toEqual([3]);
       expect(() => loadLlava(out)).toThrow(/cost model, not a LLaVA LM/);
       expect(() => loadLlavaScoreModel(dir)).toThrow(ModelConfigError);
+    });
+
+    it('greedy generation (images spliced in the prompt pass, KV cache after it) reproduces the reference, which recomputes in full', () => {
+      const ids = tensor(ref.inputIds, { dtype: 'int64' });
+      const out = model.eval().generate(ids, tensor(ref.attentionMask, { dtype: 'int64' }), tensor(ref.pixels), { maxNewTokens: 5, greedy: true, padId: 0 });
+      expect(out.sequences.narrow(1, ids.shape[1] as number, 5).toArray()).toEqual(ref.greedy);
+      // two rows with the same tokens but different images are not merged into one prompt pass
+      const same = tensor([ref.inputIds[1], ref.inputIds[1]] as number[][], { dtype: 'int64' });
+      const twice = model.generate(same, tensor([[1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1]], { dtype: 'int64' }), tensor(ref.pixels), { maxNewTokens: 1, greedy: true, padId: 0 });
+      const [a, b] = twice.logProbs.toNumbers();
+      expect(a).not.toBeCloseTo(b as number, 6);
     });
 
     it('refuses image tokens that do not match the images, naming both counts', () => {
