@@ -83,6 +83,7 @@ FLIPS = {
     'last layer: kept queries from the first positions': ('src/models/attention.ts', [('query.narrow(1, l - keep, keep)', 'query.narrow(1, 0, keep)')], 'test/models/keep-positions.test.ts'),
     'critic values: last layer one column short': ('src/algorithms/rl/response-passes.ts', [('const columns = (b: LengthBucket) => b.start + b.width - (L - 1);', 'const columns = (b: LengthBucket) => b.start + b.width - L;')], 'test/algorithms/length-buckets.test.ts'),
     'preallocated KV cache: each step writes at position 0': ('src/models/attention.ts', [('const slot = buffer.narrow(2, past.length, l);', 'const slot = buffer.narrow(2, 0, l);')], 'test/models/generate-early-exit.test.ts'),
+    'Conv1D layout: bias left out of the fused product': ('src/models/linear.ts', [('const out = linear(x, transposed, bias);', 'const out = linear(x, transposed, null);')], 'test/models/linear-in-out.test.ts'),
     'update buckets: a bucket\'s log-probs one column short': ('src/algorithms/rl/response-passes.ts', [('sequenceLogProbs(model, ids, m, columns(b))', 'sequenceLogProbs(model, ids, m, columns(b) - 1)')], 'test/algorithms/length-buckets.test.ts'),
     # generation's shrinking batch: the KV cache rows kept must be those of the rows still running
     'generate keeps the first rows of the cache, not the running ones': ('src/models/generate.ts', [('const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), ', 'const keepAt = tensor(rows.filter((r) => still[r]).map((_, i) => i), ')], 'test/models/generate-early-exit.test.ts'),

@@ -42,9 +42,12 @@ Sizes (--sizes takes a comma-separated list, --size one):
   tiny     d 64, 2 layers, vocab 1024; as 124m otherwise.
 Modes: full fine-tuning; lora = r 8, alpha 16, dropout 0.05 on c_attn of the actor and both critics.
 Prints seconds per step (median), per phase (generation; scoring; update) and peak RSS, and PyTorch's ÷ ours
-(the speed-up: above 1, safealign is faster).
+(the speed-up: above 1, safealign is faster); then the process CPU seconds of each phase (medians; the step's is
+their sum), which other work on a shared machine disturbs less than wall-clock. To compare the work alone, run
+with OPENBLAS_NUM_THREADS=1 --threads 1 (--threads sets libtorch's threads; OpenBLAS keeps its own unless told).
 --json ends the output with one JSON line: step_s, torch_step_s, speedup, <phase>_s, torch_<phase>_s,
-speedup_<phase>, peak_rss_mb, torch_peak_rss_mb for the default size in full fine-tuning; the same names
+speedup_<phase>, cpu_step_s, torch_cpu_step_s, cpu_speedup, cpu_<phase>_s, torch_cpu_<phase>_s,
+peak_rss_mb, torch_peak_rss_mb for the default size in full fine-tuning; the same names
 with _124m / _tiny and _lora appended for the other sizes and modes.`);
   process.exit(0);
 }
@@ -69,6 +72,8 @@ interface WorkerResult {
   times: number[];
   /** Seconds of each timed step's phases. */
   phases: Record<Phase, number[]>;
+  /** The same in process CPU seconds (every thread's): what a phase cost, less disturbed than wall-clock by other work on the machine. */
+  cpuPhases: Record<Phase, number[]>;
   maxRssMB: number;
   /** RSS with the engine loaded and no model built: the runtime's own share of the peak. */
   baseRssMB: number;
@@ -83,13 +88,22 @@ function worker(mode: Mode, work: RlStepWork): void {
   const method = ctx.method;
   const processLogits = work.stops ? stopSchedule(work.stops, work.eosId, work.model.vocab_size) : undefined;
   const phases: Record<Phase, number[]> = { generation: [], scoring: [], update: [] };
+  const cpuPhases: Record<Phase, number[]> = { generation: [], scoring: [], update: [] };
+  const cpuSeconds = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   const step = (i: number, timed: boolean) =>
     tidy(() => {
       let t = performance.now();
+      let c = cpuSeconds();
       const lap = (phase: Phase) => {
-        const now = performance.now();
-        if (timed) phases[phase].push((now - t) / 1000);
-        t = now;
+        const [now, cpu] = [performance.now(), cpuSeconds()];
+        if (timed) {
+          phases[phase].push((now - t) / 1000);
+          cpuPhases[phase].push(cpu - c);
+        }
+        [t, c] = [now, cpu];
       };
       const rollout = sampleRollout(actor, work.prompts, config, tokens, processLogits);
       lap('generation');
@@ -106,7 +120,7 @@ function worker(mode: Mode, work: RlStepWork): void {
     step(i + 1, true);
     return (performance.now() - t0) / 1000;
   });
-  console.log(JSON.stringify({ times, phases, maxRssMB: process.resourceUsage().maxRSS / 1024, baseRssMB } satisfies WorkerResult));
+  console.log(JSON.stringify({ times, phases, cpuPhases, maxRssMB: process.resourceUsage().maxRSS / 1024, baseRssMB } satisfies WorkerResult));
 }
 
 function run(cmd: string, argv: string[]): Promise<WorkerResult> {
@@ -135,6 +149,9 @@ type Side = keyof typeof SIDES;
 interface Figures {
   secondsPerStep: number;
   phases: Record<Phase, number>;
+  /** Median CPU seconds of each phase, and their sum. */
+  cpuPhases: Record<Phase, number>;
+  cpuPerStep: number;
   peakRssMB: number;
   baseRssMB: number;
 }
@@ -143,7 +160,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 function figures(rs: WorkerResult[]): Figures {
   const phases = Object.fromEntries(PHASES.map((p) => [p, median(rs.flatMap((x) => x.phases[p]))])) as Record<Phase, number>;
-  return { secondsPerStep: median(rs.flatMap((x) => x.times)), phases, peakRssMB: Math.max(...rs.map((x) => x.maxRssMB)), baseRssMB: median(rs.map((x) => x.baseRssMB)) };
+  const cpuPhases = Object.fromEntries(PHASES.map((p) => [p, median(rs.flatMap((x) => x.cpuPhases[p]))])) as Record<Phase, number>;
+  const cpuPerStep = PHASES.reduce((sum, p) => sum + cpuPhases[p], 0);
+  return { secondsPerStep: median(rs.flatMap((x) => x.times)), phases, cpuPhases, cpuPerStep, peakRssMB: Math.max(...rs.map((x) => x.maxRssMB)), baseRssMB: median(rs.map((x) => x.baseRssMB)) };
 }
 
 /** The JSON names of a (size, mode): none for the default size in full fine-tuning, else _<size> and _<mode> appended. */
@@ -169,10 +188,13 @@ async function measure(size: Size): Promise<Record<string, number>> {
       const [o, t] = [figures(results.ours), figures(results.torch)];
       const up = (ours: number, torch: number) => `${ours.toFixed(3)} / ${torch.toFixed(3)} s (${(torch / ours).toFixed(2)}x)`;
       console.log(`${mode.padEnd(5)} step ${up(o.secondsPerStep, t.secondsPerStep)}   ${PHASES.map((p) => `${p} ${up(o.phases[p], t.phases[p])}`).join('   ')}`);
+      console.log(`${''.padEnd(5)} CPU  ${up(o.cpuPerStep, t.cpuPerStep)}   ${PHASES.map((p) => `${p} ${up(o.cpuPhases[p], t.cpuPhases[p])}`).join('   ')}`);
       console.log(`${''.padEnd(5)} peak RSS ${o.peakRssMB.toFixed(0)} / ${t.peakRssMB.toFixed(0)} MB (${(o.peakRssMB / t.peakRssMB).toFixed(2)}x; runtimes alone ${o.baseRssMB.toFixed(0)} / ${t.baseRssMB.toFixed(0)} MB, included)`);
       const s = suffix(size, mode);
       Object.assign(json, { [`step_s${s}`]: o.secondsPerStep, [`torch_step_s${s}`]: t.secondsPerStep, [`speedup${s}`]: t.secondsPerStep / o.secondsPerStep });
       for (const p of PHASES) Object.assign(json, { [`${p}_s${s}`]: o.phases[p], [`torch_${p}_s${s}`]: t.phases[p], [`speedup_${p}${s}`]: t.phases[p] / o.phases[p] });
+      Object.assign(json, { [`cpu_step_s${s}`]: o.cpuPerStep, [`torch_cpu_step_s${s}`]: t.cpuPerStep, [`cpu_speedup${s}`]: t.cpuPerStep / o.cpuPerStep });
+      for (const p of PHASES) Object.assign(json, { [`cpu_${p}_s${s}`]: o.cpuPhases[p], [`torch_cpu_${p}_s${s}`]: t.cpuPhases[p] });
       Object.assign(json, { [`peak_rss_mb${s}`]: o.peakRssMB, [`torch_peak_rss_mb${s}`]: t.peakRssMB });
     }
   } finally {

@@ -3,7 +3,8 @@
 Usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/rl-step/torch_ref.py --work FILE --mode full|lora --steps N --threads 2
 (run.ts writes FILE (bench/rl-step/work.ts) and starts this so; with OpenMP's default active wait its idle threads spin on the
 cores the busy ones need). Runs one untimed warm-up step and N timed ones, then prints one JSON line: {"times": [s, ...],
-"phases": {"generation": [s, ...], "scoring": [...], "update": [...]}, "maxRssMB": peak RSS,
+"phases": {"generation": [s, ...], "scoring": [...], "update": [...]}, "cpuPhases": the same in process CPU seconds
+(all threads), "maxRssMB": peak RSS,
 "baseRssMB": RSS with torch imported and no model built}. One process per (size, mode), so the peak RSS is that configuration's alone.
 
 The step, as safealign's trainRl runs it (src/algorithms/rl/step.ts) with rl defaults and the work file's batch settings:
@@ -259,19 +260,19 @@ def all_rows(x):
 
 
 def step():
-    """One step; returns the seconds of its phases: generation, scoring (reference, reward, cost, critics), update (the rest)."""
+    """One step; returns the seconds of its phases (generation, scoring (reference, reward, cost, critics), update (the rest)) in wall-clock and process CPU time."""
     global log_lambda
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     seq, attn, m, old = rollout()
     T = m.shape[1]
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     end = attn.shape[1] - 1 - attn.flip(1).argmax(1)  # each row's last real token
     with torch.no_grad():
         ref = response_log_probs(reference, seq, attn, T)
         rew = scores(reward, seq, attn).gather(1, end[:, None])[:, 0]
         cst = scores(cost, seq, attn).gather(1, end[:, None])[:, 0]
         values = {s: scores(c, seq, attn)[:, PROMPT - 1:-1] * m for s, c in critics.items()}
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     kl = (old - ref) * m
     last = (m.sum(1).long() - 1)[:, None]
     tok_scores = {"reward": (-KL * kl).scatter_add(1, last, rew.clamp(-50, 50)[:, None]), "cost": (KL * kl).scatter_add(1, last, cst.clamp(-50, 50)[:, None])}
@@ -305,18 +306,23 @@ def step():
                 closs.backward()
                 torch.nn.utils.clip_grad_norm_(critic_params[s], 1.0)
                 critic_opts[s].step()
-    return {"generation": t1 - t0, "scoring": t2 - t1, "update": time.perf_counter() - t2}
+    wall = {"generation": t1 - t0, "scoring": t2 - t1, "update": time.perf_counter() - t2}
+    cpu = {"generation": c1 - c0, "scoring": c2 - c1, "update": time.process_time() - c2}
+    return wall, cpu
 
 
 step()  # warm-up
 times = []
 phases = {"generation": [], "scoring": [], "update": []}
+cpu_phases = {"generation": [], "scoring": [], "update": []}
 for _ in range(args.steps):
     t0 = time.perf_counter()
-    for k, v in step().items():
-        phases[k].append(v)
+    wall, cpu = step()
+    for k in phases:
+        phases[k].append(wall[k])
+        cpu_phases[k].append(cpu[k])
     times.append(time.perf_counter() - t0)
 if RANK == 0:
-    print(json.dumps({"times": times, "phases": phases, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "baseRssMB": BASE_RSS_MB}), flush=True)
+    print(json.dumps({"times": times, "phases": phases, "cpuPhases": cpu_phases, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "baseRssMB": BASE_RSS_MB}), flush=True)
 if WORLD > 1:
     dist.destroy_process_group()
