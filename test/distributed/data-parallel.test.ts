@@ -5,37 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buckets, shareRange } from '../../src/distributed/index.js';
-import { readSafetensors } from '../../src/models/safetensors.js';
-import { rawToTensor } from '../../src/models/state-dict.js';
 import { zeros } from '../../src/torch/index.js';
 import { PKU_SAMPLE, saveTinyPkuModels } from '../helpers/tiny-cli-models.js';
+import { compareWeights } from '../helpers/weights.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ddp-'));
 const env = { ...process.env, CI: 'true', SAFEALIGN_THREADS: '1' };
 const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env });
 const launch2 = (...args: string[]) => cli('launch', '--nproc', '2', '--master-port', '0', '--timeout-seconds', '120', '--', 'safealign', ...args);
 
-/** The weights of an HF folder, by name, as flat number arrays. */
-function weights(folder: string): Map<string, number[]> {
-  const file = join(folder, 'model.safetensors');
-  const { tensors } = readSafetensors(file);
-  return new Map([...tensors].map(([name, raw]) => [name, rawToTensor(raw, { name, file }).toNumbers()]));
-}
-
-/** Largest |a − b| over every weight of two folders (which must hold the same names), and the largest change from `start`. */
+/** Largest |a − b| over the weights of two folders with the same names, and the largest change of `a` from `start`. */
 function compare(a: string, b: string, start: string): { diff: number; moved: number } {
-  const [wa, wb, w0] = [weights(a), weights(b), weights(start)];
-  expect([...wa.keys()].sort()).toEqual([...wb.keys()].sort());
-  let diff = 0;
-  let moved = 0;
-  for (const [name, xs] of wa) {
-    const ys = wb.get(name) as number[];
-    const zs = w0.get(name); // a new head has no start value
-    xs.forEach((x, i) => {
-      diff = Math.max(diff, Math.abs(x - (ys[i] as number)));
-      if (zs) moved = Math.max(moved, Math.abs(x - (zs[i] as number)));
-    });
-  }
+  const { diff, moved, names } = compareWeights(a, b, start);
+  expect(names, `${a} and ${b} hold the same weights`).toBe(true);
   return { diff, moved };
 }
 
