@@ -186,7 +186,8 @@ describe('no leak of gold labels or test data into training', () => {
     expect(again.kl).not.toBe(again.klToStart);
     expect(round?.kl).toBe(again.kl);
     expect(round?.klToStart).toBe(again.klToStart);
-    expect(clean.models.sft?.kl).toBe(0);
+    // generation's KV-cache log-probs against the reference's full pass: zero up to float rounding (real runs: ~1e-8)
+    expect(Math.abs(clean.models.sft?.kl ?? Number.NaN)).toBeLessThan(1e-6);
     expect(clean.models.ppo_lag?.klToStart).toBeUndefined();
   }, 60_000);
 });
