@@ -3,10 +3,8 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { imageHeaderProblem } from '../core/sharp.js';
-import { emptyStats, streamRecords, type LineIssue, type LoadOptions, type LoadResult, type ParseOutcome } from './loader.js';
+import { loadRecords, type LineIssue, type LoadOptions, type LoadResult, type ParseOutcome } from './loader.js';
 import { contradictionOf, severityWarning, SeveritySchema } from './pku-saferlhf.js';
-import type { DataProblem } from './problems.js';
-import { DataFormatError } from './problems.js';
 import type { PreferenceRecord, ResponseId } from './record.js';
 import { issuesFromZod } from './zod-issues.js';
 
@@ -123,25 +121,9 @@ export interface ImageLoadOptions extends LoadOptions {
  * like the text loaders; so are records whose image file is missing or does not decode.
  */
 export async function readBeaverTailsV(path: string, options: ImageLoadOptions = {}): Promise<LoadResult<ImagePreferenceRecord>> {
-  const problems: DataProblem[] = [];
-  const stats = emptyStats();
-  const records: ImagePreferenceRecord[] = [];
-  const report = (p: DataProblem): void => {
-    problems.push(p);
-    options.onProblem?.(p);
+  const check = async (record: ImagePreferenceRecord): Promise<LineIssue | undefined> => {
+    const message = await imageProblem(record);
+    return message ? { kind: 'schema', field: 'image', message } : undefined;
   };
-  for await (const record of streamRecords(path, parseBeaverTailsV, { ...options, onProblem: report }, stats)) {
-    const problem = options.checkImages === false ? undefined : await imageProblem(record);
-    if (!problem) {
-      records.push(record);
-      continue;
-    }
-    const issue: LineIssue = { kind: 'schema', field: 'image', message: problem };
-    const found: DataProblem = { file: path, line: record.source?.line ?? 0, ...issue, kept: false };
-    if (options.strict) throw new DataFormatError(found, 'strict mode stops at the first bad line; without it bad lines are reported and skipped');
-    stats.records -= 1;
-    stats.unreadable += 1;
-    report(found);
-  }
-  return { records, problems, stats };
+  return loadRecords(path, parseBeaverTailsV, options.checkImages === false ? options : { ...options, check });
 }

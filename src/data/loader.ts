@@ -61,15 +61,20 @@ export interface LoadResult<T = PreferenceRecord> {
   stats: LoadStats;
 }
 
+/** LoadOptions with a check of each parsed record (e.g. that its image opens): an issue makes the line unreadable. */
+export interface RecordLoadOptions<T> extends LoadOptions {
+  check?: (record: T) => Promise<LineIssue | undefined>;
+}
+
 /**
- * Streams records from a JSONL file through `parser`. Unreadable lines and label problems go to
+ * Streams records from a JSONL file through `parser` (and `check`). Unreadable lines and label problems go to
  * `onProblem` and into `stats`; with `strict` the first unreadable line throws instead.
  * A record gets `source.file` and `source.line`.
  */
 export async function* streamRecords<T extends Sourced = PreferenceRecord>(
   path: string,
   parser: RecordParser<T>,
-  options: LoadOptions = {},
+  options: RecordLoadOptions<T> = {},
   stats: LoadStats = emptyStats(),
 ): AsyncGenerator<T> {
   const policy = options.inconsistent ?? 'skip';
@@ -106,13 +111,19 @@ export async function* streamRecords<T extends Sourced = PreferenceRecord>(
     if (outcome.warnings.length > 0) stats.warnings += 1;
     for (const w of outcome.warnings) report(item.line, w, true);
     record.source = { ...record.source, file: path, line: item.line };
+    const failed = await options.check?.(record);
+    if (failed) {
+      stats.unreadable += 1;
+      report(item.line, failed, false);
+      continue;
+    }
     stats.records += 1;
     yield record;
   }
 }
 
 /** Reads a whole JSONL file into records, collecting every problem (see `streamRecords`). */
-export async function loadRecords<T extends Sourced = PreferenceRecord>(path: string, parser: RecordParser<T>, options: LoadOptions = {}): Promise<LoadResult<T>> {
+export async function loadRecords<T extends Sourced = PreferenceRecord>(path: string, parser: RecordParser<T>, options: RecordLoadOptions<T> = {}): Promise<LoadResult<T>> {
   const problems: DataProblem[] = [];
   const stats = emptyStats();
   const records: T[] = [];
