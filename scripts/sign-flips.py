@@ -193,6 +193,8 @@ FLIPS = {
     'image normalised as (v - mean) * std': ('src/models/image-processor.ts', [('= (v * scale - mean) / std;', '= (v * scale - mean) * std;')], 'test/models/image-processor.test.ts'),
     'beavertails-v: response ids 1/2 read swapped': ('src/data/beavertails-v.ts', [('const toId = (n: 1 | 2): ResponseId => (n === 1 ? 0 : 1);', 'const toId = (n: 1 | 2): ResponseId => (n === 1 ? 1 : 0);')], 'test/data/beavertails-v.test.ts'),
     'llava score model: images not spliced': ('src/models/llava.ts', [('const out = this.languageModel.forward(inputIds, attentionMask, embeds);', 'const out = this.languageModel.forward(inputIds, attentionMask, undefined);')], 'test/models/llava.test.ts'),
+    'multimodal world: oracle ignores the picture': ('src/world/oracle.ts', [('if (imageTopic === undefined) return topicOfPrompt(prompt);', 'if (imageTopic === undefined || imageTopic !== \'\') return topicOfPrompt(prompt);')], 'test/world/image-world.test.ts'),
+    'multimodal trainers: batch images in reverse row order': ('src/algorithms/common/model-input.ts', [('return images.length > 0 ? cat(images, 0) : null;', 'return images.length > 0 ? cat(images.reverse(), 0) : null;')], 'test/algorithms/multimodal-train.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

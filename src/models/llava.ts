@@ -77,6 +77,12 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
     return this.languageModel.backbone.contextLength;
   }
 
+  /** Stops training the vision tower (its parameters leave `trainableParameters`); LLaVA's default: only the projector and the language side learn. */
+  freezeVisionTower(): this {
+    for (const p of this.visionTower.parameters()) p.requiresGrad_(false);
+    return this;
+  }
+
   /** pixels: (N, C, H, W) -> projected features (N, P, Dt) from hidden state `vision_feature_layer` (class token dropped under 'default'). */
   imageFeatures(pixels: Tensor): Tensor {
     const p = this.imageTokensPerImage;
@@ -183,7 +189,7 @@ export class LlavaScoreModel extends LlavaBase<ScoreModel> {
   }
 
   /** inputIds, attentionMask: (B, L); pixels: (N, C, H, W) for the image tokens, or null. scores (B, L), endScores (B,). */
-  forward(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null): { scores: Tensor; endScores: Tensor } {
+  forward(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null = null): { scores: Tensor; endScores: Tensor } {
     const embeds = this.inputsEmbeds(inputIds, pixels);
     const out = this.languageModel.forward(inputIds, attentionMask, 0, embeds);
     embeds?.dispose();

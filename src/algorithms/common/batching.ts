@@ -1,12 +1,16 @@
 // Turns (prompt, response) text into padded id batches: right padding for training, left for generation.
 import { formatPrompt, type PromptInput, type PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
+import { expandImageTokens, ImageTokenError } from '../../models/llava.js';
+import type { Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
 
 /** One tokenised example: the prompt (as `formatPrompt` renders it) and its response ending in EOS. */
 export interface EncodedPair {
   promptIds: number[];
   responseIds: number[];
+  /** An image prompt's pixel values (1, C, H, W); its image tokens are in `promptIds`. */
+  pixels?: Tensor;
 }
 
 /** A padded batch as plain arrays (converted to tensors by the trainer). */
@@ -19,9 +23,18 @@ export interface IdBatch {
   responseMask: number[][];
 }
 
-/** The token ids of a prompt as `formatPrompt` renders it (no special tokens added beyond the template's own). */
+/**
+ * The token ids of a prompt as `formatPrompt` renders it (no special tokens added beyond the template's own). An image
+ * prompt (`input.pixels`) needs `options.image`: its placeholder becomes `perImage` image tokens, as LLaVA's processor does.
+ */
 export function encodePrompt(tokenizer: Tokenizer, input: PromptInput, options: PromptOptions = {}): number[] {
-  return tokenizer.encode(formatPrompt(tokenizer, input, options), { addSpecialTokens: false });
+  const ids = tokenizer.encode(formatPrompt(tokenizer, input, options), { addSpecialTokens: false });
+  if (!input.pixels) return ids;
+  const image = options.image;
+  if (!image) throw new ImageTokenError(`the prompt "${input.prompt}" has an image but the model reads text only; use an image + text (LLaVA) model`);
+  const found = ids.filter((t) => t === image.id).length;
+  if (found !== 1) throw new ImageTokenError(`the image placeholder ${image.placeholder} (id ${image.id}) appears ${found} times in the encoded prompt "${input.prompt}"; expected once (is it a special token of the tokenizer?)`);
+  return expandImageTokens(ids, image.id, image.perImage);
 }
 
 /** Tokenises prompt and response separately (so the boundary is exact) and appends EOS to the response. */
@@ -31,6 +44,7 @@ export function encodePair(tokenizer: Tokenizer, input: PromptInput, response: s
   return {
     promptIds: encodePrompt(tokenizer, input, options),
     responseIds: [...tokenizer.encode(response, { addSpecialTokens: false }), eos],
+    ...(input.pixels ? { pixels: input.pixels } : {}),
   };
 }
 

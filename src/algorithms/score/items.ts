@@ -6,6 +6,7 @@ import type { PromptInput, PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { tensor, type Tensor } from '../../torch/index.js';
 import { encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
+import { batchPixels, scoreForward } from '../common/model-input.js';
 import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../common/truncation.js';
 
 export type ScoreKind = 'reward' | 'cost';
@@ -14,7 +15,10 @@ export type ScoreKind = 'reward' | 'cost';
  * A score model's data: preference records (reward: better vs worse; cost: safer vs unsafer with
  * safety signs), or, for a cost model, responses with a safe/unsafe label and no pair.
  */
-export type ScoreData = readonly PreferenceRecord[] | { labels: readonly SafetyLabel[] };
+export type ScoreData = readonly ScoreRecord[] | { labels: readonly (SafetyLabel & Pick<PromptInput, 'pixels'>)[] };
+
+/** A preference record as a score model reads it: an image prompt carries its pixel values (for an image + text model). */
+export type ScoreRecord = PreferenceRecord & Pick<PromptInput, 'pixels'>;
 
 /**
  * One unit of training or evaluation: two responses of a pair (`seqs[0]` the better one for a
@@ -79,7 +83,7 @@ export function itemScores(model: SequenceScorer, items: readonly ScoreItem[], p
   const slots = items[0]?.seqs.length ?? 0;
   const seqs = Array.from({ length: slots }, (_, s) => items.map((it) => it.seqs[s] as EncodedPair)).flat();
   const b = padForTraining(seqs, padId, maxLength);
-  const { endScores } = model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }));
+  const endScores = scoreForward(model, tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }), batchPixels(seqs));
   return Array.from({ length: slots }, (_, s) => endScores.narrow(0, s * items.length, items.length));
 }
 
