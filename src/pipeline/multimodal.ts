@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunks, encodePrompt, padPromptsLeft } from '../algorithms/common/batching.js';
 import { imageTokensOf } from '../algorithms/common/model-input.js';
-import type { ScoreRecord } from '../algorithms/score/items.js';
+import { labelsWithPixels, type ScoreRecord } from '../algorithms/score/items.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
 import { trainSft } from '../algorithms/sft/train.js';
 import { decodeResponses } from '../algorithms/rl/step-log.js';
@@ -11,7 +11,6 @@ import { ConfigError } from '../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import { readBeaverTailsV } from '../data/beavertails-v.js';
-import { labelsFromPreferences, type SafetyLabel } from '../data/safety-labels.js';
 import { page, section, table } from '../eval/html.js';
 import { worldMetrics, type WorldMetrics } from '../eval/world-metrics.js';
 import { loadLlava, saveLlava } from '../models/hf-vision.js';
@@ -111,14 +110,6 @@ function pixelsOf(bank: Map<string, Tensor>, image: string, where: string): Tens
 async function readImagePairs(path: string, bank: Map<string, Tensor>): Promise<ScoreRecord[]> {
   const { records } = await readBeaverTailsV(path, { strict: true, checkImages: false });
   return records.map((r) => ({ ...r, pixels: pixelsOf(bank, 'path' in r.image ? r.image.path : '', `${path}:${r.source?.line ?? '?'}`) }));
-}
-
-/** Both responses of each pair as labelled single responses (safety, severity), with the pair's pixels. */
-function imageLabels(records: readonly ScoreRecord[]): (SafetyLabel & { pixels?: Tensor })[] {
-  return labelsFromPreferences(records).map((l, i) => {
-    const px = records[Math.floor(i / 2)]?.pixels;
-    return px ? { ...l, pixels: px } : l;
-  });
 }
 
 interface ImagePrompt {
@@ -280,9 +271,9 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   const severity = await runner.run('severity', ({ stageDir }) => {
     manualSeed(config.seed + 4);
     const model = startScore('cost', SEVERITY_LEVELS);
-    trainScoreModel({ kind: 'cost', model, tokenizer, train: { labels: imageLabels(split.train) }, config: config.severity, outDir: stageDir, progress });
+    trainScoreModel({ kind: 'cost', model, tokenizer, train: { labels: labelsWithPixels(split.train) }, config: config.severity, outDir: stageDir, progress });
     saveLlava(join(runDir, 'severity', 'model'), model, { tokenizer, imageProcessor: processor });
-    const ev = (data: readonly ScoreRecord[]) => evaluateScoreModel('cost', model, tokenizer, { labels: imageLabels(data) });
+    const ev = (data: readonly ScoreRecord[]) => evaluateScoreModel('cost', model, tokenizer, { labels: labelsWithPixels(data) });
     const out = { test: ev(testPairs), gold: ev(goldPairs) };
     progress.log(`severity head: exact level ${pct(out.gold.severity?.accuracy ?? NaN)} of gold test responses (annotators' ${pct(out.test.severity?.accuracy ?? NaN)})`);
     return out;
