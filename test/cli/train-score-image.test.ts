@@ -7,9 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadLlava, loadLlavaScoreModel, saveLlava } from '../../src/models/hf-vision.js';
 import { LlavaModel } from '../../src/models/llava.js';
 import { DEFAULT_SPECIAL_TOKENS, trainWordLevel } from '../../src/models/tokenizer-train.js';
-import { parseLlavaConfig } from '../../src/models/vision-config.js';
 import { manualSeed } from '../../src/torch/index.js';
-import { worldImageProcessor } from '../../src/pipeline/multimodal.js';
+import { MultimodalPipelineConfigSchema } from '../../src/pipeline/multimodal-config.js';
+import { worldImageProcessor, worldLlavaConfig } from '../../src/pipeline/multimodal.js';
 import { buildImageWorld, WORLD_FILES } from '../../src/world/build.js';
 import { worldVocabulary } from '../../src/world/lexicon.js';
 import { saveTinyFolders } from '../helpers/tiny-cli-models.js';
@@ -29,13 +29,8 @@ beforeAll(async () => {
   const texts = [...worldVocabulary(), ...sample.flatMap((r) => [r.question, r.response_1, r.response_2]), 'BEGINNING OF CONVERSATION : USER ASSISTANT'];
   const tok = trainWordLevel(texts, { vocabSize: 2000, special: { ...DEFAULT_SPECIAL_TOKENS, extra: [...DEFAULT_SPECIAL_TOKENS.extra, '<image>'] } });
   manualSeed(5);
-  const config = parseLlavaConfig({
-    model_type: 'llava',
-    image_token_index: tok.tokenToId('<image>'),
-    vision_feature_layer: -1,
-    vision_config: { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, image_size: 32, patch_size: 8 },
-    text_config: { model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, n_positions: 96, vocab_size: tok.vocabSize, eos_token_id: tok.eosId, pad_token_id: tok.padId },
-  });
+  const sizes = MultimodalPipelineConfigSchema.parse({ vision: { hiddenSize: 16, intermediateSize: 32, layers: 1, heads: 2 }, model: { nEmbd: 16, nLayer: 1, nHead: 2 } });
+  const config = worldLlavaConfig(sizes, tok);
   saveLlava(join(dir, 'llava'), new LlavaModel(config), { tokenizer: tok, imageProcessor: worldImageProcessor(32) });
   saveTinyFolders(dir, texts, { gpt2: { seed: 1 } });
 }, 60_000);
