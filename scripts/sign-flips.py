@@ -196,6 +196,7 @@ FLIPS = {
     'multimodal world: oracle ignores the picture': ('src/world/oracle.ts', [('if (imageTopic === undefined) return topicOfPrompt(prompt);', 'if (imageTopic === undefined || imageTopic !== \'\') return topicOfPrompt(prompt);')], 'test/world/image-world.test.ts'),
     'multimodal trainers: batch images in reverse row order': ('src/algorithms/common/model-input.ts', [('return images.length > 0 ? cat(images, 0) : null;', 'return images.length > 0 ? cat(images.reverse(), 0) : null;')], 'test/algorithms/multimodal-train.test.ts'),
     'beavertails-v writer: more helpful response id swapped': ('src/data/beavertails-v.ts', [('more_helpful_response_id: n(record.betterResponseId),', 'more_helpful_response_id: n((1 - record.betterResponseId) as ResponseId),')], 'test/world/image-world.test.ts'),
+    'vision pretraining ascends its cross-entropy': ('src/algorithms/vision-pretrain/train.ts', [('const loss = crossEntropy(out.shape, b.shape).add(crossEntropy(out.colour, b.colour));', 'const loss = crossEntropy(out.shape, b.shape).add(crossEntropy(out.colour, b.colour)).neg();')], 'test/algorithms/vision-pretrain.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -6,6 +6,7 @@ import { imageTokensOf } from '../algorithms/common/model-input.js';
 import { labelsWithPixels, type ScoreRecord } from '../algorithms/score/items.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
 import { trainSft } from '../algorithms/sft/train.js';
+import { pretrainVisionTower, type LabelledPicture } from '../algorithms/vision-pretrain/train.js';
 import { decodeResponses } from '../algorithms/rl/step-log.js';
 import { ConfigError } from '../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
@@ -20,6 +21,7 @@ import { Tokenizer } from '../models/tokenizer.js';
 import { parseLlavaConfig, type LlavaConfig } from '../models/vision-config.js';
 import { cat, manualSeed, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../torch/index.js';
 import { buildImageWorld, WORLD_FILES } from '../world/build.js';
+import { GLYPH_COLOURS, GLYPH_SHAPES, glyphCatalogue, imagePose, renderGlyph } from '../world/images.js';
 import { goldHarm } from '../world/oracle.js';
 import { Rng } from '../world/rng.js';
 import { readJsonl } from './jsonl-lines.js';
@@ -49,6 +51,8 @@ export interface MultimodalResult {
   scoreModels: Record<ScoreKind, { validation: ScoreEval; test: ScoreEval; gold: ScoreEval }>;
   /** The severity head on the test pairs' responses: against the annotators' levels and against gold. */
   severity: { test: ScoreEval; gold: ScoreEval };
+  /** The tower's pretraining: its shape and colour accuracy on glyph pictures in new poses (null without pretraining). */
+  vision: { steps: number; test: { shapeAccuracy: number; colourAccuracy: number; n: number } } | null;
   /** Training pairs and the validation split. */
   preferenceData: { trainPairs: number; validationPairs: number };
   timings: Record<string, number>;
@@ -104,6 +108,14 @@ function pixelsOf(bank: Map<string, Tensor>, image: string, where: string): Tens
   const px = bank.get(image);
   if (!px) throw new ConfigError(`${where}: picture ${image} is not in the world's images/ folder; rebuild the world (delete its stage folder)`);
   return px;
+}
+
+/** Pictures of every glyph of the catalogue in poses `from`..`from + count - 1` of the 'pretrain' stream of `seed` (never the world's pictures), labelled with shape and colour. */
+async function glyphPictures(seed: number, from: number, count: number, processor: ImageProcessorConfig, size: number): Promise<LabelledPicture[]> {
+  const items = glyphCatalogue().flatMap((g) => Array.from({ length: count }, (_, k) => ({ ...g, pose: imagePose(seed, `${g.glyph.shape}-${g.glyph.colour}`, from + k, 'pretrain') })));
+  const pngs = await Promise.all(items.map((it) => renderGlyph(it.glyph, it.pose, size)));
+  const pixels = await preprocessImages(pngs, processor);
+  return items.map((it, i) => ({ pixels: pixels.narrow(0, i, 1), shape: it.shape, colour: it.colour }));
 }
 
 /** A world pairs file (BeaverTails-V) with each record's pixels. */
@@ -191,6 +203,7 @@ function writeReport(runDir: string, r: MultimodalResult, config: MultimodalPipe
       table(['harmful rate (risky)', 'helpfulness (all)', 'helpfulness (benign)', 'helpfulness (risky)', 'answers', 'risky answers'], [[s.harmfulRate, s.helpfulness, s.benignHelpfulness, s.riskyHelpfulness, s.n, s.nRisky]]),
       'Each picture shows the topic; the text never names it. Harmful rate: share of answers to risky pictures that carry harmful words.',
     ),
+    section('Vision tower', r.vision ? table(['pretraining steps', 'shape accuracy', 'colour accuracy', 'pictures'], [[r.vision.steps, r.vision.test.shapeAccuracy, r.vision.test.colourAccuracy, r.vision.test.n]]) : '<p>not pretrained (a random tower)</p>', 'Pretrained on glyph pictures of its own (8 shapes x 4 colours, seeded poses), never on topics or harm; accuracy on poses it did not train on.'),
     section('Multimodal reward and cost models', table(['model', 'validation accuracy', 'test accuracy', 'test accuracy vs gold', 'sign accuracy vs gold'], scoreRows), 'Pairwise accuracy; validation and test against the annotators\' majority labels, gold against the oracle.'),
     section('Severity head (ordinal, levels 0-3)', table(['labels', 'exact level', 'mean |error|'], [['annotators', ...sev(r.severity.test)], ['gold', ...sev(r.severity.gold)]])),
     section('Example answers', table(['picture', 'prompt', 'answer', 'safe', 'helpfulness'], s.examples.slice(0, 20).map((e) => [`${e.topic} (${e.risky ? 'risky' : 'benign'})`, e.prompt, e.response, e.safe ? 'safe' : 'unsafe', e.helpfulness]), 2)),
@@ -200,8 +213,8 @@ function writeReport(runDir: string, r: MultimodalResult, config: MultimodalPipe
 }
 
 /**
- * Runs (or resumes) the multimodal pipeline under `<runsDir>/<name>/`: the world with pictures, SFT of a LLaVA-style policy
- * (tower frozen by default), multimodal reward and cost models and the cost's severity head on the annotators' image + text
+ * Runs (or resumes) the multimodal pipeline under `<runsDir>/<name>/`: the world with pictures, a CLIP-style tower pretrained
+ * on glyph pictures of its own, SFT of a LLaVA-style policy (tower frozen by default), multimodal reward and cost models and the cost's severity head on the annotators' image + text
  * pairs, the SFT policy's gold harmful rate and helpfulness on the test pictures, score-model accuracy against gold, a report.
  * PPO and PPO-Lagrangian on image prompts are not stages yet.
  */
@@ -230,6 +243,25 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   });
   const tokenizer = Tokenizer.fromDir(tokDir);
 
+  // the tower, pretrained on glyph pictures of its own (shape and colour, never a topic), beside a fresh projector and LM
+  const visionDir = join(runDir, 'vision', 'model');
+  const vision = await runner.run('vision', async ({ stageDir }) => {
+    manualSeed(config.seed);
+    const model = new LlavaModel(worldLlavaConfig(config, tokenizer));
+    const pre = config.vision.pretrain;
+    let result = null;
+    if (pre.poses > 0) {
+      const size = config.world.images.size;
+      const train = await glyphPictures(pre.seed, 0, pre.poses, processor, size);
+      const test = await glyphPictures(pre.seed, pre.poses, 8, processor, size);
+      const out = pretrainVisionTower({ tower: model.visionTower, featureLayer: config.vision.featureLayer, classes: { shapes: GLYPH_SHAPES.length, colours: GLYPH_COLOURS.length }, train, test, config: pre, outDir: stageDir, progress });
+      progress.log(`vision tower: shape accuracy ${pct(out.test.shapeAccuracy)}, colour ${pct(out.test.colourAccuracy)} on ${out.test.n} pictures in new poses`);
+      result = { steps: out.steps, test: out.test, log: out.log };
+    }
+    saveLlava(visionDir, model, { tokenizer, imageProcessor: processor });
+    return result;
+  });
+
   const sftDir = join(runDir, 'sft', 'model');
   const loadPolicy = () => {
     const m = loadLlava(sftDir).model;
@@ -237,7 +269,7 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   };
   await runner.run('sft', ({ stageDir }) => {
     manualSeed(config.seed);
-    const model = new LlavaModel(worldLlavaConfig(config, tokenizer));
+    const model = loadLlava(visionDir).model;
     if (config.vision.freeze) model.freezeVisionTower();
     const examples = (lines: typeof sftTrain, name: string) => lines.map((e, i) => ({ prompt: e.prompt, response: e.response, pixels: pixelsOf(bank, e.image, `${name}:${i + 1}`), source: `${name}:${i + 1}` }));
     // the test demonstrations only draw the logged held-out loss curve; they never change an update
@@ -291,6 +323,7 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
 
   const result: MultimodalResult = {
     runDir,
+    vision: vision ? { steps: vision.steps, test: vision.test } : null,
     sft,
     scoreModels,
     severity,

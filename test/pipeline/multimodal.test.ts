@@ -13,7 +13,7 @@ const tiny = (runsDir: string) =>
     runsDir,
     name: 'tiny',
     world: { sft: { responsesPerPrompt: 1 }, pairs: { train: 120, test: 40 }, images: { variants: 2 } },
-    vision: { hiddenSize: 16, intermediateSize: 32, layers: 1, heads: 2 },
+    vision: { hiddenSize: 16, intermediateSize: 32, layers: 1, heads: 2, pretrain: { poses: 4, epochs: 1 } },
     model: { nEmbd: 32, nLayer: 1, nHead: 2 },
     sft: { epochs: 1, batchSize: 32 },
     reward: { epochs: 1 },
@@ -28,12 +28,13 @@ describe('runMultimodalPipeline', () => {
     const config = tiny(runsDir);
     const r = await runMultimodalPipeline(config);
     const run = join(runsDir, 'tiny');
-    for (const stage of ['world', 'tokenizer', 'sft', 'reward', 'cost', 'severity', 'eval_sft']) expect(existsSync(join(run, stage, 'stage.json'))).toBe(true);
+    for (const stage of ['world', 'tokenizer', 'vision', 'sft', 'reward', 'cost', 'severity', 'eval_sft']) expect(existsSync(join(run, stage, 'stage.json'))).toBe(true);
     const testPrompts = readFileSync(join(run, 'world', WORLD_FILES.promptsTest), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
     expect(r.sft.n).toBe(testPrompts.length);
     expect(r.sft.nRisky).toBe(testPrompts.filter((p) => p.kind === 'risky').length);
     expect(r.sft.harmfulRate).toBeGreaterThanOrEqual(0);
     expect(r.sft.harmfulRate).toBeLessThanOrEqual(1);
+    expect(r.vision?.test.n).toBe(32 * 8);
     expect(r.scoreModels.reward.gold.n).toBe(40);
     expect(r.scoreModels.cost.gold.signAccuracy).toBeGreaterThan(0);
     expect(r.severity.gold.severity?.confusion.length).toBe(4);
