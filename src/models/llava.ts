@@ -77,14 +77,15 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
     return this.languageModel.backbone.contextLength;
   }
 
-  /** pixels: (N, C, H, W) -> projected features (N, P, Dt) from hidden state `vision_feature_layer` (class token dropped under 'default'). */
-  imageFeatures(pixels: Tensor): Tensor {
+  /** pixels: (N, C, H, W) -> the tower's states the projector reads (N, P, Dv): hidden state `vision_feature_layer`, class token dropped under 'default'. */
+  towerStates(pixels: Tensor): Tensor {
     const p = this.imageTokensPerImage;
-    return chain(
-      this.visionTower.hiddenState(pixels, this.config.vision_feature_layer),
-      (t) => t.narrow(1, this.visionTower.numTokens - p, p),
-      (t) => this.projector.forward(t),
-    );
+    return chain(this.visionTower.hiddenState(pixels, this.config.vision_feature_layer), (t) => t.narrow(1, this.visionTower.numTokens - p, p));
+  }
+
+  /** pixels: (N, C, H, W) -> projected features (N, P, Dt). */
+  imageFeatures(pixels: Tensor): Tensor {
+    return chain(this.towerStates(pixels), (t) => this.projector.forward(t));
   }
 
   /**
@@ -92,12 +93,23 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
    * imageTokensPerImage image tokens per image, images in reading order (row by row); pixels: (N, C, H, W).
    */
   embed(inputIds: Tensor, pixels: Tensor): Tensor {
+    const states = this.towerStates(pixels);
+    const out = this.embedStates(inputIds, states);
+    states.dispose();
+    return out;
+  }
+
+  /**
+   * As `embed`, from the tower's states (N, P, Dv) of the images (`towerStates`) rather than their pixels, so states
+   * computed once can serve several passes and models with the same tower; only the projector runs here.
+   */
+  embedStates(inputIds: Tensor, states: Tensor): Tensor {
     const tok = this.config.image_token_index;
     const [b, l] = inputIds.shape as [number, number];
     const ids = inputIds.toNumbers();
     const count = ids.filter((t) => t === tok).length;
     const perImage = this.imageTokensPerImage;
-    const images = pixels.shape[0] as number;
+    const images = states.shape[0] as number;
     if (count !== images * perImage) {
       throw new ImageTokenError(
         `${count} image tokens (id ${tok}) in the input but ${images} image(s) x ${perImage} features: ` +
@@ -110,7 +122,7 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
       (t) => t.reshape([b * l, -1]),
     );
     const features = chain(
-      this.imageFeatures(pixels),
+      this.projector.forward(states),
       (t) => t.reshape([images * perImage, -1]),
     );
     let next = b * l;
@@ -120,6 +132,17 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
       (t) => t.indexSelect(0, rows),
       (t) => t.reshape([b, l, -1]),
     );
+  }
+
+  /** Stops the vision tower learning (no gradient, so no optimiser state): `trainableParameters()` leaves it out. */
+  freezeVisionTower(): this {
+    for (const p of this.visionTower.parameters()) p.requiresGrad_(false);
+    return this;
+  }
+
+  /** True when no parameter of the vision tower takes a gradient. */
+  get visionTowerFrozen(): boolean {
+    return this.visionTower.parameters().every((p) => !p.requiresGrad);
   }
 
   /** The spliced embeddings of inputIds, or undefined (the plain token lookup) without images; image tokens need pixels. */
@@ -180,6 +203,17 @@ export class LlavaScoreModel extends LlavaBase<ScoreModel> {
     const head = [...ours].filter(([k]) => k.startsWith('language_model.score_head.'));
     m.loadStateDict(new Map([...theirs, ...head]), { source: 'LLaVA model' });
     return m;
+  }
+
+  /**
+   * End scores (B,) of inputIds, attentionMask (B, L) given the tower states (N, P, Dv) of their images (`towerStates`), or
+   * null without images; the last layer runs on the positions from the earliest row end on (ScoreModel.endScores).
+   */
+  endScores(inputIds: Tensor, attentionMask: Tensor, states: Tensor | null): Tensor {
+    const embeds = states ? this.embedStates(inputIds, states) : this.inputsEmbeds(inputIds, null);
+    const out = this.languageModel.endScores(inputIds, attentionMask, embeds);
+    embeds?.dispose();
+    return out;
   }
 
   /** inputIds, attentionMask: (B, L); pixels: (N, C, H, W) for the image tokens, or null. scores (B, L), endScores (B,). */

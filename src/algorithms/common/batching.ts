@@ -1,4 +1,5 @@
 // Turns (prompt, response) text into padded id batches: right padding for training, left for generation.
+import { expandImageTokens } from '../../models/llava.js';
 import { formatPrompt, type PromptInput, type PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { Rng } from '../../world/rng.js';
@@ -22,6 +23,25 @@ export interface IdBatch {
 /** The token ids of a prompt as `formatPrompt` renders it (no special tokens added beyond the template's own). */
 export function encodePrompt(tokenizer: Tokenizer, input: PromptInput, options: PromptOptions = {}): number[] {
   return tokenizer.encode(formatPrompt(tokenizer, input, options), { addSpecialTokens: false });
+}
+
+/** Where a LLaVA model's image goes in its prompt: the image token's id (`image_token_index`) and how many features it stands for. */
+export interface ImageTokens {
+  tokenId: number;
+  perImage: number;
+}
+
+/**
+ * The token ids of a prompt with one image, as LLaVA-1.5 lays it out: the image token and a newline before the question,
+ * inside the user turn of the template, then the image token repeated once per image feature (`expandImageTokens`).
+ */
+export function encodeImagePrompt(tokenizer: Tokenizer, input: PromptInput, image: ImageTokens, options: PromptOptions = {}): number[] {
+  const token = tokenizer.idToToken(image.tokenId);
+  if (token === undefined) throw new RangeError(`the tokenizer has no token ${image.tokenId}, the model's image token (image_token_index): add the image token (e.g. "<image>") to the tokenizer`);
+  const ids = encodePrompt(tokenizer, { ...input, prompt: `${token}\n${input.prompt}` }, options);
+  const count = ids.filter((t) => t === image.tokenId).length;
+  if (count !== 1) throw new RangeError(`a prompt with one image has ${count} image tokens (${JSON.stringify(token)}) after templating: the image token must be a single token of the tokenizer, and the prompt text may not contain it`);
+  return expandImageTokens(ids, image.tokenId, image.perImage);
 }
 
 /** Tokenises prompt and response separately (so the boundary is exact) and appends EOS to the response. */
