@@ -193,6 +193,10 @@ FLIPS = {
     'image normalised as (v - mean) * std': ('src/models/image-processor.ts', [('= (v * scale - mean) / std;', '= (v * scale - mean) * std;')], 'test/models/image-processor.test.ts'),
     'beavertails-v: response ids 1/2 read swapped': ('src/data/beavertails-v.ts', [('const toId = (n: 1 | 2): ResponseId => (n === 1 ? 0 : 1);', 'const toId = (n: 1 | 2): ResponseId => (n === 1 ? 1 : 0);')], 'test/data/beavertails-v.test.ts'),
     'llava score model: images not spliced': ('src/models/llava.ts', [('const out = this.languageModel.forward(inputIds, attentionMask, embeds);', 'const out = this.languageModel.forward(inputIds, attentionMask, undefined);')], 'test/models/llava.test.ts'),
+    'rl images: a selection of rows shows them reversed': ('src/algorithms/rl/images.ts', [('return new RowImages(this.pixels, rows.map((r) => this.imageOf[r] as number), this.shared, this.sharing);', 'return new RowImages(this.pixels, [...rows].reverse().map((r) => this.imageOf[r] as number), this.shared, this.sharing);')], 'test/rl/image-bandit.test.ts'),
+    'rl images: every row shown the first image': ('src/algorithms/rl/train.ts', [('    return slot.get(i) as number;', '    return 0;')], 'test/rl/image-bandit.test.ts'),
+    'rl images: tower states of the wrong rows': ('src/algorithms/rl/images.ts', [("const index = tensor(images, { dtype: 'int64' });", "const index = tensor([...images].reverse(), { dtype: 'int64' });")], 'test/rl/image-bandit.test.ts'),
+    'rl images: updates see other rows\' images': ('src/algorithms/rl/ppo-update.ts', [('const images = rollout.images?.select(share.items);', 'const images = rollout.images?.select([...share.items].reverse());')], 'test/rl/image-bandit.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

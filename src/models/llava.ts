@@ -181,7 +181,21 @@ export class LlavaModel extends LlavaBase<CausalLM> {
    */
   generate(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null, options: GenerateOptions): GenerateOutput {
     const prefill = (ids: Tensor, mask: Tensor) => this.forward(ids, mask, pixels, undefined, 1);
-    return generate(this.languageModel, inputIds, attentionMask, pixels ? { ...options, prefill } : options);
+    const processLogits = this.banImageToken(options.processLogits);
+    return generate(this.languageModel, inputIds, attentionMask, pixels ? { ...options, processLogits, prefill } : { ...options, processLogits });
+  }
+
+  /**
+   * `processLogits` (if any), then the image token made impossible to sample: a response holding one would need an image to
+   * splice there. The log-probs `generate` reports stay those of the model's own distribution.
+   */
+  banImageToken(processLogits?: GenerateOptions['processLogits']): NonNullable<GenerateOptions['processLogits']> {
+    const tok = this.config.image_token_index;
+    return (logits, step) => {
+      const scored = processLogits ? processLogits(logits, step) : logits;
+      const v = scored.shape[1] as number;
+      return tok < v ? scored.add(tensor(Array.from({ length: v }, (_, i) => (i === tok ? -Infinity : 0)))) : scored;
+    };
   }
 }
 

@@ -4,7 +4,7 @@ import type { DataParallel } from '../../distributed/data-parallel.js';
 import { cat, full, noGrad, tensor, type Tensor } from '../../torch/index.js';
 import { padPromptsLeft } from '../common/batching.js';
 import type { RlConfig } from './config.js';
-import { languageOf, type PolicyModel, type RowImages } from './images.js';
+import { languageOf, readsImages, type PolicyModel, type RowImages } from './images.js';
 
 /** A batch of B prompts of padded length L and responses of padded length T. */
 export interface Rollout {
@@ -46,6 +46,8 @@ export function sampleRollout(
   const lm = languageOf(actor);
   images?.requireReader(actor);
   const prefill = images?.any ? (ids: Tensor, mask: Tensor) => lm.forward(ids, mask, undefined, 1, images.embeds(actor, ids)) : undefined;
+  // a LLaVA actor never samples its image token (a response cannot carry an image)
+  const process = readsImages(actor) ? actor.banImageToken(processLogits) : processLogits;
   const gen = noGrad(() =>
     generate(lm, tensor(padded.ids, { dtype: 'int64' }), tensor(padded.attentionMask, { dtype: 'int64' }), {
       maxNewTokens: config.maxNewTokens,
@@ -53,7 +55,7 @@ export function sampleRollout(
       topP: config.topP,
       stopTokenIds: tokens.eosId === undefined ? [] : [tokens.eosId],
       padId: tokens.padId,
-      ...(processLogits ? { processLogits } : {}),
+      ...(process ? { processLogits: process } : {}),
       ...(prefill ? { prefill } : {}),
     }),
   );
