@@ -195,6 +195,10 @@ FLIPS = {
     'llava score model: images not spliced': ('src/models/llava.ts', [('const out = this.languageModel.forward(inputIds, attentionMask, embeds);', 'const out = this.languageModel.forward(inputIds, attentionMask, undefined);')], 'test/models/llava.test.ts'),
     'multimodal world: oracle ignores the picture': ('src/world/oracle.ts', [('if (imageTopic === undefined) return topicOfPrompt(prompt);', 'if (imageTopic === undefined || imageTopic !== \'\') return topicOfPrompt(prompt);')], 'test/world/image-world.test.ts'),
     'multimodal trainers: batch images in reverse row order': ('src/algorithms/common/model-input.ts', [('return images.length > 0 ? cat(images, 0) : null;', 'return images.length > 0 ? cat(images.reverse(), 0) : null;')], 'test/algorithms/multimodal-train.test.ts'),
+    'rl images: a selection of rows shows them reversed': ('src/algorithms/rl/images.ts', [('return new RowImages(this.pixels, rows.map((r) => this.imageOf[r] as number), this.shared, this.sharing);', 'return new RowImages(this.pixels, [...rows].reverse().map((r) => this.imageOf[r] as number), this.shared, this.sharing);')], 'test/rl/image-bandit.test.ts'),
+    'rl images: every row shown the first image': ('src/algorithms/rl/train.ts', [('    return slot.get(i) as number;', '    return 0;')], 'test/rl/image-bandit.test.ts'),
+    'rl images: tower states of the wrong rows': ('src/algorithms/rl/images.ts', [("const index = tensor(images, { dtype: 'int64' });", "const index = tensor([...images].reverse(), { dtype: 'int64' });")], 'test/rl/image-bandit.test.ts'),
+    'rl images: updates see other rows\' images': ('src/algorithms/rl/ppo-update.ts', [('const images = rollout.images?.select(share.items);', 'const images = rollout.images?.select([...share.items].reverse());')], 'test/rl/image-bandit.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -212,10 +212,10 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
  * inputIds, attentionMask: (B, L) -> (B, L-1), or with `last` > 0 those of the last `last` tokens only, (B, last): the
  * LM head then runs on those positions alone (a response's tokens, not its prompt's). Differentiable when grad is enabled.
  */
-export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, last = 0): Tensor {
+export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, last = 0, inputsEmbeds?: Tensor): Tensor {
   const l = inputIds.shape[1] as number;
   const n = last > 0 ? Math.min(last, l - 1) : l - 1;
-  const { logits } = model.forward(inputIds, attentionMask, undefined, n + 1);
+  const { logits } = model.forward(inputIds, attentionMask, undefined, n + 1, inputsEmbeds);
   const out = nextTokenLogProbs(logits, inputIds.narrow(1, l - n - 1, n + 1));
   // freed when used, as PyTorch's reference counting does, not when the caller's scope ends (the actor's would outlive its backward pass)
   logits.dispose();

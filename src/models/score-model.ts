@@ -127,11 +127,11 @@ export class ScoreModel extends Module implements SequenceScorer {
     return { scores, endScores };
   }
 
-  /** endScores of forward (B,), the last layer computing only the positions from the earliest row end on. */
-  endScores(inputIds: Tensor, attentionMask: Tensor): Tensor {
+  /** endScores of forward (B,), the last layer computing only the positions from the earliest row end on; inputsEmbeds as forward's. */
+  endScores(inputIds: Tensor, attentionMask: Tensor, inputsEmbeds?: Tensor): Tensor {
     const l = attentionMask.shape[1] as number;
     const earliest = lastTokenIndex(attentionMask).min().item();
-    return this.forward(inputIds, attentionMask, l - earliest).endScores;
+    return this.forward(inputIds, attentionMask, l - earliest, inputsEmbeds).endScores;
   }
 
   /** The ordinal head's K−1 ordered cutpoints (the first is 0). Throws for a plain score. */

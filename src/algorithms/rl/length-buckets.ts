@@ -63,10 +63,10 @@ function inBatchOrder(parts: Tensor[], buckets: readonly LengthBucket[]): Tensor
   return cat(parts, 0).indexSelect(0, tensor(inverse, { dtype: 'int64' }));
 }
 
-/** fn's per-row results (b,) on each bucket (ids, mask: (b, width)), as (B,) in batch order. sequences, attentionMask: (B, W). */
-export function byRows(buckets: readonly LengthBucket[], sequences: Tensor, attentionMask: Tensor, fn: (ids: Tensor, mask: Tensor) => Tensor): Tensor {
-  if (isWhole(buckets, sequences.shape[1] as number)) return fn(sequences, attentionMask);
-  return inBatchOrder(buckets.map((b) => fn(cut(sequences, b), cut(attentionMask, b))), buckets);
+/** fn's per-row results (b,) on each bucket (ids, mask: (b, width); `bucket` says which rows), as (B,) in batch order. sequences, attentionMask: (B, W). */
+export function byRows(buckets: readonly LengthBucket[], sequences: Tensor, attentionMask: Tensor, fn: (ids: Tensor, mask: Tensor, bucket: LengthBucket) => Tensor): Tensor {
+  if (isWhole(buckets, sequences.shape[1] as number)) return fn(sequences, attentionMask, buckets[0] as LengthBucket);
+  return inBatchOrder(buckets.map((b) => fn(cut(sequences, b), cut(attentionMask, b), b)), buckets);
 }
 
 /**

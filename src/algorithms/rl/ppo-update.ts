@@ -69,6 +69,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         const mask = mb(rollout.mask);
         const sequences = mb(rollout.sequences);
         const attentionMask = mb(rollout.attentionMask);
+        const images = rollout.images?.select(share.items);
         // the actor and each critic run the mini-batch's rows by length (equal to the padded passes; padding is not computed)
         const buckets = lengthBuckets(attentionMask);
         const ptxDrawn: EncodedPair[] = config.ptxCoef > 0 && ctx.ptx.length ? Array.from({ length: size }, () => ctx.ptx[ptxRng.int(ctx.ptx.length)] as EncodedPair) : [];
@@ -92,6 +93,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
             ...(klCoef > 0 ? { refLogProbs: mb(targets.refLogProbs) } : {}),
             promptLength: rollout.promptLength,
             buckets,
+            images,
           },
           ptxExamples,
           config,
@@ -109,7 +111,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         }
         const critics: MiniBatchUpdate['critics'] = {};
         ctx.critics.forEach(([s, critic], i) => {
-          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength, buckets }, config, stepShare);
+          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength, buckets, images }, config, stepShare);
           criticLossSum[s] = (criticLossSum[s] ?? 0) + c.loss;
           critics[s] = c;
         });
