@@ -62,13 +62,14 @@ function lossSums(model: CausalLM, pairs: readonly EncodedPair[], padId: number,
 
 /** Loss of predicting token t+1 from positions <= t, on response tokens only, and the number of those tokens. */
 function lmLoss(model: CausalLM, ids: number[][], attention: number[][], response: number[][]): LossOutput & { tokens: number } {
-  const idsT = tensor(ids, { dtype: 'int64' });
-  const attn = tensor(attention, { dtype: 'int64' });
+  const device = model.device;
+  const idsT = tensor(ids, { dtype: 'int64', device });
+  const attn = tensor(attention, { dtype: 'int64', device });
   const len = ids[0]?.length ?? 0;
   const { logits } = model.forward(idsT, attn);
   const shiftedLogits = logits.narrow(1, 0, len - 1);
   const labels = idsT.narrow(1, 1, len - 1);
-  const mask = tensor(response).narrow(1, 1, len - 1);
+  const mask = tensor(response, { device }).narrow(1, 1, len - 1);
   return { ...tokenCrossEntropy(shiftedLogits, labels, mask), tokens: mask.sum().item() };
 }
 
