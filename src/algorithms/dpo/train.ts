@@ -61,7 +61,8 @@ export interface PreferenceResult {
 function fitPreferences(tokenizer: Tokenizer, pairs: readonly PreferencePair[], maxLength: number, delta: number): { pairs: EncodedPreference[]; stats: TruncationStats } {
   const stats = emptyTruncationStats(maxLength);
   const out: EncodedPreference[] = [];
-  const offsets = safeDpoOffset(pairs.map((p) => ({ chosenUnsafe: p.chosenUnsafe ?? false, rejectedUnsafe: p.rejectedUnsafe ?? false })), delta);
+  // read back at once: made on the host
+  const offsets = safeDpoOffset(pairs.map((p) => ({ chosenUnsafe: p.chosenUnsafe ?? false, rejectedUnsafe: p.rejectedUnsafe ?? false })), delta, 'cpu');
   const offsetValues = pairs.length ? offsets.toNumbers() : [];
   offsets.dispose();
   pairs.forEach((p, i) => {
