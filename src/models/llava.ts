@@ -126,7 +126,7 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
       (t) => t.reshape([images * perImage, -1]),
     );
     let next = b * l;
-    const rows = tensor(ids.map((t, i) => (t === tok ? next++ : i)), { dtype: 'int64' });
+    const rows = tensor(ids.map((t, i) => (t === tok ? next++ : i)), { dtype: 'int64', device: inputIds.device });
     return chain(
       cat([text, features], 0),
       (t) => t.indexSelect(0, rows),
