@@ -160,6 +160,8 @@ FLIPS = {
     'guarantee: the rejected models counted as returned': ('src/eval/hc-guarantee.ts', [('options.tested === false || r.passed', 'options.tested === false || !r.passed')], 'test/eval/hc-guarantee.test.ts'),
     'world truth: stops while undecided': ('src/pipeline/hc-guarantee-world.ts', [('if (Math.abs(m - budgets.tau) > DECISIVE_SE', 'if (Math.abs(m - budgets.tau) < DECISIVE_SE')], 'test/pipeline/hc-guarantee-world.test.ts'),
     'world table: uninflated not retested at delta': ('src/pipeline/hc-guarantee-world.ts', [('retest(uninflated.get(r.seed) as WorldRun, settings.tau, delta)', 'retest(uninflated.get(r.seed) as WorldRun, settings.tau + 2, delta)')], 'test/pipeline/hc-guarantee-world.test.ts'),
+    'hc_guarantee part: tested against -tau': ('src/pipeline/run.ts', [('      tau: threshold,', '      tau: -threshold,')], 'test/pipeline/hc-guarantee-part.test.ts'),
+    'hc_guarantee report: no solution shown as the returned count': ('src/pipeline/robust-report.ts', [('String(x.hcRlhf.seeds - x.hcRlhf.returned),', 'String(x.hcRlhf.returned),')], 'test/pipeline/hc-guarantee-part.test.ts'),
     # RLAIF labelling: the swapped order mapped back, safety deciding a harmlessness tie, the judged labels written
     'label: swapped order not mapped back': ('src/label/verdicts.ts', [('const second = pickedResponse(swapped, 1);', 'const second = pickedResponse(swapped, 0);')], 'test/label/label.test.ts'),
     'label: a harmlessness tie goes to the unsafe response': ('src/label/verdicts.ts', [('    safer = safeOne;', '    safer = safeOne === 0 ? 1 : 0;')], 'test/label/verdicts.test.ts'),
