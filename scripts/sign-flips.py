@@ -162,6 +162,7 @@ FLIPS = {
     'world table: uninflated not retested at delta': ('src/pipeline/hc-guarantee-world.ts', [('retest(uninflated.get(r.seed) as WorldRun, settings.tau, delta)', 'retest(uninflated.get(r.seed) as WorldRun, settings.tau + 2, delta)')], 'test/pipeline/hc-guarantee-world.test.ts'),
     'hc_guarantee part: tested against -tau': ('src/pipeline/run.ts', [('      tau: threshold,', '      tau: -threshold,')], 'test/pipeline/hc-guarantee-part.test.ts'),
     'hc_guarantee report: no solution shown as the returned count': ('src/pipeline/robust-report.ts', [('String(x.hcRlhf.seeds - x.hcRlhf.returned),', 'String(x.hcRlhf.returned),')], 'test/pipeline/hc-guarantee-part.test.ts'),
+    'micro over seeds: BT - MiCRo': ('src/algorithms/micro/compare.ts', [('pairedDifference(of((a) => a.micro), of((a) => a.single))', 'pairedDifference(of((a) => a.single), of((a) => a.micro))')], 'test/algorithms/micro-seeds.test.ts'),
     # RLAIF labelling: the swapped order mapped back, safety deciding a harmlessness tie, the judged labels written
     'label: swapped order not mapped back': ('src/label/verdicts.ts', [('const second = pickedResponse(swapped, 1);', 'const second = pickedResponse(swapped, 0);')], 'test/label/label.test.ts'),
     'label: a harmlessness tie goes to the unsafe response': ('src/label/verdicts.ts', [('    safer = safeOne;', '    safer = safeOne === 0 ? 1 : 0;')], 'test/label/verdicts.test.ts'),

@@ -4,6 +4,7 @@ import type { Progress } from '../../core/progress.js';
 import type { CausalLM, ScoreModel } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { manualSeed } from '../../torch/index.js';
+import { pairedDifference, tInterval, type Interval } from '../../eval/intervals.js';
 import type { MicroConfig } from './config.js';
 import { MixtureScoreModel, saveMixture } from './model.js';
 import { preferenceProbabilities, trainMicro, type AnnotatedPair, type Routing } from './train.js';
@@ -92,4 +93,27 @@ export function routedWeights(routing: Routing, eta: number, groupOf: (annotator
     sums.set(g, acc);
   }
   return Object.fromEntries([...sums].sort(([a], [b]) => a.localeCompare(b)).map(([g, { w, n }]) => [g, w.map((v) => v / n)]));
+}
+
+/** One group's accuracies over replicates: means with 95% t-intervals, and MiCRo (routed) − one BT head paired by replicate. */
+export interface GroupAccuracySeeds {
+  /** Labels per replicate (the same test labels in every replicate of one world). */
+  n: number[];
+  micro: Interval;
+  microUnrouted: Interval;
+  single: Interval;
+  microMinusSingle: Interval;
+}
+
+/** Aggregates compareByGroup's results of replicates (other seeds); a group is aggregated over the replicates that have it. */
+export function aggregateByGroup(replicates: readonly Pick<MicroComparison, 'byGroup'>[]): Record<string, GroupAccuracySeeds> {
+  if (replicates.length === 0) throw new RangeError('aggregateByGroup: no replicates');
+  const groups = [...new Set(replicates.flatMap((r) => Object.keys(r.byGroup)))].sort();
+  return Object.fromEntries(
+    groups.map((g) => {
+      const rs = replicates.map((r) => r.byGroup[g]).filter((a): a is GroupAccuracy => a !== undefined);
+      const of = (f: (a: GroupAccuracy) => number) => rs.map(f);
+      return [g, { n: of((a) => a.n), micro: tInterval(of((a) => a.micro)), microUnrouted: tInterval(of((a) => a.microUnrouted)), single: tInterval(of((a) => a.single)), microMinusSingle: pairedDifference(of((a) => a.micro), of((a) => a.single)) }];
+    }),
+  );
 }
