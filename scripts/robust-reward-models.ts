@@ -91,7 +91,7 @@ if (positionals[0] === 'w2s') {
     const tok = Tokenizer.fromDir(join(dir, 'tokenizer'));
     const t0 = performance.now();
     const trained = trainMicroAndBaseline({ backbone, tokenizer: tok, train: data.annotatorPairs, config, outDir: join(values.out, `${name}_seed${seed}`), progress });
-    const r = { config, backbone: dir, ...compareByGroup(trained, tok, ev.annotatorPairs, groupOf), routedWeights: routedWeights(trained.micro.routing, config.routing.eta, groupOf), sec: (performance.now() - t0) / 1000 };
+    const r = { config, backbone: dir, ...compareByGroup(trained, tok, ev.annotatorPairs, groupOf), routedWeights: routedWeights(trained.micro.routing, config.routing.eta, groupOf), routing: trained.micro.routing, sec: (performance.now() - t0) / 1000 };
     console.log(JSON.stringify(r, null, 1));
     writeFileSync(file, JSON.stringify(r, null, 1));
     return r;

@@ -163,6 +163,9 @@ FLIPS = {
     'hc_guarantee part: tested against -tau': ('src/pipeline/run.ts', [('      tau: threshold,', '      tau: -threshold,')], 'test/pipeline/hc-guarantee-part.test.ts'),
     'hc_guarantee report: no solution shown as the returned count': ('src/pipeline/robust-report.ts', [('String(x.hcRlhf.seeds - x.hcRlhf.returned),', 'String(x.hcRlhf.returned),')], 'test/pipeline/hc-guarantee-part.test.ts'),
     'micro over seeds: BT - MiCRo': ('src/algorithms/micro/compare.ts', [('pairedDifference(of((a) => a.micro), of((a) => a.single))', 'pairedDifference(of((a) => a.single), of((a) => a.micro))')], 'test/algorithms/micro-seeds.test.ts'),
+    'type preference: sigma(-logit)': ('src/eval/type-preference.ts', [('1 / (1 + Math.exp(-helpfulnessLogit(taste, it)))', '1 / (1 + Math.exp(helpfulnessLogit(taste, it)))')], 'test/world/annotators.test.ts'),
+    'micro RL reward: heads averaged, weights ignored': ('src/algorithms/micro/scorer.ts', [('return { endScores: endScores.matmul(this.w) };', 'return { endScores: endScores.mean(1) };')], 'test/algorithms/micro-seeds.test.ts'),
+    'micro group weights: Hedge rewards the losing head': ('src/algorithms/micro/compare.ts', [('const logits = losses.map((l) => -eta * l);', 'const logits = losses.map((l) => eta * l);')], 'test/algorithms/micro-seeds.test.ts'),
     # RLAIF labelling: the swapped order mapped back, safety deciding a harmlessness tie, the judged labels written
     'label: swapped order not mapped back': ('src/label/verdicts.ts', [('const second = pickedResponse(swapped, 1);', 'const second = pickedResponse(swapped, 0);')], 'test/label/label.test.ts'),
     'label: a harmlessness tie goes to the unsafe response': ('src/label/verdicts.ts', [('    safer = safeOne;', '    safer = safeOne === 0 ? 1 : 0;')], 'test/label/verdicts.test.ts'),
