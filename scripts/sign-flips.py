@@ -185,6 +185,7 @@ FLIPS = {
     'overoptimisation: gold peak at the lowest gold': ('src/eval/overoptimisation.ts', [('(p.gold > best.gold ? p : best)', '(p.gold < best.gold ? p : best)')], 'test/eval/overoptimisation.test.ts'),
     'overoptimisation: drop measured final - peak': ('src/eval/overoptimisation.ts', [('const drop = peak.gold - final.gold;', 'const drop = final.gold - peak.gold;')], 'test/eval/overoptimisation.test.ts'),
     'overoptimisation: KL axis from the proxy': ('src/eval/overoptimisation.ts', [('const kl = mean(bin.map((r) => r.kl));', 'const kl = mean(bin.map((r) => r.reward));')], 'test/eval/overoptimisation.test.ts'),
+    'overoptimisation seeds: ppo - remedy': ('src/pipeline/overoptimisation-seeds.ts', [('pairedDifference(both.map(([a]) => f(a)), both.map(([, b]) => f(b)))', 'pairedDifference(both.map(([, b]) => f(b)), both.map(([a]) => f(a)))')], 'test/eval/overoptimisation.test.ts'),
     # verbalized sampling: the parser must read percentages as such, renormalise, and never take a word's last letter for a label
     'verbalized: percent read as a fraction': ('src/models/verbalized.ts', [('probability: percent ? value / 100 : value', 'probability: value')], 'test/models/verbalized.test.ts'),
     'verbalized: weights not renormalised': ('src/models/verbalized.ts', [('weight: it.probability / statedSum', 'weight: it.probability')], 'test/models/verbalized.test.ts'),
