@@ -54,6 +54,8 @@ for (const [k, r] of Object.entries(agg.runs)) {
   const seeds = r.perReplicate.map((x) => `step ${x.peak.step} KL ${x.peak.kl.toFixed(1)} gold ${x.peak.gold.toFixed(2)} -> ${x.final.gold.toFixed(2)}`).join('; ');
   console.log([`${k} (${r.replicates})`, f(r.peakStep, 1), f(r.peakKl, 1), f(r.peakGold), f(r.gain), f(r.finalGold), f(r.drop), `${r.overoptimised}/${r.replicates}`, f(r.finalKl, 1), f(r.rlSec, 0), f(r.scoreModelsSec, 0)].join(' | '));
   console.log(`    per replicate: ${seeds}`);
+  const v = r.vsPpo;
+  if (v) console.log(`    − ppo on the same ${v.replicates} replicates (paired): gold at peak ${f(v.peakGold)}, KL at peak ${f(v.peakKl, 1)}, peak step ${f(v.peakStep, 1)}, gold at end ${f(v.finalGold)}, drop ${f(v.drop)}`);
 }
 if (agg.bestOfN) {
   console.log(`best-of-N: gold peaks at N = ${f(agg.bestOfN.peakN, 1)} (gold ${f(agg.bestOfN.peakGold)}); per N (mean curve):`);

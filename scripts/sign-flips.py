@@ -160,6 +160,12 @@ FLIPS = {
     'guarantee: the rejected models counted as returned': ('src/eval/hc-guarantee.ts', [('options.tested === false || r.passed', 'options.tested === false || !r.passed')], 'test/eval/hc-guarantee.test.ts'),
     'world truth: stops while undecided': ('src/pipeline/hc-guarantee-world.ts', [('if (Math.abs(m - budgets.tau) > DECISIVE_SE', 'if (Math.abs(m - budgets.tau) < DECISIVE_SE')], 'test/pipeline/hc-guarantee-world.test.ts'),
     'world table: uninflated not retested at delta': ('src/pipeline/hc-guarantee-world.ts', [('retest(uninflated.get(r.seed) as WorldRun, settings.tau, delta)', 'retest(uninflated.get(r.seed) as WorldRun, settings.tau + 2, delta)')], 'test/pipeline/hc-guarantee-world.test.ts'),
+    'hc_guarantee part: tested against -tau': ('src/pipeline/run.ts', [('      tau: threshold,', '      tau: -threshold,')], 'test/pipeline/hc-guarantee-part.test.ts'),
+    'hc_guarantee report: no solution shown as the returned count': ('src/pipeline/robust-report.ts', [('String(x.hcRlhf.seeds - x.hcRlhf.returned),', 'String(x.hcRlhf.returned),')], 'test/pipeline/hc-guarantee-part.test.ts'),
+    'micro over seeds: BT - MiCRo': ('src/algorithms/micro/compare.ts', [('pairedDifference(of((a) => a.micro), of((a) => a.single))', 'pairedDifference(of((a) => a.single), of((a) => a.micro))')], 'test/algorithms/micro-seeds.test.ts'),
+    'type preference: sigma(-logit)': ('src/eval/type-preference.ts', [('1 / (1 + Math.exp(-helpfulnessLogit(taste, it)))', '1 / (1 + Math.exp(helpfulnessLogit(taste, it)))')], 'test/world/annotators.test.ts'),
+    'micro RL reward: heads averaged, weights ignored': ('src/algorithms/micro/scorer.ts', [('return { endScores: endScores.matmul(this.w) };', 'return { endScores: endScores.mean(1) };')], 'test/algorithms/micro-seeds.test.ts'),
+    'micro group weights: Hedge rewards the losing head': ('src/algorithms/micro/compare.ts', [('const logits = losses.map((l) => -eta * l);', 'const logits = losses.map((l) => eta * l);')], 'test/algorithms/micro-seeds.test.ts'),
     # RLAIF labelling: the swapped order mapped back, safety deciding a harmlessness tie, the judged labels written
     'label: swapped order not mapped back': ('src/label/verdicts.ts', [('const second = pickedResponse(swapped, 1);', 'const second = pickedResponse(swapped, 0);')], 'test/label/label.test.ts'),
     'label: a harmlessness tie goes to the unsafe response': ('src/label/verdicts.ts', [('    safer = safeOne;', '    safer = safeOne === 0 ? 1 : 0;')], 'test/label/verdicts.test.ts'),
@@ -179,6 +185,7 @@ FLIPS = {
     'overoptimisation: gold peak at the lowest gold': ('src/eval/overoptimisation.ts', [('(p.gold > best.gold ? p : best)', '(p.gold < best.gold ? p : best)')], 'test/eval/overoptimisation.test.ts'),
     'overoptimisation: drop measured final - peak': ('src/eval/overoptimisation.ts', [('const drop = peak.gold - final.gold;', 'const drop = final.gold - peak.gold;')], 'test/eval/overoptimisation.test.ts'),
     'overoptimisation: KL axis from the proxy': ('src/eval/overoptimisation.ts', [('const kl = mean(bin.map((r) => r.kl));', 'const kl = mean(bin.map((r) => r.reward));')], 'test/eval/overoptimisation.test.ts'),
+    'overoptimisation seeds: ppo - remedy': ('src/pipeline/overoptimisation-seeds.ts', [('pairedDifference(both.map(([a]) => f(a)), both.map(([, b]) => f(b)))', 'pairedDifference(both.map(([, b]) => f(b)), both.map(([a]) => f(a)))')], 'test/eval/overoptimisation.test.ts'),
     # verbalized sampling: the parser must read percentages as such, renormalise, and never take a word's last letter for a label
     'verbalized: percent read as a fraction': ('src/models/verbalized.ts', [('probability: percent ? value / 100 : value', 'probability: value')], 'test/models/verbalized.test.ts'),
     'verbalized: weights not renormalised': ('src/models/verbalized.ts', [('weight: it.probability / statedSum', 'weight: it.probability')], 'test/models/verbalized.test.ts'),

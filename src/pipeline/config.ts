@@ -15,6 +15,7 @@ import { WorldConfigSchema } from '../world/config.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
 import { MethodsSchema } from './methods.js';
 import { OveroptimisationSchema } from './overoptimisation.js';
+import { HcGuaranteeSchema } from './hc-guarantee-world.js';
 import { ScoreRuleSchema } from '../algorithms/best-of-n/rule.js';
 import { RsftConfigSchema } from '../algorithms/rsft/config.js';
 import { MocanConfigSchema } from '../algorithms/mocan/config.js';
@@ -179,6 +180,9 @@ export const PipelineConfigSchema = z
       .describe('RLOO-Lagrangian (method rloo_lag); λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
     hcRlhf: HcRlhfSchema.prefault({}).describe(
       "HC-RLHF (method hc_rlhf): τ = PPO-Lagrangian's d, λ with ppoLag.lagrange; the candidate's β is rlooLag.klCoef ('rloo-lag', G = groupSampling.samplesPerPrompt) or ppoLag.klCoef ('ppo-lag'); the safety set is a share of the train prompts",
+    ),
+    hcGuarantee: HcGuaranteeSchema.prefault({}).describe(
+      "HC-RLHF's guarantee checked on the run's own models (with methods: hc_guarantee): per seed a candidate/safety split of the train prompts, one uninflated RLOO-Lagrangian candidate and one HC-RLHF candidate per δ from the SFT policy, τ = PPO-Lagrangian's d; a returned model fails when its true cost (the cost model's mean on fresh responses to every train and test prompt) exceeds τ, and against gold when its gold unsafe share exceeds the calibrated gold budget; the report's robust section shows the failure rate per δ with its 95% Wilson interval",
     ),
     micro: MicroConfigSchema.prefault({}).describe(
       "MiCRo (method micro): K reward heads and a router from the SFT backbone on the world's per-annotator labels of its train pairs, each annotator routed on its first pairs, against one Bradley-Terry head trained the same way; accuracy per annotator type on the test pairs' labels (types need world.annotators.types.share > 0)",

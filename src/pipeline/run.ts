@@ -40,6 +40,7 @@ import { compareByGroup } from '../algorithms/micro/compare.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 import type { RlaifRound } from './rlaif.js';
 import { needsEnsemble, runOveroptimisation, type OveroptimisationResult } from './overoptimisation.js';
+import { runHcGuaranteePart } from './hc-guarantee-world.js';
 
 /** What training a model cost: the method's own wall time, the score models it needed, and how many responses it sampled. */
 export interface TrainingCost {
@@ -78,7 +79,7 @@ export interface PipelineResult {
   stepLogs?: Record<string, StepLog>;
   /** The over-optimisation curves (with methods: overoptimisation). */
   overoptimisation?: OveroptimisationResult;
-  /** Reward-model methods of the robust section (micro, weak_to_strong); absent without them. */
+  /** The robust section: reward-model methods (micro, weak_to_strong) and the study hc_guarantee; absent without them. */
   robust?: RobustResults;
 }
 
@@ -432,6 +433,18 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         progress,
       })
     : undefined;
+
+  // --- HC-RLHF's guarantee on the run's own models: many small runs per δ, each model's truth measured (evaluation only) ---
+  if (config.methods.includes('hc_guarantee')) {
+    robust.hcGuarantee = await runHcGuaranteePart({
+      runner,
+      config,
+      setup: { loadSft: () => loadLM(sftModelDir), rewardModel, costModel, tokenizer, trainPrompts, freshPrompts: evalSet.testPrompts, judge: evalSet.judge },
+      tau: threshold,
+      references: { sft: () => loadLM(sftModelDir), ppo_lag: () => loadLM(join(runDir, 'ppo_lag', 'model')) },
+      progress,
+    });
+  }
 
   // --- iterative rounds from the PPO-Lagrangian policy ------------------------------------------------
   const rounds = await runRounds({

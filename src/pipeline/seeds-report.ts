@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
-import { escapeHtml, page, section, table, type Cell } from '../eval/html.js';
+import { escapeHtml, intervalCell as cell, num, page, pct, section, table, type Cell } from '../eval/html.js';
 import type { Interval } from '../eval/intervals.js';
 import { frontierWithIntervals } from '../eval/plots.js';
 import type { PipelineConfig } from './config.js';
@@ -32,16 +32,6 @@ export interface SeedsReport {
   replicateWallTimeSec: number;
 }
 
-const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
-const num = (v: number | null) => (v === null ? '–' : v.toFixed(2));
-
-/** "3.9% [0.1, 8.2]": a mean and its interval in one cell. */
-function cell(iv: Interval | undefined, percent: boolean): Cell {
-  if (!iv) return null;
-  const f = percent ? (v: number | null) => (v === null ? '–' : (100 * v).toFixed(1)) : num;
-  // non-breaking spaces keep a mean and its interval on one line
-  return `${percent ? pct(iv.mean) : num(iv.mean)}\u00a0[${f(iv.lo)},\u00a0${f(iv.hi)}]`;
-}
 
 /** Which way a paired interval points: both ends on one side of 0, or not. */
 function verdict(d: PairedDifference): string {
