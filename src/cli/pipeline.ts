@@ -1,6 +1,10 @@
 // `safealign pipeline`: the whole Safe RLHF run on the built-in world, resumable, ending in a report; --seeds N runs N replicates.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { checkLocalDevices, useDevice } from '../config/device.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
+import { deepMerge } from '../config/defaults.js';
+import { MultimodalOnlyOptionsSchema, MultimodalPipelineConfigSchema, type MultimodalPipelineConfig } from '../pipeline/multimodal-config.js';
+import { runMultimodalPipeline } from '../pipeline/multimodal.js';
 import { distributedFromEnv } from '../distributed/config.js';
 import { dataParallel } from '../distributed/data-parallel.js';
 import { LaunchSchema } from '../distributed/launch-config.js';
@@ -23,6 +27,20 @@ async function singleRun(config: PipelineConfig): Promise<void> {
   );
   console.log(`\nResults on the test prompts (gold oracle; held-out: requests no training data contains):\n${rows.join('\n')}`);
   console.log(`\nReport: ${result.runDir}/report.html  (machine-readable: ${result.runDir}/report.json)`);
+  console.log(`Wall time this invocation: ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+}
+
+async function multimodalRun(config: MultimodalPipelineConfig): Promise<void> {
+  const t0 = performance.now();
+  const r = await runMultimodalPipeline(config, terminalProgress());
+  const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+  console.log(`\nSFT policy on the test image prompts (gold oracle): harmful ${pct(r.sft.harmfulRate)} of ${r.sft.nRisky} answers to risky pictures, helpfulness ${r.sft.helpfulness.toFixed(2)} (benign ${r.sft.benignHelpfulness.toFixed(2)}, risky ${r.sft.riskyHelpfulness.toFixed(2)})`);
+  for (const k of ['reward', 'cost'] as const) {
+    const m = r.scoreModels[k];
+    console.log(`  ${k.padEnd(6)} model: validation ${pct(m.validation.accuracy)}, test ${pct(m.test.accuracy)}, test vs gold ${pct(m.gold.accuracy)}${m.gold.signAccuracy !== undefined ? `, sign vs gold ${pct(m.gold.signAccuracy)}` : ''}`);
+  }
+  console.log(`  severity head: exact level vs gold ${pct(r.severity.gold.severity?.accuracy)}, mean |error| ${r.severity.gold.severity?.meanAbsError.toFixed(2) ?? '–'}`);
+  console.log(`\nReport: ${r.runDir}/report.html  (machine-readable: ${r.runDir}/report.json)`);
   console.log(`Wall time this invocation: ${((performance.now() - t0) / 1000).toFixed(0)}s`);
 }
 
@@ -70,18 +88,38 @@ export function register(program: Command): void {
         'With --nproc N: one run as N processes on this machine (or under `safealign launch` on several): SFT, reward, cost, ensemble, RL and round training data-parallel, ' +
         'sampling, labelling, evaluation and the --methods stages on rank 0 while the others wait; rank 0 writes the run folder.',
     )
-    .option('--config <file>', 'YAML file with any subset of the fields below (flags win over the file)');
+    .option('--config <file>', 'YAML file with any subset of the fields below (flags win over the file)')
+    .addOption(
+      new Option(
+        '--world <kind>',
+        "'text': the text world and every stage above; 'multimodal': the image + text world (pictures carry the topic) -> SFT of a LLaVA-style policy -> " +
+          'multimodal reward, cost and severity models -> evaluation -> report, with its own defaults (README, "Multimodal"); it takes --name, --runs-dir, --seed, --threads, ' +
+          '--world-*, --world-images-*, --vision-*, --model-*, --sft-*, --reward-*, --cost-*, --severity-*, --score-validation-*, --eval-temperature/-max-new-tokens/-samples-per-prompt',
+      )
+        .choices(['text', 'multimodal'])
+        .default('text'),
+    );
   const leaves = addSchemaOptions(cmd, PipelineConfigSchema);
+  const multimodalLeaves = addSchemaOptions(cmd, MultimodalOnlyOptionsSchema);
   cmd.action(async (opts: Record<string, unknown>) => {
+    const multimodalFlags = flagsToConfig(multimodalLeaves, opts);
+    if (opts.world === 'multimodal') {
+      const flags = deepMerge(flagsToConfig(leaves, opts), multimodalFlags);
+      await multimodalRun(resolveConfig(MultimodalPipelineConfigSchema, { file: opts.config as string | undefined, flags }));
+      return;
+    }
+    if (Object.keys(multimodalFlags).length > 0) throw new ConfigError(`--vision-*, --world-images-* and --severity-* belong to --world multimodal`);
     const config = resolveConfig(PipelineConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
     if (config.nproc > 1 && config.seeds > 1) {
       throw new ConfigError(`--nproc ${config.nproc} spreads one run over processes, --seeds ${config.seeds} runs replicates (--jobs at a time): use one of them`);
     }
     if (config.nproc > 1 && distributedFromEnv() === null) {
+      checkLocalDevices(config.device, config.nproc);
       // this same command, as the ranks of a job on this machine (inside them WORLD_SIZE is set: they run the pipeline)
       process.exitCode = await launchSafealign(LaunchSchema.parse({ nproc: config.nproc, masterPort: 0 }), process.argv.slice(2));
       return;
     }
+    useDevice(config.device); // a clear error now rather than in a replicate
     await (config.seeds > 1 ? multiSeedRun(config) : singleRun(config));
   });
 }

@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { imageHeaderProblem } from '../core/sharp.js';
+import { writeJsonl } from './jsonl.js';
 import { loadRecords, type LineIssue, type LoadOptions, type LoadResult, type ParseOutcome } from './loader.js';
 import { contradictionOf, severityWarning, SeveritySchema } from './pku-saferlhf.js';
+import { DataWriteError } from './problems.js';
 import type { PreferenceRecord, ResponseId } from './record.js';
 import { issuesFromZod } from './zod-issues.js';
 
@@ -133,4 +135,34 @@ export async function readBeaverTailsV(path: string, options: ImageLoadOptions =
     return message ? { kind: 'schema', field: 'image', message } : undefined;
   };
   return loadRecords(path, parseBeaverTailsV, options.checkImages === false ? options : { ...options, check });
+}
+
+/** One record as a BeaverTails-V line (align-anything's field names, responses numbered 1 and 2); the inverse of `parseBeaverTailsV`. */
+export function recordToBeaverTailsVRow(record: ImagePreferenceRecord, where = 'record'): Record<string, unknown> {
+  if (record.saferResponseId === undefined || record.isSafe === undefined) {
+    throw new DataWriteError(`${where}: BeaverTails-V needs safer_response_id and is_response_N_safe, but this record has no safety labels`);
+  }
+  const n = (id: ResponseId) => id + 1;
+  return {
+    question: record.prompt,
+    image: 'path' in record.image ? record.image.path : record.image.base64,
+    response_1: record.responses[0],
+    response_2: record.responses[1],
+    more_helpful_response_id: n(record.betterResponseId),
+    safer_response_id: n(record.saferResponseId),
+    is_response_1_safe: record.isSafe[0],
+    is_response_2_safe: record.isSafe[1],
+    ...(record.severity ? { response_1_severity_level: record.severity[0], response_2_severity_level: record.severity[1] } : {}),
+    ...(record.imageCategory !== undefined ? { category: record.imageCategory } : {}),
+    ...(record.imageSeverity !== undefined ? { image_severity: record.imageSeverity } : {}),
+  };
+}
+
+/** Writes records as BeaverTails-V JSONL (atomically); image paths are written as given (relative to the file's folder). */
+export function writeBeaverTailsV(path: string, records: Iterable<ImagePreferenceRecord>): number {
+  const rows: Record<string, unknown>[] = [];
+  let i = 0;
+  for (const r of records) rows.push(recordToBeaverTailsVRow(r, `${path}: record ${i++}`));
+  writeJsonl(path, rows);
+  return rows.length;
 }

@@ -6,6 +6,8 @@ export interface JudgedResponse {
   response: string;
   /** Whether the prompt is a risky request (harmful rate is measured on these). */
   risky: boolean;
+  /** The multimodal world: the topic the prompt's picture shows (its text names none). */
+  imageTopic?: string;
 }
 
 export interface WorldMetrics {
@@ -27,7 +29,7 @@ export function worldMetrics(items: readonly JudgedResponse[]): WorldMetrics {
   let benignHelp = 0;
   let benign = 0;
   for (const it of items) {
-    const h = goldHelpfulness(it.prompt, it.response);
+    const h = goldHelpfulness(it.prompt, it.response, it.imageTopic);
     help += h;
     if (it.risky) {
       risky++;

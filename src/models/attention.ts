@@ -16,7 +16,7 @@ export interface LayerCache {
 export function preallocate(cache: LayerCache, capacity: number): LayerCache {
   const [b, , l, hd] = cache.k.shape as [number, number, number, number];
   const buffer = (t: Tensor) => {
-    const out = zeros([b, t.shape[1] as number, capacity, hd]);
+    const out = zeros([b, t.shape[1] as number, capacity, hd], { dtype: t.dtype, device: t.device });
     const filled = out.narrow(2, 0, l);
     filled.copy_(t);
     filled.dispose();
@@ -61,8 +61,9 @@ export function attentionBias(attentionMask: Tensor, queryLength: number): Tenso
   // One new token (cached decoding) sees every earlier key: only padding is masked.
   if (queryLength === 1) return attentionMask.eq(0).float().mul(MASKED).reshape([batch, 1, 1, keyLength]);
   const past = keyLength - queryLength;
-  const q = arange(past, keyLength).reshape([queryLength, 1]);
-  const k = arange(0, keyLength).reshape([1, keyLength]);
+  const device = attentionMask.device;
+  const q = arange(past, keyLength, 1, { device }).reshape([queryLength, 1]);
+  const k = arange(0, keyLength, 1, { device }).reshape([1, keyLength]);
   const causal = k.le(q); // (Lq, Lk)
   const keyValid = attentionMask.gt(0).reshape([attentionMask.shape[0] as number, 1, 1, keyLength]);
   const allowed = keyValid.logicalAnd(causal.unsqueeze(0).unsqueeze(0));

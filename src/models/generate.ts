@@ -119,6 +119,8 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
   return noGrad(() =>
     tidy(() => {
       const b = inputIds.shape[0] as number;
+      // every tensor made here goes where the prompt is (the model's device)
+      const device = inputIds.device;
       const stops = opts.stopTokenIds ?? [];
       let mask = attentionMask.long();
       const prompt = tidy(() => {
@@ -130,7 +132,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
           const o = opts.prefill ? opts.prefill(inputIds, mask) : model.forward(inputIds, mask, undefined, 1);
           return { cache: o.cache.map((layer) => preallocate(layer, capacity)), last: o.logits.select(1, 0) };
         }
-        const [once, spread] = [tensor(unique, { dtype: 'int64' }), tensor(of, { dtype: 'int64' })];
+        const [once, spread] = [tensor(unique, { dtype: 'int64', device }), tensor(of, { dtype: 'int64', device })];
         const o = model.forward(inputIds.indexSelect(0, once), mask.indexSelect(0, once), undefined, 1);
         return {
           cache: o.cache.map((layer) => preallocate({ k: layer.k.indexSelect(0, spread), v: layer.v.indexSelect(0, spread) }, capacity)),
@@ -146,11 +148,11 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       const tokens: Tensor[] = [];
       const logps: Tensor[] = [];
       const alive: Tensor[] = [];
-      let running = ones([b], { dtype: 'bool' });
+      let running = ones([b], { dtype: 'bool', device });
       for (let t = 0; t < opts.maxNewTokens; t++) {
         const index = rowIndex;
         const out = tidy(() => {
-          const logits = index ? zeros([b, last.shape[1] as number]).scatter(0, index.unsqueeze(1).expand(last.shape), last) : last;
+          const logits = index ? zeros([b, last.shape[1] as number], { device }).scatter(0, index.unsqueeze(1).expand(last.shape), last) : last;
           const logp = logits.logSoftmax(1);
           // only the repetition penalty needs the tokens so far
           const generated = tokens.length && (opts.repetitionPenalty ?? 1) !== 1 ? cat(tokens, 1) : null;
@@ -170,7 +172,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
         const still = running.toBoolArray();
         if (rows.some((r) => !still[r])) {
           // drop the stopped rows from the cache: later steps run the model on the live rows only
-          const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), { dtype: 'int64' });
+          const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), { dtype: 'int64', device });
           const kept = cache.map((layer) => ({ ...layer, k: layer.k.indexSelect(0, keepAt), v: layer.v.indexSelect(0, keepAt) }));
           for (const layer of cache) {
             layer.k.dispose();
@@ -178,7 +180,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
           }
           cache = kept;
           rows = rows.filter((r) => still[r]);
-          rowIndex = tensor(rows, { dtype: 'int64' });
+          rowIndex = tensor(rows, { dtype: 'int64', device });
         }
         const live = rowIndex;
         const fed = tidy(() => {

@@ -126,7 +126,7 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
       (t) => t.reshape([images * perImage, -1]),
     );
     let next = b * l;
-    const rows = tensor(ids.map((t, i) => (t === tok ? next++ : i)), { dtype: 'int64' });
+    const rows = tensor(ids.map((t, i) => (t === tok ? next++ : i)), { dtype: 'int64', device: inputIds.device });
     return chain(
       cat([text, features], 0),
       (t) => t.indexSelect(0, rows),
@@ -223,7 +223,7 @@ export class LlavaScoreModel extends LlavaBase<ScoreModel> {
    * End scores (B,) of inputIds, attentionMask (B, L) given the tower states (N, P, Dv) of their images (`towerStates`), or
    * null without images; the last layer runs on the positions from the earliest row end on (ScoreModel.endScores).
    */
-  endScores(inputIds: Tensor, attentionMask: Tensor, states: Tensor | null): Tensor {
+  endScoresFromStates(inputIds: Tensor, attentionMask: Tensor, states: Tensor | null): Tensor {
     const embeds = states ? this.embedStates(inputIds, states) : this.inputsEmbeds(inputIds, null);
     const out = this.languageModel.endScores(inputIds, attentionMask, embeds);
     embeds?.dispose();
@@ -231,7 +231,7 @@ export class LlavaScoreModel extends LlavaBase<ScoreModel> {
   }
 
   /** inputIds, attentionMask: (B, L); pixels: (N, C, H, W) for the image tokens, or null. scores (B, L), endScores (B,). */
-  forward(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null): { scores: Tensor; endScores: Tensor } {
+  forward(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null = null): { scores: Tensor; endScores: Tensor } {
     const embeds = this.inputsEmbeds(inputIds, pixels);
     const out = this.languageModel.forward(inputIds, attentionMask, 0, embeds);
     embeds?.dispose();

@@ -1,11 +1,21 @@
 // The one way a prompt becomes model text: the model folder's chat template, safe-rlhf's template as the fallback, or the text unchanged (--raw).
 import { z } from 'zod';
+import type { Tensor } from '../torch/index.js';
 import type { ChatMessage, Tokenizer } from './tokenizer.js';
 
 /** What a model is asked: the final user message, after earlier turns of the conversation (oldest first). */
 export interface PromptInput {
   prompt: string;
   context?: readonly ChatMessage[];
+  /** The image the prompt is about, as pixel values (1, C, H, W) for an image + text model's vision tower. */
+  pixels?: Tensor;
+}
+
+/** How an image + text model reads an image prompt: `placeholder` (token `id`) before the prompt, repeated `perImage` times. */
+export interface ImageTokens {
+  placeholder: string;
+  id: number;
+  perImage: number;
 }
 
 export interface PromptOptions {
@@ -14,6 +24,8 @@ export interface PromptOptions {
    * texts and the prompt one per line. For base models trained on plain text.
    */
   raw?: boolean;
+  /** An image + text model's image tokens (set by the trainers from the model): a prompt with pixels gets them. */
+  image?: ImageTokens;
 }
 
 /**
@@ -24,8 +36,10 @@ export interface PromptOptions {
  */
 export function formatPrompt(tokenizer: Tokenizer, input: PromptInput, options: PromptOptions = {}): string {
   const context = input.context ?? [];
-  if (options.raw) return [...context.map((m) => m.content), input.prompt].join('\n');
-  return tokenizer.applyChatTemplate([...context, { role: 'user', content: input.prompt }], { addGenerationPrompt: true });
+  // LLaVA's convention: the image placeholder on a line of its own before the question
+  const prompt = input.pixels && options.image ? `${options.image.placeholder}\n${input.prompt}` : input.prompt;
+  if (options.raw) return [...context.map((m) => m.content), prompt].join('\n');
+  return tokenizer.applyChatTemplate([...context, { role: 'user', content: prompt }], { addGenerationPrompt: true });
 }
 
 /** The `raw` setting (`--raw`) of every command that turns prompts into model text. */

@@ -1,5 +1,6 @@
 // The whole Safe RLHF pipeline's config: world, models, every trainer, evaluation.
 import { z } from 'zod';
+import { DeviceSchema } from '../config/device.js';
 import { RlaifConfigSchema } from './rlaif-config.js';
 import { EnsembleReduceSchema } from '../algorithms/score/ensemble-config.js';
 import { HcRlhfSchema } from '../algorithms/hc-rlhf/config.js';
@@ -42,6 +43,7 @@ export const PipelineConfigSchema = z
     runsDir: z.string().default('runs').describe('folder holding all runs'),
     seed: z.number().int().default(0).describe('seed of model initialisation and training'),
     threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores; with --jobs J: cores / J per replicate)'),
+    device: DeviceSchema.describe('where the models train and run: cpu, cuda or cuda:k (with --nproc N: cuda, rank r on cuda:r; with --seeds, every replicate on the same one); needs a CUDA build of libtorch (README: GPUs); a run resumes on any device'),
     seeds: z
       .number()
       .int()

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { RlPrompt } from '../algorithms/rl/train.js';
 
 /** Every non-blank line of `path`, parsed as JSON (no validation: the pipeline wrote these files). */
-function readJsonl<T>(path: string): T[] {
+export function readJsonl<T>(path: string): T[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')

@@ -18,6 +18,7 @@ import { createCausalLM, loadPretrained, savePretrained, ScoreModel, type Causal
 import { parseModelConfig } from '../models/hf-config.js';
 import { Tokenizer } from '../models/tokenizer.js';
 import { manualSeed, setNumThreads } from '../torch/index.js';
+import { useDevice } from '../config/device.js';
 import { buildWorld } from '../world/index.js';
 import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
@@ -82,7 +83,7 @@ export interface PipelineResult {
 }
 
 /** Settings that do not change finished results: a run may be resumed with other values (`methods`: adding one runs only its stage). */
-const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs', 'methods', 'nproc']);
+const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs', 'methods', 'nproc', 'device']);
 
 /** Field paths (a.b.c) where two resolved configs differ. */
 export function configDifferences(before: unknown, after: unknown, path = ''): string[] {
@@ -150,6 +151,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     }
   }
   if (config.threads > 0) setNumThreads(config.threads);
+  useDevice(config.device);
   const runDir = join(config.runsDir, config.name);
   // data-parallel (safealign launch): training stages run on every rank, everything else on rank 0 (see StageRunner)
   const job = dataParallel();

@@ -22,3 +22,4 @@ export { cat, stack, where, noGrad, isGradEnabled, linear, layerNorm, embedding,
 export { tidy, keep, chain } from './scope.js';
 export { AdamW, SGD, clipGradNorm, lrSchedule, type OptimizerState } from './optim.js';
 export { EngineLoadError } from './native.js';
+export { DeviceError, resolveDevice, cudaAvailable, cudaDeviceCount, setDefaultDevice, defaultDevice } from './device.js';

@@ -58,12 +58,13 @@ export interface GoldPairLabels {
 
 const LENIENCY_BY_SEVERITY = [0, 1, 0.4, 0.1] as const;
 
-export function makePairItem(prompt: string, responses: [string, string], promptCategory?: HarmCategory): PairItem {
+/** A pair with its gold values; `imageTopic`: the picture's topic of an image prompt (the annotators see the picture too). */
+export function makePairItem(prompt: string, responses: [string, string], promptCategory?: HarmCategory, imageTopic?: string): PairItem {
   const item: PairItem = {
     prompt,
     responses,
     gold: {
-      helpfulness: [goldHelpfulness(prompt, responses[0]), goldHelpfulness(prompt, responses[1])],
+      helpfulness: [goldHelpfulness(prompt, responses[0], imageTopic), goldHelpfulness(prompt, responses[1], imageTopic)],
       harm: [goldHarm(prompt, responses[0]), goldHarm(prompt, responses[1])],
       tokens: [tokenize(responses[0]).length, tokenize(responses[1]).length],
     },

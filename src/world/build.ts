@@ -1,9 +1,11 @@
 // buildWorld: writes the world's prompts, SFT corpus, annotated preference pairs, raw labels and a summary.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import { writeJsonl } from '../data/jsonl.js';
+import { writeBeaverTailsV, type ImagePreferenceRecord } from '../data/beavertails-v.js';
 import { writePkuSafeRlhf } from '../data/pku-saferlhf.js';
 import { pairType, type PairType, type PreferenceRecord } from '../data/record.js';
 import { agreementWithGold, aggregateLabels, interAnnotatorAgreement, type AgreementStats, type GoldAgreement } from './aggregate.js';
@@ -19,9 +21,10 @@ import {
   type GoldPairLabels,
   type PairItem,
 } from './annotators.js';
-import { WorldConfigSchema, type WorldConfig, type WorldConfigInput } from './config.js';
+import { ImageWorldConfigSchema, WorldConfigSchema, type ImageWorldConfig, type ImageWorldConfigInput, type WorldConfig, type WorldConfigInput } from './config.js';
+import { renderTopicImage, TOPIC_GLYPHS, type Glyph } from './images.js';
 import { worldVocabulary } from './lexicon.js';
-import { buildPrompts, type PromptSplit, type WorldPrompt } from './prompts.js';
+import { buildImagePrompts, buildPrompts, imageTopicOf, type PromptSplit, type WorldPrompt } from './prompts.js';
 import { generateResponse, type ResponseKind } from './responses.js';
 import { Rng } from './rng.js';
 import { buildSftCorpus, goldHarmfulRate, sampleResponse, type SftExample } from './sft.js';
@@ -77,6 +80,8 @@ export interface WorldSummary {
     inconsistent: number;
     repaired: number;
   };
+  /** The multimodal world: its pictures (preference files are then BeaverTails-V JSONL). */
+  images?: { count: number; size: number; variants: number; testVariants: number; glyphs: Record<string, Glyph> };
   annotators: {
     pool: number;
     planted: number;
@@ -97,9 +102,12 @@ export interface WorldSummary {
   };
 }
 
+/** A pair's record; on an image prompt it carries the picture (and is written as BeaverTails-V). */
+type WorldRecord = PreferenceRecord & Partial<Pick<ImagePreferenceRecord, 'image' | 'imageCategory'>>;
+
 export interface BuiltPair {
-  record: PreferenceRecord;
-  gold: PreferenceRecord;
+  record: WorldRecord;
+  gold: WorldRecord;
   goldLabels: GoldPairLabels;
   labels: { annotator: string; label: AnnotatorLabel }[];
   majority: ReturnType<typeof aggregateLabels>;
@@ -115,7 +123,7 @@ function roundAll<T extends object>(o: T): T {
 }
 
 function promptFile(prompts: readonly WorldPrompt[]): unknown[] {
-  return prompts.map((p) => ({ id: p.id, prompt: p.prompt, topic: p.topic, kind: p.kind, category: p.category, ask: p.ask, template: p.template }));
+  return prompts.map((p) => ({ id: p.id, prompt: p.prompt, topic: p.topic, kind: p.kind, category: p.category, ask: p.ask, template: p.template, image: p.image }));
 }
 
 /** Clear-cut gold items: risky prompt -> harmful vs refusal; benign -> helpful vs off-topic/low quality. */
@@ -168,12 +176,13 @@ function buildPairs(
     const a = draw();
     let b = draw();
     for (let t = 0; t < 5 && b.response === a.response; t++) b = draw();
-    const item = makePairItem(p.prompt, [a.response, b.response], p.category);
+    const item = makePairItem(p.prompt, [a.response, b.response], p.category, imageTopicOf(p));
     const { record, gold, goldLabels: g, labels, majority } = labelPair(item, qualified, config, rng, {
       prompt: `safealign-world:${p.topic}`,
       responses: [`world:${a.kind}`, `world:${b.kind}`],
     });
-    out.push({ record, gold, goldLabels: g, labels, majority });
+    const image = p.image !== undefined ? { image: { path: p.image }, imageCategory: p.topic } : {};
+    out.push({ record: { ...record, ...image }, gold: { ...gold, ...image }, goldLabels: g, labels, majority });
     onPair();
   }
   return out;
@@ -260,11 +269,42 @@ function mean(xs: readonly number[]): number {
  */
 export function buildWorld(input: WorldConfigInput, outDir: string, progress: Progress = silentProgress): WorldSummary {
   const config = WorldConfigSchema.parse(input);
+  return writeWorld(config, buildPrompts(config.seed, config.testFraction), outDir, progress);
+}
+
+/**
+ * Builds the multimodal world into `outDir`: the text world's mechanism (SFT mix, pairs, the same annotators, gold
+ * oracle) on image prompts whose topic only the picture shows (`buildImagePrompts`), the pictures under `images/`, and
+ * preference files in BeaverTails-V format (`readBeaverTailsV` reads them). Deterministic like `buildWorld`.
+ */
+export async function buildImageWorld(input: ImageWorldConfigInput, outDir: string, progress: Progress = silentProgress): Promise<WorldSummary> {
+  const config: ImageWorldConfig = ImageWorldConfigSchema.parse(input);
+  const { size, variants, testVariants } = config.images;
+  const prompts = buildImagePrompts(config.seed, variants, testVariants);
+  const { images: _, ...textConfig } = config;
+  const summary = writeWorld(textConfig, prompts, outDir, progress, config);
+  const pictures = [...new Set(prompts.map((p) => `${p.topic}\u0000${p.image}`))].map((k) => k.split('\u0000') as [string, string]);
+  progress.start('world: render pictures', pictures.length);
+  let done = 0;
+  for (const [topic, path] of pictures) {
+    const variant = Number(/-(\d+)\.png$/.exec(path)?.[1]);
+    const file = join(outDir, path);
+    mkdirSync(dirname(file), { recursive: true });
+    await writeFile(file, await renderTopicImage(config.seed, topic, variant, size));
+    progress.update(++done);
+  }
+  progress.stop();
+  summary.images = { count: pictures.length, size, variants, testVariants, glyphs: Object.fromEntries(TOPIC_GLYPHS) };
+  writeJsonAtomic(join(outDir, WORLD_FILES.summary), summary);
+  return summary;
+}
+
+/** Writes a world of `prompts` (text or image prompts) with `config`'s SFT mix, pairs and annotators; `written` is the config file's content. */
+function writeWorld(config: WorldConfig, prompts: readonly WorldPrompt[], outDir: string, progress: Progress, written: object = config): WorldSummary {
   const root = new Rng(config.seed);
   mkdirSync(outDir, { recursive: true });
   const out = (f: string) => join(outDir, f);
 
-  const prompts = buildPrompts(config.seed, config.testFraction);
   const bySplit = (s: PromptSplit) => prompts.filter((p) => p.split === s);
   const train = bySplit('train');
   const test = bySplit('test');
@@ -298,10 +338,12 @@ export function buildWorld(input: WorldConfigInput, outDir: string, progress: Pr
   const pairsTest = buildPairs(config.pairs.test, test, qualified, config, root.derive('pairs/test'), tick);
   progress.stop();
 
-  writePkuSafeRlhf(out(WORLD_FILES.preferencesTrain), pairsTrain.map((p) => p.record));
-  writePkuSafeRlhf(out(WORLD_FILES.preferencesTest), pairsTest.map((p) => p.record));
-  writePkuSafeRlhf(out(WORLD_FILES.goldTrain), pairsTrain.map((p) => p.gold));
-  writePkuSafeRlhf(out(WORLD_FILES.goldTest), pairsTest.map((p) => p.gold));
+  const writePairs = (file: string, records: WorldRecord[]) =>
+    records.every((r) => r.image !== undefined) && records.length > 0 ? writeBeaverTailsV(file, records as ImagePreferenceRecord[]) : writePkuSafeRlhf(file, records);
+  writePairs(out(WORLD_FILES.preferencesTrain), pairsTrain.map((p) => p.record));
+  writePairs(out(WORLD_FILES.preferencesTest), pairsTest.map((p) => p.record));
+  writePairs(out(WORLD_FILES.goldTrain), pairsTrain.map((p) => p.gold));
+  writePairs(out(WORLD_FILES.goldTest), pairsTest.map((p) => p.gold));
   const raw = (split: string, pairs: BuiltPair[]) =>
     pairs.flatMap((p, i) =>
       p.labels.map(({ annotator, label }) => ({
@@ -324,7 +366,7 @@ export function buildWorld(input: WorldConfigInput, outDir: string, progress: Pr
   });
   const vocabulary = worldVocabulary();
   writeFileAtomic(out(WORLD_FILES.vocabulary), `${vocabulary.join('\n')}\n`);
-  writeJsonAtomic(out(WORLD_FILES.config), config);
+  writeJsonAtomic(out(WORLD_FILES.config), written);
 
   const allPairs = [...pairsTrain, ...pairsTest];
   const sftAll: SftExample[] = [...sftTrain, ...sftTest];

@@ -84,7 +84,22 @@ export const WorldConfigSchema = z
   })
   .strict();
 
+export const ImagesConfigSchema = z
+  .object({
+    size: z.number().int().min(8).default(32).describe('side of the square pictures in pixels'),
+    variants: z.number().int().min(2).default(6).describe('pictures per topic (each a seeded pose of the topic\'s glyph)'),
+    testVariants: z.number().int().min(1).default(1).describe('pictures per topic held out as test prompts (new poses of known glyphs)'),
+  })
+  .strict();
+
+/** The multimodal world (`world build --images`): the text world's config plus its pictures. */
+export const ImageWorldConfigSchema = WorldConfigSchema.extend({
+  images: ImagesConfigSchema.prefault({}).describe('the pictures that carry the topic of an image prompt'),
+}).strict();
+
 export type WorldConfig = z.output<typeof WorldConfigSchema>;
+export type ImageWorldConfig = z.output<typeof ImageWorldConfigSchema>;
+export type ImageWorldConfigInput = z.input<typeof ImageWorldConfigSchema>;
 /** What callers may pass: any subset of fields, nested; the rest take their defaults. */
 export type WorldConfigInput = z.input<typeof WorldConfigSchema>;
 export type SftMix = z.output<typeof SftMixSchema>;

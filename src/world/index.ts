@@ -2,12 +2,15 @@
 export { Rng, hashString } from './rng.js';
 export { BENIGN_TOPICS, RISKY_TOPICS, type BenignTopic, type RiskyTopic } from './topics.js';
 export { tokenize, roleOf, topicOfPrompt, topicByName, allTopics, worldVocabulary, type TopicRef, type WordRole } from './lexicon.js';
-export { buildPrompts, type WorldPrompt, type PromptSplit } from './prompts.js';
+export { buildPrompts, buildImagePrompts, imageTopicOf, IMAGE_ASK, type WorldPrompt, type PromptSplit } from './prompts.js';
+export { TOPIC_GLYPHS, glyphSvg, imagePose, renderTopicImage, topicImagePath, UnknownGlyphError, type Glyph, type ImagePose } from './images.js';
 export { generateResponse, RESPONSE_KINDS, MAX_RESPONSE_TOKENS, UnknownTopicError, type ResponseKind, type PromptInfo } from './responses.js';
 export {
   goldHelpfulness,
   explainHelpfulness,
   goldHarm,
+  promptTopic,
+  UnknownImageTopicError,
   severityOf,
   HELPFULNESS,
   SEVERITY_THRESHOLDS,
@@ -19,5 +22,5 @@ export { buildSftCorpus, sampleResponse, goldLabels, goldHarmfulRate, kindWeight
 export * from './annotators.js';
 export * from './aggregate.js';
 export * from './config.js';
-export { buildWorld, WORLD_FILES, WorldBuildError, type WorldSummary } from './build.js';
+export { buildWorld, buildImageWorld, WORLD_FILES, WorldBuildError, type WorldSummary } from './build.js';
 export { formatWorldSummary } from './report.js';

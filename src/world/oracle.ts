@@ -1,7 +1,7 @@
 // The gold oracle: helpfulness and harm of ANY response, computed from the words it contains.
 import type { HarmCategory, Severity } from '../data/record.js';
 import { HARM_CATEGORIES } from '../data/record.js';
-import { roleOf, tokenize, topicOfPrompt, type TopicRef } from './lexicon.js';
+import { roleOf, tokenize, topicByName, topicOfPrompt, type TopicRef } from './lexicon.js';
 
 /**
  * Constants of gold helpfulness (see README.md):
@@ -72,9 +72,28 @@ function valueFor(word: string, topic: TopicRef | undefined): ValuedWord | undef
   }
 }
 
-/** Gold helpfulness of `response` to `prompt`, term by term. */
-export function explainHelpfulness(prompt: string, response: string): HelpfulnessBreakdown {
-  const topic = topicOfPrompt(prompt);
+/** Thrown when an image prompt's pictured topic is not one of the world's. */
+export class UnknownImageTopicError extends Error {
+  override name = 'UnknownImageTopicError';
+}
+
+/**
+ * What the prompt asks about: the pictured topic of an image prompt (`imageTopic`, the multimodal world: its text names
+ * nothing), else the topic the text's subject words name.
+ */
+export function promptTopic(prompt: string, imageTopic?: string): TopicRef | undefined {
+  if (imageTopic === undefined) return topicOfPrompt(prompt);
+  const topic = topicByName(imageTopic);
+  if (!topic) throw new UnknownImageTopicError(`image prompt "${prompt}": the picture's topic "${imageTopic}" is not a world topic`);
+  return topic;
+}
+
+/**
+ * Gold helpfulness of `response` to `prompt`, term by term. For an image prompt, `imageTopic` is the topic its picture
+ * shows: the words are valued for that topic, so the same text with another picture has another gold.
+ */
+export function explainHelpfulness(prompt: string, response: string, imageTopic?: string): HelpfulnessBreakdown {
+  const topic = promptTopic(prompt, imageTopic);
   const tokens = tokenize(response);
   const content = tokens.filter((w) => roleOf(w)?.kind !== 'function');
   const seen = new Set<string>();
@@ -102,8 +121,8 @@ export function explainHelpfulness(prompt: string, response: string): Helpfulnes
 }
 
 /** Gold helpfulness score (higher is more helpful); see `explainHelpfulness` for the terms. */
-export function goldHelpfulness(prompt: string, response: string): number {
-  return explainHelpfulness(prompt, response).score;
+export function goldHelpfulness(prompt: string, response: string, imageTopic?: string): number {
+  return explainHelpfulness(prompt, response, imageTopic).score;
 }
 
 export interface HarmVerdict {

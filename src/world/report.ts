@@ -20,5 +20,6 @@ export function formatWorldSummary(s: WorldSummary, outDir: string): string {
     `  annotators: ${s.annotators.qualified} of ${s.annotators.pool + s.annotators.planted} passed qualification (${pct(s.annotators.passRate)}; planted careless rejected ${s.annotators.plantedRejected}/${s.annotators.planted})`,
     `  inter-annotator agreement: helpfulness ${pct(ag.interAnnotator.better)}, harmlessness ${pct(ag.interAnnotator.safer)}, is_safe ${pct(ag.interAnnotator.isSafe)}`,
     `  majority vs gold: helpfulness ${pct(ag.majorityVsGold.better)}, harmlessness ${pct(ag.majorityVsGold.safer)}, is_safe ${pct(ag.majorityVsGold.isSafe)}`,
+    ...(s.images ? [`  pictures: ${s.images.count} (${s.images.variants} per topic, ${s.images.testVariants} of them test), ${s.images.size}x${s.images.size} px under images/`] : []),
   ].join('\n');
 }

@@ -2,7 +2,7 @@
 import type { HarmCategory, Severity } from '../data/record.js';
 import type { SftMix } from './config.js';
 import { goldHarm, goldHelpfulness } from './oracle.js';
-import type { WorldPrompt } from './prompts.js';
+import { imageTopicOf, type WorldPrompt } from './prompts.js';
 import { generateResponse, type ResponseKind } from './responses.js';
 import type { Rng } from './rng.js';
 
@@ -20,14 +20,16 @@ export interface SftExample {
   kind: ResponseKind;
   topic: string;
   promptKind: 'benign' | 'risky';
+  /** An image prompt's picture, relative to the world folder (the multimodal world). */
+  image?: string;
   gold: GoldLabels;
 }
 
-/** Gold labels of one response. */
-export function goldLabels(prompt: string, response: string): GoldLabels {
+/** Gold labels of one response (`imageTopic`: the picture's topic of an image prompt). */
+export function goldLabels(prompt: string, response: string, imageTopic?: string): GoldLabels {
   const harm = goldHarm(prompt, response);
   return {
-    helpfulness: Math.round(goldHelpfulness(prompt, response) * 1e4) / 1e4,
+    helpfulness: Math.round(goldHelpfulness(prompt, response, imageTopic) * 1e4) / 1e4,
     isSafe: harm.isSafe,
     categories: harm.categories,
     severity: harm.severity,
@@ -64,7 +66,8 @@ export function buildSftCorpus(prompts: readonly WorldPrompt[], mix: SftMix, res
   for (const p of prompts) {
     for (let i = 0; i < responsesPerPrompt; i++) {
       const { response, kind } = sampleResponse(p, mix, rng);
-      out.push({ prompt: p.prompt, response, kind, topic: p.topic, promptKind: p.kind, gold: goldLabels(p.prompt, response) });
+      const image = p.image !== undefined ? { image: p.image } : {};
+      out.push({ prompt: p.prompt, response, kind, topic: p.topic, promptKind: p.kind, ...image, gold: goldLabels(p.prompt, response, imageTopicOf(p)) });
     }
   }
   return out;

@@ -15,7 +15,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { encodeImagePrompt } from '../../src/algorithms/common/batching.js';
+import { encodePrompt } from '../../src/algorithms/common/batching.js';
+import { imageTokensOf } from '../../src/algorithms/common/model-input.js';
+import type { ImageTokens } from '../../src/models/prompt.js';
 import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import { criticStreams, type StreamName } from '../../src/algorithms/rl/method.js';
@@ -74,7 +76,7 @@ class ImageTableScorer extends LlavaScoreModel {
     this.tables = tensor(tables.map((t) => [...t]));
   }
 
-  override endScores(inputIds: Tensor, attentionMask: Tensor, states: Tensor | null): Tensor {
+  override endScoresFromStates(inputIds: Tensor, attentionMask: Tensor, states: Tensor | null): Tensor {
     if (!states) throw new Error('the image table scorer was given no image');
     const last = inputIds.gather(1, lastTokenIndex(attentionMask).unsqueeze(1)).squeeze(1);
     // states (B, P, Dv): one image per row, in row order
@@ -120,13 +122,18 @@ function buildTask(): Task {
   return { tokenizer, config, reference, images, ids, reward, cost, rewardModel: scorer(reward), costModel: scorer(cost) };
 }
 
+/** The image prompt's ids as the RL loop encodes them (the placeholder expanded to the model's image tokens). */
+function imagePromptIds(tokenizer: Tokenizer, model: LlavaModel, image: Tensor): number[] {
+  return encodePrompt(tokenizer, { prompt: QUESTION, pixels: image }, { image: imageTokensOf(model, tokenizer) as ImageTokens });
+}
+
 /**
  * A few Adam steps (tower frozen) so that after each image's prompt the reference's response distribution leans towards
  * that image's weights (other tokens 0.3): π_ref then depends on the image, as an SFT model's would.
  */
 function fitReference(model: LlavaModel, tokenizer: Tokenizer, targets: readonly { image: Tensor; target: Record<number, number> }[]): void {
   model.freezeVisionTower().train();
-  const ids = encodeImagePrompt(tokenizer, { prompt: QUESTION }, { tokenId: model.config.image_token_index, perImage: model.imageTokensPerImage });
+  const ids = imagePromptIds(tokenizer, model, (targets[0] as { image: Tensor }).image);
   const V = tokenizer.vocabSize;
   const qs = targets.map(({ target }) => {
     const w = Array.from({ length: V }, (_, id) => target[id] ?? 0.3);
@@ -158,7 +165,7 @@ function responseDistribution(model: LlavaModel, task: Task, image: Tensor): num
   model.eval();
   return noGrad(() =>
     tidy(() => {
-      const ids = encodeImagePrompt(task.tokenizer, { prompt: QUESTION }, { tokenId: task.config.image_token_index, perImage: model.imageTokensPerImage });
+      const ids = imagePromptIds(task.tokenizer, model, image);
       const { logits } = model.forward(tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }), image.unsqueeze(0));
       return logits.select(1, ids.length - 1).softmax(1).squeeze(0).toNumbers();
     }),

@@ -1,13 +1,16 @@
 // Turns (prompt, response) text into padded id batches: right padding for training, left for generation.
-import { expandImageTokens } from '../../models/llava.js';
 import { formatPrompt, type PromptInput, type PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
+import { expandImageTokens, ImageTokenError } from '../../models/llava.js';
+import type { Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
 
 /** One tokenised example: the prompt (as `formatPrompt` renders it) and its response ending in EOS. */
 export interface EncodedPair {
   promptIds: number[];
   responseIds: number[];
+  /** An image prompt's pixel values (1, C, H, W); its image tokens are in `promptIds`. */
+  pixels?: Tensor;
 }
 
 /** A padded batch as plain arrays (converted to tensors by the trainer). */
@@ -20,28 +23,18 @@ export interface IdBatch {
   responseMask: number[][];
 }
 
-/** The token ids of a prompt as `formatPrompt` renders it (no special tokens added beyond the template's own). */
-export function encodePrompt(tokenizer: Tokenizer, input: PromptInput, options: PromptOptions = {}): number[] {
-  return tokenizer.encode(formatPrompt(tokenizer, input, options), { addSpecialTokens: false });
-}
-
-/** Where a LLaVA model's image goes in its prompt: the image token's id (`image_token_index`) and how many features it stands for. */
-export interface ImageTokens {
-  tokenId: number;
-  perImage: number;
-}
-
 /**
- * The token ids of a prompt with one image, as LLaVA-1.5 lays it out: the image token and a newline before the question,
- * inside the user turn of the template, then the image token repeated once per image feature (`expandImageTokens`).
+ * The token ids of a prompt as `formatPrompt` renders it (no special tokens added beyond the template's own). An image
+ * prompt (`input.pixels`) needs `options.image`: its placeholder becomes `perImage` image tokens, as LLaVA's processor does.
  */
-export function encodeImagePrompt(tokenizer: Tokenizer, input: PromptInput, image: ImageTokens, options: PromptOptions = {}): number[] {
-  const token = tokenizer.idToToken(image.tokenId);
-  if (token === undefined) throw new RangeError(`the tokenizer has no token ${image.tokenId}, the model's image token (image_token_index): add the image token (e.g. "<image>") to the tokenizer`);
-  const ids = encodePrompt(tokenizer, { ...input, prompt: `${token}\n${input.prompt}` }, options);
-  const count = ids.filter((t) => t === image.tokenId).length;
-  if (count !== 1) throw new RangeError(`a prompt with one image has ${count} image tokens (${JSON.stringify(token)}) after templating: the image token must be a single token of the tokenizer, and the prompt text may not contain it`);
-  return expandImageTokens(ids, image.tokenId, image.perImage);
+export function encodePrompt(tokenizer: Tokenizer, input: PromptInput, options: PromptOptions = {}): number[] {
+  const ids = tokenizer.encode(formatPrompt(tokenizer, input, options), { addSpecialTokens: false });
+  if (!input.pixels) return ids;
+  const image = options.image;
+  if (!image) throw new ImageTokenError(`the prompt "${input.prompt}" has an image but the model reads text only; use an image + text (LLaVA) model`);
+  const found = ids.filter((t) => t === image.id).length;
+  if (found !== 1) throw new ImageTokenError(`the image placeholder ${image.placeholder} (id ${image.id}) appears ${found} times in the encoded prompt "${input.prompt}"; expected once (is it a special token of the tokenizer?)`);
+  return expandImageTokens(ids, image.id, image.perImage);
 }
 
 /** Tokenises prompt and response separately (so the boundary is exact) and appends EOS to the response. */
@@ -51,6 +44,7 @@ export function encodePair(tokenizer: Tokenizer, input: PromptInput, response: s
   return {
     promptIds: encodePrompt(tokenizer, input, options),
     responseIds: [...tokenizer.encode(response, { addSpecialTokens: false }), eos],
+    ...(input.pixels ? { pixels: input.pixels } : {}),
   };
 }
 

@@ -61,7 +61,7 @@ export function fitPair(pair: EncodedPair, maxLength: number, keep: KeepSide): {
   if (room < 1) return null;
   if (pair.responseIds.length <= room) return { pair, truncated: false };
   const responseIds = keep === 'response-start' ? pair.responseIds.slice(0, room) : pair.responseIds.slice(pair.responseIds.length - room);
-  return { pair: { promptIds: pair.promptIds, responseIds }, truncated: true };
+  return { pair: { ...pair, responseIds }, truncated: true };
 }
 
 /** Encodes (prompts rendered by `formatPrompt` with `prompt` options) and fits (prompt, response) examples; `source` (file:line) names a skipped one. */

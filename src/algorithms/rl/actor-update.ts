@@ -35,11 +35,12 @@ export interface ActorBatch {
 /** Mean next-token cross-entropy of the actor on SFT examples' response tokens (the PTX loss, a scalar), and the number of those tokens. */
 export function ptxLoss(actor: CausalLM, examples: readonly EncodedPair[], padId: number): { loss: Tensor; tokens: number } {
   const b = padForTraining(examples, padId);
-  const ids = tensor(b.ids, { dtype: 'int64' });
+  const device = actor.device;
+  const ids = tensor(b.ids, { dtype: 'int64', device });
   const len = b.ids[0]?.length ?? 0;
-  const { logits } = actor.forward(ids, tensor(b.attentionMask, { dtype: 'int64' }));
+  const { logits } = actor.forward(ids, tensor(b.attentionMask, { dtype: 'int64', device }));
   const tokens = b.responseMask.reduce((n, row) => n + row.slice(1).reduce((a, x) => a + x, 0), 0);
-  return { loss: tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask).narrow(1, 1, len - 1)).loss, tokens };
+  return { loss: tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask, { device }).narrow(1, 1, len - 1)).loss, tokens };
 }
 
 /**

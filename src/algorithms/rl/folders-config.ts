@@ -1,5 +1,6 @@
 // Settings of an RL run on the user's own model folders (`safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag|p3o`): inputs, threshold d, method knobs, the RL loop.
 import { z } from 'zod';
+import { DeviceSchema } from '../../config/device.js';
 import { GrpoSchema } from '../grpo/config.js';
 import { P3oSchema } from '../p3o/config.js';
 import { RawPromptsSchema } from '../../models/prompt.js';
@@ -36,6 +37,7 @@ export const RlFoldersConfigSchema = z
       ),
     rewardEnsemble: EnsembleReduceSchema.prefault({}).describe('with several --reward folders: how their scores become the reward'),
     costEnsemble: EnsembleReduceSchema.prefault({}).describe('with several --cost folders: how their scores become the cost'),
+    device: DeviceSchema,
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL (the dialogue before the last Assistant turn), {"prompt"} JSONL, or plain text, one per line'),
     ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL, or PKU-SafeRLHF: its safe responses) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
     out: z.string().describe('output folder: the trained actor in HF layout, checkpoint/ for resuming, log.jsonl, result.json, report.html'),

@@ -145,7 +145,7 @@ export class RowImages {
 
 /** A scorer's end scores (B,) of ids, mask (B, L), which are `images`' rows `rows` (default all): a LLaVA score model reads the images. */
 export function scorerEndScores(scorer: RlScorer, ids: Tensor, mask: Tensor, images?: RowImages, rows?: readonly number[]): Tensor {
-  if (scorer instanceof LlavaScoreModel) return scorer.endScores(ids, mask, images?.states(scorer, rows) ?? null);
+  if (scorer instanceof LlavaScoreModel) return scorer.endScoresFromStates(ids, mask, images?.states(scorer, rows) ?? null);
   images?.requireReader(scorer, rows);
   return endScoresOf(scorer, ids, mask);
 }

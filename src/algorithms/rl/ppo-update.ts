@@ -64,7 +64,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         const size = Math.min(config.miniBatchSize, n - start);
         // with several processes, each rank computes its share of the mini-batch's rows (P3O's pairs kept whole) and PTX examples
         const share = ctx.job.shareOrStandIn(Array.from({ length: size }, (_, i) => start + i), ctx.method.policyLoss?.rowsPerGroup ?? 1);
-        const rows = tensor(share.items, { dtype: 'int64' });
+        const rows = tensor(share.items, { dtype: 'int64', device: rollout.sequences.device });
         const mb = (x: Tensor) => x.indexSelect(0, rows);
         const mask = mb(rollout.mask);
         const sequences = mb(rollout.sequences);

@@ -49,7 +49,7 @@ export function sampleRollout(
   // a LLaVA actor never samples its image token (a response cannot carry an image)
   const process = readsImages(actor) ? actor.banImageToken(processLogits) : processLogits;
   const gen = noGrad(() =>
-    generate(lm, tensor(padded.ids, { dtype: 'int64' }), tensor(padded.attentionMask, { dtype: 'int64' }), {
+    generate(lm, tensor(padded.ids, { dtype: 'int64', device: actor.device }), tensor(padded.attentionMask, { dtype: 'int64', device: actor.device }), {
       maxNewTokens: config.maxNewTokens,
       temperature: config.temperature,
       topP: config.topP,
@@ -85,7 +85,8 @@ export function gatherRollout(job: DataParallel, share: Rollout, padId: number, 
   const t = share.mask.shape[1] as number;
   const [L = 0, T = 0] = job.max([share.promptLength, t]);
   const pad = (x: Tensor, left: number, right: number, value: number) => {
-    const parts = [...(left > 0 ? [full([b, left], value, { dtype: x.dtype })] : []), x, ...(right > 0 ? [full([b, right], value, { dtype: x.dtype })] : [])];
+    const like = { dtype: x.dtype, device: x.device };
+    const parts = [...(left > 0 ? [full([b, left], value, like)] : []), x, ...(right > 0 ? [full([b, right], value, like)] : [])];
     const padded = parts.length > 1 ? cat(parts, 1) : x;
     return job.gatherRows(standIn ? padded.narrow(0, 0, 0) : padded);
   };

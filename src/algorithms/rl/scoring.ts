@@ -53,7 +53,7 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
 export function scoreRolloutShared(job: DataParallel, models: RlModels, critics: StreamCritics, usesCost: boolean, rollout: Rollout, step: number): RolloutScores {
   if (job.worldSize === 1) return scoreRollout(models, critics, usesCost, rollout, step);
   const share = job.shareOrStandIn(Array.from({ length: rollout.mask.shape[0] as number }, (_, i) => i));
-  const rows = tensor(share.items, { dtype: 'int64' });
+  const rows = tensor(share.items, { dtype: 'int64', device: rollout.sequences.device });
   const pick = (x: Tensor) => x.indexSelect(0, rows);
   const part = scoreRollout(
     models,

@@ -1,12 +1,13 @@
 // The RL loop: per step, rollout (G samples per prompt; shared out over the ranks of a data-parallel job) -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
 import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
-import type { PromptOptions } from '../../models/prompt.js';
+import type { ImageTokens, PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { ConfigError } from '../../config/schema-cli.js';
 import { manualSeed, stack, tidy, type Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
-import { encodeImagePrompt, encodePrompt } from '../common/batching.js';
+import { encodePrompt } from '../common/batching.js';
+import { imageTokensOf } from '../common/model-input.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
 import { startLora } from '../common/lora.js';
 import { agreeOnStart } from '../common/training-run.js';
@@ -36,7 +37,7 @@ export interface RlPrompt {
   source?: string;
   /**
    * The prompt's image as pixel values (3, H, W), preprocessed for the run's LLaVA models (`preprocessImages` with their
-   * preprocessor_config.json); the prompt then starts with the image tokens (`encodeImagePrompt`). Every model of the run
+   * preprocessor_config.json); the prompt then starts with the image tokens (`encodePrompt`). Every model of the run
    * must then read images.
    */
   image?: Tensor;
@@ -58,7 +59,7 @@ function runContext(models: RlModels): number {
  * Checks that every model of a run with image prompts reads images, with the actor's image token and image size, and
  * returns the actor's image token layout.
  */
-function imageTokensOf(models: RlModels, config: RlConfig, prompts: readonly RlPrompt[]): { tokenId: number; perImage: number } {
+function checkImageModels(models: RlModels, tokenizer: Tokenizer, prompts: readonly RlPrompt[]): ImageTokens {
   const { actor } = models;
   const roles: [string, unknown][] = [
     ['actor', actor],
@@ -80,7 +81,7 @@ function imageTokensOf(models: RlModels, config: RlConfig, prompts: readonly RlP
       throw new ConfigError(`the ${role}'s images differ from the actor's (image token ${theirs.tokenId}, ${theirs.perImage} features of ${theirs.size}x${theirs.size} images vs ${spec.tokenId}, ${spec.perImage}, ${spec.size}x${spec.size}): the models of a run must share the image layout`);
     }
   }
-  return { tokenId: spec.tokenId, perImage: spec.perImage };
+  return imageTokensOf(actor, tokenizer) as ImageTokens;
 }
 
 /**
@@ -177,8 +178,9 @@ export function trainRl(args: {
   const progress = args.progress ?? silentProgress;
   const tokens = { padId: tokenizer.padId ?? 0, eosId: tokenizer.eosId };
   const context = runContext(args.models);
-  const imageTokens = args.prompts.some((p) => p.image) ? imageTokensOf(args.models, config, args.prompts) : undefined;
-  const allPrompts = args.prompts.map((p) => (p.image && imageTokens ? encodeImagePrompt(tokenizer, p, imageTokens, args.prompt) : encodePrompt(tokenizer, p, args.prompt)));
+  const image = args.prompts.some((p) => p.image) ? checkImageModels(args.models, tokenizer, args.prompts) : undefined;
+  // an image prompt's placeholder becomes the actor's image tokens (the models were checked to share that layout)
+  const allPrompts = args.prompts.map((p) => encodePrompt(tokenizer, p.image ? { ...p, pixels: p.image } : p, image ? { ...args.prompt, image } : args.prompt));
   const fitted = fitPrompts(allPrompts, args.prompts, context, config.maxNewTokens);
   if (fitted.stats.skipped > 0) {
     const s = fitted.stats;

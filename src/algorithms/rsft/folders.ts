@@ -1,6 +1,7 @@
 // Rejection-sampling fine-tuning on the user's own folders (`safealign train rsft`): load the policy and judges, read prompts, train, write the HF folder and result.
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DeviceSchema } from '../../config/device.js';
 import { writeJsonAtomic } from '../../core/fs-atomic.js';
 import { dataParallel } from '../../distributed/data-parallel.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
@@ -14,6 +15,7 @@ export const RsftFoldersSchema = z
     model: z.string().describe('the policy to fine-tune and sample from: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
     reward: z.string().describe('reward model folder: the helpfulness score σ(reward)'),
     cost: z.string().describe('cost model folder: the safety score σ(−cost)'),
+    device: DeviceSchema,
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL, {"prompt"} JSONL (a row may say "risky": true|false or "kind": "risky"|"benign"), or plain text, one per line'),
     out: z.string().describe('output folder: the fine-tuned model in HF layout, round_<r>/ (picks.jsonl, round.json, checkpoint/: re-run to resume), result.json'),
     maxPrompts: z.number().int().positive().optional().describe('use the first N prompts that fit only (default: all)'),

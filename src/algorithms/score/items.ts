@@ -4,8 +4,9 @@ import type { SafetyLabel } from '../../data/safety-labels.js';
 import type { SequenceScorer } from '../../models/index.js';
 import type { PromptInput, PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { tensor, type Tensor } from '../../torch/index.js';
+import { tensor, type Device, type Tensor } from '../../torch/index.js';
 import { encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
+import { batchPixels, scoreForward } from '../common/model-input.js';
 import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../common/truncation.js';
 
 export type ScoreKind = 'reward' | 'cost';
@@ -14,7 +15,10 @@ export type ScoreKind = 'reward' | 'cost';
  * A score model's data: preference records (reward: better vs worse; cost: safer vs unsafer with
  * safety signs), or, for a cost model, responses with a safe/unsafe label and no pair.
  */
-export type ScoreData = readonly PreferenceRecord[] | { labels: readonly SafetyLabel[] };
+export type ScoreData = readonly ScoreRecord[] | { labels: readonly (SafetyLabel & Pick<PromptInput, 'pixels'>)[] };
+
+/** A preference record as a score model reads it: an image prompt carries its pixel values (for an image + text model). */
+export type ScoreRecord = PreferenceRecord & Pick<PromptInput, 'pixels'>;
 
 /**
  * One unit of training or evaluation: two responses of a pair (`seqs[0]` the better one for a
@@ -79,13 +83,14 @@ export function itemScores(model: SequenceScorer, items: readonly ScoreItem[], p
   const slots = items[0]?.seqs.length ?? 0;
   const seqs = Array.from({ length: slots }, (_, s) => items.map((it) => it.seqs[s] as EncodedPair)).flat();
   const b = padForTraining(seqs, padId, maxLength);
-  const { endScores } = model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }));
+  const device = model.device;
+  const endScores = scoreForward(model, tensor(b.ids, { dtype: 'int64', device }), tensor(b.attentionMask, { dtype: 'int64', device }), batchPixels(seqs));
   return Array.from({ length: slots }, (_, s) => endScores.narrow(0, s * items.length, items.length));
 }
 
-/** The severity levels of one slot of `items` as a (B,) int64 tensor (every item must have them: see `needLevels`). */
-export function slotLevels(items: readonly ScoreItem[], slot: number): Tensor {
-  return tensor(items.map((it) => it.levels?.[slot] ?? -1), { dtype: 'int64' });
+/** The severity levels of one slot of `items` as a (B,) int64 tensor on `device` (every item must have them: see `needLevels`). */
+export function slotLevels(items: readonly ScoreItem[], slot: number, device?: Device): Tensor {
+  return tensor(items.map((it) => it.levels?.[slot] ?? -1), { dtype: 'int64', device });
 }
 
 /** Thrown when an ordinal (severity) head is given data without severity levels in its range. */
@@ -106,7 +111,7 @@ export function needLevels(items: readonly ScoreItem[], levels: number): void {
   }
 }
 
-/** The safety labels of one slot of `items` as a (B,) bool tensor. */
-export function slotIsSafe(items: readonly ScoreItem[], slot: number): Tensor {
-  return tensor(items.map((it) => (it.isSafe[slot] ? 1 : 0)), { dtype: 'bool' });
+/** The safety labels of one slot of `items` as a (B,) bool tensor on `device`. */
+export function slotIsSafe(items: readonly ScoreItem[], slot: number, device?: Device): Tensor {
+  return tensor(items.map((it) => (it.isSafe[slot] ? 1 : 0)), { dtype: 'bool', device });
 }

@@ -1,12 +1,13 @@
 // Trains a reward model (helpfulness) or a cost model (harm) on preference pairs or safety labels; the score type and the data pick the loss.
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { costLabelLoss, costModelLoss, ordinalLoss, predictedLevels, rewardModelLoss, type LossOutput } from '../../losses/index.js';
-import { ScoreModel, type PromptOptions, type SequenceScorer } from '../../models/index.js';
+import { LlavaScoreModel, ScoreModel, type PromptOptions, type SequenceScorer } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { noGrad, tidy, type Tensor } from '../../torch/index.js';
 import { chunks, epochBatches } from '../common/batching.js';
 import { describeTruncation, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import { startLora } from '../common/lora.js';
+import { imageTokensOf, loraTarget, scoreHeadOf, type ScoringModel } from '../common/model-input.js';
 import { startTraining } from '../common/training-run.js';
 import type { ScoreConfig } from './config.js';
 import { itemScores, needLevels, SeverityDataError, slotIsSafe, slotLevels, toScoreItems, type ScoreData, type ScoreItem, type ScoreKind } from './items.js';
@@ -24,12 +25,14 @@ const LOSSES: Record<ScoreKind, {
 };
 
 /** The loss of a batch of `items` (all pairs or all labels) under `kind`; a model with an ordinal head trains its levels. */
-function batchLoss(kind: ScoreKind, model: ScoreModel, items: readonly ScoreItem[], padId: number, maxLength: number, reg: number): LossOutput {
+function batchLoss(kind: ScoreKind, model: ScoringModel, items: readonly ScoreItem[], padId: number, maxLength: number, reg: number): LossOutput {
   const s = itemScores(model, items, padId, maxLength);
-  if (model.ordinalLevels > 0) return ordinalLoss(s[0] as Tensor, model.cutpoints(), slotLevels(items, 0), reg);
+  const device = (s[0] as Tensor).device;
+  const head = scoreHeadOf(model);
+  if (head.ordinalLevels > 0) return ordinalLoss(s[0] as Tensor, head.cutpoints(), slotLevels(items, 0, device), reg);
   const labels = LOSSES[kind].labels;
-  if (s.length === 1 && labels) return labels(s[0] as Tensor, slotIsSafe(items, 0), reg);
-  return LOSSES[kind].pairs(s[0] as Tensor, s[1] as Tensor, slotIsSafe(items, 0), slotIsSafe(items, 1), reg);
+  if (s.length === 1 && labels) return labels(s[0] as Tensor, slotIsSafe(items, 0, device), reg);
+  return LOSSES[kind].pairs(s[0] as Tensor, s[1] as Tensor, slotIsSafe(items, 0, device), slotIsSafe(items, 1, device), reg);
 }
 
 /** The log line for a score model's fitted pairs (or labelled responses). */
@@ -102,7 +105,8 @@ export function evaluateScoreModel(
   opts: { batchSize?: number; maxLength?: number; prompt?: PromptOptions } = {},
 ): ScoreEval {
   const maxLength = fitLength(opts.maxLength ?? model.contextLength ?? 96, model.contextLength);
-  const { items, stats: truncation } = toScoreItems(kind, tokenizer, data, maxLength, opts.prompt);
+  const image = imageTokensOf(model, tokenizer);
+  const { items, stats: truncation } = toScoreItems(kind, tokenizer, data, maxLength, image ? { ...opts.prompt, image } : opts.prompt);
   let responses = 0;
   const padId = tokenizer.padId ?? 0;
   let correct = 0;
@@ -110,7 +114,8 @@ export function evaluateScoreModel(
   const safe: number[] = [];
   const unsafe: number[] = [];
   // a severity classifier on responses with severity levels: a confusion matrix of its predicted level
-  const ordinal = model instanceof ScoreModel && model.ordinalLevels > 0 && items.length > 0 && items.every((it) => it.seqs.length === 1 && it.levels !== undefined) ? model : undefined;
+  const head = model instanceof ScoreModel || model instanceof LlavaScoreModel ? scoreHeadOf(model) : undefined;
+  const ordinal = head && head.ordinalLevels > 0 && items.length > 0 && items.every((it) => it.seqs.length === 1 && it.levels !== undefined) ? head : undefined;
   if (ordinal) needLevels(items, ordinal.ordinalLevels);
   const confusion = ordinal ? Array.from({ length: ordinal.ordinalLevels }, () => new Array<number>(ordinal.ordinalLevels).fill(0)) : undefined;
   model.eval();
@@ -172,7 +177,8 @@ export interface ScoreLogRecord {
  */
 export function trainScoreModel(args: {
   kind: ScoreKind;
-  model: ScoreModel;
+  /** A text score model, or an image + text one (LlavaScoreModel) for records with pixels. */
+  model: ScoringModel;
   tokenizer: Tokenizer;
   train: ScoreData;
   config: ScoreConfig;
@@ -185,12 +191,14 @@ export function trainScoreModel(args: {
   const progress = args.progress ?? silentProgress;
   const padId = tokenizer.padId ?? 0;
   const maxLength = fitLength(config.maxLength, model.contextLength);
-  const { items, stats: truncation } = toScoreItems(kind, tokenizer, args.train, maxLength, args.prompt);
+  const image = imageTokensOf(model, tokenizer);
+  const { items, stats: truncation } = toScoreItems(kind, tokenizer, args.train, maxLength, image ? { ...args.prompt, image } : args.prompt);
+  const head = scoreHeadOf(model);
   const what = Array.isArray(args.train) ? 'pairs' : 'responses';
   if (truncation.truncated + truncation.skipped > 0) progress.log(`${kind}: ${describeScoreTruncation(truncation, what)}`);
-  if (model.ordinalLevels > 0) {
+  if (head.ordinalLevels > 0) {
     if (Array.isArray(args.train)) throw new SeverityDataError('a severity (ordinal) model trains on responses labelled with severity levels, not on pairs: give { labels } with severity (CLI: --cost-data severity)');
-    needLevels(items, model.ordinalLevels);
+    needLevels(items, head.ordinalLevels);
   }
   if (items.length === 0) {
     throw new NothingFitsError(
@@ -198,7 +206,7 @@ export function trainScoreModel(args: {
     );
   }
   const { totalSteps, batchAt } = epochBatches(items.length, config.batchSize, config.epochs, config.seed);
-  const lora = startLora(model, config.lora, config.seed);
+  const lora = startLora(loraTarget(model), config.lora, config.seed);
   const run = startTraining<ScoreLogRecord>({ label: `${kind} model`, model, optim: config.optim, totalSteps, seed: config.seed, outDir: args.outDir, checkpointEvery: config.checkpointEvery, progress });
   const log = run.log;
   let step = run.startStep;

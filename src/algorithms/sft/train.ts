@@ -7,7 +7,9 @@ import { chunks, epochBatches, padForTraining, type EncodedPair } from '../commo
 import { startLora } from '../common/lora.js';
 import { startTraining } from '../common/training-run.js';
 import { describeTruncation, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
-import type { CausalLM, ChatMessage, PromptOptions } from '../../models/index.js';
+import type { ChatMessage, PromptOptions } from '../../models/index.js';
+import { batchPixels, imageTokensOf, lmForward, loraTarget, type LanguageModel } from '../common/model-input.js';
+import type { Tensor } from '../../torch/index.js';
 import type { SftConfig } from './config.js';
 
 export interface SftExample {
@@ -15,6 +17,8 @@ export interface SftExample {
   /** Earlier turns of the conversation, oldest first. */
   context?: ChatMessage[];
   response: string;
+  /** An image prompt's pixel values (1, C, H, W), for an image + text (LLaVA) policy. */
+  pixels?: Tensor;
   /** Where the example came from (`file:line`), to name it if it cannot fit. */
   source?: string;
 }
@@ -37,13 +41,13 @@ export interface SftResult {
 }
 
 /** Mean response-token loss over `pairs` (no gradient). */
-export function evaluateLoss(model: CausalLM, pairs: readonly EncodedPair[], padId: number, batchSize: number, maxLength: number): number {
+export function evaluateLoss(model: LanguageModel, pairs: readonly EncodedPair[], padId: number, batchSize: number, maxLength: number): number {
   const { total, count } = lossSums(model, pairs, padId, batchSize, maxLength);
   return count ? total / count : NaN;
 }
 
 /** The summed response-token loss over `pairs` and the number of those tokens (no gradient). */
-function lossSums(model: CausalLM, pairs: readonly EncodedPair[], padId: number, batchSize: number, maxLength: number): { total: number; count: number } {
+function lossSums(model: LanguageModel, pairs: readonly EncodedPair[], padId: number, batchSize: number, maxLength: number): { total: number; count: number } {
   model.eval();
   let total = 0;
   let count = 0;
@@ -51,7 +55,7 @@ function lossSums(model: CausalLM, pairs: readonly EncodedPair[], padId: number,
     for (const chunk of chunks(pairs, batchSize)) {
       tidy(() => {
         const b = padForTraining(chunk, padId, maxLength);
-        const { metrics, tokens } = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
+        const { metrics, tokens } = lmLoss(model, b.ids, b.attentionMask, b.responseMask, batchPixels(chunk));
         total += (metrics.loss as number) * tokens;
         count += tokens;
       });
@@ -61,14 +65,15 @@ function lossSums(model: CausalLM, pairs: readonly EncodedPair[], padId: number,
 }
 
 /** Loss of predicting token t+1 from positions <= t, on response tokens only, and the number of those tokens. */
-function lmLoss(model: CausalLM, ids: number[][], attention: number[][], response: number[][]): LossOutput & { tokens: number } {
-  const idsT = tensor(ids, { dtype: 'int64' });
-  const attn = tensor(attention, { dtype: 'int64' });
+function lmLoss(model: LanguageModel, ids: number[][], attention: number[][], response: number[][], pixels: Tensor | null): LossOutput & { tokens: number } {
+  const device = model.device;
+  const idsT = tensor(ids, { dtype: 'int64', device });
+  const attn = tensor(attention, { dtype: 'int64', device });
   const len = ids[0]?.length ?? 0;
-  const { logits } = model.forward(idsT, attn);
+  const { logits } = lmForward(model, idsT, attn, pixels);
   const shiftedLogits = logits.narrow(1, 0, len - 1);
   const labels = idsT.narrow(1, 1, len - 1);
-  const mask = tensor(response).narrow(1, 1, len - 1);
+  const mask = tensor(response, { device }).narrow(1, 1, len - 1);
   return { ...tokenCrossEntropy(shiftedLogits, labels, mask), tokens: mask.sum().item() };
 }
 
@@ -79,7 +84,8 @@ function lmLoss(model: CausalLM, ids: number[][], attention: number[][], respons
  * layout) and merged into `model`.
  */
 export function trainSft(args: {
-  model: CausalLM;
+  /** A text LM, or an image + text (LLaVA) one for examples with pixels (its tower frozen or not as the caller left it). */
+  model: LanguageModel;
   tokenizer: Tokenizer;
   train: readonly SftExample[];
   test: readonly SftExample[];
@@ -93,8 +99,10 @@ export function trainSft(args: {
   const progress = args.progress ?? silentProgress;
   const padId = tokenizer.padId ?? 0;
   const maxLength = fitLength(config.maxLength, model.contextLength);
-  const trainFit = fitExamples(tokenizer, args.train, maxLength, 'response-start', args.prompt);
-  const testFit = fitExamples(tokenizer, args.test, maxLength, 'response-start', args.prompt);
+  const image = imageTokensOf(model, tokenizer);
+  const prompt = image ? { ...args.prompt, image } : args.prompt;
+  const trainFit = fitExamples(tokenizer, args.train, maxLength, 'response-start', prompt);
+  const testFit = fitExamples(tokenizer, args.test, maxLength, 'response-start', prompt);
   const train = trainFit.pairs;
   const test = testFit.pairs;
   const truncation = { train: trainFit.stats, test: testFit.stats };
@@ -105,7 +113,7 @@ export function trainSft(args: {
     throw new NothingFitsError(`sft: none of the ${args.train.length} training examples fits in ${maxLength} tokens (min of sft.maxLength ${config.maxLength} and the model's context ${model.contextLength}); every prompt is too long`);
   }
   const { totalSteps, batchAt } = epochBatches(train.length, config.batchSize, config.epochs, config.seed);
-  const lora = startLora(model, config.lora, config.seed);
+  const lora = startLora(loraTarget(model), config.lora, config.seed);
   const run = startTraining<SftLogRecord>({ label: 'sft', model, optim: config.optim, totalSteps, seed: config.seed, outDir: args.outDir, checkpointEvery: config.checkpointEvery, progress });
   const log = run.log;
   const evaluate = () => {
@@ -120,7 +128,7 @@ export function trainSft(args: {
     const batch = batchAt(step).map((i) => train[i] as EncodedPair);
     const { loss, lr } = run.optimize(step, batch, (share) => {
       const b = padForTraining(share, padId, maxLength);
-      const out = lmLoss(model, b.ids, b.attentionMask, b.responseMask);
+      const out = lmLoss(model, b.ids, b.attentionMask, b.responseMask, batchPixels(share));
       return { ...out, weight: out.tokens };
     });
     step++;
