@@ -220,6 +220,21 @@ export class LlavaScoreModel extends LlavaBase<ScoreModel> {
   }
 
   /**
+   * A copy of another LLaVA score model (tower, projector, backbone, head) as another score type: a critic from a reward or
+   * cost model (no ordinal head), as `ScoreModel.fromScoreModel` does for text.
+   */
+  static fromScoreModel(other: LlavaScoreModel, scoreType: ScoreType): LlavaScoreModel {
+    const m = new LlavaScoreModel(other.config, scoreType, scoreType === 'critic' ? 0 : other.languageModel.ordinalLevels);
+    const ours = m.namedParameters();
+    const text = ScoreModel.fromScoreModel(other.languageModel, scoreType);
+    const theirs = new Map([...other.namedParameters()].filter(([k]) => ours.has(k) && !k.startsWith('language_model.')));
+    for (const [k, t] of text.namedParameters('language_model.')) theirs.set(k, t);
+    m.loadStateDict(theirs, { source: 'LLaVA score model' });
+    m.languageModel.stats = { ...other.languageModel.stats };
+    return m;
+  }
+
+  /**
    * End scores (B,) of inputIds, attentionMask (B, L) given the tower states (N, P, Dv) of their images (`towerStates`), or
    * null without images; the last layer runs on the positions from the earliest row end on (ScoreModel.endScores).
    */

@@ -21,7 +21,7 @@ import type { ImageTokens } from '../../src/models/prompt.js';
 import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import { criticStreams, type StreamName } from '../../src/algorithms/rl/method.js';
-import { trainRl, type RlLogRecord, type RlPrompt } from '../../src/algorithms/rl/train.js';
+import { trainRl, type GoldJudge, type RlLogRecord, type RlPrompt } from '../../src/algorithms/rl/train.js';
 import { formatPrompt, lastTokenIndex, LlavaModel, LlavaScoreModel, parseLlavaConfig, trainWordLevel, VisionTower, type LlavaConfig, type Tokenizer } from '../../src/models/index.js';
 import { DEFAULT_LAGRANGE } from '../../src/rl/index.js';
 import { AdamW, keep, manualSeed, noGrad, randn, setNumThreads, stack, tensor, tidy, type Tensor } from '../../src/torch/index.js';
@@ -172,7 +172,13 @@ function responseDistribution(model: LlavaModel, task: Task, image: Tensor): num
   );
 }
 
-function run(task: Task, rl: Record<string, unknown>, seed = 0): { actor: LlavaModel; log: RlLogRecord[] } {
+/** A judge whose "helpfulness" is the exact mean table cost of the rows given each row's own prompt (risky = the danger image). */
+const tableCostJudge: GoldJudge = (items) => ({
+  harmfulRate: 0,
+  helpfulness: items.reduce((sum, x) => sum + (ACTIONS[x.response.trim() as keyof typeof ACTIONS]?.cost[x.risky ? 0 : 1] ?? OTHERS.cost), 0) / items.length,
+});
+
+function run(task: Task, rl: Record<string, unknown>, seed = 0, judge?: GoldJudge): { actor: LlavaModel; log: RlLogRecord[] } {
   const method = ppoLagMethod({ klCoef: BETA, scoreClip: 50, lagrange: { ...DEFAULT_LAGRANGE, threshold: D, lr: 0.1, window: 128 } });
   manualSeed(seed + 1000);
   const actor = copyOf(task.reference);
@@ -197,6 +203,7 @@ function run(task: Task, rl: Record<string, unknown>, seed = 0): { actor: LlavaM
       prompts,
       config: RlConfigSchema.parse({ maxNewTokens: 1, checkpointEvery: 1_000_000, diversitySample: 0, embeddingDiversityEvery: 0, miniBatchSize: 32, promptsPerStep: 32, ppoEpochs: 1, actorOptim: { lr: 1e-2 }, criticOptim: { lr: 1e-2 }, seed, ...rl }),
       outDir,
+      ...(judge ? { judge } : {}),
     });
     return { actor, log: out.log };
   } finally {
@@ -243,6 +250,11 @@ describe('the vision tower in the RL loop', () => {
     expect(actor.visionTower.parameters().every((p) => !p.requiresGrad && p.grad === null)).toBe(true);
     expect(paramHash(actor.projector)).not.toBe(paramHash(task.t.reference.projector));
     expect(paramHash(actor.languageModel)).not.toBe(paramHash(task.t.reference.languageModel));
+  });
+
+  it("scores every row on its own prompt's image: the cost model's mean equals the table's on each row's prompt, step by step", () => {
+    const { log } = run(task.t, { steps: 4, promptsPerStep: 16, miniBatchSize: 8 }, 3, tableCostJudge);
+    for (const r of log) expect(r.cost, `step ${r.step}`).toBeCloseTo(r.goldHelpfulness as number, 6);
   });
 
   it('learns when rl.freezeVisionTower is false', () => {

@@ -1,11 +1,11 @@
 // Annotator and reviewer routes: qualification test, next assignment, label submission, progress, audit queue.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { QUALIFICATION_BODY_LIMIT } from '../limits.js';
 import { LabelSubmissionSchema, submissionToLabel, type Project } from '../model.js';
-import { batchProgress, getAssignment, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
+import { batchProgress, getAssignment, itemImage, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
 import { canSeeProject } from '../store/members.js';
 import { getProject } from '../store/projects.js';
 import { projectItems, projectLabels } from '../store/labels.js';
@@ -36,10 +36,10 @@ const TieBody = z
   .strict();
 const AuditBody = z.object({ verdict: z.enum(['approved', 'rejected']), note: z.union([plainText(2000), z.literal('')]).default('') }).strict();
 
-/** What an annotator sees of an assignment: the pair in display order, nothing about gold or order. */
-function assignmentView(a: Assignment): { id: number; projectId: number; prompt: string; left: string; right: string; status: string } {
+/** What an annotator sees of an assignment: the pair in display order (and where its image is), nothing about gold or order. */
+function assignmentView(a: Assignment): { id: number; projectId: number; prompt: string; left: string; right: string; status: string; image: string | null } {
   const [left, right] = a.swapped ? [a.responses[1], a.responses[0]] : a.responses;
-  return { id: a.id, projectId: a.projectId, prompt: a.prompt, left, right, status: a.status };
+  return { id: a.id, projectId: a.projectId, prompt: a.prompt, left, right, status: a.status, image: a.hasImage ? `/api/assignments/${a.id}/image` : null };
 }
 
 async function requireQualified(db: SqlDriver, project: Project, userId: number): Promise<void> {
@@ -81,14 +81,24 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     return { progress: (await batchProgress(db, project, currentUser(req).id)) ?? null };
   });
 
-  // Annotators read only their own assignments; admins may read any.
-  app.get('/api/assignments/:id', { config: { access: ['annotator', 'admin'] as const } }, async (req) => {
+  /** The assignment `id` if the user may read it: annotators their own (while members of its project), admins any. */
+  const readableAssignment = async (req: FastifyRequest): Promise<Assignment> => {
     const { id } = parseInput(IdParams, req.params, 'path');
     const a = await getAssignment(db, id);
     const user = currentUser(req);
     // Another's assignment gets the same answer as a missing one: ids reveal nothing about others' work.
     if (!a || (user.role !== 'admin' && (a.userId !== user.id || !(await canSeeProject(db, user, a.projectId))))) throw new HttpError(404, notYourAssignment(id));
-    return { assignment: assignmentView(a) };
+    return a;
+  };
+
+  app.get('/api/assignments/:id', { config: { access: ['annotator', 'admin'] as const } }, async (req) => ({ assignment: assignmentView(await readableAssignment(req)) }));
+
+  // The pair's image, to whoever may read the assignment: the stored bytes with the type their content was checked to be.
+  app.get('/api/assignments/:id/image', { config: { access: ['annotator', 'admin'] as const } }, async (req, reply) => {
+    const a = await readableAssignment(req);
+    const image = await itemImage(db, a.itemId);
+    if (!image) throw new HttpError(404, `assignment ${a.id} has no image`);
+    return reply.type(image.contentType).header('content-disposition', 'inline').send(image.data);
   });
 
   app.post('/api/assignments/:id/label', { config: annotator }, async (req) => {

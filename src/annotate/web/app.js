@@ -355,7 +355,7 @@ function importForm(projectId) {
     'form',
     { class: 'card', id: 'import-form' },
     h('h2', {}, 'Import a batch'),
-    h('p', { class: 'muted small' }, 'JSONL, one pair per line: PKU-SafeRLHF rows or {"prompt", "response_0", "response_1"}. Gold and qualification items need PKU-SafeRLHF rows with labels.'),
+    h('p', { class: 'muted small' }, 'JSONL, one pair per line: PKU-SafeRLHF rows, BeaverTails-V image + text rows, or {"prompt", "response_0", "response_1"} (optionally "image": base64, a data: URL, or a path inside the server\'s --image-dir). Gold and qualification items need labelled rows.'),
     h(
       'div',
       { class: 'grid3' },
@@ -472,7 +472,7 @@ function generateForm(projectId) {
  * Renders one pair with the questions; resolves `onSubmit(answer)` after the confirmation dialog.
  * `answer` is in display terms: { moreHelpful, moreHarmless: 'left'|'right', left, right: {safe, categories, severity} }.
  */
-function labelForm({ prompt, left, right, instructions, progress, onSubmit }) {
+function labelForm({ prompt, image, left, right, instructions, progress, onSubmit }) {
   const sides = { left: 'A', right: 'B' };
   const form = h('form', { class: 'pair', id: 'label-form', novalidate: true });
   const radio = (name, value, label, key) =>
@@ -550,7 +550,14 @@ function labelForm({ prompt, left, right, instructions, progress, onSubmit }) {
   form.append(
     progressRow,
     promptHeading,
-    h('div', { class: 'prompt text', id: 'prompt' }, prompt),
+    image
+      ? h(
+          'div',
+          { class: 'prompt-with-image' },
+          h('a', { href: image, target: '_blank', rel: 'noopener', title: 'Open the image at full size' }, h('img', { class: 'prompt-image', id: 'prompt-image', src: image, alt: 'The image the prompt asks about' })),
+          h('div', { class: 'prompt text', id: 'prompt' }, prompt),
+        )
+      : h('div', { class: 'prompt text', id: 'prompt' }, prompt),
     h('div', { class: 'responses' }, responseColumn('left', left), responseColumn('right', right)),
     help,
     decision,
@@ -794,6 +801,7 @@ async function nextPair(area, project) {
   }
   const { form, focus } = labelForm({
     prompt: assignment.prompt,
+    image: assignment.image,
     left: assignment.left,
     right: assignment.right,
     instructions: project.settings.instructions,
