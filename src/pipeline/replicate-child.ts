@@ -80,6 +80,7 @@ process.once('message', (request: ReplicateRequest) => {
         models,
         costThreshold: result.threshold,
         wallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
+        ...(result.robust?.hcGuarantee ? { hcGuarantee: result.robust.hcGuarantee.results } : {}),
       };
       finish({ type: 'done', result: replicate }, 0);
     } catch (e) {

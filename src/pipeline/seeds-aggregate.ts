@@ -3,6 +3,7 @@ import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js
 import { aggregateCategories, pairedCategoryDifferences, type CategoryAggregate } from '../eval/category-harm.js';
 import type { PolicyEval } from './evaluate-policy.js';
 import type { TrainingCost } from './run.js';
+import type { WorldGuaranteeRow } from './hc-guarantee-world.js';
 
 /** The gold and model-scored numbers of one policy in one replicate. */
 export interface ModelMetrics {
@@ -46,6 +47,8 @@ export interface ReplicateResult {
   costThreshold: number;
   /** Sum of the replicate's stage wall times (over resumed attempts). */
   wallTimeSec: number;
+  /** The study hc_guarantee's per-δ table (robust.hcGuarantee.results), when the replicate ran it. */
+  hcGuarantee?: WorldGuaranteeRow[];
 }
 
 /** A paired difference `a − b` of one metric over seeds (the same replicate pairs both models). */

@@ -6,6 +6,8 @@ import { escapeHtml, intervalCell as cell, num, page, pct, section, table, type 
 import type { Interval } from '../eval/intervals.js';
 import { frontierWithIntervals } from '../eval/plots.js';
 import type { PipelineConfig } from './config.js';
+import { poolWorldGuarantee, type WorldGuaranteeRow } from './hc-guarantee-world.js';
+import { hcGuaranteeTable } from './robust-report.js';
 import { aggregateModels, categoryDifferences, commonModels, pairedDifferences, type CategoryDifference, type ModelAggregate, type PairedDifference, type ReplicateResult } from './seeds-aggregate.js';
 
 export const LEVEL = 0.95;
@@ -30,6 +32,8 @@ export interface SeedsReport {
   invocationWallTimeSec: number;
   /** Sum over replicates of their stage wall times (all attempts). */
   replicateWallTimeSec: number;
+  /** hc_guarantee's per-δ table pooled over the replicates that ran it (each against its own τ and gold budget). */
+  hcGuarantee?: { replicates: number; results: WorldGuaranteeRow[] };
 }
 
 
@@ -69,6 +73,8 @@ export async function writeSeedsReport(
     invocationWallTimeSec: info.invocationWallTimeSec,
     replicateWallTimeSec: results.reduce((a, r) => a + r.wallTimeSec, 0),
   };
+  const guarantees = results.flatMap((r) => (r.hcGuarantee ? [r.hcGuarantee] : []));
+  if (guarantees.length > 0) report.hcGuarantee = { replicates: guarantees.length, results: poolWorldGuarantee(guarantees) };
   writeJsonAtomic(join(runDir, 'report.json'), report);
   writeFileSync(join(runDir, 'report.html'), await seedsHtml(report, config));
   return report;
@@ -162,6 +168,13 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
         )
       : '',
     section('Trade-off frontier over seeds', frontier, 'Each reward-shaping run fixes ν in R − ν·C (dashed line through the means); PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
+    report.hcGuarantee
+      ? section(
+          `HC-RLHF's guarantee over ${report.hcGuarantee.replicates} replicates: failure rate per δ`,
+          hcGuaranteeTable(report.hcGuarantee.results),
+          `The study hc_guarantee of every replicate pooled: each seed's models are judged against its replicate's own τ (PPO-Lagrangian's d) and gold budget, the counts are added and the 95% Wilson interval is over all seeds; the helpfulness price is the mean of the replicates' mean prices with a t-interval over replicates. Each replicate's own table is in its report.`,
+        )
+      : '',
     section('Per-seed results', `<p class="note">Every replicate's own report: ${links}. Cost thresholds d used: ${escapeHtml(thresholds)}.</p>${perSeed}`),
     section('Wall time', table(['', 'seconds'], [['this invocation', report.invocationWallTimeSec], ['sum of replicate stage times', report.replicateWallTimeSec]], 0)),
     section('Resolved config', `<pre>${escapeHtml(JSON.stringify(config, null, 2))}</pre>`),
