@@ -8,6 +8,7 @@ import { frontierWithIntervals } from '../eval/plots.js';
 import type { PipelineConfig } from './config.js';
 import { poolWorldGuarantee, type WorldGuaranteeRow } from './hc-guarantee-world.js';
 import { hcGuaranteeTable } from './robust-report.js';
+import { aggregateByGroup, type GroupAccuracySeeds } from '../algorithms/micro/compare.js';
 import { aggregateModels, categoryDifferences, commonModels, pairedDifferences, type CategoryDifference, type ModelAggregate, type PairedDifference, type ReplicateResult } from './seeds-aggregate.js';
 
 export const LEVEL = 0.95;
@@ -34,6 +35,8 @@ export interface SeedsReport {
   replicateWallTimeSec: number;
   /** hc_guarantee's per-δ table pooled over the replicates that ran it (each against its own τ and gold budget). */
   hcGuarantee?: { replicates: number; results: WorldGuaranteeRow[] };
+  /** MiCRo's per-type accuracies over the replicates that ran micro (mean, t-interval, MiCRo − BT paired). */
+  micro?: { replicates: number; byGroup: Record<string, GroupAccuracySeeds> };
 }
 
 
@@ -75,6 +78,8 @@ export async function writeSeedsReport(
   };
   const guarantees = results.flatMap((r) => (r.hcGuarantee ? [r.hcGuarantee] : []));
   if (guarantees.length > 0) report.hcGuarantee = { replicates: guarantees.length, results: poolWorldGuarantee(guarantees) };
+  const micro = results.flatMap((r) => (r.micro ? [{ byGroup: r.micro }] : []));
+  if (micro.length > 0) report.micro = { replicates: micro.length, byGroup: aggregateByGroup(micro) };
   writeJsonAtomic(join(runDir, 'report.json'), report);
   writeFileSync(join(runDir, 'report.html'), await seedsHtml(report, config));
   return report;
@@ -173,6 +178,16 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
           `HC-RLHF's guarantee over ${report.hcGuarantee.replicates} replicates: failure rate per δ`,
           hcGuaranteeTable(report.hcGuarantee.results),
           `The study hc_guarantee of every replicate pooled: each seed's models are judged against its replicate's own τ (PPO-Lagrangian's d) and gold budget, the counts are added and the 95% Wilson interval is over all seeds; the helpfulness price is the mean of the replicates' mean prices with a t-interval over replicates. Each replicate's own table is in its report.`,
+        )
+      : '',
+    report.micro
+      ? section(
+          `MiCRo vs one Bradley–Terry head per annotator type over ${report.micro.replicates} replicates`,
+          table(
+            ['annotator type', 'test labels', 'MiCRo (routed)', 'MiCRo (router only)', 'one BT head', 'MiCRo − BT (paired)'],
+            Object.entries(report.micro.byGroup).map(([g, a]) => [g, String(a.n[0] ?? ''), cell(a.micro, true), cell(a.microUnrouted, true), cell(a.single, true), cell(a.microMinusSingle, true)]),
+          ),
+          `Accuracy on the test pairs' per-annotator labels, mean over the replicates that ran micro with the ${100 * report.level}% t-interval; MiCRo − BT is paired within each replicate. Each replicate's routed weights are in its own report.`,
         )
       : '',
     section('Per-seed results', `<p class="note">Every replicate's own report: ${links}. Cost thresholds d used: ${escapeHtml(thresholds)}.</p>${perSeed}`),

@@ -110,4 +110,19 @@ describe('multi-seed report', () => {
     expect((JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SeedsReport).hcGuarantee).toBeUndefined();
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).not.toContain('guarantee over');
   });
+
+  it("aggregates the replicates' MiCRo per-type accuracies (mean, t-interval, MiCRo − BT paired) into a section", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seeds-report-micro-'));
+    const config = PipelineConfigSchema.parse({ name: 'seeds5', seeds: 5 });
+    const acc = (micro: number, single: number) => ({ n: 300, micro, microUnrouted: single, single });
+    const withMicro = results.map((r, k) => (k < 3 ? { ...r, micro: { brief: acc(0.6 + k / 100, 0.5), all: acc(0.7, 0.68 - k / 100) } } : r));
+    await writeSeedsReport(dir, withMicro, config, { invocationWallTimeSec: 1 });
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SeedsReport;
+    expect(json.micro?.replicates).toBe(3);
+    expect(json.micro?.byGroup.brief?.micro.mean).toBeCloseTo(0.61, 12);
+    expect(json.micro?.byGroup.all?.microMinusSingle.mean).toBeCloseTo(0.03, 12);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('MiCRo vs one Bradley–Terry head per annotator type over 3 replicates');
+    expect(html).toMatch(/<td>brief<\/td><td>300<\/td><td>61\.0%/);
+  });
 });
