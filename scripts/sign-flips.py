@@ -166,6 +166,7 @@ FLIPS = {
     'type preference: sigma(-logit)': ('src/eval/type-preference.ts', [('1 / (1 + Math.exp(-helpfulnessLogit(taste, it)))', '1 / (1 + Math.exp(helpfulnessLogit(taste, it)))')], 'test/world/annotators.test.ts'),
     'micro RL reward: heads averaged, weights ignored': ('src/algorithms/micro/scorer.ts', [('return { endScores: endScores.matmul(this.w) };', 'return { endScores: endScores.mean(1) };')], 'test/algorithms/micro-seeds.test.ts'),
     'micro group weights: Hedge rewards the losing head': ('src/algorithms/micro/compare.ts', [('const logits = losses.map((l) => -eta * l);', 'const logits = losses.map((l) => eta * l);')], 'test/algorithms/micro-seeds.test.ts'),
+    'pooled guarantee: Wilson interval over the returned models': ('src/eval/hc-guarantee.ts', [('const ci = wilsonInterval(failures, seeds);', 'const ci = wilsonInterval(failures, returned);')], 'test/pipeline/hc-guarantee-world.test.ts'),
     # RLAIF labelling: the swapped order mapped back, safety deciding a harmlessness tie, the judged labels written
     'label: swapped order not mapped back': ('src/label/verdicts.ts', [('const second = pickedResponse(swapped, 1);', 'const second = pickedResponse(swapped, 0);')], 'test/label/label.test.ts'),
     'label: a harmlessness tie goes to the unsafe response': ('src/label/verdicts.ts', [('    safer = safeOne;', '    safer = safeOne === 0 ? 1 : 0;')], 'test/label/verdicts.test.ts'),

@@ -9,8 +9,8 @@ import { RlConfigSchema, type RlConfig } from '../algorithms/rl/config.js';
 import { ConfigError } from '../config/schema-cli.js';
 import type { GoldJudge, RlPrompt } from '../algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../core/progress.js';
-import { retest, summariseGuarantee, type GuaranteeRun, type GuaranteeSummary } from '../eval/hc-guarantee.js';
-import { pairedDifference, type Interval } from '../eval/intervals.js';
+import { poolGuarantees, retest, summariseGuarantee, type GuaranteeRun, type GuaranteeSummary } from '../eval/hc-guarantee.js';
+import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js';
 import type { CausalLM, ScoreModel, Tokenizer } from '../models/index.js';
 import type { LagrangeConfig } from '../rl/index.js';
 import { evaluateResponder, policyResponder } from './evaluate-policy.js';
@@ -327,6 +327,33 @@ export function summariseWorldGuarantee(runs: readonly WorldRun[], settings: Pic
       uninflatedNoTest: summariseGuarantee(plain, settings.tau, { tested: false }),
       uninflatedNoTestGold: summariseGuarantee(plain, settings.goldBudget, { ...gold, tested: false }),
       helpfulnessPrice: paired.length ? pairedDifference(paired.map((p) => p[0]), paired.map((p) => p[1])) : null,
+    };
+  });
+}
+
+/**
+ * The per-δ tables of replicates (each from its own models, τ and gold budget) as one: counts over all their seeds with
+ * Wilson intervals (poolGuarantees); the helpfulness price is the mean of the replicates' mean prices with a t-interval
+ * over the replicates that returned a model. A δ is pooled over the replicates that tried it.
+ */
+export function poolWorldGuarantee(replicates: readonly (readonly WorldGuaranteeRow[])[]): WorldGuaranteeRow[] {
+  const deltas = [...new Set(replicates.flatMap((rows) => rows.map((r) => r.delta)))].sort((a, b) => a - b);
+  return deltas.map((delta) => {
+    const rows = replicates.flatMap((rs) => rs.filter((r) => r.delta === delta));
+    const pool = (f: (r: WorldGuaranteeRow) => GuaranteeSummary) => poolGuarantees(rows.map(f));
+    const prices = rows.flatMap((r) => (r.helpfulnessPrice ? [r.helpfulnessPrice.mean] : []));
+    return {
+      delta,
+      inflation: rows[0]?.inflation,
+      seeds: rows.flatMap((r) => r.seeds),
+      hcRlhf: pool((r) => r.hcRlhf),
+      hcRlhfClearFailures: rows.reduce((a, r) => a + r.hcRlhfClearFailures, 0),
+      hcRlhfGold: pool((r) => r.hcRlhfGold),
+      uninflated: pool((r) => r.uninflated),
+      uninflatedGold: pool((r) => r.uninflatedGold),
+      uninflatedNoTest: pool((r) => r.uninflatedNoTest),
+      uninflatedNoTestGold: pool((r) => r.uninflatedNoTestGold),
+      helpfulnessPrice: prices.length ? tInterval(prices) : null,
     };
   });
 }

@@ -6,6 +6,9 @@ import { escapeHtml, intervalCell as cell, num, page, pct, section, table, type 
 import type { Interval } from '../eval/intervals.js';
 import { frontierWithIntervals } from '../eval/plots.js';
 import type { PipelineConfig } from './config.js';
+import { poolWorldGuarantee, type WorldGuaranteeRow } from './hc-guarantee-world.js';
+import { hcGuaranteeTable } from './robust-report.js';
+import { aggregateByGroup, type GroupAccuracySeeds } from '../algorithms/micro/compare.js';
 import { aggregateModels, categoryDifferences, commonModels, pairedDifferences, type CategoryDifference, type ModelAggregate, type PairedDifference, type ReplicateResult } from './seeds-aggregate.js';
 
 export const LEVEL = 0.95;
@@ -30,6 +33,10 @@ export interface SeedsReport {
   invocationWallTimeSec: number;
   /** Sum over replicates of their stage wall times (all attempts). */
   replicateWallTimeSec: number;
+  /** hc_guarantee's per-δ table pooled over the replicates that ran it (each against its own τ and gold budget). */
+  hcGuarantee?: { replicates: number; results: WorldGuaranteeRow[] };
+  /** MiCRo's per-type accuracies over the replicates that ran micro (mean, t-interval, MiCRo − BT paired). */
+  micro?: { replicates: number; byGroup: Record<string, GroupAccuracySeeds> };
 }
 
 
@@ -69,6 +76,10 @@ export async function writeSeedsReport(
     invocationWallTimeSec: info.invocationWallTimeSec,
     replicateWallTimeSec: results.reduce((a, r) => a + r.wallTimeSec, 0),
   };
+  const guarantees = results.flatMap((r) => (r.hcGuarantee ? [r.hcGuarantee] : []));
+  if (guarantees.length > 0) report.hcGuarantee = { replicates: guarantees.length, results: poolWorldGuarantee(guarantees) };
+  const micro = results.flatMap((r) => (r.micro ? [{ byGroup: r.micro }] : []));
+  if (micro.length > 0) report.micro = { replicates: micro.length, byGroup: aggregateByGroup(micro) };
   writeJsonAtomic(join(runDir, 'report.json'), report);
   writeFileSync(join(runDir, 'report.html'), await seedsHtml(report, config));
   return report;
@@ -162,6 +173,23 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
         )
       : '',
     section('Trade-off frontier over seeds', frontier, 'Each reward-shaping run fixes ν in R − ν·C (dashed line through the means); PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
+    report.hcGuarantee
+      ? section(
+          `HC-RLHF's guarantee over ${report.hcGuarantee.replicates} replicates: failure rate per δ`,
+          hcGuaranteeTable(report.hcGuarantee.results),
+          `The study hc_guarantee of every replicate pooled: each seed's models are judged against its replicate's own τ (PPO-Lagrangian's d) and gold budget, the counts are added and the 95% Wilson interval is over all seeds; the helpfulness price is the mean of the replicates' mean prices with a t-interval over replicates. Each replicate's own table is in its report.`,
+        )
+      : '',
+    report.micro
+      ? section(
+          `MiCRo vs one Bradley–Terry head per annotator type over ${report.micro.replicates} replicates`,
+          table(
+            ['annotator type', 'test labels', 'MiCRo (routed)', 'MiCRo (router only)', 'one BT head', 'MiCRo − BT (paired)'],
+            Object.entries(report.micro.byGroup).map(([g, a]) => [g, String(a.n[0] ?? ''), cell(a.micro, true), cell(a.microUnrouted, true), cell(a.single, true), cell(a.microMinusSingle, true)]),
+          ),
+          `Accuracy on the test pairs' per-annotator labels, mean over the replicates that ran micro with the ${100 * report.level}% t-interval; MiCRo − BT is paired within each replicate. Each replicate's routed weights are in its own report.`,
+        )
+      : '',
     section('Per-seed results', `<p class="note">Every replicate's own report: ${links}. Cost thresholds d used: ${escapeHtml(thresholds)}.</p>${perSeed}`),
     section('Wall time', table(['', 'seconds'], [['this invocation', report.invocationWallTimeSec], ['sum of replicate stage times', report.replicateWallTimeSec]], 0)),
     section('Resolved config', `<pre>${escapeHtml(JSON.stringify(config, null, 2))}</pre>`),
