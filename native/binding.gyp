@@ -32,7 +32,7 @@
         }],
         # ProcessGroupNCCL (native/distributed.cc): a CUDA libtorch and the CUDA toolkit's and NCCL's headers (features.cjs).
         ["nccl==1", {
-          "defines": ["USE_C10D_NCCL", "USE_CUDA", "SA_NCCL"],
+          "defines": ["USE_C10D_NCCL", "SA_NCCL"],
           "include_dirs": ["<!@(node features.cjs cuda-include)"]
         }]
       ]

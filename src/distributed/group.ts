@@ -1,4 +1,4 @@
-// A process group on libtorch's c10d: TCPStore rendezvous (rank 0 hosts it) and Gloo collectives on our tensors.
+// A process group on libtorch's c10d: TCPStore rendezvous (rank 0 hosts it) and Gloo collectives on our tensors (NCCL when the engine runs on CUDA and the addon has it).
 import { hostname } from 'node:os';
 import { native, type GroupHandle, type StoreHandle } from '../torch/native.js';
 import { defaultDevice } from '../torch/device.js';

@@ -55,12 +55,17 @@ export abstract class Module {
 
   /** Where the parameters live: the first one's device (every parameter of a model is on one device), else the default device. */
   get device(): Device {
-    for (const p of this.ownParams.values()) return p.device;
+    return this.firstParameter()?.device ?? defaultDevice();
+  }
+
+  /** The first parameter of the tree (depth first), without listing the others. */
+  private firstParameter(): Tensor | undefined {
+    for (const p of this.ownParams.values()) return p;
     for (const c of this.children.values()) {
-      const first = c.parameters()[0];
-      if (first) return first.device;
+      const first = c.firstParameter();
+      if (first) return first;
     }
-    return defaultDevice();
+    return undefined;
   }
 
   numParameters(): number {
