@@ -37,9 +37,9 @@ const TieBody = z
 const AuditBody = z.object({ verdict: z.enum(['approved', 'rejected']), note: z.union([plainText(2000), z.literal('')]).default('') }).strict();
 
 /** What an annotator sees of an assignment: the pair in display order (and where its image is), nothing about gold or order. */
-function assignmentView(a: Assignment): { id: number; projectId: number; prompt: string; left: string; right: string; status: string; image: string | null } {
+function assignmentView(a: Assignment): { id: number; projectId: number; prompt: string; left: string; right: string; status: string; image?: string } {
   const [left, right] = a.swapped ? [a.responses[1], a.responses[0]] : a.responses;
-  return { id: a.id, projectId: a.projectId, prompt: a.prompt, left, right, status: a.status, image: a.hasImage ? `/api/assignments/${a.id}/image` : null };
+  return { id: a.id, projectId: a.projectId, prompt: a.prompt, left, right, status: a.status, ...(a.hasImage ? { image: `/api/assignments/${a.id}/image` } : {}) };
 }
 
 async function requireQualified(db: SqlDriver, project: Project, userId: number): Promise<void> {
