@@ -22,7 +22,7 @@ const SAFE = { safe: true, categories: [], severity: null };
 interface Assignment {
   id: number;
   prompt: string;
-  image: string | null;
+  image?: string;
 }
 
 describe.each(backends())('image + text pairs on $name', (backend) => {
@@ -106,7 +106,25 @@ describe.each(backends())('image + text pairs on $name', (backend) => {
     }
     expect(seen.get('first')?.image).toMatch(/^\/api\/assignments\/\d+\/image$/);
     expect(seen.get('second')?.image).toMatch(/^\/api\/assignments\/\d+\/image$/);
-    expect(seen.get('third, text only')?.image).toBeNull();
+    expect(seen.get('third, text only')).not.toHaveProperty('image');
+  });
+
+  it("shows a qualification pair's image to the annotator whose attempt holds it, nobody else", async () => {
+    const row = JSON.parse(readFileSync(join(SAMPLE, 'data.jsonl'), 'utf8').trim().split('\n')[0] as string) as Record<string, unknown>;
+    const p = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'qualified by pictures', settings: {} });
+    const qid = p.body.project.id;
+    const imported = await admin.post(`/api/projects/${qid}/batches`, { name: 'q', kind: 'qualification', jsonl: JSON.stringify({ ...row, image: `data:image/png;base64,${red.toString('base64')}` }) });
+    expect(imported.status, imported.text).toBe(201);
+    const [mine, theirs] = [await annotator(), await annotator()];
+    await addMembers(admin, qid, [`ann${users - 1}`, `ann${users}`]);
+    const test = await mine.post<{ test: { attemptId: number; items: { itemId: number; image?: string }[] } }>(`/api/projects/${qid}/qualification/start`);
+    const item = test.body.test.items[0];
+    expect(item?.image).toBe(`/api/projects/${qid}/qualification/${test.body.test.attemptId}/items/${item?.itemId}/image`);
+    const img = await mine.request('GET', item?.image as string);
+    expect(img.status).toBe(200);
+    expect(img.headers.get('content-type')).toBe('image/png');
+    expect((await theirs.get(item?.image as string)).status).toBe(404);
+    expect((await mine.get(`/api/projects/${qid}/qualification/${test.body.test.attemptId}/items/${(item?.itemId as number) + 1000}/image`)).status).toBe(404);
   });
 
   it('refuses the path traversal attacks on --image-dir, by line, and imports nothing', async () => {

@@ -12,12 +12,13 @@ import { projectItems, projectLabels } from '../store/labels.js';
 import { recordTieDecision, tieDecisions } from '../store/ties.js';
 import { resolveByMajority, type TieDecision } from '../aggregate.js';
 import { countedLabels, labelsByItem } from '../export.js';
-import { auditQueue, qualificationStatus, recordAudit, startQualification, submitQualification } from '../store/quality.js';
+import { attemptHasItem, auditQueue, qualificationStatus, recordAudit, startQualification, submitQualification } from '../store/quality.js';
 import { currentUser } from '../security.js';
 import { plainText, projectParam } from './admin.js';
 
 const IdParams = z.object({ id: z.coerce.number().int().positive() }).strict();
 const AttemptParams = z.object({ projectId: z.coerce.number().int().positive(), attemptId: z.coerce.number().int().positive() }).strict();
+const AttemptItemParams = AttemptParams.extend({ itemId: z.coerce.number().int().positive() }).strict();
 const TieParams = z.object({ projectId: z.coerce.number().int().positive(), itemId: z.coerce.number().int().positive() }).strict();
 const AuditParams = z.object({ projectId: z.coerce.number().int().positive(), labelId: z.coerce.number().int().positive() }).strict();
 
@@ -37,9 +38,9 @@ const TieBody = z
 const AuditBody = z.object({ verdict: z.enum(['approved', 'rejected']), note: z.union([plainText(2000), z.literal('')]).default('') }).strict();
 
 /** What an annotator sees of an assignment: the pair in display order (and where its image is), nothing about gold or order. */
-function assignmentView(a: Assignment): { id: number; projectId: number; prompt: string; left: string; right: string; status: string; image: string | null } {
+function assignmentView(a: Assignment): { id: number; projectId: number; prompt: string; left: string; right: string; status: string; image?: string } {
   const [left, right] = a.swapped ? [a.responses[1], a.responses[0]] : a.responses;
-  return { id: a.id, projectId: a.projectId, prompt: a.prompt, left, right, status: a.status, image: a.hasImage ? `/api/assignments/${a.id}/image` : null };
+  return { id: a.id, projectId: a.projectId, prompt: a.prompt, left, right, status: a.status, ...(a.hasImage ? { image: `/api/assignments/${a.id}/image` } : {}) };
 }
 
 async function requireQualified(db: SqlDriver, project: Project, userId: number): Promise<void> {
@@ -66,6 +67,15 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     const project = await projectParam(db, { projectId }, currentUser(req));
     const body = parseInput(QualificationBody, req.body, 'body');
     return { result: await submitQualification(db, project, currentUser(req).id, attemptId, body.answers) };
+  });
+
+  // A qualification pair's image, to the annotator whose attempt holds the pair (the same answer as a missing one to anyone else).
+  app.get('/api/projects/:projectId/qualification/:attemptId/items/:itemId/image', { config: annotator }, async (req, reply) => {
+    const { projectId, attemptId, itemId } = parseInput(AttemptItemParams, req.params, 'path');
+    const project = await projectParam(db, { projectId }, currentUser(req));
+    const image = (await attemptHasItem(db, project.id, currentUser(req).id, attemptId, itemId)) ? await itemImage(db, itemId) : undefined;
+    if (!image) throw new HttpError(404, `no image of pair ${itemId} in your qualification attempt ${attemptId}`);
+    return reply.type(image.contentType).header('content-disposition', 'inline').send(image.data);
   });
 
   app.post('/api/projects/:projectId/assignments/next', { config: annotator }, async (req) => {

@@ -50,7 +50,14 @@ const AttemptItemsSchema = z.array(z.object({ itemId: z.number().int(), swapped:
 
 export interface QualificationTest {
   attemptId: number;
-  items: { itemId: number; prompt: string; left: string; right: string }[];
+  /** `image`: where the pair's image is served, when it has one. */
+  items: { itemId: number; prompt: string; left: string; right: string; image?: string }[];
+}
+
+/** True when `itemId` is one of the pairs of the user's qualification attempt `attemptId` in the project. */
+export async function attemptHasItem(db: SqlRunner, projectId: number, userId: number, attemptId: number, itemId: number): Promise<boolean> {
+  const a = await db.get<{ items: string }>('SELECT items FROM qualification_attempts WHERE id = $1 AND project_id = $2 AND user_id = $3', [attemptId, projectId, userId]);
+  return a !== undefined && AttemptItemsSchema.parse(JSON.parse(a.items)).some((i) => i.itemId === itemId);
 }
 
 /** The user's open qualification attempt, or a new one over all qualification items (order and sides shuffled). */
@@ -99,11 +106,12 @@ export async function startQualification(db: SqlDriver, project: Project, userId
   const order = AttemptItemsSchema.parse(JSON.parse(attempt.items));
   const out: QualificationTest = { attemptId: attempt.id, items: [] };
   for (const { itemId, swapped } of order) {
-    const it = (await db.get<{ prompt: string; response_0: string; response_1: string }>(
-      'SELECT prompt, response_0, response_1 FROM items WHERE id = $1',
+    const it = (await db.get<{ prompt: string; response_0: string; response_1: string; has_image: number | boolean }>(
+      'SELECT prompt, response_0, response_1, EXISTS (SELECT 1 FROM item_images im WHERE im.item_id = items.id) AS has_image FROM items WHERE id = $1',
       [itemId],
-    )) as { prompt: string; response_0: string; response_1: string };
-    out.items.push({ itemId, prompt: it.prompt, left: swapped ? it.response_1 : it.response_0, right: swapped ? it.response_0 : it.response_1 });
+    )) as { prompt: string; response_0: string; response_1: string; has_image: number | boolean };
+    const image = it.has_image ? { image: `/api/projects/${project.id}/qualification/${attempt.id}/items/${itemId}/image` } : {};
+    out.items.push({ itemId, prompt: it.prompt, left: swapped ? it.response_1 : it.response_0, right: swapped ? it.response_0 : it.response_1, ...image });
   }
   return out;
 }

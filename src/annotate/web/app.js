@@ -737,6 +737,7 @@ async function runQualification(area, project) {
     const item = test.items[i];
     const { form, focus } = labelForm({
       prompt: item.prompt,
+      image: item.image,
       left: item.left,
       right: item.right,
       instructions: project.settings.instructions,
