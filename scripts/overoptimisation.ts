@@ -61,4 +61,15 @@ if (agg.bestOfN) {
   console.log(`best-of-N: gold peaks at N = ${f(agg.bestOfN.peakN, 1)} (gold ${f(agg.bestOfN.peakGold)}); per N (mean curve):`);
   for (const p of agg.bestOfN.curve) console.log(`  N ${p.n}: KL ${p.kl.toFixed(2)}, proxy ${p.proxy.toFixed(3)}, gold ${p.gold.toFixed(3)}, harmful ${(100 * p.harm).toFixed(1)}%`);
 }
+// the README's table: one row per run, paired with PPO where both ran
+const pm = (i: Interval | undefined, d = 2) => (i ? f(i, d).replace('-', '−').replace(/\[(.*)\]/, (_, x: string) => `[${x.replaceAll('-', '−')}]`) : '–');
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+console.log('\n| run (seeds) | KL at the gold peak | gold at peak | gold at end | KL at end | drop | over-optimised | − PPO, paired: gold at peak / at end | gold harmful at peak → end | RL s | + reward model(s) s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const [k, r] of Object.entries(agg.runs)) {
+  const meanHarm = (at: 'peak' | 'final') => r.perReplicate.reduce((a, x) => a + x[at].harm, 0) / r.replicates;
+  const harm = `${pct(meanHarm('peak'))} → ${pct(meanHarm('final'))}`;
+  const vs = r.vsPpo ? `${pm(r.vsPpo.peakGold)} / ${pm(r.vsPpo.finalGold)}` : '–';
+  console.log(`| ${k} (${r.replicates}) | ${pm(r.peakKl, 1)} | ${pm(r.peakGold)} | ${pm(r.finalGold)} | ${r.finalKl.mean.toFixed(1)} | ${pm(r.drop)} | ${r.overoptimised} / ${r.replicates} | ${vs} | ${harm} | ${r.rlSec.mean.toFixed(0)} | ${r.scoreModelsSec.mean.toFixed(0)} |`);
+}
 console.log(`wrote ${out}.json and ${out}.svg`);

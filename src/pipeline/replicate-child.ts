@@ -82,6 +82,7 @@ process.once('message', (request: ReplicateRequest) => {
         wallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
         ...(result.robust?.hcGuarantee ? { hcGuarantee: result.robust.hcGuarantee.results } : {}),
         ...(result.robust?.micro ? { micro: result.robust.micro.byGroup } : {}),
+        ...(result.overoptimisation ? { overoptimisation: result.overoptimisation } : {}),
       };
       finish({ type: 'done', result: replicate }, 0);
     } catch (e) {

@@ -5,6 +5,7 @@ import type { PolicyEval } from './evaluate-policy.js';
 import type { TrainingCost } from './run.js';
 import type { WorldGuaranteeRow } from './hc-guarantee-world.js';
 import type { MicroComparison } from '../algorithms/micro/compare.js';
+import type { OveroptimisationResult } from './overoptimisation.js';
 
 /** The gold and model-scored numbers of one policy in one replicate. */
 export interface ModelMetrics {
@@ -52,6 +53,8 @@ export interface ReplicateResult {
   hcGuarantee?: WorldGuaranteeRow[];
   /** MiCRo's and one BT head's accuracy per annotator type (robust.micro.byGroup), when the replicate ran micro. */
   micro?: MicroComparison['byGroup'];
+  /** The over-optimisation study's curves and peaks, when the replicate ran it. */
+  overoptimisation?: OveroptimisationResult;
 }
 
 /** A paired difference `a − b` of one metric over seeds (the same replicate pairs both models). */

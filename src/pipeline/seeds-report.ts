@@ -8,6 +8,8 @@ import { frontierWithIntervals } from '../eval/plots.js';
 import type { PipelineConfig } from './config.js';
 import { poolWorldGuarantee, type WorldGuaranteeRow } from './hc-guarantee-world.js';
 import { hcGuaranteeTable } from './robust-report.js';
+import { aggregateOveroptimisation, type OveroptimisationSeeds } from './overoptimisation-seeds.js';
+import { overoptSeedsSection } from './overoptimisation-report.js';
 import { aggregateByGroup, type GroupAccuracySeeds } from '../algorithms/micro/compare.js';
 import { aggregateModels, categoryDifferences, commonModels, pairedDifferences, type CategoryDifference, type ModelAggregate, type PairedDifference, type ReplicateResult } from './seeds-aggregate.js';
 
@@ -35,6 +37,8 @@ export interface SeedsReport {
   replicateWallTimeSec: number;
   /** hc_guarantee's per-δ table pooled over the replicates that ran it (each against its own τ and gold budget). */
   hcGuarantee?: { replicates: number; results: WorldGuaranteeRow[] };
+  /** The over-optimisation study over the replicates that ran it. */
+  overoptimisation?: OveroptimisationSeeds;
   /** MiCRo's per-type accuracies over the replicates that ran micro (mean, t-interval, MiCRo − BT paired). */
   micro?: { replicates: number; byGroup: Record<string, GroupAccuracySeeds> };
 }
@@ -78,6 +82,8 @@ export async function writeSeedsReport(
   };
   const guarantees = results.flatMap((r) => (r.hcGuarantee ? [r.hcGuarantee] : []));
   if (guarantees.length > 0) report.hcGuarantee = { replicates: guarantees.length, results: poolWorldGuarantee(guarantees) };
+  const overopt = results.flatMap((r) => (r.overoptimisation ? [r.overoptimisation] : []));
+  if (overopt.length > 0) report.overoptimisation = aggregateOveroptimisation(overopt);
   const micro = results.flatMap((r) => (r.micro ? [{ byGroup: r.micro }] : []));
   if (micro.length > 0) report.micro = { replicates: micro.length, byGroup: aggregateByGroup(micro) };
   writeJsonAtomic(join(runDir, 'report.json'), report);
@@ -173,6 +179,7 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
         )
       : '',
     section('Trade-off frontier over seeds', frontier, 'Each reward-shaping run fixes ν in R − ν·C (dashed line through the means); PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
+    report.overoptimisation ? await overoptSeedsSection(report.overoptimisation) : '',
     report.hcGuarantee
       ? section(
           `HC-RLHF's guarantee over ${report.hcGuarantee.replicates} replicates: failure rate per δ`,

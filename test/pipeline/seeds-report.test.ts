@@ -9,6 +9,9 @@ import { PipelineConfigSchema } from '../../src/pipeline/config.js';
 import type { ModelMetrics, ReplicateResult } from '../../src/pipeline/seeds-aggregate.js';
 import { writeSeedsReport, type SeedsReport } from '../../src/pipeline/seeds-report.js';
 import { summariseWorldGuarantee, type WorldRun } from '../../src/pipeline/hc-guarantee-world.js';
+import { goldPeak, overoptCurve } from '../../src/eval/overoptimisation.js';
+import { aggregateOveroptimisation } from '../../src/pipeline/overoptimisation-seeds.js';
+import type { OveroptimisationResult } from '../../src/pipeline/overoptimisation.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
@@ -124,5 +127,24 @@ describe('multi-seed report', () => {
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toContain('MiCRo vs one Bradley–Terry head per annotator type over 3 replicates');
     expect(html).toMatch(/<td>brief<\/td><td>300<\/td><td>61\.0%/);
+  });
+
+  it('aggregates the replicates\' over-optimisation runs (t-intervals, paired with PPO) into a section with the mean curves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seeds-report-overopt-'));
+    const config = PipelineConfigSchema.parse({ name: 'seeds5', seeds: 5 });
+    const log = (peakAt: number) => Array.from({ length: 8 }, (_, i) => ({ step: i + 1, reward: 0.1 * (i + 1), kl: i + 1, goldHelpfulness: 3 - (i + 1 - peakAt) ** 2 / 10, goldHarmfulRate: 0.5 }));
+    const run = (peakAt: number) => {
+      const curve = overoptCurve(log(peakAt), 2);
+      return { curve, peak: goldPeak(curve, 0.1), rlSec: 10, scoreModelsSec: 5 };
+    };
+    const overopt = (k: number): OveroptimisationResult => ({ klCoef: 0.01, runs: { ppo: run(2 + k), worst: run(4 + k) } });
+    const withStudy = results.map((r, k) => (k < 3 ? { ...r, overoptimisation: overopt(k) } : r));
+    await writeSeedsReport(dir, withStudy, config, { invocationWallTimeSec: 1 });
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SeedsReport;
+    expect(json.overoptimisation).toEqual(JSON.parse(JSON.stringify(aggregateOveroptimisation([0, 1, 2].map(overopt)))));
+    expect(json.overoptimisation?.runs.worst?.vsPpo?.replicates).toBe(3);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('Reward over-optimisation over 3 replicates');
+    expect(html).toContain('<td>worst (3)</td>');
   });
 });
