@@ -1,4 +1,5 @@
 // RL on the user's own model folders: loads actor, reference, reward/cost models and prompts, sets d, runs trainRl, writes the actor, log and report.
+import { useDevice } from '../../config/device.js';
 import { join } from 'node:path';
 import { ConfigError } from '../../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
@@ -111,6 +112,7 @@ export function loadRlFolders(
  * `<out>/result.json` and `<out>/report.html`.
  */
 export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
+  useDevice(config.device); // the models this loads go there
   const { constrained, make } = METHODS[methodName];
   const probe = make(config, 0);
   const { actor, tokenizer, reference, reward, cost } = loadRlFolders(config, probe.usesCost ? methodName : null);
