@@ -47,7 +47,8 @@ export function register(program: Command): void {
         console.error(`note: the prompt is ${ids.length} tokens and the model's context ${ctx}: at most ${ctx - ids.length} new tokens (not ${cfg.maxNewTokens})`);
       }
       manualSeed(seed);
-      const out = generate(model, tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }), {
+      const on = { dtype: 'int64', device: model.device } as const;
+      const out = generate(model, tensor([ids], on), tensor([ids.map(() => 1)], on), {
         maxNewTokens: cfg.maxNewTokens,
         greedy: cfg.greedy,
         temperature: cfg.temperature,

@@ -18,6 +18,7 @@ import { SftConfigSchema } from '../../src/algorithms/sft/config.js';
 import { trainSft } from '../../src/algorithms/sft/train.js';
 import { checkLocalDevices, useDevice } from '../../src/config/device.js';
 import { combineAdvantages } from '../../src/rl/advantage.js';
+import { sampleRows } from '../../src/serve/sampling.js';
 import { createCausalLM, generate, loadPretrained, parseModelConfig, ScoreModel, type CausalLM, type Tokenizer } from '../../src/models/index.js';
 import {
   AdamW,
@@ -198,6 +199,15 @@ describe('pieces no tiny run reaches', () => {
     const ac = tensor([[0.5, 0], [1, 1]]);
     const want = combineAdvantages(ar, ac, [1, 3]).toNumbers();
     expect(underMetaDefault(() => combineAdvantages(ar, ac, [1, 3]).toNumbers())).toEqual(want);
+  });
+});
+
+describe('serving', () => {
+  it("the server's per-row sampling (temperature, top-p, greedy rows) makes its tensors on the logits' device", () => {
+    const logits = tensor([[0.1, 2, -1, 0.5], [1, 1, 3, 0], [0, 0, 0, 4]]);
+    const rows = [{ temperature: 0.7, topP: 0.9 }, { temperature: 0, topP: 1 }, { temperature: 1.3, topP: 1 }];
+    const want = sampleRows(logits, rows, [0.3, 0.5, 0.8]);
+    expect(underMetaDefault(() => sampleRows(logits, rows, [0.3, 0.5, 0.8]))).toEqual(want);
   });
 });
 

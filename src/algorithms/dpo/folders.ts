@@ -1,4 +1,5 @@
 // DPO, SafeDPO, SACPO, MoCAN and A-LoL on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo|mocan|alol`): load, train, write the HF folder, log and result.
+import { useDevice } from '../../config/device.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DeviceSchema } from '../../config/device.js';
@@ -108,6 +109,7 @@ async function readRecords(file: string, format: FolderConfig<'dpo'>['format'], 
  * `<out>/log.jsonl` (one record per step, with `stage`) and `<out>/result.json`.
  */
 export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod>(method: M, config: FolderConfig<M>, progress: Progress = silentProgress): Promise<PreferenceFoldersResult> {
+  useDevice(config.device); // the models this loads go there
   const { model: policy, tokenizer } = loadCausalLM(config.model, 'model');
   if (!tokenizer) throw new ConfigError(`--model ${config.model}: no tokenizer.json; training needs the model's tokenizer beside it`);
   const loadReference = () => loadCausalLM(config.reference ?? config.model, config.reference ? 'reference' : 'model').model;

@@ -1,4 +1,5 @@
 // `safealign train hc-rlhf` on the user's folders: loads models and prompts, sets τ, runs trainHcRlhf, writes the candidate, and the model only when the safety test passes.
+import { useDevice } from '../../config/device.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { withDefaults } from '../../config/defaults.js';
@@ -43,6 +44,7 @@ export interface HcRlhfFoldersResult {
  * `<out>` itself only when the safety test passes ("no solution found" returns no model).
  */
 export async function trainHcRlhfOnFolders(config: HcRlhfFoldersConfig, progress: Progress = silentProgress): Promise<HcRlhfFoldersResult> {
+  useDevice(config.device); // the models this loads go there
   const { actor, tokenizer, reference, reward, cost } = textOnly(loadRlFolders(config, 'hc-rlhf'));
   const costModel = cost as NonNullable<typeof cost>;
   const threshold = await resolveThreshold(config, costModel.scorer, tokenizer, progress);

@@ -1,6 +1,7 @@
 // RL on the user's own model folders: loads actor, reference, reward/cost models and prompts, sets d, runs trainRl, writes the actor, log and report.
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { useDevice } from '../../config/device.js';
 import { ConfigError } from '../../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
 import { dataParallel } from '../../distributed/data-parallel.js';
@@ -187,6 +188,7 @@ async function withPromptImages(path: string, file: PromptFile, prompts: RlPromp
  * `<out>/result.json` and `<out>/report.html`.
  */
 export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
+  useDevice(config.device); // the models this loads go there
   const { constrained, make } = METHODS[methodName];
   const probe = make(config, 0);
   const { actor, tokenizer, reference, reward, cost, imageProcessor } = loadRlFolders(config, probe.usesCost ? methodName : null);

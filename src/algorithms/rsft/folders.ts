@@ -1,4 +1,5 @@
 // Rejection-sampling fine-tuning on the user's own folders (`safealign train rsft`): load the policy and judges, read prompts, train, write the HF folder and result.
+import { useDevice } from '../../config/device.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DeviceSchema } from '../../config/device.js';
@@ -32,6 +33,7 @@ export interface RsftFoldersResult extends RsftResult {
 
 /** Runs RSFT from `config.model` (resuming from `<out>/round_<r>/` when there), writes the model to `<out>` and `<out>/result.json`. */
 export function trainRsftOnFolders(config: RsftFoldersConfig, progress: Progress = silentProgress): RsftFoldersResult {
+  useDevice(config.device); // the models this loads go there
   const policy = loadPolicy(config.model, 'policy');
   const judges = { reward: scorer(config.reward, 'reward', config.scoreMaxLength), cost: scorer(config.cost, 'cost', config.scoreMaxLength) };
   const { file, prompts, flags } = loadEvalPrompts({ prompts: config.prompts, maxNewTokens: config.rsft.maxNewTokens, maxPrompts: config.maxPrompts }, [policy], [judges.reward, judges.cost], progress);
