@@ -1,5 +1,5 @@
 // Causal self-attention from matmul + mask + softmax (libtorch 1.13 has no fused attention), with a KV cache.
-import { arange, cat, chain, zeros, type Tensor } from '../torch/index.js';
+import { arange, attention, cat, zeros, type Tensor } from '../torch/index.js';
 
 /**
  * Keys and values of earlier positions for one layer: (B, H, Lpast, hd) each — or, with `length`, buffers (B, H, capacity, hd)
@@ -88,26 +88,7 @@ export function lastPositionIds(attentionMask: Tensor, length: number): Tensor {
  * where every query sees every key (a vision encoder). Returns (B, Lq, H·hd).
  */
 export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null): Tensor {
-  const [b, h, lq, hd] = q.shape as [number, number, number, number];
-  const hkv = k.shape[1] as number;
-  let kk = k;
-  let vv = v;
-  if (hkv !== h) {
-    const rep = h / hkv;
-    const lk = k.shape[2] as number;
-    kk = k.unsqueeze(2).expand([b, hkv, rep, lk, hd]).reshape([b, h, lk, hd]);
-    vv = v.unsqueeze(2).expand([b, hkv, rep, lk, hd]).reshape([b, h, lk, hd]);
-  }
-  return chain(
-    q,
-    (t) => t.matmul(kk.transpose(2, 3)),
-    (t) => t.mul(1 / Math.sqrt(hd)),
-    (t) => (bias ? t.add(bias) : t),
-    (t) => t.softmax(-1),
-    (t) => t.matmul(vv), // (B, H, Lq, hd)
-    (t) => t.transpose(1, 2),
-    (t) => t.reshape([b, lq, h * hd]),
-  );
+  return attention(q, k, v, bias, 1 / Math.sqrt(q.shape[3] as number));
 }
 
 /**

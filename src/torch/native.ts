@@ -133,6 +133,7 @@ export interface NativeTorch {
 
   linear(x: Handle, w: Handle, b: Opt<Handle>): Handle;
   layerNorm(x: Handle, shape: number[], w: Opt<Handle>, b: Opt<Handle>, eps: number): Handle;
+  attention(q: Handle, k: Handle, v: Handle, bias: Opt<Handle>, scale: number): Handle;
   embedding(w: Handle, idx: Handle): Handle;
   dropout(x: Handle, p: number, training: boolean): Handle;
   crossEntropy(logits: Handle, targets: Handle, ignoreIndex: number, reduction: string): Handle;
