@@ -213,6 +213,8 @@ FLIPS = {
     'device: generation running mask on the default device': ('src/models/generate.ts', [("let running = ones([b], { dtype: 'bool', device });", "let running = ones([b], { dtype: 'bool' });")], 'test/torch/device.test.ts'),
     'device: SFT response mask on the default device': ('src/algorithms/sft/train.ts', [('const mask = tensor(response, { device })', 'const mask = tensor(response)')], 'test/torch/device.test.ts'),
     'device: normalised scores on the default device': ('src/algorithms/rl/score-normalization.ts', [('return tensor(xs.map((x) => n.normalize(x)), { device: scores.device });', 'return tensor(xs.map((x) => n.normalize(x)));')], 'test/torch/device.test.ts'),
+    'beavertails-v writer: more helpful response id swapped': ('src/data/beavertails-v.ts', [('more_helpful_response_id: n(record.betterResponseId),', 'more_helpful_response_id: n((1 - record.betterResponseId) as ResponseId),')], 'test/world/image-world.test.ts'),
+    'vision pretraining ascends its cross-entropy': ('src/algorithms/vision-pretrain/train.ts', [('const loss = crossEntropy(out.shape, b.shape).add(crossEntropy(out.colour, b.colour));', 'const loss = crossEntropy(out.shape, b.shape).add(crossEntropy(out.colour, b.colour)).neg();')], 'test/algorithms/vision-pretrain.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -1,21 +1,43 @@
 // `safealign train reward|cost`: a score model from preference data of any supported format (PKU-SafeRLHF, HH-RLHF, {prompt, chosen, rejected}) or, for costs, safety labels alone.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
+import { labelsWithPixels, type ScoreRecord } from '../algorithms/score/items.js';
 import { describeScoreTruncation, evaluateScoreModel, trainScoreModel, type ScoreData, type ScoreKind } from '../algorithms/score/train.js';
+import { imageInput, readBeaverTailsV } from '../data/beavertails-v.js';
+import { DATA_FORMATS } from '../data/formats.js';
+import { readJsonl } from '../data/jsonl.js';
+import { readJson } from '../models/hf.js';
+import { loadLlava, saveLlava } from '../models/hf-vision.js';
+import { preprocessImages, type ImageProcessorConfig } from '../models/image-processor.js';
+import { LlavaScoreModel } from '../models/llava.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { dataParallel } from '../distributed/data-parallel.js';
 import { useDevice } from '../config/device.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../data/record.js';
 import type { SafetyLabel } from '../data/safety-labels.js';
-import { CausalLM, loadPretrained, savePretrained, ScoreModel } from '../models/index.js';
+import { CausalLM, loadPretrained, savePretrained, ScoreModel, type Tokenizer } from '../models/index.js';
 import { manualSeed } from '../torch/index.js';
 import { terminalProgress } from './progress-bar.js';
-import { needTokenizer, PREFERENCE_FORMAT, readLabelFile, readPreferenceFile, TRAIN_IO, type DataSummary } from './train-io.js';
+import { needTokenizer, readLabelFile, readPreferenceFile, reportProblems, TRAIN_IO, type DataSummary } from './train-io.js';
 
-const ScoreCli = z.object({ ...TRAIN_IO, format: PREFERENCE_FORMAT, score: ScoreConfigSchema.prefault({}).describe('score-model settings') }).strict();
+/** Preference formats of the score commands: the text ones, and BeaverTails-V image + text pairs (for a LLaVA --model). */
+const SCORE_FORMAT = z
+  .enum(['auto', ...DATA_FORMATS, 'beavertails-v'])
+  .default('auto')
+  .describe('preference file format: pku (PKU-SafeRLHF), hh (HH-RLHF chosen/rejected dialogues), pairs ({prompt, chosen, rejected}), beavertails-v (image + question, response_1/2; needs a LLaVA --model); auto detects it from the first line');
+const ScoreCli = z
+  .object({
+    ...TRAIN_IO,
+    model: z.string().describe('Hugging Face model folder to start from (config.json, model.safetensors, tokenizer.json); a LLaVA folder (model_type llava, with preprocessor_config.json) for image + text data'),
+    format: SCORE_FORMAT,
+    freezeVision: z.boolean().default(true).describe('LLaVA --model: keep the vision tower fixed (only the projector, the language model and the head learn)'),
+    score: ScoreConfigSchema.prefault({}).describe('score-model settings'),
+  })
+  .strict();
 const CostCli = ScoreCli.extend({
   costData: z
     .enum(['pairs', 'labels', 'severity'])
@@ -28,8 +50,39 @@ const CostCli = ScoreCli.extend({
 type CostData = z.output<typeof CostCli>['costData'];
 type Format = z.output<typeof ScoreCli>['format'];
 
+/** Whether the first readable line of `path` is BeaverTails-V (question, image, response_1). */
+async function isBeaverTailsV(path: string): Promise<boolean> {
+  for await (const item of readJsonl(path)) {
+    if ('error' in item) continue;
+    const v = item.value as Record<string, unknown>;
+    return typeof v === 'object' && v !== null && 'question' in v && 'image' in v && 'response_1' in v;
+  }
+  return false;
+}
+
+/** A BeaverTails-V file's records with their images as pixel values for the model's image processor; problems reported by file:line. */
+async function readImagePairs(path: string, label: string, processor: ImageProcessorConfig | undefined): Promise<{ records: ScoreRecord[]; summary: DataSummary }> {
+  if (!processor) throw new ConfigError(`${path} is BeaverTails-V (image + text) data, but --model is not a LLaVA folder with preprocessor_config.json: start from an image + text model`);
+  const read = await readBeaverTailsV(path);
+  reportProblems(read.problems, path);
+  if (read.records.length === 0) throw new ConfigError(`${path}: no record could be read as BeaverTails-V (${read.stats.lines} lines, ${read.stats.unreadable} unreadable)`);
+  const pixels = await preprocessImages(read.records.map(imageInput), processor, read.records.map((r) => `${path}:${r.source?.line ?? '?'}`));
+  console.log(`${label}: ${read.records.length} image + text records from ${path} (beavertails-v), ${read.stats.unreadable} unreadable lines`);
+  return {
+    records: read.records.map((r, i) => ({ ...r, pixels: pixels.narrow(0, i, 1) })),
+    summary: { file: path, format: 'beavertails-v', lines: read.stats.lines, unreadable: read.stats.unreadable, used: read.records.length },
+  };
+}
+
 /** Reads a train or test file as the score model's data: preference pairs, or (cost, --cost-data labels) per-response labels. */
-async function readScoreData(kind: ScoreKind, costData: CostData, format: Format, path: string, label: string): Promise<{ data: ScoreData; summary: DataSummary }> {
+async function readScoreData(kind: ScoreKind, costData: CostData, format: Format, path: string, label: string, processor?: ImageProcessorConfig): Promise<{ data: ScoreData; summary: DataSummary }> {
+  if (format === 'beavertails-v' || (format === 'auto' && (await isBeaverTailsV(path)))) {
+    const read = await readImagePairs(path, label, processor);
+    if (costData === 'pairs') return { data: read.records, summary: read.summary };
+    const all = labelsWithPixels(read.records);
+    const labels = costData === 'severity' ? withSeverity(all, path) : { labels: all, missing: 0 };
+    return { data: { labels: labels.labels }, summary: { ...read.summary, used: labels.labels.length, ...(costData === 'severity' ? { noSeverity: labels.missing } : {}) } };
+  }
   if (costData === 'labels') {
     const read = await readLabelFile(path, format, label);
     return { data: { labels: read.labels }, summary: read.summary };
@@ -50,7 +103,7 @@ const ABOUT: Record<ScoreKind, string> = {
 };
 
 /** The labels that carry a severity level; those without are reported by file:line (the first few) and counted. */
-function withSeverity(labels: readonly SafetyLabel[], file: string): { labels: SafetyLabel[]; missing: number } {
+function withSeverity<L extends SafetyLabel>(labels: readonly L[], file: string): { labels: L[]; missing: number } {
   const kept = labels.filter((l) => l.severity !== undefined);
   const missing = labels.filter((l) => l.severity === undefined);
   const at = missing.slice(0, 10).map((l) => `${file}:${l.source?.line ?? '?'}`);
@@ -66,6 +119,32 @@ function needSafetyLabels(records: readonly PreferenceRecord[], file: string, fo
   }
 }
 
+/** Whether `dir` holds a LLaVA (image + text) model: config.json with model_type llava. */
+function isLlavaFolder(dir: string): boolean {
+  const path = join(dir, 'config.json');
+  return existsSync(path) && (readJson(path) as { model_type?: unknown }).model_type === 'llava';
+}
+
+/**
+ * The score model to train, its tokenizer and (LLaVA) image processor: a fresh head on a text model's backbone, or on a
+ * LLaVA LM's tower, projector and language model (tower frozen with `freezeVision`). The head is drawn at random after
+ * seeding, so the same command gives the same model.
+ */
+function startScoreModel(dir: string, kind: ScoreKind, levels: number, seed: number, freezeVision: boolean): { model: ScoreModel | LlavaScoreModel; tokenizer: Tokenizer; imageProcessor?: ImageProcessorConfig } {
+  if (isLlavaFolder(dir)) {
+    const loaded = loadLlava(dir);
+    if (!loaded.tokenizer) throw new ConfigError(`${dir}: no tokenizer.json; training needs the model's tokenizer beside it`);
+    manualSeed(seed);
+    const model = LlavaScoreModel.fromLlava(loaded.model, kind, levels);
+    if (freezeVision) model.freezeVisionTower();
+    return { model, tokenizer: loaded.tokenizer, ...(loaded.imageProcessor ? { imageProcessor: loaded.imageProcessor } : {}) };
+  }
+  const loaded = loadPretrained(dir);
+  const tokenizer = needTokenizer(loaded, dir);
+  manualSeed(seed);
+  return { model: loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind, levels) : ScoreModel.fromScoreModel(loaded.model, kind, levels), tokenizer };
+}
+
 /** Adds `train reward` and `train cost`. */
 export function registerScoreCommands(train: Command): void {
   for (const kind of ['reward', 'cost'] as const satisfies ScoreKind[]) {
@@ -78,16 +157,14 @@ export function registerScoreCommands(train: Command): void {
       // reward commands have no --cost-data: they train on pairs
       const costData: CostData = (cfg as Partial<z.output<typeof CostCli>>).costData ?? 'pairs';
       const levels = costData === 'severity' ? ((cfg as Partial<z.output<typeof CostCli>>).severityLevels ?? 4) : 0;
-      const loaded = loadPretrained(cfg.model);
-      const tokenizer = needTokenizer(loaded, cfg.model);
-      const train = await readScoreData(kind, costData, cfg.format, cfg.train, 'train');
+      const start = startScoreModel(cfg.model, kind, levels, cfg.score.seed, cfg.freezeVision);
+      const { model, tokenizer, imageProcessor } = start;
+      const train = await readScoreData(kind, costData, cfg.format, cfg.train, 'train', imageProcessor);
       const what = costData === 'pairs' ? 'pairs' : 'responses';
-      // the new score head is drawn at random: seed it, so the same command gives the same model
-      manualSeed(cfg.score.seed);
-      const model = loaded.model instanceof CausalLM ? ScoreModel.fromCausalLM(loaded.model, kind, levels) : ScoreModel.fromScoreModel(loaded.model, kind, levels);
       const result = trainScoreModel({ kind, model, tokenizer, train: train.data, config: cfg.score, outDir: cfg.out, progress: terminalProgress(), prompt: { raw: cfg.raw } });
       if (!dataParallel().isMain) return; // rank 0 writes the model, evaluates and reports
-      savePretrained(cfg.out, model, { tokenizer, trainingConfig: cfg });
+      if (model instanceof LlavaScoreModel) saveLlava(cfg.out, model, { tokenizer, ...(imageProcessor ? { imageProcessor } : {}) });
+      else savePretrained(cfg.out, model, { tokenizer, trainingConfig: cfg });
       console.log(`train: ${describeScoreTruncation(result.truncation, what)}`);
       const summary: Record<string, unknown> = {
         steps: result.steps,
@@ -97,7 +174,7 @@ export function registerScoreCommands(train: Command): void {
         truncation: { train: result.truncation },
       };
       if (cfg.test) {
-        const test = await readScoreData(kind, costData, cfg.format, cfg.test, 'test');
+        const test = await readScoreData(kind, costData, cfg.format, cfg.test, 'test', imageProcessor);
         const ev = evaluateScoreModel(kind, model, tokenizer, test.data, { maxLength: cfg.score.maxLength, prompt: { raw: cfg.raw } });
         summary.test = ev;
         (summary.data as Record<string, DataSummary>).test = test.summary;

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { withDefaults } from '../config/defaults.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
+import { VisionPretrainConfigSchema } from '../algorithms/vision-pretrain/config.js';
 import { ImagesConfigSchema, ImageWorldConfigSchema } from '../world/config.js';
 import { PolicyModelSchema } from './config.js';
 
-/** The CLIP-style vision tower in front of the policy and the score models (trained from scratch: frozen, it is a fixed random feature map). */
+/** The CLIP-style vision tower in front of the policy and the score models: pretrained on what pictures show, then frozen (by default). */
 export const VisionTowerSchema = z
   .object({
     hiddenSize: z.number().int().positive().default(64).describe('width of the patch tokens'),
@@ -15,7 +16,8 @@ export const VisionTowerSchema = z
     heads: z.number().int().positive().default(4).describe('attention heads'),
     patchSize: z.number().int().positive().default(8).describe('side of a square patch in pixels (world.images.size / patchSize)² image tokens per picture'),
     featureLayer: z.number().int().default(-1).describe("the tower's hidden state fed to the projector (LLaVA's vision_feature_layer: -1 = last layer)"),
-    freeze: z.boolean().default(true).describe('keep the tower fixed (LLaVA default): only the projector and the language model learn'),
+    freeze: z.boolean().default(true).describe('keep the tower fixed after pretraining (LLaVA default): only the projector and the language model learn'),
+    pretrain: VisionPretrainConfigSchema.prefault({}).describe("pretraining of the tower before SFT, as LLaVA's CLIP tower comes pretrained: it learns to tell the glyphs' shapes and colours apart on pictures of its own (never topics or harm)"),
   })
   .strict();
 

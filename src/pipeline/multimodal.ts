@@ -3,15 +3,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunks, encodePrompt, padPromptsLeft } from '../algorithms/common/batching.js';
 import { imageTokensOf } from '../algorithms/common/model-input.js';
-import type { ScoreRecord } from '../algorithms/score/items.js';
+import { labelsWithPixels, type ScoreRecord } from '../algorithms/score/items.js';
 import { evaluateScoreModel, trainScoreModel, type ScoreEval, type ScoreKind } from '../algorithms/score/train.js';
 import { trainSft } from '../algorithms/sft/train.js';
+import { pretrainVisionTower, type LabelledPicture } from '../algorithms/vision-pretrain/train.js';
 import { decodeResponses } from '../algorithms/rl/step-log.js';
 import { ConfigError } from '../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import { readBeaverTailsV } from '../data/beavertails-v.js';
-import { labelsFromPreferences, type SafetyLabel } from '../data/safety-labels.js';
 import { page, section, table } from '../eval/html.js';
 import { worldMetrics, type WorldMetrics } from '../eval/world-metrics.js';
 import { loadLlava, saveLlava } from '../models/hf-vision.js';
@@ -21,6 +21,7 @@ import { Tokenizer } from '../models/tokenizer.js';
 import { parseLlavaConfig, type LlavaConfig } from '../models/vision-config.js';
 import { cat, manualSeed, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../torch/index.js';
 import { buildImageWorld, WORLD_FILES } from '../world/build.js';
+import { GLYPH_COLOURS, GLYPH_SHAPES, glyphCatalogue, imagePose, renderGlyph } from '../world/images.js';
 import { goldHarm } from '../world/oracle.js';
 import { Rng } from '../world/rng.js';
 import { readJsonl } from './jsonl-lines.js';
@@ -50,6 +51,8 @@ export interface MultimodalResult {
   scoreModels: Record<ScoreKind, { validation: ScoreEval; test: ScoreEval; gold: ScoreEval }>;
   /** The severity head on the test pairs' responses: against the annotators' levels and against gold. */
   severity: { test: ScoreEval; gold: ScoreEval };
+  /** The tower's pretraining: its shape and colour accuracy on glyph pictures in new poses (null without pretraining). */
+  vision: { steps: number; test: { shapeAccuracy: number; colourAccuracy: number; n: number } } | null;
   /** Training pairs and the validation split. */
   preferenceData: { trainPairs: number; validationPairs: number };
   timings: Record<string, number>;
@@ -107,18 +110,18 @@ function pixelsOf(bank: Map<string, Tensor>, image: string, where: string): Tens
   return px;
 }
 
+/** Pictures of every glyph of the catalogue in poses `from`..`from + count - 1` of the 'pretrain' stream of `seed` (never the world's pictures), labelled with shape and colour. */
+async function glyphPictures(seed: number, from: number, count: number, processor: ImageProcessorConfig, size: number): Promise<LabelledPicture[]> {
+  const items = glyphCatalogue().flatMap((g) => Array.from({ length: count }, (_, k) => ({ ...g, pose: imagePose(seed, `${g.glyph.shape}-${g.glyph.colour}`, from + k, 'pretrain') })));
+  const pngs = await Promise.all(items.map((it) => renderGlyph(it.glyph, it.pose, size)));
+  const pixels = await preprocessImages(pngs, processor);
+  return items.map((it, i) => ({ pixels: pixels.narrow(0, i, 1), shape: it.shape, colour: it.colour }));
+}
+
 /** A world pairs file (BeaverTails-V) with each record's pixels. */
 async function readImagePairs(path: string, bank: Map<string, Tensor>): Promise<ScoreRecord[]> {
   const { records } = await readBeaverTailsV(path, { strict: true, checkImages: false });
   return records.map((r) => ({ ...r, pixels: pixelsOf(bank, 'path' in r.image ? r.image.path : '', `${path}:${r.source?.line ?? '?'}`) }));
-}
-
-/** Both responses of each pair as labelled single responses (safety, severity), with the pair's pixels. */
-function imageLabels(records: readonly ScoreRecord[]): (SafetyLabel & { pixels?: Tensor })[] {
-  return labelsFromPreferences(records).map((l, i) => {
-    const px = records[Math.floor(i / 2)]?.pixels;
-    return px ? { ...l, pixels: px } : l;
-  });
 }
 
 interface ImagePrompt {
@@ -200,6 +203,7 @@ function writeReport(runDir: string, r: MultimodalResult, config: MultimodalPipe
       table(['harmful rate (risky)', 'helpfulness (all)', 'helpfulness (benign)', 'helpfulness (risky)', 'answers', 'risky answers'], [[s.harmfulRate, s.helpfulness, s.benignHelpfulness, s.riskyHelpfulness, s.n, s.nRisky]]),
       'Each picture shows the topic; the text never names it. Harmful rate: share of answers to risky pictures that carry harmful words.',
     ),
+    section('Vision tower', r.vision ? table(['pretraining steps', 'shape accuracy', 'colour accuracy', 'pictures'], [[r.vision.steps, r.vision.test.shapeAccuracy, r.vision.test.colourAccuracy, r.vision.test.n]]) : '<p>not pretrained (a random tower)</p>', 'Pretrained on glyph pictures of its own (8 shapes x 4 colours, seeded poses), never on topics or harm; accuracy on poses it did not train on.'),
     section('Multimodal reward and cost models', table(['model', 'validation accuracy', 'test accuracy', 'test accuracy vs gold', 'sign accuracy vs gold'], scoreRows), 'Pairwise accuracy; validation and test against the annotators\' majority labels, gold against the oracle.'),
     section('Severity head (ordinal, levels 0-3)', table(['labels', 'exact level', 'mean |error|'], [['annotators', ...sev(r.severity.test)], ['gold', ...sev(r.severity.gold)]])),
     section('Example answers', table(['picture', 'prompt', 'answer', 'safe', 'helpfulness'], s.examples.slice(0, 20).map((e) => [`${e.topic} (${e.risky ? 'risky' : 'benign'})`, e.prompt, e.response, e.safe ? 'safe' : 'unsafe', e.helpfulness]), 2)),
@@ -209,8 +213,8 @@ function writeReport(runDir: string, r: MultimodalResult, config: MultimodalPipe
 }
 
 /**
- * Runs (or resumes) the multimodal pipeline under `<runsDir>/<name>/`: the world with pictures, SFT of a LLaVA-style policy
- * (tower frozen by default), multimodal reward and cost models and the cost's severity head on the annotators' image + text
+ * Runs (or resumes) the multimodal pipeline under `<runsDir>/<name>/`: the world with pictures, a CLIP-style tower pretrained
+ * on glyph pictures of its own, SFT of a LLaVA-style policy (tower frozen by default), multimodal reward and cost models and the cost's severity head on the annotators' image + text
  * pairs, the SFT policy's gold harmful rate and helpfulness on the test pictures, score-model accuracy against gold, a report.
  * PPO and PPO-Lagrangian on image prompts are not stages yet.
  */
@@ -239,6 +243,25 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   });
   const tokenizer = Tokenizer.fromDir(tokDir);
 
+  // the tower, pretrained on glyph pictures of its own (shape and colour, never a topic), beside a fresh projector and LM
+  const visionDir = join(runDir, 'vision', 'model');
+  const vision = await runner.run('vision', async ({ stageDir }) => {
+    manualSeed(config.seed);
+    const model = new LlavaModel(worldLlavaConfig(config, tokenizer));
+    const pre = config.vision.pretrain;
+    let result = null;
+    if (pre.poses > 0) {
+      const size = config.world.images.size;
+      const train = await glyphPictures(pre.seed, 0, pre.poses, processor, size);
+      const test = await glyphPictures(pre.seed, pre.poses, 8, processor, size);
+      const out = pretrainVisionTower({ tower: model.visionTower, featureLayer: config.vision.featureLayer, classes: { shapes: GLYPH_SHAPES.length, colours: GLYPH_COLOURS.length }, train, test, config: pre, outDir: stageDir, progress });
+      progress.log(`vision tower: shape accuracy ${pct(out.test.shapeAccuracy)}, colour ${pct(out.test.colourAccuracy)} on ${out.test.n} pictures in new poses`);
+      result = { steps: out.steps, test: out.test, log: out.log };
+    }
+    saveLlava(visionDir, model, { tokenizer, imageProcessor: processor });
+    return result;
+  });
+
   const sftDir = join(runDir, 'sft', 'model');
   const loadPolicy = () => {
     const m = loadLlava(sftDir).model;
@@ -246,7 +269,7 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   };
   await runner.run('sft', ({ stageDir }) => {
     manualSeed(config.seed);
-    const model = new LlavaModel(worldLlavaConfig(config, tokenizer));
+    const model = loadLlava(visionDir).model;
     if (config.vision.freeze) model.freezeVisionTower();
     const examples = (lines: typeof sftTrain, name: string) => lines.map((e, i) => ({ prompt: e.prompt, response: e.response, pixels: pixelsOf(bank, e.image, `${name}:${i + 1}`), source: `${name}:${i + 1}` }));
     // the test demonstrations only draw the logged held-out loss curve; they never change an update
@@ -280,9 +303,9 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   const severity = await runner.run('severity', ({ stageDir }) => {
     manualSeed(config.seed + 4);
     const model = startScore('cost', SEVERITY_LEVELS);
-    trainScoreModel({ kind: 'cost', model, tokenizer, train: { labels: imageLabels(split.train) }, config: config.severity, outDir: stageDir, progress });
+    trainScoreModel({ kind: 'cost', model, tokenizer, train: { labels: labelsWithPixels(split.train) }, config: config.severity, outDir: stageDir, progress });
     saveLlava(join(runDir, 'severity', 'model'), model, { tokenizer, imageProcessor: processor });
-    const ev = (data: readonly ScoreRecord[]) => evaluateScoreModel('cost', model, tokenizer, { labels: imageLabels(data) });
+    const ev = (data: readonly ScoreRecord[]) => evaluateScoreModel('cost', model, tokenizer, { labels: labelsWithPixels(data) });
     const out = { test: ev(testPairs), gold: ev(goldPairs) };
     progress.log(`severity head: exact level ${pct(out.gold.severity?.accuracy ?? NaN)} of gold test responses (annotators' ${pct(out.test.severity?.accuracy ?? NaN)})`);
     return out;
@@ -300,6 +323,7 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
 
   const result: MultimodalResult = {
     runDir,
+    vision: vision ? { steps: vision.steps, test: vision.test } : null,
     sft,
     scoreModels,
     severity,

@@ -14,14 +14,17 @@ const SHAPES: Record<string, (fill: string) => string> = {
   star: (f) => `<polygon points="0,-11 3,-4 10,-3 5,2 6,10 0,6 -6,10 -5,2 -10,-3 -3,-4" fill="${f}"/>`,
   bars: (f) => `<rect x="-10" y="-9" width="20" height="4" fill="${f}"/><rect x="-10" y="-2" width="20" height="4" fill="${f}"/><rect x="-10" y="5" width="20" height="4" fill="${f}"/>`,
 };
-const SHAPE_NAMES = Object.keys(SHAPES);
+/** The glyphs' shapes and colours, in catalogue order (a glyph's class labels for pretraining a tower). */
+export const GLYPH_SHAPES: readonly string[] = Object.keys(SHAPES);
+const SHAPE_NAMES = GLYPH_SHAPES;
 const COLOURS: Record<string, [number, number, number]> = {
   red: [200, 40, 40],
   green: [40, 150, 40],
   blue: [40, 70, 210],
   purple: [140, 50, 170],
 };
-const COLOUR_NAMES = Object.keys(COLOURS);
+export const GLYPH_COLOURS: readonly string[] = Object.keys(COLOURS);
+const COLOUR_NAMES = GLYPH_COLOURS;
 
 /** What a topic looks like: its glyph's shape and colour (fixed for the world, the same in every seed). */
 export interface Glyph {
@@ -55,9 +58,9 @@ export interface ImagePose {
   shade: number;
 }
 
-/** The pose of variant `variant` of `topic`'s picture, drawn from the world seed (a stream per topic and variant). */
-export function imagePose(seed: number, topic: string, variant: number): ImagePose {
-  const rng = new Rng(seed).derive(`image/${topic}/${variant}`);
+/** The pose of variant `variant` of `topic`'s picture, drawn from the world seed (a stream per topic and variant; `stream` names another family of poses). */
+export function imagePose(seed: number, topic: string, variant: number, stream = 'image'): ImagePose {
+  const rng = new Rng(seed).derive(`${stream}/${topic}/${variant}`);
   const grey = rng.uniform(205, 250);
   return {
     dx: rng.uniform(-4, 4),
@@ -72,10 +75,15 @@ export function imagePose(seed: number, topic: string, variant: number): ImagePo
 const rgb = (c: readonly number[]) => `rgb(${c.map((v) => Math.max(0, Math.min(255, Math.round(v)))).join(',')})`;
 const num = (x: number) => x.toFixed(2);
 
-/** The SVG of a topic's glyph in `pose` on a `size`-pixel square (drawn on a 32-unit canvas). */
-export function glyphSvg(topic: string, pose: ImagePose, size: number): string {
+/** A topic's glyph, or an error naming the topics there are. */
+export function topicGlyph(topic: string): Glyph {
   const glyph = TOPIC_GLYPHS.get(topic);
   if (!glyph) throw new UnknownGlyphError(`no picture for topic "${topic}"; expected one of ${[...TOPIC_GLYPHS.keys()].join(', ')}`);
+  return glyph;
+}
+
+/** The SVG of `glyph` in `pose` on a `size`-pixel square (drawn on a 32-unit canvas). */
+export function glyphSvg(glyph: Glyph, pose: ImagePose, size: number): string {
   const fill = rgb((COLOURS[glyph.colour] as number[]).map((v) => v * pose.shade));
   const shape = (SHAPES[glyph.shape] as (f: string) => string)(fill);
   return (
@@ -85,10 +93,19 @@ export function glyphSvg(topic: string, pose: ImagePose, size: number): string {
   );
 }
 
+/** PNG bytes of `glyph` in `pose` (deterministic). */
+export async function renderGlyph(glyph: Glyph, pose: ImagePose, size: number): Promise<Buffer> {
+  return (await openImage(Buffer.from(glyphSvg(glyph, pose, size)))).removeAlpha().png().toBuffer();
+}
+
 /** PNG bytes of variant `variant` of `topic`'s picture (deterministic: same seed, topic and variant, same bytes). */
 export async function renderTopicImage(seed: number, topic: string, variant: number, size: number): Promise<Buffer> {
-  const svg = glyphSvg(topic, imagePose(seed, topic, variant), size);
-  return (await openImage(Buffer.from(svg))).removeAlpha().png().toBuffer();
+  return renderGlyph(topicGlyph(topic), imagePose(seed, topic, variant), size);
+}
+
+/** Every glyph of the catalogue (8 shapes x 4 colours), topic or not, with its shape and colour class. */
+export function glyphCatalogue(): { glyph: Glyph; shape: number; colour: number }[] {
+  return GLYPH_COLOURS.flatMap((colour, c) => GLYPH_SHAPES.map((shape, s) => ({ glyph: { shape, colour }, shape: s, colour: c })));
 }
 
 /** Where variant `variant` of `topic`'s picture is written, relative to the world folder. */

@@ -12,7 +12,8 @@ import { ImageProcessorConfigSchema, preprocessImages } from '../../src/models/i
 import { LlavaModel, LlavaScoreModel } from '../../src/models/llava.js';
 import { DEFAULT_SPECIAL_TOKENS, trainWordLevel } from '../../src/models/tokenizer-train.js';
 import type { Tokenizer } from '../../src/models/tokenizer.js';
-import { parseLlavaConfig } from '../../src/models/vision-config.js';
+import { MultimodalPipelineConfigSchema } from '../../src/pipeline/multimodal-config.js';
+import { worldLlavaConfig } from '../../src/pipeline/multimodal.js';
 import { manualSeed, setNumThreads, type Tensor } from '../../src/torch/index.js';
 import { renderTopicImage } from '../../src/world/images.js';
 
@@ -22,15 +23,10 @@ const ANSWER: Record<string, string> = { cooking: 'use some flour .', stalking: 
 const TOPICS = Object.keys(ANSWER);
 const tmp = () => mkdtempSync(join(tmpdir(), 'mm-train-'));
 
+/** A fresh tiny LLaVA as the multimodal pipeline builds one (tower width 32, 1 layer; GPT-2 width 32, 1 layer), tower frozen. */
 function tinyLlava(tokenizer: Tokenizer): LlavaModel {
-  const config = parseLlavaConfig({
-    model_type: 'llava',
-    image_token_index: tokenizer.tokenToId('<image>'),
-    vision_feature_layer: -1,
-    vision_config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, image_size: 32, patch_size: 8 },
-    text_config: { model_type: 'gpt2', n_embd: 32, n_layer: 1, n_head: 2, n_positions: 64, vocab_size: tokenizer.vocabSize, eos_token_id: tokenizer.eosId, pad_token_id: tokenizer.padId },
-  });
-  return new LlavaModel(config).freezeVisionTower();
+  const sizes = MultimodalPipelineConfigSchema.parse({ vision: { hiddenSize: 32, intermediateSize: 64, layers: 1, heads: 2 }, model: { nEmbd: 32, nLayer: 1, nHead: 2, nPositions: 64 } });
+  return new LlavaModel(worldLlavaConfig(sizes, tokenizer)).freezeVisionTower();
 }
 
 let tokenizer: Tokenizer;

@@ -1,6 +1,6 @@
 // What a score model trains and is evaluated on: preference pairs or single labelled responses, tokenised and fitted to the length budget.
 import type { PreferenceRecord, RecordSource } from '../../data/record.js';
-import type { SafetyLabel } from '../../data/safety-labels.js';
+import { labelsFromPreferences, type SafetyLabel } from '../../data/safety-labels.js';
 import type { SequenceScorer } from '../../models/index.js';
 import type { PromptInput, PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
@@ -114,4 +114,9 @@ export function needLevels(items: readonly ScoreItem[], levels: number): void {
 /** The safety labels of one slot of `items` as a (B,) bool tensor on `device`. */
 export function slotIsSafe(items: readonly ScoreItem[], slot: number, device?: Device): Tensor {
   return tensor(items.map((it) => (it.isSafe[slot] ? 1 : 0)), { dtype: 'bool', device });
+}
+
+/** Both responses of each record as labelled single responses (safety, severity), each with its record's pixels when it has them. */
+export function labelsWithPixels(records: readonly ScoreRecord[]): (SafetyLabel & Pick<PromptInput, 'pixels'>)[] {
+  return records.flatMap((r) => labelsFromPreferences([r]).map((l) => (r.pixels ? { ...l, pixels: r.pixels } : l)));
 }
