@@ -144,7 +144,7 @@ FLIPS = {
     # the server: per-row sampling, continuous batching, the guardrail
     'serve: top-p keeps the tail': ('src/models/generate.ts', [('const drop = probs.cumsum(1).sub(probs).ge(p);', 'const drop = probs.cumsum(1).sub(probs).lt(p);')], 'test/serve/batcher.test.ts'),
     'serve: inverse CDF counts from the top': ('src/serve/sampling.ts', [('const sampled = cum.lt(u).sum(1)', 'const sampled = cum.gt(u).sum(1)')], 'test/serve/batcher.test.ts'),
-    'serve: joining rows padded on the right': ('src/serve/batcher.ts', [('return cat([zeros(shape, { dtype: t.dtype }), t], dim);', 'return cat([t, zeros(shape, { dtype: t.dtype })], dim);')], 'test/serve/batcher.test.ts'),
+    'serve: joining rows padded on the right': ('src/serve/batcher.ts', [('return cat([zeros(shape, { dtype: t.dtype, device: t.device }), t], dim);', 'return cat([t, zeros(shape, { dtype: t.dtype, device: t.device })], dim);')], 'test/serve/batcher.test.ts'),
     'serve: leaving rows trim the newest columns': ('src/serve/batcher.ts', [('const from = (s.mask.shape[1] as number) - length;', 'const from = 0;')], 'test/serve/batcher.test.ts'),
     'serve: a possible stop-string start is sent': ('src/serve/text-stream.ts', [('return this.emitUpTo(text.length - this.heldBack(text), text);', 'return this.emitUpTo(text.length, text);')], 'test/serve/text-stream.test.ts'),
     'guard flags the low-cost answers': ('src/serve/guard.ts', [('if (a.cost !== undefined && !(a.cost <= this.config.threshold)) return true;', 'if (a.cost !== undefined && !(a.cost >= this.config.threshold)) return true;')], 'test/serve/guard.test.ts'),
