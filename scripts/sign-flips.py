@@ -86,6 +86,8 @@ FLIPS = {
     'Conv1D layout: bias left out of the fused product': ('src/models/linear.ts', [('const out = linear(x, transposed, bias);', 'const out = linear(x, transposed, null);')], 'test/models/linear-in-out.test.ts'),
     'update buckets: a bucket\'s log-probs one column short': ('src/algorithms/rl/response-passes.ts', [('sequenceLogProbs(lm, ids, m, columns(b), embeds(ids, b))', 'sequenceLogProbs(lm, ids, m, columns(b) - 1, embeds(ids, b))')], 'test/algorithms/length-buckets.test.ts'),
     # generation's shrinking batch: the KV cache rows kept must be those of the rows still running
+    'attention scores multiplied by sqrt(hd), not divided': ('src/models/attention.ts', [('return attention(q, k, v, bias, 1 / Math.sqrt(q.shape[3] as number));', 'return attention(q, k, v, bias, Math.sqrt(q.shape[3] as number));')], 'test/models/models.test.ts'),
+    'generate: temperature multiplies the logits': ('src/models/generate.ts', [('if (temperature !== 1) x = x.div(temperature);', 'if (temperature !== 1) x = x.mul(temperature);')], 'test/models/models.test.ts'),
     'generate keeps the first rows of the cache, not the running ones': ('src/models/generate.ts', [('const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), ', 'const keepAt = tensor(rows.filter((r) => still[r]).map((_, i) => i), ')], 'test/models/generate-early-exit.test.ts'),
     # the critic-free methods (GRPO, safe GRPO, RLOO-Lagrangian), caught by their own bandit
     'group baseline inverted': ('src/rl/group.ts', [('const centred = g.sub(g.mean(1, true));', 'const centred = g.mean(1, true).sub(g);')], 'test/rl/critic-free-bandit.test.ts'),

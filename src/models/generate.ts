@@ -51,7 +51,9 @@ function shapeLogits(logits: Tensor, generated: Tensor | null, opts: GenerateOpt
     const seen = x.gather(1, generated);
     x = x.scatter(1, generated, where(seen.gt(0), seen.div(penalty), seen.mul(penalty)));
   }
-  x = x.div(opts.temperature ?? 1);
+  // x / 1 is x, bit for bit: temperature 1 (the RL default) skips the pass over the (B, V) logits
+  const temperature = opts.temperature ?? 1;
+  if (temperature !== 1) x = x.div(temperature);
   const k = opts.topK ?? 0;
   if (k > 0 && k < (x.shape[1] as number)) {
     const kth = x.topk(k, 1).values.narrow(1, k - 1, 1);
