@@ -199,6 +199,7 @@ FLIPS = {
     'rl images: every row shown the first image': ('src/algorithms/rl/train.ts', [('    return slot.get(i) as number;', '    return 0;')], 'test/rl/image-bandit.test.ts'),
     'rl images: tower states of the wrong rows': ('src/algorithms/rl/images.ts', [("const index = tensor(images, { dtype: 'int64' });", "const index = tensor([...images].reverse(), { dtype: 'int64' });")], 'test/rl/image-bandit.test.ts'),
     'rl images: updates see other rows\' images': ('src/algorithms/rl/ppo-update.ts', [('const images = rollout.images?.select(share.items);', 'const images = rollout.images?.select([...share.items].reverse());')], 'test/rl/image-bandit.test.ts'),
+    'rl images: a process scores its share with the whole batch\'s images': ('src/algorithms/rl/scoring.ts', [('images: rollout.images?.select(share.items) },', 'images: rollout.images },')], 'test/distributed/rl-data-parallel.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 
