@@ -217,6 +217,7 @@ FLIPS = {
     'device: normalised scores on the default device': ('src/algorithms/rl/score-normalization.ts', [('return tensor(xs.map((x) => n.normalize(x)), { device: scores.device });', 'return tensor(xs.map((x) => n.normalize(x)));')], 'test/torch/device.test.ts'),
     'beavertails-v writer: more helpful response id swapped': ('src/data/beavertails-v.ts', [('more_helpful_response_id: n(record.betterResponseId),', 'more_helpful_response_id: n((1 - record.betterResponseId) as ResponseId),')], 'test/world/image-world.test.ts'),
     'vision pretraining ascends its cross-entropy': ('src/algorithms/vision-pretrain/train.ts', [('const loss = crossEntropy(out.shape, b.shape).add(crossEntropy(out.colour, b.colour));', 'const loss = crossEntropy(out.shape, b.shape).add(crossEntropy(out.colour, b.colour)).neg();')], 'test/algorithms/vision-pretrain.test.ts'),
+    'rl images: a process scores its share with the whole batch\'s images': ('src/algorithms/rl/scoring.ts', [('images: rollout.images?.select(share.items) },', 'images: rollout.images },')], 'test/distributed/rl-data-parallel.test.ts'),
 }
 TEST = 'test/rl/constrained-bandit.test.ts'
 

@@ -127,6 +127,26 @@ describe.each(backends())('image + text pairs on $name', (backend) => {
     expect((await mine.get(`/api/projects/${qid}/qualification/${test.body.test.attemptId}/items/${(item?.itemId as number) + 1000}/image`)).status).toBe(404);
   });
 
+  it("shows reviewers the image in the audit queue (and serves it to them only, for the project's own pairs)", async () => {
+    const p = await admin.post<{ project: { id: number } }>('/api/projects', { name: 'audited pictures', settings: { annotatorsPerPair: 1, goldShare: 0, auditShare: 1 } });
+    const pid = p.body.project.id;
+    expect((await admin.post(`/api/projects/${pid}/batches`, { name: 'a', kind: 'task', jsonl: JSON.stringify(plain(`data:image/png;base64,${red.toString('base64')}`)) })).status).toBe(201);
+    const ann = await annotator();
+    await addMembers(admin, pid, [`ann${users}`]);
+    const next = await ann.post<{ assignment: Assignment }>(`/api/projects/${pid}/assignments/next`);
+    await ann.post(`/api/assignments/${next.body.assignment.id}/label`, { moreHelpful: 'left', moreHarmless: 'left', left: SAFE, right: SAFE });
+    expect((await admin.post('/api/users', { username: 'rev1', password: 'pw-rev1-123', role: 'reviewer' })).status).toBe(201);
+    const rev = await signedIn(server.baseUrl, 'rev1', 'pw-rev1-123');
+    const queue = await rev.get<{ queue: { itemId: number; image?: string }[] }>(`/api/projects/${pid}/audits`);
+    const entry = queue.body.queue[0];
+    expect(entry?.image).toBe(`/api/projects/${pid}/items/${entry?.itemId}/image`);
+    const img = await rev.request('GET', entry?.image as string);
+    expect([img.status, img.headers.get('content-type')]).toEqual([200, 'image/png']);
+    expect((await ann.get(entry?.image as string)).status).toBe(403);
+    // another project's pair through this project's route: as missing
+    expect((await rev.get(`/api/projects/${projectId}/items/${entry?.itemId}/image`)).status).toBe(404);
+  });
+
   it('refuses the path traversal attacks on --image-dir, by line, and imports nothing', async () => {
     const before = (await admin.get<{ batches: unknown[] }>(`/api/projects/${projectId}/batches`)).body.batches.length;
     const attacks = ['../secret.png', 'sub/../../secret.png', outside, 'link.png', '../../../../../../etc/passwd', 'sub/../sub/../../images/../secret.png'];

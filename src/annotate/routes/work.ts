@@ -5,7 +5,7 @@ import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { QUALIFICATION_BODY_LIMIT } from '../limits.js';
 import { LabelSubmissionSchema, submissionToLabel, type Project } from '../model.js';
-import { batchProgress, getAssignment, itemImage, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
+import { batchProgress, getAssignment, itemImage, itemImageUrl, itemsWithImages, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
 import { canSeeProject } from '../store/members.js';
 import { getProject } from '../store/projects.js';
 import { projectItems, projectLabels } from '../store/labels.js';
@@ -69,6 +69,15 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     return { result: await submitQualification(db, project, currentUser(req).id, attemptId, body.answers) };
   });
 
+  // A pair's image, to reviewers and admins who see the project (the audit queue, the tie page).
+  app.get('/api/projects/:projectId/items/:itemId/image', { config: reviewer }, async (req, reply) => {
+    const { projectId, itemId } = parseInput(TieParams, req.params, 'path');
+    const project = await projectParam(db, { projectId }, currentUser(req));
+    const image = (await itemsWithImages(db, project.id)).has(itemId) ? await itemImage(db, itemId) : undefined;
+    if (!image) throw new HttpError(404, `pair ${itemId} of project ${project.id} has no image`);
+    return reply.type(image.contentType).header('content-disposition', 'inline').send(image.data);
+  });
+
   // A qualification pair's image, to the annotator whose attempt holds the pair (the same answer as a missing one to anyone else).
   app.get('/api/projects/:projectId/qualification/:attemptId/items/:itemId/image', { config: annotator }, async (req, reply) => {
     const { projectId, attemptId, itemId } = parseInput(AttemptItemParams, req.params, 'path');
@@ -126,7 +135,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
 
   /** The project's complete task pairs whose vote is tied, with every counted vote and the decision if any. */
   const tiedPairs = async (project: Project) => {
-    const [items, labels, decisions] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id), tieDecisions(db, project.id)]);
+    const [items, labels, decisions, images] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id), tieDecisions(db, project.id), itemsWithImages(db, project.id)]);
     const byItem = labelsByItem(countedLabels(labels));
     return items.flatMap((item) => {
       const ls = byItem.get(item.id) ?? [];
@@ -134,7 +143,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
       const { ties } = resolveByMajority(ls.map((l) => l.label));
       if (ties.length === 0) return [];
       const votes = ls.map((l) => ({ annotator: l.username, better: l.label.better, safer: l.label.safer, safe0: l.label.isSafe[0], safe1: l.label.isSafe[1] }));
-      return [{ itemId: item.id, prompt: item.prompt, responses: item.responses, ties, votes, decision: decisions.get(item.id) ?? null }];
+      return [{ itemId: item.id, prompt: item.prompt, responses: item.responses, ties, votes, decision: decisions.get(item.id) ?? null, ...(images.has(item.id) ? { image: itemImageUrl(project.id, item.id) } : {}) }];
     });
   };
 

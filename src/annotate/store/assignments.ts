@@ -41,6 +41,17 @@ const SELECT_ASSIGNMENT = `SELECT a.id, a.project_id, a.item_id, a.user_id, a.sw
   EXISTS (SELECT 1 FROM item_images im WHERE im.item_id = i.id) AS has_image
   FROM assignments a JOIN items i ON i.id = a.item_id`;
 
+/** Where reviewers and admins get the image of pair `itemId` of project `projectId`. */
+export function itemImageUrl(projectId: number, itemId: number): string {
+  return `/api/projects/${projectId}/items/${itemId}/image`;
+}
+
+/** The ids of the project's pairs that have an image. */
+export async function itemsWithImages(db: SqlRunner, projectId: number): Promise<Set<number>> {
+  const rows = await db.all<{ item_id: number }>('SELECT im.item_id FROM item_images im JOIN items i ON i.id = im.item_id WHERE i.project_id = $1', [projectId]);
+  return new Set(rows.map((r) => r.item_id));
+}
+
 /** The image of item `itemId` (content type and bytes), or undefined when it has none. */
 export async function itemImage(db: SqlRunner, itemId: number): Promise<{ contentType: string; data: Buffer } | undefined> {
   const r = await db.get<{ content_type: string; data: string }>('SELECT content_type, data FROM item_images WHERE item_id = $1', [itemId]);

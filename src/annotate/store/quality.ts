@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UniqueViolationError, type SqlDriver, type SqlRunner } from '../db/driver.js';
 import { LOCKS, lockKey } from '../db/locks.js';
 import { GoldLabelSchema, goldMatches, submissionToLabel, type GoldLabel, type LabelSubmission, type PairLabel, type Project } from '../model.js';
+import { itemImageUrl } from './assignments.js';
 import { labelOfRow, type LabelColumns } from './labels.js';
 
 /** A qualification or audit request that is not allowed in the current state (HTTP 409/403/404). */
@@ -181,12 +182,15 @@ export interface AuditEntry {
   responses: [string, string];
   label: PairLabel;
   createdAt: string;
+  /** Where the pair's image is served, when it has one. */
+  image?: string;
 }
 
 /** Labels on pairs sampled for audit that no reviewer has judged yet, oldest first. */
 export async function auditQueue(db: SqlRunner, projectId: number, limit = 50): Promise<AuditEntry[]> {
-  const rows = await db.all<LabelColumns & { label_id: number; item_id: number; username: string; prompt: string; response_0: string; response_1: string; created_at: string }>(
+  const rows = await db.all<LabelColumns & { label_id: number; item_id: number; username: string; prompt: string; response_0: string; response_1: string; created_at: string; has_image: number | boolean }>(
     `SELECT l.id AS label_id, l.item_id, u.username, i.prompt, i.response_0, i.response_1, l.created_at,
+       EXISTS (SELECT 1 FROM item_images im WHERE im.item_id = i.id) AS has_image,
        l.better, l.safer, l.safe_0, l.safe_1, l.categories_0, l.categories_1, l.severity_0, l.severity_1
      FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.user_id
      WHERE l.project_id = $1 AND i.audit = 1 AND i.kind = 'task' AND NOT EXISTS (SELECT 1 FROM audits x WHERE x.label_id = l.id)
@@ -201,6 +205,7 @@ export async function auditQueue(db: SqlRunner, projectId: number, limit = 50): 
     responses: [r.response_0, r.response_1],
     label: labelOfRow(r),
     createdAt: r.created_at,
+    ...(r.has_image ? { image: itemImageUrl(projectId, r.item_id) } : {}),
   }));
 }
 

@@ -3,7 +3,7 @@
 import { viewAccount, viewUsers } from './accounts.js';
 import { membersCard } from './members.js';
 import { viewTies } from './ties.js';
-import { api, ApiError, errorBox, h, num, pct, state, toast } from './core.js';
+import { api, ApiError, errorBox, h, num, pct, promptBlock, state, toast } from './core.js';
 
 const HARM_CATEGORIES = [
   'Endangering National Security',
@@ -550,14 +550,7 @@ function labelForm({ prompt, image, left, right, instructions, progress, onSubmi
   form.append(
     progressRow,
     promptHeading,
-    image
-      ? h(
-          'div',
-          { class: 'prompt-with-image' },
-          h('a', { href: image, target: '_blank', rel: 'noopener', title: 'Open the image at full size' }, h('img', { class: 'prompt-image', id: 'prompt-image', src: image, alt: 'The image the prompt asks about' })),
-          h('div', { class: 'prompt text', id: 'prompt' }, prompt),
-        )
-      : h('div', { class: 'prompt text', id: 'prompt' }, prompt),
+    promptBlock(prompt, image, 'prompt'),
     h('div', { class: 'responses' }, responseColumn('left', left), responseColumn('right', right)),
     help,
     decision,
@@ -843,7 +836,7 @@ async function viewAudit(main, projectId) {
       { class: 'card audit', 'data-label': entry.labelId },
       h('h2', {}, `Label by ${entry.annotator}`),
       h('h3', {}, 'Prompt'),
-      h('div', { class: 'prompt text' }, entry.prompt),
+      promptBlock(entry.prompt, entry.image),
       h(
         'div',
         { class: 'responses' },
