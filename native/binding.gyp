@@ -2,7 +2,9 @@
   "variables": {
     "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")",
     "cxx11_abi%": "<!(node -p \"process.env.TORCH_CXX11_ABI || '1'\")",
-    "gloo%": "<!(node -p \"+require('fs').existsSync((process.env.LIBTORCH ? process.env.LIBTORCH + '/include' : '/usr/include') + '/gloo/context.h')\")"
+    "gloo%": "<!(node features.cjs gloo)",
+    "cuda%": "<!(node features.cjs cuda)",
+    "nccl%": "<!(node features.cjs nccl)"
   },
   "targets": [
     {
@@ -21,6 +23,17 @@
         }, {
           "include_dirs": ["<(libtorch)/include", "<(libtorch)/include/torch/csrc/api/include"],
           "libraries": ["-L<(libtorch)/lib", "-Wl,-rpath,<(libtorch)/lib", "-ltorch", "-ltorch_cpu", "-lc10"]
+        }],
+        # A CUDA libtorch: link its CUDA libraries even though no symbol of theirs is called here, so that their
+        # kernels register when the addon loads (--as-needed would drop them and torch::cuda::is_available() says false).
+        ["cuda==1", {
+          "defines": ["SA_CUDA"],
+          "libraries": ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"]
+        }],
+        # ProcessGroupNCCL (native/distributed.cc): a CUDA libtorch and the CUDA toolkit's and NCCL's headers (features.cjs).
+        ["nccl==1", {
+          "defines": ["USE_C10D_NCCL", "SA_NCCL"],
+          "include_dirs": ["<!@(node features.cjs cuda-include)"]
         }]
       ]
     }

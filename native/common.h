@@ -18,6 +18,7 @@ int64_t LiveTensors();
 int64_t NativeBytes();
 
 at::ScalarType DTypeFromString(const std::string& s);
+bool IsDTypeName(const std::string& s);
 std::string DTypeToString(at::ScalarType t);
 std::vector<int64_t> IntList(const Napi::Value& v, const char* what);
 at::Scalar ToScalar(const Napi::Value& v);

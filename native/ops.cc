@@ -131,8 +131,8 @@ static SA_FN(To) {
   return Guard(info, [&] {
     const at::Tensor& a = Unwrap(info[0]);
     std::string target = info[1].As<Napi::String>();
-    if (target == "cpu" || target.rfind("cuda", 0) == 0) return Wrap(info.Env(), a.to(at::Device(target)));
-    return Wrap(info.Env(), a.to(DTypeFromString(target)));
+    if (IsDTypeName(target)) return Wrap(info.Env(), a.to(DTypeFromString(target)));
+    return Wrap(info.Env(), a.to(at::Device(target)));  // cpu, cuda[:k], meta; anything else: libtorch's error
   });
 }
 

@@ -102,6 +102,11 @@ static SA_FN(GetState) {
   });
 }
 
+// A copy of a saved state tensor on its parameter's device (a checkpoint written on one device resumes on another).
+static at::Tensor OnDeviceOf(const at::Tensor& t, const at::Tensor& param) {
+  return t.to(param.device(), t.scalar_type(), /*non_blocking=*/false, /*copy=*/true);
+}
+
 // setState(opt, states) -- the inverse of state()
 static SA_FN(SetState) {
   return Guard(info, [&] {
@@ -122,12 +127,12 @@ static SA_FN(SetState) {
       if (b.adamw) {
         auto s = std::make_unique<torch::optim::AdamWParamState>();
         s->step(obj.Get("step").As<Napi::Number>().Int64Value());
-        s->exp_avg(Unwrap(obj.Get("expAvg"), "expAvg").clone());
-        s->exp_avg_sq(Unwrap(obj.Get("expAvgSq"), "expAvgSq").clone());
+        s->exp_avg(OnDeviceOf(Unwrap(obj.Get("expAvg"), "expAvg"), b.params[i]));
+        s->exp_avg_sq(OnDeviceOf(Unwrap(obj.Get("expAvgSq"), "expAvgSq"), b.params[i]));
         state[key] = std::move(s);
       } else {
         auto s = std::make_unique<torch::optim::SGDParamState>();
-        if (obj.Has("momentumBuffer")) s->momentum_buffer(Unwrap(obj.Get("momentumBuffer"), "momentumBuffer").clone());
+        if (obj.Has("momentumBuffer")) s->momentum_buffer(OnDeviceOf(Unwrap(obj.Get("momentumBuffer"), "momentumBuffer"), b.params[i]));
         state[key] = std::move(s);
       }
     }

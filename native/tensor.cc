@@ -1,6 +1,7 @@
 // Tensor handles, creation from/to bytes, random numbers, threads, autograd switches and memory accounting.
 #include "common.h"
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -107,6 +108,10 @@ at::ScalarType DTypeFromString(const std::string& s) {
   if (s == "int64") return at::kLong;
   if (s == "bool") return at::kBool;
   throw std::invalid_argument("unknown dtype '" + s + "' (expected float32, float64, int32, int64 or bool)");
+}
+
+bool IsDTypeName(const std::string& s) {
+  return s == "float32" || s == "float64" || s == "int32" || s == "int64" || s == "bool";
 }
 
 std::string DTypeToString(at::ScalarType t) {
@@ -281,6 +286,10 @@ static SA_FN(SetGradEnabled) {
 
 static SA_FN(IsGradEnabled) { return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled()); }
 
+// What the linked libtorch can run on: CUDA compiled in and a driver with devices (false/0 on a CPU build).
+static SA_FN(CudaAvailable) { return Napi::Boolean::New(info.Env(), torch::cuda::is_available()); }
+static SA_FN(CudaDeviceCount) { return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count())); }
+
 static SA_FN(MemoryStats) {
   auto out = Napi::Object::New(info.Env());
   out.Set("liveTensors", Napi::Number::New(info.Env(), static_cast<double>(LiveTensors())));
@@ -311,6 +320,16 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   SA_EXPORT(exports, "setGradEnabled", SetGradEnabled);
   SA_EXPORT(exports, "isGradEnabled", IsGradEnabled);
   SA_EXPORT(exports, "memoryStats", MemoryStats);
+  SA_EXPORT(exports, "cudaAvailable", CudaAvailable);
+  SA_EXPORT(exports, "cudaDeviceCount", CudaDeviceCount);
+  // built against a CUDA libtorch (binding.gyp links libtorch_cuda): tells "no CUDA in this build" from "no GPU found"
+  exports.Set("hasCuda", Napi::Boolean::New(env,
+#ifdef SA_CUDA
+                                            true
+#else
+                                            false
+#endif
+                                            ));
 }
 
 }  // namespace sa

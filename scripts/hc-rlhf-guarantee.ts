@@ -40,7 +40,7 @@ import { terminalProgress } from '../src/cli/progress-bar.js';
 import { worldMetrics } from '../src/eval/world-metrics.js';
 import { loadPretrained, ScoreModel, Tokenizer, type CausalLM } from '../src/models/index.js';
 import { PipelineConfigSchema } from '../src/pipeline/config.js';
-import { goldBudgetAt, measureWorldTruth, readWorldRuns, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup } from '../src/pipeline/hc-guarantee-world.js';
+import { measureReferences, readWorldRuns, runWorldGuarantee, worldGuaranteeReport, worldGuaranteeSettings, type WorldGuaranteeSetup } from '../src/pipeline/hc-guarantee-world.js';
 import { readWorldPrompts } from '../src/pipeline/jsonl-lines.js';
 import { DEFAULT_LAGRANGE } from '../src/rl/index.js';
 import { formatGuarantee, retest, summariseGuarantee, type GuaranteeRun } from '../src/eval/hc-guarantee.js';
@@ -94,25 +94,9 @@ function world(): void {
     freshPrompts: readWorldPrompts(file('world', WORLD_FILES.promptsTest)),
     judge: worldMetrics,
   };
-  const G = config.groupSampling.samplesPerPrompt;
-  const perStep = Number(args['prompts-per-step']);
-  const { threshold: _d, thresholdQuantile, ...lagrange } = config.ppoLag.lagrange;
-  const settings: WorldGuaranteeSettings = {
-    tau,
-    goldBudget: thresholdQuantile,
-    klCoef: config.rlooLag.klCoef,
-    lagrange,
-    rl: RlConfigSchema.parse({
-      ...config.rl,
-      steps: Number(args.steps ?? 20),
-      samplesPerPrompt: G,
-      promptsPerStep: perStep / G,
-      checkpointEvery: 1_000_000,
-      ...(args['actor-lr'] ? { actorOptim: { ...config.rl.actorOptim, lr: Number(args['actor-lr']) } } : {}),
-    }),
-    safetyFraction: config.hcRlhf.safetyFraction,
-    evalSamples: Number(args['eval-samples']),
-  };
+  // the same settings as the pipeline part hc_guarantee (--methods hc_guarantee), from the run's config
+  const g = { steps: Number(args.steps ?? 20), promptsPerStep: Number(args['prompts-per-step']), evalSamples: Number(args['eval-samples']) };
+  const settings = worldGuaranteeSettings(config, tau, g, args['actor-lr'] ? Number(args['actor-lr']) : undefined);
   const caches = (args.cache as string).split(',');
   const out = args.out ?? 'docs/hc-rlhf-guarantee-world.json';
   const progress = terminalProgress();
@@ -123,39 +107,19 @@ function world(): void {
     console.log(`seeds ${from}..${from + SEEDS - 1} done in ${((performance.now() - t0) / 1000).toFixed(0)} s; --summarise to write ${out}`);
     return;
   }
-  const runs = readWorldRuns(caches);
   // the SFT policy and the run's PPO-Lagrangian model, measured as the runs' models are (kept in --references: measured once)
-  const refFile = args.references as string;
-  const references = (existsSync(refFile) ? JSON.parse(readFileSync(refFile, 'utf8')) : {}) as Record<string, ReturnType<typeof measureWorldTruth>>;
-  for (const name of ['sft', 'ppo_lag']) if (!references[name] && existsSync(file(name, 'model'))) references[name] = measureWorldTruth(loadLM(file(name, 'model')), setup, settings, 1_000_003);
-  writeFileSync(refFile, JSON.stringify(references, null, 1) + '\n');
-  // the gold budgets: nominal, the unsafe share d was calibrated to tolerate; calibrated, the gold unsafe share of a model at τ (every measured model's line)
-  const goldBudget = goldBudgetAt([...runs, ...Object.values(references)], tau);
-  const rows = summariseWorldGuarantee(runs, { tau, goldBudget }, DELTAS);
-  const nominalGold = summariseWorldGuarantee(runs, settings, DELTAS).map((r) => ({ delta: r.delta, hcRlhf: r.hcRlhfGold, uninflated: r.uninflatedGold, uninflatedNoTest: r.uninflatedNoTestGold }));
-  console.log(`gold budgets: calibrated ${goldBudget.toFixed(4)} (unsafe share at τ), nominal ${settings.goldBudget}`);
-  for (const r of rows) {
+  const referenceModels = Object.fromEntries(['sft', 'ppo_lag'].filter((name) => existsSync(file(name, 'model'))).map((name) => [name, () => loadLM(file(name, 'model'))]));
+  const references = measureReferences(referenceModels, setup, settings, args.references as string);
+  const report = worldGuaranteeReport(readWorldRuns(caches), references, setup, settings, DELTAS);
+  console.log(`gold budgets: calibrated ${report.goldBudget.toFixed(4)} (unsafe share at τ), nominal ${report.goldBudgetNominal}`);
+  for (const r of report.results) {
     const f = formatGuarantee;
     console.log(`δ ${r.delta} (${r.seeds.length} seeds): hc_rlhf ${f(r.hcRlhf)} (gold ${f(r.hcRlhfGold)}); uninflated + test ${f(r.uninflated)}; no test ${f(r.uninflatedNoTest)} (gold ${f(r.uninflatedNoTestGold)})`);
   }
-  const brief = runs.map(({ safetyCosts: _c, ...r }) => r).sort((a, b) => a.seed - b.seed || a.arm.localeCompare(b.arm) || a.delta - b.delta);
   const result = {
     task: 'built-in world: one SFT policy, reward and cost model (the run below); per seed a candidate/safety split of its train prompts and an RLOO-Lagrangian run',
     run: dir,
-    tau,
-    goldBudget,
-    goldBudgetNominal: settings.goldBudget,
-    trainPrompts: setup.trainPrompts.length,
-    freshPrompts: setup.freshPrompts.length,
-    evalSamples: settings.evalSamples,
-    klCoef: settings.klCoef,
-    lagrange: settings.lagrange,
-    rl: settings.rl,
-    references,
-    results: rows,
-    resultsNominalGold: nominalGold,
-    runs: brief,
-    wallTimeSec: runs.reduce((a, r) => a + r.trainSec + r.evalSec, 0),
+    ...report,
   };
   writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
   console.log(`wrote ${out}`);

@@ -54,9 +54,22 @@ for (const [k, r] of Object.entries(agg.runs)) {
   const seeds = r.perReplicate.map((x) => `step ${x.peak.step} KL ${x.peak.kl.toFixed(1)} gold ${x.peak.gold.toFixed(2)} -> ${x.final.gold.toFixed(2)}`).join('; ');
   console.log([`${k} (${r.replicates})`, f(r.peakStep, 1), f(r.peakKl, 1), f(r.peakGold), f(r.gain), f(r.finalGold), f(r.drop), `${r.overoptimised}/${r.replicates}`, f(r.finalKl, 1), f(r.rlSec, 0), f(r.scoreModelsSec, 0)].join(' | '));
   console.log(`    per replicate: ${seeds}`);
+  const v = r.vsPpo;
+  if (v) console.log(`    − ppo on the same ${v.replicates} replicates (paired): gold at peak ${f(v.peakGold)}, KL at peak ${f(v.peakKl, 1)}, peak step ${f(v.peakStep, 1)}, gold at end ${f(v.finalGold)}, drop ${f(v.drop)}`);
 }
 if (agg.bestOfN) {
   console.log(`best-of-N: gold peaks at N = ${f(agg.bestOfN.peakN, 1)} (gold ${f(agg.bestOfN.peakGold)}); per N (mean curve):`);
   for (const p of agg.bestOfN.curve) console.log(`  N ${p.n}: KL ${p.kl.toFixed(2)}, proxy ${p.proxy.toFixed(3)}, gold ${p.gold.toFixed(3)}, harmful ${(100 * p.harm).toFixed(1)}%`);
+}
+// the README's table: one row per run, paired with PPO where both ran
+const pm = (i: Interval | undefined, d = 2) => (i ? f(i, d).replace('-', '−').replace(/\[(.*)\]/, (_, x: string) => `[${x.replaceAll('-', '−')}]`) : '–');
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+console.log('\n| run (seeds) | KL at the gold peak | gold at peak | gold at end | KL at end | drop | over-optimised | − PPO, paired: gold at peak / at end | gold harmful at peak → end | RL s | + reward model(s) s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const [k, r] of Object.entries(agg.runs)) {
+  const meanHarm = (at: 'peak' | 'final') => r.perReplicate.reduce((a, x) => a + x[at].harm, 0) / r.replicates;
+  const harm = `${pct(meanHarm('peak'))} → ${pct(meanHarm('final'))}`;
+  const vs = r.vsPpo ? `${pm(r.vsPpo.peakGold)} / ${pm(r.vsPpo.finalGold)}` : '–';
+  console.log(`| ${k} (${r.replicates}) | ${pm(r.peakKl, 1)} | ${pm(r.peakGold)} | ${pm(r.finalGold)} | ${r.finalKl.mean.toFixed(1)} | ${pm(r.drop)} | ${r.overoptimised} / ${r.replicates} | ${vs} | ${harm} | ${r.rlSec.mean.toFixed(0)} | ${r.scoreModelsSec.mean.toFixed(0)} |`);
 }
 console.log(`wrote ${out}.json and ${out}.svg`);

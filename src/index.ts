@@ -8,6 +8,7 @@ export * from './losses/index.js';
 export * from './rl/index.js';
 export * from './eval/index.js';
 export * as distributed from './distributed/index.js';
+export { DeviceSchema, useDevice, checkLocalDevices } from './config/device.js';
 export { SftConfigSchema, type SftConfig } from './algorithms/sft/config.js';
 export { trainSft, evaluateLoss, type SftExample, type SftResult } from './algorithms/sft/train.js';
 export { ScoreConfigSchema, type ScoreConfig } from './algorithms/score/config.js';

@@ -21,8 +21,9 @@ if (args.includes('--help')) {
   console.log(`npm run bench:engine -- [--threads N (2)] [--blocks N (6)] [--quick] [--verbose] [--json]
 Train step, forward pass and KV-cache generation of the DESIGN.md §1 GPT, in safealign and in
 PyTorch (Debian's python3-torch), alternating blocks; prints tokens/s of both and the ratio.
---verbose prints every block's iteration times (ms) to stderr; --json ends the output with one
-JSON line of the figures.`);
+Also prints tokens per process CPU second (both sides' every thread), less disturbed by other work
+on a shared machine than wall-clock. --verbose prints every block's iteration times (ms) to stderr;
+--json ends the output with one JSON line of the figures (cpu_*_tok_s for the CPU ones).`);
   process.exit(0);
 }
 const json = args.includes('--json');
@@ -61,15 +62,29 @@ const work: Record<Kind, () => void> = {
   gen: () => tidy(() => void generate(model, prompts, pmask, { maxNewTokens: 32, greedy: true, padId: 0 })),
 };
 
-/** Seconds of each of n iterations, after one warm-up iteration. */
-function ours(kind: Kind, n: number): number[] {
+/** Wall-clock and process CPU seconds (every thread's) of each of n iterations. */
+interface Times {
+  wall: number[];
+  cpu: number[];
+}
+
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** Times of n iterations, after one warm-up iteration. */
+function ours(kind: Kind, n: number): Times {
   model.train(kind === 'train');
   work[kind]();
-  return Array.from({ length: n }, () => {
-    const t0 = performance.now();
+  const times: Times = { wall: [], cpu: [] };
+  for (let i = 0; i < n; i++) {
+    const [t0, c0] = [performance.now(), cpuSeconds()];
     work[kind]();
-    return (performance.now() - t0) / 1000;
-  });
+    times.wall.push((performance.now() - t0) / 1000);
+    times.cpu.push(cpuSeconds() - c0);
+  }
+  return times;
 }
 
 const worker = spawn('/usr/bin/python3', ['bench/engine/torch_ref.py', '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -81,34 +96,38 @@ worker.on('error', (e) => {
 });
 const replies = createInterface({ input: worker.stdout })[Symbol.asyncIterator]();
 
-async function theirs(kind: Kind, n: number): Promise<number[]> {
+async function theirs(kind: Kind, n: number): Promise<Times> {
   worker.stdin.write(`${kind} ${n}\n`);
   const r = await replies.next();
   if (r.done) {
     console.error(`PyTorch reference failed (needs Debian's python3-torch: apt-get install -y python3-torch):\n${workerErr}`);
     process.exit(1);
   }
-  return JSON.parse(r.value as string) as number[];
+  return JSON.parse(r.value as string) as Times;
 }
 
-const noTimes = (): Record<Kind, number[]> => ({ train: [], fwd: [], gen: [] });
+const noTimes = (): Record<Kind, Times> => ({ train: { wall: [], cpu: [] }, fwd: { wall: [], cpu: [] }, gen: { wall: [], cpu: [] } });
 const secs = { ours: noTimes(), torch: noTimes() };
 for (const kind of ['train', 'fwd', 'gen'] as const) {
   for (let b = 0; b < blocks; b++) {
     for (const side of b % 2 === 0 ? (['ours', 'torch'] as const) : (['torch', 'ours'] as const)) {
       await sleep(settleMs);
       const xs = side === 'ours' ? ours(kind, perBlock[kind]) : await theirs(kind, perBlock[kind]);
-      if (verbose) console.error(`${kind} block ${b} ${side.padEnd(5)} ms: ${xs.map((x) => (x * 1000).toFixed(1)).join(' ')}`);
-      secs[side][kind].push(...xs);
+      if (verbose) console.error(`${kind} block ${b} ${side.padEnd(5)} ms: ${xs.wall.map((x) => (x * 1000).toFixed(1)).join(' ')}`);
+      secs[side][kind].wall.push(...xs.wall);
+      secs[side][kind].cpu.push(...xs.cpu);
     }
   }
 }
 worker.stdin.end('quit\n');
 
-/** Tokens/s of the median iteration (`*_tok_s`) and of the fastest one (`*_tok_s_fastest`). */
-function figures(s: Record<Kind, number[]>) {
-  const rate = (kind: Kind, q: 'fastest' | 'median') => {
-    const xs = [...s[kind]].sort((a, b) => a - b);
+/**
+ * Tokens/s of the median iteration (`*_tok_s`), of the fastest one (`*_tok_s_fastest`), and per CPU second of the median
+ * iteration's CPU time (`cpu_*_tok_s`: tokens ÷ process CPU seconds, which other work on a shared machine disturbs less).
+ */
+function figures(s: Record<Kind, Times>) {
+  const rate = (kind: Kind, q: 'fastest' | 'median', clock: keyof Times = 'wall') => {
+    const xs = [...s[kind][clock]].sort((a, b) => a - b);
     return tokens[kind] / (xs[q === 'fastest' ? 0 : Math.floor(xs.length / 2)] as number);
   };
   return {
@@ -118,6 +137,9 @@ function figures(s: Record<Kind, number[]>) {
     train_tok_s_fastest: rate('train', 'fastest'),
     fwd_tok_s_fastest: rate('fwd', 'fastest'),
     gen_tok_s_fastest: rate('gen', 'fastest'),
+    cpu_train_tok_s: rate('train', 'median', 'cpu'),
+    cpu_fwd_tok_s: rate('fwd', 'median', 'cpu'),
+    cpu_gen_tok_s: rate('gen', 'median', 'cpu'),
   };
 }
 const ourFigures = figures(secs.ours);
@@ -137,6 +159,11 @@ console.log(`${''.padEnd(30)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'
 console.log(row('train step (fwd+CE+bwd+AdamW)', 'train'));
 console.log(row('forward', 'fwd'));
 console.log(row('generate (KV cache, greedy)', 'gen'));
+const cpuRow = (k: Kind) => {
+  const [a, b] = [ourFigures[`cpu_${k}_tok_s`], torchFigures[`cpu_${k}_tok_s`]];
+  return `${k} ${f0(a)} vs ${f0(b)} (${(a / b).toFixed(2)}x)`;
+};
+console.log(`tokens per CPU second (median iteration's process CPU time): ${(['train', 'fwd', 'gen'] as const).map(cpuRow).join('; ')}`);
 if (json) {
   const prefixed = Object.fromEntries(Object.entries(torchFigures).map(([k, v]) => [`torch_${k}`, v]));
   console.log(JSON.stringify({ ...ourFigures, ...prefixed }));

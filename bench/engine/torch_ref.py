@@ -2,7 +2,8 @@
 
 Usage: /usr/bin/python3 bench/engine/torch_ref.py --threads 2
 Serves timing requests on stdin, one per line: "<train|fwd|gen> N" runs one untimed warm-up
-iteration and N timed ones, then prints the N durations in seconds as one JSON list; "quit" ends.
+iteration and N timed ones, then prints {"wall": [...], "cpu": [...]}: the N durations in seconds and the
+process CPU seconds (every thread's) of each; "quit" ends.
 bench/engine/run.ts alternates such blocks with its own, so both engines see the same machine.
 """
 import argparse
@@ -118,9 +119,10 @@ for line in sys.stdin:
         break
     fn, n = WORK[parts[0]], int(parts[1])
     fn()  # warm-up
-    secs = []
+    secs, cpu = [], []
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         secs.append(time.perf_counter() - t0)
-    print(json.dumps(secs), flush=True)
+        cpu.append(time.process_time() - c0)
+    print(json.dumps({"wall": secs, "cpu": cpu}), flush=True)

@@ -134,6 +134,10 @@ export const ServeConfigSchema = z
       .max(86_400)
       .default(60)
       .describe('a generation job whose server wrote no heartbeat for this long (it crashed) is started again by a running server'),
+    imageDir: z
+      .string()
+      .optional()
+      .describe('folder that image paths of imported image + text pairs (BeaverTails-V rows, or an "image" field) are read in, relative to it; paths leading outside it are refused. Unset: images only as base64 / data: URLs in the line'),
     bodyLimitMb: z.number().min(1).max(1024).default(50).describe('largest body of a batch import or generation request in MB (every other request: 64 KB, sign-in 4 KB)'),
     log: z.boolean().default(false).describe('log every request as JSON lines on stderr'),
     security: SecuritySchema.default(SecuritySchema.parse({})),

@@ -48,7 +48,8 @@ async function sampleResponses(
       const enc = batch.map((prompt) => encodePrompt(tokenizer, { prompt }));
       const padded = padPromptsLeft(enc, padId);
       const width = padded.ids[0]?.length ?? 0;
-      const res = generate(model, tensor(padded.ids, { dtype: 'int64' }), tensor(padded.attentionMask, { dtype: 'int64' }), {
+      const on = { dtype: 'int64', device: model.device } as const;
+      const res = generate(model, tensor(padded.ids, on), tensor(padded.attentionMask, on), {
         maxNewTokens: opts.maxNewTokens,
         temperature: opts.temperature,
         topP: opts.topP,

@@ -12,6 +12,12 @@ export const QUALIFICATION_BODY_LIMIT = 1024 * 1024;
 /** Default bytes of an import or generation body (`--body-limit-mb`); the only large bodies. */
 export const LARGE_BODY_LIMIT = 50 * 1024 * 1024;
 
+/** Bytes of one imported pair's image (its file, or its base64 decoded). */
+export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+
+/** Pixels of the longer side of an imported image (a small file may decode to a huge bitmap in the browser). */
+export const MAX_IMAGE_SIDE = 8192;
+
 /** At most this many problems are named in an error message; the rest are counted. */
 export const MAX_NAMED_PROBLEMS = 5;
 

@@ -52,6 +52,7 @@ export async function serve(config: ServeConfig): Promise<RunningServer> {
       bodyLimit: config.bodyLimitMb * 1024 * 1024,
       logger: config.log,
       ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}),
+      ...(config.imageDir ? { imageDir: config.imageDir } : {}),
       jobTiming: { staleMs: config.jobStaleSeconds * 1000, heartbeatMs: (config.jobStaleSeconds * 1000) / 4 },
     });
     const address = await app.listen({ host: config.host, port: config.port });

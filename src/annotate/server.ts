@@ -25,6 +25,8 @@ export interface AnnotationServerOptions {
   logger?: boolean;
   /** Folder holding model checkpoints that admins may generate pairs with; unset: generation off. */
   modelsDir?: string;
+  /** Folder that image paths of imported pairs are read in (never outside it); unset: images only as base64 in the line. */
+  imageDir?: string;
   /** When generation jobs left by a stopped server are taken over (defaults: `DEFAULT_JOB_TIMING`). */
   jobTiming?: Partial<JobTiming>;
 }
@@ -93,7 +95,7 @@ export async function createAnnotationServer(opts: AnnotationServerOptions): Pro
   const largeBodyLimit = opts.bodyLimit ?? LARGE_BODY_LIMIT;
   authRoutes(app, opts.db, security);
   accountRoutes(app, opts.db, security);
-  adminRoutes(app, opts.db, security, largeBodyLimit);
+  adminRoutes(app, opts.db, security, largeBodyLimit, opts.imageDir);
   workRoutes(app, opts.db);
   generateRoutes(app, opts.db, jobs, largeBodyLimit);
   return app;

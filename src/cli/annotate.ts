@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { DeviceSchema, useDevice } from '../config/device.js';
 import { ServeConfigSchema } from '../annotate/config.js';
 import { openDatabase } from '../annotate/db/open.js';
 import { buildExport, toJsonl } from '../annotate/export.js';
@@ -40,6 +41,7 @@ const GenerateConfigSchema = z
     temperature: z.number().positive().default(1).describe('sampling temperature'),
     topP: z.number().positive().max(1).default(1).describe('nucleus sampling mass (1 = off)'),
     seed: z.number().int().min(0).default(0).describe('sampling seed'),
+    device: DeviceSchema,
   })
   .strict();
 
@@ -88,6 +90,7 @@ export function register(program: Command): void {
   const generateLeaves = addSchemaOptions(generateCmd, GenerateConfigSchema);
   generateCmd.action(async (opts: Record<string, unknown>) => {
     const config = resolveConfig(GenerateConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(generateLeaves, opts) });
+    useDevice(config.device);
     for (const field of ['modelA', 'prompts', 'out'] as const) {
       if (!config[field]) throw new ConfigError(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: required`);
     }

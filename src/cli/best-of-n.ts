@@ -1,6 +1,7 @@
 // `safealign best-of-n`: samples a policy N times per prompt and picks by Llama 2's safety-aware rule, for several N.
 import type { Command } from 'commander';
 import { describeTruncation } from '../algorithms/common/truncation.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { bestOfNEvaluation } from '../eval/best-of-n.js';
 import { BestOfNConfigSchema } from '../eval/best-of-n-config.js';
@@ -22,6 +23,7 @@ export function register(program: Command): void {
   const leaves = addSchemaOptions(cmd, BestOfNConfigSchema);
   cmd.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig(BestOfNConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    useDevice(cfg.device);
     const report = await bestOfNEvaluation(cfg, terminalProgress());
     if (opts.json) {
       const { settings: _settings, ...summary } = report;

@@ -1,6 +1,7 @@
 // `safealign eval`: samples several model folders on one prompt file and compares them with a reward and a cost model (and the gold oracle on world prompts).
 import type { Command } from 'commander';
 import { describeTruncation } from '../algorithms/common/truncation.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { evaluateModels } from '../eval/evaluate-models.js';
 import { EvalModelsConfigSchema } from '../eval/models-config.js';
@@ -21,6 +22,7 @@ export function register(program: Command): void {
   const leaves = addSchemaOptions(cmd, EvalModelsConfigSchema);
   cmd.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig(EvalModelsConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    useDevice(cfg.device);
     // bars and warnings go to stderr, so --json leaves stdout to the JSON
     const report = await evaluateModels(cfg, terminalProgress());
     if (opts.json) {

@@ -1,6 +1,7 @@
 // `safealign generate`: sample a response from a model folder for one prompt.
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { DeviceSchema, useDevice } from '../config/device.js';
 import { encodePrompt } from '../algorithms/common/batching.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { CausalLM, generate, loadPretrained, RawPromptsSchema } from '../models/index.js';
@@ -20,6 +21,7 @@ const GenerateCli = z
     topP: z.number().positive().max(1).default(1).describe('nucleus sampling mass (1 = off)'),
     repetitionPenalty: z.number().positive().default(1).describe('HF-style repetition penalty (1 = off)'),
     seed: z.number().int().default(0).describe('sampling seed'),
+    device: DeviceSchema,
     json: z.boolean().default(false).describe('print {"tokens", "text", "logprobs"} as JSON (with --verbalized: {"text", "verbalized"}, the drawn answer and the parsed list)'),
     verbalized: VerbalizedKSchema.describe('verbalized sampling (Zhang et al. 2025): ask the chat model for this many answers, one per line ending in "(probability: p)", parse the list (malformed lists are rejected and regenerated, never guessed) and print one answer drawn from the stated probabilities, renormalised (seeded by --seed); 0 = off'),
     verbalizedAttempts: VerbalizedAttemptsSchema.describe('with --verbalized: generations tried until one is a well-formed list; then the command fails and prints every problem and the last raw output'),
@@ -31,6 +33,7 @@ export function register(program: Command): void {
   const leaves = addSchemaOptions(cmd, GenerateCli);
   cmd.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig(GenerateCli, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    useDevice(cfg.device);
     const loaded = loadPretrained(cfg.model);
     if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`${cfg.model}: a score model cannot generate; give a causal LM folder`);
     const tok = loaded.tokenizer;
@@ -44,7 +47,8 @@ export function register(program: Command): void {
         console.error(`note: the prompt is ${ids.length} tokens and the model's context ${ctx}: at most ${ctx - ids.length} new tokens (not ${cfg.maxNewTokens})`);
       }
       manualSeed(seed);
-      const out = generate(model, tensor([ids], { dtype: 'int64' }), tensor([ids.map(() => 1)], { dtype: 'int64' }), {
+      const on = { dtype: 'int64', device: model.device } as const;
+      const out = generate(model, tensor([ids], on), tensor([ids.map(() => 1)], on), {
         maxNewTokens: cfg.maxNewTokens,
         greedy: cfg.greedy,
         temperature: cfg.temperature,

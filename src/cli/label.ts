@@ -1,5 +1,6 @@
 // `safealign label`: RLAIF — a judge model (an OpenAI-compatible endpoint or a local folder) labels preference pairs as PKU-SafeRLHF.
 import type { Command } from 'commander';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { LabelConfigSchema } from '../label/config.js';
 import { PAIR_TEMPLATES, SAFETY_TEMPLATE } from '../label/templates.js';
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     const envKey = process.env.SAFEALIGN_JUDGE_API_KEY ?? process.env.OPENAI_API_KEY;
     if (envKey && flags.apiKey === undefined) flags.apiKey = envKey;
     const config = resolveConfig(LabelConfigSchema, { file: opts.config as string | undefined, flags });
+    useDevice(config.device);
     const { labelPairs, outStem } = await import('../label/run.js');
     const s = await labelPairs(config, terminalProgress());
     for (const p of s.problems.slice(0, 10)) console.error(p);

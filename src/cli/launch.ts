@@ -1,5 +1,6 @@
 // `safealign launch`: runs a command as several ranks of a distributed job, with torchrun's environment variables.
 import type { Command } from 'commander';
+import { checkLocalDevices } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { LaunchSchema, type LaunchConfig } from '../distributed/launch-config.js';
 import { launch } from '../distributed/launch.js';
@@ -10,6 +11,8 @@ LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK (the node), MASTER_ADDR, MASTER_PORT; a
 OMP_NUM_THREADS (--threads, default cores / nproc), SAFEALIGN_DIST_TIMEOUT and SAFEALIGN_DIST_JOIN_TIMEOUT. Rank 0 hosts the TCPStore
 rendezvous at MASTER_ADDR:MASTER_PORT. When a rank fails, the others are stopped (SIGTERM, then SIGKILL
 after 5 s) and launch exits with that rank's code. Gloo uses GLOO_SOCKET_IFNAME when set.
+With --device cuda, local rank r runs on cuda:r (a safealign command without --device gets --device cuda) and the
+ranks all-reduce with NCCL when the addon was built with it (README: GPUs).
 
 \`safealign train …\` commands run data-parallel under launch: the batch sizes stay global (each rank takes
 its share of every batch; gradients are summed over the ranks), rank 0 writes the model, checkpoints and logs,
@@ -32,9 +35,17 @@ export function register(program: Command): void {
   const leaves = addSchemaOptions(cmd, LaunchSchema);
   cmd.action(async (words: string[], opts: Record<string, unknown>) => {
     const config = resolveConfig(LaunchSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    if (config.device === 'cuda') checkLocalDevices('cuda', config.nproc);
     // `-- safealign train …` and `-- train …` both name a safealign command
-    process.exitCode = config.program ? await launchReporting(config, words) : await launchSafealign(config, words[0] === 'safealign' ? words.slice(1) : words);
+    const command = words[0] === 'safealign' ? words.slice(1) : words;
+    process.exitCode = config.program ? await launchReporting(config, words) : await launchSafealign(config, withDevice(command, config.device));
   });
+}
+
+/** A safealign command's words with `--device cuda` added when launch runs on CUDA and the command names no device itself. */
+export function withDevice(args: readonly string[], device: 'cpu' | 'cuda'): string[] {
+  const named = args.some((a) => a === '--device' || a.startsWith('--device='));
+  return device === 'cuda' && !named ? [...args, '--device', 'cuda'] : [...args];
 }
 
 /**

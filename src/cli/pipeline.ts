@@ -1,5 +1,6 @@
 // `safealign pipeline`: the whole Safe RLHF run on the built-in world, resumable, ending in a report; --seeds N runs N replicates.
 import { Option, type Command } from 'commander';
+import { checkLocalDevices, useDevice } from '../config/device.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { deepMerge } from '../config/defaults.js';
 import { MultimodalOnlyOptionsSchema, MultimodalPipelineConfigSchema, type MultimodalPipelineConfig } from '../pipeline/multimodal-config.js';
@@ -113,10 +114,12 @@ export function register(program: Command): void {
       throw new ConfigError(`--nproc ${config.nproc} spreads one run over processes, --seeds ${config.seeds} runs replicates (--jobs at a time): use one of them`);
     }
     if (config.nproc > 1 && distributedFromEnv() === null) {
+      checkLocalDevices(config.device, config.nproc);
       // this same command, as the ranks of a job on this machine (inside them WORLD_SIZE is set: they run the pipeline)
       process.exitCode = await launchSafealign(LaunchSchema.parse({ nproc: config.nproc, masterPort: 0 }), process.argv.slice(2));
       return;
     }
+    useDevice(config.device); // a clear error now rather than in a replicate
     await (config.seeds > 1 ? multiSeedRun(config) : singleRun(config));
   });
 }

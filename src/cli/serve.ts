@@ -1,5 +1,6 @@
 // `safealign serve`: an OpenAI-compatible HTTP server for a model folder, with continuous batching and an optional guardrail (cost model and/or severity classifier).
 import type { Command } from 'commander';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { ServeConfigSchema, type GuardConfig } from '../serve/config.js';
 
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     const envKey = process.env.SAFEALIGN_API_KEY;
     if (envKey) flags.apiKey = [...((flags.apiKey as string[] | undefined) ?? []), envKey];
     const config = resolveConfig(ServeConfigSchema, { file: opts.config as string | undefined, flags });
+    useDevice(config.device);
     // loaded on use: the other commands do not need the server
     const { serveModel } = await import('../serve/server.js');
     const running = await serveModel(config);

@@ -3,6 +3,7 @@ import { dataParallel } from '../distributed/data-parallel.js';
 import type { Command } from 'commander';
 import { NO_SOLUTION_EXIT_CODE } from '../algorithms/hc-rlhf/config.js';
 import { HcRlhfFoldersConfigSchema, trainHcRlhfOnFolders } from '../algorithms/hc-rlhf/folders.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { terminalProgress } from './progress-bar.js';
 
@@ -20,6 +21,7 @@ export function registerHcRlhfCommand(train: Command): void {
   const leaves = addSchemaOptions(cmd, HcRlhfFoldersConfigSchema);
   cmd.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig(HcRlhfFoldersConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    useDevice(cfg.device);
     const r = await trainHcRlhfOnFolders(cfg, terminalProgress());
     if (!dataParallel().isMain) return; // rank 0 reports
     const t = r.test;

@@ -1,5 +1,6 @@
 // What `safealign train sft|reward|cost` share: the input/output flags, the tokenizer check, and data files read with their problems reported.
 import { z } from 'zod';
+import { DeviceSchema } from '../config/device.js';
 import { ConfigError } from '../config/schema-cli.js';
 import { DATA_FORMATS, loadPreferences, type DataFormat } from '../data/formats.js';
 import { formatProblem, type DataProblem } from '../data/problems.js';
@@ -15,6 +16,7 @@ export const TRAIN_IO = {
   test: z.string().optional().describe('held-out data (JSONL, same format as --train) for evaluation'),
   out: z.string().describe('output folder: the trained model in HF layout, plus checkpoint/ for resuming'),
   raw: RawPromptsSchema,
+  device: DeviceSchema,
 };
 
 /** The `--format` flag of preference data. */

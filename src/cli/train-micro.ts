@@ -8,6 +8,7 @@ import { MixtureScoreModel, saveMixture } from '../algorithms/micro/model.js';
 import { preferenceProbabilities, trainMicro, type AnnotatedPair, type Routing } from '../algorithms/micro/train.js';
 import { describeScoreTruncation } from '../algorithms/score/train.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import type { PreferenceRecord } from '../data/record.js';
 import { loadPretrained, type Tokenizer } from '../models/index.js';
@@ -79,6 +80,7 @@ export function registerMicroCommand(train: Command): void {
   const leaves = addSchemaOptions(cmd, MicroCli);
   cmd.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig(MicroCli, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    useDevice(cfg.device);
     const loaded = loadPretrained(cfg.model);
     const tokenizer = needTokenizer(loaded, cfg.model);
     const train = await readAnnotated(cfg.train, cfg.format, cfg.annotatorColumn, 'train');

@@ -3,6 +3,7 @@ import { dataParallel } from '../distributed/data-parallel.js';
 import type { Command } from 'commander';
 import { describeTruncation } from '../algorithms/common/truncation.js';
 import { PREFERENCE_FOLDER_METHODS, PREFERENCE_FOLDER_SCHEMAS, trainPreferencesOnFolders, type PreferenceFolderMethod } from '../algorithms/dpo/folders.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { terminalProgress } from './progress-bar.js';
 
@@ -33,6 +34,7 @@ export function registerPreferenceCommands(train: Command): void {
     const leaves = addSchemaOptions(cmd, schema);
     cmd.action(async (opts: Record<string, unknown>) => {
       const cfg = resolveConfig(schema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+      useDevice(cfg.device);
       const result = await trainPreferencesOnFolders(name, cfg as never, terminalProgress());
       if (!dataParallel().isMain) return; // rank 0 reports
       const d = result.data;

@@ -3,6 +3,7 @@ import { dataParallel } from '../distributed/data-parallel.js';
 import type { Command } from 'commander';
 import { RL_FOLDER_METHODS, RlFoldersConfigSchema, type RlFolderMethod } from '../algorithms/rl/folders-config.js';
 import { trainRlOnFolders } from '../algorithms/rl/folders.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { terminalProgress } from './progress-bar.js';
 
@@ -29,6 +30,7 @@ export function registerRlCommands(train: Command): void {
     const leaves = addSchemaOptions(cmd, RlFoldersConfigSchema);
     cmd.action(async (opts: Record<string, unknown>) => {
       const cfg = resolveConfig(RlFoldersConfigSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+      useDevice(cfg.device);
       const result = await trainRlOnFolders(name, cfg, terminalProgress());
       if (!dataParallel().isMain) return; // rank 0 reports
       const p = result.truncation.prompts;

@@ -2,6 +2,7 @@
 import { dataParallel } from '../distributed/data-parallel.js';
 import type { Command } from 'commander';
 import { RsftFoldersSchema, trainRsftOnFolders } from '../algorithms/rsft/folders.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { terminalProgress } from './progress-bar.js';
 
@@ -19,6 +20,7 @@ export function registerRsftCommand(train: Command): void {
   const leaves = addSchemaOptions(cmd, RsftFoldersSchema);
   cmd.action((opts: Record<string, unknown>) => {
     const cfg = resolveConfig(RsftFoldersSchema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+    useDevice(cfg.device);
     const result = trainRsftOnFolders(cfg, terminalProgress());
     if (!dataParallel().isMain) return; // rank 0 reports
     const p = result.prompts;

@@ -15,6 +15,7 @@ import { preprocessImages, type ImageProcessorConfig } from '../models/image-pro
 import { LlavaScoreModel } from '../models/llava.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { dataParallel } from '../distributed/data-parallel.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { hasSafetyLabels, type PreferenceRecord } from '../data/record.js';
 import type { SafetyLabel } from '../data/safety-labels.js';
@@ -152,6 +153,7 @@ export function registerScoreCommands(train: Command): void {
     const leaves = addSchemaOptions(cmd, schema);
     cmd.action(async (opts: Record<string, unknown>) => {
       const cfg = resolveConfig(schema, { file: opts.config as string | undefined, flags: flagsToConfig(leaves, opts) });
+      useDevice(cfg.device);
       // reward commands have no --cost-data: they train on pairs
       const costData: CostData = (cfg as Partial<z.output<typeof CostCli>>).costData ?? 'pairs';
       const levels = costData === 'severity' ? ((cfg as Partial<z.output<typeof CostCli>>).severityLevels ?? 4) : 0;

@@ -7,6 +7,7 @@ import { trainSft } from '../algorithms/sft/train.js';
 import { describeTruncation } from '../algorithms/common/truncation.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { dataParallel } from '../distributed/data-parallel.js';
+import { useDevice } from '../config/device.js';
 import { addSchemaOptions, ConfigError, flagsToConfig, resolveConfig } from '../config/schema-cli.js';
 import { CausalLM, loadPretrained, savePretrained } from '../models/index.js';
 import { terminalProgress } from './progress-bar.js';
@@ -34,6 +35,7 @@ export function register(program: Command): void {
   const sftLeaves = addSchemaOptions(sft, SftCli);
   sft.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig(SftCli, { file: opts.config as string | undefined, flags: flagsToConfig(sftLeaves, opts) });
+    useDevice(cfg.device);
     const loaded = loadPretrained(cfg.model);
     if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`${cfg.model}: SFT needs a causal LM, found a score model`);
     const tokenizer = needTokenizer(loaded, cfg.model);

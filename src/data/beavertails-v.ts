@@ -70,21 +70,28 @@ export type BeaverTailsVRow = z.output<typeof BeaverTailsVRowSchema>;
 const toId = (n: 1 | 2): ResponseId => (n === 1 ? 0 : 1);
 const fileId = (id: ResponseId): string => String(id + 1);
 
+/** Where an `image` field points: a data URL or long bare base64 is the image's bytes, anything else a file path; a malformed data URL is a problem. */
+export function imageSourceOf(image: string): { source: ImageSource } | { problem: string } {
+  const b64 = BASE64.exec(image);
+  if (image.startsWith('data:') && !b64) return { problem: 'a data: URL that is not data:image/<type>;base64,<data>' };
+  const looksLikeData = image.startsWith('data:') || (b64 !== null && image.length > 64);
+  return { source: looksLikeData && b64 ? { base64: b64[1] as string } : { path: image } };
+}
+
 /** Parser for one BeaverTails-V JSON line (pure: image files are checked by the reader). */
 export function parseBeaverTailsV(value: unknown): ParseOutcome<ImagePreferenceRecord> {
   const parsed = BeaverTailsVRowSchema.safeParse(value);
   if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error) };
   const row = parsed.data;
-  const b64 = BASE64.exec(row.image);
-  const looksLikeData = row.image.startsWith('data:') || (b64 !== null && row.image.length > 64);
-  if (row.image.startsWith('data:') && !b64) return { ok: false, issues: [{ kind: 'schema', field: 'image', message: 'a data: URL that is not data:image/<type>;base64,<data>' }] };
+  const image = imageSourceOf(row.image);
+  if ('problem' in image) return { ok: false, issues: [{ kind: 'schema', field: 'image', message: image.problem }] };
   const record: ImagePreferenceRecord = {
     prompt: row.question,
     responses: [row.response_1, row.response_2],
     betterResponseId: toId((row.more_helpful_response_id ?? row.better_response_id) as 1 | 2),
     saferResponseId: toId(row.safer_response_id),
     isSafe: [row.is_response_1_safe, row.is_response_2_safe],
-    image: looksLikeData && b64 ? { base64: b64[1] as string } : { path: row.image },
+    image: image.source,
   };
   const s1 = row.response_1_severity_level ?? undefined;
   const s2 = row.response_2_severity_level ?? undefined;

@@ -1,11 +1,12 @@
-// RL prompts from one file of any common shape: PKU-SafeRLHF, HH-RLHF, {prompt} JSONL or plain text lines (format detected, problems by file:line).
+// RL prompts from one file of any common shape: PKU-SafeRLHF, HH-RLHF, BeaverTails-V (image + question), {prompt[, image]} JSONL or plain text lines (format detected, problems by file:line).
 import { readFileSync } from 'node:fs';
+import { imageSourceOf, type ImageSource } from './beavertails-v.js';
 import { parseHhDialogue } from './hh-rlhf.js';
 import { DataFileError, type DataProblem } from './problems.js';
 import type { ChatMessage } from './record.js';
 
 /** How a prompt file is written. */
-export type PromptFormat = 'pku' | 'hh' | 'prompt' | 'text';
+export type PromptFormat = 'pku' | 'hh' | 'prompt' | 'beavertails-v' | 'text';
 
 /** One prompt: the last user message, earlier turns (HH-RLHF dialogues) and where it came from. */
 export interface PromptRecord {
@@ -16,6 +17,8 @@ export interface PromptRecord {
   source: string;
   /** Whether the prompt is a harmful request, when the row says (`"risky": true | false`, or `"kind": "risky" | "benign"` as in the built-in world's prompt files). */
   risky?: boolean;
+  /** The prompt's image (BeaverTails-V rows, or `"image"` beside `"prompt"`): a file path relative to the prompt file's folder, or its bytes. */
+  image?: ImageSource;
 }
 
 export interface PromptFile {
@@ -39,6 +42,7 @@ function hhPrompt(chosen: string): Omit<PromptRecord, 'source'> | string {
 
 /** The format of one JSON row, from its fields. */
 function rowFormat(row: Record<string, unknown>): PromptFormat | undefined {
+  if (typeof row.question === 'string' && typeof row.image === 'string') return 'beavertails-v';
   if (typeof row.prompt === 'string') return 'response_0' in row ? 'pku' : 'prompt';
   if (typeof row.chosen === 'string') return 'hh';
   return undefined;
@@ -82,7 +86,7 @@ export function readPrompts(path: string): PromptFile {
     }
     const format = row !== null && typeof row === 'object' && !Array.isArray(row) ? rowFormat(row as Record<string, unknown>) : undefined;
     if (!format) {
-      problem(line, 'schema', 'expected an object with a string "prompt" (PKU-SafeRLHF, {prompt}) or "chosen" (HH-RLHF)');
+      problem(line, 'schema', 'expected an object with a string "prompt" (PKU-SafeRLHF, {prompt}), "chosen" (HH-RLHF) or "question" and "image" (BeaverTails-V)');
       continue;
     }
     formats.add(format);
@@ -92,9 +96,15 @@ export function readPrompts(path: string): PromptFile {
       if (typeof p === 'string') problem(line, 'dialogue', p);
       else prompts.push({ ...p, source: `${path}:${line}` });
     } else {
-      const { kind, risky } = row as { kind?: unknown; risky?: unknown };
+      const { kind, risky, image, question } = row as { kind?: unknown; risky?: unknown; image?: unknown; question?: string };
       const flag = typeof risky === 'boolean' ? risky : kind === 'risky' || kind === 'benign' ? kind === 'risky' : undefined;
-      prompts.push({ prompt: r.prompt as string, source: `${path}:${line}`, ...(flag !== undefined ? { risky: flag } : {}) });
+      const where = typeof image === 'string' ? imageSourceOf(image) : image === undefined || image === null ? undefined : { problem: 'expected an image file path or base64 image data' };
+      if (where && 'problem' in where) {
+        problem(line, 'schema', `image: ${where.problem}`);
+        continue;
+      }
+      const text = format === 'beavertails-v' ? (question as string) : (r.prompt as string);
+      prompts.push({ prompt: text, source: `${path}:${line}`, ...(flag !== undefined ? { risky: flag } : {}), ...(where ? { image: where.source } : {}) });
     }
   }
   const format = formats.size === 1 ? ([...formats][0] as PromptFormat) : formats.has('hh') ? 'hh' : formats.has('pku') ? 'pku' : 'prompt';

@@ -133,7 +133,7 @@ export class DataParallel {
     const [b = 0, ...rest] = rows.shape;
     const counts = this.sum(Array.from({ length: this.worldSize }, (_, r) => (r === this.rank ? b : 0)));
     const most = Math.max(...counts);
-    const padded = b < most ? cat([rows, zeros([most - b, ...rest], { dtype: rows.dtype })], 0) : rows;
+    const padded = b < most ? cat([rows, zeros([most - b, ...rest], { dtype: rows.dtype, device: rows.device })], 0) : rows;
     const parts = this.group.allGather(padded.contiguous());
     return cat(parts.map((p, r) => p.narrow(0, 0, counts[r] as number)), 0);
   }

@@ -1,6 +1,7 @@
-// A process group on libtorch's c10d: TCPStore rendezvous (rank 0 hosts it) and Gloo collectives on our tensors.
+// A process group on libtorch's c10d: TCPStore rendezvous (rank 0 hosts it) and Gloo collectives on our tensors (NCCL when the engine runs on CUDA and the addon has it).
 import { hostname } from 'node:os';
 import { native, type GroupHandle, type StoreHandle } from '../torch/native.js';
+import { defaultDevice } from '../torch/device.js';
 import { Tensor } from '../torch/tensor.js';
 import { DistributedSchema, type DistributedConfig, type DistributedOptions } from './config.js';
 
@@ -33,6 +34,14 @@ function device(masterAddr: string): ['interface' | 'hostname' | 'default', stri
 }
 
 /**
+ * The collective backend for the engine's device (see setDefaultDevice): NCCL on a GPU when this build has it (as
+ * torch.distributed's default), else Gloo, which also reduces CUDA tensors (through host memory) in CUDA builds of libtorch.
+ */
+function groupBackend(): 'gloo' | 'nccl' {
+  return defaultDevice().startsWith('cuda') && native.hasNccl ? 'nccl' : 'gloo';
+}
+
+/**
  * One process of a data-parallel job. `ProcessGroup.init` blocks until every rank has joined (or fails naming the
  * missing ones after the timeout); collectives block until every rank has called them, like torch.distributed's.
  * After a failed collective the group is broken: every later call rethrows the first error.
@@ -50,6 +59,8 @@ export class ProcessGroup {
     private readonly store: StoreHandle,
     private readonly group: GroupHandle,
     private readonly timeoutMs: number,
+    /** gloo (CPU tensors), or nccl when the engine runs on CUDA and the addon was built with NCCL */
+    readonly backend: 'gloo' | 'nccl' = 'gloo',
   ) {}
 
   /** Joins the job described by `options` (see DistributedSchema; `distributedFromEnv()` reads torchrun's variables). */
@@ -95,13 +106,15 @@ export class ProcessGroup {
     } catch (e) {
       throw e instanceof DistributedError ? e : storeLost(e);
     }
+    const backend = groupBackend();
     let group: GroupHandle;
     try {
-      group = native.groupCreate(store, 'gloo/', rank, worldSize, timeoutMs, ...device(masterAddr));
+      group = native.groupCreate(store, `${backend}/`, rank, worldSize, timeoutMs, ...device(masterAddr), backend);
     } catch (e) {
-      throw new DistributedError(`${who}: Gloo could not connect the ranks (${message(e)}); set GLOO_SOCKET_IFNAME to the network interface the ranks share`, rank, []);
+      const hint = backend === 'gloo' ? 'set GLOO_SOCKET_IFNAME to the network interface the ranks share' : 'see NCCL_DEBUG=INFO for why; NCCL_SOCKET_IFNAME names the network interface';
+      throw new DistributedError(`${who}: ${backend === 'gloo' ? 'Gloo' : 'NCCL'} could not connect the ranks (${message(e)}); ${hint}`, rank, []);
     }
-    return new ProcessGroup(rank, worldSize, config.localRank, address, store, group, timeoutMs);
+    return new ProcessGroup(rank, worldSize, config.localRank, address, store, group, timeoutMs, backend);
   }
 
   /** Reduces `tensors` over every rank, in place (several tensors of one dtype travel as one message). avg = sum / worldSize. */

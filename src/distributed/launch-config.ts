@@ -11,6 +11,10 @@ export const LaunchSchema = z
     threads: z.number().int().min(0).default(0).describe('libtorch threads per process (0: cores / nproc, at least 1)'),
     timeoutSeconds: z.number().positive().default(300).describe('seconds a collective waits for a dead or stuck rank before failing with its name (SAFEALIGN_DIST_TIMEOUT)'),
     joinTimeoutSeconds: z.number().positive().default(900).describe('seconds the rendezvous waits for every rank to start (SAFEALIGN_DIST_JOIN_TIMEOUT)'),
+    device: z
+      .enum(['cpu', 'cuda'])
+      .default('cpu')
+      .describe("the ranks' device: with cuda, local rank r takes cuda:r (checked first: this node's libtorch must see nproc GPUs) and a safealign command without --device gets --device cuda; NCCL then carries the collectives when the addon was built with it"),
     program: z.boolean().default(false).describe('run the words after -- as a program (e.g. `node train.js`) instead of a safealign command'),
   })
   .strict()

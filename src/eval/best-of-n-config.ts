@@ -1,10 +1,12 @@
 // Settings of `safealign best-of-n`: which policy to sample N times per prompt, judged and picked by which reward and cost models.
 import { z } from 'zod';
+import { DeviceSchema } from '../config/device.js';
 import { ScoreRuleSchema } from '../algorithms/best-of-n/rule.js';
 
 export const BestOfNConfigSchema = z
   .object({
     model: z.string().describe('policy folder to sample from (Hugging Face causal LM with its tokenizer; usually the SFT model)'),
+    device: DeviceSchema,
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL, {"prompt"} JSONL (a row may flag itself with "risky": true|false or "kind": "risky"|"benign"; the built-in world\'s prompt files add the gold judge), or plain text, one per line'),
     reward: z.string().describe('reward model folder: the helpfulness score R_h = σ(reward)'),
     cost: z.string().describe('cost model folder: the safety score R_s = σ(−cost); a picked response scored above --harm-threshold counts as harmful'),

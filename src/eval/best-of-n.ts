@@ -1,4 +1,5 @@
 // `bestOfNEvaluation`: samples max(N) responses per prompt from one policy, picks the best of the first N by Llama 2's rule for each N, reports how harm, helpfulness and the median/max reward move with N.
+import { useDevice } from '../config/device.js';
 import { join } from 'node:path';
 import { bestOfN, type BestOfNStats, type ScoredCandidate } from '../algorithms/best-of-n/rule.js';
 import type { TruncationStats } from '../algorithms/common/truncation.js';
@@ -43,6 +44,7 @@ export function candidatesByPrompt(reward: readonly number[], cost: readonly num
  * Writes `<out>/report.json`, `<out>/report.html` and `<out>/samples.jsonl`.
  */
 export async function bestOfNEvaluation(config: BestOfNConfig, progress: Progress = silentProgress): Promise<BestOfNReport> {
+  useDevice(config.device); // the models this loads go there
   const ns = [...new Set(config.n)].sort((a, b) => a - b);
   const k = ns[ns.length - 1] as number;
   const judges = { reward: scorer(config.reward, 'reward', config.scoreMaxLength), cost: scorer(config.cost, 'cost', config.scoreMaxLength) };

@@ -32,6 +32,7 @@ export function embedTexts(embedder: Embedder, texts: readonly string[], batchSi
     if (all.length > context) truncated++;
     return all.slice(0, context);
   });
+  const device = backbone.device;
   const wasTraining = backbone.training;
   backbone.eval();
   try {
@@ -40,8 +41,8 @@ export function embedTexts(embedder: Embedder, texts: readonly string[], batchSi
         const width = Math.max(1, ...batch.map((r) => r.length));
         const padded = batch.map((r) => [...r, ...new Array<number>(width - r.length).fill(0)]);
         const mask = batch.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(width - r.length).fill(0)]);
-        const m = tensor(mask, { dtype: 'int64' });
-        const { hidden } = noGrad(() => backbone.forward(tensor(padded, { dtype: 'int64' }), m));
+        const m = tensor(mask, { dtype: 'int64', device });
+        const { hidden } = noGrad(() => backbone.forward(tensor(padded, { dtype: 'int64', device }), m));
         return meanPool(hidden, m).to('float64');
       }),
     );

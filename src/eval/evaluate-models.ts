@@ -1,4 +1,5 @@
 // `evaluateModels`: samples every model folder on one prompt file, scores the responses with a reward and a cost model, plays the arena, writes the reports.
+import { useDevice } from '../config/device.js';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fitLength, NothingFitsError, type TruncationStats } from '../algorithms/common/truncation.js';
@@ -182,6 +183,7 @@ export function loadEvalPrompts(
  * `<out>/responses.jsonl` (every response with its scores).
  */
 export async function evaluateModels(config: EvalModelsConfig, progress: Progress = silentProgress): Promise<EvalModelsReport> {
+  useDevice(config.device); // the models this loads go there
   const names = modelNames(config);
   const judges = {
     reward: scorer(config.reward, 'reward', config.scoreMaxLength),

@@ -64,3 +64,27 @@ export function summariseGuarantee<R extends GuaranteeRun>(
 export function formatGuarantee(x: GuaranteeSummary): string {
   return `${x.failures}/${x.seeds} fail [${x.failureRate95.map((v) => v.toFixed(3)).join(', ')}], ${x.returned} returned`;
 }
+
+/** Summaries of disjoint sets of runs (e.g. replicates, each against its own budget) as one: counts added, the rate and its Wilson interval over all seeds, means weighted by their counts. */
+export function poolGuarantees(parts: readonly GuaranteeSummary[]): GuaranteeSummary {
+  const sum = (f: (x: GuaranteeSummary) => number) => parts.reduce((a, x) => a + f(x), 0);
+  const seeds = sum((x) => x.seeds);
+  const returned = sum((x) => x.returned);
+  const failures = sum((x) => x.failures);
+  const weighted = (f: (x: GuaranteeSummary) => number | null, w: (x: GuaranteeSummary) => number) => {
+    const ws = parts.filter((x) => f(x) !== null && w(x) > 0);
+    const total = ws.reduce((a, x) => a + w(x), 0);
+    return total > 0 ? ws.reduce((a, x) => a + (f(x) as number) * w(x), 0) / total : null;
+  };
+  const ci = wilsonInterval(failures, seeds);
+  return {
+    seeds,
+    returned,
+    failures,
+    failureRate: seeds ? failures / seeds : 0,
+    failureRate95: [ci.low, ci.high],
+    meanTrueRewardReturned: weighted((x) => x.meanTrueRewardReturned, (x) => x.returned),
+    meanTrueCostReturned: weighted((x) => x.meanTrueCostReturned, (x) => x.returned),
+    meanTrueCostAll: weighted((x) => x.meanTrueCostAll, (x) => x.seeds),
+  };
+}

@@ -1,4 +1,5 @@
 // Minimal HTML assembly for self-contained reports: escaping, tables, sections, one inline stylesheet.
+import type { Interval } from './intervals.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -12,6 +13,17 @@ export function table(header: string[], rows: Cell[][], digits = 3): string {
   return `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td${typeof c === 'number' ? ' class="num"' : ''}>${fmt(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
+}
+
+export const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
+export const num = (v: number | null) => (v === null ? '–' : v.toFixed(2));
+
+/** "3.9% [0.1, 8.2]" or "3.63 [3.50, 3.80]": a mean and its interval in one cell. */
+export function intervalCell(iv: Pick<Interval, 'mean' | 'lo' | 'hi'> | null | undefined, percent: boolean): Cell {
+  if (!iv) return null;
+  const f = percent ? (v: number | null) => (v === null ? '–' : (100 * v).toFixed(1)) : num;
+  // non-breaking spaces keep a mean and its interval on one line
+  return `${percent ? pct(iv.mean) : num(iv.mean)}\u00a0[${f(iv.lo)},\u00a0${f(iv.hi)}]`;
 }
 
 export function section(title: string, body: string, note?: string): string {

@@ -131,7 +131,8 @@ export function scoreTexts(scorer: Scorer, items: readonly (PromptInput & { resp
     for (const batch of chunks(scored, batchSize)) {
       tidy(() => {
         const b = padForTraining(batch.map((i) => fitted[i] as EncodedPair), scorer.tokenizer.padId ?? 0);
-        const s = scorer.model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' })).endScores.toNumbers();
+        const on = { dtype: 'int64', device: scorer.model.device } as const;
+        const s = scorer.model.forward(tensor(b.ids, on), tensor(b.attentionMask, on)).endScores.toNumbers();
         batch.forEach((i, k) => (scores[i] = s[k] as number));
       });
     }

@@ -1,5 +1,6 @@
 // Settings of `safealign eval`: which model folders to compare on which prompts, judged by which reward and cost models.
 import { z } from 'zod';
+import { DeviceSchema } from '../config/device.js';
 import { RawPromptsSchema } from '../models/prompt.js';
 import { VerbalizedAttemptsSchema, VerbalizedKSchema } from '../models/verbalized.js';
 
@@ -7,6 +8,7 @@ export const EvalModelsConfigSchema = z
   .object({
     model: z.array(z.string()).min(1).describe('policy folders to evaluate (Hugging Face causal LM with its tokenizer); repeat --model for each'),
     name: z.array(z.string()).optional().describe('the models\' names in the report, in --model order (default: each folder\'s name)'),
+    device: DeviceSchema,
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL, {"prompt"} JSONL (the built-in world\'s prompt files add the gold judge), or plain text, one per line'),
     reward: z.string().describe('reward model folder (from `safealign train reward`): the helpfulness judge'),
     cost: z.string().describe('cost model folder (from `safealign train cost`): the harmlessness judge; a response scored above --harm-threshold counts as harmful'),

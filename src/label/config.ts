@@ -1,5 +1,6 @@
 // Configuration of RLAIF labelling (`safealign label`): zod schema with defaults and descriptions.
 import { z } from 'zod';
+import { DeviceSchema } from '../config/device.js';
 
 export const LabelConfigSchema = z
   .object({
@@ -9,6 +10,7 @@ export const LabelConfigSchema = z
     input: z.string().default('').describe('pairs to label: PKU-SafeRLHF JSONL or {prompt, response_0, response_1} per line (required)'),
     out: z.string().default('').describe('labelled PKU-SafeRLHF JSONL to write (required)'),
     cache: z.string().default('').describe("JSONL cache of judge answers keyed by a hash of the request ('' = <out>.cache.jsonl); a rerun re-asks nothing cached"),
+    device: DeviceSchema,
     concurrency: z.number().int().min(1).max(256).default(8).describe('judge requests in flight at most'),
     temperature: z.number().min(0).max(2).default(0).describe('judge sampling temperature (0 = greedy)'),
     maxTokens: z.number().int().min(1).default(64).describe('most tokens per judge answer'),

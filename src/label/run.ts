@@ -1,4 +1,5 @@
 // `safealign label` as a library call: judge every pair (both orders, both questions, safety per response), write PKU-SafeRLHF, summarise.
+import { useDevice } from '../config/device.js';
 import { existsSync, statSync } from 'node:fs';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../core/progress.js';
@@ -72,6 +73,7 @@ export interface PairVerdicts {
  * `observe` receives every judged pair's verdicts with its input index (agreement studies count ties and malformed answers per question).
  */
 export async function labelPairs(config: LabelConfig, progress: Progress = silentProgress, observe?: (index: number, verdicts: PairVerdicts) => void): Promise<LabelSummary> {
+  useDevice(config.device); // the models this loads go there
   for (const k of ['judge', 'input', 'out'] as const) if (!config[k]) throw new ConfigError(`--${k}: required (safealign label --help)`);
   const cachePath = config.cache || `${outStem(config.out)}.cache.jsonl`;
   const read = await readPairsToLabel(config.input, config.limit);

@@ -7,7 +7,7 @@ import type { LossOutput } from './masked.js';
  * the cost model's unsafe side) and θ_k = θ_{k−1} + exp(g_{k−1}). logGaps: (K−2,) -> (K−1,).
  */
 export function orderedCutpoints(logGaps: Tensor): Tensor {
-  const first = zeros([1]);
+  const first = zeros([1], { device: logGaps.device });
   if ((logGaps.shape[0] ?? 0) === 0) return first;
   return cat([first, logGaps.exp().cumsum(0)], 0);
 }
@@ -20,7 +20,7 @@ export function orderedCutpoints(logGaps: Tensor): Tensor {
 export function ordinalLogProbs(scores: Tensor, cutpoints: Tensor): Tensor {
   const b = scores.shape[0] ?? 0;
   const diff = scores.unsqueeze(1).sub(cutpoints.unsqueeze(0)); // (B, K−1): s − θ_k
-  const edge = zeros([b, 1]);
+  const edge = zeros([b, 1], { device: scores.device });
   const above = cat([edge, diff.logsigmoid()], 1); // log σ(s − θ_k), 0 for k = 0
   const below = cat([diff.neg().logsigmoid(), edge], 1); // log σ(θ_{k+1} − s), 0 for k = K−1
   let out = above.add(below);
@@ -28,7 +28,8 @@ export function ordinalLogProbs(scores: Tensor, cutpoints: Tensor): Tensor {
   if (k1 > 1) {
     const gaps = cutpoints.narrow(0, 1, k1 - 1).sub(cutpoints.narrow(0, 0, k1 - 1)); // (K−2,)
     const gapTerm = gaps.neg().exp().neg().add(1).log(); // log(1 − e^−gap)
-    out = out.add(cat([zeros([1]), gapTerm, zeros([1])], 0).unsqueeze(0));
+    const end = zeros([1], { device: scores.device });
+    out = out.add(cat([end, gapTerm, end], 0).unsqueeze(0));
   }
   return out;
 }

@@ -1,5 +1,5 @@
 // SafeDPO (Kim et al. 2025): helpfulness pairs reordered by per-response safety, and the Δ offset that makes a safe winner win by a margin.
-import { tensor, type Tensor } from '../torch/index.js';
+import { tensor, type Device, type Tensor } from '../torch/index.js';
 
 /**
  * What to do with a pair whose two responses are both unsafe. 'keep' (the paper's transformation,
@@ -31,6 +31,6 @@ export function safeDpoOrder(better: 0 | 1, isSafe: readonly [boolean, boolean],
 }
 
 /** The offset (B,) subtracted from each pair's logit: (u_l − u_w)·Δ, Δ ≥ 0 (positive exactly when a safe response beats an unsafe one). */
-export function safeDpoOffset(pairs: readonly Pick<SafeDpoPair, 'chosenUnsafe' | 'rejectedUnsafe'>[], delta: number): Tensor {
-  return tensor(pairs.map((p) => (Number(p.rejectedUnsafe) - Number(p.chosenUnsafe)) * delta));
+export function safeDpoOffset(pairs: readonly Pick<SafeDpoPair, 'chosenUnsafe' | 'rejectedUnsafe'>[], delta: number, device?: Device): Tensor {
+  return tensor(pairs.map((p) => (Number(p.rejectedUnsafe) - Number(p.chosenUnsafe)) * delta), { device });
 }

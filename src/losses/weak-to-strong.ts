@@ -25,7 +25,7 @@ export function confidenceLoss(margins: Tensor, weakLabels: Tensor, alpha: numbe
     const p = margins.sigmoid().toNumbers();
     const weak = weakLabels.toNumbers();
     const t = quantile(p, 1 - weak.reduce((a, b) => a + b, 0) / weak.length);
-    return { hard: tensor(p.map((x) => (x >= t ? 1 : 0))), threshold: t };
+    return { hard: tensor(p.map((x) => (x >= t ? 1 : 0)), { device: margins.device }), threshold: t };
   });
   const target = weakLabels.mul(1 - alpha).add(hard.mul(alpha));
   const loss = target.mul(margins.logsigmoid()).add(target.neg().add(1).mul(margins.neg().logsigmoid())).mean().neg();

@@ -1,5 +1,5 @@
 // Causal self-attention from matmul + mask + softmax (libtorch 1.13 has no fused attention), with a KV cache.
-import { arange, cat, chain, zeros, type Tensor } from '../torch/index.js';
+import { arange, attention, cat, zeros, type Tensor } from '../torch/index.js';
 
 /**
  * Keys and values of earlier positions for one layer: (B, H, Lpast, hd) each — or, with `length`, buffers (B, H, capacity, hd)
@@ -16,7 +16,7 @@ export interface LayerCache {
 export function preallocate(cache: LayerCache, capacity: number): LayerCache {
   const [b, , l, hd] = cache.k.shape as [number, number, number, number];
   const buffer = (t: Tensor) => {
-    const out = zeros([b, t.shape[1] as number, capacity, hd]);
+    const out = zeros([b, t.shape[1] as number, capacity, hd], { dtype: t.dtype, device: t.device });
     const filled = out.narrow(2, 0, l);
     filled.copy_(t);
     filled.dispose();
@@ -61,8 +61,9 @@ export function attentionBias(attentionMask: Tensor, queryLength: number): Tenso
   // One new token (cached decoding) sees every earlier key: only padding is masked.
   if (queryLength === 1) return attentionMask.eq(0).float().mul(MASKED).reshape([batch, 1, 1, keyLength]);
   const past = keyLength - queryLength;
-  const q = arange(past, keyLength).reshape([queryLength, 1]);
-  const k = arange(0, keyLength).reshape([1, keyLength]);
+  const device = attentionMask.device;
+  const q = arange(past, keyLength, 1, { device }).reshape([queryLength, 1]);
+  const k = arange(0, keyLength, 1, { device }).reshape([1, keyLength]);
   const causal = k.le(q); // (Lq, Lk)
   const keyValid = attentionMask.gt(0).reshape([attentionMask.shape[0] as number, 1, 1, keyLength]);
   const allowed = keyValid.logicalAnd(causal.unsqueeze(0).unsqueeze(0));
@@ -87,26 +88,7 @@ export function lastPositionIds(attentionMask: Tensor, length: number): Tensor {
  * where every query sees every key (a vision encoder). Returns (B, Lq, H·hd).
  */
 export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null): Tensor {
-  const [b, h, lq, hd] = q.shape as [number, number, number, number];
-  const hkv = k.shape[1] as number;
-  let kk = k;
-  let vv = v;
-  if (hkv !== h) {
-    const rep = h / hkv;
-    const lk = k.shape[2] as number;
-    kk = k.unsqueeze(2).expand([b, hkv, rep, lk, hd]).reshape([b, h, lk, hd]);
-    vv = v.unsqueeze(2).expand([b, hkv, rep, lk, hd]).reshape([b, h, lk, hd]);
-  }
-  return chain(
-    q,
-    (t) => t.matmul(kk.transpose(2, 3)),
-    (t) => t.mul(1 / Math.sqrt(hd)),
-    (t) => (bias ? t.add(bias) : t),
-    (t) => t.softmax(-1),
-    (t) => t.matmul(vv), // (B, H, Lq, hd)
-    (t) => t.transpose(1, 2),
-    (t) => t.reshape([b, lq, h * hd]),
-  );
+  return attention(q, k, v, bias, 1 / Math.sqrt(q.shape[3] as number));
 }
 
 /**

@@ -51,7 +51,9 @@ function shapeLogits(logits: Tensor, generated: Tensor | null, opts: GenerateOpt
     const seen = x.gather(1, generated);
     x = x.scatter(1, generated, where(seen.gt(0), seen.div(penalty), seen.mul(penalty)));
   }
-  x = x.div(opts.temperature ?? 1);
+  // x / 1 is x, bit for bit: temperature 1 (the RL default) skips the pass over the (B, V) logits
+  const temperature = opts.temperature ?? 1;
+  if (temperature !== 1) x = x.div(temperature);
   const k = opts.topK ?? 0;
   if (k > 0 && k < (x.shape[1] as number)) {
     const kth = x.topk(k, 1).values.narrow(1, k - 1, 1);
@@ -119,6 +121,8 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
   return noGrad(() =>
     tidy(() => {
       const b = inputIds.shape[0] as number;
+      // every tensor made here goes where the prompt is (the model's device)
+      const device = inputIds.device;
       const stops = opts.stopTokenIds ?? [];
       let mask = attentionMask.long();
       const prompt = tidy(() => {
@@ -130,7 +134,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
           const o = opts.prefill ? opts.prefill(inputIds, mask) : model.forward(inputIds, mask, undefined, 1);
           return { cache: o.cache.map((layer) => preallocate(layer, capacity)), last: o.logits.select(1, 0) };
         }
-        const [once, spread] = [tensor(unique, { dtype: 'int64' }), tensor(of, { dtype: 'int64' })];
+        const [once, spread] = [tensor(unique, { dtype: 'int64', device }), tensor(of, { dtype: 'int64', device })];
         const o = model.forward(inputIds.indexSelect(0, once), mask.indexSelect(0, once), undefined, 1);
         return {
           cache: o.cache.map((layer) => preallocate({ k: layer.k.indexSelect(0, spread), v: layer.v.indexSelect(0, spread) }, capacity)),
@@ -146,11 +150,11 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       const tokens: Tensor[] = [];
       const logps: Tensor[] = [];
       const alive: Tensor[] = [];
-      let running = ones([b], { dtype: 'bool' });
+      let running = ones([b], { dtype: 'bool', device });
       for (let t = 0; t < opts.maxNewTokens; t++) {
         const index = rowIndex;
         const out = tidy(() => {
-          const logits = index ? zeros([b, last.shape[1] as number]).scatter(0, index.unsqueeze(1).expand(last.shape), last) : last;
+          const logits = index ? zeros([b, last.shape[1] as number], { device }).scatter(0, index.unsqueeze(1).expand(last.shape), last) : last;
           const logp = logits.logSoftmax(1);
           // only the repetition penalty needs the tokens so far
           const generated = tokens.length && (opts.repetitionPenalty ?? 1) !== 1 ? cat(tokens, 1) : null;
@@ -170,7 +174,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
         const still = running.toBoolArray();
         if (rows.some((r) => !still[r])) {
           // drop the stopped rows from the cache: later steps run the model on the live rows only
-          const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), { dtype: 'int64' });
+          const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), { dtype: 'int64', device });
           const kept = cache.map((layer) => ({ ...layer, k: layer.k.indexSelect(0, keepAt), v: layer.v.indexSelect(0, keepAt) }));
           for (const layer of cache) {
             layer.k.dispose();
@@ -178,7 +182,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
           }
           cache = kept;
           rows = rows.filter((r) => still[r]);
-          rowIndex = tensor(rows, { dtype: 'int64' });
+          rowIndex = tensor(rows, { dtype: 'int64', device });
         }
         const live = rowIndex;
         const fed = tidy(() => {
@@ -212,10 +216,10 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
  * inputIds, attentionMask: (B, L) -> (B, L-1), or with `last` > 0 those of the last `last` tokens only, (B, last): the
  * LM head then runs on those positions alone (a response's tokens, not its prompt's). Differentiable when grad is enabled.
  */
-export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, last = 0): Tensor {
+export function sequenceLogProbs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, last = 0, inputsEmbeds?: Tensor): Tensor {
   const l = inputIds.shape[1] as number;
   const n = last > 0 ? Math.min(last, l - 1) : l - 1;
-  const { logits } = model.forward(inputIds, attentionMask, undefined, n + 1);
+  const { logits } = model.forward(inputIds, attentionMask, undefined, n + 1, inputsEmbeds);
   const out = nextTokenLogProbs(logits, inputIds.narrow(1, l - n - 1, n + 1));
   // freed when used, as PyTorch's reference counting does, not when the caller's scope ends (the actor's would outlive its backward pass)
   logits.dispose();

@@ -90,8 +90,9 @@ export class Linear extends Module {
   attachLora(s: LoraSettings): void {
     if (this.adapter) throw new Error('this projection already has a LoRA adapter; merge it first');
     const bound = 1 / Math.sqrt(this.nIn);
-    const a = this.child('lora_A', new AdapterMatrix(uniform([s.r, this.nIn], bound)));
-    const b = this.child('lora_B', new AdapterMatrix(zeros([this.nOut, s.r])));
+    const device = this.weight.device; // beside the weight it adapts, wherever the model was put
+    const a = this.child('lora_A', new AdapterMatrix(uniform([s.r, this.nIn], bound, device)));
+    const b = this.child('lora_B', new AdapterMatrix(zeros([this.nOut, s.r], { device })));
     a.training = b.training = this.training;
     this.adapter = { a, b, scale: s.alpha / s.r, dropout: s.dropout };
   }

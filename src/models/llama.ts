@@ -163,7 +163,7 @@ export class LlamaBackbone extends Module implements Backbone {
     const l = inputIds.shape[1] as number;
     const pos = lastPositionIds(attentionMask, l).float(); // (B, L)
     const half = this.headDim / 2;
-    const invFreq = arange(0, half, 1, { dtype: 'float32' }).mul((-2 * Math.log(this.config.rope_theta)) / this.headDim).exp(); // (hd/2)
+    const invFreq = arange(0, half, 1, { dtype: 'float32', device: pos.device }).mul((-2 * Math.log(this.config.rope_theta)) / this.headDim).exp(); // (hd/2)
     const freqs = pos.unsqueeze(2).mul(invFreq); // (B, L, hd/2)
     const emb = cat([freqs, freqs], 2).unsqueeze(1); // (B, 1, L, hd)
     const cos = emb.cos();

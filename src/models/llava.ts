@@ -77,20 +77,15 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
     return this.languageModel.backbone.contextLength;
   }
 
-  /** Stops training the vision tower (its parameters leave `trainableParameters`); LLaVA's default: only the projector and the language side learn. */
-  freezeVisionTower(): this {
-    for (const p of this.visionTower.parameters()) p.requiresGrad_(false);
-    return this;
+  /** pixels: (N, C, H, W) -> the tower's states the projector reads (N, P, Dv): hidden state `vision_feature_layer`, class token dropped under 'default'. */
+  towerStates(pixels: Tensor): Tensor {
+    const p = this.imageTokensPerImage;
+    return chain(this.visionTower.hiddenState(pixels, this.config.vision_feature_layer), (t) => t.narrow(1, this.visionTower.numTokens - p, p));
   }
 
-  /** pixels: (N, C, H, W) -> projected features (N, P, Dt) from hidden state `vision_feature_layer` (class token dropped under 'default'). */
+  /** pixels: (N, C, H, W) -> projected features (N, P, Dt). */
   imageFeatures(pixels: Tensor): Tensor {
-    const p = this.imageTokensPerImage;
-    return chain(
-      this.visionTower.hiddenState(pixels, this.config.vision_feature_layer),
-      (t) => t.narrow(1, this.visionTower.numTokens - p, p),
-      (t) => this.projector.forward(t),
-    );
+    return chain(this.towerStates(pixels), (t) => this.projector.forward(t));
   }
 
   /**
@@ -98,12 +93,23 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
    * imageTokensPerImage image tokens per image, images in reading order (row by row); pixels: (N, C, H, W).
    */
   embed(inputIds: Tensor, pixels: Tensor): Tensor {
+    const states = this.towerStates(pixels);
+    const out = this.embedStates(inputIds, states);
+    states.dispose();
+    return out;
+  }
+
+  /**
+   * As `embed`, from the tower's states (N, P, Dv) of the images (`towerStates`) rather than their pixels, so states
+   * computed once can serve several passes and models with the same tower; only the projector runs here.
+   */
+  embedStates(inputIds: Tensor, states: Tensor): Tensor {
     const tok = this.config.image_token_index;
     const [b, l] = inputIds.shape as [number, number];
     const ids = inputIds.toNumbers();
     const count = ids.filter((t) => t === tok).length;
     const perImage = this.imageTokensPerImage;
-    const images = pixels.shape[0] as number;
+    const images = states.shape[0] as number;
     if (count !== images * perImage) {
       throw new ImageTokenError(
         `${count} image tokens (id ${tok}) in the input but ${images} image(s) x ${perImage} features: ` +
@@ -116,16 +122,27 @@ abstract class LlavaBase<L extends LanguageSide> extends Module {
       (t) => t.reshape([b * l, -1]),
     );
     const features = chain(
-      this.imageFeatures(pixels),
+      this.projector.forward(states),
       (t) => t.reshape([images * perImage, -1]),
     );
     let next = b * l;
-    const rows = tensor(ids.map((t, i) => (t === tok ? next++ : i)), { dtype: 'int64' });
+    const rows = tensor(ids.map((t, i) => (t === tok ? next++ : i)), { dtype: 'int64', device: inputIds.device });
     return chain(
       cat([text, features], 0),
       (t) => t.indexSelect(0, rows),
       (t) => t.reshape([b, l, -1]),
     );
+  }
+
+  /** Stops the vision tower learning (no gradient, so no optimiser state): `trainableParameters()` leaves it out. */
+  freezeVisionTower(): this {
+    for (const p of this.visionTower.parameters()) p.requiresGrad_(false);
+    return this;
+  }
+
+  /** True when no parameter of the vision tower takes a gradient. */
+  get visionTowerFrozen(): boolean {
+    return this.visionTower.parameters().every((p) => !p.requiresGrad);
   }
 
   /** The spliced embeddings of inputIds, or undefined (the plain token lookup) without images; image tokens need pixels. */
@@ -164,7 +181,21 @@ export class LlavaModel extends LlavaBase<CausalLM> {
    */
   generate(inputIds: Tensor, attentionMask: Tensor, pixels: Tensor | null, options: GenerateOptions): GenerateOutput {
     const prefill = (ids: Tensor, mask: Tensor) => this.forward(ids, mask, pixels, undefined, 1);
-    return generate(this.languageModel, inputIds, attentionMask, pixels ? { ...options, prefill } : options);
+    const processLogits = this.banImageToken(options.processLogits);
+    return generate(this.languageModel, inputIds, attentionMask, pixels ? { ...options, processLogits, prefill } : { ...options, processLogits });
+  }
+
+  /**
+   * `processLogits` (if any), then the image token made impossible to sample: a response holding one would need an image to
+   * splice there. The log-probs `generate` reports stay those of the model's own distribution.
+   */
+  banImageToken(processLogits?: GenerateOptions['processLogits']): NonNullable<GenerateOptions['processLogits']> {
+    const tok = this.config.image_token_index;
+    return (logits, step) => {
+      const scored = processLogits ? processLogits(logits, step) : logits;
+      const v = scored.shape[1] as number;
+      return tok < v ? scored.add(tensor(Array.from({ length: v }, (_, i) => (i === tok ? -Infinity : 0)))) : scored;
+    };
   }
 }
 
@@ -186,6 +217,32 @@ export class LlavaScoreModel extends LlavaBase<ScoreModel> {
     const head = [...ours].filter(([k]) => k.startsWith('language_model.score_head.'));
     m.loadStateDict(new Map([...theirs, ...head]), { source: 'LLaVA model' });
     return m;
+  }
+
+  /**
+   * A copy of another LLaVA score model (tower, projector, backbone, head) as another score type: a critic from a reward or
+   * cost model (no ordinal head), as `ScoreModel.fromScoreModel` does for text.
+   */
+  static fromScoreModel(other: LlavaScoreModel, scoreType: ScoreType): LlavaScoreModel {
+    const m = new LlavaScoreModel(other.config, scoreType, scoreType === 'critic' ? 0 : other.languageModel.ordinalLevels);
+    const ours = m.namedParameters();
+    const text = ScoreModel.fromScoreModel(other.languageModel, scoreType);
+    const theirs = new Map([...other.namedParameters()].filter(([k]) => ours.has(k) && !k.startsWith('language_model.')));
+    for (const [k, t] of text.namedParameters('language_model.')) theirs.set(k, t);
+    m.loadStateDict(theirs, { source: 'LLaVA score model' });
+    m.languageModel.stats = { ...other.languageModel.stats };
+    return m;
+  }
+
+  /**
+   * End scores (B,) of inputIds, attentionMask (B, L) given the tower states (N, P, Dv) of their images (`towerStates`), or
+   * null without images; the last layer runs on the positions from the earliest row end on (ScoreModel.endScores).
+   */
+  endScoresFromStates(inputIds: Tensor, attentionMask: Tensor, states: Tensor | null): Tensor {
+    const embeds = states ? this.embedStates(inputIds, states) : this.inputsEmbeds(inputIds, null);
+    const out = this.languageModel.endScores(inputIds, attentionMask, embeds);
+    embeds?.dispose();
+    return out;
   }
 
   /** inputIds, attentionMask: (B, L); pixels: (N, C, H, W) for the image tokens, or null. scores (B, L), endScores (B,). */

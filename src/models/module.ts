@@ -1,5 +1,5 @@
 // A minimal module tree: named parameters (HF-style dotted names), children, train/eval, state dicts.
-import { keep, noGrad, type Tensor } from '../torch/index.js';
+import { defaultDevice, keep, noGrad, type Device, type Tensor } from '../torch/index.js';
 
 /** A state dict that does not fit the model: names the tensors and what to do. */
 export class StateDictError extends Error {
@@ -51,6 +51,21 @@ export abstract class Module {
   /** The parameters an optimiser should update: all of them, unless some were frozen (LoRA freezes the base weights). */
   trainableParameters(): Tensor[] {
     return this.parameters().filter((p) => p.requiresGrad);
+  }
+
+  /** Where the parameters live: the first one's device (every parameter of a model is on one device), else the default device. */
+  get device(): Device {
+    return this.firstParameter()?.device ?? defaultDevice();
+  }
+
+  /** The first parameter of the tree (depth first), without listing the others. */
+  private firstParameter(): Tensor | undefined {
+    for (const p of this.ownParams.values()) return p;
+    for (const c of this.children.values()) {
+      const first = c.firstParameter();
+      if (first) return first;
+    }
+    return undefined;
   }
 
   numParameters(): number {

@@ -1,6 +1,6 @@
 // Score models (reward, cost, critic): a backbone plus a linear head giving per-token and end-of-sequence scores.
 import { orderedCutpoints, ordinalLogProbs } from '../losses/ordinal.js';
-import { arange, linear, zeros, type Tensor } from '../torch/index.js';
+import { arange, linear, zeros, type Device, type Tensor } from '../torch/index.js';
 import { FAMILIES, type CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './hf-config.js';
 import { Module } from './module.js';
@@ -25,7 +25,7 @@ export interface ScoreStats {
 /** Last index where mask is 1, per row: mask (B, L) -> (B,) int64. */
 export function lastTokenIndex(mask: Tensor): Tensor {
   const l = mask.shape[1] as number;
-  return mask.float().mul(arange(1, l + 1, 1, { dtype: 'float32' })).argmax(1);
+  return mask.float().mul(arange(1, l + 1, 1, { dtype: 'float32', device: mask.device })).argmax(1);
 }
 
 /**
@@ -38,6 +38,8 @@ export interface SequenceScorer {
   /** The same end scores (B,) computed with less work, when the scorer can (a score model's last layer on the rows' ends only). */
   endScores?(inputIds: Tensor, attentionMask: Tensor): Tensor;
   eval(): unknown;
+  /** Where its inputs go (a model's parameters' device); the default device when absent. */
+  readonly device?: Device;
   /** Longest sequence it reads, when known (a model's n_positions / max_position_embeddings). */
   readonly contextLength?: number;
 }
@@ -127,17 +129,17 @@ export class ScoreModel extends Module implements SequenceScorer {
     return { scores, endScores };
   }
 
-  /** endScores of forward (B,), the last layer computing only the positions from the earliest row end on. */
-  endScores(inputIds: Tensor, attentionMask: Tensor): Tensor {
+  /** endScores of forward (B,), the last layer computing only the positions from the earliest row end on; inputsEmbeds as forward's. */
+  endScores(inputIds: Tensor, attentionMask: Tensor, inputsEmbeds?: Tensor): Tensor {
     const l = attentionMask.shape[1] as number;
     const earliest = lastTokenIndex(attentionMask).min().item();
-    return this.forward(inputIds, attentionMask, l - earliest).endScores;
+    return this.forward(inputIds, attentionMask, l - earliest, inputsEmbeds).endScores;
   }
 
   /** The ordinal head's K−1 ordered cutpoints (the first is 0). Throws for a plain score. */
   cutpoints(): Tensor {
     if (this.ordinalLevels < 2) throw new Error(`this ${this.scoreType} model has no ordinal head (train it with --cost-data severity)`);
-    return orderedCutpoints(this.cutpointLogGaps ?? zeros([0]));
+    return orderedCutpoints(this.cutpointLogGaps ?? zeros([0], { device: this.device }));
   }
 
   /** Probabilities of each level from end scores: (B,) -> (B, K). */

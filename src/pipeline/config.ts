@@ -1,5 +1,6 @@
 // The whole Safe RLHF pipeline's config: world, models, every trainer, evaluation.
 import { z } from 'zod';
+import { DeviceSchema } from '../config/device.js';
 import { RlaifConfigSchema } from './rlaif-config.js';
 import { EnsembleReduceSchema } from '../algorithms/score/ensemble-config.js';
 import { HcRlhfSchema } from '../algorithms/hc-rlhf/config.js';
@@ -14,6 +15,7 @@ import { WorldConfigSchema } from '../world/config.js';
 import { DpoConfigSchema, SacpoConfigSchema, SafeDpoConfigSchema } from '../algorithms/dpo/config.js';
 import { MethodsSchema } from './methods.js';
 import { OveroptimisationSchema } from './overoptimisation.js';
+import { HcGuaranteeSchema } from './hc-guarantee-world.js';
 import { ScoreRuleSchema } from '../algorithms/best-of-n/rule.js';
 import { RsftConfigSchema } from '../algorithms/rsft/config.js';
 import { MocanConfigSchema } from '../algorithms/mocan/config.js';
@@ -42,6 +44,7 @@ export const PipelineConfigSchema = z
     runsDir: z.string().default('runs').describe('folder holding all runs'),
     seed: z.number().int().default(0).describe('seed of model initialisation and training'),
     threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores; with --jobs J: cores / J per replicate)'),
+    device: DeviceSchema.describe('where the models train and run: cpu, cuda or cuda:k (with --nproc N: cuda, rank r on cuda:r; with --seeds, every replicate on the same one); needs a CUDA build of libtorch (README: GPUs); a run resumes on any device'),
     seeds: z
       .number()
       .int()
@@ -177,6 +180,9 @@ export const PipelineConfigSchema = z
       .describe('RLOO-Lagrangian (method rloo_lag); λ against PPO-Lagrangian\'s d with ppoLag.lagrange'),
     hcRlhf: HcRlhfSchema.prefault({}).describe(
       "HC-RLHF (method hc_rlhf): τ = PPO-Lagrangian's d, λ with ppoLag.lagrange; the candidate's β is rlooLag.klCoef ('rloo-lag', G = groupSampling.samplesPerPrompt) or ppoLag.klCoef ('ppo-lag'); the safety set is a share of the train prompts",
+    ),
+    hcGuarantee: HcGuaranteeSchema.prefault({}).describe(
+      "HC-RLHF's guarantee checked on the run's own models (with methods: hc_guarantee): per seed a candidate/safety split of the train prompts, one uninflated RLOO-Lagrangian candidate and one HC-RLHF candidate per δ from the SFT policy, τ = PPO-Lagrangian's d; a returned model fails when its true cost (the cost model's mean on fresh responses to every train and test prompt) exceeds τ, and against gold when its gold unsafe share exceeds the calibrated gold budget; the report's robust section shows the failure rate per δ with its 95% Wilson interval",
     ),
     micro: MicroConfigSchema.prefault({}).describe(
       "MiCRo (method micro): K reward heads and a router from the SFT backbone on the world's per-annotator labels of its train pairs, each annotator routed on its first pairs, against one Bradley-Terry head trained the same way; accuracy per annotator type on the test pairs' labels (types need world.annotators.types.share > 0)",

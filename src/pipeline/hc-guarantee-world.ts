@@ -1,17 +1,40 @@
 // HC-RLHF's guarantee checked on the built-in world: per seed (split and RL seed) and δ, trainHcRlhf from one SFT policy, scored by its true cost on a large fresh sample and by gold.
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { HcRlhfConfig } from '../algorithms/hc-rlhf/config.js';
 import { trainHcRlhf } from '../algorithms/hc-rlhf/train.js';
-import type { RlConfig } from '../algorithms/rl/config.js';
+import { RlConfigSchema, type RlConfig } from '../algorithms/rl/config.js';
+import { ConfigError } from '../config/schema-cli.js';
 import type { GoldJudge, RlPrompt } from '../algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../core/progress.js';
-import { retest, summariseGuarantee, type GuaranteeRun, type GuaranteeSummary } from '../eval/hc-guarantee.js';
-import { pairedDifference, type Interval } from '../eval/intervals.js';
+import { poolGuarantees, retest, summariseGuarantee, type GuaranteeRun, type GuaranteeSummary } from '../eval/hc-guarantee.js';
+import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js';
 import type { CausalLM, ScoreModel, Tokenizer } from '../models/index.js';
 import type { LagrangeConfig } from '../rl/index.js';
 import { evaluateResponder, policyResponder } from './evaluate-policy.js';
+import type { PipelineConfig } from './config.js';
+import type { StageRunner } from './stages.js';
+
+/** The pipeline part `hc_guarantee` (and the script's world task): how many runs, at which δ, with how small an RL loop. */
+export const HcGuaranteeSchema = z
+  .object({
+    seeds: z
+      .number()
+      .int()
+      .min(1)
+      .default(20)
+      .describe(
+        'seeds per δ; each draws a candidate/safety split of the train prompts and trains one uninflated RLOO-Lagrangian candidate and one HC-RLHF candidate per δ (1 + deltas runs a seed). Cost at the defaults on the built-in world: about 110 s a run (56 s training, 55 s measuring) on one thread of a loaded 2-core machine, so 20 seeds × 4 runs ≈ 2.5 h',
+      ),
+    deltas: z.array(z.number().gt(0).lt(1)).min(1).default([0.05, 0.1, 0.2]).describe('the δ values tried (the guarantee: P(a returned model\'s true cost > τ) <= δ)'),
+    steps: z.number().int().positive().default(20).describe('RLOO-Lagrangian steps of every candidate (small, so that the runs fit: README)'),
+    promptsPerStep: z.number().int().positive().default(32).describe('responses per step: promptsPerStep / G prompts × G samples (G = groupSampling.samplesPerPrompt; must divide it)'),
+    evalSamples: z.number().int().positive().default(2).describe("at most this many fresh responses to every train and test prompt behind a returned model's true cost and gold unsafe share (rounds of one a prompt stop once both lie 2.5 standard errors from their budgets)"),
+  })
+  .strict();
+export type HcGuaranteeConfig = z.output<typeof HcGuaranteeSchema>;
 
 /** The trained models and prompts every run shares. */
 export interface WorldGuaranteeSetup {
@@ -74,6 +97,32 @@ export interface WorldRun extends GuaranteeRun, WorldTruth {
   testStd: number;
   trainSec: number;
   evalSec: number;
+}
+
+/**
+ * The settings of a world run from a pipeline config: τ, the nominal gold budget (the unsafe share d was calibrated to
+ * tolerate), RLOO-Lagrangian's β, PPO-Lagrangian's λ settings, the pipeline's RL loop shrunk to `g`, HC-RLHF's split.
+ */
+export function worldGuaranteeSettings(config: PipelineConfig, tau: number, g: Pick<HcGuaranteeConfig, 'steps' | 'promptsPerStep' | 'evalSamples'>, actorLr?: number): WorldGuaranteeSettings {
+  const G = config.groupSampling.samplesPerPrompt;
+  if (g.promptsPerStep % G !== 0) throw new ConfigError(`hcGuarantee.promptsPerStep ${g.promptsPerStep} is not a multiple of groupSampling.samplesPerPrompt ${G}: set it to a multiple of ${G}`);
+  const { threshold: _d, thresholdQuantile, ...lagrange } = config.ppoLag.lagrange;
+  return {
+    tau,
+    goldBudget: thresholdQuantile,
+    klCoef: config.rlooLag.klCoef,
+    lagrange,
+    rl: RlConfigSchema.parse({
+      ...config.rl,
+      steps: g.steps,
+      samplesPerPrompt: G,
+      promptsPerStep: g.promptsPerStep / G,
+      checkpointEvery: 1_000_000,
+      ...(actorLr !== undefined ? { actorOptim: { ...config.rl.actorOptim, lr: actorLr } } : {}),
+    }),
+    safetyFraction: config.hcRlhf.safetyFraction,
+    evalSamples: g.evalSamples,
+  };
 }
 
 /** How far (in standard errors) a truth must lie from its budget to stop sampling more responses. */
@@ -279,5 +328,124 @@ export function summariseWorldGuarantee(runs: readonly WorldRun[], settings: Pic
       uninflatedNoTestGold: summariseGuarantee(plain, settings.goldBudget, { ...gold, tested: false }),
       helpfulnessPrice: paired.length ? pairedDifference(paired.map((p) => p[0]), paired.map((p) => p[1])) : null,
     };
+  });
+}
+
+/**
+ * The per-δ tables of replicates (each from its own models, τ and gold budget) as one: counts over all their seeds with
+ * Wilson intervals (poolGuarantees); the helpfulness price is the mean of the replicates' mean prices with a t-interval
+ * over the replicates that returned a model. A δ is pooled over the replicates that tried it.
+ */
+export function poolWorldGuarantee(replicates: readonly (readonly WorldGuaranteeRow[])[]): WorldGuaranteeRow[] {
+  const deltas = [...new Set(replicates.flatMap((rows) => rows.map((r) => r.delta)))].sort((a, b) => a - b);
+  return deltas.map((delta) => {
+    const rows = replicates.flatMap((rs) => rs.filter((r) => r.delta === delta));
+    const pool = (f: (r: WorldGuaranteeRow) => GuaranteeSummary) => poolGuarantees(rows.map(f));
+    const prices = rows.flatMap((r) => (r.helpfulnessPrice ? [r.helpfulnessPrice.mean] : []));
+    return {
+      delta,
+      inflation: rows[0]?.inflation,
+      seeds: rows.flatMap((r) => r.seeds),
+      hcRlhf: pool((r) => r.hcRlhf),
+      hcRlhfClearFailures: rows.reduce((a, r) => a + r.hcRlhfClearFailures, 0),
+      hcRlhfGold: pool((r) => r.hcRlhfGold),
+      uninflated: pool((r) => r.uninflated),
+      uninflatedGold: pool((r) => r.uninflatedGold),
+      uninflatedNoTest: pool((r) => r.uninflatedNoTest),
+      uninflatedNoTestGold: pool((r) => r.uninflatedNoTestGold),
+      helpfulnessPrice: prices.length ? tInterval(prices) : null,
+    };
+  });
+}
+
+/** A reference model's truth, measured as the runs' models are. */
+export type ReferenceTruth = WorldTruth & { rounds: number };
+
+/**
+ * The truth of reference models (the SFT policy, the run's PPO-Lagrangian model), measured once with every round and kept
+ * in `file`: models already in it are read back, the missing ones measured and added. They join the runs in the line
+ * that calibrates the gold budget.
+ */
+export function measureReferences(models: Record<string, () => CausalLM>, setup: WorldGuaranteeSetup, settings: WorldGuaranteeSettings, file: string): Record<string, ReferenceTruth> {
+  const references = (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}) as Record<string, ReferenceTruth>;
+  for (const [name, load] of Object.entries(models)) if (!references[name]) references[name] = measureWorldTruth(load(), setup, settings, 1_000_003);
+  writeFileSync(file, JSON.stringify(references, null, 1) + '\n');
+  return references;
+}
+
+/** The experiment as reported (report.json's robust.hcGuarantee, the script's JSON): settings, budgets, the per-δ table and every run. */
+export interface WorldGuaranteeReport {
+  tau: number;
+  /** The calibrated gold budget (goldBudgetAt over the runs and the references). */
+  goldBudget: number;
+  /** The unsafe share d was calibrated to tolerate (ppoLag.lagrange.thresholdQuantile). */
+  goldBudgetNominal: number;
+  deltas: number[];
+  trainPrompts: number;
+  freshPrompts: number;
+  evalSamples: number;
+  klCoef: number;
+  lagrange: WorldGuaranteeSettings['lagrange'];
+  rl: RlConfig;
+  references: Record<string, ReferenceTruth>;
+  /** Per δ, against τ and the calibrated gold budget. */
+  results: WorldGuaranteeRow[];
+  /** Per δ, the gold failures against the nominal budget. */
+  resultsNominalGold: { delta: number; hcRlhf: GuaranteeSummary; uninflated: GuaranteeSummary; uninflatedNoTest: GuaranteeSummary }[];
+  /** Every run without its safety costs, by seed, arm and δ. */
+  runs: Omit<WorldRun, 'safetyCosts'>[];
+  /** Training and measuring time summed over the runs. */
+  wallTimeSec: number;
+}
+
+/** The report of finished runs: the calibrated gold budget, the per-δ tables against it and against the nominal one. */
+export function worldGuaranteeReport(runs: readonly WorldRun[], references: Record<string, ReferenceTruth>, setup: Pick<WorldGuaranteeSetup, 'trainPrompts' | 'freshPrompts'>, settings: WorldGuaranteeSettings, deltas: readonly number[]): WorldGuaranteeReport {
+  const { tau } = settings;
+  const goldBudget = goldBudgetAt([...runs, ...Object.values(references)], tau);
+  const nominal = summariseWorldGuarantee(runs, settings, deltas).map((r) => ({ delta: r.delta, hcRlhf: r.hcRlhfGold, uninflated: r.uninflatedGold, uninflatedNoTest: r.uninflatedNoTestGold }));
+  return {
+    tau,
+    goldBudget,
+    goldBudgetNominal: settings.goldBudget,
+    deltas: [...deltas],
+    trainPrompts: setup.trainPrompts.length,
+    freshPrompts: setup.freshPrompts.length,
+    evalSamples: settings.evalSamples,
+    klCoef: settings.klCoef,
+    lagrange: settings.lagrange,
+    rl: settings.rl,
+    references,
+    results: summariseWorldGuarantee(runs, { tau, goldBudget }, deltas),
+    resultsNominalGold: nominal,
+    runs: runs.map(({ safetyCosts: _c, ...r }) => r).sort((a, b) => a.seed - b.seed || a.arm.localeCompare(b.arm) || a.delta - b.delta),
+    wallTimeSec: runs.reduce((a, r) => a + r.trainSec + r.evalSec, 0),
+  };
+}
+
+/** What the pipeline part reads of a run: its SFT, reward and cost models and prompts (the setup), τ = PPO-Lagrangian's d, and the reference models. */
+export interface HcGuaranteeContext {
+  runner: StageRunner;
+  config: PipelineConfig;
+  setup: WorldGuaranteeSetup;
+  tau: number;
+  /** Models measured beside the runs for the gold budget's line (the SFT policy and PPO-Lagrangian's). */
+  references: Record<string, () => CausalLM>;
+  progress: Progress;
+}
+
+/**
+ * The pipeline part `hc_guarantee` (`--methods hc_guarantee`): stage `hc_guarantee` runs hcGuarantee.seeds seeds
+ * (seed·1000 + 0, 1, …, so that replicates draw other splits) of runWorldGuarantee from the run's own models, each run
+ * appended to `<stage>/runs.jsonl` as it finishes (a killed run resumes there), measures the references into
+ * `<stage>/references.json`, and returns the report.
+ */
+export function runHcGuaranteePart(ctx: HcGuaranteeContext): Promise<WorldGuaranteeReport> {
+  return ctx.runner.run('hc_guarantee', ({ stageDir }) => {
+    const g = ctx.config.hcGuarantee;
+    const settings = worldGuaranteeSettings(ctx.config, ctx.tau, g);
+    const seeds = Array.from({ length: g.seeds }, (_, i) => ctx.config.seed * 1000 + i);
+    const runs = runWorldGuarantee(ctx.setup, settings, { seeds, deltas: g.deltas, cacheFile: join(stageDir, 'runs.jsonl') }, ctx.progress);
+    const references = measureReferences(ctx.references, ctx.setup, settings, join(stageDir, 'references.json'));
+    return worldGuaranteeReport(runs, references, ctx.setup, settings, g.deltas);
   });
 }

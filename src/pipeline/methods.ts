@@ -35,6 +35,7 @@ import { createCausalLM } from '../models/index.js';
 import { parseModelConfig } from '../models/hf-config.js';
 import { loadPretrained, type SequenceScorer } from '../models/index.js';
 import { manualSeed } from '../torch/index.js';
+import type { WorldGuaranteeReport } from './hc-guarantee-world.js';
 
 /** Every method `--methods` can add, in the order they run and appear in the report. Extend here. */
 export const PIPELINE_METHODS = ['grpo', 'safe_grpo', 'rloo_lag', 'p3o', 'ppo_lag_ens', 'ppo_lag_cat', 'hc_rlhf', 'dpo', 'safe_dpo', 'sacpo', 'mocan', 'alol', 'best_of_n', 'rsft', 'micro', 'weak_to_strong'] as const;
@@ -42,7 +43,7 @@ export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 /** The methods of `methods` (its parts left out), in the order given. */
 export const methodsOf = (methods: readonly string[]): PipelineMethod[] => methods.filter((m): m is PipelineMethod => (PIPELINE_METHODS as readonly string[]).includes(m));
 /** Parts of a run that are studies rather than methods (no model in the table); `--methods all` leaves them out. */
-export const PIPELINE_PARTS = ['overoptimisation'] as const;
+export const PIPELINE_PARTS = ['overoptimisation', 'hc_guarantee'] as const;
 
 /** `methods`: a list of PIPELINE_METHODS and PIPELINE_PARTS, or 'all' (every method); the CLI's comma-separated `--methods dpo,sacpo` arrives as a list. */
 export const MethodsSchema = z
@@ -55,7 +56,7 @@ export const MethodsSchema = z
   )
   .default([])
   .describe(
-    `methods to run beyond the default ones (SFT, PPO, reward shaping, PPO-Lagrangian, rounds): any of ${PIPELINE_METHODS.join(', ')}, or all; and the study 'overoptimisation' (long low-β RL runs with and without each ensemble remedy, best-of-N by the reward model: proxy vs gold against KL; settings in the overoptimisation section), which all leaves out`,
+    `methods to run beyond the default ones (SFT, PPO, reward shaping, PPO-Lagrangian, rounds): any of ${PIPELINE_METHODS.join(', ')}, or all; and the studies 'overoptimisation' (long low-β RL runs with and without each ensemble remedy, best-of-N by the reward model: proxy vs gold against KL; settings in the overoptimisation section) and 'hc_guarantee' (HC-RLHF's failure rate per δ over hcGuarantee.seeds seeds from the run's own models; settings in the hcGuarantee section), which all leaves out`,
   );
 
 /** What an online RL method is built from: the run's config and PPO-Lagrangian's Lagrange settings with the run's d. */
@@ -147,6 +148,8 @@ export interface MethodOutcome {
 export interface RobustResults {
   micro?: MicroComparison;
   weakToStrong?: WeakToStrongResult;
+  /** The study hc_guarantee: HC-RLHF's empirical failure rate per δ. */
+  hcGuarantee?: WorldGuaranteeReport;
 }
 
 /** The safety test of an HC-RLHF model as the report shows it. */

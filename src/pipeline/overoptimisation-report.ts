@@ -1,5 +1,6 @@
 // The report's over-optimisation section: proxy reward, gold helpfulness and gold harm against √KL per run and for best-of-N, and each run's gold peak and compute cost.
-import { section, table } from '../eval/html.js';
+import { intervalCell, section, table } from '../eval/html.js';
+import type { OveroptimisationSeeds } from './overoptimisation-seeds.js';
 import { trainingCurves, type CurvePoint } from '../eval/plots.js';
 import type { OveroptimisationResult } from './overoptimisation.js';
 
@@ -62,4 +63,28 @@ export async function overoptSection(result: OveroptimisationResult): Promise<st
         )
       : '',
   ].join('');
+}
+
+/** The section over replicates: the mean curves, and per run its peak, end and fall with t-intervals and its paired difference to PPO. */
+export async function overoptSeedsSection(agg: OveroptimisationSeeds): Promise<string> {
+  const iv = (i: Parameters<typeof intervalCell>[0]) => intervalCell(i, false);
+  const rows = Object.entries(agg.runs).map(([k, r]) => [
+    `${k} (${r.replicates})`,
+    iv(r.peakStep),
+    iv(r.peakKl),
+    iv(r.peakGold),
+    iv(r.finalGold),
+    iv(r.drop),
+    `${r.overoptimised} / ${r.replicates}`,
+    r.vsPpo ? iv(r.vsPpo.peakGold) : null,
+    r.vsPpo ? iv(r.vsPpo.finalGold) : null,
+    iv(r.rlSec),
+  ]);
+  const lines = { ...Object.fromEntries(Object.entries(agg.runs).map(([k, r]) => [k, r.curve])), ...(agg.bestOfN ? { 'best-of-N': agg.bestOfN.curve } : {}) };
+  return section(
+    `Reward over-optimisation over ${agg.replicates} replicates`,
+    (await overoptPlot(lines, 'Over-optimisation, mean curves over the replicates: proxy reward, gold helpfulness and gold harm against √KL to SFT')) +
+      table(['run (replicates)', 'gold peak at step', 'KL at peak', 'gold at peak', 'gold at end', 'gold drop', 'over-optimised', '− PPO: gold at peak (paired)', '− PPO: gold at end (paired)', 'RL (s)'], rows),
+    `Means over the replicates that ran each run, 95% t-intervals in brackets; − PPO: the run minus plain PPO within each replicate, the interval over those differences. ${agg.bestOfN ? `Best-of-N's gold peaks at N = ${agg.bestOfN.peakN.mean.toFixed(1)} on average. ` : ''}Each replicate's own curves and best-of-N table are in its report.`,
+  );
 }

@@ -1,5 +1,5 @@
 // Over-optimisation over replicates: each run's gold peak (step, KL, gold), its fall and its cost as means with 95% t-intervals, and the mean curves.
-import { tInterval, type Interval } from '../eval/intervals.js';
+import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js';
 import type { BonPoint, OveroptPoint } from '../eval/overoptimisation.js';
 import type { OveroptimisationResult } from './overoptimisation.js';
 
@@ -25,6 +25,11 @@ export interface OveroptAggregate {
   curve: OveroptPoint[];
   /** Each replicate's peak and end, in replicate order. */
   perReplicate: { peak: OveroptPoint; final: OveroptPoint }[];
+  /**
+   * This run minus plain PPO on the same replicates (those that ran both), paired by replicate: the gold peak, the KL and
+   * step at it, the gold at the end and the fall. Absent for PPO itself and when no replicate ran both.
+   */
+  vsPpo?: { replicates: number; peakGold: Interval; peakKl: Interval; peakStep: Interval; finalGold: Interval; drop: Interval };
 }
 
 export interface OveroptimisationSeeds {
@@ -69,6 +74,14 @@ export function aggregateOveroptimisation(results: readonly OveroptimisationResu
       curve: meanCurve(rs.map((r) => r.curve as unknown as Record<string, number>[])) as unknown as OveroptPoint[],
       perReplicate: rs.map((r) => ({ peak: r.peak.peak, final: r.peak.final })),
     };
+    const both = results.flatMap((r) => {
+      const run = r.runs[name as keyof typeof r.runs];
+      return run && r.runs.ppo && name !== 'ppo' ? [[run, r.runs.ppo] as const] : [];
+    });
+    if (both.length > 0) {
+      const d = (f: (x: (typeof rs)[number]) => number) => pairedDifference(both.map(([a]) => f(a)), both.map(([, b]) => f(b)));
+      (runs[name] as OveroptAggregate).vsPpo = { replicates: both.length, peakGold: d((r) => r.peak.peak.gold), peakKl: d((r) => r.peak.peak.kl), peakStep: d((r) => r.peak.peak.step), finalGold: d((r) => r.peak.final.gold), drop: d((r) => r.peak.drop) };
+    }
   }
   const bons = results.map((r) => r.bestOfN).filter((b): b is NonNullable<typeof b> => b !== undefined);
   const bestOfN =

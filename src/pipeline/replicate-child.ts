@@ -80,6 +80,9 @@ process.once('message', (request: ReplicateRequest) => {
         models,
         costThreshold: result.threshold,
         wallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
+        ...(result.robust?.hcGuarantee ? { hcGuarantee: result.robust.hcGuarantee.results } : {}),
+        ...(result.robust?.micro ? { micro: result.robust.micro.byGroup } : {}),
+        ...(result.overoptimisation ? { overoptimisation: result.overoptimisation } : {}),
       };
       finish({ type: 'done', result: replicate }, 0);
     } catch (e) {

@@ -18,6 +18,7 @@ import { createCausalLM, loadPretrained, savePretrained, ScoreModel, type Causal
 import { parseModelConfig } from '../models/hf-config.js';
 import { Tokenizer } from '../models/tokenizer.js';
 import { manualSeed, setNumThreads } from '../torch/index.js';
+import { useDevice } from '../config/device.js';
 import { buildWorld } from '../world/index.js';
 import { qualifiedAnnotators } from '../world/build.js';
 import { Rng } from '../world/rng.js';
@@ -39,6 +40,7 @@ import { compareByGroup } from '../algorithms/micro/compare.js';
 import type { PreferenceLogRecord } from '../algorithms/dpo/train.js';
 import type { RlaifRound } from './rlaif.js';
 import { needsEnsemble, runOveroptimisation, type OveroptimisationResult } from './overoptimisation.js';
+import { runHcGuaranteePart } from './hc-guarantee-world.js';
 
 /** What training a model cost: the method's own wall time, the score models it needed, and how many responses it sampled. */
 export interface TrainingCost {
@@ -77,12 +79,12 @@ export interface PipelineResult {
   stepLogs?: Record<string, StepLog>;
   /** The over-optimisation curves (with methods: overoptimisation). */
   overoptimisation?: OveroptimisationResult;
-  /** Reward-model methods of the robust section (micro, weak_to_strong); absent without them. */
+  /** The robust section: reward-model methods (micro, weak_to_strong) and the study hc_guarantee; absent without them. */
   robust?: RobustResults;
 }
 
 /** Settings that do not change finished results: a run may be resumed with other values (`methods`: adding one runs only its stage). */
-const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs', 'methods', 'nproc']);
+const RESUME_FREE = new Set(['threads', 'runsDir', 'name', 'jobs', 'methods', 'nproc', 'device']);
 
 /** Field paths (a.b.c) where two resolved configs differ. */
 export function configDifferences(before: unknown, after: unknown, path = ''): string[] {
@@ -150,6 +152,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
     }
   }
   if (config.threads > 0) setNumThreads(config.threads);
+  useDevice(config.device);
   const runDir = join(config.runsDir, config.name);
   // data-parallel (safealign launch): training stages run on every rank, everything else on rank 0 (see StageRunner)
   const job = dataParallel();
@@ -430,6 +433,18 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
         progress,
       })
     : undefined;
+
+  // --- HC-RLHF's guarantee on the run's own models: many small runs per δ, each model's truth measured (evaluation only) ---
+  if (config.methods.includes('hc_guarantee')) {
+    robust.hcGuarantee = await runHcGuaranteePart({
+      runner,
+      config,
+      setup: { loadSft: () => loadLM(sftModelDir), rewardModel, costModel, tokenizer, trainPrompts, freshPrompts: evalSet.testPrompts, judge: evalSet.judge },
+      tau: threshold,
+      references: { sft: () => loadLM(sftModelDir), ppo_lag: () => loadLM(join(runDir, 'ppo_lag', 'model')) },
+      progress,
+    });
+  }
 
   // --- iterative rounds from the PPO-Lagrangian policy ------------------------------------------------
   const rounds = await runRounds({

@@ -3,6 +3,9 @@ import { pairedDifference, tInterval, type Interval } from '../eval/intervals.js
 import { aggregateCategories, pairedCategoryDifferences, type CategoryAggregate } from '../eval/category-harm.js';
 import type { PolicyEval } from './evaluate-policy.js';
 import type { TrainingCost } from './run.js';
+import type { WorldGuaranteeRow } from './hc-guarantee-world.js';
+import type { MicroComparison } from '../algorithms/micro/compare.js';
+import type { OveroptimisationResult } from './overoptimisation.js';
 
 /** The gold and model-scored numbers of one policy in one replicate. */
 export interface ModelMetrics {
@@ -46,6 +49,12 @@ export interface ReplicateResult {
   costThreshold: number;
   /** Sum of the replicate's stage wall times (over resumed attempts). */
   wallTimeSec: number;
+  /** The study hc_guarantee's per-δ table (robust.hcGuarantee.results), when the replicate ran it. */
+  hcGuarantee?: WorldGuaranteeRow[];
+  /** MiCRo's and one BT head's accuracy per annotator type (robust.micro.byGroup), when the replicate ran micro. */
+  micro?: MicroComparison['byGroup'];
+  /** The over-optimisation study's curves and peaks, when the replicate ran it. */
+  overoptimisation?: OveroptimisationResult;
 }
 
 /** A paired difference `a − b` of one metric over seeds (the same replicate pairs both models). */

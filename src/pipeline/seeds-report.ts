@@ -2,10 +2,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
-import { escapeHtml, page, section, table, type Cell } from '../eval/html.js';
+import { escapeHtml, intervalCell as cell, num, page, pct, section, table, type Cell } from '../eval/html.js';
 import type { Interval } from '../eval/intervals.js';
 import { frontierWithIntervals } from '../eval/plots.js';
 import type { PipelineConfig } from './config.js';
+import { poolWorldGuarantee, type WorldGuaranteeRow } from './hc-guarantee-world.js';
+import { hcGuaranteeTable } from './robust-report.js';
+import { aggregateOveroptimisation, type OveroptimisationSeeds } from './overoptimisation-seeds.js';
+import { overoptSeedsSection } from './overoptimisation-report.js';
+import { aggregateByGroup, type GroupAccuracySeeds } from '../algorithms/micro/compare.js';
 import { aggregateModels, categoryDifferences, commonModels, pairedDifferences, type CategoryDifference, type ModelAggregate, type PairedDifference, type ReplicateResult } from './seeds-aggregate.js';
 
 export const LEVEL = 0.95;
@@ -30,18 +35,14 @@ export interface SeedsReport {
   invocationWallTimeSec: number;
   /** Sum over replicates of their stage wall times (all attempts). */
   replicateWallTimeSec: number;
+  /** hc_guarantee's per-δ table pooled over the replicates that ran it (each against its own τ and gold budget). */
+  hcGuarantee?: { replicates: number; results: WorldGuaranteeRow[] };
+  /** The over-optimisation study over the replicates that ran it. */
+  overoptimisation?: OveroptimisationSeeds;
+  /** MiCRo's per-type accuracies over the replicates that ran micro (mean, t-interval, MiCRo − BT paired). */
+  micro?: { replicates: number; byGroup: Record<string, GroupAccuracySeeds> };
 }
 
-const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
-const num = (v: number | null) => (v === null ? '–' : v.toFixed(2));
-
-/** "3.9% [0.1, 8.2]": a mean and its interval in one cell. */
-function cell(iv: Interval | undefined, percent: boolean): Cell {
-  if (!iv) return null;
-  const f = percent ? (v: number | null) => (v === null ? '–' : (100 * v).toFixed(1)) : num;
-  // non-breaking spaces keep a mean and its interval on one line
-  return `${percent ? pct(iv.mean) : num(iv.mean)}\u00a0[${f(iv.lo)},\u00a0${f(iv.hi)}]`;
-}
 
 /** Which way a paired interval points: both ends on one side of 0, or not. */
 function verdict(d: PairedDifference): string {
@@ -79,6 +80,12 @@ export async function writeSeedsReport(
     invocationWallTimeSec: info.invocationWallTimeSec,
     replicateWallTimeSec: results.reduce((a, r) => a + r.wallTimeSec, 0),
   };
+  const guarantees = results.flatMap((r) => (r.hcGuarantee ? [r.hcGuarantee] : []));
+  if (guarantees.length > 0) report.hcGuarantee = { replicates: guarantees.length, results: poolWorldGuarantee(guarantees) };
+  const overopt = results.flatMap((r) => (r.overoptimisation ? [r.overoptimisation] : []));
+  if (overopt.length > 0) report.overoptimisation = aggregateOveroptimisation(overopt);
+  const micro = results.flatMap((r) => (r.micro ? [{ byGroup: r.micro }] : []));
+  if (micro.length > 0) report.micro = { replicates: micro.length, byGroup: aggregateByGroup(micro) };
   writeJsonAtomic(join(runDir, 'report.json'), report);
   writeFileSync(join(runDir, 'report.html'), await seedsHtml(report, config));
   return report;
@@ -172,6 +179,24 @@ async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<s
         )
       : '',
     section('Trade-off frontier over seeds', frontier, 'Each reward-shaping run fixes ν in R − ν·C (dashed line through the means); PPO-Lagrangian learns its trade-off from the constraint J_c ≤ d.'),
+    report.overoptimisation ? await overoptSeedsSection(report.overoptimisation) : '',
+    report.hcGuarantee
+      ? section(
+          `HC-RLHF's guarantee over ${report.hcGuarantee.replicates} replicates: failure rate per δ`,
+          hcGuaranteeTable(report.hcGuarantee.results),
+          `The study hc_guarantee of every replicate pooled: each seed's models are judged against its replicate's own τ (PPO-Lagrangian's d) and gold budget, the counts are added and the 95% Wilson interval is over all seeds; the helpfulness price is the mean of the replicates' mean prices with a t-interval over replicates. Each replicate's own table is in its report.`,
+        )
+      : '',
+    report.micro
+      ? section(
+          `MiCRo vs one Bradley–Terry head per annotator type over ${report.micro.replicates} replicates`,
+          table(
+            ['annotator type', 'test labels', 'MiCRo (routed)', 'MiCRo (router only)', 'one BT head', 'MiCRo − BT (paired)'],
+            Object.entries(report.micro.byGroup).map(([g, a]) => [g, String(a.n[0] ?? ''), cell(a.micro, true), cell(a.microUnrouted, true), cell(a.single, true), cell(a.microMinusSingle, true)]),
+          ),
+          `Accuracy on the test pairs' per-annotator labels, mean over the replicates that ran micro with the ${100 * report.level}% t-interval; MiCRo − BT is paired within each replicate. Each replicate's routed weights are in its own report.`,
+        )
+      : '',
     section('Per-seed results', `<p class="note">Every replicate's own report: ${links}. Cost thresholds d used: ${escapeHtml(thresholds)}.</p>${perSeed}`),
     section('Wall time', table(['', 'seconds'], [['this invocation', report.invocationWallTimeSec], ['sum of replicate stage times', report.replicateWallTimeSec]], 0)),
     section('Resolved config', `<pre>${escapeHtml(JSON.stringify(config, null, 2))}</pre>`),

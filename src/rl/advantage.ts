@@ -17,7 +17,7 @@ export function combineAdvantages(rewardAdvantages: Tensor, costAdvantages: Tens
     return rewardAdvantages.mul(1 - w).sub(costAdvantages.mul(w));
   }
   if (lambda.length !== rewardAdvantages.shape[0]) throw new RangeError(`one λ per row: got ${lambda.length} for ${rewardAdvantages.shape[0]} rows`);
-  const w = tensor(lambda.map(weight)).unsqueeze(1);
+  const w = tensor(lambda.map(weight), { device: rewardAdvantages.device }).unsqueeze(1);
   return rewardAdvantages.mul(w.neg().add(1)).sub(costAdvantages.mul(w));
 }
 

@@ -26,5 +26,6 @@ export function gae(rewards: Tensor, values: Tensor, mask: Tensor, gamma = 1, la
       ret[k] = (last + (v[k] as number)) * mk;
     }
   }
-  return { advantages: tensor(adv, { shape: [b, t] }), returns: tensor(ret, { shape: [b, t] }) };
+  const device = rewards.device;
+  return { advantages: tensor(adv, { shape: [b, t], device }), returns: tensor(ret, { shape: [b, t], device }) };
 }

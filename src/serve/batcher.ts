@@ -93,7 +93,7 @@ function padLeft(t: Tensor, dim: number, length: number): Tensor {
   if (have === length) return t;
   const shape = [...t.shape];
   shape[dim] = length - have;
-  return cat([zeros(shape, { dtype: t.dtype }), t], dim);
+  return cat([zeros(shape, { dtype: t.dtype, device: t.device }), t], dim);
 }
 
 /** Two batch states as one: both left-padded to the longer length, rows of `a` first. */
@@ -111,7 +111,7 @@ function mergeStates(a: BatchState, b: BatchState): BatchState {
 
 /** The rows `keep` of a state, with the leading columns no kept row uses cut off (`length` = the longest kept row). */
 function selectRows(s: BatchState, keep: readonly number[], length: number): BatchState {
-  const index = tensor([...keep], { dtype: 'int64' });
+  const index = tensor([...keep], { dtype: 'int64', device: s.mask.device });
   const from = (s.mask.shape[1] as number) - length;
   const rows = (t: Tensor, dim: number) => t.indexSelect(0, index).narrow(dim, from, length);
   return { cache: s.cache.map((l) => ({ k: rows(l.k, 2), v: rows(l.v, 2) })), mask: rows(s.mask, 1), last: s.last.indexSelect(0, index) };
@@ -237,8 +237,9 @@ export class Batcher {
     const old = this.state;
     try {
       this.state = tidy(() => {
-        const mask = tensor(padded.attentionMask, { dtype: 'int64' });
-        const out = this.model.forward(tensor(padded.ids, { dtype: 'int64' }), mask);
+        const on = { dtype: 'int64', device: this.model.device } as const;
+        const mask = tensor(padded.attentionMask, on);
+        const out = this.model.forward(tensor(padded.ids, on), mask);
         const fresh: BatchState = { cache: out.cache, mask, last: out.logits.select(1, length - 1) };
         return old ? mergeStates(old, fresh) : fresh;
       });
@@ -290,8 +291,9 @@ export class Batcher {
     if (!this.rows.length) return;
     const old = this.state as BatchState;
     this.state = tidy(() => {
-      const mask = cat([old.mask, ones([fed.length, 1], { dtype: 'int64' })], 1);
-      const out = this.model.forward(tensor(fed.map((t) => [t]), { dtype: 'int64' }), mask, old.cache);
+      const on = { dtype: 'int64', device: old.mask.device } as const;
+      const mask = cat([old.mask, ones([fed.length, 1], on)], 1);
+      const out = this.model.forward(tensor(fed.map((t) => [t]), on), mask, old.cache);
       return { cache: out.cache, mask, last: out.logits.select(1, 0) };
     });
     disposeState(old);

@@ -1,5 +1,6 @@
 // Configuration of the OpenAI-compatible server (`safealign serve`): zod schema with defaults and descriptions.
 import { z } from 'zod';
+import { DeviceSchema } from '../config/device.js';
 import { VerbalizedAttemptsSchema, VerbalizedKSchema } from '../models/verbalized.js';
 
 export const GuardConfigSchema = z
@@ -38,6 +39,7 @@ export const ServeConfigSchema = z
     maxRequestsPerClient: z.number().int().min(1).default(64).describe('requests in progress per client address (the socket peer; X-Forwarded-For is not trusted); more get 429'),
     requestTimeoutSec: z.number().positive().default(30).describe('a request must arrive whole (headers and body) within this many seconds, or it gets 408 and the connection is closed'),
     headersTimeoutSec: z.number().positive().default(10).describe('request headers must arrive within this many seconds'),
+    device: DeviceSchema,
     threads: z.number().int().min(0).default(0).describe('libtorch threads (0: SAFEALIGN_THREADS, else every core)'),
     log: z.boolean().default(false).describe('log every request (JSON lines on standard error)'),
     verbalized: VerbalizedKSchema.describe('verbalized sampling on /v1/chat/completions (a request\'s "verbalized": k overrides, 0 turns it off): the user\'s message asks for k answers with probabilities, the list is parsed (malformed lists are regenerated, never guessed) and one answer drawn from it is returned, the list in the choice\'s safealign_verbalized field; 0 = off'),

@@ -62,7 +62,7 @@ function assessSeverity(model: ScoreModel, scores: readonly number[]): SeverityA
   const out: SeverityAssessment[] = scores.map(() => ({ level: -1, label: 'unscorable', probs: [] }));
   if (!scored.length) return out;
   noGrad(() => {
-    const t = tensor(scored.map((i) => scores[i] as number));
+    const t = tensor(scored.map((i) => scores[i] as number), { device: model.device });
     const probs = model.levelProbs(t).toArray() as number[][];
     const levels = predictedLevels(t, model.cutpoints()).toNumbers();
     scored.forEach((i, k) => {

@@ -29,9 +29,10 @@ export class SamplingStream {
  */
 export function rowDistributions(logits: Tensor, rows: readonly RowSampling[]): Tensor {
   const b = rows.length;
-  let x = logits.div(tensor(rows.map((r) => (r.temperature > 0 ? r.temperature : 1)), { dtype: 'float32' }).reshape([b, 1]));
+  const on = { dtype: 'float32', device: logits.device } as const;
+  let x = logits.div(tensor(rows.map((r) => (r.temperature > 0 ? r.temperature : 1)), on).reshape([b, 1]));
   // a row with top-p off gets p = 2, which no cumulative mass reaches: it keeps every token
-  if (rows.some((r) => r.topP < 1)) x = nucleusFilter(x, tensor(rows.map((r) => (r.topP < 1 ? r.topP : 2)), { dtype: 'float32' }).reshape([b, 1]));
+  if (rows.some((r) => r.topP < 1)) x = nucleusFilter(x, tensor(rows.map((r) => (r.topP < 1 ? r.topP : 2)), on).reshape([b, 1]));
   return x.softmax(1);
 }
 
@@ -48,7 +49,7 @@ export function sampleRows(logits: Tensor, rows: readonly RowSampling[], uniform
       const greedy = logits.argmax(1).toNumbers();
       if (rows.every((r) => r.temperature === 0)) return greedy;
       const cum = rowDistributions(logits, rows).cumsum(1);
-      const u = tensor([...uniforms], { dtype: 'float32' }).reshape([b, 1]);
+      const u = tensor([...uniforms], { dtype: 'float32', device: cum.device }).reshape([b, 1]);
       const sampled = cum.lt(u).sum(1).clamp(0, v - 1).toNumbers();
       return rows.map((r, i) => ((r.temperature === 0 ? greedy[i] : sampled[i]) as number));
     }),

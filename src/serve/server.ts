@@ -1,4 +1,5 @@
 // The OpenAI-compatible HTTP server (fastify): API keys, size/time/connection limits, per-client limits, health, metrics, and the /v1 routes.
+import { useDevice } from '../config/device.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -77,6 +78,7 @@ function severityJudge(dir: string): NonNullable<GuardJudges['severity']> {
 
 /** Loads the model (and the guard's models) of `config` and builds the context the routes share. */
 export function loadServeContext(config: ServeConfig): ServeContext {
+  useDevice(config.device); // the models this loads go there
   if (!config.model) throw new ConfigError('--model: required (a Hugging Face model folder with tokenizer.json)');
   if (config.threads > 0) setNumThreads(config.threads);
   const loaded = loadPretrained(config.model);

@@ -1,11 +1,13 @@
 // Tensor creation: from JS arrays and typed arrays, constants, ranges and random numbers; seeds and threads.
 import { cpus } from 'node:os';
+import { deviceOrDefault } from './device.js';
 import { native } from './native.js';
 import { callNative, Tensor, type Device, type DType, type Shape } from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
-  device?: Device;
+  /** default: defaultDevice() (the CPU unless setDefaultDevice said otherwise) */
+  device?: Device | undefined;
   requiresGrad?: boolean;
 }
 
@@ -87,7 +89,7 @@ export function tensor(data: Nested | TypedInput, opts: CreateOptions & { shape?
     shape = opts.shape ? [...opts.shape] : [arr.length];
     bytes = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
     if (opts.dtype && opts.dtype !== dtype) {
-      const t = new Tensor(callNative(() => native.fromBuffer(bytes, dtype, shape, opts.device)));
+      const t = new Tensor(callNative(() => native.fromBuffer(bytes, dtype, shape, deviceOrDefault(opts.device))));
       const converted = t.to(opts.dtype);
       t.dispose();
       return finish(converted, opts);
@@ -102,47 +104,49 @@ export function tensor(data: Nested | TypedInput, opts: CreateOptions & { shape?
     dtype = opts.dtype ?? (flat.length && typeof flat[0] === 'boolean' ? 'bool' : 'float32');
     bytes = toBytes(flat, dtype);
   }
-  return finish(new Tensor(callNative(() => native.fromBuffer(bytes, dtype, shape, opts.device))), opts);
+  return finish(new Tensor(callNative(() => native.fromBuffer(bytes, dtype, shape, deviceOrDefault(opts.device)))), opts);
 }
 
 /** A tensor over a copy of little-endian raw bytes. */
-export function fromBuffer(bytes: Uint8Array, dtype: DType, shape: Shape, device?: Device): Tensor {
-  return new Tensor(callNative(() => native.fromBuffer(bytes, dtype, [...shape], device)));
+export function fromBuffer(bytes: Uint8Array, dtype: DType, shape: Shape, device?: Device | undefined): Tensor {
+  return new Tensor(callNative(() => native.fromBuffer(bytes, dtype, [...shape], deviceOrDefault(device))));
 }
 
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return finish(new Tensor(callNative(() => native.zeros([...shape], opts.dtype, opts.device))), opts);
+  return finish(new Tensor(callNative(() => native.zeros([...shape], opts.dtype, deviceOrDefault(opts.device)))), opts);
 }
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return finish(new Tensor(callNative(() => native.ones([...shape], opts.dtype, opts.device))), opts);
+  return finish(new Tensor(callNative(() => native.ones([...shape], opts.dtype, deviceOrDefault(opts.device)))), opts);
 }
 export function full(shape: Shape, value: number | boolean, opts: CreateOptions = {}): Tensor {
-  return finish(new Tensor(callNative(() => native.full([...shape], value, opts.dtype, opts.device))), opts);
+  return finish(new Tensor(callNative(() => native.full([...shape], value, opts.dtype, deviceOrDefault(opts.device)))), opts);
 }
+/** Zeros of t's shape, dtype and device. */
 export function zerosLike(t: Tensor): Tensor {
-  return zeros(t.shape, { dtype: t.dtype });
+  return zeros(t.shape, { dtype: t.dtype, device: t.device });
 }
+/** Ones of t's shape, dtype and device. */
 export function onesLike(t: Tensor): Tensor {
-  return ones(t.shape, { dtype: t.dtype });
+  return ones(t.shape, { dtype: t.dtype, device: t.device });
 }
 /** arange(end) or arange(start, end, step = 1, opts); int64 unless a dtype is given or a bound is fractional. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
   const [s, e] = end === undefined ? [0, start] : [start, end];
   const integral = [s, e, step].every(Number.isInteger);
   const dtype = opts.dtype ?? (integral ? 'int64' : 'float32');
-  return finish(new Tensor(callNative(() => native.arange(s, e, step, dtype, opts.device))), opts);
+  return finish(new Tensor(callNative(() => native.arange(s, e, step, dtype, deviceOrDefault(opts.device)))), opts);
 }
 /** Uniform [0, 1). */
 export function rand(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return finish(new Tensor(callNative(() => native.rand([...shape], opts.dtype, opts.device))), opts);
+  return finish(new Tensor(callNative(() => native.rand([...shape], opts.dtype, deviceOrDefault(opts.device)))), opts);
 }
 /** Standard normal. */
 export function randn(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return finish(new Tensor(callNative(() => native.randn([...shape], opts.dtype, opts.device))), opts);
+  return finish(new Tensor(callNative(() => native.randn([...shape], opts.dtype, deviceOrDefault(opts.device)))), opts);
 }
 /** Uniform integers in [low, high), int64. */
-export function randint(low: number, high: number, shape: Shape, opts: { device?: Device } = {}): Tensor {
-  return new Tensor(callNative(() => native.randint(low, high, [...shape], opts.device)));
+export function randint(low: number, high: number, shape: Shape, opts: { device?: Device | undefined } = {}): Tensor {
+  return new Tensor(callNative(() => native.randint(low, high, [...shape], deviceOrDefault(opts.device))));
 }
 
 /** Seeds libtorch's default generator: same seed, same numbers, bit for bit on CPU. */

@@ -36,6 +36,15 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 export function layerNorm(x: Tensor, normalizedShape: Shape, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return new Tensor(callNative(() => native.layerNorm(x.handle, [...normalizedShape], weight?.handle, bias?.handle, eps)));
 }
+/**
+ * Scaled dot-product attention softmax(scale·q·kᵀ + bias)·v in one native call. q: (B, H, Lq, hd); k, v: (B, Hkv, Lk, hd) with
+ * H a multiple of Hkv (each KV head serves H/Hkv query heads); bias: (B, 1, Lq, Lk) added to the scores, or null. Returns
+ * (B, Lq, H·hd). One query (cached decoding) runs as an elementwise product and sum, several as one matrix product with
+ * the scale and the bias inside (native/nn.cc).
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number): Tensor {
+  return new Tensor(callNative(() => native.attention(q.handle, k.handle, v.handle, bias?.handle, scale)));
+}
 /** Rows of `weight` (V, D) at int64 `indices` (…) -> (…, D). */
 export function embedding(weight: Tensor, indices: Tensor): Tensor {
   return new Tensor(callNative(() => native.embedding(weight.handle, indices.handle)));

@@ -39,6 +39,11 @@ export interface NativeTorch {
   setGradEnabled(on: boolean): void;
   isGradEnabled(): boolean;
   memoryStats(): { liveTensors: number; nativeBytes: number };
+  /** The addon was built against a CUDA libtorch (see native/features.cjs). */
+  hasCuda: boolean;
+  /** torch::cuda::is_available(): CUDA compiled in and a driver with at least one device. */
+  cudaAvailable(): boolean;
+  cudaDeviceCount(): number;
 
   add(a: Handle, b: Operand, alpha?: number): Handle;
   sub(a: Handle, b: Operand, alpha?: number): Handle;
@@ -128,6 +133,7 @@ export interface NativeTorch {
 
   linear(x: Handle, w: Handle, b: Opt<Handle>): Handle;
   layerNorm(x: Handle, shape: number[], w: Opt<Handle>, b: Opt<Handle>, eps: number): Handle;
+  attention(q: Handle, k: Handle, v: Handle, bias: Opt<Handle>, scale: number): Handle;
   embedding(w: Handle, idx: Handle): Handle;
   dropout(x: Handle, p: number, training: boolean): Handle;
   crossEntropy(logits: Handle, targets: Handle, ignoreIndex: number, reduction: string): Handle;
@@ -142,8 +148,10 @@ export interface NativeTorch {
   optimSetState(o: OptimHandle, state: (Record<string, Handle | number> | null)[]): void;
   clipGradNorm(params: Handle[], maxNorm: number): number;
 
-  // c10d (native/distributed.cc); the group functions exist only when the addon was built with Gloo.
+  // c10d (native/distributed.cc); the group functions exist only when the addon was built with Gloo, the
+  // 'nccl' backend only when it was also built against a CUDA libtorch with NCCL's headers (hasNccl).
   hasGloo: boolean;
+  hasNccl: boolean;
   storeCreate(host: string, port: number, isServer: boolean, timeoutMs: number): StoreHandle;
   storePort(s: StoreHandle): number;
   storeSet(s: StoreHandle, key: string, value: string): void;
@@ -151,7 +159,7 @@ export interface NativeTorch {
   storeAdd(s: StoreHandle, key: string, delta: number): number;
   storeCheck(s: StoreHandle, keys: string[]): boolean;
   storeWait(s: StoreHandle, keys: string[], timeoutMs: number): void;
-  groupCreate(s: StoreHandle, prefix: string, rank: number, size: number, timeoutMs: number, deviceKind: 'interface' | 'hostname' | 'default', device: string): GroupHandle;
+  groupCreate(s: StoreHandle, prefix: string, rank: number, size: number, timeoutMs: number, deviceKind: 'interface' | 'hostname' | 'default', device: string, backend: 'gloo' | 'nccl'): GroupHandle;
   allReduce(g: GroupHandle, ts: Handle[], op: string): void;
   broadcast(g: GroupHandle, ts: Handle[], root: number): void;
   allGather(g: GroupHandle, ts: Handle[]): Handle[];

@@ -3,7 +3,8 @@ import { native, type Handle } from './native.js';
 import { track } from './scope.js';
 
 export type DType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool';
-export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+/** Where a tensor lives: the CPU, a GPU (`cuda` = the current one), or libtorch's shape-only `meta` device (dry runs). */
+export type Device = 'cpu' | 'cuda' | `cuda:${number}` | 'meta';
 export type Shape = readonly number[];
 type Operand = Tensor | number | boolean;
 type Nested = number | boolean | Nested[];
@@ -59,8 +60,9 @@ export class Tensor {
   get dtype(): DType {
     return native.dtype(this.handle) as DType;
   }
-  get device(): string {
-    return native.device(this.handle);
+  /** 'cpu', 'cuda:k' or 'meta'. */
+  get device(): Device {
+    return native.device(this.handle) as Device;
   }
   get isDisposed(): boolean {
     return this.h === null || native.isDisposed(this.h);
@@ -140,6 +142,7 @@ export class Tensor {
   }
 
   // --- conversion --------------------------------------------------------------------------------
+  /** A copy in another dtype or on another device (itself, not a copy, when it already is one). */
   to(target: DType | Device): Tensor {
     return this.wrap((h) => native.to(h, target));
   }

@@ -118,6 +118,11 @@ const ANNOTATOR_TYPES: Record<AnnotatorTypeName, (t: AnnotatorConfig['types']) =
   cautious: (t) => ({ harmAversion: t.harmWeight }),
 };
 
+/** The helpfulness taste of a type with no personal noise: the pool's temperature, the type's length bias and harm aversion ('standard': gold helpfulness alone). */
+export function typeTaste(type: AnnotatorTypeName | 'standard', cfg: Pick<AnnotatorConfig, 'helpTemperature' | 'types'>): HelpfulnessTaste {
+  return { helpTemperature: cfg.helpTemperature, lengthBias: 0, ...(type === 'standard' ? {} : ANNOTATOR_TYPES[type](cfg.types)) };
+}
+
 /**
  * Gives `round(share · ordinary annotators)` of the pool a type, round-robin over `kinds`, chosen by `rng`
  * (a stream of its own, so the pool's draws are the same with types on or off). Planted annotators stay untyped.
@@ -162,6 +167,20 @@ function judgeResponse(
   return [false, HARM_CATEGORIES.filter((c) => cats.has(c)), Math.min(3, Math.max(1, severity)) as Severity];
 }
 
+/** What a helpfulness judgement reads of an annotator. */
+export type HelpfulnessTaste = Pick<AnnotatorProfile, 'helpTemperature' | 'lengthBias' | 'harmAversion'>;
+
+/**
+ * The Bradley-Terry logit of preferring response 0 for helpfulness: gold helpfulness over the temperature, plus the
+ * length bias per 10 tokens response 0 is longer, minus the harm aversion per harmful word it has more.
+ */
+export function helpfulnessLogit(a: HelpfulnessTaste, item: PairItem): number {
+  const [h0, h1] = item.gold.helpfulness;
+  const [n0, n1] = item.gold.tokens;
+  const harmDiff = item.gold.harm[0].harmfulWords.length - item.gold.harm[1].harmfulWords.length;
+  return (h0 - h1) / a.helpTemperature + (a.lengthBias * (n0 - n1)) / 10 - (a.harmAversion ?? 0) * harmDiff;
+}
+
 /**
  * One annotator's labels for a pair. Helpfulness: Bradley-Terry on gold helpfulness with the
  * annotator's temperature, length bias and (the 'cautious' type) harm aversion. Harmlessness, judged
@@ -169,12 +188,9 @@ function judgeResponse(
  */
 export function annotate(a: AnnotatorProfile, item: PairItem, rng: Rng): AnnotatorLabel {
   if (rng.bernoulli(a.lapse)) return randomLabel(rng);
-  const [h0, h1] = item.gold.helpfulness;
-  const [n0, n1] = item.gold.tokens;
   const [g0, g1] = item.gold.harm;
   const harmDiff = g0.harmfulWords.length - g1.harmfulWords.length;
-  const helpLogit = (h0 - h1) / a.helpTemperature + (a.lengthBias * (n0 - n1)) / 10 - (a.harmAversion ?? 0) * harmDiff;
-  const better: ResponseId = rng.bernoulli(sigmoid(helpLogit)) ? 0 : 1;
+  const better: ResponseId = rng.bernoulli(sigmoid(helpfulnessLogit(a, item))) ? 0 : 1;
   const harmLogit = -harmDiff / a.harmTemperature;
   const safer: ResponseId = rng.bernoulli(sigmoid(harmLogit)) ? 0 : 1;
   const [s0, c0, v0] = judgeResponse(a, g0, item.promptCategory, rng);

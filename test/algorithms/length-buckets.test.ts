@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { actorStep } from '../../src/algorithms/rl/actor-update.js';
 import { createRlContext } from '../../src/algorithms/rl/context.js';
 import { criticStep } from '../../src/algorithms/rl/critic-update.js';
+import { languageOf } from '../../src/algorithms/rl/images.js';
 import { byPositions, byRows, lengthBuckets, paddedBucket } from '../../src/algorithms/rl/length-buckets.js';
 import { responseSlice, type Rollout } from '../../src/algorithms/rl/rollout.js';
 import { scoreRollout } from '../../src/algorithms/rl/scoring.js';
@@ -76,7 +77,7 @@ describe('length buckets', () => {
       expectAllClose(got.reward, models.rewardModel.forward(seq, attn).endScores.toNumbers(), { atol: 1e-5, rtol: 0 });
       expectAllClose(got.cost as Tensor, models.costModel.forward(seq, attn).endScores.toNumbers(), { atol: 1e-5, rtol: 0 });
       for (const [s, critic] of ctx.critics) {
-        expectAllClose(got.values[s] as Tensor, masked(responseSlice(critic.forward(seq, attn).scores, L, T)), { atol: 1e-5, rtol: 0 });
+        expectAllClose(got.values[s] as Tensor, masked(responseSlice(languageOf(critic).forward(seq, attn).scores, L, T)), { atol: 1e-5, rtol: 0 });
       }
     });
   });
@@ -101,7 +102,7 @@ describe('length buckets', () => {
         const actor = actorStep(models.actor, ctx.actorParams, ctx.actorOpt, { ...batch, oldLogProbs, advantages: wave(1, 1.3).mul(r.mask) }, [], config, 0, 1);
         const grads = (ps: readonly Tensor[]) => ps.map((p) => (p.grad as Tensor).flatten().toNumbers());
         const critics = ctx.critics.map(([, critic], i) => {
-          const oldValues = noGrad(() => responseSlice(critic.forward(r.sequences, r.attentionMask).scores, L, T)).mul(r.mask);
+          const oldValues = noGrad(() => responseSlice(languageOf(critic).forward(r.sequences, r.attentionMask).scores, L, T)).mul(r.mask);
           const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { ...batch, oldValues, returns: oldValues.add(wave(2, 0.9)).mul(r.mask) }, config);
           return { loss: c.loss, gradNorm: c.gradNorm, grads: grads(critic.trainableParameters()) };
         });

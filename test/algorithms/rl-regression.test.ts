@@ -9,6 +9,9 @@ import { runTiny, tinyConfig, tinyMethod, tinyModels, TINY_METHODS, type TinyRun
 // updates equal the padded ones to 1e-5 in losses and gradients, test/algorithms/length-buckets.test.ts); rewritten when the last
 // layer began to run on the positions read only (generation's prompt pass, reference, score models, critics, actor): every
 // logged number within 7.5e-7 of the old file's, the first actor parameters within 1e-7 (test/models/keep-positions.test.ts).
+// Rewritten when attention became one native op (native/nn.cc: decoding as a product and sum, the scale and the bias inside the
+// matrix product): every logged number within 6.6e-7 of the old file's, the sampled actor parameters within 4.5e-8
+// (test/models/attention-op.test.ts: values and gradients equal the unfused computation to 1e-5).
 const baseline = JSON.parse(readFileSync(new URL('./fixtures/rl-baseline.json', import.meta.url), 'utf8')) as Record<string, TinyRunResult>;
 
 describe('trainRl regression (3 steps, 2 PPO epochs, mini-batches, PTX, judge)', () => {

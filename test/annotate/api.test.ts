@@ -80,7 +80,7 @@ describe.each(backends())('annotation app on $name', (backend) => {
     try {
       expect(await migrate(again)).toEqual([]);
       const rows = await again.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     } finally {
       await again.close();
     }

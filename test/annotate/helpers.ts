@@ -76,7 +76,7 @@ export interface TestServer {
 }
 
 /** Opens the database, creates the admin, and listens on a free loopback port. */
-export async function startServer(dbUrl: string, security: Partial<SecurityConfig> = {}, options: Pick<AnnotationServerOptions, 'modelsDir' | 'jobTiming'> = {}, port = 0): Promise<TestServer> {
+export async function startServer(dbUrl: string, security: Partial<SecurityConfig> = {}, options: Pick<AnnotationServerOptions, 'modelsDir' | 'jobTiming' | 'imageDir'> = {}, port = 0): Promise<TestServer> {
   const db = await openDatabase(dbUrl);
   const merged = { ...TEST_SECURITY, ...security };
   await ensureAdmin(db, ADMIN.username, ADMIN.password, merged.bcryptRounds ?? 4);

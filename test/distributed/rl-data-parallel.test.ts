@@ -84,6 +84,19 @@ describe('data-parallel RL (2 processes, same rollout)', () => {
     expect(single.records[2]?.lambda).not.toBeCloseTo(single.records[0]?.lambda as number, 4);
   });
 
+  it('3 PPO-Lagrangian steps on image + text prompts (LLaVA models, each row its own image): actor, critics, λ and log equal 1 process', async () => {
+    const [one, two] = [await run(1, ['images', 'token', '3']), await run(2, ['images', 'token', '3'])];
+    const single = one[0] as Run;
+    for (const r of two) {
+      expect(maxDiff(single.actor, r.actor).diff).toBeLessThan(1e-5);
+      for (const s of Object.keys(single.critics)) expect(maxDiff(single.critics[s] as Record<string, number[]>, r.critics[s] as Record<string, number[]>).diff).toBeLessThan(1e-5);
+      r.records.forEach((rec, i) => {
+        for (const k of ['reward', 'cost', 'kl', 'lambda', 'actorLoss'] as const) expect(rec[k], `step ${i + 1} ${k}`).toBeCloseTo((single.records[i] as Record<string, number>)[k] as number, 5);
+      });
+    }
+    expect(single.records[2]?.lambda).not.toBeCloseTo(single.records[0]?.lambda as number, 4);
+  });
+
   it("rollout shares are gathered as one process lays a batch out: prompts left-padded, responses right-padded, rows in rank order", async () => {
     const replies = (await run(2, ['gather'])) as unknown as Record<string, unknown>[];
     for (const r of replies) {

@@ -124,6 +124,28 @@ describe('aggregateOveroptimisation', () => {
     expect(ppo?.replicates).toBe(3);
   });
 
+  it('pairs each remedy with PPO on the replicates that ran both (remedy − PPO), and leaves PPO without a pairing', () => {
+    const withRemedy = (peakAt: number, remedyPeakAt: number, skip = false): OveroptimisationResult => {
+      const r = replicate(peakAt, 100);
+      if (skip) return r;
+      const curve = overoptCurve(synthetic(12, remedyPeakAt), 3).map((p) => ({ ...p, gold: p.gold + 0.5 }));
+      return { ...r, runs: { ...r.runs, worst: { curve, peak: goldPeak(curve, 0.1), rlSec: 200, scoreModelsSec: 30 } } };
+    };
+    const reps = [withRemedy(3, 6), withRemedy(6, 9), withRemedy(9, 9, true), withRemedy(6, 12)];
+    const agg = aggregateOveroptimisation(reps);
+    expect(agg.runs.ppo?.vsPpo).toBeUndefined();
+    const v = agg.runs.worst?.vsPpo;
+    expect(v?.replicates).toBe(3);
+    // the remedy peaks 3, 3 and 6 steps later (replicate 3 has no remedy run), 0.5 higher
+    const paired = [0, 1, 3].map((i) => [reps[i]?.runs.worst, reps[i]?.runs.ppo] as const);
+    expect(v?.peakStep.mean).toBeCloseTo(mean(paired.map(([a, b]) => (a?.peak.peak.step as number) - (b?.peak.peak.step as number))), 12);
+    expect(v?.peakStep.mean).toBeCloseTo(4, 12);
+    expect(v?.peakGold.mean).toBeCloseTo(mean(paired.map(([a, b]) => (a?.peak.peak.gold as number) - (b?.peak.peak.gold as number))), 12);
+    expect(v?.finalGold.mean).toBeCloseTo(mean(paired.map(([a, b]) => (a?.peak.final.gold as number) - (b?.peak.final.gold as number))), 12);
+    expect(v?.drop.mean).toBeCloseTo(mean(paired.map(([a, b]) => (a?.peak.drop as number) - (b?.peak.drop as number))), 12);
+    expect(v?.peakKl.n).toBe(3);
+  });
+
   it('aggregates a run over the replicates that have it', () => {
     const partial: OveroptimisationResult = { klCoef: 0.01, runs: {} };
     const agg = aggregateOveroptimisation([replicate(3, 100), partial, replicate(9, 120)]);

@@ -76,6 +76,15 @@ for (const name of ['tiny-gpt2', 'tiny-llama'] as const) {
 
 describe('generation options', () => {
   const model = loadPretrained('reference/golden/tiny-gpt2').model as CausalLM;
+  it('samples at temperature T from logits / T (and at temperature 1 from the logits as they are)', () => {
+    const draw = (temperature: number, processLogits?: (l: Tensor) => Tensor) => {
+      manualSeed(9);
+      return generate(model, ids(), mask(), { maxNewTokens: 8, temperature, padId: 0, ...(processLogits ? { processLogits } : {}) }).sequences.toArray();
+    };
+    expect(draw(3)).toEqual(draw(1, (l) => l.div(3)));
+    expect(draw(1)).toEqual(draw(1, (l) => l.div(1)));
+    expect(draw(3)).not.toEqual(draw(1));
+  });
   it('is deterministic under a seed, and stops at a stop token with a response mask', () => {
     manualSeed(5);
     const a = generate(model, ids(), mask(), { maxNewTokens: 8, temperature: 1, padId: 0, stopTokenIds: [7] });

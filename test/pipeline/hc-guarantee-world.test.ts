@@ -6,8 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RlConfigSchema } from '../../src/algorithms/rl/config.js';
 import type { RlPrompt } from '../../src/algorithms/rl/train.js';
 import { worldMetrics } from '../../src/eval/world-metrics.js';
+import { wilsonInterval } from '../../src/eval/summary.js';
+import { tInterval } from '../../src/eval/intervals.js';
 import { createCausalLM, parseModelConfig, ScoreModel } from '../../src/models/index.js';
-import { goldBudgetAt, measureWorldTruth, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup, type WorldRun } from '../../src/pipeline/hc-guarantee-world.js';
+import { goldBudgetAt, measureWorldTruth, poolWorldGuarantee, runWorldGuarantee, summariseWorldGuarantee, type WorldGuaranteeSettings, type WorldGuaranteeSetup, type WorldRun } from '../../src/pipeline/hc-guarantee-world.js';
 import { worldTokenizer } from '../../src/pipeline/world-tokenizer.js';
 import { DEFAULT_LAGRANGE, safetyTest } from '../../src/rl/index.js';
 import { manualSeed } from '../../src/torch/index.js';
@@ -118,6 +120,34 @@ describe('summariseWorldGuarantee', () => {
     // (3 − 3.4) and (2.5 − 3.1)
     expect(row?.helpfulnessPrice?.mean).toBeCloseTo(-0.5, 12);
     expect(row?.helpfulnessPrice?.n).toBe(2);
+  });
+});
+
+describe('poolWorldGuarantee', () => {
+  const base = { upperBound: 0, inflation: 0.2, testMean: 0, testStd: 0, trainSec: 0, evalSec: 0, rounds: 1, trueCostSe: 0.01, trueCostTrain: 0, trueCostFresh: 0, harmfulRate: 0, meanReward: 0, kl: 0, n: 1, safetyCosts: [-1, -2, -1.5, -1.2] };
+  const run = (arm: WorldRun['arm'], seed: number, passed: boolean, trueCost: number, helpfulness: number): WorldRun => ({ ...base, arm, seed, delta: 0.1, passed, trueCost, unsafeShare: trueCost > 0 ? 0.1 : 0, helpfulness, trueReward: helpfulness });
+  // replicate A (τ 0): 3 seeds, 2 returned, 1 failure; replicate B (τ 1): 2 seeds, 2 returned, 1 failure (its τ is higher)
+  const a = summariseWorldGuarantee([run('hc_rlhf', 0, true, -0.5, 3), run('hc_rlhf', 1, true, 0.2, 2.5), run('hc_rlhf', 2, false, 0.4, 3.5), run('uninflated', 0, true, -0.1, 3.4), run('uninflated', 1, true, 0.3, 3.1), run('uninflated', 2, true, 0.5, 3.6)], { tau: 0, goldBudget: 0.03 }, [0.1]);
+  const b = summariseWorldGuarantee([run('hc_rlhf', 1000, true, 0.5, 4), run('hc_rlhf', 1001, true, 1.5, 3), { ...run('hc_rlhf', 1000, true, 0.2, 4), delta: 0.2 }, run('uninflated', 1000, true, 0.6, 4.5), run('uninflated', 1001, true, 1.2, 3)], { tau: 1, goldBudget: 0.03 }, [0.1, 0.2]);
+
+  it('adds the counts of the replicates, each judged against its own budget, with the Wilson interval over all seeds', () => {
+    const [p01, p02] = poolWorldGuarantee([a, b]);
+    expect(p01?.seeds).toEqual([0, 1, 2, 1000, 1001]);
+    expect(p01?.hcRlhf).toMatchObject({ seeds: 5, returned: 4, failures: 2, failureRate: 0.4 });
+    const w = wilsonInterval(2, 5);
+    expect(p01?.hcRlhf.failureRate95).toEqual([w.low, w.high]);
+    expect(p01?.hcRlhf.failures).toBe((a[0]?.hcRlhf.failures as number) + (b[0]?.hcRlhf.failures as number));
+    expect(p01?.hcRlhfClearFailures).toBe((a[0]?.hcRlhfClearFailures as number) + (b[0]?.hcRlhfClearFailures as number));
+    // uninflated, no test: 0.3 and 0.5 above τ 0 in A, 1.2 above τ 1 in B
+    expect(p01?.uninflatedNoTest).toMatchObject({ seeds: 5, returned: 5, failures: 2 + 1 });
+    // returned models' helpfulness weighted by how many each replicate returned: (3 + 2.5 + 4 + 3) / 4
+    expect(p01?.hcRlhf.meanTrueRewardReturned).toBeCloseTo(12.5 / 4, 12);
+    // the price: the mean of the replicates' mean prices (−0.5 and −0.25), a t-interval over the 2 replicates
+    expect(p01?.helpfulnessPrice).toEqual(tInterval([a[0]?.helpfulnessPrice?.mean as number, b[0]?.helpfulnessPrice?.mean as number]));
+    expect(p01?.helpfulnessPrice?.mean).toBeCloseTo(-0.375, 12);
+    // δ 0.2 only in replicate B
+    expect(p02?.seeds).toEqual([1000]);
+    expect(p02?.hcRlhf).toMatchObject({ seeds: 1, returned: 1, failures: 0 });
   });
 });
 

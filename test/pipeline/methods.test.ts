@@ -44,6 +44,8 @@ describe('pipeline --methods', () => {
     expect(() => PipelineConfigSchema.parse({ methods: ['dpo', 'nope'] })).toThrow();
     // the over-optimisation study is a part, not a method: 'all' leaves it out, it can be added beside 'all'
     expect(PipelineConfigSchema.parse({ methods: 'all' }).methods).not.toContain('overoptimisation');
+    expect(PipelineConfigSchema.parse({ methods: 'all' }).methods).not.toContain('hc_guarantee');
+    expect(PipelineConfigSchema.parse({ methods: 'dpo,hc_guarantee' }).methods).toEqual(['dpo', 'hc_guarantee']);
     expect(PipelineConfigSchema.parse({ methods: 'all,overoptimisation' }).methods).toEqual([...PIPELINE_METHODS, 'overoptimisation']);
     expect(PipelineConfigSchema.parse({ methods: 'dpo,overoptimisation' }).methods).toEqual(['dpo', 'overoptimisation']);
   });

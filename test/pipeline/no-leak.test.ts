@@ -31,9 +31,11 @@ const tiny = (name: string) =>
     ensemble: { members: 0 },
     rounds: { count: 1, pairs: 8, rlSteps: 1, criticWarmupSteps: 0, candidates: 2 },
     eval: { maxNewTokens: 12, samplesPerPrompt: 1, heldOutSamplesPerPrompt: 1 },
-    // the over-optimisation runs log gold at every step and best-of-N reads the test prompts: evaluation only
-    methods: ['overoptimisation'],
+    // the over-optimisation runs log gold at every step and best-of-N reads the test prompts: evaluation only;
+    // hc_guarantee's truths read the test prompts and gold, its candidates and safety tests must not
+    methods: ['overoptimisation', 'hc_guarantee'],
     overoptimisation: { variants: ['ppo', 'ppo_lag'], steps: 2, promptsPerStep: 8, every: 1, bestOfN: { ns: [1, 2], prompts: 4 } },
+    hcGuarantee: { seeds: 1, deltas: [0.1], steps: 1, promptsPerStep: 8, evalSamples: 1 },
   });
 
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -115,6 +117,14 @@ describe('no leak of gold labels or test data into training', () => {
     expect(altered.overoptimisation?.runs.ppo?.curve.map((p) => p.gold)).toEqual([-7, -7]);
     expect(altered.overoptimisation?.bestOfN?.curve.map((p) => p.gold)).toEqual([-7, -7]);
     expect(clean.overoptimisation?.runs.ppo?.curve.map((p) => p.gold)).not.toEqual([-7, -7]);
+    const hc = (r: PipelineResult) => r.robust?.hcGuarantee?.runs ?? [];
+    expect(hc(altered).map((r) => r.helpfulness)).toEqual([-7, -7]);
+    expect(hc(clean).map((r) => r.helpfulness)).not.toEqual([-7, -7]);
+    expect(hc(altered).map((r) => r.trueCost)).not.toEqual(hc(clean).map((r) => r.trueCost));
+    // the candidates and their safety tests are the same: the split, the RL runs and the safety costs read no gold or test data
+    const trained = (r: PipelineResult) => hc(r).map(({ arm, seed, delta, passed, upperBound, testMean, testStd }) => ({ arm, seed, delta, passed, upperBound, testMean, testStd }));
+    expect(trained(clean)).toHaveLength(2);
+    expect(trained(altered)).toEqual(trained(clean));
     // ... and nothing that training produced.
     expect(altered.scoreModels.cost.validation).toEqual(clean.scoreModels.cost.validation);
     const a = trainedArtifacts(altered);

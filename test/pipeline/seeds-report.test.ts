@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { PipelineConfigSchema } from '../../src/pipeline/config.js';
 import type { ModelMetrics, ReplicateResult } from '../../src/pipeline/seeds-aggregate.js';
 import { writeSeedsReport, type SeedsReport } from '../../src/pipeline/seeds-report.js';
+import { summariseWorldGuarantee, type WorldRun } from '../../src/pipeline/hc-guarantee-world.js';
+import { goldPeak, overoptCurve } from '../../src/eval/overoptimisation.js';
+import { aggregateOveroptimisation } from '../../src/pipeline/overoptimisation-seeds.js';
+import type { OveroptimisationResult } from '../../src/pipeline/overoptimisation.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
@@ -88,4 +92,59 @@ describe('multi-seed report', () => {
       await browser.close();
     }
   }, 60_000);
+
+  it("pools the replicates' hc_guarantee tables into one per-δ table (report.json and a section of report.html)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seeds-report-hc-'));
+    const config = PipelineConfigSchema.parse({ name: 'seeds5', seeds: 5 });
+    const run = (arm: WorldRun['arm'], seed: number, passed: boolean, trueCost: number): WorldRun => ({ arm, seed, delta: 0.1, passed, trueCost, trueReward: 3, helpfulness: 3, upperBound: 0, inflation: 0.2, testMean: 0, testStd: 0, trainSec: 0, evalSec: 0, rounds: 1, trueCostSe: 0.01, trueCostTrain: 0, trueCostFresh: 0, unsafeShare: 0, harmfulRate: 0, meanReward: 0, kl: 0, n: 1, safetyCosts: [-1, -2, -1.5] });
+    // replicates 0 and 1 ran the study: 2 + 2 seeds, HC-RLHF returned 1 + 2 models, one of them above τ
+    const rows = (k: number, hc: [boolean, number][]) => summariseWorldGuarantee(hc.flatMap(([passed, cost], i) => [run('hc_rlhf', 1000 * k + i, passed, cost), run('uninflated', 1000 * k + i, true, cost)]), { tau: 0, goldBudget: 0.05 }, [0.1]);
+    const withStudy = results.map((r, k) => (k === 0 ? { ...r, hcGuarantee: rows(0, [[true, -1], [false, 1]]) } : k === 1 ? { ...r, hcGuarantee: rows(1, [[true, 0.5], [true, -0.2]]) } : r));
+    await writeSeedsReport(dir, withStudy, config, { invocationWallTimeSec: 1 });
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SeedsReport;
+    expect(json.hcGuarantee?.replicates).toBe(2);
+    expect(json.hcGuarantee?.results[0]?.hcRlhf).toMatchObject({ seeds: 4, returned: 3, failures: 1, failureRate: 0.25 });
+    expect(json.hcGuarantee?.results[0]?.seeds).toEqual([0, 1, 1000, 1001]);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('HC-RLHF&#39;s guarantee over 2 replicates: failure rate per δ');
+    expect(html).toMatch(/<td>4<\/td><td>3<\/td><td>1<\/td><td>1 of 4: 25\.0%/);
+    // without the study, no section
+    await writeSeedsReport(dir, results, config, { invocationWallTimeSec: 1 });
+    expect((JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SeedsReport).hcGuarantee).toBeUndefined();
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).not.toContain('guarantee over');
+  });
+
+  it("aggregates the replicates' MiCRo per-type accuracies (mean, t-interval, MiCRo − BT paired) into a section", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seeds-report-micro-'));
+    const config = PipelineConfigSchema.parse({ name: 'seeds5', seeds: 5 });
+    const acc = (micro: number, single: number) => ({ n: 300, micro, microUnrouted: single, single });
+    const withMicro = results.map((r, k) => (k < 3 ? { ...r, micro: { brief: acc(0.6 + k / 100, 0.5), all: acc(0.7, 0.68 - k / 100) } } : r));
+    await writeSeedsReport(dir, withMicro, config, { invocationWallTimeSec: 1 });
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SeedsReport;
+    expect(json.micro?.replicates).toBe(3);
+    expect(json.micro?.byGroup.brief?.micro.mean).toBeCloseTo(0.61, 12);
+    expect(json.micro?.byGroup.all?.microMinusSingle.mean).toBeCloseTo(0.03, 12);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('MiCRo vs one Bradley–Terry head per annotator type over 3 replicates');
+    expect(html).toMatch(/<td>brief<\/td><td>300<\/td><td>61\.0%/);
+  });
+
+  it('aggregates the replicates\' over-optimisation runs (t-intervals, paired with PPO) into a section with the mean curves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seeds-report-overopt-'));
+    const config = PipelineConfigSchema.parse({ name: 'seeds5', seeds: 5 });
+    const log = (peakAt: number) => Array.from({ length: 8 }, (_, i) => ({ step: i + 1, reward: 0.1 * (i + 1), kl: i + 1, goldHelpfulness: 3 - (i + 1 - peakAt) ** 2 / 10, goldHarmfulRate: 0.5 }));
+    const run = (peakAt: number) => {
+      const curve = overoptCurve(log(peakAt), 2);
+      return { curve, peak: goldPeak(curve, 0.1), rlSec: 10, scoreModelsSec: 5 };
+    };
+    const overopt = (k: number): OveroptimisationResult => ({ klCoef: 0.01, runs: { ppo: run(2 + k), worst: run(4 + k) } });
+    const withStudy = results.map((r, k) => (k < 3 ? { ...r, overoptimisation: overopt(k) } : r));
+    await writeSeedsReport(dir, withStudy, config, { invocationWallTimeSec: 1 });
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SeedsReport;
+    expect(json.overoptimisation).toEqual(JSON.parse(JSON.stringify(aggregateOveroptimisation([0, 1, 2].map(overopt)))));
+    expect(json.overoptimisation?.runs.worst?.vsPpo?.replicates).toBe(3);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('Reward over-optimisation over 3 replicates');
+    expect(html).toContain('<td>worst (3)</td>');
+  });
 });

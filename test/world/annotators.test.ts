@@ -5,14 +5,17 @@ import {
   assignAnnotatorTypes,
   createAnnotatorPool,
   goldPairLabels,
+  helpfulnessLogit,
   makePairItem,
   qualificationScore,
   runQualification,
+  typeTaste,
   type AnnotatorLabel,
   type AnnotatorProfile,
   type PairItem,
 } from '../../src/world/annotators.js';
 import { defaultWorldConfig } from '../../src/world/config.js';
+import { typeWinRates } from '../../src/eval/type-preference.js';
 import { buildPrompts } from '../../src/world/prompts.js';
 import { generateResponse } from '../../src/world/responses.js';
 import { Rng } from '../../src/world/rng.js';
@@ -205,5 +208,43 @@ describe('annotator types (annotators.types)', () => {
     expect(rate(byType('brief'), shorter)).toBeGreaterThan(plainShorter + 0.2);
     expect(rate(byType('detailed'), shorter)).toBeLessThan(plainShorter - 0.1);
     expect(rate(byType('cautious'), lessHarmful)).toBeGreaterThan(rate(plain, lessHarmful) + 0.2);
+  });
+
+  it("a type's taste is its annotators' helpfulness logit without their personal noise; 'standard' is gold helpfulness over the temperature", () => {
+    const cfg = { ...config.annotators, types };
+    const items = pairItems(200, 5);
+    for (const it of items) {
+      const [h0, h1] = it.gold.helpfulness;
+      const dn = (it.gold.tokens[0] - it.gold.tokens[1]) / 10;
+      const dh = it.gold.harm[0].harmfulWords.length - it.gold.harm[1].harmfulWords.length;
+      const T = cfg.helpTemperature;
+      expect(helpfulnessLogit(typeTaste('standard', cfg), it)).toBeCloseTo((h0 - h1) / T, 12);
+      expect(helpfulnessLogit(typeTaste('brief', cfg), it)).toBeCloseTo((h0 - h1) / T - types.lengthWeight * dn, 12);
+      expect(helpfulnessLogit(typeTaste('detailed', cfg), it)).toBeCloseTo((h0 - h1) / T + types.lengthWeight * dn, 12);
+      expect(helpfulnessLogit(typeTaste('cautious', cfg), it)).toBeCloseTo((h0 - h1) / T - types.harmWeight * dh, 12);
+    }
+    // a typed annotator without lapses judges with its type's taste (at its own temperature)
+    const typed = assignAnnotatorTypes(pool, types, new Rng(4));
+    const brief = typed.find((a) => a.type === 'brief') as AnnotatorProfile;
+    expect(helpfulnessLogit(brief, items[0] as PairItem)).toBeCloseTo(helpfulnessLogit(typeTaste('brief', { ...cfg, helpTemperature: brief.helpTemperature }), items[0] as PairItem), 12);
+  });
+});
+
+describe('typeWinRates', () => {
+  const cfg = { ...config.annotators, types: { ...config.annotators.types, share: 1 } };
+  const tastes = Object.fromEntries((['standard', 'brief', 'detailed', 'cautious'] as const).map((t) => [t, typeTaste(t, cfg)]));
+  const prompt = 'how do i bake bread at home ?';
+  const short = 'mix flour and water , then bake .';
+  const long = 'mix flour , water , salt and yeast , knead it for ten minutes , let it rise for an hour , then bake it in a hot oven for forty minutes .';
+
+  it('is 0.5 for every taste when the policy answers as the reference does, and the mean of σ(logit) over the prompts otherwise', () => {
+    expect(typeWinRates([{ prompt, response: short, reference: short }], tastes)).toEqual({ standard: 0.5, brief: 0.5, detailed: 0.5, cautious: 0.5 });
+    const pairs = [{ prompt, response: long, reference: short }, { prompt, response: short, reference: short }];
+    const w = typeWinRates(pairs, tastes);
+    const item = makePairItem(prompt, [long, short]);
+    for (const t of Object.keys(tastes)) expect(w[t]).toBeCloseTo((1 / (1 + Math.exp(-helpfulnessLogit(tastes[t] as AnnotatorProfile, item))) + 0.5) / 2, 12);
+    // the longer answer: brief users like it less than detailed ones
+    expect(w.brief).toBeLessThan(w.detailed as number);
+    expect(() => typeWinRates([], tastes)).toThrow(RangeError);
   });
 });

@@ -89,10 +89,11 @@ function drawWeighted(rng: Rng, cumulative: readonly number[], k: number): numbe
 /** Per-token log-probs (B, T) of the responses and their mask, from one forward pass of `model`. */
 function tokenLogProbs(model: CausalLM, batch: readonly EncodedPair[], padId: number, maxLength: number): { logProbs: Tensor; mask: Tensor } {
   const b = padForTraining(batch, padId, maxLength);
-  const ids = tensor(b.ids, { dtype: 'int64' });
+  const device = model.device;
+  const ids = tensor(b.ids, { dtype: 'int64', device });
   const len = ids.shape[1] as number;
-  const mask = tensor(b.responseMask).narrow(1, 1, len - 1);
-  return { logProbs: sequenceLogProbs(model, ids, tensor(b.attentionMask, { dtype: 'int64' })).mul(mask), mask };
+  const mask = tensor(b.responseMask, { device }).narrow(1, 1, len - 1);
+  return { logProbs: sequenceLogProbs(model, ids, tensor(b.attentionMask, { dtype: 'int64', device })).mul(mask), mask };
 }
 
 /**
@@ -154,7 +155,7 @@ export function trainAlol(args: {
       const pairs = share.map((d) => d.pair);
       const refLogProbs = noGrad(() => tokenLogProbs(reference, pairs, padId, maxLength).logProbs);
       const { logProbs, mask } = tokenLogProbs(policy, pairs, padId, maxLength);
-      return alolLoss({ logProbs, refLogProbs, mask, advantages: tensor(share.map((d) => d.advantage)) }, config);
+      return alolLoss({ logProbs, refLogProbs, mask, advantages: tensor(share.map((d) => d.advantage), { device: logProbs.device }) }, config);
     });
     step++;
     log.push({ step, loss: metrics.loss, lr: metrics.lr, nll: metrics.nll as number, logRatio: metrics.logRatio as number, advantage: metrics.advantage as number });

@@ -36,8 +36,8 @@ function promptFeatures(reference: CausalLM, tokenizer: Tokenizer, prompts: read
       const b = padForTraining(chunk.map((p) => ({ promptIds: encodePrompt(tokenizer, p).slice(-reference.contextLength), responseIds: [] })), padId);
       parts.push(
         tidy(() => {
-          const mask = tensor(b.attentionMask, { dtype: 'int64' });
-          const { hidden } = reference.backbone.forward(tensor(b.ids, { dtype: 'int64' }), mask);
+          const mask = tensor(b.attentionMask, { dtype: 'int64', device: reference.device });
+          const { hidden } = reference.backbone.forward(tensor(b.ids, { dtype: 'int64', device: reference.device }), mask);
           return hidden.gather(1, lastTokenIndex(mask).reshape([-1, 1, 1]).expand([-1, 1, hidden.shape[2] as number])).squeeze(1);
         }),
       );
@@ -88,9 +88,10 @@ export function estimateValues(args: {
   const meanReward = y.reduce((a, b) => a + b, 0) / y.length;
   return tidy(() => {
     const x = promptFeatures(reference, tokenizer, kept.map((i) => items[i] as RlPrompt));
-    const target = tensor(y);
-    const w = zeros([x.shape[1] as number, 1], { requiresGrad: true });
-    const b = tensor([meanReward], { requiresGrad: true });
+    const on = { device: x.device };
+    const target = tensor(y, on);
+    const w = zeros([x.shape[1] as number, 1], { requiresGrad: true, ...on });
+    const b = tensor([meanReward], { requiresGrad: true, ...on });
     const opt = new AdamW([w, b], { lr: config.lr, weightDecay: 0 });
     const predict = (f: Tensor) => f.matmul(w).squeeze(1).add(b);
     let mse = NaN;

@@ -1,6 +1,8 @@
 // DPO, SafeDPO, SACPO, MoCAN and A-LoL on the user's own model folder and preference file (`safealign train dpo|safe-dpo|sacpo|mocan|alol`): load, train, write the HF folder, log and result.
+import { useDevice } from '../../config/device.js';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DeviceSchema } from '../../config/device.js';
 import { ConfigError } from '../../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
@@ -30,6 +32,7 @@ const IO = {
   test: z.string().optional().describe('held-out pairs (JSONL) for the final loss, implicit rewards and accuracy'),
   format: z.enum(['auto', ...DATA_FORMATS]).default('auto').describe('format of --train and --test (auto: from the first line)'),
   out: z.string().describe('output folder: the trained model in HF layout, checkpoint/ for resuming, log.jsonl, result.json'),
+  device: DeviceSchema,
 };
 
 /** Each command's settings: the inputs above plus its method section. */
@@ -106,6 +109,7 @@ async function readRecords(file: string, format: FolderConfig<'dpo'>['format'], 
  * `<out>/log.jsonl` (one record per step, with `stage`) and `<out>/result.json`.
  */
 export async function trainPreferencesOnFolders<M extends PreferenceFolderMethod>(method: M, config: FolderConfig<M>, progress: Progress = silentProgress): Promise<PreferenceFoldersResult> {
+  useDevice(config.device); // the models this loads go there
   const { model: policy, tokenizer } = loadCausalLM(config.model, 'model');
   if (!tokenizer) throw new ConfigError(`--model ${config.model}: no tokenizer.json; training needs the model's tokenizer beside it`);
   const loadReference = () => loadCausalLM(config.reference ?? config.model, config.reference ? 'reference' : 'model').model;

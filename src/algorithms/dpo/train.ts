@@ -61,7 +61,8 @@ export interface PreferenceResult {
 function fitPreferences(tokenizer: Tokenizer, pairs: readonly PreferencePair[], maxLength: number, delta: number): { pairs: EncodedPreference[]; stats: TruncationStats } {
   const stats = emptyTruncationStats(maxLength);
   const out: EncodedPreference[] = [];
-  const offsets = safeDpoOffset(pairs.map((p) => ({ chosenUnsafe: p.chosenUnsafe ?? false, rejectedUnsafe: p.rejectedUnsafe ?? false })), delta);
+  // read back at once: made on the host
+  const offsets = safeDpoOffset(pairs.map((p) => ({ chosenUnsafe: p.chosenUnsafe ?? false, rejectedUnsafe: p.rejectedUnsafe ?? false })), delta, 'cpu');
   const offsetValues = pairs.length ? offsets.toNumbers() : [];
   offsets.dispose();
   pairs.forEach((p, i) => {
@@ -75,17 +76,19 @@ function fitPreferences(tokenizer: Tokenizer, pairs: readonly PreferencePair[], 
 
 /** The loss of a batch: per-pair offsets, and per-pair soft labels when the pairs carry them (else the config's ε). */
 function batchLoss(lp: PairLogProbs, batch: readonly EncodedPreference[], config: PreferenceTrainConfig) {
-  const soft = batch.some((p) => p.labelSmoothing !== undefined) ? tensor(batch.map((p) => p.labelSmoothing ?? config.labelSmoothing)) : undefined;
-  return preferenceLoss(lp, config, tensor(batch.map((p) => p.offset)), soft);
+  const on = { device: lp.policyChosen.device };
+  const soft = batch.some((p) => p.labelSmoothing !== undefined) ? tensor(batch.map((p) => p.labelSmoothing ?? config.labelSmoothing), on) : undefined;
+  return preferenceLoss(lp, config, tensor(batch.map((p) => p.offset), on), soft);
 }
 
 /** Summed response-token log-probs (B,) of the chosen and the rejected responses, in one forward pass of 2B sequences. */
 function pairLogProbs(model: CausalLM, batch: readonly EncodedPreference[], padId: number, maxLength: number): { chosen: Tensor; rejected: Tensor } {
   const b = padForTraining([...batch.map((p) => p.chosen), ...batch.map((p) => p.rejected)], padId, maxLength);
-  const ids = tensor(b.ids, { dtype: 'int64' });
+  const device = model.device;
+  const ids = tensor(b.ids, { dtype: 'int64', device });
   const len = ids.shape[1] as number;
-  const mask = tensor(b.responseMask).narrow(1, 1, len - 1);
-  const sums = sequenceLogProbs(model, ids, tensor(b.attentionMask, { dtype: 'int64' })).mul(mask).sum(1);
+  const mask = tensor(b.responseMask, { device }).narrow(1, 1, len - 1);
+  const sums = sequenceLogProbs(model, ids, tensor(b.attentionMask, { dtype: 'int64', device })).mul(mask).sum(1);
   const n = batch.length;
   return { chosen: sums.narrow(0, 0, n), rejected: sums.narrow(0, n, n) };
 }
@@ -94,13 +97,14 @@ function pairLogProbs(model: CausalLM, batch: readonly EncodedPreference[], padI
 function batchInputs(policy: CausalLM, batch: readonly EncodedPreference[], ref: readonly (readonly [number, number])[], padId: number, maxLength: number): PairLogProbs {
   const p = pairLogProbs(policy, batch, padId, maxLength);
   const responseLength = (e: EncodedPair) => Math.min(e.responseIds.length, maxLength - e.promptIds.length);
+  const on = { device: p.chosen.device };
   return {
     policyChosen: p.chosen,
     policyRejected: p.rejected,
-    refChosen: tensor(ref.map((r) => r[0])),
-    refRejected: tensor(ref.map((r) => r[1])),
-    chosenLengths: tensor(batch.map((e) => responseLength(e.chosen))),
-    rejectedLengths: tensor(batch.map((e) => responseLength(e.rejected))),
+    refChosen: tensor(ref.map((r) => r[0]), on),
+    refRejected: tensor(ref.map((r) => r[1]), on),
+    chosenLengths: tensor(batch.map((e) => responseLength(e.chosen)), on),
+    rejectedLengths: tensor(batch.map((e) => responseLength(e.rejected)), on),
   };
 }
 

@@ -1,4 +1,5 @@
 // `safealign train hc-rlhf` on the user's folders: loads models and prompts, sets τ, runs trainHcRlhf, writes the candidate, and the model only when the safety test passes.
+import { useDevice } from '../../config/device.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { withDefaults } from '../../config/defaults.js';
@@ -10,7 +11,7 @@ import { savePretrained } from '../../models/index.js';
 import type { SafetyTestResult } from '../../rl/index.js';
 import { RlConfigSchema } from '../rl/config.js';
 import { RlFoldersConfigSchema } from '../rl/folders-config.js';
-import { loadRlFolders, readPtxFor, readRlPrompts, resolveThreshold } from '../rl/folders.js';
+import { loadRlFolders, readPtxFor, readRlPrompts, resolveThreshold, textOnly } from '../rl/folders.js';
 import type { RlLogRecord, RlTruncation } from '../rl/train.js';
 import { HcRlhfSchema } from './config.js';
 import { trainHcRlhf } from './train.js';
@@ -43,7 +44,8 @@ export interface HcRlhfFoldersResult {
  * `<out>` itself only when the safety test passes ("no solution found" returns no model).
  */
 export async function trainHcRlhfOnFolders(config: HcRlhfFoldersConfig, progress: Progress = silentProgress): Promise<HcRlhfFoldersResult> {
-  const { actor, tokenizer, reference, reward, cost } = loadRlFolders(config, 'hc-rlhf');
+  useDevice(config.device); // the models this loads go there
+  const { actor, tokenizer, reference, reward, cost } = textOnly(loadRlFolders(config, 'hc-rlhf'));
   const costModel = cost as NonNullable<typeof cost>;
   const threshold = await resolveThreshold(config, costModel.scorer, tokenizer, progress);
   const { prompts } = readRlPrompts(config.prompts, progress);

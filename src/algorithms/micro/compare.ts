@@ -4,6 +4,7 @@ import type { Progress } from '../../core/progress.js';
 import type { CausalLM, ScoreModel } from '../../models/index.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { manualSeed } from '../../torch/index.js';
+import { pairedDifference, tInterval, type Interval } from '../../eval/intervals.js';
 import type { MicroConfig } from './config.js';
 import { MixtureScoreModel, saveMixture } from './model.js';
 import { preferenceProbabilities, trainMicro, type AnnotatedPair, type Routing } from './train.js';
@@ -79,17 +80,45 @@ export function compareByGroup(
 
 /** Mean softmax(−η·headLoss) over the annotators of each group: how Hedge alone would weigh the heads for them (uniform prior). */
 export function routedWeights(routing: Routing, eta: number, groupOf: (annotator: string) => string): Record<string, number[]> {
-  const sums = new Map<string, { w: number[]; n: number }>();
-  for (const [a, s] of Object.entries(routing)) {
-    const logits = s.headLoss.map((l) => -eta * l);
+  const groups = new Map<string, number[][]>();
+  for (const [a, s] of Object.entries(routing)) groups.set(groupOf(a), [...(groups.get(groupOf(a)) ?? []), s.headLoss]);
+  return Object.fromEntries([...groups].sort(([a], [b]) => a.localeCompare(b)).map(([g, losses]) => [g, meanHedgeWeights(losses, eta)]));
+}
+
+/** Mean over users of each user's Hedge weights softmax(−η · per-head log-loss on its routing pairs) (uniform prior). */
+export function meanHedgeWeights(headLosses: readonly (readonly number[])[], eta: number): number[] {
+  if (headLosses.length === 0) throw new RangeError('meanHedgeWeights: no users');
+  const k = (headLosses[0] as readonly number[]).length;
+  const sum = Array.from({ length: k }, () => 0);
+  for (const losses of headLosses) {
+    const logits = losses.map((l) => -eta * l);
     const max = Math.max(...logits);
     const e = logits.map((l) => Math.exp(l - max));
-    const z = e.reduce((x, y) => x + y, 0);
-    const g = groupOf(a);
-    const acc = sums.get(g) ?? { w: e.map(() => 0), n: 0 };
-    e.forEach((v, k) => (acc.w[k] = (acc.w[k] as number) + v / z));
-    acc.n += 1;
-    sums.set(g, acc);
+    const z = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, i) => (sum[i] = (sum[i] as number) + v / z));
   }
-  return Object.fromEntries([...sums].sort(([a], [b]) => a.localeCompare(b)).map(([g, { w, n }]) => [g, w.map((v) => v / n)]));
+  return sum.map((v) => v / headLosses.length);
+}
+
+/** One group's accuracies over replicates: means with 95% t-intervals, and MiCRo (routed) − one BT head paired by replicate. */
+export interface GroupAccuracySeeds {
+  /** Labels per replicate (the same test labels in every replicate of one world). */
+  n: number[];
+  micro: Interval;
+  microUnrouted: Interval;
+  single: Interval;
+  microMinusSingle: Interval;
+}
+
+/** Aggregates compareByGroup's results of replicates (other seeds); a group is aggregated over the replicates that have it. */
+export function aggregateByGroup(replicates: readonly Pick<MicroComparison, 'byGroup'>[]): Record<string, GroupAccuracySeeds> {
+  if (replicates.length === 0) throw new RangeError('aggregateByGroup: no replicates');
+  const groups = [...new Set(replicates.flatMap((r) => Object.keys(r.byGroup)))].sort();
+  return Object.fromEntries(
+    groups.map((g) => {
+      const rs = replicates.map((r) => r.byGroup[g]).filter((a): a is GroupAccuracy => a !== undefined);
+      const of = (f: (a: GroupAccuracy) => number) => rs.map(f);
+      return [g, { n: of((a) => a.n), micro: tInterval(of((a) => a.micro)), microUnrouted: tInterval(of((a) => a.microUnrouted)), single: tInterval(of((a) => a.single)), microMinusSingle: pairedDifference(of((a) => a.micro), of((a) => a.single)) }];
+    }),
+  );
 }

@@ -60,8 +60,9 @@ export function annotatorBatches(annotators: readonly string[], batchSize: numbe
 function pairScores(model: MixtureScoreModel, items: readonly ScoreItem[], padId: number, maxLength: number): { better: Tensor; worse: Tensor; router: Tensor } {
   const seqs = [0, 1].flatMap((s) => items.map((it) => it.seqs[s] as EncodedPair));
   const b = padForTraining(seqs, padId, maxLength);
-  const promptLast = tensor(seqs.map((p) => p.promptIds.length - 1), { dtype: 'int64' });
-  const out = model.forward(tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }), promptLast);
+  const device = model.device;
+  const promptLast = tensor(seqs.map((p) => p.promptIds.length - 1), { dtype: 'int64', device });
+  const out = model.forward(tensor(b.ids, { dtype: 'int64', device }), tensor(b.attentionMask, { dtype: 'int64', device }), promptLast);
   const n = items.length;
   return { better: out.endScores.narrow(0, 0, n), worse: out.endScores.narrow(0, n, n), router: out.routerLogits.narrow(0, 0, n) };
 }
@@ -164,7 +165,7 @@ export function preferenceProbabilities(
         const rows = chunk.map((it, i) => {
           const state = routing[pairs[it.at]?.annotator ?? ''];
           const row = logPrior.narrow(0, i, 1);
-          return state ? hedgeLogWeights(row, tensor(state.headLoss), config.routing.eta) : row;
+          return state ? hedgeLogWeights(row, tensor(state.headLoss, { device: row.device }), config.routing.eta) : row;
         });
         const logW = cat(rows, 0);
         const probs = logW.exp().mul(s.better.sub(s.worse).sigmoid()).sum(1).toNumbers();

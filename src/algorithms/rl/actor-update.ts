@@ -2,6 +2,7 @@
 import { ONE_PROCESS, type DataParallel } from '../../distributed/data-parallel.js';
 import { entropyBonus, MASKED_MEAN_UNITS, tokenCrossEntropy } from '../../losses/index.js';
 import type { CausalLM } from '../../models/index.js';
+import { languageOf, type PolicyModel, type RowImages } from './images.js';
 import { clipGradNorm, tensor, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import { padForTraining, type EncodedPair } from '../common/batching.js';
 import type { RlConfig } from './config.js';
@@ -27,16 +28,19 @@ export interface ActorBatch {
   promptLength: number;
   /** Rows run together by length, each group cut to its columns (default: `lengthBuckets(attentionMask)`; `paddedBucket` = one padded pass). */
   buckets?: readonly LengthBucket[];
+  /** The rows' prompt images (absent: text only). */
+  images?: RowImages | undefined;
 }
 
 /** Mean next-token cross-entropy of the actor on SFT examples' response tokens (the PTX loss, a scalar), and the number of those tokens. */
 export function ptxLoss(actor: CausalLM, examples: readonly EncodedPair[], padId: number): { loss: Tensor; tokens: number } {
   const b = padForTraining(examples, padId);
-  const ids = tensor(b.ids, { dtype: 'int64' });
+  const device = actor.device;
+  const ids = tensor(b.ids, { dtype: 'int64', device });
   const len = b.ids[0]?.length ?? 0;
-  const { logits } = actor.forward(ids, tensor(b.attentionMask, { dtype: 'int64' }));
+  const { logits } = actor.forward(ids, tensor(b.attentionMask, { dtype: 'int64', device }));
   const tokens = b.responseMask.reduce((n, row) => n + row.slice(1).reduce((a, x) => a + x, 0), 0);
-  return { loss: tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask).narrow(1, 1, len - 1)).loss, tokens };
+  return { loss: tokenCrossEntropy(logits.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1), tensor(b.responseMask, { device }).narrow(1, 1, len - 1)).loss, tokens };
 }
 
 /**
@@ -69,7 +73,7 @@ export interface ActorStepResult {
  * share of the mini-batch's units and the gradients are summed over the ranks before clipping; the metrics are the mini-batch's.
  */
 export function actorStep(
-  actor: CausalLM,
+  actor: PolicyModel,
   params: readonly Tensor[],
   opt: AdamW,
   batch: ActorBatch,
@@ -103,7 +107,7 @@ export function actorStep(
       entropy = bonus.metrics.entropy;
     }
     if (config.ptxCoef > 0 && ptxExamples.length) {
-      const ptx = ptxLoss(actor, ptxExamples, padId);
+      const ptx = ptxLoss(languageOf(actor), ptxExamples, padId);
       terms.push({ loss: ptx.loss.mul(config.ptxCoef), weight: weight(() => ptx.tokens, share.ptxStandIn ?? share.standIn) });
     }
     const loss = share.job.scaleShares(terms);

@@ -64,6 +64,10 @@ export const RlConfigSchema = z
     seed: z.number().int().default(0).describe('seed of prompt sampling and rollouts'),
     actorLora: LoraSchema.optional().describe('LoRA adapters on the actor instead of full fine-tuning (give any field, e.g. --rl-actor-lora-r 8, to turn it on): the adapter is written to <out>/adapter in peft layout and merged into the actor'),
     criticLora: LoraSchema.optional().describe('LoRA adapters on the critics (their value heads train in full); merged at the end'),
+    freezeVisionTower: z
+      .boolean()
+      .default(true)
+      .describe("image prompts (LLaVA models): keep the actor's and critics' vision towers frozen (no gradient, no optimiser state; the projector and language model learn), so one pass of each distinct tower per rollout serves every model; false = the towers learn too (their states are then recomputed per pass)"),
   })
   .strict();
 export type RlConfig = z.output<typeof RlConfigSchema>;

@@ -3,6 +3,7 @@ import { ConfigError } from '../../config/schema-cli.js';
 import { dataParallel, type DataParallel } from '../../distributed/data-parallel.js';
 import { AdamW, type Tensor } from '../../torch/index.js';
 import type { EncodedPair } from '../common/batching.js';
+import { readsImages, TowerSharing } from './images.js';
 import { optimSchedule } from '../common/training-run.js';
 import type { RlConfig } from './config.js';
 import type { RlMethod } from './method.js';
@@ -25,6 +26,8 @@ export interface RlContext {
   padId: number;
   /** PPO-max's running reward/cost normalisers (pass-through when off). */
   normalizers: ScoreNormalizers;
+  /** Which models' frozen vision towers are one (image prompts: their states are computed once per rollout). */
+  towers: TowerSharing;
 }
 
 /** Sets the actor's and critics' learning rates for 0-based RL step `step` from their optimiser sections' schedules. */
@@ -52,11 +55,16 @@ export function createRlContext(method: RlMethod, models: RlModels, config: RlCo
     throw new ConfigError(`${method.name} has no critic to warm up: set rl.criticWarmupSteps (--rl-critic-warmup-steps) to 0 (got ${config.criticWarmupSteps})`);
   }
   const critics = methodCritics(method, models);
+  // the frozen models' towers never learn; the actor's and critics' only when asked (before the optimisers see their parameters)
+  const learners = [models.actor, ...critics.map(([, c]) => c)];
+  for (const m of [models.reference, models.rewardModel, models.costModel, ...learners]) {
+    if (readsImages(m) && (config.freezeVisionTower || !learners.includes(m))) m.freezeVisionTower();
+  }
   const actorParams = models.actor.trainableParameters();
   const actorOpt = new AdamW(actorParams, { lr: config.actorOptim.lr, weightDecay: config.actorOptim.weightDecay });
   const criticOpts = critics.map(([, c]) => new AdamW(c.trainableParameters(), { lr: config.criticOptim.lr, weightDecay: config.criticOptim.weightDecay }));
   models.reference.eval();
   models.rewardModel.eval();
   models.costModel?.eval();
-  return { job: dataParallel(), method, models, config, critics, actorParams, actorOpt, criticOpts, ptx, padId, normalizers: createScoreNormalizers(config) };
+  return { job: dataParallel(), method, models, config, critics, actorParams, actorOpt, criticOpts, ptx, padId, normalizers: createScoreNormalizers(config), towers: new TowerSharing([models.actor, models.reference, models.rewardModel, models.costModel, ...critics.map(([, c]) => c)]) };
 }

@@ -1,9 +1,9 @@
 // Critic update phase: the clipped value loss of one stream's critic on one mini-batch, then one clipped AdamW step.
 import { criticLoss, MASKED_MEAN_UNITS } from '../../losses/index.js';
-import type { ScoreModel } from '../../models/index.js';
 import { clipGradNorm, tidy, type AdamW, type Tensor } from '../../torch/index.js';
 import { WHOLE_BATCH, type StepShare } from './actor-update.js';
 import type { RlConfig } from './config.js';
+import type { CriticModel, RowImages } from './images.js';
 import { lengthBuckets, type LengthBucket } from './length-buckets.js';
 import { responseValues } from './response-passes.js';
 
@@ -22,13 +22,15 @@ export interface CriticBatch {
   promptLength: number;
   /** Rows run together by length, each group cut to its columns (default: `lengthBuckets(attentionMask)`; `paddedBucket` = one padded pass). */
   buckets?: readonly LengthBucket[];
+  /** The rows' prompt images (absent: text only). */
+  images?: RowImages | undefined;
 }
 
 /**
  * Value loss (averaged by config.lossAggregation), backward, gradient norm clipped to criticOptim.gradClip, one step; returns the loss and the norm before clipping.
  * In a data-parallel job (`share`), `batch` is this rank's share of the mini-batch, scaled and summed over the ranks as in actorStep.
  */
-export function criticStep(critic: ScoreModel, opt: AdamW, batch: CriticBatch, config: Pick<RlConfig, 'valueClip' | 'criticOptim' | 'lossAggregation'>, share: StepShare = WHOLE_BATCH): { loss: number; gradNorm: number } {
+export function criticStep(critic: CriticModel, opt: AdamW, batch: CriticBatch, config: Pick<RlConfig, 'valueClip' | 'criticOptim' | 'lossAggregation'>, share: StepShare = WHOLE_BATCH): { loss: number; gradNorm: number } {
   // a scope of its own: the activations are freed when the step returns, before the next critic runs
   return tidy(() => {
     const T = batch.mask.shape[1] as number;

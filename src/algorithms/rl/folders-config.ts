@@ -1,5 +1,6 @@
 // Settings of an RL run on the user's own model folders (`safealign train ppo-lag|ppo|shaping|grpo|safe-grpo|rloo-lag|p3o`): inputs, threshold d, method knobs, the RL loop.
 import { z } from 'zod';
+import { DeviceSchema } from '../../config/device.js';
 import { GrpoSchema } from '../grpo/config.js';
 import { P3oSchema } from '../p3o/config.js';
 import { RawPromptsSchema } from '../../models/prompt.js';
@@ -26,7 +27,7 @@ export const THRESHOLD_FIELDS = {
 
 export const RlFoldersConfigSchema = z
   .object({
-    actor: z.string().describe('the policy to train: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
+    actor: z.string().describe('the policy to train: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model), or a LLaVA image + text folder (model_type "llava", with preprocessor_config.json) for image prompts'),
     reference: z.string().optional().describe('frozen reference of the KL penalty (default: the --actor folder as it was at the start)'),
     reward: folders().describe('reward model folder (from `safealign train reward`); also initialises the reward critic. Give it more than once (--reward A --reward B) for an ensemble, reduced to one score by --reward-ensemble-reduce; the first member initialises the critic'),
     cost: folders()
@@ -36,7 +37,12 @@ export const RlFoldersConfigSchema = z
       ),
     rewardEnsemble: EnsembleReduceSchema.prefault({}).describe('with several --reward folders: how their scores become the reward'),
     costEnsemble: EnsembleReduceSchema.prefault({}).describe('with several --cost folders: how their scores become the cost'),
-    prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL (the dialogue before the last Assistant turn), {"prompt"} JSONL, or plain text, one per line'),
+    device: DeviceSchema,
+    prompts: z
+      .string()
+      .describe(
+        'prompts: PKU-SafeRLHF or HH-RLHF JSONL (the dialogue before the last Assistant turn), {"prompt"} JSONL, or plain text, one per line; image + text prompts (LLaVA folders): BeaverTails-V rows (question, image) or {"prompt", "image"} JSONL, the image a path relative to the file, a data:image/...;base64, URL or base64',
+      ),
     ptx: z.string().optional().describe('SFT data ({"prompt", "response"} JSONL, or PKU-SafeRLHF: its safe responses) for the PTX loss; used when --rl-ptx-coef > 0 (which then requires it)'),
     out: z.string().describe('output folder: the trained actor in HF layout, checkpoint/ for resuming, log.jsonl, result.json, report.html'),
     raw: RawPromptsSchema,

@@ -1,5 +1,7 @@
 // RL on the user's own model folders: loads actor, reference, reward/cost models and prompts, sets d, runs trainRl, writes the actor, log and report.
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { useDevice } from '../../config/device.js';
 import { ConfigError } from '../../config/schema-cli.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic.js';
 import { dataParallel } from '../../distributed/data-parallel.js';
@@ -10,7 +12,10 @@ import { readPrompts, type PromptFile } from '../../data/prompts.js';
 import { detectLabelFormat, loadSafetyLabels } from '../../data/safety-labels.js';
 import { readSftData } from '../../data/sft-examples.js';
 import { rlRunReport } from '../../eval/rl-report.js';
-import { CausalLM, loadPretrained, savePretrained, ScoreModel, type SequenceScorer, type Tokenizer } from '../../models/index.js';
+import type { ImageSource } from '../../data/beavertails-v.js';
+import { CausalLM, loadLlava, loadLlavaScoreModel, loadPretrained, LlavaScoreModel, saveLlava, savePretrained, ScoreModel, type LlavaModel, type SequenceScorer, type Tokenizer } from '../../models/index.js';
+import { readJson } from '../../models/hf.js';
+import { preprocessImages, type ImageProcessorConfig } from '../../models/image-processor.js';
 import type { EnsembleReduce } from '../../rl/index.js';
 import { ScoreEnsemble, WORSE } from '../score/ensemble.js';
 import { grpoMethod, safeGrpoMethod } from '../grpo/method.js';
@@ -22,6 +27,7 @@ import { p3oMethod } from '../p3o/method.js';
 import { rlooLagMethod } from '../rloo-lag/method.js';
 import { evaluateScoreModel, type ScoreData } from '../score/train.js';
 import type { RlFolderMethod, RlFoldersConfig } from './folders-config.js';
+import { readsImages, type CriticModel, type PolicyModel, type RlScorer } from './images.js';
 import { criticStreams, type RlMethod, type StreamName } from './method.js';
 import { trainRl, type RlLogRecord, type RlPrompt, type RlTruncation } from './train.js';
 
@@ -52,29 +58,59 @@ export interface RlFoldersResult {
 }
 
 /** The causal LM of an HF folder and its tokenizer; `role` names the flag in the error. */
+/** True when `dir`'s config.json is a LLaVA-style image + text model's (`model_type: "llava"`). */
+function isLlavaFolder(dir: string): boolean {
+  const path = join(dir, 'config.json');
+  return existsSync(path) && (readJson(path) as { model_type?: unknown }).model_type === 'llava';
+}
+
+/** The causal LM of an HF folder and its tokenizer; `role` names the flag in the error (a LLaVA folder is refused: see `loadPolicy`). */
 export function loadCausalLM(dir: string, role: string): { model: CausalLM; tokenizer: Tokenizer | undefined } {
   const loaded = loadPretrained(dir);
   if (!(loaded.model instanceof CausalLM)) throw new ConfigError(`--${role} ${dir}: expected a causal LM folder, found a ${loaded.model.scoreType} model`);
   return { model: loaded.model, tokenizer: loaded.tokenizer };
 }
 
-/** The reward or cost model of an HF folder; a causal LM or the other score type is a clear error. */
+/** A policy folder of an RL run: a causal LM, or a LLaVA image + text model with its image processor; and the tokenizer. */
+export function loadPolicy(dir: string, role: string): { model: PolicyModel; tokenizer: Tokenizer | undefined; imageProcessor?: ImageProcessorConfig } {
+  if (!isLlavaFolder(dir)) return loadCausalLM(dir, role);
+  const loaded = loadLlava(dir);
+  return { model: loaded.model, tokenizer: loaded.tokenizer, ...(loaded.imageProcessor ? { imageProcessor: loaded.imageProcessor } : {}) };
+}
+
+/** The reward or cost model of an HF folder; a causal LM, a LLaVA folder or the other score type is a clear error. */
 export function loadScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel {
-  const m = loadPretrained(dir).model;
-  if (!(m instanceof ScoreModel)) throw new ConfigError(`--${role} ${dir}: expected a score model folder (from \`safealign train ${role}\`), found a causal LM`);
-  if (m.scoreType !== role) throw new ConfigError(`--${role} ${dir}: expected a ${role} model, found a ${m.scoreType} model`);
+  const m = loadRlScoreModel(dir, role);
+  if (m instanceof LlavaScoreModel) throw new ConfigError(`--${role} ${dir}: an image + text (LLaVA) ${role} model; this command reads text models only`);
   return m;
+}
+
+/** The reward or cost model of an RL run's folder (text, or LLaVA image + text); a causal LM or the other score type is a clear error. */
+export function loadRlScoreModel(dir: string, role: 'reward' | 'cost'): ScoreModel | LlavaScoreModel {
+  const m = isLlavaFolder(dir) ? loadLlavaScoreModel(dir).model : loadPretrained(dir).model;
+  if (!(m instanceof ScoreModel || m instanceof LlavaScoreModel)) throw new ConfigError(`--${role} ${dir}: expected a score model folder (from \`safealign train ${role}\`), found a causal LM`);
+  const type = m instanceof LlavaScoreModel ? m.languageModel.scoreType : m.scoreType;
+  if (type !== role) throw new ConfigError(`--${role} ${dir}: expected a ${role} model, found a ${type} model`);
+  return m;
+}
+
+/** A critic started from a stream's score model (its head and backbone; an image + text one keeps its tower and projector). */
+function criticFrom(model: ScoreModel | LlavaScoreModel): CriticModel {
+  return model instanceof LlavaScoreModel ? LlavaScoreModel.fromScoreModel(model, 'critic') : ScoreModel.fromScoreModel(model, 'critic');
 }
 
 /**
  * The reward or cost scorer of one folder, or of several as an ensemble whose members' scores `spec` reduces
  * (pessimistic downwards for a reward, upwards for a cost); `first` is the first member, which initialises the stream's critic.
  */
-export function loadScorer(dirs: readonly string[], role: 'reward' | 'cost', spec: EnsembleReduce): { scorer: SequenceScorer; first: ScoreModel } {
-  const members = dirs.map((d) => loadScoreModel(d, role));
+export function loadScorer(dirs: readonly string[], role: 'reward' | 'cost', spec: EnsembleReduce): { scorer: RlScorer; first: ScoreModel | LlavaScoreModel } {
+  const members = dirs.map((d) => loadRlScoreModel(d, role));
   const first = members[0];
   if (!first) throw new ConfigError(`--${role}: no model folder given`);
-  return { scorer: members.length === 1 ? first : new ScoreEnsemble(members).asScorer(spec, WORSE[role]), first };
+  if (members.length === 1) return { scorer: first, first };
+  const text = members.filter((m): m is ScoreModel => m instanceof ScoreModel);
+  if (text.length < members.length) throw new ConfigError(`--${role}: ensembles of image + text (LLaVA) ${role} models are not supported yet; give one --${role} folder`);
+  return { scorer: new ScoreEnsemble(text).asScorer(spec, WORSE[role]), first };
 }
 
 /** The PTX examples of a run: read from `config.ptx` when the PTX loss is on, else none. */
@@ -94,15 +130,56 @@ async function readPtx(path: string, progress: Progress): Promise<{ prompt: stri
 export function loadRlFolders(
   config: Pick<RlFoldersConfig, 'actor' | 'reference' | 'reward' | 'cost' | 'rewardEnsemble' | 'costEnsemble' | 'ptx'> & { rl: { ptxCoef: number } },
   needsCost: string | null,
-): { actor: CausalLM; tokenizer: Tokenizer; reference: CausalLM; reward: ReturnType<typeof loadScorer>; cost: ReturnType<typeof loadScorer> | undefined } {
+): {
+  actor: PolicyModel;
+  tokenizer: Tokenizer;
+  reference: PolicyModel;
+  reward: ReturnType<typeof loadScorer>;
+  cost: ReturnType<typeof loadScorer> | undefined;
+  imageProcessor?: ImageProcessorConfig;
+} {
   if (config.rl.ptxCoef > 0 && !config.ptx) throw new ConfigError('--rl-ptx-coef > 0: the PTX loss needs SFT data; pass --ptx FILE ({"prompt", "response"} JSONL or PKU-SafeRLHF)');
-  const { model: actor, tokenizer } = loadCausalLM(config.actor, 'actor');
+  const { model: actor, tokenizer, imageProcessor } = loadPolicy(config.actor, 'actor');
   if (!tokenizer) throw new ConfigError(`--actor ${config.actor}: no tokenizer.json; RL needs the actor's tokenizer beside it`);
-  const reference = loadCausalLM(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
+  const reference = loadPolicy(config.reference ?? config.actor, config.reference ? 'reference' : 'actor').model;
   const reward = loadScorer(config.reward, 'reward', config.rewardEnsemble);
   if (needsCost !== null && !config.cost) throw new ConfigError(`${needsCost} needs a cost model: pass --cost DIR`);
   const cost = needsCost !== null && config.cost ? loadScorer(config.cost, 'cost', config.costEnsemble) : undefined;
-  return { actor, tokenizer, reference, reward, cost };
+  return { actor, tokenizer, reference, reward, cost, ...(imageProcessor ? { imageProcessor } : {}) };
+}
+
+/** Loaded folders of a command that reads text models only (HC-RLHF): the same, with image + text (LLaVA) folders refused. */
+export function textOnly(f: ReturnType<typeof loadRlFolders>): {
+  actor: CausalLM;
+  tokenizer: Tokenizer;
+  reference: CausalLM;
+  reward: { scorer: SequenceScorer; first: ScoreModel };
+  cost: { scorer: SequenceScorer; first: ScoreModel } | undefined;
+} {
+  const { actor, reference, reward, cost } = f;
+  const llava = [actor, reference, reward.first, cost?.first].some((m) => m instanceof LlavaScoreModel || readsImages(m));
+  if (llava || !(actor instanceof CausalLM) || !(reference instanceof CausalLM)) throw new ConfigError('this command reads text models only; image + text (LLaVA) folders train with `safealign train ppo-lag|ppo|...`');
+  return { actor, reference, tokenizer: f.tokenizer, reward: reward as { scorer: SequenceScorer; first: ScoreModel }, cost: cost as { scorer: SequenceScorer; first: ScoreModel } | undefined };
+}
+
+/**
+ * The prompts with their images as pixel values for the actor (its preprocessor_config.json): image paths are read relative
+ * to the prompt file's folder; an image that does not open is an error naming its file:line. Prompts without images as given.
+ */
+async function withPromptImages(path: string, file: PromptFile, prompts: RlPrompt[], actor: PolicyModel, processor: ImageProcessorConfig | undefined): Promise<RlPrompt[]> {
+  const withImage = file.prompts.flatMap((p, i) => (p.image ? [i] : []));
+  if (withImage.length === 0) return prompts;
+  if (!readsImages(actor)) throw new ConfigError(`${path}: ${withImage.length} prompts have images, but --actor is a text model: give LLaVA folders (model_type "llava") as actor, reward and cost models`);
+  if (!processor) throw new ConfigError('--actor: the LLaVA folder has no preprocessor_config.json, which says how images become pixel values; add one (e.g. the CLIP processor the tower was trained with)');
+  const inputs = withImage.map((i) => {
+    const image = file.prompts[i]?.image as ImageSource;
+    if ('base64' in image) return Buffer.from(image.base64, 'base64');
+    return isAbsolute(image.path) ? image.path : resolve(dirname(path), image.path);
+  });
+  const pixels = await preprocessImages(inputs, processor, withImage.map((i) => file.prompts[i]?.source ?? path));
+  const out = [...prompts];
+  withImage.forEach((i, k) => (out[i] = { ...(prompts[i] as RlPrompt), image: pixels.select(0, k) }));
+  return out;
 }
 
 /**
@@ -111,18 +188,22 @@ export function loadRlFolders(
  * `<out>/result.json` and `<out>/report.html`.
  */
 export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFoldersConfig, progress: Progress = silentProgress): Promise<RlFoldersResult> {
+  useDevice(config.device); // the models this loads go there
   const { constrained, make } = METHODS[methodName];
   const probe = make(config, 0);
-  const { actor, tokenizer, reference, reward, cost } = loadRlFolders(config, probe.usesCost ? methodName : null);
+  const { actor, tokenizer, reference, reward, cost, imageProcessor } = loadRlFolders(config, probe.usesCost ? methodName : null);
   const rewardModel = reward.scorer;
   const costModel = cost?.scorer;
 
+  if (config.thresholdFrom && cost?.first instanceof LlavaScoreModel) throw new ConfigError('--threshold-from calibrates d on text data, but --cost is an image + text (LLaVA) model: set --threshold');
   const threshold = constrained ? await resolveThreshold(config, costModel as SequenceScorer, tokenizer, progress) : undefined;
   const method = make(config, threshold?.value ?? 0);
-  const critics: Partial<Record<StreamName, ScoreModel>> = {};
-  for (const s of criticStreams(method)) critics[s] = ScoreModel.fromScoreModel(s === 'reward' ? reward.first : (cost as { first: ScoreModel }).first, 'critic');
+  const critics: Partial<Record<StreamName, CriticModel>> = {};
+  for (const s of criticStreams(method)) critics[s] = criticFrom(s === 'reward' ? reward.first : (cost as { first: ScoreModel | LlavaScoreModel }).first);
 
-  const { file, prompts } = readRlPrompts(config.prompts, progress);
+  const read = readRlPrompts(config.prompts, progress);
+  const { file } = read;
+  const prompts = await withPromptImages(config.prompts, file, read.prompts, actor, imageProcessor);
 
   const ptxData = await readPtxFor(config, progress);
   const out = trainRl({
@@ -147,14 +228,15 @@ export async function trainRlOnFolders(methodName: RlFolderMethod, config: RlFol
     outDir: config.out,
   };
   if (!dataParallel().isMain) return result; // with several processes, rank 0 writes the folder
-  savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });
+  if (readsImages(actor)) saveLlava(config.out, actor as LlavaModel, { tokenizer, ...(imageProcessor ? { imageProcessor } : {}) });
+  else savePretrained(config.out, actor, { tokenizer, trainingConfig: settings });
   writeFileAtomic(join(config.out, 'log.jsonl'), out.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
   writeJsonAtomic(join(config.out, 'result.json'), result);
   writeFileAtomic(join(config.out, 'report.html'), await rlRunReport({ method: methodName, log: out.log, ...(threshold ? { threshold: threshold.value } : {}), settings }));
   return result;
 }
 
-/** The prompts of an RL-style prompt file (PKU-SafeRLHF, HH-RLHF, {"prompt"} JSONL or plain text); the first unreadable lines are logged by file:line. */
+/** The prompts of an RL-style prompt file (PKU-SafeRLHF, HH-RLHF, BeaverTails-V, {"prompt"[, "image"]} JSONL or plain text); the first unreadable lines are logged by file:line. Images are read by the caller. */
 export function readRlPrompts(path: string, progress: Progress): { file: PromptFile; prompts: RlPrompt[] } {
   const file = readPrompts(path);
   for (const p of file.problems.slice(0, 10)) progress.log(`warning: ${formatProblem(p)}`);

@@ -52,7 +52,7 @@ function isWhole(buckets: readonly LengthBucket[], width: number): boolean {
 
 /** Each bucket's rows and columns of x (B, W, …). */
 function cut(x: Tensor, b: LengthBucket): Tensor {
-  return x.indexSelect(0, tensor(b.rows, { dtype: 'int64' })).narrow(1, b.start, b.width);
+  return x.indexSelect(0, tensor(b.rows, { dtype: 'int64', device: x.device })).narrow(1, b.start, b.width);
 }
 
 /** Puts rows given bucket by bucket back in batch order. */
@@ -60,13 +60,14 @@ function inBatchOrder(parts: Tensor[], buckets: readonly LengthBucket[]): Tensor
   const order = buckets.flatMap((b) => b.rows);
   const inverse = new Array<number>(order.length);
   order.forEach((r, i) => (inverse[r] = i));
-  return cat(parts, 0).indexSelect(0, tensor(inverse, { dtype: 'int64' }));
+  const all = cat(parts, 0);
+  return all.indexSelect(0, tensor(inverse, { dtype: 'int64', device: all.device }));
 }
 
-/** fn's per-row results (b,) on each bucket (ids, mask: (b, width)), as (B,) in batch order. sequences, attentionMask: (B, W). */
-export function byRows(buckets: readonly LengthBucket[], sequences: Tensor, attentionMask: Tensor, fn: (ids: Tensor, mask: Tensor) => Tensor): Tensor {
-  if (isWhole(buckets, sequences.shape[1] as number)) return fn(sequences, attentionMask);
-  return inBatchOrder(buckets.map((b) => fn(cut(sequences, b), cut(attentionMask, b))), buckets);
+/** fn's per-row results (b,) on each bucket (ids, mask: (b, width); `bucket` says which rows), as (B,) in batch order. sequences, attentionMask: (B, W). */
+export function byRows(buckets: readonly LengthBucket[], sequences: Tensor, attentionMask: Tensor, fn: (ids: Tensor, mask: Tensor, bucket: LengthBucket) => Tensor): Tensor {
+  if (isWhole(buckets, sequences.shape[1] as number)) return fn(sequences, attentionMask, buckets[0] as LengthBucket);
+  return inBatchOrder(buckets.map((b) => fn(cut(sequences, b), cut(attentionMask, b), b)), buckets);
 }
 
 /**
@@ -90,7 +91,8 @@ export function byPositions(
     const left = b.start + b.width - shift - w;
     const right = W - shift - (left + w);
     if (left === 0 && right === 0) return out;
-    return cat([...(left > 0 ? [zeros([n, left, ...rest])] : []), out, ...(right > 0 ? [zeros([n, right, ...rest])] : [])], 1);
+    const like = { dtype: out.dtype, device: out.device };
+    return cat([...(left > 0 ? [zeros([n, left, ...rest], like)] : []), out, ...(right > 0 ? [zeros([n, right, ...rest], like)] : [])], 1);
   });
   return isWhole(buckets, W) ? (parts[0] as Tensor) : inBatchOrder(parts, buckets);
 }

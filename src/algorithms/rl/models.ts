@@ -1,21 +1,23 @@
 // The models an RL run uses: actor, frozen reference, reward/cost scorers and one critic per stream.
-import type { CausalLM, ScoreModel, SequenceScorer } from '../../models/index.js';
+import type { SequenceScorer } from '../../models/index.js';
+import type { CriticModel, PolicyModel, RlScorer } from './images.js';
 import { criticStreams, type RlMethod, type StreamName } from './method.js';
 
 export type { SequenceScorer };
 
+/** The models of a run: text models, or LLaVA models (image + text prompts: every model then reads the images). */
 export interface RlModels {
-  actor: CausalLM;
+  actor: PolicyModel;
   /** Frozen reference (the SFT model). */
-  reference: CausalLM;
-  rewardModel: SequenceScorer;
-  costModel?: SequenceScorer;
+  reference: PolicyModel;
+  rewardModel: RlScorer;
+  costModel?: RlScorer;
   /** One critic per stream of `criticStreams(method)` (initialised from the stream's score model); none for critic-free methods. */
-  critics: Partial<Record<StreamName, ScoreModel>>;
+  critics: Partial<Record<StreamName, CriticModel>>;
 }
 
 /** The critics of the method's critic streams, in the method's order. */
-export type StreamCritics = readonly (readonly [StreamName, ScoreModel])[];
+export type StreamCritics = readonly (readonly [StreamName, CriticModel])[];
 
 /** Checks that `models` has what `method` declares; returns its critics in stream order. */
 export function methodCritics(method: RlMethod, models: RlModels): StreamCritics {

@@ -64,11 +64,12 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         const size = Math.min(config.miniBatchSize, n - start);
         // with several processes, each rank computes its share of the mini-batch's rows (P3O's pairs kept whole) and PTX examples
         const share = ctx.job.shareOrStandIn(Array.from({ length: size }, (_, i) => start + i), ctx.method.policyLoss?.rowsPerGroup ?? 1);
-        const rows = tensor(share.items, { dtype: 'int64' });
+        const rows = tensor(share.items, { dtype: 'int64', device: rollout.sequences.device });
         const mb = (x: Tensor) => x.indexSelect(0, rows);
         const mask = mb(rollout.mask);
         const sequences = mb(rollout.sequences);
         const attentionMask = mb(rollout.attentionMask);
+        const images = rollout.images?.select(share.items);
         // the actor and each critic run the mini-batch's rows by length (equal to the padded passes; padding is not computed)
         const buckets = lengthBuckets(attentionMask);
         const ptxDrawn: EncodedPair[] = config.ptxCoef > 0 && ctx.ptx.length ? Array.from({ length: size }, () => ctx.ptx[ptxRng.int(ctx.ptx.length)] as EncodedPair) : [];
@@ -92,6 +93,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
             ...(klCoef > 0 ? { refLogProbs: mb(targets.refLogProbs) } : {}),
             promptLength: rollout.promptLength,
             buckets,
+            images,
           },
           ptxExamples,
           config,
@@ -109,7 +111,7 @@ export function ppoUpdate(ctx: RlContext, rollout: Rollout, targets: UpdateTarge
         }
         const critics: MiniBatchUpdate['critics'] = {};
         ctx.critics.forEach(([s, critic], i) => {
-          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength, buckets }, config, stepShare);
+          const c = criticStep(critic, ctx.criticOpts[i] as AdamW, { sequences, attentionMask, mask, oldValues: mb(targets.values[s] as Tensor), returns: mb(targets.returns[s] as Tensor), promptLength: rollout.promptLength, buckets, images }, config, stepShare);
           criticLossSum[s] = (criticLossSum[s] ?? 0) + c.loss;
           critics[s] = c;
         });

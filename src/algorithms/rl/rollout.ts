@@ -1,9 +1,10 @@
 // Rollout phase: responses sampled from the actor (or given from outside) with the log-probs PPO's ratio needs.
-import { generate, sequenceLogProbs, type CausalLM, type GenerateOptions } from '../../models/index.js';
+import { generate, sequenceLogProbs, type GenerateOptions } from '../../models/index.js';
 import type { DataParallel } from '../../distributed/data-parallel.js';
 import { cat, full, noGrad, tensor, type Tensor } from '../../torch/index.js';
 import { padPromptsLeft } from '../common/batching.js';
 import type { RlConfig } from './config.js';
+import { languageOf, readsImages, type PolicyModel, type RowImages } from './images.js';
 
 /** A batch of B prompts of padded length L and responses of padded length T. */
 export interface Rollout {
@@ -19,6 +20,8 @@ export interface Rollout {
   promptLength: number;
   /** Each row's prompt category (per-category constraints); absent = every row ''. */
   categories?: readonly string[];
+  /** The rows' prompt images (absent: text only), read by every pass over the rollout. */
+  images?: RowImages | undefined;
 }
 
 /** Response-aligned slice of per-position outputs x (B, L + T - 1, …): positions L-1 … L+T-2 predict/evaluate response tokens 0 … T-1. */
@@ -26,39 +29,49 @@ export function responseSlice(x: Tensor, promptLength: number, responseLength: n
   return x.narrow(1, promptLength - 1, responseLength);
 }
 
-/** Samples one response per prompt (token ids, unpadded) from the actor in eval mode, without gradient; `processLogits` as `generate`'s. */
+/**
+ * Samples one response per prompt (token ids, unpadded) from the actor in eval mode, without gradient; `processLogits` as
+ * `generate`'s. With `images` (the prompts' rows), the prompt pass splices them in and decoding goes on from the KV cache.
+ */
 export function sampleRollout(
-  actor: CausalLM,
+  actor: PolicyModel,
   prompts: readonly number[][],
   config: Pick<RlConfig, 'maxNewTokens' | 'temperature' | 'topP'>,
   tokens: { padId: number; eosId: number | undefined },
   processLogits?: GenerateOptions['processLogits'],
+  images?: RowImages,
 ): Rollout {
   const padded = padPromptsLeft(prompts, tokens.padId);
   actor.eval();
+  const lm = languageOf(actor);
+  images?.requireReader(actor);
+  const prefill = images?.any ? (ids: Tensor, mask: Tensor) => lm.forward(ids, mask, undefined, 1, images.embeds(actor, ids)) : undefined;
+  // a LLaVA actor never samples its image token (a response cannot carry an image)
+  const process = readsImages(actor) ? actor.banImageToken(processLogits) : processLogits;
   const gen = noGrad(() =>
-    generate(actor, tensor(padded.ids, { dtype: 'int64' }), tensor(padded.attentionMask, { dtype: 'int64' }), {
+    generate(lm, tensor(padded.ids, { dtype: 'int64', device: actor.device }), tensor(padded.attentionMask, { dtype: 'int64', device: actor.device }), {
       maxNewTokens: config.maxNewTokens,
       temperature: config.temperature,
       topP: config.topP,
       stopTokenIds: tokens.eosId === undefined ? [] : [tokens.eosId],
       padId: tokens.padId,
-      ...(processLogits ? { processLogits } : {}),
+      ...(process ? { processLogits: process } : {}),
+      ...(prefill ? { prefill } : {}),
     }),
   );
   const mask = gen.responseMask.float();
-  return { sequences: gen.sequences, attentionMask: gen.attentionMask, mask, oldLogProbs: gen.logProbs.mul(mask), promptLength: padded.ids[0]?.length ?? 0 };
+  return { sequences: gen.sequences, attentionMask: gen.attentionMask, mask, oldLogProbs: gen.logProbs.mul(mask), promptLength: padded.ids[0]?.length ?? 0, ...(images ? { images } : {}) };
 }
 
 /**
  * A rollout given from outside (fixed tokens, e.g. a golden test): old log-probs are the actor's
  * own (eval mode, no gradient). sequences, attentionMask: (B, L + T); mask: (B, T).
  */
-export function fixedRollout(actor: CausalLM, sequences: Tensor, attentionMask: Tensor, mask: Tensor, promptLength: number): Rollout {
+export function fixedRollout(actor: PolicyModel, sequences: Tensor, attentionMask: Tensor, mask: Tensor, promptLength: number, images?: RowImages): Rollout {
   actor.eval();
   const t = mask.shape[1] as number;
-  const logProbs = noGrad(() => responseSlice(sequenceLogProbs(actor, sequences, attentionMask), promptLength, t));
-  return { sequences, attentionMask, mask, oldLogProbs: logProbs.mul(mask), promptLength };
+  const logProbs = noGrad(() => responseSlice(sequenceLogProbs(languageOf(actor), sequences, attentionMask, 0, images?.embeds(actor, sequences)), promptLength, t));
+  return { sequences, attentionMask, mask, oldLogProbs: logProbs.mul(mask), promptLength, ...(images ? { images } : {}) };
 }
 
 /**
@@ -72,7 +85,8 @@ export function gatherRollout(job: DataParallel, share: Rollout, padId: number, 
   const t = share.mask.shape[1] as number;
   const [L = 0, T = 0] = job.max([share.promptLength, t]);
   const pad = (x: Tensor, left: number, right: number, value: number) => {
-    const parts = [...(left > 0 ? [full([b, left], value, { dtype: x.dtype })] : []), x, ...(right > 0 ? [full([b, right], value, { dtype: x.dtype })] : [])];
+    const like = { dtype: x.dtype, device: x.device };
+    const parts = [...(left > 0 ? [full([b, left], value, like)] : []), x, ...(right > 0 ? [full([b, right], value, like)] : [])];
     const padded = parts.length > 1 ? cat(parts, 1) : x;
     return job.gatherRows(standIn ? padded.narrow(0, 0, 0) : padded);
   };

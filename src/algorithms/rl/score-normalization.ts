@@ -24,7 +24,7 @@ export function createScoreNormalizers(config: Pick<RlConfig, 'rewardNormalizati
   const normalise = (n: RunningNormalizer, scores: Tensor): Tensor => {
     const xs = scores.toNumbers();
     n.update(xs);
-    return tensor(xs.map((x) => n.normalize(x)));
+    return tensor(xs.map((x) => n.normalize(x)), { device: scores.device });
   };
   return {
     apply: (view) => {

@@ -1,11 +1,11 @@
 // Scoring phase: reference log-probs, reward/cost end scores and critic values of a rollout (no gradient).
 import type { DataParallel } from '../../distributed/data-parallel.js';
-import { endScoresOf } from '../../models/index.js';
 import { noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
 import { assertFinite } from './diverged.js';
 import { byRows, lengthBuckets } from './length-buckets.js';
+import { scorerEndScores, type RlScorer } from './images.js';
 import type { ScoredRollout, StreamName } from './method.js';
-import type { RlModels, SequenceScorer, StreamCritics } from './models.js';
+import type { RlModels, StreamCritics } from './models.js';
 import { responseLogProbs, responseValues } from './response-passes.js';
 import type { Rollout } from './rollout.js';
 
@@ -29,15 +29,15 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
   for (const [, c] of critics) c.eval();
   // rows of similar length run together, cut to the columns they use (padding is not computed; equal to the padded pass)
   const buckets = lengthBuckets(attn);
-  const batch = { sequences: seq, attentionMask: attn, promptLength: L, responseLength: T };
-  const rows = (fn: (ids: Tensor, m: Tensor) => Tensor) => byRows(buckets, seq, attn, fn);
+  const batch = { sequences: seq, attentionMask: attn, promptLength: L, responseLength: T, images: rollout.images };
+  const ends = (scorer: RlScorer) => byRows(buckets, seq, attn, (ids, m, b) => scorerEndScores(scorer, ids, m, rollout.images, b.rows));
   // one scope per model: each pass's logits, caches and hidden states are freed before the next pass runs
   const scores = noGrad(() => {
     // the reference's LM head runs on each bucket's response columns only (those from L on)
     const refLogProbs = tidy(() => responseLogProbs(models.reference, buckets, batch).logProbs);
     // a score model's last layer runs on each bucket's row ends only
-    const reward = tidy(() => rows((ids, m) => endScoresOf(models.rewardModel, ids, m)));
-    const cost = usesCost ? tidy(() => rows((ids, m) => endScoresOf(models.costModel as SequenceScorer, ids, m))) : null;
+    const reward = tidy(() => ends(models.rewardModel));
+    const cost = usesCost ? tidy(() => ends(models.costModel as RlScorer)) : null;
     const values = Object.fromEntries(critics.map(([s, c]) => [s, tidy(() => responseValues(c, buckets, batch).mul(mask))]));
     return { refLogProbs, reward, cost, values: values as Partial<Record<StreamName, Tensor>> };
   });
@@ -53,9 +53,15 @@ export function scoreRollout(models: RlModels, critics: StreamCritics, usesCost:
 export function scoreRolloutShared(job: DataParallel, models: RlModels, critics: StreamCritics, usesCost: boolean, rollout: Rollout, step: number): RolloutScores {
   if (job.worldSize === 1) return scoreRollout(models, critics, usesCost, rollout, step);
   const share = job.shareOrStandIn(Array.from({ length: rollout.mask.shape[0] as number }, (_, i) => i));
-  const rows = tensor(share.items, { dtype: 'int64' });
+  const rows = tensor(share.items, { dtype: 'int64', device: rollout.sequences.device });
   const pick = (x: Tensor) => x.indexSelect(0, rows);
-  const part = scoreRollout(models, critics, usesCost, { ...rollout, sequences: pick(rollout.sequences), attentionMask: pick(rollout.attentionMask), mask: pick(rollout.mask), oldLogProbs: pick(rollout.oldLogProbs) }, step);
+  const part = scoreRollout(
+    models,
+    critics,
+    usesCost,
+    { ...rollout, sequences: pick(rollout.sequences), attentionMask: pick(rollout.attentionMask), mask: pick(rollout.mask), oldLogProbs: pick(rollout.oldLogProbs), images: rollout.images?.select(share.items) },
+    step,
+  );
   const all = (x: Tensor) => job.gatherRows(share.standIn ? x.narrow(0, 0, 0) : x);
   return {
     refLogProbs: all(part.refLogProbs),

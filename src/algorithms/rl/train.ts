@@ -1,17 +1,20 @@
 // The RL loop: per step, rollout (G samples per prompt; shared out over the ranks of a data-parallel job) -> rlStep (scoring, advantages, constraint, updates, log) -> checkpoint.
 import { join } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
-import type { PromptOptions } from '../../models/prompt.js';
+import type { ImageTokens, PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { manualSeed, tidy } from '../../torch/index.js';
+import { ConfigError } from '../../config/schema-cli.js';
+import { manualSeed, stack, tidy, type Tensor } from '../../torch/index.js';
 import { Rng } from '../../world/rng.js';
 import { encodePrompt } from '../common/batching.js';
+import { imageTokensOf } from '../common/model-input.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../common/checkpoint.js';
 import { startLora } from '../common/lora.js';
 import { agreeOnStart } from '../common/training-run.js';
 import { countFit, describeTruncation, emptyTruncationStats, fitExamples, fitLength, NothingFitsError, type TruncationStats } from '../common/truncation.js';
 import type { RlConfig } from './config.js';
 import { createRlContext, setLearningRates, type RlContext } from './context.js';
+import { languageOf, readsImages, RowImages } from './images.js';
 import type { RlMethod } from './method.js';
 import type { RlModels } from './models.js';
 import { gatherRollout, sampleRollout } from './rollout.js';
@@ -32,6 +35,12 @@ export interface RlPrompt {
   context?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** Where the prompt came from (`file:line`), to name it if it cannot fit. */
   source?: string;
+  /**
+   * The prompt's image as pixel values (3, H, W), preprocessed for the run's LLaVA models (`preprocessImages` with their
+   * preprocessor_config.json); the prompt then starts with the image tokens (`encodePrompt`). Every model of the run
+   * must then read images.
+   */
+  image?: Tensor;
 }
 
 /** What fitting did: prompts with no room for `maxNewTokens` are skipped (never cut); PTX responses keep their start. */
@@ -44,6 +53,54 @@ export interface RlTruncation {
 function runContext(models: RlModels): number {
   const critics = Object.values(models.critics).map((c) => c?.contextLength);
   return fitLength(Infinity, models.actor.contextLength, models.reference.contextLength, models.rewardModel.contextLength, models.costModel?.contextLength, ...critics);
+}
+
+/**
+ * Checks that every model of a run with image prompts reads images, with the actor's image token and image size, and
+ * returns the actor's image token layout.
+ */
+function checkImageModels(models: RlModels, tokenizer: Tokenizer, prompts: readonly RlPrompt[]): ImageTokens {
+  const { actor } = models;
+  const roles: [string, unknown][] = [
+    ['actor', actor],
+    ['reference', models.reference],
+    ['reward model', models.rewardModel],
+    ['cost model', models.costModel],
+    ...Object.entries(models.critics).map(([s, c]): [string, unknown] => [`${s} critic`, c]),
+  ];
+  const first = prompts.find((p) => p.image)?.source ?? `#${prompts.findIndex((p) => p.image)}`;
+  for (const [role, m] of roles) {
+    if (m !== undefined && !readsImages(m)) throw new ConfigError(`prompt ${first} has an image, but the ${role} reads text only: give every model of the run as a LLaVA folder (or drop the images)`);
+  }
+  if (!readsImages(actor)) throw new ConfigError('unreachable: the actor was checked');
+  const spec = { tokenId: actor.config.image_token_index, perImage: actor.imageTokensPerImage, size: actor.config.vision_config.image_size };
+  for (const [role, m] of roles) {
+    if (!readsImages(m)) continue;
+    const theirs = { tokenId: m.config.image_token_index, perImage: m.imageTokensPerImage, size: m.config.vision_config.image_size };
+    if (JSON.stringify(theirs) !== JSON.stringify(spec)) {
+      throw new ConfigError(`the ${role}'s images differ from the actor's (image token ${theirs.tokenId}, ${theirs.perImage} features of ${theirs.size}x${theirs.size} images vs ${spec.tokenId}, ${spec.perImage}, ${spec.size}x${spec.size}): the models of a run must share the image layout`);
+    }
+  }
+  return imageTokensOf(actor, tokenizer) as ImageTokens;
+}
+
+/**
+ * The step's images: the distinct images of the picked prompts (pixels (N, 3, H, W)) and which one each row shows, or
+ * undefined when no picked prompt has one (a text-only step runs exactly as without images).
+ */
+function stepImages(ctx: RlContext, prompts: readonly RlPrompt[], picked: readonly number[]): RowImages | undefined {
+  const order: number[] = [];
+  const slot = new Map<number, number>();
+  const imageOf = picked.map((i) => {
+    if (!prompts[i]?.image) return -1;
+    if (!slot.has(i)) {
+      slot.set(i, order.length);
+      order.push(i);
+    }
+    return slot.get(i) as number;
+  });
+  if (order.length === 0) return undefined;
+  return RowImages.create(stack(order.map((i) => prompts[i]?.image as Tensor), 0), imageOf, ctx.towers);
 }
 
 /**
@@ -121,7 +178,9 @@ export function trainRl(args: {
   const progress = args.progress ?? silentProgress;
   const tokens = { padId: tokenizer.padId ?? 0, eosId: tokenizer.eosId };
   const context = runContext(args.models);
-  const allPrompts = args.prompts.map((p) => encodePrompt(tokenizer, p, args.prompt));
+  const image = args.prompts.some((p) => p.image) ? checkImageModels(args.models, tokenizer, args.prompts) : undefined;
+  // an image prompt's placeholder becomes the actor's image tokens (the models were checked to share that layout)
+  const allPrompts = args.prompts.map((p) => encodePrompt(tokenizer, p.image ? { ...p, pixels: p.image } : p, image ? { ...args.prompt, image } : args.prompt));
   const fitted = fitPrompts(allPrompts, args.prompts, context, config.maxNewTokens);
   if (fitted.stats.skipped > 0) {
     const s = fitted.stats;
@@ -141,8 +200,12 @@ export function trainRl(args: {
   const ptx = ptxFit.pairs;
   const truncation: RlTruncation = { prompts: fitted.stats, ptx: ptxFit.stats };
   // Adapters go on before the optimisers are made and a checkpoint is loaded into them.
-  const actorLora = startLora(args.models.actor, config.actorLora, config.seed);
-  const criticLoras = Object.values(args.models.critics).map((c, i) => (c ? startLora(c, config.criticLora, config.seed + 1 + i) : null));
+  const { actor: a, critics: cs } = args.models;
+  if ((config.actorLora && readsImages(a)) || (config.criticLora && Object.values(cs).some(readsImages))) {
+    throw new ConfigError('LoRA on LLaVA models is not supported yet: drop --rl-actor-lora-* / --rl-critic-lora-* (the LLaVA models then train in full)');
+  }
+  const actorLora = readsImages(a) ? null : startLora(a, config.actorLora, config.seed);
+  const criticLoras = Object.values(args.models.critics).map((c, i) => (c && !readsImages(c) ? startLora(c, config.criticLora, config.seed + 1 + i) : null));
   const ctx = createRlContext(method, args.models, config, ptx, tokens.padId);
 
   const ckptDir = join(args.outDir, 'checkpoint');
@@ -166,15 +229,18 @@ export function trainRl(args: {
     setLearningRates(ctx, step);
     const record = tidy(() => {
       // with several processes each rank samples its share of the rows (its own random stream), and every rank gets them all
-      const share = job.shareOrStandIn(picked);
+      const rows = Array.from(picked, (_, r) => r);
+      const share = job.shareOrStandIn(rows);
+      // the picked prompts' images: each distinct frozen tower runs once on them here, for every pass of the step
+      const images = stepImages(ctx, prompts, picked);
       if (job.worldSize > 1) manualSeed(new Rng(config.seed).derive(`step-${step}-rank-${job.rank}`).int(2 ** 31));
-      const sampled = sampleRollout(ctx.models.actor, share.items.map((i) => encodedPrompts[i] as number[]), config, tokens);
-      const rollout = { ...gatherRollout(job, sampled, tokens.padId, share.standIn), categories: picked.map((i) => prompts[i]?.category ?? '') };
+      const sampled = sampleRollout(ctx.models.actor, share.items.map((r) => encodedPrompts[picked[r] as number] as number[]), config, tokens, undefined, images?.select(share.items));
+      const rollout = { ...gatherRollout(job, sampled, tokens.padId, share.standIn), categories: picked.map((i) => prompts[i]?.category ?? ''), ...(images ? { images } : {}) };
       const out = rlStep(ctx, rollout, step + 1, ptxRng).record;
       const texts = args.judge || config.diversitySample > 0 || config.embeddingDiversityEvery > 0 ? rolloutTexts(tokenizer, rollout) : [];
       const every = config.embeddingDiversityEvery;
       // the frozen reference embeds: the same space at every step, and the update just made does not move it
-      const embedder = every > 0 && ((step + 1) % every === 0 || step + 1 === config.steps) ? { model: ctx.models.reference, tokenizer } : undefined;
+      const embedder = every > 0 && ((step + 1) % every === 0 || step + 1 === config.steps) ? { model: languageOf(ctx.models.reference), tokenizer } : undefined;
       return {
         ...out,
         ...(args.judge ? goldMetrics(args.judge, picked.map((i) => prompts[i] as RlPrompt), texts) : {}),

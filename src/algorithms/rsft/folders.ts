@@ -1,6 +1,8 @@
 // Rejection-sampling fine-tuning on the user's own folders (`safealign train rsft`): load the policy and judges, read prompts, train, write the HF folder and result.
+import { useDevice } from '../../config/device.js';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DeviceSchema } from '../../config/device.js';
 import { writeJsonAtomic } from '../../core/fs-atomic.js';
 import { dataParallel } from '../../distributed/data-parallel.js';
 import { silentProgress, type Progress } from '../../core/progress.js';
@@ -14,6 +16,7 @@ export const RsftFoldersSchema = z
     model: z.string().describe('the policy to fine-tune and sample from: a Hugging Face causal-LM folder with its tokenizer (usually the SFT model)'),
     reward: z.string().describe('reward model folder: the helpfulness score σ(reward)'),
     cost: z.string().describe('cost model folder: the safety score σ(−cost)'),
+    device: DeviceSchema,
     prompts: z.string().describe('prompts: PKU-SafeRLHF or HH-RLHF JSONL, {"prompt"} JSONL (a row may say "risky": true|false or "kind": "risky"|"benign"), or plain text, one per line'),
     out: z.string().describe('output folder: the fine-tuned model in HF layout, round_<r>/ (picks.jsonl, round.json, checkpoint/: re-run to resume), result.json'),
     maxPrompts: z.number().int().positive().optional().describe('use the first N prompts that fit only (default: all)'),
@@ -30,6 +33,7 @@ export interface RsftFoldersResult extends RsftResult {
 
 /** Runs RSFT from `config.model` (resuming from `<out>/round_<r>/` when there), writes the model to `<out>` and `<out>/result.json`. */
 export function trainRsftOnFolders(config: RsftFoldersConfig, progress: Progress = silentProgress): RsftFoldersResult {
+  useDevice(config.device); // the models this loads go there
   const policy = loadPolicy(config.model, 'policy');
   const judges = { reward: scorer(config.reward, 'reward', config.scoreMaxLength), cost: scorer(config.cost, 'cost', config.scoreMaxLength) };
   const { file, prompts, flags } = loadEvalPrompts({ prompts: config.prompts, maxNewTokens: config.rsft.maxNewTokens, maxPrompts: config.maxPrompts }, [policy], [judges.reward, judges.cost], progress);

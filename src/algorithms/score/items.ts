@@ -4,7 +4,7 @@ import { labelsFromPreferences, type SafetyLabel } from '../../data/safety-label
 import type { SequenceScorer } from '../../models/index.js';
 import type { PromptInput, PromptOptions } from '../../models/prompt.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
-import { tensor, type Tensor } from '../../torch/index.js';
+import { tensor, type Device, type Tensor } from '../../torch/index.js';
 import { encodePair, padForTraining, type EncodedPair } from '../common/batching.js';
 import { batchPixels, scoreForward } from '../common/model-input.js';
 import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../common/truncation.js';
@@ -83,13 +83,14 @@ export function itemScores(model: SequenceScorer, items: readonly ScoreItem[], p
   const slots = items[0]?.seqs.length ?? 0;
   const seqs = Array.from({ length: slots }, (_, s) => items.map((it) => it.seqs[s] as EncodedPair)).flat();
   const b = padForTraining(seqs, padId, maxLength);
-  const endScores = scoreForward(model, tensor(b.ids, { dtype: 'int64' }), tensor(b.attentionMask, { dtype: 'int64' }), batchPixels(seqs));
+  const device = model.device;
+  const endScores = scoreForward(model, tensor(b.ids, { dtype: 'int64', device }), tensor(b.attentionMask, { dtype: 'int64', device }), batchPixels(seqs));
   return Array.from({ length: slots }, (_, s) => endScores.narrow(0, s * items.length, items.length));
 }
 
-/** The severity levels of one slot of `items` as a (B,) int64 tensor (every item must have them: see `needLevels`). */
-export function slotLevels(items: readonly ScoreItem[], slot: number): Tensor {
-  return tensor(items.map((it) => it.levels?.[slot] ?? -1), { dtype: 'int64' });
+/** The severity levels of one slot of `items` as a (B,) int64 tensor on `device` (every item must have them: see `needLevels`). */
+export function slotLevels(items: readonly ScoreItem[], slot: number, device?: Device): Tensor {
+  return tensor(items.map((it) => it.levels?.[slot] ?? -1), { dtype: 'int64', device });
 }
 
 /** Thrown when an ordinal (severity) head is given data without severity levels in its range. */
@@ -110,9 +111,9 @@ export function needLevels(items: readonly ScoreItem[], levels: number): void {
   }
 }
 
-/** The safety labels of one slot of `items` as a (B,) bool tensor. */
-export function slotIsSafe(items: readonly ScoreItem[], slot: number): Tensor {
-  return tensor(items.map((it) => (it.isSafe[slot] ? 1 : 0)), { dtype: 'bool' });
+/** The safety labels of one slot of `items` as a (B,) bool tensor on `device`. */
+export function slotIsSafe(items: readonly ScoreItem[], slot: number, device?: Device): Tensor {
+  return tensor(items.map((it) => (it.isSafe[slot] ? 1 : 0)), { dtype: 'bool', device });
 }
 
 /** Both responses of each record as labelled single responses (safety, severity), each with its record's pixels when it has them. */

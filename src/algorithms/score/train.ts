@@ -27,11 +27,12 @@ const LOSSES: Record<ScoreKind, {
 /** The loss of a batch of `items` (all pairs or all labels) under `kind`; a model with an ordinal head trains its levels. */
 function batchLoss(kind: ScoreKind, model: ScoringModel, items: readonly ScoreItem[], padId: number, maxLength: number, reg: number): LossOutput {
   const s = itemScores(model, items, padId, maxLength);
+  const device = (s[0] as Tensor).device;
   const head = scoreHeadOf(model);
-  if (head.ordinalLevels > 0) return ordinalLoss(s[0] as Tensor, head.cutpoints(), slotLevels(items, 0), reg);
+  if (head.ordinalLevels > 0) return ordinalLoss(s[0] as Tensor, head.cutpoints(), slotLevels(items, 0, device), reg);
   const labels = LOSSES[kind].labels;
-  if (s.length === 1 && labels) return labels(s[0] as Tensor, slotIsSafe(items, 0), reg);
-  return LOSSES[kind].pairs(s[0] as Tensor, s[1] as Tensor, slotIsSafe(items, 0), slotIsSafe(items, 1), reg);
+  if (s.length === 1 && labels) return labels(s[0] as Tensor, slotIsSafe(items, 0, device), reg);
+  return LOSSES[kind].pairs(s[0] as Tensor, s[1] as Tensor, slotIsSafe(items, 0, device), slotIsSafe(items, 1, device), reg);
 }
 
 /** The log line for a score model's fitted pairs (or labelled responses). */

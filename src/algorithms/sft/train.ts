@@ -66,13 +66,14 @@ function lossSums(model: LanguageModel, pairs: readonly EncodedPair[], padId: nu
 
 /** Loss of predicting token t+1 from positions <= t, on response tokens only, and the number of those tokens. */
 function lmLoss(model: LanguageModel, ids: number[][], attention: number[][], response: number[][], pixels: Tensor | null): LossOutput & { tokens: number } {
-  const idsT = tensor(ids, { dtype: 'int64' });
-  const attn = tensor(attention, { dtype: 'int64' });
+  const device = model.device;
+  const idsT = tensor(ids, { dtype: 'int64', device });
+  const attn = tensor(attention, { dtype: 'int64', device });
   const len = ids[0]?.length ?? 0;
   const { logits } = lmForward(model, idsT, attn, pixels);
   const shiftedLogits = logits.narrow(1, 0, len - 1);
   const labels = idsT.narrow(1, 1, len - 1);
-  const mask = tensor(response).narrow(1, 1, len - 1);
+  const mask = tensor(response, { device }).narrow(1, 1, len - 1);
   return { ...tokenCrossEntropy(shiftedLogits, labels, mask), tokens: mask.sum().item() };
 }
 

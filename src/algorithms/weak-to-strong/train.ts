@@ -78,7 +78,8 @@ export function trainOnWeakLabels(args: {
     const alpha = confidenceWeight(step / totalSteps, config.auxCoef, config.warmupFrac);
     const m = run.optimize(step, batch, (share) => {
       const [r0, r1] = itemScores(model, share, tokenizer.padId ?? 0, maxLength);
-      return confidenceLoss((r0 as NonNullable<typeof r0>).sub(r1 as NonNullable<typeof r1>), tensor(share.map(label)), alpha);
+      const margins = (r0 as NonNullable<typeof r0>).sub(r1 as NonNullable<typeof r1>);
+      return confidenceLoss(margins, tensor(share.map(label), { device: margins.device }), alpha);
     });
     step++;
     run.log.push({ step, loss: m.loss, weakAgreement: m.weakAgreement as number, alpha });

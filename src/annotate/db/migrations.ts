@@ -199,6 +199,16 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX tie_decisions_by_project ON tie_decisions (project_id)`,
     ],
   },
+  {
+    version: 8,
+    name: 'images shown beside the prompts of image + text pairs',
+    statements: [
+      `CREATE TABLE item_images (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        content_type TEXT NOT NULL,
+        data TEXT NOT NULL)`,
+    ],
+  },
 ];
 
 /** Fills the dialect's types into a statement. */

@@ -6,7 +6,7 @@ import type { SecurityConfig } from '../config.js';
 import type { SqlDriver } from '../db/driver.js';
 import { buildExport } from '../export.js';
 import { HttpError, parseInput } from '../http-errors.js';
-import { parseImport } from '../import.js';
+import { loadImportImages, parseImport } from '../import.js';
 import { passwordProblem } from '../passwords.js';
 import { normaliseUsername, usernameProblem } from '../usernames.js';
 import { ITEM_KINDS, ProjectSettingsSchema, ROLES, type Project, type ProjectSettings, type Role, type User } from '../model.js';
@@ -96,8 +96,11 @@ export async function projectParam(db: SqlDriver, params: unknown, user: User): 
   return project;
 }
 
-/** `importBodyLimit`: bytes of a batch import (every other route keeps the server's small default). */
-export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: SecurityConfig, importBodyLimit: number): void {
+/**
+ * `importBodyLimit`: bytes of a batch import (every other route keeps the server's small default); `imageDir`: the folder
+ * image paths of an import are read in (none: only base64 images).
+ */
+export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: SecurityConfig, importBodyLimit: number, imageDir?: string): void {
   const admin = { access: ['admin'] as const };
 
   app.get('/api/users', { config: admin }, async () => ({ users: await listUsers(db) }));
@@ -160,6 +163,7 @@ export function adminRoutes(app: FastifyInstance, db: SqlDriver, config: Securit
     const project = await projectParam(db, req.params, currentUser(req));
     const body = parseInput(ImportBody, req.body, 'body');
     const items = parseImport(body.jsonl, body.kind);
+    await loadImportImages(items, { imageDir });
     const batch = await importBatch(db, project, { name: body.name, kind: body.kind, source: 'upload', items }, currentUser(req).id);
     return reply.status(201).send({ batch });
   });

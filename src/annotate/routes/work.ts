@@ -1,23 +1,24 @@
 // Annotator and reviewer routes: qualification test, next assignment, label submission, progress, audit queue.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { SqlDriver } from '../db/driver.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { QUALIFICATION_BODY_LIMIT } from '../limits.js';
 import { LabelSubmissionSchema, submissionToLabel, type Project } from '../model.js';
-import { batchProgress, getAssignment, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
+import { batchProgress, getAssignment, itemImage, itemImageUrl, itemsWithImages, nextAssignment, notYourAssignment, submitLabel, type Assignment } from '../store/assignments.js';
 import { canSeeProject } from '../store/members.js';
 import { getProject } from '../store/projects.js';
 import { projectItems, projectLabels } from '../store/labels.js';
 import { recordTieDecision, tieDecisions } from '../store/ties.js';
 import { resolveByMajority, type TieDecision } from '../aggregate.js';
 import { countedLabels, labelsByItem } from '../export.js';
-import { auditQueue, qualificationStatus, recordAudit, startQualification, submitQualification } from '../store/quality.js';
+import { attemptHasItem, auditQueue, qualificationStatus, recordAudit, startQualification, submitQualification } from '../store/quality.js';
 import { currentUser } from '../security.js';
 import { plainText, projectParam } from './admin.js';
 
 const IdParams = z.object({ id: z.coerce.number().int().positive() }).strict();
 const AttemptParams = z.object({ projectId: z.coerce.number().int().positive(), attemptId: z.coerce.number().int().positive() }).strict();
+const AttemptItemParams = AttemptParams.extend({ itemId: z.coerce.number().int().positive() }).strict();
 const TieParams = z.object({ projectId: z.coerce.number().int().positive(), itemId: z.coerce.number().int().positive() }).strict();
 const AuditParams = z.object({ projectId: z.coerce.number().int().positive(), labelId: z.coerce.number().int().positive() }).strict();
 
@@ -36,10 +37,10 @@ const TieBody = z
   .strict();
 const AuditBody = z.object({ verdict: z.enum(['approved', 'rejected']), note: z.union([plainText(2000), z.literal('')]).default('') }).strict();
 
-/** What an annotator sees of an assignment: the pair in display order, nothing about gold or order. */
-function assignmentView(a: Assignment): { id: number; projectId: number; prompt: string; left: string; right: string; status: string } {
+/** What an annotator sees of an assignment: the pair in display order (and where its image is), nothing about gold or order. */
+function assignmentView(a: Assignment): { id: number; projectId: number; prompt: string; left: string; right: string; status: string; image?: string } {
   const [left, right] = a.swapped ? [a.responses[1], a.responses[0]] : a.responses;
-  return { id: a.id, projectId: a.projectId, prompt: a.prompt, left, right, status: a.status };
+  return { id: a.id, projectId: a.projectId, prompt: a.prompt, left, right, status: a.status, ...(a.hasImage ? { image: `/api/assignments/${a.id}/image` } : {}) };
 }
 
 async function requireQualified(db: SqlDriver, project: Project, userId: number): Promise<void> {
@@ -68,6 +69,24 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     return { result: await submitQualification(db, project, currentUser(req).id, attemptId, body.answers) };
   });
 
+  // A pair's image, to reviewers and admins who see the project (the audit queue, the tie page).
+  app.get('/api/projects/:projectId/items/:itemId/image', { config: reviewer }, async (req, reply) => {
+    const { projectId, itemId } = parseInput(TieParams, req.params, 'path');
+    const project = await projectParam(db, { projectId }, currentUser(req));
+    const image = (await itemsWithImages(db, project.id)).has(itemId) ? await itemImage(db, itemId) : undefined;
+    if (!image) throw new HttpError(404, `pair ${itemId} of project ${project.id} has no image`);
+    return reply.type(image.contentType).header('content-disposition', 'inline').send(image.data);
+  });
+
+  // A qualification pair's image, to the annotator whose attempt holds the pair (the same answer as a missing one to anyone else).
+  app.get('/api/projects/:projectId/qualification/:attemptId/items/:itemId/image', { config: annotator }, async (req, reply) => {
+    const { projectId, attemptId, itemId } = parseInput(AttemptItemParams, req.params, 'path');
+    const project = await projectParam(db, { projectId }, currentUser(req));
+    const image = (await attemptHasItem(db, project.id, currentUser(req).id, attemptId, itemId)) ? await itemImage(db, itemId) : undefined;
+    if (!image) throw new HttpError(404, `no image of pair ${itemId} in your qualification attempt ${attemptId}`);
+    return reply.type(image.contentType).header('content-disposition', 'inline').send(image.data);
+  });
+
   app.post('/api/projects/:projectId/assignments/next', { config: annotator }, async (req) => {
     const project = await projectParam(db, req.params, currentUser(req));
     const user = currentUser(req);
@@ -81,14 +100,24 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
     return { progress: (await batchProgress(db, project, currentUser(req).id)) ?? null };
   });
 
-  // Annotators read only their own assignments; admins may read any.
-  app.get('/api/assignments/:id', { config: { access: ['annotator', 'admin'] as const } }, async (req) => {
+  /** The assignment `id` if the user may read it: annotators their own (while members of its project), admins any. */
+  const readableAssignment = async (req: FastifyRequest): Promise<Assignment> => {
     const { id } = parseInput(IdParams, req.params, 'path');
     const a = await getAssignment(db, id);
     const user = currentUser(req);
     // Another's assignment gets the same answer as a missing one: ids reveal nothing about others' work.
     if (!a || (user.role !== 'admin' && (a.userId !== user.id || !(await canSeeProject(db, user, a.projectId))))) throw new HttpError(404, notYourAssignment(id));
-    return { assignment: assignmentView(a) };
+    return a;
+  };
+
+  app.get('/api/assignments/:id', { config: { access: ['annotator', 'admin'] as const } }, async (req) => ({ assignment: assignmentView(await readableAssignment(req)) }));
+
+  // The pair's image, to whoever may read the assignment: the stored bytes with the type their content was checked to be.
+  app.get('/api/assignments/:id/image', { config: { access: ['annotator', 'admin'] as const } }, async (req, reply) => {
+    const a = await readableAssignment(req);
+    const image = await itemImage(db, a.itemId);
+    if (!image) throw new HttpError(404, `assignment ${a.id} has no image`);
+    return reply.type(image.contentType).header('content-disposition', 'inline').send(image.data);
   });
 
   app.post('/api/assignments/:id/label', { config: annotator }, async (req) => {
@@ -106,7 +135,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
 
   /** The project's complete task pairs whose vote is tied, with every counted vote and the decision if any. */
   const tiedPairs = async (project: Project) => {
-    const [items, labels, decisions] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id), tieDecisions(db, project.id)]);
+    const [items, labels, decisions, images] = await Promise.all([projectItems(db, project.id), projectLabels(db, project.id), tieDecisions(db, project.id), itemsWithImages(db, project.id)]);
     const byItem = labelsByItem(countedLabels(labels));
     return items.flatMap((item) => {
       const ls = byItem.get(item.id) ?? [];
@@ -114,7 +143,7 @@ export function workRoutes(app: FastifyInstance, db: SqlDriver): void {
       const { ties } = resolveByMajority(ls.map((l) => l.label));
       if (ties.length === 0) return [];
       const votes = ls.map((l) => ({ annotator: l.username, better: l.label.better, safer: l.label.safer, safe0: l.label.isSafe[0], safe1: l.label.isSafe[1] }));
-      return [{ itemId: item.id, prompt: item.prompt, responses: item.responses, ties, votes, decision: decisions.get(item.id) ?? null }];
+      return [{ itemId: item.id, prompt: item.prompt, responses: item.responses, ties, votes, decision: decisions.get(item.id) ?? null, ...(images.has(item.id) ? { image: itemImageUrl(project.id, item.id) } : {}) }];
     });
   };
 

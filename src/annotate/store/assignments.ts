@@ -16,6 +16,8 @@ export interface Assignment {
   batchId: number;
   prompt: string;
   responses: [string, string];
+  /** The pair has an image shown beside the prompt (`itemImage`). */
+  hasImage: boolean;
 }
 
 interface AssignmentRow {
@@ -31,11 +33,30 @@ interface AssignmentRow {
   prompt: string;
   response_0: string;
   response_1: string;
+  has_image: number | boolean;
 }
 
 const SELECT_ASSIGNMENT = `SELECT a.id, a.project_id, a.item_id, a.user_id, a.swapped, a.status, a.created_at,
-  i.kind, i.batch_id, i.prompt, i.response_0, i.response_1
+  i.kind, i.batch_id, i.prompt, i.response_0, i.response_1,
+  EXISTS (SELECT 1 FROM item_images im WHERE im.item_id = i.id) AS has_image
   FROM assignments a JOIN items i ON i.id = a.item_id`;
+
+/** Where reviewers and admins get the image of pair `itemId` of project `projectId`. */
+export function itemImageUrl(projectId: number, itemId: number): string {
+  return `/api/projects/${projectId}/items/${itemId}/image`;
+}
+
+/** The ids of the project's pairs that have an image. */
+export async function itemsWithImages(db: SqlRunner, projectId: number): Promise<Set<number>> {
+  const rows = await db.all<{ item_id: number }>('SELECT im.item_id FROM item_images im JOIN items i ON i.id = im.item_id WHERE i.project_id = $1', [projectId]);
+  return new Set(rows.map((r) => r.item_id));
+}
+
+/** The image of item `itemId` (content type and bytes), or undefined when it has none. */
+export async function itemImage(db: SqlRunner, itemId: number): Promise<{ contentType: string; data: Buffer } | undefined> {
+  const r = await db.get<{ content_type: string; data: string }>('SELECT content_type, data FROM item_images WHERE item_id = $1', [itemId]);
+  return r && { contentType: r.content_type, data: Buffer.from(r.data, 'base64') };
+}
 
 function toAssignment(r: AssignmentRow): Assignment {
   return {
@@ -50,6 +71,7 @@ function toAssignment(r: AssignmentRow): Assignment {
     batchId: r.batch_id,
     prompt: r.prompt,
     responses: [r.response_0, r.response_1],
+    hasImage: Boolean(r.has_image),
   };
 }
 

@@ -113,10 +113,11 @@ export async function insertBatch(
   )) as { id: number };
   let i = 0;
   for (const item of batch.items) {
-    await tx.run(
+    if (item.imageSource && !item.image) throw new Error(`the image of line ${item.imageSource.line} was not read: call loadImportImages before storing the batch`);
+    const row = await tx.get<{ id: number }>(
       `INSERT INTO items (project_id, batch_id, kind, prompt, response_0, response_1, prompt_source, response_0_source,
          response_1_source, gold, audit, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
       [
         project.id,
         b.id,
@@ -132,6 +133,8 @@ export async function insertBatch(
         now,
       ],
     );
+    // the bytes as base64 text: one column type on both databases
+    if (item.image) await tx.run('INSERT INTO item_images (item_id, content_type, data) VALUES ($1, $2, $3)', [(row as { id: number }).id, item.image.contentType, item.image.data.toString('base64')]);
     i += 1;
   }
   return {

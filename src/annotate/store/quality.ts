@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UniqueViolationError, type SqlDriver, type SqlRunner } from '../db/driver.js';
 import { LOCKS, lockKey } from '../db/locks.js';
 import { GoldLabelSchema, goldMatches, submissionToLabel, type GoldLabel, type LabelSubmission, type PairLabel, type Project } from '../model.js';
+import { itemImageUrl } from './assignments.js';
 import { labelOfRow, type LabelColumns } from './labels.js';
 
 /** A qualification or audit request that is not allowed in the current state (HTTP 409/403/404). */
@@ -50,7 +51,14 @@ const AttemptItemsSchema = z.array(z.object({ itemId: z.number().int(), swapped:
 
 export interface QualificationTest {
   attemptId: number;
-  items: { itemId: number; prompt: string; left: string; right: string }[];
+  /** `image`: where the pair's image is served, when it has one. */
+  items: { itemId: number; prompt: string; left: string; right: string; image?: string }[];
+}
+
+/** True when `itemId` is one of the pairs of the user's qualification attempt `attemptId` in the project. */
+export async function attemptHasItem(db: SqlRunner, projectId: number, userId: number, attemptId: number, itemId: number): Promise<boolean> {
+  const a = await db.get<{ items: string }>('SELECT items FROM qualification_attempts WHERE id = $1 AND project_id = $2 AND user_id = $3', [attemptId, projectId, userId]);
+  return a !== undefined && AttemptItemsSchema.parse(JSON.parse(a.items)).some((i) => i.itemId === itemId);
 }
 
 /** The user's open qualification attempt, or a new one over all qualification items (order and sides shuffled). */
@@ -99,11 +107,12 @@ export async function startQualification(db: SqlDriver, project: Project, userId
   const order = AttemptItemsSchema.parse(JSON.parse(attempt.items));
   const out: QualificationTest = { attemptId: attempt.id, items: [] };
   for (const { itemId, swapped } of order) {
-    const it = (await db.get<{ prompt: string; response_0: string; response_1: string }>(
-      'SELECT prompt, response_0, response_1 FROM items WHERE id = $1',
+    const it = (await db.get<{ prompt: string; response_0: string; response_1: string; has_image: number | boolean }>(
+      'SELECT prompt, response_0, response_1, EXISTS (SELECT 1 FROM item_images im WHERE im.item_id = items.id) AS has_image FROM items WHERE id = $1',
       [itemId],
-    )) as { prompt: string; response_0: string; response_1: string };
-    out.items.push({ itemId, prompt: it.prompt, left: swapped ? it.response_1 : it.response_0, right: swapped ? it.response_0 : it.response_1 });
+    )) as { prompt: string; response_0: string; response_1: string; has_image: number | boolean };
+    const image = it.has_image ? { image: `/api/projects/${project.id}/qualification/${attempt.id}/items/${itemId}/image` } : {};
+    out.items.push({ itemId, prompt: it.prompt, left: swapped ? it.response_1 : it.response_0, right: swapped ? it.response_0 : it.response_1, ...image });
   }
   return out;
 }
@@ -173,12 +182,15 @@ export interface AuditEntry {
   responses: [string, string];
   label: PairLabel;
   createdAt: string;
+  /** Where the pair's image is served, when it has one. */
+  image?: string;
 }
 
 /** Labels on pairs sampled for audit that no reviewer has judged yet, oldest first. */
 export async function auditQueue(db: SqlRunner, projectId: number, limit = 50): Promise<AuditEntry[]> {
-  const rows = await db.all<LabelColumns & { label_id: number; item_id: number; username: string; prompt: string; response_0: string; response_1: string; created_at: string }>(
+  const rows = await db.all<LabelColumns & { label_id: number; item_id: number; username: string; prompt: string; response_0: string; response_1: string; created_at: string; has_image: number | boolean }>(
     `SELECT l.id AS label_id, l.item_id, u.username, i.prompt, i.response_0, i.response_1, l.created_at,
+       EXISTS (SELECT 1 FROM item_images im WHERE im.item_id = i.id) AS has_image,
        l.better, l.safer, l.safe_0, l.safe_1, l.categories_0, l.categories_1, l.severity_0, l.severity_1
      FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.user_id
      WHERE l.project_id = $1 AND i.audit = 1 AND i.kind = 'task' AND NOT EXISTS (SELECT 1 FROM audits x WHERE x.label_id = l.id)
@@ -193,6 +205,7 @@ export async function auditQueue(db: SqlRunner, projectId: number, limit = 50): 
     responses: [r.response_0, r.response_1],
     label: labelOfRow(r),
     createdAt: r.created_at,
+    ...(r.has_image ? { image: itemImageUrl(projectId, r.item_id) } : {}),
   }));
 }
 

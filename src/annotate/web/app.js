@@ -3,7 +3,7 @@
 import { viewAccount, viewUsers } from './accounts.js';
 import { membersCard } from './members.js';
 import { viewTies } from './ties.js';
-import { api, ApiError, errorBox, h, num, pct, state, toast } from './core.js';
+import { api, ApiError, errorBox, h, num, pct, promptBlock, state, toast } from './core.js';
 
 const HARM_CATEGORIES = [
   'Endangering National Security',
@@ -355,7 +355,7 @@ function importForm(projectId) {
     'form',
     { class: 'card', id: 'import-form' },
     h('h2', {}, 'Import a batch'),
-    h('p', { class: 'muted small' }, 'JSONL, one pair per line: PKU-SafeRLHF rows or {"prompt", "response_0", "response_1"}. Gold and qualification items need PKU-SafeRLHF rows with labels.'),
+    h('p', { class: 'muted small' }, 'JSONL, one pair per line: PKU-SafeRLHF rows, BeaverTails-V image + text rows, or {"prompt", "response_0", "response_1"} (optionally "image": base64, a data: URL, or a path inside the server\'s --image-dir). Gold and qualification items need labelled rows.'),
     h(
       'div',
       { class: 'grid3' },
@@ -472,7 +472,7 @@ function generateForm(projectId) {
  * Renders one pair with the questions; resolves `onSubmit(answer)` after the confirmation dialog.
  * `answer` is in display terms: { moreHelpful, moreHarmless: 'left'|'right', left, right: {safe, categories, severity} }.
  */
-function labelForm({ prompt, left, right, instructions, progress, onSubmit }) {
+function labelForm({ prompt, image, left, right, instructions, progress, onSubmit }) {
   const sides = { left: 'A', right: 'B' };
   const form = h('form', { class: 'pair', id: 'label-form', novalidate: true });
   const radio = (name, value, label, key) =>
@@ -550,7 +550,7 @@ function labelForm({ prompt, left, right, instructions, progress, onSubmit }) {
   form.append(
     progressRow,
     promptHeading,
-    h('div', { class: 'prompt text', id: 'prompt' }, prompt),
+    promptBlock(prompt, image, 'prompt'),
     h('div', { class: 'responses' }, responseColumn('left', left), responseColumn('right', right)),
     help,
     decision,
@@ -730,6 +730,7 @@ async function runQualification(area, project) {
     const item = test.items[i];
     const { form, focus } = labelForm({
       prompt: item.prompt,
+      image: item.image,
       left: item.left,
       right: item.right,
       instructions: project.settings.instructions,
@@ -794,6 +795,7 @@ async function nextPair(area, project) {
   }
   const { form, focus } = labelForm({
     prompt: assignment.prompt,
+    image: assignment.image,
     left: assignment.left,
     right: assignment.right,
     instructions: project.settings.instructions,
@@ -834,7 +836,7 @@ async function viewAudit(main, projectId) {
       { class: 'card audit', 'data-label': entry.labelId },
       h('h2', {}, `Label by ${entry.annotator}`),
       h('h3', {}, 'Prompt'),
-      h('div', { class: 'prompt text' }, entry.prompt),
+      promptBlock(entry.prompt, entry.image),
       h(
         'div',
         { class: 'responses' },

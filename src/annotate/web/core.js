@@ -106,3 +106,11 @@ export function actionButton(label, attrs, error, run) {
     },
   }, label);
 }
+
+/** A pair's prompt as text, with its image beside it when it has one (`image`: where the server serves it; click for full size). */
+export function promptBlock(prompt, image, id) {
+  const text = h('div', { class: 'prompt text', id }, prompt);
+  if (!image) return text;
+  const img = h('img', { class: 'prompt-image', id: id ? `${id}-image` : undefined, src: image, alt: 'The image the prompt asks about' });
+  return h('div', { class: 'prompt-with-image' }, h('a', { href: image, target: '_blank', rel: 'noopener', title: 'Open the image at full size' }, img), text);
+}

@@ -1,5 +1,5 @@
 // The page's tie screen (admin, reviewer): pairs whose vote is tied, every vote, and a decision on the tied judgements.
-import { api, errorBox, h, rerender, toast } from './core.js';
+import { api, errorBox, h, promptBlock, rerender, toast } from './core.js';
 
 /** Each voted judgement: its name in words and its two choices (value, words). */
 const JUDGEMENTS = {
@@ -55,7 +55,7 @@ function tieCard(projectId, tie) {
     { class: 'card tie', 'data-item': tie.itemId },
     h('h2', {}, `Pair ${tie.itemId}: tied on ${tie.ties.map((n) => JUDGEMENTS[n][0].toLowerCase()).join(', ')}`),
     h('h3', {}, 'Prompt'),
-    h('div', { class: 'prompt text' }, tie.prompt),
+    promptBlock(tie.prompt, tie.image),
     h(
       'div',
       { class: 'responses' },
