@@ -37,6 +37,22 @@ export const PolicyModelSchema = z
     nPositions: z.number().int().positive().default(96).describe('context length'),
   })
   .strict();
+export type PolicyModel = z.infer<typeof PolicyModelSchema>;
+
+/** The HF GPT-2 config (config.json fields) of the world's policy / score model `m` over `tokenizer`'s vocabulary. */
+export function policyGpt2Config(m: PolicyModel, tokenizer: { vocabSize: number; eosId?: number | undefined; padId?: number | undefined }): Record<string, unknown> {
+  return {
+    model_type: 'gpt2',
+    n_embd: m.nEmbd,
+    n_layer: m.nLayer,
+    n_head: m.nHead,
+    n_positions: m.nPositions,
+    vocab_size: tokenizer.vocabSize,
+    tie_word_embeddings: true,
+    eos_token_id: tokenizer.eosId ?? null,
+    pad_token_id: tokenizer.padId ?? null,
+  };
+}
 
 export const PipelineConfigSchema = z
   .object({

@@ -25,6 +25,7 @@ import { GLYPH_COLOURS, GLYPH_SHAPES, glyphCatalogue, imagePose, renderGlyph } f
 import { goldHarm } from '../world/oracle.js';
 import { Rng } from '../world/rng.js';
 import { readJsonl } from './jsonl-lines.js';
+import { policyGpt2Config } from './config.js';
 import type { MultimodalPipelineConfig } from './multimodal-config.js';
 import { configDifferences } from './run.js';
 import { splitValidation } from './score-validation.js';
@@ -83,17 +84,7 @@ export function worldLlavaConfig(config: MultimodalPipelineConfig, tokenizer: To
       image_size: config.world.images.size,
       patch_size: v.patchSize,
     },
-    text_config: {
-      model_type: 'gpt2',
-      n_embd: m.nEmbd,
-      n_layer: m.nLayer,
-      n_head: m.nHead,
-      n_positions: m.nPositions,
-      vocab_size: tokenizer.vocabSize,
-      tie_word_embeddings: true,
-      eos_token_id: tokenizer.eosId ?? null,
-      pad_token_id: tokenizer.padId ?? null,
-    },
+    text_config: policyGpt2Config(m, tokenizer),
   });
 }
 

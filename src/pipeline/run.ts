@@ -27,7 +27,7 @@ import { annotatePolicyPairs } from './annotate-policy.js';
 import { evaluatePolicy, evaluateResponder, policyResponder, scoreResponses, type PolicyEval, type Responder } from './evaluate-policy.js';
 import { writePipelineReport } from './report.js';
 import { runRounds } from './rounds.js';
-import { PipelineConfigSchema, type PipelineConfig } from './config.js';
+import { PipelineConfigSchema, policyGpt2Config, type PipelineConfig } from './config.js';
 import { COLLECTIVE, StageRunner } from './stages.js';
 import { dataParallel } from '../distributed/data-parallel.js';
 import { readTrainingData } from './training-data.js';
@@ -183,20 +183,7 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
   const sftModelDir = join(runDir, 'sft', 'model');
   await runner.run('sft', async ({ stageDir }) => {
     manualSeed(config.seed);
-    const m = config.model;
-    const model = createCausalLM(
-      parseModelConfig({
-        model_type: 'gpt2',
-        n_embd: m.nEmbd,
-        n_layer: m.nLayer,
-        n_head: m.nHead,
-        n_positions: m.nPositions,
-        vocab_size: tokenizer.vocabSize,
-        tie_word_embeddings: true,
-        eos_token_id: tokenizer.eosId ?? null,
-        pad_token_id: tokenizer.padId ?? null,
-      }),
-    );
+    const model = createCausalLM(parseModelConfig(policyGpt2Config(config.model, tokenizer)));
     // `test` only computes the logged held-out loss curve; it never changes an update.
     const result = trainSft({ model, tokenizer, train: data.sftTrain, test: evalSet.sftTest, config: config.sft, outDir: stageDir, progress });
     await job.onMain(() => savePretrained(sftModelDir, model, { tokenizer, trainingConfig: config.sft }));

@@ -35,7 +35,7 @@ describe('the scoring phase with ensembles', () => {
     const costs = [score('c1'), score('c2')];
     const models = { actor, reference: actor, rewardModel: new ScoreEnsemble(rewards).asScorer(worst, WORSE.reward), costModel: new ScoreEnsemble(costs).asScorer(worst, WORSE.cost), critics: {} };
     const s = scoreRollout(models, [], true, rollout, 1);
-    const each = (ms: ScoreModel[]) => ms.map((m) => noGrad(() => m.forward(ids, attn).endScores.toNumbers()));
+    const each = (ms: ScoreModel[]) => ms.map((m) => noGrad(() => m.endScores(ids, attn).toNumbers()));
     const [ra, rb] = each(rewards) as [number[], number[]];
     const [ca, cb] = each(costs) as [number[], number[]];
     // the members disagree on the order somewhere, or min/max would be indistinguishable from one member
