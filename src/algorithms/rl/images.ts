@@ -130,7 +130,7 @@ export class RowImages {
     const images = rows.map((r) => this.imageOf[r] as number).filter((i) => i >= 0);
     this.requireReader(model, rows);
     if (images.length === 0 || !readsImages(model)) return undefined;
-    const index = tensor(images, { dtype: 'int64' });
+    const index = tensor(images, { dtype: 'int64', device: this.pixels.device });
     const key = this.sharing.keyOf(model);
     return key === undefined ? model.towerStates(this.pixels.indexSelect(0, index)) : (this.shared[key] as Tensor).indexSelect(0, index);
   }
