@@ -253,3 +253,10 @@ export class LlavaScoreModel extends LlavaBase<ScoreModel> {
     return out;
   }
 }
+
+/** A model that reads images: a LLaVA model or LLaVA score model. */
+export type ImageReader = LlavaModel | LlavaScoreModel;
+
+export function readsImages(m: unknown): m is ImageReader {
+  return m instanceof LlavaModel || m instanceof LlavaScoreModel;
+}

@@ -1,6 +1,6 @@
 // Text and image + text models behind one interface for the trainers: how an image prompt becomes tokens, and which forward reads a batch.
 import type { CausalLM, LMOutput } from '../../models/causal-lm.js';
-import { LlavaModel, LlavaScoreModel } from '../../models/llava.js';
+import { LlavaModel, LlavaScoreModel, readsImages } from '../../models/llava.js';
 import type { ImageTokens } from '../../models/prompt.js';
 import { ScoreModel, type SequenceScorer } from '../../models/score-model.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
@@ -22,7 +22,7 @@ export class ImageInputError extends Error {
  * `image_token_index`), repeated once per image feature; undefined for a text-only model.
  */
 export function imageTokensOf(model: unknown, tokenizer: Tokenizer): ImageTokens | undefined {
-  if (!(model instanceof LlavaModel || model instanceof LlavaScoreModel)) return undefined;
+  if (!readsImages(model)) return undefined;
   const id = model.config.image_token_index;
   const placeholder = tokenizer.idToToken(id);
   if (placeholder === undefined) {
@@ -58,5 +58,5 @@ export function scoreHeadOf(model: ScoringModel): ScoreModel {
 
 /** What LoRA adapts: the language side of an image + text model (its projector, not being a base weight there, trains in full), else the model. */
 export function loraTarget<M extends CausalLM | ScoreModel>(model: M | LlavaModel | LlavaScoreModel): M {
-  return (model instanceof LlavaModel || model instanceof LlavaScoreModel ? model.languageModel : model) as M;
+  return (readsImages(model) ? model.languageModel : model) as M;
 }

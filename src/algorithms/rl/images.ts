@@ -1,6 +1,6 @@
 // Image prompts in the RL loop: each row's image (or none), the vision towers' states computed once per rollout per distinct
 // frozen tower, and spliced into every pass that reads the prompt (generation, reference, reward, cost, critics, updates).
-import { LlavaModel, LlavaScoreModel } from '../../models/llava.js';
+import { LlavaScoreModel, readsImages, type ImageReader, type LlavaModel } from '../../models/llava.js';
 import { endScoresOf, type CausalLM, type ScoreModel, type SequenceScorer } from '../../models/index.js';
 import { noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
 
@@ -11,12 +11,7 @@ export type CriticModel = ScoreModel | LlavaScoreModel;
 /** A reward or cost scorer: any text scorer (one model, an ensemble, a table), or a LLaVA score model. */
 export type RlScorer = SequenceScorer | LlavaScoreModel;
 
-/** A model that reads images: a LLaVA model or LLaVA score model. */
-export type ImageReader = LlavaModel | LlavaScoreModel;
-
-export function readsImages(m: unknown): m is ImageReader {
-  return m instanceof LlavaModel || m instanceof LlavaScoreModel;
-}
+export { readsImages, type ImageReader } from '../../models/llava.js';
 
 /** The text side the loop runs: the model itself, or a LLaVA model's language model (its inputs embeddings carry the images). */
 export function languageOf(m: PolicyModel): CausalLM;
