@@ -1,6 +1,6 @@
 // Batched generation with a KV cache (left-padded prompts), and per-token log-probabilities for RL.
 import { cat, chain, noGrad, ones, tensor, tidy, where, zeros, type Tensor } from '../torch/index.js';
-import { preallocate, type LayerCache } from './attention.js';
+import { keepCacheRows, preallocate, type LayerCache } from './attention.js';
 import type { CausalLM } from './causal-lm.js';
 
 export interface GenerateOptions {
@@ -174,8 +174,9 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
         const still = running.toBoolArray();
         if (rows.some((r) => !still[r])) {
           // drop the stopped rows from the cache: later steps run the model on the live rows only
-          const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), { dtype: 'int64', device });
-          const kept = cache.map((layer) => ({ ...layer, k: layer.k.indexSelect(0, keepAt), v: layer.v.indexSelect(0, keepAt) }));
+          // compacted in place: the live rows' filled positions move to the front of the preallocated buffers
+          const keepAt = rows.flatMap((r, i) => (still[r] ? [i] : []));
+          const kept = cache.map((layer) => keepCacheRows(layer, keepAt));
           for (const layer of cache) {
             layer.k.dispose();
             layer.v.dispose();

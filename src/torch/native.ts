@@ -134,6 +134,7 @@ export interface NativeTorch {
   linear(x: Handle, w: Handle, b: Opt<Handle>): Handle;
   layerNorm(x: Handle, shape: number[], w: Opt<Handle>, b: Opt<Handle>, eps: number): Handle;
   attention(q: Handle, k: Handle, v: Handle, bias: Opt<Handle>, scale: number): Handle;
+  keepRows_(t: Handle, keep: number[], length: number): void;
   embedding(w: Handle, idx: Handle): Handle;
   dropout(x: Handle, p: number, training: boolean): Handle;
   crossEntropy(logits: Handle, targets: Handle, ignoreIndex: number, reduction: string): Handle;
