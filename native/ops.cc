@@ -1,6 +1,9 @@
 // Tensor operations: arithmetic, comparisons, elementwise maths, reductions, shapes, indexing, sorting.
 #include "common.h"
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 #include <limits>
+#include <mutex>
 
 namespace sa {
 
@@ -94,6 +97,77 @@ SA_UNARY(Cumsum, at::cumsum(a, Int(info[1])))
 SA_UNARY(Triu, at::triu(a, Absent(info[1]) ? 0 : Int(info[1])))
 SA_UNARY(Tril, at::tril(a, Absent(info[1]) ? 0 : Int(info[1])))
 SA_UNARY(Multinomial, at::multinomial(a, Int(info[1]), Flag(info[2], false)))
+
+// multinomialRows(probs (B, V), rows) -> (B, 1) int64: for each row listed (increasing indices), the token
+// probs.multinomial(1) draws for it, and -1 for the other rows; the default generator advances exactly as that call
+// advances it on the whole matrix. libtorch's draw of one sample is the exponential race argmax_j p_j / q_j with q ~ Exp(1)
+// drawn for every element in row-major order (ATen's multinomial fast path; its exponential_ on the CPU); here the rows
+// not listed draw their numbers (one random64 each, what Exp(1) consumes) but skip the logarithm, the division and the
+// argmax. Generation passes the rows still decoding: a stopped row's draw was thrown away. The same header functions make
+// q, the division is IEEE's and the argmax keeps libtorch's ties (lowest index) and NaN (largest), so each listed row's
+// token is bit for bit multinomial's. A tensor on another device, of another dtype or not contiguous takes multinomial.
+template <typename T>
+static void DrawRows(const at::Tensor& probs, const std::vector<bool>& listed, int64_t* out) {
+  const int64_t b = probs.size(0), v = probs.size(1);
+  const T* p = probs.data_ptr<T>();
+  for (int64_t i = 0; i < b; i++) {
+    if (!listed[i]) continue;
+    bool positive = false;
+    for (int64_t j = 0; j < v; j++) {
+      const T x = p[i * v + j];
+      TORCH_CHECK(x < std::numeric_limits<T>::infinity() && x >= 0, "multinomialRows: probability tensor contains either `inf`, `nan` or element < 0 (row ", i, ")");
+      positive = positive || x > 0;
+    }
+    TORCH_CHECK(positive, "multinomialRows: invalid multinomial distribution (sum of probabilities <= 0) in row ", i);
+  }
+  auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(c10::nullopt, at::detail::getDefaultCPUGenerator());
+  std::lock_guard<std::mutex> lock(gen->mutex_);
+  at::exponential_distribution<double> exponential(1.0);
+  for (int64_t i = 0; i < b; i++) {
+    if (!listed[i]) {
+      out[i] = -1;
+      for (int64_t j = 0; j < v; j++) gen->random64();
+      continue;
+    }
+    const T* row = p + i * v;
+    int64_t best = 0;
+    T top = 0;
+    for (int64_t j = 0; j < v; j++) {
+      const T r = row[j] / static_cast<T>(exponential(gen));
+      // libtorch's argmax: NaN above everything, the first of equal values
+      if (j == 0 || (std::isnan(r) ? !std::isnan(top) : r > top)) {
+        best = j;
+        top = r;
+      }
+    }
+    out[i] = best;
+  }
+}
+
+static SA_FN(MultinomialRows) {
+  return Guard(info, [&] {
+    const at::Tensor& probs = Unwrap(info[0], "probs");
+    std::vector<int64_t> rows = IntList(info[1], "rows");
+    TORCH_CHECK(probs.dim() == 2, "multinomialRows: expected (B, V) probabilities, got ", probs.dim(), " dimensions");
+    const int64_t b = probs.size(0);
+    std::vector<bool> listed(b, false);
+    for (size_t k = 0; k < rows.size(); k++) {
+      TORCH_CHECK(rows[k] >= 0 && rows[k] < b && (k == 0 || rows[k] > rows[k - 1]), "multinomialRows: rows must be increasing row indices below ", b);
+      listed[rows[k]] = true;
+    }
+    const bool own = probs.device().is_cpu() && probs.is_contiguous() && (probs.scalar_type() == at::kFloat || probs.scalar_type() == at::kDouble);
+    if (!own) {
+      at::Tensor all = at::multinomial(probs, 1);
+      at::Tensor mask = at::zeros({b, 1}, all.options().dtype(at::kBool));
+      for (int64_t r : rows) mask[r].fill_(true);
+      return Wrap(info.Env(), at::where(mask, all, at::full({}, -1, all.options())));
+    }
+    at::Tensor out = at::empty({b, 1}, probs.options().dtype(at::kLong));
+    if (probs.scalar_type() == at::kFloat) DrawRows<float>(probs, listed, out.data_ptr<int64_t>());
+    else DrawRows<double>(probs, listed, out.data_ptr<int64_t>());
+    return Wrap(info.Env(), out);
+  });
+}
 
 // Shapes and views
 SA_UNARY(Reshape, a.reshape(IntList(info[1], "shape")))
@@ -272,6 +346,7 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   SA_EXPORT(exports, "triu", Triu);
   SA_EXPORT(exports, "tril", Tril);
   SA_EXPORT(exports, "multinomial", Multinomial);
+  SA_EXPORT(exports, "multinomialRows", MultinomialRows);
   SA_EXPORT(exports, "reshape", Reshape);
   SA_EXPORT(exports, "view", View);
   SA_EXPORT(exports, "permute", Permute);

@@ -108,7 +108,8 @@ export class ContextLengthError extends Error {
  * Work per step: the prompt pass runs once per distinct prompt and computes the logits of its last position only; a row that has
  * stopped leaves the decoding batch (its KV cache rows are dropped; no forward runs on it). Sampling
  * still reads a (B, V) matrix — a stopped row's logits are zeros and its token is the pad — so the
- * random stream (multinomial draws B·V numbers a step) is the one of a batch that never shrinks. The KV cache is
+ * random stream (multinomial draws B·V numbers a step) is the one of a batch that never shrinks; a stopped row's numbers
+ * are drawn and skipped (`multinomialRows`), the running rows' tokens are multinomial's. The KV cache is
  * preallocated for the whole generation after the prompt pass and each step writes its keys and values in place.
  */
 export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, options: GenerateOptions): GenerateOutput {
@@ -152,14 +153,15 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       const alive: Tensor[] = [];
       let running = ones([b], { dtype: 'bool', device });
       for (let t = 0; t < opts.maxNewTokens; t++) {
-        const index = rowIndex;
+        const [index, decoding] = [rowIndex, rows];
         const out = tidy(() => {
           const logits = index ? zeros([b, last.shape[1] as number], { device }).scatter(0, index.unsqueeze(1).expand(last.shape), last) : last;
           const logp = logits.logSoftmax(1);
           // only the repetition penalty needs the tokens so far
           const generated = tokens.length && (opts.repetitionPenalty ?? 1) !== 1 ? cat(tokens, 1) : null;
           const scored = opts.processLogits ? opts.processLogits(logits, t) : logits;
-          const next = opts.greedy ? scored.argmax(1, true) : shapeLogits(scored, generated, opts).softmax(1).multinomial(1);
+          // the rows still decoding draw their token; a stopped row's draw is only consumed from the random stream
+          const next = opts.greedy ? scored.argmax(1, true) : shapeLogits(scored, generated, opts).softmax(1).multinomialRows(decoding);
           const token = where(running.unsqueeze(1), next, opts.padId);
           const chosen = logp.gather(1, token).mul(running.unsqueeze(1).float());
           let stopped = running.logicalNot();
@@ -173,8 +175,7 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
         if (!running.any().item() || t === opts.maxNewTokens - 1) break;
         const still = running.toBoolArray();
         if (rows.some((r) => !still[r])) {
-          // drop the stopped rows from the cache: later steps run the model on the live rows only
-          // compacted in place: the live rows' filled positions move to the front of the preallocated buffers
+          // drop the stopped rows from the cache (compacted in place): later steps run the model on the live rows only
           const keepAt = rows.flatMap((r, i) => (still[r] ? [i] : []));
           const kept = cache.map((layer) => keepCacheRows(layer, keepAt));
           for (const layer of cache) {

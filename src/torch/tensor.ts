@@ -377,6 +377,14 @@ export class Tensor {
   multinomial(numSamples: number, replacement = false): Tensor {
     return this.wrap((h) => native.multinomial(h, numSamples, replacement));
   }
+  /**
+   * probs (B, V) -> (B, 1) int64: for each row listed (increasing indices) the token `multinomial(1)` draws for it, -1 for
+   * the others, with the generator advanced as `multinomial(1)` on every row advances it; the rows not listed skip the
+   * arithmetic of their draw (generation: the rows that have stopped).
+   */
+  multinomialRows(rows: readonly number[]): Tensor {
+    return this.wrap((h) => native.multinomialRows(h, [...rows]));
+  }
   triu(k = 0): Tensor {
     return this.wrap((h) => native.triu(h, k));
   }
