@@ -253,6 +253,16 @@ static SA_FN(Copy_) {
     return info.Env().Undefined();
   });
 }
+// gelu_(x, approximate): GELU in place, for inference (no autograd graph to keep the input for): the same kernel as gelu,
+// without a new output buffer.
+static SA_FN(Gelu_) {
+  return Guard(info, [&] {
+    at::Tensor& t = Unwrap(info[0]);
+    TORCH_CHECK(!(at::GradMode::is_enabled() && t.requires_grad()), "gelu_: the tensor requires grad and grad mode is on; use gelu (autograd needs its input)");
+    at::gelu_(t, info[1].IsString() ? std::string(info[1].As<Napi::String>()) : std::string("none"));
+    return info.Env().Undefined();
+  });
+}
 static SA_FN(Zero_) {
   return Guard(info, [&] {
     at::NoGradGuard g;
@@ -380,6 +390,7 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   SA_EXPORT(exports, "sort", Sort);
   SA_EXPORT(exports, "copy_", Copy_);
   SA_EXPORT(exports, "zero_", Zero_);
+  SA_EXPORT(exports, "gelu_", Gelu_);
   SA_EXPORT(exports, "fill_", Fill_);
   SA_EXPORT(exports, "requiresGrad_", RequiresGrad_);
   SA_EXPORT(exports, "requiresGrad", RequiresGrad);

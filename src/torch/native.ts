@@ -125,6 +125,7 @@ export interface NativeTorch {
   sort(a: Handle, dim: number, descending: boolean): [Handle, Handle];
   copy_(a: Handle, src: Handle): void;
   zero_(a: Handle): void;
+  gelu_(a: Handle, approximate?: string): void;
   fill_(a: Handle, v: number | boolean): void;
   requiresGrad_(a: Handle, on: boolean): void;
   requiresGrad(a: Handle): boolean;

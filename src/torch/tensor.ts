@@ -401,6 +401,11 @@ export class Tensor {
     call(() => native.zero_(this.handle));
     return this;
   }
+  /** GELU in place, for inference: the tensor must not require grad while grad mode is on (autograd needs gelu's input). */
+  gelu_(approximate: 'none' | 'tanh' = 'none'): this {
+    call(() => native.gelu_(this.handle, approximate));
+    return this;
+  }
   fill_(v: number | boolean): this {
     call(() => native.fill_(this.handle, v));
     return this;
