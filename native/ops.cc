@@ -106,6 +106,18 @@ SA_UNARY(Multinomial, at::multinomial(a, Int(info[1]), Flag(info[2], false)))
 // argmax. Generation passes the rows still decoding: a stopped row's draw was thrown away. The same header functions make
 // q, the division is IEEE's and the argmax keeps libtorch's ties (lowest index) and NaN (largest), so each listed row's
 // token is bit for bit multinomial's. A tensor on another device, of another dtype or not contiguous takes multinomial.
+// The draws of CPUGeneratorImpl::random64 (two 32-bit outputs of its engine, the first the high half) from a copy of its
+// engine, for at::exponential_distribution.
+struct Engine {
+  at::mt19937 mt;
+  uint64_t random64() {
+    const uint32_t hi = mt();
+    const uint32_t lo = mt();
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+  }
+  uint32_t random() { return mt(); }  // CPUGeneratorImpl::random (the distribution's float branch; not taken for double)
+};
+
 template <typename T>
 static void DrawRows(const at::Tensor& probs, const std::vector<bool>& listed, int64_t* out) {
   const int64_t b = probs.size(0), v = probs.size(1);
@@ -122,18 +134,20 @@ static void DrawRows(const at::Tensor& probs, const std::vector<bool>& listed, i
   }
   auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(c10::nullopt, at::detail::getDefaultCPUGenerator());
   std::lock_guard<std::mutex> lock(gen->mutex_);
+  // the generator's Mersenne twister, drawn from inline (its header's code) and put back after the last draw
+  Engine engine{gen->engine()};
   at::exponential_distribution<double> exponential(1.0);
   for (int64_t i = 0; i < b; i++) {
     if (!listed[i]) {
       out[i] = -1;
-      for (int64_t j = 0; j < v; j++) gen->random64();
+      for (int64_t j = 0; j < 2 * v; j++) engine.mt();
       continue;
     }
     const T* row = p + i * v;
     int64_t best = 0;
     T top = 0;
     for (int64_t j = 0; j < v; j++) {
-      const T r = row[j] / static_cast<T>(exponential(gen));
+      const T r = row[j] / static_cast<T>(exponential(&engine));
       // libtorch's argmax: NaN above everything, the first of equal values
       if (j == 0 || (std::isnan(r) ? !std::isnan(top) : r > top)) {
         best = j;
@@ -142,6 +156,7 @@ static void DrawRows(const at::Tensor& probs, const std::vector<bool>& listed, i
     }
     out[i] = best;
   }
+  gen->set_engine(engine.mt);
 }
 
 static SA_FN(MultinomialRows) {
