@@ -98,14 +98,6 @@ SA_UNARY(Triu, at::triu(a, Absent(info[1]) ? 0 : Int(info[1])))
 SA_UNARY(Tril, at::tril(a, Absent(info[1]) ? 0 : Int(info[1])))
 SA_UNARY(Multinomial, at::multinomial(a, Int(info[1]), Flag(info[2], false)))
 
-// multinomialRows(probs (B, V), rows) -> (B, 1) int64: for each row listed (increasing indices), the token
-// probs.multinomial(1) draws for it, and -1 for the other rows; the default generator advances exactly as that call
-// advances it on the whole matrix. libtorch's draw of one sample is the exponential race argmax_j p_j / q_j with q ~ Exp(1)
-// drawn for every element in row-major order (ATen's multinomial fast path; its exponential_ on the CPU); here the rows
-// not listed draw their numbers (one random64 each, what Exp(1) consumes) but skip the logarithm, the division and the
-// argmax. Generation passes the rows still decoding: a stopped row's draw was thrown away. The same header functions make
-// q, the division is IEEE's and the argmax keeps libtorch's ties (lowest index) and NaN (largest), so each listed row's
-// token is bit for bit multinomial's. A tensor on another device, of another dtype or not contiguous takes multinomial.
 // The draws of CPUGeneratorImpl::random64 (two 32-bit outputs of its engine, the first the high half) from a copy of its
 // engine, for at::exponential_distribution.
 struct Engine {
@@ -119,31 +111,30 @@ struct Engine {
 };
 
 template <typename T>
-static void DrawRows(const at::Tensor& probs, const std::vector<bool>& listed, int64_t* out) {
-  const int64_t b = probs.size(0), v = probs.size(1);
+static void DrawRows(const at::Tensor& probs, const std::vector<int64_t>& rows, int64_t batch, int64_t* out) {
+  const int64_t n = probs.size(0), v = probs.size(1);
   const T* p = probs.data_ptr<T>();
-  for (int64_t i = 0; i < b; i++) {
-    if (!listed[i]) continue;
+  for (int64_t k = 0; k < n; k++) {
     bool positive = false;
     for (int64_t j = 0; j < v; j++) {
-      const T x = p[i * v + j];
-      TORCH_CHECK(x < std::numeric_limits<T>::infinity() && x >= 0, "multinomialRows: probability tensor contains either `inf`, `nan` or element < 0 (row ", i, ")");
+      const T x = p[k * v + j];
+      TORCH_CHECK(x < std::numeric_limits<T>::infinity() && x >= 0, "multinomialRows: probability tensor contains either `inf`, `nan` or element < 0 (row ", k, ")");
       positive = positive || x > 0;
     }
-    TORCH_CHECK(positive, "multinomialRows: invalid multinomial distribution (sum of probabilities <= 0) in row ", i);
+    TORCH_CHECK(positive, "multinomialRows: invalid multinomial distribution (sum of probabilities <= 0) in row ", k);
   }
   auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(c10::nullopt, at::detail::getDefaultCPUGenerator());
   std::lock_guard<std::mutex> lock(gen->mutex_);
   // the generator's Mersenne twister, drawn from inline (its header's code) and put back after the last draw
   Engine engine{gen->engine()};
   at::exponential_distribution<double> exponential(1.0);
-  for (int64_t i = 0; i < b; i++) {
-    if (!listed[i]) {
-      out[i] = -1;
-      for (int64_t j = 0; j < 2 * v; j++) engine.mt();
+  int64_t k = 0;
+  for (int64_t i = 0; i < batch; i++) {
+    if (k == n || rows[k] != i) {
+      for (int64_t j = 0; j < 2 * v; j++) engine.mt();  // a row not drawn: its numbers are consumed
       continue;
     }
-    const T* row = p + i * v;
+    const T* row = p + k * v;
     int64_t best = 0;
     T top = 0;
     for (int64_t j = 0; j < v; j++) {
@@ -154,32 +145,40 @@ static void DrawRows(const at::Tensor& probs, const std::vector<bool>& listed, i
         top = r;
       }
     }
-    out[i] = best;
+    out[k++] = best;
   }
   gen->set_engine(engine.mt);
 }
 
+// multinomialRows(probs (n, V), rows, batch) -> (n, 1) int64: row k's token is the one multinomial(1) draws for row rows[k]
+// of a (batch, V) matrix holding probs[k] there (rows increasing, below batch), and the default generator advances as that
+// call advances it — whatever the matrix's other rows hold. libtorch draws one sample as the exponential race
+// argmax_j p_j / q_j, q ~ Exp(1) drawn for every element in row-major order (ATen's multinomial fast path; its
+// exponential_ on the CPU); the rows not listed consume their numbers without the logarithm, the division or the argmax
+// (generation: the rows that have stopped, whose draws were thrown away). The same header functions make q from the
+// generator's engine, the division is IEEE's and the argmax keeps libtorch's ties (lowest index) and NaN (largest), so each
+// token is bit for bit multinomial's. On another device, dtype or layout: multinomial itself on a (batch, V) matrix
+// (uniform rows where none is listed).
 static SA_FN(MultinomialRows) {
   return Guard(info, [&] {
     const at::Tensor& probs = Unwrap(info[0], "probs");
     std::vector<int64_t> rows = IntList(info[1], "rows");
-    TORCH_CHECK(probs.dim() == 2, "multinomialRows: expected (B, V) probabilities, got ", probs.dim(), " dimensions");
-    const int64_t b = probs.size(0);
-    std::vector<bool> listed(b, false);
+    const int64_t batch = info[2].As<Napi::Number>().Int64Value();
+    TORCH_CHECK(probs.dim() == 2, "multinomialRows: expected (n, V) probabilities, got ", probs.dim(), " dimensions");
+    const int64_t n = probs.size(0);
+    TORCH_CHECK(static_cast<int64_t>(rows.size()) == n, "multinomialRows: ", rows.size(), " rows listed for ", n, " rows of probabilities");
     for (size_t k = 0; k < rows.size(); k++) {
-      TORCH_CHECK(rows[k] >= 0 && rows[k] < b && (k == 0 || rows[k] > rows[k - 1]), "multinomialRows: rows must be increasing row indices below ", b);
-      listed[rows[k]] = true;
+      TORCH_CHECK(rows[k] >= 0 && rows[k] < batch && (k == 0 || rows[k] > rows[k - 1]), "multinomialRows: rows must be increasing row indices below ", batch);
     }
     const bool own = probs.device().is_cpu() && probs.is_contiguous() && (probs.scalar_type() == at::kFloat || probs.scalar_type() == at::kDouble);
     if (!own) {
-      at::Tensor all = at::multinomial(probs, 1);
-      at::Tensor mask = at::zeros({b, 1}, all.options().dtype(at::kBool));
-      for (int64_t r : rows) mask[r].fill_(true);
-      return Wrap(info.Env(), at::where(mask, all, at::full({}, -1, all.options())));
+      at::Tensor index = at::tensor(rows, probs.options().dtype(at::kLong));
+      at::Tensor full = at::ones({batch, probs.size(1)}, probs.options()).index_copy_(0, index, probs);
+      return Wrap(info.Env(), at::multinomial(full, 1).index_select(0, index));
     }
-    at::Tensor out = at::empty({b, 1}, probs.options().dtype(at::kLong));
-    if (probs.scalar_type() == at::kFloat) DrawRows<float>(probs, listed, out.data_ptr<int64_t>());
-    else DrawRows<double>(probs, listed, out.data_ptr<int64_t>());
+    at::Tensor out = at::empty({n, 1}, probs.options().dtype(at::kLong));
+    if (probs.scalar_type() == at::kFloat) DrawRows<float>(probs, rows, batch, out.data_ptr<int64_t>());
+    else DrawRows<double>(probs, rows, batch, out.data_ptr<int64_t>());
     return Wrap(info.Env(), out);
   });
 }

@@ -91,7 +91,7 @@ export interface NativeTorch {
   triu(a: Handle, k: number): Handle;
   tril(a: Handle, k: number): Handle;
   multinomial(a: Handle, n: number, replacement: boolean): Handle;
-  multinomialRows(a: Handle, rows: number[]): Handle;
+  multinomialRows(a: Handle, rows: number[], batch: number): Handle;
   reshape(a: Handle, shape: number[]): Handle;
   view(a: Handle, shape: number[]): Handle;
   permute(a: Handle, dims: number[]): Handle;

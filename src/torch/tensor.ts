@@ -378,12 +378,12 @@ export class Tensor {
     return this.wrap((h) => native.multinomial(h, numSamples, replacement));
   }
   /**
-   * probs (B, V) -> (B, 1) int64: for each row listed (increasing indices) the token `multinomial(1)` draws for it, -1 for
-   * the others, with the generator advanced as `multinomial(1)` on every row advances it; the rows not listed skip the
-   * arithmetic of their draw (generation: the rows that have stopped).
+   * probs (n, V) -> (n, 1) int64: row k's token is the one `multinomial(1)` draws for row rows[k] of a (batch, V) matrix
+   * holding this row there (rows increasing, below batch), and the generator advances as that call advances it; the
+   * matrix's other rows are not computed (generation: the rows that have stopped).
    */
-  multinomialRows(rows: readonly number[]): Tensor {
-    return this.wrap((h) => native.multinomialRows(h, [...rows]));
+  multinomialRows(rows: readonly number[], batch: number): Tensor {
+    return this.wrap((h) => native.multinomialRows(h, [...rows], batch));
   }
   triu(k = 0): Tensor {
     return this.wrap((h) => native.triu(h, k));

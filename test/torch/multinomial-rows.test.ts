@@ -1,7 +1,10 @@
-// multinomialRows (native/ops.cc): the listed rows' tokens are libtorch's multinomial(1) draws bit for bit, and the generator
-// ends where multinomial(1) on the whole matrix leaves it, so everything drawn afterwards is unchanged too.
+// multinomialRows (native/ops.cc): given the rows of a batch still sampling, their tokens are libtorch's multinomial(1) draws
+// on the whole batch bit for bit, and the generator ends where that call leaves it, so everything drawn afterwards is
+// unchanged too.
 import { describe, expect, it } from 'vitest';
 import { manualSeed, rand, randn, tensor, tidy, type Tensor } from '../../src/torch/index.js';
+
+const index = (rows: number[]) => tensor(rows, { dtype: 'int64' });
 
 /** multinomial(1) of every row, then three uniform numbers (the generator's state after it). */
 function reference(probs: Tensor, seed: number): { tokens: number[]; after: number[] } {
@@ -10,9 +13,11 @@ function reference(probs: Tensor, seed: number): { tokens: number[]; after: numb
   return { tokens, after: rand([3]).toNumbers() };
 }
 
+/** multinomialRows on the rows `rows` of probs alone. */
 function listed(probs: Tensor, rows: number[], seed: number): { tokens: number[]; after: number[] } {
+  const picked = rows.length ? probs.indexSelect(0, index(rows)) : probs.narrow(0, 0, 0);
   manualSeed(seed);
-  const tokens = probs.multinomialRows(rows).toNumbers();
+  const tokens = picked.multinomialRows(rows, probs.shape[0] as number).toNumbers();
   return { tokens, after: rand([3]).toNumbers() };
 }
 
@@ -26,7 +31,7 @@ describe('multinomialRows', () => {
   ];
   for (const c of cases) {
     for (const dtype of ['float32', 'float64'] as const) {
-      it(`${c.name}, ${dtype}: multinomial(1)'s tokens on the listed rows, -1 elsewhere, the generator where multinomial leaves it (10 seeds)`, () =>
+      it(`${c.name}, ${dtype}: multinomial(1)'s tokens of the listed rows, the generator where multinomial leaves it (10 seeds)`, () =>
         tidy(() => {
           for (let seed = 0; seed < 10; seed++) {
             manualSeed(100 + seed);
@@ -36,14 +41,14 @@ describe('multinomialRows', () => {
             const rows = c.rows(c.b);
             const want = reference(probs, seed);
             const got = listed(probs, rows, seed);
-            expect(got.tokens).toEqual(want.tokens.map((t, i) => (rows.includes(i) ? t : -1)));
+            expect(got.tokens).toEqual(rows.map((r) => want.tokens[r]));
             expect(got.after).toEqual(want.after);
           }
         }));
     }
   }
 
-  it('a row with one possible token draws it; a non-contiguous matrix takes multinomial itself', () =>
+  it('a row with one possible token draws it; non-contiguous rows take multinomial itself', () =>
     tidy(() => {
       const probs = tensor([
         [0, 0, 1, 0],
@@ -51,12 +56,16 @@ describe('multinomialRows', () => {
         [0, 0.5, 0, 0.5],
       ]);
       expect(listed(probs, [0, 2], 3).tokens[0]).toBe(2);
-      const transposed = rand([6, 4]).transpose(0, 1);
-      const want = reference(transposed, 7);
-      expect(listed(transposed, [1, 3], 7)).toEqual({ tokens: want.tokens.map((t, i) => (i === 1 || i === 3 ? t : -1)), after: want.after });
+      // the fallback: multinomial on a (batch, V) matrix with uniform rows where none is listed
+      const transposed = rand([6, 2]).transpose(0, 1);
+      const full = tensor([[1, 1, 1, 1, 1, 1], ...(transposed.toArray() as number[][]), [1, 1, 1, 1, 1, 1]]);
+      const want = reference(full, 7);
+      manualSeed(7);
+      expect(transposed.multinomialRows([1, 2], 4).toNumbers()).toEqual([want.tokens[1], want.tokens[2]]);
+      expect(rand([3]).toNumbers()).toEqual(want.after);
     }));
 
-  it("a listed row's invalid probabilities are an error naming the row; a row not listed is not read", () =>
+  it('invalid probabilities are an error naming the row; bad rows are an error', () =>
     tidy(() => {
       const probs = tensor([
         [0.5, 0.5],
@@ -64,12 +73,12 @@ describe('multinomialRows', () => {
         [0, 0],
         [NaN, 1],
       ]);
-      expect(() => probs.multinomialRows([0, 1])).toThrow(/contains either `inf`, `nan` or element < 0 \(row 1\)/);
-      expect(() => probs.multinomialRows([2])).toThrow(/sum of probabilities <= 0\) in row 2/);
-      expect(() => probs.multinomialRows([3])).toThrow(/row 3/);
-      expect(probs.multinomialRows([0]).toNumbers().slice(1)).toEqual([-1, -1, -1]);
-      expect(() => probs.multinomialRows([1, 0])).toThrow(/increasing row indices below 4/);
-      expect(() => probs.multinomialRows([4])).toThrow(/increasing row indices below 4/);
-      expect(() => tensor([0.5, 0.5]).multinomialRows([0])).toThrow(/expected \(B, V\) probabilities/);
+      expect(() => probs.multinomialRows([0, 1, 2, 3], 4)).toThrow(/contains either `inf`, `nan` or element < 0 \(row 1\)/);
+      expect(() => probs.narrow(0, 2, 1).multinomialRows([5], 6)).toThrow(/sum of probabilities <= 0\) in row 0/);
+      expect(() => probs.narrow(0, 3, 1).multinomialRows([0], 1)).toThrow(/row 0/);
+      expect(() => probs.narrow(0, 0, 2).multinomialRows([1, 0], 4)).toThrow(/increasing row indices below 4/);
+      expect(() => probs.narrow(0, 0, 1).multinomialRows([4], 4)).toThrow(/increasing row indices below 4/);
+      expect(() => probs.narrow(0, 0, 1).multinomialRows([0, 1], 4)).toThrow(/2 rows listed for 1 rows of probabilities/);
+      expect(() => tensor([0.5, 0.5]).multinomialRows([0], 1)).toThrow(/expected \(n, V\) probabilities/);
     }));
 });
