@@ -1,5 +1,6 @@
 // Neural-network functions: linear, layer norm, embedding, dropout, cross-entropy, attention.
 #include "common.h"
+#include <cstring>
 
 namespace sa {
 
@@ -86,8 +87,48 @@ static SA_FN(Attention) {
   });
 }
 
+// keepRows_(t (B, H, capacity, hd), keep, length): moves row keep[j] of t to row j in place, for j < keep.length (keep
+// strictly increasing), copying only the first `length` positions of dim 2: the rows of a preallocated KV cache that go on
+// decoding, compacted at the front of their buffer (the caller reads its first keep.length rows), instead of copied whole
+// into a new buffer (index_select copies every position of the capacity). The values are copied bit for bit and stay
+// in order, so the rows that go on see the same cache as after an index_select.
+static SA_FN(KeepRows_) {
+  return Guard(info, [&] {
+    at::Tensor& t = Unwrap(info[0]);
+    std::vector<int64_t> keep = IntList(info[1], "keep");
+    const int64_t length = info[2].As<Napi::Number>().Int64Value();
+    TORCH_CHECK(t.dim() == 4, "keepRows_: expected a (B, H, capacity, hd) cache, got ", t.dim(), " dimensions");
+    const int64_t b = t.size(0), h = t.size(1), cap = t.size(2), hd = t.size(3);
+    TORCH_CHECK(length >= 0 && length <= cap, "keepRows_: length ", length, " is outside the cache's capacity ", cap);
+    for (size_t j = 0; j < keep.size(); j++) {
+      TORCH_CHECK(keep[j] >= 0 && keep[j] < b && (j == 0 || keep[j] > keep[j - 1]),
+                  "keepRows_: the rows to keep must be increasing row indices below ", b);
+    }
+    at::NoGradGuard g;
+    if (t.device().is_cpu() && t.is_contiguous()) {
+      // keep[j] >= j: row j is written only after rows j' < j were read from it, or never read again
+      auto* base = static_cast<char*>(t.data_ptr());
+      const size_t block = static_cast<size_t>(length * hd) * t.element_size();
+      const int64_t stride = cap * hd * static_cast<int64_t>(t.element_size());
+      for (size_t j = 0; j < keep.size(); j++) {
+        if (keep[j] == static_cast<int64_t>(j)) continue;
+        for (int64_t head = 0; head < h; head++) {
+          std::memmove(base + (static_cast<int64_t>(j) * h + head) * stride, base + (keep[j] * h + head) * stride, block);
+        }
+      }
+    } else {
+      for (size_t j = 0; j < keep.size(); j++) {
+        if (keep[j] == static_cast<int64_t>(j)) continue;
+        t.select(0, static_cast<int64_t>(j)).narrow(1, 0, length).copy_(t.select(0, keep[j]).narrow(1, 0, length));
+      }
+    }
+    return info.Env().Undefined();
+  });
+}
+
 void InitNN(Napi::Env env, Napi::Object exports) {
   SA_EXPORT(exports, "attention", Attention);
+  SA_EXPORT(exports, "keepRows_", KeepRows_);
   SA_EXPORT(exports, "linear", Linear);
   SA_EXPORT(exports, "layerNorm", LayerNorm);
   SA_EXPORT(exports, "embedding", Embedding);

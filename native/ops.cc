@@ -1,6 +1,9 @@
 // Tensor operations: arithmetic, comparisons, elementwise maths, reductions, shapes, indexing, sorting.
 #include "common.h"
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 #include <limits>
+#include <mutex>
 
 namespace sa {
 
@@ -95,6 +98,91 @@ SA_UNARY(Triu, at::triu(a, Absent(info[1]) ? 0 : Int(info[1])))
 SA_UNARY(Tril, at::tril(a, Absent(info[1]) ? 0 : Int(info[1])))
 SA_UNARY(Multinomial, at::multinomial(a, Int(info[1]), Flag(info[2], false)))
 
+// The draws of CPUGeneratorImpl::random64 (two 32-bit outputs of its engine, the first the high half) from a copy of its
+// engine, for at::exponential_distribution.
+struct Engine {
+  at::mt19937 mt;
+  uint64_t random64() {
+    const uint32_t hi = mt();
+    const uint32_t lo = mt();
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+  }
+  uint32_t random() { return mt(); }  // CPUGeneratorImpl::random (the distribution's float branch; not taken for double)
+};
+
+template <typename T>
+static void DrawRows(const at::Tensor& probs, const std::vector<int64_t>& rows, int64_t batch, int64_t* out) {
+  const int64_t n = probs.size(0), v = probs.size(1);
+  const T* p = probs.data_ptr<T>();
+  for (int64_t k = 0; k < n; k++) {
+    bool positive = false;
+    for (int64_t j = 0; j < v; j++) {
+      const T x = p[k * v + j];
+      TORCH_CHECK(x < std::numeric_limits<T>::infinity() && x >= 0, "multinomialRows: probability tensor contains either `inf`, `nan` or element < 0 (row ", k, ")");
+      positive = positive || x > 0;
+    }
+    TORCH_CHECK(positive, "multinomialRows: invalid multinomial distribution (sum of probabilities <= 0) in row ", k);
+  }
+  auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(c10::nullopt, at::detail::getDefaultCPUGenerator());
+  std::lock_guard<std::mutex> lock(gen->mutex_);
+  // the generator's Mersenne twister, drawn from inline (its header's code) and put back after the last draw
+  Engine engine{gen->engine()};
+  at::exponential_distribution<double> exponential(1.0);
+  int64_t k = 0;
+  for (int64_t i = 0; i < batch; i++) {
+    if (k == n || rows[k] != i) {
+      for (int64_t j = 0; j < 2 * v; j++) engine.mt();  // a row not drawn: its numbers are consumed
+      continue;
+    }
+    const T* row = p + k * v;
+    int64_t best = 0;
+    T top = 0;
+    for (int64_t j = 0; j < v; j++) {
+      const T r = row[j] / static_cast<T>(exponential(&engine));
+      // libtorch's argmax: NaN above everything, the first of equal values
+      if (j == 0 || (std::isnan(r) ? !std::isnan(top) : r > top)) {
+        best = j;
+        top = r;
+      }
+    }
+    out[k++] = best;
+  }
+  gen->set_engine(engine.mt);
+}
+
+// multinomialRows(probs (n, V), rows, batch) -> (n, 1) int64: row k's token is the one multinomial(1) draws for row rows[k]
+// of a (batch, V) matrix holding probs[k] there (rows increasing, below batch), and the default generator advances as that
+// call advances it — whatever the matrix's other rows hold. libtorch draws one sample as the exponential race
+// argmax_j p_j / q_j, q ~ Exp(1) drawn for every element in row-major order (ATen's multinomial fast path; its
+// exponential_ on the CPU); the rows not listed consume their numbers without the logarithm, the division or the argmax
+// (generation: the rows that have stopped, whose draws were thrown away). The same header functions make q from the
+// generator's engine, the division is IEEE's and the argmax keeps libtorch's ties (lowest index) and NaN (largest), so each
+// token is bit for bit multinomial's. On another device, dtype or layout: multinomial itself on a (batch, V) matrix
+// (uniform rows where none is listed).
+static SA_FN(MultinomialRows) {
+  return Guard(info, [&] {
+    const at::Tensor& probs = Unwrap(info[0], "probs");
+    std::vector<int64_t> rows = IntList(info[1], "rows");
+    const int64_t batch = info[2].As<Napi::Number>().Int64Value();
+    TORCH_CHECK(probs.dim() == 2, "multinomialRows: expected (n, V) probabilities, got ", probs.dim(), " dimensions");
+    const int64_t n = probs.size(0);
+    TORCH_CHECK(static_cast<int64_t>(rows.size()) == n, "multinomialRows: ", rows.size(), " rows listed for ", n, " rows of probabilities");
+    for (size_t k = 0; k < rows.size(); k++) {
+      TORCH_CHECK(rows[k] >= 0 && rows[k] < batch && (k == 0 || rows[k] > rows[k - 1]), "multinomialRows: rows must be increasing row indices below ", batch);
+    }
+    const bool own = probs.device().is_cpu() && probs.is_contiguous() && (probs.scalar_type() == at::kFloat || probs.scalar_type() == at::kDouble);
+    if (!own) {
+      at::Tensor index = at::tensor(rows, probs.options().dtype(at::kLong));
+      at::Tensor full = at::ones({batch, probs.size(1)}, probs.options()).index_copy_(0, index, probs);
+      return Wrap(info.Env(), at::multinomial(full, 1).index_select(0, index));
+    }
+    at::Tensor out = at::empty({n, 1}, probs.options().dtype(at::kLong));
+    if (probs.scalar_type() == at::kFloat) DrawRows<float>(probs, rows, batch, out.data_ptr<int64_t>());
+    else DrawRows<double>(probs, rows, batch, out.data_ptr<int64_t>());
+    return Wrap(info.Env(), out);
+  });
+}
+
 // Shapes and views
 SA_UNARY(Reshape, a.reshape(IntList(info[1], "shape")))
 SA_UNARY(View, a.view(IntList(info[1], "shape")))
@@ -176,6 +264,16 @@ static SA_FN(Copy_) {
   return Guard(info, [&] {
     at::NoGradGuard g;
     Unwrap(info[0]).copy_(Unwrap(info[1], "source"));
+    return info.Env().Undefined();
+  });
+}
+// gelu_(x, approximate): GELU in place, for inference (no autograd graph to keep the input for): the same kernel as gelu,
+// without a new output buffer.
+static SA_FN(Gelu_) {
+  return Guard(info, [&] {
+    at::Tensor& t = Unwrap(info[0]);
+    TORCH_CHECK(!(at::GradMode::is_enabled() && t.requires_grad()), "gelu_: the tensor requires grad and grad mode is on; use gelu (autograd needs its input)");
+    at::gelu_(t, info[1].IsString() ? std::string(info[1].As<Napi::String>()) : std::string("none"));
     return info.Env().Undefined();
   });
 }
@@ -272,6 +370,7 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   SA_EXPORT(exports, "triu", Triu);
   SA_EXPORT(exports, "tril", Tril);
   SA_EXPORT(exports, "multinomial", Multinomial);
+  SA_EXPORT(exports, "multinomialRows", MultinomialRows);
   SA_EXPORT(exports, "reshape", Reshape);
   SA_EXPORT(exports, "view", View);
   SA_EXPORT(exports, "permute", Permute);
@@ -305,6 +404,7 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   SA_EXPORT(exports, "sort", Sort);
   SA_EXPORT(exports, "copy_", Copy_);
   SA_EXPORT(exports, "zero_", Zero_);
+  SA_EXPORT(exports, "gelu_", Gelu_);
   SA_EXPORT(exports, "fill_", Fill_);
   SA_EXPORT(exports, "requiresGrad_", RequiresGrad_);
   SA_EXPORT(exports, "requiresGrad", RequiresGrad);

@@ -1,5 +1,5 @@
 // Activation functions by their Hugging Face names (transformers' ACT2FN), shared by the model families and the vision towers.
-import type { Tensor } from '../torch/index.js';
+import { isGradEnabled, type Tensor } from '../torch/index.js';
 
 export const HF_ACTIVATIONS = {
   gelu_new: (x: Tensor) => x.gelu('tanh'),
@@ -17,3 +17,18 @@ export const HF_ACTIVATIONS = {
 } satisfies Record<string, (x: Tensor) => Tensor>;
 
 export type HfActivation = keyof typeof HF_ACTIVATIONS;
+
+/** GELU in place, where one exists: the same kernel and values, without a new output buffer. */
+const IN_PLACE: Partial<Record<HfActivation, (x: Tensor) => Tensor>> = {
+  gelu_new: (x) => x.gelu_('tanh'),
+  gelu_pytorch_tanh: (x) => x.gelu_('tanh'),
+  gelu: (x) => x.gelu_('none'),
+};
+
+/**
+ * The activation `name` for a tensor its caller owns and reads no more (an intermediate of a forward pass): applied in place
+ * when grad mode is off (inference, where no backward needs the input), else as HF_ACTIVATIONS[name].
+ */
+export function activationOnOwned(name: HfActivation): (x: Tensor) => Tensor {
+  return (!isGradEnabled() && IN_PLACE[name]) || HF_ACTIVATIONS[name];
+}

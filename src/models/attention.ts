@@ -1,5 +1,5 @@
 // Causal self-attention from matmul + mask + softmax (libtorch 1.13 has no fused attention), with a KV cache.
-import { arange, attention, cat, zeros, type Tensor } from '../torch/index.js';
+import { arange, attention, cat, keepRows_, tensor, zeros, type Tensor } from '../torch/index.js';
 
 /**
  * Keys and values of earlier positions for one layer: (B, H, Lpast, hd) each — or, with `length`, buffers (B, H, capacity, hd)
@@ -24,6 +24,21 @@ export function preallocate(cache: LayerCache, capacity: number): LayerCache {
   };
   if (capacity < l) throw new RangeError(`a cache of ${l} positions does not fit in ${capacity}`);
   return { k: buffer(cache.k), v: buffer(cache.v), length: l };
+}
+
+/**
+ * The cache of the batch rows `keep` (increasing indices into its B rows), in that order. A preallocated cache is compacted
+ * in place (its kept rows' filled positions moved to the front of its buffers, `keepRows_`) and continues as views of
+ * their first keep.length rows: no copy of the whole capacity. The values are those an indexSelect of the rows gives.
+ */
+export function keepCacheRows(cache: LayerCache, keep: readonly number[]): LayerCache {
+  if (cache.length === undefined) {
+    const index = tensor([...keep], { dtype: 'int64', device: cache.k.device });
+    return { k: cache.k.indexSelect(0, index), v: cache.v.indexSelect(0, index) };
+  }
+  keepRows_(cache.k, keep, cache.length);
+  keepRows_(cache.v, keep, cache.length);
+  return { k: cache.k.narrow(0, 0, keep.length), v: cache.v.narrow(0, 0, keep.length), length: cache.length };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Batched generation with a KV cache (left-padded prompts), and per-token log-probabilities for RL.
-import { cat, chain, noGrad, ones, tensor, tidy, where, zeros, type Tensor } from '../torch/index.js';
-import { preallocate, type LayerCache } from './attention.js';
+import { cat, chain, full, noGrad, ones, tensor, tidy, where, zeros, type Tensor } from '../torch/index.js';
+import { keepCacheRows, preallocate, type LayerCache } from './attention.js';
 import type { CausalLM } from './causal-lm.js';
 
 export interface GenerateOptions {
@@ -106,9 +106,10 @@ export class ContextLengthError extends Error {
  * Deterministic under manualSeed. Runs without gradient; intermediate tensors are freed per step.
  *
  * Work per step: the prompt pass runs once per distinct prompt and computes the logits of its last position only; a row that has
- * stopped leaves the decoding batch (its KV cache rows are dropped; no forward runs on it). Sampling
- * still reads a (B, V) matrix — a stopped row's logits are zeros and its token is the pad — so the
- * random stream (multinomial draws B·V numbers a step) is the one of a batch that never shrinks. The KV cache is
+ * stopped leaves the decoding batch (its KV cache rows are dropped; no forward runs on it) and sampling (log-softmax, logit
+ * shaping, softmax and the draw run on the rows still decoding; a `processLogits` still gets the (B, V) matrix, a stopped
+ * row's logits zeros). Its token is the pad and its random numbers are consumed (`multinomialRows`: multinomial draws B·V
+ * numbers a step), so the random stream and the tokens are those of a batch that never shrinks. The KV cache is
  * preallocated for the whole generation after the prompt pass and each step writes its keys and values in place.
  */
 export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tensor, options: GenerateOptions): GenerateOutput {
@@ -152,19 +153,29 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
       const alive: Tensor[] = [];
       let running = ones([b], { dtype: 'bool', device });
       for (let t = 0; t < opts.maxNewTokens; t++) {
-        const index = rowIndex;
+        const [index, decoding] = [rowIndex, rows];
         const out = tidy(() => {
-          const logits = index ? zeros([b, last.shape[1] as number], { device }).scatter(0, index.unsqueeze(1).expand(last.shape), last) : last;
-          const logp = logits.logSoftmax(1);
+          // the rows still decoding (`last`, in the order of `rows`) choose their tokens; every op here works row by row, so
+          // their values are those of the whole batch's pass, and the rows that have stopped cost no work but their draws
+          let scored = last;
+          if (opts.processLogits) {
+            // the processor sees the whole (B, V) batch: a stopped row's logits are zeros
+            const logits = index ? zeros([b, last.shape[1] as number], { device }).scatter(0, index.unsqueeze(1).expand(last.shape), last) : last;
+            const processed = opts.processLogits(logits, t);
+            scored = index ? processed.indexSelect(0, index) : processed;
+          }
           // only the repetition penalty needs the tokens so far
-          const generated = tokens.length && (opts.repetitionPenalty ?? 1) !== 1 ? cat(tokens, 1) : null;
-          const scored = opts.processLogits ? opts.processLogits(logits, t) : logits;
-          const next = opts.greedy ? scored.argmax(1, true) : shapeLogits(scored, generated, opts).softmax(1).multinomial(1);
-          const token = where(running.unsqueeze(1), next, opts.padId);
-          const chosen = logp.gather(1, token).mul(running.unsqueeze(1).float());
+          const generated = tokens.length && (opts.repetitionPenalty ?? 1) !== 1 ? tidy(() => (index ? cat(tokens, 1).indexSelect(0, index) : cat(tokens, 1))) : null;
+          // a stopped row's draw is consumed from the random stream (the batch's), not computed
+          const next = opts.greedy ? scored.argmax(1, true) : shapeLogits(scored, generated, opts).softmax(1).multinomialRows(decoding, b);
+          const chosen = last.logSoftmax(1).gather(1, next);
+          // back to the batch's rows: a stopped row gets the pad and the log-prob -0 (its log-prob times 0, as the whole batch's pass gave)
+          const token = index ? full([b, 1], opts.padId, { dtype: 'int64', device }).scatter(0, index.unsqueeze(1), next) : next;
+          // (-0.0 is made by negation: an integral number, such as -0, becomes an integer scalar, 0)
+          const logp = index ? zeros([b, 1], { device }).neg().scatter(0, index.unsqueeze(1), chosen) : chosen;
           let stopped = running.logicalNot();
-          for (const s of stops) stopped = stopped.logicalOr(next.squeeze(1).eq(s));
-          return { token, chosen, wasRunning: running.unsqueeze(1).long(), stillRunning: running.logicalAnd(stopped.logicalNot()) };
+          for (const s of stops) stopped = stopped.logicalOr(token.squeeze(1).eq(s));
+          return { token, chosen: logp, wasRunning: running.unsqueeze(1).long(), stillRunning: running.logicalAnd(stopped.logicalNot()) };
         });
         tokens.push(out.token);
         logps.push(out.chosen);
@@ -173,9 +184,9 @@ export function generate(model: CausalLM, inputIds: Tensor, attentionMask: Tenso
         if (!running.any().item() || t === opts.maxNewTokens - 1) break;
         const still = running.toBoolArray();
         if (rows.some((r) => !still[r])) {
-          // drop the stopped rows from the cache: later steps run the model on the live rows only
-          const keepAt = tensor(rows.flatMap((r, i) => (still[r] ? [i] : [])), { dtype: 'int64', device });
-          const kept = cache.map((layer) => ({ ...layer, k: layer.k.indexSelect(0, keepAt), v: layer.v.indexSelect(0, keepAt) }));
+          // drop the stopped rows from the cache (compacted in place): later steps run the model on the live rows only
+          const keepAt = rows.flatMap((r, i) => (still[r] ? [i] : []));
+          const kept = cache.map((layer) => keepCacheRows(layer, keepAt));
           for (const layer of cache) {
             layer.k.dispose();
             layer.v.dispose();

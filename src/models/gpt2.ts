@@ -1,7 +1,7 @@
 // GPT-2 family causal LM with Hugging Face parameter names (Conv1D weights stored (in, out)).
 import { embedding, chain, type Tensor } from '../torch/index.js';
 import { attend, attentionBias, extendCache, lastPositionIds, lastRows, splitHeads, type LayerCache } from './attention.js';
-import { HF_ACTIVATIONS } from './activations.js';
+import { activationOnOwned } from './activations.js';
 import type { Gpt2Config } from './hf-config.js';
 import { LayerNorm } from './layer-norm.js';
 import { Linear } from './linear.js';
@@ -63,7 +63,8 @@ class Block extends Module {
       x2,
       (t) => this.ln2.forward(t),
       (t) => this.cFc.forward(t),
-      HF_ACTIVATIONS[this.c.activation_function],
+      // the c_fc output is this chain's own: under no-grad the GELU runs in place
+      activationOnOwned(this.c.activation_function),
       (t) => this.mlpProj.forward(t),
       (t) => x2.add(t),
     );

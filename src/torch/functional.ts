@@ -45,6 +45,14 @@ export function layerNorm(x: Tensor, normalizedShape: Shape, weight?: Tensor | n
 export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number): Tensor {
   return new Tensor(callNative(() => native.attention(q.handle, k.handle, v.handle, bias?.handle, scale)));
 }
+/**
+ * Compacts a preallocated KV-cache buffer t (B, H, capacity, hd) in place: row keep[j] moves to row j (keep strictly
+ * increasing), the first `length` positions of dim 2 only (the filled ones); the caller goes on with t's first keep.length
+ * rows. Copies the kept rows' filled positions at most once, where an indexSelect copies every row's whole capacity.
+ */
+export function keepRows_(t: Tensor, keep: readonly number[], length: number): void {
+  callNative(() => native.keepRows_(t.handle, [...keep], length));
+}
 /** Rows of `weight` (V, D) at int64 `indices` (…) -> (…, D). */
 export function embedding(weight: Tensor, indices: Tensor): Tensor {
   return new Tensor(callNative(() => native.embedding(weight.handle, indices.handle)));

@@ -18,7 +18,7 @@ export {
   memoryStats,
   type CreateOptions,
 } from './create.js';
-export { cat, stack, where, noGrad, isGradEnabled, linear, layerNorm, attention, embedding, dropout, crossEntropy } from './functional.js';
+export { cat, stack, where, noGrad, isGradEnabled, linear, layerNorm, attention, keepRows_, embedding, dropout, crossEntropy } from './functional.js';
 export { tidy, keep, chain } from './scope.js';
 export { AdamW, SGD, clipGradNorm, lrSchedule, type OptimizerState } from './optim.js';
 export { EngineLoadError } from './native.js';

@@ -91,6 +91,7 @@ export interface NativeTorch {
   triu(a: Handle, k: number): Handle;
   tril(a: Handle, k: number): Handle;
   multinomial(a: Handle, n: number, replacement: boolean): Handle;
+  multinomialRows(a: Handle, rows: number[], batch: number): Handle;
   reshape(a: Handle, shape: number[]): Handle;
   view(a: Handle, shape: number[]): Handle;
   permute(a: Handle, dims: number[]): Handle;
@@ -124,6 +125,7 @@ export interface NativeTorch {
   sort(a: Handle, dim: number, descending: boolean): [Handle, Handle];
   copy_(a: Handle, src: Handle): void;
   zero_(a: Handle): void;
+  gelu_(a: Handle, approximate?: string): void;
   fill_(a: Handle, v: number | boolean): void;
   requiresGrad_(a: Handle, on: boolean): void;
   requiresGrad(a: Handle): boolean;
@@ -134,6 +136,7 @@ export interface NativeTorch {
   linear(x: Handle, w: Handle, b: Opt<Handle>): Handle;
   layerNorm(x: Handle, shape: number[], w: Opt<Handle>, b: Opt<Handle>, eps: number): Handle;
   attention(q: Handle, k: Handle, v: Handle, bias: Opt<Handle>, scale: number): Handle;
+  keepRows_(t: Handle, keep: number[], length: number): void;
   embedding(w: Handle, idx: Handle): Handle;
   dropout(x: Handle, p: number, training: boolean): Handle;
   crossEntropy(logits: Handle, targets: Handle, ignoreIndex: number, reduction: string): Handle;

@@ -377,6 +377,14 @@ export class Tensor {
   multinomial(numSamples: number, replacement = false): Tensor {
     return this.wrap((h) => native.multinomial(h, numSamples, replacement));
   }
+  /**
+   * probs (n, V) -> (n, 1) int64: row k's token is the one `multinomial(1)` draws for row rows[k] of a (batch, V) matrix
+   * holding this row there (rows increasing, below batch), and the generator advances as that call advances it; the
+   * matrix's other rows are not computed (generation: the rows that have stopped).
+   */
+  multinomialRows(rows: readonly number[], batch: number): Tensor {
+    return this.wrap((h) => native.multinomialRows(h, [...rows], batch));
+  }
   triu(k = 0): Tensor {
     return this.wrap((h) => native.triu(h, k));
   }
@@ -391,6 +399,11 @@ export class Tensor {
   }
   zero_(): this {
     call(() => native.zero_(this.handle));
+    return this;
+  }
+  /** GELU in place, for inference: the tensor must not require grad while grad mode is on (autograd needs gelu's input). */
+  gelu_(approximate: 'none' | 'tanh' = 'none'): this {
+    call(() => native.gelu_(this.handle, approximate));
     return this;
   }
   fill_(v: number | boolean): this {

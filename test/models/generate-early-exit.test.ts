@@ -1,6 +1,6 @@
 // Generation drops stopped rows from the decoding batch without changing what is sampled (same tokens and log-probs as a batch that never shrinks), and runs a repeated prompt once.
 import { describe, expect, it } from 'vitest';
-import { createCausalLM, generate, parseModelConfig, sequenceLogProbs, type CausalLM } from '../../src/models/index.js';
+import { createCausalLM, generate, parseModelConfig, sequenceLogProbs, type CausalLM, type GenerateOptions } from '../../src/models/index.js';
 import { cat, manualSeed, ones, setNumThreads, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { expectAllClose } from '../helpers/allclose.js';
 
@@ -20,7 +20,7 @@ const ids = tensor(prompts.map((p) => [...Array<number>(L - p.length).fill(PAD),
 const mask = tensor(prompts.map((p) => [...Array<number>(L - p.length).fill(0), ...p.map(() => 1)]), { dtype: 'int64' });
 
 /** Runs generate with the model's forward recording the batch size of every call. */
-function run(model: CausalLM, seed: number, stopTokenIds: number[], inputs = { ids, mask }) {
+function run(model: CausalLM, seed: number, stopTokenIds: number[], inputs = { ids, mask }, sampling: Partial<GenerateOptions> = { temperature: 0.9, topP: 0.95 }) {
   const sizes: number[] = [];
   const forward = model.forward.bind(model);
   model.forward = (x: Tensor, m: Tensor, c?: Parameters<CausalLM['forward']>[2], k?: number) => {
@@ -28,7 +28,7 @@ function run(model: CausalLM, seed: number, stopTokenIds: number[], inputs = { i
     return forward(x, m, c, k);
   };
   manualSeed(seed);
-  const out = generate(model, inputs.ids, inputs.mask, { maxNewTokens: T, temperature: 0.9, topP: 0.95, stopTokenIds, padId: PAD });
+  const out = generate(model, inputs.ids, inputs.mask, { maxNewTokens: T, ...sampling, stopTokenIds, padId: PAD });
   model.forward = forward;
   return { out, sizes };
 }
@@ -37,19 +37,26 @@ describe('generate: stopped rows leave the decoding batch', () => {
   setNumThreads(1);
   const model = tinyModel();
 
-  for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: the same tokens and log-probs (1e-5) as the full batch, each row cut at its stop token; forwards only on running rows`, () => {
-      const full = run(model, seed, []); // never stops: every forward has all 8 rows
-      const cut = run(model, seed, [STOP]);
+  // sampling as RL runs it (temperature, top-p), top-k with a repetition penalty, greedy
+  const samplings: [string, Partial<GenerateOptions>][] = [
+    ['temperature 0.9, top-p 0.95', { temperature: 0.9, topP: 0.95 }],
+    ['top-k 4, repetition penalty 1.3', { topK: 4, repetitionPenalty: 1.3 }],
+    ['greedy', { greedy: true }],
+  ];
+  for (const [name, sampling] of samplings) for (const seed of name === 'greedy' ? [1] : [1, 2, 3]) {
+    it(`${name}, seed ${seed}: the same tokens and log-probs (1e-5) as the full batch, each row cut at its stop token; forwards only on running rows`, () => {
+      const full = run(model, seed, [], undefined, sampling); // never stops: every forward has all 8 rows
       const fullTokens = full.out.sequences.narrow(1, L, T).toArray() as number[][];
+      // the stop token: STOP, or for greedy decoding (which repeats itself) the token whose first occurrences end the most rows at different steps
+      const endsAt = (stop: number) => fullTokens.map((row) => (row.includes(stop) ? row.indexOf(stop) + 1 : T));
+      const varied = (stop: number) => new Set(endsAt(stop).filter((e) => e < T)).size;
+      const stopId = sampling.greedy ? Array.from({ length: 12 }, (_, i) => i).reduce((a, c) => (varied(c) > varied(a) ? c : a)) : STOP;
+      const cut = run(model, seed, [stopId], undefined, sampling);
       const cutTokens = cut.out.sequences.toArray() as number[][];
       const fullLp = full.out.logProbs.toArray() as number[][];
       const cutLp = cut.out.logProbs.toArray() as number[][];
       const cutMask = cut.out.responseMask.toArray() as number[][];
-      const ends = fullTokens.map((row) => {
-        const i = row.indexOf(STOP);
-        return i < 0 ? T : i + 1; // tokens kept, the stop included
-      });
+      const ends = endsAt(stopId); // tokens kept, the stop included
       const width = (cutTokens[0] as number[]).length - L;
       expect(width).toBe(Math.max(...ends));
       for (const [r, end] of ends.entries()) {
@@ -57,10 +64,11 @@ describe('generate: stopped rows leave the decoding batch', () => {
         expect((cutTokens[r] as number[]).slice(L)).toEqual(want);
         expect(cutMask[r]).toEqual(want.map((_, j) => (j < end ? 1 : 0)));
         expectAllClose((cutLp[r] as number[]).slice(0, end), (fullLp[r] as number[]).slice(0, end), { atol: 1e-5, rtol: 0 });
-        expect((cutLp[r] as number[]).slice(end).every((x) => x === 0)).toBe(true); // -0 included
+        // 0 times the pad's log-prob, as when the stopped rows were sampled with the others: -0
+        expect((cutLp[r] as number[]).slice(end).every((x) => Object.is(x, -0))).toBe(true);
       }
-      // rows stop at different steps, so the batch shrinks more than once
-      expect(new Set(ends.filter((e) => e < width)).size).toBeGreaterThanOrEqual(2);
+      // rows stop at different steps, so the batch shrinks more than once (greedy decoding: at least once)
+      expect(new Set(ends.filter((e) => e < width)).size).toBeGreaterThanOrEqual(sampling.greedy ? 1 : 2);
       expect(full.sizes).toEqual(Array<number>(T).fill(8));
       // the prompt pass, then one forward per later step on the rows still running after it
       const running = Array.from({ length: width - 1 }, (_, t) => ends.filter((e) => e > t + 1).length);
