@@ -34,7 +34,10 @@ async function multimodalRun(config: MultimodalPipelineConfig): Promise<void> {
   const t0 = performance.now();
   const r = await runMultimodalPipeline(config, terminalProgress());
   const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
-  console.log(`\nSFT policy on the test image prompts (gold oracle): harmful ${pct(r.sft.harmfulRate)} of ${r.sft.nRisky} answers to risky pictures, helpfulness ${r.sft.helpfulness.toFixed(2)} (benign ${r.sft.benignHelpfulness.toFixed(2)}, risky ${r.sft.riskyHelpfulness.toFixed(2)})`);
+  console.log(`\nPolicies on the test image prompts (gold oracle; harmful: of the answers to risky pictures; PPO-Lagrangian's d = ${r.threshold.toFixed(3)}):`);
+  for (const [k, m] of Object.entries(r.models)) {
+    console.log(`  ${k.padEnd(8)} harmful ${pct(m.harmfulRate).padStart(6)} of ${m.nRisky}  helpfulness ${m.helpfulness.toFixed(2)} (benign ${m.benignHelpfulness.toFixed(2)}, risky ${m.riskyHelpfulness.toFixed(2)})  KL ${m.kl.toFixed(2)}  reward ${m.meanReward.toFixed(2)}  cost ${m.meanCost.toFixed(2)}`);
+  }
   for (const k of ['reward', 'cost'] as const) {
     const m = r.scoreModels[k];
     console.log(`  ${k.padEnd(6)} model: validation ${pct(m.validation.accuracy)}, test ${pct(m.test.accuracy)}, test vs gold ${pct(m.gold.accuracy)}${m.gold.signAccuracy !== undefined ? `, sign vs gold ${pct(m.gold.signAccuracy)}` : ''}`);
@@ -93,8 +96,8 @@ export function register(program: Command): void {
       new Option(
         '--world <kind>',
         "'text': the text world and every stage above; 'multimodal': the image + text world (pictures carry the topic) -> SFT of a LLaVA-style policy -> " +
-          'multimodal reward, cost and severity models -> evaluation -> report, with its own defaults (README, "Multimodal"); it takes --name, --runs-dir, --seed, --threads, ' +
-          '--world-*, --world-images-*, --vision-*, --model-*, --sft-*, --reward-*, --cost-*, --severity-*, --score-validation-*, --eval-temperature/-max-new-tokens/-samples-per-prompt',
+          'multimodal reward, cost and severity models -> PPO and PPO-Lagrangian on the train pictures -> evaluation -> report, with its own defaults (README, "Multimodal"); it takes --name, --runs-dir, --seed, --threads, ' +
+          '--world-*, --world-images-*, --vision-*, --model-*, --sft-*, --reward-*, --cost-*, --severity-*, --score-validation-*, --rl-* (no PTX), --ppo-kl-coef, --ppo-lag-*, --eval-temperature/-max-new-tokens/-samples-per-prompt',
       )
         .choices(['text', 'multimodal'])
         .default('text'),

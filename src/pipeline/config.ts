@@ -54,6 +54,17 @@ export function policyGpt2Config(m: PolicyModel, tokenizer: { vocabSize: number;
   };
 }
 
+/** The pipeline's plain PPO stage (the text and the multimodal pipeline). */
+export const PpoStageSchema = z.object({ klCoef: z.number().min(0).default(0.05).describe('β for plain PPO (safe-rlhf: 0.02; the small world policy over-optimises the reward model below 0.05)') }).strict();
+
+/** The pipeline's PPO-Lagrangian stage (the text and the multimodal pipeline): β and the multiplier, d calibrated on the validation split by default. */
+export const PpoLagStageSchema = z
+  .object({
+    klCoef: z.number().min(0).default(0.05).describe('β for PPO-Lagrangian (safe-rlhf: 0.01; the small world policy over-optimises the reward model below 0.05)'),
+    lagrange: LagrangeSchema.prefault({}).describe('the Lagrange multiplier'),
+  })
+  .strict();
+
 export const PipelineConfigSchema = z
   .object({
     name: z.string().default('default').describe('run name: everything goes to <runsDir>/<name>/'),
@@ -125,15 +136,8 @@ export const PipelineConfigSchema = z
       .prefault({})
       .describe('reward-model ensemble and WARM weight averaging'),
     rl: withDefaults(RlConfigSchema, { promptsPerStep: 64 }).describe('settings shared by PPO, reward shaping and PPO-Lagrangian'),
-    ppo: z.object({ klCoef: z.number().min(0).default(0.05).describe('β for plain PPO (safe-rlhf: 0.02; the small world policy over-optimises the reward model below 0.05)') }).strict().prefault({}).describe('plain PPO'),
-    ppoLag: z
-      .object({
-        klCoef: z.number().min(0).default(0.05).describe('β for PPO-Lagrangian (safe-rlhf: 0.01; the small world policy over-optimises the reward model below 0.05)'),
-        lagrange: LagrangeSchema.prefault({}).describe('the Lagrange multiplier'),
-      })
-      .strict()
-      .prefault({})
-      .describe('PPO-Lagrangian (Safe RLHF)'),
+    ppo: PpoStageSchema.prefault({}).describe('plain PPO'),
+    ppoLag: PpoLagStageSchema.prefault({}).describe('PPO-Lagrangian (Safe RLHF)'),
     shaping: z
       .object({
         nus: z.array(z.number().min(0)).default([0.5, 2, 8]).describe('fixed cost weights ν of the reward-shaping sweep (R - ν·C)'),
