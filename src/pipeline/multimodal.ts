@@ -387,8 +387,9 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   const testItems = testPrompts.map((p, i) => ({ prompt: p.prompt, pixels: pixelsOf(bank, p.image, `${WORLD_FILES.promptsTest}:${Math.floor(i / config.eval.samplesPerPrompt) + 1}`) }));
   const loadScore = (kind: ScoreKind) => loadLlavaScoreModel(join(runDir, kind, 'model')).model;
   const evaluate = (name: string, policy: LlavaModel): ImagePolicyEval => {
-    manualSeed(config.seed + 5);
     const scoring = { reference: loadPolicy(), reward: loadScore('reward'), cost: loadScore('cost') };
+    // seeded after the models are made (their construction draws random numbers): every policy answers with the same stream
+    manualSeed(config.seed + 5);
     const a = answerImagePrompts(policy, tokenizer, testItems, config.eval, scoring, progress, `${name}: answer test image prompts`);
     const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : NaN);
     const out = { ...judgeImageAnswers(testPrompts, a.responses), kl: mean(a.kl), meanReward: mean(a.reward), meanCost: mean(a.cost), responseLength: mean(a.lengths) };

@@ -8,9 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { ppoLagMethod } from '../../src/algorithms/ppo-lag/method.js';
 import { LlavaScoreModel } from '../../src/models/llava.js';
 import { loadLlava, loadLlavaScoreModel } from '../../src/models/hf-vision.js';
+import { Tokenizer } from '../../src/models/tokenizer.js';
 import { MultimodalPipelineConfigSchema } from '../../src/pipeline/multimodal-config.js';
-import { imageRlModels, judgeImageAnswers, runMultimodalPipeline, type MultimodalResult } from '../../src/pipeline/multimodal.js';
-import { noGrad, randn, tensor } from '../../src/torch/index.js';
+import { answerImagePrompts, imageRlModels, judgeImageAnswers, runMultimodalPipeline, type MultimodalResult } from '../../src/pipeline/multimodal.js';
+import { manualSeed, noGrad, randn, tensor } from '../../src/torch/index.js';
 import { WORLD_FILES } from '../../src/world/build.js';
 import { killWhenFileAppears } from '../helpers/kill-when.js';
 
@@ -121,6 +122,20 @@ describe('runMultimodalPipeline', () => {
     expect(ends(models.critics.reward)).toBe(ends(score('reward')));
     expect(ends(models.critics.cost)).toBe(ends(score('cost')));
     expect(ends(score('cost'))).not.toBe(ends(score('reward')));
+
+    // the evaluation's KL of the SFT policy's answers to a reference that puts its mass elsewhere (the untrained model's
+    // token embeddings, tied to its output layer, scaled up: a sharp random next-token distribution) is large and positive
+    const tokenizer = Tokenizer.fromDir(join(run, 'tokenizer'));
+    const items = Array.from({ length: 4 }, () => ({ prompt: 'how do i use this ?', pixels }));
+    const untrained = loadLlava(join(run, 'vision', 'model')).model;
+    const [wteName, wte] = [...untrained.namedParameters()].find(([k]) => k.endsWith('wte.weight')) ?? [];
+    expect(wteName).toBeDefined();
+    noGrad(() => wte?.copy_(wte.mul(30)));
+    const sftPolicy = loadLlava(join(run, 'sft', 'model')).model;
+    manualSeed(0);
+    const answers = answerImagePrompts(sftPolicy, tokenizer, items, { temperature: 1, maxNewTokens: 8, batchSize: 4 }, { reference: untrained, reward: score('reward'), cost: score('cost') });
+    expect(answers.kl).toHaveLength(4);
+    expect(answers.kl.reduce((a, b) => a + b, 0) / 4).toBeGreaterThan(5);
   }, 180_000);
 });
 
