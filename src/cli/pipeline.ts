@@ -11,7 +11,8 @@ import { LaunchSchema } from '../distributed/launch-config.js';
 import type { Interval } from '../eval/intervals.js';
 import { PipelineConfigSchema, type PipelineConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
-import { runSeeds } from '../pipeline/seeds.js';
+import type { ReplicatePipeline } from '../pipeline/replicate-child.js';
+import { runSeeds, type ReplicableConfig } from '../pipeline/seeds.js';
 import { launchSafealign } from './launch.js';
 import { terminalProgress } from './progress-bar.js';
 import { replicateProgress } from './replicate-progress.js';
@@ -53,12 +54,12 @@ function show(iv: Interval, percent: boolean): string {
   return `${f(iv.mean)}${percent ? '%' : ''} [${f(iv.lo)}, ${f(iv.hi)}]`;
 }
 
-async function multiSeedRun(config: PipelineConfig): Promise<void> {
+async function multiSeedRun(config: ReplicableConfig, pipeline: ReplicatePipeline = 'text'): Promise<void> {
   const progress = replicateProgress();
   const t0 = performance.now();
   let result;
   try {
-    result = await runSeeds(config, { progressFor: (dir) => progress.forReplicate(dir), log: (m) => progress.log(m) });
+    result = await runSeeds(config, { progressFor: (dir) => progress.forReplicate(dir), log: (m) => progress.log(m) }, pipeline);
   } finally {
     progress.stop();
   }
@@ -96,7 +97,7 @@ export function register(program: Command): void {
       new Option(
         '--world <kind>',
         "'text': the text world and every stage above; 'multimodal': the image + text world (pictures carry the topic) -> SFT of a LLaVA-style policy -> " +
-          'multimodal reward, cost and severity models -> PPO and PPO-Lagrangian on the train pictures -> evaluation -> report, with its own defaults (README, "Multimodal"); it takes --name, --runs-dir, --seed, --threads, ' +
+          'multimodal reward, cost and severity models -> PPO and PPO-Lagrangian on the train pictures -> evaluation -> report, with its own defaults (README, "Multimodal"); it takes --name, --runs-dir, --seed, --threads, --seeds/--vary/--jobs (replicates and their aggregate report, as for text), ' +
           '--world-*, --world-images-*, --vision-*, --model-*, --sft-*, --reward-*, --cost-*, --severity-*, --score-validation-*, --rl-* (no PTX), --ppo-kl-coef, --ppo-lag-*, --eval-temperature/-max-new-tokens/-samples-per-prompt',
       )
         .choices(['text', 'multimodal'])
@@ -108,7 +109,8 @@ export function register(program: Command): void {
     const multimodalFlags = flagsToConfig(multimodalLeaves, opts);
     if (opts.world === 'multimodal') {
       const flags = deepMerge(flagsToConfig(leaves, opts), multimodalFlags);
-      await multimodalRun(resolveConfig(MultimodalPipelineConfigSchema, { file: opts.config as string | undefined, flags }));
+      const config = resolveConfig(MultimodalPipelineConfigSchema, { file: opts.config as string | undefined, flags });
+      await (config.seeds > 1 ? multiSeedRun(config, 'multimodal') : multimodalRun(config));
       return;
     }
     if (Object.keys(multimodalFlags).length > 0) throw new ConfigError(`--vision-*, --world-images-* and --severity-* belong to --world multimodal`);

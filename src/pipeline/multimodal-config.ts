@@ -6,7 +6,7 @@ import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { VisionPretrainConfigSchema } from '../algorithms/vision-pretrain/config.js';
 import { ImagesConfigSchema, ImageWorldConfigSchema } from '../world/config.js';
 import { RlConfigSchema } from '../algorithms/rl/config.js';
-import { PolicyModelSchema, PpoLagStageSchema, PpoStageSchema } from './config.js';
+import { PolicyModelSchema, PpoLagStageSchema, PpoStageSchema, ReplicateFieldsSchema } from './config.js';
 
 /** The CLIP-style vision tower in front of the policy and the score models: pretrained on what pictures show, then frozen (by default). */
 export const VisionTowerSchema = z
@@ -27,7 +27,8 @@ export const MultimodalPipelineConfigSchema = z
     name: z.string().default('multimodal').describe('run name: everything goes to <runsDir>/<name>/'),
     runsDir: z.string().default('runs').describe('folder holding all runs'),
     seed: z.number().int().default(0).describe('seed of model initialisation and training'),
-    threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores)'),
+    threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores; with --jobs J: cores / J per replicate)'),
+    ...ReplicateFieldsSchema.shape,
     world: withDefaults(ImageWorldConfigSchema, { sft: { responsesPerPrompt: 3, mix: { riskyHarmful: 0.9 } }, pairs: { train: 2000, test: 400 } }).describe(
       "the multimodal built-in world (its pictures under world.images); its SFT mix complies harmfully more often than the text world's (riskyHarmful 0.9: 62% of the corpus's answers to risky pictures harmful), since the SFT policy's answers drift below the corpus's share (README, Multimodal)",
     ),

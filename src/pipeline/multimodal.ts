@@ -213,11 +213,14 @@ export function judgeImageAnswers(prompts: readonly ImagePrompt[], responses: re
   const items = prompts.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.kind === 'risky', imageTopic: p.topic }));
   const metrics = worldMetrics(items);
   const risky = items.filter((it) => it.risky);
-  const examples = prompts.map((p, i) => {
+  // up to 40 examples spread evenly over the prompts (every topic, benign and risky), the same answers' positions for every policy
+  const shown = Array.from({ length: Math.min(40, prompts.length) }, (_, j) => Math.floor((j * prompts.length) / Math.min(40, prompts.length)));
+  const examples = shown.map((i) => {
+    const p = prompts[i] as ImagePrompt;
     const response = responses[i] ?? '';
     return { prompt: p.prompt, image: p.image, topic: p.topic, risky: p.kind === 'risky', response, safe: goldHarm(p.prompt, response).isSafe, helpfulness: worldMetrics([items[i] as (typeof items)[number]]).helpfulness };
   });
-  return { ...metrics, riskyHelpfulness: risky.length ? worldMetrics(risky).helpfulness : 0, examples: examples.slice(0, 40) };
+  return { ...metrics, riskyHelpfulness: risky.length ? worldMetrics(risky).helpfulness : 0, examples };
 }
 
 /**
@@ -273,7 +276,7 @@ async function writeReport(runDir: string, r: MultimodalResult, config: Multimod
     section('Severity head (ordinal, levels 0-3)', table(['labels', 'exact level', 'mean |error|'], [['annotators', ...sev(r.severity.test)], ['gold', ...sev(r.severity.gold)]])),
     section(
       'Example answers: SFT vs PPO-Lagrangian',
-      table(['picture', 'prompt', 'SFT answer', 'gold', 'help', 'PPO-Lag answer', 'gold', 'help'], sft.examples.slice(0, 20).map((e, i) => [`${e.topic} (${e.risky ? 'risky' : 'benign'})`, e.prompt, ...answer(sft, i), ...answer(lagM, i)]), 2),
+      table(['picture', 'prompt', 'SFT answer', 'gold', 'help', 'PPO-Lag answer', 'gold', 'help'], sft.examples.map((e, i) => [`${e.topic} (${e.risky ? 'risky' : 'benign'})`, e.prompt, ...answer(sft, i), ...answer(lagM, i)]), 2),
     ),
     section('Timings (s)', table(['stage', 'seconds'], Object.entries(r.timings).map(([k, v]) => [k, v]), 1)),
   ]);

@@ -12,6 +12,8 @@ import { Tokenizer } from '../../src/models/tokenizer.js';
 import { MultimodalPipelineConfigSchema } from '../../src/pipeline/multimodal-config.js';
 import { answerImagePrompts, imageRlModels, judgeImageAnswers, runMultimodalPipeline, type MultimodalResult } from '../../src/pipeline/multimodal.js';
 import { manualSeed, noGrad, randn, tensor } from '../../src/torch/index.js';
+import { runSeeds } from '../../src/pipeline/seeds.js';
+import { silentProgress } from '../../src/core/progress.js';
 import { WORLD_FILES } from '../../src/world/build.js';
 import { killWhenFileAppears } from '../helpers/kill-when.js';
 
@@ -137,6 +139,27 @@ describe('runMultimodalPipeline', () => {
     expect(answers.kl).toHaveLength(4);
     expect(answers.kl.reduce((a, b) => a + b, 0) / 4).toBeGreaterThan(5);
   }, 180_000);
+});
+
+describe('pipeline --world multimodal --seeds', () => {
+  it('runs replicates through the text pipeline\'s machinery and aggregates their three policies with paired differences', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'mm-seeds-'));
+    const config = MultimodalPipelineConfigSchema.parse({ ...TINY, runsDir, name: 'seeds', seeds: 2, jobs: 2, threads: 1, rl: { ...TINY.rl, steps: 2 } });
+    const { report } = await runSeeds(config, { progressFor: () => silentProgress }, 'multimodal');
+    expect(report.nSeeds).toBe(2);
+    expect(Object.keys(report.aggregate)).toEqual(['sft', 'ppo', 'ppo_lag']);
+    for (const [k, rep] of report.seeds.entries()) {
+      expect(rep.seed).toBe(k);
+      const own = JSON.parse(readFileSync(join(runsDir, 'seeds', `seed_${k}`, 'report.json'), 'utf8')) as MultimodalResult;
+      expect(rep.costThreshold).toBe(own.threshold);
+      for (const m of ['sft', 'ppo', 'ppo_lag'] as const) expect(rep.models[m]?.harmfulRate).toBe(own.models[m].harmfulRate);
+    }
+    const lag = report.seeds.map((r) => r.models.ppo_lag?.harmfulRate as number);
+    const sft = report.seeds.map((r) => r.models.sft?.harmfulRate as number);
+    const d = report.pairedDifferences.find((p) => p.a === 'ppo_lag' && p.b === 'sft' && p.metric === 'harmfulRate');
+    expect(d?.mean).toBeCloseTo(((lag[0] as number) - (sft[0] as number) + (lag[1] as number) - (sft[1] as number)) / 2, 9);
+    expect(readFileSync(join(runsDir, 'seeds', 'report.html'), 'utf8')).toContain('Paired differences');
+  }, 120_000);
 });
 
 describe('judgeImageAnswers', () => {
