@@ -44,11 +44,12 @@ export const MultimodalPipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('validation split of the annotator-labelled pairs'),
-    rl: withDefaults(RlConfigSchema, { promptsPerStep: 64 }).describe(
-      "settings shared by PPO and PPO-Lagrangian on the train image prompts (the text pipeline's rl; the towers stay frozen by default, rl.freezeVisionTower; no PTX: rl.ptxCoef must stay 0)",
+    rl: withDefaults(RlConfigSchema, { promptsPerStep: 64, steps: 60 }).describe(
+      "settings shared by PPO and PPO-Lagrangian on the train image prompts (the text pipeline's rl, 60 steps; the towers stay frozen by default, rl.freezeVisionTower; no PTX: rl.ptxCoef must stay 0)",
     ),
-    ppo: PpoStageSchema.prefault({}).describe('plain PPO on the image prompts'),
-    ppoLag: PpoLagStageSchema.prefault({}).describe('PPO-Lagrangian (Safe RLHF-V) on the image prompts; d calibrated on the validation split as in the text pipeline'),
+    // β 0.3 from a one-seed sweep (seed 0, README "Multimodal"): at the text pipeline's 0.05 both RL policies stuffed long answers with words of other topics (KL to SFT 16-39, gold helpfulness down)
+    ppo: withDefaults(PpoStageSchema, { klCoef: 0.3 }).describe('plain PPO on the image prompts; β 0.3 (the text pipeline\'s 0.05 over-optimised the reward model here: README, Multimodal)'),
+    ppoLag: withDefaults(PpoLagStageSchema, { klCoef: 0.3 }).describe('PPO-Lagrangian (Safe RLHF-V) on the image prompts; β 0.3 as PPO\'s, d calibrated on the validation split as in the text pipeline'),
     eval: z
       .object({
         samplesPerPrompt: z.number().int().positive().default(2).describe('responses sampled per test prompt'),
