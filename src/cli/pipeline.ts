@@ -97,7 +97,7 @@ export function register(program: Command): void {
       new Option(
         '--world <kind>',
         "'text': the text world and every stage above; 'multimodal': the image + text world (pictures carry the topic) -> SFT of a LLaVA-style policy -> " +
-          'multimodal reward, cost and severity models -> PPO and PPO-Lagrangian on the train pictures -> evaluation -> report, with its own defaults (README, "Multimodal"); it takes --name, --runs-dir, --seed, --threads, --seeds/--vary/--jobs (replicates and their aggregate report, as for text), ' +
+          'multimodal reward, cost and severity models -> PPO and PPO-Lagrangian on the train pictures -> evaluation -> report, with its own defaults (README, "Multimodal"; e.g. RL 60 steps at β 0.3, SFT mix riskyHarmful 0.9, not the defaults shown below); it takes --name, --runs-dir, --seed, --threads, --seeds/--vary/--jobs (replicates and their aggregate report, as for text), ' +
           '--world-*, --world-images-*, --vision-*, --model-*, --sft-*, --reward-*, --cost-*, --severity-*, --score-validation-*, --rl-* (no PTX), --ppo-kl-coef, --ppo-lag-*, --eval-temperature/-max-new-tokens/-samples-per-prompt',
       )
         .choices(['text', 'multimodal'])
