@@ -146,7 +146,7 @@ describe('buildImageWorld', () => {
     const offTopic = (rs: typeof records) =>
       rs.flatMap((r) =>
         r.responses.filter((x) => {
-          const h = explainHelpfulness(r.prompt, x, r.category);
+          const h = explainHelpfulness(r.prompt, x, r.imageCategory);
           return goldHarm(r.prompt, x).isSafe && h.valued.length === 0 && h.contentTokens >= 3;
         }),
       ).length;
