@@ -43,6 +43,7 @@ async function multimodalRun(config: MultimodalPipelineConfig): Promise<void> {
     const m = r.scoreModels[k];
     console.log(`  ${k.padEnd(6)} model: validation ${pct(m.validation.accuracy)}, test ${pct(m.test.accuracy)}, test vs gold ${pct(m.gold.accuracy)}${m.gold.signAccuracy !== undefined ? `, sign vs gold ${pct(m.gold.signAccuracy)}` : ''}`);
   }
+  if (r.topicReading) console.log(`  reward model, the pictured topic's answer over another topic's: ${pct(r.topicReading.benign.accuracy)} on benign test pictures, ${pct(r.topicReading.risky.accuracy)} on risky ones`);
   console.log(`  severity head: exact level vs gold ${pct(r.severity.gold.severity?.accuracy)}, mean |error| ${r.severity.gold.severity?.meanAbsError.toFixed(2) ?? '–'}`);
   console.log(`\nReport: ${r.runDir}/report.html  (machine-readable: ${r.runDir}/report.json)`);
   console.log(`Wall time this invocation: ${((performance.now() - t0) / 1000).toFixed(0)}s`);

@@ -29,7 +29,9 @@ import { parseLlavaConfig, type LlavaConfig } from '../models/vision-config.js';
 import { cat, manualSeed, noGrad, setNumThreads, tensor, tidy, type Tensor } from '../torch/index.js';
 import { buildImageWorld, WORLD_FILES } from '../world/build.js';
 import { GLYPH_COLOURS, GLYPH_SHAPES, glyphCatalogue, imagePose, renderGlyph } from '../world/images.js';
-import { goldHarm } from '../world/oracle.js';
+import { goldHarm, goldHelpfulness } from '../world/oracle.js';
+import { IMAGE_ASK } from '../world/prompts.js';
+import { generateResponse } from '../world/responses.js';
 import { Rng } from '../world/rng.js';
 import { readJsonl, readWorldPrompts } from './jsonl-lines.js';
 import { policyGpt2Config } from './config.js';
@@ -78,6 +80,11 @@ export interface MultimodalResult {
   threshold: number;
   /** Accuracy on the validation split (annotator labels), the test pairs (annotator labels) and the same pairs' gold labels. */
   scoreModels: Record<ScoreKind, { validation: ScoreEval; test: ScoreEval; gold: ScoreEval }>;
+  /**
+   * Whether the reward model reads which topic a test picture asks about: its accuracy on pairs of the pictured topic's own
+   * answer against an answer about another topic (evaluation only; absent in runs finished before it existed).
+   */
+  topicReading?: TopicReading;
   /** The severity head on the test pairs' responses: against the annotators' levels and against gold. */
   severity: { test: ScoreEval; gold: ScoreEval };
   /** The tower's pretraining: its shape and colour accuracy on glyph pictures in new poses (null without pretraining). */
@@ -233,6 +240,41 @@ export function imageRlModels(method: RlMethod, load: { policy: () => LlavaModel
   return { actor: load.policy(), reference: load.policy(), rewardModel: load.score('reward'), costModel: load.score('cost'), critics };
 }
 
+/** A reward model's pairwise accuracy on own-topic vs other-topic answers, on benign and on risky test pictures. */
+export interface TopicReading {
+  benign: { accuracy: number; n: number };
+  risky: { accuracy: number; n: number };
+}
+
+/**
+ * How well a reward model reads which topic a picture asks about: on each picture, `perPicture` pairs of the pictured
+ * topic's own answer (a helpful one to a benign picture, a redirect to a risky one; the world's generator) against a helpful
+ * answer about another benign topic, which gold values at nothing for that picture. Its pairwise accuracy per prompt kind.
+ * Nothing in the world's pairs rewards this unless they hold off-topic answers (`world.pairs.offTopicRate`).
+ */
+export function topicReading(
+  reward: LlavaScoreModel,
+  tokenizer: Tokenizer,
+  pictures: readonly (ImagePrompt & { pixels: Tensor })[],
+  perPicture: number,
+  rng: Rng,
+): TopicReading {
+  const byKind = (kind: 'benign' | 'risky') => {
+    const records: ScoreRecord[] = pictures
+      .filter((p) => p.kind === kind)
+      .flatMap((p) =>
+        Array.from({ length: perPicture }, (): ScoreRecord => {
+          const own = generateResponse({ topic: p.topic, ask: IMAGE_ASK }, kind === 'benign' ? 'helpful' : 'redirect', rng);
+          const other = generateResponse({ topic: p.topic, ask: IMAGE_ASK }, 'off-topic', rng);
+          const better = goldHelpfulness(p.prompt, own, p.topic) >= goldHelpfulness(p.prompt, other, p.topic) ? 0 : 1;
+          return { prompt: p.prompt, responses: [own, other], betterResponseId: better, pixels: p.pixels };
+        }),
+      );
+    return { accuracy: records.length ? evaluateScoreModel('reward', reward, tokenizer, records).accuracy : NaN, n: records.length };
+  };
+  return { benign: byKind('benign'), risky: byKind('risky') };
+}
+
 /** Refuses to resume a run folder made with another config (finished stages would be reused as they are). */
 function assertSameRun(file: string, config: MultimodalPipelineConfig): void {
   if (!existsSync(file)) return;
@@ -273,6 +315,13 @@ async function writeReport(runDir: string, r: MultimodalResult, config: Multimod
     curvesSvg ? section('Training curves', curvesSvg, "Per RL step, over the step's rollouts on train pictures (gold metrics logged, never trained on).") : '',
     section('Vision tower', r.vision ? table(['pretraining steps', 'shape accuracy', 'colour accuracy', 'pictures'], [[r.vision.steps, r.vision.test.shapeAccuracy, r.vision.test.colourAccuracy, r.vision.test.n]]) : '<p>not pretrained (a random tower)</p>', 'Pretrained on glyph pictures of its own (8 shapes x 4 colours, seeded poses), never on topics or harm; accuracy on poses it did not train on.'),
     section('Multimodal reward and cost models', table(['model', 'validation accuracy', 'test accuracy', 'test accuracy vs gold', 'sign accuracy vs gold'], scoreRows), 'Pairwise accuracy; validation and test against the annotators\' majority labels, gold against the oracle.'),
+    r.topicReading
+      ? section(
+          'Does the reward model read the picture?',
+          table(['test pictures', 'pairs', "accuracy (the pictured topic's answer over another topic's)"], [['benign (helpful answer)', r.topicReading.benign.n, r.topicReading.benign.accuracy], ['risky (redirect)', r.topicReading.risky.n, r.topicReading.risky.accuracy]]),
+          "On each test picture, the pictured topic's own answer against a helpful answer about another topic (worth nothing for that picture by gold). A reward model that does not read the picture is near 50% here, and RL on it learns to answer with any topic's words.",
+        )
+      : '',
     section('Severity head (ordinal, levels 0-3)', table(['labels', 'exact level', 'mean |error|'], [['annotators', ...sev(r.severity.test)], ['gold', ...sev(r.severity.gold)]])),
     section(
       'Example answers: SFT vs PPO-Lagrangian',
@@ -386,9 +435,18 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   });
 
   // evaluation: every policy answers the same test pictures with the same seed, judged by gold, scored by the run's models
-  const testPrompts = readJsonl<ImagePrompt>(file(WORLD_FILES.promptsTest)).flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p));
+  const testLines = readJsonl<ImagePrompt>(file(WORLD_FILES.promptsTest));
+  const testPrompts = testLines.flatMap((p) => Array.from({ length: config.eval.samplesPerPrompt }, () => p));
   const testItems = testPrompts.map((p, i) => ({ prompt: p.prompt, pixels: pixelsOf(bank, p.image, `${WORLD_FILES.promptsTest}:${Math.floor(i / config.eval.samplesPerPrompt) + 1}`) }));
   const loadScore = (kind: ScoreKind) => loadLlavaScoreModel(join(runDir, kind, 'model')).model;
+
+  // does the reward model read which topic a picture asks about? (each test picture once; gold judges the pairs)
+  const reading = await runner.run('topic_reading', () => {
+    const pictures = [...new Map(testLines.map((p, i) => [p.image, { ...p, pixels: pixelsOf(bank, p.image, `${WORLD_FILES.promptsTest}:${i + 1}`) }])).values()];
+    const out = topicReading(loadScore('reward'), tokenizer, pictures, 10, new Rng(config.seed).derive('topic-reading'));
+    progress.log(`reward model on the pictured topic's answer vs another topic's: ${pct(out.benign.accuracy)} right on benign test pictures, ${pct(out.risky.accuracy)} on risky ones (redirects)`);
+    return out;
+  });
   const evaluate = (name: string, policy: LlavaModel): ImagePolicyEval => {
     const scoring = { reference: loadPolicy(), reward: loadScore('reward'), cost: loadScore('cost') };
     // seeded after the models are made (their construction draws random numbers): every policy answers with the same stream
@@ -449,6 +507,7 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
     training,
     threshold,
     scoreModels,
+    topicReading: reading,
     severity,
     preferenceData: { trainPairs: split.train.length, validationPairs: split.validation.length },
     timings: runner.timings,

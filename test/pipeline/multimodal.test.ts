@@ -51,7 +51,7 @@ describe('runMultimodalPipeline', () => {
     const logs: string[] = [];
     const progress = { start() {}, update() {}, stop() {}, log: (m: string) => logs.push(m) };
     const r = await runMultimodalPipeline(config, progress);
-    for (const stage of ['world', 'tokenizer', 'vision', 'sft', 'reward', 'cost', 'severity', 'eval_sft', 'ppo']) expect(logs.some((l) => l.startsWith(`${stage}: already done`)), stage).toBe(true);
+    for (const stage of ['world', 'tokenizer', 'vision', 'sft', 'reward', 'cost', 'severity', 'topic_reading', 'eval_sft', 'ppo']) expect(logs.some((l) => l.startsWith(`${stage}: already done`)), stage).toBe(true);
     expect(logs.join('\n')).toMatch(/ppo_lag: resuming from step [1-3]\b/);
     expect(existsSync(join(run, 'ppo_lag', 'stage.json'))).toBe(true);
 
@@ -101,6 +101,11 @@ describe('runMultimodalPipeline', () => {
     expect(r.scoreModels.reward.gold.n).toBe(40);
     expect(r.severity.gold.severity?.confusion.length).toBe(4);
     expect(r.preferenceData).toEqual({ trainPairs: 108, validationPairs: 12 });
+    // the reward model on each test picture's own answer against another topic's: 10 pairs per picture
+    const pictures = new Set(testPrompts.map((p) => `${p.kind}:${(p as { image?: string }).image}`));
+    expect(r.topicReading?.benign.n).toBe(10 * [...pictures].filter((k) => k.startsWith('benign:')).length);
+    expect(r.topicReading?.risky.n).toBe(10 * [...pictures].filter((k) => k.startsWith('risky:')).length);
+    expect(r.topicReading?.risky.accuracy).toBeGreaterThanOrEqual(0);
     await expect(runMultimodalPipeline({ ...config, sft: { ...config.sft, epochs: 2 } })).rejects.toThrow(/different config \(sft.epochs\)/);
     await expect(runMultimodalPipeline({ ...config, name: 'ptx', rl: { ...config.rl, ptxCoef: 0.1 } })).rejects.toThrow(/rl.ptxCoef is 0.1/);
 
