@@ -35,8 +35,8 @@ import { generateResponse } from '../world/responses.js';
 import { Rng } from '../world/rng.js';
 import { readJsonl, readWorldPrompts } from './jsonl-lines.js';
 import { policyGpt2Config } from './config.js';
-import type { MultimodalPipelineConfig } from './multimodal-config.js';
-import { configDifferences } from './run.js';
+import { MultimodalPipelineConfigSchema, type MultimodalPipelineConfig } from './multimodal-config.js';
+import { configDifferences, readSavedConfig } from './run.js';
 import { lagrangeSeries, rlCurvePoints, RL_CURVES } from './report.js';
 import { assertThresholdSource, pipelineThreshold, splitValidation } from './score-validation.js';
 import { StageRunner } from './stages.js';
@@ -278,7 +278,7 @@ export function topicReading(
 /** Refuses to resume a run folder made with another config (finished stages would be reused as they are). */
 function assertSameRun(file: string, config: MultimodalPipelineConfig): void {
   if (!existsSync(file)) return;
-  const before = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const before = readSavedConfig(file, MultimodalPipelineConfigSchema);
   const diff = configDifferences(before, config);
   if (diff.length > 0) {
     throw new ConfigError(`${file} was made with a different config (${diff.slice(0, 8).join(', ')}); start a new run with --name <other> or delete its folder`);

@@ -95,10 +95,10 @@ export function configDifferences(before: unknown, after: unknown, path = ''): s
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [path];
 }
 
-/** A saved config.json; a run saved before a setting existed gets that setting's default (new settings never change finished stages). */
-export function readSavedConfig(file: string): unknown {
+/** A saved config.json; a run saved before a setting existed gets that setting's default (new settings never change finished stages). `schema`: the pipeline's. */
+export function readSavedConfig(file: string, schema: { safeParse: (v: unknown) => { success: boolean; data?: unknown } } = PipelineConfigSchema): unknown {
   const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  const parsed = PipelineConfigSchema.safeParse(saved);
+  const parsed = schema.safeParse(saved);
   return parsed.success ? parsed.data : saved;
 }
 

@@ -8,6 +8,8 @@ import { ConfigError } from '../config/schema-cli.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Progress } from '../core/progress.js';
 import type { ReplicateMessage, ReplicatePipeline, ReplicateRequest } from './replicate-child.js';
+import { PipelineConfigSchema } from './config.js';
+import { MultimodalPipelineConfigSchema } from './multimodal-config.js';
 import { configDifferences, readSavedConfig } from './run.js';
 import type { ReplicateResult } from './seeds-aggregate.js';
 import { writeSeedsReport, type SeedsReport } from './seeds-report.js';
@@ -56,9 +58,9 @@ export function threadsPerJob(config: ReplicableConfig, cores: number = cpus().l
  * A multi-seed folder is resumed only with the config it was made with, except `seeds` (more seeds
  * add replicates; fewer report on the first ones) and the settings that never change results.
  */
-export function assertSameMultiSeedConfig<C extends ReplicableConfig>(file: string, config: C): void {
+export function assertSameMultiSeedConfig<C extends ReplicableConfig>(file: string, config: C, pipeline: ReplicatePipeline = 'text'): void {
   if (!existsSync(file)) return;
-  const before = readSavedConfig(file) as Record<string, unknown>;
+  const before = readSavedConfig(file, pipeline === 'multimodal' ? MultimodalPipelineConfigSchema : PipelineConfigSchema) as Record<string, unknown>;
   const folder = join(config.runsDir, config.name);
   if (typeof before.seeds !== 'number' || before.seeds < 2) {
     throw new ConfigError(`${folder} holds a single-seed run, not replicates. Start the multi-seed run with --name <other>, or delete ${folder}.`);
@@ -149,7 +151,7 @@ export async function runSeeds(config: ReplicableConfig, options: SeedsOptions, 
   if (config.seeds < 2) throw new ConfigError(`runSeeds needs seeds >= 2 (got ${config.seeds}); a single run is runPipeline`);
   const log = options.log ?? (() => {});
   const runDir = join(config.runsDir, config.name);
-  assertSameMultiSeedConfig(join(runDir, 'config.json'), config);
+  assertSameMultiSeedConfig(join(runDir, 'config.json'), config, pipeline);
   writeJsonAtomic(join(runDir, 'config.json'), config);
   const threads = threadsPerJob(config, options.cores);
   const reps = replicates(config, threads);

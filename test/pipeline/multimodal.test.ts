@@ -94,6 +94,10 @@ describe('runMultimodalPipeline', () => {
     expect(html).toContain('Lagrange multiplier');
     expect(html).toContain('Training curves');
 
+    // a run saved before a setting existed resumes with that setting's default
+    const saved = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { world: { pairs: Record<string, unknown> } };
+    delete saved.world.pairs.offTopicRate;
+    writeFileSync(join(run, 'config.json'), JSON.stringify(saved));
     const again = await runMultimodalPipeline(config);
     expect(again.models).toEqual(r.models);
     expect(again.scoreModels).toEqual(r.scoreModels);
