@@ -463,7 +463,7 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
   const rl = config.rl;
   const { thresholdQuantile: _q, ...lag } = config.ppoLag.lagrange;
   const threshold = pipelineThreshold(config.ppoLag.lagrange, scoreModels.cost.validation, progress);
-  const methods: [ 'ppo' | 'ppo_lag', () => RlMethod][] = [
+  const methods: ['ppo' | 'ppo_lag', () => RlMethod][] = [
     ['ppo', () => ppoMethod({ klCoef: config.ppo.klCoef, scoreClip: rl.scoreClip })],
     ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } })],
   ];
@@ -480,11 +480,11 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
     const result = await runner.run(key, ({ stageDir }) => {
       manualSeed(config.seed + 10);
       const method = make();
-      const models = imageRlModels(method, { policy: loadPolicy, score: loadScore });
-      const actor = models.actor as LlavaModel;
+      const rlModels = imageRlModels(method, { policy: loadPolicy, score: loadScore });
+      const actor = rlModels.actor as LlavaModel;
       const out = trainRl({
         method,
-        models,
+        models: rlModels,
         tokenizer,
         prompts: trainPrompts,
         config: { ...rl, seed: config.seed },
