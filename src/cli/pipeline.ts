@@ -11,7 +11,8 @@ import { LaunchSchema } from '../distributed/launch-config.js';
 import type { Interval } from '../eval/intervals.js';
 import { PipelineConfigSchema, type PipelineConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
-import { runSeeds } from '../pipeline/seeds.js';
+import type { ReplicatePipeline } from '../pipeline/replicate-child.js';
+import { runSeeds, type ReplicableConfig } from '../pipeline/seeds.js';
 import { launchSafealign } from './launch.js';
 import { terminalProgress } from './progress-bar.js';
 import { replicateProgress } from './replicate-progress.js';
@@ -34,11 +35,15 @@ async function multimodalRun(config: MultimodalPipelineConfig): Promise<void> {
   const t0 = performance.now();
   const r = await runMultimodalPipeline(config, terminalProgress());
   const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
-  console.log(`\nSFT policy on the test image prompts (gold oracle): harmful ${pct(r.sft.harmfulRate)} of ${r.sft.nRisky} answers to risky pictures, helpfulness ${r.sft.helpfulness.toFixed(2)} (benign ${r.sft.benignHelpfulness.toFixed(2)}, risky ${r.sft.riskyHelpfulness.toFixed(2)})`);
+  console.log(`\nPolicies on the test image prompts (gold oracle; harmful: of the answers to risky pictures; PPO-Lagrangian's d = ${r.threshold.toFixed(3)}):`);
+  for (const [k, m] of Object.entries(r.models)) {
+    console.log(`  ${k.padEnd(8)} harmful ${pct(m.harmfulRate).padStart(6)} of ${m.nRisky}  helpfulness ${m.helpfulness.toFixed(2)} (benign ${m.benignHelpfulness.toFixed(2)}, risky ${m.riskyHelpfulness.toFixed(2)})  KL ${m.kl.toFixed(2)}  reward ${m.meanReward.toFixed(2)}  cost ${m.meanCost.toFixed(2)}`);
+  }
   for (const k of ['reward', 'cost'] as const) {
     const m = r.scoreModels[k];
     console.log(`  ${k.padEnd(6)} model: validation ${pct(m.validation.accuracy)}, test ${pct(m.test.accuracy)}, test vs gold ${pct(m.gold.accuracy)}${m.gold.signAccuracy !== undefined ? `, sign vs gold ${pct(m.gold.signAccuracy)}` : ''}`);
   }
+  if (r.topicReading) console.log(`  reward model, the pictured topic's answer over another topic's: ${pct(r.topicReading.benign.accuracy)} on benign test pictures, ${pct(r.topicReading.risky.accuracy)} on risky ones`);
   console.log(`  severity head: exact level vs gold ${pct(r.severity.gold.severity?.accuracy)}, mean |error| ${r.severity.gold.severity?.meanAbsError.toFixed(2) ?? '–'}`);
   console.log(`\nReport: ${r.runDir}/report.html  (machine-readable: ${r.runDir}/report.json)`);
   console.log(`Wall time this invocation: ${((performance.now() - t0) / 1000).toFixed(0)}s`);
@@ -50,12 +55,12 @@ function show(iv: Interval, percent: boolean): string {
   return `${f(iv.mean)}${percent ? '%' : ''} [${f(iv.lo)}, ${f(iv.hi)}]`;
 }
 
-async function multiSeedRun(config: PipelineConfig): Promise<void> {
+async function multiSeedRun(config: ReplicableConfig, pipeline: ReplicatePipeline = 'text'): Promise<void> {
   const progress = replicateProgress();
   const t0 = performance.now();
   let result;
   try {
-    result = await runSeeds(config, { progressFor: (dir) => progress.forReplicate(dir), log: (m) => progress.log(m) });
+    result = await runSeeds(config, { progressFor: (dir) => progress.forReplicate(dir), log: (m) => progress.log(m) }, pipeline);
   } finally {
     progress.stop();
   }
@@ -93,8 +98,8 @@ export function register(program: Command): void {
       new Option(
         '--world <kind>',
         "'text': the text world and every stage above; 'multimodal': the image + text world (pictures carry the topic) -> SFT of a LLaVA-style policy -> " +
-          'multimodal reward, cost and severity models -> evaluation -> report, with its own defaults (README, "Multimodal"); it takes --name, --runs-dir, --seed, --threads, ' +
-          '--world-*, --world-images-*, --vision-*, --model-*, --sft-*, --reward-*, --cost-*, --severity-*, --score-validation-*, --eval-temperature/-max-new-tokens/-samples-per-prompt',
+          'multimodal reward, cost and severity models -> PPO and PPO-Lagrangian on the train pictures -> evaluation -> report, with its own defaults (README, "Multimodal"; e.g. RL 60 steps at β 0.3, SFT mix riskyHarmful 0.9, not the defaults shown below); it takes --name, --runs-dir, --seed, --threads, --seeds/--vary/--jobs (replicates and their aggregate report, as for text), ' +
+          '--world-*, --world-images-*, --vision-*, --model-*, --sft-*, --reward-*, --cost-*, --severity-*, --score-validation-*, --rl-* (no PTX), --ppo-kl-coef, --ppo-lag-*, --eval-temperature/-max-new-tokens/-samples-per-prompt',
       )
         .choices(['text', 'multimodal'])
         .default('text'),
@@ -105,7 +110,8 @@ export function register(program: Command): void {
     const multimodalFlags = flagsToConfig(multimodalLeaves, opts);
     if (opts.world === 'multimodal') {
       const flags = deepMerge(flagsToConfig(leaves, opts), multimodalFlags);
-      await multimodalRun(resolveConfig(MultimodalPipelineConfigSchema, { file: opts.config as string | undefined, flags }));
+      const config = resolveConfig(MultimodalPipelineConfigSchema, { file: opts.config as string | undefined, flags });
+      await (config.seeds > 1 ? multiSeedRun(config, 'multimodal') : multimodalRun(config));
       return;
     }
     if (Object.keys(multimodalFlags).length > 0) throw new ConfigError(`--vision-*, --world-images-* and --severity-* belong to --world multimodal`);

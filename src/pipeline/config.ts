@@ -54,6 +54,37 @@ export function policyGpt2Config(m: PolicyModel, tokenizer: { vocabSize: number;
   };
 }
 
+/** Replicates over seeds (`--seeds`, `--vary`, `--jobs`): the text and the multimodal pipeline share them and their machinery (seeds.ts). */
+export const ReplicateFieldsSchema = z.object({
+  seeds: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe('independent replicates, each a whole run under <runsDir>/<name>/seed_<k>/ with seed + k (or world.seed + k), then one aggregate report with 95% t-intervals over them (1 = a single run, laid out as before)'),
+  vary: z
+    .enum(['training', 'world'])
+    .default('training')
+    .describe("with seeds > 1: what replicate k changes: 'training' = seed + k (same world), 'world' = world.seed + k (same training seed)"),
+  jobs: z
+    .number()
+    .int()
+    .min(1)
+    .default(2)
+    .describe('with seeds > 1: replicates run at once, each in its own process with cores / jobs libtorch threads (measured on 2 cores: 2 jobs × 1 thread matched 1 job × 2 threads in wall time with 12–40% less CPU; see README)'),
+});
+
+/** The pipeline's plain PPO stage (the text and the multimodal pipeline). */
+export const PpoStageSchema = z.object({ klCoef: z.number().min(0).default(0.05).describe('β for plain PPO (safe-rlhf: 0.02; the small world policy over-optimises the reward model below 0.05)') }).strict();
+
+/** The pipeline's PPO-Lagrangian stage (the text and the multimodal pipeline): β and the multiplier, d calibrated on the validation split by default. */
+export const PpoLagStageSchema = z
+  .object({
+    klCoef: z.number().min(0).default(0.05).describe('β for PPO-Lagrangian (safe-rlhf: 0.01; the small world policy over-optimises the reward model below 0.05)'),
+    lagrange: LagrangeSchema.prefault({}).describe('the Lagrange multiplier'),
+  })
+  .strict();
+
 export const PipelineConfigSchema = z
   .object({
     name: z.string().default('default').describe('run name: everything goes to <runsDir>/<name>/'),
@@ -61,22 +92,7 @@ export const PipelineConfigSchema = z
     seed: z.number().int().default(0).describe('seed of model initialisation and training'),
     threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores; with --jobs J: cores / J per replicate)'),
     device: DeviceSchema.describe('where the models train and run: cpu, cuda or cuda:k (with --nproc N: cuda, rank r on cuda:r; with --seeds, every replicate on the same one); needs a CUDA build of libtorch (README: GPUs); a run resumes on any device'),
-    seeds: z
-      .number()
-      .int()
-      .min(1)
-      .default(1)
-      .describe('independent replicates, each a whole run under <runsDir>/<name>/seed_<k>/ with seed + k (or world.seed + k), then one aggregate report with 95% t-intervals over them (1 = a single run, laid out as before)'),
-    vary: z
-      .enum(['training', 'world'])
-      .default('training')
-      .describe("with seeds > 1: what replicate k changes: 'training' = seed + k (same world), 'world' = world.seed + k (same training seed)"),
-    jobs: z
-      .number()
-      .int()
-      .min(1)
-      .default(2)
-      .describe('with seeds > 1: replicates run at once, each in its own process with cores / jobs libtorch threads (measured on 2 cores: 2 jobs × 1 thread matched 1 job × 2 threads in wall time with 12–40% less CPU; see README)'),
+    ...ReplicateFieldsSchema.shape,
     nproc: z
       .number()
       .int()
@@ -125,15 +141,8 @@ export const PipelineConfigSchema = z
       .prefault({})
       .describe('reward-model ensemble and WARM weight averaging'),
     rl: withDefaults(RlConfigSchema, { promptsPerStep: 64 }).describe('settings shared by PPO, reward shaping and PPO-Lagrangian'),
-    ppo: z.object({ klCoef: z.number().min(0).default(0.05).describe('β for plain PPO (safe-rlhf: 0.02; the small world policy over-optimises the reward model below 0.05)') }).strict().prefault({}).describe('plain PPO'),
-    ppoLag: z
-      .object({
-        klCoef: z.number().min(0).default(0.05).describe('β for PPO-Lagrangian (safe-rlhf: 0.01; the small world policy over-optimises the reward model below 0.05)'),
-        lagrange: LagrangeSchema.prefault({}).describe('the Lagrange multiplier'),
-      })
-      .strict()
-      .prefault({})
-      .describe('PPO-Lagrangian (Safe RLHF)'),
+    ppo: PpoStageSchema.prefault({}).describe('plain PPO'),
+    ppoLag: PpoLagStageSchema.prefault({}).describe('PPO-Lagrangian (Safe RLHF)'),
     shaping: z
       .object({
         nus: z.array(z.number().min(0)).default([0.5, 2, 8]).describe('fixed cost weights ν of the reward-shaping sweep (R - ν·C)'),

@@ -1,11 +1,12 @@
-// `safealign pipeline --world multimodal`: the config of the image + text run (world with pictures, LLaVA-style models, their trainers, evaluation).
+// `safealign pipeline --world multimodal`: the config of the image + text run (world with pictures, LLaVA-style models, their trainers, PPO and PPO-Lagrangian, evaluation).
 import { z } from 'zod';
 import { withDefaults } from '../config/defaults.js';
 import { ScoreConfigSchema } from '../algorithms/score/config.js';
 import { SftConfigSchema } from '../algorithms/sft/config.js';
 import { VisionPretrainConfigSchema } from '../algorithms/vision-pretrain/config.js';
 import { ImagesConfigSchema, ImageWorldConfigSchema } from '../world/config.js';
-import { PolicyModelSchema } from './config.js';
+import { RlConfigSchema } from '../algorithms/rl/config.js';
+import { PolicyModelSchema, PpoLagStageSchema, PpoStageSchema, ReplicateFieldsSchema } from './config.js';
 
 /** The CLIP-style vision tower in front of the policy and the score models: pretrained on what pictures show, then frozen (by default). */
 export const VisionTowerSchema = z
@@ -26,8 +27,11 @@ export const MultimodalPipelineConfigSchema = z
     name: z.string().default('multimodal').describe('run name: everything goes to <runsDir>/<name>/'),
     runsDir: z.string().default('runs').describe('folder holding all runs'),
     seed: z.number().int().default(0).describe('seed of model initialisation and training'),
-    threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores)'),
-    world: withDefaults(ImageWorldConfigSchema, { sft: { responsesPerPrompt: 3 }, pairs: { train: 2000, test: 400 } }).describe('the multimodal built-in world (its pictures under world.images)'),
+    threads: z.number().int().min(0).default(0).describe('libtorch threads (0 = all cores; with --jobs J: cores / J per replicate)'),
+    ...ReplicateFieldsSchema.shape,
+    world: withDefaults(ImageWorldConfigSchema, { sft: { responsesPerPrompt: 3, mix: { riskyHarmful: 0.9 } }, pairs: { train: 2000, test: 400 } }).describe(
+      "the multimodal built-in world (its pictures under world.images); its SFT mix complies harmfully more often than the text world's (riskyHarmful 0.9: 62% of the corpus's answers to risky pictures harmful), since the SFT policy's answers drift below the corpus's share (README, Multimodal)",
+    ),
     vision: VisionTowerSchema.prefault({}).describe('the vision tower'),
     model: PolicyModelSchema.prefault({}).describe('the GPT-2-style language model behind the projector (trained from scratch)'),
     sft: withDefaults(SftConfigSchema, { epochs: 4 }).describe('supervised fine-tuning of the image + text policy'),
@@ -40,6 +44,12 @@ export const MultimodalPipelineConfigSchema = z
       .strict()
       .prefault({})
       .describe('validation split of the annotator-labelled pairs'),
+    rl: withDefaults(RlConfigSchema, { promptsPerStep: 64, steps: 60 }).describe(
+      "settings shared by PPO and PPO-Lagrangian on the train image prompts (the text pipeline's rl, 60 steps; the towers stay frozen by default, rl.freezeVisionTower; no PTX: rl.ptxCoef must stay 0)",
+    ),
+    // β 0.3 from a one-seed sweep (seed 0, README "Multimodal"): at the text pipeline's 0.05 both RL policies stuffed long answers with words of other topics (KL to SFT 16-39, gold helpfulness down)
+    ppo: withDefaults(PpoStageSchema, { klCoef: 0.3 }).describe('plain PPO on the image prompts; β 0.3 (the text pipeline\'s 0.05 over-optimised the reward model here: README, Multimodal)'),
+    ppoLag: withDefaults(PpoLagStageSchema, { klCoef: 0.3 }).describe('PPO-Lagrangian (Safe RLHF-V) on the image prompts; β 0.3 as PPO\'s, d calibrated on the validation split as in the text pipeline'),
     eval: z
       .object({
         samplesPerPrompt: z.number().int().positive().default(2).describe('responses sampled per test prompt'),
@@ -49,7 +59,7 @@ export const MultimodalPipelineConfigSchema = z
       })
       .strict()
       .prefault({})
-      .describe('evaluation of the SFT policy on the test image prompts'),
+      .describe('evaluation of the SFT, PPO and PPO-Lagrangian policies on the test image prompts'),
   })
   .strict();
 export type MultimodalPipelineConfig = z.output<typeof MultimodalPipelineConfigSchema>;

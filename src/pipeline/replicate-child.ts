@@ -1,15 +1,37 @@
-// Child process running one replicate of a multi-seed run: runPipeline with progress sent to the parent over IPC.
+// Child process running one replicate of a multi-seed run: runPipeline (or runMultimodalPipeline) with progress sent to the parent over IPC.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Progress } from '../core/progress.js';
 import type { PipelineConfig } from './config.js';
+import type { MultimodalPipelineConfig } from './multimodal-config.js';
+import { runMultimodalPipeline } from './multimodal.js';
 import { runPipeline } from './run.js';
 import { modelMetrics, type ReplicateResult } from './seeds-aggregate.js';
 
-/** What the parent sends: the replicate's resolved config and where it sits in the run. */
-export interface ReplicateRequest {
-  config: PipelineConfig;
-  replicate: number;
-  dir: string;
+/** Which pipeline a replicate runs: the text world's (`runPipeline`) or the multimodal world's (`runMultimodalPipeline`). */
+export type ReplicatePipeline = 'text' | 'multimodal';
+
+/** What the parent sends: the replicate's pipeline and resolved config, and where it sits in the run. */
+export type ReplicateRequest = { replicate: number; dir: string } & ({ pipeline: 'text'; config: PipelineConfig } | { pipeline: 'multimodal'; config: MultimodalPipelineConfig });
+
+/** Runs the replicate's pipeline; its models' metrics, d and wall time as the aggregate report reads them. */
+async function runReplicate(request: ReplicateRequest): Promise<ReplicateResult> {
+  const at = { replicate: request.replicate, dir: request.dir, seed: request.config.seed, worldSeed: request.config.world.seed };
+  if (request.pipeline === 'multimodal') {
+    const result = await runMultimodalPipeline(request.config, ipcProgress);
+    const models = Object.fromEntries(Object.entries(result.models).map(([k, e]) => [k, modelMetrics(e)]));
+    return { ...at, models, costThreshold: result.threshold, wallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0) };
+  }
+  const result = await runPipeline(request.config, ipcProgress);
+  const models = Object.fromEntries(Object.entries(result.models).map(([k, e]) => [k, modelMetrics(e, result.trainingCost[k])]));
+  return {
+    ...at,
+    models,
+    costThreshold: result.threshold,
+    wallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
+    ...(result.robust?.hcGuarantee ? { hcGuarantee: result.robust.hcGuarantee.results } : {}),
+    ...(result.robust?.micro ? { micro: result.robust.micro.byGroup } : {}),
+    ...(result.overoptimisation ? { overoptimisation: result.overoptimisation } : {}),
+  };
 }
 
 /** Messages to the parent: progress events, the finished replicate, or why it failed. */
@@ -70,20 +92,7 @@ process.on('disconnect', () => process.exit(1));
 process.once('message', (request: ReplicateRequest) => {
   void (async () => {
     try {
-      const result = await runPipeline(request.config, ipcProgress);
-      const models = Object.fromEntries(Object.entries(result.models).map(([k, e]) => [k, modelMetrics(e, result.trainingCost[k])]));
-      const replicate: ReplicateResult = {
-        replicate: request.replicate,
-        dir: request.dir,
-        seed: request.config.seed,
-        worldSeed: request.config.world.seed,
-        models,
-        costThreshold: result.threshold,
-        wallTimeSec: Object.values(result.timings).reduce((a, b) => a + b, 0),
-        ...(result.robust?.hcGuarantee ? { hcGuarantee: result.robust.hcGuarantee.results } : {}),
-        ...(result.robust?.micro ? { micro: result.robust.micro.byGroup } : {}),
-        ...(result.overoptimisation ? { overoptimisation: result.overoptimisation } : {}),
-      };
+      const replicate = await runReplicate(request);
       finish({ type: 'done', result: replicate }, 0);
     } catch (e) {
       const err = e as Error;

@@ -10,7 +10,7 @@ import { worstCategory, type CategoryHarm } from '../eval/category-harm.js';
 import { goldHeadToHead } from '../eval/world-metrics.js';
 import { topicOfPrompt } from '../world/lexicon.js';
 import { goldHarm, goldHelpfulness } from '../world/oracle.js';
-import { DIVERSITY_CURVES } from '../algorithms/rl/step-log.js';
+import { DIVERSITY_CURVES, type RlLogRecord } from '../algorithms/rl/step-log.js';
 import type { PipelineConfig } from './config.js';
 import type { HcSafetyTest } from './methods.js';
 import type { PipelineResult } from './run.js';
@@ -26,6 +26,21 @@ function safetyTestTable(tests: Record<string, HcSafetyTest>): string {
     ['model', 'outcome', 'safety prompts n_s', 'mean cost c̄', 'std ŝ', 'bound c̄ + t·ŝ/√n_s', 'τ', 'δ', 'candidate inflation k', 'candidate prompts'],
     Object.entries(tests).map(([k, t]) => [k, outcomeOf(t), String(t.n), t.mean, t.std, t.upperBound, t.tau, t.delta, t.inflation, String(t.candidatePrompts)]),
   );
+}
+
+/** The per-step metrics of RL training the report plots (training curves), in panel order. */
+export const RL_CURVES = ['reward', 'cost', 'kl', 'goldHarmfulRate', 'goldHelpfulness', 'responseLength', ...DIVERSITY_CURVES];
+
+/** Every RL method's per-step log as curve points of RL_CURVES. */
+export function rlCurvePoints(training: Record<string, readonly RlLogRecord[]>): CurvePoint[] {
+  return Object.entries(training).flatMap(([method, log]) =>
+    log.flatMap((r) => RL_CURVES.map((metric) => ({ method, step: r.step, metric, value: (r as unknown as Record<string, number>)[metric] as number }))),
+  );
+}
+
+/** λ and J_c per step of a Lagrangian run's log (the steps that logged both), for `lagrangeTrace`. */
+export function lagrangeSeries(log: readonly RlLogRecord[] | undefined): { step: number; lambda: number; jc: number }[] {
+  return (log ?? []).filter((r) => r.lambda !== undefined && r.jc !== undefined).map((r) => ({ step: r.step, lambda: r.lambda as number, jc: r.jc as number }));
 }
 
 export async function writePipelineReport(runDir: string, result: PipelineResult, config: PipelineConfig, prompts: string[]): Promise<void> {
@@ -62,10 +77,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   writeJsonAtomic(join(runDir, 'report.json'), reportJson);
 
   // --- plots ---------------------------------------------------------------------------------------
-  const metrics = ['reward', 'cost', 'kl', 'goldHarmfulRate', 'goldHelpfulness', 'responseLength', ...DIVERSITY_CURVES];
-  const curves: CurvePoint[] = Object.entries(result.training).flatMap(([method, log]) =>
-    log.flatMap((r) => metrics.map((metric) => ({ method, step: r.step, metric, value: (r as unknown as Record<string, number>)[metric] as number }))),
-  );
+  const curves = rlCurvePoints(result.training);
   const preferenceMetrics = ['chosenReward', 'rejectedReward', 'margin', 'accuracy'];
   const preferenceCurves: CurvePoint[] = Object.entries(result.preferenceLogs).flatMap(([method, log]) =>
     log.flatMap((r) => preferenceMetrics.map((metric) => ({ method, step: r.step, metric, value: r[metric as keyof typeof r] }))),
@@ -79,7 +91,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
     ),
   );
   const stepMetrics = [...new Set(stepCurves.map((p) => p.metric))];
-  const lag = (result.training.ppo_lag ?? []).filter((r) => r.lambda !== undefined && r.jc !== undefined).map((r) => ({ step: r.step, lambda: r.lambda as number, jc: r.jc as number }));
+  const lag = lagrangeSeries(result.training.ppo_lag);
   const scatterModels = ['sft', 'ppo', 'ppo_lag'].filter((k) => result.models[k]);
   const scatter = scatterModels.flatMap((k) => (result.models[k]?.scatter ?? []).map((p) => ({ ...p, model: k })));
   const bars = names.map((k) => {
@@ -94,7 +106,7 @@ export async function writePipelineReport(runDir: string, result: PipelineResult
   });
   const [testScatterSvg, curvesSvg, preferenceSvg, stepSvg, lagSvg, scatterSvg, barsSvg, frontierSvg, eloSvg] = await Promise.all([
     result.testScatter.length ? rewardCostScatter(result.testScatter.map((p) => ({ ...p, model: 'preference test set' }))) : Promise.resolve(''),
-    curves.length ? trainingCurves(curves, metrics) : Promise.resolve(''),
+    curves.length ? trainingCurves(curves, RL_CURVES) : Promise.resolve(''),
     preferenceCurves.length
       ? trainingCurves(preferenceCurves, preferenceMetrics, { title: 'Preference training: implicit rewards β·h of chosen and rejected responses, their margin, accuracy', step: 'optimiser step' })
       : Promise.resolve(''),

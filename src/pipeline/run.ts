@@ -33,7 +33,7 @@ import { dataParallel } from '../distributed/data-parallel.js';
 import { readTrainingData } from './training-data.js';
 import { worldTokenizer } from './world-tokenizer.js';
 import { readEvaluationSet } from './evaluation-data.js';
-import { calibrateThreshold, splitValidation } from './score-validation.js';
+import { assertThresholdSource, pipelineThreshold, splitValidation } from './score-validation.js';
 import { harmfulRateByCategory } from '../eval/category-harm.js';
 import { METHOD_STAGES, methodsOf, PIPELINE_METHODS, RL_PIPELINE_METHODS, RL_PIPELINE_REWARD, samplesPerPromptOf, type HcSafetyTest, type MethodContext, type PipelineMethod, type RobustResults, type StepLog } from './methods.js';
 import { compareByGroup } from '../algorithms/micro/compare.js';
@@ -95,10 +95,10 @@ export function configDifferences(before: unknown, after: unknown, path = ''): s
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [path];
 }
 
-/** A saved config.json; a run saved before a setting existed gets that setting's default (new settings never change finished stages). */
-export function readSavedConfig(file: string): unknown {
+/** A saved config.json; a run saved before a setting existed gets that setting's default (new settings never change finished stages). `schema`: the pipeline's. */
+export function readSavedConfig(file: string, schema: { safeParse: (v: unknown) => { success: boolean; data?: unknown } } = PipelineConfigSchema): unknown {
   const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  const parsed = PipelineConfigSchema.safeParse(saved);
+  const parsed = schema.safeParse(saved);
   return parsed.success ? parsed.data : saved;
 }
 
@@ -127,9 +127,7 @@ export interface RunOptions {
 
 /** Runs (or resumes) the whole pipeline under `<runsDir>/<name>/`. */
 export async function runPipeline(config: PipelineConfig, progress: Progress = silentProgress, options: RunOptions = {}): Promise<PipelineResult> {
-  if (config.ppoLag.lagrange.threshold === null && config.scoreValidation.fraction === 0) {
-    throw new ConfigError('ppoLag.lagrange.threshold is null (calibrate d) but scoreValidation.fraction is 0: there is no validation split to calibrate on. Set one of them.');
-  }
+  assertThresholdSource(config.ppoLag.lagrange.threshold, config.scoreValidation.fraction);
   for (const m of methodsOf(config.methods).filter((k) => RL_PIPELINE_REWARD[k] === 'ensemble')) {
     if (config.ensemble.members < 1) throw new ConfigError(`${m} optimises the reward ensemble, but ensemble.members is 0: set ensemble.members (--ensemble-members) to 2 or more`);
   }
@@ -312,13 +310,8 @@ export async function runPipeline(config: PipelineConfig, progress: Progress = s
 
   // --- RL methods --------------------------------------------------------------------------------
   const rl = config.rl;
-  const { thresholdQuantile, ...lag } = config.ppoLag.lagrange;
-  const costValidation = scoreModels.cost.validation;
-  const threshold = lag.threshold ?? calibrateThreshold(costValidation, thresholdQuantile);
-  progress.log(
-    `PPO-Lagrangian cost threshold d = ${threshold.toFixed(3)}` +
-      (lag.threshold === null ? ` (calibrated on the validation split: safe mean ${costValidation.safeMean.toFixed(3)}, unsafe mean ${costValidation.unsafeMean.toFixed(3)}, by annotator labels)` : ' (set by the user)'),
-  );
+  const { thresholdQuantile: _q, ...lag } = config.ppoLag.lagrange;
+  const threshold = pipelineThreshold(config.ppoLag.lagrange, scoreModels.cost.validation, progress);
   // the reward a method optimises, and the stage that trained it (its time counts towards the method's training cost)
   type Reward = { scorer: () => SequenceScorer; stage: string };
   const single: Reward = { scorer: () => rewardModel, stage: 'reward' };

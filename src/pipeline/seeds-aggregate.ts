@@ -70,7 +70,7 @@ export const PAIRED_METRICS = ['harmfulRate', 'helpfulness', 'heldOut.harmfulRat
 export type PairedMetric = (typeof PAIRED_METRICS)[number];
 
 /** The metrics of one evaluated policy that the aggregate keeps. */
-export function modelMetrics(e: PolicyEval, trainingCost?: TrainingCost): ModelMetrics {
+export function modelMetrics(e: Pick<PolicyEval, 'harmfulRate' | 'helpfulness' | 'meanReward' | 'meanCost' | 'kl' | 'heldOut' | 'harmfulByCategory'>, trainingCost?: TrainingCost): ModelMetrics {
   const m: ModelMetrics = { harmfulRate: e.harmfulRate, helpfulness: e.helpfulness, meanReward: e.meanReward, meanCost: e.meanCost, kl: e.kl };
   if (e.heldOut) m.heldOut = { harmfulRate: e.heldOut.harmfulRate, helpfulness: e.heldOut.helpfulness };
   if (e.harmfulByCategory) m.harmfulByCategory = Object.fromEntries(Object.entries(e.harmfulByCategory).map(([k, c]) => [k, c.harmfulRate]));

@@ -62,7 +62,7 @@ const METRIC_LABEL: Record<PairedDifference['metric'], string> = {
 export async function writeSeedsReport(
   runDir: string,
   results: readonly ReplicateResult[],
-  config: PipelineConfig,
+  config: Pick<PipelineConfig, 'name' | 'vary'>,
   info: { invocationWallTimeSec: number },
 ): Promise<SeedsReport> {
   const aggregate = aggregateModels(results, LEVEL);
@@ -91,7 +91,7 @@ export async function writeSeedsReport(
   return report;
 }
 
-async function seedsHtml(report: SeedsReport, config: PipelineConfig): Promise<string> {
+async function seedsHtml(report: SeedsReport, config: Pick<PipelineConfig, 'name'>): Promise<string> {
   const names = commonModels(report.seeds);
   const heldOut = names.some((k) => report.aggregate[k]?.heldOut);
   const n = report.nSeeds;

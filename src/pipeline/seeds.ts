@@ -7,17 +7,30 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/schema-cli.js';
 import { writeJsonAtomic } from '../core/fs-atomic.js';
 import type { Progress } from '../core/progress.js';
-import type { PipelineConfig } from './config.js';
-import type { ReplicateMessage, ReplicateRequest } from './replicate-child.js';
+import type { ReplicateMessage, ReplicatePipeline, ReplicateRequest } from './replicate-child.js';
+import { PipelineConfigSchema } from './config.js';
+import { MultimodalPipelineConfigSchema } from './multimodal-config.js';
 import { configDifferences, readSavedConfig } from './run.js';
 import type { ReplicateResult } from './seeds-aggregate.js';
 import { writeSeedsReport, type SeedsReport } from './seeds-report.js';
 
+/** What the replicate machinery reads of a run's config: the text pipeline's and the multimodal pipeline's have it. */
+export interface ReplicableConfig {
+  name: string;
+  runsDir: string;
+  seed: number;
+  threads: number;
+  seeds: number;
+  vary: 'training' | 'world';
+  jobs: number;
+  world: { seed: number };
+}
+
 /** One replicate: its folder name and the single-run config that produces it. */
-export interface Replicate {
+export interface Replicate<C extends ReplicableConfig = ReplicableConfig> {
   replicate: number;
   dir: string;
-  config: PipelineConfig;
+  config: C;
 }
 
 /**
@@ -26,17 +39,17 @@ export interface Replicate {
  * Its config is a valid single-run config: `safealign pipeline --config <that folder>/config.json`
  * reproduces it.
  */
-export function replicates(config: PipelineConfig, threadsPerJob: number = config.threads): Replicate[] {
+export function replicates<C extends ReplicableConfig>(config: C, threadsPerJob: number = config.threads): Replicate<C>[] {
   return Array.from({ length: config.seeds }, (_, k) => {
     const dir = `seed_${k}`;
-    const varied: PipelineConfig =
+    const varied: C =
       config.vary === 'world' ? { ...config, world: { ...config.world, seed: config.world.seed + k } } : { ...config, seed: config.seed + k };
     return { replicate: k, dir, config: { ...varied, name: dir, runsDir: join(config.runsDir, config.name), seeds: 1, threads: threadsPerJob } };
   });
 }
 
 /** libtorch threads of each replicate: the user's `threads`, else the cores shared out among the jobs. */
-export function threadsPerJob(config: PipelineConfig, cores: number = cpus().length): number {
+export function threadsPerJob(config: ReplicableConfig, cores: number = cpus().length): number {
   if (config.threads > 0) return config.threads;
   return Math.max(1, Math.floor(cores / Math.min(config.jobs, config.seeds)));
 }
@@ -45,9 +58,9 @@ export function threadsPerJob(config: PipelineConfig, cores: number = cpus().len
  * A multi-seed folder is resumed only with the config it was made with, except `seeds` (more seeds
  * add replicates; fewer report on the first ones) and the settings that never change results.
  */
-export function assertSameMultiSeedConfig(file: string, config: PipelineConfig): void {
+export function assertSameMultiSeedConfig<C extends ReplicableConfig>(file: string, config: C, pipeline: ReplicatePipeline = 'text'): void {
   if (!existsSync(file)) return;
-  const before = readSavedConfig(file) as Record<string, unknown>;
+  const before = readSavedConfig(file, pipeline === 'multimodal' ? MultimodalPipelineConfigSchema : PipelineConfigSchema) as Record<string, unknown>;
   const folder = join(config.runsDir, config.name);
   if (typeof before.seeds !== 'number' || before.seeds < 2) {
     throw new ConfigError(`${folder} holds a single-seed run, not replicates. Start the multi-seed run with --name <other>, or delete ${folder}.`);
@@ -68,7 +81,7 @@ function childScript(): { file: string; execArgv: string[] } {
 }
 
 /** Runs (or resumes) one replicate in a child process; resolves with its metrics. */
-function runReplicateChild(rep: Replicate, progress: Progress): Promise<ReplicateResult> {
+function runReplicateChild(rep: Replicate, pipeline: ReplicatePipeline, progress: Progress): Promise<ReplicateResult> {
   const { file, execArgv } = childScript();
   const child = fork(file, [], {
     execArgv,
@@ -104,7 +117,7 @@ function runReplicateChild(rep: Replicate, progress: Progress): Promise<Replicat
     child.on('exit', (code, signal) => {
       if (!settled) reject(new ReplicateError(`${rep.dir}: the replicate's process ended (${signal ?? `exit code ${code}`}) before finishing`));
     });
-    const request: ReplicateRequest = { config: rep.config, replicate: rep.replicate, dir: rep.dir };
+    const request = { pipeline, config: rep.config, replicate: rep.replicate, dir: rep.dir } as ReplicateRequest;
     child.send(request);
   });
 }
@@ -134,11 +147,11 @@ export interface SeedsResult {
  * run in its own process; replicates finished earlier are reused, an unfinished one resumes
  * from its checkpoint. Then writes `<run>/report.json` and `<run>/report.html` over them.
  */
-export async function runSeeds(config: PipelineConfig, options: SeedsOptions): Promise<SeedsResult> {
+export async function runSeeds(config: ReplicableConfig, options: SeedsOptions, pipeline: ReplicatePipeline = 'text'): Promise<SeedsResult> {
   if (config.seeds < 2) throw new ConfigError(`runSeeds needs seeds >= 2 (got ${config.seeds}); a single run is runPipeline`);
   const log = options.log ?? (() => {});
   const runDir = join(config.runsDir, config.name);
-  assertSameMultiSeedConfig(join(runDir, 'config.json'), config);
+  assertSameMultiSeedConfig(join(runDir, 'config.json'), config, pipeline);
   writeJsonAtomic(join(runDir, 'config.json'), config);
   const threads = threadsPerJob(config, options.cores);
   const reps = replicates(config, threads);
@@ -155,7 +168,7 @@ export async function runSeeds(config: PipelineConfig, options: SeedsOptions): P
       const v = config.vary === 'world' ? `world.seed ${rep.config.world.seed}` : `seed ${rep.config.seed}`;
       log(`${rep.dir} (${v}): started`);
       try {
-        results[i] = await runReplicateChild(rep, options.progressFor(rep.dir));
+        results[i] = await runReplicateChild(rep, pipeline, options.progressFor(rep.dir));
         log(`${rep.dir}: finished (${((performance.now() - started) / 1000).toFixed(0)}s this invocation)`);
       } catch (e) {
         failures.push((e as Error).message);

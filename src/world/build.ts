@@ -171,6 +171,8 @@ function buildPairs(
         const kind = rng.pick(['repetitive', 'overlong'] as const);
         return { response: generateResponse(p, kind, rng), kind };
       }
+      // drawn only when on, so that a world without off-topic pairs is the same draw for draw as before the setting existed
+      if (config.pairs.offTopicRate > 0 && rng.bernoulli(config.pairs.offTopicRate)) return { response: generateResponse(p, 'off-topic', rng), kind: 'off-topic' };
       return sampleResponse(p, config.sft.mix, rng);
     };
     const a = draw();

@@ -76,6 +76,10 @@ export const WorldConfigSchema = z
         test: z.number().int().min(0).default(600).describe('preference pairs on test prompts'),
         riskyFraction: p01(0.5, 'share of pairs whose prompt is risky'),
         degenerateRate: p01(0, 'chance that a pair response is replaced by a degenerate (repetitive/overlong) one'),
+        offTopicRate: p01(
+          0,
+          "chance that a pair response is replaced by an answer about another (benign) topic, to benign and risky prompts alike: pairs that only a reward model reading which topic is asked about gets right (0 = none, and the world's files as before; tried at 0.25 in the multimodal pipeline, where the topic is in the picture: README, Multimodal)",
+        ),
       })
       .strict()
       .prefault({})

@@ -133,4 +133,24 @@ describe('buildImageWorld', () => {
       expect(e.gold.helpfulness).toBeCloseTo(goldHelpfulness(e.prompt, e.response, e.topic), 3);
     }
   });
+
+  it('pairs.offTopicRate replaces pair responses by answers about another topic; at 0 the world is the one built without it', async () => {
+    const [off, none, unset] = [tmp(), tmp(), tmp()];
+    await buildImageWorld({ ...small, pairs: { ...small.pairs, offTopicRate: 0.5 } }, off);
+    await buildImageWorld({ ...small, pairs: { ...small.pairs, offTopicRate: 0 } }, none);
+    await buildImageWorld(small, unset);
+    const pairs = (dir: string) => readFileSync(join(dir, WORLD_FILES.preferencesTrain), 'utf8');
+    expect(pairs(none)).toBe(pairs(unset));
+    const { records } = await readBeaverTailsV(join(off, WORLD_FILES.preferencesTrain), { strict: true, checkImages: false });
+    // an off-topic answer is safe and earns nothing for the pictured topic (its words are another topic's)
+    const offTopic = (rs: typeof records) =>
+      rs.flatMap((r) =>
+        r.responses.filter((x) => {
+          const h = explainHelpfulness(r.prompt, x, r.imageCategory);
+          return goldHarm(r.prompt, x).isSafe && h.valued.length === 0 && h.contentTokens >= 3;
+        }),
+      ).length;
+    const before = (await readBeaverTailsV(join(unset, WORLD_FILES.preferencesTrain), { strict: true, checkImages: false })).records;
+    expect(offTopic(records)).toBeGreaterThan(offTopic(before) + 0.3 * records.length);
+  });
 });

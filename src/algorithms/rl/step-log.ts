@@ -38,8 +38,8 @@ export interface RlLogRecord {
 /** The per-step diversity fields, plotted beside the training curves so that mode collapse shows. */
 export const DIVERSITY_CURVES = ['distinct2', 'selfBleu', 'rougeL', 'embeddingDiversity'] as const satisfies readonly (keyof RlLogRecord)[];
 
-/** Scores generated responses with the gold oracle (built-in world) for logging. */
-export type GoldJudge = (items: { prompt: string; response: string; risky: boolean }[]) => { harmfulRate: number; helpfulness: number };
+/** Scores generated responses with the gold oracle (built-in world) for logging; an image prompt's item names the topic its picture shows. */
+export type GoldJudge = (items: { prompt: string; response: string; risky: boolean; imageTopic?: string }[]) => { harmfulRate: number; helpfulness: number };
 
 /** Per-category constraint metrics, given by the constraint phase as `lambda:<category>` and `jc:<category>`; undefined when there are none. */
 function categoryMetrics(constraint: Record<string, number>): RlLogRecord['categories'] {
@@ -80,9 +80,9 @@ export function rolloutTexts(tokenizer: Tokenizer, rollout: Rollout): string[] {
   return decodeResponses(tokenizer, rollout.sequences.narrow(1, rollout.promptLength, t), rollout.mask);
 }
 
-/** Gold harmful rate and helpfulness of a rollout's responses to `prompts` (row order), by the judge. */
-export function goldMetrics(judge: GoldJudge, prompts: readonly { prompt: string; risky: boolean }[], responses: readonly string[]): Pick<RlLogRecord, 'goldHarmfulRate' | 'goldHelpfulness'> {
-  const gold = judge(prompts.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky })));
+/** Gold harmful rate and helpfulness of a rollout's responses to `prompts` (row order), by the judge (with each image prompt's pictured topic). */
+export function goldMetrics(judge: GoldJudge, prompts: readonly { prompt: string; risky: boolean; imageTopic?: string }[], responses: readonly string[]): Pick<RlLogRecord, 'goldHarmfulRate' | 'goldHelpfulness'> {
+  const gold = judge(prompts.map((p, i) => ({ prompt: p.prompt, response: responses[i] ?? '', risky: p.risky, ...(p.imageTopic !== undefined ? { imageTopic: p.imageTopic } : {}) })));
   return { goldHarmfulRate: gold.harmfulRate, goldHelpfulness: gold.helpfulness };
 }
 

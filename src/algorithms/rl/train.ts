@@ -41,6 +41,8 @@ export interface RlPrompt {
    * must then read images.
    */
   image?: Tensor;
+  /** The topic the image shows (the built-in multimodal world): read only by the gold judge of the per-step log, never by training. */
+  imageTopic?: string;
 }
 
 /** What fitting did: prompts with no room for `maxNewTokens` are skipped (never cut); PTX responses keep their start. */
