@@ -4,6 +4,7 @@
 #include <ATen/core/DistributionsHelper.h>
 #include <limits>
 #include <mutex>
+#include <tuple>
 
 namespace sa {
 
@@ -150,6 +151,38 @@ static void DrawRows(const at::Tensor& probs, const std::vector<int64_t>& rows, 
   gen->set_engine(engine.mt);
 }
 
+// Whether DrawRows reproduces this libtorch's multinomial(1) on the CPU: the same tokens and the same generator state after
+// a (3, 500) matrix of each dtype. Checked once, the default generator put back as it was; another libtorch (its
+// exponential_ drawn otherwise, e.g. through MKL) makes multinomialRows call multinomial itself.
+static bool SameDrawsAsLibtorch() {
+  static const bool same = [] {
+    auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(c10::nullopt, at::detail::getDefaultCPUGenerator());
+    at::mt19937 saved;
+    {
+      std::lock_guard<std::mutex> lock(gen->mutex_);
+      saved = gen->engine();
+    }
+    auto state = [&] {
+      std::lock_guard<std::mutex> lock(gen->mutex_);
+      const auto d = gen->engine().data();
+      gen->set_engine(saved);
+      return std::make_tuple(d.left_, d.next_, d.state_);
+    };
+    bool ok = true;
+    for (auto dtype : {at::kFloat, at::kDouble}) {
+      at::Tensor probs = at::softmax(at::sin(at::arange(1500, at::TensorOptions().dtype(dtype))).mul(3).view({3, 500}), 1);
+      at::Tensor want = at::multinomial(probs, 1);
+      const auto wantState = state();
+      at::Tensor got = at::empty({3, 1}, probs.options().dtype(at::kLong));
+      if (dtype == at::kFloat) DrawRows<float>(probs, {0, 1, 2}, 3, got.data_ptr<int64_t>());
+      else DrawRows<double>(probs, {0, 1, 2}, 3, got.data_ptr<int64_t>());
+      ok = ok && at::equal(want, got) && state() == wantState;
+    }
+    return ok;
+  }();
+  return same;
+}
+
 // multinomialRows(probs (n, V), rows, batch) -> (n, 1) int64: row k's token is the one multinomial(1) draws for row rows[k]
 // of a (batch, V) matrix holding probs[k] there (rows increasing, below batch), and the default generator advances as that
 // call advances it — whatever the matrix's other rows hold. libtorch draws one sample as the exponential race
@@ -157,8 +190,9 @@ static void DrawRows(const at::Tensor& probs, const std::vector<int64_t>& rows, 
 // exponential_ on the CPU); the rows not listed consume their numbers without the logarithm, the division or the argmax
 // (generation: the rows that have stopped, whose draws were thrown away). The same header functions make q from the
 // generator's engine, the division is IEEE's and the argmax keeps libtorch's ties (lowest index) and NaN (largest), so each
-// token is bit for bit multinomial's. On another device, dtype or layout: multinomial itself on a (batch, V) matrix
-// (uniform rows where none is listed).
+// token is bit for bit multinomial's (checked once against this libtorch's multinomial, SameDrawsAsLibtorch). On another
+// device, dtype or layout, or a libtorch that draws otherwise: multinomial itself on a (batch, V) matrix (uniform rows
+// where none is listed).
 static SA_FN(MultinomialRows) {
   return Guard(info, [&] {
     const at::Tensor& probs = Unwrap(info[0], "probs");
@@ -170,7 +204,8 @@ static SA_FN(MultinomialRows) {
     for (size_t k = 0; k < rows.size(); k++) {
       TORCH_CHECK(rows[k] >= 0 && rows[k] < batch && (k == 0 || rows[k] > rows[k - 1]), "multinomialRows: rows must be increasing row indices below ", batch);
     }
-    const bool own = probs.device().is_cpu() && probs.is_contiguous() && (probs.scalar_type() == at::kFloat || probs.scalar_type() == at::kDouble);
+    const bool own = probs.device().is_cpu() && probs.is_contiguous() && (probs.scalar_type() == at::kFloat || probs.scalar_type() == at::kDouble) &&
+                     SameDrawsAsLibtorch();
     if (!own) {
       at::Tensor index = at::tensor(rows, probs.options().dtype(at::kLong));
       at::Tensor full = at::ones({batch, probs.size(1)}, probs.options()).index_copy_(0, index, probs);
@@ -181,6 +216,11 @@ static SA_FN(MultinomialRows) {
     else DrawRows<double>(probs, rows, batch, out.data_ptr<int64_t>());
     return Wrap(info.Env(), out);
   });
+}
+
+// multinomialRowsDrawsOwn() -> whether multinomialRows draws the CPU rows itself (SameDrawsAsLibtorch) or calls multinomial.
+static SA_FN(MultinomialRowsDrawsOwn) {
+  return Guard(info, [&] { return Napi::Boolean::New(info.Env(), SameDrawsAsLibtorch()); });
 }
 
 // Shapes and views
@@ -371,6 +411,7 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   SA_EXPORT(exports, "tril", Tril);
   SA_EXPORT(exports, "multinomial", Multinomial);
   SA_EXPORT(exports, "multinomialRows", MultinomialRows);
+  SA_EXPORT(exports, "multinomialRowsDrawsOwn", MultinomialRowsDrawsOwn);
   SA_EXPORT(exports, "reshape", Reshape);
   SA_EXPORT(exports, "view", View);
   SA_EXPORT(exports, "permute", Permute);

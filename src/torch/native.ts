@@ -92,6 +92,8 @@ export interface NativeTorch {
   tril(a: Handle, k: number): Handle;
   multinomial(a: Handle, n: number, replacement: boolean): Handle;
   multinomialRows(a: Handle, rows: number[], batch: number): Handle;
+  /** multinomialRows draws CPU rows itself: its draws match this libtorch's multinomial (checked once); else it calls multinomial. */
+  multinomialRowsDrawsOwn(): boolean;
   reshape(a: Handle, shape: number[]): Handle;
   view(a: Handle, shape: number[]): Handle;
   permute(a: Handle, dims: number[]): Handle;

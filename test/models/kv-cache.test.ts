@@ -54,6 +54,15 @@ describe('keepCacheRows', () => {
       expect(cache.v.narrow(2, 0, l + 1).toArray()).toEqual(rebuilt(first.v, step.v));
     }));
 
+  it('a buffer that is not contiguous (the copy path other devices take) gives the same rows', () =>
+    tidy(() => {
+      manualSeed(7);
+      const t = randn([3, 5, 6, 2]).transpose(0, 1); // (5, 3, 6, 2), rows not contiguous
+      const want = rowsOf(t, [1, 3, 4]);
+      keepRows_(t, [1, 3, 4], 6);
+      expect(t.narrow(0, 0, 3).toArray()).toEqual(want);
+    }));
+
   it('bad rows are a clear error', () =>
     tidy(() => {
       const t = zeros([4, 2, 5, 3]);
