@@ -10,9 +10,21 @@ export function readJsonl<T>(path: string): T[] {
     .map((l) => JSON.parse(l) as T);
 }
 
-/** A world prompts file (`{prompt, kind, category, …}` lines) as RL prompts; `risky` from `kind`, the request's harm category (for per-category constraints) when it has one. */
+/** One line of a world prompts file (`{prompt, kind, category, …}`). */
+export interface WorldPromptLine {
+  prompt: string;
+  kind: string;
+  category?: string | null;
+}
+
+/** A world prompts line as an RL prompt: `risky` from `kind`, the request's harm category (for per-category constraints) when it has one. */
+export function worldRlPrompt(p: WorldPromptLine): RlPrompt {
+  return { prompt: p.prompt, risky: p.kind === 'risky', ...(p.category ? { category: p.category } : {}) };
+}
+
+/** A world prompts file as RL prompts (`worldRlPrompt` of each line). */
 export function readWorldPrompts(path: string): RlPrompt[] {
-  return readJsonl<{ prompt: string; kind: string; category?: string | null }>(path).map((p) => ({ prompt: p.prompt, risky: p.kind === 'risky', ...(p.category ? { category: p.category } : {}) }));
+  return readJsonl<WorldPromptLine>(path).map(worldRlPrompt);
 }
 
 /** A world SFT file as (prompt, response) demonstrations; the other fields (gold labels for auditing) are dropped. */

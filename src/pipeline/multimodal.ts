@@ -33,7 +33,7 @@ import { goldHarm, goldHelpfulness } from '../world/oracle.js';
 import { IMAGE_ASK } from '../world/prompts.js';
 import { generateResponse } from '../world/responses.js';
 import { Rng } from '../world/rng.js';
-import { readJsonl, readWorldPrompts } from './jsonl-lines.js';
+import { readJsonl, worldRlPrompt } from './jsonl-lines.js';
 import { policyGpt2Config } from './config.js';
 import { MultimodalPipelineConfigSchema, type MultimodalPipelineConfig } from './multimodal-config.js';
 import { configDifferences, readSavedConfig } from './run.js';
@@ -468,11 +468,9 @@ export async function runMultimodalPipeline(config: MultimodalPipelineConfig, pr
     ['ppo_lag', () => ppoLagMethod({ klCoef: config.ppoLag.klCoef, scoreClip: rl.scoreClip, lagrange: { ...lag, threshold } })],
   ];
   // each train prompt with its picture's pixels; the pictured topic is read by the per-step gold log only
-  const trainLines = readJsonl<ImagePrompt>(file(WORLD_FILES.promptsTrain));
-  const trainPrompts: RlPrompt[] = readWorldPrompts(file(WORLD_FILES.promptsTrain)).map((p, i) => {
-    const line = trainLines[i] as ImagePrompt;
+  const trainPrompts: RlPrompt[] = readJsonl<ImagePrompt>(file(WORLD_FILES.promptsTrain)).map((line, i) => {
     const source = `${WORLD_FILES.promptsTrain}:${i + 1}`;
-    return { ...p, image: pixelsOf(bank, line.image, source).select(0, 0), imageTopic: line.topic, source };
+    return { ...worldRlPrompt(line), image: pixelsOf(bank, line.image, source).select(0, 0), imageTopic: line.topic, source };
   });
   const training = {} as MultimodalResult['training'];
   const models = { sft } as MultimodalResult['models'];
