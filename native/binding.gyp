@@ -8,7 +8,15 @@
   },
   "targets": [
     {
+      # Our elementwise kernels (native/kernels.cc), compiled with the flags that let GCC vectorise them with libmvec.
+      "target_name": "sa_kernels",
+      "type": "static_library",
+      "sources": ["kernels.cc"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
+    },
+    {
       "target_name": "safealign_torch",
+      "dependencies": ["sa_kernels"],
       "sources": ["addon.cc", "tensor.cc", "ops.cc", "nn.cc", "optim.cc", "distributed.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8", "_GLIBCXX_USE_CXX11_ABI=<(cxx11_abi)"],
@@ -17,6 +25,7 @@
       "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "conditions": [
         ["gloo==1", {"defines": ["USE_C10D_GLOO", "SA_GLOO"]}],
+        ["target_arch=='x64'", {"libraries": ["-lmvec"]}],
         ["libtorch==''", {
           "include_dirs": ["/usr/include", "/usr/include/torch/csrc/api/include"],
           "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]
