@@ -47,4 +47,18 @@ SA_CLONES void GeluTanh(const float* x, float* y, int64_t n) {
   });
 }
 
+SA_CLONES void AdamW(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s) {
+  const AdamWStep c = s;
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * c.beta1 + gi * c.oneMinusBeta1;
+    const float vi = v[i] * c.beta2 + gi * gi * c.oneMinusBeta2;
+    const float denom = std::sqrt(vi) / c.sqrtBias2 + c.eps;
+    p[i] = p[i] * c.decay - c.stepSize * (mi / denom);
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
 }  // namespace sa::kernels

@@ -1,4 +1,4 @@
-// Optimisers (libtorch's AdamW and SGD), gradient clipping and learning-rate schedules.
+// libtorch's optimisers (AdamW, SGD) with exportable state, and global-norm gradient clipping; AdamW's float32 CPU step is one fused pass of our own (native/optim.cc).
 import { native, type Handle, type OptimHandle } from './native.js';
 import { callNative, Tensor } from './tensor.js';
 

@@ -180,7 +180,7 @@ describe('optimisers, clipping and schedules match PyTorch', () => {
     }
     return out;
   }
-  it('AdamW (libtorch) takes the same steps as torch.optim.AdamW', () => {
+  it("AdamW (our fused step over libtorch's state) takes the same steps as torch.optim.AdamW", () => {
     expectAllClose(trace((ps) => new AdamW(ps, { lr: 0.1, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.05 })).flat(), golden.optim.adamw?.flat() as number[]);
   });
   it('SGD with momentum and weight decay matches', () => {
