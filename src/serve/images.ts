@@ -64,7 +64,8 @@ export class RequestImage {
     const { bytes, mediaType } = decodeDataUrl(url, param);
     let meta: { format?: string; width?: number; height?: number };
     try {
-      meta = await (await openImage(bytes, { limitInputPixels: maxPixels })).metadata();
+      // the header only: no pixel is decoded here, so the size check below sees a decompression bomb's claimed size
+      meta = await (await openImage(bytes, { limitInputPixels: false })).metadata();
     } catch (e) {
       throw badImage(`not a readable ${mediaType} image (${(e as Error).message})`, param);
     }
