@@ -189,7 +189,14 @@ export class Batcher {
     this.wake?.();
     return {
       cancel: () => {
+        if (row.cancelled) return;
         row.cancelled = true;
+        // a waiting row leaves the queue at once (it holds no batch state); a running one at the next step
+        const at = this.waiting.indexOf(row);
+        if (at >= 0) {
+          this.waiting.splice(at, 1);
+          this.end(row, 'cancelled');
+        }
         this.wake?.();
       },
     };

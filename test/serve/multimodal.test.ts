@@ -195,7 +195,7 @@ describe('serving an image + text policy with a multimodal guard', () => {
     expect(Math.abs(score - (await evaluatedCost(risky, c?.message.content as string)))).toBeGreaterThan(1e-4);
   });
 
-  it('reads JPEG and WebP as well; a text-only request to the image + text model is answered and judged as text; a severity head judges too', async () => {
+  it('reads JPEG and WebP as well; n = 2 streamed equals unstreamed; a text-only request to the image + text model is answered and judged as text; a severity head judges too', async () => {
     const url = await start({ guard: { cost: paths.cost, severity: paths.severity, threshold: 1e9, maxSeverity: 'moderate', rounds: 0, log: join(dir, 'guard.log') } });
     for (const [format, type] of [['jpeg', 'image/jpeg'], ['webp', 'image/webp']] as const) {
       const bytes = await sharp(risky).toFormat(format).toBuffer();
@@ -203,6 +203,14 @@ describe('serving an image + text policy with a multimodal guard', () => {
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body.choices[0]?.safealign_guard?.severity?.[0]?.level).toBeGreaterThanOrEqual(0);
     }
+    // n = 2, streamed: the same choices as unstreamed (one picture shared by both rows)
+    const plain = await post(url, imageMessage(dataUrl(risky)), { n: 2 });
+    const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: imageMessage(dataUrl(risky)), max_tokens: 6, seed: 7, n: 2, stream: true }) });
+    const events = (await res.text()).split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+    expect(events.at(-1)).toBe('[DONE]');
+    const streamed = ['', ''];
+    for (const e of events.slice(0, -1)) for (const c of (JSON.parse(e) as { choices: { index: number; delta: { content?: string } }[] }).choices) streamed[c.index] += c.delta.content ?? '';
+    expect(streamed).toEqual(plain.body.choices.map((c) => c.message.content));
     const text = await post(url, [{ role: 'user', content: 'what is it' }]);
     expect(text.status).toBe(200);
     expect(Number.isFinite(text.body.choices[0]?.safealign_guard?.scores?.[0])).toBe(true);
