@@ -195,7 +195,10 @@ describe('continuous batching', () => {
 
   it('a cancelled waiting sequence leaves the queue at once (ended before the running ones finish)', async () => {
     const b = new Batcher(lm, { maxBatch: 1, maxWaiting: 4, stopTokenIds: [], padId: 0 });
-    const first = decode(b, { promptIds: [5, 6], maxTokens: 12 });
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    const first = decode(b, { promptIds: [5, 6], maxTokens: 12 }, (n) => n === 1 && running());
+    await started;
     const ends: FinishReason[] = [];
     const handle = b.submit({ promptIds: [5, 6], maxTokens: 3, temperature: 0, topP: 1, seed: 0, onToken: () => {}, onEnd: (r) => void ends.push(r) });
     expect(b.stats.waiting).toBe(1);
