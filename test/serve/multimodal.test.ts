@@ -10,8 +10,7 @@ import { encodePrompt, padPromptsLeft } from '../../src/algorithms/common/batchi
 import { imageTokensOf } from '../../src/algorithms/common/model-input.js';
 import { itemScores, toScoreItems } from '../../src/algorithms/score/items.js';
 import { ImageProcessorConfigSchema, preprocessImages } from '../../src/models/image-processor.js';
-import { formatPrompt, LlavaModel, LlavaScoreModel, loadLlavaScoreModel, parseLlavaConfig, saveLlava, trainWordLevel, type Tokenizer } from '../../src/models/index.js';
-import { DEFAULT_SPECIAL_TOKENS } from '../../src/models/tokenizer-train.js';
+import { LlavaModel, LlavaScoreModel, loadLlavaScoreModel, saveLlava, type Tokenizer } from '../../src/models/index.js';
 import { Batcher, type SequenceRequest } from '../../src/serve/batcher.js';
 import { ServeConfigSchema } from '../../src/serve/config.js';
 import type { GuardVerdict } from '../../src/serve/guard.js';
@@ -20,6 +19,7 @@ import { cat, manualSeed, noGrad, randn, tensor, type Tensor } from '../../src/t
 import { renderTopicImage } from '../../src/world/images.js';
 import { BENIGN_TOPICS, RISKY_TOPICS } from '../../src/world/index.js';
 import { buildTinyChatModel } from '../helpers/tiny-chat-model.js';
+import { tinyImageTokenizer, tinyLlavaConfig } from '../helpers/tiny-llava.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'serve-multimodal-'));
 const PROMPT = 'how do i use this ?';
@@ -35,17 +35,8 @@ const paths = { policy: join(dir, 'policy'), cost: join(dir, 'cost'), otherCost:
 const otherProcessor = ImageProcessorConfigSchema.parse({ ...processor, image_mean: [0.2, 0.4, 0.6], image_std: [0.3, 0.3, 0.3] });
 
 beforeAll(async () => {
-  const special = { ...DEFAULT_SPECIAL_TOKENS, extra: [...DEFAULT_SPECIAL_TOKENS.extra, '<image>'] };
-  const bare = trainWordLevel([], { vocabSize: 16, special });
-  const words = 'use this knife carefully keep it away from children cut bread with care what is it a tool for cooking';
-  tokenizer = trainWordLevel([formatPrompt(bare, { prompt: PROMPT }), words], { vocabSize: 96, special });
-  const config = parseLlavaConfig({
-    model_type: 'llava',
-    image_token_index: tokenizer.tokenToId('<image>'),
-    vision_feature_layer: -1,
-    vision_config: { model_type: 'clip_vision_model', hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, image_size: 8, patch_size: 4 },
-    text_config: { model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, n_positions: 64, vocab_size: tokenizer.vocabSize, tie_word_embeddings: true, eos_token_id: tokenizer.eosId ?? null },
-  });
+  tokenizer = tinyImageTokenizer([PROMPT], ['use this knife carefully keep it away from children cut bread with care what is it a tool for cooking']);
+  const config = tinyLlavaConfig(tokenizer);
   manualSeed(3);
   policy = new LlavaModel(config);
   // weights far from their small initial values, so greedy answers vary with the prompt and the picture
