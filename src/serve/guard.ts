@@ -104,11 +104,6 @@ export class Guard {
     this.maxLevel = SEVERITY_NAMES.indexOf(config.maxSeverity);
   }
 
-  /** True when the guard's models read images (LLaVA score models). */
-  get readsImages(): boolean {
-    return Object.values(this.judges).some((j) => j.imageProcessor !== undefined);
-  }
-
   /** A request's picture as each image + text judge reads it (each judge's own preprocessing; equal configs share the work). */
   async judgePixels(image: RequestImage): Promise<JudgePixels> {
     const out: JudgePixels = {};
