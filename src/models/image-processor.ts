@@ -73,11 +73,10 @@ export class ImageTooLargeError extends ImageError {
 
 /** One image -> (3, H, W) float32 values in the model's layout (channels first), as the HF processor would give them. */
 async function preprocessOne(input: ImageInput, config: ImageProcessorConfig, label: string, limits: ImageLimits): Promise<Float32Array & { height: number; width: number }> {
-  // sharp refuses to decode past limitInputPixels too (true: its default, 0x3FFF²), should a header lie about the size
-  let pipeline = await openImage(input, { failOn: 'error', limitInputPixels: limits.maxPixels ?? true });
   let meta: sharp.Metadata;
   try {
-    meta = await pipeline.metadata();
+    // the header only (no pixel decoded), so that a size above the limit is reported as such
+    meta = await (await openImage(input, { limitInputPixels: false })).metadata();
   } catch (e) {
     throw new ImageError(`${label}: not a readable image (${(e as Error).message})`);
   }
@@ -85,6 +84,8 @@ async function preprocessOne(input: ImageInput, config: ImageProcessorConfig, la
   if (limits.maxPixels !== undefined && meta.width * meta.height > limits.maxPixels) {
     throw new ImageTooLargeError(`${label}: ${meta.width}x${meta.height} = ${meta.width * meta.height} pixels, more than the ${limits.maxPixels} allowed`);
   }
+  // sharp refuses to decode past limitInputPixels too (true: its default, 0x3FFF²)
+  let pipeline = await openImage(input, { failOn: 'error', limitInputPixels: limits.maxPixels ?? true });
   if (config.do_convert_rgb) pipeline = pipeline.removeAlpha().toColourspace('srgb');
   let { width, height } = { width: meta.width, height: meta.height };
   if (config.do_resize) {
