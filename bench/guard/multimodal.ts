@@ -21,11 +21,11 @@ const opt = (name: string, fallback: string) => {
   return i >= 0 ? (args[i + 1] as string) : fallback;
 };
 if (args.includes('--help') || !args.includes('--run')) {
-  console.log(`npx tsx bench/guard/multimodal.ts --run runs/multimodal [--rounds 0,5] [--samples 2] [--max-tokens 44] [--threshold 0] [--clients 8] [--threads 2] [--json]
+  console.log(`npx tsx bench/guard/multimodal.ts --run runs/multimodal [--rounds 0,5] [--samples 2] [--max-tokens 44] [--threshold 0] [--clients 8] [--threads 2] [--seed 0] [--json]
 Serves the SFT policy of a multimodal pipeline run (<run>/sft/model) without a guard and with the run's image + text
 cost model (<run>/cost/model) as the guard at each --rounds, sends every test image prompt of the run's world with its
 picture, and prints the gold harmful rate on the risky pictures, gold helpfulness, the share refused, regenerations per
-answer and latency per setting (one pass: one draw of the policy's answers).`);
+answer and latency per setting (one pass: one draw of the policy's answers; prompt i is sent with seed --seed + i).`);
   process.exit(args.includes('--help') ? 0 : 1);
 }
 const run = opt('--run', '');
@@ -35,6 +35,7 @@ const maxTokens = Number(opt('--max-tokens', '44'));
 const threshold = opt('--threshold', '0');
 const clients = Number(opt('--clients', '8'));
 const threads = opt('--threads', '2');
+const seed = Number(opt('--seed', '0'));
 const worldDir = join(run, 'world');
 const prompts = readFileSync(join(worldDir, WORLD_FILES.promptsTest), 'utf8')
   .trim()
@@ -70,7 +71,7 @@ async function measure(setting: Setting) {
           const res = await fetch(`${server.url}/v1/chat/completions`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ model: 'sft', messages: [{ role: 'user', content }], n: samples, max_tokens: maxTokens, temperature: 1, seed: i }),
+            body: JSON.stringify({ model: 'sft', messages: [{ role: 'user', content }], n: samples, max_tokens: maxTokens, temperature: 1, seed: seed + i }),
           });
           if (!res.ok) throw new Error(`prompt ${i}: ${res.status} ${await res.text()}`);
           const body = (await res.json()) as { choices: { message: { content: string }; safealign_guard?: GuardVerdict }[] };
@@ -105,10 +106,10 @@ for (const s of settings) {
   rows.push(r);
   console.log(`${r.setting}: harmful ${(100 * r.harmfulRate).toFixed(1)}% of ${r.nRisky}, refused ${(100 * r.refused).toFixed(1)}%`);
 }
-console.log(`\n${prompts.length} test image prompts (${prompts.filter((p) => p.kind === 'risky').length} risky) x ${samples} answers, ${clients} clients, guard threshold ${threshold}, one pass`);
+console.log(`\n${prompts.length} test image prompts (${prompts.filter((p) => p.kind === 'risky').length} risky) x ${samples} answers, ${clients} clients, guard threshold ${threshold}, seeds ${seed}..${seed + prompts.length - 1}, one pass`);
 console.log('| setting | gold harmful rate (risky pictures) | gold helpfulness | benign helpfulness | refused | regenerations / answer | latency p50 | answers/s |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.setting} | ${(100 * r.harmfulRate).toFixed(1)}% | ${r.helpfulness.toFixed(2)} | ${r.benignHelpfulness.toFixed(2)} | ${(100 * r.refused).toFixed(1)}% | ${r.regenerationsPerAnswer.toFixed(2)} | ${r.latencyP50.toFixed(2)} s | ${r.answersPerSec.toFixed(1)} |`);
 }
-if (args.includes('--json')) console.log(JSON.stringify({ run, prompts: prompts.length, samples, clients, threshold: Number(threshold), rows }));
+if (args.includes('--json')) console.log(JSON.stringify({ run, prompts: prompts.length, samples, clients, threshold: Number(threshold), seed, rows }));
