@@ -29,10 +29,23 @@ answer's severity (safe, minor, moderate, severe) and flags it above --guard-max
 alone or with --guard-cost (an answer flagged by either is regenerated). The choice's safealign_guard
 then has "severity": [{level, label, probs}] per answer generated and "maxSeverity".
 
+Images: an image + text (LLaVA) folder (pipeline --world multimodal writes them: <run>/ppo_lag/model,
+<run>/cost/model, <run>/severity/model) takes one image per chat request, as an OpenAI image_url part
+in the last user message: {"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}
+(PNG, JPEG or WebP; the model reads it before that message's text, preprocessed by the folder's
+preprocessor_config.json). Refused with 400, naming the field (param): remote http(s) URLs (the
+server fetches nothing a request names), media types other than image/png|jpeg|webp or bytes not of
+the declared type, bad base64, an image over --max-image-pixels (checked from its header, before
+decoding), a second image, an image in an earlier message, the image placeholder typed in the text,
+any image sent to a text model. The body limit (--max-body-bytes) counts the base64 (4/3 of the
+file). An image + text --guard-cost / --guard-severity judges each answer with the picture (through its
+own preprocessor_config.json); a guard model that reads otherwise than --model is a start-up error.
+
 Example:
   safealign serve --model runs/default/ppo_lag/model --port 8000 --api-keys-file keys.txt
   curl -s localhost:8000/v1/chat/completions -H "Authorization: Bearer $KEY" \\
-    -H 'content-type: application/json' -d '{"model": "model", "messages": [{"role": "user", "content": "hi"}]}'`;
+    -H 'content-type: application/json' -d '{"model": "model", "messages": [{"role": "user", "content": "hi"}]}'
+  safealign serve --model runs/multimodal/ppo_lag/model --guard-cost runs/multimodal/cost/model --port 8000`;
 
 /** The guardrail's models and settings, for the start-up line. */
 function describeGuard(g: GuardConfig): string {
@@ -43,7 +56,7 @@ function describeGuard(g: GuardConfig): string {
 export function register(program: Command): void {
   const cmd = program
     .command('serve')
-    .description('serve a model folder over an OpenAI-compatible HTTP API (chat and text completions, streaming, continuous batching, API keys, metrics, optional guardrail)')
+    .description('serve a model folder (text, or image + text) over an OpenAI-compatible HTTP API (chat and text completions, streaming, continuous batching, API keys, metrics, optional guardrail)')
     .option('--config <file>', 'YAML config with the fields below')
     .addHelpText('after', HELP);
   const leaves = addSchemaOptions(cmd, ServeConfigSchema);
@@ -59,7 +72,7 @@ export function register(program: Command): void {
     const { ctx } = running;
     const keys = config.apiKey.length + (config.apiKeysFile ? 1 : 0);
     process.stdout.write(
-      `safealign serve: ${ctx.modelName} (context ${ctx.model.contextLength}) at ${running.url}/v1; ` +
+      `safealign serve: ${ctx.modelName} (${ctx.image ? 'image + text, ' : ''}context ${ctx.model.contextLength}) at ${running.url}/v1; ` +
         `batching ${config.batching ? `on (up to ${config.maxBatch} sequences)` : 'off'}; ` +
         `${keys ? 'API keys required' : 'no API key required'}${ctx.guard ? `; guardrail ${describeGuard(config.guard)}` : ''}\n`,
     );

@@ -2,6 +2,7 @@
 import { chunks, encodePair, encodePrompt, padForTraining, type EncodedPair } from '../algorithms/common/batching.js';
 import type { PromptInput, PromptOptions } from '../models/prompt.js';
 import { countFit, emptyTruncationStats, fitPair, type TruncationStats } from '../algorithms/common/truncation.js';
+import { batchPixels, imageTokensOf, scoreForward } from '../algorithms/common/model-input.js';
 import type { RlPrompt } from '../algorithms/rl/train.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import type { CausalLM, SequenceScorer, Tokenizer } from '../models/index.js';
@@ -115,12 +116,16 @@ export function fitEvalPrompts<P extends RlPrompt>(
 /**
  * End scores of (prompt, response) texts by one score model: encoded with the scorer's tokenizer and
  * fitted to its `maxLength` keeping the response's end (the end score is read at the last token).
- * A pair whose prompt leaves no room scores NaN and is counted as skipped.
+ * A pair whose prompt leaves no room scores NaN and is counted as skipped. An item with `pixels` needs an image + text
+ * (LLaVA) scorer, which reads the picture spliced in at its image tokens.
  */
 export function scoreTexts(scorer: Scorer, items: readonly (PromptInput & { response: string; source?: string })[], batchSize = 32, options: PromptOptions = {}): { scores: number[]; stats: TruncationStats } {
   const stats = emptyTruncationStats(scorer.maxLength);
+  // an image + text scorer reads an item's pixels at its image tokens; a text scorer refuses an item that has them
+  const image = imageTokensOf(scorer.model, scorer.tokenizer);
+  const prompt = image ? { ...options, image } : options;
   const fitted = items.map((it, i) => {
-    const fit = fitPair(encodePair(scorer.tokenizer, it, it.response, options), scorer.maxLength, 'response-end');
+    const fit = fitPair(encodePair(scorer.tokenizer, it, it.response, prompt), scorer.maxLength, 'response-end');
     countFit(stats, fit === null ? 'skipped' : fit.truncated ? 'truncated' : 'kept', it.source ?? `#${i}`);
     return fit?.pair;
   });
@@ -130,9 +135,10 @@ export function scoreTexts(scorer: Scorer, items: readonly (PromptInput & { resp
   noGrad(() => {
     for (const batch of chunks(scored, batchSize)) {
       tidy(() => {
-        const b = padForTraining(batch.map((i) => fitted[i] as EncodedPair), scorer.tokenizer.padId ?? 0);
+        const pairs = batch.map((i) => fitted[i] as EncodedPair);
+        const b = padForTraining(pairs, scorer.tokenizer.padId ?? 0);
         const on = { dtype: 'int64', device: scorer.model.device } as const;
-        const s = scorer.model.forward(tensor(b.ids, on), tensor(b.attentionMask, on)).endScores.toNumbers();
+        const s = scoreForward(scorer.model, tensor(b.ids, on), tensor(b.attentionMask, on), batchPixels(pairs)).toNumbers();
         batch.forEach((i, k) => (scores[i] = s[k] as number));
       });
     }

@@ -53,9 +53,15 @@ export function loadPretrained(dir: string): LoadedModel {
   for (const t of weights.values()) t.dispose();
   const out: LoadedModel = { model, config };
   if (existsSync(join(dir, 'tokenizer.json'))) out.tokenizer = Tokenizer.fromDir(dir);
-  const genPath = join(dir, 'generation_config.json');
-  if (existsSync(genPath)) out.generationConfig = GenerationConfigSchema.parse(readJson(genPath));
+  const generationConfig = readGenerationConfig(dir);
+  if (generationConfig) out.generationConfig = generationConfig;
   return out;
+}
+
+/** `dir`/generation_config.json, or undefined when the folder has none. */
+export function readGenerationConfig(dir: string): GenerationConfig | undefined {
+  const path = join(dir, 'generation_config.json');
+  return existsSync(path) ? GenerationConfigSchema.parse(readJson(path)) : undefined;
 }
 
 /** The config.json keys that make a folder a score model: its type, running statistics and ordinal levels. */

@@ -60,16 +60,32 @@ function resizedSize(width: number, height: number, size: ImageProcessorConfig['
 /** An image given as a file path, or its encoded bytes (PNG, JPEG, WebP, ...). */
 export type ImageInput = string | Uint8Array;
 
+/** How far an image may be decoded: images from untrusted sources (a server's requests) get a pixel cap. */
+export interface ImageLimits {
+  /** Most pixels (width x height) an image may have; larger ones are refused from their header, before decoding (a decompression bomb). */
+  maxPixels?: number;
+}
+
+/** An image whose size exceeds `ImageLimits.maxPixels`: refused before it is decoded. */
+export class ImageTooLargeError extends ImageError {
+  override name = 'ImageTooLargeError';
+}
+
 /** One image -> (3, H, W) float32 values in the model's layout (channels first), as the HF processor would give them. */
-async function preprocessOne(input: ImageInput, config: ImageProcessorConfig, label: string): Promise<Float32Array & { height: number; width: number }> {
-  let pipeline = await openImage(input, { failOn: 'error' });
+async function preprocessOne(input: ImageInput, config: ImageProcessorConfig, label: string, limits: ImageLimits): Promise<Float32Array & { height: number; width: number }> {
   let meta: sharp.Metadata;
   try {
-    meta = await pipeline.metadata();
+    // the header only (no pixel decoded), so that a size above the limit is reported as such
+    meta = await (await openImage(input, { limitInputPixels: false })).metadata();
   } catch (e) {
     throw new ImageError(`${label}: not a readable image (${(e as Error).message})`);
   }
   if (!meta.width || !meta.height) throw new ImageError(`${label}: image has no size`);
+  if (limits.maxPixels !== undefined && meta.width * meta.height > limits.maxPixels) {
+    throw new ImageTooLargeError(`${label}: ${meta.width}x${meta.height} = ${meta.width * meta.height} pixels, more than the ${limits.maxPixels} allowed`);
+  }
+  // sharp refuses to decode past limitInputPixels too (true: its default, 0x3FFF²)
+  let pipeline = await openImage(input, { failOn: 'error', limitInputPixels: limits.maxPixels ?? true });
   if (config.do_convert_rgb) pipeline = pipeline.removeAlpha().toColourspace('srgb');
   let { width, height } = { width: meta.width, height: meta.height };
   if (config.do_resize) {
@@ -108,11 +124,11 @@ async function preprocessOne(input: ImageInput, config: ImageProcessorConfig, la
 
 /**
  * Images -> pixel values (N, 3, H, W) float32 for a vision tower. Every image must come out the same size (a crop, or a
- * fixed height x width); `labels` name the images in errors (file:line of a data record, say).
+ * fixed height x width); `labels` name the images in errors (file:line of a data record, say); `limits` cap what is decoded.
  */
-export async function preprocessImages(inputs: readonly ImageInput[], config: ImageProcessorConfig, labels?: readonly string[]): Promise<Tensor> {
+export async function preprocessImages(inputs: readonly ImageInput[], config: ImageProcessorConfig, labels?: readonly string[], limits: ImageLimits = {}): Promise<Tensor> {
   const arrays = await Promise.all(
-    inputs.map((input, i) => preprocessOne(input, config, labels?.[i] ?? (typeof input === 'string' ? input : `image ${i}`))),
+    inputs.map((input, i) => preprocessOne(input, config, labels?.[i] ?? (typeof input === 'string' ? input : `image ${i}`), limits)),
   );
   const first = arrays[0];
   if (!first) throw new ImageError('no images to preprocess');

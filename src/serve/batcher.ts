@@ -1,8 +1,11 @@
 // Continuous batching: one scheduler loop decodes every running sequence in shared forward passes; sequences join and leave between steps.
 import { padPromptsLeft } from '../algorithms/common/batching.js';
+import { lmForward } from '../algorithms/common/model-input.js';
+import { languageOf, readsImages, type PolicyModel } from '../algorithms/rl/images.js';
 import type { LayerCache } from '../models/attention.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { ContextLengthError } from '../models/generate.js';
+import { ImageTokenError } from '../models/llava.js';
 import { cat, noGrad, ones, tensor, tidy, zeros, type Tensor } from '../torch/index.js';
 import { SamplingStream, sampleRows, type RowSampling } from './sampling.js';
 
@@ -11,8 +14,13 @@ export type FinishReason = 'stop' | 'length' | 'cancelled';
 
 /** One sequence to decode. */
 export interface SequenceRequest extends RowSampling {
-  /** The prompt's token ids (the chat template already applied). */
+  /** The prompt's token ids (the chat template already applied); an image prompt's hold the image tokens its pixels fill. */
   promptIds: readonly number[];
+  /**
+   * An image prompt's pixel values (1, C, H, W), for an image + text (LLaVA) model: spliced in at the image tokens when the
+   * sequence is prefilled. Owned by the caller, who keeps them until `onEnd`.
+   */
+  pixels?: Tensor;
   /** Most new tokens; cut to what the model's context leaves after the prompt. */
   maxTokens: number;
   /** Seed of the sequence's own random stream: the same seed gives the same tokens whatever else shares the batch. */
@@ -119,7 +127,8 @@ function selectRows(s: BatchState, keep: readonly number[], length: number): Bat
 
 /**
  * Decodes sequences with continuous batching. Each step: cancelled rows leave, waiting sequences
- * join (prefilled together in one forward pass, then merged into the left-padded KV cache), every
+ * join (prefilled together in one forward pass, image prompts with their pictures spliced in at their image tokens, as
+ * LlavaModel.generate does; then merged into the left-padded KV cache), every
  * running row samples its next token from its own stream, finished rows leave, and one forward pass
  * feeds the new tokens of the rest. Steps run one at a time on the event loop, which serves HTTP
  * between them.
@@ -131,6 +140,10 @@ export class Batcher {
   private wake: (() => void) | null = null;
   private closed = false;
   private readonly stopTokens: Set<number>;
+  /** The text side that decodes from the cache (the model itself, or a LLaVA model's language model). */
+  private readonly lm: CausalLM;
+  /** A LLaVA model's image token made impossible to sample (an answer holding one would need an image there). */
+  private readonly ban: ((logits: Tensor) => Tensor) | undefined;
   private readonly loop: Promise<void>;
   private readonly counters: Omit<BatcherStats, 'running' | 'waiting'> = {
     steps: 0,
@@ -141,10 +154,15 @@ export class Batcher {
   };
 
   constructor(
-    private readonly model: CausalLM,
+    private readonly model: PolicyModel,
     private readonly options: BatcherOptions,
   ) {
     this.stopTokens = new Set(options.stopTokenIds);
+    this.lm = languageOf(model);
+    if (readsImages(model)) {
+      const ban = model.banImageToken();
+      this.ban = (logits) => ban(logits, 0);
+    }
     model.eval();
     this.loop = this.run();
   }
@@ -164,16 +182,40 @@ export class Batcher {
     const room = this.model.contextLength - req.promptIds.length;
     if (req.promptIds.length === 0) throw new ContextLengthError('the prompt is empty: nothing to continue');
     if (room < 1) throw new ContextLengthError(`a prompt of ${req.promptIds.length} tokens leaves no room to generate in the model's context of ${this.model.contextLength} tokens`);
+    this.checkImageTokens(req);
     if (!req.admitted && this.waiting.length >= this.options.maxWaiting) throw new QueueFullError(`${this.waiting.length} requests are already waiting for a batch slot; retry later`);
     const row: Row = { req, stream: new SamplingStream(req.seed), maxTokens: Math.min(req.maxTokens, room), length: req.promptIds.length, generated: 0, cancelled: false };
     this.waiting.push(row);
     this.wake?.();
     return {
       cancel: () => {
+        if (row.cancelled) return;
         row.cancelled = true;
+        // a waiting row leaves the queue at once (it holds no batch state); a running one at the next step
+        const at = this.waiting.indexOf(row);
+        if (at >= 0) {
+          this.waiting.splice(at, 1);
+          this.end(row, 'cancelled');
+        }
         this.wake?.();
       },
     };
+  }
+
+  /**
+   * Throws `ImageTokenError` unless the prompt's image tokens are exactly what its pixels fill (none without pixels), so a
+   * prompt that would fail the shared prefill pass is refused alone, before it joins a batch.
+   */
+  private checkImageTokens(req: SequenceRequest): void {
+    const images = (req.pixels?.shape[0] as number | undefined) ?? 0;
+    if (!readsImages(this.model)) {
+      if (images) throw new ImageTokenError('the prompt has an image but the model reads text only');
+      return;
+    }
+    const id = this.model.config.image_token_index;
+    const found = req.promptIds.filter((t) => t === id).length;
+    const expected = images * this.model.imageTokensPerImage;
+    if (found !== expected) throw new ImageTokenError(`the prompt holds ${found} image tokens (id ${id}) but ${images} image(s) fill ${expected}`);
   }
 
   /** Stops the loop; every waiting and running sequence ends as 'cancelled'. */
@@ -220,6 +262,11 @@ export class Batcher {
     this.state = null;
   }
 
+  /** Next-token logits (B, V) with the tokens no row may sample removed. */
+  private allowed(logits: Tensor): Tensor {
+    return this.ban ? this.ban(logits) : logits;
+  }
+
   /** Replaces the state by the rows `keep` (indices into this.rows), or by nothing. */
   private keepRows(keep: number[]): void {
     if (keep.length === this.rows.length) return;
@@ -239,8 +286,10 @@ export class Batcher {
       this.state = tidy(() => {
         const on = { dtype: 'int64', device: this.model.device } as const;
         const mask = tensor(padded.attentionMask, on);
-        const out = this.model.forward(tensor(padded.ids, on), mask);
-        const fresh: BatchState = { cache: out.cache, mask, last: out.logits.select(1, length - 1) };
+        // the joining rows' pictures, in row order (the order of their image tokens in the padded batch)
+        const images = joining.flatMap((r) => (r.req.pixels ? [r.req.pixels] : []));
+        const out = lmForward(this.model, tensor(padded.ids, on), mask, images.length ? cat(images, 0) : null);
+        const fresh: BatchState = { cache: out.cache, mask, last: this.allowed(out.logits.select(1, length - 1)) };
         return old ? mergeStates(old, fresh) : fresh;
       });
     } catch (e) {
@@ -293,8 +342,8 @@ export class Batcher {
     this.state = tidy(() => {
       const on = { dtype: 'int64', device: old.mask.device } as const;
       const mask = cat([old.mask, ones([fed.length, 1], on)], 1);
-      const out = this.model.forward(tensor(fed.map((t) => [t]), on), mask, old.cache);
-      return { cache: out.cache, mask, last: out.logits.select(1, 0) };
+      const out = this.lm.forward(tensor(fed.map((t) => [t]), on), mask, old.cache);
+      return { cache: out.cache, mask, last: this.allowed(out.logits.select(1, 0)) };
     });
     disposeState(old);
     for (const row of this.rows) row.length++;

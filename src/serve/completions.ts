@@ -1,10 +1,11 @@
 // One completion request's choices: each decoded by the batcher with its own seeded stream, streamed as text, optionally guarded.
 import type { PromptInput } from '../models/prompt.js';
 import type { Tokenizer } from '../models/tokenizer.js';
+import type { Tensor } from '../torch/index.js';
 import { verbalizedSample, type VerbalizedAnswer } from '../models/verbalized.js';
 import { Rng } from '../world/rng.js';
 import { QueueFullError, type Batcher } from './batcher.js';
-import type { Guard, GuardVerdict } from './guard.js';
+import type { Guard, GuardVerdict, JudgePixels } from './guard.js';
 import { TextAssembler } from './text-stream.js';
 
 /** What to generate for one request, after validation. */
@@ -12,6 +13,10 @@ export interface CompletionJob {
   promptIds: readonly number[];
   /** The prompt as the guard's cost model reads it (rendered with its own tokenizer's template unless `raw`). */
   promptInput: PromptInput;
+  /** An image prompt: its picture as the policy reads it (1, C, H, W), spliced in at the image tokens of `promptIds`. */
+  pixels?: Tensor;
+  /** An image prompt: its picture as each image + text guard model reads it. */
+  judgePixels?: JudgePixels;
   raw: boolean;
   maxTokens: number;
   temperature: number;
@@ -109,6 +114,7 @@ function decodeOnce(ctx: CompletionContext, job: CompletionJob, index: number, r
       // a regeneration belongs to a request the queue already took
       admitted: round > 0,
       promptIds: job.promptIds,
+      ...(job.pixels ? { pixels: job.pixels } : {}),
       maxTokens: job.maxTokens,
       temperature: job.temperature,
       topP: job.topP,
@@ -142,28 +148,29 @@ export async function runChoices(ctx: CompletionContext, job: CompletionJob, sig
   const controller = new AbortController();
   const abortAll = () => controller.abort();
   signal.addEventListener('abort', abortAll);
+  const choices = Array.from({ length: job.n }, async (_, index): Promise<ChoiceResult> => {
+    const guard = ctx.guard;
+    const verbalized = job.verbalized;
+    // a verbalized choice is known once its list is parsed: its text is sent then, in one piece
+    const decode = (round: number, stream?: (t: string) => void) => (verbalized ? decodeVerbalized(ctx, job, verbalized, index, round, controller.signal) : decodeOnce(ctx, job, index, round, controller.signal, stream));
+    const listed = (d: Decoded) => (d.verbalized ? { verbalized: d.verbalized } : {});
+    if (!guard) {
+      const d = await decode(0, onDelta && ((t) => onDelta(index, t)));
+      if (verbalized) onDelta?.(index, d.text);
+      return { index, text: d.text, finishReason: d.finishReason, completionTokens: d.tokens, ...listed(d) };
+    }
+    const r = await guard.run(job.promptInput, (round) => decode(round), job.raw, job.judgePixels);
+    const text = r.refused ? guard.config.refusal : r.answer.text;
+    onDelta?.(index, text);
+    return { index, text, finishReason: r.refused ? 'stop' : r.answer.finishReason, completionTokens: r.answer.tokens, guard: r.verdict, ...listed(r.answer) };
+  });
   try {
-    return await Promise.all(
-      Array.from({ length: job.n }, async (_, index): Promise<ChoiceResult> => {
-        const guard = ctx.guard;
-        const verbalized = job.verbalized;
-        // a verbalized choice is known once its list is parsed: its text is sent then, in one piece
-        const decode = (round: number, stream?: (t: string) => void) => (verbalized ? decodeVerbalized(ctx, job, verbalized, index, round, controller.signal) : decodeOnce(ctx, job, index, round, controller.signal, stream));
-        const listed = (d: Decoded) => (d.verbalized ? { verbalized: d.verbalized } : {});
-        if (!guard) {
-          const d = await decode(0, onDelta && ((t) => onDelta(index, t)));
-          if (verbalized) onDelta?.(index, d.text);
-          return { index, text: d.text, finishReason: d.finishReason, completionTokens: d.tokens, ...listed(d) };
-        }
-        const r = await guard.run(job.promptInput, (round) => decode(round), job.raw);
-        const text = r.refused ? guard.config.refusal : r.answer.text;
-        onDelta?.(index, text);
-        return { index, text, finishReason: r.refused ? 'stop' : r.answer.finishReason, completionTokens: r.answer.tokens, guard: r.verdict, ...listed(r.answer) };
-      }),
-    );
+    return await Promise.all(choices);
   } catch (e) {
-    // one choice failed: the others stop too
+    // one choice failed: the others stop too, and are waited for, so that nothing (a batch row, a guard's pending
+    // judgement) still reads the request's pixels when the caller frees them
     controller.abort();
+    await Promise.allSettled(choices);
     throw e;
   } finally {
     signal.removeEventListener('abort', abortAll);

@@ -5,12 +5,15 @@ import { VerbalizedAttemptsSchema, VerbalizedKSchema } from '../models/verbalize
 
 export const GuardConfigSchema = z
   .object({
-    cost: z.string().default('').describe("cost model folder that scores every answer (score above --guard-threshold = flagged); '' = none"),
+    cost: z
+      .string()
+      .default('')
+      .describe("cost model folder that scores every answer (score above --guard-threshold = flagged); an image + text (LLaVA) cost model for an image + text --model, which reads each answer with the request's picture; '' = none"),
     threshold: z.number().default(0).describe("an answer whose cost score is above this is flagged (0: the cost model's safe/unsafe boundary)"),
     severity: z
       .string()
       .default('')
-      .describe("severity classifier folder (safealign train cost --cost-data severity) that predicts every answer's severity (safe, minor, moderate, severe); above --guard-max-severity = flagged; alone or with --guard-cost (flagged by either); '' = none"),
+      .describe("severity classifier folder (safealign train cost --cost-data severity) that predicts every answer's severity (safe, minor, moderate, severe); above --guard-max-severity = flagged; the multimodal pipeline's severity/model for an image + text --model; alone or with --guard-cost (flagged by either); '' = none"),
     maxSeverity: z.enum(['safe', 'minor', 'moderate']).default('minor').describe('the highest predicted severity let through by --guard-severity (minor: moderate and severe answers are flagged)'),
     rounds: z.number().int().min(0).max(20).default(5).describe('regenerations of a flagged answer before the refusal is returned (0 = refuse at once)'),
     refusal: z.string().default('Sorry, I cannot help with that request.').describe('the answer returned when every round was flagged'),
@@ -20,7 +23,10 @@ export const GuardConfigSchema = z
 
 export const ServeConfigSchema = z
   .object({
-    model: z.string().default('').describe('Hugging Face model folder to serve: a causal LM with tokenizer.json (required)'),
+    model: z
+      .string()
+      .default('')
+      .describe('Hugging Face model folder to serve: a causal LM, or an image + text (LLaVA) model with preprocessor_config.json, with tokenizer.json (required)'),
     modelName: z.string().default('').describe('the model id clients pass and /v1/models lists (default: the folder name)'),
     host: z.string().default('127.0.0.1').describe('address to listen on (0.0.0.0 for every interface)'),
     port: z.number().int().min(0).max(65535).default(8000).describe('port to listen on (0 = any free port)'),
@@ -32,7 +38,13 @@ export const ServeConfigSchema = z
     batching: z.boolean().default(true).describe('decode concurrent requests together in shared forward passes (continuous batching); --no-batching decodes one sequence at a time'),
     maxBatch: z.number().int().min(1).max(1024).default(16).describe('most sequences decoded together'),
     maxQueue: z.number().int().min(0).default(256).describe('most sequences waiting for a batch slot; a request beyond that gets 429'),
-    maxBodyBytes: z.number().int().min(1024).default(1024 * 1024).describe('largest request body in bytes; larger get 413'),
+    maxBodyBytes: z.number().int().min(1024).default(1024 * 1024).describe('largest request body in bytes; larger get 413 (an inline image counts at 4/3 of its size, base64)'),
+    maxImagePixels: z
+      .number()
+      .int()
+      .min(1)
+      .default(2048 * 2048)
+      .describe("largest image (width x height, read from its header before decoding) an image + text model accepts; larger get 400 (a decompression bomb's pixels are never decoded)"),
     maxTokens: z.number().int().min(1).default(512).describe("most tokens a request may ask for (max_tokens), and the budget of one that does not say (cut to the model's context)"),
     maxN: z.number().int().min(1).max(128).default(8).describe('most choices (n) per request'),
     maxConnections: z.number().int().min(1).default(512).describe('open connections at most; further ones are closed at once'),

@@ -1,13 +1,16 @@
 // The guardrail (Safe RLHF-V's filter-and-regenerate): a cost model and/or a severity classifier judge each answer; flagged answers are regenerated, then refused.
 import { appendFileSync } from 'node:fs';
+import { scoreHeadOf, type ScoringModel } from '../algorithms/common/model-input.js';
 import { SEVERITY_NAMES } from '../data/record.js';
 import type { Scorer } from '../eval/model-responses.js';
 import { scoreTexts } from '../eval/model-responses.js';
 import { predictedLevels } from '../losses/ordinal.js';
+import type { ImageProcessorConfig } from '../models/image-processor.js';
 import type { PromptInput } from '../models/prompt.js';
 import type { ScoreModel } from '../models/score-model.js';
-import { noGrad, tensor } from '../torch/index.js';
+import { noGrad, tensor, type Tensor } from '../torch/index.js';
 import type { GuardConfig } from './config.js';
+import type { RequestImage } from './images.js';
 
 /** What the severity classifier says of one answer. */
 export interface SeverityAssessment {
@@ -42,14 +45,24 @@ export interface GuardVerdict {
   maxSeverity?: string;
 }
 
-/** The models a guard judges with: a cost model, a severity classifier (a score model with an ordinal head), or both. */
+/** A judge of the guard: a scorer, with its folder's image processor when it is an image + text (LLaVA) model. */
+export type GuardJudge = Scorer & { imageProcessor?: ImageProcessorConfig };
+
+/**
+ * The models a guard judges with: a cost model, a severity classifier (a score model with an ordinal head), or both; text
+ * models, or image + text (LLaVA) models that read each answer with the picture it answers.
+ */
 export interface GuardJudges {
-  cost?: Scorer;
-  severity?: Scorer & { model: ScoreModel };
+  cost?: GuardJudge;
+  severity?: GuardJudge & { model: ScoringModel };
 }
+
+/** A prompt's picture as each image + text judge reads it (its own processor's pixel values, 1 x C x H x W). */
+export type JudgePixels = Partial<Record<keyof GuardJudges, Tensor>>;
 
 interface Pending {
   item: PromptInput & { response: string };
+  pixels: JudgePixels | undefined;
   /** The prompt is raw text (a text completion), not a conversation for the chat template. */
   raw: boolean;
   resolve(a: Assessment): void;
@@ -91,11 +104,24 @@ export class Guard {
     this.maxLevel = SEVERITY_NAMES.indexOf(config.maxSeverity);
   }
 
-  /** What the guard's models say of `response` to `prompt`. */
-  score(prompt: PromptInput, response: string, raw = this.raw): Promise<Assessment> {
+  /** A request's picture as each image + text judge reads it (each judge's own preprocessing; equal configs share the work). */
+  async judgePixels(image: RequestImage): Promise<JudgePixels> {
+    const out: JudgePixels = {};
+    for (const [name, judge] of Object.entries(this.judges) as [keyof GuardJudges, GuardJudge][]) {
+      if (judge.imageProcessor) out[name] = await image.pixels(judge.imageProcessor);
+    }
+    return out;
+  }
+
+  /**
+   * What the guard's models say of `response` to `prompt` (its own `pixels` are ignored); `pixels` give the picture the
+   * prompt shows, as each image + text judge reads it.
+   */
+  score(prompt: PromptInput, response: string, raw = this.raw, pixels?: JudgePixels): Promise<Assessment> {
+    const { pixels: _ignored, ...text } = prompt;
     return new Promise((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
-      this.queue.push({ item: { ...prompt, response }, raw, resolve, reject });
+      this.queue.push({ item: { ...text, response }, pixels, raw, resolve, reject });
     });
   }
 
@@ -112,10 +138,11 @@ export class Guard {
       const batch = queued.filter((p) => p.raw === raw);
       if (!batch.length) continue;
       try {
-        const items = batch.map((p) => p.item);
-        const cost = this.judges.cost ? scoreTexts(this.judges.cost, items, 32, { raw }).scores : undefined;
+        // each judge reads an item with the picture as its own processor made it
+        const items = (judge: keyof GuardJudges) => batch.map((p) => (p.pixels?.[judge] ? { ...p.item, pixels: p.pixels[judge] } : p.item));
+        const cost = this.judges.cost ? scoreTexts(this.judges.cost, items('cost'), 32, { raw }).scores : undefined;
         const sev = this.judges.severity;
-        const severity = sev ? assessSeverity(sev.model, scoreTexts(sev, items, 32, { raw }).scores) : undefined;
+        const severity = sev ? assessSeverity(scoreHeadOf(sev.model), scoreTexts(sev, items('severity'), 32, { raw }).scores) : undefined;
         batch.forEach((p, i) => p.resolve({ ...(cost ? { cost: cost[i] as number } : {}), ...(severity ? { severity: severity[i] as SeverityAssessment } : {}) }));
       } catch (e) {
         for (const p of batch) p.reject(e as Error);
@@ -125,13 +152,14 @@ export class Guard {
 
   /**
    * Runs filter-and-regenerate: `generate(round)` makes an answer (round 0 the first, then each
-   * regeneration with a new random stream), until one is not flagged or `rounds` regenerations are spent.
+   * regeneration with a new random stream), until one is not flagged or `rounds` regenerations are spent. `pixels`: the
+   * prompt's picture for image + text judges (each answer is judged with it).
    */
-  async run<A extends { text: string }>(prompt: PromptInput, generate: (round: number) => Promise<A>, raw = this.raw): Promise<{ answer: A; refused: boolean; verdict: GuardVerdict }> {
+  async run<A extends { text: string }>(prompt: PromptInput, generate: (round: number) => Promise<A>, raw = this.raw, pixels?: JudgePixels): Promise<{ answer: A; refused: boolean; verdict: GuardVerdict }> {
     const judged: Assessment[] = [];
     for (let round = 0; ; round++) {
       const answer = await generate(round);
-      const assessment = await this.score(prompt, answer.text, raw);
+      const assessment = await this.score(prompt, answer.text, raw, pixels);
       judged.push(assessment);
       const verdict = (decision: GuardVerdict['decision']): GuardVerdict => ({
         decision,

@@ -6,15 +6,22 @@ import { createServer } from 'node:http';
 import { basename, resolve } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ConfigError } from '../config/schema-cli.js';
+import { ImageInputError, imageTokensOf, scoreHeadOf, type ScoringModel } from '../algorithms/common/model-input.js';
+import { isLlavaFolder } from '../algorithms/rl/folders.js';
+import { readsImages, type PolicyModel } from '../algorithms/rl/images.js';
 import { scorer } from '../eval/evaluate-models.js';
 import { CausalLM } from '../models/causal-lm.js';
-import { loadPretrained } from '../models/hf.js';
+import type { GenerationConfig } from '../models/hf-config.js';
+import { loadPretrained, readGenerationConfig } from '../models/hf.js';
+import { loadLlava, loadLlavaScoreModel } from '../models/hf-vision.js';
+import type { ImageProcessorConfig } from '../models/image-processor.js';
+import type { ImageTokens } from '../models/prompt.js';
 import { ScoreModel } from '../models/score-model.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { setNumThreads } from '../torch/index.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
-import { Guard, type GuardJudges } from './guard.js';
+import { Guard, type GuardJudge, type GuardJudges } from './guard.js';
 import { Metrics } from './metrics.js';
 import { ApiError } from './openai-schema.js';
 import { openAiRoutes } from './routes.js';
@@ -23,8 +30,11 @@ import { openAiRoutes } from './routes.js';
 export interface ServeContext {
   config: ServeConfig;
   modelName: string;
-  model: CausalLM;
+  /** A causal LM, or an image + text (LLaVA) model. */
+  model: PolicyModel;
   tokenizer: Tokenizer;
+  /** An image + text model: how a request's image becomes its pixel values, and the image tokens its prompt carries. */
+  image?: { processor: ImageProcessorConfig; tokens: ImageTokens };
   batcher: Batcher;
   guard: Guard | undefined;
   metrics: Metrics;
@@ -66,14 +76,72 @@ function keyChecker(keys: readonly string[]): (header: string | undefined) => bo
   };
 }
 
+/** The image tokens of an image + text model and its tokenizer; a tokenizer without the image token is an error naming `flag`. */
+function imageTokensAt(flag: string, dir: string, model: unknown, tokenizer: Tokenizer): ImageTokens | undefined {
+  try {
+    return imageTokensOf(model, tokenizer);
+  } catch (e) {
+    if (e instanceof ImageInputError) throw new ConfigError(`${flag} ${dir}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A cost model folder of the guard (`flag`): a text score model, or an image + text (LLaVA) one with its image processor. */
+function guardJudge(dir: string, flag: string): GuardJudge & { model: ScoringModel } {
+  if (!isLlavaFolder(dir)) {
+    const judge = scorer(dir, 'cost', Number.MAX_SAFE_INTEGER);
+    if (!(judge.model instanceof ScoreModel)) throw new ConfigError(`${flag} ${dir}: expected a cost model folder`);
+    return { ...judge, model: judge.model };
+  }
+  const { model, tokenizer, imageProcessor } = loadLlavaScoreModel(dir);
+  const type = model.languageModel.scoreType;
+  if (type !== 'cost') throw new ConfigError(`${flag} ${dir}: expected a cost model, found a ${type} model`);
+  if (!tokenizer) throw new ConfigError(`${flag} ${dir}: no tokenizer.json; the guard reads answers with its model's own tokenizer`);
+  if (!imageProcessor) throw new ConfigError(`${flag} ${dir}: an image + text cost model without preprocessor_config.json, which says how a picture becomes its pixel values`);
+  imageTokensAt(flag, dir, model, tokenizer);
+  return { model, tokenizer, maxLength: model.contextLength, imageProcessor };
+}
+
 /** The guard's severity classifier: a cost model folder with an ordinal head. */
 function severityJudge(dir: string): NonNullable<GuardJudges['severity']> {
-  const judge = scorer(dir, 'cost', Number.MAX_SAFE_INTEGER);
-  const model = judge.model;
-  if (!(model instanceof ScoreModel) || model.ordinalLevels < 2) {
+  const judge = guardJudge(dir, '--guard-severity');
+  if (scoreHeadOf(judge.model).ordinalLevels < 2) {
     throw new ConfigError(`--guard-severity ${dir}: a cost model without a severity head; train one with \`safealign train cost --cost-data severity\``);
   }
-  return { ...judge, model };
+  return judge;
+}
+
+/**
+ * The guard's models, each reading what the served model reads: an image + text model needs image + text judges (a text
+ * judge would score its answers without the picture they answer), a text model text judges.
+ */
+function loadGuard(config: ServeConfig, modelReadsImages: boolean): Guard | undefined {
+  const { cost, severity } = config.guard;
+  const judges: GuardJudges = { ...(cost ? { cost: guardJudge(cost, '--guard-cost') } : {}), ...(severity ? { severity: severityJudge(severity) } : {}) };
+  for (const [flag, dir, judge] of [['--guard-cost', cost, judges.cost], ['--guard-severity', severity, judges.severity]] as const) {
+    if (!judge || readsImages(judge.model) === modelReadsImages) continue;
+    throw new ConfigError(
+      modelReadsImages
+        ? `${flag} ${dir}: a text cost model cannot guard the image + text --model ${config.model}: it would judge each answer without the picture it answers; give an image + text (LLaVA) cost model (pipeline --world multimodal writes <run>/cost/model and <run>/severity/model)`
+        : `${flag} ${dir}: an image + text (LLaVA) cost model, but --model ${config.model} reads text only; give a text cost model (safealign train cost)`,
+    );
+  }
+  return cost || severity ? new Guard(judges, config.guard) : undefined;
+}
+
+/** The served model of `dir`: a causal LM, or an image + text (LLaVA) model with its image processor and image tokens. */
+function loadServedModel(dir: string): { model: PolicyModel; tokenizer: Tokenizer; generationConfig?: GenerationConfig | undefined; image?: ServeContext['image'] } {
+  if (isLlavaFolder(dir)) {
+    const { model, tokenizer, imageProcessor } = loadLlava(dir);
+    if (!tokenizer) throw new ConfigError(`--model ${dir}: no tokenizer.json; the server needs the model's tokenizer`);
+    if (!imageProcessor) throw new ConfigError(`--model ${dir}: an image + text (LLaVA) model without preprocessor_config.json, which says how a picture becomes its pixel values; add one (pipeline --world multimodal writes it)`);
+    const tokens = imageTokensAt('--model', dir, model, tokenizer) as ImageTokens;
+    return { model, tokenizer, generationConfig: readGenerationConfig(dir), image: { processor: imageProcessor, tokens } };
+  }
+  const { model, tokenizer, generationConfig } = loadPretrained(dir);
+  if (!(model instanceof CausalLM)) throw new ConfigError(`--model ${dir}: expected a causal LM folder, found a ${model.scoreType} model`);
+  if (!tokenizer) throw new ConfigError(`--model ${dir}: no tokenizer.json; the server needs the model's tokenizer`);
+  return { model, tokenizer, generationConfig };
 }
 
 /** Loads the model (and the guard's models) of `config` and builds the context the routes share. */
@@ -81,17 +149,15 @@ export function loadServeContext(config: ServeConfig): ServeContext {
   useDevice(config.device); // the models this loads go there
   if (!config.model) throw new ConfigError('--model: required (a Hugging Face model folder with tokenizer.json)');
   if (config.threads > 0) setNumThreads(config.threads);
-  const loaded = loadPretrained(config.model);
-  const { model, tokenizer } = loaded;
-  if (!(model instanceof CausalLM)) throw new ConfigError(`--model ${config.model}: expected a causal LM folder, found a ${model.scoreType} model`);
-  if (!tokenizer) throw new ConfigError(`--model ${config.model}: no tokenizer.json; the server needs the model's tokenizer`);
+  const loaded = loadServedModel(config.model);
+  const { model, tokenizer, image } = loaded;
   // a sequence ends at the tokenizer's EOS and at every eos_token_id of generation_config.json (chat models often list their end-of-turn token there)
   const fromGeneration = loaded.generationConfig?.eos_token_id ?? [];
   const stopTokenIds = [...new Set([...(tokenizer.eosId === undefined ? [] : [tokenizer.eosId]), ...(Array.isArray(fromGeneration) ? fromGeneration : [fromGeneration])])];
+  // the guard's models are checked before the batcher's loop starts
+  const guard = loadGuard(config, readsImages(model));
   const batcher = new Batcher(model, { maxBatch: config.batching ? config.maxBatch : 1, maxWaiting: config.maxQueue, stopTokenIds, padId: tokenizer.padId ?? 0 });
-  const { cost, severity } = config.guard;
-  const guard = cost || severity ? new Guard({ ...(cost ? { cost: scorer(cost, 'cost', Number.MAX_SAFE_INTEGER) } : {}), ...(severity ? { severity: severityJudge(severity) } : {}) }, config.guard) : undefined;
-  return { config, modelName: config.modelName || basename(resolve(config.model)), model, tokenizer, batcher, guard, metrics: new Metrics(), started: Math.floor(Date.now() / 1000) };
+  return { config, modelName: config.modelName || basename(resolve(config.model)), model, tokenizer, ...(image ? { image } : {}), batcher, guard, metrics: new Metrics(), started: Math.floor(Date.now() / 1000) };
 }
 
 /**

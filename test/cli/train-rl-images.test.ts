@@ -7,11 +7,11 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPrompts } from '../../src/data/prompts.js';
 import { ImageProcessorConfigSchema } from '../../src/models/image-processor.js';
-import { formatPrompt, LlavaModel, LlavaScoreModel, loadLlava, parseLlavaConfig, saveLlava, trainWordLevel } from '../../src/models/index.js';
-import { DEFAULT_SPECIAL_TOKENS } from '../../src/models/tokenizer-train.js';
+import { LlavaModel, LlavaScoreModel, loadLlava, saveLlava } from '../../src/models/index.js';
 import { manualSeed } from '../../src/torch/index.js';
 import { paramHash } from '../algorithms/rl-tiny.js';
 import { saveTinyFolders } from '../helpers/tiny-cli-models.js';
+import { tinyImageTokenizer, tinyLlavaConfig } from '../helpers/tiny-llava.js';
 
 const SAMPLE = resolve('data/beavertails-v-sample/data.jsonl');
 const dir = mkdtempSync(join(tmpdir(), 'train-rl-images-'));
@@ -23,16 +23,8 @@ const models = () => ['--actor', join(dir, 'actor'), '--reward', join(dir, 'rewa
 
 beforeAll(() => {
   const questions = readFileSync(SAMPLE, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { question: string }).question);
-  const special = { ...DEFAULT_SPECIAL_TOKENS, extra: [...DEFAULT_SPECIAL_TOKENS.extra, '<image>'] };
-  const bare = trainWordLevel([], { vocabSize: 16, special });
-  const tokenizer = trainWordLevel([...questions.map((q) => formatPrompt(bare, { prompt: q })), 'use it safely please'], { vocabSize: 96, special });
-  const config = parseLlavaConfig({
-    model_type: 'llava',
-    image_token_index: tokenizer.tokenToId('<image>'),
-    vision_feature_layer: -1,
-    vision_config: { model_type: 'clip_vision_model', hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, image_size: 8, patch_size: 4 },
-    text_config: { model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, n_positions: 64, vocab_size: tokenizer.vocabSize, tie_word_embeddings: true, eos_token_id: tokenizer.eosId ?? null },
-  });
+  const tokenizer = tinyImageTokenizer(questions, ['use it safely please']);
+  const config = tinyLlavaConfig(tokenizer);
   const imageProcessor = ImageProcessorConfigSchema.parse({ size: { height: 8, width: 8 }, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] });
   manualSeed(1);
   const actor = new LlavaModel(config);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { expandImageTokens, ImageError, ImageProcessorConfigSchema, loadLlava, preprocessImages, readImageProcessor } from '../../src/models/index.js';
+import { ImageTooLargeError } from '../../src/models/image-processor.js';
 import { noGrad, tensor } from '../../src/torch/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'images-'));
@@ -70,6 +71,14 @@ describe('preprocessImages', () => {
     const a = await png('a.png', 8, 4, () => RED);
     const b = await png('b.png', 4, 4, () => RED);
     await expect(preprocessImages([a, b], cfg)).rejects.toThrow(ImageError);
+  });
+
+  it('refuses an image above limits.maxPixels from its header (ImageTooLargeError), and takes one at the limit', async () => {
+    const cfg = ImageProcessorConfigSchema.parse({ size: { height: 4, width: 4 } });
+    const a = await png('limit.png', 8, 4, () => RED);
+    await expect(preprocessImages([a], cfg, ['req'], { maxPixels: 31 })).rejects.toThrow(ImageTooLargeError);
+    await expect(preprocessImages([a], cfg, ['req'], { maxPixels: 31 })).rejects.toThrow('req: 8x4 = 32 pixels, more than the 31 allowed');
+    expect((await preprocessImages([a], cfg, ['req'], { maxPixels: 32 })).shape).toEqual([1, 3, 4, 4]);
   });
 
   it('feeds a LLaVA model end to end: "<image>" expanded to one token per feature, logits for every position', async () => {

@@ -193,6 +193,24 @@ describe('continuous batching', () => {
     await b.close();
   });
 
+  it('a cancelled waiting sequence leaves the queue at once (ended before the running ones finish)', async () => {
+    const b = new Batcher(lm, { maxBatch: 1, maxWaiting: 4, stopTokenIds: [], padId: 0 });
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    const first = decode(b, { promptIds: [5, 6], maxTokens: 12 }, (n) => n === 1 && running());
+    await started;
+    const ends: FinishReason[] = [];
+    const handle = b.submit({ promptIds: [5, 6], maxTokens: 3, temperature: 0, topP: 1, seed: 0, onToken: () => {}, onEnd: (r) => void ends.push(r) });
+    expect(b.stats.waiting).toBe(1);
+    handle.cancel();
+    handle.cancel();
+    expect(ends).toEqual(['cancelled']);
+    expect(b.stats.waiting).toBe(0);
+    expect((await first).tokens).toHaveLength(12);
+    expect(ends).toEqual(['cancelled']);
+    await b.close();
+  });
+
   it('an engine error ends the running and joining sequences with the error, and the loop serves the next ones', async () => {
     const broken = lm.clone();
     const forward = broken.forward.bind(broken);

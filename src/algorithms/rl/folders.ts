@@ -57,9 +57,8 @@ export interface RlFoldersResult {
   outDir: string;
 }
 
-/** The causal LM of an HF folder and its tokenizer; `role` names the flag in the error. */
 /** True when `dir`'s config.json is a LLaVA-style image + text model's (`model_type: "llava"`). */
-function isLlavaFolder(dir: string): boolean {
+export function isLlavaFolder(dir: string): boolean {
   const path = join(dir, 'config.json');
   return existsSync(path) && (readJson(path) as { model_type?: unknown }).model_type === 'llava';
 }
