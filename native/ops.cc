@@ -24,13 +24,18 @@ static void GeluTanhInto(const at::Tensor& x, const at::Tensor& y) {
   at::parallel_for(0, x.numel(), 32768, [&](int64_t begin, int64_t end) { kernels::GeluTanh(in + begin, out + begin, end - begin); });
 }
 
+// GELU(x) through the kernel into a new tensor.
+static at::Tensor GeluTanh(const at::Tensor& x) {
+  at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
+  GeluTanhInto(x, y);
+  return y;
+}
+
 // Autograd for the kernel's forward: the gradient is ATen's gelu_backward (the derivative of the same function).
 struct GeluTanhFunction : public torch::autograd::Function<GeluTanhFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x) {
     ctx->save_for_backward({x});
-    at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
-    GeluTanhInto(x, y);
-    return y;
+    return GeluTanh(x);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     const at::Tensor x = ctx->get_saved_variables()[0];
@@ -41,10 +46,11 @@ struct GeluTanhFunction : public torch::autograd::Function<GeluTanhFunction> {
 static at::Tensor GeluOp(const at::Tensor& x, const std::string& approximate) {
   if (!OwnGelu(x, approximate)) return at::gelu(x, approximate);
   if (at::GradMode::is_enabled() && x.requires_grad()) return GeluTanhFunction::apply(x);
-  at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
-  GeluTanhInto(x, y);
-  return y;
+  return GeluTanh(x);
 }
+
+// The `approximate` argument of gelu / gelu_: a string, "none" when absent.
+static std::string Approximate(const Napi::Value& v) { return v.IsString() ? std::string(v.As<Napi::String>()) : std::string("none"); }
 
 static c10::optional<at::Scalar> OptScalar(const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
@@ -128,7 +134,7 @@ SA_UNARY(Detach, a.detach())
 SA_UNARY(Any, a.any())
 SA_UNARY(All, a.all())
 SA_UNARY(Norm, at::norm(a))
-SA_UNARY(Gelu, GeluOp(a, info[1].IsString() ? std::string(info[1].As<Napi::String>()) : std::string("none")))
+SA_UNARY(Gelu, GeluOp(a, Approximate(info[1])))
 SA_UNARY(Softmax, at::softmax(a, Int(info[1])))
 SA_UNARY(LogSoftmax, at::log_softmax(a, Int(info[1])))
 SA_UNARY(Clamp, at::clamp(a, OptScalar(info[1]), OptScalar(info[2])))
@@ -351,7 +357,7 @@ static SA_FN(Gelu_) {
   return Guard(info, [&] {
     at::Tensor& t = Unwrap(info[0]);
     TORCH_CHECK(!(at::GradMode::is_enabled() && t.requires_grad()), "gelu_: the tensor requires grad and grad mode is on; use gelu (autograd needs its input)");
-    const std::string approximate = info[1].IsString() ? std::string(info[1].As<Napi::String>()) : std::string("none");
+    const std::string approximate = Approximate(info[1]);
     if (OwnGelu(t, approximate)) {
       at::NoGradGuard g;
       GeluTanhInto(t, t);

@@ -10,10 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { judgeImageAnswers } from '../../src/pipeline/multimodal.js';
-import type { GuardVerdict } from '../../src/serve/guard.js';
 import { WORLD_FILES } from '../../src/world/build.js';
 import { REFUSALS } from '../../src/world/templates.js';
-import { quantile, startServer } from '../serve/server-process.js';
+import { chatFromClients, quantile, startServer } from '../serve/server-process.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -56,31 +55,17 @@ async function measure(setting: Setting) {
   const guard = setting.guard.length ? [...setting.guard, '--guard-refusal', REFUSALS[0] as string, '--guard-log', '/dev/null'] : [];
   const server = await startServer(['--model', join(run, 'sft', 'model'), '--model-name', 'sft', '--max-tokens', String(maxTokens), ...guard], threads);
   try {
+    const content = (p: (typeof prompts)[number]) => [{ type: 'text', text: p.prompt }, { type: 'image_url', image_url: { url: pictures.get(p.image) } }];
+    const { replies, latencies, wall } = await chatFromClients(server.url, prompts.length, clients, (i) => ({
+      model: 'sft',
+      messages: [{ role: 'user', content: content(prompts[i] as (typeof prompts)[number]) }],
+      n: samples,
+      max_tokens: maxTokens,
+      temperature: 1,
+      seed: seed + i,
+    }));
     // per prompt, its answers in choice order
-    const answers: { text: string; guard?: GuardVerdict }[][] = prompts.map(() => []);
-    const latencies: number[] = [];
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (next < prompts.length) {
-          const i = next++;
-          const p = prompts[i] as (typeof prompts)[number];
-          const start = performance.now();
-          const content = [{ type: 'text', text: p.prompt }, { type: 'image_url', image_url: { url: pictures.get(p.image) } }];
-          const res = await fetch(`${server.url}/v1/chat/completions`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ model: 'sft', messages: [{ role: 'user', content }], n: samples, max_tokens: maxTokens, temperature: 1, seed: seed + i }),
-          });
-          if (!res.ok) throw new Error(`prompt ${i}: ${res.status} ${await res.text()}`);
-          const body = (await res.json()) as { choices: { message: { content: string }; safealign_guard?: GuardVerdict }[] };
-          latencies.push((performance.now() - start) / 1000);
-          answers[i] = body.choices.map((c) => ({ text: c.message.content, ...(c.safealign_guard ? { guard: c.safealign_guard } : {}) }));
-        }
-      }),
-    );
-    const wall = (performance.now() - t0) / 1000;
+    const answers = replies.map((r) => r.choices.map((c) => ({ text: c.message.content, ...(c.safealign_guard ? { guard: c.safealign_guard } : {}) })));
     const flat = answers.flat();
     const judged = judgeImageAnswers(prompts.flatMap((p) => Array.from({ length: samples }, () => p)), flat.map((a) => a.text));
     latencies.sort((a, b) => a - b);

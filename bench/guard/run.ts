@@ -11,11 +11,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWorldPrompts } from '../../src/pipeline/jsonl-lines.js';
-import type { GuardVerdict } from '../../src/serve/guard.js';
 import { WORLD_FILES } from '../../src/world/build.js';
 import { goldHarm, goldHelpfulness } from '../../src/world/oracle.js';
 import { REFUSALS } from '../../src/world/templates.js';
-import { quantile, startServer } from '../serve/server-process.js';
+import { chatFromClients, quantile, startServer } from '../serve/server-process.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -87,31 +86,18 @@ async function measure(setting: Setting): Promise<Row> {
   const guard = setting.guard.length ? [...setting.guard, '--guard-refusal', refusal, '--guard-log', join(logDir, 'guard.log')] : [];
   const server = await startServer(['--model', join(run, 'sft', 'model'), '--model-name', 'sft', '--max-tokens', maxTokens, ...guard], threads);
   try {
-    const answers: { prompt: string; text: string; guard?: GuardVerdict }[] = [];
-    const latencies: number[] = [];
-    let tokens = 0;
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (next < prompts.length) {
-          const i = next++;
-          const prompt = prompts[i] as string;
-          const start = performance.now();
-          const res = await fetch(`${server.url}/v1/chat/completions`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ model: 'sft', messages: [{ role: 'user', content: prompt }], n: samples, max_tokens: Number(maxTokens), temperature: 1, seed: i }),
-          });
-          if (!res.ok) throw new Error(`prompt ${i}: ${res.status} ${await res.text()}`);
-          const body = (await res.json()) as { choices: { message: { content: string }; safealign_guard?: GuardVerdict }[]; usage: { completion_tokens: number } };
-          latencies.push((performance.now() - start) / 1000);
-          tokens += body.usage.completion_tokens;
-          for (const c of body.choices) answers.push({ prompt, text: c.message.content, ...(c.safealign_guard ? { guard: c.safealign_guard } : {}) });
-        }
-      }),
+    const { replies, latencies, wall } = await chatFromClients(server.url, prompts.length, clients, (i) => ({
+      model: 'sft',
+      messages: [{ role: 'user', content: prompts[i] }],
+      n: samples,
+      max_tokens: Number(maxTokens),
+      temperature: 1,
+      seed: i,
+    }));
+    const tokens = replies.reduce((s, r) => s + r.usage.completion_tokens, 0);
+    const answers = replies.flatMap((r, i) =>
+      r.choices.map((c) => ({ prompt: prompts[i] as string, text: c.message.content, ...(c.safealign_guard ? { guard: c.safealign_guard } : {}) })),
     );
-    const wall = (performance.now() - t0) / 1000;
     const n = answers.length;
     latencies.sort((a, b) => a - b);
     return {

@@ -1,5 +1,7 @@
-// Benchmarks' handle on `safealign serve` as its own process: start it with flags, read its URL, read a metric, stop it.
+// Benchmarks' handle on `safealign serve` as its own process: start it with flags, read its URL, send it chat requests
+// from concurrent clients, read a metric, stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { GuardVerdict } from '../../src/serve/guard.js';
 
 export interface ServerProcess {
   url: string;
@@ -30,6 +32,42 @@ export async function startServer(flags: readonly string[], threads: string): Pr
       await new Promise((r) => child.once('exit', r));
     },
   };
+}
+
+/** A chat completion's reply, as the benchmarks read it. */
+export interface ChatReply {
+  choices: { message: { content: string }; safealign_guard?: GuardVerdict }[];
+  usage: { completion_tokens: number };
+}
+
+/**
+ * Sends `count` chat completion requests (`body(i)` the i-th) to the server at `url` from `clients` concurrent clients, each
+ * taking the next request as soon as its last one is answered. Returns the replies in request order, every request's
+ * latency in seconds (in the order they were answered) and the wall time in seconds. A request that fails throws.
+ */
+export async function chatFromClients(
+  url: string,
+  count: number,
+  clients: number,
+  body: (i: number) => unknown,
+): Promise<{ replies: ChatReply[]; latencies: number[]; wall: number }> {
+  const replies: ChatReply[] = new Array<ChatReply>(count);
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < count) {
+        const i = next++;
+        const start = performance.now();
+        const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(i)) });
+        if (!res.ok) throw new Error(`request ${i}: ${res.status} ${await res.text()}`);
+        replies[i] = (await res.json()) as ChatReply;
+        latencies.push((performance.now() - start) / 1000);
+      }
+    }),
+  );
+  return { replies, latencies, wall: (performance.now() - t0) / 1000 };
 }
 
 /** One unlabelled value of the server's /metrics. */
